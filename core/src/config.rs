@@ -1,0 +1,516 @@
+//! Server configuration with Nakama's key names.
+//!
+//! Sources, later ones winning: built-in defaults, each `--config file.yml`
+//! in order, then `--section.key value` flags. Every key is checked: an
+//! unknown key or a bad value is an error that names it.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Node name (1–16 characters).
+    #[serde(deserialize_with = "string_like")]
+    pub name: String,
+    /// Directory for the embedded database and other state.
+    #[serde(deserialize_with = "string_like")]
+    pub data_dir: String,
+    /// Seconds in-flight work may take to finish after SIGINT/SIGTERM.
+    pub shutdown_grace_sec: u64,
+    /// Number of shards (pinned executors); 0 means one per available core.
+    pub shards: usize,
+    pub logger: LoggerConfig,
+    pub socket: SocketConfig,
+    pub session: SessionConfig,
+    pub database: DatabaseConfig,
+    pub runtime: RuntimeConfig,
+    pub mesh: MeshConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name: "kairos".into(),
+            data_dir: "./data".into(),
+            shutdown_grace_sec: 0,
+            shards: 0,
+            logger: LoggerConfig::default(),
+            socket: SocketConfig::default(),
+            session: SessionConfig::default(),
+            database: DatabaseConfig::default(),
+            runtime: RuntimeConfig::default(),
+            mesh: MeshConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggerConfig {
+    /// `debug`, `info`, `warn` or `error` (any case).
+    #[serde(deserialize_with = "string_like")]
+    pub level: String,
+    /// `text` (human-readable) or `json`.
+    #[serde(deserialize_with = "string_like")]
+    pub format: String,
+}
+
+impl Default for LoggerConfig {
+    fn default() -> Self {
+        LoggerConfig { level: "info".into(), format: "text".into() }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SocketConfig {
+    /// Key clients present with HTTP Basic auth to authenticate.
+    #[serde(deserialize_with = "string_like")]
+    pub server_key: String,
+    /// Address to listen on; empty means all interfaces.
+    #[serde(deserialize_with = "string_like")]
+    pub address: String,
+    /// HTTP and WebSocket port; 0 picks a free port (printed at start).
+    pub port: u16,
+    /// Largest realtime message accepted, in bytes.
+    pub max_message_size_bytes: usize,
+    /// Largest HTTP request body accepted, in bytes.
+    pub max_request_size_bytes: usize,
+    /// Messages queued for one realtime session before it counts as too slow
+    /// and is disconnected.
+    pub outgoing_queue_size: usize,
+    /// An HTTP connection or WebSocket that sends nothing for this long is closed.
+    pub read_timeout_ms: u64,
+    /// A write that makes no progress for this long closes the connection.
+    pub write_timeout_ms: u64,
+    /// Idle keep-alive HTTP connections are closed after this long.
+    pub idle_timeout_ms: u64,
+    /// Interval of WebSocket ping control frames.
+    pub ping_period_ms: u64,
+    /// A WebSocket that answers no ping for this long is closed.
+    pub pong_wait_ms: u64,
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        SocketConfig {
+            server_key: "defaultkey".into(),
+            address: String::new(),
+            port: 7350,
+            max_message_size_bytes: 4096,
+            max_request_size_bytes: 262_144,
+            outgoing_queue_size: 64,
+            read_timeout_ms: 10_000,
+            write_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            ping_period_ms: 15_000,
+            pong_wait_ms: 25_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    #[serde(deserialize_with = "string_like")]
+    pub encryption_key: String,
+    #[serde(deserialize_with = "string_like")]
+    pub refresh_encryption_key: String,
+    pub token_expiry_sec: i64,
+    pub refresh_token_expiry_sec: i64,
+    /// At most one realtime socket per user; a new one closes the older.
+    pub single_socket: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            encryption_key: "defaultencryptionkey".into(),
+            refresh_encryption_key: "defaultrefreshencryptionkey".into(),
+            token_expiry_sec: 60,
+            refresh_token_expiry_sec: 3600,
+            single_socket: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// PostgreSQL or CockroachDB addresses (`postgres://user@host:port/db` or
+    /// Nakama's `user:pass@host:port/db`). Empty: the embedded SQLite store.
+    #[serde(deserialize_with = "string_list")]
+    pub address: Vec<String>,
+    /// Most connections open to PostgreSQL at once.
+    pub max_open_conns: usize,
+    /// Threads of the persistence pool.
+    pub pool_threads: usize,
+    /// bcrypt cost for passwords (Nakama uses 10).
+    pub password_hash_cost: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { address: Vec::new(), max_open_conns: 100, pool_threads: 2, password_hash_cost: 10 }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// Key that server-to-server RPC calls present as `?http_key=`.
+    #[serde(deserialize_with = "string_like")]
+    pub http_key: String,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig { http_key: "defaulthttpkey".into() }
+    }
+}
+
+/// The cross-shard message mesh (Kairos's own keys).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeshConfig {
+    /// Capacity of each shard-to-shard queue.
+    pub queue_size: usize,
+    /// Microseconds an idle shard keeps polling before it parks; trades a
+    /// little CPU for not paying a cross-core wake-up on every hop.
+    pub spin_before_park_us: u64,
+}
+
+impl Default for MeshConfig {
+    fn default() -> Self {
+        MeshConfig { queue_size: 4096, spin_before_park_us: 50 }
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Accumulates configuration sources and builds a checked [`Config`].
+#[derive(Default)]
+pub struct ConfigBuilder {
+    tree: Map<String, Value>,
+}
+
+impl ConfigBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Merges a YAML document (the contents of a `--config` file).
+    pub fn yaml(&mut self, source: &str, origin: &str) -> Result<&mut Self, ConfigError> {
+        let value: Value = serde_yaml::from_str(source)
+            .map_err(|e| ConfigError(format!("{origin}: invalid YAML: {e}")))?;
+        match value {
+            Value::Null => {}
+            Value::Object(map) => merge(&mut self.tree, map),
+            _ => return Err(ConfigError(format!("{origin}: the top level must be a mapping of keys"))),
+        }
+        Ok(self)
+    }
+
+    /// Sets one dotted key (`socket.port`) from a flag's text value.
+    pub fn set(&mut self, key: &str, raw: &str) -> Result<&mut Self, ConfigError> {
+        let parts: Vec<&str> = key.split('.').collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(ConfigError(format!("--{key}: not a configuration key")));
+        }
+        let value = scalar(raw);
+        let mut node = &mut self.tree;
+        for part in &parts[..parts.len() - 1] {
+            let entry = node.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            node = entry.as_object_mut().expect("just made an object");
+        }
+        node.insert(parts[parts.len() - 1].to_string(), value);
+        Ok(self)
+    }
+
+    /// Deserializes and validates.
+    pub fn build(&self) -> Result<Config, ConfigError> {
+        let value = Value::Object(self.tree.clone());
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            if path == "." || path.is_empty() {
+                ConfigError(format!("configuration: {inner}"))
+            } else {
+                ConfigError(format!("configuration key `{path}`: {inner}"))
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl Config {
+    /// Checks values that the types alone don't.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |key: &str, why: &str| Err(ConfigError(format!("configuration key `{key}`: {why}")));
+        if self.name.is_empty() || self.name.chars().count() > 16 {
+            return err("name", "must be 1-16 characters");
+        }
+        if self.data_dir.is_empty() {
+            return err("data_dir", "must not be empty");
+        }
+        if !["debug", "info", "warn", "error"].contains(&self.logger.level.to_ascii_lowercase().as_str()) {
+            return err("logger.level", "must be one of debug, info, warn, error");
+        }
+        if !["text", "json"].contains(&self.logger.format.to_ascii_lowercase().as_str()) {
+            return err("logger.format", "must be text or json");
+        }
+        if self.socket.server_key.is_empty() {
+            return err("socket.server_key", "must not be empty");
+        }
+        if self.socket.max_message_size_bytes < 128 {
+            return err("socket.max_message_size_bytes", "must be at least 128");
+        }
+        if self.socket.max_request_size_bytes < 128 {
+            return err("socket.max_request_size_bytes", "must be at least 128");
+        }
+        if self.socket.outgoing_queue_size == 0 {
+            return err("socket.outgoing_queue_size", "must be at least 1");
+        }
+        for (key, v) in [
+            ("socket.read_timeout_ms", self.socket.read_timeout_ms),
+            ("socket.write_timeout_ms", self.socket.write_timeout_ms),
+            ("socket.idle_timeout_ms", self.socket.idle_timeout_ms),
+            ("socket.ping_period_ms", self.socket.ping_period_ms),
+            ("socket.pong_wait_ms", self.socket.pong_wait_ms),
+        ] {
+            if v == 0 {
+                return err(key, "must be greater than 0");
+            }
+        }
+        if self.socket.pong_wait_ms <= self.socket.ping_period_ms {
+            return err("socket.pong_wait_ms", "must be greater than socket.ping_period_ms");
+        }
+        if self.session.encryption_key.is_empty() {
+            return err("session.encryption_key", "must not be empty");
+        }
+        if self.session.refresh_encryption_key.is_empty() {
+            return err("session.refresh_encryption_key", "must not be empty");
+        }
+        if self.session.encryption_key == self.session.refresh_encryption_key {
+            return err("session.refresh_encryption_key", "must differ from session.encryption_key");
+        }
+        if self.session.token_expiry_sec < 1 {
+            return err("session.token_expiry_sec", "must be at least 1");
+        }
+        if self.session.refresh_token_expiry_sec < 1 {
+            return err("session.refresh_token_expiry_sec", "must be at least 1");
+        }
+        if self.database.address.len() > 1 {
+            return err("database.address", "only one address is supported");
+        }
+        if self.database.max_open_conns == 0 {
+            return err("database.max_open_conns", "must be at least 1");
+        }
+        if self.database.pool_threads == 0 {
+            return err("database.pool_threads", "must be at least 1");
+        }
+        if !(4..=31).contains(&self.database.password_hash_cost) {
+            return err("database.password_hash_cost", "must be 4-31");
+        }
+        if self.runtime.http_key.is_empty() {
+            return err("runtime.http_key", "must not be empty");
+        }
+        if self.mesh.queue_size < 2 {
+            return err("mesh.queue_size", "must be at least 2");
+        }
+        Ok(())
+    }
+
+    /// The shard count to run: `shards`, or the available cores when 0.
+    pub fn shard_count(&self) -> usize {
+        if self.shards > 0 {
+            self.shards
+        } else {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        }
+    }
+}
+
+/// Parses command-line arguments (without the program name) into a builder,
+/// reading each `--config` file. Returns the builder and the positional
+/// arguments (a subcommand such as `migrate up`).
+pub fn parse_args(args: &[String]) -> Result<(Config, Vec<String>), ConfigError> {
+    let mut files = Vec::new();
+    let mut flags = Vec::new();
+    let mut positional = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        if let Some(flag) = arg.strip_prefix("--") {
+            let (key, value) = match flag.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => {
+                    i += 1;
+                    let v = args
+                        .get(i)
+                        .ok_or_else(|| ConfigError(format!("--{flag}: missing value")))?;
+                    (flag.to_string(), v.clone())
+                }
+            };
+            if key == "config" {
+                files.push(value);
+            } else {
+                flags.push((key, value));
+            }
+        } else {
+            positional.push(arg.clone());
+        }
+        i += 1;
+    }
+    let mut builder = ConfigBuilder::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| ConfigError(format!("--config {file}: {e}")))?;
+        builder.yaml(&text, file)?;
+    }
+    for (key, value) in &flags {
+        builder.set(key, value)?;
+    }
+    Ok((builder.build()?, positional))
+}
+
+fn merge(into: &mut Map<String, Value>, from: Map<String, Value>) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (Some(Value::Object(a)), Value::Object(b)) => merge(a, b),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
+/// A flag's text as the JSON scalar it most likely means; string fields
+/// accept numbers and booleans back as text.
+fn scalar(raw: &str) -> Value {
+    if raw == "true" || raw == "false" {
+        return Value::Bool(raw == "true");
+    }
+    if let Ok(n) = raw.parse::<i64>() {
+        return Value::from(n);
+    }
+    if let Ok(n) = raw.parse::<u64>() {
+        return Value::from(n);
+    }
+    Value::String(raw.to_string())
+}
+
+fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
+    }
+}
+
+fn string_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::String(s) if s.is_empty() => Ok(Vec::new()),
+        Value::String(s) => Ok(vec![s]),
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                other => Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
+            })
+            .collect(),
+        other => Err(serde::de::Error::custom(format!("expected a string or a list, found {other}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_are_nakamas() {
+        let c = ConfigBuilder::new().build().unwrap();
+        assert_eq!(c.socket.port, 7350);
+        assert_eq!(c.socket.server_key, "defaultkey");
+        assert_eq!(c.socket.max_message_size_bytes, 4096);
+        assert_eq!(c.socket.max_request_size_bytes, 262_144);
+        assert_eq!(c.socket.outgoing_queue_size, 64);
+        assert_eq!(c.session.token_expiry_sec, 60);
+        assert_eq!(c.session.refresh_token_expiry_sec, 3600);
+        assert_eq!(c.runtime.http_key, "defaulthttpkey");
+        assert!(c.database.address.is_empty());
+    }
+
+    #[test]
+    fn flags_override_files() {
+        let dir = std::env::temp_dir().join(format!("kairos-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.yml");
+        std::fs::write(&file, "name: node1\nsocket:\n  port: 8000\n  server_key: fromfile\nsession:\n  single_socket: true\n").unwrap();
+        let (c, rest) = parse_args(&args(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--socket.port",
+            "9000",
+            "--database.address=postgres://postgres@127.0.0.1:5432/test",
+            "--socket.server_key",
+            "12345",
+            "migrate",
+            "up",
+        ]))
+        .unwrap();
+        assert_eq!(c.name, "node1");
+        assert_eq!(c.socket.port, 9000);
+        assert_eq!(c.socket.server_key, "12345");
+        assert!(c.session.single_socket);
+        assert_eq!(c.database.address, vec!["postgres://postgres@127.0.0.1:5432/test".to_string()]);
+        assert_eq!(rest, args(&["migrate", "up"]));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let e = parse_args(&args(&["--socket.prot", "1"])).unwrap_err();
+        assert!(e.0.contains("socket") && e.0.contains("prot"), "{e}");
+        let e = parse_args(&args(&["--socket.port", "abc"])).unwrap_err();
+        assert!(e.0.contains("socket.port"), "{e}");
+        let e = parse_args(&args(&["--socket.port", "70000"])).unwrap_err();
+        assert!(e.0.contains("socket.port"), "{e}");
+        let e = parse_args(&args(&["--logger.level", "LOUD"])).unwrap_err();
+        assert!(e.0.contains("logger.level"), "{e}");
+        let e = parse_args(&args(&["--session.refresh_encryption_key", "defaultencryptionkey"])).unwrap_err();
+        assert!(e.0.contains("refresh_encryption_key"), "{e}");
+        let e = parse_args(&args(&["--socket.port"])).unwrap_err();
+        assert!(e.0.contains("missing value"), "{e}");
+        let e = parse_args(&args(&["--bogus", "1"])).unwrap_err();
+        assert!(e.0.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn uppercase_log_levels_are_accepted() {
+        let (c, _) = parse_args(&args(&["--logger.level", "DEBUG", "--shards", "2"])).unwrap();
+        assert_eq!(c.logger.level, "DEBUG");
+        assert_eq!(c.shard_count(), 2);
+    }
+}

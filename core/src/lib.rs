@@ -1,0 +1,9 @@
+//! Kairos domain logic. Nothing here does I/O or knows about an async runtime:
+//! the shards drive it, the store persists it, and tests call it directly.
+
+pub mod account;
+pub mod config;
+pub mod error;
+pub mod time;
+pub mod token;
+pub mod validate;
