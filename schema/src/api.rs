@@ -1,0 +1,197 @@
+//! Nakama's REST messages (`api.proto`) in protojson.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::json::{is_empty, is_false, is_zero_i32, nullable};
+
+/// The error body grpc-gateway writes: a `google.rpc.Status`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Status {
+    pub code: i32,
+    pub message: String,
+}
+
+/// A session and its refresh token.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Session {
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub created: bool,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// A device identifier and the session variables to embed in the token.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct AccountDevice {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub vars: BTreeMap<String, String>,
+}
+
+/// A custom identifier.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct AccountCustom {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub vars: BTreeMap<String, String>,
+}
+
+/// Email and password.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct AccountEmail {
+    #[serde(default, deserialize_with = "nullable")]
+    pub email: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub password: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub vars: BTreeMap<String, String>,
+}
+
+/// `POST /v2/account/session/refresh` body.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct SessionRefreshRequest {
+    #[serde(default, deserialize_with = "nullable")]
+    pub token: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub vars: Option<BTreeMap<String, String>>,
+}
+
+/// `POST /v2/session/logout` body.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct SessionLogoutRequest {
+    #[serde(default, deserialize_with = "nullable")]
+    pub token: String,
+    #[serde(default, deserialize_with = "nullable", alias = "refreshToken")]
+    pub refresh_token: String,
+}
+
+/// `PUT /v2/account` body. Each field is a `StringValue`: absent leaves the
+/// field as it is.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct UpdateAccountRequest {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default, alias = "displayName")]
+    pub display_name: Option<String>,
+    #[serde(default, alias = "avatarUrl")]
+    pub avatar_url: Option<String>,
+    #[serde(default, alias = "langTag")]
+    pub lang_tag: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// A user's public profile.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct User {
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub username: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub avatar_url: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub lang_tag: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub location: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub timezone: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub metadata: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub facebook_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub google_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub gamecenter_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub steam_id: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub online: bool,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub edge_count: i32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub create_time: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub update_time: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub facebook_instant_game_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub apple_id: String,
+}
+
+/// A device linked to an account.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct AccountDeviceOut {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
+}
+
+/// The owner's full view of an account.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Account {
+    pub user: User,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub wallet: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<AccountDeviceOut>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub custom_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub verify_time: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub disable_time: String,
+}
+
+/// A list of users.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Users {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<User>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_omits_created_when_false() {
+        let s = Session { created: false, token: "t".into(), refresh_token: "r".into() };
+        assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"token":"t","refresh_token":"r"}"#);
+        let s = Session { created: true, ..s };
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"created":true,"token":"t","refresh_token":"r"}"#
+        );
+    }
+
+    #[test]
+    fn requests_accept_nulls_camel_case_and_unknown_fields() {
+        let d: AccountDevice = serde_json::from_str(r#"{"id":null,"extra":1}"#).unwrap();
+        assert_eq!(d.id, "");
+        let l: SessionLogoutRequest = serde_json::from_str(r#"{"token":"a","refreshToken":"b"}"#).unwrap();
+        assert_eq!(l.refresh_token, "b");
+        let u: UpdateAccountRequest = serde_json::from_str(r#"{"displayName":"Al","location":""}"#).unwrap();
+        assert_eq!(u.display_name.as_deref(), Some("Al"));
+        assert_eq!(u.location.as_deref(), Some(""));
+        assert_eq!(u.username, None);
+        assert!(serde_json::from_str::<AccountDevice>(r#"{"id":5}"#).is_err());
+    }
+
+    #[test]
+    fn empty_user_fields_are_omitted() {
+        let u = User { id: "x".into(), lang_tag: "en".into(), ..Default::default() };
+        assert_eq!(serde_json::to_string(&u).unwrap(), r#"{"id":"x","lang_tag":"en"}"#);
+    }
+}
