@@ -69,10 +69,18 @@ impl AccountUpdate {
 /// Which identifier an authentication or link names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Identity {
-    Device { id: String },
-    Custom { id: String },
+    Device {
+        id: String,
+    },
+    Custom {
+        id: String,
+    },
     /// Login by email, or by username when `email` is empty.
-    Email { email: String, username: String, password: String },
+    Email {
+        email: String,
+        username: String,
+        password: String,
+    },
 }
 
 /// What an authentication resolved to.

@@ -59,7 +59,10 @@ pub struct LoggerConfig {
 
 impl Default for LoggerConfig {
     fn default() -> Self {
-        LoggerConfig { level: "info".into(), format: "text".into() }
+        LoggerConfig {
+            level: "info".into(),
+            format: "text".into(),
+        }
     }
 }
 
@@ -153,7 +156,12 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { address: Vec::new(), max_open_conns: 100, pool_threads: 2, password_hash_cost: 10 }
+        DatabaseConfig {
+            address: Vec::new(),
+            max_open_conns: 100,
+            pool_threads: 2,
+            password_hash_cost: 10,
+        }
     }
 }
 
@@ -167,7 +175,9 @@ pub struct RuntimeConfig {
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { http_key: "defaulthttpkey".into() }
+        RuntimeConfig {
+            http_key: "defaulthttpkey".into(),
+        }
     }
 }
 
@@ -184,7 +194,10 @@ pub struct MeshConfig {
 
 impl Default for MeshConfig {
     fn default() -> Self {
-        MeshConfig { queue_size: 4096, spin_before_park_us: 50 }
+        MeshConfig {
+            queue_size: 4096,
+            spin_before_park_us: 50,
+        }
     }
 }
 
@@ -218,7 +231,11 @@ impl ConfigBuilder {
         match value {
             Value::Null => {}
             Value::Object(map) => merge(&mut self.tree, map),
-            _ => return Err(ConfigError(format!("{origin}: the top level must be a mapping of keys"))),
+            _ => {
+                return Err(ConfigError(format!(
+                    "{origin}: the top level must be a mapping of keys"
+                )));
+            }
         }
         Ok(self)
     }
@@ -232,7 +249,9 @@ impl ConfigBuilder {
         let value = scalar(raw);
         let mut node = &mut self.tree;
         for part in &parts[..parts.len() - 1] {
-            let entry = node.entry(part.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            let entry = node
+                .entry(part.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
             if !entry.is_object() {
                 *entry = Value::Object(Map::new());
             }
@@ -262,14 +281,17 @@ impl ConfigBuilder {
 impl Config {
     /// Checks values that the types alone don't.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let err = |key: &str, why: &str| Err(ConfigError(format!("configuration key `{key}`: {why}")));
+        let err =
+            |key: &str, why: &str| Err(ConfigError(format!("configuration key `{key}`: {why}")));
         if self.name.is_empty() || self.name.chars().count() > 16 {
             return err("name", "must be 1-16 characters");
         }
         if self.data_dir.is_empty() {
             return err("data_dir", "must not be empty");
         }
-        if !["debug", "info", "warn", "error"].contains(&self.logger.level.to_ascii_lowercase().as_str()) {
+        if !["debug", "info", "warn", "error"]
+            .contains(&self.logger.level.to_ascii_lowercase().as_str())
+        {
             return err("logger.level", "must be one of debug, info, warn, error");
         }
         if !["text", "json"].contains(&self.logger.format.to_ascii_lowercase().as_str()) {
@@ -299,7 +321,10 @@ impl Config {
             }
         }
         if self.socket.pong_wait_ms <= self.socket.ping_period_ms {
-            return err("socket.pong_wait_ms", "must be greater than socket.ping_period_ms");
+            return err(
+                "socket.pong_wait_ms",
+                "must be greater than socket.ping_period_ms",
+            );
         }
         if self.session.encryption_key.is_empty() {
             return err("session.encryption_key", "must not be empty");
@@ -308,7 +333,10 @@ impl Config {
             return err("session.refresh_encryption_key", "must not be empty");
         }
         if self.session.encryption_key == self.session.refresh_encryption_key {
-            return err("session.refresh_encryption_key", "must differ from session.encryption_key");
+            return err(
+                "session.refresh_encryption_key",
+                "must differ from session.encryption_key",
+            );
         }
         if self.session.token_expiry_sec < 1 {
             return err("session.token_expiry_sec", "must be at least 1");
@@ -342,7 +370,9 @@ impl Config {
         if self.shards > 0 {
             self.shards
         } else {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         }
     }
 }
@@ -421,7 +451,9 @@ fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Erro
         Value::String(s) => Ok(s),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
-        other => Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string, found {other}"
+        ))),
     }
 }
 
@@ -434,10 +466,14 @@ fn string_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
             .into_iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s),
-                other => Err(serde::de::Error::custom(format!("expected a string, found {other}"))),
+                other => Err(serde::de::Error::custom(format!(
+                    "expected a string, found {other}"
+                ))),
             })
             .collect(),
-        other => Err(serde::de::Error::custom(format!("expected a string or a list, found {other}"))),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a string or a list, found {other}"
+        ))),
     }
 }
 
@@ -485,7 +521,10 @@ mod tests {
         assert_eq!(c.socket.port, 9000);
         assert_eq!(c.socket.server_key, "12345");
         assert!(c.session.single_socket);
-        assert_eq!(c.database.address, vec!["postgres://postgres@127.0.0.1:5432/test".to_string()]);
+        assert_eq!(
+            c.database.address,
+            vec!["postgres://postgres@127.0.0.1:5432/test".to_string()]
+        );
         assert_eq!(rest, args(&["migrate", "up"]));
     }
 
@@ -499,7 +538,11 @@ mod tests {
         assert!(e.0.contains("socket.port"), "{e}");
         let e = parse_args(&args(&["--logger.level", "LOUD"])).unwrap_err();
         assert!(e.0.contains("logger.level"), "{e}");
-        let e = parse_args(&args(&["--session.refresh_encryption_key", "defaultencryptionkey"])).unwrap_err();
+        let e = parse_args(&args(&[
+            "--session.refresh_encryption_key",
+            "defaultencryptionkey",
+        ]))
+        .unwrap_err();
         assert!(e.0.contains("refresh_encryption_key"), "{e}");
         let e = parse_args(&args(&["--socket.port"])).unwrap_err();
         assert!(e.0.contains("missing value"), "{e}");

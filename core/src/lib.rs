@@ -4,6 +4,7 @@
 pub mod account;
 pub mod config;
 pub mod error;
+pub mod session;
 pub mod time;
 pub mod token;
 pub mod validate;

@@ -123,18 +123,24 @@ impl TokenKey {
         }
         let (signing_input, sig_b64) = token.rsplit_once('.').ok_or(TokenError::Invalid)?;
         let (header_b64, payload_b64) = signing_input.split_once('.').ok_or(TokenError::Invalid)?;
-        let sig = URL_SAFE_NO_PAD.decode(sig_b64).map_err(|_| TokenError::Invalid)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig_b64)
+            .map_err(|_| TokenError::Invalid)?;
         let mut mac = self.mac.clone();
         mac.update(signing_input.as_bytes());
         // Constant-time comparison.
         mac.verify_slice(&sig).map_err(|_| TokenError::Invalid)?;
 
-        let header = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| TokenError::Invalid)?;
+        let header = URL_SAFE_NO_PAD
+            .decode(header_b64)
+            .map_err(|_| TokenError::Invalid)?;
         let header: Header = serde_json::from_slice(&header).map_err(|_| TokenError::Invalid)?;
         if header.alg != "HS256" {
             return Err(TokenError::Invalid);
         }
-        let payload = URL_SAFE_NO_PAD.decode(payload_b64).map_err(|_| TokenError::Invalid)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| TokenError::Invalid)?;
         let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)?;
         if claims.user_id().is_none() {
             return Err(TokenError::Invalid);
@@ -205,7 +211,10 @@ mod tests {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(5000)).unwrap());
         let input = format!("{header}.{payload}");
         let sig = URL_SAFE_NO_PAD.encode(key.signature(input.as_bytes()));
-        assert_eq!(key.verify(&format!("{input}.{sig}"), 0), Err(TokenError::Invalid));
+        assert_eq!(
+            key.verify(&format!("{input}.{sig}"), 0),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

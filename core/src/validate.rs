@@ -4,15 +4,17 @@
 
 use crate::error::{ApiError, ApiResult};
 
-/// Control characters or the whitespace controls `\t\n\r\f\v`
-/// (Nakama's `invalidCharsRegex`).
+/// ASCII control characters or ASCII whitespace, spaces included
+/// (Nakama's `invalidCharsRegex`, used for identifiers and emails).
 fn has_control(s: &str) -> bool {
-    s.chars().any(|c| c.is_control())
+    s.bytes().any(|b| b.is_ascii_control() || b == b' ')
 }
 
-/// Control characters or any whitespace (Nakama's `invalidUsernameRegex`).
+/// What Nakama's `invalidUsernameRegex` actually refuses: ASCII control
+/// characters and the substring `[]`. Spaces are allowed (despite the
+/// message's wording, which clients may match on and is kept).
 fn has_control_or_space(s: &str) -> bool {
-    s.chars().any(|c| c.is_control() || c.is_whitespace())
+    s.bytes().any(|b| b.is_ascii_control()) || s.contains("[]")
 }
 
 /// A device id: 10–128 bytes, no control characters.
@@ -26,7 +28,9 @@ pub fn device_id(id: &str) -> ApiResult<()> {
         ));
     }
     if id.len() < 10 || id.len() > 128 {
-        return Err(ApiError::invalid("Device ID invalid, must be 10-128 bytes."));
+        return Err(ApiError::invalid(
+            "Device ID invalid, must be 10-128 bytes.",
+        ));
     }
     Ok(())
 }
@@ -58,7 +62,9 @@ pub fn email(email: &str) -> ApiResult<()> {
         return Err(ApiError::invalid("Invalid email address format."));
     }
     if email.len() < 10 || email.len() > 255 {
-        return Err(ApiError::invalid("Invalid email address, must be 10-255 bytes."));
+        return Err(ApiError::invalid(
+            "Invalid email address, must be 10-255 bytes.",
+        ));
     }
     Ok(())
 }
@@ -75,6 +81,39 @@ fn looks_like_email(s: &str) -> bool {
                 .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len())
         }
     })
+}
+
+/// A custom id as the link route checks it (its wording differs from
+/// authentication's).
+pub fn custom_id_for_link(id: &str) -> ApiResult<()> {
+    if id.is_empty() {
+        return Err(ApiError::invalid("Custom ID is required."));
+    }
+    if has_control(id) {
+        return Err(ApiError::invalid(
+            "Invalid custom ID, no spaces or control characters allowed.",
+        ));
+    }
+    if id.len() < 6 || id.len() > 128 {
+        return Err(ApiError::invalid("Invalid custom ID, must be 6-128 bytes."));
+    }
+    Ok(())
+}
+
+/// Profile fields of `PUT /v2/account`, within the columns' limits
+/// (counted in characters).
+pub fn profile_field(name: &str, value: &str, max_chars: usize) -> ApiResult<()> {
+    if value.chars().count() > max_chars {
+        return Err(ApiError::invalid(format!(
+            "{name} invalid, must be at most {max_chars} characters."
+        )));
+    }
+    if value.chars().any(|c| c.is_control()) {
+        return Err(ApiError::invalid(format!(
+            "{name} invalid, no control characters allowed."
+        )));
+    }
+    Ok(())
 }
 
 /// A password: at least 8 bytes.
@@ -113,6 +152,7 @@ mod tests {
         assert!(device_id("short").is_err());
         assert!(device_id(&"x".repeat(129)).is_err());
         assert!(device_id("0123456789\n").is_err());
+        assert!(device_id("01234 56789").is_err());
         assert!(device_id(&"x".repeat(128)).is_ok());
     }
 
@@ -121,13 +161,22 @@ mod tests {
         assert!(custom_id("abcdef").is_ok());
         assert!(custom_id("abcde").is_err());
         assert!(custom_id("").is_err());
+        assert_eq!(
+            custom_id_for_link("abc").unwrap_err().message,
+            "Invalid custom ID, must be 6-128 bytes."
+        );
+        assert!(profile_field("Display name", &"x".repeat(255), 255).is_ok());
+        assert!(profile_field("Display name", &"x".repeat(256), 255).is_err());
     }
 
     #[test]
     fn emails() {
         assert!(email("alice@example.com").is_ok());
         assert!(email("a@b.co.uk.x").is_ok());
-        assert_eq!(email("alice.example.com").unwrap_err().message, "Invalid email address format.");
+        assert_eq!(
+            email("alice.example.com").unwrap_err().message,
+            "Invalid email address format."
+        );
         assert!(email("alice@example").is_err());
         assert!(email("@example.com").is_err());
         assert!(email("a@b.c").is_err(), "too short");
@@ -141,7 +190,9 @@ mod tests {
         assert!(password("12345678").is_ok());
         assert!(password("1234567").is_err());
         assert!(username("bob").is_ok());
-        assert!(username("bob smith").is_err());
+        assert!(username("bob smith").is_ok(), "Nakama allows spaces");
+        assert!(username("bob\tsmith").is_err());
+        assert!(username("a[]b").is_err());
         assert!(username(&"b".repeat(129)).is_err());
         assert!(username("ünïcödé").is_ok());
     }

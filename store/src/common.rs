@@ -1,0 +1,111 @@
+//! Pieces both backends share: generated usernames, password hashing off
+//! the async threads, and Nakama's error messages.
+
+use kairos_core::error::{ApiError, ApiResult};
+use rand::Rng;
+
+/// A random username of 10 ASCII letters, as Nakama generates.
+pub fn generate_username() -> String {
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut rng = rand::rng();
+    (0..10)
+        .map(|_| LETTERS[rng.random_range(0..LETTERS.len())] as char)
+        .collect()
+}
+
+/// bcrypt-hashes a password on the pool's blocking threads.
+pub async fn hash_password(password: String, cost: u32) -> ApiResult<Vec<u8>> {
+    tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
+        .await
+        .map_err(|e| internal("password hashing task", e))?
+        .map(String::into_bytes)
+        .map_err(|e| internal("password hashing", e))
+}
+
+/// Checks a password against a stored bcrypt hash on the blocking threads.
+pub async fn verify_password(password: String, hash: Option<Vec<u8>>) -> ApiResult<bool> {
+    let Some(hash) = hash else { return Ok(false) };
+    tokio::task::spawn_blocking(move || {
+        let hash = String::from_utf8(hash).unwrap_or_default();
+        bcrypt::verify(password, &hash).unwrap_or(false)
+    })
+    .await
+    .map_err(|e| internal("password check task", e))
+}
+
+/// Logs the detail and returns a generic internal error.
+pub fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "{what} failed");
+    ApiError::internal(format!("{what} failed"))
+}
+
+pub fn user_not_found() -> ApiError {
+    ApiError::not_found("User account not found.")
+}
+
+pub fn username_taken() -> ApiError {
+    ApiError::exists("Username is already in use.")
+}
+
+pub fn banned() -> ApiError {
+    ApiError::denied("User account banned.")
+}
+
+pub fn invalid_credentials() -> ApiError {
+    ApiError::unauthenticated("Invalid credentials.")
+}
+
+pub fn last_identifier() -> ApiError {
+    ApiError::denied(
+        "Cannot unlink last account identifier. Check profile exists and is not last link.",
+    )
+}
+
+/// Which unique column a violated constraint protects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unique {
+    Username,
+    Email,
+    CustomId,
+    Device,
+    Other,
+}
+
+/// Classifies a unique-constraint message or constraint name.
+pub fn unique_kind(text: &str) -> Unique {
+    if text.contains("username") {
+        Unique::Username
+    } else if text.contains("email") {
+        Unique::Email
+    } else if text.contains("custom_id") {
+        Unique::CustomId
+    } else if text.contains("user_device") || text.contains("pkey") && text.contains("device") {
+        Unique::Device
+    } else {
+        Unique::Other
+    }
+}
+
+/// The error a conflicting link reports.
+pub fn link_conflict(kind: Unique) -> ApiError {
+    match kind {
+        Unique::Email => ApiError::exists("Email is already in use."),
+        Unique::CustomId => ApiError::exists("Custom ID is already in use."),
+        Unique::Device => ApiError::exists("Device ID already in use."),
+        Unique::Username => username_taken(),
+        Unique::Other => ApiError::exists("Identifier is already in use."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_ten_letters() {
+        let a = generate_username();
+        assert_eq!(a.len(), 10);
+        assert!(a.chars().all(|c| c.is_ascii_alphabetic()));
+        assert_ne!(a, generate_username());
+    }
+}

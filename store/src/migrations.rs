@@ -1,0 +1,42 @@
+//! Versioned schema migrations, embedded in the binary. Each backend has its
+//! own SQL for the same versions; `migration_info` records what was applied.
+
+/// One migration: a version, a name, and the SQL per backend.
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+/// Every migration, in order. Append only: never edit an applied one.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "accounts",
+    sqlite: include_str!("../migrations/sqlite/0001_accounts.sql"),
+    postgres: include_str!("../migrations/postgres/0001_accounts.sql"),
+}];
+
+/// Status of every known migration given the applied `(version, unix secs)` pairs.
+pub fn status(applied: &[(u32, i64)]) -> Vec<crate::MigrationStatus> {
+    MIGRATIONS
+        .iter()
+        .map(|m| crate::MigrationStatus {
+            version: m.version,
+            name: m.name,
+            applied_at: applied
+                .iter()
+                .find(|(v, _)| *v == m.version)
+                .map(|(_, t)| *t),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn versions_increase() {
+        let v: Vec<u32> = super::MIGRATIONS.iter().map(|m| m.version).collect();
+        assert!(v.windows(2).all(|w| w[0] < w[1]));
+    }
+}

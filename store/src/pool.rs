@@ -1,0 +1,193 @@
+//! The persistence pool: its own threads running a tokio runtime, apart
+//! from the shards. Shards submit jobs with [`Persist::run`] and await a
+//! [`Reply`], a oneshot that any executor can poll; the pool never runs on a
+//! shard thread and a shard never blocks on the pool.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use futures_channel::oneshot;
+use kairos_core::error::{ApiError, ApiResult};
+
+use crate::Store;
+use crate::postgres::PgStore;
+use crate::sqlite::SqliteStore;
+
+/// Where and how to persist.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// `postgres://user[:pass]@host:port/db` (PostgreSQL or CockroachDB), or
+    /// Nakama's `user:pass@host:port/db`. `None`: embedded SQLite.
+    pub address: Option<String>,
+    /// Directory of the SQLite file (`kairos.db`).
+    pub data_dir: PathBuf,
+    /// Threads of the pool.
+    pub threads: usize,
+    /// Most PostgreSQL connections open at once.
+    pub max_open_conns: usize,
+    /// bcrypt cost for passwords.
+    pub password_hash_cost: u32,
+    /// PostgreSQL schema to use instead of the default search path (tests
+    /// isolate themselves with it; the server leaves it `None`).
+    pub pg_schema: Option<String>,
+}
+
+/// Counters of the pool, kept with atomics only.
+#[derive(Default)]
+pub struct PoolStats {
+    pub submitted: AtomicU64,
+    pub completed: AtomicU64,
+    /// Total nanoseconds jobs waited between submission and start.
+    pub wait_nanos: AtomicU64,
+    /// Total nanoseconds jobs ran.
+    pub run_nanos: AtomicU64,
+}
+
+struct Inner {
+    handle: tokio::runtime::Handle,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    store: Arc<dyn Store>,
+    stats: PoolStats,
+}
+
+/// A handle to the pool; cheap to clone and share between shards.
+#[derive(Clone)]
+pub struct Persist {
+    inner: Arc<Inner>,
+}
+
+impl Persist {
+    /// Starts the pool threads and connects to the configured backend.
+    pub fn open(cfg: &StoreConfig) -> ApiResult<Persist> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(cfg.threads.max(1))
+            .max_blocking_threads(cfg.threads.max(1) * 4)
+            .thread_name("kairos-persist")
+            .enable_all()
+            .build()
+            .map_err(|e| ApiError::internal(format!("cannot start the persistence pool: {e}")))?;
+        let handle = runtime.handle().clone();
+        let store: Arc<dyn Store> = match &cfg.address {
+            None => Arc::new(SqliteStore::open(
+                &cfg.data_dir.join("kairos.db"),
+                cfg.threads.max(2),
+                cfg.password_hash_cost,
+            )?),
+            Some(address) => Arc::new(handle.block_on(PgStore::connect(
+                address,
+                cfg.max_open_conns,
+                cfg.password_hash_cost,
+                cfg.pg_schema.clone(),
+            ))?),
+        };
+        Ok(Persist {
+            inner: Arc::new(Inner {
+                handle,
+                runtime: Mutex::new(Some(runtime)),
+                store,
+                stats: PoolStats::default(),
+            }),
+        })
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend(&self) -> &'static str {
+        self.inner.store.backend()
+    }
+
+    /// Runs a job on the pool and returns its reply.
+    pub fn run<T, F, Fut>(&self, f: F) -> Reply<T>
+    where
+        F: FnOnce(Arc<dyn Store>) -> Fut + Send + 'static,
+        Fut: Future<Output = ApiResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let inner = self.inner.clone();
+        let submitted = Instant::now();
+        inner.stats.submitted.fetch_add(1, Ordering::Relaxed);
+        let store = inner.store.clone();
+        let job_inner = inner.clone();
+        inner.handle.spawn(async move {
+            let started = Instant::now();
+            job_inner
+                .stats
+                .wait_nanos
+                .fetch_add(nanos(started - submitted), Ordering::Relaxed);
+            let result = f(store).await;
+            job_inner
+                .stats
+                .run_nanos
+                .fetch_add(nanos(started.elapsed()), Ordering::Relaxed);
+            job_inner.stats.completed.fetch_add(1, Ordering::Relaxed);
+            let _ = tx.send(result);
+        });
+        Reply { rx }
+    }
+
+    /// Waits for a future on the calling (non-shard) thread: for start-up,
+    /// the CLI and tests.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        futures_executor_block_on(fut)
+    }
+
+    pub fn stats(&self) -> &PoolStats {
+        &self.inner.stats
+    }
+
+    /// Stops the pool, giving running jobs a few seconds to finish.
+    pub fn shutdown(&self) {
+        let runtime = self.inner.runtime.lock().ok().and_then(|mut r| r.take());
+        if let Some(rt) = runtime {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    d.as_nanos().min(u64::MAX as u128) as u64
+}
+
+/// Blocks the current thread on a future with a thread-parking waker.
+fn futures_executor_block_on<F: Future>(fut: F) -> F::Output {
+    use std::task::{Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+/// The reply to a job: resolves on any executor, on any thread.
+pub struct Reply<T> {
+    rx: oneshot::Receiver<ApiResult<T>>,
+}
+
+impl<T> Future for Reply<T> {
+    type Output = ApiResult<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.rx).poll(cx) {
+            Poll::Ready(Ok(result)) => Poll::Ready(result),
+            Poll::Ready(Err(_)) => Poll::Ready(Err(ApiError::unavailable(
+                "The persistence pool is not running.",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
