@@ -167,8 +167,15 @@ mod tests {
 
     #[test]
     fn session_omits_created_when_false() {
-        let s = Session { created: false, token: "t".into(), refresh_token: "r".into() };
-        assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"token":"t","refresh_token":"r"}"#);
+        let s = Session {
+            created: false,
+            token: "t".into(),
+            refresh_token: "r".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"token":"t","refresh_token":"r"}"#
+        );
         let s = Session { created: true, ..s };
         assert_eq!(
             serde_json::to_string(&s).unwrap(),
@@ -180,9 +187,11 @@ mod tests {
     fn requests_accept_nulls_camel_case_and_unknown_fields() {
         let d: AccountDevice = serde_json::from_str(r#"{"id":null,"extra":1}"#).unwrap();
         assert_eq!(d.id, "");
-        let l: SessionLogoutRequest = serde_json::from_str(r#"{"token":"a","refreshToken":"b"}"#).unwrap();
+        let l: SessionLogoutRequest =
+            serde_json::from_str(r#"{"token":"a","refreshToken":"b"}"#).unwrap();
         assert_eq!(l.refresh_token, "b");
-        let u: UpdateAccountRequest = serde_json::from_str(r#"{"displayName":"Al","location":""}"#).unwrap();
+        let u: UpdateAccountRequest =
+            serde_json::from_str(r#"{"displayName":"Al","location":""}"#).unwrap();
         assert_eq!(u.display_name.as_deref(), Some("Al"));
         assert_eq!(u.location.as_deref(), Some(""));
         assert_eq!(u.username, None);
@@ -191,7 +200,14 @@ mod tests {
 
     #[test]
     fn empty_user_fields_are_omitted() {
-        let u = User { id: "x".into(), lang_tag: "en".into(), ..Default::default() };
-        assert_eq!(serde_json::to_string(&u).unwrap(), r#"{"id":"x","lang_tag":"en"}"#);
+        let u = User {
+            id: "x".into(),
+            lang_tag: "en".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&u).unwrap(),
+            r#"{"id":"x","lang_tag":"en"}"#
+        );
     }
 }

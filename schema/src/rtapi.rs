@@ -89,7 +89,10 @@ impl Envelope {
             code: ErrorCode::MissingPayload,
             message: "Missing message.".into(),
         })?;
-        Ok(Envelope { cid: raw.cid, message })
+        Ok(Envelope {
+            cid: raw.cid,
+            message,
+        })
     }
 }
 
@@ -130,7 +133,9 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                 return Err(de::Error::custom(format!("unknown field `{key}`")));
             };
             if message.is_some() {
-                return Err(de::Error::custom(format!("more than one message (`{key}`)")));
+                return Err(de::Error::custom(format!(
+                    "more than one message (`{key}`)"
+                )));
             }
             message = Some(match name {
                 "ping" => {
@@ -169,7 +174,10 @@ pub struct ErrorBody {
 
 impl Outgoing {
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Outgoing {
-        Outgoing::Error(ErrorBody { code: code as i32, message: message.into() })
+        Outgoing::Error(ErrorBody {
+            code: code as i32,
+            message: message.into(),
+        })
     }
 
     /// Encodes the envelope, with `cid` when it answers a request that had one.
@@ -192,19 +200,47 @@ mod tests {
     #[test]
     fn decodes_ping_with_cid() {
         let e = Envelope::from_json(br#"{"cid":"7","ping":{}}"#).unwrap();
-        assert_eq!(e, Envelope { cid: "7".into(), message: Incoming::Ping });
+        assert_eq!(
+            e,
+            Envelope {
+                cid: "7".into(),
+                message: Incoming::Ping
+            }
+        );
         let e = Envelope::from_json(br#"{"pong":{}}"#).unwrap();
         assert_eq!(e.message, Incoming::Pong);
     }
 
     #[test]
     fn refuses_unknown_missing_and_malformed() {
-        assert_eq!(Envelope::from_json(br#"{"cid":"1"}"#).unwrap_err().code, ErrorCode::MissingPayload);
-        assert_eq!(Envelope::from_json(br#"{"nope":{}}"#).unwrap_err().code, ErrorCode::UnrecognizedPayload);
-        assert_eq!(Envelope::from_json(br#"{"ping":{"x":1}}"#).unwrap_err().code, ErrorCode::UnrecognizedPayload);
-        assert_eq!(Envelope::from_json(b"{").unwrap_err().code, ErrorCode::UnrecognizedPayload);
-        assert_eq!(Envelope::from_json(b"[]").unwrap_err().code, ErrorCode::UnrecognizedPayload);
-        assert_eq!(Envelope::from_json(br#"{"ping":{},"pong":{}}"#).unwrap_err().code, ErrorCode::UnrecognizedPayload);
+        assert_eq!(
+            Envelope::from_json(br#"{"cid":"1"}"#).unwrap_err().code,
+            ErrorCode::MissingPayload
+        );
+        assert_eq!(
+            Envelope::from_json(br#"{"nope":{}}"#).unwrap_err().code,
+            ErrorCode::UnrecognizedPayload
+        );
+        assert_eq!(
+            Envelope::from_json(br#"{"ping":{"x":1}}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::UnrecognizedPayload
+        );
+        assert_eq!(
+            Envelope::from_json(b"{").unwrap_err().code,
+            ErrorCode::UnrecognizedPayload
+        );
+        assert_eq!(
+            Envelope::from_json(b"[]").unwrap_err().code,
+            ErrorCode::UnrecognizedPayload
+        );
+        assert_eq!(
+            Envelope::from_json(br#"{"ping":{},"pong":{}}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::UnrecognizedPayload
+        );
     }
 
     #[test]

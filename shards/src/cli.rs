@@ -1,0 +1,118 @@
+//! The `kairos` command line: `kairos [--config f.yml] [--section.key value]...`
+//! runs the server; `kairos migrate up|status` manages the schema.
+
+use kairos_core::config::parse_args;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::server::{self, Server};
+
+const USAGE: &str =
+    "usage: kairos [--config file.yml]... [--section.key value]... [migrate up|status]
+       kairos --version";
+
+/// Runs the command line; returns the process exit code.
+pub fn main(args: Vec<String>) -> i32 {
+    if args.iter().any(|a| a == "--version" || a == "-V") {
+        println!("kairos {}", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return 0;
+    }
+    let (config, positional) = match parse_args(&args) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("kairos: {e}");
+            return 2;
+        }
+    };
+    crate::logging::init(&config.logger);
+    match positional
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] => run(config),
+        ["migrate", action] => migrate(config, action),
+        _ => {
+            eprintln!("kairos: unexpected arguments {positional:?}\n{USAGE}");
+            2
+        }
+    }
+}
+
+fn migrate(config: kairos_core::config::Config, action: &str) -> i32 {
+    let persist = match server::open_store(&config) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("kairos: {e}");
+            return 1;
+        }
+    };
+    let result = match action {
+        "up" => persist.block_on(persist.run(|s| async move { s.migrate_up().await })),
+        "status" => persist.block_on(persist.run(|s| async move { s.migrate_status().await })),
+        other => {
+            eprintln!("kairos: unknown migrate action {other:?} (use up or status)");
+            return 2;
+        }
+    };
+    let code = match result {
+        Ok(list) => {
+            for m in list {
+                let state = match m.applied_at {
+                    Some(t) => format!("applied {}", kairos_core::time::rfc3339(t)),
+                    None => "pending".to_string(),
+                };
+                println!("{:04} {:<32} {state}", m.version, m.name);
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("kairos: migrate {action}: {}", e.message);
+            1
+        }
+    };
+    persist.shutdown();
+    code
+}
+
+fn run(config: kairos_core::config::Config) -> i32 {
+    let mut signals = match Signals::new([SIGINT, SIGTERM]) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("kairos: cannot install signal handlers: {e}");
+            return 1;
+        }
+    };
+    let name = config.name.clone();
+    let shards = config.shard_count();
+    let server = match Server::start(config) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("kairos: {e}");
+            return 1;
+        }
+    };
+    tracing::info!(node = %name, shards, addr = %server.addr, "kairos ready");
+    // A stable line on stdout for scripts and tests that start the server
+    // on an ephemeral port.
+    println!("kairos listening on {}", server.addr);
+    let shared = server.shared.clone();
+    std::thread::Builder::new()
+        .name("kairos-signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                tracing::info!(signal = sig, "stopping");
+                shared.stop.stop();
+            }
+        })
+        .ok();
+    server.join();
+    tracing::info!("kairos stopped");
+    0
+}

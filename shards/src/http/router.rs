@@ -1,0 +1,169 @@
+//! Maps requests to handlers, after the checks every route shares: CORS
+//! preflight, the body size cap, and authentication.
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
+use kairos_core::error::{ApiError, Code};
+
+use super::auth::{self, Caller};
+use super::handlers::{self, Route};
+use super::query;
+use super::response::{self, HttpResponse};
+use crate::shard::Shard;
+
+/// What a handler gets: the parsed query and the whole body.
+pub struct Call {
+    pub query: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl Call {
+    /// The first value of a query parameter.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeated query parameter.
+    pub fn params(&self, key: &str) -> Vec<String> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Decodes the JSON body; an empty body is the empty message.
+    pub fn json<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.body.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(T::default());
+        }
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::invalid(format!("Unable to decode request body: {e}")))
+    }
+}
+
+/// Who may call a route.
+#[derive(Clone, Copy)]
+enum Access {
+    Public,
+    ServerKey,
+    Session,
+}
+
+/// The REST routes: for a path, which methods it takes, who may call
+/// each, and what serves it. `None`: no such path.
+fn lookup(path: &str) -> Option<&'static [(Method, Access, Route)]> {
+    use Access::*;
+    use Route::*;
+    Some(match path {
+        "/healthcheck" => &[(Method::GET, Public, Healthcheck)],
+        "/v2/account/authenticate/device" => &[(Method::POST, ServerKey, AuthenticateDevice)],
+        "/v2/account/authenticate/email" => &[(Method::POST, ServerKey, AuthenticateEmail)],
+        "/v2/account/authenticate/custom" => &[(Method::POST, ServerKey, AuthenticateCustom)],
+        "/v2/account/session/refresh" => &[(Method::POST, ServerKey, SessionRefresh)],
+        "/v2/session/logout" => &[(Method::POST, Session, SessionLogout)],
+        "/v2/account" => &[
+            (Method::GET, Session, GetAccount),
+            (Method::PUT, Session, UpdateAccount),
+            (Method::DELETE, Session, DeleteAccount),
+        ],
+        "/v2/user" => &[(Method::GET, Session, GetUsers)],
+        "/v2/account/link/device" => &[(Method::POST, Session, LinkDevice)],
+        "/v2/account/link/email" => &[(Method::POST, Session, LinkEmail)],
+        "/v2/account/link/custom" => &[(Method::POST, Session, LinkCustom)],
+        "/v2/account/unlink/device" => &[(Method::POST, Session, UnlinkDevice)],
+        "/v2/account/unlink/email" => &[(Method::POST, Session, UnlinkEmail)],
+        "/v2/account/unlink/custom" => &[(Method::POST, Session, UnlinkCustom)],
+        _ => return None,
+    })
+}
+
+pub async fn route(
+    shard: Rc<Shard>,
+    req: Request<Incoming>,
+    peer: Option<SocketAddr>,
+) -> HttpResponse {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+
+    if method == Method::OPTIONS {
+        return response::preflight();
+    }
+    if path == "/" && (method == Method::GET || method == Method::HEAD) {
+        return response::ok_empty();
+    }
+    if path == "/ws" && method == Method::GET {
+        return crate::ws::upgrade::handle(shard, req, peer);
+    }
+
+    let (access, route) = match lookup(&path) {
+        Some(methods) => match methods.iter().find(|(m, _, _)| *m == method) {
+            Some((_, access, route)) => (access, *route),
+            None => {
+                return response::error(&ApiError::new(Code::Unimplemented, "Method Not Allowed"));
+            }
+        },
+        None => return response::error(&ApiError::not_found("Not Found")),
+    };
+
+    let (parts, body) = req.into_parts();
+    let limit = shard.config().socket.max_request_size_bytes;
+    let too_large = || response::error(&ApiError::invalid("Request body too large."));
+    if let Some(len) = parts.headers.get(hyper::header::CONTENT_LENGTH) {
+        match len.to_str().ok().and_then(|v| v.parse::<u64>().ok()) {
+            Some(n) if n > limit as u64 => return too_large(),
+            Some(_) => {}
+            None => return response::error(&ApiError::invalid("Invalid Content-Length.")),
+        }
+    }
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return too_large();
+            }
+            tracing::debug!(error = %e, "request body read failed");
+            let mut resp = response::error(&ApiError::invalid("Unable to read request body."));
+            *resp.status_mut() = StatusCode::BAD_REQUEST;
+            return resp;
+        }
+    };
+    let call = Call {
+        query: query::parse(parts.uri.query().unwrap_or("")),
+        body,
+    };
+
+    let caller: Option<Caller> = match access {
+        Access::Public => None,
+        Access::ServerKey => match auth::server_key(&shard.shared, &parts.headers) {
+            Ok(()) => None,
+            Err(e) => return response::error(&e),
+        },
+        Access::Session => match auth::bearer(&shard.shared, &parts.headers) {
+            Ok(c) => Some(c),
+            Err(e) => return response::error(&e),
+        },
+    };
+
+    match handlers::dispatch(route, shard, caller, call).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            if e.code == Code::Internal {
+                tracing::error!(path, error = %e.message, "request failed");
+                response::error(&ApiError::internal("Internal server error."))
+            } else {
+                response::error(&e)
+            }
+        }
+    }
+}

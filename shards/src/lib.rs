@@ -1,0 +1,15 @@
+//! The Kairos runtime: thread-per-core shards serving Nakama's API.
+//!
+//! See ARCHITECTURE.md at the repository root for the map and invariants.
+
+pub mod cli;
+pub mod http;
+pub mod logging;
+pub mod mesh;
+pub mod registry;
+pub mod revocation;
+pub mod rt;
+pub mod server;
+pub mod shard;
+pub mod stop;
+pub mod ws;

@@ -1,0 +1,56 @@
+//! The runtime seam: everything the shards need from an async runtime —
+//! pinned executors, spawning, timers and TCP sockets — behind a handful of
+//! functions. Only this module names glommio, so that it can be swapped for
+//! another thread-per-core runtime (monoio, tokio current-thread) in one place.
+
+mod executor;
+mod notify;
+
+pub use executor::{ShardThread, start_pinned};
+pub use notify::{LocalEvent, LocalNotify, LocalQueue};
+
+use std::future::Future;
+use std::time::Duration;
+
+/// A TCP listener owned by one shard (bound with SO_REUSEPORT).
+pub type TcpListener = glommio::net::TcpListener;
+/// A TCP connection owned by one shard.
+pub type TcpStream = glommio::net::TcpStream;
+
+/// Runs a future on the current shard in the background.
+pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
+    glommio::spawn_local(fut).detach();
+}
+
+/// A spawned task that can be awaited for its output.
+pub type Task<T> = glommio::Task<T>;
+
+/// Runs a future on the current shard and returns a handle to await it.
+pub fn spawn_task<T: 'static, F: Future<Output = T> + 'static>(fut: F) -> Task<T> {
+    glommio::spawn_local(fut)
+}
+
+/// Sleeps on the current shard's timer wheel.
+pub async fn sleep(d: Duration) {
+    glommio::timer::sleep(d).await;
+}
+
+/// Yields to other tasks on this shard.
+pub async fn yield_now() {
+    glommio::yield_if_needed().await;
+}
+
+/// Binds a listener with SO_REUSEPORT so every shard can accept on the same
+/// port and the kernel spreads connections among them.
+pub fn bind_reuseport(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).map_err(std::io::Error::from)
+}
+
+/// Races a future against a deadline; `None` when the deadline came first.
+pub async fn timeout<F: Future>(d: Duration, fut: F) -> Option<F::Output> {
+    futures_lite::future::or(async { Some(fut.await) }, async {
+        sleep(d).await;
+        None
+    })
+    .await
+}

@@ -1,0 +1,234 @@
+//! Starting and stopping a Kairos node: the persistence pool, one pinned
+//! shard per core, and graceful shutdown.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use kairos_core::config::Config;
+use kairos_core::session::SessionIssuer;
+use kairos_core::time::now_secs;
+use kairos_store::{Persist, StoreConfig};
+
+use crate::mesh::Mesh;
+use crate::registry::SessionRegistry;
+use crate::revocation::RevocationCache;
+use crate::rt::{self, ShardThread};
+use crate::shard::{Shard, Shared};
+use crate::stop::StopSignal;
+
+/// Messages drained from the mesh per pass.
+const MESH_BATCH: usize = 256;
+
+/// A running node.
+pub struct Server {
+    pub shared: Arc<Shared>,
+    pub addr: SocketAddr,
+    threads: Vec<ShardThread>,
+}
+
+/// Opens the store the configuration names (without migrating).
+pub fn open_store(config: &Config) -> Result<Persist, String> {
+    let cfg = StoreConfig {
+        address: config.database.address.first().cloned(),
+        data_dir: config.data_dir.clone().into(),
+        threads: config.database.pool_threads,
+        max_open_conns: config.database.max_open_conns,
+        password_hash_cost: config.database.password_hash_cost,
+        pg_schema: None,
+    };
+    Persist::open(&cfg).map_err(|e| format!("cannot open the database: {}", e.message))
+}
+
+impl Server {
+    /// Opens the store, applies migrations, loads revocations and starts
+    /// every shard listening. Returns once all shards accept connections.
+    pub fn start(config: Config) -> Result<Server, String> {
+        let persist = open_store(&config)?;
+        let applied = persist
+            .block_on(persist.run(|store| async move { store.migrate_up().await }))
+            .map_err(|e| format!("database migration failed: {}", e.message))?;
+        tracing::info!(
+            backend = persist.backend(),
+            migrations = applied.len(),
+            "database ready"
+        );
+        let stored = persist
+            .block_on(persist.run(|store| async move { store.load_revocations(now_secs()).await }))
+            .map_err(|e| format!("cannot load session revocations: {}", e.message))?;
+
+        let shards = config.shard_count();
+        let shared = Arc::new(Shared {
+            issuer: SessionIssuer::new(&config.session),
+            revocations: RevocationCache::from_stored(stored),
+            registry: SessionRegistry::default(),
+            mesh: Mesh::new(shards, config.mesh.queue_size),
+            stop: StopSignal::new(shards),
+            persist,
+            config,
+        });
+
+        let ip: IpAddr = if shared.config.socket.address.is_empty() {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        } else {
+            shared.config.socket.address.parse().map_err(|_| {
+                format!(
+                    "socket.address: not an IP address: {}",
+                    shared.config.socket.address
+                )
+            })?
+        };
+        let mut addr = SocketAddr::new(ip, shared.config.socket.port);
+        let cpus = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let spin = Duration::from_micros(shared.config.mesh.spin_before_park_us);
+        let mut threads = Vec::with_capacity(shards);
+        for id in 0..shards {
+            // Shard 0 binds first so that port 0 resolves to one real port
+            // that the other shards then share through SO_REUSEPORT.
+            let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, String>>();
+            let shared2 = shared.clone();
+            let cpu = if shards <= cpus { Some(id) } else { None };
+            let thread = rt::start_pinned(
+                &format!("kairos-shard-{id}"),
+                cpu,
+                spin,
+                move || async move {
+                    shard_main(id, shared2, addr, ready_tx).await;
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            match ready_rx.recv() {
+                Ok(Ok(bound)) => addr = bound,
+                Ok(Err(e)) => {
+                    shared.stop.stop();
+                    return Err(e);
+                }
+                Err(_) => return Err(format!("shard {id} failed to start")),
+            }
+            threads.push(thread);
+        }
+        Ok(Server {
+            shared,
+            addr,
+            threads,
+        })
+    }
+
+    /// Asks every shard to stop.
+    pub fn stop(&self) {
+        self.shared.stop.stop();
+    }
+
+    /// Waits for every shard to finish, then stops the persistence pool.
+    pub fn join(self) {
+        for t in self.threads {
+            if let Err(e) = t.join() {
+                tracing::error!(error = %e, "shard ended badly");
+            }
+        }
+        self.shared.persist.shutdown();
+    }
+}
+
+async fn shard_main(
+    id: usize,
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    ready: mpsc::Sender<Result<SocketAddr, String>>,
+) {
+    let listener = match rt::bind_reuseport(addr) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = ready.send(Err(format!("cannot listen on {addr}: {e}")));
+            return;
+        }
+    };
+    let bound = listener
+        .local_addr()
+        .map_err(std::io::Error::from)
+        .unwrap_or(addr);
+    let shard = Shard::new(id, shared.clone());
+
+    // Mesh: drain inbound queues in batches; park when idle.
+    let mesh_shard = shard.clone();
+    rt::spawn(async move {
+        let mut batch = Vec::with_capacity(MESH_BATCH);
+        loop {
+            mesh_shard.port.recv_batch(&mut batch, MESH_BATCH).await;
+            mesh_shard.handle_mesh(&mut batch);
+            mesh_shard.port.flush();
+        }
+    });
+    // Overflowed mesh sends are retried until delivered.
+    let flush_shard = shard.clone();
+    rt::spawn(async move {
+        loop {
+            rt::sleep(Duration::from_millis(1)).await;
+            flush_shard.port.flush();
+        }
+    });
+    if id == 0 {
+        // Housekeeping: forget revocations that no token can match any more.
+        let hk = shard.clone();
+        rt::spawn(async move {
+            loop {
+                rt::sleep(Duration::from_secs(60)).await;
+                hk.shared.revocations.prune(now_secs());
+            }
+        });
+    }
+
+    let _ = ready.send(Ok(bound));
+    tracing::info!(shard = id, %bound, "shard accepting");
+
+    // Accept until the stop signal.
+    let accept_shard = shard.clone();
+    let accepting = async move {
+        loop {
+            match listener.accept().await {
+                Ok(stream) => {
+                    rt::spawn(crate::http::serve_connection(accept_shard.clone(), stream));
+                }
+                Err(e) => {
+                    tracing::warn!(shard = accept_shard.id, error = %e, "accept failed");
+                    rt::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    };
+    futures_lite::future::or(accepting, shared.stop.wait(id)).await;
+    // The listener is dropped with `accepting`: no new connections.
+    drain(&shard).await;
+}
+
+/// Graceful shutdown of one shard: close sessions with "going away", let
+/// in-flight HTTP requests finish, and give up at `shutdown_grace_sec`.
+async fn drain(shard: &Rc<Shard>) {
+    let grace = Duration::from_secs(shard.config().shutdown_grace_sec);
+    let deadline = Instant::now() + grace.max(Duration::from_millis(200));
+    tracing::info!(
+        shard = shard.id,
+        sessions = shard.sessions.borrow().len(),
+        "shard stopping"
+    );
+    shard.stopping.set();
+    let sessions: Vec<_> = shard.sessions.borrow().values().cloned().collect();
+    for s in sessions {
+        s.close(kairos_net::ws::close::GOING_AWAY, "server shutting down");
+    }
+    while (shard.http_conns.get() > 0 || !shard.sessions.borrow().is_empty())
+        && Instant::now() < deadline
+    {
+        rt::sleep(Duration::from_millis(5)).await;
+    }
+    tracing::info!(
+        shard = shard.id,
+        open_connections = shard.http_conns.get(),
+        open_sessions = shard.sessions.borrow().len(),
+        "shard stopped"
+    );
+}

@@ -1,0 +1,118 @@
+//! A shard: one pinned executor and everything it owns — its listener, its
+//! connections and sessions, its end of the mesh.
+//!
+//! [`Shared`] is the read-mostly state every shard sees (configuration,
+//! persistence pool, token issuer, global indexes). [`Shard`] is the
+//! shard-local state; it is `!Send` and only its own executor touches it.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use kairos_core::config::Config;
+use kairos_core::session::SessionIssuer;
+use kairos_store::Persist;
+use uuid::Uuid;
+
+use crate::mesh::{Mesh, MeshPort};
+use crate::registry::SessionRegistry;
+use crate::revocation::RevocationCache;
+use crate::rt::LocalEvent;
+use crate::stop::StopSignal;
+use crate::ws::session::WsSession;
+
+/// Messages shards send each other through the mesh.
+#[derive(Debug)]
+pub enum ShardMsg {
+    /// Close a session that lives on the receiving shard.
+    Kick {
+        session_id: Uuid,
+        reason: KickReason,
+    },
+}
+
+/// Why a session is closed from the server side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KickReason {
+    /// `session.single_socket`: a newer socket of the same user connected.
+    SingleSocket,
+    /// The account was deleted.
+    AccountDeleted,
+}
+
+/// State shared by all shards.
+pub struct Shared {
+    pub config: Config,
+    pub persist: Persist,
+    pub issuer: SessionIssuer,
+    pub revocations: RevocationCache,
+    pub registry: SessionRegistry,
+    pub mesh: Arc<Mesh<ShardMsg>>,
+    pub stop: StopSignal,
+}
+
+/// One shard's own state.
+pub struct Shard {
+    pub id: usize,
+    pub shared: Arc<Shared>,
+    pub port: MeshPort<ShardMsg>,
+    pub sessions: RefCell<HashMap<Uuid, Rc<WsSession>>>,
+    /// Open HTTP connections (including ones upgrading to WebSocket).
+    pub http_conns: Cell<usize>,
+    /// Set when the shard begins its graceful shutdown.
+    pub stopping: LocalEvent,
+}
+
+impl Shard {
+    pub fn new(id: usize, shared: Arc<Shared>) -> Rc<Shard> {
+        let port = shared.mesh.port(id);
+        Rc::new(Shard {
+            id,
+            shared,
+            port,
+            sessions: RefCell::new(HashMap::new()),
+            http_conns: Cell::new(0),
+            stopping: LocalEvent::default(),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Closes a session wherever it lives.
+    pub fn kick(&self, shard: usize, session_id: Uuid, reason: KickReason) {
+        if shard == self.id {
+            self.kick_local(session_id, reason);
+        } else {
+            self.port.send(shard, ShardMsg::Kick { session_id, reason });
+        }
+    }
+
+    /// Closes a session on this shard.
+    pub fn kick_local(&self, session_id: Uuid, reason: KickReason) {
+        let session = self.sessions.borrow().get(&session_id).cloned();
+        if let Some(s) = session {
+            s.kick(reason);
+        }
+    }
+
+    /// Closes every socket of a user, on every shard.
+    pub fn kick_user(&self, user: Uuid, reason: KickReason, except: Option<Uuid>) {
+        for r in self.shared.registry.sessions_of(user) {
+            if Some(r.session_id) != except {
+                self.kick(r.shard, r.session_id, reason);
+            }
+        }
+    }
+
+    /// Handles a batch of messages from other shards.
+    pub fn handle_mesh(&self, batch: &mut Vec<(usize, ShardMsg)>) {
+        for (_from, msg) in batch.drain(..) {
+            match msg {
+                ShardMsg::Kick { session_id, reason } => self.kick_local(session_id, reason),
+            }
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! One realtime session: a WebSocket on the shard that accepted it.
+//!
+//! Two tasks share the socket. The reader decodes frames and handles each
+//! envelope in order; the writer drains the session's bounded outgoing queue
+//! in batches and sends keepalive pings. Everything a session sends goes
+//! through that queue, so a slow client can only fill its own queue: when it
+//! is full the session is closed ("session outgoing queue full") and the
+//! shard moves on.
+//!
+//! Closing: whoever closes first queues a close frame; the writer sends it,
+//! waits briefly for the peer's close (or EOF), then shuts the socket down,
+//! which also ends a reader blocked on a read. Cleanup then removes every
+//! trace of the session from the shard and the global registry.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, RawFd};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures_lite::{AsyncRead, AsyncWrite};
+use kairos_net::ws::{self, Message, OpCode, Role};
+use kairos_schema::rtapi::{Envelope, ErrorCode, Incoming, Outgoing};
+use uuid::Uuid;
+
+use crate::registry::SessionRef;
+use crate::rt::{self, LocalEvent, LocalQueue, TcpStream};
+use crate::shard::{KickReason, Shard};
+
+/// Wire format of a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+}
+
+/// What the upgrade learned about a session.
+pub struct SessionParams {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub vars: BTreeMap<String, String>,
+    pub expiry: i64,
+    pub format: Format,
+    pub status: bool,
+    pub lang: String,
+    pub peer: Option<SocketAddr>,
+}
+
+/// Close code and reason Nakama uses when the server ends a session.
+const SERVER_CLOSE: (u16, &str) = (ws::close::NORMAL, "server-side session disconnect");
+/// How long to wait for the peer's close frame after sending ours.
+const CLOSE_ACK_WAIT: Duration = Duration::from_secs(2);
+/// Frames written per batch at most.
+const WRITE_BATCH: usize = 64;
+
+pub struct WsSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub vars: BTreeMap<String, String>,
+    pub expiry: i64,
+    pub format: Format,
+    pub status: bool,
+    pub lang: String,
+    pub peer: Option<SocketAddr>,
+    out: LocalQueue<Bytes>,
+    closing: Cell<bool>,
+    read_done: LocalEvent,
+    fd: RawFd,
+}
+
+impl WsSession {
+    /// Queues an encoded frame. Returns false (and closes the session) when
+    /// the client is too slow to keep its queue under the limit.
+    pub fn send(&self, frame: Bytes) -> bool {
+        if self.closing.get() {
+            return false;
+        }
+        if self.out.push(frame).is_err() {
+            tracing::info!(session = %self.id, user = %self.user_id, "outgoing queue full; closing session");
+            self.close(ws::close::POLICY_VIOLATION, "session outgoing queue full");
+            return false;
+        }
+        true
+    }
+
+    /// Encodes and queues an envelope.
+    pub fn send_envelope(&self, cid: &str, msg: &Outgoing) -> bool {
+        let json = msg.to_json(cid);
+        self.send(ws::frame::frame_bytes(OpCode::Text, &json))
+    }
+
+    /// Starts closing: queues a close frame past any limit. Idempotent.
+    pub fn close(&self, code: u16, reason: &str) {
+        if self.closing.replace(true) {
+            return;
+        }
+        self.out.push_urgent(ws::close::close_frame(code, reason));
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.closing.get()
+    }
+
+    /// Closes the session on the server's initiative.
+    pub fn kick(&self, reason: KickReason) {
+        if reason == KickReason::SingleSocket && !self.closing.get() {
+            let note = serde_json::json!({"notifications": {"notifications": [{
+                "id": Uuid::new_v4().to_string(),
+                "subject": "single_socket",
+                "content": "{}",
+                "code": -7,
+                "create_time": kairos_core::time::rfc3339(kairos_core::time::now_secs()),
+            }]}});
+            let json = serde_json::to_vec(&note).unwrap_or_default();
+            self.out
+                .push_urgent(ws::frame::frame_bytes(OpCode::Text, &json));
+        }
+        self.close(SERVER_CLOSE.0, SERVER_CLOSE.1);
+    }
+
+    /// Frames waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.out.len()
+    }
+
+    fn shutdown_socket(&self) {
+        // SAFETY: `fd` belongs to the stream this session owns until cleanup.
+        unsafe {
+            libc::shutdown(self.fd, libc::SHUT_RDWR);
+        }
+    }
+}
+
+type SharedStream = Rc<RefCell<TcpStream>>;
+
+/// Runs a session to its end and cleans up after it.
+pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: SessionParams) {
+    let cfg = shard.config().socket.clone();
+    // A client that sends nothing, not even a pong, for `pong_wait_ms` is gone.
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(cfg.pong_wait_ms)));
+    let _ = stream.set_write_timeout(Some(Duration::from_millis(cfg.write_timeout_ms)));
+    let session = Rc::new(WsSession {
+        id: p.id,
+        user_id: p.user_id,
+        username: p.username,
+        vars: p.vars,
+        expiry: p.expiry,
+        format: p.format,
+        status: p.status,
+        lang: p.lang,
+        peer: p.peer,
+        out: LocalQueue::new(cfg.outgoing_queue_size),
+        closing: Cell::new(false),
+        read_done: LocalEvent::default(),
+        fd: stream.as_raw_fd(),
+    });
+    let shared = shard.shared.clone();
+    shard
+        .sessions
+        .borrow_mut()
+        .insert(session.id, session.clone());
+    shared.registry.add(
+        session.user_id,
+        SessionRef {
+            shard: shard.id,
+            session_id: session.id,
+            status: session.status,
+        },
+    );
+    if shared.config.session.single_socket {
+        // Session ids are UUIDv7, ordered by start: close every older socket
+        // of this user. Two sockets connecting at once on two shards thus
+        // agree on which survives.
+        for r in shared.registry.sessions_of(session.user_id) {
+            if r.session_id < session.id {
+                shard.kick(r.shard, r.session_id, KickReason::SingleSocket);
+            }
+        }
+    }
+    tracing::debug!(shard = shard.id, session = %session.id, user = %session.user_id, "session opened");
+
+    let stream: SharedStream = Rc::new(RefCell::new(stream));
+    let writer = rt::spawn_task(write_loop(shard.clone(), session.clone(), stream.clone()));
+    read_loop(
+        &shard,
+        &session,
+        &stream,
+        pre_read,
+        cfg.max_message_size_bytes,
+    )
+    .await;
+    session.read_done.set();
+    // A reader that ends on EOF or error still sends a close if it can.
+    session.close(ws::close::NORMAL, "");
+    session.out.notify.notify();
+    writer.await;
+
+    shard.sessions.borrow_mut().remove(&session.id);
+    shared.registry.remove(session.user_id, session.id);
+    tracing::debug!(shard = shard.id, session = %session.id, "session closed");
+}
+
+async fn read_some(stream: &SharedStream, buf: &mut BytesMut) -> std::io::Result<usize> {
+    let len = buf.len();
+    buf.resize(len + 4096, 0);
+    let result =
+        poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_read(cx, &mut buf[len..])).await;
+    buf.truncate(len + *result.as_ref().unwrap_or(&0));
+    result
+}
+
+async fn read_loop(
+    shard: &Rc<Shard>,
+    session: &Rc<WsSession>,
+    stream: &SharedStream,
+    mut buf: BytesMut,
+    max: usize,
+) {
+    let mut decoder = ws::Decoder::new(Role::Server, max);
+    loop {
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(Message::Text(text))) => {
+                    if !handle_envelope(shard, session, &text).await {
+                        return;
+                    }
+                }
+                Ok(Some(Message::Binary(_))) => {
+                    session.close(
+                        ws::close::UNSUPPORTED_DATA,
+                        "received unexpected WebSocket message type",
+                    );
+                    return;
+                }
+                Ok(Some(Message::Ping(payload))) => {
+                    session.send(ws::frame::frame_bytes(OpCode::Pong, &payload));
+                }
+                Ok(Some(Message::Pong(_))) => {}
+                Ok(Some(Message::Close(frame))) => {
+                    // Echo the peer's code, as Nakama does.
+                    session.close(frame.map(|f| f.code).unwrap_or(ws::close::NORMAL), "");
+                    return;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(session = %session.id, error = %e, "websocket protocol error");
+                    session.close(e.code, e.reason);
+                    return;
+                }
+            }
+        }
+        if session.is_closing() {
+            // Kicked or too slow; keep reading only to see the peer's close.
+            match read_some(stream, &mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+        match read_some(stream, &mut buf).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(session = %session.id, error = %e, "websocket read ended");
+                return;
+            }
+        }
+    }
+}
+
+/// Handles one envelope; false ends the session.
+async fn handle_envelope(_shard: &Rc<Shard>, session: &Rc<WsSession>, text: &[u8]) -> bool {
+    let envelope = match Envelope::from_json(text) {
+        Ok(e) => e,
+        Err(e) if e.code == ErrorCode::MissingPayload => {
+            session.send_envelope("", &Outgoing::error(e.code, e.message));
+            session.close(ws::close::NORMAL, "error processing message");
+            return false;
+        }
+        Err(e) => {
+            tracing::debug!(session = %session.id, error = %e.message, "malformed realtime payload");
+            session.send_envelope("", &Outgoing::error(e.code, e.message));
+            session.close(ws::close::NORMAL, "received malformed payload");
+            return false;
+        }
+    };
+    match envelope.message {
+        Incoming::Ping => {
+            session.send_envelope(&envelope.cid, &Outgoing::Pong {});
+        }
+        Incoming::Pong => {}
+        Incoming::Unhandled(name) => {
+            session.send_envelope(
+                &envelope.cid,
+                &Outgoing::error(
+                    ErrorCode::UnrecognizedPayload,
+                    format!("Unrecognized message: {name} is not supported by this server yet."),
+                ),
+            );
+        }
+    }
+    true
+}
+
+async fn write_all(stream: &SharedStream, mut data: &[u8]) -> std::io::Result<()> {
+    while !data.is_empty() {
+        let n = poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_write(cx, data)).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        data = &data[n..];
+    }
+    Ok(())
+}
+
+async fn write_loop(shard: Rc<Shard>, session: Rc<WsSession>, stream: SharedStream) {
+    let ping_every = Duration::from_millis(shard.config().socket.ping_period_ms);
+    let mut next_ping = Instant::now() + ping_every;
+    let mut batch: Vec<Bytes> = Vec::with_capacity(WRITE_BATCH);
+    let mut scratch = BytesMut::new();
+    loop {
+        session.out.drain_into(&mut batch, WRITE_BATCH);
+        if batch.is_empty() {
+            if session.is_closing() {
+                // Everything up to and including our close frame is out.
+                break;
+            }
+            let now = Instant::now();
+            if now >= next_ping {
+                session
+                    .out
+                    .push_urgent(ws::frame::frame_bytes(OpCode::Ping, b""));
+                next_ping = now + ping_every;
+                continue;
+            }
+            rt::timeout(next_ping - now, session.out.notify.wait()).await;
+            continue;
+        }
+        let result = if batch.len() == 1 {
+            write_all(&stream, &batch[0]).await
+        } else {
+            scratch.clear();
+            for frame in &batch {
+                scratch.extend_from_slice(frame);
+            }
+            write_all(&stream, &scratch).await
+        };
+        batch.clear();
+        if let Err(e) = result {
+            tracing::debug!(session = %session.id, error = %e, "websocket write failed");
+            session.closing.set(true);
+            break;
+        }
+    }
+    // Give the peer a moment to answer our close, then end the socket; this
+    // also wakes a reader still waiting for bytes.
+    if !session.read_done.is_set() {
+        rt::timeout(CLOSE_ACK_WAIT, session.read_done.wait()).await;
+    }
+    session.shutdown_socket();
+}
