@@ -1,0 +1,28 @@
+//! Test harness: starts the real `kairos` binary on an ephemeral port with
+//! two shards and gives tests small HTTP and WebSocket clients.
+//!
+//! PostgreSQL: set `KAIROS_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test`
+//! to run every backend-parametrised test against PostgreSQL too; without
+//! it those runs print that they were skipped.
+
+pub mod client;
+pub mod server;
+
+pub use client::{Connect, Http, Reply, Session, Ws, basic, bearer};
+pub use server::{Backend, TestServer, backends};
+
+/// A unique string for ids that must not collide across tests and runs.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}{}{:x}{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,237 @@
+//! Starting and stopping a server under test.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Which store a server runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// The backends to run a test against: SQLite always, PostgreSQL when
+/// `KAIROS_TEST_POSTGRES` names a database (otherwise says it is skipped).
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    match std::env::var("KAIROS_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => v.push(Backend::Postgres(url)),
+        _ => eprintln!("postgres backend skipped: KAIROS_TEST_POSTGRES is not set"),
+    }
+    v
+}
+
+/// A running `kairos` process, killed when dropped.
+pub struct TestServer {
+    pub addr: String,
+    pub backend: Backend,
+    pub data_dir: PathBuf,
+    extra: Vec<String>,
+    child: Option<Child>,
+    stderr_path: PathBuf,
+}
+
+/// The server binary: `KAIROS_BIN` if set, else this package's
+/// `kairos-under-test` (the kairos command line), which cargo builds next to
+/// the test executables (`target/<profile>/`).
+pub fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("KAIROS_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    profile_dir.join("kairos-under-test")
+}
+
+impl TestServer {
+    /// Starts a server with 2 shards on an ephemeral port.
+    pub fn start(backend: &Backend) -> TestServer {
+        Self::start_with(backend, &[])
+    }
+
+    /// Starts a server with extra `--key value` arguments.
+    pub fn start_with(backend: &Backend, extra: &[&str]) -> TestServer {
+        let data_dir = std::env::temp_dir().join(crate::unique("kairos-test-"));
+        std::fs::create_dir_all(&data_dir).expect("temp dir");
+        let mut s = TestServer {
+            addr: String::new(),
+            backend: backend.clone(),
+            stderr_path: data_dir.join("server.log"),
+            data_dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        s.spawn();
+        s
+    }
+
+    /// The arguments this server runs with.
+    pub fn args(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "--shards",
+            "2",
+            "--socket.port",
+            "0",
+            "--socket.address",
+            "127.0.0.1",
+            "--logger.level",
+            "info",
+            "--database.password_hash_cost",
+            "4",
+            "--database.max_open_conns",
+            "8",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.push("--data_dir".into());
+        args.push(self.data_dir.to_string_lossy().into_owned());
+        if let Backend::Postgres(url) = &self.backend {
+            args.push("--database.address".into());
+            args.push(url.clone());
+        }
+        args.extend(self.extra.iter().cloned());
+        args
+    }
+
+    fn spawn(&mut self) {
+        let args = self.args();
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.stderr_path)
+            .expect("log file");
+        // Spawned from a thread that lives as long as the test process, with
+        // PR_SET_PDEATHSIG, so a failing test never leaves a server behind.
+        let (tx, rx) = mpsc::channel();
+        spawner().send((args, stderr, tx)).expect("spawner alive");
+        let mut child: Child = rx.recv().expect("spawned").expect("kairos binary starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (line_tx, line_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = line_tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("kairos exited early with {status}; log:\n{}", self.log());
+            }
+            match line_rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    if let Some(addr) = line.strip_prefix("kairos listening on ") {
+                        self.addr = addr.trim().to_string();
+                        break;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+                Err(_) => panic!("kairos did not start in time; log:\n{}", self.log()),
+            }
+        }
+        self.child = Some(child);
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn http(&self) -> crate::Http {
+        crate::Http::new(&self.addr)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its exit code.
+    pub fn terminate(&mut self, within: Duration) -> Option<i32> {
+        let mut child = self.child.take()?;
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same data.
+    pub fn restart(&mut self) {
+        let code = self.terminate(Duration::from_secs(20));
+        assert_eq!(code, Some(0), "clean exit; log:\n{}", self.log());
+        self.spawn();
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
+}
+
+type SpawnRequest = (
+    Vec<String>,
+    std::fs::File,
+    mpsc::Sender<std::io::Result<Child>>,
+);
+
+fn spawner() -> mpsc::Sender<SpawnRequest> {
+    use std::os::unix::process::CommandExt;
+    use std::sync::{Mutex, OnceLock};
+    static TX: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    TX.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::spawn(move || {
+            for (args, stderr, reply) in rx {
+                let mut cmd = Command::new(binary());
+                cmd.args(&args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(stderr);
+                unsafe {
+                    cmd.pre_exec(|| {
+                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                        Ok(())
+                    });
+                }
+                let _ = reply.send(cmd.spawn());
+            }
+        });
+        Mutex::new(tx)
+    })
+    .lock()
+    .unwrap()
+    .clone()
+}

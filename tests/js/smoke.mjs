@@ -1,0 +1,110 @@
+// A new user's first session with Kairos, through the official Nakama
+// JavaScript client, unchanged. Run against a server on 127.0.0.1:7350:
+//
+//   cargo run --release            (in another terminal)
+//   cd tests/js && npm install && node smoke.mjs
+//
+// KAIROS_HOST / KAIROS_PORT / KAIROS_SERVER_KEY point it elsewhere.
+// Exits non-zero, saying which step failed, if anything does not work.
+
+import { Client } from "@heroiclabs/nakama-js";
+import WebSocket from "ws";
+
+// nakama-js expects browser globals.
+globalThis.WebSocket = WebSocket;
+globalThis.window = globalThis;
+
+const host = process.env.KAIROS_HOST ?? "127.0.0.1";
+const port = process.env.KAIROS_PORT ?? "7350";
+const serverKey = process.env.KAIROS_SERVER_KEY ?? "defaultkey";
+const client = new Client(serverKey, host, port, false);
+const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+let step = "";
+async function check(name, fn) {
+  step = name;
+  const value = await fn();
+  console.log(`ok   ${name}`);
+  return value;
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+async function errorStatus(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return e.status ?? e;
+  }
+  return "no error";
+}
+
+try {
+  const device = await check("authenticateDevice", async () => {
+    const s = await client.authenticateDevice(`smoke-device-${unique}`, true, `smoke_${unique}`, { platform: "node" });
+    assert(s.created === true, "new account should be created");
+    assert(s.username === `smoke_${unique}`, `username from token: ${s.username}`);
+    assert(s.vars.platform === "node", "vars come back in the token");
+    return s;
+  });
+
+  await check("authenticateDevice again (existing account)", async () => {
+    const s = await client.authenticateDevice(`smoke-device-${unique}`, true);
+    assert(s.user_id === device.user_id, "same account");
+    assert(!s.created, "not created twice");
+  });
+
+  const email = await check("authenticateEmail", async () => {
+    const s = await client.authenticateEmail(`smoke.${unique}@example.com`, "a long password", true);
+    assert(s.created === true, "created");
+    const again = await client.authenticateEmail(`smoke.${unique}@example.com`, "a long password", false);
+    assert(again.user_id === s.user_id, "login finds the same account");
+    const wrong = await errorStatus(client.authenticateEmail(`smoke.${unique}@example.com`, "wrong password!", false));
+    assert(wrong === 401, `wrong password gives 401, got ${wrong}`);
+    return s;
+  });
+
+  await check("getAccount", async () => {
+    const a = await client.getAccount(device);
+    assert(a.user.id === device.user_id, "account id");
+    assert(a.devices[0].id === `smoke-device-${unique}`, "device listed");
+    assert(a.user.lang_tag === "en", "default language");
+  });
+
+  await check("updateAccount", async () => {
+    await client.updateAccount(device, { display_name: "Smoke Tester", location: "Lisbon", timezone: "Europe/Lisbon" });
+    const a = await client.getAccount(device);
+    assert(a.user.display_name === "Smoke Tester", `display_name: ${a.user.display_name}`);
+    assert(a.user.location === "Lisbon", "location");
+  });
+
+  const refreshed = await check("sessionRefresh", async () => {
+    const s = await client.sessionRefresh(email);
+    assert(s.user_id === email.user_id, "same user");
+    assert(s.token && s.refresh_token, "new tokens");
+    await client.getAccount(s);
+    return s;
+  });
+
+  await check("socket connect and ping", async () => {
+    const socket = client.createSocket(false, false);
+    await socket.connect(device, true);
+    const reply = await socket.send({ ping: {} });
+    assert(reply.pong !== undefined, `pong: ${JSON.stringify(reply)}`);
+    socket.disconnect(false);
+  });
+
+  await check("sessionLogout", async () => {
+    await client.sessionLogout(refreshed, refreshed.token, refreshed.refresh_token);
+    const noAuto = new Client(serverKey, host, port, false, 7000, false);
+    const status = await errorStatus(noAuto.getAccount(refreshed));
+    assert(status === 401, `a logged-out session is refused, got ${status}`);
+  });
+
+  console.log("all nakama-js checks passed");
+  process.exit(0);
+} catch (e) {
+  const detail = e instanceof Error ? e.message : e?.status ? `HTTP ${e.status}` : JSON.stringify(e);
+  console.error(`FAIL ${step}: ${detail}`);
+  process.exit(1);
+}

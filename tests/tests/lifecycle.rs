@@ -1,0 +1,100 @@
+//! Process lifecycle: configuration errors, migrations, graceful shutdown.
+
+use std::process::Command;
+use std::time::Duration;
+
+use kairos_tests::{TestServer, Ws, backends, unique};
+use serde_json::json;
+
+fn kairos(args: &[&str]) -> std::process::Output {
+    Command::new(kairos_tests::server::binary())
+        .args(args)
+        .output()
+        .expect("run kairos")
+}
+
+#[test]
+fn bad_configuration_names_the_key_and_fails() {
+    for (args, needle) in [
+        (vec!["--socket.prot", "1"], "prot"),
+        (vec!["--socket.port", "not-a-number"], "socket.port"),
+        (vec!["--logger.level", "LOUD"], "logger.level"),
+        (
+            vec!["--config", "/nonexistent/kairos.yml"],
+            "/nonexistent/kairos.yml",
+        ),
+        (
+            vec![
+                "--session.encryption_key",
+                "same",
+                "--session.refresh_encryption_key",
+                "same",
+            ],
+            "refresh_encryption_key",
+        ),
+    ] {
+        let out = kairos(&args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let dir = std::env::temp_dir().join(unique("kairos-cfg-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.yml");
+    std::fs::write(&file, "socket:\n  port: [1]\n").unwrap();
+    let out = kairos(&["--config", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("socket.port"));
+}
+
+#[test]
+fn migrate_up_and_status() {
+    let dir = std::env::temp_dir().join(unique("kairos-migrate-"));
+    let d = dir.to_str().unwrap();
+    let out = kairos(&["--data_dir", d, "migrate", "status"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pending"));
+    let out = kairos(&["--data_dir", d, "migrate", "up"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = kairos(&["--data_dir", d, "migrate", "status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("applied") && !text.contains("pending"),
+        "{text}"
+    );
+    let out = kairos(&["--data_dir", d, "migrate", "sideways"]);
+    assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn sigterm_closes_sockets_and_exits_zero() {
+    for b in backends() {
+        let mut s = TestServer::start_with(&b, &["--shutdown_grace_sec", "5"]);
+        let sess = s.http().device(&unique("device-"));
+        let mut ws = Ws::open(&s.addr, &sess.token, "");
+        ws.send_json(&json!({"cid": "1", "ping": {}}));
+        ws.recv_json();
+        let waiter = std::thread::spawn(move || ws.until_close().0);
+        assert_eq!(
+            s.terminate(Duration::from_secs(15)),
+            Some(0),
+            "log:\n{}",
+            s.log()
+        );
+        let close = waiter.join().unwrap();
+        assert_eq!(
+            close.map(|c| c.0),
+            Some(1001),
+            "sockets are told the server is going away"
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! The official Nakama JavaScript client, unchanged, against Kairos:
+//! `tests/js/smoke.mjs` on both backends. Needs `node` and
+//! `npm ci` in `tests/js` (CI does both); otherwise says it was skipped.
+
+use std::path::Path;
+use std::process::Command;
+
+use kairos_tests::{TestServer, backends};
+
+#[test]
+fn nakama_js_first_session() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
+    if !dir.join("node_modules/@heroiclabs/nakama-js").exists() {
+        eprintln!("nakama-js smoke skipped: run `npm ci` in tests/js first");
+        return;
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        eprintln!("nakama-js smoke skipped: node is not installed");
+        return;
+    }
+    for b in backends() {
+        let s = TestServer::start(&b);
+        let port = s.addr.rsplit(':').next().unwrap().to_string();
+        let out = Command::new("node")
+            .arg("smoke.mjs")
+            .current_dir(&dir)
+            .env("KAIROS_HOST", "127.0.0.1")
+            .env("KAIROS_PORT", &port)
+            .output()
+            .expect("run node");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "nakama-js smoke failed on {}:\n{stdout}\n{stderr}\nserver log:\n{}",
+            b.name(),
+            s.log()
+        );
+        assert!(stdout.contains("all nakama-js checks passed"), "{stdout}");
+    }
+}
