@@ -7,11 +7,36 @@ use std::task::{Context, Poll};
 
 use futures_lite::{AsyncRead, AsyncWrite};
 
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
 use crate::rt::TcpStream;
 
-/// A shard-owned TCP stream as hyper sees it. After a WebSocket upgrade,
-/// hyper hands it back through `Upgraded::downcast`.
-pub struct HyperIo(pub TcpStream);
+/// A shard-owned TCP stream as hyper sees it, noting when bytes last moved
+/// so that the connection's watchdog can close idle or stalled peers. After
+/// a WebSocket upgrade, hyper hands it back through `Upgraded::downcast`.
+pub struct HyperIo {
+    pub stream: TcpStream,
+    pub activity: Rc<Activity>,
+}
+
+/// When a connection last made progress.
+pub struct Activity {
+    last: Cell<Instant>,
+}
+
+impl Activity {
+    pub fn new() -> Rc<Activity> {
+        Rc::new(Activity { last: Cell::new(Instant::now()) })
+    }
+    pub fn touch(&self) {
+        self.last.set(Instant::now());
+    }
+    pub fn idle_for(&self) -> Duration {
+        self.last.get().elapsed()
+    }
+}
 
 // SAFETY: hyper requires `Send` of any I/O it can upgrade, so that an
 // `Upgraded` connection could in principle be moved to another thread. A
@@ -38,8 +63,10 @@ impl hyper::rt::Read for HyperIo {
             b.write(0);
         }
         let slice: &mut [u8] = unsafe { &mut *(spare as *mut [MaybeUninit<u8>] as *mut [u8]) };
-        match Pin::new(&mut self.get_mut().0).poll_read(cx, slice) {
+        let this = self.get_mut();
+        match Pin::new(&mut this.stream).poll_read(cx, slice) {
             Poll::Ready(Ok(n)) => {
+                this.activity.touch();
                 unsafe { buf.advance(n) };
                 Poll::Ready(Ok(()))
             }
@@ -55,14 +82,19 @@ impl hyper::rt::Write for HyperIo {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.stream).poll_write(cx, buf);
+        if matches!(r, Poll::Ready(Ok(_))) {
+            this.activity.touch();
+        }
+        r
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_close(cx)
+        Pin::new(&mut self.get_mut().stream).poll_close(cx)
     }
 }

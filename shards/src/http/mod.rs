@@ -17,7 +17,7 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 
-use crate::rt::TcpStream;
+use crate::rt::{self, TcpStream};
 use crate::shard::Shard;
 
 /// Serves one accepted TCP connection until it closes, the client idles
@@ -26,41 +26,61 @@ use crate::shard::Shard;
 pub async fn serve_connection(shard: Rc<Shard>, stream: TcpStream) {
     let cfg = &shard.config().socket;
     let _ = stream.set_nodelay(true);
-    // A peer that sends nothing for this long is dropped: this bounds
-    // slow-loris headers and idle keep-alive connections alike.
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(
-        cfg.read_timeout_ms.min(cfg.idle_timeout_ms),
-    )));
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(cfg.write_timeout_ms)));
+    // A connection on which no byte moves for `read_timeout_ms` while no
+    // request is being handled is dropped: this bounds slow-loris headers,
+    // peers that stop reading our responses, and idle keep-alive
+    // connections alike.
+    let idle_limit = Duration::from_millis(cfg.read_timeout_ms);
     let peer = stream.peer_addr().ok();
+    let activity = io::Activity::new();
+    let busy = Rc::new(std::cell::Cell::new(0usize));
 
     shard.http_conns.set(shard.http_conns.get() + 1);
     let svc_shard = shard.clone();
+    let svc_busy = busy.clone();
     let service = service_fn(move |req| {
         let shard = svc_shard.clone();
-        async move { Ok::<_, std::convert::Infallible>(router::route(shard, req, peer).await) }
+        let busy = svc_busy.clone();
+        async move {
+            // A request being handled (e.g. waiting for the database) is
+            // not idleness.
+            busy.set(busy.get() + 1);
+            let resp = router::route(shard, req, peer).await;
+            busy.set(busy.get() - 1);
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
     let conn = http1::Builder::new()
         .keep_alive(true)
         .max_buf_size(64 * 1024)
-        .serve_connection(io::HyperIo(stream), service)
+        .serve_connection(io::HyperIo { stream, activity: activity.clone() }, service)
         .with_upgrades();
     let mut conn = pin!(conn);
     let mut stopping = pin!(shard.stopping.wait());
     let mut draining = false;
+    let mut watchdog = Box::pin(rt::sleep(idle_limit));
     let result = std::future::poll_fn(|cx| {
         if !draining && stopping.as_mut().poll(cx).is_ready() {
             draining = true;
             conn.as_mut().graceful_shutdown();
         }
-        match conn.as_mut().poll(cx) {
-            Poll::Ready(r) => Poll::Ready(r),
-            Poll::Pending => Poll::Pending,
+        if let Poll::Ready(r) = conn.as_mut().poll(cx) {
+            return Poll::Ready(Some(r));
         }
+        while watchdog.as_mut().poll(cx).is_ready() {
+            let idle = activity.idle_for();
+            if idle >= idle_limit && busy.get() == 0 {
+                return Poll::Ready(None);
+            }
+            watchdog = Box::pin(rt::sleep(idle_limit.saturating_sub(idle).max(Duration::from_millis(10))));
+        }
+        Poll::Pending
     })
     .await;
-    if let Err(e) = result {
-        tracing::debug!(shard = shard.id, error = %e, "http connection ended with an error");
+    match result {
+        Some(Err(e)) => tracing::debug!(shard = shard.id, error = %e, "http connection ended with an error"),
+        None => tracing::debug!(shard = shard.id, ?peer, "http connection idle or stalled; closed"),
+        Some(Ok(())) => {}
     }
     shard.http_conns.set(shard.http_conns.get() - 1);
 }

@@ -70,6 +70,11 @@ pub struct WsSession {
     out: LocalQueue<Bytes>,
     closing: Cell<bool>,
     read_done: LocalEvent,
+    finished: LocalEvent,
+    /// When bytes last arrived from the client.
+    last_read: Cell<Instant>,
+    /// When the write in progress started, if one is.
+    writing_since: Cell<Option<Instant>>,
     fd: RawFd,
 }
 
@@ -142,8 +147,6 @@ type SharedStream = Rc<RefCell<TcpStream>>;
 pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: SessionParams) {
     let cfg = shard.config().socket.clone();
     // A client that sends nothing, not even a pong, for `pong_wait_ms` is gone.
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(cfg.pong_wait_ms)));
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(cfg.write_timeout_ms)));
     let session = Rc::new(WsSession {
         id: p.id,
         user_id: p.user_id,
@@ -157,6 +160,9 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
         out: LocalQueue::new(cfg.outgoing_queue_size),
         closing: Cell::new(false),
         read_done: LocalEvent::default(),
+        finished: LocalEvent::default(),
+        last_read: Cell::new(Instant::now()),
+        writing_since: Cell::new(None),
         fd: stream.as_raw_fd(),
     });
     let shared = shard.shared.clone();
@@ -185,7 +191,8 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
     tracing::debug!(shard = shard.id, session = %session.id, user = %session.user_id, "session opened");
 
     let stream: SharedStream = Rc::new(RefCell::new(stream));
-    let writer = rt::spawn_task(write_loop(shard.clone(), session.clone(), stream.clone()));
+    let writer = rt::spawn_task(write_loop(session.clone(), stream.clone()));
+    rt::spawn(keepalive(shard.clone(), session.clone()));
     read_loop(
         &shard,
         &session,
@@ -200,6 +207,7 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
     session.out.notify.notify();
     writer.await;
 
+    session.finished.set();
     shard.sessions.borrow_mut().remove(&session.id);
     shared.registry.remove(session.user_id, session.id);
     tracing::debug!(shard = shard.id, session = %session.id, "session closed");
@@ -263,7 +271,7 @@ async fn read_loop(
         }
         match read_some(stream, &mut buf).await {
             Ok(0) => return,
-            Ok(_) => {}
+            Ok(_) => session.last_read.set(Instant::now()),
             Err(e) => {
                 tracing::debug!(session = %session.id, error = %e, "websocket read ended");
                 return;
@@ -317,9 +325,7 @@ async fn write_all(stream: &SharedStream, mut data: &[u8]) -> std::io::Result<()
     Ok(())
 }
 
-async fn write_loop(shard: Rc<Shard>, session: Rc<WsSession>, stream: SharedStream) {
-    let ping_every = Duration::from_millis(shard.config().socket.ping_period_ms);
-    let mut next_ping = Instant::now() + ping_every;
+async fn write_loop(session: Rc<WsSession>, stream: SharedStream) {
     let mut batch: Vec<Bytes> = Vec::with_capacity(WRITE_BATCH);
     let mut scratch = BytesMut::new();
     loop {
@@ -329,17 +335,10 @@ async fn write_loop(shard: Rc<Shard>, session: Rc<WsSession>, stream: SharedStre
                 // Everything up to and including our close frame is out.
                 break;
             }
-            let now = Instant::now();
-            if now >= next_ping {
-                session
-                    .out
-                    .push_urgent(ws::frame::frame_bytes(OpCode::Ping, b""));
-                next_ping = now + ping_every;
-                continue;
-            }
-            rt::timeout(next_ping - now, session.out.notify.wait()).await;
+            session.out.notify.wait().await;
             continue;
         }
+        session.writing_since.set(Some(Instant::now()));
         let result = if batch.len() == 1 {
             write_all(&stream, &batch[0]).await
         } else {
@@ -349,6 +348,7 @@ async fn write_loop(shard: Rc<Shard>, session: Rc<WsSession>, stream: SharedStre
             }
             write_all(&stream, &scratch).await
         };
+        session.writing_since.set(None);
         batch.clear();
         if let Err(e) = result {
             tracing::debug!(session = %session.id, error = %e, "websocket write failed");
@@ -362,4 +362,36 @@ async fn write_loop(shard: Rc<Shard>, session: Rc<WsSession>, stream: SharedStre
         rt::timeout(CLOSE_ACK_WAIT, session.read_done.wait()).await;
     }
     session.shutdown_socket();
+}
+
+/// Pings the client every `ping_period_ms`, and ends the session when the
+/// client has sent nothing (not even a pong) for `pong_wait_ms`, or when a
+/// write has made no progress for `write_timeout_ms` (a client that stopped
+/// reading). Shutting the socket down wakes the reader and the writer.
+async fn keepalive(shard: Rc<Shard>, session: Rc<WsSession>) {
+    let cfg = &shard.config().socket;
+    let ping_every = Duration::from_millis(cfg.ping_period_ms);
+    let pong_wait = Duration::from_millis(cfg.pong_wait_ms);
+    let write_wait = Duration::from_millis(cfg.write_timeout_ms);
+    let tick = ping_every.min(pong_wait / 4).min(write_wait / 4).max(Duration::from_millis(5));
+    let mut next_ping = Instant::now() + ping_every;
+    while rt::timeout(tick, session.finished.wait()).await.is_none() {
+        let now = Instant::now();
+        if now.duration_since(session.last_read.get()) >= pong_wait {
+            tracing::debug!(session = %session.id, "client silent past pong_wait; closing");
+            session.close(ws::close::NORMAL, "ping timeout");
+            session.shutdown_socket();
+            return;
+        }
+        if session.writing_since.get().is_some_and(|t| now.duration_since(t) >= write_wait) {
+            tracing::debug!(session = %session.id, "write stalled past write_timeout; closing");
+            session.closing.set(true);
+            session.shutdown_socket();
+            return;
+        }
+        if now >= next_ping && !session.is_closing() {
+            session.out.push_urgent(ws::frame::frame_bytes(OpCode::Ping, b""));
+            next_ping = now + ping_every;
+        }
+    }
 }

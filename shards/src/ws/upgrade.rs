@@ -100,7 +100,7 @@ pub fn handle(
         match upgraded.downcast::<HyperIo>() {
             Ok(parts) => {
                 let pre_read = BytesMut::from(&parts.read_buf[..]);
-                session::run(shard, parts.io.0, pre_read, params).await;
+                session::run(shard, parts.io.stream, pre_read, params).await;
             }
             Err(_) => tracing::error!("upgraded connection is not a shard TCP stream"),
         }
