@@ -1,0 +1,187 @@
+//! Scenarios: one module each, dispatched through [`Scenario`].
+//!
+//! Adding a scenario (relayed match traffic, chat fan-out, reliable UDP,
+//! QUIC, ...) means: a variant here with its name and summary, a module with
+//! `pub async fn run(run: &Arc<Run>) -> Result<Outcome, String>` built from
+//! the [`runner`](crate::runner) pieces (a [`Fleet`](crate::runner::Fleet)
+//! of workers recording into [`Run::record`]), and an arm in
+//! [`Scenario::run`]. Transports live in their own modules ([`crate::http`],
+//! [`crate::ws`]; UDP and QUIC clients would sit next to them).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use crate::http::HttpClient;
+use crate::nakama;
+use crate::report::{OpId, Outcome as Sample};
+use crate::rng::Rng;
+use crate::runner::Run;
+use crate::ws::WsClient;
+
+pub mod auth_device;
+pub mod baseline_udp_echo;
+pub mod baseline_ws_echo;
+pub mod idle_sockets;
+pub mod ws_ping;
+pub mod ws_rtt;
+
+/// The scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// HTTP device authentication loop.
+    AuthDevice,
+    /// Realtime ping/pong round trips.
+    WsPing,
+    /// Many open, idle realtime sockets.
+    IdleSockets,
+    /// Round trips against an in-process raw WebSocket echo server.
+    BaselineWsEcho,
+    /// Round trips against an in-process raw UDP echo server.
+    BaselineUdpEcho,
+}
+
+/// What a scenario reports besides the shared statistics.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// What was loaded, for the report header.
+    pub target: String,
+    /// Scenario-specific results, in display order.
+    pub extra: Vec<(String, Value)>,
+}
+
+impl Scenario {
+    /// Every scenario, in usage order.
+    pub const ALL: [Self; 5] = [
+        Self::AuthDevice,
+        Self::WsPing,
+        Self::IdleSockets,
+        Self::BaselineWsEcho,
+        Self::BaselineUdpEcho,
+    ];
+
+    /// Command-line name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::AuthDevice => "auth-device",
+            Self::WsPing => "ws-ping",
+            Self::IdleSockets => "idle-sockets",
+            Self::BaselineWsEcho => "baseline-ws-echo",
+            Self::BaselineUdpEcho => "baseline-udp-echo",
+        }
+    }
+
+    /// One-line description for the usage text.
+    pub const fn summary(self) -> &'static str {
+        match self {
+            Self::AuthDevice => "POST /v2/account/authenticate/device in a loop per connection",
+            Self::WsPing => "realtime socket ping/pong round trips, back to back per socket",
+            Self::IdleSockets => "hold --sockets realtime sockets open; server memory per session",
+            Self::BaselineWsEcho => "the ws-ping loop against an in-process raw WebSocket echo",
+            Self::BaselineUdpEcho => "datagram round trips against an in-process raw UDP echo",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Whether the scenario talks to `--target`.
+    pub const fn uses_server(self) -> bool {
+        !matches!(self, Self::BaselineWsEcho | Self::BaselineUdpEcho)
+    }
+
+    /// Smallest `--payload` the scenario accepts.
+    pub const fn min_payload(self) -> usize {
+        match self {
+            Self::BaselineUdpEcho => baseline_udp_echo::MIN_PAYLOAD,
+            Self::BaselineWsEcho => baseline_ws_echo::MIN_PAYLOAD,
+            // Not used by the others.
+            _ => 0,
+        }
+    }
+
+    /// Runs the scenario to completion (or Ctrl-C).
+    pub async fn run(self, run: &Arc<Run>) -> Result<Outcome, String> {
+        match self {
+            Self::AuthDevice => auth_device::run(run).await,
+            Self::WsPing => ws_ping::run(run).await,
+            Self::IdleSockets => idle_sockets::run(run).await,
+            Self::BaselineWsEcho => baseline_ws_echo::run(run).await,
+            Self::BaselineUdpEcho => baseline_udp_echo::run(run).await,
+        }
+    }
+}
+
+/// Resolves `--target` to a socket address.
+pub async fn resolve_target(run: &Run) -> Result<SocketAddr, String> {
+    let target = &run.opts.target;
+    tokio::net::lookup_host(target.as_str())
+        .await
+        .map_err(|e| format!("cannot resolve {target}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{target} resolves to no address"))
+}
+
+/// Operation handles of a realtime session setup.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionOps {
+    /// Device authentication.
+    pub auth: OpId,
+    /// WebSocket connect and upgrade.
+    pub connect: OpId,
+}
+
+/// Sets up one realtime session for worker `id`: authenticates a fresh
+/// device over HTTP, then opens `/ws?token=…&format=json`. Both steps are
+/// recorded as setup operations and bounded by `--timeout`; at most
+/// `--setup-concurrency` setups run at once. `None` on failure or stop.
+pub async fn open_session(
+    run: &Run,
+    addr: SocketAddr,
+    id: usize,
+    ops: SessionOps,
+) -> Option<WsClient> {
+    let _permit = run.until_stopped(run.setup_permits.acquire()).await?.ok()?;
+    let mut rng = Rng::from_entropy(id as u64);
+    let token = {
+        let mut http = HttpClient::new(addr, run.opts.target.clone());
+        nakama::authenticate_device(run, &mut http, ops.auth, &rng.device_id(), true).await?
+    };
+    let start = Instant::now();
+    let path = nakama::realtime_path(&token);
+    let connect = tokio::time::timeout(
+        run.opts.timeout,
+        WsClient::connect(addr, &run.opts.target, &path, rng.next_u64()),
+    );
+    match run.until_stopped(connect).await? {
+        Ok(Ok(ws)) => {
+            run.record(ops.connect, start, Some(101), Sample::Ok);
+            Some(ws)
+        }
+        Ok(Err(e)) => {
+            let status = match e {
+                crate::ws::WsError::Rejected(s) => Some(s),
+                _ => None,
+            };
+            run.record(ops.connect, start, status, Sample::Error(e.kind()));
+            None
+        }
+        Err(_) => {
+            run.record(ops.connect, start, None, Sample::Timeout);
+            None
+        }
+    }
+}
+
+/// Stops the run before the measurement window when setup left no socket
+/// open: there would be nothing to measure.
+pub fn stop_if_none_open(run: &Run, sockets: u64) {
+    if sockets == 0 && !run.is_stopped() {
+        eprintln!("kairos-loadtest: no socket could be opened (see the setup errors); stopping");
+        run.stop(false);
+    }
+}
