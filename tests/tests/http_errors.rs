@@ -101,20 +101,30 @@ fn raw(addr: &str, request: &str) -> String {
 
 #[test]
 fn slow_and_idle_connections_are_closed() {
-    let s = TestServer::start_with(&kairos_tests::Backend::Sqlite, &["--socket.read_timeout_ms", "300"]);
+    let s = TestServer::start_with(
+        &kairos_tests::Backend::Sqlite,
+        &["--socket.read_timeout_ms", "300"],
+    );
     // Half a request, then nothing: the server gives up on it.
     let mut slow = std::net::TcpStream::connect(&s.addr).unwrap();
-    slow.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    slow.write_all(b"POST /v2/account/authenticate/device HTTP/1.1\r\nHost: x\r\nContent-Le").unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    slow.write_all(b"POST /v2/account/authenticate/device HTTP/1.1\r\nHost: x\r\nContent-Le")
+        .unwrap();
     let mut buf = [0u8; 64];
     assert_eq!(slow.read(&mut buf).expect("closed, not timed out"), 0);
     // An idle keep-alive connection is closed too.
     let mut idle = std::net::TcpStream::connect(&s.addr).unwrap();
-    idle.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    idle.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    idle.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    idle.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut out = Vec::new();
     let _ = idle.read_to_end(&mut out);
     assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200"));
     // Meanwhile the server serves others.
-    assert_eq!(s.http().request("GET", "/healthcheck", None, None).status, 200);
+    assert_eq!(
+        s.http().request("GET", "/healthcheck", None, None).status,
+        200
+    );
 }

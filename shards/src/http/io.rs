@@ -28,7 +28,9 @@ pub struct Activity {
 
 impl Activity {
     pub fn new() -> Rc<Activity> {
-        Rc::new(Activity { last: Cell::new(Instant::now()) })
+        Rc::new(Activity {
+            last: Cell::new(Instant::now()),
+        })
     }
     pub fn touch(&self) {
         self.last.set(Instant::now());

@@ -53,7 +53,13 @@ pub async fn serve_connection(shard: Rc<Shard>, stream: TcpStream) {
     let conn = http1::Builder::new()
         .keep_alive(true)
         .max_buf_size(64 * 1024)
-        .serve_connection(io::HyperIo { stream, activity: activity.clone() }, service)
+        .serve_connection(
+            io::HyperIo {
+                stream,
+                activity: activity.clone(),
+            },
+            service,
+        )
         .with_upgrades();
     let mut conn = pin!(conn);
     let mut stopping = pin!(shard.stopping.wait());
@@ -72,14 +78,24 @@ pub async fn serve_connection(shard: Rc<Shard>, stream: TcpStream) {
             if idle >= idle_limit && busy.get() == 0 {
                 return Poll::Ready(None);
             }
-            watchdog = Box::pin(rt::sleep(idle_limit.saturating_sub(idle).max(Duration::from_millis(10))));
+            watchdog = Box::pin(rt::sleep(
+                idle_limit
+                    .saturating_sub(idle)
+                    .max(Duration::from_millis(10)),
+            ));
         }
         Poll::Pending
     })
     .await;
     match result {
-        Some(Err(e)) => tracing::debug!(shard = shard.id, error = %e, "http connection ended with an error"),
-        None => tracing::debug!(shard = shard.id, ?peer, "http connection idle or stalled; closed"),
+        Some(Err(e)) => {
+            tracing::debug!(shard = shard.id, error = %e, "http connection ended with an error")
+        }
+        None => tracing::debug!(
+            shard = shard.id,
+            ?peer,
+            "http connection idle or stalled; closed"
+        ),
         Some(Ok(())) => {}
     }
     shard.http_conns.set(shard.http_conns.get() - 1);

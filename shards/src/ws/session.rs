@@ -373,7 +373,10 @@ async fn keepalive(shard: Rc<Shard>, session: Rc<WsSession>) {
     let ping_every = Duration::from_millis(cfg.ping_period_ms);
     let pong_wait = Duration::from_millis(cfg.pong_wait_ms);
     let write_wait = Duration::from_millis(cfg.write_timeout_ms);
-    let tick = ping_every.min(pong_wait / 4).min(write_wait / 4).max(Duration::from_millis(5));
+    let tick = ping_every
+        .min(pong_wait / 4)
+        .min(write_wait / 4)
+        .max(Duration::from_millis(5));
     let mut next_ping = Instant::now() + ping_every;
     while rt::timeout(tick, session.finished.wait()).await.is_none() {
         let now = Instant::now();
@@ -383,14 +386,20 @@ async fn keepalive(shard: Rc<Shard>, session: Rc<WsSession>) {
             session.shutdown_socket();
             return;
         }
-        if session.writing_since.get().is_some_and(|t| now.duration_since(t) >= write_wait) {
+        if session
+            .writing_since
+            .get()
+            .is_some_and(|t| now.duration_since(t) >= write_wait)
+        {
             tracing::debug!(session = %session.id, "write stalled past write_timeout; closing");
             session.closing.set(true);
             session.shutdown_socket();
             return;
         }
         if now >= next_ping && !session.is_closing() {
-            session.out.push_urgent(ws::frame::frame_bytes(OpCode::Ping, b""));
+            session
+                .out
+                .push_urgent(ws::frame::frame_bytes(OpCode::Ping, b""));
             next_ping = now + ping_every;
         }
     }
