@@ -21,7 +21,7 @@ pub fn round_trips(
     let mesh: Arc<Mesh<u64>> = Mesh::new(2, 1024);
     let echo_mesh = mesh.clone();
     let echo = start_pinned("hop-echo", Some(cpus.1), spin, move || async move {
-        let port = echo_mesh.port(1);
+        let port = echo_mesh.port(1).with_spin(spin);
         let mut batch = Vec::with_capacity(64);
         let mut seen = 0;
         while seen < total {
@@ -36,7 +36,7 @@ pub fn round_trips(
     .expect("echo executor");
     let (tx, rx) = std::sync::mpsc::channel();
     let driver = start_pinned("hop-driver", Some(cpus.0), spin, move || async move {
-        let port = mesh.port(0);
+        let port = mesh.port(0).with_spin(spin);
         let mut batch = Vec::with_capacity(64);
         let mut samples = Vec::with_capacity(iters);
         for i in 0..total {

@@ -19,6 +19,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use atomic_waker::AtomicWaker;
 use crossbeam_queue::ArrayQueue;
@@ -70,6 +71,7 @@ impl<M: Send> Mesh<M> {
             me,
             overflow: RefCell::new((0..self.shards).map(|_| VecDeque::new()).collect()),
             overflowed: Cell::new(0),
+            spin: Duration::ZERO,
         }
     }
 
@@ -90,6 +92,8 @@ pub struct MeshPort<M> {
     overflow: RefCell<Vec<VecDeque<M>>>,
     /// Messages currently held in `overflow`.
     overflowed: Cell<usize>,
+    /// How long an empty inbox is polled before parking.
+    spin: Duration,
 }
 
 impl<M: Send + 'static> MeshPort<M> {
@@ -190,9 +194,37 @@ impl<M: Send + 'static> MeshPort<M> {
         taken
     }
 
+    /// Sets how long [`MeshPort::recv_batch`] keeps polling before it parks.
+    pub fn with_spin(mut self, spin: Duration) -> Self {
+        self.spin = spin;
+        self
+    }
+
     /// Waits until at least one message is queued for this shard, then
     /// drains up to `max` into `out`.
+    ///
+    /// An empty inbox is polled again for up to the port's spin time,
+    /// yielding to the shard's other tasks between polls, before the shard
+    /// parks: a steady flow of messages is then picked up with no cross-core
+    /// wake-up at all, which on a VM costs tens of microseconds.
     pub async fn recv_batch(&self, out: &mut Vec<(usize, M)>, max: usize) -> usize {
+        let got = self.try_recv_batch(out, max);
+        if got > 0 {
+            return got;
+        }
+        if !self.spin.is_zero() {
+            let deadline = Instant::now() + self.spin;
+            loop {
+                futures_lite::future::yield_now().await;
+                let got = self.try_recv_batch(out, max);
+                if got > 0 {
+                    return got;
+                }
+                if Instant::now() >= deadline {
+                    break;
+                }
+            }
+        }
         poll_fn(|cx| {
             let got = self.try_recv_batch(out, max);
             if got > 0 {

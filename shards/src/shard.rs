@@ -66,7 +66,8 @@ pub struct Shard {
 
 impl Shard {
     pub fn new(id: usize, shared: Arc<Shared>) -> Rc<Shard> {
-        let port = shared.mesh.port(id);
+        let spin = std::time::Duration::from_micros(shared.config.mesh.spin_before_park_us);
+        let port = shared.mesh.port(id).with_spin(spin);
         Rc::new(Shard {
             id,
             shared,
