@@ -8,21 +8,32 @@ CREATE TABLE IF NOT EXISTS users (
     timezone                 VARCHAR(255),
     metadata                 TEXT         NOT NULL DEFAULT '{}',
     wallet                   TEXT         NOT NULL DEFAULT '{}',
-    email                    VARCHAR(255) UNIQUE,
+    email                    VARCHAR(255),
     password                 BYTEA,
-    custom_id                VARCHAR(128) UNIQUE,
-    facebook_id              VARCHAR(128) UNIQUE,
-    google_id                VARCHAR(128) UNIQUE,
-    gamecenter_id            VARCHAR(128) UNIQUE,
-    steam_id                 VARCHAR(128) UNIQUE,
-    apple_id                 VARCHAR(128) UNIQUE,
-    facebook_instant_game_id VARCHAR(128) UNIQUE,
+    custom_id                VARCHAR(128),
+    facebook_id              VARCHAR(128),
+    google_id                VARCHAR(128),
+    gamecenter_id            VARCHAR(128),
+    steam_id                 VARCHAR(128),
+    apple_id                 VARCHAR(128),
+    facebook_instant_game_id VARCHAR(128),
     edge_count               INTEGER      NOT NULL DEFAULT 0,
     create_time              BIGINT       NOT NULL,
     update_time              BIGINT       NOT NULL,
     verify_time              BIGINT,
     disable_time             BIGINT
 );
+
+-- Optional identifiers are unique where present; partial indexes leave the
+-- NULLs out, so creating an account touches only the indexes it uses.
+CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON users (email) WHERE email IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_custom_id_key ON users (custom_id) WHERE custom_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_facebook_id_key ON users (facebook_id) WHERE facebook_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_google_id_key ON users (google_id) WHERE google_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_gamecenter_id_key ON users (gamecenter_id) WHERE gamecenter_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_steam_id_key ON users (steam_id) WHERE steam_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_apple_id_key ON users (apple_id) WHERE apple_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_facebook_instant_game_id_key ON users (facebook_instant_game_id) WHERE facebook_instant_game_id IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS user_device (
     id      VARCHAR(128) PRIMARY KEY,

@@ -8,21 +8,32 @@ CREATE TABLE IF NOT EXISTS users (
     timezone                 TEXT,
     metadata                 TEXT    NOT NULL DEFAULT '{}',
     wallet                   TEXT    NOT NULL DEFAULT '{}',
-    email                    TEXT    UNIQUE,
+    email                    TEXT   ,
     password                 BLOB,
-    custom_id                TEXT    UNIQUE,
-    facebook_id              TEXT    UNIQUE,
-    google_id                TEXT    UNIQUE,
-    gamecenter_id            TEXT    UNIQUE,
-    steam_id                 TEXT    UNIQUE,
-    apple_id                 TEXT    UNIQUE,
-    facebook_instant_game_id TEXT    UNIQUE,
+    custom_id                TEXT   ,
+    facebook_id              TEXT   ,
+    google_id                TEXT   ,
+    gamecenter_id            TEXT   ,
+    steam_id                 TEXT   ,
+    apple_id                 TEXT   ,
+    facebook_instant_game_id TEXT   ,
     edge_count               INTEGER NOT NULL DEFAULT 0,
     create_time              INTEGER NOT NULL,
     update_time              INTEGER NOT NULL,
     verify_time              INTEGER,
     disable_time             INTEGER
 );
+
+-- Optional identifiers are unique where present. Partial indexes leave the
+-- (many) NULLs out, so creating an account touches only the indexes it uses.
+CREATE UNIQUE INDEX IF NOT EXISTS users_email_key ON users (email) WHERE email IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_custom_id_key ON users (custom_id) WHERE custom_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_facebook_id_key ON users (facebook_id) WHERE facebook_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_google_id_key ON users (google_id) WHERE google_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_gamecenter_id_key ON users (gamecenter_id) WHERE gamecenter_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_steam_id_key ON users (steam_id) WHERE steam_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_apple_id_key ON users (apple_id) WHERE apple_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS users_facebook_instant_game_id_key ON users (facebook_instant_game_id) WHERE facebook_instant_game_id IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS user_device (
     id      TEXT PRIMARY KEY,

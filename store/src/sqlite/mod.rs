@@ -52,13 +52,20 @@ fn violation(e: &rusqlite::Error) -> Option<Unique> {
     }
 }
 
+/// Runs a statement through the connection's prepared-statement cache, so
+/// the SQL is parsed once per connection, not once per call.
+fn exec(c: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+    c.prepare_cached(sql)?.execute(params)
+}
+
 fn open_connection(path: &Path) -> ApiResult<Connection> {
     let conn = Connection::open(path).map_err(|e| internal("opening the SQLite database", e))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA busy_timeout = 5000;",
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -16384;",
     )
     .map_err(|e| internal("configuring SQLite", e))?;
     Ok(conn)
@@ -121,25 +128,27 @@ impl SqliteStore {
             ),
         };
         self.read(|c| {
-            c.query_row(sql, [key], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<Vec<u8>>>(3)?,
-                ))
-            })
-            .optional()
-            .map_err(db_err)?
-            .map(|(id, username, disable, password)| {
-                Ok(Found {
-                    id: rows::uuid(&id)?,
-                    username,
-                    disabled: disable.is_some(),
-                    password,
+            c.prepare_cached(sql)
+                .map_err(db_err)?
+                .query_row([key], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                        r.get::<_, Option<Vec<u8>>>(3)?,
+                    ))
                 })
-            })
-            .transpose()
+                .optional()
+                .map_err(db_err)?
+                .map(|(id, username, disable, password)| {
+                    Ok(Found {
+                        id: rows::uuid(&id)?,
+                        username,
+                        disabled: disable.is_some(),
+                        password,
+                    })
+                })
+                .transpose()
         })
     }
 
@@ -157,20 +166,27 @@ impl SqliteStore {
         let idtext = id.to_string();
         match identity {
             Identity::Device { id: device } => {
-                tx.execute("INSERT INTO users (id, username, create_time, update_time) VALUES (?1, ?2, ?3, ?3)", params![idtext, username, now])?;
-                tx.execute(
+                exec(
+                    &tx,
+                    "INSERT INTO users (id, username, create_time, update_time) VALUES (?1, ?2, ?3, ?3)",
+                    params![idtext, username, now],
+                )?;
+                exec(
+                    &tx,
                     "INSERT INTO user_device (id, user_id) VALUES (?1, ?2)",
                     params![device, idtext],
                 )?;
             }
             Identity::Custom { id: custom } => {
-                tx.execute(
+                exec(
+                    &tx,
                     "INSERT INTO users (id, username, custom_id, create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?4)",
                     params![idtext, username, custom, now],
                 )?;
             }
             Identity::Email { email, .. } => {
-                tx.execute(
+                exec(
+                    &tx,
                     "INSERT INTO users (id, username, email, password, create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                     params![idtext, username, email, password, now],
                 )?;
@@ -277,7 +293,8 @@ impl SqliteStore {
                             params![id, uid],
                         )
                         .and_then(|_| {
-                            tx.execute(
+                            exec(
+                                &tx,
                                 "UPDATE users SET update_time = ?1 WHERE id = ?2",
                                 params![now, uid],
                             )
@@ -287,11 +304,13 @@ impl SqliteStore {
                         Err(e) => Err(e),
                     }
                 }
-                Identity::Custom { id } => c.execute(
+                Identity::Custom { id } => exec(
+                    c,
                     "UPDATE users SET custom_id = ?1, update_time = ?2 WHERE id = ?3",
                     params![id, now, uid],
                 ),
-                Identity::Email { email, .. } => c.execute(
+                Identity::Email { email, .. } => exec(
+                    c,
                     "UPDATE users SET email = ?1, password = ?2, update_time = ?3 WHERE id = ?4",
                     params![email, hash, now, uid],
                 ),
@@ -323,7 +342,7 @@ impl SqliteStore {
             OR steam_id IS NOT NULL OR apple_id IS NOT NULL OR facebook_instant_game_id IS NOT NULL";
         let changed = self.write(|c| {
             match &identity {
-                Identity::Device { id } => c.execute(
+                Identity::Device { id } => exec(c, 
                     &format!(
                         "DELETE FROM user_device WHERE id = ?1 AND user_id = ?2 AND (
                            EXISTS (SELECT 1 FROM user_device WHERE user_id = ?2 AND id <> ?1)
@@ -331,14 +350,14 @@ impl SqliteStore {
                     ),
                     params![id, uid],
                 ),
-                Identity::Custom { id } => c.execute(
+                Identity::Custom { id } => exec(c, 
                     &format!(
                         "UPDATE users SET custom_id = NULL, update_time = ?3 WHERE id = ?1 AND (?2 = '' OR custom_id = ?2) AND (
                            EXISTS (SELECT 1 FROM user_device WHERE user_id = ?1) OR email IS NOT NULL OR {SOCIAL})"
                     ),
                     params![uid, id, now],
                 ),
-                Identity::Email { email, .. } => c.execute(
+                Identity::Email { email, .. } => exec(c, 
                     &format!(
                         "UPDATE users SET email = NULL, password = NULL, update_time = ?3 WHERE id = ?1 AND (?2 = '' OR email = ?2) AND (
                            EXISTS (SELECT 1 FROM user_device WHERE user_id = ?1) OR custom_id IS NOT NULL OR {SOCIAL})"
@@ -409,7 +428,7 @@ impl SqliteStore {
             sets.join(", "),
             values.len()
         );
-        self.write(|c| match c.execute(&sql, params_from_iter(values.iter())) {
+        self.write(|c| match exec(c, &sql, params_from_iter(values.iter())) {
             Ok(_) => Ok(()),
             Err(e) if violation(&e) == Some(Unique::Username) => Err(common::username_taken()),
             Err(e) => Err(db_err(e)),
@@ -424,9 +443,9 @@ impl SqliteStore {
                 .execute("DELETE FROM users WHERE id = ?1", [&uid])
                 .map_err(db_err)?;
             if deleted > 0 {
-                tx.execute("DELETE FROM user_device WHERE user_id = ?1", [&uid])
-                    .map_err(db_err)?;
-                tx.execute(
+                exec(&tx, "DELETE FROM user_device WHERE user_id = ?1", [&uid]).map_err(db_err)?;
+                exec(
+                    &tx,
                     "INSERT INTO user_tombstone (user_id, create_time) VALUES (?1, ?2)
                      ON CONFLICT (user_id) DO UPDATE SET create_time = excluded.create_time",
                     params![uid, now_secs()],
@@ -491,7 +510,7 @@ impl Store for SqliteStore {
                         .map_err(db_err)?;
                     if done.is_none() {
                         tx.execute_batch(m.sqlite).map_err(|e| internal(&format!("migration {} {}", m.version, m.name), e))?;
-                        tx.execute(
+                        exec(&tx, 
                             "INSERT INTO migration_info (version, name, applied_at) VALUES (?1, ?2, ?3)",
                             params![m.version, m.name, now_secs()],
                         )
@@ -593,7 +612,7 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
             self.write(|c| {
-                c.execute(
+                exec(c, 
                     "INSERT INTO session_revocation (token_id, user_id, expires_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (token_id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
                     params![token_id.to_string(), user_id.to_string(), expires_at],
@@ -607,7 +626,7 @@ impl Store for SqliteStore {
     fn revoke_all(&self, user_id: Uuid, cutoff_millis: i64) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
             self.write(|c| {
-                c.execute(
+                exec(c, 
                     "INSERT INTO session_cutoff (user_id, cutoff_ms) VALUES (?1, ?2)
                      ON CONFLICT (user_id) DO UPDATE SET cutoff_ms = max(cutoff_ms, excluded.cutoff_ms)",
                     params![user_id.to_string(), cutoff_millis],
@@ -621,7 +640,8 @@ impl Store for SqliteStore {
     fn load_revocations(&self, now: i64) -> BoxFuture<'_, ApiResult<Revocations>> {
         Box::pin(async move {
             self.write(|c| {
-                c.execute(
+                exec(
+                    c,
                     "DELETE FROM session_revocation WHERE expires_at <= ?1",
                     [now],
                 )
