@@ -26,6 +26,7 @@ pub struct Config {
     pub session: SessionConfig,
     pub database: DatabaseConfig,
     pub runtime: RuntimeConfig,
+    pub metrics: MetricsConfig,
     pub mesh: MeshConfig,
 }
 
@@ -41,6 +42,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             database: DatabaseConfig::default(),
             runtime: RuntimeConfig::default(),
+            metrics: MetricsConfig::default(),
             mesh: MeshConfig::default(),
         }
     }
@@ -177,6 +179,33 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             http_key: "defaulthttpkey".into(),
+        }
+    }
+}
+
+/// Prometheus metrics, with Nakama's key names.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Port of the Prometheus scrape endpoint (on `socket.address`); 0 turns
+    /// it off.
+    pub prometheus_port: u16,
+    /// Prefix of Nakama's metric names, joined with `_`
+    /// (`nakama_AuthenticateDevice_count`). Nakama's default, so that
+    /// dashboards built for Nakama work unchanged. Empty: no prefix.
+    #[serde(deserialize_with = "string_like")]
+    pub prefix: String,
+    /// When set, a constant `namespace` label on every metric.
+    #[serde(deserialize_with = "string_like")]
+    pub namespace: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            prometheus_port: 0,
+            prefix: "nakama".into(),
+            namespace: String::new(),
         }
     }
 }
@@ -358,6 +387,20 @@ impl Config {
         }
         if self.runtime.http_key.is_empty() {
             return err("runtime.http_key", "must not be empty");
+        }
+        let name_ok = |s: &str| {
+            s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+                && !s.starts_with(|c: char| c.is_ascii_digit())
+        };
+        if !name_ok(&self.metrics.prefix) {
+            return err(
+                "metrics.prefix",
+                "must be letters, digits, `_` or `:`, and not start with a digit",
+            );
+        }
+        if self.metrics.prometheus_port != 0 && self.metrics.prometheus_port == self.socket.port {
+            return err("metrics.prometheus_port", "must differ from socket.port");
         }
         if self.mesh.queue_size < 2 {
             return err("mesh.queue_size", "must be at least 2");
@@ -548,6 +591,38 @@ mod tests {
         assert!(e.0.contains("missing value"), "{e}");
         let e = parse_args(&args(&["--bogus", "1"])).unwrap_err();
         assert!(e.0.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn metrics_keys() {
+        let c = ConfigBuilder::new().build().unwrap();
+        assert_eq!(c.metrics.prometheus_port, 0, "off by default");
+        assert_eq!(c.metrics.prefix, "nakama");
+        assert_eq!(c.metrics.namespace, "");
+        let (c, _) = parse_args(&args(&[
+            "--metrics.prometheus_port",
+            "9100",
+            "--metrics.prefix",
+            "game_1",
+            "--metrics.namespace",
+            "eu",
+        ]))
+        .unwrap();
+        assert_eq!(c.metrics.prometheus_port, 9100);
+        assert_eq!(c.metrics.prefix, "game_1");
+        assert_eq!(c.metrics.namespace, "eu");
+        let (c, _) = parse_args(&args(&["--metrics.prefix", ""])).unwrap();
+        assert_eq!(c.metrics.prefix, "");
+        for bad in ["1abc", "a-b", "a b", "é"] {
+            let e = parse_args(&args(&["--metrics.prefix", bad])).unwrap_err();
+            assert!(e.0.contains("metrics.prefix"), "{bad}: {e}");
+        }
+        let e = parse_args(&args(&["--metrics.prometheus_port", "70000"])).unwrap_err();
+        assert!(e.0.contains("metrics.prometheus_port"), "{e}");
+        let e = parse_args(&args(&["--metrics.prometheus_port", "7350"])).unwrap_err();
+        assert!(e.0.contains("metrics.prometheus_port"), "{e}");
+        let e = parse_args(&args(&["--metrics.reporting", "1"])).unwrap_err();
+        assert!(e.0.contains("reporting"), "{e}");
     }
 
     #[test]

@@ -84,7 +84,10 @@ fn migrate(config: kairos_core::config::Config, action: &str) -> i32 {
 /// file descriptor, and the default soft limit (often 1024) is far below
 /// what a game server holds.
 fn raise_fd_limit() {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: plain libc calls on a local struct.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {

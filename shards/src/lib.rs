@@ -6,6 +6,7 @@ pub mod cli;
 pub mod http;
 pub mod logging;
 pub mod mesh;
+pub mod metrics;
 pub mod registry;
 pub mod revocation;
 pub mod rt;

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,9 @@ pub struct Mesh<M> {
     /// `queues[from * shards + to]`; the diagonal is unused.
     queues: Vec<ArrayQueue<M>>,
     inboxes: Vec<Inbox>,
+    /// Per producer shard: messages waiting in its overflow, mirrored from
+    /// its port for metrics.
+    overflowed: Vec<AtomicUsize>,
 }
 
 struct Inbox {
@@ -56,6 +59,7 @@ impl<M: Send> Mesh<M> {
             shards,
             queues,
             inboxes,
+            overflowed: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
         })
     }
 
@@ -78,6 +82,11 @@ impl<M: Send> Mesh<M> {
     /// Messages shard `shard` has taken from its inbound queues.
     pub fn received(&self, shard: usize) -> u64 {
         self.inboxes[shard].received.load(Ordering::Relaxed)
+    }
+
+    /// Messages shard `shard` holds in its overflow, waiting for room.
+    pub fn overflowed(&self, shard: usize) -> usize {
+        self.overflowed[shard].load(Ordering::Relaxed)
     }
 
     fn queue(&self, from: usize, to: usize) -> &ArrayQueue<M> {
@@ -127,7 +136,7 @@ impl<M: Send + 'static> MeshPort<M> {
         } else {
             pending.push_back(msg);
         }
-        self.overflowed.set(self.overflowed.get() + 1);
+        self.set_overflowed(self.overflowed.get() + 1);
         drop(overflow);
         self.flush();
     }
@@ -155,8 +164,13 @@ impl<M: Send + 'static> MeshPort<M> {
                 self.wake(to);
             }
         }
-        self.overflowed.set(left);
+        self.set_overflowed(left);
         left
+    }
+
+    fn set_overflowed(&self, n: usize) {
+        self.overflowed.set(n);
+        self.mesh.overflowed[self.me].store(n, Ordering::Relaxed);
     }
 
     fn wake(&self, to: usize) {
@@ -265,11 +279,14 @@ mod tests {
         p1.try_recv_batch(&mut out, 64);
         assert_eq!(out, vec![(0, 0), (0, 1), (2, 100)]);
         out.clear();
+        assert_eq!(mesh.overflowed(0), 3, "5 sent, 2 fit");
         assert_eq!(p0.flush(), 1);
+        assert_eq!(mesh.overflowed(0), 1);
         p1.try_recv_batch(&mut out, 64);
         assert_eq!(p0.flush(), 0);
         p1.try_recv_batch(&mut out, 64);
         assert_eq!(out, vec![(0, 2), (0, 3), (0, 4)]);
+        assert_eq!(mesh.overflowed(0), 0);
         assert_eq!(mesh.received(1), 6);
     }
 

@@ -13,6 +13,7 @@ use kairos_core::time::now_secs;
 use kairos_store::{Persist, StoreConfig};
 
 use crate::mesh::Mesh;
+use crate::metrics::Registry;
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::{self, ShardThread};
@@ -66,6 +67,7 @@ impl Server {
             registry: SessionRegistry::default(),
             mesh: Mesh::new(shards, config.mesh.queue_size),
             stop: StopSignal::new(shards),
+            metrics: Registry::new(shards),
             persist,
             config,
         });
@@ -152,6 +154,18 @@ async fn shard_main(
         .map_err(std::io::Error::from)
         .unwrap_or(addr);
     let shard = Shard::new(id, shared.clone());
+    // Shard 0 serves the Prometheus scrape endpoint when it is configured.
+    let metrics_port = shared.config.metrics.prometheus_port;
+    if id == 0 && metrics_port > 0 {
+        let at = SocketAddr::new(addr.ip(), metrics_port);
+        match rt::bind_reuseport(at) {
+            Ok(l) => rt::spawn(crate::metrics::endpoint::serve(shard.clone(), l)),
+            Err(e) => {
+                let _ = ready.send(Err(format!("cannot listen for metrics on {at}: {e}")));
+                return;
+            }
+        }
+    }
 
     // Mesh: drain inbound queues in batches; park when idle.
     let mesh_shard = shard.clone();

@@ -16,6 +16,7 @@ use kairos_store::Persist;
 use uuid::Uuid;
 
 use crate::mesh::{Mesh, MeshPort};
+use crate::metrics::{Registry, ShardCells};
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
@@ -50,6 +51,8 @@ pub struct Shared {
     pub registry: SessionRegistry,
     pub mesh: Arc<Mesh<ShardMsg>>,
     pub stop: StopSignal,
+    /// Every shard's metric cells.
+    pub metrics: Registry,
 }
 
 /// One shard's own state.
@@ -57,6 +60,8 @@ pub struct Shard {
     pub id: usize,
     pub shared: Arc<Shared>,
     pub port: MeshPort<ShardMsg>,
+    /// This shard's metric cells; only this shard writes them.
+    pub metrics: ShardCells,
     pub sessions: RefCell<HashMap<Uuid, Rc<WsSession>>>,
     /// Open HTTP connections (including ones upgrading to WebSocket).
     pub http_conns: Cell<usize>,
@@ -68,10 +73,12 @@ impl Shard {
     pub fn new(id: usize, shared: Arc<Shared>) -> Rc<Shard> {
         let spin = std::time::Duration::from_micros(shared.config.mesh.spin_before_park_us);
         let port = shared.mesh.port(id).with_spin(spin);
+        let metrics = shared.metrics.handle(id);
         Rc::new(Shard {
             id,
             shared,
             port,
+            metrics,
             sessions: RefCell::new(HashMap::new()),
             http_conns: Cell::new(0),
             stopping: LocalEvent::default(),

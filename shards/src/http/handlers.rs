@@ -41,6 +41,61 @@ pub enum Route {
     UnlinkCustom,
 }
 
+impl Route {
+    /// Every route, in declaration order (`ALL[r.index()] == r`).
+    pub const ALL: [Route; 16] = {
+        use Route::*;
+        [
+            Healthcheck,
+            AuthenticateDevice,
+            AuthenticateEmail,
+            AuthenticateCustom,
+            SessionRefresh,
+            SessionLogout,
+            GetAccount,
+            UpdateAccount,
+            DeleteAccount,
+            GetUsers,
+            LinkDevice,
+            LinkEmail,
+            LinkCustom,
+            UnlinkDevice,
+            UnlinkEmail,
+            UnlinkCustom,
+        ]
+    };
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// Position in [`Route::ALL`], for per-route tables.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Nakama's gRPC method name, which its metrics are named after
+    /// (`<prefix>_<Method>_count`).
+    pub fn name(self) -> &'static str {
+        use Route::*;
+        match self {
+            Healthcheck => "Healthcheck",
+            AuthenticateDevice => "AuthenticateDevice",
+            AuthenticateEmail => "AuthenticateEmail",
+            AuthenticateCustom => "AuthenticateCustom",
+            SessionRefresh => "SessionRefresh",
+            SessionLogout => "SessionLogout",
+            GetAccount => "GetAccount",
+            UpdateAccount => "UpdateAccount",
+            DeleteAccount => "DeleteAccount",
+            GetUsers => "GetUsers",
+            LinkDevice => "LinkDevice",
+            LinkEmail => "LinkEmail",
+            LinkCustom => "LinkCustom",
+            UnlinkDevice => "UnlinkDevice",
+            UnlinkEmail => "UnlinkEmail",
+            UnlinkCustom => "UnlinkCustom",
+        }
+    }
+}
+
 pub async fn dispatch(
     route: Route,
     shard: Rc<Shard>,
@@ -459,4 +514,17 @@ async fn unlink(shard: &Shard, caller: Caller, identity: Identity) -> ApiResult<
         .run(move |store| async move { store.unlink(user, identity).await })
         .await?;
     Ok(response::empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Route;
+
+    #[test]
+    fn route_table_is_consistent() {
+        for (i, r) in Route::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+            assert_eq!(r.name(), format!("{r:?}"));
+        }
+    }
 }

@@ -8,22 +8,38 @@ pub mod query;
 pub mod response;
 mod router;
 
+pub use handlers::Route;
+
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
+use hyper::Request;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 
 use crate::rt::{self, TcpStream};
 use crate::shard::Shard;
+use response::HttpResponse;
 
-/// Serves one accepted TCP connection until it closes, the client idles
+/// Serves one accepted API connection until it closes, the client idles
 /// out, or the shard stops (then in-flight requests finish and the
 /// connection closes gracefully).
 pub async fn serve_connection(shard: Rc<Shard>, stream: TcpStream) {
+    serve_with(shard, stream, router::route).await
+}
+
+/// Serves one connection, answering each request with `handler`: the
+/// connection driver shared by the API and the metrics endpoint.
+pub async fn serve_with<H, Fut>(shard: Rc<Shard>, stream: TcpStream, handler: H)
+where
+    H: Fn(Rc<Shard>, Request<Incoming>, Option<SocketAddr>) -> Fut + 'static,
+    Fut: Future<Output = HttpResponse> + 'static,
+{
     let cfg = &shard.config().socket;
     let _ = stream.set_nodelay(true);
     // A connection on which no byte moves for `read_timeout_ms` while no
@@ -39,13 +55,13 @@ pub async fn serve_connection(shard: Rc<Shard>, stream: TcpStream) {
     let svc_shard = shard.clone();
     let svc_busy = busy.clone();
     let service = service_fn(move |req| {
-        let shard = svc_shard.clone();
         let busy = svc_busy.clone();
+        let handling = handler(svc_shard.clone(), req, peer);
         async move {
             // A request being handled (e.g. waiting for the database) is
             // not idleness.
             busy.set(busy.get() + 1);
-            let resp = router::route(shard, req, peer).await;
+            let resp = handling.await;
             busy.set(busy.get() - 1);
             Ok::<_, std::convert::Infallible>(resp)
         }

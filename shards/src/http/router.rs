@@ -3,10 +3,11 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::{Method, Request, StatusCode};
 use kairos_core::error::{ApiError, Code};
 
@@ -114,14 +115,39 @@ pub async fn route(
         None => return response::error(&ApiError::not_found("Not Found")),
     };
 
+    let started = Instant::now();
+    let (resp, received) = call(&shard, route, *access, req).await;
+    let sent = resp.body().size_hint().exact().unwrap_or(0);
+    shard.metrics.api(
+        route,
+        started.elapsed(),
+        received,
+        sent,
+        !resp.status().is_success(),
+    );
+    resp
+}
+
+/// Serves a request for a known route. Also returns the body bytes read.
+async fn call(
+    shard: &Rc<Shard>,
+    route: Route,
+    access: Access,
+    req: Request<Incoming>,
+) -> (HttpResponse, u64) {
     let (parts, body) = req.into_parts();
     let limit = shard.config().socket.max_request_size_bytes;
     let too_large = || response::error(&ApiError::invalid("Request body too large."));
     if let Some(len) = parts.headers.get(hyper::header::CONTENT_LENGTH) {
         match len.to_str().ok().and_then(|v| v.parse::<u64>().ok()) {
-            Some(n) if n > limit as u64 => return too_large(),
+            Some(n) if n > limit as u64 => return (too_large(), 0),
             Some(_) => {}
-            None => return response::error(&ApiError::invalid("Invalid Content-Length.")),
+            None => {
+                return (
+                    response::error(&ApiError::invalid("Invalid Content-Length.")),
+                    0,
+                );
+            }
         }
     }
     let body = match Limited::new(body, limit).collect().await {
@@ -130,14 +156,15 @@ pub async fn route(
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
-                return too_large();
+                return (too_large(), 0);
             }
             tracing::debug!(error = %e, "request body read failed");
             let mut resp = response::error(&ApiError::invalid("Unable to read request body."));
             *resp.status_mut() = StatusCode::BAD_REQUEST;
-            return resp;
+            return (resp, 0);
         }
     };
+    let received = body.len() as u64;
     let call = Call {
         query: query::parse(parts.uri.query().unwrap_or("")),
         body,
@@ -147,23 +174,25 @@ pub async fn route(
         Access::Public => None,
         Access::ServerKey => match auth::server_key(&shard.shared, &parts.headers) {
             Ok(()) => None,
-            Err(e) => return response::error(&e),
+            Err(e) => return (response::error(&e), received),
         },
         Access::Session => match auth::bearer(&shard.shared, &parts.headers) {
             Ok(c) => Some(c),
-            Err(e) => return response::error(&e),
+            Err(e) => return (response::error(&e), received),
         },
     };
 
-    match handlers::dispatch(route, shard, caller, call).await {
+    let resp = match handlers::dispatch(route, shard.clone(), caller, call).await {
         Ok(resp) => resp,
         Err(e) => {
             if e.code == Code::Internal {
+                let path = parts.uri.path();
                 tracing::error!(path, error = %e.message, "request failed");
                 response::error(&ApiError::internal("Internal server error."))
             } else {
                 response::error(&e)
             }
         }
-    }
+    };
+    (resp, received)
 }

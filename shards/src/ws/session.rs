@@ -27,6 +27,7 @@ use kairos_net::ws::{self, Message, OpCode, Role};
 use kairos_schema::rtapi::{Envelope, ErrorCode, Incoming, Outgoing};
 use uuid::Uuid;
 
+use crate::metrics::ShardCells;
 use crate::registry::SessionRef;
 use crate::rt::{self, LocalEvent, LocalQueue, TcpStream};
 use crate::shard::{KickReason, Shard};
@@ -76,6 +77,8 @@ pub struct WsSession {
     /// When the write in progress started, if one is.
     writing_since: Cell<Option<Instant>>,
     fd: RawFd,
+    /// The owning shard's metric cells.
+    metrics: ShardCells,
 }
 
 impl WsSession {
@@ -164,7 +167,9 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
         last_read: Cell::new(Instant::now()),
         writing_since: Cell::new(None),
         fd: stream.as_raw_fd(),
+        metrics: shard.metrics.clone(),
     });
+    shard.metrics.ws_opened.inc();
     let shared = shard.shared.clone();
     shard
         .sessions
@@ -210,6 +215,7 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
     session.finished.set();
     shard.sessions.borrow_mut().remove(&session.id);
     shared.registry.remove(session.user_id, session.id);
+    shard.metrics.ws_closed.inc();
     tracing::debug!(shard = shard.id, session = %session.id, "session closed");
 }
 
@@ -280,20 +286,31 @@ async fn read_loop(
     }
 }
 
-/// Handles one envelope; false ends the session.
-async fn handle_envelope(_shard: &Rc<Shard>, session: &Rc<WsSession>, text: &[u8]) -> bool {
+/// Handles one envelope and records it; false ends the session.
+async fn handle_envelope(shard: &Rc<Shard>, session: &Rc<WsSession>, text: &[u8]) -> bool {
+    let started = Instant::now();
+    let (keep, ok) = dispatch_envelope(session, text).await;
+    shard
+        .metrics
+        .message(text.len() as u64, started.elapsed(), !ok);
+    keep
+}
+
+/// Decodes and answers one envelope. Returns whether the session goes on,
+/// and whether the message was served without an error.
+async fn dispatch_envelope(session: &Rc<WsSession>, text: &[u8]) -> (bool, bool) {
     let envelope = match Envelope::from_json(text) {
         Ok(e) => e,
         Err(e) if e.code == ErrorCode::MissingPayload => {
             session.send_envelope("", &Outgoing::error(e.code, e.message));
             session.close(ws::close::NORMAL, "error processing message");
-            return false;
+            return (false, false);
         }
         Err(e) => {
             tracing::debug!(session = %session.id, error = %e.message, "malformed realtime payload");
             session.send_envelope("", &Outgoing::error(e.code, e.message));
             session.close(ws::close::NORMAL, "received malformed payload");
-            return false;
+            return (false, false);
         }
     };
     match envelope.message {
@@ -309,9 +326,10 @@ async fn handle_envelope(_shard: &Rc<Shard>, session: &Rc<WsSession>, text: &[u8
                     format!("Unrecognized message: {name} is not supported by this server yet."),
                 ),
             );
+            return (true, false);
         }
     }
-    true
+    (true, true)
 }
 
 async fn write_all(stream: &SharedStream, mut data: &[u8]) -> std::io::Result<()> {
@@ -339,15 +357,18 @@ async fn write_loop(session: Rc<WsSession>, stream: SharedStream) {
             continue;
         }
         session.writing_since.set(Some(Instant::now()));
-        let result = if batch.len() == 1 {
-            write_all(&stream, &batch[0]).await
+        let (result, bytes) = if batch.len() == 1 {
+            (write_all(&stream, &batch[0]).await, batch[0].len())
         } else {
             scratch.clear();
             for frame in &batch {
                 scratch.extend_from_slice(frame);
             }
-            write_all(&stream, &scratch).await
+            (write_all(&stream, &scratch).await, scratch.len())
         };
+        if result.is_ok() {
+            session.metrics.message_sent_bytes.add(bytes as u64);
+        }
         session.writing_since.set(None);
         batch.clear();
         if let Err(e) = result {

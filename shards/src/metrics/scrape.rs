@@ -1,0 +1,267 @@
+//! Gathers a node's metrics into one exposition: every shard's cells
+//! summed under Nakama's names, plus Kairos's own per-shard series, the
+//! mesh and the persistence pool. Runs only when scraped; this is where
+//! the names are formatted.
+
+use std::sync::atomic::Ordering;
+
+use super::cells::ShardMetrics;
+use super::exposition::{Exposition, Kind};
+use super::histogram::Snapshot;
+use crate::http::Route;
+use crate::shard::Shared;
+
+const MILLIS: u64 = 1_000_000;
+const SECONDS: u64 = 1_000_000_000;
+
+/// The exposition of every metric of this node.
+pub fn render(shared: &Shared) -> String {
+    let cfg = &shared.config;
+    let mut constant = vec![("node_name", cfg.name.as_str())];
+    if !cfg.metrics.namespace.is_empty() {
+        constant.push(("namespace", cfg.metrics.namespace.as_str()));
+    }
+    let mut e = Exposition::new(&constant);
+    let prefix = &cfg.metrics.prefix;
+    let nakama = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}_{name}")
+        }
+    };
+    let shards = shared.metrics.shards();
+    let sum = |f: &dyn Fn(&ShardMetrics) -> u64| {
+        shards.iter().fold(0u64, |acc, s| acc.wrapping_add(f(s)))
+    };
+    let merged = |f: &dyn Fn(&ShardMetrics) -> Snapshot| {
+        let mut snap = Snapshot::default();
+        for s in shards {
+            snap.merge(&f(s));
+        }
+        snap
+    };
+
+    // Nakama's names, summed over shards.
+    let requests = sum(&|s| s.requests.get());
+    let messages = sum(&|s| s.messages.get());
+    let request_errors = sum(&|s| s.request_errors.get());
+    let message_errors = sum(&|s| s.message_errors.get());
+    let request_recv = sum(&|s| s.request_recv_bytes.get());
+    let request_sent = sum(&|s| s.request_sent_bytes.get());
+    let message_recv = sum(&|s| s.message_recv_bytes.get());
+    let message_sent = sum(&|s| s.message_sent_bytes.get());
+    e.gauge(
+        &nakama("sessions"),
+        "Realtime (WebSocket) sessions open now.",
+        sum(&|s| s.sessions()),
+    );
+    e.counter(
+        &nakama("socket_ws_opened"),
+        "WebSocket sessions opened.",
+        sum(&|s| s.ws_opened.get()),
+    );
+    e.counter(
+        &nakama("socket_ws_closed"),
+        "WebSocket sessions closed.",
+        sum(&|s| s.ws_closed.get()),
+    );
+    e.counter(
+        &nakama("overall_count"),
+        "API requests and realtime messages handled.",
+        requests.wrapping_add(messages),
+    );
+    e.counter(
+        &nakama("overall_request_count"),
+        "API requests handled.",
+        requests,
+    );
+    e.counter(
+        &nakama("overall_message_count"),
+        "Realtime messages received.",
+        messages,
+    );
+    e.counter(
+        &nakama("overall_errors"),
+        "API requests and realtime messages that failed.",
+        request_errors.wrapping_add(message_errors),
+    );
+    e.counter(
+        &nakama("overall_request_errors"),
+        "API requests that failed (status other than 2xx).",
+        request_errors,
+    );
+    e.counter(
+        &nakama("overall_message_errors"),
+        "Realtime messages answered with an error.",
+        message_errors,
+    );
+    e.counter(
+        &nakama("overall_recv_bytes"),
+        "Bytes received in API request bodies and realtime messages.",
+        request_recv.wrapping_add(message_recv),
+    );
+    e.counter(
+        &nakama("overall_sent_bytes"),
+        "Bytes sent in API response bodies and WebSocket frames.",
+        request_sent.wrapping_add(message_sent),
+    );
+    e.counter(
+        &nakama("overall_request_recv_bytes"),
+        "Bytes received in API request bodies.",
+        request_recv,
+    );
+    e.counter(
+        &nakama("overall_request_sent_bytes"),
+        "Bytes sent in API response bodies.",
+        request_sent,
+    );
+    e.counter(
+        &nakama("overall_message_recv_bytes"),
+        "Bytes received in realtime messages (payloads).",
+        message_recv,
+    );
+    e.counter(
+        &nakama("overall_message_sent_bytes"),
+        "Bytes written to WebSockets (whole frames, control frames included).",
+        message_sent,
+    );
+    let name = nakama("overall_latency_ms");
+    e.family(
+        &name,
+        "Time to serve an API request, in milliseconds.",
+        Kind::Histogram,
+    );
+    e.histogram(
+        &name,
+        &[],
+        &merged(&|s| s.request_latency.snapshot()),
+        MILLIS,
+    );
+
+    for route in Route::ALL {
+        let i = route.index();
+        let method = route.name();
+        e.counter(
+            &nakama(&format!("{method}_count")),
+            &format!("{method} calls."),
+            sum(&|s| s.api[i].count.get()),
+        );
+        e.counter(
+            &nakama(&format!("{method}_errors")),
+            &format!("{method} calls that failed."),
+            sum(&|s| s.api[i].errors.get()),
+        );
+        e.counter(
+            &nakama(&format!("{method}_recv_bytes")),
+            &format!("Bytes received in {method} request bodies."),
+            sum(&|s| s.api[i].recv_bytes.get()),
+        );
+        e.counter(
+            &nakama(&format!("{method}_sent_bytes")),
+            &format!("Bytes sent in {method} response bodies."),
+            sum(&|s| s.api[i].sent_bytes.get()),
+        );
+        let name = nakama(&format!("{method}_latency_ms"));
+        e.family(
+            &name,
+            &format!("Time to serve {method}, in milliseconds."),
+            Kind::Histogram,
+        );
+        e.histogram(
+            &name,
+            &[],
+            &merged(&|s| s.api[i].latency.snapshot()),
+            MILLIS,
+        );
+    }
+
+    // Kairos's own, per shard.
+    let ids: Vec<String> = (0..shards.len()).map(|i| i.to_string()).collect();
+    e.family(
+        "kairos_shard_sessions",
+        "Realtime sessions open on each shard.",
+        Kind::Gauge,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample("kairos_shard_sessions", &[("shard", id)], s.sessions());
+    }
+    e.family(
+        "kairos_shard_mesh_received_total",
+        "Messages each shard has taken from its inbound mesh queues.",
+        Kind::Counter,
+    );
+    for (i, id) in ids.iter().enumerate() {
+        e.sample(
+            "kairos_shard_mesh_received_total",
+            &[("shard", id)],
+            shared.mesh.received(i),
+        );
+    }
+    e.family(
+        "kairos_shard_mesh_overflow",
+        "Messages each shard holds in its mesh overflow, waiting for room in a full queue.",
+        Kind::Gauge,
+    );
+    for (i, id) in ids.iter().enumerate() {
+        e.sample(
+            "kairos_shard_mesh_overflow",
+            &[("shard", id)],
+            shared.mesh.overflowed(i) as u64,
+        );
+    }
+    e.family(
+        "kairos_realtime_message_latency_seconds",
+        "Time from a realtime message decoded to its reply queued, per shard.",
+        Kind::Histogram,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.histogram(
+            "kairos_realtime_message_latency_seconds",
+            &[("shard", id)],
+            &s.message_latency.snapshot(),
+            SECONDS,
+        );
+    }
+
+    // The persistence pool.
+    let stats = shared.persist.stats();
+    let submitted = stats.submitted.load(Ordering::Relaxed);
+    let completed = stats.completed.load(Ordering::Relaxed);
+    e.counter(
+        "kairos_persist_jobs_submitted_total",
+        "Jobs shards submitted to the persistence pool.",
+        submitted,
+    );
+    e.counter(
+        "kairos_persist_jobs_completed_total",
+        "Jobs the persistence pool finished.",
+        completed,
+    );
+    e.gauge(
+        "kairos_persist_jobs_in_flight",
+        "Jobs submitted and not yet finished.",
+        submitted.saturating_sub(completed),
+    );
+    e.family(
+        "kairos_persist_job_wait_seconds_total",
+        "Total time jobs waited between submission and start.",
+        Kind::Counter,
+    );
+    e.sample(
+        "kairos_persist_job_wait_seconds_total",
+        &[],
+        stats.wait_nanos.load(Ordering::Relaxed) as f64 / SECONDS as f64,
+    );
+    e.family(
+        "kairos_persist_job_run_seconds_total",
+        "Total time jobs ran.",
+        Kind::Counter,
+    );
+    e.sample(
+        "kairos_persist_job_run_seconds_total",
+        &[],
+        stats.run_nanos.load(Ordering::Relaxed) as f64 / SECONDS as f64,
+    );
+    e.finish()
+}
