@@ -158,12 +158,24 @@ fn keepalive_pings_and_dead_clients() {
     assert!(pings >= 2, "saw {pings} pings");
     // Answering pongs keeps the socket open past pong_wait.
     ws.send_json(&json!({"cid": "k", "ping": {}}));
-    loop {
-        if let Ok(Message::Text(t)) = ws.socket.read() {
-            assert!(t.contains("\"k\""));
-            break;
+    let mut answered = false;
+    for _ in 0..100 {
+        match ws.socket.read() {
+            Ok(Message::Text(t)) => {
+                assert!(t.contains("\"k\""), "{t}");
+                answered = true;
+                break;
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(e) => panic!("socket closed while answering pings: {e}"),
         }
     }
+    assert!(answered, "no pong within 100 reads");
 
     // A client that sends nothing at all is dropped after pong_wait.
     let mut raw = std::net::TcpStream::connect(&s.addr).unwrap();

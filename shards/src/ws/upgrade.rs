@@ -76,7 +76,8 @@ pub fn handle(
         .unwrap_or("en")
         .to_string();
     let params = SessionParams {
-        id: Uuid::new_v4(),
+        // UUIDv7: ordered by start time, which single-socket enforcement relies on.
+        id: Uuid::now_v7(),
         user_id: caller.user_id,
         username: caller.username,
         vars: caller.claims.vrs,

@@ -342,7 +342,8 @@ impl SqliteStore {
             OR steam_id IS NOT NULL OR apple_id IS NOT NULL OR facebook_instant_game_id IS NOT NULL";
         let changed = self.write(|c| {
             match &identity {
-                Identity::Device { id } => exec(c, 
+                Identity::Device { id } => exec(
+                    c,
                     &format!(
                         "DELETE FROM user_device WHERE id = ?1 AND user_id = ?2 AND (
                            EXISTS (SELECT 1 FROM user_device WHERE user_id = ?2 AND id <> ?1)
@@ -350,14 +351,16 @@ impl SqliteStore {
                     ),
                     params![id, uid],
                 ),
-                Identity::Custom { id } => exec(c, 
+                Identity::Custom { id } => exec(
+                    c,
                     &format!(
                         "UPDATE users SET custom_id = NULL, update_time = ?3 WHERE id = ?1 AND (?2 = '' OR custom_id = ?2) AND (
                            EXISTS (SELECT 1 FROM user_device WHERE user_id = ?1) OR email IS NOT NULL OR {SOCIAL})"
                     ),
                     params![uid, id, now],
                 ),
-                Identity::Email { email, .. } => exec(c, 
+                Identity::Email { email, .. } => exec(
+                    c,
                     &format!(
                         "UPDATE users SET email = NULL, password = NULL, update_time = ?3 WHERE id = ?1 AND (?2 = '' OR email = ?2) AND (
                            EXISTS (SELECT 1 FROM user_device WHERE user_id = ?1) OR custom_id IS NOT NULL OR {SOCIAL})"
@@ -510,7 +513,7 @@ impl Store for SqliteStore {
                         .map_err(db_err)?;
                     if done.is_none() {
                         tx.execute_batch(m.sqlite).map_err(|e| internal(&format!("migration {} {}", m.version, m.name), e))?;
-                        exec(&tx, 
+                        exec(&tx,
                             "INSERT INTO migration_info (version, name, applied_at) VALUES (?1, ?2, ?3)",
                             params![m.version, m.name, now_secs()],
                         )
@@ -612,7 +615,7 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
             self.write(|c| {
-                exec(c, 
+                exec(c,
                     "INSERT INTO session_revocation (token_id, user_id, expires_at) VALUES (?1, ?2, ?3)
                      ON CONFLICT (token_id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)",
                     params![token_id.to_string(), user_id.to_string(), expires_at],
@@ -626,7 +629,7 @@ impl Store for SqliteStore {
     fn revoke_all(&self, user_id: Uuid, cutoff_millis: i64) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
             self.write(|c| {
-                exec(c, 
+                exec(c,
                     "INSERT INTO session_cutoff (user_id, cutoff_ms) VALUES (?1, ?2)
                      ON CONFLICT (user_id) DO UPDATE SET cutoff_ms = max(cutoff_ms, excluded.cutoff_ms)",
                     params![user_id.to_string(), cutoff_millis],
