@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use futures_channel::oneshot;
 use kairos_core::error::{ApiError, ApiResult};
 
 use crate::Store;
+use crate::common;
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
 
@@ -37,10 +38,12 @@ pub struct StoreConfig {
     pub pg_schema: Option<String>,
 }
 
-/// Counters of the pool, kept with atomics only.
-#[derive(Default)]
+/// Counters of the pool, kept with atomics only (nothing locks on submit).
+#[derive(Debug, Default)]
 pub struct PoolStats {
+    /// Jobs handed to [`Persist::run`].
     pub submitted: AtomicU64,
+    /// Jobs that ran to the end (successfully or not).
     pub completed: AtomicU64,
     /// Total nanoseconds jobs waited between submission and start.
     pub wait_nanos: AtomicU64,
@@ -52,46 +55,88 @@ struct Inner {
     handle: tokio::runtime::Handle,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     store: Arc<dyn Store>,
-    stats: PoolStats,
+    /// Shared with running jobs, which must not hold `Inner` itself: the
+    /// last handle dropping inside a job would drop the runtime on its own
+    /// thread.
+    stats: Arc<PoolStats>,
 }
 
-/// A handle to the pool; cheap to clone and share between shards.
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Never block in drop (it may run on any thread, even a runtime's).
+        let runtime = match self.runtime.get_mut() {
+            Ok(r) => r.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(rt) = runtime {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// A handle to the pool; cheap to clone and share between shards
+/// (`Clone + Send + Sync`).
 #[derive(Clone)]
 pub struct Persist {
     inner: Arc<Inner>,
 }
 
 impl Persist {
-    /// Starts the pool threads and connects to the configured backend.
+    /// Starts the pool threads (`kairos-persist-N`) and connects to the
+    /// configured backend: SQLite at `<data_dir>/kairos.db` when
+    /// `cfg.address` is `None`, PostgreSQL/CockroachDB otherwise. Does not
+    /// migrate. Callable from any thread.
     pub fn open(cfg: &StoreConfig) -> ApiResult<Persist> {
+        let threads = cfg.threads.max(1);
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(cfg.threads.max(1))
-            .max_blocking_threads(cfg.threads.max(1) * 4)
-            .thread_name("kairos-persist")
+            .worker_threads(threads)
+            .max_blocking_threads((threads * 4).max(8))
+            .thread_name_fn(|| {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                format!("kairos-persist-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+            })
             .enable_all()
             .build()
-            .map_err(|e| ApiError::internal(format!("cannot start the persistence pool: {e}")))?;
+            .map_err(|e| common::internal("starting the persistence pool", e))?;
         let handle = runtime.handle().clone();
-        let store: Arc<dyn Store> = match &cfg.address {
+        match Self::open_store(cfg, &handle) {
+            Ok(store) => Ok(Persist {
+                inner: Arc::new(Inner {
+                    handle,
+                    runtime: Mutex::new(Some(runtime)),
+                    store,
+                    stats: Arc::default(),
+                }),
+            }),
+            Err(e) => {
+                runtime.shutdown_background();
+                Err(e)
+            }
+        }
+    }
+
+    fn open_store(cfg: &StoreConfig, handle: &tokio::runtime::Handle) -> ApiResult<Arc<dyn Store>> {
+        Ok(match &cfg.address {
             None => Arc::new(SqliteStore::open(
                 &cfg.data_dir.join("kairos.db"),
                 cfg.threads.max(2),
                 cfg.password_hash_cost,
             )?),
-            Some(address) => Arc::new(handle.block_on(PgStore::connect(
-                address,
-                cfg.max_open_conns,
-                cfg.password_hash_cost,
-                cfg.pg_schema.clone(),
-            ))?),
-        };
-        Ok(Persist {
-            inner: Arc::new(Inner {
-                handle,
-                runtime: Mutex::new(Some(runtime)),
-                store,
-                stats: PoolStats::default(),
-            }),
+            Some(address) => {
+                // Connect on the pool's own threads and wait here, so that
+                // `open` works from any thread, even one inside a runtime.
+                let (tx, rx) = oneshot::channel();
+                let (address, conns, cost, schema) = (
+                    address.clone(),
+                    cfg.max_open_conns,
+                    cfg.password_hash_cost,
+                    cfg.pg_schema.clone(),
+                );
+                handle.spawn(async move {
+                    let _ = tx.send(PgStore::connect(&address, conns, cost, schema).await);
+                });
+                Arc::new(futures_executor_block_on(Reply { rx })?)
+            }
         })
     }
 
@@ -100,7 +145,10 @@ impl Persist {
         self.inner.store.backend()
     }
 
-    /// Runs a job on the pool and returns its reply.
+    /// Runs a job on the pool and returns its reply. Never blocks: the job is
+    /// queued on the pool's runtime, and the [`Reply`] can be awaited on any
+    /// executor. When the pool has stopped, the reply is
+    /// `Unavailable`.
     pub fn run<T, F, Fut>(&self, f: F) -> Reply<T>
     where
         F: FnOnce(Arc<dyn Store>) -> Fut + Send + 'static,
@@ -108,41 +156,45 @@ impl Persist {
         T: Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let inner = self.inner.clone();
         let submitted = Instant::now();
-        inner.stats.submitted.fetch_add(1, Ordering::Relaxed);
-        let store = inner.store.clone();
-        let job_inner = inner.clone();
-        inner.handle.spawn(async move {
+        let stats = self.inner.stats.clone();
+        stats.submitted.fetch_add(1, Ordering::Relaxed);
+        let store = self.inner.store.clone();
+        // On a stopped runtime the task is dropped at once, and with it
+        // `tx`: the reply then reports the pool as unavailable.
+        self.inner.handle.spawn(async move {
             let started = Instant::now();
-            job_inner
-                .stats
+            stats
                 .wait_nanos
                 .fetch_add(nanos(started - submitted), Ordering::Relaxed);
             let result = f(store).await;
-            job_inner
-                .stats
+            stats
                 .run_nanos
                 .fetch_add(nanos(started.elapsed()), Ordering::Relaxed);
-            job_inner.stats.completed.fetch_add(1, Ordering::Relaxed);
+            stats.completed.fetch_add(1, Ordering::Relaxed);
             let _ = tx.send(result);
         });
         Reply { rx }
     }
 
-    /// Waits for a future on the calling (non-shard) thread: for start-up,
-    /// the CLI and tests.
+    /// Waits for a future on the calling thread, parking it: for start-up,
+    /// the CLI and tests. Never call it on a shard thread.
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         futures_executor_block_on(fut)
     }
 
+    /// The pool's counters.
     pub fn stats(&self) -> &PoolStats {
         &self.inner.stats
     }
 
-    /// Stops the pool, giving running jobs a few seconds to finish.
+    /// Stops the pool, giving running jobs up to five seconds to finish.
+    /// Later jobs fail with `Unavailable`. Idempotent; affects every clone.
     pub fn shutdown(&self) {
-        let runtime = self.inner.runtime.lock().ok().and_then(|mut r| r.take());
+        let runtime = match self.inner.runtime.lock() {
+            Ok(mut r) => r.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
         if let Some(rt) = runtime {
             rt.shutdown_timeout(Duration::from_secs(5));
         }

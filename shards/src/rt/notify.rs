@@ -81,7 +81,7 @@ pub struct LocalQueue<T> {
 impl<T> LocalQueue<T> {
     pub fn new(capacity: usize) -> Self {
         LocalQueue {
-            items: RefCell::new(VecDeque::with_capacity(capacity.min(64))),
+            items: RefCell::new(VecDeque::new()),
             capacity,
             notify: LocalNotify::default(),
         }

@@ -219,12 +219,33 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
     tracing::debug!(shard = shard.id, session = %session.id, "session closed");
 }
 
-async fn read_some(stream: &SharedStream, buf: &mut BytesMut) -> std::io::Result<usize> {
+/// Smallest and largest read sizes. An idle session waits with a small
+/// buffer (most realtime messages are small); a read that fills its buffer
+/// doubles the next one.
+const MIN_READ: usize = 512;
+const MAX_READ: usize = 64 * 1024;
+
+/// Reads once, appending to `buf`; `size` adapts to the traffic.
+async fn read_some(
+    stream: &SharedStream,
+    buf: &mut BytesMut,
+    size: &mut usize,
+) -> std::io::Result<usize> {
+    if buf.is_empty() && buf.capacity() > 4 * MIN_READ.max(*size) {
+        // Give back what a burst grew; an idle session keeps little.
+        *buf = BytesMut::new();
+    }
     let len = buf.len();
-    buf.resize(len + 4096, 0);
+    buf.resize(len + *size, 0);
     let result =
         poll_fn(|cx| Pin::new(&mut *stream.borrow_mut()).poll_read(cx, &mut buf[len..])).await;
-    buf.truncate(len + *result.as_ref().unwrap_or(&0));
+    let n = *result.as_ref().unwrap_or(&0);
+    buf.truncate(len + n);
+    *size = if n == *size {
+        (*size * 2).min(MAX_READ)
+    } else {
+        MIN_READ
+    };
     result
 }
 
@@ -236,6 +257,7 @@ async fn read_loop(
     max: usize,
 ) {
     let mut decoder = ws::Decoder::new(Role::Server, max);
+    let mut read_size = MIN_READ;
     loop {
         loop {
             match decoder.decode(&mut buf) {
@@ -270,12 +292,12 @@ async fn read_loop(
         }
         if session.is_closing() {
             // Kicked or too slow; keep reading only to see the peer's close.
-            match read_some(stream, &mut buf).await {
+            match read_some(stream, &mut buf, &mut read_size).await {
                 Ok(0) | Err(_) => return,
                 Ok(_) => continue,
             }
         }
-        match read_some(stream, &mut buf).await {
+        match read_some(stream, &mut buf, &mut read_size).await {
             Ok(0) => return,
             Ok(_) => session.last_read.set(Instant::now()),
             Err(e) => {
@@ -344,7 +366,7 @@ async fn write_all(stream: &SharedStream, mut data: &[u8]) -> std::io::Result<()
 }
 
 async fn write_loop(session: Rc<WsSession>, stream: SharedStream) {
-    let mut batch: Vec<Bytes> = Vec::with_capacity(WRITE_BATCH);
+    let mut batch: Vec<Bytes> = Vec::new();
     let mut scratch = BytesMut::new();
     loop {
         session.out.drain_into(&mut batch, WRITE_BATCH);

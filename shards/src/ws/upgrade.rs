@@ -100,8 +100,13 @@ pub fn handle(
         };
         match upgraded.downcast::<HyperIo>() {
             Ok(parts) => {
-                let pre_read = BytesMut::from(&parts.read_buf[..]);
-                session::run(shard, parts.io.stream, pre_read, params).await;
+                // Copy out what hyper read past the request, then let its
+                // buffer go: `read_buf` is a view into hyper's whole read
+                // buffer, which would otherwise live as long as the session.
+                let hyper::upgrade::Parts { io, read_buf, .. } = parts;
+                let pre_read = BytesMut::from(&read_buf[..]);
+                drop(read_buf);
+                session::run(shard, io.stream, pre_read, params).await;
             }
             Err(_) => tracing::error!("upgraded connection is not a shard TCP stream"),
         }
