@@ -5,8 +5,13 @@
 
 use std::fmt;
 
+use std::collections::BTreeMap;
+
+use base64::Engine;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::json::nullable;
 
 /// Realtime error codes (`rtapi.Error.Code`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,9 +65,91 @@ pub const CLIENT_MESSAGES: &[&str] = &[
 pub enum Incoming {
     Ping,
     Pong,
+    MatchCreate(MatchCreate),
+    MatchJoin(MatchJoin),
+    MatchLeave(MatchLeave),
+    MatchDataSend(MatchDataSend),
     /// A valid Nakama message this server does not handle yet, by name.
     Unhandled(&'static str),
 }
+
+/// `match_create`: a new relayed match, named (deterministic id) or not.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchCreate {
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+}
+
+/// `match_join`: by match id (or a matchmaker token, not supported yet).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchJoin {
+    #[serde(deserialize_with = "nullable", alias = "matchId")]
+    pub match_id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub token: String,
+    #[serde(deserialize_with = "nullable")]
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// `match_leave`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchLeave {
+    #[serde(deserialize_with = "nullable", alias = "matchId")]
+    pub match_id: String,
+}
+
+/// `match_data_send`: relayed to the match's other members (or to the
+/// listed `presences` only).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchDataSend {
+    #[serde(deserialize_with = "nullable", alias = "matchId")]
+    pub match_id: String,
+    #[serde(with = "crate::json::int64_string", alias = "opCode")]
+    pub op_code: i64,
+    #[serde(deserialize_with = "base64_bytes")]
+    pub data: Vec<u8>,
+    #[serde(deserialize_with = "nullable")]
+    pub presences: Vec<UserPresence>,
+    #[serde(deserialize_with = "nullable")]
+    pub reliable: bool,
+}
+
+/// A session's presence as clients see it (`rtapi.UserPresence`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserPresence {
+    #[serde(deserialize_with = "nullable", alias = "userId")]
+    pub user_id: String,
+    #[serde(deserialize_with = "nullable", alias = "sessionId")]
+    pub session_id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub username: String,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "crate::json::is_false"
+    )]
+    pub persistence: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+fn base64_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let text: String = nullable(d)?;
+    BASE64
+        .decode(text.as_bytes())
+        .map_err(|e| de::Error::custom(format!("data is not base64: {e}")))
+}
+
+/// Standard base64, padding optional on input (clients differ).
+const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
 
 /// A decoded client envelope.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,6 +233,18 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                     map.next_value::<Option<Empty>>()?;
                     Incoming::Pong
                 }
+                "match_create" => {
+                    Incoming::MatchCreate(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
+                "match_join" => {
+                    Incoming::MatchJoin(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
+                "match_leave" => {
+                    Incoming::MatchLeave(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
+                "match_data_send" => {
+                    Incoming::MatchDataSend(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
                 other => {
                     map.next_value::<IgnoredAny>()?;
                     Incoming::Unhandled(other)
@@ -163,6 +262,65 @@ pub enum Outgoing {
     Pong {},
     #[serde(rename = "error")]
     Error(ErrorBody),
+    #[serde(rename = "match")]
+    Match(MatchOut),
+    #[serde(rename = "match_presence_event")]
+    MatchPresenceEvent(MatchPresenceEvent),
+    #[serde(rename = "match_data")]
+    MatchData(MatchData),
+}
+
+/// `rtapi.Match`: the reply to `match_create` and `match_join`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct MatchOut {
+    pub match_id: String,
+    #[serde(skip_serializing_if = "crate::json::is_false")]
+    pub authoritative: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(skip_serializing_if = "crate::json::is_zero_i32")]
+    pub size: i32,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub presences: Vec<UserPresence>,
+    #[serde(rename = "self")]
+    pub self_: UserPresence,
+}
+
+/// `rtapi.MatchPresenceEvent`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct MatchPresenceEvent {
+    pub match_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub joins: Vec<UserPresence>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leaves: Vec<UserPresence>,
+}
+
+/// `rtapi.MatchData`: relayed data, with the sender's presence.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct MatchData {
+    pub match_id: String,
+    pub presence: UserPresence,
+    #[serde(
+        serialize_with = "crate::json::int64_string::serialize",
+        skip_serializing_if = "is_zero_i64"
+    )]
+    pub op_code: i64,
+    #[serde(
+        serialize_with = "serialize_base64",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub data: Vec<u8>,
+    #[serde(skip_serializing_if = "crate::json::is_false")]
+    pub reliable: bool,
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
+fn serialize_base64<S: serde::Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
 }
 
 /// `rtapi.Error`.
@@ -178,6 +336,11 @@ impl Outgoing {
             code: code as i32,
             message: message.into(),
         })
+    }
+
+    /// An envelope with only a `cid`: the empty reply.
+    pub fn empty_reply(cid: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({ "cid": cid })).expect("envelope serializes")
     }
 
     /// Encodes the envelope, with `cid` when it answers a request that had one.
@@ -245,8 +408,57 @@ mod tests {
 
     #[test]
     fn known_messages_are_named() {
+        let e = Envelope::from_json(br#"{"cid":"2","channel_join":{}}"#).unwrap();
+        assert_eq!(e.message, Incoming::Unhandled("channel_join"));
+    }
+
+    #[test]
+    fn match_messages() {
         let e = Envelope::from_json(br#"{"cid":"2","match_create":{}}"#).unwrap();
-        assert_eq!(e.message, Incoming::Unhandled("match_create"));
+        assert_eq!(e.message, Incoming::MatchCreate(MatchCreate::default()));
+        let e = Envelope::from_json(
+            br#"{"match_data_send":{"match_id":"m.","op_code":"7","data":"aGVsbG8=","presences":[{"user_id":"u","session_id":"s","username":"n"}],"reliable":true}}"#,
+        )
+        .unwrap();
+        let Incoming::MatchDataSend(m) = e.message else {
+            panic!()
+        };
+        assert_eq!(
+            (m.op_code, m.data.as_slice(), m.reliable, m.presences.len()),
+            (7, &b"hello"[..], true, 1)
+        );
+        // op_code as a number, data without padding.
+        let e = Envelope::from_json(
+            br#"{"match_data_send":{"match_id":"m.","op_code":3,"data":"aGk"}}"#,
+        )
+        .unwrap();
+        let Incoming::MatchDataSend(m) = e.message else {
+            panic!()
+        };
+        assert_eq!((m.op_code, m.data.as_slice()), (3, &b"hi"[..]));
+        assert!(Envelope::from_json(br#"{"match_data_send":{"data":"!!"}}"#).is_err());
+        assert!(Envelope::from_json(br#"{"match_join":{"match_id":"x","bogus":1}}"#).is_err());
+    }
+
+    #[test]
+    fn match_data_encodes_like_nakama() {
+        let out = Outgoing::MatchData(MatchData {
+            match_id: "m.".into(),
+            presence: UserPresence {
+                user_id: "u".into(),
+                session_id: "s".into(),
+                username: "n".into(),
+                ..Default::default()
+            },
+            op_code: 1,
+            data: b"hello".to_vec(),
+            reliable: true,
+        });
+        assert_eq!(
+            String::from_utf8(out.to_json("")).unwrap(),
+            r#"{"match_data":{"match_id":"m.","presence":{"user_id":"u","session_id":"s","username":"n"},"op_code":"1","data":"aGVsbG8=","reliable":true}}"#
+        );
+        assert_eq!(Outgoing::empty_reply("4"), br#"{"cid":"4"}"#);
     }
 
     #[test]

@@ -20,8 +20,9 @@ use crate::rt::{self, ShardThread};
 use crate::shard::{Shard, Shared};
 use crate::stop::StopSignal;
 
-/// Messages drained from the mesh per pass.
-const MESH_BATCH: usize = 256;
+/// Messages drained from the mesh per pass. Small enough that one pass
+/// cannot fill a session's outgoing queue before its writer runs.
+const MESH_BATCH: usize = 32;
 
 /// A running node.
 pub struct Server {
@@ -175,6 +176,7 @@ async fn shard_main(
             mesh_shard.port.recv_batch(&mut batch, MESH_BATCH).await;
             mesh_shard.handle_mesh(&mut batch);
             mesh_shard.port.flush();
+            rt::yield_now().await;
         }
     });
     // Overflowed mesh sends are retried until delivered.

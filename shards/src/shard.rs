@@ -15,12 +15,17 @@ use kairos_core::session::SessionIssuer;
 use kairos_store::Persist;
 use uuid::Uuid;
 
+use bytes::Bytes;
+
 use crate::mesh::{Mesh, MeshPort};
 use crate::metrics::{Registry, ShardCells};
+use crate::realtime::deliver;
+use crate::realtime::matches::{self, JoinKind};
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
 use crate::stop::StopSignal;
+use crate::streams::{Presence, StreamId, StreamTable};
 use crate::ws::session::WsSession;
 
 /// Messages shards send each other through the mesh.
@@ -30,6 +35,33 @@ pub enum ShardMsg {
     Kick {
         session_id: Uuid,
         reason: KickReason,
+    },
+    /// To a relayed match's owner: add this presence and answer the joiner.
+    MatchJoin {
+        stream: StreamId,
+        presence: Presence,
+        cid: String,
+        kind: JoinKind,
+    },
+    /// To a stream's owner: this session left (or closed).
+    StreamLeave { stream: StreamId, session_id: Uuid },
+    /// To a relayed match's owner: relay this data from `sender`.
+    MatchData {
+        stream: StreamId,
+        sender: Uuid,
+        sender_shard: usize,
+        op_code: i64,
+        data: Vec<u8>,
+        reliable: bool,
+        /// Only these sessions, when not empty.
+        only: Vec<Uuid>,
+    },
+    /// To a member's shard: queue this frame for these local sessions. One
+    /// message per destination shard, one shared frame for all recipients.
+    Deliver {
+        sessions: Arc<[Uuid]>,
+        except: Option<Uuid>,
+        frame: Bytes,
     },
 }
 
@@ -63,6 +95,8 @@ pub struct Shard {
     /// This shard's metric cells; only this shard writes them.
     pub metrics: ShardCells,
     pub sessions: RefCell<HashMap<Uuid, Rc<WsSession>>>,
+    /// The streams this shard owns.
+    pub streams: RefCell<StreamTable>,
     /// Open HTTP connections (including ones upgrading to WebSocket).
     pub http_conns: Cell<usize>,
     /// Set when the shard begins its graceful shutdown.
@@ -80,6 +114,7 @@ impl Shard {
             port,
             metrics,
             sessions: RefCell::new(HashMap::new()),
+            streams: RefCell::new(StreamTable::default()),
             http_conns: Cell::new(0),
             stopping: LocalEvent::default(),
         })
@@ -118,9 +153,46 @@ impl Shard {
     /// Handles a batch of messages from other shards.
     pub fn handle_mesh(&self, batch: &mut Vec<(usize, ShardMsg)>) {
         for (_from, msg) in batch.drain(..) {
-            match msg {
-                ShardMsg::Kick { session_id, reason } => self.kick_local(session_id, reason),
+            self.handle_msg(msg);
+        }
+    }
+
+    /// Handles one message, from the mesh or from this shard itself.
+    pub fn handle_msg(&self, msg: ShardMsg) {
+        match msg {
+            ShardMsg::Kick { session_id, reason } => self.kick_local(session_id, reason),
+            ShardMsg::MatchJoin {
+                stream,
+                presence,
+                cid,
+                kind,
+            } => matches::on_join(self, stream, presence, cid, kind),
+            ShardMsg::StreamLeave { stream, session_id } => {
+                matches::on_leave(self, stream, session_id)
             }
+            ShardMsg::MatchData {
+                stream,
+                sender,
+                sender_shard,
+                op_code,
+                data,
+                reliable,
+                only,
+            } => matches::on_data(
+                self,
+                stream,
+                sender,
+                sender_shard,
+                op_code,
+                data,
+                reliable,
+                only,
+            ),
+            ShardMsg::Deliver {
+                sessions,
+                except,
+                frame,
+            } => deliver::to_local(self, &sessions, except, &frame),
         }
     }
 }

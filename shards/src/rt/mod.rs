@@ -35,9 +35,12 @@ pub async fn sleep(d: Duration) {
     glommio::timer::sleep(d).await;
 }
 
-/// Yields to other tasks on this shard.
+/// Lets the shard's other tasks run before this one continues. A task that
+/// produces work for others in a burst (a reader handling many frames, the
+/// mesh task delivering a batch) calls it so that the writers it feeds get to
+/// drain their queues in between.
 pub async fn yield_now() {
-    glommio::yield_if_needed().await;
+    futures_lite::future::yield_now().await;
 }
 
 /// Binds a listener with SO_REUSEPORT so every shard can accept on the same

@@ -28,9 +28,11 @@ use kairos_schema::rtapi::{Envelope, ErrorCode, Incoming, Outgoing};
 use uuid::Uuid;
 
 use crate::metrics::ShardCells;
+use crate::realtime::matches;
 use crate::registry::SessionRef;
 use crate::rt::{self, LocalEvent, LocalQueue, TcpStream};
 use crate::shard::{KickReason, Shard};
+use crate::streams::StreamId;
 
 /// Wire format of a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +57,8 @@ pub struct SessionParams {
 const SERVER_CLOSE: (u16, &str) = (ws::close::NORMAL, "server-side session disconnect");
 /// How long to wait for the peer's close frame after sending ours.
 const CLOSE_ACK_WAIT: Duration = Duration::from_secs(2);
+/// Envelopes a reader handles before it yields to the shard's other tasks.
+const READ_BURST: u64 = 16;
 /// Frames written per batch at most.
 const WRITE_BATCH: usize = 64;
 
@@ -71,6 +75,8 @@ pub struct WsSession {
     out: LocalQueue<Bytes>,
     closing: Cell<bool>,
     read_done: LocalEvent,
+    /// Streams this session joined (their owners hold the membership).
+    streams: RefCell<Vec<StreamId>>,
     finished: LocalEvent,
     /// When bytes last arrived from the client.
     last_read: Cell<Instant>,
@@ -108,6 +114,22 @@ impl WsSession {
             return;
         }
         self.out.push_urgent(ws::close::close_frame(code, reason));
+    }
+
+    /// Remembers a stream joined, so that closing leaves it.
+    pub fn track_stream(&self, stream: StreamId) {
+        let mut streams = self.streams.borrow_mut();
+        if !streams.contains(&stream) {
+            streams.push(stream);
+        }
+    }
+
+    pub fn untrack_stream(&self, stream: &StreamId) {
+        self.streams.borrow_mut().retain(|s| s != stream);
+    }
+
+    pub fn take_streams(&self) -> Vec<StreamId> {
+        std::mem::take(&mut *self.streams.borrow_mut())
     }
 
     pub fn is_closing(&self) -> bool {
@@ -163,6 +185,7 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
         out: LocalQueue::new(cfg.outgoing_queue_size),
         closing: Cell::new(false),
         read_done: LocalEvent::default(),
+        streams: RefCell::new(Vec::new()),
         finished: LocalEvent::default(),
         last_read: Cell::new(Instant::now()),
         writing_since: Cell::new(None),
@@ -207,6 +230,8 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
     )
     .await;
     session.read_done.set();
+    // Leave every stream now, so the others hear of it at once.
+    matches::leave_all(&shard, &session);
     // A reader that ends on EOF or error still sends a close if it can.
     session.close(ws::close::NORMAL, "");
     session.out.notify.notify();
@@ -258,12 +283,18 @@ async fn read_loop(
 ) {
     let mut decoder = ws::Decoder::new(Role::Server, max);
     let mut read_size = MIN_READ;
+    let mut handled: u64 = 0;
     loop {
         loop {
             match decoder.decode(&mut buf) {
                 Ok(Some(Message::Text(text))) => {
                     if !handle_envelope(shard, session, &text).await {
                         return;
+                    }
+                    handled += 1;
+                    if handled % READ_BURST == 0 {
+                        // Let the writers this burst feeds drain first.
+                        rt::yield_now().await;
                     }
                 }
                 Ok(Some(Message::Binary(_))) => {
@@ -311,7 +342,7 @@ async fn read_loop(
 /// Handles one envelope and records it; false ends the session.
 async fn handle_envelope(shard: &Rc<Shard>, session: &Rc<WsSession>, text: &[u8]) -> bool {
     let started = Instant::now();
-    let (keep, ok) = dispatch_envelope(session, text).await;
+    let (keep, ok) = dispatch_envelope(shard, session, text).await;
     shard
         .metrics
         .message(text.len() as u64, started.elapsed(), !ok);
@@ -320,7 +351,11 @@ async fn handle_envelope(shard: &Rc<Shard>, session: &Rc<WsSession>, text: &[u8]
 
 /// Decodes and answers one envelope. Returns whether the session goes on,
 /// and whether the message was served without an error.
-async fn dispatch_envelope(session: &Rc<WsSession>, text: &[u8]) -> (bool, bool) {
+async fn dispatch_envelope(
+    shard: &Rc<Shard>,
+    session: &Rc<WsSession>,
+    text: &[u8],
+) -> (bool, bool) {
     let envelope = match Envelope::from_json(text) {
         Ok(e) => e,
         Err(e) if e.code == ErrorCode::MissingPayload => {
@@ -340,6 +375,12 @@ async fn dispatch_envelope(session: &Rc<WsSession>, text: &[u8]) -> (bool, bool)
             session.send_envelope(&envelope.cid, &Outgoing::Pong {});
         }
         Incoming::Pong => {}
+        Incoming::MatchCreate(m) => matches::create(shard, session, &envelope.cid, &m.name),
+        Incoming::MatchJoin(m) => {
+            matches::join(shard, session, &envelope.cid, &m.match_id, &m.token)
+        }
+        Incoming::MatchLeave(m) => matches::leave(shard, session, &envelope.cid, &m.match_id),
+        Incoming::MatchDataSend(m) => matches::send_data(shard, session, m),
         Incoming::Unhandled(name) => {
             session.send_envelope(
                 &envelope.cid,

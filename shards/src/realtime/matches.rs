@@ -1,0 +1,349 @@
+//! Relayed (client-authoritative) matches, as Nakama's `match_create`,
+//! `match_join`, `match_leave` and `match_data_send`.
+//!
+//! A relayed match is the stream `(5, <uuid>, "", "")`; its id on the wire
+//! is `"<uuid>."` (no node). The session side validates and forwards to the
+//! owner shard; the owner keeps the membership, answers joins, and encodes
+//! each presence event and each `match_data` once, then hands the frame to
+//! the members' shards ([`super::deliver`]).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kairos_net::ws::{OpCode, frame_bytes};
+use kairos_schema::rtapi::{
+    ErrorCode, MatchData, MatchDataSend, MatchOut, MatchPresenceEvent, Outgoing,
+};
+use uuid::Uuid;
+
+use super::deliver;
+use crate::shard::{Shard, ShardMsg};
+use crate::streams::{Presence, StreamId};
+use crate::ws::session::WsSession;
+
+/// Why a join is asked, which decides what "no such match" means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// `match_create`: the match comes into being.
+    Create,
+    /// `match_join`: the match must already have members.
+    Join,
+}
+
+/// Parses a relayed match id, `"<uuid>."`.
+pub fn parse_match_id(id: &str) -> Result<Uuid, (ErrorCode, &'static str)> {
+    let Some((uuid, node)) = id.split_once('.') else {
+        return Err((ErrorCode::BadInput, "Invalid match ID"));
+    };
+    let uuid = Uuid::parse_str(uuid).map_err(|_| (ErrorCode::BadInput, "Invalid match ID"))?;
+    if !node.is_empty() {
+        // "<uuid>.<node>" names an authoritative match; none run here yet.
+        return Err((ErrorCode::MatchNotFound, "Match not found"));
+    }
+    Ok(uuid)
+}
+
+fn match_id(uuid: &str) -> String {
+    format!("{uuid}.")
+}
+
+fn text_frame(cid: &str, msg: &Outgoing) -> Bytes {
+    frame_bytes(OpCode::Text, &msg.to_json(cid))
+}
+
+fn presence_of(shard: &Shard, session: &WsSession) -> Presence {
+    Presence {
+        session_id: session.id,
+        user_id: session.user_id,
+        username: session.username.clone(),
+        shard: shard.id,
+        persistence: false,
+        hidden: false,
+        status: None,
+    }
+}
+
+/// Sends a message to a stream's owner, handling it here if this shard owns it.
+fn to_owner(shard: &Shard, stream: &StreamId, msg: ShardMsg) {
+    let owner = stream.owner(shard.port.shards());
+    if owner == shard.id {
+        shard.handle_msg(msg);
+    } else {
+        shard.port.send(owner, msg);
+    }
+}
+
+// ---- session side ----------------------------------------------------------
+
+/// `match_create {name}`: a random id, or a deterministic one (UUIDv5 of the
+/// name in the DNS namespace, as Nakama) so that everyone naming the same
+/// match meets in it.
+pub fn create(shard: &Shard, session: &WsSession, cid: &str, name: &str) {
+    let id = if name.is_empty() {
+        Uuid::new_v4()
+    } else {
+        Uuid::new_v5(&Uuid::NAMESPACE_DNS, name.as_bytes())
+    };
+    join_stream(
+        shard,
+        session,
+        cid,
+        StreamId::relayed_match(id),
+        JoinKind::Create,
+    );
+}
+
+/// `match_join {match_id | token}`.
+pub fn join(shard: &Shard, session: &WsSession, cid: &str, match_id: &str, token: &str) {
+    if !token.is_empty() {
+        session.send_envelope(
+            cid,
+            &Outgoing::error(
+                ErrorCode::BadInput,
+                "Matchmaker tokens are not supported yet.",
+            ),
+        );
+        return;
+    }
+    match parse_match_id(match_id) {
+        Ok(id) => join_stream(
+            shard,
+            session,
+            cid,
+            StreamId::relayed_match(id),
+            JoinKind::Join,
+        ),
+        Err((code, msg)) => {
+            session.send_envelope(cid, &Outgoing::error(code, msg));
+        }
+    }
+}
+
+fn join_stream(shard: &Shard, session: &WsSession, cid: &str, stream: StreamId, kind: JoinKind) {
+    session.track_stream(stream.clone());
+    let presence = presence_of(shard, session);
+    to_owner(
+        shard,
+        &stream.clone(),
+        ShardMsg::MatchJoin {
+            stream,
+            presence,
+            cid: cid.to_string(),
+            kind,
+        },
+    );
+}
+
+/// `match_leave {match_id}`: answered at once; the owner tells the others.
+pub fn leave(shard: &Shard, session: &WsSession, cid: &str, match_id: &str) {
+    match parse_match_id(match_id) {
+        Ok(id) => {
+            let stream = StreamId::relayed_match(id);
+            session.untrack_stream(&stream);
+            to_owner(
+                shard,
+                &stream.clone(),
+                ShardMsg::StreamLeave {
+                    stream,
+                    session_id: session.id,
+                },
+            );
+            session.send(frame_bytes(OpCode::Text, &Outgoing::empty_reply(cid)));
+        }
+        Err((code, msg)) => {
+            session.send_envelope(cid, &Outgoing::error(code, msg));
+        }
+    }
+}
+
+/// `match_data_send`: forwarded to the owner, which relays it. Failures are
+/// reported without a `cid`, as Nakama does.
+pub fn send_data(shard: &Shard, session: &WsSession, msg: MatchDataSend) {
+    let id = match parse_match_id(&msg.match_id) {
+        Ok(id) => id,
+        Err((code, text)) => {
+            session.send_envelope("", &Outgoing::error(code, text));
+            return;
+        }
+    };
+    let mut only = Vec::new();
+    for p in &msg.presences {
+        match Uuid::parse_str(&p.session_id) {
+            Ok(s) => only.push(s),
+            Err(_) => {
+                session.send_envelope(
+                    "",
+                    &Outgoing::error(ErrorCode::BadInput, "Invalid presence session ID"),
+                );
+                return;
+            }
+        }
+    }
+    let stream = StreamId::relayed_match(id);
+    to_owner(
+        shard,
+        &stream.clone(),
+        ShardMsg::MatchData {
+            stream,
+            sender: session.id,
+            sender_shard: shard.id,
+            op_code: msg.op_code,
+            data: msg.data,
+            reliable: msg.reliable,
+            only,
+        },
+    );
+}
+
+/// A closing session leaves every stream it was in.
+pub fn leave_all(shard: &Shard, session: &WsSession) {
+    for stream in session.take_streams() {
+        to_owner(
+            shard,
+            &stream.clone(),
+            ShardMsg::StreamLeave {
+                stream,
+                session_id: session.id,
+            },
+        );
+    }
+}
+
+// ---- owner side ------------------------------------------------------------
+
+/// Adds a presence, answers the joiner with the match, and tells the other
+/// members.
+pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String, kind: JoinKind) {
+    let mut table = shard.streams.borrow_mut();
+    let exists = table.get(&stream).is_some();
+    if !exists && kind == JoinKind::Join {
+        drop(table);
+        let frame = text_frame(
+            &cid,
+            &Outgoing::error(ErrorCode::MatchNotFound, "Match not found"),
+        );
+        deliver::to_session(shard, presence.shard, presence.session_id, frame);
+        return;
+    }
+    let newly = table.join(&stream, presence.clone());
+    let Some(m) = table.get(&stream) else { return };
+    let id = match_id(&stream.subject);
+    let reply = Outgoing::Match(MatchOut {
+        match_id: id.clone(),
+        authoritative: false,
+        label: None,
+        size: m.members().len() as i32,
+        presences: m
+            .members()
+            .iter()
+            .filter(|p| p.session_id != presence.session_id)
+            .map(Presence::to_wire)
+            .collect(),
+        self_: presence.to_wire(),
+    });
+    deliver::to_session(
+        shard,
+        presence.shard,
+        presence.session_id,
+        text_frame(&cid, &reply),
+    );
+    if newly {
+        let event = Outgoing::MatchPresenceEvent(MatchPresenceEvent {
+            match_id: id,
+            joins: vec![presence.to_wire()],
+            leaves: Vec::new(),
+        });
+        broadcast(
+            shard,
+            m.targets(),
+            Some(presence.session_id),
+            text_frame("", &event),
+        );
+    }
+}
+
+/// Removes a presence and tells the remaining members.
+pub fn on_leave(shard: &Shard, stream: StreamId, session_id: Uuid) {
+    let mut table = shard.streams.borrow_mut();
+    let Some(gone) = table.leave(&stream, session_id) else {
+        return;
+    };
+    let Some(m) = table.get(&stream) else { return };
+    if stream.mode == crate::streams::mode::MATCH_RELAYED {
+        let event = Outgoing::MatchPresenceEvent(MatchPresenceEvent {
+            match_id: match_id(&stream.subject),
+            joins: Vec::new(),
+            leaves: vec![gone.to_wire()],
+        });
+        broadcast(shard, m.targets(), None, text_frame("", &event));
+    }
+}
+
+/// Relays match data: encoded once, delivered per shard.
+#[allow(clippy::too_many_arguments)]
+pub fn on_data(
+    shard: &Shard,
+    stream: StreamId,
+    sender: Uuid,
+    sender_shard: usize,
+    op_code: i64,
+    data: Vec<u8>,
+    reliable: bool,
+    only: Vec<Uuid>,
+) {
+    let table = shard.streams.borrow();
+    let Some(m) = table.get(&stream).filter(|m| m.get(sender).is_some()) else {
+        let frame = text_frame(
+            "",
+            &Outgoing::error(ErrorCode::MatchNotFound, "Match not found or not joined"),
+        );
+        drop(table);
+        deliver::to_session(shard, sender_shard, sender, frame);
+        return;
+    };
+    let presence = m.get(sender).map(Presence::to_wire).unwrap_or_default();
+    let frame = text_frame(
+        "",
+        &Outgoing::MatchData(MatchData {
+            match_id: match_id(&stream.subject),
+            presence,
+            op_code,
+            data,
+            reliable,
+        }),
+    );
+    if only.is_empty() {
+        broadcast(shard, m.targets(), Some(sender), frame);
+    } else {
+        // Only the listed members (the sender too, if listed).
+        for p in m.members().iter().filter(|p| only.contains(&p.session_id)) {
+            deliver::to_session(shard, p.shard, p.session_id, frame.clone());
+        }
+    }
+}
+
+fn broadcast(shard: &Shard, targets: &[(usize, Arc<[Uuid]>)], except: Option<Uuid>, frame: Bytes) {
+    for (dest, sessions) in targets {
+        deliver::to_shard(shard, *dest, sessions.clone(), except, frame.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn match_ids() {
+        let u = Uuid::new_v4();
+        assert_eq!(parse_match_id(&format!("{u}.")), Ok(u));
+        assert_eq!(
+            parse_match_id(&format!("{u}")).unwrap_err().0,
+            ErrorCode::BadInput
+        );
+        assert_eq!(parse_match_id("nope.").unwrap_err().0, ErrorCode::BadInput);
+        assert_eq!(
+            parse_match_id(&format!("{u}.node1")).unwrap_err().0,
+            ErrorCode::MatchNotFound
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! The owner shard's view of its streams: members in join order, and for
+//! each destination shard the list of its member sessions, rebuilt on every
+//! join or leave so that sending to a stream allocates nothing per message.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::{Presence, StreamId};
+
+/// One stream's members.
+#[derive(Default)]
+pub struct Membership {
+    members: Vec<Presence>,
+    /// `(shard, sessions on it)`, one entry per shard with members.
+    targets: Vec<(usize, Arc<[Uuid]>)>,
+}
+
+impl Membership {
+    pub fn members(&self) -> &[Presence] {
+        &self.members
+    }
+
+    pub fn get(&self, session: Uuid) -> Option<&Presence> {
+        self.members.iter().find(|p| p.session_id == session)
+    }
+
+    /// Every member session, grouped by shard.
+    pub fn targets(&self) -> &[(usize, Arc<[Uuid]>)] {
+        &self.targets
+    }
+
+    fn rebuild(&mut self) {
+        let mut shards: Vec<usize> = self.members.iter().map(|p| p.shard).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        self.targets = shards
+            .into_iter()
+            .map(|s| {
+                (
+                    s,
+                    self.members
+                        .iter()
+                        .filter(|p| p.shard == s)
+                        .map(|p| p.session_id)
+                        .collect(),
+                )
+            })
+            .collect();
+    }
+}
+
+/// The streams one shard owns.
+#[derive(Default)]
+pub struct StreamTable {
+    streams: HashMap<StreamId, Membership>,
+}
+
+impl StreamTable {
+    /// Adds a presence; false if that session was already a member.
+    pub fn join(&mut self, stream: &StreamId, presence: Presence) -> bool {
+        let m = self.streams.entry(stream.clone()).or_default();
+        if m.get(presence.session_id).is_some() {
+            return false;
+        }
+        m.members.push(presence);
+        m.rebuild();
+        true
+    }
+
+    /// Removes a session; the stream goes when its last member leaves.
+    pub fn leave(&mut self, stream: &StreamId, session: Uuid) -> Option<Presence> {
+        let m = self.streams.get_mut(stream)?;
+        let i = m.members.iter().position(|p| p.session_id == session)?;
+        let p = m.members.remove(i);
+        if m.members.is_empty() {
+            self.streams.remove(stream);
+        } else {
+            m.rebuild();
+        }
+        Some(p)
+    }
+
+    pub fn get(&self, stream: &StreamId) -> Option<&Membership> {
+        self.streams.get(stream)
+    }
+
+    /// Streams with at least one member.
+    pub fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(shard: usize) -> Presence {
+        Presence {
+            session_id: Uuid::new_v4(),
+            user_id: Uuid::new_v4(),
+            username: "u".into(),
+            shard,
+            persistence: false,
+            hidden: false,
+            status: None,
+        }
+    }
+
+    #[test]
+    fn join_leave_and_targets() {
+        let mut t = StreamTable::default();
+        let s = StreamId::relayed_match(Uuid::new_v4());
+        let (a, b, c) = (p(0), p(1), p(1));
+        assert!(t.join(&s, a.clone()));
+        assert!(!t.join(&s, a.clone()), "joining twice is a no-op");
+        assert!(t.join(&s, b.clone()));
+        assert!(t.join(&s, c.clone()));
+        let m = t.get(&s).unwrap();
+        assert_eq!(m.members().len(), 3);
+        assert_eq!(m.targets().len(), 2);
+        assert_eq!(&*m.targets()[1].1, &[b.session_id, c.session_id]);
+        assert_eq!(t.leave(&s, b.session_id).unwrap(), b);
+        assert_eq!(t.get(&s).unwrap().targets()[1].1.len(), 1);
+        assert!(t.leave(&s, b.session_id).is_none());
+        t.leave(&s, a.session_id);
+        t.leave(&s, c.session_id);
+        assert!(t.is_empty(), "empty streams are dropped");
+    }
+}

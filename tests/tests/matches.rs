@@ -1,0 +1,224 @@
+//! Relayed matches across shards: create, join, data both ways, presence
+//! events, ordering, leaving and abrupt disconnects, bad input.
+
+use std::time::Duration;
+
+use kairos_tests::{TestServer, Ws, backends, unique};
+use serde_json::{Value, json};
+
+fn player(s: &TestServer) -> (Ws, String) {
+    let sess = s.http().device(&unique("device-"));
+    let ws = Ws::open(&s.addr, &sess.token, "");
+    (ws, sess.user_id())
+}
+
+/// The next envelope that has `key`, skipping others.
+fn next_with(ws: &mut Ws, key: &str) -> Value {
+    for _ in 0..100 {
+        let v = ws.recv_json();
+        if v.get(key).is_some() {
+            return v;
+        }
+    }
+    panic!("no {key} envelope");
+}
+
+#[test]
+fn four_players_share_a_relayed_match_across_shards() {
+    for b in backends() {
+        let s = TestServer::start(&b);
+        let mut players: Vec<(Ws, String)> = (0..4).map(|_| player(&s)).collect();
+        // Make sure both shards host players (open more sockets if needed).
+        let mut tries = 0;
+        while players.iter().all(|p| p.0.shard == players[0].0.shard) && tries < 20 {
+            players.pop();
+            players.push(player(&s));
+            tries += 1;
+        }
+        assert!(
+            players.iter().any(|p| p.0.shard != players[0].0.shard),
+            "players on both shards"
+        );
+
+        players[0]
+            .0
+            .send_json(&json!({"cid": "1", "match_create": {}}));
+        let created = next_with(&mut players[0].0, "match");
+        assert_eq!(created["cid"], "1");
+        let match_id = created["match"]["match_id"].as_str().unwrap().to_string();
+        assert!(match_id.ends_with('.'), "{match_id}");
+        assert_eq!(created["match"]["size"], 1);
+        assert_eq!(created["match"]["self"]["user_id"], json!(players[0].1));
+
+        for i in 1..4 {
+            players[i]
+                .0
+                .send_json(&json!({"cid": "j", "match_join": {"match_id": match_id}}));
+            let joined = next_with(&mut players[i].0, "match");
+            assert_eq!(joined["match"]["size"], json!(i + 1));
+            assert_eq!(
+                joined["match"]["presences"].as_array().unwrap().len(),
+                i,
+                "the others: {joined}"
+            );
+            // Everyone already in hears of the join.
+            for p in players.iter_mut().take(i) {
+                let ev = next_with(&mut p.0, "match_presence_event");
+                assert_eq!(
+                    ev["match_presence_event"]["joins"][0]["user_id"],
+                    json!(players_id(i, &joined))
+                );
+            }
+        }
+
+        let ids: Vec<String> = players.iter().map(|p| p.1.clone()).collect();
+        // Data from player 0 reaches the three others, not the sender.
+        players[0].0.send_json(&json!({"match_data_send": {"match_id": match_id, "op_code": "1", "data": "aGVsbG8=", "reliable": true}}));
+        for p in players.iter_mut().skip(1) {
+            let d = next_with(&mut p.0, "match_data");
+            assert_eq!(d["match_data"]["op_code"], "1");
+            assert_eq!(d["match_data"]["data"], "aGVsbG8=");
+            assert_eq!(d["match_data"]["reliable"], true);
+            assert_eq!(d["match_data"]["presence"]["user_id"], json!(ids[0]));
+        }
+        // And the other way, to a subset: player 3 to player 0 only.
+        let p0_session = created["match"]["self"]["session_id"].clone();
+        players[3].0.send_json(
+            &json!({"match_data_send": {"match_id": match_id, "op_code": 2, "data": "eA==",
+            "presences": [{"user_id": ids[0], "session_id": p0_session, "username": ""}]}}),
+        );
+        let d = next_with(&mut players[0].0, "match_data");
+        assert_eq!(d["match_data"]["op_code"], "2");
+        assert_eq!(d["match_data"]["presence"]["user_id"], json!(ids[3]));
+
+        // Order is kept per sender, across shards.
+        for n in 0..300 {
+            players[1].0.send_json(
+                &json!({"match_data_send": {"match_id": match_id, "op_code": n + 10, "data": ""}}),
+            );
+        }
+        for receiver in [0usize, 2, 3] {
+            for n in 0..300 {
+                let d = next_with(&mut players[receiver].0, "match_data");
+                assert_eq!(
+                    d["match_data"]["op_code"],
+                    json!((n + 10).to_string()),
+                    "receiver {receiver}"
+                );
+            }
+        }
+
+        // A leaves properly; D vanishes without a close. Both are announced.
+        players[2]
+            .0
+            .send_json(&json!({"cid": "l", "match_leave": {"match_id": match_id}}));
+        assert_eq!(next_with(&mut players[2].0, "cid"), json!({"cid": "l"}));
+        let leaver = players[2].1.clone();
+        for i in [0usize, 1, 3] {
+            let ev = next_with(&mut players[i].0, "match_presence_event");
+            assert_eq!(
+                ev["match_presence_event"]["leaves"][0]["user_id"],
+                json!(leaver)
+            );
+        }
+        let (gone, gone_id) = players.remove(3);
+        drop(gone); // TCP closed without a WebSocket close
+        for i in [0usize, 1] {
+            let ev = next_with(&mut players[i].0, "match_presence_event");
+            assert_eq!(
+                ev["match_presence_event"]["leaves"][0]["user_id"],
+                json!(gone_id)
+            );
+        }
+        // The match goes on for the rest.
+        players[1].0.send_json(
+            &json!({"match_data_send": {"match_id": match_id, "op_code": "5", "data": "AA=="}}),
+        );
+        assert_eq!(
+            next_with(&mut players[0].0, "match_data")["match_data"]["op_code"],
+            "5"
+        );
+        // The leaver is no longer a member: its data is refused.
+        players[2].0.send_json(
+            &json!({"match_data_send": {"match_id": match_id, "op_code": "9", "data": ""}}),
+        );
+        let err = next_with(&mut players[2].0, "error");
+        assert_eq!(err["error"]["code"], 4);
+    }
+}
+
+fn players_id(_i: usize, joined: &Value) -> Value {
+    joined["match"]["self"]["user_id"].clone()
+}
+
+#[test]
+fn bad_match_requests() {
+    let s = TestServer::start(&kairos_tests::Backend::Sqlite);
+    let (mut ws, _) = player(&s);
+    let unknown = format!("{}.", uuid_v4_like());
+    ws.send_json(&json!({"cid": "1", "match_join": {"match_id": unknown}}));
+    let e = next_with(&mut ws, "error");
+    assert_eq!(
+        (e["cid"].clone(), e["error"]["code"].clone()),
+        (json!("1"), json!(4))
+    );
+    ws.send_json(&json!({"cid": "2", "match_join": {"match_id": "not-a-match"}}));
+    assert_eq!(next_with(&mut ws, "error")["error"]["code"], 3);
+    ws.send_json(
+        &json!({"cid": "3", "match_join": {"match_id": format!("{}.node", uuid_v4_like())}}),
+    );
+    assert_eq!(next_with(&mut ws, "error")["error"]["code"], 4);
+    ws.send_json(&json!({"match_data_send": {"match_id": unknown, "op_code": "1", "data": ""}}));
+    let e = next_with(&mut ws, "error");
+    assert_eq!(e["error"]["code"], 4);
+    assert!(e.get("cid").is_none());
+    // Joining twice answers the match again without a second presence.
+    ws.send_json(&json!({"cid": "4", "match_create": {"name": unique("room")}}));
+    let m = next_with(&mut ws, "match");
+    let id = m["match"]["match_id"].clone();
+    ws.send_json(&json!({"cid": "5", "match_join": {"match_id": id}}));
+    let again = next_with(&mut ws, "match");
+    assert_eq!(again["match"]["size"], 1);
+    // Oversized data closes the socket with 1009; the server goes on.
+    ws.send_json(
+        &json!({"match_data_send": {"match_id": id, "op_code": "1", "data": "A".repeat(8000)}}),
+    );
+    assert_eq!(ws.until_close().0.map(|c| c.0), Some(1009));
+    let (mut other, _) = player(&s);
+    other.send_json(&json!({"cid": "p", "ping": {}}));
+    assert_eq!(next_with(&mut other, "pong")["cid"], "p");
+}
+
+#[test]
+fn named_matches_meet() {
+    let s = TestServer::start(&kairos_tests::Backend::Sqlite);
+    let name = unique("arena-");
+    let (mut a, _) = player(&s);
+    let (mut b, _) = player(&s);
+    a.send_json(&json!({"cid": "1", "match_create": {"name": name}}));
+    let ma = next_with(&mut a, "match");
+    b.send_json(&json!({"cid": "1", "match_create": {"name": name}}));
+    let mb = next_with(&mut b, "match");
+    assert_eq!(ma["match"]["match_id"], mb["match"]["match_id"]);
+    assert_eq!(mb["match"]["size"], 2);
+    let _ = Duration::ZERO;
+}
+
+fn uuid_v4_like() -> String {
+    let u = unique("");
+    let hex: String = u
+        .bytes()
+        .map(|b| format!("{:02x}", b))
+        .collect::<String>()
+        .chars()
+        .take(32)
+        .collect();
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
