@@ -292,7 +292,7 @@ async fn read_loop(
                         return;
                     }
                     handled += 1;
-                    if handled % READ_BURST == 0 {
+                    if handled.is_multiple_of(READ_BURST) {
                         // Let the writers this burst feeds drain first.
                         rt::yield_now().await;
                     }
