@@ -94,6 +94,48 @@ try {
     socket.disconnect(false);
   });
 
+  await check("relayed match between two clients", async () => {
+    const other = await client.authenticateDevice(`smoke-device-b-${unique}`, true);
+    const a = client.createSocket(false, false);
+    const b = client.createSocket(false, false);
+    await a.connect(device, true);
+    await b.connect(other, true);
+    const waitFor = (socket, event, pred = () => true) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${event} in time`)), 5000);
+        socket[event] = (msg) => {
+          if (pred(msg)) {
+            clearTimeout(timer);
+            resolve(msg);
+          }
+        };
+      });
+    const match = await a.createMatch();
+    assert(match.match_id.endsWith("."), `relayed match id: ${match.match_id}`);
+    const joinSeen = waitFor(a, "onmatchpresence", (e) => (e.joins ?? []).some((p) => p.user_id === other.user_id));
+    const joined = await b.joinMatch(match.match_id);
+    assert(joined.presences.some((p) => p.user_id === device.user_id), "the joiner sees the creator");
+    await joinSeen;
+
+    const toB = waitFor(b, "onmatchdata");
+    await a.sendMatchState(match.match_id, 7, "hello from a");
+    const got = await toB;
+    assert(got.op_code === 7, `op_code ${got.op_code}`);
+    assert(new TextDecoder().decode(got.data) === "hello from a", "payload");
+    assert(got.presence.user_id === device.user_id, "sender presence");
+
+    const toA = waitFor(a, "onmatchdata");
+    await b.sendMatchState(match.match_id, 8, new Uint8Array([1, 2, 3]), undefined, true);
+    const back = await toA;
+    assert(back.op_code === 8 && back.data.length === 3 && back.data[2] === 3, "binary data back");
+
+    const leaveSeen = waitFor(a, "onmatchpresence", (e) => (e.leaves ?? []).some((p) => p.user_id === other.user_id));
+    await b.leaveMatch(match.match_id);
+    await leaveSeen;
+    a.disconnect(false);
+    b.disconnect(false);
+  });
+
   await check("sessionLogout", async () => {
     await client.sessionLogout(refreshed, refreshed.token, refreshed.refresh_token);
     const noAuto = new Client(serverKey, host, port, false, 7000, false);
