@@ -69,6 +69,9 @@ pub enum Incoming {
     MatchJoin(MatchJoin),
     MatchLeave(MatchLeave),
     MatchDataSend(MatchDataSend),
+    StatusFollow(StatusFollow),
+    StatusUnfollow(StatusUnfollow),
+    StatusUpdate(StatusUpdate),
     /// A valid Nakama message this server does not handle yet, by name.
     Unhandled(&'static str),
 }
@@ -116,6 +119,32 @@ pub struct MatchDataSend {
     pub presences: Vec<UserPresence>,
     #[serde(deserialize_with = "nullable")]
     pub reliable: bool,
+}
+
+/// `status_follow`: receive the status presences of these users.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusFollow {
+    #[serde(deserialize_with = "nullable", alias = "userIds")]
+    pub user_ids: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub usernames: Vec<String>,
+}
+
+/// `status_unfollow`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusUnfollow {
+    #[serde(deserialize_with = "nullable", alias = "userIds")]
+    pub user_ids: Vec<String>,
+}
+
+/// `status_update`: a status to show; no `status` at all means appear
+/// offline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatusUpdate {
+    pub status: Option<String>,
 }
 
 /// A session's presence as clients see it (`rtapi.UserPresence`).
@@ -245,6 +274,15 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                 "match_data_send" => {
                     Incoming::MatchDataSend(map.next_value::<Option<_>>()?.unwrap_or_default())
                 }
+                "status_follow" => {
+                    Incoming::StatusFollow(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
+                "status_unfollow" => {
+                    Incoming::StatusUnfollow(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
+                "status_update" => {
+                    Incoming::StatusUpdate(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
                 other => {
                     map.next_value::<IgnoredAny>()?;
                     Incoming::Unhandled(other)
@@ -268,6 +306,26 @@ pub enum Outgoing {
     MatchPresenceEvent(MatchPresenceEvent),
     #[serde(rename = "match_data")]
     MatchData(MatchData),
+    #[serde(rename = "status")]
+    Status(StatusOut),
+    #[serde(rename = "status_presence_event")]
+    StatusPresenceEvent(StatusPresenceEvent),
+}
+
+/// `rtapi.Status`: the reply to `status_follow`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct StatusOut {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub presences: Vec<UserPresence>,
+}
+
+/// `rtapi.StatusPresenceEvent`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct StatusPresenceEvent {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub joins: Vec<UserPresence>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leaves: Vec<UserPresence>,
 }
 
 /// `rtapi.Match`: the reply to `match_create` and `match_join`.
@@ -408,6 +466,18 @@ mod tests {
 
     #[test]
     fn known_messages_are_named() {
+        let e = Envelope::from_json(br#"{"cid":"2","status_update":{}}"#).unwrap();
+        assert_eq!(
+            e.message,
+            Incoming::StatusUpdate(StatusUpdate { status: None })
+        );
+        let e = Envelope::from_json(br#"{"status_update":{"status":"busy"}}"#).unwrap();
+        assert_eq!(
+            e.message,
+            Incoming::StatusUpdate(StatusUpdate {
+                status: Some("busy".into())
+            })
+        );
         let e = Envelope::from_json(br#"{"cid":"2","channel_join":{}}"#).unwrap();
         assert_eq!(e.message, Incoming::Unhandled("channel_join"));
     }

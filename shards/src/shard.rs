@@ -21,6 +21,7 @@ use crate::mesh::{Mesh, MeshPort};
 use crate::metrics::{Registry, ShardCells};
 use crate::realtime::deliver;
 use crate::realtime::matches::{self, JoinKind};
+use crate::realtime::status;
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
@@ -56,6 +57,25 @@ pub enum ShardMsg {
         /// Only these sessions, when not empty.
         only: Vec<Uuid>,
     },
+    /// To a user's status owner: show (or replace) this status presence.
+    StatusTrack { presence: Presence },
+    /// To a user's status owner: this session no longer shows the user online.
+    StatusUntrack { user: Uuid, session_id: Uuid },
+    /// To the status owner of `users`: add a follower and send back their
+    /// presences as part `request` of the answer.
+    StatusFollow {
+        users: Vec<Uuid>,
+        follower: Uuid,
+        follower_shard: usize,
+        request: u64,
+    },
+    /// To a follower's shard: one owner's part of a follow answer.
+    StatusPart {
+        request: u64,
+        presences: Vec<kairos_schema::rtapi::UserPresence>,
+    },
+    /// To the status owner of `users`: stop sending `follower` their events.
+    StatusUnfollow { users: Vec<Uuid>, follower: Uuid },
     /// To a member's shard: queue this frame for these local sessions. One
     /// message per destination shard, one shared frame for all recipients.
     Deliver {
@@ -97,6 +117,11 @@ pub struct Shard {
     pub sessions: RefCell<HashMap<Uuid, Rc<WsSession>>>,
     /// The streams this shard owns.
     pub streams: RefCell<StreamTable>,
+    /// The users whose status this shard owns.
+    pub status: RefCell<status::StatusTable>,
+    /// Follow answers being gathered for this shard's sessions.
+    pub pending_follows: RefCell<HashMap<u64, status::PendingFollow>>,
+    next_request: Cell<u64>,
     /// Open HTTP connections (including ones upgrading to WebSocket).
     pub http_conns: Cell<usize>,
     /// Set when the shard begins its graceful shutdown.
@@ -115,9 +140,19 @@ impl Shard {
             metrics,
             sessions: RefCell::new(HashMap::new()),
             streams: RefCell::new(StreamTable::default()),
+            status: RefCell::new(status::StatusTable::default()),
+            pending_follows: RefCell::new(HashMap::new()),
+            next_request: Cell::new(0),
             http_conns: Cell::new(0),
             stopping: LocalEvent::default(),
         })
+    }
+
+    /// A new id for a request this shard awaits answers to.
+    pub fn next_request(&self) -> u64 {
+        let n = self.next_request.get() + 1;
+        self.next_request.set(n);
+        n
     }
 
     pub fn config(&self) -> &Config {
@@ -188,6 +223,22 @@ impl Shard {
                 reliable,
                 only,
             ),
+            ShardMsg::StatusTrack { presence } => status::on_track(self, presence),
+            ShardMsg::StatusUntrack { user, session_id } => {
+                status::on_untrack(self, user, session_id)
+            }
+            ShardMsg::StatusFollow {
+                users,
+                follower,
+                follower_shard,
+                request,
+            } => status::on_follow(self, users, follower, follower_shard, request),
+            ShardMsg::StatusPart { request, presences } => {
+                status::on_part(self, request, presences)
+            }
+            ShardMsg::StatusUnfollow { users, follower } => {
+                status::on_unfollow(self, users, follower)
+            }
             ShardMsg::Deliver {
                 sessions,
                 except,

@@ -4,3 +4,4 @@
 
 pub mod deliver;
 pub mod matches;
+pub mod status;

@@ -28,7 +28,7 @@ use kairos_schema::rtapi::{Envelope, ErrorCode, Incoming, Outgoing};
 use uuid::Uuid;
 
 use crate::metrics::ShardCells;
-use crate::realtime::matches;
+use crate::realtime::{matches, status};
 use crate::registry::SessionRef;
 use crate::rt::{self, LocalEvent, LocalQueue, TcpStream};
 use crate::shard::{KickReason, Shard};
@@ -77,6 +77,10 @@ pub struct WsSession {
     read_done: LocalEvent,
     /// Streams this session joined (their owners hold the membership).
     streams: RefCell<Vec<StreamId>>,
+    /// Whether this session shows its user online (status presence).
+    pub status_tracked: Cell<bool>,
+    /// Users whose status this session follows.
+    pub follows: RefCell<Vec<Uuid>>,
     finished: LocalEvent,
     /// When bytes last arrived from the client.
     last_read: Cell<Instant>,
@@ -186,6 +190,8 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
         closing: Cell::new(false),
         read_done: LocalEvent::default(),
         streams: RefCell::new(Vec::new()),
+        status_tracked: Cell::new(false),
+        follows: RefCell::new(Vec::new()),
         finished: LocalEvent::default(),
         last_read: Cell::new(Instant::now()),
         writing_since: Cell::new(None),
@@ -216,6 +222,9 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
             }
         }
     }
+    if session.status {
+        status::track(&shard, &session, None);
+    }
     tracing::debug!(shard = shard.id, session = %session.id, user = %session.user_id, "session opened");
 
     let stream: SharedStream = Rc::new(RefCell::new(stream));
@@ -232,6 +241,7 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
     session.read_done.set();
     // Leave every stream now, so the others hear of it at once.
     matches::leave_all(&shard, &session);
+    status::on_close(&shard, &session);
     // A reader that ends on EOF or error still sends a close if it can.
     session.close(ws::close::NORMAL, "");
     session.out.notify.notify();
@@ -381,6 +391,43 @@ async fn dispatch_envelope(
         }
         Incoming::MatchLeave(m) => matches::leave(shard, session, &envelope.cid, &m.match_id),
         Incoming::MatchDataSend(m) => matches::send_data(shard, session, m),
+        Incoming::StatusUpdate(m) => status::update(shard, session, &envelope.cid, m.status),
+        Incoming::StatusUnfollow(m) => match parse_user_ids(&m.user_ids) {
+            Ok(ids) => status::unfollow(shard, session, &envelope.cid, ids),
+            Err(e) => {
+                session.send_envelope(&envelope.cid, &e);
+                return (true, false);
+            }
+        },
+        Incoming::StatusFollow(m) => {
+            let mut ids = match parse_user_ids(&m.user_ids) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    session.send_envelope(&envelope.cid, &e);
+                    return (true, false);
+                }
+            };
+            let usernames: Vec<String> =
+                m.usernames.into_iter().filter(|u| !u.is_empty()).collect();
+            if !usernames.is_empty() {
+                let found = shard
+                    .shared
+                    .persist
+                    .run(move |store| async move { store.get_users(Vec::new(), usernames).await })
+                    .await;
+                match found {
+                    Ok(users) => ids.extend(users.into_iter().map(|u| u.id)),
+                    Err(e) => {
+                        session.send_envelope(
+                            &envelope.cid,
+                            &Outgoing::error(ErrorCode::RuntimeException, e.message),
+                        );
+                        return (true, false);
+                    }
+                }
+            }
+            status::follow(shard, session, &envelope.cid, ids);
+        }
         Incoming::Unhandled(name) => {
             session.send_envelope(
                 &envelope.cid,
@@ -393,6 +440,16 @@ async fn dispatch_envelope(
         }
     }
     (true, true)
+}
+
+/// User ids of a status request; a malformed one is BAD_INPUT.
+fn parse_user_ids(ids: &[String]) -> Result<Vec<Uuid>, Outgoing> {
+    ids.iter()
+        .map(|id| {
+            Uuid::parse_str(id)
+                .map_err(|_| Outgoing::error(ErrorCode::BadInput, format!("Invalid user ID: {id}")))
+        })
+        .collect()
 }
 
 async fn write_all(stream: &SharedStream, mut data: &[u8]) -> std::io::Result<()> {
