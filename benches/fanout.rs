@@ -69,7 +69,12 @@ impl World {
     }
 
     /// One relayed message, as in `realtime::matches::on_data`.
-    fn relay(&self, owner: &kairos_shards::mesh::MeshPort<Delivery>, other: &kairos_shards::mesh::MeshPort<Delivery>, batch: &mut Vec<(usize, Delivery)>) {
+    fn relay(
+        &self,
+        owner: &kairos_shards::mesh::MeshPort<Delivery>,
+        other: &kairos_shards::mesh::MeshPort<Delivery>,
+        batch: &mut Vec<(usize, Delivery)>,
+    ) {
         let msg = Outgoing::MatchData(MatchData {
             match_id: "c1bd1a7a-4a4f-4c52-9a5e-7b1fbd2a7c11.".into(),
             presence: self.sender.clone(),
