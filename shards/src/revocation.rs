@@ -40,7 +40,9 @@ impl RevocationCache {
             .user_id()
             .and_then(|u| self.cutoffs.get(&u).map(|c| *c))
         {
-            Some(cutoff) => claims.issued_millis() < cutoff,
+            // Inclusive: a session begun in the very millisecond of the logout is
+            // revoked too (one issued a millisecond later is not).
+            Some(cutoff) => claims.issued_millis() <= cutoff,
             None => false,
         }
     }

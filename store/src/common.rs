@@ -1,6 +1,7 @@
 //! Pieces both backends share: generated usernames, password hashing off
 //! the async threads, and Nakama's error messages.
 
+use kairos_core::account::Identity;
 use kairos_core::error::{ApiError, ApiResult};
 use rand::Rng;
 
@@ -13,13 +14,52 @@ pub fn generate_username() -> String {
         .collect()
 }
 
-/// bcrypt-hashes a password on the pool's blocking threads.
+/// Longest password bcrypt takes whole; Go's bcrypt (and so Nakama) refuses
+/// longer ones rather than truncate them.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+/// bcrypt-hashes a password on the pool's blocking threads. A password
+/// longer than [`MAX_PASSWORD_BYTES`] is an internal error, as in Nakama's
+/// account creation.
 pub async fn hash_password(password: String, cost: u32) -> ApiResult<Vec<u8>> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(internal(
+            "password hashing",
+            "password longer than 72 bytes",
+        ));
+    }
     tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
         .await
         .map_err(|e| internal("password hashing task", e))?
         .map(String::into_bytes)
         .map_err(|e| internal("password hashing", e))
+}
+
+/// The hash a link stores. Nakama ignores the hashing error there, so a
+/// password longer than 72 bytes stores no password at all (and later email
+/// logins fail with "Invalid credentials.").
+pub async fn hash_password_for_link(password: String, cost: u32) -> ApiResult<Option<Vec<u8>>> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Ok(None);
+    }
+    hash_password(password, cost).await.map(Some)
+}
+
+/// Nakama stores and looks up emails lowercased (authenticate, link and
+/// unlink alike).
+pub fn normalize(identity: Identity) -> Identity {
+    match identity {
+        Identity::Email {
+            email,
+            username,
+            password,
+        } => Identity::Email {
+            email: email.to_lowercase(),
+            username,
+            password,
+        },
+        other => other,
+    }
 }
 
 /// Checks a password against a stored bcrypt hash on the blocking threads.
@@ -39,22 +79,27 @@ pub fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(format!("{what} failed"))
 }
 
+/// NotFound "User account not found."
 pub fn user_not_found() -> ApiError {
     ApiError::not_found("User account not found.")
 }
 
+/// AlreadyExists "Username is already in use."
 pub fn username_taken() -> ApiError {
     ApiError::exists("Username is already in use.")
 }
 
+/// PermissionDenied "User account banned."
 pub fn banned() -> ApiError {
     ApiError::denied("User account banned.")
 }
 
+/// Unauthenticated "Invalid credentials."
 pub fn invalid_credentials() -> ApiError {
     ApiError::unauthenticated("Invalid credentials.")
 }
 
+/// PermissionDenied: the unlink changed nothing.
 pub fn last_identifier() -> ApiError {
     ApiError::denied(
         "Cannot unlink last account identifier. Check profile exists and is not last link.",

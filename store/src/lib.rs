@@ -7,6 +7,7 @@
 //! * [`migrations`]: versioned schema changes, applied at start or with
 //!   `kairos migrate up`.
 
+mod auth;
 mod common;
 pub mod migrations;
 mod pool;

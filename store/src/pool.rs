@@ -31,10 +31,13 @@ pub struct StoreConfig {
     pub threads: usize,
     /// Most PostgreSQL connections open at once.
     pub max_open_conns: usize,
-    /// bcrypt cost for passwords.
+    /// bcrypt cost for new passwords (Nakama uses 10; 4 is the minimum,
+    /// handy in tests).
     pub password_hash_cost: u32,
-    /// PostgreSQL schema to use instead of the default search path (tests
-    /// isolate themselves with it; the server leaves it `None`).
+    /// PostgreSQL schema to use instead of the default search path: created
+    /// if missing and set as every pooled connection's `search_path`.
+    /// Letters, digits and `_` only. Tests isolate themselves with it; the
+    /// server leaves it `None`.
     pub pg_schema: Option<String>,
 }
 

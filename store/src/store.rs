@@ -11,6 +11,7 @@ use kairos_core::account::{Account, AccountUpdate, Authenticated, Identity, User
 use kairos_core::error::ApiResult;
 use uuid::Uuid;
 
+/// A boxed `Send` future, so that [`Store`] can be used as `dyn Store`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Revocations loaded at start so that logouts survive restarts.
@@ -32,6 +33,8 @@ pub struct MigrationStatus {
     pub applied_at: Option<i64>,
 }
 
+/// The persistence interface. Emails are lowercased by the store (as
+/// Nakama does) in authenticate, link and unlink.
 pub trait Store: Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`.
     fn backend(&self) -> &'static str;

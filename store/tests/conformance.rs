@@ -15,6 +15,36 @@ struct Backend {
     cleanup: Option<Box<dyn FnOnce()>>,
 }
 
+/// Runs one SQL statement on the backend's database behind the store's
+/// back (to ban a user, or age a row), on a connection of its own.
+fn raw_sql(config: &StoreConfig, sql: &str) {
+    match (&config.address, &config.pg_schema) {
+        (None, _) => {
+            let c = rusqlite::Connection::open(config.data_dir.join("kairos.db")).expect("open");
+            c.execute_batch(sql).expect("raw sql");
+        }
+        (Some(url), schema) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect");
+                tokio::spawn(conn);
+                if let Some(schema) = schema {
+                    client
+                        .batch_execute(&format!("SET search_path TO {schema}"))
+                        .await
+                        .expect("search_path");
+                }
+                client.batch_execute(sql).await.expect("raw sql");
+            });
+        }
+    }
+}
+
 impl Drop for Backend {
     fn drop(&mut self) {
         self.persist.shutdown();
@@ -117,27 +147,35 @@ impl Backend {
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_backend {
-            $( #[test] fn $name() { super::$name(super::sqlite().migrated()); } )*
+            $( #[test] fn $name() { super::$name(super::sqlite()); } )*
         }
         mod postgres_backend {
-            $( #[test] fn $name() { if let Some(b) = super::postgres() { super::$name(b.migrated()); } } )*
+            $( #[test] fn $name() { if let Some(b) = super::postgres() { super::$name(b); } } )*
         }
     };
 }
 
 conformance!(
     migrations_are_idempotent,
+    concurrent_migrations,
     device_accounts,
     usernames,
     concurrent_creation_makes_one_account,
+    concurrent_email_creation_makes_one_account,
     email_accounts,
+    emails_are_lowercased,
+    long_passwords,
     custom_accounts,
+    banned_accounts,
     link_and_unlink,
+    link_edge_cases,
     account_updates,
+    updates_only_write_changes,
     delete_account,
     get_users,
     revocations,
     data_survives_reopening,
+    pool_runs_jobs,
 );
 
 fn device(id: &str) -> Identity {
@@ -155,6 +193,11 @@ fn auth(
 }
 
 fn migrations_are_idempotent(b: Backend) {
+    let before = b
+        .call(|s| Box::pin(async move { s.migrate_status().await }))
+        .unwrap();
+    assert!(!before.is_empty());
+    assert!(before.iter().all(|m| m.applied_at.is_none()), "{before:?}");
     let first = b
         .call(|s| Box::pin(async move { s.migrate_up().await }))
         .unwrap();
@@ -166,6 +209,7 @@ fn migrations_are_idempotent(b: Backend) {
 }
 
 fn device_accounts(b: Backend) {
+    let b = b.migrated();
     let d = unique("dev-");
     assert_eq!(
         auth(&b, device(&d), "", false).unwrap_err().code,
@@ -180,6 +224,7 @@ fn device_accounts(b: Backend) {
 }
 
 fn usernames(b: Backend) {
+    let b = b.migrated();
     let name = unique("n");
     let a = auth(&b, device(&unique("dev-")), &name, true).unwrap();
     assert_eq!(a.username, name);
@@ -193,6 +238,7 @@ fn usernames(b: Backend) {
 }
 
 fn concurrent_creation_makes_one_account(b: Backend) {
+    let b = b.migrated();
     let d = unique("dev-");
     let replies: Vec<_> = (0..8)
         .map(|_| {
@@ -213,6 +259,7 @@ fn concurrent_creation_makes_one_account(b: Backend) {
 }
 
 fn email_accounts(b: Backend) {
+    let b = b.migrated();
     let email = format!("{}@example.com", unique("e"));
     let email_id = |password: &str| Identity::Email {
         email: email.clone(),
@@ -252,6 +299,7 @@ fn email_accounts(b: Backend) {
 }
 
 fn custom_accounts(b: Backend) {
+    let b = b.migrated();
     let c = unique("custom-");
     let a = auth(&b, Identity::Custom { id: c.clone() }, "", true).unwrap();
     assert!(a.created);
@@ -264,6 +312,7 @@ fn custom_accounts(b: Backend) {
 }
 
 fn link_and_unlink(b: Backend) {
+    let b = b.migrated();
     let d = unique("dev-");
     let user = auth(&b, device(&d), "", true).unwrap().user_id;
     let other = auth(&b, device(&unique("dev-")), "", true).unwrap().user_id;
@@ -364,6 +413,7 @@ fn link_and_unlink(b: Backend) {
 }
 
 fn account_updates(b: Backend) {
+    let b = b.migrated();
     let user = auth(&b, device(&unique("dev-")), "", true).unwrap().user_id;
     let taken = auth(&b, device(&unique("dev-")), "", true)
         .unwrap()
@@ -416,6 +466,7 @@ fn account_updates(b: Backend) {
 }
 
 fn delete_account(b: Backend) {
+    let b = b.migrated();
     let d = unique("dev-");
     let user = auth(&b, device(&d), "", true).unwrap().user_id;
     b.call(move |s| Box::pin(async move { s.delete_account(user).await }))
@@ -440,6 +491,7 @@ fn delete_account(b: Backend) {
 }
 
 fn get_users(b: Backend) {
+    let b = b.migrated();
     let a = auth(&b, device(&unique("dev-")), "", true).unwrap();
     let c = auth(&b, device(&unique("dev-")), "", true).unwrap();
     let ids = vec![a.user_id, Uuid::new_v4()];
@@ -448,7 +500,7 @@ fn get_users(b: Backend) {
         .call(move |s| Box::pin(async move { s.get_users(ids, names).await }))
         .unwrap();
     users.sort_by_key(|u| u.username.clone());
-    let mut expected = vec![a.username, c.username];
+    let mut expected = vec![a.username.clone(), c.username];
     expected.sort();
     assert_eq!(
         users.iter().map(|u| u.username.clone()).collect::<Vec<_>>(),
@@ -459,9 +511,20 @@ fn get_users(b: Backend) {
             .iter()
             .all(|u| u.lang_tag == "en" && u.metadata == "{}" && u.create_time > 0)
     );
+    // A user named by id and by username comes back once.
+    let (id, name) = (a.user_id, a.username.clone());
+    let once = b
+        .call(move |s| Box::pin(async move { s.get_users(vec![id], vec![name]).await }))
+        .unwrap();
+    assert_eq!(once.len(), 1);
+    let none = b
+        .call(|s| Box::pin(async move { s.get_users(Vec::new(), Vec::new()).await }))
+        .unwrap();
+    assert!(none.is_empty());
 }
 
 fn revocations(b: Backend) {
+    let b = b.migrated();
     let (user, t1, t2) = (Uuid::new_v4(), Uuid::now_v7(), Uuid::now_v7());
     b.call(move |s| Box::pin(async move { s.revoke_token(user, t1, 100).await }))
         .unwrap();
@@ -486,6 +549,7 @@ fn revocations(b: Backend) {
 }
 
 fn data_survives_reopening(b: Backend) {
+    let b = b.migrated();
     let d = unique("dev-");
     let user = auth(&b, device(&d), "", true).unwrap().user_id;
     let t = Uuid::now_v7();
@@ -497,4 +561,288 @@ fn data_survives_reopening(b: Backend) {
         .call(|s| Box::pin(async move { s.load_revocations(0).await }))
         .unwrap();
     assert!(r.tokens.iter().any(|(tid, _, _)| *tid == t));
+}
+
+fn get_account(
+    b: &Backend,
+    user: Uuid,
+) -> kairos_core::error::ApiResult<kairos_core::account::Account> {
+    b.call(move |s| Box::pin(async move { s.get_account(user).await }))
+}
+
+fn update(b: &Backend, user: Uuid, u: AccountUpdate) -> kairos_core::error::ApiResult<()> {
+    b.call(move |s| Box::pin(async move { s.update_account(user, u).await }))
+}
+
+fn link(b: &Backend, user: Uuid, identity: Identity) -> kairos_core::error::ApiResult<()> {
+    b.call(move |s| Box::pin(async move { s.link(user, identity).await }))
+}
+
+fn unlink(b: &Backend, user: Uuid, identity: Identity) -> kairos_core::error::ApiResult<()> {
+    b.call(move |s| Box::pin(async move { s.unlink(user, identity).await }))
+}
+
+fn email(address: &str, password: &str) -> Identity {
+    Identity::Email {
+        email: address.to_string(),
+        username: String::new(),
+        password: password.to_string(),
+    }
+}
+
+/// Two pools migrating one database at once both succeed, once.
+fn concurrent_migrations(b: Backend) {
+    let other = Persist::open(&b.config).expect("second pool");
+    let r1 = b.persist.run(|s| async move { s.migrate_up().await });
+    let r2 = other.run(|s| async move { s.migrate_up().await });
+    let (a, c) = (b.persist.block_on(r1).unwrap(), other.block_on(r2).unwrap());
+    assert_eq!(a, c);
+    assert!(a.iter().all(|m| m.applied_at.is_some()));
+    other.shutdown();
+}
+
+fn concurrent_email_creation_makes_one_account(b: Backend) {
+    let b = b.migrated();
+    let address = format!("{}@example.com", unique("race"));
+    let replies: Vec<_> = (0..6)
+        .map(|_| {
+            let id = email(&address, "password1");
+            b.persist
+                .run(move |s| async move { s.authenticate(id, String::new(), true).await })
+        })
+        .collect();
+    let results: Vec<_> = replies
+        .into_iter()
+        .map(|r| b.persist.block_on(r).unwrap())
+        .collect();
+    assert!(results.iter().all(|r| r.user_id == results[0].user_id));
+    assert_eq!(results.iter().filter(|r| r.created).count(), 1);
+}
+
+fn emails_are_lowercased(b: Backend) {
+    let b = b.migrated();
+    let lower = format!("{}@example.com", unique("mixed"));
+    let upper = lower.to_uppercase();
+    let created = auth(&b, email(&upper, "password1"), "", true).unwrap();
+    assert_eq!(get_account(&b, created.user_id).unwrap().email, lower);
+    let again = auth(&b, email(&lower, "password1"), "", false).unwrap();
+    assert_eq!(again.user_id, created.user_id);
+    // Linking and unlinking compare lowercased too.
+    let other = auth(&b, device(&unique("dev-")), "", true).unwrap().user_id;
+    let e = link(&b, other, email(&upper, "password2")).unwrap_err();
+    assert_eq!(e.message, "Email is already in use.");
+    link(&b, created.user_id, device(&unique("dev-"))).unwrap();
+    unlink(&b, created.user_id, email(&upper, "")).unwrap();
+    assert_eq!(get_account(&b, created.user_id).unwrap().email, "");
+}
+
+fn long_passwords(b: Backend) {
+    let b = b.migrated();
+    let long = "p".repeat(73);
+    let e = auth(
+        &b,
+        email(&format!("{}@example.com", unique("long")), &long),
+        "",
+        true,
+    )
+    .unwrap_err();
+    assert_eq!(e.code, Code::Internal);
+    // 72 bytes is fine.
+    let ok = format!("{}@example.com", unique("ok"));
+    auth(&b, email(&ok, &"p".repeat(72)), "", true).unwrap();
+    // Nakama's link ignores the hashing error and stores no password.
+    let user = auth(&b, device(&unique("dev-")), "", true).unwrap().user_id;
+    let linked = format!("{}@example.com", unique("linked"));
+    link(&b, user, email(&linked, &long)).unwrap();
+    let e = auth(&b, email(&linked, &long), "", false).unwrap_err();
+    assert_eq!(e.message, "Invalid credentials.");
+}
+
+fn banned_accounts(b: Backend) {
+    let b = b.migrated();
+    let d = unique("dev-");
+    let address = format!("{}@example.com", unique("ban"));
+    let user = auth(&b, device(&d), "", true).unwrap().user_id;
+    link(&b, user, email(&address, "password1")).unwrap();
+    raw_sql(
+        &b.config,
+        &format!("UPDATE users SET disable_time = 1700000000 WHERE id = '{user}'"),
+    );
+    let banned = |id: Identity| {
+        let e = auth(&b, id, "", true).unwrap_err();
+        (e.code, e.message.to_string())
+    };
+    let expected = (Code::PermissionDenied, "User account banned.".to_string());
+    assert_eq!(banned(device(&d)), expected);
+    // The ban is checked before the password.
+    assert_eq!(banned(email(&address, "wrong-password")), expected);
+    let status = b
+        .call(move |s| Box::pin(async move { s.user_status(user).await }))
+        .unwrap();
+    assert!(status.disabled);
+    assert_eq!(
+        get_account(&b, user).unwrap().disable_time,
+        Some(1700000000)
+    );
+}
+
+fn link_edge_cases(b: Backend) {
+    let b = b.migrated();
+    let d1 = unique("dev-");
+    let user = auth(&b, device(&d1), "", true).unwrap().user_id;
+    let other = auth(&b, device(&unique("dev-")), "", true).unwrap().user_id;
+    // Another user's device cannot be unlinked.
+    let e = unlink(&b, other, device(&d1)).unwrap_err();
+    assert_eq!(e.code, Code::PermissionDenied);
+    // A second device makes the first removable.
+    let d2 = unique("dev-");
+    link(&b, user, device(&d2)).unwrap();
+    unlink(&b, user, device(&d1)).unwrap();
+    assert_eq!(get_account(&b, user).unwrap().devices, vec![d2.clone()]);
+    // Custom id: relinking overwrites; "" clears whatever is there.
+    link(&b, user, Identity::Custom { id: unique("c1-") }).unwrap();
+    let c2 = unique("c2-");
+    link(&b, user, Identity::Custom { id: c2.clone() }).unwrap();
+    link(&b, user, Identity::Custom { id: c2.clone() }).unwrap();
+    assert_eq!(get_account(&b, user).unwrap().custom_id, c2);
+    unlink(&b, user, Identity::Custom { id: String::new() }).unwrap();
+    assert_eq!(get_account(&b, user).unwrap().custom_id, "");
+    // The device is now the last identifier.
+    let e = unlink(&b, user, device(&d2)).unwrap_err();
+    assert_eq!(
+        e.message,
+        "Cannot unlink last account identifier. Check profile exists and is not last link."
+    );
+    // A deleted caller: Nakama reports the custom id as in use; a device
+    // link reports the account missing.
+    let gone = Uuid::new_v4();
+    assert_eq!(
+        link(&b, gone, Identity::Custom { id: unique("c3-") })
+            .unwrap_err()
+            .code,
+        Code::AlreadyExists
+    );
+    assert_eq!(
+        link(&b, gone, device(&unique("dev-"))).unwrap_err().code,
+        Code::NotFound
+    );
+    // The relinked email's password replaces the old one.
+    let address = format!("{}@example.com", unique("re"));
+    link(&b, user, email(&address, "password1")).unwrap();
+    link(&b, user, email(&address, "password2")).unwrap();
+    assert_eq!(
+        auth(&b, email(&address, "password1"), "", false)
+            .unwrap_err()
+            .code,
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        auth(&b, email(&address, "password2"), "", false)
+            .unwrap()
+            .user_id,
+        user
+    );
+}
+
+fn updates_only_write_changes(b: Backend) {
+    let b = b.migrated();
+    let user = auth(&b, device(&unique("dev-")), "", true).unwrap().user_id;
+    update(
+        &b,
+        user,
+        AccountUpdate {
+            location: Some("Paris".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    raw_sql(
+        &b.config,
+        &format!("UPDATE users SET update_time = 1 WHERE id = '{user}'"),
+    );
+    // Same values: nothing is written.
+    update(
+        &b,
+        user,
+        AccountUpdate {
+            location: Some("Paris".into()),
+            avatar_url: Some(String::new()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(get_account(&b, user).unwrap().user.update_time, 1);
+    update(
+        &b,
+        user,
+        AccountUpdate {
+            location: Some(String::new()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let acct = get_account(&b, user).unwrap();
+    assert!(acct.user.update_time > 1);
+    assert_eq!(acct.user.location, "");
+    // lang_tag can't be NULL: Nakama answers with an internal error.
+    let e = update(
+        &b,
+        user,
+        AccountUpdate {
+            lang_tag: Some(String::new()),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.code, Code::Internal);
+    // An update of a missing account is a silent success, as in Nakama.
+    update(
+        &b,
+        Uuid::new_v4(),
+        AccountUpdate {
+            location: Some("x".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+}
+
+fn pool_runs_jobs(b: Backend) {
+    let b = b.migrated();
+    let before = b
+        .persist
+        .stats()
+        .submitted
+        .load(std::sync::atomic::Ordering::Relaxed);
+    // A job runs on a pool thread; its reply resolves on another thread.
+    let reply = b.persist.run(|_| async {
+        Ok(std::thread::current()
+            .name()
+            .unwrap_or_default()
+            .to_string())
+    });
+    let waiter = b.persist.clone();
+    let name = std::thread::spawn(move || waiter.block_on(reply))
+        .join()
+        .expect("waiter thread")
+        .unwrap();
+    assert!(name.starts_with("kairos-persist-"), "{name}");
+    let stats = b.persist.stats();
+    assert!(stats.submitted.load(std::sync::atomic::Ordering::Relaxed) > before);
+    assert!(stats.completed.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    // Errors come back as they are.
+    let e = b
+        .call(|s| Box::pin(async move { s.get_account(Uuid::new_v4()).await }))
+        .unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_ref()),
+        (Code::NotFound, "User account not found.")
+    );
+    // A stopped pool answers Unavailable, on every clone.
+    let clone = b.persist.clone();
+    b.persist.shutdown();
+    let e = clone
+        .block_on(clone.run(|s| async move { s.get_account(Uuid::new_v4()).await }))
+        .unwrap_err();
+    assert_eq!(e.code, Code::Unavailable);
 }

@@ -443,11 +443,15 @@ async fn dispatch_envelope(
 }
 
 /// User ids of a status request; a malformed one is BAD_INPUT.
-fn parse_user_ids(ids: &[String]) -> Result<Vec<Uuid>, Outgoing> {
+fn parse_user_ids(ids: &[String]) -> Result<Vec<Uuid>, Box<Outgoing>> {
     ids.iter()
         .map(|id| {
-            Uuid::parse_str(id)
-                .map_err(|_| Outgoing::error(ErrorCode::BadInput, format!("Invalid user ID: {id}")))
+            Uuid::parse_str(id).map_err(|_| {
+                Box::new(Outgoing::error(
+                    ErrorCode::BadInput,
+                    format!("Invalid user ID: {id}"),
+                ))
+            })
         })
         .collect()
 }

@@ -11,6 +11,7 @@ use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use crate::common::internal;
 
+/// One connection and its prepared statements.
 pub struct PgConn {
     pub client: Client,
     statements: HashMap<&'static str, Statement>,
@@ -32,9 +33,9 @@ impl PgConn {
     }
 }
 
+/// At most `max` connections; idle ones are reused.
 pub struct PgPool {
     config: Config,
-    schema: Option<String>,
     idle: Mutex<Vec<PgConn>>,
     permits: Semaphore,
 }
@@ -46,16 +47,21 @@ pub struct Lease<'a> {
     _permit: SemaphorePermit<'a>,
 }
 
+// `conn` is `Some` from creation until `drop`, so these never panic.
 impl std::ops::Deref for Lease<'_> {
     type Target = PgConn;
     fn deref(&self) -> &PgConn {
-        self.conn.as_ref().expect("leased connection")
+        self.conn
+            .as_ref()
+            .expect("a lease holds its connection until dropped")
     }
 }
 
 impl std::ops::DerefMut for Lease<'_> {
     fn deref_mut(&mut self) -> &mut PgConn {
-        self.conn.as_mut().expect("leased connection")
+        self.conn
+            .as_mut()
+            .expect("a lease holds its connection until dropped")
     }
 }
 
@@ -71,10 +77,11 @@ impl Drop for Lease<'_> {
 }
 
 impl PgPool {
-    pub fn new(config: Config, max: usize, schema: Option<String>) -> PgPool {
+    /// A pool of at most `max` connections opened with `config` (which
+    /// carries any `search_path` option).
+    pub fn new(config: Config, max: usize) -> PgPool {
         PgPool {
             config,
-            schema,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(max.max(1)),
         }
@@ -105,6 +112,13 @@ impl PgPool {
         })
     }
 
+    /// A connection of its own, outside the pool and its limit: closed
+    /// when dropped, so session state (such as an advisory lock) never
+    /// leaks into pooled connections.
+    pub async fn dedicated(&self) -> ApiResult<PgConn> {
+        self.connect().await
+    }
+
     async fn connect(&self) -> ApiResult<PgConn> {
         let (client, connection) = self.config.connect(NoTls).await.map_err(|e| {
             tracing::error!(error = %e, "cannot connect to PostgreSQL");
@@ -117,14 +131,6 @@ impl PgPool {
                 tracing::warn!(error = %e, "database connection closed");
             }
         });
-        if let Some(schema) = &self.schema {
-            client
-                .batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; SET search_path TO \"{schema}\""
-                ))
-                .await
-                .map_err(|e| internal("selecting the schema", e))?;
-        }
         Ok(PgConn {
             client,
             statements: HashMap::new(),

@@ -1,13 +1,13 @@
 //! Reading users out of SQLite rows.
 
 use kairos_core::account::User;
-use kairos_core::error::{ApiError, ApiResult};
 use uuid::Uuid;
 
 /// The `users` columns that make a [`User`], in [`user_from_row`]'s order.
 pub const USER_COLUMNS: &str = "id, username, display_name, avatar_url, lang_tag, location, timezone, metadata, \
     facebook_id, google_id, gamecenter_id, steam_id, facebook_instant_game_id, apple_id, edge_count, create_time, update_time";
 
+/// Reads a [`User`] from a row selected with [`USER_COLUMNS`].
 pub fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let text = |i: usize| -> rusqlite::Result<String> {
         Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
@@ -34,8 +34,4 @@ pub fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         create_time: r.get(15)?,
         update_time: r.get(16)?,
     })
-}
-
-pub fn uuid(s: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(s).map_err(|e| ApiError::internal(format!("stored id is not a UUID: {e}")))
 }
