@@ -185,6 +185,16 @@ impl Shard {
         }
     }
 
+    /// Hands a message to shard `to`: handled in place when that is this
+    /// shard, else sent through the mesh.
+    pub fn send_to(&self, to: usize, msg: ShardMsg) {
+        if to == self.id {
+            self.handle_msg(msg);
+        } else {
+            self.port.send(to, msg);
+        }
+    }
+
     /// Handles a batch of messages from other shards.
     pub fn handle_mesh(&self, batch: &mut Vec<(usize, ShardMsg)>) {
         for (_from, msg) in batch.drain(..) {

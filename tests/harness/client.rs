@@ -247,6 +247,18 @@ impl Ws {
         }
     }
 
+    /// The next JSON envelope that has `key`, skipping others (presence
+    /// events, pongs, ...); panics after 100 envelopes without one.
+    pub fn next_with(&mut self, key: &str) -> Value {
+        for _ in 0..100 {
+            let v = self.recv_json();
+            if v.get(key).is_some() {
+                return v;
+            }
+        }
+        panic!("no {key} envelope");
+    }
+
     /// Reads until the server closes; returns the close code and reason,
     /// and the JSON envelopes received before it.
     pub fn until_close(&mut self) -> (Option<(u16, String)>, Vec<Value>) {

@@ -12,17 +12,6 @@ fn player(s: &TestServer) -> (Ws, String) {
     (ws, sess.user_id())
 }
 
-/// The next envelope that has `key`, skipping others.
-fn next_with(ws: &mut Ws, key: &str) -> Value {
-    for _ in 0..100 {
-        let v = ws.recv_json();
-        if v.get(key).is_some() {
-            return v;
-        }
-    }
-    panic!("no {key} envelope");
-}
-
 #[test]
 fn four_players_share_a_relayed_match_across_shards() {
     for b in backends() {
@@ -43,7 +32,7 @@ fn four_players_share_a_relayed_match_across_shards() {
         players[0]
             .0
             .send_json(&json!({"cid": "1", "match_create": {}}));
-        let created = next_with(&mut players[0].0, "match");
+        let created = players[0].0.next_with("match");
         assert_eq!(created["cid"], "1");
         let match_id = created["match"]["match_id"].as_str().unwrap().to_string();
         assert!(match_id.ends_with('.'), "{match_id}");
@@ -54,7 +43,7 @@ fn four_players_share_a_relayed_match_across_shards() {
             players[i]
                 .0
                 .send_json(&json!({"cid": "j", "match_join": {"match_id": match_id}}));
-            let joined = next_with(&mut players[i].0, "match");
+            let joined = players[i].0.next_with("match");
             assert_eq!(joined["match"]["size"], json!(i + 1));
             assert_eq!(
                 joined["match"]["presences"].as_array().unwrap().len(),
@@ -63,7 +52,7 @@ fn four_players_share_a_relayed_match_across_shards() {
             );
             // Everyone already in hears of the join.
             for p in players.iter_mut().take(i) {
-                let ev = next_with(&mut p.0, "match_presence_event");
+                let ev = p.0.next_with("match_presence_event");
                 assert_eq!(
                     ev["match_presence_event"]["joins"][0]["user_id"],
                     json!(players_id(i, &joined))
@@ -75,7 +64,7 @@ fn four_players_share_a_relayed_match_across_shards() {
         // Data from player 0 reaches the three others, not the sender.
         players[0].0.send_json(&json!({"match_data_send": {"match_id": match_id, "op_code": "1", "data": "aGVsbG8=", "reliable": true}}));
         for p in players.iter_mut().skip(1) {
-            let d = next_with(&mut p.0, "match_data");
+            let d = p.0.next_with("match_data");
             assert_eq!(d["match_data"]["op_code"], "1");
             assert_eq!(d["match_data"]["data"], "aGVsbG8=");
             assert_eq!(d["match_data"]["reliable"], true);
@@ -87,7 +76,7 @@ fn four_players_share_a_relayed_match_across_shards() {
             &json!({"match_data_send": {"match_id": match_id, "op_code": 2, "data": "eA==",
             "presences": [{"user_id": ids[0], "session_id": p0_session, "username": ""}]}}),
         );
-        let d = next_with(&mut players[0].0, "match_data");
+        let d = players[0].0.next_with("match_data");
         assert_eq!(d["match_data"]["op_code"], "2");
         assert_eq!(d["match_data"]["presence"]["user_id"], json!(ids[3]));
 
@@ -99,7 +88,7 @@ fn four_players_share_a_relayed_match_across_shards() {
         }
         for receiver in [0usize, 2, 3] {
             for n in 0..300 {
-                let d = next_with(&mut players[receiver].0, "match_data");
+                let d = players[receiver].0.next_with("match_data");
                 assert_eq!(
                     d["match_data"]["op_code"],
                     json!((n + 10).to_string()),
@@ -112,10 +101,10 @@ fn four_players_share_a_relayed_match_across_shards() {
         players[2]
             .0
             .send_json(&json!({"cid": "l", "match_leave": {"match_id": match_id}}));
-        assert_eq!(next_with(&mut players[2].0, "cid"), json!({"cid": "l"}));
+        assert_eq!(players[2].0.next_with("cid"), json!({"cid": "l"}));
         let leaver = players[2].1.clone();
         for i in [0usize, 1, 3] {
-            let ev = next_with(&mut players[i].0, "match_presence_event");
+            let ev = players[i].0.next_with("match_presence_event");
             assert_eq!(
                 ev["match_presence_event"]["leaves"][0]["user_id"],
                 json!(leaver)
@@ -124,7 +113,7 @@ fn four_players_share_a_relayed_match_across_shards() {
         let (gone, gone_id) = players.remove(3);
         drop(gone); // TCP closed without a WebSocket close
         for i in [0usize, 1] {
-            let ev = next_with(&mut players[i].0, "match_presence_event");
+            let ev = players[i].0.next_with("match_presence_event");
             assert_eq!(
                 ev["match_presence_event"]["leaves"][0]["user_id"],
                 json!(gone_id)
@@ -135,14 +124,14 @@ fn four_players_share_a_relayed_match_across_shards() {
             &json!({"match_data_send": {"match_id": match_id, "op_code": "5", "data": "AA=="}}),
         );
         assert_eq!(
-            next_with(&mut players[0].0, "match_data")["match_data"]["op_code"],
+            players[0].0.next_with("match_data")["match_data"]["op_code"],
             "5"
         );
         // The leaver is no longer a member: its data is refused.
         players[2].0.send_json(
             &json!({"match_data_send": {"match_id": match_id, "op_code": "9", "data": ""}}),
         );
-        let err = next_with(&mut players[2].0, "error");
+        let err = players[2].0.next_with("error");
         assert_eq!(err["error"]["code"], 4);
     }
 }
@@ -157,27 +146,27 @@ fn bad_match_requests() {
     let (mut ws, _) = player(&s);
     let unknown = format!("{}.", uuid_v4_like());
     ws.send_json(&json!({"cid": "1", "match_join": {"match_id": unknown}}));
-    let e = next_with(&mut ws, "error");
+    let e = ws.next_with("error");
     assert_eq!(
         (e["cid"].clone(), e["error"]["code"].clone()),
         (json!("1"), json!(4))
     );
     ws.send_json(&json!({"cid": "2", "match_join": {"match_id": "not-a-match"}}));
-    assert_eq!(next_with(&mut ws, "error")["error"]["code"], 3);
+    assert_eq!(ws.next_with("error")["error"]["code"], 3);
     ws.send_json(
         &json!({"cid": "3", "match_join": {"match_id": format!("{}.node", uuid_v4_like())}}),
     );
-    assert_eq!(next_with(&mut ws, "error")["error"]["code"], 4);
+    assert_eq!(ws.next_with("error")["error"]["code"], 4);
     ws.send_json(&json!({"match_data_send": {"match_id": unknown, "op_code": "1", "data": ""}}));
-    let e = next_with(&mut ws, "error");
+    let e = ws.next_with("error");
     assert_eq!(e["error"]["code"], 4);
     assert!(e.get("cid").is_none());
     // Joining twice answers the match again without a second presence.
     ws.send_json(&json!({"cid": "4", "match_create": {"name": unique("room")}}));
-    let m = next_with(&mut ws, "match");
+    let m = ws.next_with("match");
     let id = m["match"]["match_id"].clone();
     ws.send_json(&json!({"cid": "5", "match_join": {"match_id": id}}));
-    let again = next_with(&mut ws, "match");
+    let again = ws.next_with("match");
     assert_eq!(again["match"]["size"], 1);
     // Oversized data closes the socket with 1009; the server goes on.
     ws.send_json(
@@ -186,7 +175,7 @@ fn bad_match_requests() {
     assert_eq!(ws.until_close().0.map(|c| c.0), Some(1009));
     let (mut other, _) = player(&s);
     other.send_json(&json!({"cid": "p", "ping": {}}));
-    assert_eq!(next_with(&mut other, "pong")["cid"], "p");
+    assert_eq!(other.next_with("pong")["cid"], "p");
 }
 
 #[test]
@@ -196,9 +185,9 @@ fn named_matches_meet() {
     let (mut a, _) = player(&s);
     let (mut b, _) = player(&s);
     a.send_json(&json!({"cid": "1", "match_create": {"name": name}}));
-    let ma = next_with(&mut a, "match");
+    let ma = a.next_with("match");
     b.send_json(&json!({"cid": "1", "match_create": {"name": name}}));
-    let mb = next_with(&mut b, "match");
+    let mb = b.next_with("match");
     assert_eq!(ma["match"]["match_id"], mb["match"]["match_id"]);
     assert_eq!(mb["match"]["size"], 2);
     let _ = Duration::ZERO;

@@ -1,17 +1,7 @@
 //! Status: appearing online, following users across shards, status updates.
 
 use kairos_tests::{TestServer, Ws, backends, unique};
-use serde_json::{Value, json};
-
-fn next_with(ws: &mut Ws, key: &str) -> Value {
-    for _ in 0..100 {
-        let v = ws.recv_json();
-        if v.get(key).is_some() {
-            return v;
-        }
-    }
-    panic!("no {key} envelope");
-}
+use serde_json::json;
 
 #[test]
 fn followers_see_status_changes_on_any_shard() {
@@ -27,7 +17,7 @@ fn followers_see_status_changes_on_any_shard() {
         // Follow A (online) and C (offline; C followed by username).
         let c_name = c.claims()["usn"].as_str().unwrap().to_string();
         wb.send_json(&json!({"cid": "1", "status_follow": {"user_ids": [a.user_id()], "usernames": [c_name]}}));
-        let st = next_with(&mut wb, "status");
+        let st = wb.next_with("status");
         assert_eq!(st["cid"], "1");
         let presences = st["status"]["presences"].as_array().unwrap();
         assert_eq!(presences.len(), 1, "{st}");
@@ -35,7 +25,7 @@ fn followers_see_status_changes_on_any_shard() {
 
         // C comes online, on whichever shard: B hears of it.
         let mut wc = Ws::open(&s.addr, &c.token, "&status=true");
-        let ev = next_with(&mut wb, "status_presence_event");
+        let ev = wb.next_with("status_presence_event");
         assert_eq!(
             ev["status_presence_event"]["joins"][0]["user_id"],
             json!(c.user_id())
@@ -43,8 +33,8 @@ fn followers_see_status_changes_on_any_shard() {
 
         // A sets a status: leave of the old presence, join of the new.
         wa.send_json(&json!({"cid": "2", "status_update": {"status": "in a match"}}));
-        assert_eq!(next_with(&mut wa, "cid"), json!({"cid": "2"}));
-        let ev = next_with(&mut wb, "status_presence_event");
+        assert_eq!(wa.next_with("cid"), json!({"cid": "2"}));
+        let ev = wb.next_with("status_presence_event");
         assert_eq!(
             ev["status_presence_event"]["joins"][0]["status"],
             "in a match"
@@ -56,13 +46,13 @@ fn followers_see_status_changes_on_any_shard() {
 
         // C appears offline; A disconnects.
         wc.send_json(&json!({"cid": "3", "status_update": {}}));
-        let ev = next_with(&mut wb, "status_presence_event");
+        let ev = wb.next_with("status_presence_event");
         assert_eq!(
             ev["status_presence_event"]["leaves"][0]["user_id"],
             json!(c.user_id())
         );
         wa.close();
-        let ev = next_with(&mut wb, "status_presence_event");
+        let ev = wb.next_with("status_presence_event");
         assert_eq!(
             ev["status_presence_event"]["leaves"][0]["user_id"],
             json!(a.user_id())
@@ -70,9 +60,9 @@ fn followers_see_status_changes_on_any_shard() {
 
         // After unfollowing C, C's changes no longer reach B.
         wb.send_json(&json!({"cid": "4", "status_unfollow": {"user_ids": [c.user_id()]}}));
-        assert_eq!(next_with(&mut wb, "cid"), json!({"cid": "4"}));
+        assert_eq!(wb.next_with("cid"), json!({"cid": "4"}));
         wc.send_json(&json!({"cid": "5", "status_update": {"status": "back"}}));
-        next_with(&mut wc, "cid");
+        wc.next_with("cid");
         wb.send_json(&json!({"cid": "6", "ping": {}}));
         assert_eq!(
             wb.recv_json(),
@@ -88,12 +78,9 @@ fn bad_status_requests() {
     let sess = s.http().device(&unique("device-"));
     let mut ws = Ws::open(&s.addr, &sess.token, "");
     ws.send_json(&json!({"cid": "1", "status_follow": {"user_ids": ["nope"]}}));
-    assert_eq!(next_with(&mut ws, "error")["error"]["code"], 3);
+    assert_eq!(ws.next_with("error")["error"]["code"], 3);
     ws.send_json(&json!({"cid": "2", "status_update": {"status": "x".repeat(2049)}}));
-    assert_eq!(next_with(&mut ws, "error")["error"]["code"], 3);
+    assert_eq!(ws.next_with("error")["error"]["code"], 3);
     ws.send_json(&json!({"cid": "3", "status_follow": {}}));
-    assert_eq!(
-        next_with(&mut ws, "status"),
-        json!({"cid": "3", "status": {}})
-    );
+    assert_eq!(ws.next_with("status"), json!({"cid": "3", "status": {}}));
 }

@@ -51,26 +51,9 @@ fn text_frame(cid: &str, msg: &Outgoing) -> Bytes {
     frame_bytes(OpCode::Text, &msg.to_json(cid))
 }
 
-fn presence_of(shard: &Shard, session: &WsSession) -> Presence {
-    Presence {
-        session_id: session.id,
-        user_id: session.user_id,
-        username: session.username.clone(),
-        shard: shard.id,
-        persistence: false,
-        hidden: false,
-        status: None,
-    }
-}
-
-/// Sends a message to a stream's owner, handling it here if this shard owns it.
+/// Sends a message to a stream's owner (handled here if this shard owns it).
 fn to_owner(shard: &Shard, stream: &StreamId, msg: ShardMsg) {
-    let owner = stream.owner(shard.port.shards());
-    if owner == shard.id {
-        shard.handle_msg(msg);
-    } else {
-        shard.port.send(owner, msg);
-    }
+    shard.send_to(stream.owner(shard.port.shards()), msg);
 }
 
 // ---- session side ----------------------------------------------------------
@@ -121,7 +104,7 @@ pub fn join(shard: &Shard, session: &WsSession, cid: &str, match_id: &str, token
 
 fn join_stream(shard: &Shard, session: &WsSession, cid: &str, stream: StreamId, kind: JoinKind) {
     session.track_stream(stream.clone());
-    let presence = presence_of(shard, session);
+    let presence = session.presence(shard.id, None);
     to_owner(
         shard,
         &stream.clone(),

@@ -56,14 +56,6 @@ fn owner_of(shard: &Shard, user: Uuid) -> usize {
     .owner(shard.port.shards())
 }
 
-fn send_to(shard: &Shard, to: usize, msg: ShardMsg) {
-    if to == shard.id {
-        shard.handle_msg(msg)
-    } else {
-        shard.port.send(to, msg)
-    }
-}
-
 fn empty_reply(session: &WsSession, cid: &str) {
     session.send(frame_bytes(OpCode::Text, &Outgoing::empty_reply(cid)));
 }
@@ -73,17 +65,8 @@ fn empty_reply(session: &WsSession, cid: &str) {
 /// Shows the session's user online with `status` (`None` on connect).
 pub fn track(shard: &Shard, session: &WsSession, status: Option<String>) {
     session.status_tracked.set(true);
-    let presence = Presence {
-        session_id: session.id,
-        user_id: session.user_id,
-        username: session.username.clone(),
-        shard: shard.id,
-        persistence: false,
-        hidden: false,
-        status,
-    };
-    send_to(
-        shard,
+    let presence = session.presence(shard.id, status);
+    shard.send_to(
         owner_of(shard, session.user_id),
         ShardMsg::StatusTrack { presence },
     );
@@ -95,7 +78,7 @@ fn untrack(shard: &Shard, session: &WsSession) {
             user: session.user_id,
             session_id: session.id,
         };
-        send_to(shard, owner_of(shard, session.user_id), msg);
+        shard.send_to(owner_of(shard, session.user_id), msg);
     }
 }
 
@@ -149,8 +132,7 @@ pub fn follow(shard: &Shard, session: &WsSession, cid: &str, mut users: Vec<Uuid
         },
     );
     for (owner, users) in by_owner {
-        send_to(
-            shard,
+        shard.send_to(
             owner,
             ShardMsg::StatusFollow {
                 users,
@@ -175,7 +157,7 @@ fn unfollow_users(shard: &Shard, follower: Uuid, users: Vec<Uuid>) {
         by_owner.entry(owner_of(shard, u)).or_default().push(u);
     }
     for (owner, users) in by_owner {
-        send_to(shard, owner, ShardMsg::StatusUnfollow { users, follower });
+        shard.send_to(owner, ShardMsg::StatusUnfollow { users, follower });
     }
 }
 
@@ -285,11 +267,7 @@ pub fn on_follow(
             presences.extend(entry.presences.iter().map(Presence::to_wire));
         }
     }
-    send_to(
-        shard,
-        follower_shard,
-        ShardMsg::StatusPart { request, presences },
-    );
+    shard.send_to(follower_shard, ShardMsg::StatusPart { request, presences });
 }
 
 pub fn on_unfollow(shard: &Shard, users: Vec<Uuid>, follower: Uuid) {

@@ -120,6 +120,19 @@ impl WsSession {
         self.out.push_urgent(ws::close::close_frame(code, reason));
     }
 
+    /// This session's presence in a stream, as the owner records it.
+    pub fn presence(&self, shard: usize, status: Option<String>) -> crate::streams::Presence {
+        crate::streams::Presence {
+            session_id: self.id,
+            user_id: self.user_id,
+            username: self.username.clone(),
+            shard,
+            persistence: false,
+            hidden: false,
+            status,
+        }
+    }
+
     /// Remembers a stream joined, so that closing leaves it.
     pub fn track_stream(&self, stream: StreamId) {
         let mut streams = self.streams.borrow_mut();
