@@ -2,9 +2,14 @@
 //! the shards drive it, the store persists it, and tests call it directly.
 
 pub mod account;
+pub mod channel;
 pub mod config;
+pub mod cursor;
 pub mod error;
+pub mod friend;
+pub mod notification;
 pub mod session;
+pub mod stream;
 pub mod time;
 pub mod token;
 pub mod validate;

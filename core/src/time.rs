@@ -9,10 +9,32 @@ pub fn now_secs() -> i64 {
 
 /// Unix time in milliseconds.
 pub fn now_millis() -> i64 {
+    now_micros() / 1000
+}
+
+/// Unix time in microseconds: the resolution chat messages and
+/// notifications are stored and ordered with.
+pub fn now_micros() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(|d| d.as_micros() as i64)
         .unwrap_or(0)
+}
+
+/// Formats unix microseconds as protojson does: no fraction when it is
+/// zero, else 3 or 6 digits (`2024-02-29T13:05:09.120Z`).
+pub fn rfc3339_micros(unix_micros: i64) -> String {
+    let secs = unix_micros.div_euclid(1_000_000);
+    let frac = unix_micros.rem_euclid(1_000_000);
+    let whole = rfc3339(secs);
+    let stem = &whole[..whole.len() - 1];
+    if frac == 0 {
+        whole
+    } else if frac % 1000 == 0 {
+        format!("{stem}.{:03}Z", frac / 1000)
+    } else {
+        format!("{stem}.{frac:06}Z")
+    }
 }
 
 /// Formats unix seconds as protojson formats a `google.protobuf.Timestamp`
@@ -55,5 +77,22 @@ mod tests {
         assert_eq!(rfc3339(1_709_211_909), "2024-02-29T13:05:09Z");
         assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn formats_fractions_like_protojson() {
+        assert_eq!(
+            rfc3339_micros(1_709_211_909_000_000),
+            "2024-02-29T13:05:09Z"
+        );
+        assert_eq!(
+            rfc3339_micros(1_709_211_909_120_000),
+            "2024-02-29T13:05:09.120Z"
+        );
+        assert_eq!(
+            rfc3339_micros(1_709_211_909_000_007),
+            "2024-02-29T13:05:09.000007Z"
+        );
+        assert_eq!(rfc3339_micros(-1), "1969-12-31T23:59:59.999999Z");
     }
 }

@@ -1,9 +1,13 @@
 //! Pieces both backends share: generated usernames, password hashing off
-//! the async threads, and Nakama's error messages.
+//! the async threads, Nakama's error messages, and small helpers for the
+//! friend, notification and history queries.
+
+use std::collections::HashSet;
 
 use kairos_core::account::Identity;
 use kairos_core::error::{ApiError, ApiResult};
 use rand::Rng;
+use uuid::Uuid;
 
 /// A random username of 10 ASCII letters, as Nakama generates.
 pub fn generate_username() -> String {
@@ -71,6 +75,47 @@ pub async fn verify_password(password: String, hash: Option<Vec<u8>>) -> ApiResu
     })
     .await
     .map_err(|e| internal("password check task", e))
+}
+
+/// `columns` (a comma-separated list) with each name prefixed by `alias.`,
+/// for queries that join `users` with tables sharing column names.
+pub fn qualified(columns: &str, alias: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ids a friend operation of `user` acts on: each once, in the order
+/// given, without `user` itself.
+pub fn distinct_others(user: Uuid, ids: Vec<Uuid>) -> Vec<Uuid> {
+    let mut seen = HashSet::new();
+    ids.into_iter()
+        .filter(|id| *id != user && seen.insert(*id))
+        .collect()
+}
+
+/// Unix time in nanoseconds: the `position` new friend edges take.
+pub fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// A listing limit as SQL takes it.
+pub fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Stored JSON text: empty means the empty object.
+pub fn json_or_empty(text: String) -> String {
+    if text.is_empty() {
+        "{}".to_string()
+    } else {
+        text
+    }
 }
 
 /// Logs the detail and returns a generic internal error.
@@ -145,6 +190,20 @@ pub fn link_conflict(kind: Unique) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn qualified_columns() {
+        assert_eq!(
+            qualified("id, username,\n  edge_count", "u"),
+            "u.id, u.username, u.edge_count"
+        );
+    }
+
+    #[test]
+    fn distinct_others_keeps_order() {
+        let (me, a, b) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        assert_eq!(distinct_others(me, vec![a, me, b, a, b, me]), vec![a, b]);
+    }
 
     #[test]
     fn usernames_are_ten_letters() {

@@ -10,12 +10,20 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Append only: never edit an applied one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "accounts",
-    sqlite: include_str!("../migrations/sqlite/0001_accounts.sql"),
-    postgres: include_str!("../migrations/postgres/0001_accounts.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "accounts",
+        sqlite: include_str!("../migrations/sqlite/0001_accounts.sql"),
+        postgres: include_str!("../migrations/postgres/0001_accounts.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "social",
+        sqlite: include_str!("../migrations/sqlite/0002_social.sql"),
+        postgres: include_str!("../migrations/postgres/0002_social.sql"),
+    },
+];
 
 /// Status of every known migration given the applied `(version, unix secs)` pairs.
 pub fn status(applied: &[(u32, i64)]) -> Vec<crate::MigrationStatus> {

@@ -1,159 +1,17 @@
 //! One conformance suite for every backend: each test runs against SQLite,
 //! and against PostgreSQL when `KAIROS_TEST_POSTGRES` names a database
-//! (each PostgreSQL test in a schema of its own, dropped afterwards).
+//! (each PostgreSQL test in a schema of its own, dropped afterwards; see
+//! `common`).
 
-use std::sync::Arc;
+#[macro_use]
+mod common;
 
 use kairos_core::account::{AccountUpdate, Identity};
 use kairos_core::error::Code;
-use kairos_store::{Persist, Store, StoreConfig};
+use kairos_store::Persist;
 use uuid::Uuid;
 
-struct Backend {
-    persist: Persist,
-    config: StoreConfig,
-    cleanup: Option<Box<dyn FnOnce()>>,
-}
-
-/// Runs one SQL statement on the backend's database behind the store's
-/// back (to ban a user, or age a row), on a connection of its own.
-fn raw_sql(config: &StoreConfig, sql: &str) {
-    match (&config.address, &config.pg_schema) {
-        (None, _) => {
-            let c = rusqlite::Connection::open(config.data_dir.join("kairos.db")).expect("open");
-            c.execute_batch(sql).expect("raw sql");
-        }
-        (Some(url), schema) => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                    .await
-                    .expect("connect");
-                tokio::spawn(conn);
-                if let Some(schema) = schema {
-                    client
-                        .batch_execute(&format!("SET search_path TO {schema}"))
-                        .await
-                        .expect("search_path");
-                }
-                client.batch_execute(sql).await.expect("raw sql");
-            });
-        }
-    }
-}
-
-impl Drop for Backend {
-    fn drop(&mut self) {
-        self.persist.shutdown();
-        if let Some(f) = self.cleanup.take() {
-            f();
-        }
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}{}", Uuid::new_v4().simple())
-}
-
-fn sqlite() -> Backend {
-    let dir = std::env::temp_dir().join(unique("kairos-store-"));
-    let config = StoreConfig {
-        address: None,
-        data_dir: dir.clone(),
-        threads: 2,
-        max_open_conns: 4,
-        password_hash_cost: 4,
-        pg_schema: None,
-    };
-    let persist = Persist::open(&config).expect("open sqlite");
-    Backend {
-        persist,
-        config,
-        cleanup: Some(Box::new(move || drop(std::fs::remove_dir_all(dir)))),
-    }
-}
-
-fn postgres() -> Option<Backend> {
-    let url = match std::env::var("KAIROS_TEST_POSTGRES") {
-        Ok(u) if !u.is_empty() => u,
-        _ => {
-            eprintln!("skipped: KAIROS_TEST_POSTGRES is not set");
-            return None;
-        }
-    };
-    let schema = unique("kairos_test_");
-    let config = StoreConfig {
-        address: Some(url.clone()),
-        data_dir: std::env::temp_dir(),
-        threads: 2,
-        max_open_conns: 4,
-        password_hash_cost: 4,
-        pg_schema: Some(schema.clone()),
-    };
-    let persist = Persist::open(&config).expect("open postgres");
-    let cleanup = move || {
-        // Drop the test's schema over a connection of its own.
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
-                tokio::spawn(conn);
-                let _ = client
-                    .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
-                    .await;
-            }
-        });
-    };
-    Some(Backend {
-        persist,
-        config,
-        cleanup: Some(Box::new(cleanup)),
-    })
-}
-
-impl Backend {
-    fn call<T: Send + 'static, F>(&self, f: F) -> kairos_core::error::ApiResult<T>
-    where
-        F: FnOnce(
-                Arc<dyn Store>,
-            ) -> std::pin::Pin<
-                Box<dyn std::future::Future<Output = kairos_core::error::ApiResult<T>> + Send>,
-            > + Send
-            + 'static,
-    {
-        self.persist.block_on(self.persist.run(f))
-    }
-
-    fn migrated(self) -> Self {
-        self.call(|s| Box::pin(async move { s.migrate_up().await }))
-            .expect("migrate");
-        self
-    }
-
-    /// Reopens the same database with a new pool.
-    fn reopen(self) -> Self {
-        let mut me = self;
-        me.persist.shutdown();
-        me.persist = Persist::open(&me.config).expect("reopen");
-        me
-    }
-}
-
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite_backend {
-            $( #[test] fn $name() { super::$name(super::sqlite()); } )*
-        }
-        mod postgres_backend {
-            $( #[test] fn $name() { if let Some(b) = super::postgres() { super::$name(b); } } )*
-        }
-    };
-}
+use common::{Backend, auth, device, raw_sql, unique};
 
 conformance!(
     migrations_are_idempotent,
@@ -177,20 +35,6 @@ conformance!(
     data_survives_reopening,
     pool_runs_jobs,
 );
-
-fn device(id: &str) -> Identity {
-    Identity::Device { id: id.to_string() }
-}
-
-fn auth(
-    b: &Backend,
-    identity: Identity,
-    username: &str,
-    create: bool,
-) -> kairos_core::error::ApiResult<kairos_core::account::Authenticated> {
-    let username = username.to_string();
-    b.call(move |s| Box::pin(async move { s.authenticate(identity, username, create).await }))
-}
 
 fn migrations_are_idempotent(b: Backend) {
     let before = b

@@ -7,10 +7,9 @@
 //! owner reaches them by sending one `Deliver` per destination shard, which
 //! carries one encoded frame shared by every recipient there.
 
-mod id;
 mod presence;
 mod table;
 
-pub use id::{StreamId, mode};
+pub use kairos_core::stream::{StreamId, mode};
 pub use presence::Presence;
 pub use table::{Membership, StreamTable};

@@ -82,6 +82,11 @@ impl StreamTable {
         Some(p)
     }
 
+    /// Removes a stream and every member; returns them.
+    pub fn close(&mut self, stream: &StreamId) -> Option<Vec<Presence>> {
+        self.streams.remove(stream).map(|m| m.members)
+    }
+
     pub fn get(&self, stream: &StreamId) -> Option<&Membership> {
         self.streams.get(stream)
     }
@@ -131,5 +136,8 @@ mod tests {
         t.leave(&s, a.session_id);
         t.leave(&s, c.session_id);
         assert!(t.is_empty(), "empty streams are dropped");
+        t.join(&s, a.clone());
+        assert_eq!(t.close(&s), Some(vec![a]));
+        assert!(t.is_empty() && t.close(&s).is_none());
     }
 }

@@ -11,7 +11,7 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::rows::{USER_COLUMNS, get, text, user_from_row};
-use super::{PgStore, db_err, violation};
+use super::{PgStore, db_err, friends, violation};
 use crate::auth::{Found, Inserted};
 use crate::common::{self, Unique, internal};
 
@@ -333,11 +333,57 @@ impl PgStore {
         }
     }
 
-    /// Deletes the user and devices and writes a tombstone; a missing user
-    /// is not an error.
+    /// Deletes the user, devices, friend edges (both ways, recounting the
+    /// `edge_count` of the users who had one to it) and notifications, and
+    /// writes a tombstone; a missing user is not an error. Chat messages
+    /// stay.
     pub(super) async fn delete_account_rows(&self, user: Uuid) -> ApiResult<()> {
         let mut conn = self.pool.get().await?;
+        let lock = conn.prepare(friends::LOCK_USERS).await?;
+        let recount = conn.prepare(friends::RECOUNT).await?;
         let tx = conn.client.transaction().await.map_err(db_err)?;
+        // Lock the user and everyone with an edge to it, in id order as
+        // friend changes do; once the user is locked nobody adds an edge to
+        // it, so the edges deleted below are the ones to recount for.
+        let ids_of = |rows: Vec<tokio_postgres::Row>| -> ApiResult<Vec<Uuid>> {
+            rows.iter().map(|r| get(r, 0)).collect()
+        };
+        let seen = ids_of(
+            tx.query(
+                "SELECT source_id FROM user_edge WHERE destination_id = $1",
+                &[&user],
+            )
+            .await
+            .map_err(db_err)?,
+        )?;
+        let mut locked: Vec<Uuid> = std::iter::once(user).chain(seen).collect();
+        friends::lock_users(&tx, &lock, &locked).await?;
+        let counterparts = ids_of(
+            tx.query(
+                "DELETE FROM user_edge WHERE destination_id = $1 RETURNING source_id",
+                &[&user],
+            )
+            .await
+            .map_err(db_err)?,
+        )?;
+        tx.execute("DELETE FROM user_edge WHERE source_id = $1", &[&user])
+            .await
+            .map_err(db_err)?;
+        tx.execute("DELETE FROM notification WHERE user_id = $1", &[&user])
+            .await
+            .map_err(db_err)?;
+        // Edges added between the first look and the lock: lock those
+        // users too before recounting them.
+        locked.sort_unstable();
+        let late: Vec<Uuid> = counterparts
+            .iter()
+            .filter(|id| locked.binary_search(id).is_err())
+            .copied()
+            .collect();
+        if !late.is_empty() {
+            friends::lock_users(&tx, &lock, &late).await?;
+        }
+        friends::recount(&tx, &recount, &counterparts).await?;
         tx.execute("DELETE FROM user_device WHERE user_id = $1", &[&user])
             .await
             .map_err(db_err)?;

@@ -6,6 +6,9 @@
 //! migrations fall back to a lock row when it is missing.
 
 mod accounts;
+mod friends;
+mod messages;
+mod notifications;
 mod pool;
 mod rows;
 mod schema;
@@ -15,7 +18,13 @@ use std::future::Future;
 use std::str::FromStr;
 
 use kairos_core::account::{Account, AccountUpdate, Authenticated, Identity, User, UserStatus};
+use kairos_core::channel::{ChannelMessage, MessageKey};
 use kairos_core::error::{ApiError, ApiResult};
+use kairos_core::friend::{
+    FofCursor, Friend, FriendAdded, FriendCursor, FriendOfFriend, FriendState,
+};
+use kairos_core::notification::Notification;
+use kairos_core::stream::StreamId;
 use tokio_postgres::Config;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
@@ -214,5 +223,131 @@ impl Store for PgStore {
 
     fn load_revocations(&self, now: i64) -> BoxFuture<'_, ApiResult<Revocations>> {
         Box::pin(self.load_revocation_rows(now))
+    }
+
+    fn add_friends(
+        &self,
+        user: Uuid,
+        ids: Vec<Uuid>,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendAdded>>> {
+        Box::pin(async move {
+            let ids = common::distinct_others(user, ids);
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.add_friend_rows(user, &ids, &metadata).await
+        })
+    }
+
+    fn delete_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        Box::pin(async move {
+            let ids = common::distinct_others(user, ids);
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.delete_friend_rows(user, &ids).await
+        })
+    }
+
+    fn block_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        Box::pin(async move {
+            let ids = common::distinct_others(user, ids);
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.block_friend_rows(user, &ids).await
+        })
+    }
+
+    fn list_friends(
+        &self,
+        user: Uuid,
+        state: Option<FriendState>,
+        after: Option<FriendCursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<Friend>>> {
+        Box::pin(self.list_friend_rows(user, state, after, limit))
+    }
+
+    fn list_friends_of_friends(
+        &self,
+        user: Uuid,
+        after: Option<FofCursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendOfFriend>>> {
+        Box::pin(self.list_fof_rows(user, after, limit))
+    }
+
+    fn can_message(&self, from: Uuid, to: Uuid) -> BoxFuture<'_, ApiResult<bool>> {
+        Box::pin(self.can_message_row(from, to))
+    }
+
+    fn save_notifications(&self, notifications: Vec<Notification>) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            if notifications.is_empty() {
+                return Ok(());
+            }
+            self.save_notification_rows(notifications).await
+        })
+    }
+
+    fn list_notifications(
+        &self,
+        user: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<Notification>>> {
+        Box::pin(self.list_notification_rows(user, after, limit))
+    }
+
+    fn delete_notifications(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            if ids.is_empty() {
+                return Ok(());
+            }
+            self.delete_notification_rows(user, &ids).await
+        })
+    }
+
+    fn insert_message(&self, message: ChannelMessage) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move { self.insert_message_row(&message).await })
+    }
+
+    fn update_message(
+        &self,
+        stream: StreamId,
+        id: Uuid,
+        sender: Uuid,
+        username: String,
+        content: String,
+        update_time: i64,
+    ) -> BoxFuture<'_, ApiResult<Option<i64>>> {
+        Box::pin(async move {
+            self.update_message_row(&stream, id, sender, &username, &content, update_time)
+                .await
+        })
+    }
+
+    fn remove_message(
+        &self,
+        stream: StreamId,
+        id: Uuid,
+        sender: Uuid,
+    ) -> BoxFuture<'_, ApiResult<Option<(i64, i64)>>> {
+        Box::pin(async move { self.remove_message_row(&stream, id, sender).await })
+    }
+
+    fn list_messages(
+        &self,
+        stream: StreamId,
+        ascending: bool,
+        after: Option<MessageKey>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<ChannelMessage>>> {
+        Box::pin(async move {
+            self.list_message_rows(&stream, ascending, after, limit)
+                .await
+        })
     }
 }

@@ -6,10 +6,11 @@ use std::collections::HashSet;
 use kairos_core::account::{Account, AccountUpdate, Identity, User, UserStatus};
 use kairos_core::error::ApiResult;
 use kairos_core::time::now_secs;
-use rusqlite::{OptionalExtension, params, params_from_iter};
+use rusqlite::{OptionalExtension, TransactionBehavior, params, params_from_iter};
 use uuid::Uuid;
 
 use super::db::{Db, db_err, exec, foreign_key_failed, uuid, violation};
+use super::friends::recount;
 use super::rows::{USER_COLUMNS, user_from_row};
 use crate::auth::{Found, Inserted};
 use crate::common::{self, Unique, internal};
@@ -306,12 +307,32 @@ impl Db {
         })
     }
 
-    /// Deletes the user and devices and writes a tombstone; a missing user
-    /// is not an error.
+    /// Deletes the user, devices, friend edges (both ways, recounting the
+    /// `edge_count` of the users who had one to it) and notifications, and
+    /// writes a tombstone; a missing user is not an error. Chat messages
+    /// stay.
     pub fn delete_account(&self, user: Uuid) -> ApiResult<()> {
         let uid = user.to_string();
         self.write(|c| {
-            let tx = c.transaction().map_err(db_err)?;
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let counterparts: Vec<String> = tx
+                .prepare_cached("SELECT source_id FROM user_edge WHERE destination_id = ?1")
+                .map_err(db_err)?
+                .query_map([&uid], |r| r.get(0))
+                .map_err(db_err)?
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?;
+            exec(
+                &tx,
+                "DELETE FROM user_edge WHERE destination_id = ?1",
+                [&uid],
+            )
+            .map_err(db_err)?;
+            exec(&tx, "DELETE FROM user_edge WHERE source_id = ?1", [&uid]).map_err(db_err)?;
+            exec(&tx, "DELETE FROM notification WHERE user_id = ?1", [&uid]).map_err(db_err)?;
+            recount(&tx, counterparts.iter().map(String::as_str))?;
             exec(&tx, "DELETE FROM user_device WHERE user_id = ?1", [&uid]).map_err(db_err)?;
             let deleted = exec(&tx, "DELETE FROM users WHERE id = ?1", [&uid]).map_err(db_err)?;
             if deleted > 0 {

@@ -5,6 +5,9 @@
 
 mod accounts;
 mod db;
+mod friends;
+mod messages;
+mod notifications;
 mod rows;
 mod schema;
 mod sessions;
@@ -14,7 +17,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use kairos_core::account::{Account, AccountUpdate, Authenticated, Identity, User, UserStatus};
+use kairos_core::channel::{ChannelMessage, MessageKey};
 use kairos_core::error::ApiResult;
+use kairos_core::friend::{
+    FofCursor, Friend, FriendAdded, FriendCursor, FriendOfFriend, FriendState,
+};
+use kairos_core::notification::Notification;
+use kairos_core::stream::StreamId;
 use uuid::Uuid;
 
 use crate::auth::{self, Accounts, Found, Inserted};
@@ -174,5 +183,117 @@ impl Store for SqliteStore {
 
     fn load_revocations(&self, now: i64) -> BoxFuture<'_, ApiResult<Revocations>> {
         Box::pin(self.blocking(move |db| db.load_revocations(now)))
+    }
+
+    fn add_friends(
+        &self,
+        user: Uuid,
+        ids: Vec<Uuid>,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendAdded>>> {
+        let ids = common::distinct_others(user, ids);
+        if ids.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        Box::pin(self.blocking(move |db| db.add_friends(user, &ids, &metadata)))
+    }
+
+    fn delete_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        let ids = common::distinct_others(user, ids);
+        if ids.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        Box::pin(self.blocking(move |db| db.delete_friends(user, &ids)))
+    }
+
+    fn block_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        let ids = common::distinct_others(user, ids);
+        if ids.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        Box::pin(self.blocking(move |db| db.block_friends(user, &ids)))
+    }
+
+    fn list_friends(
+        &self,
+        user: Uuid,
+        state: Option<FriendState>,
+        after: Option<FriendCursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<Friend>>> {
+        Box::pin(self.blocking(move |db| db.list_friends(user, state, after, limit)))
+    }
+
+    fn list_friends_of_friends(
+        &self,
+        user: Uuid,
+        after: Option<FofCursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendOfFriend>>> {
+        Box::pin(self.blocking(move |db| db.list_friends_of_friends(user, after, limit)))
+    }
+
+    fn can_message(&self, from: Uuid, to: Uuid) -> BoxFuture<'_, ApiResult<bool>> {
+        Box::pin(self.blocking(move |db| db.can_message(from, to)))
+    }
+
+    fn save_notifications(&self, notifications: Vec<Notification>) -> BoxFuture<'_, ApiResult<()>> {
+        if notifications.is_empty() {
+            return Box::pin(async { Ok(()) });
+        }
+        Box::pin(self.blocking(move |db| db.save_notifications(notifications)))
+    }
+
+    fn list_notifications(
+        &self,
+        user: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<Notification>>> {
+        Box::pin(self.blocking(move |db| db.list_notifications(user, after, limit)))
+    }
+
+    fn delete_notifications(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<()>> {
+        if ids.is_empty() {
+            return Box::pin(async { Ok(()) });
+        }
+        Box::pin(self.blocking(move |db| db.delete_notifications(user, &ids)))
+    }
+
+    fn insert_message(&self, message: ChannelMessage) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.blocking(move |db| db.insert_message(message)))
+    }
+
+    fn update_message(
+        &self,
+        stream: StreamId,
+        id: Uuid,
+        sender: Uuid,
+        username: String,
+        content: String,
+        update_time: i64,
+    ) -> BoxFuture<'_, ApiResult<Option<i64>>> {
+        Box::pin(self.blocking(move |db| {
+            db.update_message(&stream, id, sender, &username, &content, update_time)
+        }))
+    }
+
+    fn remove_message(
+        &self,
+        stream: StreamId,
+        id: Uuid,
+        sender: Uuid,
+    ) -> BoxFuture<'_, ApiResult<Option<(i64, i64)>>> {
+        Box::pin(self.blocking(move |db| db.remove_message(&stream, id, sender)))
+    }
+
+    fn list_messages(
+        &self,
+        stream: StreamId,
+        ascending: bool,
+        after: Option<MessageKey>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<ChannelMessage>>> {
+        Box::pin(self.blocking(move |db| db.list_messages(&stream, ascending, after, limit)))
     }
 }

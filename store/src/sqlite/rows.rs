@@ -12,11 +12,8 @@ pub fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let text = |i: usize| -> rusqlite::Result<String> {
         Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
     };
-    let id: String = r.get(0)?;
     Ok(User {
-        id: Uuid::parse_str(&id).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?,
+        id: uuid_at(r, 0)?,
         username: r.get(1)?,
         display_name: text(2)?,
         avatar_url: text(3)?,
@@ -34,4 +31,20 @@ pub fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         create_time: r.get(15)?,
         update_time: r.get(16)?,
     })
+}
+
+/// Column `i` as a stored id (lowercase hyphenated text).
+pub fn uuid_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Uuid> {
+    let text: String = r.get(i)?;
+    Uuid::parse_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+/// Column `i` as a nullable stored id.
+pub fn opt_uuid_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<Uuid>> {
+    match r.get::<_, Option<String>>(i)? {
+        None => Ok(None),
+        Some(_) => uuid_at(r, i).map(Some),
+    }
 }

@@ -1,4 +1,6 @@
-//! Stream identity and ownership.
+//! Streams as Nakama identifies them: a mode, a subject, a subcontext and a
+//! label. Realtime features (matches, chat, status, notifications) are
+//! streams; each has an owner shard, chosen by a fixed hash of its id.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 

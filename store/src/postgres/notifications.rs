@@ -1,0 +1,103 @@
+//! Persistent notifications on PostgreSQL / CockroachDB.
+
+use kairos_core::error::ApiResult;
+use kairos_core::notification::Notification;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::rows::get;
+use super::{PgStore, db_err};
+use crate::common;
+
+/// Inserts one notification unless its user is gone or its id is taken.
+const SAVE: &str =
+    "INSERT INTO notification (id, user_id, subject, content, code, sender_id, create_time)
+     SELECT $1::UUID, $2::UUID, $3::TEXT, $4::TEXT, $5::INTEGER, $6::UUID, $7::BIGINT
+     WHERE EXISTS (SELECT 1 FROM users WHERE id = $2::UUID)
+     ON CONFLICT (id) DO NOTHING";
+
+const LIST_FIRST: &str =
+    "SELECT id, user_id, subject, content, code, sender_id, create_time FROM notification
+     WHERE user_id = $1 ORDER BY create_time, id LIMIT $2";
+
+const LIST_AFTER: &str = "SELECT id, user_id, subject, content, code, sender_id, create_time FROM notification
+     WHERE user_id = $1 AND (create_time, id) > ($2::BIGINT, $3::UUID) ORDER BY create_time, id LIMIT $4";
+
+const DELETE: &str = "DELETE FROM notification WHERE user_id = $1 AND id = ANY($2)";
+
+fn notification_from_row(r: &Row) -> ApiResult<Notification> {
+    Ok(Notification {
+        id: get(r, 0)?,
+        user_id: get(r, 1)?,
+        subject: get(r, 2)?,
+        content: get(r, 3)?,
+        code: get(r, 4)?,
+        sender_id: get(r, 5)?,
+        create_time: get(r, 6)?,
+        persistent: true,
+    })
+}
+
+impl PgStore {
+    /// Stores the notifications in one transaction, dropping those for
+    /// users that do not exist and those whose id is already stored.
+    pub(super) async fn save_notification_rows(
+        &self,
+        notifications: Vec<Notification>,
+    ) -> ApiResult<()> {
+        let mut conn = self.pool.get().await?;
+        let save = conn.prepare(SAVE).await?;
+        let tx = conn.client.transaction().await.map_err(db_err)?;
+        for n in notifications {
+            let content = common::json_or_empty(n.content);
+            tx.execute(
+                &save,
+                &[
+                    &n.id,
+                    &n.user_id,
+                    &n.subject,
+                    &content,
+                    &n.code,
+                    &n.sender_id,
+                    &n.create_time,
+                ],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    pub(super) async fn list_notification_rows(
+        &self,
+        user: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> ApiResult<Vec<Notification>> {
+        let limit = common::sql_limit(limit);
+        let mut conn = self.pool.get().await?;
+        let rows = match after {
+            None => {
+                let stmt = conn.prepare(LIST_FIRST).await?;
+                conn.client.query(&stmt, &[&user, &limit]).await
+            }
+            Some((time, id)) => {
+                let stmt = conn.prepare(LIST_AFTER).await?;
+                conn.client.query(&stmt, &[&user, &time, &id, &limit]).await
+            }
+        }
+        .map_err(db_err)?;
+        rows.iter().map(notification_from_row).collect()
+    }
+
+    /// Deletes those of `ids` that belong to `user`.
+    pub(super) async fn delete_notification_rows(&self, user: Uuid, ids: &[Uuid]) -> ApiResult<()> {
+        let mut conn = self.pool.get().await?;
+        let stmt = conn.prepare(DELETE).await?;
+        conn.client
+            .execute(&stmt, &[&user, &ids])
+            .await
+            .map(|_| ())
+            .map_err(db_err)
+    }
+}

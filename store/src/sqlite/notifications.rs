@@ -1,0 +1,98 @@
+//! Persistent notifications on SQLite.
+
+use kairos_core::error::ApiResult;
+use kairos_core::notification::Notification;
+use rusqlite::types::Value;
+use rusqlite::{TransactionBehavior, params, params_from_iter};
+use uuid::Uuid;
+
+use super::db::{Db, db_err, exec};
+use super::rows::{opt_uuid_at, uuid_at};
+use crate::common;
+
+impl Db {
+    /// Stores the notifications in one transaction, dropping those for
+    /// users that do not exist and those whose id is already stored.
+    pub fn save_notifications(&self, notifications: Vec<Notification>) -> ApiResult<()> {
+        self.write(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            for n in notifications {
+                exec(
+                    &tx,
+                    "INSERT INTO notification (id, user_id, subject, content, code, sender_id, create_time)
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?2)
+                     ON CONFLICT (id) DO NOTHING",
+                    params![
+                        n.id.to_string(),
+                        n.user_id.to_string(),
+                        n.subject,
+                        common::json_or_empty(n.content),
+                        n.code,
+                        n.sender_id.map(|s| s.to_string()),
+                        n.create_time
+                    ],
+                )
+                .map_err(db_err)?;
+            }
+            tx.commit().map_err(db_err)
+        })
+    }
+
+    pub fn list_notifications(
+        &self,
+        user: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> ApiResult<Vec<Notification>> {
+        let mut sql = String::from(
+            "SELECT id, user_id, subject, content, code, sender_id, create_time FROM notification WHERE user_id = ?1",
+        );
+        let mut args: Vec<Value> = vec![Value::Text(user.to_string())];
+        if let Some((time, id)) = after {
+            args.push(Value::Integer(time));
+            args.push(Value::Text(id.to_string()));
+            sql.push_str(" AND (create_time, id) > (?2, ?3)");
+        }
+        args.push(Value::Integer(common::sql_limit(limit)));
+        sql.push_str(&format!(" ORDER BY create_time, id LIMIT ?{}", args.len()));
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(params_from_iter(args.iter()), |r| {
+                    Ok(Notification {
+                        id: uuid_at(r, 0)?,
+                        user_id: uuid_at(r, 1)?,
+                        subject: r.get(2)?,
+                        content: r.get(3)?,
+                        code: r.get(4)?,
+                        sender_id: opt_uuid_at(r, 5)?,
+                        create_time: r.get(6)?,
+                        persistent: true,
+                    })
+                })
+                .map_err(db_err)?;
+            rows.collect::<Result<_, _>>().map_err(db_err)
+        })
+    }
+
+    /// Deletes those of `ids` that belong to `user`, in one transaction.
+    pub fn delete_notifications(&self, user: Uuid, ids: &[Uuid]) -> ApiResult<()> {
+        let me = user.to_string();
+        self.write(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            for id in ids {
+                exec(
+                    &tx,
+                    "DELETE FROM notification WHERE id = ?1 AND user_id = ?2",
+                    [&id.to_string(), &me],
+                )
+                .map_err(db_err)?;
+            }
+            tx.commit().map_err(db_err)
+        })
+    }
+}
