@@ -154,6 +154,109 @@ pub struct Account {
     pub disable_time: String,
 }
 
+/// A chat message (`api.ChannelMessage`), in history listings and in the
+/// realtime `channel_message` push. `code` and `persistent` are protobuf
+/// wrappers, so they are written even when zero or false.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct ChannelMessage {
+    pub channel_id: String,
+    pub message_id: String,
+    pub code: i32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub sender_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub username: String,
+    pub content: String,
+    pub create_time: String,
+    pub update_time: String,
+    pub persistent: bool,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub room_name: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub group_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub user_id_one: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub user_id_two: String,
+}
+
+/// `GET /v2/channel/{channel_id}`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct ChannelMessageList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<ChannelMessage>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub next_cursor: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub prev_cursor: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cacheable_cursor: String,
+}
+
+/// A notification (`api.Notification`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Notification {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub content: String,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub code: i32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub sender_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub create_time: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub persistent: bool,
+}
+
+/// `GET /v2/notification`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct NotificationList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<Notification>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cacheable_cursor: String,
+}
+
+/// A friend edge and the user it points at. `state` is a protobuf
+/// wrapper, so it is written even when zero (a friend).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Friend {
+    pub user: User,
+    pub state: i32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub update_time: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub metadata: String,
+}
+
+/// `GET /v2/friend`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct FriendList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub friends: Vec<Friend>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
+/// One entry of `GET /v2/friend/friends`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct FriendOfFriend {
+    pub referrer: String,
+    pub user: User,
+}
+
+/// `GET /v2/friend/friends`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct FriendsOfFriendsList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub friends_of_friends: Vec<FriendOfFriend>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
 /// A list of users.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
 pub struct Users {

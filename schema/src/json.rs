@@ -50,3 +50,25 @@ pub mod int64_string {
         }
     }
 }
+
+/// An int32 that protojson accepts as a number or a numeric string; null
+/// is zero.
+pub mod int32_lenient {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either<'a> {
+            N(i32),
+            S(&'a str),
+            Owned(String),
+        }
+        match Option::<Either>::deserialize(d)? {
+            None => Ok(0),
+            Some(Either::N(n)) => Ok(n),
+            Some(Either::S(s)) => s.parse().map_err(serde::de::Error::custom),
+            Some(Either::Owned(s)) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}

@@ -72,6 +72,11 @@ pub enum Incoming {
     StatusFollow(StatusFollow),
     StatusUnfollow(StatusUnfollow),
     StatusUpdate(StatusUpdate),
+    ChannelJoin(ChannelJoin),
+    ChannelLeave(ChannelLeave),
+    ChannelMessageSend(ChannelMessageSend),
+    ChannelMessageUpdate(ChannelMessageUpdate),
+    ChannelMessageRemove(ChannelMessageRemove),
     /// A valid Nakama message this server does not handle yet, by name.
     Unhandled(&'static str),
 }
@@ -145,6 +150,61 @@ pub struct StatusUnfollow {
 #[serde(deny_unknown_fields, default)]
 pub struct StatusUpdate {
     pub status: Option<String>,
+}
+
+/// `channel_join`: a room by name (type 0 or 1), a direct conversation by
+/// user id (2) or a group's channel by group id (3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelJoin {
+    #[serde(deserialize_with = "nullable")]
+    pub target: String,
+    #[serde(rename = "type", with = "crate::json::int32_lenient")]
+    pub kind: i32,
+    /// Whether this session's messages are kept in history (default true).
+    pub persistence: Option<bool>,
+    /// Whether this session is left out of presence lists and events.
+    pub hidden: Option<bool>,
+}
+
+/// `channel_leave`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelLeave {
+    #[serde(deserialize_with = "nullable", alias = "channelId")]
+    pub channel_id: String,
+}
+
+/// `channel_message_send`: `content` is a JSON object, as text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelMessageSend {
+    #[serde(deserialize_with = "nullable", alias = "channelId")]
+    pub channel_id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub content: String,
+}
+
+/// `channel_message_update`: replaces one of the sender's messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelMessageUpdate {
+    #[serde(deserialize_with = "nullable", alias = "channelId")]
+    pub channel_id: String,
+    #[serde(deserialize_with = "nullable", alias = "messageId")]
+    pub message_id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub content: String,
+}
+
+/// `channel_message_remove`: deletes one of the sender's messages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelMessageRemove {
+    #[serde(deserialize_with = "nullable", alias = "channelId")]
+    pub channel_id: String,
+    #[serde(deserialize_with = "nullable", alias = "messageId")]
+    pub message_id: String,
 }
 
 /// A session's presence as clients see it (`rtapi.UserPresence`).
@@ -283,6 +343,21 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                 "status_update" => {
                     Incoming::StatusUpdate(map.next_value::<Option<_>>()?.unwrap_or_default())
                 }
+                "channel_join" => {
+                    Incoming::ChannelJoin(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
+                "channel_leave" => {
+                    Incoming::ChannelLeave(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
+                "channel_message_send" => {
+                    Incoming::ChannelMessageSend(map.next_value::<Option<_>>()?.unwrap_or_default())
+                }
+                "channel_message_update" => Incoming::ChannelMessageUpdate(
+                    map.next_value::<Option<_>>()?.unwrap_or_default(),
+                ),
+                "channel_message_remove" => Incoming::ChannelMessageRemove(
+                    map.next_value::<Option<_>>()?.unwrap_or_default(),
+                ),
                 other => {
                     map.next_value::<IgnoredAny>()?;
                     Incoming::Unhandled(other)
@@ -310,6 +385,79 @@ pub enum Outgoing {
     Status(StatusOut),
     #[serde(rename = "status_presence_event")]
     StatusPresenceEvent(StatusPresenceEvent),
+    #[serde(rename = "channel")]
+    Channel(ChannelOut),
+    #[serde(rename = "channel_message_ack")]
+    ChannelMessageAck(ChannelMessageAck),
+    #[serde(rename = "channel_message")]
+    ChannelMessage(crate::api::ChannelMessage),
+    #[serde(rename = "channel_presence_event")]
+    ChannelPresenceEvent(ChannelPresenceEvent),
+    #[serde(rename = "notifications")]
+    Notifications(NotificationsOut),
+}
+
+/// `rtapi.Channel`: the reply to `channel_join`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ChannelOut {
+    pub id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub presences: Vec<UserPresence>,
+    #[serde(rename = "self")]
+    pub self_: UserPresence,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub room_name: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub group_id: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub user_id_one: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub user_id_two: String,
+}
+
+/// `rtapi.ChannelMessageAck`: the reply to a message send, update or
+/// remove. `code` and `persistent` are wrappers, written even when zero.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ChannelMessageAck {
+    pub channel_id: String,
+    pub message_id: String,
+    pub code: i32,
+    pub username: String,
+    pub create_time: String,
+    pub update_time: String,
+    pub persistent: bool,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub room_name: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub group_id: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub user_id_one: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub user_id_two: String,
+}
+
+/// `rtapi.ChannelPresenceEvent`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct ChannelPresenceEvent {
+    pub channel_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub joins: Vec<UserPresence>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leaves: Vec<UserPresence>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub room_name: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub group_id: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub user_id_one: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub user_id_two: String,
+}
+
+/// `rtapi.Notifications`: notifications pushed live.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct NotificationsOut {
+    pub notifications: Vec<crate::api::Notification>,
 }
 
 /// `rtapi.Status`: the reply to `status_follow`.
@@ -478,8 +626,8 @@ mod tests {
                 status: Some("busy".into())
             })
         );
-        let e = Envelope::from_json(br#"{"cid":"2","channel_join":{}}"#).unwrap();
-        assert_eq!(e.message, Incoming::Unhandled("channel_join"));
+        let e = Envelope::from_json(br#"{"cid":"2","party_create":{}}"#).unwrap();
+        assert_eq!(e.message, Incoming::Unhandled("party_create"));
     }
 
     #[test]
@@ -529,6 +677,48 @@ mod tests {
             r#"{"match_data":{"match_id":"m.","presence":{"user_id":"u","session_id":"s","username":"n"},"op_code":"1","data":"aGVsbG8=","reliable":true}}"#
         );
         assert_eq!(Outgoing::empty_reply("4"), br#"{"cid":"4"}"#);
+    }
+
+    #[test]
+    fn channel_messages() {
+        let e = Envelope::from_json(
+            br#"{"cid":"1","channel_join":{"target":"lobby","type":1,"persistence":false}}"#,
+        )
+        .unwrap();
+        let Incoming::ChannelJoin(j) = e.message else {
+            panic!()
+        };
+        assert_eq!(
+            (j.target.as_str(), j.kind, j.persistence, j.hidden),
+            ("lobby", 1, Some(false), None)
+        );
+        let e = Envelope::from_json(br#"{"channel_join":{"target":"x","type":"2"}}"#).unwrap();
+        assert!(matches!(
+            e.message,
+            Incoming::ChannelJoin(ChannelJoin { kind: 2, .. })
+        ));
+        let e = Envelope::from_json(
+            br#"{"channel_message_send":{"channel_id":"2...lobby","content":"{\"a\":1}"}}"#,
+        )
+        .unwrap();
+        let Incoming::ChannelMessageSend(m) = e.message else {
+            panic!()
+        };
+        assert_eq!(m.content, r#"{"a":1}"#);
+        assert!(Envelope::from_json(br#"{"channel_leave":{"nope":1}}"#).is_err());
+        let ack = Outgoing::ChannelMessageAck(ChannelMessageAck {
+            channel_id: "2...r".into(),
+            message_id: "m".into(),
+            username: "u".into(),
+            create_time: "t".into(),
+            update_time: "t".into(),
+            room_name: "r".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            String::from_utf8(ack.to_json("5")).unwrap(),
+            r#"{"cid":"5","channel_message_ack":{"channel_id":"2...r","message_id":"m","code":0,"username":"u","create_time":"t","update_time":"t","persistent":false,"room_name":"r"}}"#
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
 use kairos_core::config::Config;
@@ -19,9 +19,8 @@ use bytes::Bytes;
 
 use crate::mesh::{Mesh, MeshPort};
 use crate::metrics::{Registry, ShardCells};
-use crate::realtime::deliver;
 use crate::realtime::matches::{self, JoinKind};
-use crate::realtime::status;
+use crate::realtime::{chat, deliver, membership, status};
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
@@ -46,6 +45,28 @@ pub enum ShardMsg {
     },
     /// To a stream's owner: this session left (or closed).
     StreamLeave { stream: StreamId, session_id: Uuid },
+    /// To a stream's owner: remove every member (a block ends a direct
+    /// conversation).
+    StreamClose { stream: StreamId },
+    /// To a member's shard: these sessions were removed from `stream` by
+    /// its owner, and must forget they joined it.
+    StreamDropped {
+        stream: StreamId,
+        sessions: Vec<Uuid>,
+    },
+    /// To a channel's owner: add this presence and answer the joiner.
+    ChannelJoin {
+        stream: StreamId,
+        presence: Presence,
+        cid: String,
+    },
+    /// To a channel's owner: deliver this `channel_message` frame to every
+    /// member, if `sender` still is one.
+    ChannelSend {
+        stream: StreamId,
+        sender: Uuid,
+        frame: Bytes,
+    },
     /// To a relayed match's owner: relay this data from `sender`.
     MatchData {
         stream: StreamId,
@@ -110,6 +131,8 @@ pub struct Shared {
 /// One shard's own state.
 pub struct Shard {
     pub id: usize,
+    /// This shard itself, for spawning tasks that outlive a borrow of it.
+    me: Weak<Shard>,
     pub shared: Arc<Shared>,
     pub port: MeshPort<ShardMsg>,
     /// This shard's metric cells; only this shard writes them.
@@ -133,8 +156,9 @@ impl Shard {
         let spin = std::time::Duration::from_micros(shared.config.mesh.spin_before_park_us);
         let port = shared.mesh.port(id).with_spin(spin);
         let metrics = shared.metrics.handle(id);
-        Rc::new(Shard {
+        Rc::new_cyclic(|me| Shard {
             id,
+            me: me.clone(),
             shared,
             port,
             metrics,
@@ -146,6 +170,13 @@ impl Shard {
             http_conns: Cell::new(0),
             stopping: LocalEvent::default(),
         })
+    }
+
+    /// An owning handle to this shard.
+    pub fn rc(&self) -> Rc<Shard> {
+        // A shard is only reachable through its `Rc`, so this upgrade
+        // cannot fail while `&self` is alive.
+        self.me.upgrade().expect("a shard outlives its borrows")
     }
 
     /// A new id for a request this shard awaits answers to.
@@ -213,8 +244,22 @@ impl Shard {
                 kind,
             } => matches::on_join(self, stream, presence, cid, kind),
             ShardMsg::StreamLeave { stream, session_id } => {
-                matches::on_leave(self, stream, session_id)
+                membership::on_leave(self, stream, session_id)
             }
+            ShardMsg::StreamClose { stream } => membership::on_close(self, stream),
+            ShardMsg::StreamDropped { stream, sessions } => {
+                membership::on_dropped(self, &stream, &sessions)
+            }
+            ShardMsg::ChannelJoin {
+                stream,
+                presence,
+                cid,
+            } => chat::on_join(self, stream, presence, cid),
+            ShardMsg::ChannelSend {
+                stream,
+                sender,
+                frame,
+            } => chat::on_send(self, stream, sender, frame),
             ShardMsg::MatchData {
                 stream,
                 sender,

@@ -173,6 +173,9 @@ impl Session {
     pub fn user_id(&self) -> String {
         self.claims()["uid"].as_str().unwrap().to_string()
     }
+    pub fn username(&self) -> String {
+        self.claims()["usn"].as_str().unwrap().to_string()
+    }
 }
 
 /// A realtime socket.
@@ -180,6 +183,9 @@ pub struct Ws {
     pub socket: WebSocket<TcpStream>,
     /// The shard that serves this socket (from the upgrade response).
     pub shard: Option<u32>,
+    /// Envelopes read past while waiting for a reply, handed out first by
+    /// the next reads.
+    backlog: std::collections::VecDeque<Value>,
 }
 
 /// The outcome of a WebSocket connection attempt.
@@ -203,7 +209,11 @@ impl Ws {
                     .get("kairos-shard")
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse().ok());
-                Connect::Open(Box::new(Ws { socket, shard }))
+                Connect::Open(Box::new(Ws {
+                    socket,
+                    shard,
+                    backlog: Default::default(),
+                }))
             }
             Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(resp))) => {
                 let body = resp
@@ -237,6 +247,13 @@ impl Ws {
 
     /// The next JSON envelope (skipping control frames).
     pub fn recv_json(&mut self) -> Value {
+        if let Some(v) = self.backlog.pop_front() {
+            return v;
+        }
+        self.read_json()
+    }
+
+    fn read_json(&mut self) -> Value {
         loop {
             match self.socket.read().expect("read") {
                 Message::Text(t) => return serde_json::from_str(&t).expect("json envelope"),
@@ -278,6 +295,20 @@ impl Ws {
                 Err(e) => panic!("read while waiting for close: {e}"),
             }
         }
+    }
+
+    /// Sends `{"cid": cid, <message>}` and returns the reply with that cid.
+    /// Pushes that arrive first are kept for the next reads.
+    pub fn request(&mut self, cid: &str, message: &str, body: Value) -> Value {
+        self.send_json(&json!({ "cid": cid, message: body }));
+        for _ in 0..1000 {
+            let v = self.read_json();
+            if v["cid"] == cid {
+                return v;
+            }
+            self.backlog.push_back(v);
+        }
+        panic!("no reply to {message} (cid {cid})");
     }
 
     pub fn close(&mut self) {

@@ -11,6 +11,29 @@ pub mod server;
 pub use client::{Connect, Http, Reply, Session, Ws, basic, bearer};
 pub use server::{Backend, TestServer, backends};
 
+/// `n` users, each with a socket (opened with `query`, e.g. `&status=true`),
+/// such that both shards serve some of them: sockets are reopened until
+/// the kernel has spread them.
+pub fn users_on_both_shards(s: &TestServer, n: usize, query: &str) -> Vec<(Ws, Session)> {
+    assert!(n >= 2);
+    let http = s.http();
+    let mut users: Vec<(Ws, Session)> = (0..n)
+        .map(|_| {
+            let sess = http.device(&unique("device-"));
+            (Ws::open(&s.addr, &sess.token, query), sess)
+        })
+        .collect();
+    for _ in 0..50 {
+        if users.iter().any(|(w, _)| w.shard != users[0].0.shard) {
+            return users;
+        }
+        let (mut ws, sess) = users.pop().expect("n >= 2");
+        ws.close();
+        users.push((Ws::open(&s.addr, &sess.token, query), sess));
+    }
+    panic!("sockets never reached both shards");
+}
+
 /// A unique string for ids that must not collide across tests and runs.
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,6 +1,8 @@
-//! The official Nakama JavaScript client, unchanged, against Kairos:
-//! `tests/js/smoke.mjs` on both backends. Needs `node` and
-//! `npm ci` in `tests/js` (CI does both); otherwise says it was skipped.
+//! The official Nakama JavaScript client, unchanged, against Kairos on two
+//! shards: `tests/js/smoke.mjs` (a first session) and `tests/js/social.mjs`
+//! (four players: a match, chat, status, friends, notifications), on both
+//! backends. Needs `node` and `npm ci` in `tests/js` (CI does both);
+//! otherwise says it was skipped.
 
 use std::path::Path;
 use std::process::Command;
@@ -9,6 +11,15 @@ use kairos_tests::{TestServer, backends};
 
 #[test]
 fn nakama_js_first_session() {
+    run_script("smoke.mjs", "all nakama-js checks passed");
+}
+
+#[test]
+fn nakama_js_four_players() {
+    run_script("social.mjs", "all nakama-js social checks passed");
+}
+
+fn run_script(script: &str, done: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("js");
     if !dir.join("node_modules/@heroiclabs/nakama-js").exists() {
         eprintln!("nakama-js smoke skipped: run `npm ci` in tests/js first");
@@ -22,20 +33,21 @@ fn nakama_js_first_session() {
         let s = TestServer::start(&b);
         let port = s.addr.rsplit(':').next().unwrap().to_string();
         let out = Command::new("node")
-            .arg("smoke.mjs")
+            .arg(script)
             .current_dir(&dir)
             .env("KAIROS_HOST", "127.0.0.1")
             .env("KAIROS_PORT", &port)
+            .env("KAIROS_EXPECT_SHARDS", "2")
             .output()
             .expect("run node");
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             out.status.success(),
-            "nakama-js smoke failed on {}:\n{stdout}\n{stderr}\nserver log:\n{}",
+            "nakama-js {script} failed on {}:\n{stdout}\n{stderr}\nserver log:\n{}",
             b.name(),
             s.log()
         );
-        assert!(stdout.contains("all nakama-js checks passed"), "{stdout}");
+        assert!(stdout.contains(done), "{stdout}");
     }
 }

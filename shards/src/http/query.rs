@@ -14,12 +14,21 @@ pub fn parse(query: &str) -> Vec<(String, String)> {
 
 /// Percent-decoding with `+` as a space; invalid escapes are kept as they are.
 pub fn decode(s: &str) -> String {
+    percent_decode(s, true)
+}
+
+/// Percent-decoding of a path segment, where `+` is itself.
+pub fn decode_path(s: &str) -> String {
+    percent_decode(s, false)
+}
+
+fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => match (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
@@ -65,6 +74,7 @@ mod tests {
         assert_eq!(q[3].1, "b");
         assert_eq!(q[4].1, "%zz");
         assert_eq!(q[5].1, "%4");
+        assert_eq!(decode_path("2...a+b%20c%2B"), "2...a+b c+");
     }
 
     #[test]

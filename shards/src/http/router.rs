@@ -17,10 +17,12 @@ use super::query;
 use super::response::{self, HttpResponse};
 use crate::shard::Shard;
 
-/// What a handler gets: the parsed query and the whole body.
+/// What a handler gets: the parsed query, the whole body, and the
+/// percent-decoded `{parameter}` of routes that have one in their path.
 pub struct Call {
     pub query: Vec<(String, String)>,
     pub body: Bytes,
+    pub path_param: String,
 }
 
 impl Call {
@@ -59,9 +61,30 @@ enum Access {
     Session,
 }
 
+/// What one path serves: per method, who may call it and the route.
+type Methods = &'static [(Method, Access, Route)];
+
+/// Routes with a parameter at the end of their path: the prefix before it.
+const PARAM_ROUTES: &[(&str, Methods)] = &[(
+    "/v2/channel/",
+    &[(Method::GET, Access::Session, Route::ListChannelMessages)],
+)];
+
 /// The REST routes: for a path, which methods it takes, who may call
-/// each, and what serves it. `None`: no such path.
-fn lookup(path: &str) -> Option<&'static [(Method, Access, Route)]> {
+/// each, what serves it, and the path's parameter (empty when the route
+/// has none). `None`: no such path.
+fn lookup(path: &str) -> Option<(Methods, &str)> {
+    if let Some(fixed) = lookup_fixed(path) {
+        return Some((fixed, ""));
+    }
+    PARAM_ROUTES.iter().find_map(|(prefix, methods)| {
+        path.strip_prefix(prefix)
+            .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+            .map(|rest| (*methods, rest))
+    })
+}
+
+fn lookup_fixed(path: &str) -> Option<Methods> {
     use Access::*;
     use Route::*;
     Some(match path {
@@ -83,6 +106,17 @@ fn lookup(path: &str) -> Option<&'static [(Method, Access, Route)]> {
         "/v2/account/unlink/device" => &[(Method::POST, Session, UnlinkDevice)],
         "/v2/account/unlink/email" => &[(Method::POST, Session, UnlinkEmail)],
         "/v2/account/unlink/custom" => &[(Method::POST, Session, UnlinkCustom)],
+        "/v2/friend" => &[
+            (Method::GET, Session, ListFriends),
+            (Method::POST, Session, AddFriends),
+            (Method::DELETE, Session, DeleteFriends),
+        ],
+        "/v2/friend/block" => &[(Method::POST, Session, BlockFriends)],
+        "/v2/friend/friends" => &[(Method::GET, Session, ListFriendsOfFriends)],
+        "/v2/notification" => &[
+            (Method::GET, Session, ListNotifications),
+            (Method::DELETE, Session, DeleteNotifications),
+        ],
         _ => return None,
     })
 }
@@ -105,9 +139,9 @@ pub async fn route(
         return crate::ws::upgrade::handle(shard, req, peer);
     }
 
-    let (access, route) = match lookup(&path) {
-        Some(methods) => match methods.iter().find(|(m, _, _)| *m == method) {
-            Some((_, access, route)) => (access, *route),
+    let (access, route, param) = match lookup(&path) {
+        Some((methods, param)) => match methods.iter().find(|(m, _, _)| *m == method) {
+            Some((_, access, route)) => (access, *route, query::decode_path(param)),
             None => {
                 return response::error(&ApiError::new(Code::Unimplemented, "Method Not Allowed"));
             }
@@ -116,7 +150,7 @@ pub async fn route(
     };
 
     let started = Instant::now();
-    let (resp, received) = call(&shard, route, *access, req).await;
+    let (resp, received) = call(&shard, route, *access, param, req).await;
     let sent = resp.body().size_hint().exact().unwrap_or(0);
     shard.metrics.api(
         route,
@@ -133,6 +167,7 @@ async fn call(
     shard: &Rc<Shard>,
     route: Route,
     access: Access,
+    path_param: String,
     req: Request<Incoming>,
 ) -> (HttpResponse, u64) {
     let (parts, body) = req.into_parts();
@@ -168,6 +203,7 @@ async fn call(
     let call = Call {
         query: query::parse(parts.uri.query().unwrap_or("")),
         body,
+        path_param,
     };
 
     let caller: Option<Caller> = match access {

@@ -7,8 +7,6 @@
 //! each presence event and each `match_data` once, then hands the frame to
 //! the members' shards ([`super::deliver`]).
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use kairos_net::ws::{OpCode, frame_bytes};
 use kairos_schema::rtapi::{
@@ -17,9 +15,10 @@ use kairos_schema::rtapi::{
 use uuid::Uuid;
 
 use super::deliver;
+use super::membership::{self, broadcast, to_owner};
 use crate::shard::{Shard, ShardMsg};
 use crate::streams::{Presence, StreamId};
-use crate::ws::session::WsSession;
+use crate::ws::session::{JoinFlags, WsSession};
 
 /// Why a join is asked, which decides what "no such match" means.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,11 +48,6 @@ fn match_id(uuid: &str) -> String {
 
 fn text_frame(cid: &str, msg: &Outgoing) -> Bytes {
     frame_bytes(OpCode::Text, &msg.to_json(cid))
-}
-
-/// Sends a message to a stream's owner (handled here if this shard owns it).
-fn to_owner(shard: &Shard, stream: &StreamId, msg: ShardMsg) {
-    shard.send_to(stream.owner(shard.port.shards()), msg);
 }
 
 // ---- session side ----------------------------------------------------------
@@ -103,7 +97,7 @@ pub fn join(shard: &Shard, session: &WsSession, cid: &str, match_id: &str, token
 }
 
 fn join_stream(shard: &Shard, session: &WsSession, cid: &str, stream: StreamId, kind: JoinKind) {
-    session.track_stream(stream.clone());
+    session.track_stream(stream.clone(), JoinFlags::default());
     let presence = session.presence(shard.id, None);
     to_owner(
         shard,
@@ -121,16 +115,7 @@ fn join_stream(shard: &Shard, session: &WsSession, cid: &str, stream: StreamId, 
 pub fn leave(shard: &Shard, session: &WsSession, cid: &str, match_id: &str) {
     match parse_match_id(match_id) {
         Ok(id) => {
-            let stream = StreamId::relayed_match(id);
-            session.untrack_stream(&stream);
-            to_owner(
-                shard,
-                &stream.clone(),
-                ShardMsg::StreamLeave {
-                    stream,
-                    session_id: session.id,
-                },
-            );
+            membership::leave(shard, session, StreamId::relayed_match(id));
             session.send(frame_bytes(OpCode::Text, &Outgoing::empty_reply(cid)));
         }
         Err((code, msg)) => {
@@ -176,20 +161,6 @@ pub fn send_data(shard: &Shard, session: &WsSession, msg: MatchDataSend) {
             only,
         },
     );
-}
-
-/// A closing session leaves every stream it was in.
-pub fn leave_all(shard: &Shard, session: &WsSession) {
-    for stream in session.take_streams() {
-        to_owner(
-            shard,
-            &stream.clone(),
-            ShardMsg::StreamLeave {
-                stream,
-                session_id: session.id,
-            },
-        );
-    }
 }
 
 // ---- owner side ------------------------------------------------------------
@@ -240,26 +211,19 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String,
             shard,
             m.targets(),
             Some(presence.session_id),
-            text_frame("", &event),
+            &text_frame("", &event),
         );
     }
 }
 
-/// Removes a presence and tells the remaining members.
-pub fn on_leave(shard: &Shard, stream: StreamId, session_id: Uuid) {
-    let mut table = shard.streams.borrow_mut();
-    let Some(gone) = table.leave(&stream, session_id) else {
-        return;
-    };
-    let Some(m) = table.get(&stream) else { return };
-    if stream.mode == crate::streams::mode::MATCH_RELAYED {
-        let event = Outgoing::MatchPresenceEvent(MatchPresenceEvent {
-            match_id: match_id(&stream.subject),
-            joins: Vec::new(),
-            leaves: vec![gone.to_wire()],
-        });
-        broadcast(shard, m.targets(), None, text_frame("", &event));
-    }
+/// The event telling a match's members that `gone` left.
+pub fn leave_event(stream: &StreamId, gone: &Presence) -> Bytes {
+    let event = Outgoing::MatchPresenceEvent(MatchPresenceEvent {
+        match_id: match_id(&stream.subject),
+        joins: Vec::new(),
+        leaves: vec![gone.to_wire()],
+    });
+    text_frame("", &event)
 }
 
 /// Relays match data: encoded once, delivered per shard.
@@ -296,18 +260,12 @@ pub fn on_data(
         }),
     );
     if only.is_empty() {
-        broadcast(shard, m.targets(), Some(sender), frame);
+        broadcast(shard, m.targets(), Some(sender), &frame);
     } else {
         // Only the listed members (the sender too, if listed).
         for p in m.members().iter().filter(|p| only.contains(&p.session_id)) {
             deliver::to_session(shard, p.shard, p.session_id, frame.clone());
         }
-    }
-}
-
-fn broadcast(shard: &Shard, targets: &[(usize, Arc<[Uuid]>)], except: Option<Uuid>, frame: Bytes) {
-    for (dest, sessions) in targets {
-        deliver::to_shard(shard, *dest, sessions.clone(), except, frame.clone());
     }
 }
 

@@ -28,11 +28,20 @@ use kairos_schema::rtapi::{Envelope, ErrorCode, Incoming, Outgoing};
 use uuid::Uuid;
 
 use crate::metrics::ShardCells;
-use crate::realtime::{matches, status};
+use crate::realtime::{chat, matches, membership, notifications, status};
 use crate::registry::SessionRef;
 use crate::rt::{self, LocalEvent, LocalQueue, TcpStream};
 use crate::shard::{KickReason, Shard};
 use crate::streams::StreamId;
+
+/// How a session joined a stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JoinFlags {
+    /// Its chat messages are kept in the channel's history.
+    pub persistence: bool,
+    /// It is left out of presence lists and events.
+    pub hidden: bool,
+}
 
 /// Wire format of a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,8 +84,9 @@ pub struct WsSession {
     out: LocalQueue<Bytes>,
     closing: Cell<bool>,
     read_done: LocalEvent,
-    /// Streams this session joined (their owners hold the membership).
-    streams: RefCell<Vec<StreamId>>,
+    /// Streams this session joined, with how it joined them (their owners
+    /// hold the membership).
+    streams: RefCell<Vec<(StreamId, JoinFlags)>>,
     /// Whether this session shows its user online (status presence).
     pub status_tracked: Cell<bool>,
     /// Users whose status this session follows.
@@ -122,31 +132,54 @@ impl WsSession {
 
     /// This session's presence in a stream, as the owner records it.
     pub fn presence(&self, shard: usize, status: Option<String>) -> crate::streams::Presence {
+        self.presence_with(shard, status, JoinFlags::default())
+    }
+
+    /// The same, joined with `flags`.
+    pub fn presence_with(
+        &self,
+        shard: usize,
+        status: Option<String>,
+        flags: JoinFlags,
+    ) -> crate::streams::Presence {
         crate::streams::Presence {
             session_id: self.id,
             user_id: self.user_id,
             username: self.username.clone(),
             shard,
-            persistence: false,
-            hidden: false,
+            persistence: flags.persistence,
+            hidden: flags.hidden,
             status,
         }
     }
 
-    /// Remembers a stream joined, so that closing leaves it.
-    pub fn track_stream(&self, stream: StreamId) {
+    /// Remembers a stream joined, so that closing leaves it. Joining again
+    /// keeps the first flags, as the owner keeps the first presence.
+    pub fn track_stream(&self, stream: StreamId, flags: JoinFlags) {
         let mut streams = self.streams.borrow_mut();
-        if !streams.contains(&stream) {
-            streams.push(stream);
+        if !streams.iter().any(|(s, _)| *s == stream) {
+            streams.push((stream, flags));
         }
     }
 
     pub fn untrack_stream(&self, stream: &StreamId) {
-        self.streams.borrow_mut().retain(|s| s != stream);
+        self.streams.borrow_mut().retain(|(s, _)| s != stream);
+    }
+
+    /// How this session joined `stream`, if it did.
+    pub fn joined(&self, stream: &StreamId) -> Option<JoinFlags> {
+        self.streams
+            .borrow()
+            .iter()
+            .find(|(s, _)| s == stream)
+            .map(|(_, f)| *f)
     }
 
     pub fn take_streams(&self) -> Vec<StreamId> {
         std::mem::take(&mut *self.streams.borrow_mut())
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect()
     }
 
     pub fn is_closing(&self) -> bool {
@@ -156,16 +189,17 @@ impl WsSession {
     /// Closes the session on the server's initiative.
     pub fn kick(&self, reason: KickReason) {
         if reason == KickReason::SingleSocket && !self.closing.get() {
-            let note = serde_json::json!({"notifications": {"notifications": [{
-                "id": Uuid::new_v4().to_string(),
-                "subject": "single_socket",
-                "content": "{}",
-                "code": -7,
-                "create_time": kairos_core::time::rfc3339(kairos_core::time::now_secs()),
-            }]}});
-            let json = serde_json::to_vec(&note).unwrap_or_default();
-            self.out
-                .push_urgent(ws::frame::frame_bytes(OpCode::Text, &json));
+            let note = kairos_core::notification::Notification {
+                id: Uuid::new_v4(),
+                user_id: self.user_id,
+                subject: "single_socket".into(),
+                content: "{}".into(),
+                code: kairos_core::notification::code::SINGLE_SOCKET,
+                sender_id: None,
+                create_time: kairos_core::time::now_micros(),
+                persistent: false,
+            };
+            self.out.push_urgent(notifications::frame(&[note]));
         }
         self.close(SERVER_CLOSE.0, SERVER_CLOSE.1);
     }
@@ -253,7 +287,7 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
     .await;
     session.read_done.set();
     // Leave every stream now, so the others hear of it at once.
-    matches::leave_all(&shard, &session);
+    membership::leave_all(&shard, &session);
     status::on_close(&shard, &session);
     // A reader that ends on EOF or error still sends a close if it can.
     session.close(ws::close::NORMAL, "");
@@ -403,6 +437,24 @@ async fn dispatch_envelope(
             matches::join(shard, session, &envelope.cid, &m.match_id, &m.token)
         }
         Incoming::MatchLeave(m) => matches::leave(shard, session, &envelope.cid, &m.match_id),
+        Incoming::ChannelJoin(m) => {
+            return (true, chat::join(shard, session, &envelope.cid, m).await);
+        }
+        Incoming::ChannelLeave(m) => {
+            return (
+                true,
+                chat::leave(shard, session, &envelope.cid, &m.channel_id),
+            );
+        }
+        Incoming::ChannelMessageSend(m) => {
+            return (true, chat::send(shard, session, &envelope.cid, m).await);
+        }
+        Incoming::ChannelMessageUpdate(m) => {
+            return (true, chat::update(shard, session, &envelope.cid, m).await);
+        }
+        Incoming::ChannelMessageRemove(m) => {
+            return (true, chat::remove(shard, session, &envelope.cid, m).await);
+        }
         Incoming::MatchDataSend(m) => matches::send_data(shard, session, m),
         Incoming::StatusUpdate(m) => status::update(shard, session, &envelope.cid, m.status),
         Incoming::StatusUnfollow(m) => match parse_user_ids(&m.user_ids) {

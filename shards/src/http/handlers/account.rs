@@ -1,173 +1,21 @@
-//! Nakama's account and session REST calls.
-//!
-//! Handlers validate input on the shard (cheap, pure), then hand anything
-//! that touches the database or hashes a password to the persistence pool
-//! and await its reply; the shard never blocks.
+//! Nakama's account and session REST calls: authenticate, refresh, log
+//! out, read/update/delete the account, link and unlink identifiers.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
-use kairos_core::account::{Account, AccountUpdate, Identity, User};
+use kairos_core::account::{Account, AccountUpdate, Identity};
 use kairos_core::error::{ApiError, ApiResult};
 use kairos_core::time::{now_millis, now_secs, rfc3339};
 use kairos_core::validate;
 use kairos_schema::api;
-use uuid::Uuid;
 
-use super::auth::Caller;
-use super::query::parse_bool;
-use super::response::{self, HttpResponse};
-use super::router::Call;
+use super::users::{online, user_json};
+use crate::http::auth::Caller;
+use crate::http::query::parse_bool;
+use crate::http::response::{self, HttpResponse};
+use crate::http::router::Call;
 use crate::shard::{KickReason, Shard};
 
-/// Every REST operation Kairos serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
-    Healthcheck,
-    AuthenticateDevice,
-    AuthenticateEmail,
-    AuthenticateCustom,
-    SessionRefresh,
-    SessionLogout,
-    GetAccount,
-    UpdateAccount,
-    DeleteAccount,
-    GetUsers,
-    LinkDevice,
-    LinkEmail,
-    LinkCustom,
-    UnlinkDevice,
-    UnlinkEmail,
-    UnlinkCustom,
-}
-
-impl Route {
-    /// Every route, in declaration order (`ALL[r.index()] == r`).
-    pub const ALL: [Route; 16] = {
-        use Route::*;
-        [
-            Healthcheck,
-            AuthenticateDevice,
-            AuthenticateEmail,
-            AuthenticateCustom,
-            SessionRefresh,
-            SessionLogout,
-            GetAccount,
-            UpdateAccount,
-            DeleteAccount,
-            GetUsers,
-            LinkDevice,
-            LinkEmail,
-            LinkCustom,
-            UnlinkDevice,
-            UnlinkEmail,
-            UnlinkCustom,
-        ]
-    };
-    pub const COUNT: usize = Self::ALL.len();
-
-    /// Position in [`Route::ALL`], for per-route tables.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Nakama's gRPC method name, which its metrics are named after
-    /// (`<prefix>_<Method>_count`).
-    pub fn name(self) -> &'static str {
-        use Route::*;
-        match self {
-            Healthcheck => "Healthcheck",
-            AuthenticateDevice => "AuthenticateDevice",
-            AuthenticateEmail => "AuthenticateEmail",
-            AuthenticateCustom => "AuthenticateCustom",
-            SessionRefresh => "SessionRefresh",
-            SessionLogout => "SessionLogout",
-            GetAccount => "GetAccount",
-            UpdateAccount => "UpdateAccount",
-            DeleteAccount => "DeleteAccount",
-            GetUsers => "GetUsers",
-            LinkDevice => "LinkDevice",
-            LinkEmail => "LinkEmail",
-            LinkCustom => "LinkCustom",
-            UnlinkDevice => "UnlinkDevice",
-            UnlinkEmail => "UnlinkEmail",
-            UnlinkCustom => "UnlinkCustom",
-        }
-    }
-}
-
-pub async fn dispatch(
-    route: Route,
-    shard: Rc<Shard>,
-    caller: Option<Caller>,
-    call: Call,
-) -> ApiResult<HttpResponse> {
-    use Route::*;
-    // The router guarantees a caller for session routes.
-    let me = || {
-        caller
-            .clone()
-            .ok_or_else(|| ApiError::unauthenticated("Auth token required"))
-    };
-    match route {
-        Healthcheck => Ok(response::empty()),
-        AuthenticateDevice => authenticate_device(&shard, call).await,
-        AuthenticateEmail => authenticate_email(&shard, call).await,
-        AuthenticateCustom => authenticate_custom(&shard, call).await,
-        SessionRefresh => session_refresh(&shard, call).await,
-        SessionLogout => session_logout(&shard, me()?, call).await,
-        GetAccount => get_account(&shard, me()?).await,
-        UpdateAccount => update_account(&shard, me()?, call).await,
-        DeleteAccount => delete_account(&shard, me()?).await,
-        GetUsers => get_users(&shard, call).await,
-        LinkDevice => {
-            let body: api::AccountDevice = call.json()?;
-            validate::device_id(&body.id)?;
-            link(&shard, me()?, Identity::Device { id: body.id }).await
-        }
-        LinkCustom => {
-            let body: api::AccountCustom = call.json()?;
-            validate::custom_id_for_link(&body.id)?;
-            link(&shard, me()?, Identity::Custom { id: body.id }).await
-        }
-        LinkEmail => {
-            let body: api::AccountEmail = call.json()?;
-            if body.email.is_empty() || body.password.is_empty() {
-                return Err(ApiError::invalid("Email address and password is required."));
-            }
-            validate::email(&body.email)?;
-            validate::password(&body.password)?;
-            let identity = Identity::Email {
-                email: body.email.to_lowercase(),
-                username: String::new(),
-                password: body.password,
-            };
-            link(&shard, me()?, identity).await
-        }
-        UnlinkDevice => {
-            let body: api::AccountDevice = call.json()?;
-            if body.id.is_empty() {
-                return Err(ApiError::invalid("A device ID must be supplied."));
-            }
-            unlink(&shard, me()?, Identity::Device { id: body.id }).await
-        }
-        UnlinkCustom => {
-            let body: api::AccountCustom = call.json()?;
-            unlink(&shard, me()?, Identity::Custom { id: body.id }).await
-        }
-        UnlinkEmail => {
-            let body: api::AccountEmail = call.json()?;
-            let identity = Identity::Email {
-                email: body.email.to_lowercase(),
-                username: String::new(),
-                password: String::new(),
-            };
-            unlink(&shard, me()?, identity).await
-        }
-    }
-}
-
-/// `?create=` (absent means true) and `?username=` of the authenticate routes.
 fn create_and_username(call: &Call) -> ApiResult<(bool, String)> {
     let create = match call.param("create") {
         None | Some("") => true,
@@ -204,7 +52,7 @@ async fn authenticate(
     }))
 }
 
-async fn authenticate_device(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
+pub(super) async fn authenticate_device(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
     let body: api::AccountDevice = call.json()?;
     validate::device_id(&body.id)?;
     let (create, username) = create_and_username(&call)?;
@@ -218,7 +66,7 @@ async fn authenticate_device(shard: &Shard, call: Call) -> ApiResult<HttpRespons
     .await
 }
 
-async fn authenticate_custom(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
+pub(super) async fn authenticate_custom(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
     let body: api::AccountCustom = call.json()?;
     validate::custom_id(&body.id)?;
     let (create, username) = create_and_username(&call)?;
@@ -232,7 +80,7 @@ async fn authenticate_custom(shard: &Shard, call: Call) -> ApiResult<HttpRespons
     .await
 }
 
-async fn authenticate_email(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
+pub(super) async fn authenticate_email(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
     if call.body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ApiError::invalid("Email address and password is required."));
     }
@@ -255,7 +103,7 @@ async fn authenticate_email(shard: &Shard, call: Call) -> ApiResult<HttpResponse
     authenticate(shard, identity, username, create, body.vars).await
 }
 
-async fn session_refresh(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
+pub(super) async fn session_refresh(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
     let body: api::SessionRefreshRequest = call.json()?;
     if body.token.is_empty() {
         return Err(ApiError::invalid("Refresh token is required."));
@@ -291,7 +139,11 @@ async fn session_refresh(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
 /// its refresh token alike), or every session of the caller when the body
 /// names none. Revocations are persisted before the reply, so a restart
 /// keeps them.
-async fn session_logout(shard: &Shard, caller: Caller, call: Call) -> ApiResult<HttpResponse> {
+pub(super) async fn session_logout(
+    shard: &Shard,
+    caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
     let body: api::SessionLogoutRequest = call.json()?;
     let shared = &shard.shared;
     let now = now_secs();
@@ -338,35 +190,7 @@ async fn session_logout(shard: &Shard, caller: Caller, call: Call) -> ApiResult<
     Ok(response::empty())
 }
 
-fn user_json(u: User) -> api::User {
-    api::User {
-        id: u.id.to_string(),
-        username: u.username,
-        display_name: u.display_name,
-        avatar_url: u.avatar_url,
-        lang_tag: u.lang_tag,
-        location: u.location,
-        timezone: u.timezone,
-        metadata: u.metadata,
-        facebook_id: u.facebook_id,
-        google_id: u.google_id,
-        gamecenter_id: u.gamecenter_id,
-        steam_id: u.steam_id,
-        online: false,
-        edge_count: u.edge_count,
-        create_time: rfc3339(u.create_time),
-        update_time: rfc3339(u.update_time),
-        facebook_instant_game_id: u.facebook_instant_game_id,
-        apple_id: u.apple_id,
-    }
-}
-
-fn online(shard: &Shard, mut u: api::User, id: Uuid) -> api::User {
-    u.online = shard.shared.registry.is_online(id);
-    u
-}
-
-async fn get_account(shard: &Shard, caller: Caller) -> ApiResult<HttpResponse> {
+pub(super) async fn get_account(shard: &Shard, caller: Caller) -> ApiResult<HttpResponse> {
     let user = caller.user_id;
     let account: Account = shard
         .shared
@@ -399,7 +223,11 @@ async fn get_account(shard: &Shard, caller: Caller) -> ApiResult<HttpResponse> {
     Ok(response::json(&out))
 }
 
-async fn update_account(shard: &Shard, caller: Caller, call: Call) -> ApiResult<HttpResponse> {
+pub(super) async fn update_account(
+    shard: &Shard,
+    caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
     let body: api::UpdateAccountRequest = call.json()?;
     if let Some(name) = &body.username {
         if name.is_empty() || name.len() > 128 {
@@ -442,7 +270,7 @@ async fn update_account(shard: &Shard, caller: Caller, call: Call) -> ApiResult<
 }
 
 /// Deletes the account, revokes all its sessions and closes its sockets.
-async fn delete_account(shard: &Shard, caller: Caller) -> ApiResult<HttpResponse> {
+pub(super) async fn delete_account(shard: &Shard, caller: Caller) -> ApiResult<HttpResponse> {
     let user = caller.user_id;
     let shared = &shard.shared;
     shared
@@ -457,43 +285,6 @@ async fn delete_account(shard: &Shard, caller: Caller) -> ApiResult<HttpResponse
     shared.revocations.revoke_all(user, cutoff);
     shard.kick_user(user, KickReason::AccountDeleted, None);
     Ok(response::empty())
-}
-
-async fn get_users(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
-    let raw_ids = call.params("ids");
-    let usernames: Vec<String> = call
-        .params("usernames")
-        .into_iter()
-        .filter(|u| !u.is_empty())
-        .collect();
-    let facebook_ids = call.params("facebook_ids");
-    if raw_ids.is_empty() && usernames.is_empty() && facebook_ids.is_empty() {
-        return Ok(response::empty());
-    }
-    let mut ids = Vec::with_capacity(raw_ids.len());
-    for id in &raw_ids {
-        ids.push(
-            Uuid::parse_str(id)
-                .map_err(|_| ApiError::invalid(format!("ID '{id}' is not a valid system ID.")))?,
-        );
-    }
-    if ids.is_empty() && usernames.is_empty() {
-        // Facebook ids can't match until social linking exists.
-        return Ok(response::empty());
-    }
-    let users = shard
-        .shared
-        .persist
-        .run(move |store| async move { store.get_users(ids, usernames).await })
-        .await?;
-    let users = users
-        .into_iter()
-        .map(|u| {
-            let id = u.id;
-            online(shard, user_json(u), id)
-        })
-        .collect();
-    Ok(response::json(&api::Users { users }))
 }
 
 async fn link(shard: &Shard, caller: Caller, identity: Identity) -> ApiResult<HttpResponse> {
@@ -516,15 +307,76 @@ async fn unlink(shard: &Shard, caller: Caller, identity: Identity) -> ApiResult<
     Ok(response::empty())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Route;
+pub(super) async fn link_device(
+    shard: &Shard,
+    caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
+    let body: api::AccountDevice = call.json()?;
+    validate::device_id(&body.id)?;
+    link(shard, caller, Identity::Device { id: body.id }).await
+}
 
-    #[test]
-    fn route_table_is_consistent() {
-        for (i, r) in Route::ALL.iter().enumerate() {
-            assert_eq!(r.index(), i);
-            assert_eq!(r.name(), format!("{r:?}"));
-        }
+pub(super) async fn link_custom(
+    shard: &Shard,
+    caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
+    let body: api::AccountCustom = call.json()?;
+    validate::custom_id_for_link(&body.id)?;
+    link(shard, caller, Identity::Custom { id: body.id }).await
+}
+
+pub(super) async fn link_email(
+    shard: &Shard,
+    caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
+    let body: api::AccountEmail = call.json()?;
+    if body.email.is_empty() || body.password.is_empty() {
+        return Err(ApiError::invalid("Email address and password is required."));
     }
+    validate::email(&body.email)?;
+    validate::password(&body.password)?;
+    let identity = Identity::Email {
+        email: body.email.to_lowercase(),
+        username: String::new(),
+        password: body.password,
+    };
+    link(shard, caller, identity).await
+}
+
+pub(super) async fn unlink_device(
+    shard: &Shard,
+    caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
+    let body: api::AccountDevice = call.json()?;
+    if body.id.is_empty() {
+        return Err(ApiError::invalid("A device ID must be supplied."));
+    }
+    unlink(shard, caller, Identity::Device { id: body.id }).await
+}
+
+pub(super) async fn unlink_custom(
+    shard: &Shard,
+    caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
+    let body: api::AccountCustom = call.json()?;
+    unlink(shard, caller, Identity::Custom { id: body.id }).await
+}
+
+pub(super) async fn unlink_email(
+    shard: &Shard,
+    caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
+    let body: api::AccountEmail = call.json()?;
+    let identity = Identity::Email {
+        email: body.email.to_lowercase(),
+        username: String::new(),
+        password: String::new(),
+    };
+    unlink(shard, caller, identity).await
 }

@@ -1,0 +1,134 @@
+//! Notifications: the server-side API that sends them, and their live
+//! delivery.
+//!
+//! [`send`] is what features call (friends, direct messages, and later the
+//! runtime and groups): it stores the persistent notifications in one
+//! transaction, then pushes every notification to each live socket of its
+//! user, whichever shard it is on. Sockets are found through the global
+//! session registry, a rare lookup that is not on the match-message path.
+//! Each user's notifications travel as one `notifications` envelope,
+//! encoded once, with one delivery per shard that holds that user's
+//! sockets.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kairos_core::error::ApiResult;
+use kairos_core::notification::Notification;
+use kairos_core::time::rfc3339_micros;
+use kairos_net::ws::{OpCode, frame_bytes};
+use kairos_schema::api;
+use kairos_schema::rtapi::{NotificationsOut, Outgoing};
+use uuid::Uuid;
+
+use super::deliver;
+use crate::rt;
+use crate::shard::Shard;
+
+/// A notification as clients see it.
+pub fn to_wire(n: &Notification) -> api::Notification {
+    api::Notification {
+        id: n.id.to_string(),
+        subject: n.subject.clone(),
+        content: n.content.clone(),
+        code: n.code,
+        sender_id: n.sender_id.map(|s| s.to_string()).unwrap_or_default(),
+        create_time: rfc3339_micros(n.create_time),
+        persistent: n.persistent,
+    }
+}
+
+/// The `notifications` envelope carrying `notes`, as a WebSocket frame.
+pub fn frame(notes: &[Notification]) -> Bytes {
+    let out = Outgoing::Notifications(NotificationsOut {
+        notifications: notes.iter().map(to_wire).collect(),
+    });
+    frame_bytes(OpCode::Text, &out.to_json(""))
+}
+
+/// Stores the persistent notifications, then delivers all of them live.
+/// Nothing is delivered when storing fails, so a client never sees a
+/// notification it cannot list afterwards.
+pub async fn send(shard: &Shard, notes: Vec<Notification>) -> ApiResult<()> {
+    for n in &notes {
+        n.validate()?;
+    }
+    let keep: Vec<Notification> = notes.iter().filter(|n| n.persistent).cloned().collect();
+    if !keep.is_empty() {
+        shard
+            .shared
+            .persist
+            .run(move |store| async move { store.save_notifications(keep).await })
+            .await?;
+    }
+    deliver_live(shard, &notes);
+    Ok(())
+}
+
+/// [`send`] in the background, for callers that must not wait (handlers
+/// running on a stream's owner). Failures are logged.
+pub fn send_later(shard: &Shard, notes: Vec<Notification>) {
+    let shard = shard.rc();
+    rt::spawn(async move {
+        if let Err(e) = send(&shard, notes).await {
+            tracing::warn!(error = %e, "sending notifications failed");
+        }
+    });
+}
+
+/// Pushes notifications to their users' live sockets.
+pub fn deliver_live(shard: &Shard, notes: &[Notification]) {
+    // Per user, in the order given.
+    let mut users: Vec<(Uuid, Vec<Notification>)> = Vec::new();
+    for n in notes {
+        match users.iter_mut().find(|(u, _)| *u == n.user_id) {
+            Some((_, v)) => v.push(n.clone()),
+            None => users.push((n.user_id, vec![n.clone()])),
+        }
+    }
+    for (user, notes) in users {
+        let sessions = shard.shared.registry.sessions_of(user);
+        if sessions.is_empty() {
+            continue;
+        }
+        let frame = frame(&notes);
+        let mut by_shard: HashMap<usize, Vec<Uuid>> = HashMap::new();
+        for s in sessions {
+            by_shard.entry(s.shard).or_default().push(s.session_id);
+        }
+        for (dest, ids) in by_shard {
+            deliver::to_shard(shard, dest, Arc::from(ids), None, frame.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_shape() {
+        let n = Notification {
+            id: Uuid::nil(),
+            user_id: Uuid::new_v4(),
+            subject: "s".into(),
+            content: "{}".into(),
+            code: -2,
+            sender_id: None,
+            create_time: 1_000_000,
+            persistent: false,
+        };
+        let json = String::from_utf8(
+            Outgoing::Notifications(NotificationsOut {
+                notifications: vec![to_wire(&n)],
+            })
+            .to_json(""),
+        )
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"notifications":{"notifications":[{"id":"00000000-0000-0000-0000-000000000000","subject":"s","content":"{}","code":-2,"create_time":"1970-01-01T00:00:01Z"}]}}"#
+        );
+    }
+}
