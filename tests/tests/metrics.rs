@@ -291,3 +291,69 @@ fn prefix_and_namespace_are_configurable() {
         "kairos_shard_sessions{node_name=\"metricsnode\",namespace=\"eu\",shard=\"0\"} 0\n"
     ));
 }
+
+/// Closed, kicked and vanished sessions leave no presence, stream or
+/// session behind on any shard.
+#[test]
+fn closed_sessions_leave_nothing_behind() {
+    let port = free_port();
+    let s = TestServer::start_with(
+        &Backend::Sqlite,
+        &[
+            "--name",
+            "metricsnode",
+            "--metrics.prometheus_port",
+            &port.to_string(),
+            "--session.single_socket",
+            "true",
+        ],
+    );
+    let metrics = Http::new(&format!("127.0.0.1:{port}"));
+    let mut users = kairos_tests::users_on_both_shards(&s, 4, "&status=true");
+    let room = unique("room-");
+    let m = users[0].0.request("c", "match_create", json!({}))["match"]["match_id"].clone();
+    for (ws, _) in users.iter_mut() {
+        ws.request("j", "match_join", json!({"match_id": m}));
+        ws.request("r", "channel_join", json!({"target": room, "type": 1}));
+    }
+    let a = users[0].1.user_id();
+    users[1]
+        .0
+        .request("d", "channel_join", json!({"target": a, "type": 2}));
+    let busy = Scrape::take(&metrics);
+    assert_eq!(
+        busy.total("nakama_presences"),
+        9.0,
+        "4 in the match, 4 in the room, 1 in the DM"
+    );
+    assert_eq!(busy.total("kairos_shard_streams"), 3.0);
+    assert_eq!(busy.total("nakama_sessions"), 4.0);
+
+    // One leaves cleanly, one vanishes, one is kicked by a newer socket of
+    // the same user, one stays.
+    let (mut clean, _) = users.remove(0);
+    clean.close();
+    let (vanished, _) = users.remove(0);
+    drop(vanished);
+    let (_kicked, kicked_sess) = users.remove(0);
+    let mut newer = Ws::open(&s.addr, &kicked_sess.token, "");
+    wait_until(|| {
+        let now = Scrape::take(&metrics);
+        now.total("nakama_presences") == 2.0 && now.total("nakama_sessions") == 2.0
+    });
+    let left = Scrape::take(&metrics);
+    assert_eq!(
+        left.total("kairos_shard_streams"),
+        2.0,
+        "the match and the room"
+    );
+    newer.close();
+    let (mut last, _) = users.remove(0);
+    last.close();
+    wait_until(|| {
+        let now = Scrape::take(&metrics);
+        now.total("nakama_presences") == 0.0
+            && now.total("kairos_shard_streams") == 0.0
+            && now.total("nakama_sessions") == 0.0
+    });
+}

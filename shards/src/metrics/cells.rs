@@ -8,7 +8,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::counter::Counter;
+use super::counter::{Counter, Gauge};
 use super::histogram::Histogram;
 use crate::http::Route;
 
@@ -43,6 +43,10 @@ pub struct ShardMetrics {
     pub message_sent_bytes: Counter,
     /// From a message decoded to its reply queued.
     pub message_latency: Histogram,
+    /// Streams this shard owns that have members, now.
+    pub streams: Gauge,
+    /// Presences in the streams this shard owns, now.
+    pub presences: Gauge,
 }
 
 impl Default for ShardMetrics {
@@ -61,6 +65,8 @@ impl Default for ShardMetrics {
             message_recv_bytes: Counter::default(),
             message_sent_bytes: Counter::default(),
             message_latency: Histogram::default(),
+            streams: Gauge::default(),
+            presences: Gauge::default(),
         }
     }
 }

@@ -56,6 +56,11 @@ pub fn render(shared: &Shared) -> String {
         "Realtime (WebSocket) sessions open now.",
         sum(&|s| s.sessions()),
     );
+    e.gauge(
+        &nakama("presences"),
+        "Presences in streams (matches and chat channels) now.",
+        sum(&|s| s.presences.get()),
+    );
     e.counter(
         &nakama("socket_ws_opened"),
         "WebSocket sessions opened.",
@@ -185,6 +190,14 @@ pub fn render(shared: &Shared) -> String {
     );
     for (s, id) in shards.iter().zip(&ids) {
         e.sample("kairos_shard_sessions", &[("shard", id)], s.sessions());
+    }
+    e.family(
+        "kairos_shard_streams",
+        "Streams with members that each shard owns.",
+        Kind::Gauge,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample("kairos_shard_streams", &[("shard", id)], s.streams.get());
     }
     e.family(
         "kairos_shard_mesh_received_total",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{Presence, StreamId};
+use crate::metrics::ShardCells;
 
 /// One stream's members.
 #[derive(Default)]
@@ -51,13 +52,36 @@ impl Membership {
     }
 }
 
-/// The streams one shard owns.
+/// The streams one shard owns. Every change republishes the shard's
+/// `streams` and `presences` gauges, when it has them.
 #[derive(Default)]
 pub struct StreamTable {
     streams: HashMap<StreamId, Membership>,
+    presences: usize,
+    metrics: Option<ShardCells>,
 }
 
 impl StreamTable {
+    /// A table that keeps the shard's gauges current.
+    pub fn new(metrics: ShardCells) -> StreamTable {
+        StreamTable {
+            metrics: Some(metrics),
+            ..Default::default()
+        }
+    }
+
+    fn publish(&self) {
+        if let Some(m) = &self.metrics {
+            m.streams.set(self.streams.len() as u64);
+            m.presences.set(self.presences as u64);
+        }
+    }
+
+    /// Presences in all streams.
+    pub fn presences(&self) -> usize {
+        self.presences
+    }
+
     /// Adds a presence; false if that session was already a member.
     pub fn join(&mut self, stream: &StreamId, presence: Presence) -> bool {
         let m = self.streams.entry(stream.clone()).or_default();
@@ -66,6 +90,8 @@ impl StreamTable {
         }
         m.members.push(presence);
         m.rebuild();
+        self.presences += 1;
+        self.publish();
         true
     }
 
@@ -79,12 +105,17 @@ impl StreamTable {
         } else {
             m.rebuild();
         }
+        self.presences -= 1;
+        self.publish();
         Some(p)
     }
 
     /// Removes a stream and every member; returns them.
     pub fn close(&mut self, stream: &StreamId) -> Option<Vec<Presence>> {
-        self.streams.remove(stream).map(|m| m.members)
+        let members = self.streams.remove(stream)?.members;
+        self.presences -= members.len();
+        self.publish();
+        Some(members)
     }
 
     pub fn get(&self, stream: &StreamId) -> Option<&Membership> {
@@ -129,6 +160,7 @@ mod tests {
         let m = t.get(&s).unwrap();
         assert_eq!(m.members().len(), 3);
         assert_eq!(m.targets().len(), 2);
+        assert_eq!(t.presences(), 3);
         assert_eq!(&*m.targets()[1].1, &[b.session_id, c.session_id]);
         assert_eq!(t.leave(&s, b.session_id).unwrap(), b);
         assert_eq!(t.get(&s).unwrap().targets()[1].1.len(), 1);
@@ -139,5 +171,6 @@ mod tests {
         t.join(&s, a.clone());
         assert_eq!(t.close(&s), Some(vec![a]));
         assert!(t.is_empty() && t.close(&s).is_none());
+        assert_eq!(t.presences(), 0);
     }
 }
