@@ -45,7 +45,7 @@ struct World {
     remote: Arc<[usize]>,
     mesh: Arc<Mesh<Delivery>>,
     sender: UserPresence,
-    payload: Vec<u8>,
+    payload: Bytes,
 }
 
 impl World {
@@ -64,7 +64,7 @@ impl World {
                 username: "player_one".into(),
                 ..Default::default()
             },
-            payload: vec![42; 32],
+            payload: Bytes::from(vec![42u8; 32]),
         }
     }
 

@@ -8,6 +8,7 @@ use std::fmt;
 use std::collections::BTreeMap;
 
 use base64::Engine;
+use bytes::Bytes;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -118,8 +119,10 @@ pub struct MatchDataSend {
     pub match_id: String,
     #[serde(with = "crate::json::int64_string", alias = "opCode")]
     pub op_code: i64,
+    /// The payload. Binary wires slice it out of the receive buffer
+    /// without copying; JSON decodes it from base64.
     #[serde(deserialize_with = "base64_bytes")]
-    pub data: Vec<u8>,
+    pub data: Bytes,
     #[serde(deserialize_with = "nullable")]
     pub presences: Vec<UserPresence>,
     #[serde(deserialize_with = "nullable")]
@@ -226,10 +229,11 @@ pub struct UserPresence {
     pub status: Option<String>,
 }
 
-fn base64_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+fn base64_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
     let text: String = nullable(d)?;
     BASE64
         .decode(text.as_bytes())
+        .map(Bytes::from)
         .map_err(|e| de::Error::custom(format!("data is not base64: {e}")))
 }
 
@@ -514,9 +518,9 @@ pub struct MatchData {
     pub op_code: i64,
     #[serde(
         serialize_with = "serialize_base64",
-        skip_serializing_if = "Vec::is_empty"
+        skip_serializing_if = "Bytes::is_empty"
     )]
-    pub data: Vec<u8>,
+    pub data: Bytes,
     #[serde(skip_serializing_if = "crate::json::is_false")]
     pub reliable: bool,
 }
@@ -642,7 +646,7 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (m.op_code, m.data.as_slice(), m.reliable, m.presences.len()),
+            (m.op_code, &m.data[..], m.reliable, m.presences.len()),
             (7, &b"hello"[..], true, 1)
         );
         // op_code as a number, data without padding.
@@ -653,7 +657,7 @@ mod tests {
         let Incoming::MatchDataSend(m) = e.message else {
             panic!()
         };
-        assert_eq!((m.op_code, m.data.as_slice()), (3, &b"hi"[..]));
+        assert_eq!((m.op_code, &m.data[..]), (3, &b"hi"[..]));
         assert!(Envelope::from_json(br#"{"match_data_send":{"data":"!!"}}"#).is_err());
         assert!(Envelope::from_json(br#"{"match_join":{"match_id":"x","bogus":1}}"#).is_err());
     }
@@ -669,7 +673,7 @@ mod tests {
                 ..Default::default()
             },
             op_code: 1,
-            data: b"hello".to_vec(),
+            data: Bytes::from_static(b"hello"),
             reliable: true,
         });
         assert_eq!(

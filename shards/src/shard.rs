@@ -73,7 +73,7 @@ pub enum ShardMsg {
         sender: Uuid,
         sender_shard: usize,
         op_code: i64,
-        data: Vec<u8>,
+        data: Bytes,
         reliable: bool,
         /// Only these sessions, when not empty.
         only: Vec<Uuid>,

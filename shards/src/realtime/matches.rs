@@ -234,7 +234,7 @@ pub fn on_data(
     sender: Uuid,
     sender_shard: usize,
     op_code: i64,
-    data: Vec<u8>,
+    data: Bytes,
     reliable: bool,
     only: Vec<Uuid>,
 ) {
