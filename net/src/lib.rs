@@ -18,8 +18,28 @@
 //!
 //! * [`ws`] — WebSocket (RFC 6455): opening handshake helpers, frame codec,
 //!   streaming message decoder and a close-handshake state machine.
+//! * [`rudp`] — reliable UDP: a server (one per shard) and a client over
+//!   renetcode (netcode.io connect tokens, encryption, handshake, timeouts)
+//!   and renet (reliable-ordered and unreliable channels, fragmentation),
+//!   plus a sequenced channel, connect-token minting, and input checks that
+//!   keep hostile datagrams from reaching code that would panic on them.
+//!   Time comes in as a value; datagrams go out through a reusable queue.
+//! * [`quic`] — QUIC over quinn-proto (TLS 1.3 with rustls): a server (one
+//!   per shard) and a client, with the Nakama session token sent as the
+//!   first stream frame and accepted or rejected by the application,
+//!   reliable messages as length-prefixed frames on one stream, unreliable
+//!   ones as QUIC datagrams, connection ids that encode the owning shard and
+//!   [`quic::shard_of_datagram`] to forward migrated connections' datagrams
+//!   to it, and self-signed certificate generation. Time comes in as a
+//!   value; datagrams are written into the caller's buffer.
+//! * [`sim`] — a deterministic, seeded lossy datagram link in virtual time
+//!   (loss, duplication, reordering, delay) for in-process tests, here and in
+//!   other crates.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod quic;
+pub mod rudp;
+pub mod sim;
 pub mod ws;

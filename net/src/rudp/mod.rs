@@ -1,0 +1,65 @@
+//! Reliable UDP, sans-IO: renetcode (netcode.io) for connections and
+//! encryption, renet for channels, and what Kairos adds on top.
+//!
+//! One [`RudpServer`] runs per shard, on the shard's SO_REUSEPORT UDP socket.
+//! The kernel keeps a client's address 4-tuple on one socket, so every
+//! datagram of a connection reaches the shard that accepted it and no
+//! routing between shards is needed. [`RudpClient`] is the other end, for the
+//! Rust client library and tests.
+//!
+//! Layers, from the wire up:
+//!
+//! 1. [`filter`]: stateless header checks on every datagram, before
+//!    renetcode sees it.
+//! 2. renetcode: the netcode.io handshake with [connect tokens](token),
+//!    ChaCha20-Poly1305 on every packet after it, replay protection,
+//!    keepalives (every 250 ms of silence) and timeouts.
+//! 3. [`guard`]: checks on each decrypted renet packet from the peer.
+//! 4. renet: acknowledgements, resends and fragmentation, on the three
+//!    [`Channel`]s. The sequenced channel is Kairos' own ([`sequence`]), on
+//!    an unreliable renet channel.
+//!
+//! Both endpoints take the time as a value, feed on received datagrams,
+//! and queue events and datagrams to send; see [`RudpServer`] for the driver
+//! loop and the flushing rules. [`crate::sim`] connects them in-process over
+//! a lossy virtual link.
+//!
+//! # Sizes
+//!
+//! renet slices messages above 1200 bytes. Reliable messages are sliced and
+//! reassembled, up to [`RudpConfig::max_reliable_message_bytes`] (64 KiB by
+//! default). Unreliable and sequenced messages are never sliced: `send`
+//! refuses ones above [`MAX_UNRELIABLE_MESSAGE_BYTES`] (1200) or
+//! [`MAX_SEQUENCED_MESSAGE_BYTES`] (1196) with
+//! [`SendError::MessageTooLarge`]. Every datagram is at most
+//! [`MAX_DATAGRAM_BYTES`]; payload packets stay at or below 1325 bytes.
+
+pub mod channel;
+pub mod client;
+pub mod config;
+pub mod event;
+pub mod filter;
+pub mod guard;
+pub mod sequence;
+pub mod server;
+pub mod token;
+pub mod transmit;
+
+mod clock;
+mod peer;
+
+#[cfg(test)]
+mod tests;
+
+pub use channel::{Channel, MAX_SEQUENCED_MESSAGE_BYTES, MAX_UNRELIABLE_MESSAGE_BYTES};
+pub use client::{ClientError, ClientState, ClientStats, RudpClient};
+pub use config::{ChannelMemory, ConfigError, MAX_CLIENTS, RudpConfig, ServerConfig};
+pub use event::{ClientEvent, DisconnectReason, SendError, ServerEvent};
+pub use guard::Violation;
+pub use sequence::{SEQUENCE_PREFIX_BYTES, is_newer};
+pub use server::{RudpServer, ServerStats};
+pub use token::{
+    ConnectTokenParams, MAX_SERVER_ADDRESSES, PRIVATE_KEY_BYTES, PrivateKey, TokenError,
+    USER_DATA_BYTES, mint_connect_token,
+};
+pub use transmit::{MAX_DATAGRAM_BYTES, Transmits};

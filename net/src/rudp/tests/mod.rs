@@ -1,0 +1,13 @@
+//! End-to-end tests: servers and clients in-process, over `crate::sim`
+//! links, in virtual time. Every test is deterministic (fixed seeds) and
+//! asserts only virtual times.
+
+mod harness;
+
+mod channels;
+mod graceful;
+mod handshake;
+mod hostile;
+mod lossy;
+mod timeouts;
+mod tokens;
