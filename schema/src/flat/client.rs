@@ -1,0 +1,298 @@
+//! Client side: [`Incoming`] requests out, server envelopes back into
+//! [`Outgoing`]. For tests, the Rust client and the load tester.
+//!
+//! `Outgoing` is the server's model, so decoding into it makes a round
+//! trip comparable with `==`. It covers what Kairos sends; other server
+//! messages (party, matchmaker, rpc, stream) are refused here by name and
+//! can be read with the generated [`fb`](super::fb) types.
+
+use bytes::Bytes;
+use planus::{Builder, ReadAsRoot, UnionOffset};
+
+use super::fb;
+use super::names::message_name;
+use super::read::{Reader, Refused, Result};
+use super::write::{build, nz, presences as write_presences, string_map, strings};
+use crate::api::{ChannelMessage, Notification};
+use crate::rtapi::{
+    ChannelMessageAck, ChannelOut, ChannelPresenceEvent, DecodeError, ErrorBody, Incoming,
+    MatchData, MatchOut, MatchPresenceEvent, NotificationsOut, Outgoing, StatusOut,
+    StatusPresenceEvent,
+};
+
+/// A decoded server envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerEnvelope {
+    /// The request's `cid`, or empty for a push.
+    pub cid: String,
+    /// `None`: the empty reply (a `cid` and no message).
+    pub message: Option<Outgoing>,
+}
+
+/// Encodes one client envelope; an empty `cid` is left out.
+///
+/// [`Incoming::Unhandled`] with one of
+/// [`CLIENT_MESSAGES`](crate::rtapi::CLIENT_MESSAGES) is that message with
+/// every field absent (so it decodes back to the same `Unhandled`); with
+/// any other name it is an envelope without a message.
+pub fn encode_request(cid: &str, msg: &Incoming) -> Vec<u8> {
+    build(|b| {
+        let message = request(b, msg);
+        fb::Envelope::create(b, nz(cid), message)
+    })
+}
+
+fn request(b: &mut Builder, msg: &Incoming) -> Option<UnionOffset<fb::Message>> {
+    use fb::Message as M;
+    Some(match msg {
+        Incoming::Ping => {
+            let m = fb::Ping::create(b);
+            M::create_ping(b, m)
+        }
+        Incoming::Pong => {
+            let m = fb::Pong::create(b);
+            M::create_pong(b, m)
+        }
+        Incoming::MatchCreate(m) => {
+            let m = fb::MatchCreate::create(b, nz(&m.name));
+            M::create_match_create(b, m)
+        }
+        Incoming::MatchJoin(m) => {
+            let metadata = string_map(b, &m.metadata);
+            let m = fb::MatchJoin::create(b, nz(&m.match_id), nz(&m.token), metadata);
+            M::create_match_join(b, m)
+        }
+        Incoming::MatchLeave(m) => {
+            let m = fb::MatchLeave::create(b, nz(&m.match_id));
+            M::create_match_leave(b, m)
+        }
+        Incoming::MatchDataSend(m) => {
+            let presences = write_presences(b, &m.presences);
+            let data = (!m.data.is_empty()).then_some(&m.data[..]);
+            let m = fb::MatchDataSend::create(
+                b,
+                nz(&m.match_id),
+                m.op_code,
+                data,
+                presences,
+                m.reliable,
+            );
+            M::create_match_data_send(b, m)
+        }
+        Incoming::StatusFollow(m) => {
+            let user_ids = strings(b, &m.user_ids);
+            let usernames = strings(b, &m.usernames);
+            let m = fb::StatusFollow::create(b, user_ids, usernames);
+            M::create_status_follow(b, m)
+        }
+        Incoming::StatusUnfollow(m) => {
+            let user_ids = strings(b, &m.user_ids);
+            let m = fb::StatusUnfollow::create(b, user_ids);
+            M::create_status_unfollow(b, m)
+        }
+        Incoming::StatusUpdate(m) => {
+            let m = fb::StatusUpdate::create(b, m.status.as_deref());
+            M::create_status_update(b, m)
+        }
+        Incoming::ChannelJoin(m) => {
+            let m = fb::ChannelJoin::create(b, nz(&m.target), m.kind, m.persistence, m.hidden);
+            M::create_channel_join(b, m)
+        }
+        Incoming::ChannelLeave(m) => {
+            let m = fb::ChannelLeave::create(b, nz(&m.channel_id));
+            M::create_channel_leave(b, m)
+        }
+        Incoming::ChannelMessageSend(m) => {
+            let m = fb::ChannelMessageSend::create(b, nz(&m.channel_id), nz(&m.content));
+            M::create_channel_message_send(b, m)
+        }
+        Incoming::ChannelMessageUpdate(m) => {
+            let m = fb::ChannelMessageUpdate::create(
+                b,
+                nz(&m.channel_id),
+                nz(&m.message_id),
+                nz(&m.content),
+            );
+            M::create_channel_message_update(b, m)
+        }
+        Incoming::ChannelMessageRemove(m) => {
+            let m = fb::ChannelMessageRemove::create(b, nz(&m.channel_id), nz(&m.message_id));
+            M::create_channel_message_remove(b, m)
+        }
+        Incoming::Unhandled(name) => empty_request(b, name)?,
+    })
+}
+
+/// Nakama's client message `name` with no fields set.
+fn empty_request(b: &mut Builder, name: &str) -> Option<UnionOffset<fb::Message>> {
+    use fb::Message as M;
+    Some(match name {
+        "channel_join" => M::create_channel_join(b, fb::ChannelJoin::default()),
+        "channel_leave" => M::create_channel_leave(b, fb::ChannelLeave::default()),
+        "channel_message_send" => {
+            M::create_channel_message_send(b, fb::ChannelMessageSend::default())
+        }
+        "channel_message_update" => {
+            M::create_channel_message_update(b, fb::ChannelMessageUpdate::default())
+        }
+        "channel_message_remove" => {
+            M::create_channel_message_remove(b, fb::ChannelMessageRemove::default())
+        }
+        "match_create" => M::create_match_create(b, fb::MatchCreate::default()),
+        "match_data_send" => M::create_match_data_send(b, fb::MatchDataSend::default()),
+        "match_join" => M::create_match_join(b, fb::MatchJoin::default()),
+        "match_leave" => M::create_match_leave(b, fb::MatchLeave::default()),
+        "matchmaker_add" => M::create_matchmaker_add(b, fb::MatchmakerAdd::default()),
+        "matchmaker_remove" => M::create_matchmaker_remove(b, fb::MatchmakerRemove::default()),
+        "party_create" => M::create_party_create(b, fb::PartyCreate::default()),
+        "party_join" => M::create_party_join(b, fb::PartyJoin::default()),
+        "party_leave" => M::create_party_leave(b, fb::PartyLeave::default()),
+        "party_promote" => M::create_party_promote(b, fb::PartyPromote::default()),
+        "party_accept" => M::create_party_accept(b, fb::PartyAccept::default()),
+        "party_remove" => M::create_party_remove(b, fb::PartyRemove::default()),
+        "party_close" => M::create_party_close(b, fb::PartyClose::default()),
+        "party_join_request_list" => {
+            M::create_party_join_request_list(b, fb::PartyJoinRequestList::default())
+        }
+        "party_matchmaker_add" => {
+            M::create_party_matchmaker_add(b, fb::PartyMatchmakerAdd::default())
+        }
+        "party_matchmaker_remove" => {
+            M::create_party_matchmaker_remove(b, fb::PartyMatchmakerRemove::default())
+        }
+        "party_data_send" => M::create_party_data_send(b, fb::PartyDataSend::default()),
+        "party_update" => M::create_party_update(b, fb::PartyUpdate::default()),
+        "rpc" => M::create_rpc(b, fb::Rpc::default()),
+        "status_follow" => M::create_status_follow(b, fb::StatusFollow::default()),
+        "status_unfollow" => M::create_status_unfollow(b, fb::StatusUnfollow::default()),
+        "status_update" => M::create_status_update(b, fb::StatusUpdate::default()),
+        "ping" => M::create_ping(b, fb::Ping::default()),
+        "pong" => M::create_pong(b, fb::Pong::default()),
+        _ => return None,
+    })
+}
+
+/// Decodes one server envelope (copying `MatchData.data`).
+///
+/// A malformed buffer, a client-only message, or a server message that
+/// [`Outgoing`] doesn't model is an `UnrecognizedPayload` error naming it.
+pub fn decode_outgoing(buf: &[u8]) -> std::result::Result<ServerEnvelope, DecodeError> {
+    server_envelope(buf).map_err(Refused::into_error)
+}
+
+fn server_envelope(buf: &[u8]) -> Result<ServerEnvelope> {
+    let envelope = fb::EnvelopeRef::read_as_root(buf)?;
+    let mut r = Reader::new(buf.len());
+    let cid = r.string(envelope.cid())?;
+    let message = match envelope.message()? {
+        Some(message) => Some(outgoing(&mut r, message)?),
+        None => None,
+    };
+    Ok(ServerEnvelope { cid, message })
+}
+
+fn outgoing(r: &mut Reader, message: fb::MessageRef<'_>) -> Result<Outgoing> {
+    use fb::MessageRef as M;
+    Ok(match message {
+        M::Pong(_) => Outgoing::Pong {},
+        M::Error(e) => Outgoing::Error(ErrorBody {
+            code: e.code()?,
+            message: r.string(e.message())?,
+        }),
+        M::Match(m) => Outgoing::Match(MatchOut {
+            match_id: r.string(m.match_id())?,
+            authoritative: m.authoritative()?,
+            label: r.opt_string(m.label())?,
+            size: m.size()?,
+            presences: r.presences(m.presences())?,
+            self_: r.opt_presence(m.self_())?,
+        }),
+        M::MatchPresenceEvent(e) => Outgoing::MatchPresenceEvent(MatchPresenceEvent {
+            match_id: r.string(e.match_id())?,
+            joins: r.presences(e.joins())?,
+            leaves: r.presences(e.leaves())?,
+        }),
+        M::MatchData(d) => Outgoing::MatchData(MatchData {
+            match_id: r.string(d.match_id())?,
+            presence: r.opt_presence(d.presence())?,
+            op_code: d.op_code()?,
+            data: d.data()?.map_or_else(Bytes::new, Bytes::copy_from_slice),
+            reliable: d.reliable()?,
+        }),
+        M::Status(s) => Outgoing::Status(StatusOut {
+            presences: r.presences(s.presences())?,
+        }),
+        M::StatusPresenceEvent(e) => Outgoing::StatusPresenceEvent(StatusPresenceEvent {
+            joins: r.presences(e.joins())?,
+            leaves: r.presences(e.leaves())?,
+        }),
+        M::Channel(c) => Outgoing::Channel(ChannelOut {
+            id: r.string(c.id())?,
+            presences: r.presences(c.presences())?,
+            self_: r.opt_presence(c.self_())?,
+            room_name: r.string(c.room_name())?,
+            group_id: r.string(c.group_id())?,
+            user_id_one: r.string(c.user_id_one())?,
+            user_id_two: r.string(c.user_id_two())?,
+        }),
+        M::ChannelMessageAck(a) => Outgoing::ChannelMessageAck(ChannelMessageAck {
+            channel_id: r.string(a.channel_id())?,
+            message_id: r.string(a.message_id())?,
+            code: a.code()?,
+            username: r.string(a.username())?,
+            create_time: r.string(a.create_time())?,
+            update_time: r.string(a.update_time())?,
+            persistent: a.persistent()?,
+            room_name: r.string(a.room_name())?,
+            group_id: r.string(a.group_id())?,
+            user_id_one: r.string(a.user_id_one())?,
+            user_id_two: r.string(a.user_id_two())?,
+        }),
+        M::ChannelMessage(m) => Outgoing::ChannelMessage(ChannelMessage {
+            channel_id: r.string(m.channel_id())?,
+            message_id: r.string(m.message_id())?,
+            code: m.code()?,
+            sender_id: r.string(m.sender_id())?,
+            username: r.string(m.username())?,
+            content: r.string(m.content())?,
+            create_time: r.string(m.create_time())?,
+            update_time: r.string(m.update_time())?,
+            persistent: m.persistent()?,
+            room_name: r.string(m.room_name())?,
+            group_id: r.string(m.group_id())?,
+            user_id_one: r.string(m.user_id_one())?,
+            user_id_two: r.string(m.user_id_two())?,
+        }),
+        M::ChannelPresenceEvent(e) => Outgoing::ChannelPresenceEvent(ChannelPresenceEvent {
+            channel_id: r.string(e.channel_id())?,
+            joins: r.presences(e.joins())?,
+            leaves: r.presences(e.leaves())?,
+            room_name: r.string(e.room_name())?,
+            group_id: r.string(e.group_id())?,
+            user_id_one: r.string(e.user_id_one())?,
+            user_id_two: r.string(e.user_id_two())?,
+        }),
+        M::Notifications(n) => Outgoing::Notifications(NotificationsOut {
+            notifications: match n.notifications()? {
+                Some(v) => v
+                    .iter()
+                    .map(|n| notification(r, n?))
+                    .collect::<Result<_>>()?,
+                None => Vec::new(),
+            },
+        }),
+        _ => return Err(Refused::NotModeled(message_name(&message))),
+    })
+}
+
+fn notification(r: &mut Reader, n: fb::NotificationRef<'_>) -> Result<Notification> {
+    Ok(Notification {
+        id: r.string(n.id())?,
+        subject: r.string(n.subject())?,
+        content: r.string(n.content())?,
+        code: n.code()?,
+        sender_id: r.string(n.sender_id())?,
+        create_time: r.string(n.create_time())?,
+        persistent: n.persistent()?,
+    })
+}

@@ -1,0 +1,172 @@
+//! Server side: a client's FlatBuffers envelope into [`Envelope`].
+
+use bytes::Bytes;
+use planus::ReadAsRoot;
+
+use super::fb;
+use super::names::message_name;
+use super::read::{Reader, Refused, Result};
+use crate::rtapi::{
+    ChannelJoin, ChannelLeave, ChannelMessageRemove, ChannelMessageSend, ChannelMessageUpdate,
+    DecodeError, Envelope, ErrorCode, Incoming, MatchCreate, MatchDataSend, MatchJoin, MatchLeave,
+    StatusFollow, StatusUnfollow, StatusUpdate,
+};
+
+/// Decodes one client envelope, read in place from `buf`.
+///
+/// `MatchDataSend.data` is not copied: planus hands out the data vector
+/// as a sub-slice of `buf`, whose distance from `buf`'s start gives the
+/// range that [`Bytes::slice`] shares (a reference count, no copy).
+pub fn decode(buf: &Bytes) -> std::result::Result<Envelope, DecodeError> {
+    envelope(buf)
+        .map_err(Refused::into_error)?
+        .ok_or_else(|| DecodeError {
+            code: ErrorCode::MissingPayload,
+            message: "Missing message.".into(),
+        })
+}
+
+/// The envelope, or `None` when it carries no message.
+fn envelope(buf: &Bytes) -> Result<Option<Envelope>> {
+    let envelope = fb::EnvelopeRef::read_as_root(buf)?;
+    let mut r = Reader::new(buf.len());
+    let cid = r.string(envelope.cid())?;
+    let Some(message) = envelope.message()? else {
+        return Ok(None);
+    };
+    let message = incoming(&mut r, buf, message)?;
+    Ok(Some(Envelope { cid, message }))
+}
+
+fn incoming(r: &mut Reader, buf: &Bytes, message: fb::MessageRef<'_>) -> Result<Incoming> {
+    use fb::MessageRef as M;
+    Ok(match message {
+        M::Ping(_) => Incoming::Ping,
+        M::Pong(_) => Incoming::Pong,
+        M::MatchCreate(m) => Incoming::MatchCreate(MatchCreate {
+            name: r.string(m.name())?,
+        }),
+        M::MatchJoin(m) => Incoming::MatchJoin(MatchJoin {
+            match_id: r.string(m.match_id())?,
+            token: r.string(m.token())?,
+            metadata: r.string_map(m.metadata())?,
+        }),
+        M::MatchLeave(m) => Incoming::MatchLeave(MatchLeave {
+            match_id: r.string(m.match_id())?,
+        }),
+        M::MatchDataSend(m) => Incoming::MatchDataSend(MatchDataSend {
+            match_id: r.string(m.match_id())?,
+            op_code: m.op_code()?,
+            data: m
+                .data()?
+                .map_or_else(Bytes::new, |data| shared_slice(buf, data)),
+            presences: r.presences(m.presences())?,
+            reliable: m.reliable()?,
+        }),
+        M::StatusFollow(m) => Incoming::StatusFollow(StatusFollow {
+            user_ids: r.strings(m.user_ids())?,
+            usernames: r.strings(m.usernames())?,
+        }),
+        M::StatusUnfollow(m) => Incoming::StatusUnfollow(StatusUnfollow {
+            user_ids: r.strings(m.user_ids())?,
+        }),
+        M::StatusUpdate(m) => Incoming::StatusUpdate(StatusUpdate {
+            status: r.opt_string(m.status())?,
+        }),
+        M::ChannelJoin(m) => Incoming::ChannelJoin(ChannelJoin {
+            target: r.string(m.target())?,
+            kind: m.type_()?,
+            persistence: m.persistence()?,
+            hidden: m.hidden()?,
+        }),
+        M::ChannelLeave(m) => Incoming::ChannelLeave(ChannelLeave {
+            channel_id: r.string(m.channel_id())?,
+        }),
+        M::ChannelMessageSend(m) => Incoming::ChannelMessageSend(ChannelMessageSend {
+            channel_id: r.string(m.channel_id())?,
+            content: r.string(m.content())?,
+        }),
+        M::ChannelMessageUpdate(m) => Incoming::ChannelMessageUpdate(ChannelMessageUpdate {
+            channel_id: r.string(m.channel_id())?,
+            message_id: r.string(m.message_id())?,
+            content: r.string(m.content())?,
+        }),
+        M::ChannelMessageRemove(m) => Incoming::ChannelMessageRemove(ChannelMessageRemove {
+            channel_id: r.string(m.channel_id())?,
+            message_id: r.string(m.message_id())?,
+        }),
+        // Client messages Kairos doesn't handle yet. As with JSON (where
+        // their body is skipped unread), only their table header has been
+        // checked; their fields are read once they are handled.
+        M::MatchmakerAdd(_)
+        | M::MatchmakerRemove(_)
+        | M::PartyCreate(_)
+        | M::PartyJoin(_)
+        | M::PartyLeave(_)
+        | M::PartyPromote(_)
+        | M::PartyAccept(_)
+        | M::PartyRemove(_)
+        | M::PartyClose(_)
+        | M::PartyJoinRequestList(_)
+        | M::PartyMatchmakerAdd(_)
+        | M::PartyMatchmakerRemove(_)
+        | M::PartyDataSend(_)
+        | M::PartyUpdate(_)
+        | M::Rpc(_) => Incoming::Unhandled(message_name(&message)),
+        // Only servers send these.
+        M::Channel(_)
+        | M::ChannelMessage(_)
+        | M::ChannelMessageAck(_)
+        | M::ChannelPresenceEvent(_)
+        | M::Error(_)
+        | M::Match(_)
+        | M::MatchData(_)
+        | M::MatchPresenceEvent(_)
+        | M::MatchmakerMatched(_)
+        | M::MatchmakerTicket(_)
+        | M::Notifications(_)
+        | M::Status(_)
+        | M::StatusPresenceEvent(_)
+        | M::StreamData(_)
+        | M::StreamPresenceEvent(_)
+        | M::Party(_)
+        | M::PartyLeader(_)
+        | M::PartyJoinRequest(_)
+        | M::PartyMatchmakerTicket(_)
+        | M::PartyData(_)
+        | M::PartyPresenceEvent(_) => return Err(Refused::ServerOnly(message_name(&message))),
+    })
+}
+
+/// `part` (a slice planus read out of `buf`) as a [`Bytes`] sharing `buf`.
+///
+/// The range comes from plain address arithmetic; a `part` that is not
+/// inside `buf` (which planus never returns) is copied instead of
+/// trusted, so this can't panic.
+fn shared_slice(buf: &Bytes, part: &[u8]) -> Bytes {
+    if part.is_empty() {
+        return Bytes::new();
+    }
+    let start = (part.as_ptr() as usize).wrapping_sub(buf.as_ptr() as usize);
+    match start.checked_add(part.len()) {
+        Some(end) if end <= buf.len() => buf.slice(start..end),
+        _ => Bytes::copy_from_slice(part),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_slice_points_into_the_buffer_or_copies() {
+        let buf = Bytes::from_static(b"0123456789");
+        let s = shared_slice(&buf, &buf[3..7]);
+        assert_eq!((&s[..], s.as_ptr()), (&b"3456"[..], buf[3..].as_ptr()));
+        assert!(shared_slice(&buf, &buf[10..]).is_empty());
+        let elsewhere = *b"3456";
+        let s = shared_slice(&buf, &elsewhere);
+        assert_eq!(&s[..], b"3456");
+        assert_ne!(s.as_ptr(), elsewhere.as_ptr());
+    }
+}

@@ -1,0 +1,216 @@
+//! Client → server: protobuf envelopes to and from [`rtapi::Incoming`].
+
+use bytes::Bytes;
+use prost::Message as _;
+
+use super::envelope::{Envelope, Message};
+use super::presence::UserPresence;
+use super::wrappers::{BoolValue, StringValue};
+use super::{channel, matches, status};
+use crate::rtapi::{self, CLIENT_MESSAGES, DecodeError, ErrorCode, Incoming};
+
+/// Decodes one client envelope (one binary WebSocket frame) into the same
+/// [`rtapi::Envelope`] the JSON decoder yields.
+///
+/// `match_data_send.data` is a slice of `buf`, not a copy. A Nakama message
+/// Kairos does not handle yet is [`Incoming::Unhandled`] by name; no message
+/// at all (or only fields this protocol version does not know) is
+/// [`ErrorCode::MissingPayload`]; bytes that are not an envelope, or a
+/// server-only message, are [`ErrorCode::UnrecognizedPayload`]. Unknown
+/// fields inside a message are skipped, as protobuf does.
+pub fn decode(buf: &Bytes) -> Result<rtapi::Envelope, DecodeError> {
+    let envelope = Envelope::decode(buf.clone()).map_err(|e| DecodeError {
+        code: ErrorCode::UnrecognizedPayload,
+        message: format!("Unrecognized payload: {e}"),
+    })?;
+    let message = envelope.message.ok_or(DecodeError {
+        code: ErrorCode::MissingPayload,
+        message: "Missing message.".into(),
+    })?;
+    Ok(rtapi::Envelope {
+        cid: envelope.cid,
+        message: incoming(message)?,
+    })
+}
+
+/// Encodes a client request: what a client (the Rust client, tests) sends.
+///
+/// [`Incoming::Unhandled`] becomes an empty message of that name. A
+/// `match_join` with both `match_id` and `token` sends the token (the id is
+/// a oneof on this wire), as nakama-js does.
+pub fn encode_request(cid: &str, message: &Incoming) -> Vec<u8> {
+    Envelope {
+        cid: cid.to_owned(),
+        message: request(message),
+    }
+    .encode_to_vec()
+}
+
+fn incoming(message: Message) -> Result<Incoming, DecodeError> {
+    Ok(match message {
+        Message::Ping(_) => Incoming::Ping,
+        Message::Pong(_) => Incoming::Pong,
+        Message::MatchCreate(m) => Incoming::MatchCreate(rtapi::MatchCreate { name: m.name }),
+        Message::MatchJoin(m) => {
+            let (match_id, token) = match m.id {
+                Some(matches::match_join::Id::MatchId(id)) => (id, String::new()),
+                Some(matches::match_join::Id::Token(token)) => (String::new(), token),
+                None => Default::default(),
+            };
+            Incoming::MatchJoin(rtapi::MatchJoin {
+                match_id,
+                token,
+                metadata: m.metadata,
+            })
+        }
+        Message::MatchLeave(m) => Incoming::MatchLeave(rtapi::MatchLeave {
+            match_id: m.match_id,
+        }),
+        Message::MatchDataSend(m) => Incoming::MatchDataSend(rtapi::MatchDataSend {
+            match_id: m.match_id,
+            op_code: m.op_code,
+            data: m.data,
+            presences: m.presences.into_iter().map(presence_in).collect(),
+            reliable: m.reliable,
+        }),
+        Message::StatusFollow(m) => Incoming::StatusFollow(rtapi::StatusFollow {
+            user_ids: m.user_ids,
+            usernames: m.usernames,
+        }),
+        Message::StatusUnfollow(m) => Incoming::StatusUnfollow(rtapi::StatusUnfollow {
+            user_ids: m.user_ids,
+        }),
+        Message::StatusUpdate(m) => Incoming::StatusUpdate(rtapi::StatusUpdate {
+            status: m.status.map(|s| s.value),
+        }),
+        Message::ChannelJoin(m) => Incoming::ChannelJoin(rtapi::ChannelJoin {
+            target: m.target,
+            kind: m.r#type,
+            persistence: m.persistence.map(|b| b.value),
+            hidden: m.hidden.map(|b| b.value),
+        }),
+        Message::ChannelLeave(m) => Incoming::ChannelLeave(rtapi::ChannelLeave {
+            channel_id: m.channel_id,
+        }),
+        Message::ChannelMessageSend(m) => Incoming::ChannelMessageSend(rtapi::ChannelMessageSend {
+            channel_id: m.channel_id,
+            content: m.content,
+        }),
+        Message::ChannelMessageUpdate(m) => {
+            Incoming::ChannelMessageUpdate(rtapi::ChannelMessageUpdate {
+                channel_id: m.channel_id,
+                message_id: m.message_id,
+                content: m.content,
+            })
+        }
+        Message::ChannelMessageRemove(m) => {
+            Incoming::ChannelMessageRemove(rtapi::ChannelMessageRemove {
+                channel_id: m.channel_id,
+                message_id: m.message_id,
+            })
+        }
+        other => {
+            let name = other.name();
+            match CLIENT_MESSAGES.iter().find(|n| **n == name) {
+                Some(known) => Incoming::Unhandled(known),
+                None => {
+                    return Err(DecodeError {
+                        code: ErrorCode::UnrecognizedPayload,
+                        message: format!("Unrecognized payload: `{name}` is not a client message"),
+                    });
+                }
+            }
+        }
+    })
+}
+
+fn request(message: &Incoming) -> Option<Message> {
+    Some(match message {
+        Incoming::Ping => Message::Ping(Default::default()),
+        Incoming::Pong => Message::Pong(Default::default()),
+        Incoming::MatchCreate(m) => Message::MatchCreate(matches::MatchCreate {
+            name: m.name.clone(),
+        }),
+        Incoming::MatchJoin(m) => Message::MatchJoin(matches::MatchJoin {
+            id: if !m.token.is_empty() {
+                Some(matches::match_join::Id::Token(m.token.clone()))
+            } else if !m.match_id.is_empty() {
+                Some(matches::match_join::Id::MatchId(m.match_id.clone()))
+            } else {
+                None
+            },
+            metadata: m.metadata.clone(),
+        }),
+        Incoming::MatchLeave(m) => Message::MatchLeave(matches::MatchLeave {
+            match_id: m.match_id.clone(),
+        }),
+        Incoming::MatchDataSend(m) => Message::MatchDataSend(matches::MatchDataSend {
+            match_id: m.match_id.clone(),
+            op_code: m.op_code,
+            data: m.data.clone(),
+            presences: m.presences.iter().map(presence_out).collect(),
+            reliable: m.reliable,
+        }),
+        Incoming::StatusFollow(m) => Message::StatusFollow(status::StatusFollow {
+            user_ids: m.user_ids.clone(),
+            usernames: m.usernames.clone(),
+        }),
+        Incoming::StatusUnfollow(m) => Message::StatusUnfollow(status::StatusUnfollow {
+            user_ids: m.user_ids.clone(),
+        }),
+        Incoming::StatusUpdate(m) => Message::StatusUpdate(status::StatusUpdate {
+            status: m.status.clone().map(|value| StringValue { value }),
+        }),
+        Incoming::ChannelJoin(m) => Message::ChannelJoin(channel::ChannelJoin {
+            target: m.target.clone(),
+            r#type: m.kind,
+            persistence: m.persistence.map(|value| BoolValue { value }),
+            hidden: m.hidden.map(|value| BoolValue { value }),
+        }),
+        Incoming::ChannelLeave(m) => Message::ChannelLeave(channel::ChannelLeave {
+            channel_id: m.channel_id.clone(),
+        }),
+        Incoming::ChannelMessageSend(m) => {
+            Message::ChannelMessageSend(channel::ChannelMessageSend {
+                channel_id: m.channel_id.clone(),
+                content: m.content.clone(),
+            })
+        }
+        Incoming::ChannelMessageUpdate(m) => {
+            Message::ChannelMessageUpdate(channel::ChannelMessageUpdate {
+                channel_id: m.channel_id.clone(),
+                message_id: m.message_id.clone(),
+                content: m.content.clone(),
+            })
+        }
+        Incoming::ChannelMessageRemove(m) => {
+            Message::ChannelMessageRemove(channel::ChannelMessageRemove {
+                channel_id: m.channel_id.clone(),
+                message_id: m.message_id.clone(),
+            })
+        }
+        Incoming::Unhandled(name) => return Message::empty(name),
+    })
+}
+
+/// A presence from the protobuf wire.
+pub(super) fn presence_in(p: UserPresence) -> rtapi::UserPresence {
+    rtapi::UserPresence {
+        user_id: p.user_id,
+        session_id: p.session_id,
+        username: p.username,
+        persistence: p.persistence,
+        status: p.status.map(|s| s.value),
+    }
+}
+
+/// A presence for the protobuf wire.
+pub(super) fn presence_out(p: &rtapi::UserPresence) -> UserPresence {
+    UserPresence {
+        user_id: p.user_id.clone(),
+        session_id: p.session_id.clone(),
+        username: p.username.clone(),
+        persistence: p.persistence,
+        status: p.status.clone().map(|value| StringValue { value }),
+    }
+}

@@ -1,0 +1,103 @@
+//! Allocations of the FlatBuffers wire on its hot path, counted by a
+//! global allocator (its own test binary, so nothing else is counted).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use bytes::Bytes;
+use kairos_schema::flat::{decode, encode, encode_empty_reply, encode_request};
+use kairos_schema::rtapi::{Incoming, MatchData, MatchDataSend, Outgoing, UserPresence};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is a const-initialised thread-local `Cell`, which never
+// allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+/// Allocations made on this thread by `f`.
+fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let out = f();
+    (ALLOCATIONS.with(Cell::get) - before, out)
+}
+
+#[test]
+fn encoding_match_data_allocates_only_the_output() {
+    let msg = Outgoing::MatchData(MatchData {
+        match_id: "0b1c5d2e-6f7a-4b8c-9d0e-1f2a3b4c5d6e.".into(),
+        presence: UserPresence {
+            user_id: "user".into(),
+            session_id: "session".into(),
+            username: "name".into(),
+            ..Default::default()
+        },
+        op_code: 7,
+        data: Bytes::from(vec![1u8; 200]),
+        reliable: true,
+    });
+    // The first call grows this thread's builder; later ones reuse it.
+    encode("12", &msg);
+    for _ in 0..3 {
+        let (n, out) = allocations(|| encode("12", &msg));
+        assert_eq!(n, 1, "allocations for {} bytes", out.len());
+    }
+    let (n, _) = allocations(|| encode("", &Outgoing::Pong {}));
+    assert_eq!(n, 1);
+    let (n, _) = allocations(|| encode_empty_reply("3"));
+    assert_eq!(n, 1);
+    // Each vector of tables adds two short-lived lists of offsets: ours,
+    // and planus's copy of it (its slice writer's own buffer).
+    let status = Outgoing::Status(kairos_schema::rtapi::StatusOut {
+        presences: vec![UserPresence::default(); 3],
+    });
+    encode("", &status);
+    let (n, _) = allocations(|| encode("", &status));
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn decoding_match_data_copies_only_the_strings() {
+    let buf = Bytes::from(encode_request(
+        "",
+        &Incoming::MatchDataSend(MatchDataSend {
+            match_id: "m.1".into(),
+            op_code: 1,
+            data: Bytes::from(vec![9u8; 1000]),
+            presences: Vec::new(),
+            reliable: false,
+        }),
+    ));
+    // A `Bytes` made from a `Vec` allocates its shared header on its first
+    // clone or slice, once per frame, whoever slices it: do that first.
+    let _shared = buf.clone();
+    // Then one allocation: the match id. The data is a slice of `buf`, and
+    // an empty cid and empty presences allocate nothing.
+    let (n, e) = allocations(|| decode(&buf).unwrap());
+    assert_eq!(n, 1);
+    let Incoming::MatchDataSend(m) = e.message else {
+        panic!("not match data")
+    };
+    assert_eq!(m.data.len(), 1000);
+}
