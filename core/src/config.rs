@@ -28,6 +28,8 @@ pub struct Config {
     pub runtime: RuntimeConfig,
     pub metrics: MetricsConfig,
     pub mesh: MeshConfig,
+    pub udp: UdpConfig,
+    pub quic: QuicConfig,
 }
 
 impl Default for Config {
@@ -44,6 +46,8 @@ impl Default for Config {
             runtime: RuntimeConfig::default(),
             metrics: MetricsConfig::default(),
             mesh: MeshConfig::default(),
+            udp: UdpConfig::default(),
+            quic: QuicConfig::default(),
         }
     }
 }
@@ -230,6 +234,83 @@ impl Default for MeshConfig {
     }
 }
 
+/// Reliable UDP (Kairos's own keys): netcode.io connect tokens and
+/// encryption under renet's channels, on every shard's UDP socket.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UdpConfig {
+    /// Serve reliable UDP at all.
+    pub enabled: bool,
+    /// UDP port on `socket.address`; 0 picks a free one (printed at start).
+    pub port: u16,
+    /// `host:port` clients are told to connect to (put in connect tokens).
+    /// Empty: `socket.address` (or 127.0.0.1 when that is empty) with the
+    /// bound port. Set it when clients reach the server through another
+    /// address (NAT, a public IP).
+    #[serde(deserialize_with = "string_like")]
+    pub public_address: String,
+    /// How long a connect token stays usable for connecting.
+    pub connect_token_expiry_sec: u64,
+    /// Silence after which either side drops the connection.
+    pub timeout_sec: i32,
+    /// Interval of the transport tick (resends, acks, keepalives).
+    pub tick_ms: u64,
+    /// Most connections per shard (at most 1024).
+    pub max_clients: usize,
+    /// The 32-byte key connect tokens are sealed with, in base64. Empty: a
+    /// random key per start (tokens are short-lived). Nodes of one cluster
+    /// must share it.
+    #[serde(deserialize_with = "string_like")]
+    pub private_key: String,
+}
+
+impl Default for UdpConfig {
+    fn default() -> Self {
+        UdpConfig {
+            enabled: true,
+            port: 7352,
+            public_address: String::new(),
+            connect_token_expiry_sec: 30,
+            timeout_sec: 10,
+            tick_ms: 10,
+            max_clients: 1024,
+            private_key: String::new(),
+        }
+    }
+}
+
+/// QUIC (Kairos's own keys), on every shard's UDP socket.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuicConfig {
+    /// Serve QUIC at all.
+    pub enabled: bool,
+    /// UDP port on `socket.address`; 0 picks a free one (printed at start).
+    pub port: u16,
+    /// PEM certificate chain. Empty: a self-signed certificate generated
+    /// into `data_dir` on first start (`quic.crt`, `quic.key`).
+    #[serde(deserialize_with = "string_like")]
+    pub certificate: String,
+    /// PEM private key of `certificate`.
+    #[serde(deserialize_with = "string_like")]
+    pub private_key: String,
+    /// A connection silent for this long is closed (at least 10 s: clients
+    /// ping an idle connection every 5 s).
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for QuicConfig {
+    fn default() -> Self {
+        QuicConfig {
+            enabled: true,
+            port: 7353,
+            certificate: String::new(),
+            private_key: String::new(),
+            idle_timeout_ms: 30_000,
+        }
+    }
+}
+
 /// A configuration problem, naming the key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError(pub String);
@@ -405,6 +486,45 @@ impl Config {
         if self.mesh.queue_size < 2 {
             return err("mesh.queue_size", "must be at least 2");
         }
+        if self.udp.enabled {
+            if !(1..=1024).contains(&self.udp.max_clients) {
+                return err("udp.max_clients", "must be 1-1024");
+            }
+            if self.udp.timeout_sec < 1 {
+                return err("udp.timeout_sec", "must be at least 1");
+            }
+            if self.udp.connect_token_expiry_sec == 0 {
+                return err("udp.connect_token_expiry_sec", "must be at least 1");
+            }
+            if !(1..=1000).contains(&self.udp.tick_ms) {
+                return err("udp.tick_ms", "must be 1-1000");
+            }
+            if !self.udp.private_key.is_empty() {
+                use base64::Engine;
+                let key = base64::engine::general_purpose::STANDARD.decode(&self.udp.private_key);
+                if key.map(|k| k.len()) != Ok(32) {
+                    return err("udp.private_key", "must be 32 bytes in base64");
+                }
+            }
+            if self.udp.port != 0 && self.udp.port == self.socket.port {
+                return err("udp.port", "must differ from socket.port");
+            }
+        }
+        if self.quic.enabled {
+            if self.quic.certificate.is_empty() != self.quic.private_key.is_empty() {
+                return err(
+                    "quic.certificate",
+                    "quic.certificate and quic.private_key go together",
+                );
+            }
+            if self.quic.idle_timeout_ms < 10_000 {
+                // Clients keep idle connections alive with a ping every 5 s.
+                return err("quic.idle_timeout_ms", "must be at least 10000");
+            }
+            if self.udp.enabled && self.quic.port != 0 && self.quic.port == self.udp.port {
+                return err("quic.port", "must differ from udp.port");
+            }
+        }
         Ok(())
     }
 
@@ -536,6 +656,8 @@ mod tests {
         assert_eq!(c.socket.max_message_size_bytes, 4096);
         assert_eq!(c.socket.max_request_size_bytes, 262_144);
         assert_eq!(c.socket.outgoing_queue_size, 64);
+        assert_eq!((c.udp.port, c.quic.port), (7352, 7353));
+        assert!(c.udp.enabled && c.quic.enabled);
         assert_eq!(c.session.token_expiry_sec, 60);
         assert_eq!(c.session.refresh_token_expiry_sec, 3600);
         assert_eq!(c.runtime.http_key, "defaulthttpkey");

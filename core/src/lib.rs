@@ -7,6 +7,7 @@ pub mod config;
 pub mod cursor;
 pub mod error;
 pub mod friend;
+pub mod grant;
 pub mod notification;
 pub mod session;
 pub mod stream;

@@ -121,6 +121,12 @@ fn run(config: kairos_core::config::Config) -> i32 {
     tracing::info!(node = %name, shards, addr = %server.addr, "kairos ready");
     // A stable line on stdout for scripts and tests that start the server
     // on an ephemeral port.
+    if let Some(udp) = server.udp_addr {
+        println!("kairos udp listening on {udp}");
+    }
+    if let Some(quic) = server.quic_addr {
+        println!("kairos quic listening on {quic}");
+    }
     println!("kairos listening on {}", server.addr);
     let shared = server.shared.clone();
     std::thread::Builder::new()

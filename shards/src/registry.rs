@@ -5,6 +5,8 @@
 use dashmap::DashMap;
 use uuid::Uuid;
 
+use crate::session::Wire;
+
 /// Where a session lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SessionRef {
@@ -12,6 +14,8 @@ pub struct SessionRef {
     pub session_id: Uuid,
     /// Connected with `status=true`: the user appears online.
     pub status: bool,
+    /// What the session speaks.
+    pub wire: Wire,
 }
 
 #[derive(Default)]
@@ -66,11 +70,13 @@ mod tests {
             shard: 0,
             session_id: Uuid::new_v4(),
             status: true,
+            wire: Wire::Json,
         };
         let b = SessionRef {
             shard: 1,
             session_id: Uuid::new_v4(),
             status: false,
+            wire: Wire::Flat,
         };
         r.add(u, a);
         r.add(u, b);

@@ -27,8 +27,22 @@ const MESH_BATCH: usize = 32;
 /// A running node.
 pub struct Server {
     pub shared: Arc<Shared>,
+    /// HTTP and WebSocket.
     pub addr: SocketAddr,
+    /// Reliable UDP, when enabled.
+    pub udp_addr: Option<SocketAddr>,
+    /// QUIC, when enabled.
+    pub quic_addr: Option<SocketAddr>,
     threads: Vec<ShardThread>,
+}
+
+/// The addresses a shard listens on. Shard 0 binds first; the others bind
+/// the ports it resolved (SO_REUSEPORT), so port 0 means one port for all.
+#[derive(Clone, Copy, Debug)]
+struct Bound {
+    tcp: SocketAddr,
+    udp: Option<SocketAddr>,
+    quic: Option<SocketAddr>,
 }
 
 /// Opens the store the configuration names (without migrating).
@@ -62,6 +76,11 @@ impl Server {
             .map_err(|e| format!("cannot load session revocations: {}", e.message))?;
 
         let shards = config.shard_count();
+        let quic = if config.quic.enabled {
+            Some(crate::quic::QuicShared::load(&config)?)
+        } else {
+            None
+        };
         let shared = Arc::new(Shared {
             issuer: SessionIssuer::new(&config.session),
             revocations: RevocationCache::from_stored(stored),
@@ -69,6 +88,11 @@ impl Server {
             mesh: Mesh::new(shards, config.mesh.queue_size),
             stop: StopSignal::new(shards),
             metrics: Registry::new(shards),
+            udp: config
+                .udp
+                .enabled
+                .then(|| crate::udp::grants::UdpGrants::new(&config.udp)),
+            quic,
             persist,
             config,
         });
@@ -83,7 +107,19 @@ impl Server {
                 )
             })?
         };
-        let mut addr = SocketAddr::new(ip, shared.config.socket.port);
+        let mut at = Bound {
+            tcp: SocketAddr::new(ip, shared.config.socket.port),
+            udp: shared
+                .config
+                .udp
+                .enabled
+                .then(|| SocketAddr::new(ip, shared.config.udp.port)),
+            quic: shared
+                .config
+                .quic
+                .enabled
+                .then(|| SocketAddr::new(ip, shared.config.quic.port)),
+        };
         let cpus = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
@@ -92,7 +128,7 @@ impl Server {
         for id in 0..shards {
             // Shard 0 binds first so that port 0 resolves to one real port
             // that the other shards then share through SO_REUSEPORT.
-            let (ready_tx, ready_rx) = mpsc::channel::<Result<SocketAddr, String>>();
+            let (ready_tx, ready_rx) = mpsc::channel::<Result<Bound, String>>();
             let shared2 = shared.clone();
             let cpu = if shards <= cpus { Some(id) } else { None };
             let thread = rt::start_pinned(
@@ -100,12 +136,12 @@ impl Server {
                 cpu,
                 spin,
                 move || async move {
-                    shard_main(id, shared2, addr, ready_tx).await;
+                    shard_main(id, shared2, at, ready_tx).await;
                 },
             )
             .map_err(|e| e.to_string())?;
             match ready_rx.recv() {
-                Ok(Ok(bound)) => addr = bound,
+                Ok(Ok(bound)) => at = bound,
                 Ok(Err(e)) => {
                     shared.stop.stop();
                     return Err(e);
@@ -116,7 +152,9 @@ impl Server {
         }
         Ok(Server {
             shared,
-            addr,
+            addr: at.tcp,
+            udp_addr: at.udp,
+            quic_addr: at.quic,
             threads,
         })
     }
@@ -140,9 +178,10 @@ impl Server {
 async fn shard_main(
     id: usize,
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    ready: mpsc::Sender<Result<SocketAddr, String>>,
+    at: Bound,
+    ready: mpsc::Sender<Result<Bound, String>>,
 ) {
+    let addr = at.tcp;
     let listener = match rt::bind_reuseport(addr) {
         Ok(l) => l,
         Err(e) => {
@@ -150,11 +189,30 @@ async fn shard_main(
             return;
         }
     };
-    let bound = listener
+    let bound_tcp = listener
         .local_addr()
         .map_err(std::io::Error::from)
         .unwrap_or(addr);
     let shard = Shard::new(id, shared.clone());
+    let udp = match at.udp.map(|a| start_udp(&shard, a)).transpose() {
+        Ok(udp) => udp,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let quic = match at.quic.map(|a| start_quic(&shard, a)).transpose() {
+        Ok(quic) => quic,
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let bound = Bound {
+        tcp: bound_tcp,
+        udp,
+        quic,
+    };
     // Shard 0 serves the Prometheus scrape endpoint when it is configured.
     let metrics_port = shared.config.metrics.prometheus_port;
     if id == 0 && metrics_port > 0 {
@@ -199,7 +257,7 @@ async fn shard_main(
     }
 
     let _ = ready.send(Ok(bound));
-    tracing::info!(shard = id, %bound, "shard accepting");
+    tracing::info!(shard = id, tcp = %bound.tcp, udp = ?bound.udp, quic = ?bound.quic, "shard accepting");
 
     // Accept until the stop signal.
     let accept_shard = shard.clone();
@@ -219,6 +277,39 @@ async fn shard_main(
     futures_lite::future::or(accepting, shared.stop.wait(id)).await;
     // The listener is dropped with `accepting`: no new connections.
     drain(&shard).await;
+}
+
+/// Binds this shard's reliable-UDP socket and starts its driver; returns
+/// the bound address.
+fn start_udp(shard: &Rc<Shard>, at: SocketAddr) -> Result<SocketAddr, String> {
+    let socket = rt::bind_udp(at).map_err(|e| format!("cannot listen for udp on {at}: {e}"))?;
+    let bound = socket
+        .local_addr()
+        .map_err(|e| format!("udp socket address: {e}"))?;
+    let grants = shard
+        .shared
+        .udp
+        .as_ref()
+        .ok_or("reliable UDP is not configured")?;
+    let public = grants.set_bound(bound)?;
+    crate::udp::driver::Driver::new(shard.clone(), socket, public)?.start();
+    Ok(bound)
+}
+
+/// Binds this shard's QUIC socket and starts its endpoint; returns the
+/// bound address.
+fn start_quic(shard: &Rc<Shard>, at: SocketAddr) -> Result<SocketAddr, String> {
+    let socket = rt::bind_udp(at).map_err(|e| format!("cannot listen for quic on {at}: {e}"))?;
+    let bound = socket
+        .local_addr()
+        .map_err(|e| format!("quic socket address: {e}"))?;
+    if let Some(q) = &shard.shared.quic {
+        q.set_bound(bound);
+    }
+    let driver = crate::quic::driver::Driver::new(shard.clone(), socket)?;
+    driver.start();
+    *shard.quic.borrow_mut() = Some(driver);
+    Ok(bound)
 }
 
 /// Graceful shutdown of one shard: close sessions with "going away", let

@@ -24,9 +24,10 @@ use crate::realtime::{chat, deliver, membership, status};
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
+use crate::session::Frames;
+use crate::session::Session;
 use crate::stop::StopSignal;
 use crate::streams::{Presence, StreamId, StreamTable};
-use crate::ws::session::WsSession;
 
 /// Messages shards send each other through the mesh.
 #[derive(Debug)]
@@ -60,18 +61,19 @@ pub enum ShardMsg {
         presence: Presence,
         cid: String,
     },
-    /// To a channel's owner: deliver this `channel_message` frame to every
-    /// member, if `sender` still is one.
+    /// To a channel's owner: deliver this message to every member, if
+    /// `sender` still is one.
     ChannelSend {
         stream: StreamId,
         sender: Uuid,
-        frame: Bytes,
+        message: Box<kairos_schema::api::ChannelMessage>,
     },
     /// To a relayed match's owner: relay this data from `sender`.
     MatchData {
         stream: StreamId,
         sender: Uuid,
         sender_shard: usize,
+        sender_wire: crate::session::Wire,
         op_code: i64,
         data: Bytes,
         reliable: bool,
@@ -88,6 +90,7 @@ pub enum ShardMsg {
         users: Vec<Uuid>,
         follower: Uuid,
         follower_shard: usize,
+        follower_wire: crate::session::Wire,
         request: u64,
     },
     /// To a follower's shard: one owner's part of a follow answer.
@@ -97,12 +100,19 @@ pub enum ShardMsg {
     },
     /// To the status owner of `users`: stop sending `follower` their events.
     StatusUnfollow { users: Vec<Uuid>, follower: Uuid },
-    /// To a member's shard: queue this frame for these local sessions. One
-    /// message per destination shard, one shared frame for all recipients.
+    /// To the shard owning a QUIC connection (by its connection id): a
+    /// datagram another shard received for it.
+    QuicDatagram {
+        from: std::net::SocketAddr,
+        data: Bytes,
+    },
+    /// To a member's shard: queue this message for these local sessions.
+    /// One message per destination shard, one encoding per wire shared by
+    /// all recipients.
     Deliver {
         sessions: Arc<[Uuid]>,
         except: Option<Uuid>,
-        frame: Bytes,
+        frames: Frames,
     },
 }
 
@@ -126,6 +136,10 @@ pub struct Shared {
     pub stop: StopSignal,
     /// Every shard's metric cells.
     pub metrics: Registry,
+    /// Reliable-UDP connect tokens, when `udp.enabled`.
+    pub udp: Option<crate::udp::grants::UdpGrants>,
+    /// QUIC certificate and address, when `quic.enabled`.
+    pub quic: Option<crate::quic::QuicShared>,
 }
 
 /// One shard's own state.
@@ -137,7 +151,7 @@ pub struct Shard {
     pub port: MeshPort<ShardMsg>,
     /// This shard's metric cells; only this shard writes them.
     pub metrics: ShardCells,
-    pub sessions: RefCell<HashMap<Uuid, Rc<WsSession>>>,
+    pub sessions: RefCell<HashMap<Uuid, Rc<Session>>>,
     /// The streams this shard owns.
     pub streams: RefCell<StreamTable>,
     /// The users whose status this shard owns.
@@ -149,6 +163,8 @@ pub struct Shard {
     pub http_conns: Cell<usize>,
     /// Set when the shard begins its graceful shutdown.
     pub stopping: LocalEvent,
+    /// This shard's QUIC endpoint, for datagrams other shards forward.
+    pub quic: RefCell<Option<Rc<crate::quic::driver::Driver>>>,
 }
 
 impl Shard {
@@ -169,6 +185,7 @@ impl Shard {
             next_request: Cell::new(0),
             http_conns: Cell::new(0),
             stopping: LocalEvent::default(),
+            quic: RefCell::new(None),
         })
     }
 
@@ -258,12 +275,13 @@ impl Shard {
             ShardMsg::ChannelSend {
                 stream,
                 sender,
-                frame,
-            } => chat::on_send(self, stream, sender, frame),
+                message,
+            } => chat::on_send(self, stream, sender, *message),
             ShardMsg::MatchData {
                 stream,
                 sender,
                 sender_shard,
+                sender_wire,
                 op_code,
                 data,
                 reliable,
@@ -273,6 +291,7 @@ impl Shard {
                 stream,
                 sender,
                 sender_shard,
+                sender_wire,
                 op_code,
                 data,
                 reliable,
@@ -286,8 +305,16 @@ impl Shard {
                 users,
                 follower,
                 follower_shard,
+                follower_wire,
                 request,
-            } => status::on_follow(self, users, follower, follower_shard, request),
+            } => status::on_follow(
+                self,
+                users,
+                follower,
+                follower_shard,
+                follower_wire,
+                request,
+            ),
             ShardMsg::StatusPart { request, presences } => {
                 status::on_part(self, request, presences)
             }
@@ -297,8 +324,14 @@ impl Shard {
             ShardMsg::Deliver {
                 sessions,
                 except,
-                frame,
-            } => deliver::to_local(self, &sessions, except, &frame),
+                frames,
+            } => deliver::to_local(self, &sessions, except, &frames),
+            ShardMsg::QuicDatagram { from, data } => {
+                let driver = self.quic.borrow().clone();
+                if let Some(d) = driver {
+                    d.feed(from, bytes::BytesMut::from(&data[..]));
+                }
+            }
         }
     }
 }

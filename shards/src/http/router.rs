@@ -113,6 +113,8 @@ fn lookup_fixed(path: &str) -> Option<Methods> {
         ],
         "/v2/friend/block" => &[(Method::POST, Session, BlockFriends)],
         "/v2/friend/friends" => &[(Method::GET, Session, ListFriendsOfFriends)],
+        "/v2/kairos/transports" => &[(Method::GET, Session, KairosTransports)],
+        "/v2/kairos/udp/token" => &[(Method::POST, Session, KairosUdpToken)],
         "/v2/notification" => &[
             (Method::GET, Session, ListNotifications),
             (Method::DELETE, Session, DeleteNotifications),

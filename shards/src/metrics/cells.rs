@@ -43,6 +43,16 @@ pub struct ShardMetrics {
     pub message_sent_bytes: Counter,
     /// From a message decoded to its reply queued.
     pub message_latency: Histogram,
+    /// Reliable-UDP datagrams and bytes, in and out.
+    pub udp_rx_packets: Counter,
+    pub udp_rx_bytes: Counter,
+    pub udp_tx_packets: Counter,
+    pub udp_tx_bytes: Counter,
+    /// QUIC datagrams and bytes, in and out.
+    pub quic_rx_packets: Counter,
+    pub quic_rx_bytes: Counter,
+    pub quic_tx_packets: Counter,
+    pub quic_tx_bytes: Counter,
     /// Streams this shard owns that have members, now.
     pub streams: Gauge,
     /// Presences in the streams this shard owns, now.
@@ -65,6 +75,14 @@ impl Default for ShardMetrics {
             message_recv_bytes: Counter::default(),
             message_sent_bytes: Counter::default(),
             message_latency: Histogram::default(),
+            udp_rx_packets: Counter::default(),
+            udp_rx_bytes: Counter::default(),
+            udp_tx_packets: Counter::default(),
+            udp_tx_bytes: Counter::default(),
+            quic_rx_packets: Counter::default(),
+            quic_rx_bytes: Counter::default(),
+            quic_tx_packets: Counter::default(),
+            quic_tx_bytes: Counter::default(),
             streams: Gauge::default(),
             presences: Gauge::default(),
         }

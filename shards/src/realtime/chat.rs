@@ -14,13 +14,11 @@
 //! the owner relays them through one queue per destination shard, so each
 //! member sees a sender's messages in the order they were sent.
 
-use bytes::Bytes;
 use kairos_core::channel::{self, ChannelMessage, ChannelNames, Target, code};
 use kairos_core::error::ApiError;
 use kairos_core::notification::{self, Notification};
 use kairos_core::stream::mode;
 use kairos_core::time::{now_micros, rfc3339_micros};
-use kairos_net::ws::{OpCode, frame_bytes};
 use kairos_schema::api;
 use kairos_schema::rtapi::{
     ChannelJoin, ChannelMessageAck, ChannelMessageRemove, ChannelMessageSend, ChannelMessageUpdate,
@@ -30,22 +28,19 @@ use uuid::Uuid;
 
 use super::membership::{self, broadcast, to_owner};
 use super::{deliver, notifications};
+use crate::session::Frames;
+use crate::session::{JoinFlags, Session};
 use crate::shard::{Shard, ShardMsg};
 use crate::streams::{Presence, StreamId};
-use crate::ws::session::{JoinFlags, WsSession};
-
-fn text_frame(cid: &str, msg: &Outgoing) -> Bytes {
-    frame_bytes(OpCode::Text, &msg.to_json(cid))
-}
 
 /// Answers a request with an error; returns false, for the caller to
 /// count it as failed.
-fn refuse(session: &WsSession, cid: &str, code: ErrorCode, message: impl Into<String>) -> bool {
+fn refuse(session: &Session, cid: &str, code: ErrorCode, message: impl Into<String>) -> bool {
     session.send_envelope(cid, &Outgoing::error(code, message));
     false
 }
 
-fn bad_channel(session: &WsSession, cid: &str) -> bool {
+fn bad_channel(session: &Session, cid: &str) -> bool {
     refuse(
         session,
         cid,
@@ -59,7 +54,7 @@ fn bad_channel(session: &WsSession, cid: &str) -> bool {
 /// `channel_join`. A direct conversation needs the other user to exist and
 /// neither of them to have blocked the other; a group channel needs
 /// membership of the group.
-pub async fn join(shard: &Shard, session: &WsSession, cid: &str, m: ChannelJoin) -> bool {
+pub async fn join(shard: &Shard, session: &Session, cid: &str, m: ChannelJoin) -> bool {
     let target = match channel::parse_target(m.kind, &m.target) {
         Ok(t) => t,
         Err(e) => return refuse(session, cid, ErrorCode::BadInput, e.message),
@@ -121,19 +116,19 @@ pub async fn join(shard: &Shard, session: &WsSession, cid: &str, m: ChannelJoin)
 }
 
 /// `channel_leave`: answered at once; the owner tells the others.
-pub fn leave(shard: &Shard, session: &WsSession, cid: &str, channel_id: &str) -> bool {
+pub fn leave(shard: &Shard, session: &Session, cid: &str, channel_id: &str) -> bool {
     let Some(stream) = channel::parse_channel_id(channel_id) else {
         return bad_channel(session, cid);
     };
     membership::leave(shard, session, stream);
-    session.send(frame_bytes(OpCode::Text, &Outgoing::empty_reply(cid)));
+    session.send_empty_reply(cid);
     true
 }
 
 /// Parses the channel id and checks the session joined it; on failure
 /// answers with Nakama's error for `verb` ("sending", ...).
 fn joined_channel(
-    session: &WsSession,
+    session: &Session,
     cid: &str,
     channel_id: &str,
     verb: &str,
@@ -156,7 +151,7 @@ fn joined_channel(
     }
 }
 
-fn check_content(session: &WsSession, cid: &str, content: &str) -> bool {
+fn check_content(session: &Session, cid: &str, content: &str) -> bool {
     channel::is_json_object(content)
         || refuse(
             session,
@@ -167,7 +162,7 @@ fn check_content(session: &WsSession, cid: &str, content: &str) -> bool {
 }
 
 /// `channel_message_send`.
-pub async fn send(shard: &Shard, session: &WsSession, cid: &str, m: ChannelMessageSend) -> bool {
+pub async fn send(shard: &Shard, session: &Session, cid: &str, m: ChannelMessageSend) -> bool {
     let Some((stream, flags)) = joined_channel(session, cid, &m.channel_id, "sending") else {
         return false;
     };
@@ -208,12 +203,7 @@ pub async fn send(shard: &Shard, session: &WsSession, cid: &str, m: ChannelMessa
 
 /// `channel_message_update`: only the sender's own messages, and (when
 /// history is kept) only ones the channel's history holds.
-pub async fn update(
-    shard: &Shard,
-    session: &WsSession,
-    cid: &str,
-    m: ChannelMessageUpdate,
-) -> bool {
+pub async fn update(shard: &Shard, session: &Session, cid: &str, m: ChannelMessageUpdate) -> bool {
     let Ok(id) = Uuid::parse_str(&m.message_id) else {
         return refuse(
             session,
@@ -281,12 +271,7 @@ pub async fn update(
 }
 
 /// `channel_message_remove`: the sender's own messages only.
-pub async fn remove(
-    shard: &Shard,
-    session: &WsSession,
-    cid: &str,
-    m: ChannelMessageRemove,
-) -> bool {
+pub async fn remove(shard: &Shard, session: &Session, cid: &str, m: ChannelMessageRemove) -> bool {
     let Ok(id) = Uuid::parse_str(&m.message_id) else {
         return refuse(
             session,
@@ -347,16 +332,15 @@ pub async fn remove(
 /// Hands the encoded message to the channel's owner and acks the sender.
 fn publish(
     shard: &Shard,
-    session: &WsSession,
+    session: &Session,
     cid: &str,
     message: &ChannelMessage,
     persistent: bool,
 ) {
-    let frame = text_frame("", &Outgoing::ChannelMessage(to_wire(message, persistent)));
     let msg = ShardMsg::ChannelSend {
         stream: message.stream.clone(),
         sender: session.id,
-        frame,
+        message: Box::new(to_wire(message, persistent)),
     };
     to_owner(shard, &message.stream, msg);
     let names = ChannelNames::of(&message.stream);
@@ -400,9 +384,9 @@ pub fn to_wire(m: &ChannelMessage, persistent: bool) -> api::ChannelMessage {
 
 // ---- owner side ------------------------------------------------------------
 
-fn presence_event(stream: &StreamId, joins: Vec<&Presence>, leaves: Vec<&Presence>) -> Bytes {
+fn presence_event(stream: &StreamId, joins: Vec<&Presence>, leaves: Vec<&Presence>) -> Outgoing {
     let names = ChannelNames::of(stream);
-    let event = Outgoing::ChannelPresenceEvent(ChannelPresenceEvent {
+    Outgoing::ChannelPresenceEvent(ChannelPresenceEvent {
         channel_id: channel::channel_id(stream),
         joins: joins.into_iter().map(Presence::to_wire).collect(),
         leaves: leaves.into_iter().map(Presence::to_wire).collect(),
@@ -410,12 +394,11 @@ fn presence_event(stream: &StreamId, joins: Vec<&Presence>, leaves: Vec<&Presenc
         group_id: names.group_id,
         user_id_one: names.user_id_one,
         user_id_two: names.user_id_two,
-    });
-    text_frame("", &event)
+    })
 }
 
 /// The event telling a channel's members that `gone` left.
-pub fn leave_event(stream: &StreamId, gone: &Presence) -> Bytes {
+pub fn leave_event(stream: &StreamId, gone: &Presence) -> Outgoing {
     presence_event(stream, Vec::new(), vec![gone])
 }
 
@@ -446,14 +429,17 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String)
         shard,
         presence.shard,
         presence.session_id,
-        text_frame(&cid, &reply),
+        presence.wire,
+        &cid,
+        &reply,
     );
     if !newly {
         return;
     }
     if !presence.hidden {
         let event = presence_event(&stream, vec![&presence], Vec::new());
-        broadcast(shard, m.targets(), Some(presence.session_id), &event);
+        let frames = Frames::encode("", &event, m.wires());
+        broadcast(shard, m.targets(), Some(presence.session_id), &frames);
     }
     if stream.mode == mode::DIRECT
         && let Some(other) = channel::other_user(&stream, presence.user_id)
@@ -471,12 +457,14 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String)
     }
 }
 
-/// Relays a message frame to every member, if the sender still is one
-/// (it may have been removed, e.g. by a block, since it checked).
-pub fn on_send(shard: &Shard, stream: StreamId, sender: Uuid, frame: Bytes) {
+/// Relays a message to every member, encoded once per wire, if the sender
+/// still is one (it may have been removed, e.g. by a block, since it
+/// checked).
+pub fn on_send(shard: &Shard, stream: StreamId, sender: Uuid, message: api::ChannelMessage) {
     let table = shard.streams.borrow();
     if let Some(m) = table.get(&stream).filter(|m| m.get(sender).is_some()) {
-        broadcast(shard, m.targets(), None, &frame);
+        let frames = Frames::encode("", &Outgoing::ChannelMessage(message), m.wires());
+        broadcast(shard, m.targets(), None, &frames);
     }
 }
 

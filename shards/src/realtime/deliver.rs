@@ -1,52 +1,63 @@
-//! Handing one encoded frame to many sessions.
+//! Handing one encoded message to many sessions.
 //!
-//! The frame is built once (`Bytes`) and every recipient's queue gets a
-//! reference to it. Recipients on other shards cost one mesh message per
-//! shard, never one per recipient.
+//! The message is encoded once per wire its recipients speak
+//! ([`Frames`]) and every recipient's queue gets a reference to its wire's
+//! encoding. Recipients on other shards cost one mesh message per shard,
+//! never one per recipient.
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use kairos_schema::rtapi::Outgoing;
 use uuid::Uuid;
 
+use crate::session::{Frames, Wire, WireSet};
 use crate::shard::{Shard, ShardMsg};
 
-/// Sends `frame` to `sessions` on `shard`, skipping `except`.
+/// Sends `frames` to `sessions` on `shard`, skipping `except`.
 pub fn to_shard(
     here: &Shard,
     shard: usize,
     sessions: Arc<[Uuid]>,
     except: Option<Uuid>,
-    frame: Bytes,
+    frames: Frames,
 ) {
     if shard == here.id {
-        to_local(here, &sessions, except, &frame);
+        to_local(here, &sessions, except, &frames);
     } else {
         here.port.send(
             shard,
             ShardMsg::Deliver {
                 sessions,
                 except,
-                frame,
+                frames,
             },
         );
     }
 }
 
-/// Sends `frame` to one session wherever it lives.
-pub fn to_session(here: &Shard, shard: usize, session: Uuid, frame: Bytes) {
-    to_shard(here, shard, Arc::from([session]), None, frame);
+/// Encodes `msg` for one session speaking `wire` and sends it to it,
+/// wherever it lives.
+pub fn to_session(
+    here: &Shard,
+    shard: usize,
+    session: Uuid,
+    wire: Wire,
+    cid: &str,
+    msg: &Outgoing,
+) {
+    let frames = Frames::encode(cid, msg, WireSet::of(wire));
+    to_shard(here, shard, Arc::from([session]), None, frames);
 }
 
-/// Queues `frame` for each listed session of this shard that still exists.
-pub fn to_local(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frame: &Bytes) {
+/// Queues `frames` for each listed session of this shard that still exists.
+pub fn to_local(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frames: &Frames) {
     let table = here.sessions.borrow();
     for id in sessions {
         if Some(*id) == except {
             continue;
         }
         if let Some(s) = table.get(id) {
-            s.send(frame.clone());
+            s.send_frames(frames);
         }
     }
 }

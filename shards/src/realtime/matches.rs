@@ -4,11 +4,11 @@
 //! A relayed match is the stream `(5, <uuid>, "", "")`; its id on the wire
 //! is `"<uuid>."` (no node). The session side validates and forwards to the
 //! owner shard; the owner keeps the membership, answers joins, and encodes
-//! each presence event and each `match_data` once, then hands the frame to
-//! the members' shards ([`super::deliver`]).
+//! each presence event and each `match_data` once per wire its members
+//! speak, then hands the encodings to the members' shards
+//! ([`super::deliver`]).
 
 use bytes::Bytes;
-use kairos_net::ws::{OpCode, frame_bytes};
 use kairos_schema::rtapi::{
     ErrorCode, MatchData, MatchDataSend, MatchOut, MatchPresenceEvent, Outgoing,
 };
@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use super::deliver;
 use super::membership::{self, broadcast, to_owner};
+use crate::session::{Frames, JoinFlags, Session, Wire, WireSet};
 use crate::shard::{Shard, ShardMsg};
 use crate::streams::{Presence, StreamId};
-use crate::ws::session::{JoinFlags, WsSession};
 
 /// Why a join is asked, which decides what "no such match" means.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,16 +46,12 @@ fn match_id(uuid: &str) -> String {
     format!("{uuid}.")
 }
 
-fn text_frame(cid: &str, msg: &Outgoing) -> Bytes {
-    frame_bytes(OpCode::Text, &msg.to_json(cid))
-}
-
 // ---- session side ----------------------------------------------------------
 
 /// `match_create {name}`: a random id, or a deterministic one (UUIDv5 of the
 /// name in the DNS namespace, as Nakama) so that everyone naming the same
 /// match meets in it.
-pub fn create(shard: &Shard, session: &WsSession, cid: &str, name: &str) {
+pub fn create(shard: &Shard, session: &Session, cid: &str, name: &str) {
     let id = if name.is_empty() {
         Uuid::new_v4()
     } else {
@@ -71,7 +67,7 @@ pub fn create(shard: &Shard, session: &WsSession, cid: &str, name: &str) {
 }
 
 /// `match_join {match_id | token}`.
-pub fn join(shard: &Shard, session: &WsSession, cid: &str, match_id: &str, token: &str) {
+pub fn join(shard: &Shard, session: &Session, cid: &str, match_id: &str, token: &str) {
     if !token.is_empty() {
         session.send_envelope(
             cid,
@@ -96,7 +92,7 @@ pub fn join(shard: &Shard, session: &WsSession, cid: &str, match_id: &str, token
     }
 }
 
-fn join_stream(shard: &Shard, session: &WsSession, cid: &str, stream: StreamId, kind: JoinKind) {
+fn join_stream(shard: &Shard, session: &Session, cid: &str, stream: StreamId, kind: JoinKind) {
     session.track_stream(stream.clone(), JoinFlags::default());
     let presence = session.presence(shard.id, None);
     to_owner(
@@ -112,11 +108,11 @@ fn join_stream(shard: &Shard, session: &WsSession, cid: &str, stream: StreamId, 
 }
 
 /// `match_leave {match_id}`: answered at once; the owner tells the others.
-pub fn leave(shard: &Shard, session: &WsSession, cid: &str, match_id: &str) {
+pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
     match parse_match_id(match_id) {
         Ok(id) => {
             membership::leave(shard, session, StreamId::relayed_match(id));
-            session.send(frame_bytes(OpCode::Text, &Outgoing::empty_reply(cid)));
+            session.send_empty_reply(cid);
         }
         Err((code, msg)) => {
             session.send_envelope(cid, &Outgoing::error(code, msg));
@@ -126,7 +122,7 @@ pub fn leave(shard: &Shard, session: &WsSession, cid: &str, match_id: &str) {
 
 /// `match_data_send`: forwarded to the owner, which relays it. Failures are
 /// reported without a `cid`, as Nakama does.
-pub fn send_data(shard: &Shard, session: &WsSession, msg: MatchDataSend) {
+pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
     let id = match parse_match_id(&msg.match_id) {
         Ok(id) => id,
         Err((code, text)) => {
@@ -155,6 +151,7 @@ pub fn send_data(shard: &Shard, session: &WsSession, msg: MatchDataSend) {
             stream,
             sender: session.id,
             sender_shard: shard.id,
+            sender_wire: session.wire,
             op_code: msg.op_code,
             data: msg.data,
             reliable: msg.reliable,
@@ -172,11 +169,15 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String,
     let exists = table.get(&stream).is_some();
     if !exists && kind == JoinKind::Join {
         drop(table);
-        let frame = text_frame(
+        let err = Outgoing::error(ErrorCode::MatchNotFound, "Match not found");
+        deliver::to_session(
+            shard,
+            presence.shard,
+            presence.session_id,
+            presence.wire,
             &cid,
-            &Outgoing::error(ErrorCode::MatchNotFound, "Match not found"),
+            &err,
         );
-        deliver::to_session(shard, presence.shard, presence.session_id, frame);
         return;
     }
     let newly = table.join(&stream, presence.clone());
@@ -199,7 +200,9 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String,
         shard,
         presence.shard,
         presence.session_id,
-        text_frame(&cid, &reply),
+        presence.wire,
+        &cid,
+        &reply,
     );
     if newly {
         let event = Outgoing::MatchPresenceEvent(MatchPresenceEvent {
@@ -207,23 +210,18 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String,
             joins: vec![presence.to_wire()],
             leaves: Vec::new(),
         });
-        broadcast(
-            shard,
-            m.targets(),
-            Some(presence.session_id),
-            &text_frame("", &event),
-        );
+        let frames = Frames::encode("", &event, m.wires());
+        broadcast(shard, m.targets(), Some(presence.session_id), &frames);
     }
 }
 
 /// The event telling a match's members that `gone` left.
-pub fn leave_event(stream: &StreamId, gone: &Presence) -> Bytes {
-    let event = Outgoing::MatchPresenceEvent(MatchPresenceEvent {
+pub fn leave_event(stream: &StreamId, gone: &Presence) -> Outgoing {
+    Outgoing::MatchPresenceEvent(MatchPresenceEvent {
         match_id: match_id(&stream.subject),
         joins: Vec::new(),
         leaves: vec![gone.to_wire()],
-    });
-    text_frame("", &event)
+    })
 }
 
 /// Relays match data: encoded once, delivered per shard.
@@ -233,6 +231,7 @@ pub fn on_data(
     stream: StreamId,
     sender: Uuid,
     sender_shard: usize,
+    sender_wire: Wire,
     op_code: i64,
     data: Bytes,
     reliable: bool,
@@ -240,32 +239,42 @@ pub fn on_data(
 ) {
     let table = shard.streams.borrow();
     let Some(m) = table.get(&stream).filter(|m| m.get(sender).is_some()) else {
-        let frame = text_frame(
-            "",
-            &Outgoing::error(ErrorCode::MatchNotFound, "Match not found or not joined"),
-        );
         drop(table);
-        deliver::to_session(shard, sender_shard, sender, frame);
+        let err = Outgoing::error(ErrorCode::MatchNotFound, "Match not found or not joined");
+        deliver::to_session(shard, sender_shard, sender, sender_wire, "", &err);
         return;
     };
     let presence = m.get(sender).map(Presence::to_wire).unwrap_or_default();
-    let frame = text_frame(
-        "",
-        &Outgoing::MatchData(MatchData {
-            match_id: match_id(&stream.subject),
-            presence,
-            op_code,
-            data,
-            reliable,
-        }),
-    );
+    let msg = Outgoing::MatchData(MatchData {
+        match_id: match_id(&stream.subject),
+        presence,
+        op_code,
+        data,
+        reliable,
+    });
     if only.is_empty() {
-        broadcast(shard, m.targets(), Some(sender), &frame);
-    } else {
-        // Only the listed members (the sender too, if listed).
-        for p in m.members().iter().filter(|p| only.contains(&p.session_id)) {
-            deliver::to_session(shard, p.shard, p.session_id, frame.clone());
+        let frames = Frames::encode_with("", &msg, m.wires(), reliable);
+        broadcast(shard, m.targets(), Some(sender), &frames);
+        return;
+    }
+    // Only the listed members (the sender too, if listed): one encoding per
+    // wire among them, one delivery per shard.
+    let chosen: Vec<&Presence> = m
+        .members()
+        .iter()
+        .filter(|p| only.contains(&p.session_id))
+        .collect();
+    let wires: WireSet = chosen.iter().map(|p| p.wire).collect();
+    let frames = Frames::encode_with("", &msg, wires, reliable);
+    let mut by_shard: Vec<(usize, Vec<Uuid>)> = Vec::new();
+    for p in chosen {
+        match by_shard.iter_mut().find(|(s, _)| *s == p.shard) {
+            Some((_, v)) => v.push(p.session_id),
+            None => by_shard.push((p.shard, vec![p.session_id])),
         }
+    }
+    for (dest, sessions) in by_shard {
+        deliver::to_shard(shard, dest, sessions.into(), None, frames.clone());
     }
 }
 

@@ -4,29 +4,30 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use kairos_core::channel;
+use kairos_schema::rtapi::Outgoing;
 use uuid::Uuid;
 
 use super::{chat, deliver, matches};
+use crate::session::Frames;
+use crate::session::Session;
 use crate::shard::{Shard, ShardMsg};
 use crate::streams::{Presence, StreamId, mode};
-use crate::ws::session::WsSession;
 
 /// Sends a message to a stream's owner (handled here if this shard owns it).
 pub fn to_owner(shard: &Shard, stream: &StreamId, msg: ShardMsg) {
     shard.send_to(stream.owner(shard.port.shards()), msg);
 }
 
-/// Hands `frame` to every target shard, one message per shard.
+/// Hands `frames` to every target shard, one message per shard.
 pub fn broadcast(
     shard: &Shard,
     targets: &[(usize, Arc<[Uuid]>)],
     except: Option<Uuid>,
-    frame: &Bytes,
+    frames: &Frames,
 ) {
     for (dest, sessions) in targets {
-        deliver::to_shard(shard, *dest, sessions.clone(), except, frame.clone());
+        deliver::to_shard(shard, *dest, sessions.clone(), except, frames.clone());
     }
 }
 
@@ -34,7 +35,7 @@ pub fn broadcast(
 
 /// The session leaves `stream`: it forgets it at once and asks the owner to
 /// remove its presence.
-pub fn leave(shard: &Shard, session: &WsSession, stream: StreamId) {
+pub fn leave(shard: &Shard, session: &Session, stream: StreamId) {
     session.untrack_stream(&stream);
     let msg = ShardMsg::StreamLeave {
         stream: stream.clone(),
@@ -44,7 +45,7 @@ pub fn leave(shard: &Shard, session: &WsSession, stream: StreamId) {
 }
 
 /// A closing session leaves every stream it was in.
-pub fn leave_all(shard: &Shard, session: &WsSession) {
+pub fn leave_all(shard: &Shard, session: &Session) {
     for stream in session.take_streams() {
         let msg = ShardMsg::StreamLeave {
             stream: stream.clone(),
@@ -66,9 +67,9 @@ pub fn on_dropped(shard: &Shard, stream: &StreamId, sessions: &[Uuid]) {
 
 // ---- owner side ------------------------------------------------------------
 
-/// The frame that tells a stream's members that `gone` left, if its kind
+/// The message that tells a stream's members that `gone` left, if its kind
 /// of stream announces leaves.
-fn leave_event(stream: &StreamId, gone: &Presence) -> Option<Bytes> {
+fn leave_event(stream: &StreamId, gone: &Presence) -> Option<Outgoing> {
     match stream.mode {
         mode::MATCH_RELAYED => Some(matches::leave_event(stream, gone)),
         _ if channel::is_channel(stream) && !gone.hidden => Some(chat::leave_event(stream, gone)),
@@ -82,10 +83,15 @@ pub fn on_leave(shard: &Shard, stream: StreamId, session_id: Uuid) {
     let Some(gone) = table.leave(&stream, session_id) else {
         return;
     };
-    let (Some(m), Some(frame)) = (table.get(&stream), leave_event(&stream, &gone)) else {
+    let (Some(m), Some(event)) = (table.get(&stream), leave_event(&stream, &gone)) else {
         return;
     };
-    broadcast(shard, m.targets(), None, &frame);
+    broadcast(
+        shard,
+        m.targets(),
+        None,
+        &Frames::encode("", &event, m.wires()),
+    );
 }
 
 /// Removes every member of `stream` and tells their shards, so that their

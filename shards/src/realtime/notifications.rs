@@ -13,17 +13,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use kairos_core::error::ApiResult;
 use kairos_core::notification::Notification;
 use kairos_core::time::rfc3339_micros;
-use kairos_net::ws::{OpCode, frame_bytes};
 use kairos_schema::api;
 use kairos_schema::rtapi::{NotificationsOut, Outgoing};
 use uuid::Uuid;
 
 use super::deliver;
 use crate::rt;
+use crate::session::{Frames, WireSet};
 use crate::shard::Shard;
 
 /// A notification as clients see it.
@@ -39,12 +38,11 @@ pub fn to_wire(n: &Notification) -> api::Notification {
     }
 }
 
-/// The `notifications` envelope carrying `notes`, as a WebSocket frame.
-pub fn frame(notes: &[Notification]) -> Bytes {
-    let out = Outgoing::Notifications(NotificationsOut {
+/// The `notifications` envelope carrying `notes`.
+pub fn message(notes: &[Notification]) -> Outgoing {
+    Outgoing::Notifications(NotificationsOut {
         notifications: notes.iter().map(to_wire).collect(),
-    });
-    frame_bytes(OpCode::Text, &out.to_json(""))
+    })
 }
 
 /// Stores the persistent notifications, then delivers all of them live.
@@ -92,13 +90,14 @@ pub fn deliver_live(shard: &Shard, notes: &[Notification]) {
         if sessions.is_empty() {
             continue;
         }
-        let frame = frame(&notes);
+        let wires: WireSet = sessions.iter().map(|s| s.wire).collect();
+        let frames = Frames::encode("", &message(&notes), wires);
         let mut by_shard: HashMap<usize, Vec<Uuid>> = HashMap::new();
         for s in sessions {
             by_shard.entry(s.shard).or_default().push(s.session_id);
         }
         for (dest, ids) in by_shard {
-            deliver::to_shard(shard, dest, Arc::from(ids), None, frame.clone());
+            deliver::to_shard(shard, dest, Arc::from(ids), None, frames.clone());
         }
     }
 }

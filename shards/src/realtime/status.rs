@@ -12,14 +12,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use kairos_net::ws::{OpCode, frame_bytes};
 use kairos_schema::rtapi::{ErrorCode, Outgoing, StatusOut, StatusPresenceEvent, UserPresence};
 use uuid::Uuid;
 
 use super::deliver;
+use crate::session::{Frames, Session, Wire, WireSet};
 use crate::shard::{Shard, ShardMsg};
 use crate::streams::{Presence, StreamId, mode};
-use crate::ws::session::WsSession;
 
 /// Longest status text (Nakama's limit).
 pub const MAX_STATUS_LEN: usize = 2048;
@@ -28,8 +27,8 @@ pub const MAX_STATUS_LEN: usize = 2048;
 #[derive(Default)]
 pub struct StatusEntry {
     presences: Vec<Presence>,
-    /// `(session, shard)` of every follower.
-    followers: Vec<(Uuid, usize)>,
+    /// `(session, shard, wire)` of every follower.
+    followers: Vec<(Uuid, usize, Wire)>,
 }
 
 /// The users whose status this shard owns.
@@ -56,14 +55,14 @@ fn owner_of(shard: &Shard, user: Uuid) -> usize {
     .owner(shard.port.shards())
 }
 
-fn empty_reply(session: &WsSession, cid: &str) {
-    session.send(frame_bytes(OpCode::Text, &Outgoing::empty_reply(cid)));
+fn empty_reply(session: &Session, cid: &str) {
+    session.send_empty_reply(cid);
 }
 
 // ---- session side ----------------------------------------------------------
 
 /// Shows the session's user online with `status` (`None` on connect).
-pub fn track(shard: &Shard, session: &WsSession, status: Option<String>) {
+pub fn track(shard: &Shard, session: &Session, status: Option<String>) {
     session.status_tracked.set(true);
     let presence = session.presence(shard.id, status);
     shard.send_to(
@@ -72,7 +71,7 @@ pub fn track(shard: &Shard, session: &WsSession, status: Option<String>) {
     );
 }
 
-fn untrack(shard: &Shard, session: &WsSession) {
+fn untrack(shard: &Shard, session: &Session) {
     if session.status_tracked.replace(false) {
         let msg = ShardMsg::StatusUntrack {
             user: session.user_id,
@@ -83,7 +82,7 @@ fn untrack(shard: &Shard, session: &WsSession) {
 }
 
 /// `status_update`: a status sets (or replaces) the presence; none hides it.
-pub fn update(shard: &Shard, session: &WsSession, cid: &str, status: Option<String>) {
+pub fn update(shard: &Shard, session: &Session, cid: &str, status: Option<String>) {
     match status {
         Some(s) if s.len() > MAX_STATUS_LEN => {
             session.send_envelope(
@@ -102,7 +101,7 @@ pub fn update(shard: &Shard, session: &WsSession, cid: &str, status: Option<Stri
 }
 
 /// `status_follow`, once usernames are resolved to ids.
-pub fn follow(shard: &Shard, session: &WsSession, cid: &str, mut users: Vec<Uuid>) {
+pub fn follow(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>) {
     users.sort_unstable();
     users.dedup();
     {
@@ -138,6 +137,7 @@ pub fn follow(shard: &Shard, session: &WsSession, cid: &str, mut users: Vec<Uuid
                 users,
                 follower: session.id,
                 follower_shard: shard.id,
+                follower_wire: session.wire,
                 request,
             },
         );
@@ -145,7 +145,7 @@ pub fn follow(shard: &Shard, session: &WsSession, cid: &str, mut users: Vec<Uuid
 }
 
 /// `status_unfollow`.
-pub fn unfollow(shard: &Shard, session: &WsSession, cid: &str, users: Vec<Uuid>) {
+pub fn unfollow(shard: &Shard, session: &Session, cid: &str, users: Vec<Uuid>) {
     session.follows.borrow_mut().retain(|u| !users.contains(u));
     unfollow_users(shard, session.id, users);
     empty_reply(session, cid);
@@ -162,7 +162,7 @@ fn unfollow_users(shard: &Shard, follower: Uuid, users: Vec<Uuid>) {
 }
 
 /// A closing session goes offline and stops following.
-pub fn on_close(shard: &Shard, session: &WsSession) {
+pub fn on_close(shard: &Shard, session: &Session) {
     untrack(shard, session);
     let follows = std::mem::take(&mut *session.follows.borrow_mut());
     if !follows.is_empty() {
@@ -185,14 +185,15 @@ pub fn on_part(shard: &Shard, request: u64, presences: Vec<UserPresence>) {
         return;
     };
     drop(pending);
-    let frame = frame_bytes(
-        OpCode::Text,
-        &Outgoing::Status(StatusOut {
-            presences: done.presences,
-        })
-        .to_json(&done.cid),
-    );
-    deliver::to_local(shard, &[done.session], None, &frame);
+    let session = shard.sessions.borrow().get(&done.session).cloned();
+    if let Some(s) = session {
+        s.send_envelope(
+            &done.cid,
+            &Outgoing::Status(StatusOut {
+                presences: done.presences,
+            }),
+        );
+    }
 }
 
 // ---- owner side ------------------------------------------------------------
@@ -201,16 +202,15 @@ fn notify(shard: &Shard, entry: &StatusEntry, joins: Vec<UserPresence>, leaves: 
     if entry.followers.is_empty() || (joins.is_empty() && leaves.is_empty()) {
         return;
     }
-    let frame = frame_bytes(
-        OpCode::Text,
-        &Outgoing::StatusPresenceEvent(StatusPresenceEvent { joins, leaves }).to_json(""),
-    );
+    let wires: WireSet = entry.followers.iter().map(|(_, _, w)| *w).collect();
+    let event = Outgoing::StatusPresenceEvent(StatusPresenceEvent { joins, leaves });
+    let frames = Frames::encode("", &event, wires);
     let mut by_shard: HashMap<usize, Vec<Uuid>> = HashMap::new();
-    for (session, s) in &entry.followers {
+    for (session, s, _) in &entry.followers {
         by_shard.entry(*s).or_default().push(*session);
     }
     for (s, sessions) in by_shard {
-        deliver::to_shard(shard, s, Arc::from(sessions), None, frame.clone());
+        deliver::to_shard(shard, s, Arc::from(sessions), None, frames.clone());
     }
 }
 
@@ -254,6 +254,7 @@ pub fn on_follow(
     users: Vec<Uuid>,
     follower: Uuid,
     follower_shard: usize,
+    follower_wire: Wire,
     request: u64,
 ) {
     let mut presences = Vec::new();
@@ -261,8 +262,10 @@ pub fn on_follow(
         let mut table = shard.status.borrow_mut();
         for u in users {
             let entry = table.users.entry(u).or_default();
-            if !entry.followers.iter().any(|(s, _)| *s == follower) {
-                entry.followers.push((follower, follower_shard));
+            if !entry.followers.iter().any(|(s, _, _)| *s == follower) {
+                entry
+                    .followers
+                    .push((follower, follower_shard, follower_wire));
             }
             presences.extend(entry.presences.iter().map(Presence::to_wire));
         }
@@ -274,7 +277,7 @@ pub fn on_unfollow(shard: &Shard, users: Vec<Uuid>, follower: Uuid) {
     let mut table = shard.status.borrow_mut();
     for u in users {
         if let Some(entry) = table.users.get_mut(&u) {
-            entry.followers.retain(|(s, _)| *s != follower);
+            entry.followers.retain(|(s, _, _)| *s != follower);
             if entry.presences.is_empty() && entry.followers.is_empty() {
                 table.users.remove(&u);
             }

@@ -16,6 +16,8 @@ use std::time::Duration;
 pub type TcpListener = glommio::net::TcpListener;
 /// A TCP connection owned by one shard.
 pub type TcpStream = glommio::net::TcpStream;
+/// A UDP socket owned by one shard (bound with SO_REUSEPORT).
+pub type UdpSocket = glommio::net::UdpSocket;
 
 /// Runs a future on the current shard in the background.
 pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
@@ -47,6 +49,12 @@ pub async fn yield_now() {
 /// port and the kernel spreads connections among them.
 pub fn bind_reuseport(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).map_err(std::io::Error::from)
+}
+
+/// Binds a UDP socket with SO_REUSEPORT, so every shard can receive on the
+/// same port; the kernel keeps each client's 4-tuple on one shard.
+pub fn bind_udp(addr: std::net::SocketAddr) -> std::io::Result<UdpSocket> {
+    UdpSocket::bind(addr).map_err(std::io::Error::from)
 }
 
 /// Races a future against a deadline; `None` when the deadline came first.

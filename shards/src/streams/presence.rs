@@ -3,6 +3,8 @@
 use kairos_schema::rtapi::UserPresence;
 use uuid::Uuid;
 
+use crate::session::Wire;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Presence {
     pub session_id: Uuid,
@@ -10,6 +12,8 @@ pub struct Presence {
     pub username: String,
     /// The shard the session lives on.
     pub shard: usize,
+    /// What the session speaks, so owners encode for it.
+    pub wire: Wire,
     pub persistence: bool,
     pub hidden: bool,
     pub status: Option<String>,

@@ -1,6 +1,7 @@
-//! The owner shard's view of its streams: members in join order, and for
-//! each destination shard the list of its member sessions, rebuilt on every
-//! join or leave so that sending to a stream allocates nothing per message.
+//! The owner shard's view of its streams: members in join order, for each
+//! destination shard the list of its member sessions, and the wires the
+//! members speak, rebuilt on every join or leave so that sending to a
+//! stream allocates nothing per message beyond one encoding per wire.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use uuid::Uuid;
 
 use super::{Presence, StreamId};
 use crate::metrics::ShardCells;
+use crate::session::WireSet;
 
 /// One stream's members.
 #[derive(Default)]
@@ -16,6 +18,8 @@ pub struct Membership {
     members: Vec<Presence>,
     /// `(shard, sessions on it)`, one entry per shard with members.
     targets: Vec<(usize, Arc<[Uuid]>)>,
+    /// Every wire some member speaks.
+    wires: WireSet,
 }
 
 impl Membership {
@@ -32,7 +36,13 @@ impl Membership {
         &self.targets
     }
 
+    /// The encodings a message to every member needs.
+    pub fn wires(&self) -> WireSet {
+        self.wires
+    }
+
     fn rebuild(&mut self) {
+        self.wires = self.members.iter().map(|p| p.wire).collect();
         let mut shards: Vec<usize> = self.members.iter().map(|p| p.shard).collect();
         shards.sort_unstable();
         shards.dedup();
@@ -142,6 +152,7 @@ mod tests {
             user_id: Uuid::new_v4(),
             username: "u".into(),
             shard,
+            wire: crate::session::Wire::Json,
             persistence: false,
             hidden: false,
             status: None,

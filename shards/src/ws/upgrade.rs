@@ -11,12 +11,13 @@ use hyper::{Request, StatusCode};
 use kairos_net::ws::handshake;
 use uuid::Uuid;
 
-use super::session::{self, Format, SessionParams};
+use super::session;
 use crate::http::auth;
 use crate::http::io::HyperIo;
 use crate::http::query;
 use crate::http::response::{self, HttpResponse};
 use crate::rt;
+use crate::session::{SessionParams, Transport, Wire};
 use crate::shard::Shard;
 
 pub fn handle(
@@ -32,8 +33,10 @@ pub fn handle(
             .map(|(_, v)| v.as_str())
     };
 
-    let format = match param("format").unwrap_or("") {
-        "" | "json" => Format::Json,
+    let wire = match param("format").unwrap_or("") {
+        "" | "json" => Wire::Json,
+        "protobuf" => Wire::Protobuf,
+        "flatbuffers" => Wire::Flat,
         _ => return response::text(StatusCode::BAD_REQUEST, "Invalid format parameter"),
     };
 
@@ -80,9 +83,9 @@ pub fn handle(
         id: Uuid::now_v7(),
         user_id: caller.user_id,
         username: caller.username,
-        vars: caller.claims.vrs,
-        expiry: caller.claims.exp,
-        format,
+        claims: caller.claims,
+        wire,
+        transport: Transport::WebSocket,
         status,
         lang,
         peer,

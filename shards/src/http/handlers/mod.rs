@@ -9,6 +9,7 @@ mod channels;
 mod friends;
 mod notifications;
 mod params;
+mod transports;
 mod users;
 
 use std::rc::Rc;
@@ -47,11 +48,13 @@ pub enum Route {
     ListFriendsOfFriends,
     ListNotifications,
     DeleteNotifications,
+    KairosTransports,
+    KairosUdpToken,
 }
 
 impl Route {
     /// Every route, in declaration order (`ALL[r.index()] == r`).
-    pub const ALL: [Route; 24] = {
+    pub const ALL: [Route; 26] = {
         use Route::*;
         [
             Healthcheck,
@@ -78,6 +81,8 @@ impl Route {
             ListFriendsOfFriends,
             ListNotifications,
             DeleteNotifications,
+            KairosTransports,
+            KairosUdpToken,
         ]
     };
     pub const COUNT: usize = Self::ALL.len();
@@ -116,6 +121,8 @@ impl Route {
             ListFriendsOfFriends => "ListFriendsOfFriends",
             ListNotifications => "ListNotifications",
             DeleteNotifications => "DeleteNotifications",
+            KairosTransports => "KairosTransports",
+            KairosUdpToken => "KairosUdpToken",
         }
     }
 }
@@ -159,6 +166,8 @@ pub async fn dispatch(
         ListFriendsOfFriends => friends::list_friends_of_friends(shard, me()?, call).await,
         ListNotifications => notifications::list(shard, me()?, call).await,
         DeleteNotifications => notifications::delete(shard, me()?, call).await,
+        KairosTransports => transports::transports(shard).await,
+        KairosUdpToken => transports::udp_token(shard, me()?, call).await,
     }
 }
 

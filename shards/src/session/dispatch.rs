@@ -1,0 +1,136 @@
+//! Serving one inbound envelope: decode it from the session's wire, hand
+//! it to the feature it names, record it in the metrics. Transports call
+//! [`handle`] for each envelope, in order, from one task per session.
+
+use std::rc::Rc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use kairos_net::ws::close::NORMAL;
+use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
+use uuid::Uuid;
+
+use super::Session;
+use crate::realtime::{chat, matches, status};
+use crate::shard::Shard;
+
+/// Handles one envelope and records it; false ends the session.
+pub async fn handle(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> bool {
+    let started = Instant::now();
+    let (keep, ok) = dispatch(shard, session, bytes).await;
+    shard
+        .metrics
+        .message(bytes.len() as u64, started.elapsed(), !ok);
+    keep
+}
+
+/// Decodes and answers one envelope. Returns whether the session goes on,
+/// and whether the message was served without an error.
+async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (bool, bool) {
+    let envelope = match session.wire.decode(bytes) {
+        Ok(e) => e,
+        Err(e) if e.code == ErrorCode::MissingPayload => {
+            session.send_envelope("", &Outgoing::error(e.code, e.message));
+            session.close(NORMAL, "error processing message");
+            return (false, false);
+        }
+        Err(e) => {
+            tracing::debug!(session = %session.id, error = %e.message, "malformed realtime payload");
+            session.send_envelope("", &Outgoing::error(e.code, e.message));
+            session.close(NORMAL, "received malformed payload");
+            return (false, false);
+        }
+    };
+    match envelope.message {
+        Incoming::Ping => {
+            session.send_envelope(&envelope.cid, &Outgoing::Pong {});
+        }
+        Incoming::Pong => {}
+        Incoming::MatchCreate(m) => matches::create(shard, session, &envelope.cid, &m.name),
+        Incoming::MatchJoin(m) => {
+            matches::join(shard, session, &envelope.cid, &m.match_id, &m.token)
+        }
+        Incoming::MatchLeave(m) => matches::leave(shard, session, &envelope.cid, &m.match_id),
+        Incoming::ChannelJoin(m) => {
+            return (true, chat::join(shard, session, &envelope.cid, m).await);
+        }
+        Incoming::ChannelLeave(m) => {
+            return (
+                true,
+                chat::leave(shard, session, &envelope.cid, &m.channel_id),
+            );
+        }
+        Incoming::ChannelMessageSend(m) => {
+            return (true, chat::send(shard, session, &envelope.cid, m).await);
+        }
+        Incoming::ChannelMessageUpdate(m) => {
+            return (true, chat::update(shard, session, &envelope.cid, m).await);
+        }
+        Incoming::ChannelMessageRemove(m) => {
+            return (true, chat::remove(shard, session, &envelope.cid, m).await);
+        }
+        Incoming::MatchDataSend(m) => matches::send_data(shard, session, m),
+        Incoming::StatusUpdate(m) => status::update(shard, session, &envelope.cid, m.status),
+        Incoming::StatusUnfollow(m) => match parse_user_ids(&m.user_ids) {
+            Ok(ids) => status::unfollow(shard, session, &envelope.cid, ids),
+            Err(e) => {
+                session.send_envelope(&envelope.cid, &e);
+                return (true, false);
+            }
+        },
+        Incoming::StatusFollow(m) => {
+            let mut ids = match parse_user_ids(&m.user_ids) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    session.send_envelope(&envelope.cid, &e);
+                    return (true, false);
+                }
+            };
+            let usernames: Vec<String> =
+                m.usernames.into_iter().filter(|u| !u.is_empty()).collect();
+            if !usernames.is_empty() {
+                let found = shard
+                    .shared
+                    .persist
+                    .run(move |store| async move { store.get_users(Vec::new(), usernames).await })
+                    .await;
+                match found {
+                    Ok(users) => ids.extend(users.into_iter().map(|u| u.id)),
+                    Err(e) => {
+                        session.send_envelope(
+                            &envelope.cid,
+                            &Outgoing::error(ErrorCode::RuntimeException, e.message),
+                        );
+                        return (true, false);
+                    }
+                }
+            }
+            status::follow(shard, session, &envelope.cid, ids);
+        }
+        Incoming::Unhandled(name) => {
+            session.send_envelope(
+                &envelope.cid,
+                &Outgoing::error(
+                    ErrorCode::UnrecognizedPayload,
+                    format!("Unrecognized message: {name} is not supported by this server yet."),
+                ),
+            );
+            return (true, false);
+        }
+    }
+    (true, true)
+}
+
+/// User ids of a status request; a malformed one is BAD_INPUT.
+fn parse_user_ids(ids: &[String]) -> Result<Vec<Uuid>, Box<Outgoing>> {
+    ids.iter()
+        .map(|id| {
+            Uuid::parse_str(id).map_err(|_| {
+                Box::new(Outgoing::error(
+                    ErrorCode::BadInput,
+                    format!("Invalid user ID: {id}"),
+                ))
+            })
+        })
+        .collect()
+}

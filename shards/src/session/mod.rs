@@ -1,0 +1,278 @@
+//! A realtime session, whatever carries it.
+//!
+//! A [`Session`] is one authenticated client connection on the shard that
+//! accepted it: its identity, the [`Wire`] it speaks, its bounded outgoing
+//! queue, and what it joined. Transports drive it:
+//! * the WebSocket driver (`crate::ws`) reads frames and writes the queue to
+//!   its socket;
+//! * the reliable-UDP and QUIC drivers feed it messages from their
+//!   connections and move its queue onto them.
+//!
+//! Every transport hands inbound envelopes to [`dispatch::handle`] in
+//! order, from one task per session, so a session's requests are served in
+//! the order it sent them. Everything a session is sent goes through its
+//! queue: a client too slow to keep it under `socket.outgoing_queue_size`
+//! is closed and costs the shard nothing more.
+
+pub mod dispatch;
+pub mod driven;
+mod inbox;
+pub mod lifecycle;
+pub mod wire;
+
+pub use inbox::Inbox;
+pub use wire::{Frame, Frames, Wire, WireSet};
+
+use std::cell::{Cell, RefCell};
+use std::net::SocketAddr;
+
+use kairos_core::notification::{self, Notification};
+use kairos_core::token::Claims;
+use kairos_schema::rtapi::Outgoing;
+use uuid::Uuid;
+
+use crate::metrics::ShardCells;
+use crate::rt::{LocalEvent, LocalNotify, LocalQueue};
+use crate::shard::KickReason;
+use crate::streams::{Presence, StreamId};
+
+/// Close code and reason Nakama uses when the server ends a session.
+pub const SERVER_CLOSE: (u16, &str) = (
+    kairos_net::ws::close::NORMAL,
+    "server-side session disconnect",
+);
+
+/// How a session joined a stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JoinFlags {
+    /// Its chat messages are kept in the channel's history.
+    pub persistence: bool,
+    /// It is left out of presence lists and events.
+    pub hidden: bool,
+}
+
+/// What carries a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    WebSocket,
+    ReliableUdp,
+    Quic,
+}
+
+/// What authentication learned about a session.
+pub struct SessionParams {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    /// The session token's claims (token id, expiry, vars), checked again
+    /// against revocations once the session is registered.
+    pub claims: Claims,
+    pub wire: Wire,
+    pub transport: Transport,
+    pub status: bool,
+    pub lang: String,
+    pub peer: Option<SocketAddr>,
+}
+
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub claims: Claims,
+    pub wire: Wire,
+    pub transport: Transport,
+    /// Connected with `status=true`.
+    pub status: bool,
+    pub lang: String,
+    pub peer: Option<SocketAddr>,
+    out: LocalQueue<Frame>,
+    /// Set once closing starts; the driver then sends what is queued and
+    /// ends the connection with this code and reason.
+    close: RefCell<Option<(u16, String)>>,
+    closing: Cell<bool>,
+    /// Streams this session joined, with how it joined them (their owners
+    /// hold the membership).
+    streams: RefCell<Vec<(StreamId, JoinFlags)>>,
+    /// Whether this session shows its user online (status presence).
+    pub status_tracked: Cell<bool>,
+    /// Users whose status this session follows.
+    pub follows: RefCell<Vec<Uuid>>,
+    /// Set when the session is over and cleaned up.
+    pub finished: LocalEvent,
+    /// The owning shard's metric cells.
+    pub metrics: ShardCells,
+}
+
+impl Session {
+    pub fn new(p: SessionParams, queue_size: usize, metrics: ShardCells) -> Session {
+        Session {
+            id: p.id,
+            user_id: p.user_id,
+            username: p.username,
+            claims: p.claims,
+            wire: p.wire,
+            transport: p.transport,
+            status: p.status,
+            lang: p.lang,
+            peer: p.peer,
+            out: LocalQueue::new(queue_size),
+            close: RefCell::new(None),
+            closing: Cell::new(false),
+            streams: RefCell::new(Vec::new()),
+            status_tracked: Cell::new(false),
+            follows: RefCell::new(Vec::new()),
+            finished: LocalEvent::default(),
+            metrics,
+        }
+    }
+
+    /// Queues a frame encoded for this session's wire. Returns false (and
+    /// closes the session) when the client is too slow to keep its queue
+    /// under the limit.
+    pub fn send(&self, frame: Frame) -> bool {
+        if self.closing.get() {
+            return false;
+        }
+        if self.out.push(frame).is_err() {
+            tracing::info!(session = %self.id, user = %self.user_id, "outgoing queue full; closing session");
+            self.close(
+                kairos_net::ws::close::POLICY_VIOLATION,
+                "session outgoing queue full",
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Queues this session's encoding of a shared message.
+    pub fn send_frames(&self, frames: &Frames) -> bool {
+        match frames.frame(self.wire) {
+            Some(f) => self.send(f),
+            None => {
+                // Owners encode for every wire their members use, so this
+                // would be a bug; dropping one message beats a panic.
+                tracing::error!(session = %self.id, wire = ?self.wire, "message not encoded for this session's wire");
+                false
+            }
+        }
+    }
+
+    /// Encodes and queues an envelope.
+    pub fn send_envelope(&self, cid: &str, msg: &Outgoing) -> bool {
+        self.send(Frame::reliable(self.wire.encode(cid, msg)))
+    }
+
+    /// Queues the empty reply to request `cid`.
+    pub fn send_empty_reply(&self, cid: &str) -> bool {
+        self.send(Frame::reliable(self.wire.empty_reply(cid)))
+    }
+
+    /// Starts closing: nothing more is queued, and the driver ends the
+    /// connection with `code` and `reason` once the queue is out.
+    /// Idempotent.
+    pub fn close(&self, code: u16, reason: &str) {
+        if self.closing.replace(true) {
+            return;
+        }
+        *self.close.borrow_mut() = Some((code, reason.to_string()));
+        self.out.notify.notify();
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.closing.get()
+    }
+
+    /// The code and reason to close with, once closing.
+    pub fn close_reason(&self) -> Option<(u16, String)> {
+        self.close.borrow().clone()
+    }
+
+    /// Closes the session on the server's initiative. A single-socket kick
+    /// first tells the client why (notification -7), past the queue limit.
+    pub fn kick(&self, reason: KickReason) {
+        if reason == KickReason::SingleSocket && !self.closing.get() {
+            let note = Notification {
+                id: Uuid::new_v4(),
+                user_id: self.user_id,
+                subject: "single_socket".into(),
+                content: "{}".into(),
+                code: notification::code::SINGLE_SOCKET,
+                sender_id: None,
+                create_time: kairos_core::time::now_micros(),
+                persistent: false,
+            };
+            let msg = crate::realtime::notifications::message(&[note]);
+            self.out
+                .push_urgent(Frame::reliable(self.wire.encode("", &msg)));
+        }
+        self.close(SERVER_CLOSE.0, SERVER_CLOSE.1);
+    }
+
+    /// Moves up to `max` queued frames into `out`, for the driver.
+    pub fn drain_outgoing(&self, out: &mut Vec<Frame>, max: usize) {
+        self.out.drain_into(out, max);
+    }
+
+    /// Signalled whenever a frame is queued or closing starts.
+    pub fn outgoing_notify(&self) -> &LocalNotify {
+        &self.out.notify
+    }
+
+    /// Frames waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.out.len()
+    }
+
+    /// This session's presence in a stream, as the owner records it.
+    pub fn presence(&self, shard: usize, status: Option<String>) -> Presence {
+        self.presence_with(shard, status, JoinFlags::default())
+    }
+
+    /// The same, joined with `flags`.
+    pub fn presence_with(
+        &self,
+        shard: usize,
+        status: Option<String>,
+        flags: JoinFlags,
+    ) -> Presence {
+        Presence {
+            session_id: self.id,
+            user_id: self.user_id,
+            username: self.username.clone(),
+            shard,
+            wire: self.wire,
+            persistence: flags.persistence,
+            hidden: flags.hidden,
+            status,
+        }
+    }
+
+    /// Remembers a stream joined, so that closing leaves it. Joining again
+    /// keeps the first flags, as the owner keeps the first presence.
+    pub fn track_stream(&self, stream: StreamId, flags: JoinFlags) {
+        let mut streams = self.streams.borrow_mut();
+        if !streams.iter().any(|(s, _)| *s == stream) {
+            streams.push((stream, flags));
+        }
+    }
+
+    pub fn untrack_stream(&self, stream: &StreamId) {
+        self.streams.borrow_mut().retain(|(s, _)| s != stream);
+    }
+
+    /// How this session joined `stream`, if it did.
+    pub fn joined(&self, stream: &StreamId) -> Option<JoinFlags> {
+        self.streams
+            .borrow()
+            .iter()
+            .find(|(s, _)| s == stream)
+            .map(|(_, f)| *f)
+    }
+
+    pub fn take_streams(&self) -> Vec<StreamId> {
+        std::mem::take(&mut *self.streams.borrow_mut())
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect()
+    }
+}

@@ -1,0 +1,186 @@
+//! Wire encodings of server messages, and a message encoded once for each
+//! encoding its recipients use.
+//!
+//! A session speaks one [`Wire`]:
+//! * [`Wire::Json`]: Nakama's JSON envelope in WebSocket text frames;
+//! * [`Wire::Protobuf`]: Nakama's protobuf envelope in WebSocket binary
+//!   frames;
+//! * [`Wire::Flat`]: Kairos's FlatBuffers envelope, as a bare payload. The
+//!   reliable-UDP and QUIC drivers send it as it is; a WebSocket session
+//!   speaking FlatBuffers puts it in a binary frame as it writes.
+//!
+//! The WebSocket wires are queued already framed, so a broadcast frames
+//! once and every recipient's writer only copies bytes.
+
+use bytes::Bytes;
+use kairos_net::ws::{OpCode, frame_bytes};
+use kairos_schema::rtapi::{DecodeError, Envelope, Outgoing};
+
+/// How a session's messages are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wire {
+    Json = 0,
+    Protobuf = 1,
+    Flat = 2,
+}
+
+const WIRES: [Wire; 3] = [Wire::Json, Wire::Protobuf, Wire::Flat];
+
+impl Wire {
+    /// Encodes one message (with `cid` when it answers a request).
+    pub fn encode(self, cid: &str, msg: &Outgoing) -> Bytes {
+        match self {
+            Wire::Json => frame_bytes(OpCode::Text, &msg.to_json(cid)),
+            Wire::Protobuf => frame_bytes(OpCode::Binary, &codec::proto_encode(cid, msg)),
+            Wire::Flat => Bytes::from(codec::flat_encode(cid, msg)),
+        }
+    }
+
+    /// Decodes one client envelope in this wire's encoding.
+    pub fn decode(self, bytes: &Bytes) -> Result<Envelope, DecodeError> {
+        match self {
+            Wire::Json => Envelope::from_json(bytes),
+            Wire::Protobuf => codec::proto_decode(bytes),
+            Wire::Flat => codec::flat_decode(bytes),
+        }
+    }
+
+    /// The empty reply: an envelope carrying only `cid`.
+    pub fn empty_reply(self, cid: &str) -> Bytes {
+        match self {
+            Wire::Json => frame_bytes(OpCode::Text, &Outgoing::empty_reply(cid)),
+            Wire::Protobuf => frame_bytes(OpCode::Binary, &codec::proto_empty_reply(cid)),
+            Wire::Flat => Bytes::from(codec::flat_empty_reply(cid)),
+        }
+    }
+}
+
+/// The binary codecs, from `kairos-schema`.
+mod codec {
+    pub use kairos_schema::flat::{
+        decode as flat_decode, encode as flat_encode, encode_empty_reply as flat_empty_reply,
+    };
+    pub use kairos_schema::proto::{
+        decode as proto_decode, encode as proto_encode, encode_empty_reply as proto_empty_reply,
+    };
+}
+
+/// A set of wires, for the encodings a group of recipients needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WireSet(u8);
+
+impl WireSet {
+    pub fn of(wire: Wire) -> WireSet {
+        WireSet(1 << wire as u8)
+    }
+
+    pub fn insert(&mut self, wire: Wire) {
+        self.0 |= 1 << wire as u8;
+    }
+
+    pub fn contains(self, wire: Wire) -> bool {
+        self.0 & (1 << wire as u8) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl FromIterator<Wire> for WireSet {
+    fn from_iter<I: IntoIterator<Item = Wire>>(iter: I) -> WireSet {
+        let mut set = WireSet::default();
+        for w in iter {
+            set.insert(w);
+        }
+        set
+    }
+}
+
+/// One queued message for one session: its bytes on the session's wire,
+/// and whether it must arrive (match data sent with `reliable: false`
+/// may travel on an unreliable channel; the WebSocket ignores this).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub bytes: Bytes,
+    pub reliable: bool,
+}
+
+impl Frame {
+    pub fn reliable(bytes: Bytes) -> Frame {
+        Frame {
+            bytes,
+            reliable: true,
+        }
+    }
+}
+
+/// One message encoded once for each wire in a set. Cloning it clones
+/// reference counts, never bytes, so one `Frames` serves every recipient
+/// on every shard.
+#[derive(Clone, Debug, Default)]
+pub struct Frames {
+    by_wire: [Option<Bytes>; 3],
+    reliable: bool,
+}
+
+impl Frames {
+    /// Encodes `msg` for every wire in `wires`.
+    pub fn encode(cid: &str, msg: &Outgoing, wires: WireSet) -> Frames {
+        Self::encode_with(cid, msg, wires, true)
+    }
+
+    /// The same, for a message that need not arrive when `reliable` is
+    /// false.
+    pub fn encode_with(cid: &str, msg: &Outgoing, wires: WireSet, reliable: bool) -> Frames {
+        let mut f = Frames {
+            by_wire: Default::default(),
+            reliable,
+        };
+        for w in WIRES {
+            if wires.contains(w) {
+                f.by_wire[w as usize] = Some(w.encode(cid, msg));
+            }
+        }
+        f
+    }
+
+    /// A message already encoded for one wire.
+    pub fn single(wire: Wire, bytes: Bytes) -> Frames {
+        let mut f = Frames {
+            by_wire: Default::default(),
+            reliable: true,
+        };
+        f.by_wire[wire as usize] = Some(bytes);
+        f
+    }
+
+    /// The frame for a session speaking `wire`, if it was encoded.
+    pub fn frame(&self, wire: Wire) -> Option<Frame> {
+        self.by_wire[wire as usize].clone().map(|bytes| Frame {
+            bytes,
+            reliable: self.reliable,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_only_the_wires_asked_for() {
+        let msg = Outgoing::Pong {};
+        let f = Frames::encode("1", &msg, WireSet::of(Wire::Json));
+        let json = f.frame(Wire::Json).unwrap();
+        assert!(json.reliable);
+        assert_eq!(&json.bytes[2..], br#"{"cid":"1","pong":{}}"#);
+        assert!(f.frame(Wire::Flat).is_none());
+        let both: WireSet = [Wire::Json, Wire::Flat].into_iter().collect();
+        let f = Frames::encode_with("", &msg, both, false);
+        assert!(!f.frame(Wire::Flat).unwrap().reliable);
+        assert!(f.frame(Wire::Protobuf).is_none());
+        assert!(both.contains(Wire::Flat) && !both.contains(Wire::Protobuf));
+        assert!(WireSet::default().is_empty());
+    }
+}
