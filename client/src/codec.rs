@@ -1,0 +1,583 @@
+//! The three encodings of Nakama's realtime envelope, client side:
+//! [`Incoming`] requests out, server envelopes back into [`Outgoing`].
+//!
+//! * [`Wire::Json`]: Nakama's JSON envelope (`{"cid": "1", "ping": {}}`),
+//!   int64 fields as strings, bytes as standard base64. The server's
+//!   [`Outgoing`] model only serializes, so the JSON → `Outgoing` mapping
+//!   is written here, over `serde_json::Value`.
+//! * [`Wire::Protobuf`]: Nakama's protobuf envelope
+//!   ([`kairos_schema::proto`]).
+//! * [`Wire::FlatBuffers`]: Kairos's FlatBuffers envelope
+//!   ([`kairos_schema::flat`]); the only wire of reliable UDP and QUIC.
+//!
+//! Server messages that [`Outgoing`] does not model (party, matchmaker,
+//! rpc, stream messages, which Kairos does not send yet) decode to
+//! [`Decoded::Unknown`] with their name, so a client can skip them.
+
+use base64::Engine;
+use bytes::Bytes;
+use kairos_schema::api::{ChannelMessage, Notification};
+use kairos_schema::rtapi::{
+    ChannelMessageAck, ChannelOut, ChannelPresenceEvent, ErrorBody, Incoming, MatchData, MatchOut,
+    MatchPresenceEvent, NotificationsOut, Outgoing, StatusOut, StatusPresenceEvent, UserPresence,
+};
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+
+/// One message from the server: a reply to a request (its `cid` set) or
+/// a push (`cid` empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerMessage {
+    /// The `cid` of the request this answers; empty for a push.
+    pub cid: String,
+    /// The message; `None` is the empty reply (an envelope with only a
+    /// `cid`), which answers `match_leave`, `channel_leave`,
+    /// `status_update`, ...
+    pub message: Option<Outgoing>,
+}
+
+impl ServerMessage {
+    /// Whether this is a push rather than a reply.
+    pub fn is_push(&self) -> bool {
+        self.cid.is_empty()
+    }
+}
+
+/// What a server frame decodes to.
+// Transient: decoded, then moved into a queue or dropped.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decoded {
+    /// A message of the model.
+    Message(ServerMessage),
+    /// A valid envelope with a server message [`Outgoing`] does not model,
+    /// by name (with its `cid`).
+    Unknown {
+        /// The request's `cid`, or empty.
+        cid: String,
+        /// The message's name in Nakama's envelope.
+        name: String,
+    },
+}
+
+/// An encoding of the realtime envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Wire {
+    /// Nakama's JSON (WebSocket text frames).
+    Json,
+    /// Nakama's protobuf (WebSocket binary frames).
+    Protobuf,
+    /// Kairos's FlatBuffers (WebSocket binary frames, reliable UDP, QUIC).
+    FlatBuffers,
+}
+
+impl Wire {
+    /// The `format` query parameter of `/ws` for this wire.
+    pub const fn ws_format(self) -> &'static str {
+        match self {
+            Wire::Json => "json",
+            Wire::Protobuf => "protobuf",
+            Wire::FlatBuffers => "flatbuffers",
+        }
+    }
+
+    /// Encodes one client envelope; an empty `cid` is left out.
+    pub fn encode_request(self, cid: &str, message: &Incoming) -> Vec<u8> {
+        match self {
+            Wire::Json => encode_json_request(cid, message),
+            Wire::Protobuf => kairos_schema::proto::encode_request(cid, message),
+            Wire::FlatBuffers => kairos_schema::flat::encode_request(cid, message),
+        }
+    }
+
+    /// Decodes one server envelope.
+    pub fn decode(self, frame: &[u8]) -> Result<Decoded> {
+        match self {
+            Wire::Json => decode_json(frame),
+            Wire::Protobuf => decode_proto(frame),
+            Wire::FlatBuffers => decode_flat(frame),
+        }
+    }
+}
+
+// ---- JSON, client → server ---------------------------------------------------
+
+/// Nakama's JSON envelope for a client message: `{"cid":..., "<name>":
+/// {...}}`, the shape `rtapi::Envelope::from_json` reads.
+pub fn encode_json_request(cid: &str, message: &Incoming) -> Vec<u8> {
+    let (name, body) = json_request(message);
+    let mut envelope = Map::new();
+    if !cid.is_empty() {
+        envelope.insert("cid".into(), Value::String(cid.to_owned()));
+    }
+    envelope.insert(name.to_owned(), body);
+    serde_json::to_vec(&Value::Object(envelope)).expect("JSON values serialize")
+}
+
+fn json_request(message: &Incoming) -> (&'static str, Value) {
+    let mut o = Obj::default();
+    let name = match message {
+        Incoming::Ping => "ping",
+        Incoming::Pong => "pong",
+        Incoming::MatchCreate(m) => {
+            o.str("name", &m.name);
+            "match_create"
+        }
+        Incoming::MatchJoin(m) => {
+            o.str("match_id", &m.match_id);
+            o.str("token", &m.token);
+            if !m.metadata.is_empty() {
+                o.0.insert("metadata".into(), json!(m.metadata));
+            }
+            "match_join"
+        }
+        Incoming::MatchLeave(m) => {
+            o.str("match_id", &m.match_id);
+            "match_leave"
+        }
+        Incoming::MatchDataSend(m) => {
+            o.str("match_id", &m.match_id);
+            if m.op_code != 0 {
+                o.0.insert("op_code".into(), Value::String(m.op_code.to_string()));
+            }
+            if !m.data.is_empty() {
+                let data = base64::engine::general_purpose::STANDARD.encode(&m.data);
+                o.0.insert("data".into(), Value::String(data));
+            }
+            o.presences("presences", &m.presences);
+            if m.reliable {
+                o.0.insert("reliable".into(), Value::Bool(true));
+            }
+            "match_data_send"
+        }
+        Incoming::StatusFollow(m) => {
+            o.strings("user_ids", &m.user_ids);
+            o.strings("usernames", &m.usernames);
+            "status_follow"
+        }
+        Incoming::StatusUnfollow(m) => {
+            o.strings("user_ids", &m.user_ids);
+            "status_unfollow"
+        }
+        Incoming::StatusUpdate(m) => {
+            if let Some(status) = &m.status {
+                o.0.insert("status".into(), Value::String(status.clone()));
+            }
+            "status_update"
+        }
+        Incoming::ChannelJoin(m) => {
+            o.str("target", &m.target);
+            o.0.insert("type".into(), json!(m.kind));
+            if let Some(p) = m.persistence {
+                o.0.insert("persistence".into(), Value::Bool(p));
+            }
+            if let Some(h) = m.hidden {
+                o.0.insert("hidden".into(), Value::Bool(h));
+            }
+            "channel_join"
+        }
+        Incoming::ChannelLeave(m) => {
+            o.str("channel_id", &m.channel_id);
+            "channel_leave"
+        }
+        Incoming::ChannelMessageSend(m) => {
+            o.str("channel_id", &m.channel_id);
+            o.str("content", &m.content);
+            "channel_message_send"
+        }
+        Incoming::ChannelMessageUpdate(m) => {
+            o.str("channel_id", &m.channel_id);
+            o.str("message_id", &m.message_id);
+            o.str("content", &m.content);
+            "channel_message_update"
+        }
+        Incoming::ChannelMessageRemove(m) => {
+            o.str("channel_id", &m.channel_id);
+            o.str("message_id", &m.message_id);
+            "channel_message_remove"
+        }
+        Incoming::Unhandled(name) => name,
+    };
+    (name, Value::Object(o.0))
+}
+
+/// A JSON object under construction, leaving defaults out as protojson
+/// does.
+#[derive(Default)]
+struct Obj(Map<String, Value>);
+
+impl Obj {
+    fn str(&mut self, key: &str, value: &str) {
+        if !value.is_empty() {
+            self.0.insert(key.into(), Value::String(value.to_owned()));
+        }
+    }
+
+    fn strings(&mut self, key: &str, values: &[String]) {
+        if !values.is_empty() {
+            self.0.insert(key.into(), json!(values));
+        }
+    }
+
+    fn presences(&mut self, key: &str, values: &[UserPresence]) {
+        if !values.is_empty() {
+            let list = values.iter().map(presence_json).collect();
+            self.0.insert(key.into(), Value::Array(list));
+        }
+    }
+}
+
+fn presence_json(p: &UserPresence) -> Value {
+    let mut o = Obj::default();
+    o.str("user_id", &p.user_id);
+    o.str("session_id", &p.session_id);
+    o.str("username", &p.username);
+    if p.persistence {
+        o.0.insert("persistence".into(), Value::Bool(true));
+    }
+    if let Some(status) = &p.status {
+        o.0.insert("status".into(), Value::String(status.clone()));
+    }
+    Value::Object(o.0)
+}
+
+// ---- JSON, server → client ---------------------------------------------------
+
+/// Decodes a server envelope in Nakama's JSON into the [`Outgoing`] model.
+/// Fields may be absent (their defaults) or `null`; int64 fields are read
+/// from strings or numbers; names may be snake_case or lowerCamelCase;
+/// unknown fields are ignored.
+pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
+    let value: Value = serde_json::from_slice(frame)
+        .map_err(|e| Error::Decode(format!("server frame is not JSON: {e}")))?;
+    let Value::Object(envelope) = value else {
+        return Err(Error::Decode("server envelope is not a JSON object".into()));
+    };
+    let cid = match envelope.get("cid") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let Some((name, body)) = envelope.iter().find(|(k, _)| k.as_str() != "cid") else {
+        return Ok(Decoded::Message(ServerMessage { cid, message: None }));
+    };
+    let empty = Map::new();
+    let m = Fields(match body {
+        Value::Object(o) => o,
+        _ => &empty,
+    });
+    let message = match name.as_str() {
+        "pong" => Outgoing::Pong {},
+        "error" => Outgoing::Error(ErrorBody {
+            code: m.i32("code")?,
+            message: m.string("message")?,
+        }),
+        "match" => Outgoing::Match(MatchOut {
+            match_id: m.string("match_id")?,
+            authoritative: m.bool("authoritative")?,
+            label: m.opt_string("label")?,
+            size: m.i32("size")?,
+            presences: m.presences("presences")?,
+            self_: m.presence("self")?,
+        }),
+        "match_presence_event" => Outgoing::MatchPresenceEvent(MatchPresenceEvent {
+            match_id: m.string("match_id")?,
+            joins: m.presences("joins")?,
+            leaves: m.presences("leaves")?,
+        }),
+        "match_data" => Outgoing::MatchData(MatchData {
+            match_id: m.string("match_id")?,
+            presence: m.presence("presence")?,
+            op_code: m.i64("op_code")?,
+            data: m.base64("data")?,
+            reliable: m.bool("reliable")?,
+        }),
+        "status" => Outgoing::Status(StatusOut {
+            presences: m.presences("presences")?,
+        }),
+        "status_presence_event" => Outgoing::StatusPresenceEvent(StatusPresenceEvent {
+            joins: m.presences("joins")?,
+            leaves: m.presences("leaves")?,
+        }),
+        "channel" => Outgoing::Channel(ChannelOut {
+            id: m.string("id")?,
+            presences: m.presences("presences")?,
+            self_: m.presence("self")?,
+            room_name: m.string("room_name")?,
+            group_id: m.string("group_id")?,
+            user_id_one: m.string("user_id_one")?,
+            user_id_two: m.string("user_id_two")?,
+        }),
+        "channel_message_ack" => Outgoing::ChannelMessageAck(ChannelMessageAck {
+            channel_id: m.string("channel_id")?,
+            message_id: m.string("message_id")?,
+            code: m.i32("code")?,
+            username: m.string("username")?,
+            create_time: m.string("create_time")?,
+            update_time: m.string("update_time")?,
+            persistent: m.bool("persistent")?,
+            room_name: m.string("room_name")?,
+            group_id: m.string("group_id")?,
+            user_id_one: m.string("user_id_one")?,
+            user_id_two: m.string("user_id_two")?,
+        }),
+        "channel_message" => Outgoing::ChannelMessage(ChannelMessage {
+            channel_id: m.string("channel_id")?,
+            message_id: m.string("message_id")?,
+            code: m.i32("code")?,
+            sender_id: m.string("sender_id")?,
+            username: m.string("username")?,
+            content: m.string("content")?,
+            create_time: m.string("create_time")?,
+            update_time: m.string("update_time")?,
+            persistent: m.bool("persistent")?,
+            room_name: m.string("room_name")?,
+            group_id: m.string("group_id")?,
+            user_id_one: m.string("user_id_one")?,
+            user_id_two: m.string("user_id_two")?,
+        }),
+        "channel_presence_event" => Outgoing::ChannelPresenceEvent(ChannelPresenceEvent {
+            channel_id: m.string("channel_id")?,
+            joins: m.presences("joins")?,
+            leaves: m.presences("leaves")?,
+            room_name: m.string("room_name")?,
+            group_id: m.string("group_id")?,
+            user_id_one: m.string("user_id_one")?,
+            user_id_two: m.string("user_id_two")?,
+        }),
+        "notifications" => Outgoing::Notifications(NotificationsOut {
+            notifications: m
+                .list("notifications")?
+                .iter()
+                .map(|n| {
+                    let n = Fields::of(n, "notification")?;
+                    Ok(Notification {
+                        id: n.string("id")?,
+                        subject: n.string("subject")?,
+                        content: n.string("content")?,
+                        code: n.i32("code")?,
+                        sender_id: n.string("sender_id")?,
+                        create_time: n.string("create_time")?,
+                        persistent: n.bool("persistent")?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        }),
+        other => {
+            return Ok(Decoded::Unknown {
+                cid,
+                name: other.to_owned(),
+            });
+        }
+    };
+    if !matches!(body, Value::Object(_) | Value::Null) {
+        return Err(Error::Decode(format!("`{name}` is not an object")));
+    }
+    Ok(Decoded::Message(ServerMessage {
+        cid,
+        message: Some(message),
+    }))
+}
+
+/// The fields of one JSON message, read leniently.
+struct Fields<'a>(&'a Map<String, Value>);
+
+fn bad(key: &str, want: &str) -> Error {
+    Error::Decode(format!("field `{key}` is not {want}"))
+}
+
+/// `match_id` → `matchId`.
+fn camel(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    let mut upper = false;
+    for c in key.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl<'a> Fields<'a> {
+    fn of(v: &'a Value, what: &str) -> Result<Fields<'a>> {
+        match v {
+            Value::Object(o) => Ok(Fields(o)),
+            _ => Err(Error::Decode(format!("{what} is not an object"))),
+        }
+    }
+
+    /// The value under `key` (or its camelCase spelling), `null` as absent.
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        let v = self.0.get(key).or_else(|| {
+            if key.contains('_') {
+                self.0.get(&camel(key))
+            } else {
+                None
+            }
+        });
+        v.filter(|v| !v.is_null())
+    }
+
+    fn opt_string(&self, key: &str) -> Result<Option<String>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            // A StringValue wrapper written as an object.
+            Some(Value::Object(o)) => match o.get("value") {
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                _ => Err(bad(key, "a string")),
+            },
+            Some(_) => Err(bad(key, "a string")),
+        }
+    }
+
+    fn string(&self, key: &str) -> Result<String> {
+        Ok(self.opt_string(key)?.unwrap_or_default())
+    }
+
+    fn bool(&self, key: &str) -> Result<bool> {
+        match self.get(key) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::String(s)) if s == "true" => Ok(true),
+            Some(Value::String(s)) if s == "false" => Ok(false),
+            Some(_) => Err(bad(key, "a boolean")),
+        }
+    }
+
+    fn i64(&self, key: &str) -> Result<i64> {
+        match self.get(key) {
+            None => Ok(0),
+            Some(Value::Number(n)) => n.as_i64().ok_or_else(|| bad(key, "an integer")),
+            Some(Value::String(s)) => s.parse().map_err(|_| bad(key, "an integer")),
+            Some(_) => Err(bad(key, "an integer")),
+        }
+    }
+
+    fn i32(&self, key: &str) -> Result<i32> {
+        i32::try_from(self.i64(key)?).map_err(|_| bad(key, "a 32-bit integer"))
+    }
+
+    fn base64(&self, key: &str) -> Result<Bytes> {
+        let text = self.string(key)?;
+        let engine = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::STANDARD,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        );
+        engine
+            .decode(text.as_bytes())
+            .map(Bytes::from)
+            .map_err(|_| bad(key, "base64"))
+    }
+
+    fn list(&self, key: &str) -> Result<&'a [Value]> {
+        match self.get(key) {
+            None => Ok(&[]),
+            Some(Value::Array(a)) => Ok(a),
+            Some(_) => Err(bad(key, "a list")),
+        }
+    }
+
+    fn presence(&self, key: &str) -> Result<UserPresence> {
+        match self.get(key) {
+            None => Ok(UserPresence::default()),
+            Some(v) => presence_from(v),
+        }
+    }
+
+    fn presences(&self, key: &str) -> Result<Vec<UserPresence>> {
+        self.list(key)?.iter().map(presence_from).collect()
+    }
+}
+
+fn presence_from(v: &Value) -> Result<UserPresence> {
+    let p = Fields::of(v, "presence")?;
+    Ok(UserPresence {
+        user_id: p.string("user_id")?,
+        session_id: p.string("session_id")?,
+        username: p.string("username")?,
+        persistence: p.bool("persistence")?,
+        status: p.opt_string("status")?,
+    })
+}
+
+// ---- binary wires --------------------------------------------------------
+
+fn decode_proto(frame: &[u8]) -> Result<Decoded> {
+    let envelope =
+        kairos_schema::proto::decode_server(frame).map_err(|e| Error::Decode(e.message))?;
+    let Some(message) = &envelope.message else {
+        return Ok(Decoded::Message(ServerMessage {
+            cid: envelope.cid,
+            message: None,
+        }));
+    };
+    match kairos_schema::proto::to_outgoing(message) {
+        Some(out) => Ok(Decoded::Message(ServerMessage {
+            cid: envelope.cid,
+            message: Some(out),
+        })),
+        None => Ok(Decoded::Unknown {
+            cid: envelope.cid,
+            name: proto_name(message),
+        }),
+    }
+}
+
+/// The oneof field name of a protobuf message, from its `Debug` form
+/// (`MatchmakerMatched(..)` → `matchmaker_matched`).
+fn proto_name(message: &kairos_schema::proto::Message) -> String {
+    let debug = format!("{message:?}");
+    let variant = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+    let mut name = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                name.push('_');
+            }
+            name.extend(c.to_lowercase());
+        } else {
+            name.push(c);
+        }
+    }
+    name
+}
+
+fn decode_flat(frame: &[u8]) -> Result<Decoded> {
+    match kairos_schema::flat::decode_outgoing(frame) {
+        Ok(envelope) => Ok(Decoded::Message(ServerMessage {
+            cid: envelope.cid,
+            message: envelope.message,
+        })),
+        Err(e) => {
+            // A valid envelope whose message the model lacks is refused
+            // by name: `name` is not a server message Kairos models.
+            let name = e
+                .message
+                .split('`')
+                .nth(1)
+                .filter(|_| e.message.ends_with("is not a server message Kairos models"));
+            match name {
+                Some(name) => {
+                    use planus::ReadAsRoot;
+                    let cid = kairos_schema::flat::fb::EnvelopeRef::read_as_root(frame)
+                        .ok()
+                        .and_then(|env| env.cid().ok().flatten().map(str::to_owned))
+                        .unwrap_or_default();
+                    Ok(Decoded::Unknown {
+                        cid,
+                        name: name.to_owned(),
+                    })
+                }
+                None => Err(Error::Decode(e.message)),
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! The reliable-UDP link: [`RudpClient`] (renetcode + renet, sans-IO)
+//! over a `std` UDP socket.
+//!
+//! Driving rules, from `kairos_net::rudp`'s "Flushing": `flush` once
+//! after each batch of received datagrams and after queuing messages,
+//! `update` on a fixed tick (never per datagram), and every datagram the
+//! client queued goes out right after.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use kairos_net::rudp::{
+    Channel, ClientEvent, MAX_DATAGRAM_BYTES, MAX_SEQUENCED_MESSAGE_BYTES, RudpClient, RudpConfig,
+    SendError, Transmits,
+};
+
+use super::udp::Udp;
+use super::ws::closed_again;
+use crate::error::{Error, Result};
+
+/// The tick: resends, acknowledgements, keepalives and timeouts.
+const TICK: Duration = Duration::from_millis(10);
+
+/// UNIX time that never goes backwards: the wall clock once, plus a
+/// monotonic clock. Connect tokens carry absolute times, so the client's
+/// `now` is UNIX time, as the server's.
+#[derive(Debug, Clone, Copy)]
+struct UnixClock {
+    start: Instant,
+    epoch: Duration,
+}
+
+impl UnixClock {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            epoch: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+        }
+    }
+
+    fn at(&self, t: Instant) -> Duration {
+        self.epoch + t.saturating_duration_since(self.start)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct RudpLink {
+    udp: Udp,
+    client: RudpClient,
+    clock: UnixClock,
+    next_tick: Instant,
+    transmits: Transmits,
+    buf: Vec<u8>,
+    connected: bool,
+    closed: Option<Error>,
+    /// Messages that arrived with the handshake's last packets.
+    pending: Vec<Bytes>,
+}
+
+impl RudpLink {
+    /// Connects with `token` (the bytes of a connect token), waiting for
+    /// the handshake until `deadline`.
+    pub(crate) fn connect(token: &[u8], deadline: Instant) -> Result<RudpLink> {
+        let clock = UnixClock::new();
+        let now = Instant::now();
+        let client = RudpClient::new(clock.at(now), token, RudpConfig::default())
+            .map_err(|e| Error::InvalidInput(format!("connect token: {e}")))?;
+        let udp = Udp::bind_for(client.server_addr())?;
+        let mut link = RudpLink {
+            udp,
+            client,
+            clock,
+            next_tick: now,
+            transmits: Transmits::new(),
+            buf: vec![0; MAX_DATAGRAM_BYTES.max(2048)],
+            connected: false,
+            closed: None,
+            pending: Vec::new(),
+        };
+        let mut early = Vec::new();
+        while !link.connected {
+            if let Some(e) = &link.closed {
+                return Err(closed_again(e));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout);
+            }
+            link.step(Some(deadline), &mut early)?;
+        }
+        link.pending = early;
+        Ok(link)
+    }
+
+    /// The server's address.
+    pub(crate) fn server_addr(&self) -> SocketAddr {
+        self.client.server_addr()
+    }
+
+    /// renet's round-trip time.
+    pub(crate) fn rtt(&self) -> Option<Duration> {
+        self.client.rtt()
+    }
+
+    /// Queues a message and flushes it. Unreliable ones go sequenced
+    /// (never an older update after a newer one), unless too large for one
+    /// datagram: then reliably.
+    pub(crate) fn send(&mut self, payload: Vec<u8>, reliable: bool) -> Result<()> {
+        if let Some(e) = &self.closed {
+            return Err(closed_again(e));
+        }
+        let channel = if reliable || payload.len() > MAX_SEQUENCED_MESSAGE_BYTES {
+            Channel::ReliableOrdered
+        } else {
+            Channel::UnreliableSequenced
+        };
+        match self.client.send(channel, Bytes::from(payload)) {
+            Ok(()) => {}
+            Err(SendError::NotConnected) => {
+                self.collect(&mut Vec::new());
+                return Err(self.closed.as_ref().map_or_else(
+                    || Error::Closed {
+                        code: None,
+                        reason: "not connected".into(),
+                    },
+                    closed_again,
+                ));
+            }
+            Err(e @ SendError::MessageTooLarge { .. }) => {
+                return Err(Error::InvalidInput(e.to_string()));
+            }
+            Err(e @ SendError::ChannelFull) => {
+                return Err(Error::Transport(format!(
+                    "reliable UDP: {e} (the server does not acknowledge fast enough)"
+                )));
+            }
+        }
+        self.client.flush(self.clock.at(Instant::now()));
+        self.transmit()
+    }
+
+    /// Drives the connection until at least one message arrived or
+    /// `deadline` passed (`None`: only what is ready now).
+    pub(crate) fn drive(&mut self, deadline: Option<Instant>, out: &mut Vec<Bytes>) -> Result<()> {
+        let start = out.len();
+        out.append(&mut self.pending);
+        loop {
+            if self.closed.is_none() {
+                self.step(deadline, out)?;
+            }
+            // Messages first: those that came before the end are delivered.
+            if out.len() > start {
+                return Ok(());
+            }
+            if let Some(e) = &self.closed {
+                return Err(closed_again(e));
+            }
+            if deadline.is_none_or(|d| Instant::now() >= d) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One turn: the tick if due, then the datagrams that arrive before
+    /// the next tick or `deadline` (none waited for without a deadline).
+    fn step(&mut self, deadline: Option<Instant>, out: &mut Vec<Bytes>) -> Result<()> {
+        let now = Instant::now();
+        if now >= self.next_tick {
+            self.client.update(self.clock.at(now));
+            self.next_tick = now + TICK;
+            self.transmit()?;
+            self.collect(out);
+            if self.closed.is_some() {
+                return Ok(());
+            }
+        }
+        let wait = deadline.map(|d| d.min(self.next_tick));
+        let mut received = 0;
+        let mut until = wait;
+        while let Some((n, from)) = self.udp.recv(&mut self.buf, until)? {
+            let now = self.clock.at(Instant::now());
+            self.client.handle_datagram(now, from, &mut self.buf[..n]);
+            received += 1;
+            // The rest of the batch: only what is ready.
+            until = None;
+        }
+        if received > 0 {
+            self.client.flush(self.clock.at(Instant::now()));
+            self.transmit()?;
+            self.collect(out);
+        }
+        Ok(())
+    }
+
+    /// Takes the client's events.
+    fn collect(&mut self, out: &mut Vec<Bytes>) {
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                ClientEvent::Connected => self.connected = true,
+                ClientEvent::Message { payload, .. } => out.push(payload),
+                ClientEvent::Disconnected { reason } => {
+                    self.closed.get_or_insert(Error::Closed {
+                        code: None,
+                        reason: reason.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Sends what the client queued.
+    fn transmit(&mut self) -> Result<()> {
+        self.client.take_transmits(&mut self.transmits);
+        for (addr, bytes) in self.transmits.iter() {
+            self.udp.send_to(bytes, addr)?;
+        }
+        self.transmits.clear();
+        Ok(())
+    }
+
+    /// Says goodbye (netcode's disconnect packet, sent several times).
+    pub(crate) fn close(&mut self) {
+        if self.closed.is_some() {
+            return;
+        }
+        self.client.disconnect();
+        let _ = self.transmit();
+        self.collect(&mut Vec::new());
+        self.closed = Some(Error::Closed {
+            code: None,
+            reason: "closed locally".into(),
+        });
+    }
+}
