@@ -36,6 +36,10 @@ pub fn backends() -> Vec<Backend> {
 /// A running `kairos` process, killed when dropped.
 pub struct TestServer {
     pub addr: String,
+    /// Reliable UDP (`host:port`), when enabled.
+    pub udp_addr: Option<String>,
+    /// QUIC (`host:port`), when enabled.
+    pub quic_addr: Option<String>,
     pub backend: Backend,
     pub data_dir: PathBuf,
     extra: Vec<String>,
@@ -70,6 +74,8 @@ impl TestServer {
         std::fs::create_dir_all(&data_dir).expect("temp dir");
         let mut s = TestServer {
             addr: String::new(),
+            udp_addr: None,
+            quic_addr: None,
             backend: backend.clone(),
             stderr_path: data_dir.join("server.log"),
             data_dir,
@@ -86,6 +92,10 @@ impl TestServer {
             "--shards",
             "2",
             "--socket.port",
+            "0",
+            "--udp.port",
+            "0",
+            "--quic.port",
             "0",
             "--socket.address",
             "127.0.0.1",
@@ -136,6 +146,13 @@ impl TestServer {
             }
             match line_rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => {
+                    let local = |a: &str| a.trim().replace("0.0.0.0", "127.0.0.1");
+                    if let Some(addr) = line.strip_prefix("kairos udp listening on ") {
+                        self.udp_addr = Some(local(addr));
+                    }
+                    if let Some(addr) = line.strip_prefix("kairos quic listening on ") {
+                        self.quic_addr = Some(local(addr));
+                    }
                     if let Some(addr) = line.strip_prefix("kairos listening on ") {
                         self.addr = addr.trim().to_string();
                         break;

@@ -1,7 +1,8 @@
 //! The official Nakama JavaScript client, unchanged, against Kairos on two
 //! shards: `tests/js/smoke.mjs` (a first session) and `tests/js/social.mjs`
-//! (four players: a match, chat, status, friends, notifications), on both
-//! backends. Needs `node` and `npm ci` in `tests/js` (CI does both);
+//! (four players: a match, chat, status, friends, notifications) and
+//! `tests/js/protobuf.mjs` (the protobuf adapter with a JSON client), on
+//! both backends. Needs `node` and `npm ci` in `tests/js` (CI does both);
 //! otherwise says it was skipped.
 
 use std::path::Path;
@@ -17,6 +18,13 @@ fn nakama_js_first_session() {
 #[test]
 fn nakama_js_four_players() {
     run_script("social.mjs", "all nakama-js social checks passed");
+}
+
+/// nakama-js with `@heroiclabs/nakama-js-protobuf` and a JSON client in one
+/// match and one chat room.
+#[test]
+fn nakama_js_protobuf_adapter() {
+    run_script("protobuf.mjs", "all nakama-js protobuf checks passed");
 }
 
 fn run_script(script: &str, done: &str) {

@@ -1,0 +1,194 @@
+//! Five kinds of client in one relayed match, spread over both shards:
+//! WebSocket with JSON, with protobuf and with FlatBuffers, reliable UDP
+//! and QUIC (the last four through the Rust client library). Every player
+//! receives every other's data, reliable and unreliable, with the right
+//! sender, and every join and leave.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use kairos_client::rtapi::Outgoing;
+use kairos_client::{Client, ConnectOptions, Realtime, Session, Transport};
+use kairos_tests::{Http, TestServer, unique};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+struct Player {
+    transport: Transport,
+    session: Session,
+    rt: Realtime,
+}
+
+fn connect(client: &Client, transport: Transport) -> Player {
+    let session = client
+        .authenticate_device(&unique("device-"), true, None)
+        .expect("authenticates");
+    let rt = client
+        .connect(&session, transport, ConnectOptions::default())
+        .unwrap_or_else(|e| panic!("{transport} connects: {e}"));
+    Player {
+        transport,
+        session,
+        rt,
+    }
+}
+
+/// Sessions per shard, from the metrics endpoint.
+fn sessions_per_shard(metrics: &Http) -> BTreeMap<String, f64> {
+    let text = metrics.request("GET", "/metrics", None, None).text;
+    text.lines()
+        .filter(|l| l.starts_with("kairos_shard_sessions{"))
+        .filter_map(|l| {
+            let shard = l.split("shard=\"").nth(1)?.split('"').next()?.to_string();
+            let value = l.rsplit(' ').next()?.parse().ok()?;
+            Some((shard, value))
+        })
+        .collect()
+}
+
+/// Polls until `pick` accepts a message; others are dropped.
+fn wait_for<T>(p: &mut Player, what: &str, mut pick: impl FnMut(&Outgoing) -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match p.rt.poll(left.min(Duration::from_millis(200))) {
+            Ok(Some(m)) => {
+                if let Some(t) = m.message.as_ref().and_then(&mut pick) {
+                    return t;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => panic!("{} waiting for {what}: {e}", p.transport),
+        }
+    }
+    panic!("{} saw no {what}", p.transport);
+}
+
+#[test]
+fn five_transports_share_a_match_across_shards() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let s = TestServer::start_with(
+        &kairos_tests::Backend::Sqlite,
+        &["--metrics.prometheus_port", &port.to_string()],
+    );
+    let metrics = Http::new(&format!("127.0.0.1:{port}"));
+    let http_port: u16 = s.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let client = Client::new("127.0.0.1", http_port, "defaultkey");
+    let kinds = [
+        Transport::WsJson,
+        Transport::WsProtobuf,
+        Transport::WsFlatBuffers,
+        Transport::ReliableUdp,
+        Transport::Quic,
+    ];
+    let mut players: Vec<Player> = kinds.iter().map(|&t| connect(&client, t)).collect();
+    // Reconnect players (each from a new socket) until both shards serve some.
+    let mut i = 0;
+    while sessions_per_shard(&metrics)
+        .values()
+        .filter(|n| **n > 0.0)
+        .count()
+        < 2
+    {
+        assert!(i < 40, "sessions never spread over both shards");
+        let k = i % players.len();
+        let t = players[k].transport;
+        players[k].rt.close();
+        players[k] = connect(&client, t);
+        i += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // The first creates the match; each other joins and everyone in it
+    // hears of the join.
+    let match_id = players[0].rt.match_create(None).expect("create").match_id;
+    for j in 1..players.len() {
+        let joined = players[j].rt.match_join(&match_id).expect("join");
+        assert_eq!(joined.size as usize, j + 1, "{}", players[j].transport);
+        let joiner = players[j].session.user_id.clone();
+        for earlier in players.iter_mut().take(j) {
+            wait_for(earlier, "the join", |m| match m {
+                Outgoing::MatchPresenceEvent(e) if e.joins.iter().any(|p| p.user_id == joiner) => {
+                    Some(())
+                }
+                _ => None,
+            });
+        }
+    }
+
+    // Everyone sends reliably and unreliably; everyone hears everyone else.
+    for (n, p) in players.iter_mut().enumerate() {
+        let payload = format!("reliable from {n}");
+        p.rt.match_data_send(&match_id, 10 + n as i64, payload.into_bytes(), true, &[])
+            .expect("send");
+        let payload = format!("unreliable from {n}");
+        p.rt.match_data_send(&match_id, 20 + n as i64, payload.into_bytes(), false, &[])
+            .expect("send");
+    }
+    let ids: Vec<String> = players.iter().map(|p| p.session.user_id.clone()).collect();
+    for (me, p) in players.iter_mut().enumerate() {
+        let mut wanted: BTreeSet<i64> = (0..ids.len())
+            .filter(|n| *n != me)
+            .flat_map(|n| [10 + n as i64, 20 + n as i64])
+            .collect();
+        let transport = p.transport;
+        while !wanted.is_empty() {
+            let (op, sender, data) = wait_for(p, "match data", |m| match m {
+                Outgoing::MatchData(d) => {
+                    Some((d.op_code, d.presence.user_id.clone(), d.data.clone()))
+                }
+                _ => None,
+            });
+            let from = (op % 10) as usize;
+            assert_eq!(sender, ids[from], "{transport}: sender of op {op}");
+            let kind = if op < 20 { "reliable" } else { "unreliable" };
+            assert_eq!(
+                &data[..],
+                format!("{kind} from {from}").as_bytes(),
+                "{transport}"
+            );
+            assert!(
+                wanted.remove(&op),
+                "{transport}: op {op} twice or unexpected"
+            );
+        }
+    }
+
+    // Data to one chosen player only.
+    let target_presence = players[3].rt.match_join(&match_id).expect("rejoin").self_;
+    players[0]
+        .rt
+        .match_data_send(&match_id, 99, &b"for udp"[..], true, &[target_presence])
+        .expect("send");
+    let got = wait_for(&mut players[3], "targeted data", |m| match m {
+        Outgoing::MatchData(d) if d.op_code == 99 => Some(d.data.clone()),
+        _ => None,
+    });
+    assert_eq!(&got[..], b"for udp");
+
+    // Leaving, and vanishing, are both announced to every transport.
+    let leaver = players[4].session.user_id.clone();
+    players[4].rt.match_leave(&match_id).expect("leave");
+    for p in players.iter_mut().take(4) {
+        wait_for(p, "the leave", |m| match m {
+            Outgoing::MatchPresenceEvent(e) if e.leaves.iter().any(|l| l.user_id == leaver) => {
+                Some(())
+            }
+            _ => None,
+        });
+    }
+    let mut gone = players.remove(3);
+    let gone_id = gone.session.user_id.clone();
+    gone.rt.close();
+    for p in players.iter_mut().take(3) {
+        wait_for(p, "the close", |m| match m {
+            Outgoing::MatchPresenceEvent(e) if e.leaves.iter().any(|l| l.user_id == gone_id) => {
+                Some(())
+            }
+            _ => None,
+        });
+    }
+}
