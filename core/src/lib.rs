@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod error;
 pub mod friend;
 pub mod grant;
+pub mod histogram;
 pub mod notification;
 pub mod session;
 pub mod stream;

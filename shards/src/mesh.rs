@@ -84,6 +84,14 @@ impl<M: Send> Mesh<M> {
         self.inboxes[shard].received.load(Ordering::Relaxed)
     }
 
+    /// Messages waiting in shard `shard`'s inbound queues now.
+    pub fn inbound_depth(&self, shard: usize) -> usize {
+        (0..self.shards)
+            .filter(|&from| from != shard)
+            .map(|from| self.queue(from, shard).len())
+            .sum()
+    }
+
     /// Messages shard `shard` holds in its overflow, waiting for room.
     pub fn overflowed(&self, shard: usize) -> usize {
         self.overflowed[shard].load(Ordering::Relaxed)
@@ -275,8 +283,10 @@ mod tests {
             p0.send(1, i);
         }
         p2.send(1, 100);
+        assert_eq!(mesh.inbound_depth(1), 3);
         let mut out = Vec::new();
         p1.try_recv_batch(&mut out, 64);
+        assert_eq!(mesh.inbound_depth(1), 0, "drained");
         assert_eq!(out, vec![(0, 0), (0, 1), (2, 100)]);
         out.clear();
         assert_eq!(mesh.overflowed(0), 3, "5 sent, 2 fit");

@@ -20,6 +20,11 @@ use crate::rt::{self, ShardThread};
 use crate::shard::{Shard, Shared};
 use crate::stop::StopSignal;
 
+/// How often each shard sends every other one a latency probe (the mesh
+/// hop histogram). A probe wakes a parked shard, which is what a real
+/// message would cost too; ten a second cost nothing measurable.
+pub const PROBE_EVERY: Duration = Duration::from_millis(100);
+
 /// Messages drained from the mesh per pass. Small enough that one pass
 /// cannot fill a session's outgoing queue before its writer runs.
 const MESH_BATCH: usize = 32;
@@ -235,6 +240,21 @@ async fn shard_main(
             mesh_shard.handle_mesh(&mut batch);
             mesh_shard.port.flush();
             rt::yield_now().await;
+        }
+    });
+    // Latency probes to every other shard.
+    let probe_shard = shard.clone();
+    rt::spawn(async move {
+        loop {
+            rt::sleep(PROBE_EVERY).await;
+            for to in (0..probe_shard.port.shards()).filter(|&s| s != probe_shard.id) {
+                probe_shard.port.send(
+                    to,
+                    crate::shard::ShardMsg::Probe {
+                        sent: Instant::now(),
+                    },
+                );
+            }
         }
     });
     // Overflowed mesh sends are retried until delivered.

@@ -100,6 +100,8 @@ pub enum ShardMsg {
     },
     /// To the status owner of `users`: stop sending `follower` their events.
     StatusUnfollow { users: Vec<Uuid>, follower: Uuid },
+    /// A latency probe: the receiver records how long it travelled.
+    Probe { sent: std::time::Instant },
     /// To the shard owning a QUIC connection (by its connection id): a
     /// datagram another shard received for it.
     QuicDatagram {
@@ -326,6 +328,7 @@ impl Shard {
                 except,
                 frames,
             } => deliver::to_local(self, &sessions, except, &frames),
+            ShardMsg::Probe { sent } => self.metrics.mesh_hop.record(sent.elapsed()),
             ShardMsg::QuicDatagram { from, data } => {
                 let driver = self.quic.borrow().clone();
                 if let Some(d) = driver {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures_channel::oneshot;
 use kairos_core::error::{ApiError, ApiResult};
+use kairos_core::histogram::Histogram;
 
 use crate::Store;
 use crate::common;
@@ -42,7 +43,7 @@ pub struct StoreConfig {
 }
 
 /// Counters of the pool, kept with atomics only (nothing locks on submit).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct PoolStats {
     /// Jobs handed to [`Persist::run`].
     pub submitted: AtomicU64,
@@ -52,6 +53,10 @@ pub struct PoolStats {
     pub wait_nanos: AtomicU64,
     /// Total nanoseconds jobs ran.
     pub run_nanos: AtomicU64,
+    /// How long jobs waited for a pool thread.
+    pub wait: Histogram,
+    /// How long jobs ran (the query, or the password hash).
+    pub run: Histogram,
 }
 
 struct Inner {
@@ -167,13 +172,13 @@ impl Persist {
         // `tx`: the reply then reports the pool as unavailable.
         self.inner.handle.spawn(async move {
             let started = Instant::now();
-            stats
-                .wait_nanos
-                .fetch_add(nanos(started - submitted), Ordering::Relaxed);
+            let waited = started - submitted;
+            stats.wait_nanos.fetch_add(nanos(waited), Ordering::Relaxed);
+            stats.wait.record(waited);
             let result = f(store).await;
-            stats
-                .run_nanos
-                .fetch_add(nanos(started.elapsed()), Ordering::Relaxed);
+            let ran = started.elapsed();
+            stats.run_nanos.fetch_add(nanos(ran), Ordering::Relaxed);
+            stats.run.record(ran);
             stats.completed.fetch_add(1, Ordering::Relaxed);
             let _ = tx.send(result);
         });

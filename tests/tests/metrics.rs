@@ -173,6 +173,13 @@ fn counters_and_histograms_move_and_the_exposition_parses() {
         "kairos_persist_jobs_completed_total",
         "kairos_persist_job_wait_seconds_total",
         "kairos_persist_job_run_seconds_total",
+        "kairos_persist_job_wait_seconds_bucket",
+        "kairos_persist_job_run_seconds_count",
+        "kairos_shard_mesh_queue_depth",
+        "kairos_shard_mesh_hop_seconds_bucket",
+        "kairos_transport_rx_packets_total",
+        "kairos_transport_tx_bytes_total",
+        "nakama_presences",
     ] {
         assert!(before.has(name), "{name} missing");
     }
@@ -226,6 +233,9 @@ fn counters_and_histograms_move_and_the_exposition_parses() {
         "summed over shards"
     );
     assert!(delta("kairos_persist_jobs_submitted_total") >= 3.0);
+    assert!(delta("kairos_persist_job_run_seconds_count") >= 3.0);
+    // Shards probe each other every 100 ms.
+    wait_until(|| Scrape::take(&metrics).total("kairos_shard_mesh_hop_seconds_count") >= 4.0);
 
     ws.close();
     wait_until(|| Scrape::take(&metrics).total("nakama_sessions") == 0.0);

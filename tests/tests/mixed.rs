@@ -46,6 +46,15 @@ fn sessions_per_shard(metrics: &Http) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// A metric's total over the series whose labels contain `label`.
+fn total(metrics: &Http, name: &str, label: &str) -> f64 {
+    let text = metrics.request("GET", "/metrics", None, None).text;
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(label))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// Polls until `pick` accepts a message; others are dropped.
 fn wait_for<T>(p: &mut Player, what: &str, mut pick: impl FnMut(&Outgoing) -> Option<T>) -> T {
     let deadline = Instant::now() + WAIT;
@@ -180,6 +189,19 @@ fn five_transports_share_a_match_across_shards() {
             _ => None,
         });
     }
+    // The datagram transports' traffic shows in the metrics.
+    for t in ["udp", "quic"] {
+        let label = format!("transport=\"{t}\"");
+        for name in [
+            "kairos_transport_rx_packets_total",
+            "kairos_transport_tx_packets_total",
+            "kairos_transport_rx_bytes_total",
+            "kairos_transport_tx_bytes_total",
+        ] {
+            assert!(total(&metrics, name, &label) > 0.0, "{name} {label}");
+        }
+    }
+
     let mut gone = players.remove(3);
     let gone_id = gone.session.user_id.clone();
     gone.rt.close();

@@ -53,6 +53,9 @@ pub struct ShardMetrics {
     pub quic_rx_bytes: Counter,
     pub quic_tx_packets: Counter,
     pub quic_tx_bytes: Counter,
+    /// One-way latency of this shard's inbound mesh hops, sampled by the
+    /// probes other shards send every [`crate::server::PROBE_EVERY`].
+    pub mesh_hop: Histogram,
     /// Streams this shard owns that have members, now.
     pub streams: Gauge,
     /// Presences in the streams this shard owns, now.
@@ -83,6 +86,7 @@ impl Default for ShardMetrics {
             quic_rx_bytes: Counter::default(),
             quic_tx_packets: Counter::default(),
             quic_tx_bytes: Counter::default(),
+            mesh_hop: Histogram::default(),
             streams: Gauge::default(),
             presences: Gauge::default(),
         }

@@ -197,8 +197,9 @@ mod tests {
         let text = e.finish();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2 + BUCKETS + 2);
-        assert_eq!(lines[2], "lat_ms_bucket{node_name=\"a\",le=\"0.01\"} 0");
-        assert_eq!(lines[3], "lat_ms_bucket{node_name=\"a\",le=\"0.02\"} 1");
+        assert_eq!(lines[2], "lat_ms_bucket{node_name=\"a\",le=\"0.0002\"} 0");
+        assert!(text.contains("lat_ms_bucket{node_name=\"a\",le=\"0.01\"} 0\n"));
+        assert!(text.contains("lat_ms_bucket{node_name=\"a\",le=\"0.02\"} 1\n"));
         assert!(text.contains("lat_ms_bucket{node_name=\"a\",le=\"2\"} 1\n"));
         assert!(text.contains("lat_ms_bucket{node_name=\"a\",le=\"5\"} 2\n"));
         assert!(text.contains("lat_ms_bucket{node_name=\"a\",le=\"10000\"} 2\n"));

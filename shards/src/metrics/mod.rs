@@ -7,7 +7,8 @@
 //! The scraper reads every shard's cells, sums and merges them, and formats
 //! the exposition.
 //!
-//! * `counter`, `histogram`: the cells.
+//! * `counter`, `histogram` (from `kairos-core`, shared with the
+//!   persistence pool): the cells.
 //! * `cells`: one shard's cells and the calls that record into them.
 //! * `exposition`: Prometheus's text format.
 //! * `scrape`: the metric names, and gathering everything into one text.
@@ -17,7 +18,7 @@ pub mod cells;
 pub mod counter;
 pub mod endpoint;
 pub mod exposition;
-pub mod histogram;
+pub use kairos_core::histogram;
 pub mod scrape;
 
 pub use cells::{Registry, ShardCells, ShardMetrics};

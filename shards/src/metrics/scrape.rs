@@ -224,6 +224,104 @@ pub fn render(shared: &Shared) -> String {
         );
     }
     e.family(
+        "kairos_shard_mesh_queue_depth",
+        "Messages waiting in each shard's inbound mesh queues.",
+        Kind::Gauge,
+    );
+    for (i, id) in ids.iter().enumerate() {
+        e.sample(
+            "kairos_shard_mesh_queue_depth",
+            &[("shard", id)],
+            shared.mesh.inbound_depth(i) as u64,
+        );
+    }
+    e.family(
+        "kairos_shard_mesh_hop_seconds",
+        "One-way latency of cross-shard hops into each shard, from probes every 100 ms.",
+        Kind::Histogram,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.histogram(
+            "kairos_shard_mesh_hop_seconds",
+            &[("shard", id)],
+            &s.mesh_hop.snapshot(),
+            SECONDS,
+        );
+    }
+    type Cell = fn(&ShardMetrics) -> u64;
+    let transports: [(&str, &str, &str, Cell); 8] = [
+        (
+            "kairos_transport_rx_packets_total",
+            "udp",
+            "Datagrams received.",
+            |s| s.udp_rx_packets.get(),
+        ),
+        (
+            "kairos_transport_rx_bytes_total",
+            "udp",
+            "Bytes received.",
+            |s| s.udp_rx_bytes.get(),
+        ),
+        (
+            "kairos_transport_tx_packets_total",
+            "udp",
+            "Datagrams sent.",
+            |s| s.udp_tx_packets.get(),
+        ),
+        (
+            "kairos_transport_tx_bytes_total",
+            "udp",
+            "Bytes sent.",
+            |s| s.udp_tx_bytes.get(),
+        ),
+        (
+            "kairos_transport_rx_packets_total",
+            "quic",
+            "Datagrams received.",
+            |s| s.quic_rx_packets.get(),
+        ),
+        (
+            "kairos_transport_rx_bytes_total",
+            "quic",
+            "Bytes received.",
+            |s| s.quic_rx_bytes.get(),
+        ),
+        (
+            "kairos_transport_tx_packets_total",
+            "quic",
+            "Datagrams sent.",
+            |s| s.quic_tx_packets.get(),
+        ),
+        (
+            "kairos_transport_tx_bytes_total",
+            "quic",
+            "Bytes sent.",
+            |s| s.quic_tx_bytes.get(),
+        ),
+    ];
+    for name in [
+        "kairos_transport_rx_packets_total",
+        "kairos_transport_rx_bytes_total",
+        "kairos_transport_tx_packets_total",
+        "kairos_transport_tx_bytes_total",
+    ] {
+        let help = transports
+            .iter()
+            .find(|t| t.0 == name)
+            .map(|t| t.2)
+            .unwrap_or_default();
+        e.family(
+            name,
+            &format!("{help} Per datagram transport and shard."),
+            Kind::Counter,
+        );
+        for (_, transport, _, get) in transports.iter().filter(|t| t.0 == name) {
+            for (s, id) in shards.iter().zip(&ids) {
+                e.sample(name, &[("transport", transport), ("shard", id)], get(s));
+            }
+        }
+    }
+    e.family(
         "kairos_realtime_message_latency_seconds",
         "Time from a realtime message decoded to its reply queued, per shard.",
         Kind::Histogram,
@@ -255,6 +353,28 @@ pub fn render(shared: &Shared) -> String {
         "kairos_persist_jobs_in_flight",
         "Jobs submitted and not yet finished.",
         submitted.saturating_sub(completed),
+    );
+    e.family(
+        "kairos_persist_job_wait_seconds",
+        "How long persistence jobs waited for a pool thread.",
+        Kind::Histogram,
+    );
+    e.histogram(
+        "kairos_persist_job_wait_seconds",
+        &[],
+        &stats.wait.snapshot(),
+        SECONDS,
+    );
+    e.family(
+        "kairos_persist_job_run_seconds",
+        "How long persistence jobs ran (queries, password hashes).",
+        Kind::Histogram,
+    );
+    e.histogram(
+        "kairos_persist_job_run_seconds",
+        &[],
+        &stats.run.snapshot(),
+        SECONDS,
     );
     e.family(
         "kairos_persist_job_wait_seconds_total",

@@ -4,16 +4,22 @@
 //! each, merges them, and writes Prometheus's cumulative buckets.
 //!
 //! The bucket bounds are a fixed exponential (1-2-5 per decade) series from
-//! 10 µs to 10 s, the same for every histogram, so that snapshots merge by
-//! adding bucket counts. The unit they are shown in (milliseconds for
-//! Nakama's `_latency_ms`, seconds for Kairos's own `_seconds`) is chosen
-//! when rendering.
+//! 200 ns to 10 s, the same for every histogram, so that snapshots merge by
+//! adding bucket counts (the sub-10-µs buckets are for cross-shard hops).
+//! The unit they are shown in (milliseconds for Nakama's `_latency_ms`,
+//! seconds for Kairos's own `_seconds`) is chosen when rendering. Pure
+//! atomics, so the persistence pool records into these too.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds (inclusive) of the finite buckets, in nanoseconds.
-pub const BOUNDS_NANOS: [u64; 19] = [
+pub const BOUNDS_NANOS: [u64; 24] = [
+    200,
+    500,
+    1_000,
+    2_000,
+    5_000,
     10_000,
     20_000,
     50_000,
@@ -130,10 +136,11 @@ mod tests {
     #[test]
     fn observations_land_in_the_first_bucket_whose_bound_they_do_not_exceed() {
         assert_eq!(bucket_of(0), 0);
-        assert_eq!(bucket_of(10_000), 0, "bounds are inclusive (le)");
-        assert_eq!(bucket_of(10_001), 1);
-        assert_eq!(bucket_of(1_000_000), 6);
-        assert_eq!(bucket_of(1_000_001), 7);
+        assert_eq!(bucket_of(200), 0, "bounds are inclusive (le)");
+        assert_eq!(bucket_of(201), 1);
+        assert_eq!(bucket_of(10_000), 5);
+        assert_eq!(bucket_of(1_000_000), 11);
+        assert_eq!(bucket_of(1_000_001), 12);
         assert_eq!(bucket_of(10_000_000_000), BUCKETS - 2);
         assert_eq!(bucket_of(10_000_000_001), BUCKETS - 1, "+Inf");
         assert_eq!(bucket_of(u64::MAX), BUCKETS - 1);
@@ -149,7 +156,7 @@ mod tests {
         h.record(Duration::MAX);
         let s = h.snapshot();
         assert_eq!(s.count(), 5);
-        assert_eq!(s.buckets[0], 1);
+        assert_eq!(s.buckets[bucket_of(5_000)], 1);
         assert_eq!(s.buckets[bucket_of(150_000)], 1);
         assert_eq!(s.buckets[bucket_of(3_000_000)], 1);
         assert_eq!(s.buckets[BUCKETS - 1], 2);
@@ -175,15 +182,15 @@ mod tests {
         let mut m = a.snapshot();
         m.merge(&b.snapshot());
         assert_eq!(m.count(), 5);
-        assert_eq!(m.buckets[1], 2, "both 15 µs observations");
+        assert_eq!(m.buckets[bucket_of(15_000)], 2, "both 15 µs observations");
         assert_eq!(
             m.sum_nanos,
             2 * 15_000 + 1_000_000 + 1_000_000_000 + 20_000_000_000
         );
         let c = m.cumulative();
         assert!(c.windows(2).all(|w| w[0] <= w[1]), "non-decreasing");
-        assert_eq!(c[0], 0);
-        assert_eq!(c[1], 2);
+        assert_eq!(c[bucket_of(10_000)], 0);
+        assert_eq!(c[bucket_of(15_000)], 2);
         assert_eq!(c[bucket_of(1_000_000)], 3);
         assert_eq!(c[bucket_of(1_000_000_000)], 4);
         assert_eq!(c[BUCKETS - 2], 4);
