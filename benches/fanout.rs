@@ -1,10 +1,12 @@
 //! criterion: relaying one match message to 8, 64 and 1,000 recipients
 //! spread over 2 shards, as the owner shard does it: encode the `match_data`
-//! envelope and its WebSocket frame once, queue a reference to that frame for
-//! each local recipient, and hand the other shard one mesh message carrying
-//! its recipient list and the same frame, which that shard queues for its
-//! own recipients. Both shards run on this thread here, so the figure is the
-//! CPU cost per message without cross-core wake-ups.
+//! envelope once per wire its members speak (`session::Frames`), queue a
+//! reference to its wire's bytes for each local recipient, and hand the
+//! other shard one mesh message carrying its recipient list and the same
+//! encodings, which that shard queues for its own recipients. Both shards
+//! run on this thread here, so the figure is the CPU cost per message
+//! without cross-core wake-ups. Recipients speak JSON (`json/N`), or half
+//! JSON and half FlatBuffers (`mixed/N`, two encodings per message).
 //!
 //! Also prints heap allocations per relayed message, counted by a wrapping
 //! global allocator.
@@ -15,10 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use kairos_net::ws::{OpCode, frame_bytes};
 use kairos_schema::rtapi::{MatchData, Outgoing, UserPresence};
 use kairos_shards::mesh::Mesh;
 use kairos_shards::rt::LocalQueue;
+use kairos_shards::session::{Frame, Frames, Wire, WireSet};
 
 struct Counting;
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
@@ -36,10 +38,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-type Delivery = (Arc<[usize]>, Bytes);
+type Delivery = (Arc<[usize]>, Frames);
 
 struct World {
-    queues: Vec<LocalQueue<Bytes>>,
+    queues: Vec<LocalQueue<Frame>>,
+    /// The wire of each recipient.
+    wires: Vec<Wire>,
+    wire_set: WireSet,
     /// Recipients on shard 0 (the owner) and on shard 1.
     local: Arc<[usize]>,
     remote: Arc<[usize]>,
@@ -49,12 +54,24 @@ struct World {
 }
 
 impl World {
-    fn new(recipients: usize) -> World {
+    fn new(recipients: usize, mixed: bool) -> World {
         let queues = (0..recipients).map(|_| LocalQueue::new(1 << 20)).collect();
+        let wires: Vec<Wire> = (0..recipients)
+            .map(|i| {
+                if mixed && i % 4 >= 2 {
+                    Wire::Flat
+                } else {
+                    Wire::Json
+                }
+            })
+            .collect();
+        let wire_set = wires.iter().copied().collect();
         let local: Arc<[usize]> = (0..recipients).filter(|i| i % 2 == 0).collect();
         let remote: Arc<[usize]> = (0..recipients).filter(|i| i % 2 == 1).collect();
         World {
             queues,
+            wires,
+            wire_set,
             local,
             remote,
             mesh: Mesh::new(2, 1024),
@@ -82,20 +99,24 @@ impl World {
             data: self.payload.clone(),
             reliable: true,
         });
-        let frame = frame_bytes(OpCode::Text, &msg.to_json(""));
+        let frames = Frames::encode_with("", &msg, self.wire_set, true);
         for &i in self.local.iter() {
-            let _ = self.queues[i].push(frame.clone());
+            if let Some(f) = frames.frame(self.wires[i]) {
+                let _ = self.queues[i].push(f);
+            }
         }
-        owner.send(1, (self.remote.clone(), frame));
+        owner.send(1, (self.remote.clone(), frames));
         other.try_recv_batch(batch, 32);
-        for (_, (sessions, frame)) in batch.drain(..) {
+        for (_, (sessions, frames)) in batch.drain(..) {
             for &i in sessions.iter() {
-                let _ = self.queues[i].push(frame.clone());
+                if let Some(f) = frames.frame(self.wires[i]) {
+                    let _ = self.queues[i].push(f);
+                }
             }
         }
     }
 
-    fn drain(&self, scratch: &mut Vec<Bytes>) {
+    fn drain(&self, scratch: &mut Vec<Frame>) {
         for q in &self.queues {
             q.drain_into(scratch, usize::MAX);
             scratch.clear();
@@ -105,8 +126,16 @@ impl World {
 
 fn fanout(c: &mut Criterion) {
     let mut g = c.benchmark_group("relay_fanout_2_shards");
-    for n in [8usize, 64, 1000] {
-        let world = World::new(n);
+    for (mixed, n) in [
+        (false, 8usize),
+        (false, 64),
+        (false, 1000),
+        (true, 8),
+        (true, 64),
+        (true, 1000),
+    ] {
+        let name = format!("{}/{n}", if mixed { "mixed" } else { "json" });
+        let world = World::new(n, mixed);
         let owner = world.mesh.port(0);
         let other = world.mesh.port(1);
         let mut batch = Vec::with_capacity(32);
@@ -122,8 +151,10 @@ fn fanout(c: &mut Criterion) {
             world.drain(&mut scratch);
         }
         let per_msg = (ALLOCS.load(Ordering::Relaxed) - before) as f64 / 1000.0;
-        eprintln!("relay_fanout_2_shards/{n}: {per_msg:.1} heap allocations per relayed message");
-        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+        eprintln!(
+            "relay_fanout_2_shards/{name}: {per_msg:.1} heap allocations per relayed message"
+        );
+        g.bench_with_input(BenchmarkId::from_parameter(&name), &n, |b, _| {
             b.iter(|| {
                 world.relay(&owner, &other, &mut batch);
                 world.drain(&mut scratch);
