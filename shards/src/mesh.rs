@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 use atomic_waker::AtomicWaker;
 use crossbeam_queue::ArrayQueue;
 
+use crate::rt::LocalNotify;
+
 /// The shared part of the mesh, created once and handed to every shard.
 pub struct Mesh<M> {
     shards: usize,
@@ -75,6 +77,7 @@ impl<M: Send> Mesh<M> {
             me,
             overflow: RefCell::new((0..self.shards).map(|_| VecDeque::new()).collect()),
             overflowed: Cell::new(0),
+            overflow_started: LocalNotify::default(),
             spin: Duration::ZERO,
         }
     }
@@ -109,6 +112,9 @@ pub struct MeshPort<M> {
     overflow: RefCell<Vec<VecDeque<M>>>,
     /// Messages currently held in `overflow`.
     overflowed: Cell<usize>,
+    /// Signalled when the overflow stops being empty, so the retry task
+    /// only runs while there is something to retry.
+    pub overflow_started: LocalNotify,
     /// How long an empty inbox is polled before parking.
     spin: Duration,
 }
@@ -177,6 +183,9 @@ impl<M: Send + 'static> MeshPort<M> {
     }
 
     fn set_overflowed(&self, n: usize) {
+        if self.overflowed.get() == 0 && n > 0 {
+            self.overflow_started.notify();
+        }
         self.overflowed.set(n);
         self.mesh.overflowed[self.me].store(n, Ordering::Relaxed);
     }

@@ -257,12 +257,15 @@ async fn shard_main(
             }
         }
     });
-    // Overflowed mesh sends are retried until delivered.
+    // Overflowed mesh sends are retried every millisecond until delivered;
+    // an idle shard sleeps until a queue overflows.
     let flush_shard = shard.clone();
     rt::spawn(async move {
         loop {
-            rt::sleep(Duration::from_millis(1)).await;
-            flush_shard.port.flush();
+            flush_shard.port.overflow_started.wait().await;
+            while flush_shard.port.flush() > 0 {
+                rt::sleep(Duration::from_millis(1)).await;
+            }
         }
     });
     if id == 0 {

@@ -43,6 +43,8 @@ use crate::shard::Shard;
 /// Inbound bytes one session may have waiting before it counts as
 /// flooding (renet's own client-to-server reliable buffer is as large).
 const INBOX_BYTES: usize = 256 * 1024;
+/// The tick while no client is connected.
+const IDLE_TICK: Duration = Duration::from_millis(250);
 /// How long an ending session waits for its last reliable messages to be
 /// acknowledged before it disconnects anyway.
 const CLOSE_DRAIN: Duration = Duration::from_secs(1);
@@ -60,6 +62,8 @@ pub struct Driver {
     clients: RefCell<HashMap<u64, Client>>,
     /// Set by writers; wakes the flusher.
     flush: LocalNotify,
+    /// Set when a client connects; wakes an idle ticker.
+    first_client: LocalNotify,
     /// Transmit buffers, swapped with the server's (no copy).
     transmits: RefCell<Transmits>,
     sending: Cell<bool>,
@@ -88,6 +92,7 @@ impl Driver {
             server: RefCell::new(server),
             clients: RefCell::new(HashMap::new()),
             flush: LocalNotify::default(),
+            first_client: LocalNotify::default(),
             transmits: RefCell::new(Transmits::new()),
             sending: Cell::new(false),
         }))
@@ -109,7 +114,13 @@ impl Driver {
         let d = self.clone();
         rt::spawn(async move {
             loop {
-                rt::sleep(tick).await;
+                // Without connections there are only handshakes to time
+                // out, which need no haste: an idle shard stays asleep.
+                if d.server.borrow().connected_clients() == 0 {
+                    rt::timeout(IDLE_TICK, d.first_client.wait()).await;
+                } else {
+                    rt::sleep(tick).await;
+                }
                 d.server.borrow_mut().update(unix_now());
                 d.handle_events();
                 d.transmit().await;
@@ -236,6 +247,7 @@ impl Driver {
             self.shard.metrics.clone(),
         ));
         let inbox = Rc::new(Inbox::new(INBOX_BYTES));
+        self.first_client.notify();
         self.clients.borrow_mut().insert(
             client_id,
             Client {
