@@ -3,9 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use kairos_client::Transport;
 use serde_json::{Value, json};
 
 use crate::scenarios::Scenario;
+
+/// Most connections a kairos-client transport runs: one OS thread each.
+pub const MAX_THREAD_CONNECTIONS: usize = 512;
 
 /// `auth-device --mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +52,25 @@ pub struct Options {
     pub sockets: usize,
     /// Server process to sample VmRSS from (`idle-sockets`).
     pub server_pid: Option<u32>,
-    /// Payload size in bytes for the baselines (`None`: scenario default).
+    /// Payload size in bytes (`None`: scenario default).
     pub payload: Option<usize>,
+    /// Realtime transport (`ws-ping`, `match-relay`, `chat-fanout`,
+    /// `match-rtt`): `ws-json` is the tokio client, the others go through
+    /// `kairos-client` on OS threads.
+    pub transport: Transport,
+    /// `match-relay`: players per match.
+    pub players_per_match: usize,
+    /// `match-relay`, `chat-fanout`: messages per second per sender
+    /// (`None`: scenario default).
+    pub rate: Option<f64>,
+    /// `match-relay`, `match-rtt`: Nakama's `reliable` flag on
+    /// `match_data_send`.
+    pub reliable: bool,
+    /// `chat-fanout`: members that send.
+    pub senders: usize,
+    /// `chat-fanout`: the `persistence` flag of `channel_join` (history
+    /// writes per message).
+    pub persistence: bool,
     /// Print the live progress line.
     pub progress: bool,
     /// The command line as given, program name first.
@@ -83,7 +104,10 @@ scenarios:
 common options:
   --target HOST:PORT       server to load (default 127.0.0.1:7350)
   --server-key KEY         server key for Basic auth (default defaultkey)
-  --concurrency C          concurrent workers: HTTP connections or sockets (default 10)
+  --concurrency C          concurrent workers: HTTP connections or sockets
+                           (default 10; match-relay: 4 matches of players,
+                           chat-fanout: 100 room members, match-rtt: 1 pair,
+                           baseline-udp-blast: 1 sender/receiver pair)
   --duration SECS          length of the measurement window (default 10)
   --ramp-up SECS           start workers spread over this period; ops during
                            ramp-up are not measured (default 0)
@@ -105,7 +129,28 @@ scenario options:
   --server-pid PID         idle-sockets: sample the server's VmRSS from /proc
   --payload BYTES          baseline-ws-echo: message size (default: a Nakama
                            ping envelope, as ws-ping sends); baseline-udp-echo:
-                           datagram size (default 24, minimum 8)
+                           datagram size (default 24, minimum 8);
+                           baseline-udp-blast: datagram size (default 64,
+                           minimum 16); match-relay, match-rtt: match data
+                           size (default 64, minimum 24)
+  --transport T            ws-ping, match-relay, chat-fanout, match-rtt:
+                           ws-json (default; Nakama-compatible), ws-protobuf,
+                           ws-flatbuffers, udp (reliable UDP) or quic; all but
+                           ws-json are Kairos only and run one OS thread per
+                           connection (at most 512 connections)
+  --players-per-match M    match-relay: players per match (default 8);
+                           --concurrency is the total, a multiple of M
+                           (default 4 matches)
+  --rate R                 match-relay: messages per second per player
+                           (default 20); chat-fanout: per sender (default 10);
+                           open loop, on a fixed schedule
+  --reliable true|false    match-relay, match-rtt: match_data_send's reliable
+                           flag (default true; false: unreliable channel on
+                           udp and quic)
+  --senders K              chat-fanout: members that send (default 10, at most
+                           --concurrency, default 100)
+  --persistence true|false chat-fanout: channel_join's persistence flag, i.e.
+                           history writes per message (default false)
 
   -h, --help               this text
   -V, --version            print the version
@@ -129,6 +174,27 @@ fn parse_num<T: std::str::FromStr>(opt: &str, v: &str) -> Result<T, String> {
         .map_err(|_| format!("{opt}: expected a number, got {v:?}"))
 }
 
+fn parse_bool(opt: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("{opt}: expected true or false, got {v:?}")),
+    }
+}
+
+/// Parses a `--transport` name (`ws-json`, `ws-protobuf`, `ws-flatbuffers`,
+/// `udp`, `quic`).
+pub fn parse_transport(v: &str) -> Result<Transport, String> {
+    Transport::ALL
+        .into_iter()
+        .find(|t| t.name() == v)
+        .ok_or_else(|| {
+            format!(
+                "--transport: expected ws-json, ws-protobuf, ws-flatbuffers, udp or quic, got {v:?}"
+            )
+        })
+}
+
 /// Parses argv (program name first).
 pub fn parse(argv: Vec<String>) -> Result<Command, String> {
     let mut scenario = None;
@@ -148,9 +214,17 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
         sockets: 1000,
         server_pid: None,
         payload: None,
+        transport: Transport::WsJson,
+        players_per_match: 8,
+        rate: None,
+        reliable: true,
+        senders: 10,
+        persistence: false,
         progress: true,
         argv: argv.clone(),
     };
+    let mut concurrency = None;
+    let mut senders = None;
     let mut args = argv.into_iter().skip(1);
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -186,7 +260,7 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
         match name.as_str() {
             "--target" => o.target = value.clone(),
             "--server-key" => o.server_key = value.clone(),
-            "--concurrency" | "-c" => o.concurrency = parse_num(&name, v)?,
+            "--concurrency" | "-c" => concurrency = Some(parse_num(&name, v)?),
             "--duration" | "-d" => o.duration = parse_secs(&name, v)?,
             "--ramp-up" => o.ramp_up = parse_secs(&name, v)?,
             "--timeout" => o.timeout = parse_secs(&name, v)?,
@@ -204,10 +278,34 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
             "--sockets" => o.sockets = parse_num(&name, v)?,
             "--server-pid" => o.server_pid = Some(parse_num(&name, v)?),
             "--payload" => o.payload = Some(parse_num(&name, v)?),
+            "--transport" => o.transport = parse_transport(v)?,
+            "--players-per-match" => o.players_per_match = parse_num(&name, v)?,
+            "--rate" => {
+                let r: f64 = parse_num(&name, v)?;
+                if !(r > 0.0 && r <= 1e6) {
+                    return Err(format!(
+                        "--rate: must be above 0 and at most 1000000, got {v}"
+                    ));
+                }
+                o.rate = Some(r);
+            }
+            "--reliable" => o.reliable = parse_bool(&name, v)?,
+            "--senders" => senders = Some(parse_num(&name, v)?),
+            "--persistence" => o.persistence = parse_bool(&name, v)?,
             _ => return Err(format!("unknown option {name}")),
         }
     }
     o.scenario = scenario.ok_or("missing scenario")?;
+    let sc = o.scenario;
+    if o.players_per_match < 2 || o.players_per_match > 1000 {
+        return Err("--players-per-match must be between 2 and 1000".into());
+    }
+    o.concurrency = concurrency.unwrap_or(match sc {
+        Scenario::MatchRelay => 4 * o.players_per_match,
+        Scenario::ChatFanout => 100,
+        Scenario::MatchRtt | Scenario::BaselineUdpBlast => 1,
+        _ => 10,
+    });
     if o.concurrency == 0 || o.concurrency > 1_000_000 {
         return Err("--concurrency must be between 1 and 1000000".into());
     }
@@ -228,6 +326,39 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
     }
     if o.timeout.is_zero() {
         return Err("--timeout must be positive".into());
+    }
+    if sc == Scenario::MatchRelay && !o.concurrency.is_multiple_of(o.players_per_match) {
+        return Err(format!(
+            "match-relay: --concurrency ({}) must be a multiple of --players-per-match ({})",
+            o.concurrency, o.players_per_match
+        ));
+    }
+    if o.transport != Transport::WsJson && !sc.has_transports() {
+        return Err(format!(
+            "--transport applies to ws-ping, match-relay, chat-fanout and match-rtt, not {}",
+            sc.name()
+        ));
+    }
+    if o.transport != Transport::WsJson {
+        let connections = if sc == Scenario::MatchRtt {
+            2 * o.concurrency
+        } else {
+            o.concurrency
+        };
+        if connections > MAX_THREAD_CONNECTIONS {
+            return Err(format!(
+                "--transport {} runs one OS thread per connection: at most {MAX_THREAD_CONNECTIONS} \
+                 connections, {connections} asked for (use ws-json for more)",
+                o.transport.name()
+            ));
+        }
+    }
+    o.senders = senders.unwrap_or(o.senders.min(o.concurrency));
+    if sc == Scenario::ChatFanout && (o.senders == 0 || o.senders > o.concurrency) {
+        return Err(format!(
+            "chat-fanout: --senders must be between 1 and --concurrency ({})",
+            o.concurrency
+        ));
     }
     if o.target
         .rsplit_once(':')
@@ -295,7 +426,36 @@ impl Options {
         if let Some(p) = self.payload {
             s.push(("payload_bytes".to_string(), json!(p)));
         }
+        if sc.has_transports() {
+            s.push(("transport".to_string(), json!(self.transport.name())));
+        }
+        match sc {
+            Scenario::MatchRelay => {
+                s.push((
+                    "players_per_match".to_string(),
+                    json!(self.players_per_match),
+                ));
+                s.push(("rate_per_sec".to_string(), json!(self.rate_or_default())));
+                s.push(("reliable".to_string(), json!(self.reliable)));
+            }
+            Scenario::ChatFanout => {
+                s.push(("senders".to_string(), json!(self.senders)));
+                s.push(("rate_per_sec".to_string(), json!(self.rate_or_default())));
+                s.push(("persistence".to_string(), json!(self.persistence)));
+            }
+            Scenario::MatchRtt => s.push(("reliable".to_string(), json!(self.reliable))),
+            _ => {}
+        }
         s
+    }
+
+    /// `--rate`, or the scenario's default (20 for `match-relay`, 10 for
+    /// `chat-fanout`).
+    pub fn rate_or_default(&self) -> f64 {
+        self.rate.unwrap_or(match self.scenario {
+            Scenario::MatchRelay => 20.0,
+            _ => 10.0,
+        })
     }
 }
 
@@ -365,11 +525,114 @@ mod tests {
             "auth-device --mode old",
             "baseline-udp-echo --payload 4",
             "ws-ping idle-sockets",
+            "match-relay -c 12",
+            "match-relay --players-per-match 1 -c 2",
+            "match-relay --payload 23",
+            "match-rtt --payload 8",
+            "baseline-udp-blast --payload 15",
+            "match-relay --rate 0",
+            "match-relay --rate -1",
+            "match-relay --reliable yes",
+            "match-relay --transport tcp",
+            "auth-device --transport udp",
+            "baseline-udp-echo --transport quic",
+            "ws-ping --transport udp -c 513",
+            "match-relay --transport quic -c 520",
+            "match-rtt --transport udp -c 257",
+            "chat-fanout -c 5 --senders 6",
+            "chat-fanout --senders 0",
+            "chat-fanout --persistence 1",
         ] {
             assert!(parse(argv(bad)).is_err(), "{bad:?} should fail");
         }
+        // The thread cap is about kairos-client transports only.
+        assert!(parse(argv("ws-ping -c 2000")).is_ok());
+        assert!(parse(argv("ws-ping --transport udp -c 512")).is_ok());
+        assert!(parse(argv("match-rtt --transport quic -c 256")).is_ok());
         assert!(matches!(parse(argv("--help")), Ok(Command::Help)));
         assert!(matches!(parse(argv("ws-ping -V")), Ok(Command::Version)));
         assert!(usage().contains("baseline-udp-echo"));
+        for name in [
+            "match-relay",
+            "chat-fanout",
+            "match-rtt",
+            "baseline-udp-blast",
+            "--transport",
+            "--players-per-match",
+            "--senders",
+        ] {
+            assert!(usage().contains(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn realtime_scenario_options() {
+        let o = opts("match-relay");
+        assert_eq!(o.scenario, Scenario::MatchRelay);
+        assert_eq!(o.players_per_match, 8);
+        assert_eq!(o.concurrency, 32); // 4 matches
+        assert_eq!(o.rate_or_default(), 20.0);
+        assert!(o.reliable);
+        assert_eq!(o.transport, Transport::WsJson);
+        assert_eq!(o.payload, None);
+
+        let o = opts(
+            "match-relay --players-per-match 4 -c 12 --rate 2.5 --reliable false --transport udp --payload 24",
+        );
+        assert_eq!((o.players_per_match, o.concurrency), (4, 12));
+        assert_eq!(o.rate, Some(2.5));
+        assert!(!o.reliable);
+        assert_eq!(o.transport, Transport::ReliableUdp);
+        assert_eq!(o.payload, Some(24));
+        let settings = o.settings();
+        for (k, v) in [
+            ("transport", json!("udp")),
+            ("players_per_match", json!(4)),
+            ("rate_per_sec", json!(2.5)),
+            ("reliable", json!(false)),
+            ("payload_bytes", json!(24)),
+        ] {
+            assert!(
+                settings.contains(&(k.to_string(), v.clone())),
+                "{k}: {settings:?}"
+            );
+        }
+        // The default concurrency follows --players-per-match.
+        assert_eq!(opts("match-relay --players-per-match 2").concurrency, 8);
+
+        let o = opts("chat-fanout");
+        assert_eq!((o.concurrency, o.senders), (100, 10));
+        assert_eq!(o.rate_or_default(), 10.0);
+        assert!(!o.persistence);
+        let o = opts("chat-fanout -c 4 --persistence=true --transport=ws-flatbuffers");
+        // Fewer members than the default senders: all of them send.
+        assert_eq!((o.concurrency, o.senders), (4, 4));
+        assert!(o.persistence);
+        assert_eq!(o.transport, Transport::WsFlatBuffers);
+        assert_eq!(opts("chat-fanout -c 50 --senders 3").senders, 3);
+
+        let o = opts("match-rtt --transport quic");
+        assert_eq!((o.concurrency, o.transport), (1, Transport::Quic));
+        assert!(
+            o.settings()
+                .contains(&("reliable".to_string(), json!(true)))
+        );
+        assert_eq!(
+            opts("ws-ping --transport ws-protobuf").transport,
+            Transport::WsProtobuf
+        );
+        assert!(
+            !opts("auth-device")
+                .settings()
+                .iter()
+                .any(|(k, _)| k == "transport")
+        );
+
+        let o = opts("baseline-udp-blast --payload 16");
+        assert_eq!((o.concurrency, o.payload), (1, Some(16)));
+        assert!(!o.scenario.uses_server());
+        for name in ["ws-json", "ws-protobuf", "ws-flatbuffers", "udp", "quic"] {
+            assert_eq!(parse_transport(name).unwrap().name(), name);
+        }
     }
 }

@@ -4,11 +4,14 @@
 //! against. See `loadtest/README.md`.
 //!
 //! Layout: [`cli`] (options), [`runner`] (phases, workers, stop, progress),
-//! [`report`] (histograms, table, JSON), transports ([`http`], [`ws`]),
-//! protocol helpers ([`nakama`]), [`scenarios`] (one module each) and
-//! [`baseline`] (echo servers).
+//! [`report`] (histograms, table, JSON), transports ([`http`], [`ws`], and
+//! [`blocking`] for the `kairos-client` ones), protocol helpers
+//! ([`nakama`]), open-loop traffic ([`traffic`]: payload stamps, schedules,
+//! delivery accounting), [`scenarios`] (one module each) and [`baseline`]
+//! (echo servers).
 
 pub mod baseline;
+pub mod blocking;
 pub mod cli;
 pub mod http;
 pub mod nakama;
@@ -17,6 +20,7 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenarios;
+pub mod traffic;
 pub mod ws;
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -138,6 +138,17 @@ impl OpStats {
         }
     }
 
+    /// Adds `ok` successes and `errors` failures labelled `label` without
+    /// latency samples: for operations far too frequent to time one by one
+    /// (the raw datagram blast), whose latency columns stay empty.
+    pub fn add_counts(&mut self, ok: u64, errors: u64, label: &str) {
+        self.ok += ok;
+        if errors > 0 {
+            self.errors += errors;
+            *self.error_kinds.entry(label.to_string()).or_default() += errors;
+        }
+    }
+
     /// All finished attempts: successes, errors and timeouts.
     pub fn count(&self) -> u64 {
         self.ok + self.errors + self.timeouts
@@ -250,6 +261,21 @@ impl Stats {
         outcome: Outcome,
     ) {
         self.with_op(id, |o| o.record(start, latency, status, outcome));
+    }
+
+    /// Adds counts without latency samples; see [`OpStats::add_counts`].
+    pub fn add_counts(&self, id: OpId, ok: u64, errors: u64, label: &str) {
+        self.with_op(id, |o| o.add_counts(ok, errors, label));
+    }
+
+    /// Current value of counter `name` (0 if never counted).
+    pub fn counter(&self, name: &str) -> u64 {
+        self.counters
+            .lock()
+            .expect("counters lock")
+            .get(name)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Successful samples of a registered operation so far.

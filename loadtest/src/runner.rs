@@ -14,11 +14,19 @@
 //!    operations that start inside it are recorded;
 //! 4. *stop*: at the end of the window (or on Ctrl-C) every worker's pending
 //!    operation is abandoned ([`Run::until_stopped`]) and workers return.
+//!
+//! Open-loop scenarios ([`Fleet::measure_and_drain`]) put a *drain* between
+//! 3 and 4: the window closes (no more sends), but workers keep receiving
+//! until everything sent inside the window has arrived, or a time limit.
+//!
+//! Workers are tokio tasks ([`Fleet::spawn`]) or, for the blocking
+//! `kairos-client` transports and the raw UDP blast, OS threads
+//! ([`Fleet::spawn_threads`]); both record through the same [`Run`].
 
 use std::future::Future;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore, watch};
@@ -26,6 +34,13 @@ use tokio::task::JoinHandle;
 
 use crate::cli::Options;
 use crate::report::{Kind, OpId, Outcome, Stats};
+
+/// A window bound not set yet (`u64::MAX` also compares above every
+/// timestamp, so an unset end means "open").
+const UNSET: u64 = u64::MAX;
+
+/// How far ahead of "now" a window bound is set (see `Run::publish_bound`).
+const BOUND_MARGIN: Duration = Duration::from_millis(2);
 
 /// Phases shown on the progress line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +54,8 @@ pub enum Phase {
     Measuring = 2,
     /// The window closed; workers are finishing.
     Stopping = 3,
+    /// The window closed; what was sent inside it is still arriving.
+    Draining = 4,
 }
 
 impl Phase {
@@ -48,6 +65,7 @@ impl Phase {
             Self::RampUp => "ramp-up",
             Self::Measuring => "measuring",
             Self::Stopping => "stopping",
+            Self::Draining => "draining",
         }
     }
 
@@ -56,6 +74,7 @@ impl Phase {
             0 => Self::Setup,
             1 => Self::RampUp,
             2 => Self::Measuring,
+            4 => Self::Draining,
             _ => Self::Stopping,
         }
     }
@@ -71,9 +90,11 @@ pub struct Run {
     pub setup_permits: Semaphore,
     started: Instant,
     phase: AtomicU8,
-    window_start: OnceLock<Instant>,
-    window_end: OnceLock<Instant>,
+    /// Window bounds, nanoseconds since `started` ([`UNSET`]: not yet).
+    window_start: AtomicU64,
+    window_end: AtomicU64,
     stop: watch::Sender<bool>,
+    closed: watch::Sender<bool>,
     interrupted: AtomicBool,
 }
 
@@ -87,9 +108,10 @@ impl Run {
             setup_permits: Semaphore::new(permits),
             started: Instant::now(),
             phase: AtomicU8::new(Phase::Setup as u8),
-            window_start: OnceLock::new(),
-            window_end: OnceLock::new(),
+            window_start: AtomicU64::new(UNSET),
+            window_end: AtomicU64::new(UNSET),
             stop: watch::channel(false).0,
+            closed: watch::channel(false).0,
             interrupted: AtomicBool::new(false),
         })
     }
@@ -108,12 +130,92 @@ impl Run {
         if interrupted {
             self.interrupted.store(true, Ordering::Relaxed);
         }
-        let now = Instant::now();
-        if self.window_start.get().is_some() {
-            let _ = self.window_end.set(now);
+        if self.window_start.load(Ordering::SeqCst) != UNSET {
+            let now = self.ns_since_origin(Instant::now());
+            let _ =
+                self.window_end
+                    .compare_exchange(UNSET, now, Ordering::SeqCst, Ordering::SeqCst);
         }
         self.set_phase(Phase::Stopping);
+        self.closed.send_replace(true);
         self.stop.send_replace(true);
+    }
+
+    /// Publishes a window bound into `slot`: [`BOUND_MARGIN`] ahead of now,
+    /// and again later if publishing took longer than that (a preempted
+    /// thread). So no worker can take a timestamp at or past the bound
+    /// before the bound is visible: whether an instant lies in the window
+    /// is then the same whenever, and on whichever thread, it is asked (a
+    /// sender counting its message and its receivers counting the
+    /// deliveries agree).
+    fn publish_bound(&self, slot: &AtomicU64) -> Instant {
+        loop {
+            let at = Instant::now() + BOUND_MARGIN;
+            slot.store(self.ns_since_origin(at), Ordering::SeqCst);
+            if Instant::now() < at {
+                return at;
+            }
+        }
+    }
+
+    /// Closes the measurement window without stopping the run (the drain of
+    /// open-loop scenarios): nothing that starts from now on is measured,
+    /// but workers keep running until [`stop`](Self::stop). Returns once
+    /// the bound is past and senders were told ([`window_closed`](Self::window_closed)).
+    pub async fn close_window(&self) {
+        if self.window_start.load(Ordering::SeqCst) != UNSET
+            && self.window_end.load(Ordering::SeqCst) == UNSET
+        {
+            let end = self.publish_bound(&self.window_end);
+            tokio::time::sleep_until(end.into()).await;
+        }
+        if !self.is_stopped() {
+            self.set_phase(Phase::Draining);
+        }
+        self.closed.send_replace(true);
+    }
+
+    /// Whether the window closed (or the run stopped): open-loop senders
+    /// stop sending.
+    pub fn window_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+
+    /// Resolves once the window closed (or the run stopped).
+    pub async fn window_closed_wait(&self) {
+        let mut rx = self.closed.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// Sleeps on this OS thread until `deadline`, waking regularly to notice
+    /// a stop; `false` if the run stopped first. For thread workers.
+    pub fn sleep_blocking_until(&self, deadline: Instant) -> bool {
+        loop {
+            if self.is_stopped() {
+                return false;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+    }
+
+    /// The run's clock origin: every timestamp carried in a payload is
+    /// nanoseconds since this instant (one clock, in the generator).
+    pub fn origin(&self) -> Instant {
+        self.started
+    }
+
+    /// `t` as nanoseconds since [`origin`](Self::origin).
+    pub fn ns_since_origin(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.started).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant `ns` nanoseconds after [`origin`](Self::origin).
+    pub fn at_ns(&self, ns: u64) -> Instant {
+        self.started + Duration::from_nanos(ns)
     }
 
     /// Whether the run is stopping.
@@ -150,41 +252,70 @@ impl Run {
             .is_some()
     }
 
-    /// Opens the measurement window now.
+    /// Opens the measurement window (a moment from now, see
+    /// `publish_bound`); returns its start.
     fn open_window(&self) -> Instant {
-        let now = Instant::now();
-        let start = *self.window_start.get_or_init(|| now);
+        let start = match self.window_start() {
+            Some(s) => s,
+            None => self.publish_bound(&self.window_start),
+        };
         self.set_phase(Phase::Measuring);
         start
     }
 
     /// Start of the measurement window, once open.
     pub fn window_start(&self) -> Option<Instant> {
-        self.window_start.get().copied()
+        match self.window_start.load(Ordering::SeqCst) {
+            UNSET => None,
+            ns => Some(self.at_ns(ns)),
+        }
     }
 
     /// Length of the measurement window: so far while open, final once
     /// closed, zero if it never opened.
     pub fn measured(&self) -> Duration {
-        match (self.window_start.get(), self.window_end.get()) {
-            (Some(s), Some(e)) => e.saturating_duration_since(*s),
-            (Some(s), None) => s.elapsed(),
-            _ => Duration::ZERO,
+        let start = self.window_start.load(Ordering::SeqCst);
+        if start == UNSET {
+            return Duration::ZERO;
         }
+        let end = match self.window_end.load(Ordering::SeqCst) {
+            UNSET => self.ns_since_origin(Instant::now()),
+            ns => ns,
+        };
+        Duration::from_nanos(end.saturating_sub(start))
     }
 
     /// Whether an operation that started at `start` lies in the window.
     pub fn in_window(&self, start: Instant) -> bool {
-        let Some(ws) = self.window_start.get() else {
+        let ws = self.window_start.load(Ordering::SeqCst);
+        if ws == UNSET {
             return false;
-        };
-        start >= *ws && self.window_end.get().is_none_or(|e| start < *e)
+        }
+        let t = self.ns_since_origin(start);
+        t >= ws && t < self.window_end.load(Ordering::SeqCst)
     }
 
     /// Records a sample of `op` that started at `start` and ends now.
     /// Measured operations outside the window are dropped.
     pub fn record(&self, op: OpId, start: Instant, status: Option<u16>, outcome: Outcome) {
         let latency = start.elapsed();
+        if op.kind() == Kind::Measured && !self.in_window(start) {
+            return;
+        }
+        self.stats.record(op, start, latency, status, outcome);
+    }
+
+    /// Records a sample of `op` that started at `start` and took `latency`
+    /// (measured elsewhere, e.g. a delivery stamped on arrival). Measured
+    /// operations that started outside the window are dropped.
+    pub fn record_sample(
+        &self,
+        op: OpId,
+        start: Instant,
+        latency: Duration,
+        status: Option<u16>,
+        outcome: Outcome,
+    ) {
         if op.kind() == Kind::Measured && !self.in_window(start) {
             return;
         }
@@ -300,6 +431,65 @@ impl Fleet {
         }
     }
 
+    /// Spawns `n` workers running `body` on OS threads of their own (for
+    /// blocking clients), worker `i` starting after `ramp_up * i / n`. Each
+    /// thread's end is awaited like a task's; a thread still running after
+    /// the stop's grace period is left behind (the process exits anyway).
+    /// A thread that cannot be spawned counts as a ready worker that did
+    /// nothing (counter `threads_not_spawned`).
+    pub fn spawn_threads<F>(run: &Arc<Run>, n: usize, body: F) -> Self
+    where
+        F: Fn(Worker) + Send + Sync + 'static,
+    {
+        let t0 = Instant::now();
+        let ramp = run.opts.ramp_up;
+        if !ramp.is_zero() {
+            run.set_phase(Phase::RampUp);
+        }
+        let ready = Arc::new(Ready::default());
+        let body = Arc::new(body);
+        let mut handles = Vec::with_capacity(n);
+        for id in 0..n {
+            let worker = Worker {
+                id,
+                run: run.clone(),
+                ready: ready.clone(),
+                signalled: false,
+            };
+            let offset = ramp.mul_f64(id as f64 / n as f64);
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            let (body, thread_run) = (body.clone(), run.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("lt-worker-{id}"))
+                .spawn(move || {
+                    // Dropped when the thread ends, however it ends.
+                    let _done = done_tx;
+                    if !offset.is_zero() && !thread_run.sleep_blocking_until(t0 + offset) {
+                        return; // Dropping the worker reports it ready.
+                    }
+                    body(worker);
+                });
+            match spawned {
+                Ok(_) => handles.push(tokio::spawn(async move {
+                    let _ = done_rx.await;
+                })),
+                Err(e) => {
+                    if run.stats.counter("threads_not_spawned") == 0 {
+                        eprintln!("kairos-loadtest: cannot start a worker thread: {e}");
+                    }
+                    run.stats.count("threads_not_spawned", 1);
+                }
+            }
+        }
+        Self {
+            run: run.clone(),
+            n,
+            ramp_end: t0 + ramp,
+            ready,
+            handles,
+        }
+    }
+
     /// Waits until every worker is ready and the ramp-up has elapsed (or the
     /// run stops). Returns whether the run is still going.
     pub async fn wait_ready(&self) -> bool {
@@ -323,6 +513,29 @@ impl Fleet {
         if !self.run.is_stopped() {
             let start = self.run.open_window();
             self.run.sleep_until(start + self.run.opts.duration).await;
+            self.run.stop(false);
+        }
+        self.join().await;
+    }
+
+    /// Like [`measure`](Self::measure), for open-loop scenarios: opens the
+    /// window for `--duration`, then closes it ([`Run::close_window`]) and
+    /// drains: workers keep receiving until `done()` says everything sent
+    /// in the window has arrived, or `limit` passed; then stops the run and
+    /// waits for the workers.
+    pub async fn measure_and_drain(self, limit: Duration, done: impl Fn() -> bool) {
+        if !self.run.is_stopped() {
+            let start = self.run.open_window();
+            if self.run.sleep_until(start + self.run.opts.duration).await {
+                self.run.close_window().await;
+                let deadline = Instant::now() + limit;
+                while !done() && Instant::now() < deadline {
+                    let tick = (Instant::now() + Duration::from_millis(2)).min(deadline);
+                    if !self.run.sleep_until(tick).await {
+                        break;
+                    }
+                }
+            }
             self.run.stop(false);
         }
         self.join().await;
@@ -525,6 +738,62 @@ mod tests {
             assert!(run.interrupted());
             assert_eq!(run.stats.snapshot()[0].count(), 0);
             assert!(run.measured() < Duration::from_secs(1));
+        });
+    }
+
+    #[test]
+    fn drain_follows_the_window() {
+        rt().block_on(async {
+            let run = run_with("baseline-udp-blast --duration 0.2 --timeout 30");
+            let fleet = Fleet::spawn(&run, 2, |mut w| async move {
+                w.ready();
+                // A sender: stops at the window's end, keeps running after.
+                w.run.window_closed_wait().await;
+                w.run.stopped().await;
+            });
+            assert!(fleet.wait_ready().await);
+            let r = run.clone();
+            let t = Instant::now();
+            fleet
+                .measure_and_drain(Duration::from_secs(30), move || {
+                    r.window_closed() && r.phase() == Phase::Draining && !r.is_stopped()
+                })
+                .await;
+            // The drain ended as soon as `done` held, not after its limit.
+            assert!(t.elapsed() < Duration::from_secs(5));
+            assert!(run.is_stopped() && !run.interrupted());
+            let m = run.measured();
+            assert!(m >= Duration::from_millis(200) && m < Duration::from_millis(600));
+            // The bounds are exact: the last nanosecond is in, the end out.
+            let (start, end) = (run.window_start().unwrap(), run.window_start().unwrap() + m);
+            assert!(run.in_window(start) && !run.in_window(start - Duration::from_nanos(1)));
+            assert!(run.in_window(end - Duration::from_nanos(1)) && !run.in_window(end));
+        });
+    }
+
+    #[test]
+    fn thread_workers() {
+        rt().block_on(async {
+            let run = run_with("baseline-udp-blast -c 3 --duration 0.2");
+            let op = run.stats.register("tick", Kind::Measured);
+            let fleet = Fleet::spawn_threads(&run, 3, move |mut w| {
+                let run = w.run.clone();
+                w.ready();
+                while !run.is_stopped() {
+                    let start = Instant::now();
+                    std::thread::sleep(Duration::from_millis(5));
+                    run.record(op, start, None, Outcome::Ok);
+                }
+            });
+            assert!(fleet.wait_ready().await);
+            assert_eq!(fleet.ready_count(), 3);
+            let t = Instant::now();
+            fleet.measure().await;
+            assert!(t.elapsed() < Duration::from_secs(3));
+            let ok = run.stats.snapshot()[0].ok;
+            // 3 threads, a sample per ~5 ms, over 0.2 s.
+            assert!(ok > 20 && ok <= 3 * 41, "{ok}");
+            assert!(!run.sleep_blocking_until(Instant::now()));
         });
     }
 

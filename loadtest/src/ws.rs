@@ -181,6 +181,44 @@ impl WsClient {
         }
     }
 
+    /// The next data message already in the receive buffer, without any
+    /// I/O. Server pings found on the way get their pongs queued: send them
+    /// with [`flush_pending`](Self::flush_pending). Together with
+    /// [`read_more`](Self::read_more) this is the cancel-safe way to receive
+    /// inside `select!` (used by the open-loop scenarios, which must send on
+    /// schedule while waiting for messages).
+    pub fn next_buffered(&mut self) -> Result<Option<Message>, WsError> {
+        loop {
+            match self.conn.recv(&mut self.buf) {
+                Ok(Some(Event::Text(b))) => return Ok(Some(Message::Text(b))),
+                Ok(Some(Event::Binary(b))) => return Ok(Some(Message::Binary(b))),
+                Ok(Some(Event::Ping(_))) => self.pings_answered += 1,
+                Ok(Some(Event::Pong(_))) => {}
+                Ok(Some(Event::Closed(frame))) => {
+                    return Err(WsError::Closed(frame.map(|f| f.code)));
+                }
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(WsError::Protocol(e)),
+            }
+        }
+    }
+
+    /// Reads what the socket has (waiting until something arrives) into the
+    /// receive buffer; take the messages with
+    /// [`next_buffered`](Self::next_buffered). Cancel-safe.
+    pub async fn read_more(&mut self) -> Result<(), WsError> {
+        self.buf.reserve(8 * 1024);
+        if self.stream.read_buf(&mut self.buf).await? == 0 {
+            return Err(WsError::Io(io::ErrorKind::UnexpectedEof.into()));
+        }
+        Ok(())
+    }
+
+    /// Sends the control frames the codec queued (pongs, a close reply).
+    pub async fn flush_pending(&mut self) -> Result<(), WsError> {
+        self.flush().await
+    }
+
     /// Starts the close handshake with 1000 and flushes the close frame. Does
     /// not wait for the server's reply; dropping the client afterwards is
     /// fine.

@@ -1,4 +1,4 @@
-//! End-to-end runs of the binary that need no server: both baselines for
+//! End-to-end runs of the binary that need no server: the baselines for
 //! one second, and a server scenario against a closed port.
 
 use std::path::PathBuf;
@@ -121,6 +121,71 @@ fn baseline_udp_echo_one_second() {
     assert_eq!(code, 0, "{stdout}");
     assert_eq!(report["extra"]["payload_bytes"], 64);
     check_clean_echo(&report, &stdout, "udp_bind", 3);
+}
+
+#[test]
+fn baseline_udp_blast_one_second() {
+    let (code, report, stdout) = run(
+        "blast",
+        &[
+            "baseline-udp-blast",
+            "--concurrency",
+            "2",
+            "--duration",
+            "1",
+            "--payload",
+            "32",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(report["scenario"], "baseline-udp-blast");
+    assert_eq!(report["settings"]["concurrency"], 2);
+    assert_eq!(report["settings"]["payload_bytes"], 32);
+    let bind = op(&report, "udp_bind");
+    assert_eq!(
+        (bind["ok"].as_u64(), bind["errors"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let d = op(&report, "datagram");
+    let c = &report["counters"];
+    let (sent, received, dropped) = (
+        c["sent"].as_u64().unwrap(),
+        c["received"].as_u64().unwrap(),
+        c["dropped"].as_u64().unwrap(),
+    );
+    assert!(received > 0, "{stdout}");
+    // Received datagrams are the successes, drops the errors; together
+    // every datagram sent in the window.
+    assert_eq!(received + dropped, sent, "{stdout}");
+    assert_eq!(d["ok"].as_u64(), Some(received));
+    assert_eq!(d["errors"].as_u64(), Some(dropped));
+    assert_eq!(d["count"].as_u64(), Some(sent));
+    assert_eq!(d["timeouts"], 0);
+    if dropped > 0 {
+        assert_eq!(d["error_kinds"]["dropped"].as_u64(), Some(dropped));
+    }
+    // No latency is timed per datagram.
+    assert_eq!(d["latency_us"]["p50"], 0.0);
+    let extra = &report["extra"];
+    assert_eq!(extra["payload_bytes"], 32);
+    assert!(extra["received_per_sec"].as_f64().unwrap() > 0.0);
+    let ratio = extra["drop_ratio"].as_f64().unwrap();
+    assert!((0.0..1.0).contains(&ratio), "{ratio}");
+    assert!(report["measured_secs"].as_f64().unwrap() >= 0.9);
+    assert!(
+        stdout.lines().any(|l| l.starts_with("datagram ")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn baseline_udp_blast_rejects_tiny_payloads() {
+    let out = Command::new(env!("CARGO_BIN_EXE_kairos-loadtest"))
+        .args(["baseline-udp-blast", "--payload", "15"])
+        .output()
+        .expect("run kairos-loadtest");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--payload"));
 }
 
 #[test]

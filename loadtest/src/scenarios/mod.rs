@@ -1,12 +1,15 @@
 //! Scenarios: one module each, dispatched through [`Scenario`].
 //!
-//! Adding a scenario (relayed match traffic, chat fan-out, reliable UDP,
-//! QUIC, ...) means: a variant here with its name and summary, a module with
-//! `pub async fn run(run: &Arc<Run>) -> Result<Outcome, String>` built from
-//! the [`runner`](crate::runner) pieces (a [`Fleet`](crate::runner::Fleet)
-//! of workers recording into [`Run::record`]), and an arm in
-//! [`Scenario::run`]. Transports live in their own modules ([`crate::http`],
-//! [`crate::ws`]; UDP and QUIC clients would sit next to them).
+//! Adding a scenario means: a variant here with its name and summary, a
+//! module with `pub async fn run(run: &Arc<Run>) -> Result<Outcome, String>`
+//! built from the [`runner`](crate::runner) pieces (a
+//! [`Fleet`](crate::runner::Fleet) of workers recording into
+//! [`Run::record`]), and an arm in [`Scenario::run`]. Transports live in
+//! their own modules ([`crate::http`], [`crate::ws`], and
+//! [`crate::blocking`] for the `kairos-client` ones); [`realtime`] has the
+//! open-loop send/receive loops and the match setup of the realtime
+//! traffic scenarios, [`crate::traffic`] their payload stamps, schedules
+//! and delivery accounting.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,9 +25,14 @@ use crate::runner::Run;
 use crate::ws::WsClient;
 
 pub mod auth_device;
+pub mod baseline_udp_blast;
 pub mod baseline_udp_echo;
 pub mod baseline_ws_echo;
+pub mod chat_fanout;
 pub mod idle_sockets;
+pub mod match_relay;
+pub mod match_rtt;
+pub mod realtime;
 pub mod ws_ping;
 pub mod ws_rtt;
 
@@ -39,8 +47,19 @@ pub enum Scenario {
     IdleSockets,
     /// Round trips against an in-process raw WebSocket echo server.
     BaselineWsEcho,
+    /// Relayed-match traffic, open loop: every player sends at a fixed
+    /// rate, every other member records the delivery latency.
+    MatchRelay,
+    /// One crowded chat room: senders at a fixed rate, every member
+    /// records the delivery latency.
+    ChatFanout,
+    /// The relay round trip A → server → B → server → A in two-player
+    /// matches.
+    MatchRtt,
     /// Round trips against an in-process raw UDP echo server.
     BaselineUdpEcho,
+    /// The raw one-way loopback datagram rate.
+    BaselineUdpBlast,
 }
 
 /// What a scenario reports besides the shared statistics.
@@ -54,12 +73,16 @@ pub struct Outcome {
 
 impl Scenario {
     /// Every scenario, in usage order.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 9] = [
         Self::AuthDevice,
         Self::WsPing,
         Self::IdleSockets,
+        Self::MatchRelay,
+        Self::ChatFanout,
+        Self::MatchRtt,
         Self::BaselineWsEcho,
         Self::BaselineUdpEcho,
+        Self::BaselineUdpBlast,
     ];
 
     /// Command-line name.
@@ -68,8 +91,12 @@ impl Scenario {
             Self::AuthDevice => "auth-device",
             Self::WsPing => "ws-ping",
             Self::IdleSockets => "idle-sockets",
+            Self::MatchRelay => "match-relay",
+            Self::ChatFanout => "chat-fanout",
+            Self::MatchRtt => "match-rtt",
             Self::BaselineWsEcho => "baseline-ws-echo",
             Self::BaselineUdpEcho => "baseline-udp-echo",
+            Self::BaselineUdpBlast => "baseline-udp-blast",
         }
     }
 
@@ -80,7 +107,13 @@ impl Scenario {
             Self::WsPing => "realtime socket ping/pong round trips, back to back per socket",
             Self::IdleSockets => "hold --sockets realtime sockets open; server memory per session",
             Self::BaselineWsEcho => "the ws-ping loop against an in-process raw WebSocket echo",
+            Self::MatchRelay => "relayed matches: every player sends at --rate, delivery latency",
+            Self::ChatFanout => "one chat room: --senders send at --rate, delivery latency to all",
+            Self::MatchRtt => "relay round trip A -> server -> B -> server -> A, back to back",
             Self::BaselineUdpEcho => "datagram round trips against an in-process raw UDP echo",
+            Self::BaselineUdpBlast => {
+                "raw one-way loopback datagram rate, sender to receiver thread"
+            }
         }
     }
 
@@ -91,7 +124,18 @@ impl Scenario {
 
     /// Whether the scenario talks to `--target`.
     pub const fn uses_server(self) -> bool {
-        !matches!(self, Self::BaselineWsEcho | Self::BaselineUdpEcho)
+        !matches!(
+            self,
+            Self::BaselineWsEcho | Self::BaselineUdpEcho | Self::BaselineUdpBlast
+        )
+    }
+
+    /// Whether the scenario takes `--transport`.
+    pub const fn has_transports(self) -> bool {
+        matches!(
+            self,
+            Self::WsPing | Self::MatchRelay | Self::ChatFanout | Self::MatchRtt
+        )
     }
 
     /// Smallest `--payload` the scenario accepts.
@@ -99,6 +143,9 @@ impl Scenario {
         match self {
             Self::BaselineUdpEcho => baseline_udp_echo::MIN_PAYLOAD,
             Self::BaselineWsEcho => baseline_ws_echo::MIN_PAYLOAD,
+            Self::BaselineUdpBlast => baseline_udp_blast::MIN_PAYLOAD,
+            Self::MatchRelay => match_relay::MIN_PAYLOAD,
+            Self::MatchRtt => match_rtt::MIN_PAYLOAD,
             // Not used by the others.
             _ => 0,
         }
@@ -111,7 +158,11 @@ impl Scenario {
             Self::WsPing => ws_ping::run(run).await,
             Self::IdleSockets => idle_sockets::run(run).await,
             Self::BaselineWsEcho => baseline_ws_echo::run(run).await,
+            Self::MatchRelay => match_relay::run(run).await,
+            Self::ChatFanout => chat_fanout::run(run).await,
+            Self::MatchRtt => match_rtt::run(run).await,
             Self::BaselineUdpEcho => baseline_udp_echo::run(run).await,
+            Self::BaselineUdpBlast => baseline_udp_blast::run(run).await,
         }
     }
 }
