@@ -1,21 +1,22 @@
 //! A UDP socket that can wait with a deadline or not at all, for the
 //! datagram transports.
+//!
+//! The socket stays non-blocking; a wait is a `ppoll(2)` with a
+//! nanosecond timeout. (A socket read timeout would do, but the kernel
+//! rounds those up to its scheduler tick: a 1 ms timeout sleeps about 8 ms
+//! on a 250 Hz kernel, which would delay every timer-driven send.)
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-/// Below this, a wait is not worth a blocking call.
-const MIN_WAIT: Duration = Duration::from_millis(1);
+/// Below this, a wait is not worth a system call.
+const MIN_WAIT: Duration = Duration::from_micros(20);
 
-/// A UDP socket, switched between blocking (with a read timeout) and
-/// non-blocking mode as each receive needs, with as few system calls as
-/// possible.
+/// A non-blocking UDP socket that can wait for its next datagram.
 #[derive(Debug)]
 pub(crate) struct Udp {
     socket: UdpSocket,
-    nonblocking: bool,
-    read_timeout: Option<Duration>,
 }
 
 impl Udp {
@@ -28,11 +29,7 @@ impl Udp {
         };
         let socket = UdpSocket::bind(local)?;
         socket.set_nonblocking(true)?;
-        Ok(Udp {
-            socket,
-            nonblocking: true,
-            read_timeout: None,
-        })
+        Ok(Udp { socket })
     }
 
     /// Sends one datagram. A full socket buffer drops it: both protocols
@@ -55,27 +52,16 @@ impl Udp {
         buf: &mut [u8],
         until: Option<Instant>,
     ) -> io::Result<Option<(usize, SocketAddr)>> {
+        match self.socket.recv_from(buf) {
+            Ok((n, from)) => return Ok(Some((n, from))),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) if transient(&e) || e.kind() == io::ErrorKind::Interrupted => return Ok(None),
+            Err(e) => return Err(e),
+        }
         let wait = until.map(|u| u.saturating_duration_since(Instant::now()));
         match wait {
-            Some(w) if w >= MIN_WAIT => {
-                // Round up to whole milliseconds: a short timeout that
-                // returns early only costs another turn of the loop.
-                let w = Duration::from_millis(w.as_millis() as u64 + 1);
-                if self.nonblocking {
-                    self.socket.set_nonblocking(false)?;
-                    self.nonblocking = false;
-                }
-                if self.read_timeout != Some(w) {
-                    self.socket.set_read_timeout(Some(w))?;
-                    self.read_timeout = Some(w);
-                }
-            }
-            _ => {
-                if !self.nonblocking {
-                    self.socket.set_nonblocking(true)?;
-                    self.nonblocking = true;
-                }
-            }
+            Some(w) if w >= MIN_WAIT => self.wait_readable(w)?,
+            _ => return Ok(None),
         }
         match self.socket.recv_from(buf) {
             Ok((n, from)) => Ok(Some((n, from))),
@@ -90,6 +76,19 @@ impl Udp {
                 Ok(None)
             }
             Err(e) => Err(e),
+        }
+    }
+}
+
+impl Udp {
+    /// Waits until the socket is readable or `timeout` passes.
+    fn wait_readable(&self, timeout: Duration) -> io::Result<()> {
+        use nix::poll::{PollFd, PollFlags, ppoll};
+        use nix::sys::time::TimeSpec;
+        let mut fds = [PollFd::new(&self.socket, PollFlags::POLLIN)];
+        match ppoll(&mut fds, Some(TimeSpec::from_duration(timeout)), None) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+            Err(e) => Err(io::Error::from(e)),
         }
     }
 }
