@@ -20,6 +20,7 @@ pub struct Found {
 }
 
 /// How an insert of a new account ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inserted {
     Created(Uuid),
     /// A unique constraint refused the row; nothing was written.
@@ -55,6 +56,27 @@ pub async fn authenticate<A: Accounts>(
     create: bool,
     hash_cost: u32,
 ) -> ApiResult<Authenticated> {
+    authenticate_with(
+        accounts,
+        identity,
+        username,
+        create,
+        hash_cost,
+        common::generate_username,
+    )
+    .await
+}
+
+/// [`authenticate`] with `generate` making the usernames of accounts
+/// created without one (tests force collisions with it).
+pub async fn authenticate_with<A: Accounts>(
+    accounts: &A,
+    identity: Identity,
+    username: String,
+    create: bool,
+    hash_cost: u32,
+    mut generate: impl FnMut() -> String + Send,
+) -> ApiResult<Authenticated> {
     let identity = common::normalize(identity);
     if let Some(found) = accounts.find(&identity).await? {
         return accept(found, &identity).await;
@@ -72,7 +94,7 @@ pub async fn authenticate<A: Accounts>(
     let generated = username.is_empty();
     for _ in 0..GENERATED_ATTEMPTS {
         let name = if generated {
-            common::generate_username()
+            generate()
         } else {
             username.clone()
         };

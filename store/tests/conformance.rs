@@ -20,6 +20,7 @@ conformance!(
     usernames,
     concurrent_creation_makes_one_account,
     concurrent_email_creation_makes_one_account,
+    concurrent_sign_ups_with_collisions,
     email_accounts,
     emails_are_lowercased,
     long_passwords,
@@ -461,6 +462,102 @@ fn concurrent_email_creation_makes_one_account(b: Backend) {
         .collect();
     assert!(results.iter().all(|r| r.user_id == results[0].user_id));
     assert_eq!(results.iter().filter(|r| r.created).count(), 1);
+}
+
+/// Many sign-ups at once (on SQLite they share transactions: group
+/// commit), some racing for the same device, username or email: each race
+/// has one winner, every loser sees the winner or "Username is already in
+/// use.", and nothing half-written is left behind.
+fn concurrent_sign_ups_with_collisions(b: Backend) {
+    let b = b.migrated();
+    let taken_name = unique("n");
+    let address = format!("{}@example.com", unique("batch"));
+    let shared: Vec<String> = (0..16).map(|_| unique("shared-")).collect();
+    let solo: Vec<String> = (0..16).map(|_| unique("solo-")).collect();
+    let named: Vec<String> = (0..4).map(|_| unique("named-")).collect();
+    // (identity, wanted username): every shared device twice, the named
+    // devices all after the same username, the email four times.
+    let mut requests: Vec<(Identity, String)> = Vec::new();
+    for d in shared.iter().chain(&shared).chain(&solo) {
+        requests.push((device(d), String::new()));
+    }
+    for d in &named {
+        requests.push((device(d), taken_name.clone()));
+    }
+    for _ in 0..4 {
+        requests.push((email(&address, "password1"), String::new()));
+    }
+    let replies: Vec<_> = requests
+        .iter()
+        .cloned()
+        .map(|(identity, username)| {
+            b.persist
+                .run(move |s| async move { s.authenticate(identity, username, true).await })
+        })
+        .collect();
+    let results: Vec<_> = replies.into_iter().map(|r| b.persist.block_on(r)).collect();
+
+    let mut creators = std::collections::HashMap::new();
+    let mut owner = std::collections::HashMap::new();
+    for ((identity, _), result) in requests.iter().zip(&results) {
+        let key = format!("{identity:?}");
+        if let Identity::Device { id } = identity
+            && named.contains(id)
+        {
+            continue;
+        }
+        let r = result.as_ref().expect("sign-up");
+        if r.created {
+            assert!(
+                creators.insert(key.clone(), r.user_id).is_none(),
+                "{key} created twice"
+            );
+        }
+        assert_eq!(*owner.entry(key).or_insert(r.user_id), r.user_id);
+    }
+    assert_eq!(creators.len(), shared.len() + solo.len() + 1);
+    assert_eq!(owner, creators, "each winner is everyone's account");
+
+    let named_results: Vec<_> = results[results.len() - 8..results.len() - 4].to_vec();
+    let winners: Vec<_> = named_results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .collect();
+    assert_eq!(winners.len(), 1, "{named_results:?}");
+    assert!(winners[0].created);
+    assert_eq!(winners[0].username, taken_name);
+    for e in named_results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_eq!(
+            (e.code, e.message.as_ref()),
+            (Code::AlreadyExists, "Username is already in use.")
+        );
+    }
+    // The losers of the username left no account behind.
+    for d in &named {
+        match auth(&b, device(d), "", false) {
+            Ok(a) => assert_eq!(a.user_id, winners[0].user_id),
+            Err(e) => assert_eq!(e.code, Code::NotFound),
+        }
+    }
+    // Every account holds its identifier and only it, with no edges.
+    for d in shared.iter().chain(&solo) {
+        let id = creators[&format!("{:?}", device(d))];
+        let account = get_account(&b, id).unwrap();
+        assert_eq!(account.devices, vec![d.clone()]);
+        assert_eq!(account.user.edge_count, 0);
+    }
+    let email_owner = creators[&format!("{:?}", email(&address, "password1"))];
+    let account = get_account(&b, email_owner).unwrap();
+    assert_eq!(
+        (account.email.as_str(), account.devices.len()),
+        (address.as_str(), 0)
+    );
+    assert_eq!(
+        auth(&b, email(&address, "password1"), "", false)
+            .unwrap()
+            .user_id,
+        email_owner
+    );
 }
 
 fn emails_are_lowercased(b: Backend) {

@@ -1,6 +1,7 @@
 //! SQLite connections: one writer behind a mutex, a few readers taken in
-//! turn, and the mapping of SQLite errors. Everything here blocks; callers
-//! run it on the pool's blocking threads.
+//! turn, the group-commit queue of account creations (see `group`), and
+//! the mapping of SQLite errors. Everything here blocks; callers run it on
+//! the pool's blocking threads.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,6 +11,7 @@ use kairos_core::error::{ApiError, ApiResult};
 use rusqlite::{Connection, ErrorCode, ffi};
 use uuid::Uuid;
 
+use super::group::GroupCommit;
 use crate::common::{Unique, internal, unique_kind};
 
 /// The connections of one database file.
@@ -17,6 +19,8 @@ pub struct Db {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Account creations waiting to share a transaction on the writer.
+    group: GroupCommit,
 }
 
 /// Logs a query failure and returns a generic internal error.
@@ -89,12 +93,23 @@ impl Db {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            group: GroupCommit::default(),
         })
     }
 
     /// Runs `f` on the writer connection.
     pub fn write<T>(&self, f: impl FnOnce(&mut Connection) -> ApiResult<T>) -> ApiResult<T> {
         f(&mut lock(&self.writer))
+    }
+
+    /// The group-commit queue of account creations.
+    pub fn group(&self) -> &GroupCommit {
+        &self.group
+    }
+
+    #[cfg(test)]
+    pub fn group_mut(&mut self) -> &mut GroupCommit {
+        &mut self.group
     }
 
     /// Runs `f` on the next reader connection.

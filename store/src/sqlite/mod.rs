@@ -2,10 +2,16 @@
 //! readers. SQLite calls block, so every one runs through
 //! `tokio::task::spawn_blocking` on the persistence pool; password hashing
 //! goes to the same blocking threads.
+//!
+//! New accounts are created with group commit: sign-ups arriving while the
+//! writer is busy share one transaction, each in a savepoint of its own,
+//! and await their outcome without holding a blocking thread (the scheme
+//! and its invariants are in `group.rs`).
 
 mod accounts;
 mod db;
 mod friends;
+mod group;
 mod messages;
 mod notifications;
 mod rows;
@@ -31,6 +37,8 @@ use crate::common::{self, internal};
 use crate::migrations;
 use crate::{BoxFuture, MigrationStatus, Revocations, Store};
 use db::Db;
+use group::NewAccount;
+pub use group::{DEFAULT_LIMIT as DEFAULT_GROUP_COMMIT_LIMIT, set_group_commit_limit};
 
 /// The SQLite [`Store`].
 pub struct SqliteStore {
@@ -80,12 +88,24 @@ impl Accounts for SqliteStore {
         username: &'a str,
         password: Option<&'a [u8]>,
     ) -> impl Future<Output = ApiResult<Inserted>> + Send + 'a {
-        let (identity, username, password) = (
+        let account = NewAccount::new(
             identity.clone(),
             username.to_string(),
             password.map(<[u8]>::to_vec),
         );
-        self.blocking(move |db| db.insert(&identity, &username, password.as_deref()))
+        let db = self.db.clone();
+        async move {
+            if !db.group().batching() {
+                return self.blocking(move |db| db.insert_alone(account)).await;
+            }
+            // Group commit: the reply is awaited here, holding no thread.
+            let (reply, lead) = db.group().submit(account);
+            if lead {
+                let leader = group::StartLeader::new(db);
+                tokio::task::spawn_blocking(move || leader.run());
+            }
+            group::settle(reply.await)
+        }
     }
 }
 
