@@ -31,18 +31,21 @@ impl RevocationCache {
     }
 
     pub fn is_revoked(&self, claims: &Claims) -> bool {
-        if let Some(tid) = claims.token_id()
+        self.is_revoked_token(claims.token_id(), claims.user_id(), claims.issued_millis())
+    }
+
+    /// The same check from a token's parts: its id, its user, and when it
+    /// was issued (unix milliseconds).
+    pub fn is_revoked_token(&self, tid: Option<Uuid>, user: Option<Uuid>, issued_ms: i64) -> bool {
+        if let Some(tid) = tid
             && self.tokens.contains_key(&tid)
         {
             return true;
         }
-        match claims
-            .user_id()
-            .and_then(|u| self.cutoffs.get(&u).map(|c| *c))
-        {
+        match user.and_then(|u| self.cutoffs.get(&u).map(|c| *c)) {
             // Inclusive: a session begun in the very millisecond of the logout is
             // revoked too (one issued a millisecond later is not).
-            Some(cutoff) => claims.issued_millis() <= cutoff,
+            Some(cutoff) => issued_ms <= cutoff,
             None => false,
         }
     }

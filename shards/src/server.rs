@@ -242,6 +242,8 @@ async fn shard_main(
             rt::yield_now().await;
         }
     });
+    // WebSocket pings and deadlines, for every session of this shard.
+    rt::spawn(crate::ws::keepalive::run(shard.clone()));
     // Latency probes to every other shard.
     let probe_shard = shard.clone();
     rt::spawn(async move {

@@ -167,6 +167,8 @@ pub struct Shard {
     pub stopping: LocalEvent,
     /// This shard's QUIC endpoint, for datagrams other shards forward.
     pub quic: RefCell<Option<Rc<crate::quic::driver::Driver>>>,
+    /// The WebSocket sessions the keepalive sweep watches.
+    pub ws_keepalive: crate::ws::keepalive::Keepalive,
 }
 
 impl Shard {
@@ -188,6 +190,7 @@ impl Shard {
             http_conns: Cell::new(0),
             stopping: LocalEvent::default(),
             quic: RefCell::new(None),
+            ws_keepalive: Default::default(),
         })
     }
 

@@ -26,6 +26,11 @@ pub async fn handle(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> 
 
 /// Decodes and answers one envelope. Returns whether the session goes on,
 /// and whether the message was served without an error.
+///
+/// Handlers that wait for the database are boxed: every session's reader
+/// task holds this future's state while idle, so it must stay as small as
+/// the handlers on the hot path (ping, match data), not as large as the
+/// largest one. Those handlers do I/O anyway; one allocation is noise there.
 async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (bool, bool) {
     let envelope = match session.wire.decode(bytes) {
         Ok(e) => e,
@@ -52,7 +57,10 @@ async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (b
         }
         Incoming::MatchLeave(m) => matches::leave(shard, session, &envelope.cid, &m.match_id),
         Incoming::ChannelJoin(m) => {
-            return (true, chat::join(shard, session, &envelope.cid, m).await);
+            return (
+                true,
+                Box::pin(chat::join(shard, session, &envelope.cid, m)).await,
+            );
         }
         Incoming::ChannelLeave(m) => {
             return (
@@ -61,13 +69,22 @@ async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (b
             );
         }
         Incoming::ChannelMessageSend(m) => {
-            return (true, chat::send(shard, session, &envelope.cid, m).await);
+            return (
+                true,
+                Box::pin(chat::send(shard, session, &envelope.cid, m)).await,
+            );
         }
         Incoming::ChannelMessageUpdate(m) => {
-            return (true, chat::update(shard, session, &envelope.cid, m).await);
+            return (
+                true,
+                Box::pin(chat::update(shard, session, &envelope.cid, m)).await,
+            );
         }
         Incoming::ChannelMessageRemove(m) => {
-            return (true, chat::remove(shard, session, &envelope.cid, m).await);
+            return (
+                true,
+                Box::pin(chat::remove(shard, session, &envelope.cid, m)).await,
+            );
         }
         Incoming::MatchDataSend(m) => matches::send_data(shard, session, m),
         Incoming::StatusUpdate(m) => status::update(shard, session, &envelope.cid, m.status),
@@ -89,10 +106,10 @@ async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (b
             let usernames: Vec<String> =
                 m.usernames.into_iter().filter(|u| !u.is_empty()).collect();
             if !usernames.is_empty() {
-                let found = shard
-                    .shared
-                    .persist
-                    .run(move |store| async move { store.get_users(Vec::new(), usernames).await })
+                let found =
+                    Box::pin(shard.shared.persist.run(move |store| async move {
+                        store.get_users(Vec::new(), usernames).await
+                    }))
                     .await;
                 match found {
                     Ok(users) => ids.extend(users.into_iter().map(|u| u.id)),

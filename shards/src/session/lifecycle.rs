@@ -40,7 +40,11 @@ pub fn open(shard: &Shard, session: &Rc<Session>) {
     // A logout or account deletion between the token check and this
     // registration found no session to close: look again now that the
     // session is registered (deletion revokes before it kicks).
-    if shared.revocations.is_revoked(&session.claims) {
+    if shared.revocations.is_revoked_token(
+        session.token_id,
+        Some(session.user_id),
+        session.issued_ms,
+    ) {
         session.close(SERVER_CLOSE.0, SERVER_CLOSE.1);
         return;
     }

@@ -78,7 +78,12 @@ pub struct Session {
     pub id: Uuid,
     pub user_id: Uuid,
     pub username: String,
-    pub claims: Claims,
+    /// The session token's id and issue time, for revocation checks.
+    pub token_id: Option<Uuid>,
+    pub issued_ms: i64,
+    /// The session token's expiry (unix seconds) and variables.
+    pub expiry: i64,
+    pub vars: std::collections::BTreeMap<String, String>,
     pub wire: Wire,
     pub transport: Transport,
     /// Connected with `status=true`.
@@ -109,7 +114,10 @@ impl Session {
             id: p.id,
             user_id: p.user_id,
             username: p.username,
-            claims: p.claims,
+            token_id: p.claims.token_id(),
+            issued_ms: p.claims.issued_millis(),
+            expiry: p.claims.exp,
+            vars: p.claims.vrs,
             wire: p.wire,
             transport: p.transport,
             status: p.status,

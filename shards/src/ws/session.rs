@@ -1,10 +1,11 @@
 //! The WebSocket driver of a session: the socket on the shard that
 //! accepted it.
 //!
-//! Three tasks share the socket. The reader decodes frames and hands each
+//! Two tasks share the socket. The reader decodes frames and hands each
 //! envelope to [`dispatch::handle`] in order; the writer drains the
-//! session's bounded outgoing queue in batches; the keepalive task pings
-//! and watches two deadlines. A slow client can only fill its own queue:
+//! session's bounded outgoing queue in batches. The shard's keepalive
+//! sweep ([`super::keepalive`]) pings every socket and watches two
+//! deadlines, so an idle session costs no task or timer of its own. A slow client can only fill its own queue:
 //! when it is full the session is closed ("session outgoing queue full")
 //! and the shard moves on.
 //!
@@ -35,17 +36,20 @@ const READ_BURST: u64 = 16;
 /// Frames written per batch at most.
 const WRITE_BATCH: usize = 64;
 
-/// The socket side of a session, which only this driver's tasks touch.
-struct Conn {
-    session: Rc<Session>,
+/// The socket side of a session, which only this driver's tasks and the
+/// shard's keepalive sweep touch.
+pub(super) struct Conn {
+    pub(super) session: Rc<Session>,
     stream: RefCell<TcpStream>,
     fd: RawFd,
     /// Set when the reader is done (peer closed, error, or our close).
     read_done: LocalEvent,
     /// When bytes last arrived from the client.
-    last_read: Cell<Instant>,
+    pub(super) last_read: Cell<Instant>,
     /// When the write in progress started, if one is.
-    writing_since: Cell<Option<Instant>>,
+    pub(super) writing_since: Cell<Option<Instant>>,
+    /// When the next keepalive ping is due.
+    pub(super) next_ping: Cell<Instant>,
     /// Control frames (pings, pongs) to write before the next batch; they
     /// bypass the session's queue limit and its wire's framing.
     control: RefCell<Vec<Bytes>>,
@@ -53,12 +57,12 @@ struct Conn {
 
 impl Conn {
     /// Queues a control frame and wakes the writer.
-    fn send_control(&self, frame: Bytes) {
+    pub(super) fn send_control(&self, frame: Bytes) {
         self.control.borrow_mut().push(frame);
         self.session.outgoing_notify().notify();
     }
 
-    fn shutdown_socket(&self) {
+    pub(super) fn shutdown_socket(&self) {
         // SAFETY: `fd` belongs to the stream this connection owns, which
         // lives until the connection is dropped.
         unsafe {
@@ -83,11 +87,12 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
         read_done: LocalEvent::default(),
         last_read: Cell::new(Instant::now()),
         writing_since: Cell::new(None),
+        next_ping: Cell::new(Instant::now() + Duration::from_millis(cfg.ping_period_ms)),
         control: RefCell::new(Vec::new()),
     });
+    shard.ws_keepalive.watch(&conn);
 
     let writer = rt::spawn_task(write_loop(conn.clone()));
-    rt::spawn(keepalive(shard.clone(), conn.clone()));
     read_loop(&shard, &conn, pre_read, cfg.max_message_size_bytes).await;
     conn.read_done.set();
     lifecycle::reading_ended(&shard, &session);
@@ -277,44 +282,4 @@ async fn write_loop(conn: Rc<Conn>) {
         rt::timeout(CLOSE_ACK_WAIT, conn.read_done.wait()).await;
     }
     conn.shutdown_socket();
-}
-
-/// Pings the client every `ping_period_ms`, and ends the session when the
-/// client has sent nothing (not even a pong) for `pong_wait_ms`, or when a
-/// write has made no progress for `write_timeout_ms` (a client that stopped
-/// reading). Shutting the socket down wakes the reader and the writer.
-async fn keepalive(shard: Rc<Shard>, conn: Rc<Conn>) {
-    let session = &conn.session;
-    let cfg = &shard.config().socket;
-    let ping_every = Duration::from_millis(cfg.ping_period_ms);
-    let pong_wait = Duration::from_millis(cfg.pong_wait_ms);
-    let write_wait = Duration::from_millis(cfg.write_timeout_ms);
-    let tick = ping_every
-        .min(pong_wait / 4)
-        .min(write_wait / 4)
-        .max(Duration::from_millis(5));
-    let mut next_ping = Instant::now() + ping_every;
-    while rt::timeout(tick, session.finished.wait()).await.is_none() {
-        let now = Instant::now();
-        if now.duration_since(conn.last_read.get()) >= pong_wait {
-            tracing::debug!(session = %session.id, "client silent past pong_wait; closing");
-            session.close(ws::close::NORMAL, "ping timeout");
-            conn.shutdown_socket();
-            return;
-        }
-        if conn
-            .writing_since
-            .get()
-            .is_some_and(|t| now.duration_since(t) >= write_wait)
-        {
-            tracing::debug!(session = %session.id, "write stalled past write_timeout; closing");
-            session.close(ws::close::NORMAL, "");
-            conn.shutdown_socket();
-            return;
-        }
-        if now >= next_ping && !session.is_closing() {
-            conn.send_control(ws::frame::frame_bytes(OpCode::Ping, b""));
-            next_ping = now + ping_every;
-        }
-    }
 }
