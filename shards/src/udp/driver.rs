@@ -103,11 +103,26 @@ impl Driver {
         let tick = Duration::from_millis(self.shard.config().udp.tick_ms);
         let d = self.clone();
         rt::spawn(async move { d.receive_loop().await });
+        let spacing = Duration::from_micros(self.shard.config().udp.flush_spacing_us);
         let d = self.clone();
         rt::spawn(async move {
+            let mut last = Instant::now() - spacing;
             loop {
                 d.flush.wait().await;
+                // Let the tasks this wake-up's work made ready (other
+                // sessions' writers) queue their messages too, so they
+                // share datagrams.
+                rt::yield_now().await;
+                // With a spacing, flush at most that often: under load,
+                // each flush then carries everything written since the
+                // last one (more messages per datagram), at the cost of up
+                // to `spacing` of latency. Idle, a flush goes at once.
+                let since = last.elapsed();
+                if since < spacing {
+                    rt::sleep(spacing - since).await;
+                }
                 d.server.borrow_mut().flush(unix_now());
+                last = Instant::now();
                 d.transmit().await;
             }
         });
