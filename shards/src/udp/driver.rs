@@ -109,10 +109,6 @@ impl Driver {
             let mut last = Instant::now() - spacing;
             loop {
                 d.flush.wait().await;
-                // Let the tasks this wake-up's work made ready (other
-                // sessions' writers) queue their messages too, so they
-                // share datagrams.
-                rt::yield_now().await;
                 // With a spacing, flush at most that often: under load,
                 // each flush then carries everything written since the
                 // last one (more messages per datagram), at the cost of up
