@@ -12,54 +12,11 @@
 //! lost on loopback), the counters agree with each other and the JSON
 //! report has its shape. Never times.
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
-use kairos_tests::{Backend, TestServer};
+use kairos_tests::{Backend, TestServer, build_server_binary};
 use serde_json::Value;
-
-/// Builds `kairos-under-test` into the target directory this test runs
-/// from, with the same profile, so `TestServer` finds an up-to-date one
-/// (as `client/tests/common` does).
-fn build_server_binary() {
-    if std::env::var_os("KAIROS_BIN").is_some() {
-        return;
-    }
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("target/<profile>");
-    let profile = profile_dir
-        .file_name()
-        .and_then(|p| p.to_str())
-        .expect("profile directory name");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "-p", "kairos-tests", "--bin", "kairos-under-test"])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir);
-    match profile {
-        "debug" => {}
-        "release" => {
-            cmd.arg("--release");
-        }
-        other => {
-            cmd.args(["--profile", other]);
-        }
-    }
-    let status = cmd.status().expect("cargo runs");
-    assert!(
-        status.success(),
-        "building kairos-under-test failed; build it yourself (cargo build -p kairos-tests) \
-         or set KAIROS_BIN"
-    );
-}
 
 fn server() -> &'static TestServer {
     static SERVER: OnceLock<TestServer> = OnceLock::new();

@@ -9,7 +9,7 @@ pub mod client;
 pub mod server;
 
 pub use client::{Connect, Http, Reply, Session, Ws, basic, bearer};
-pub use server::{Backend, TestServer, backends};
+pub use server::{Backend, TestServer, backends, build_server_binary};
 
 /// `n` users, each with a socket (opened with `query`, e.g. `&status=true`),
 /// such that both shards serve some of them: sockets are reopened until

@@ -62,6 +62,49 @@ pub fn binary() -> PathBuf {
     profile_dir.join("kairos-under-test")
 }
 
+/// Builds `kairos-under-test` into the target directory the calling test
+/// runs from, with the same profile, so that [`binary`] is up to date. Tests
+/// of other packages call it first: cargo builds this package's binary only
+/// for this package's own tests. Does nothing when `KAIROS_BIN` is set.
+pub fn build_server_binary() {
+    if std::env::var_os("KAIROS_BIN").is_some() {
+        return;
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("target/<profile>");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|p| p.to_str())
+        .expect("profile directory name");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "-p", "kairos-tests", "--bin", "kairos-under-test"])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile {
+        "debug" => {}
+        "release" => {
+            cmd.arg("--release");
+        }
+        other => {
+            cmd.args(["--profile", other]);
+        }
+    }
+    let status = cmd.status().expect("cargo runs");
+    assert!(
+        status.success(),
+        "building kairos-under-test failed; build it yourself (cargo build -p kairos-tests) \
+         or set KAIROS_BIN"
+    );
+}
+
 impl TestServer {
     /// Starts a server with 2 shards on an ephemeral port.
     pub fn start(backend: &Backend) -> TestServer {

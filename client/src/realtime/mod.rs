@@ -1,5 +1,6 @@
 //! Realtime connections: one API over every transport Kairos speaks.
 
+mod datagram;
 mod quic;
 mod rudp;
 mod udp;
@@ -18,6 +19,7 @@ use kairos_schema::rtapi::{
     MatchOut, Outgoing, StatusFollow, StatusOut, StatusUnfollow, StatusUpdate, UserPresence,
 };
 
+use self::datagram::DatagramLink;
 use crate::client::Client;
 use crate::codec::{Decoded, ServerMessage, Wire};
 use crate::error::{Error, Result};

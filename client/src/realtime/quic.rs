@@ -15,6 +15,7 @@ use kairos_net::quic::{
     ClientEvent, ClientTls, CloseReason, MAX_UDP_PAYLOAD, QuicClient, QuicConfig, SendError, codes,
 };
 
+use super::datagram::DatagramLink;
 use super::udp::Udp;
 use super::ws::closed_again;
 use crate::error::{Error, Result};
@@ -62,21 +63,7 @@ impl QuicLink {
             pending: Vec::new(),
         };
         link.transmit()?;
-        let mut early = Vec::new();
-        while !link.connected {
-            if let Some(e) = &link.closed {
-                return Err(closed_again(e));
-            }
-            if Instant::now() >= deadline {
-                // The client's own auth timeout is 10 s; give up sooner if
-                // asked to, and tell the server.
-                link.close();
-                return Err(Error::Timeout);
-            }
-            link.step(Some(deadline), &mut early)?;
-        }
-        // Messages right behind the accept frame are kept by the caller.
-        link.pending = early;
+        link.handshake(deadline)?;
         Ok(link)
     }
 
@@ -106,73 +93,12 @@ impl QuicLink {
             Ok(()) => {}
             Err(SendError::NotConnected) => {
                 self.collect(&mut Vec::new());
-                return Err(self.closed.as_ref().map_or_else(
-                    || Error::Closed {
-                        code: None,
-                        reason: "not connected".into(),
-                    },
-                    closed_again,
-                ));
+                return Err(self.not_connected());
             }
             Err(e @ SendError::TooLarge { .. }) => return Err(Error::InvalidInput(e.to_string())),
             Err(e) => return Err(Error::Transport(format!("QUIC: {e}"))),
         }
         self.transmit()
-    }
-
-    /// Drives the connection until at least one message arrived or
-    /// `deadline` passed (`None`: only what is ready now).
-    pub(crate) fn drive(&mut self, deadline: Option<Instant>, out: &mut Vec<Bytes>) -> Result<()> {
-        let start = out.len();
-        out.append(&mut self.pending);
-        loop {
-            if self.closed.is_none() {
-                self.step(deadline, out)?;
-            }
-            // Messages first: those that came before the end are delivered.
-            if out.len() > start {
-                return Ok(());
-            }
-            if let Some(e) = &self.closed {
-                return Err(closed_again(e));
-            }
-            if deadline.is_none_or(|d| Instant::now() >= d) {
-                return Ok(());
-            }
-        }
-    }
-
-    /// One turn: timers due, then the datagrams that arrive before the next
-    /// timer or `deadline` (none waited for without a deadline).
-    fn step(&mut self, deadline: Option<Instant>, out: &mut Vec<Bytes>) -> Result<()> {
-        let now = Instant::now();
-        let timer = self.client.poll_timeout();
-        if timer.is_some_and(|t| t <= now) {
-            self.client.handle_timeout(now);
-            self.collect(out);
-            self.transmit()?;
-            if self.closed.is_some() {
-                return Ok(());
-            }
-        }
-        let timer = self.client.poll_timeout();
-        let until = match (deadline, timer) {
-            (Some(d), Some(t)) => Some(d.min(t)),
-            (d, _) => d,
-        };
-        let mut until = until;
-        let mut received = false;
-        while let Some((n, from)) = self.udp.recv(&mut self.recv_buf, until)? {
-            let datagram = BytesMut::from(&self.recv_buf[..n]);
-            self.client.handle_datagram(Instant::now(), from, datagram);
-            received = true;
-            until = None;
-        }
-        if received {
-            self.collect(out);
-            self.transmit()?;
-        }
-        Ok(())
     }
 
     fn collect(&mut self, out: &mut Vec<Bytes>) {
@@ -208,10 +134,55 @@ impl QuicLink {
         }
         Ok(())
     }
+}
+
+impl DatagramLink for QuicLink {
+    fn step(&mut self, deadline: Option<Instant>, out: &mut Vec<Bytes>) -> Result<()> {
+        let now = Instant::now();
+        let timer = self.client.poll_timeout();
+        if timer.is_some_and(|t| t <= now) {
+            self.client.handle_timeout(now);
+            self.collect(out);
+            self.transmit()?;
+            if self.closed.is_some() {
+                return Ok(());
+            }
+        }
+        let timer = self.client.poll_timeout();
+        let until = match (deadline, timer) {
+            (Some(d), Some(t)) => Some(d.min(t)),
+            (d, _) => d,
+        };
+        let mut until = until;
+        let mut received = false;
+        while let Some((n, from)) = self.udp.recv(&mut self.recv_buf, until)? {
+            let datagram = BytesMut::from(&self.recv_buf[..n]);
+            self.client.handle_datagram(Instant::now(), from, datagram);
+            received = true;
+            until = None;
+        }
+        if received {
+            self.collect(out);
+            self.transmit()?;
+        }
+        Ok(())
+    }
+
+    fn connected(&self) -> bool {
+        self.connected
+    }
+
+    fn closed(&self) -> Option<&Error> {
+        self.closed.as_ref()
+    }
+
+    fn pending(&mut self) -> &mut Vec<Bytes> {
+        &mut self.pending
+    }
 
     /// Closes the connection (code 0) and sends the close at once; the
     /// draining period that follows needs no more packets.
-    pub(crate) fn close(&mut self) {
+    fn close(&mut self) {
         if self.closed.is_some() {
             return;
         }

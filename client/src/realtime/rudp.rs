@@ -15,6 +15,7 @@ use kairos_net::rudp::{
     SendError, Transmits,
 };
 
+use super::datagram::DatagramLink;
 use super::udp::Udp;
 use super::ws::closed_again;
 use crate::error::{Error, Result};
@@ -80,17 +81,7 @@ impl RudpLink {
             closed: None,
             pending: Vec::new(),
         };
-        let mut early = Vec::new();
-        while !link.connected {
-            if let Some(e) = &link.closed {
-                return Err(closed_again(e));
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout);
-            }
-            link.step(Some(deadline), &mut early)?;
-        }
-        link.pending = early;
+        link.handshake(deadline)?;
         Ok(link)
     }
 
@@ -120,13 +111,7 @@ impl RudpLink {
             Ok(()) => {}
             Err(SendError::NotConnected) => {
                 self.collect(&mut Vec::new());
-                return Err(self.closed.as_ref().map_or_else(
-                    || Error::Closed {
-                        code: None,
-                        reason: "not connected".into(),
-                    },
-                    closed_again,
-                ));
+                return Err(self.not_connected());
             }
             Err(e @ SendError::MessageTooLarge { .. }) => {
                 return Err(Error::InvalidInput(e.to_string()));
@@ -141,30 +126,34 @@ impl RudpLink {
         self.transmit()
     }
 
-    /// Drives the connection until at least one message arrived or
-    /// `deadline` passed (`None`: only what is ready now).
-    pub(crate) fn drive(&mut self, deadline: Option<Instant>, out: &mut Vec<Bytes>) -> Result<()> {
-        let start = out.len();
-        out.append(&mut self.pending);
-        loop {
-            if self.closed.is_none() {
-                self.step(deadline, out)?;
-            }
-            // Messages first: those that came before the end are delivered.
-            if out.len() > start {
-                return Ok(());
-            }
-            if let Some(e) = &self.closed {
-                return Err(closed_again(e));
-            }
-            if deadline.is_none_or(|d| Instant::now() >= d) {
-                return Ok(());
+    /// Takes the client's events.
+    fn collect(&mut self, out: &mut Vec<Bytes>) {
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                ClientEvent::Connected => self.connected = true,
+                ClientEvent::Message { payload, .. } => out.push(payload),
+                ClientEvent::Disconnected { reason } => {
+                    self.closed.get_or_insert(Error::Closed {
+                        code: None,
+                        reason: reason.to_string(),
+                    });
+                }
             }
         }
     }
 
-    /// One turn: the tick if due, then the datagrams that arrive before
-    /// the next tick or `deadline` (none waited for without a deadline).
+    /// Sends what the client queued.
+    fn transmit(&mut self) -> Result<()> {
+        self.client.take_transmits(&mut self.transmits);
+        for (addr, bytes) in self.transmits.iter() {
+            self.udp.send_to(bytes, addr)?;
+        }
+        self.transmits.clear();
+        Ok(())
+    }
+}
+
+impl DatagramLink for RudpLink {
     fn step(&mut self, deadline: Option<Instant>, out: &mut Vec<Bytes>) -> Result<()> {
         let now = Instant::now();
         if now >= self.next_tick {
@@ -194,34 +183,20 @@ impl RudpLink {
         Ok(())
     }
 
-    /// Takes the client's events.
-    fn collect(&mut self, out: &mut Vec<Bytes>) {
-        while let Some(event) = self.client.poll_event() {
-            match event {
-                ClientEvent::Connected => self.connected = true,
-                ClientEvent::Message { payload, .. } => out.push(payload),
-                ClientEvent::Disconnected { reason } => {
-                    self.closed.get_or_insert(Error::Closed {
-                        code: None,
-                        reason: reason.to_string(),
-                    });
-                }
-            }
-        }
+    fn connected(&self) -> bool {
+        self.connected
     }
 
-    /// Sends what the client queued.
-    fn transmit(&mut self) -> Result<()> {
-        self.client.take_transmits(&mut self.transmits);
-        for (addr, bytes) in self.transmits.iter() {
-            self.udp.send_to(bytes, addr)?;
-        }
-        self.transmits.clear();
-        Ok(())
+    fn closed(&self) -> Option<&Error> {
+        self.closed.as_ref()
+    }
+
+    fn pending(&mut self) -> &mut Vec<Bytes> {
+        &mut self.pending
     }
 
     /// Says goodbye (netcode's disconnect packet, sent several times).
-    pub(crate) fn close(&mut self) {
+    fn close(&mut self) {
         if self.closed.is_some() {
             return;
         }

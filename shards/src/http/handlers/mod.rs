@@ -21,9 +21,32 @@ use super::response::{self, HttpResponse};
 use super::router::Call;
 use crate::shard::Shard;
 
-/// Every REST operation Kairos serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Route {
+/// Declares [`Route`] with [`Route::ALL`] and [`Route::name`] from one list,
+/// so that a new route is one line here (and one in the router).
+macro_rules! routes {
+    ($($route:ident),+ $(,)?) => {
+        /// Every REST operation Kairos serves.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Route {
+            $($route,)+
+        }
+
+        impl Route {
+            /// Every route, in declaration order (`ALL[r.index()] == r`).
+            pub const ALL: &'static [Route] = &[$(Route::$route,)+];
+
+            /// Nakama's gRPC method name, which its metrics are named after
+            /// (`<prefix>_<Method>_count`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Route::$route => stringify!($route),)+
+                }
+            }
+        }
+    };
+}
+
+routes! {
     Healthcheck,
     AuthenticateDevice,
     AuthenticateEmail,
@@ -53,77 +76,11 @@ pub enum Route {
 }
 
 impl Route {
-    /// Every route, in declaration order (`ALL[r.index()] == r`).
-    pub const ALL: [Route; 26] = {
-        use Route::*;
-        [
-            Healthcheck,
-            AuthenticateDevice,
-            AuthenticateEmail,
-            AuthenticateCustom,
-            SessionRefresh,
-            SessionLogout,
-            GetAccount,
-            UpdateAccount,
-            DeleteAccount,
-            GetUsers,
-            LinkDevice,
-            LinkEmail,
-            LinkCustom,
-            UnlinkDevice,
-            UnlinkEmail,
-            UnlinkCustom,
-            ListChannelMessages,
-            ListFriends,
-            AddFriends,
-            DeleteFriends,
-            BlockFriends,
-            ListFriendsOfFriends,
-            ListNotifications,
-            DeleteNotifications,
-            KairosTransports,
-            KairosUdpToken,
-        ]
-    };
     pub const COUNT: usize = Self::ALL.len();
 
     /// Position in [`Route::ALL`], for per-route tables.
     pub fn index(self) -> usize {
         self as usize
-    }
-
-    /// Nakama's gRPC method name, which its metrics are named after
-    /// (`<prefix>_<Method>_count`).
-    pub fn name(self) -> &'static str {
-        use Route::*;
-        match self {
-            Healthcheck => "Healthcheck",
-            AuthenticateDevice => "AuthenticateDevice",
-            AuthenticateEmail => "AuthenticateEmail",
-            AuthenticateCustom => "AuthenticateCustom",
-            SessionRefresh => "SessionRefresh",
-            SessionLogout => "SessionLogout",
-            GetAccount => "GetAccount",
-            UpdateAccount => "UpdateAccount",
-            DeleteAccount => "DeleteAccount",
-            GetUsers => "GetUsers",
-            LinkDevice => "LinkDevice",
-            LinkEmail => "LinkEmail",
-            LinkCustom => "LinkCustom",
-            UnlinkDevice => "UnlinkDevice",
-            UnlinkEmail => "UnlinkEmail",
-            UnlinkCustom => "UnlinkCustom",
-            ListChannelMessages => "ListChannelMessages",
-            ListFriends => "ListFriends",
-            AddFriends => "AddFriends",
-            DeleteFriends => "DeleteFriends",
-            BlockFriends => "BlockFriends",
-            ListFriendsOfFriends => "ListFriendsOfFriends",
-            ListNotifications => "ListNotifications",
-            DeleteNotifications => "DeleteNotifications",
-            KairosTransports => "KairosTransports",
-            KairosUdpToken => "KairosUdpToken",
-        }
     }
 }
 
