@@ -4,11 +4,11 @@
 //! in order, then `--section.key value` flags. Every key is checked: an
 //! unknown key or a bad value is an error that names it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The whole configuration.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Node name (1–16 characters).
@@ -52,7 +52,7 @@ impl Default for Config {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LoggerConfig {
     /// `debug`, `info`, `warn` or `error` (any case).
@@ -72,7 +72,7 @@ impl Default for LoggerConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SocketConfig {
     /// Key clients present with HTTP Basic auth to authenticate.
@@ -120,7 +120,7 @@ impl Default for SocketConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionConfig {
     #[serde(deserialize_with = "string_like")]
@@ -145,7 +145,7 @@ impl Default for SessionConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// PostgreSQL or CockroachDB addresses (`postgres://user@host:port/db` or
@@ -171,7 +171,7 @@ impl Default for DatabaseConfig {
     }
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RuntimeConfig {
     /// Key that server-to-server RPC calls present as `?http_key=`.
@@ -188,7 +188,7 @@ impl Default for RuntimeConfig {
 }
 
 /// Prometheus metrics, with Nakama's key names.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsConfig {
     /// Port of the Prometheus scrape endpoint (on `socket.address`); 0 turns
@@ -215,7 +215,7 @@ impl Default for MetricsConfig {
 }
 
 /// The cross-shard message mesh (Kairos's own keys).
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct MeshConfig {
     /// Capacity of each shard-to-shard queue.
@@ -236,7 +236,7 @@ impl Default for MeshConfig {
 
 /// Reliable UDP (Kairos's own keys): netcode.io connect tokens and
 /// encryption under renet's channels, on every shard's UDP socket.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct UdpConfig {
     /// Serve reliable UDP at all.
@@ -286,7 +286,7 @@ impl Default for UdpConfig {
 }
 
 /// QUIC (Kairos's own keys), on every shard's UDP socket.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct QuicConfig {
     /// Serve QUIC at all.
@@ -391,6 +391,42 @@ impl ConfigBuilder {
         })?;
         config.validate()?;
         Ok(config)
+    }
+}
+
+impl Config {
+    /// Every key as a flag would set it (`socket.port`), with this
+    /// configuration's value in flag form, in declaration order: what
+    /// `kairos --help` lists, sorted by key. A list shows as its items
+    /// joined by commas (empty when it has none).
+    pub fn keys(&self) -> Vec<(String, String)> {
+        fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+            match value {
+                Value::Object(map) => {
+                    for (k, v) in map {
+                        let key = if prefix.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{prefix}.{k}")
+                        };
+                        walk(&key, v, out);
+                    }
+                }
+                Value::Array(items) => {
+                    let items: Vec<String> = items
+                        .iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect();
+                    out.push((prefix.to_owned(), items.join(",")));
+                }
+                Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+                other => out.push((prefix.to_owned(), other.to_string())),
+            }
+        }
+        let mut out = Vec::new();
+        let value = serde_json::to_value(self).expect("a configuration always serializes");
+        walk("", &value, &mut out);
+        out
     }
 }
 
@@ -655,6 +691,42 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_listed_key_is_a_key_and_its_value_reads_back() {
+        let defaults = Config::default();
+        let keys = defaults.keys();
+        assert!(keys.len() > 40, "only {} keys listed", keys.len());
+        for (key, _) in &keys {
+            assert!(!key.is_empty() && !key.starts_with('.'), "{key:?}");
+        }
+        for name in [
+            "socket.port",
+            "database.address",
+            "udp.flush_spacing_us",
+            "quic.port",
+        ] {
+            assert!(keys.iter().any(|(k, _)| k == name), "{name} is not listed");
+        }
+        // Every key, set by flag to the value listed, gives the defaults
+        // back: the list names real keys, in the form the flags take.
+        let mut b = ConfigBuilder::new();
+        for (key, value) in &keys {
+            b.set(key, value).unwrap();
+        }
+        assert_eq!(b.build().unwrap(), defaults);
+        // And a changed value is listed as changed.
+        let changed = ConfigBuilder::new()
+            .set("socket.port", "7400")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(
+            changed
+                .keys()
+                .contains(&("socket.port".into(), "7400".into()))
+        );
     }
 
     #[test]

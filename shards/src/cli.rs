@@ -11,6 +11,25 @@ const USAGE: &str =
     "usage: kairos [--config file.yml]... [--section.key value]... [migrate up|status]
        kairos --version";
 
+/// The usage line and every configuration key with its default, from the
+/// configuration itself (so the list cannot fall behind it).
+fn help() -> String {
+    use std::fmt::Write as _;
+    let mut out = format!(
+        "{USAGE}\n\n\
+         Configuration keys and their defaults. Set them as flags\n\
+         (--socket.port 7350) or in a --config YAML file (socket: {{port: 7350}});\n\
+         README.md (Configuration) says what each one does.\n\n"
+    );
+    let keys = kairos_core::config::Config::default().keys();
+    let width = keys.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    for (key, value) in keys {
+        let value = if value.is_empty() { "\"\"" } else { &value };
+        let _ = writeln!(out, "  --{key:<width$}  {value}");
+    }
+    out
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn main(args: Vec<String>) -> i32 {
     if args.iter().any(|a| a == "--version" || a == "-V") {
@@ -18,7 +37,7 @@ pub fn main(args: Vec<String>) -> i32 {
         return 0;
     }
     if args.iter().any(|a| a == "--help" || a == "-h") {
-        println!("{USAGE}");
+        print!("{}", help());
         return 0;
     }
     let (config, positional) = match parse_args(&args) {
@@ -141,4 +160,23 @@ fn run(config: kairos_core::config::Config) -> i32 {
     server.join();
     tracing::info!("kairos stopped");
     0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn help_lists_every_key_with_its_default() {
+        let help = super::help();
+        assert!(help.starts_with(super::USAGE));
+        let line = |key: &str| {
+            help.lines()
+                .find(|l| l.trim_start().starts_with(&format!("--{key} ")))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("").to_owned())
+        };
+        assert_eq!(line("socket.port").as_deref(), Some("7350"));
+        assert_eq!(line("udp.port").as_deref(), Some("7352"));
+        assert_eq!(line("database.address").as_deref(), Some("\"\""));
+        let listed = help.lines().filter(|l| l.starts_with("  --")).count();
+        assert_eq!(listed, kairos_core::config::Config::default().keys().len());
+    }
 }
