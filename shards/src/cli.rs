@@ -48,6 +48,9 @@ pub fn main(args: Vec<String>) -> i32 {
         }
     };
     crate::logging::init(&config.logger);
+    for line in &config.inert_nakama_keys {
+        tracing::warn!("configuration: {line}");
+    }
     match positional
         .iter()
         .map(String::as_str)

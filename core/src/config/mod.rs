@@ -2,7 +2,11 @@
 //!
 //! Sources, later ones winning: built-in defaults, each `--config file.yml`
 //! in order, then `--section.key value` flags. Every key is checked: an
-//! unknown key or a bad value is an error that names it.
+//! unknown key or a bad value is an error that names it. Nakama's keys that
+//! Kairos does not act on are accepted or refused by [`nakama_only`]'s
+//! table.
+
+mod nakama_only;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,6 +34,10 @@ pub struct Config {
     pub mesh: MeshConfig,
     pub udp: UdpConfig,
     pub quic: QuicConfig,
+    /// Nakama keys given with a value that has no effect in Kairos, one
+    /// line each, for the server to say at start. Not a key itself.
+    #[serde(skip)]
+    pub inert_nakama_keys: Vec<String>,
 }
 
 impl Default for Config {
@@ -48,6 +56,7 @@ impl Default for Config {
             mesh: MeshConfig::default(),
             udp: UdpConfig::default(),
             quic: QuicConfig::default(),
+            inert_nakama_keys: Vec::new(),
         }
     }
 }
@@ -379,8 +388,10 @@ impl ConfigBuilder {
 
     /// Deserializes and validates.
     pub fn build(&self) -> Result<Config, ConfigError> {
-        let value = Value::Object(self.tree.clone());
-        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+        let mut tree = self.tree.clone();
+        let inert = nakama_only::strip(&mut tree)?;
+        let value = Value::Object(tree);
+        let mut config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();
             if path == "." || path.is_empty() {
@@ -390,6 +401,7 @@ impl ConfigBuilder {
             }
         })?;
         config.validate()?;
+        config.inert_nakama_keys = inert;
         Ok(config)
     }
 }
@@ -727,6 +739,94 @@ mod tests {
                 .keys()
                 .contains(&("socket.port".into(), "7400".into()))
         );
+    }
+
+    #[test]
+    fn a_nakama_config_file_loads_and_says_what_has_no_effect() {
+        let nakama_yml = r#"
+name: nakama1
+logger:
+  level: DEBUG
+  stdout: true
+  file: /var/log/nakama.log
+  max_size: 100
+session:
+  token_expiry_sec: 7200
+  single_match: false
+socket:
+  server_key: s3cret
+  write_wait_ms: 5000
+  ping_backoff_threshold: 40
+  response_headers: ["X-Game: one"]
+database:
+  address: ["root@db:26257"]
+  max_idle_conns: 50
+runtime:
+  http_key: h
+  path: /nakama/data/modules
+  lua_max_count: 48
+console:
+  port: 7351
+  username: admin
+leaderboard:
+  blacklist_rank_cache: ["*"]
+"#;
+        let mut b = ConfigBuilder::new();
+        b.yaml(nakama_yml, "config.yml").unwrap();
+        b.set("matchmaker.max_tickets", "5").unwrap();
+        let c = b.build().unwrap();
+        assert_eq!(c.name, "nakama1");
+        assert_eq!(c.session.token_expiry_sec, 7200);
+        assert_eq!(c.socket.server_key, "s3cret");
+        assert_eq!(c.runtime.http_key, "h");
+        let said = c.inert_nakama_keys.join("\n");
+        for key in [
+            "console:",
+            "leaderboard:",
+            "matchmaker:",
+            "logger.file:",
+            "socket.ping_backoff_threshold:",
+            "socket.response_headers:",
+            "database.max_idle_conns:",
+            "runtime.path:",
+        ] {
+            assert!(said.contains(key), "{key} not reported in:\n{said}");
+        }
+        // Keys at Nakama's default are accepted without a word.
+        for key in [
+            "logger.stdout",
+            "logger.max_size",
+            "socket.write_wait_ms",
+            "runtime.lua_max_count",
+            "session.single_match",
+        ] {
+            assert!(!said.contains(key), "{key} reported in:\n{said}");
+        }
+        assert_eq!(c.inert_nakama_keys.len(), 8, "{said}");
+        // Not a key: it is not listed by --help.
+        assert!(!c.keys().iter().any(|(k, _)| k.contains("inert")));
+    }
+
+    #[test]
+    fn nakama_keys_kairos_would_betray_are_refused() {
+        for (key, value, why) in [
+            ("socket.ssl_certificate", "/certs/cert.pem", "TLS"),
+            ("socket.ssl_private_key", "/certs/key.pem", "TLS"),
+            ("session.single_match", "true", "single_socket"),
+            ("session.single_session", "true", "single_socket"),
+            ("socket.protocol", "udp", "TCP"),
+        ] {
+            let mut b = ConfigBuilder::new();
+            b.set(key, value).unwrap();
+            let e = b.build().unwrap_err().to_string();
+            assert!(e.contains(key) && e.contains(why), "{key}: {e}");
+        }
+        // A key neither server knows is still an error.
+        let mut b = ConfigBuilder::new();
+        b.set("console.port", "7351").unwrap();
+        b.set("socket.prot", "1").unwrap();
+        let e = b.build().unwrap_err().to_string();
+        assert!(e.contains("prot"), "{e}");
     }
 
     #[test]
