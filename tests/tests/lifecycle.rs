@@ -19,6 +19,12 @@ fn bad_configuration_names_the_key_and_fails() {
         (vec!["--socket.prot", "1"], "prot"),
         (vec!["--socket.port", "not-a-number"], "socket.port"),
         (vec!["--logger.level", "LOUD"], "logger.level"),
+        // Nakama's key, refused rather than ignored: it would leave the
+        // server in plaintext.
+        (
+            vec!["--socket.ssl_certificate", "/certs/cert.pem"],
+            "socket.ssl_certificate",
+        ),
         (
             vec!["--config", "/nonexistent/kairos.yml"],
             "/nonexistent/kairos.yml",
