@@ -9,6 +9,7 @@ use crate::server::{self, Server};
 
 const USAGE: &str =
     "usage: kairos [--config file.yml]... [--section.key value]... [migrate up|status]
+       kairos healthcheck [port]
        kairos --version";
 
 /// The usage line and every configuration key with its default, from the
@@ -59,9 +60,71 @@ pub fn main(args: Vec<String>) -> i32 {
     {
         [] => run(config),
         ["migrate", action] => migrate(config, action),
+        ["healthcheck"] => healthcheck("7350"),
+        ["healthcheck", port] => healthcheck(port),
         _ => {
             eprintln!("kairos: unexpected arguments {positional:?}\n{USAGE}");
             2
+        }
+    }
+}
+
+/// `kairos healthcheck [port]`, as `nakama healthcheck`: GETs `/` on
+/// localhost and exits 0 on a 200, 1 otherwise, for container health
+/// checks. Plain blocking I/O: no server runs in this process.
+fn healthcheck(port: &str) -> i32 {
+    use std::io::{Read, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    let check = || -> Result<(), String> {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("{port:?} is not a port"))?;
+        let addrs = ("localhost", port)
+            .to_socket_addrs()
+            .map_err(|e| format!("localhost: {e}"))?;
+        let mut last = String::from("localhost has no address");
+        for addr in addrs {
+            let mut stream = match TcpStream::connect_timeout(&addr, TIMEOUT) {
+                Ok(s) => s,
+                Err(e) => {
+                    last = format!("{addr}: {e}");
+                    continue;
+                }
+            };
+            stream
+                .set_read_timeout(Some(TIMEOUT))
+                .and_then(|_| stream.set_write_timeout(Some(TIMEOUT)))
+                .and_then(|_| {
+                    stream.write_all(
+                        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                    )
+                })
+                .map_err(|e| format!("{addr}: {e}"))?;
+            let mut head = [0u8; 12];
+            stream
+                .read_exact(&mut head)
+                .map_err(|e| format!("{addr}: {e}"))?;
+            return match &head {
+                b"HTTP/1.1 200" | b"HTTP/1.0 200" => Ok(()),
+                other => Err(format!(
+                    "{addr} answered {:?}",
+                    String::from_utf8_lossy(other)
+                )),
+            };
+        }
+        Err(last)
+    };
+    match check() {
+        Ok(()) => {
+            println!("healthcheck ok");
+            0
+        }
+        Err(e) => {
+            eprintln!("kairos: healthcheck failed: {e}");
+            1
         }
     }
 }

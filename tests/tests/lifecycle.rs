@@ -90,12 +90,19 @@ fn sigterm_closes_sockets_and_exits_zero() {
         ws.send_json(&json!({"cid": "1", "ping": {}}));
         ws.recv_json();
         let waiter = std::thread::spawn(move || ws.until_close().0);
+        // `kairos healthcheck PORT`, as `nakama healthcheck` in container
+        // health checks: 0 while the server answers, 1 once it is gone.
+        let port = s.addr.rsplit_once(':').unwrap().1.to_owned();
+        let up = kairos(&["healthcheck", &port]);
+        assert!(up.status.success(), "{up:?}");
         assert_eq!(
             s.terminate(Duration::from_secs(15)),
             Some(0),
             "log:\n{}",
             s.log()
         );
+        let down = kairos(&["healthcheck", &port]);
+        assert_eq!(down.status.code(), Some(1), "{down:?}");
         let close = waiter.join().unwrap();
         assert_eq!(
             close.map(|c| c.0),
