@@ -135,7 +135,8 @@ mod tests {
             9007199254740993
         );
         assert_eq!(wide(r#"{"v":"-3"}"#).unwrap(), -3);
-        // Escaped strings arrive owned; they parse the same.
+        // An escaped string is unescaped into a scratch buffer first; it
+        // parses the same.
         assert_eq!(wide(r#"{"v":"\u0034"}"#).unwrap(), 4);
     }
 

@@ -408,9 +408,8 @@ impl ConfigBuilder {
 
 impl Config {
     /// Every key as a flag would set it (`socket.port`), with this
-    /// configuration's value in flag form, in declaration order: what
-    /// `kairos --help` lists, sorted by key. A list shows as its items
-    /// joined by commas (empty when it has none).
+    /// configuration's value as a flag would spell it (a list as its items
+    /// joined by commas), sorted by key: what `kairos --help` lists.
     pub fn keys(&self) -> Vec<(String, String)> {
         fn walk(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
             match value {
@@ -424,15 +423,7 @@ impl Config {
                         walk(&key, v, out);
                     }
                 }
-                Value::Array(items) => {
-                    let items: Vec<String> = items
-                        .iter()
-                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-                        .collect();
-                    out.push((prefix.to_owned(), items.join(",")));
-                }
-                Value::String(s) => out.push((prefix.to_owned(), s.clone())),
-                other => out.push((prefix.to_owned(), other.to_string())),
+                leaf => out.push((prefix.to_owned(), flag_form(leaf))),
             }
         }
         let mut out = Vec::new();
@@ -440,9 +431,7 @@ impl Config {
         walk("", &value, &mut out);
         out
     }
-}
 
-impl Config {
     /// Checks values that the types alone don't.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err =
@@ -664,6 +653,18 @@ fn scalar(raw: &str) -> Value {
         return Value::from(n);
     }
     Value::String(raw.to_string())
+}
+
+/// A value as a flag would spell it: a list as its items joined by commas,
+/// null or an empty list or mapping as nothing.
+fn flag_form(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(flag_form).collect::<Vec<_>>().join(","),
+        Value::Object(map) if map.is_empty() => String::new(),
+        other => other.to_string(),
+    }
 }
 
 fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {

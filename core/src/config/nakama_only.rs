@@ -19,7 +19,7 @@
 
 use serde_json::{Map, Value};
 
-use super::ConfigError;
+use super::{ConfigError, flag_form};
 
 enum Policy {
     Inert,
@@ -141,15 +141,4 @@ pub(super) fn strip(tree: &mut Map<String, Value>) -> Result<Vec<String>, Config
         }
     }
     Ok(inert)
-}
-
-/// A value as a flag would spell it.
-fn flag_form(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(flag_form).collect::<Vec<_>>().join(","),
-        Value::Object(map) if map.is_empty() => String::new(),
-        other => other.to_string(),
-    }
 }
