@@ -58,10 +58,15 @@ try {
   await check("match data between a protobuf and a JSON client", async () => {
     const match = await json.createMatch();
     const seen = next(json, "onmatchpresence", (e) => (e.joins ?? []).some((p) => p.user_id === pbSession.user_id));
+    // The joiner hears of its own join, as in Nakama.
+    const own = next(pb, "onmatchpresence", (e) => (e.joins ?? []).some((p) => p.user_id === pbSession.user_id));
     const joined = await pb.joinMatch(match.match_id);
     assert(joined.match_id === match.match_id, "joined the same match");
     assert(joined.presences.some((p) => p.user_id === jsonSession.user_id), "the protobuf client sees the JSON one");
     await seen;
+    await own;
+    const again = await pb.joinMatch(match.match_id);
+    assert(again.presences.length === 2, `joining again lists everyone: ${JSON.stringify(again)}`);
 
     const toJson = next(json, "onmatchdata");
     await pb.sendMatchState(match.match_id, 11, new Uint8Array([0, 1, 2, 250]));

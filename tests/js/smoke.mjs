@@ -110,12 +110,20 @@ try {
           }
         };
       });
+    // As in Nakama, every member hears of a join, the joiner included.
+    const ownCreate = waitFor(a, "onmatchpresence", (e) => (e.joins ?? []).some((p) => p.user_id === device.user_id));
     const match = await a.createMatch();
     assert(match.match_id.endsWith("."), `relayed match id: ${match.match_id}`);
+    await ownCreate;
     const joinSeen = waitFor(a, "onmatchpresence", (e) => (e.joins ?? []).some((p) => p.user_id === other.user_id));
+    const ownJoin = waitFor(b, "onmatchpresence", (e) => (e.joins ?? []).some((p) => p.user_id === other.user_id));
     const joined = await b.joinMatch(match.match_id);
     assert(joined.presences.some((p) => p.user_id === device.user_id), "the joiner sees the creator");
+    assert(!joined.presences.some((p) => p.user_id === other.user_id), "a new joiner is not in its own list");
     await joinSeen;
+    await ownJoin;
+    const again = await b.joinMatch(match.match_id);
+    assert(Array.isArray(again.presences) && again.presences.length === 2, `joining again lists everyone: ${JSON.stringify(again)}`);
 
     const toB = waitFor(b, "onmatchdata");
     await a.sendMatchState(match.match_id, 7, "hello from a");

@@ -112,7 +112,8 @@ try {
       const joined = await p.socket.joinMatch(match.match_id);
       joins[p.name] = joined;
       assert(joined.presences.length === i + 1, `${p.name} sees the ${i + 1} before`);
-      for (const earlier of players.slice(0, i + 1)) {
+      // Everyone hears of the join, the joiner included (as in Nakama).
+      for (const earlier of players.slice(0, i + 2)) {
         await earlier.events.next("onmatchpresence", (e) => (e.joins ?? []).some((j) => j.user_id === p.session.user_id));
       }
     }

@@ -38,6 +38,12 @@ fn four_players_share_a_relayed_match_across_shards() {
         assert!(match_id.ends_with('.'), "{match_id}");
         assert_eq!(created["match"]["size"], 1);
         assert_eq!(created["match"]["self"]["user_id"], json!(players[0].1));
+        // The creator hears of its own join, as in Nakama.
+        let own = players[0].0.next_with("match_presence_event");
+        assert_eq!(
+            own["match_presence_event"]["joins"][0]["session_id"],
+            created["match"]["self"]["session_id"]
+        );
 
         for i in 1..4 {
             players[i]
@@ -50,8 +56,8 @@ fn four_players_share_a_relayed_match_across_shards() {
                 i,
                 "the others: {joined}"
             );
-            // Everyone already in hears of the join.
-            for p in players.iter_mut().take(i) {
+            // Everyone hears of the join, the joiner included.
+            for p in players.iter_mut().take(i + 1) {
                 let ev = p.0.next_with("match_presence_event");
                 assert_eq!(
                     ev["match_presence_event"]["joins"][0]["user_id"],
@@ -161,13 +167,32 @@ fn bad_match_requests() {
     let e = ws.next_with("error");
     assert_eq!(e["error"]["code"], 4);
     assert!(e.get("cid").is_none());
-    // Joining twice answers the match again without a second presence.
+    // Joining twice answers the match again without a second presence:
+    // every presence, the caller's own included (as Nakama does for a
+    // session already in the match), and no second join event.
     ws.send_json(&json!({"cid": "4", "match_create": {"name": unique("room")}}));
     let m = ws.next_with("match");
     let id = m["match"]["match_id"].clone();
+    assert!(
+        m["match"].get("presences").is_none(),
+        "a new match has no one else: {m}"
+    );
+    let own = ws.next_with("match_presence_event");
+    assert_eq!(
+        own["match_presence_event"]["joins"][0]["session_id"],
+        m["match"]["self"]["session_id"]
+    );
     ws.send_json(&json!({"cid": "5", "match_join": {"match_id": id}}));
     let again = ws.next_with("match");
     assert_eq!(again["match"]["size"], 1);
+    assert_eq!(
+        again["match"]["presences"],
+        json!([m["match"]["self"].clone()]),
+        "a member joining again is listed: {again}"
+    );
+    ws.send_json(&json!({"cid": "6", "ping": {}}));
+    let next = ws.recv_json();
+    assert_eq!(next["cid"], "6", "no second join event before the pong: {next}");
     // Oversized data closes the socket with 1009; the server goes on.
     ws.send_json(
         &json!({"match_data_send": {"match_id": id, "op_code": "1", "data": "A".repeat(8000)}}),

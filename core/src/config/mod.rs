@@ -6,7 +6,12 @@
 //! Kairos does not act on are accepted or refused by [`nakama_only`]'s
 //! table.
 
+pub mod kairos;
 mod nakama_only;
+mod net_limits;
+mod session_limits;
+
+pub use kairos::{KairosConfig, NetLimits, SessionLimits};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -34,6 +39,8 @@ pub struct Config {
     pub mesh: MeshConfig,
     pub udp: UdpConfig,
     pub quic: QuicConfig,
+    /// Kairos's own limits and policies (`kairos.*`).
+    pub kairos: KairosConfig,
     /// Nakama keys given with a value that has no effect in Kairos, one
     /// line each, for the server to say at start. Not a key itself.
     #[serde(skip)]
@@ -56,6 +63,7 @@ impl Default for Config {
             mesh: MeshConfig::default(),
             udp: UdpConfig::default(),
             quic: QuicConfig::default(),
+            kairos: KairosConfig::default(),
             inert_nakama_keys: Vec::new(),
         }
     }
@@ -571,7 +579,7 @@ impl Config {
                 return err("quic.port", "must differ from udp.port");
             }
         }
-        Ok(())
+        self.kairos.validate()
     }
 
     /// The shard count to run: `shards`, or the available cores when 0.

@@ -162,8 +162,14 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
 
 // ---- owner side ------------------------------------------------------------
 
-/// Adds a presence, answers the joiner with the match, and tells the other
-/// members.
+/// Adds a presence, answers the joiner with the match, then tells every
+/// member of a new join, the joiner included, as Nakama's tracker does
+/// (clients such as nakama-js wait for their own join event).
+///
+/// The reply lists the other members for a new join; a session that joins
+/// again gets every presence, itself included, as in Nakama. The reply
+/// and the event travel the same FIFO path to the joiner's shard, so the
+/// reply always arrives first.
 pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String, kind: JoinKind) {
     let mut table = shard.streams.borrow_mut();
     let exists = table.get(&stream).is_some();
@@ -191,7 +197,7 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String,
         presences: m
             .members()
             .iter()
-            .filter(|p| p.session_id != presence.session_id)
+            .filter(|p| !newly || p.session_id != presence.session_id)
             .map(Presence::to_wire)
             .collect(),
         self_: presence.to_wire(),
@@ -211,7 +217,7 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String,
             leaves: Vec::new(),
         });
         let frames = Frames::encode("", &event, m.wires());
-        broadcast(shard, m.targets(), Some(presence.session_id), &frames);
+        broadcast(shard, m.targets(), None, &frames);
     }
 }
 
