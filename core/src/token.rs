@@ -142,7 +142,10 @@ impl TokenKey {
             .decode(payload_b64)
             .map_err(|_| TokenError::Invalid)?;
         let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)?;
-        if claims.user_id().is_none() {
+        // Only a token id that is a UUID can be revoked (logout keys its
+        // revocation on it), so a token with any other id is refused even
+        // when its signature holds.
+        if claims.user_id().is_none() || claims.token_id().is_none() {
             return Err(TokenError::Invalid);
         }
         Ok(claims)
@@ -201,6 +204,23 @@ mod tests {
         assert_eq!(key.verify("not-a-jwt", 0), Err(TokenError::Invalid));
         assert_eq!(key.verify("a.b.c", 0), Err(TokenError::Invalid));
         assert_eq!(key.verify("", 0), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn token_ids_that_cannot_be_revoked_are_refused() {
+        let key = TokenKey::new(b"defaultencryptionkey");
+        for tid in ["", "not-a-uuid", "1234"] {
+            let mut c = claims(5000);
+            c.tid = tid.into();
+            assert_eq!(
+                key.verify(&key.sign(&c), 0),
+                Err(TokenError::Invalid),
+                "{tid:?}"
+            );
+        }
+        let mut c = claims(5000);
+        c.uid = "someone".into();
+        assert_eq!(key.verify(&key.sign(&c), 0), Err(TokenError::Invalid));
     }
 
     #[test]

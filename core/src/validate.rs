@@ -116,12 +116,19 @@ pub fn profile_field(name: &str, value: &str, max_chars: usize) -> ApiResult<()>
     Ok(())
 }
 
-/// A password: at least 8 bytes.
+/// Longest password bcrypt hashes whole. Longer ones are refused, never
+/// truncated: two passwords sharing their first 72 bytes must not match.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
+/// A password: 8 to 72 bytes.
 pub fn password(password: &str) -> ApiResult<()> {
     if password.len() < 8 {
         return Err(ApiError::invalid(
             "Password must be at least 8 characters long.",
         ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::invalid("Password must be at most 72 bytes long."));
     }
     Ok(())
 }
@@ -144,6 +151,7 @@ pub fn username(username: &str) -> ApiResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Code;
 
     #[test]
     fn device_ids() {
@@ -189,6 +197,9 @@ mod tests {
     fn passwords_and_usernames() {
         assert!(password("12345678").is_ok());
         assert!(password("1234567").is_err());
+        assert!(password(&"p".repeat(72)).is_ok());
+        let long = password(&"p".repeat(73)).unwrap_err();
+        assert_eq!(long.code, Code::InvalidArgument);
         assert!(username("bob").is_ok());
         assert!(username("bob smith").is_ok(), "Nakama allows spaces");
         assert!(username("bob\tsmith").is_err());

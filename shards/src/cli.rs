@@ -52,6 +52,12 @@ pub fn main(args: Vec<String>) -> i32 {
     for line in &config.inert_nakama_keys {
         tracing::warn!("configuration: {line}");
     }
+    for param in config.insecure_defaults() {
+        tracing::warn!(
+            param,
+            "WARNING: insecure default parameter value, change this for production!"
+        );
+    }
     match positional
         .iter()
         .map(String::as_str)

@@ -18,13 +18,13 @@ pub fn generate_username() -> String {
         .collect()
 }
 
-/// Longest password bcrypt takes whole; Go's bcrypt (and so Nakama) refuses
-/// longer ones rather than truncate them.
-pub const MAX_PASSWORD_BYTES: usize = 72;
+/// Longest password bcrypt takes whole. The API refuses longer ones with
+/// 400 (`kairos_core::validate::password`) before they reach a store.
+pub use kairos_core::validate::MAX_PASSWORD_BYTES;
 
 /// bcrypt-hashes a password on the pool's blocking threads. A password
-/// longer than [`MAX_PASSWORD_BYTES`] is an internal error, as in Nakama's
-/// account creation.
+/// longer than [`MAX_PASSWORD_BYTES`] never gets here from the API; from
+/// anywhere else it is an internal error, never a truncated hash.
 pub async fn hash_password(password: String, cost: u32) -> ApiResult<Vec<u8>> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(internal(

@@ -156,6 +156,13 @@ fn invalid_input_is_refused_with_nakamas_messages() {
             "Password must be at least 8 characters long.",
         ),
         (
+            // bcrypt takes 72 bytes: a longer password is refused with
+            // 400, not a 500 from the hasher.
+            "/v2/account/authenticate/email",
+            json!({"email": "long@example.com", "password": "p".repeat(73)}),
+            "Password must be at most 72 bytes long.",
+        ),
+        (
             "/v2/account/authenticate/email",
             json!({"password": "12345678"}),
             "Username is required when email address is not supplied.",

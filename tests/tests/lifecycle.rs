@@ -111,3 +111,39 @@ fn sigterm_closes_sockets_and_exits_zero() {
         );
     }
 }
+
+/// As Nakama does, the server warns at start about each secret still at
+/// its published default, and says nothing once they are changed.
+#[test]
+fn insecure_default_keys_are_named_at_start() {
+    const WARNING: &str = "insecure default parameter value";
+    let keys = [
+        "socket.server_key",
+        "session.encryption_key",
+        "session.refresh_encryption_key",
+        "runtime.http_key",
+    ];
+    let s = TestServer::start(&kairos_tests::Backend::Sqlite);
+    let log = s.log();
+    for key in keys {
+        assert!(
+            log.lines().any(|l| l.contains(WARNING) && l.contains(key)),
+            "no warning for {key}:\n{log}"
+        );
+    }
+    drop(s);
+    let s = TestServer::start_with(
+        &kairos_tests::Backend::Sqlite,
+        &[
+            "--socket.server_key",
+            "k-1",
+            "--session.encryption_key",
+            "k-2",
+            "--session.refresh_encryption_key",
+            "k-3",
+            "--runtime.http_key",
+            "k-4",
+        ],
+    );
+    assert!(!s.log().contains(WARNING), "{}", s.log());
+}

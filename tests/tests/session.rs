@@ -149,3 +149,40 @@ fn logout_revokes_and_survives_restart() {
         assert_eq!(http.get("/v2/account", &d.token).status, 200);
     }
 }
+
+/// A token signed with the server's key but whose token id is not a UUID
+/// could never be revoked by a logout, so it is refused everywhere: REST,
+/// the socket and refresh.
+#[test]
+fn tokens_whose_id_cannot_be_revoked_are_refused() {
+    use kairos_core::token::{Claims, TokenKey};
+    let s = TestServer::start(&kairos_tests::Backend::Sqlite);
+    let http = s.http();
+    let real = http.device(&unique("device-"));
+    let forge = |key: &[u8], tid: &str| {
+        TokenKey::new(key).sign(&Claims {
+            tid: tid.into(),
+            uid: real.user_id(),
+            usn: real.username(),
+            vrs: Default::default(),
+            exp: kairos_core::time::now_secs() + 600,
+            iat: kairos_core::time::now_secs(),
+        })
+    };
+    // The same claims with a UUID token id pass: the forgery itself works.
+    let good = forge(
+        b"defaultencryptionkey",
+        &kairos_core::token::new_token_id().to_string(),
+    );
+    assert_eq!(http.get("/v2/account", &good).status, 200);
+
+    let bad = forge(b"defaultencryptionkey", "not-a-uuid");
+    http.get("/v2/account", &bad).assert_error(401, 16);
+    match kairos_tests::Ws::connect(&s.addr, &format!("token={bad}")) {
+        kairos_tests::Connect::Refused(status, _) => assert_eq!(status, 401),
+        kairos_tests::Connect::Open(_) => panic!("socket opened with an unrevocable token"),
+    }
+    let refresh = forge(b"defaultrefreshencryptionkey", "not-a-uuid");
+    http.post_basic("/v2/account/session/refresh", &json!({ "token": refresh }))
+        .assert_error(401, 16);
+}

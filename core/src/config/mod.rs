@@ -440,6 +440,36 @@ impl Config {
         out
     }
 
+    /// The keys still at their published default where that default is a
+    /// secret, in Nakama's order: anyone can forge sessions or call the
+    /// server with them. The server warns about each at start, with
+    /// Nakama's words.
+    pub fn insecure_defaults(&self) -> Vec<&'static str> {
+        let defaults = Config::default();
+        [
+            (
+                "socket.server_key",
+                self.socket.server_key == defaults.socket.server_key,
+            ),
+            (
+                "session.encryption_key",
+                self.session.encryption_key == defaults.session.encryption_key,
+            ),
+            (
+                "session.refresh_encryption_key",
+                self.session.refresh_encryption_key == defaults.session.refresh_encryption_key,
+            ),
+            (
+                "runtime.http_key",
+                self.runtime.http_key == defaults.runtime.http_key,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, default)| *default)
+        .map(|(key, _)| key)
+        .collect()
+    }
+
     /// Checks values that the types alone don't.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let err =
