@@ -3,13 +3,17 @@
 //!
 //! PostgreSQL: set `KAIROS_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test`
 //! to run every backend-parametrised test against PostgreSQL too; without
-//! it those runs print that they were skipped.
+//! it their PostgreSQL variants are listed as ignored (`backends`).
+//! The nakama-js scripts install their own packages (`js`).
 
+pub mod backends;
 pub mod client;
+pub mod js;
 pub mod server;
 
+pub use backends::Backend;
 pub use client::{Connect, Http, Reply, Session, Ws, basic, bearer};
-pub use server::{Backend, TestServer, backends, build_server_binary};
+pub use server::{TestServer, build_server_binary};
 
 /// `n` users, each with a socket (opened with `query`, e.g. `&status=true`),
 /// such that both shards serve some of them: sockets are reopened until

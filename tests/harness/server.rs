@@ -6,32 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// Which store a server runs on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres(String),
-}
-
-impl Backend {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres(_) => "postgres",
-        }
-    }
-}
-
-/// The backends to run a test against: SQLite always, PostgreSQL when
-/// `KAIROS_TEST_POSTGRES` names a database (otherwise says it is skipped).
-pub fn backends() -> Vec<Backend> {
-    let mut v = vec![Backend::Sqlite];
-    match std::env::var("KAIROS_TEST_POSTGRES") {
-        Ok(url) if !url.is_empty() => v.push(Backend::Postgres(url)),
-        _ => eprintln!("postgres backend skipped: KAIROS_TEST_POSTGRES is not set"),
-    }
-    v
-}
+use crate::Backend;
 
 /// A running `kairos` process, killed when dropped.
 pub struct TestServer {

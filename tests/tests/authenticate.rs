@@ -1,123 +1,118 @@
 //! Authentication over REST, on every backend.
 
-use kairos_tests::{TestServer, backends, basic, unique};
+use kairos_tests::{Backend, TestServer, backend_tests, basic, unique};
 use serde_json::json;
 
-#[test]
-fn device_authentication() {
-    for b in backends() {
-        let s = TestServer::start(&b);
-        let http = s.http();
-        let id = unique("device-");
+backend_tests!(
+    device_authentication,
+    usernames_are_unique,
+    email_and_custom_authentication
+);
 
-        // create=false on an unknown device: NotFound.
-        http.post_basic(
-            "/v2/account/authenticate/device?create=false",
-            &json!({"id": id}),
-        )
-        .assert_error(404, 5);
+fn device_authentication(b: &Backend) {
+    let s = TestServer::start(&b);
+    let http = s.http();
+    let id = unique("device-");
 
-        let r = http.post_basic(
-            "/v2/account/authenticate/device?username=",
-            &json!({"id": id, "vars": {"region": "eu"}}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(r.body["created"], json!(true));
-        let first = kairos_tests::Session::from(&r);
-        let claims = first.claims();
-        assert_eq!(claims["vrs"]["region"], "eu");
-        assert!(
-            claims["tid"].is_string() && claims["uid"].is_string() && claims["usn"].is_string()
-        );
-        assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
-        assert_eq!(
-            claims["usn"].as_str().unwrap().len(),
-            10,
-            "generated usernames have 10 letters"
-        );
+    // create=false on an unknown device: NotFound.
+    http.post_basic(
+        "/v2/account/authenticate/device?create=false",
+        &json!({"id": id}),
+    )
+    .assert_error(404, 5);
 
-        // Again: same user, `created` omitted.
-        let r = http.post_basic("/v2/account/authenticate/device", &json!({"id": id}));
-        assert_eq!(r.status, 200);
-        assert!(
-            r.body.get("created").is_none(),
-            "created is omitted when false: {}",
-            r.text
-        );
-        assert_eq!(kairos_tests::Session::from(&r).user_id(), first.user_id());
-    }
+    let r = http.post_basic(
+        "/v2/account/authenticate/device?username=",
+        &json!({"id": id, "vars": {"region": "eu"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["created"], json!(true));
+    let first = kairos_tests::Session::from(&r);
+    let claims = first.claims();
+    assert_eq!(claims["vrs"]["region"], "eu");
+    assert!(claims["tid"].is_string() && claims["uid"].is_string() && claims["usn"].is_string());
+    assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+    assert_eq!(
+        claims["usn"].as_str().unwrap().len(),
+        10,
+        "generated usernames have 10 letters"
+    );
+
+    // Again: same user, `created` omitted.
+    let r = http.post_basic("/v2/account/authenticate/device", &json!({"id": id}));
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.get("created").is_none(),
+        "created is omitted when false: {}",
+        r.text
+    );
+    assert_eq!(kairos_tests::Session::from(&r).user_id(), first.user_id());
 }
 
-#[test]
-fn usernames_are_unique() {
-    for b in backends() {
-        let s = TestServer::start(&b);
-        let http = s.http();
-        let name = unique("u");
-        let r = http.post_basic(
-            &format!("/v2/account/authenticate/device?username={name}"),
-            &json!({"id": unique("device-")}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(kairos_tests::Session::from(&r).claims()["usn"], json!(name));
-        let r = http.post_basic(
-            &format!("/v2/account/authenticate/device?username={name}"),
-            &json!({"id": unique("device-")}),
-        );
-        r.assert_error(409, 6);
-        assert_eq!(r.message(), "Username is already in use.");
-    }
+fn usernames_are_unique(b: &Backend) {
+    let s = TestServer::start(&b);
+    let http = s.http();
+    let name = unique("u");
+    let r = http.post_basic(
+        &format!("/v2/account/authenticate/device?username={name}"),
+        &json!({"id": unique("device-")}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(kairos_tests::Session::from(&r).claims()["usn"], json!(name));
+    let r = http.post_basic(
+        &format!("/v2/account/authenticate/device?username={name}"),
+        &json!({"id": unique("device-")}),
+    );
+    r.assert_error(409, 6);
+    assert_eq!(r.message(), "Username is already in use.");
 }
 
-#[test]
-fn email_and_custom_authentication() {
-    for b in backends() {
-        let s = TestServer::start(&b);
-        let http = s.http();
-        let email = format!("{}@Example.com", unique("Player"));
-        let r = http.post_basic(
-            "/v2/account/authenticate/email",
-            &json!({"email": email, "password": "correct horse"}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(r.body["created"], json!(true));
-        let uid = kairos_tests::Session::from(&r).user_id();
+fn email_and_custom_authentication(b: &Backend) {
+    let s = TestServer::start(&b);
+    let http = s.http();
+    let email = format!("{}@Example.com", unique("Player"));
+    let r = http.post_basic(
+        "/v2/account/authenticate/email",
+        &json!({"email": email, "password": "correct horse"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["created"], json!(true));
+    let uid = kairos_tests::Session::from(&r).user_id();
 
-        // Emails are case-insensitive; wrong passwords are refused.
-        let r = http.post_basic(
-            "/v2/account/authenticate/email",
-            &json!({"email": email.to_lowercase(), "password": "correct horse"}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(kairos_tests::Session::from(&r).user_id(), uid);
-        let r = http.post_basic(
-            "/v2/account/authenticate/email",
-            &json!({"email": email, "password": "wrong horse"}),
-        );
-        r.assert_error(401, 16);
-        assert_eq!(r.message(), "Invalid credentials.");
+    // Emails are case-insensitive; wrong passwords are refused.
+    let r = http.post_basic(
+        "/v2/account/authenticate/email",
+        &json!({"email": email.to_lowercase(), "password": "correct horse"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(kairos_tests::Session::from(&r).user_id(), uid);
+    let r = http.post_basic(
+        "/v2/account/authenticate/email",
+        &json!({"email": email, "password": "wrong horse"}),
+    );
+    r.assert_error(401, 16);
+    assert_eq!(r.message(), "Invalid credentials.");
 
-        // Login by username instead of email.
-        let username = kairos_tests::Session::from(&http.post_basic(
-            "/v2/account/authenticate/email",
-            &json!({"email": email, "password": "correct horse"}),
-        ))
-        .claims()["usn"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let r = http.post_basic(
-            &format!("/v2/account/authenticate/email?username={username}"),
-            &json!({"password": "correct horse"}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(kairos_tests::Session::from(&r).user_id(), uid);
+    // Login by username instead of email.
+    let username = kairos_tests::Session::from(&http.post_basic(
+        "/v2/account/authenticate/email",
+        &json!({"email": email, "password": "correct horse"}),
+    ))
+    .claims()["usn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = http.post_basic(
+        &format!("/v2/account/authenticate/email?username={username}"),
+        &json!({"password": "correct horse"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(kairos_tests::Session::from(&r).user_id(), uid);
 
-        let custom = unique("custom-");
-        let r = http.post_basic("/v2/account/authenticate/custom", &json!({"id": custom}));
-        assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(r.body["created"], json!(true));
-    }
+    let custom = unique("custom-");
+    let r = http.post_basic("/v2/account/authenticate/custom", &json!({"id": custom}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["created"], json!(true));
 }
 
 #[test]

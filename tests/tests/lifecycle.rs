@@ -3,8 +3,10 @@
 use std::process::Command;
 use std::time::Duration;
 
-use kairos_tests::{TestServer, Ws, backends, unique};
+use kairos_tests::{Backend, TestServer, Ws, backend_tests, unique};
 use serde_json::json;
+
+backend_tests!(sigterm_closes_sockets_and_exits_zero);
 
 fn kairos(args: &[&str]) -> std::process::Output {
     Command::new(kairos_tests::server::binary())
@@ -81,35 +83,32 @@ fn migrate_up_and_status() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn sigterm_closes_sockets_and_exits_zero() {
-    for b in backends() {
-        let mut s = TestServer::start_with(&b, &["--shutdown_grace_sec", "5"]);
-        let sess = s.http().device(&unique("device-"));
-        let mut ws = Ws::open(&s.addr, &sess.token, "");
-        ws.send_json(&json!({"cid": "1", "ping": {}}));
-        ws.recv_json();
-        let waiter = std::thread::spawn(move || ws.until_close().0);
-        // `kairos healthcheck PORT`, as `nakama healthcheck` in container
-        // health checks: 0 while the server answers, 1 once it is gone.
-        let port = s.addr.rsplit_once(':').unwrap().1.to_owned();
-        let up = kairos(&["healthcheck", &port]);
-        assert!(up.status.success(), "{up:?}");
-        assert_eq!(
-            s.terminate(Duration::from_secs(15)),
-            Some(0),
-            "log:\n{}",
-            s.log()
-        );
-        let down = kairos(&["healthcheck", &port]);
-        assert_eq!(down.status.code(), Some(1), "{down:?}");
-        let close = waiter.join().unwrap();
-        assert_eq!(
-            close.map(|c| c.0),
-            Some(1001),
-            "sockets are told the server is going away"
-        );
-    }
+fn sigterm_closes_sockets_and_exits_zero(b: &Backend) {
+    let mut s = TestServer::start_with(&b, &["--shutdown_grace_sec", "5"]);
+    let sess = s.http().device(&unique("device-"));
+    let mut ws = Ws::open(&s.addr, &sess.token, "");
+    ws.send_json(&json!({"cid": "1", "ping": {}}));
+    ws.recv_json();
+    let waiter = std::thread::spawn(move || ws.until_close().0);
+    // `kairos healthcheck PORT`, as `nakama healthcheck` in container
+    // health checks: 0 while the server answers, 1 once it is gone.
+    let port = s.addr.rsplit_once(':').unwrap().1.to_owned();
+    let up = kairos(&["healthcheck", &port]);
+    assert!(up.status.success(), "{up:?}");
+    assert_eq!(
+        s.terminate(Duration::from_secs(15)),
+        Some(0),
+        "log:\n{}",
+        s.log()
+    );
+    let down = kairos(&["healthcheck", &port]);
+    assert_eq!(down.status.code(), Some(1), "{down:?}");
+    let close = waiter.join().unwrap();
+    assert_eq!(
+        close.map(|c| c.0),
+        Some(1001),
+        "sockets are told the server is going away"
+    );
 }
 
 /// As Nakama does, the server warns at start about each secret still at

@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use kairos_tests::{TestServer, Ws, backends, unique};
+use kairos_tests::{Backend, TestServer, Ws, backend_tests, unique};
 use serde_json::{Value, json};
+
+backend_tests!(four_players_share_a_relayed_match_across_shards);
 
 fn player(s: &TestServer) -> (Ws, String) {
     let sess = s.http().device(&unique("device-"));
@@ -12,134 +14,131 @@ fn player(s: &TestServer) -> (Ws, String) {
     (ws, sess.user_id())
 }
 
-#[test]
-fn four_players_share_a_relayed_match_across_shards() {
-    for b in backends() {
-        let s = TestServer::start(&b);
-        let mut players: Vec<(Ws, String)> = (0..4).map(|_| player(&s)).collect();
-        // Make sure both shards host players (open more sockets if needed).
-        let mut tries = 0;
-        while players.iter().all(|p| p.0.shard == players[0].0.shard) && tries < 20 {
-            players.pop();
-            players.push(player(&s));
-            tries += 1;
-        }
-        assert!(
-            players.iter().any(|p| p.0.shard != players[0].0.shard),
-            "players on both shards"
-        );
-
-        players[0]
-            .0
-            .send_json(&json!({"cid": "1", "match_create": {}}));
-        let created = players[0].0.next_with("match");
-        assert_eq!(created["cid"], "1");
-        let match_id = created["match"]["match_id"].as_str().unwrap().to_string();
-        assert!(match_id.ends_with('.'), "{match_id}");
-        assert_eq!(created["match"]["size"], 1);
-        assert_eq!(created["match"]["self"]["user_id"], json!(players[0].1));
-        // The creator hears of its own join, as in Nakama.
-        let own = players[0].0.next_with("match_presence_event");
-        assert_eq!(
-            own["match_presence_event"]["joins"][0]["session_id"],
-            created["match"]["self"]["session_id"]
-        );
-
-        for i in 1..4 {
-            players[i]
-                .0
-                .send_json(&json!({"cid": "j", "match_join": {"match_id": match_id}}));
-            let joined = players[i].0.next_with("match");
-            assert_eq!(joined["match"]["size"], json!(i + 1));
-            assert_eq!(
-                joined["match"]["presences"].as_array().unwrap().len(),
-                i,
-                "the others: {joined}"
-            );
-            // Everyone hears of the join, the joiner included.
-            for p in players.iter_mut().take(i + 1) {
-                let ev = p.0.next_with("match_presence_event");
-                assert_eq!(
-                    ev["match_presence_event"]["joins"][0]["user_id"],
-                    json!(players_id(i, &joined))
-                );
-            }
-        }
-
-        let ids: Vec<String> = players.iter().map(|p| p.1.clone()).collect();
-        // Data from player 0 reaches the three others, not the sender.
-        players[0].0.send_json(&json!({"match_data_send": {"match_id": match_id, "op_code": "1", "data": "aGVsbG8=", "reliable": true}}));
-        for p in players.iter_mut().skip(1) {
-            let d = p.0.next_with("match_data");
-            assert_eq!(d["match_data"]["op_code"], "1");
-            assert_eq!(d["match_data"]["data"], "aGVsbG8=");
-            assert_eq!(d["match_data"]["reliable"], true);
-            assert_eq!(d["match_data"]["presence"]["user_id"], json!(ids[0]));
-        }
-        // And the other way, to a subset: player 3 to player 0 only.
-        let p0_session = created["match"]["self"]["session_id"].clone();
-        players[3].0.send_json(
-            &json!({"match_data_send": {"match_id": match_id, "op_code": 2, "data": "eA==",
-            "presences": [{"user_id": ids[0], "session_id": p0_session, "username": ""}]}}),
-        );
-        let d = players[0].0.next_with("match_data");
-        assert_eq!(d["match_data"]["op_code"], "2");
-        assert_eq!(d["match_data"]["presence"]["user_id"], json!(ids[3]));
-
-        // Order is kept per sender, across shards.
-        for n in 0..300 {
-            players[1].0.send_json(
-                &json!({"match_data_send": {"match_id": match_id, "op_code": n + 10, "data": ""}}),
-            );
-        }
-        for receiver in [0usize, 2, 3] {
-            for n in 0..300 {
-                let d = players[receiver].0.next_with("match_data");
-                assert_eq!(
-                    d["match_data"]["op_code"],
-                    json!((n + 10).to_string()),
-                    "receiver {receiver}"
-                );
-            }
-        }
-
-        // A leaves properly; D vanishes without a close. Both are announced.
-        players[2]
-            .0
-            .send_json(&json!({"cid": "l", "match_leave": {"match_id": match_id}}));
-        assert_eq!(players[2].0.next_with("cid"), json!({"cid": "l"}));
-        let leaver = players[2].1.clone();
-        for i in [0usize, 1, 3] {
-            let ev = players[i].0.next_with("match_presence_event");
-            assert_eq!(
-                ev["match_presence_event"]["leaves"][0]["user_id"],
-                json!(leaver)
-            );
-        }
-        let (gone, gone_id) = players.remove(3);
-        drop(gone); // TCP closed without a WebSocket close
-        for i in [0usize, 1] {
-            let ev = players[i].0.next_with("match_presence_event");
-            assert_eq!(
-                ev["match_presence_event"]["leaves"][0]["user_id"],
-                json!(gone_id)
-            );
-        }
-        // The match goes on for the rest.
-        players[1].0.send_json(
-            &json!({"match_data_send": {"match_id": match_id, "op_code": "5", "data": "AA=="}}),
-        );
-        assert_eq!(
-            players[0].0.next_with("match_data")["match_data"]["op_code"],
-            "5"
-        );
-        // The leaver is no longer a member: its data is refused.
-        players[2].0.send_json(
-            &json!({"match_data_send": {"match_id": match_id, "op_code": "9", "data": ""}}),
-        );
-        let err = players[2].0.next_with("error");
-        assert_eq!(err["error"]["code"], 4);
+fn four_players_share_a_relayed_match_across_shards(b: &Backend) {
+    let s = TestServer::start(&b);
+    let mut players: Vec<(Ws, String)> = (0..4).map(|_| player(&s)).collect();
+    // Make sure both shards host players (open more sockets if needed).
+    let mut tries = 0;
+    while players.iter().all(|p| p.0.shard == players[0].0.shard) && tries < 20 {
+        players.pop();
+        players.push(player(&s));
+        tries += 1;
     }
+    assert!(
+        players.iter().any(|p| p.0.shard != players[0].0.shard),
+        "players on both shards"
+    );
+
+    players[0]
+        .0
+        .send_json(&json!({"cid": "1", "match_create": {}}));
+    let created = players[0].0.next_with("match");
+    assert_eq!(created["cid"], "1");
+    let match_id = created["match"]["match_id"].as_str().unwrap().to_string();
+    assert!(match_id.ends_with('.'), "{match_id}");
+    assert_eq!(created["match"]["size"], 1);
+    assert_eq!(created["match"]["self"]["user_id"], json!(players[0].1));
+    // The creator hears of its own join, as in Nakama.
+    let own = players[0].0.next_with("match_presence_event");
+    assert_eq!(
+        own["match_presence_event"]["joins"][0]["session_id"],
+        created["match"]["self"]["session_id"]
+    );
+
+    for i in 1..4 {
+        players[i]
+            .0
+            .send_json(&json!({"cid": "j", "match_join": {"match_id": match_id}}));
+        let joined = players[i].0.next_with("match");
+        assert_eq!(joined["match"]["size"], json!(i + 1));
+        assert_eq!(
+            joined["match"]["presences"].as_array().unwrap().len(),
+            i,
+            "the others: {joined}"
+        );
+        // Everyone hears of the join, the joiner included.
+        for p in players.iter_mut().take(i + 1) {
+            let ev = p.0.next_with("match_presence_event");
+            assert_eq!(
+                ev["match_presence_event"]["joins"][0]["user_id"],
+                json!(players_id(i, &joined))
+            );
+        }
+    }
+
+    let ids: Vec<String> = players.iter().map(|p| p.1.clone()).collect();
+    // Data from player 0 reaches the three others, not the sender.
+    players[0].0.send_json(&json!({"match_data_send": {"match_id": match_id, "op_code": "1", "data": "aGVsbG8=", "reliable": true}}));
+    for p in players.iter_mut().skip(1) {
+        let d = p.0.next_with("match_data");
+        assert_eq!(d["match_data"]["op_code"], "1");
+        assert_eq!(d["match_data"]["data"], "aGVsbG8=");
+        assert_eq!(d["match_data"]["reliable"], true);
+        assert_eq!(d["match_data"]["presence"]["user_id"], json!(ids[0]));
+    }
+    // And the other way, to a subset: player 3 to player 0 only.
+    let p0_session = created["match"]["self"]["session_id"].clone();
+    players[3].0.send_json(
+        &json!({"match_data_send": {"match_id": match_id, "op_code": 2, "data": "eA==",
+        "presences": [{"user_id": ids[0], "session_id": p0_session, "username": ""}]}}),
+    );
+    let d = players[0].0.next_with("match_data");
+    assert_eq!(d["match_data"]["op_code"], "2");
+    assert_eq!(d["match_data"]["presence"]["user_id"], json!(ids[3]));
+
+    // Order is kept per sender, across shards.
+    for n in 0..300 {
+        players[1].0.send_json(
+            &json!({"match_data_send": {"match_id": match_id, "op_code": n + 10, "data": ""}}),
+        );
+    }
+    for receiver in [0usize, 2, 3] {
+        for n in 0..300 {
+            let d = players[receiver].0.next_with("match_data");
+            assert_eq!(
+                d["match_data"]["op_code"],
+                json!((n + 10).to_string()),
+                "receiver {receiver}"
+            );
+        }
+    }
+
+    // A leaves properly; D vanishes without a close. Both are announced.
+    players[2]
+        .0
+        .send_json(&json!({"cid": "l", "match_leave": {"match_id": match_id}}));
+    assert_eq!(players[2].0.next_with("cid"), json!({"cid": "l"}));
+    let leaver = players[2].1.clone();
+    for i in [0usize, 1, 3] {
+        let ev = players[i].0.next_with("match_presence_event");
+        assert_eq!(
+            ev["match_presence_event"]["leaves"][0]["user_id"],
+            json!(leaver)
+        );
+    }
+    let (gone, gone_id) = players.remove(3);
+    drop(gone); // TCP closed without a WebSocket close
+    for i in [0usize, 1] {
+        let ev = players[i].0.next_with("match_presence_event");
+        assert_eq!(
+            ev["match_presence_event"]["leaves"][0]["user_id"],
+            json!(gone_id)
+        );
+    }
+    // The match goes on for the rest.
+    players[1].0.send_json(
+        &json!({"match_data_send": {"match_id": match_id, "op_code": "5", "data": "AA=="}}),
+    );
+    assert_eq!(
+        players[0].0.next_with("match_data")["match_data"]["op_code"],
+        "5"
+    );
+    // The leaver is no longer a member: its data is refused.
+    players[2]
+        .0
+        .send_json(&json!({"match_data_send": {"match_id": match_id, "op_code": "9", "data": ""}}));
+    let err = players[2].0.next_with("error");
+    assert_eq!(err["error"]["code"], 4);
 }
 
 fn players_id(_i: usize, joined: &Value) -> Value {

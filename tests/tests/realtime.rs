@@ -3,38 +3,37 @@
 
 use std::time::Duration;
 
-use kairos_tests::{Connect, TestServer, Ws, backends, unique};
+use kairos_tests::{Backend, Connect, TestServer, Ws, backend_tests, unique};
 use serde_json::json;
 use tungstenite::Message;
 
-#[test]
-fn connect_ping_and_close() {
-    for b in backends() {
-        let s = TestServer::start(&b);
-        let http = s.http();
-        let sess = http.device(&unique("device-"));
-        let mut ws = Ws::open(&s.addr, &sess.token, "&status=true&lang=en");
-        assert!(ws.shard.is_some(), "the upgrade names the shard");
-        ws.send_json(&json!({"cid": "1", "ping": {}}));
-        assert_eq!(ws.recv_json(), json!({"cid": "1", "pong": {}}));
-        ws.send_json(&json!({"pong": {}}));
-        ws.send_json(&json!({"ping": {}}));
-        assert_eq!(ws.recv_json(), json!({"pong": {}}));
+backend_tests!(connect_ping_and_close);
 
-        // Online while connected with status=true, offline after close.
-        let me = format!("/v2/user?ids={}", sess.user_id());
-        assert_eq!(
-            http.get(&me, &sess.token).body["users"][0]["online"],
-            json!(true)
-        );
-        ws.close();
-        wait_until(|| {
-            http.get(&me, &sess.token).body["users"][0]
-                .get("online")
-                .is_none()
-        });
-        assert_eq!(http.get("/v2/account", &sess.token).status, 200);
-    }
+fn connect_ping_and_close(b: &Backend) {
+    let s = TestServer::start(&b);
+    let http = s.http();
+    let sess = http.device(&unique("device-"));
+    let mut ws = Ws::open(&s.addr, &sess.token, "&status=true&lang=en");
+    assert!(ws.shard.is_some(), "the upgrade names the shard");
+    ws.send_json(&json!({"cid": "1", "ping": {}}));
+    assert_eq!(ws.recv_json(), json!({"cid": "1", "pong": {}}));
+    ws.send_json(&json!({"pong": {}}));
+    ws.send_json(&json!({"ping": {}}));
+    assert_eq!(ws.recv_json(), json!({"pong": {}}));
+
+    // Online while connected with status=true, offline after close.
+    let me = format!("/v2/user?ids={}", sess.user_id());
+    assert_eq!(
+        http.get(&me, &sess.token).body["users"][0]["online"],
+        json!(true)
+    );
+    ws.close();
+    wait_until(|| {
+        http.get(&me, &sess.token).body["users"][0]
+            .get("online")
+            .is_none()
+    });
+    assert_eq!(http.get("/v2/account", &sess.token).status, 200);
 }
 
 #[test]

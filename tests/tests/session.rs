@@ -1,47 +1,49 @@
 //! Session tokens: refresh, logout, revocation across restarts.
 
-use kairos_tests::{Session, TestServer, backends, bearer, unique};
+use kairos_tests::{Backend, Session, TestServer, backend_tests, bearer, unique};
 use serde_json::json;
 
-#[test]
-fn refresh_keeps_the_session_and_picks_up_changes() {
-    for b in backends() {
-        let s = TestServer::start(&b);
-        let http = s.http();
-        let sess = http.device(&unique("device-"));
-        let name = unique("fresh");
-        assert_eq!(
-            http.send(
-                "PUT",
-                "/v2/account",
-                &sess.token,
-                &json!({"username": name})
-            )
-            .status,
-            200
-        );
+backend_tests!(
+    refresh_keeps_the_session_and_picks_up_changes,
+    logout_revokes_and_survives_restart
+);
 
-        let r = http.post_basic(
-            "/v2/account/session/refresh",
-            &json!({"token": sess.refresh_token, "vars": {"k": "v"}}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        let fresh = Session::from(&r);
-        let (old, new) = (sess.claims(), fresh.claims());
-        assert_eq!(old["tid"], new["tid"]);
-        assert_eq!(new["usn"], json!(name));
-        assert_eq!(new["vrs"]["k"], "v");
-        assert_eq!(http.get("/v2/account", &fresh.token).status, 200);
+fn refresh_keeps_the_session_and_picks_up_changes(b: &Backend) {
+    let s = TestServer::start(&b);
+    let http = s.http();
+    let sess = http.device(&unique("device-"));
+    let name = unique("fresh");
+    assert_eq!(
+        http.send(
+            "PUT",
+            "/v2/account",
+            &sess.token,
+            &json!({"username": name})
+        )
+        .status,
+        200
+    );
 
-        // A session token is not a refresh token, and garbage is refused.
-        http.post_basic("/v2/account/session/refresh", &json!({"token": sess.token}))
-            .assert_error(401, 16);
-        http.post_basic("/v2/account/session/refresh", &json!({"token": "x.y.z"}))
-            .assert_error(401, 16);
-        let r = http.post_basic("/v2/account/session/refresh", &json!({}));
-        r.assert_error(400, 3);
-        assert_eq!(r.message(), "Refresh token is required.");
-    }
+    let r = http.post_basic(
+        "/v2/account/session/refresh",
+        &json!({"token": sess.refresh_token, "vars": {"k": "v"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let fresh = Session::from(&r);
+    let (old, new) = (sess.claims(), fresh.claims());
+    assert_eq!(old["tid"], new["tid"]);
+    assert_eq!(new["usn"], json!(name));
+    assert_eq!(new["vrs"]["k"], "v");
+    assert_eq!(http.get("/v2/account", &fresh.token).status, 200);
+
+    // A session token is not a refresh token, and garbage is refused.
+    http.post_basic("/v2/account/session/refresh", &json!({"token": sess.token}))
+        .assert_error(401, 16);
+    http.post_basic("/v2/account/session/refresh", &json!({"token": "x.y.z"}))
+        .assert_error(401, 16);
+    let r = http.post_basic("/v2/account/session/refresh", &json!({}));
+    r.assert_error(400, 3);
+    assert_eq!(r.message(), "Refresh token is required.");
 }
 
 #[test]
@@ -85,69 +87,66 @@ fn bad_tokens_are_refused() {
         .assert_error(401, 16);
 }
 
-#[test]
-fn logout_revokes_and_survives_restart() {
-    for b in backends() {
-        let mut s = TestServer::start(&b);
-        let http = s.http();
-        let device = unique("device-");
-        let a = http.device(&device);
-        let b2 = http.device(&device);
+fn logout_revokes_and_survives_restart(b: &Backend) {
+    let mut s = TestServer::start(&b);
+    let http = s.http();
+    let device = unique("device-");
+    let a = http.device(&device);
+    let b2 = http.device(&device);
 
-        // Log out session A only.
-        let r = http.send(
-            "POST",
-            "/v2/session/logout",
-            &a.token,
-            &json!({"token": a.token, "refresh_token": a.refresh_token}),
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        http.get("/v2/account", &a.token).assert_error(401, 16);
-        http.post_basic(
-            "/v2/account/session/refresh",
-            &json!({"token": a.refresh_token}),
-        )
+    // Log out session A only.
+    let r = http.send(
+        "POST",
+        "/v2/session/logout",
+        &a.token,
+        &json!({"token": a.token, "refresh_token": a.refresh_token}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    http.get("/v2/account", &a.token).assert_error(401, 16);
+    http.post_basic(
+        "/v2/account/session/refresh",
+        &json!({"token": a.refresh_token}),
+    )
+    .assert_error(401, 16);
+    assert_eq!(
+        http.get("/v2/account", &b2.token).status,
+        200,
+        "other sessions stay valid"
+    );
+
+    // Someone else's token can't be logged out.
+    let stranger = http.device(&unique("device-"));
+    http.send(
+        "POST",
+        "/v2/session/logout",
+        &stranger.token,
+        &json!({"token": b2.token}),
+    )
+    .assert_error(400, 3);
+
+    // Revocations survive a restart.
+    s.restart();
+    let http = s.http();
+    http.get("/v2/account", &a.token).assert_error(401, 16);
+    assert_eq!(http.get("/v2/account", &b2.token).status, 200);
+
+    // Logging out with no tokens ends every session of the user.
+    let c = http.device(&device);
+    assert_eq!(
+        http.send("POST", "/v2/session/logout", &b2.token, &json!({}))
+            .status,
+        200
+    );
+    http.get("/v2/account", &b2.token).assert_error(401, 16);
+    http.get("/v2/account", &c.token).assert_error(401, 16);
+    s.restart();
+    let http = s.http();
+    http.request("GET", "/v2/account", Some(&bearer(&c.token)), None)
         .assert_error(401, 16);
-        assert_eq!(
-            http.get("/v2/account", &b2.token).status,
-            200,
-            "other sessions stay valid"
-        );
-
-        // Someone else's token can't be logged out.
-        let stranger = http.device(&unique("device-"));
-        http.send(
-            "POST",
-            "/v2/session/logout",
-            &stranger.token,
-            &json!({"token": b2.token}),
-        )
-        .assert_error(400, 3);
-
-        // Revocations survive a restart.
-        s.restart();
-        let http = s.http();
-        http.get("/v2/account", &a.token).assert_error(401, 16);
-        assert_eq!(http.get("/v2/account", &b2.token).status, 200);
-
-        // Logging out with no tokens ends every session of the user.
-        let c = http.device(&device);
-        assert_eq!(
-            http.send("POST", "/v2/session/logout", &b2.token, &json!({}))
-                .status,
-            200
-        );
-        http.get("/v2/account", &b2.token).assert_error(401, 16);
-        http.get("/v2/account", &c.token).assert_error(401, 16);
-        s.restart();
-        let http = s.http();
-        http.request("GET", "/v2/account", Some(&bearer(&c.token)), None)
-            .assert_error(401, 16);
-        // A new login works again and sees the same account.
-        let d = http.device(&device);
-        assert_eq!(d.user_id(), a.user_id());
-        assert_eq!(http.get("/v2/account", &d.token).status, 200);
-    }
+    // A new login works again and sees the same account.
+    let d = http.device(&device);
+    assert_eq!(d.user_id(), a.user_id());
+    assert_eq!(http.get("/v2/account", &d.token).status, 200);
 }
 
 /// A token signed with the server's key but whose token id is not a UUID
