@@ -41,7 +41,7 @@ pub fn main(args: Vec<String>) -> i32 {
         print!("{}", help());
         return 0;
     }
-    let (config, positional) = match parse_args(&args) {
+    let (config, positional) = match parse_args(&args, &|file| std::fs::read_to_string(file)) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("kairos: {e}");
@@ -200,7 +200,7 @@ fn run(config: kairos_core::config::Config) -> i32 {
         }
     };
     let name = config.name.clone();
-    let shards = config.shard_count();
+    let shards = config.shard_count(crate::rt::available_cores());
     let server = match Server::start(config) {
         Ok(s) => s,
         Err(e) => {

@@ -80,7 +80,7 @@ impl Server {
             .block_on(persist.run(|store| async move { store.load_revocations(now_secs()).await }))
             .map_err(|e| format!("cannot load session revocations: {}", e.message))?;
 
-        let shards = config.shard_count();
+        let shards = config.shard_count(rt::available_cores());
         let quic = if config.quic.enabled {
             Some(crate::quic::QuicShared::load(&config)?)
         } else {
@@ -125,9 +125,7 @@ impl Server {
                 .enabled
                 .then(|| SocketAddr::new(ip, shared.config.quic.port)),
         };
-        let cpus = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
+        let cpus = rt::available_cores();
         let spin = Duration::from_micros(shared.config.mesh.spin_before_park_us);
         let mut threads = Vec::with_capacity(shards);
         for id in 0..shards {

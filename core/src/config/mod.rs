@@ -612,22 +612,25 @@ impl Config {
         self.kairos.validate()
     }
 
-    /// The shard count to run: `shards`, or the available cores when 0.
-    pub fn shard_count(&self) -> usize {
+    /// The shard count to run: `shards`, or `cores` (what the machine
+    /// offers, which the caller asks the OS for) when 0.
+    pub fn shard_count(&self, cores: usize) -> usize {
         if self.shards > 0 {
             self.shards
         } else {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
+            cores.max(1)
         }
     }
 }
 
-/// Parses command-line arguments (without the program name) into a builder,
-/// reading each `--config` file. Returns the builder and the positional
-/// arguments (a subcommand such as `migrate up`).
-pub fn parse_args(args: &[String]) -> Result<(Config, Vec<String>), ConfigError> {
+/// Parses command-line arguments (without the program name) into a
+/// configuration, with each `--config` file's text from `read_file` (the
+/// caller does the I/O). Returns it and the positional arguments (a
+/// subcommand such as `migrate up`).
+pub fn parse_args(
+    args: &[String],
+    read_file: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Result<(Config, Vec<String>), ConfigError> {
     let mut files = Vec::new();
     let mut flags = Vec::new();
     let mut positional = Vec::new();
@@ -657,8 +660,7 @@ pub fn parse_args(args: &[String]) -> Result<(Config, Vec<String>), ConfigError>
     }
     let mut builder = ConfigBuilder::new();
     for file in &files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| ConfigError(format!("--config {file}: {e}")))?;
+        let text = read_file(file).map_err(|e| ConfigError(format!("--config {file}: {e}")))?;
         builder.yaml(&text, file)?;
     }
     for (key, value) in &flags {
@@ -742,6 +744,11 @@ mod tests {
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// `parse_args` with no files to read.
+    fn parse_args_with(list: &[String]) -> Result<(Config, Vec<String>), ConfigError> {
+        parse_args(list, &|_| Err(std::io::ErrorKind::NotFound.into()))
     }
 
     #[test]
@@ -886,21 +893,26 @@ leaderboard:
 
     #[test]
     fn flags_override_files() {
-        let dir = std::env::temp_dir().join(format!("kairos-cfg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("a.yml");
-        std::fs::write(&file, "name: node1\nsocket:\n  port: 8000\n  server_key: fromfile\nsession:\n  single_socket: true\n").unwrap();
-        let (c, rest) = parse_args(&args(&[
-            "--config",
-            file.to_str().unwrap(),
-            "--socket.port",
-            "9000",
-            "--database.address=postgres://postgres@127.0.0.1:5432/test",
-            "--socket.server_key",
-            "12345",
-            "migrate",
-            "up",
-        ]))
+        let files = |name: &str| {
+            match name {
+            "a.yml" => Ok("name: node1\nsocket:\n  port: 8000\n  server_key: fromfile\nsession:\n  single_socket: true\n".to_string()),
+            _ => Err(std::io::ErrorKind::NotFound.into()),
+        }
+        };
+        let (c, rest) = parse_args(
+            &args(&[
+                "--config",
+                "a.yml",
+                "--socket.port",
+                "9000",
+                "--database.address=postgres://postgres@127.0.0.1:5432/test",
+                "--socket.server_key",
+                "12345",
+                "migrate",
+                "up",
+            ]),
+            &files,
+        )
         .unwrap();
         assert_eq!(c.name, "node1");
         assert_eq!(c.socket.port, 9000);
@@ -915,23 +927,23 @@ leaderboard:
 
     #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
-        let e = parse_args(&args(&["--socket.prot", "1"])).unwrap_err();
+        let e = parse_args_with(&args(&["--socket.prot", "1"])).unwrap_err();
         assert!(e.0.contains("socket") && e.0.contains("prot"), "{e}");
-        let e = parse_args(&args(&["--socket.port", "abc"])).unwrap_err();
+        let e = parse_args_with(&args(&["--socket.port", "abc"])).unwrap_err();
         assert!(e.0.contains("socket.port"), "{e}");
-        let e = parse_args(&args(&["--socket.port", "70000"])).unwrap_err();
+        let e = parse_args_with(&args(&["--socket.port", "70000"])).unwrap_err();
         assert!(e.0.contains("socket.port"), "{e}");
-        let e = parse_args(&args(&["--logger.level", "LOUD"])).unwrap_err();
+        let e = parse_args_with(&args(&["--logger.level", "LOUD"])).unwrap_err();
         assert!(e.0.contains("logger.level"), "{e}");
-        let e = parse_args(&args(&[
+        let e = parse_args_with(&args(&[
             "--session.refresh_encryption_key",
             "defaultencryptionkey",
         ]))
         .unwrap_err();
         assert!(e.0.contains("refresh_encryption_key"), "{e}");
-        let e = parse_args(&args(&["--socket.port"])).unwrap_err();
+        let e = parse_args_with(&args(&["--socket.port"])).unwrap_err();
         assert!(e.0.contains("missing value"), "{e}");
-        let e = parse_args(&args(&["--bogus", "1"])).unwrap_err();
+        let e = parse_args_with(&args(&["--bogus", "1"])).unwrap_err();
         assert!(e.0.contains("bogus"), "{e}");
     }
 
@@ -941,7 +953,7 @@ leaderboard:
         assert_eq!(c.metrics.prometheus_port, 0, "off by default");
         assert_eq!(c.metrics.prefix, "nakama");
         assert_eq!(c.metrics.namespace, "");
-        let (c, _) = parse_args(&args(&[
+        let (c, _) = parse_args_with(&args(&[
             "--metrics.prometheus_port",
             "9100",
             "--metrics.prefix",
@@ -953,24 +965,24 @@ leaderboard:
         assert_eq!(c.metrics.prometheus_port, 9100);
         assert_eq!(c.metrics.prefix, "game_1");
         assert_eq!(c.metrics.namespace, "eu");
-        let (c, _) = parse_args(&args(&["--metrics.prefix", ""])).unwrap();
+        let (c, _) = parse_args_with(&args(&["--metrics.prefix", ""])).unwrap();
         assert_eq!(c.metrics.prefix, "");
         for bad in ["1abc", "a-b", "a b", "é"] {
-            let e = parse_args(&args(&["--metrics.prefix", bad])).unwrap_err();
+            let e = parse_args_with(&args(&["--metrics.prefix", bad])).unwrap_err();
             assert!(e.0.contains("metrics.prefix"), "{bad}: {e}");
         }
-        let e = parse_args(&args(&["--metrics.prometheus_port", "70000"])).unwrap_err();
+        let e = parse_args_with(&args(&["--metrics.prometheus_port", "70000"])).unwrap_err();
         assert!(e.0.contains("metrics.prometheus_port"), "{e}");
-        let e = parse_args(&args(&["--metrics.prometheus_port", "7350"])).unwrap_err();
+        let e = parse_args_with(&args(&["--metrics.prometheus_port", "7350"])).unwrap_err();
         assert!(e.0.contains("metrics.prometheus_port"), "{e}");
-        let e = parse_args(&args(&["--metrics.reporting", "1"])).unwrap_err();
+        let e = parse_args_with(&args(&["--metrics.reporting", "1"])).unwrap_err();
         assert!(e.0.contains("reporting"), "{e}");
     }
 
     #[test]
     fn uppercase_log_levels_are_accepted() {
-        let (c, _) = parse_args(&args(&["--logger.level", "DEBUG", "--shards", "2"])).unwrap();
+        let (c, _) = parse_args_with(&args(&["--logger.level", "DEBUG", "--shards", "2"])).unwrap();
         assert_eq!(c.logger.level, "DEBUG");
-        assert_eq!(c.shard_count(), 2);
+        assert_eq!(c.shard_count(8), 2);
     }
 }

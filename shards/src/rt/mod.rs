@@ -19,6 +19,13 @@ pub type TcpStream = glommio::net::TcpStream;
 /// A UDP socket owned by one shard (bound with SO_REUSEPORT).
 pub type UdpSocket = glommio::net::UdpSocket;
 
+/// Cores this process may run on: the default shard count.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
 /// Runs a future on the current shard in the background.
 pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
     glommio::spawn_local(fut).detach();

@@ -1,0 +1,173 @@
+//! Tidy checks, as rust-analyzer's `xtask/src/tidy.rs`: rules of the
+//! house that ARCHITECTURE.md states, enforced on the sources themselves.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("repository root")
+}
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// A file's lines of code: comments dropped, and nothing from its first
+/// `#[cfg(test)]` on (unit tests may do what the code may not).
+fn code_lines(path: &Path) -> Vec<(usize, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .enumerate()
+        .take_while(|(_, l)| l.trim() != "#[cfg(test)]")
+        .map(|(i, l)| (i + 1, l.split("//").next().unwrap_or("").to_string()))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect()
+}
+
+fn offenders(files: &[PathBuf], bad: &[&str], root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in files {
+        for (n, line) in code_lines(f) {
+            if let Some(word) = bad.iter().find(|w| line.contains(*w)) {
+                let rel = f.strip_prefix(root).unwrap_or(f).display();
+                out.push(format!("{rel}:{n}: `{word}` in `{}`", line.trim()));
+            }
+        }
+    }
+    out
+}
+
+/// Only `shards/src/rt/` names the async runtime.
+#[test]
+fn only_the_runtime_seam_names_the_runtime() {
+    let root = root();
+    let files: Vec<PathBuf> = [
+        "core", "net", "schema", "store", "shards", "client", "loadtest",
+    ]
+    .iter()
+    .flat_map(|c| rust_files(&root.join(c).join("src")))
+    .filter(|f| !f.starts_with(root.join("shards/src/rt")))
+    .collect();
+    assert!(files.len() > 100, "found only {} files", files.len());
+    let found = offenders(&files, &["glommio"], &root);
+    assert!(
+        found.is_empty(),
+        "the runtime named outside rt/:\n{}",
+        found.join("\n")
+    );
+}
+
+/// `core` does no I/O and names no runtime; it reads the wall clock only
+/// through `core::time`.
+#[test]
+fn core_does_no_io() {
+    let root = root();
+    let files = rust_files(&root.join("core/src"));
+    assert!(files.len() > 10);
+    let io = [
+        "std::fs",
+        "std::net",
+        "std::process",
+        "std::thread",
+        "std::env",
+        "File::",
+        "TcpStream",
+        "UdpSocket",
+        "tokio",
+        "glommio",
+        "libc::",
+    ];
+    let found = offenders(&files, &io, &root);
+    assert!(found.is_empty(), "I/O in core:\n{}", found.join("\n"));
+    let clock: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| !f.ends_with("core/src/time.rs"))
+        .cloned()
+        .collect();
+    let found = offenders(&clock, &["SystemTime::now", "Instant::now"], &root);
+    assert!(
+        found.is_empty(),
+        "clock read outside core::time:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Every path ARCHITECTURE.md names (a backticked token with a `/` or a
+/// file extension) exists: as written from the repository root, or as the
+/// end of a real path (`router.rs` for `shards/src/http/router.rs`, with
+/// `.rs` implied for a module such as `config/nakama_only`).
+#[test]
+fn every_path_architecture_names_exists() {
+    let root = root();
+    let doc = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let mut all = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            let name = entry.file_name();
+            if [".git", "target", "node_modules"]
+                .iter()
+                .any(|s| name == *s)
+            {
+                continue;
+            }
+            let rel = p
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if p.is_dir() {
+                all.push(format!("{rel}/"));
+                stack.push(p);
+            } else {
+                all.push(rel);
+            }
+        }
+    }
+    let is_path = |t: &str| {
+        !t.is_empty()
+            && !t.starts_with('/')
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+            && (t.contains('/')
+                || [".rs", ".md", ".toml", ".mjs", ".fbs", ".sh", ".yml"]
+                    .iter()
+                    .any(|e| t.ends_with(e)))
+    };
+    let mut named = 0;
+    let mut missing = Vec::new();
+    for token in doc.split('`').skip(1).step_by(2).filter(|t| is_path(t)) {
+        named += 1;
+        let t = token.trim_start_matches("./");
+        let found = all.iter().any(|p| {
+            let candidates = [t.to_string(), format!("{t}.rs"), format!("{t}/")];
+            candidates
+                .iter()
+                .any(|c| p == c || p.ends_with(&format!("/{c}")))
+        });
+        if !found {
+            missing.push(token.to_string());
+        }
+    }
+    assert!(named > 40, "only {named} paths found in ARCHITECTURE.md");
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names paths that do not exist: {missing:?}"
+    );
+}
