@@ -74,7 +74,8 @@ fn room_chat_across_shards_with_history(b: &Backend) {
     let room = unique("lobby ");
     let channel_id = format!("2...{room}");
 
-    // Joins: each joiner sees the ones before it; they hear of it.
+    // Joins: each joiner sees the ones before it; everyone hears of it,
+    // the joiner included (as in Nakama).
     for i in 0..4 {
         let ch = join_room(&mut users[i].0, &room, json!({}));
         assert_eq!(ch["id"], json!(channel_id));
@@ -82,7 +83,7 @@ fn room_chat_across_shards_with_history(b: &Backend) {
         assert_eq!(ch["self"]["user_id"], json!(users[i].1.user_id()));
         assert_eq!(ch["self"]["persistence"], true);
         assert_eq!(ch["presences"].as_array().map_or(0, |p| p.len()), i);
-        for earlier in users.iter_mut().take(i) {
+        for earlier in users.iter_mut().take(i + 1) {
             let ev = earlier.0.next_with("channel_presence_event");
             let ev = &ev["channel_presence_event"];
             assert_eq!(ev["channel_id"], json!(channel_id));
@@ -246,6 +247,12 @@ fn hidden_members_are_not_shown() {
     let mut users = users_on_both_shards(&s, 3, "");
     let room = unique("hide-");
     join_room(&mut users[0].0, &room, json!({}));
+    let own = users[0].0.next_with("channel_presence_event");
+    assert_eq!(
+        own["channel_presence_event"]["joins"][0]["user_id"],
+        json!(users[0].1.user_id()),
+        "a joiner hears of its own join"
+    );
     let spy = join_room(&mut users[1].0, &room, json!({"hidden": true}));
     assert_eq!(spy["presences"].as_array().map_or(0, |p| p.len()), 1);
     let third = join_room(&mut users[2].0, &room, json!({}));
@@ -299,13 +306,19 @@ fn direct_messages_and_blocks(b: &Backend) {
         json!(format!("{} wants to chat", a.username()))
     );
 
-    // B joins by A's id; A hears of it; messages flow.
+    // B joins by A's id; A hears of it (after its own join); messages flow.
     users[1].0.request(
         "1",
         "channel_join",
         json!({"target": a.user_id(), "type": 2}),
     );
-    users[0].0.next_with("channel_presence_event");
+    for joiner in [a.user_id(), bob.user_id()] {
+        let ev = users[0].0.next_with("channel_presence_event");
+        assert_eq!(
+            ev["channel_presence_event"]["joins"][0]["user_id"],
+            json!(joiner)
+        );
+    }
     send(&mut users[0].0, &dm, json!({"secret": 1}));
     let m = users[1].0.next_with("channel_message")["channel_message"].clone();
     assert_eq!(

@@ -403,7 +403,7 @@ pub fn leave_event(stream: &StreamId, gone: &Presence) -> Outgoing {
 }
 
 /// Adds a presence, answers the joiner with the channel and its visible
-/// presences, and announces the join. Opening a direct conversation the
+/// presences, and announces the join to every member, the joiner included. Opening a direct conversation the
 /// other user is not in sends them a "wants to chat" notification.
 pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String) {
     let mut table = shard.streams.borrow_mut();
@@ -437,9 +437,11 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String)
         return;
     }
     if !presence.hidden {
+        // Every member hears of the join, the joiner included, as from
+        // Nakama's tracker; the reply above reaches the joiner first.
         let event = presence_event(&stream, vec![&presence], Vec::new());
         let frames = Frames::encode("", &event, m.wires());
-        broadcast(shard, m.targets(), Some(presence.session_id), &frames);
+        broadcast(shard, m.targets(), None, &frames);
     }
     if stream.mode == mode::DIRECT
         && let Some(other) = channel::other_user(&stream, presence.user_id)
