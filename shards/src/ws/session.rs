@@ -25,6 +25,7 @@ use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncRead, AsyncWrite};
 use kairos_net::ws::{self, Message, OpCode, Role};
 
+use crate::http::limits::ConnSlot;
 use crate::rt::{self, LocalEvent, TcpStream};
 use crate::session::{Frame, Session, SessionParams, Wire, dispatch, lifecycle};
 use crate::shard::Shard;
@@ -53,6 +54,8 @@ pub(super) struct Conn {
     /// Control frames to write before the next batch: at most one pong and
     /// one keepalive ping, whatever the client sends.
     control: RefCell<Control>,
+    /// This connection's place under the shard's connection caps.
+    _slot: ConnSlot,
 }
 
 /// The control frames waiting for the writer. They bypass the session's
@@ -110,7 +113,13 @@ impl Conn {
 }
 
 /// Runs a WebSocket session to its end and cleans up after it.
-pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: SessionParams) {
+pub async fn run(
+    shard: Rc<Shard>,
+    stream: TcpStream,
+    slot: ConnSlot,
+    pre_read: BytesMut,
+    p: SessionParams,
+) {
     let cfg = shard.config().socket.clone();
     let session = Rc::new(Session::new(
         p,
@@ -127,6 +136,7 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
         writing_since: Cell::new(None),
         next_ping: Cell::new(Instant::now() + Duration::from_millis(cfg.ping_period_ms)),
         control: RefCell::new(Control::default()),
+        _slot: slot,
     });
     shard.ws_keepalive.watch(&conn);
 
