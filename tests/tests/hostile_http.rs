@@ -329,3 +329,56 @@ fn a_shard_holds_at_most_its_connection_cap() {
         read_response(&mut c).is_some()
     }));
 }
+
+#[test]
+fn accept_backs_off_when_out_of_descriptors() {
+    let s = TestServer::start(&Backend::Sqlite);
+    assert_eq!(
+        s.http().request("GET", "/healthcheck", None, None).status,
+        200
+    );
+    let pid = s.pid().unwrap() as libc::pid_t;
+    // Leave the server a few descriptors more than it holds now (the soft
+    // limit only: raising a hard limit back needs a privilege).
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: prlimit only writes `old`.
+    let r = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) };
+    assert_eq!(r, 0, "prlimit: {}", std::io::Error::last_os_error());
+    let tight = libc::rlimit {
+        rlim_cur: s.open_fds() as libc::rlim_t + 4,
+        rlim_max: old.rlim_max,
+    };
+    // SAFETY: prlimit only reads `tight`.
+    let r = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &tight, std::ptr::null_mut()) };
+    assert_eq!(r, 0, "prlimit: {}", std::io::Error::last_os_error());
+    let before = s.log().matches("accept failed").count();
+
+    // More connections than descriptors: the kernel queues them, and the
+    // server's accepts fail with EMFILE for a while.
+    let waiting: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(&s.addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(2000));
+    let failures_logged = s.log().matches("accept failed").count() - before;
+
+    // SAFETY: as above, restoring the limit the server had.
+    let r = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &old, std::ptr::null_mut()) };
+    assert_eq!(r, 0, "prlimit: {}", std::io::Error::last_os_error());
+    drop(waiting);
+    // Each shard logs at most once a second (2 shards, about 2 s): a loop
+    // that retried every 10 ms logged about a hundred lines a second.
+    assert!(
+        (1..=8).contains(&failures_logged),
+        "{failures_logged} accept failures logged in 2 s"
+    );
+    // With descriptors back, the server serves again.
+    assert!(eventually(Duration::from_secs(5), || {
+        let mut c = TcpStream::connect(&s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let _ = c.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: kairos\r\n\r\n");
+        read_response(&mut c).is_some_and(|(status, _)| status.contains(" 200 "))
+    }));
+}
