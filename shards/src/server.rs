@@ -12,6 +12,8 @@ use kairos_core::session::SessionIssuer;
 use kairos_core::time::now_secs;
 use kairos_store::{Persist, StoreConfig};
 
+use crate::http::accept;
+use crate::http::limits::{ConnLimits, auto_max_per_shard};
 use crate::mesh::Mesh;
 use crate::metrics::Registry;
 use crate::registry::SessionRegistry;
@@ -66,7 +68,18 @@ pub fn open_store(config: &Config) -> Result<Persist, String> {
 impl Server {
     /// Opens the store, applies migrations, loads revocations and starts
     /// every shard listening. Returns once all shards accept connections.
-    pub fn start(config: Config) -> Result<Server, String> {
+    pub fn start(mut config: Config) -> Result<Server, String> {
+        let open_files = raise_open_files_limit();
+        if config.kairos.net.max_connections_per_shard == 0 {
+            config.kairos.net.max_connections_per_shard =
+                auto_max_per_shard(open_files, config.shard_count());
+        }
+        tracing::info!(
+            open_files,
+            max_connections_per_shard = config.kairos.net.max_connections_per_shard,
+            max_connections_per_ip = config.kairos.net.max_connections_per_ip,
+            "connection caps"
+        );
         let persist = open_store(&config)?;
         let applied = persist
             .block_on(persist.run(|store| async move { store.migrate_up().await }))
@@ -282,24 +295,40 @@ async fn shard_main(
     let _ = ready.send(Ok(bound));
     tracing::info!(shard = id, tcp = %bound.tcp, udp = ?bound.udp, quic = ?bound.quic, "shard accepting");
 
-    // Accept until the stop signal.
-    let accept_shard = shard.clone();
-    let accepting = async move {
-        loop {
-            match listener.accept().await {
-                Ok(stream) => {
-                    rt::spawn(crate::http::serve_connection(accept_shard.clone(), stream));
-                }
-                Err(e) => {
-                    tracing::warn!(shard = accept_shard.id, error = %e, "accept failed");
-                    rt::sleep(Duration::from_millis(10)).await;
-                }
-            }
-        }
-    };
+    // Accept until the stop signal, under this shard's connection caps.
+    let net = &shared.config.kairos.net;
+    let limits = ConnLimits::new(net.max_connections_per_shard, net.max_connections_per_ip);
+    let accepting = accept::run(shard.clone(), listener, limits, |shard, stream, slot| {
+        rt::spawn(crate::http::serve_connection(shard, stream, slot))
+    });
     futures_lite::future::or(accepting, shared.stop.wait(id)).await;
     // The listener is dropped with `accepting`: no new connections.
     drain(&shard).await;
+}
+
+/// Raises the soft limit on open files to the hard limit, as servers that
+/// hold many sockets should; returns the soft limit in force.
+fn raise_open_files_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write `lim`.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        if lim.rlim_cur < lim.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: lim.rlim_max,
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim.rlim_cur = lim.rlim_max;
+            }
+        }
+    }
+    lim.rlim_cur
 }
 
 /// Binds this shard's reliable-UDP socket and starts its driver; returns

@@ -7,37 +7,21 @@ use std::task::{Context, Poll};
 
 use futures_lite::{AsyncRead, AsyncWrite};
 
-use std::cell::Cell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use super::limits::ConnSlot;
+use super::watchdog::ConnClock;
 use crate::rt::TcpStream;
 
-/// A shard-owned TCP stream as hyper sees it, noting when bytes last moved
-/// so that the connection's watchdog can close idle or stalled peers. After
-/// a WebSocket upgrade, hyper hands it back through `Upgraded::downcast`.
+/// A shard-owned TCP stream as hyper sees it, noting when bytes move so
+/// that the connection's watchdog can close idle or stalled peers. After
+/// a WebSocket upgrade, hyper hands it back through `Upgraded::downcast`,
+/// with the connection's place under the shard's caps.
 pub struct HyperIo {
     pub stream: TcpStream,
-    pub activity: Rc<Activity>,
-}
-
-/// When a connection last made progress.
-pub struct Activity {
-    last: Cell<Instant>,
-}
-
-impl Activity {
-    pub fn new() -> Rc<Activity> {
-        Rc::new(Activity {
-            last: Cell::new(Instant::now()),
-        })
-    }
-    pub fn touch(&self) {
-        self.last.set(Instant::now());
-    }
-    pub fn idle_for(&self) -> Duration {
-        self.last.get().elapsed()
-    }
+    pub clock: Rc<ConnClock>,
+    pub slot: ConnSlot,
 }
 
 // SAFETY: hyper requires `Send` of any I/O it can upgrade, so that an
@@ -68,7 +52,9 @@ impl hyper::rt::Read for HyperIo {
         let this = self.get_mut();
         match Pin::new(&mut this.stream).poll_read(cx, slice) {
             Poll::Ready(Ok(n)) => {
-                this.activity.touch();
+                if n > 0 {
+                    this.clock.read(Instant::now());
+                }
                 unsafe { buf.advance(n) };
                 Poll::Ready(Ok(()))
             }
@@ -86,8 +72,8 @@ impl hyper::rt::Write for HyperIo {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.stream).poll_write(cx, buf);
-        if matches!(r, Poll::Ready(Ok(_))) {
-            this.activity.touch();
+        if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
+            this.clock.wrote(Instant::now());
         }
         r
     }

@@ -1,21 +1,24 @@
 //! The HTTP driver: hyper's HTTP/1.1 server on a shard's TCP connections,
 //! routing Nakama's REST API and the WebSocket upgrade.
 
+pub mod accept;
 pub mod auth;
 mod handlers;
 pub mod io;
+pub mod limits;
 pub mod query;
 pub mod response;
 mod router;
+pub mod watchdog;
 
 pub use handlers::Route;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::Request;
 use hyper::body::Incoming;
@@ -24,45 +27,51 @@ use hyper::service::service_fn;
 
 use crate::rt::{self, TcpStream};
 use crate::shard::Shard;
+use limits::ConnSlot;
 use response::HttpResponse;
+use watchdog::{Action, ConnClock, Deadlines};
 
-/// Serves one accepted API connection until it closes, the client idles
-/// out, or the shard stops (then in-flight requests finish and the
-/// connection closes gracefully).
-pub async fn serve_connection(shard: Rc<Shard>, stream: TcpStream) {
-    serve_with(shard, stream, router::route).await
+/// The watchdog's timer.
+type Sleep = Pin<Box<dyn Future<Output = ()>>>;
+
+/// Serves one accepted API connection until it closes, a deadline passes
+/// (see [`watchdog`]), or the shard stops (then in-flight requests finish
+/// and the connection closes gracefully).
+pub async fn serve_connection(shard: Rc<Shard>, stream: TcpStream, slot: ConnSlot) {
+    serve_with(shard, stream, slot, router::route).await
 }
 
 /// Serves one connection, answering each request with `handler`: the
-/// connection driver shared by the API and the metrics endpoint.
-pub async fn serve_with<H, Fut>(shard: Rc<Shard>, stream: TcpStream, handler: H)
+/// connection driver shared by the API and the metrics endpoint. The
+/// handler gets the connection's clock and calls
+/// [`ConnClock::body_done`] once it has read the request's body: until
+/// then the body's deadline runs.
+pub async fn serve_with<H, Fut>(shard: Rc<Shard>, stream: TcpStream, slot: ConnSlot, handler: H)
 where
-    H: Fn(Rc<Shard>, Request<Incoming>, Option<SocketAddr>) -> Fut + 'static,
+    H: Fn(Rc<Shard>, Request<Incoming>, Option<SocketAddr>, Rc<ConnClock>) -> Fut + 'static,
     Fut: Future<Output = HttpResponse> + 'static,
 {
-    let cfg = &shard.config().socket;
+    let cfg = shard.config();
     let _ = stream.set_nodelay(true);
-    // A connection on which no byte moves for `read_timeout_ms` while no
-    // request is being handled is dropped: this bounds slow-loris headers,
-    // peers that stop reading our responses, and idle keep-alive
-    // connections alike.
-    let idle_limit = Duration::from_millis(cfg.read_timeout_ms);
+    let deadlines = Deadlines {
+        idle: Duration::from_millis(cfg.socket.read_timeout_ms),
+        header: Duration::from_millis(cfg.kairos.net.header_timeout_ms),
+        body: Duration::from_millis(cfg.kairos.net.body_timeout_ms),
+    };
     let peer = stream.peer_addr().ok();
-    let activity = io::Activity::new();
-    let busy = Rc::new(std::cell::Cell::new(0usize));
+    let clock = ConnClock::new(Instant::now());
 
     shard.http_conns.set(shard.http_conns.get() + 1);
     let svc_shard = shard.clone();
-    let svc_busy = busy.clone();
+    let svc_clock = clock.clone();
     let service = service_fn(move |req| {
-        let busy = svc_busy.clone();
-        let handling = handler(svc_shard.clone(), req, peer);
+        // hyper calls the service once a request's head is parsed.
+        svc_clock.head_done(Instant::now());
+        let handling = handler(svc_shard.clone(), req, peer, svc_clock.clone());
+        let clock = svc_clock.clone();
         async move {
-            // A request being handled (e.g. waiting for the database) is
-            // not idleness.
-            busy.set(busy.get() + 1);
             let resp = handling.await;
-            busy.set(busy.get() - 1);
+            clock.request_done(Instant::now());
             Ok::<_, std::convert::Infallible>(resp)
         }
     });
@@ -72,7 +81,8 @@ where
         .serve_connection(
             io::HyperIo {
                 stream,
-                activity: activity.clone(),
+                clock: clock.clone(),
+                slot,
             },
             service,
         )
@@ -80,7 +90,9 @@ where
     let mut conn = pin!(conn);
     let mut stopping = pin!(shard.stopping.wait());
     let mut draining = false;
-    let mut watchdog = Box::pin(rt::sleep(idle_limit));
+    // The watchdog's one timer and the instant it fires; none while a
+    // handler works (its end wakes this task through `conn`).
+    let mut timer: Option<(Instant, Sleep)> = None;
     let result = std::future::poll_fn(|cx| {
         if !draining && stopping.as_mut().poll(cx).is_ready() {
             draining = true;
@@ -89,18 +101,24 @@ where
         if let Poll::Ready(r) = conn.as_mut().poll(cx) {
             return Poll::Ready(Some(r));
         }
-        while watchdog.as_mut().poll(cx).is_ready() {
-            let idle = activity.idle_for();
-            if idle >= idle_limit && busy.get() == 0 {
-                return Poll::Ready(None);
+        loop {
+            let now = Instant::now();
+            match watchdog::action(clock.deadline(&deadlines), timer.as_ref().map(|t| t.0), now) {
+                Action::Close => return Poll::Ready(None),
+                Action::Disarm => {
+                    timer = None;
+                    return Poll::Pending;
+                }
+                Action::Keep => {}
+                Action::Arm(at) => timer = Some((at, Box::pin(rt::sleep(at - now)))),
             }
-            watchdog = Box::pin(rt::sleep(
-                idle_limit
-                    .saturating_sub(idle)
-                    .max(Duration::from_millis(10)),
-            ));
+            let (_, sleep) = timer.as_mut().expect("armed");
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            // Fired: the deadline may have moved; decide again.
+            timer = None;
         }
-        Poll::Pending
     })
     .await;
     match result {
@@ -110,7 +128,8 @@ where
         None => tracing::debug!(
             shard = shard.id,
             ?peer,
-            "http connection idle or stalled; closed"
+            phase = ?clock.phase(),
+            "http connection past its deadline; closed"
         ),
         Some(Ok(())) => {}
     }

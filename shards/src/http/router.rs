@@ -1,5 +1,6 @@
 //! Maps requests to handlers, after the checks every route shares: CORS
-//! preflight, the body size cap, and authentication.
+//! preflight, authentication (from the headers, before any byte of the
+//! body is read), and the body size cap.
 
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -15,6 +16,7 @@ use super::auth::{self, Caller};
 use super::handlers::{self, Route};
 use super::query;
 use super::response::{self, HttpResponse};
+use super::watchdog::ConnClock;
 use crate::shard::Shard;
 
 /// What a handler gets: the parsed query, the whole body, and the
@@ -127,6 +129,7 @@ pub async fn route(
     shard: Rc<Shard>,
     req: Request<Incoming>,
     peer: Option<SocketAddr>,
+    clock: Rc<ConnClock>,
 ) -> HttpResponse {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -152,7 +155,7 @@ pub async fn route(
     };
 
     let started = Instant::now();
-    let (resp, received) = call(&shard, route, *access, param, req).await;
+    let (resp, received) = call(&shard, route, *access, param, req, &clock).await;
     let sent = resp.body().size_hint().exact().unwrap_or(0);
     shard.metrics.api(
         route,
@@ -165,14 +168,33 @@ pub async fn route(
 }
 
 /// Serves a request for a known route. Also returns the body bytes read.
+///
+/// The caller is authenticated from the headers before the body is read:
+/// a client without the server key or a session cannot make the server
+/// wait for a body (it gets 401 and the connection closes unread). The
+/// body then has `kairos.net.body_timeout_ms` to arrive (the connection's
+/// watchdog); only once it is read does the handler's work begin.
 async fn call(
     shard: &Rc<Shard>,
     route: Route,
     access: Access,
     path_param: String,
     req: Request<Incoming>,
+    clock: &ConnClock,
 ) -> (HttpResponse, u64) {
     let (parts, body) = req.into_parts();
+    let caller: Option<Caller> = match access {
+        Access::Public => None,
+        Access::ServerKey => match auth::server_key(&shard.shared, &parts.headers) {
+            Ok(()) => None,
+            Err(e) => return (response::error(&e), 0),
+        },
+        Access::Session => match auth::bearer(&shard.shared, &parts.headers) {
+            Ok(c) => Some(c),
+            Err(e) => return (response::error(&e), 0),
+        },
+    };
+
     let limit = shard.config().socket.max_request_size_bytes;
     let too_large = || response::error(&ApiError::invalid("Request body too large."));
     if let Some(len) = parts.headers.get(hyper::header::CONTENT_LENGTH) {
@@ -201,23 +223,12 @@ async fn call(
             return (resp, 0);
         }
     };
+    clock.body_done();
     let received = body.len() as u64;
     let call = Call {
         query: query::parse(parts.uri.query().unwrap_or("")),
         body,
         path_param,
-    };
-
-    let caller: Option<Caller> = match access {
-        Access::Public => None,
-        Access::ServerKey => match auth::server_key(&shard.shared, &parts.headers) {
-            Ok(()) => None,
-            Err(e) => return (response::error(&e), received),
-        },
-        Access::Session => match auth::bearer(&shard.shared, &parts.headers) {
-            Ok(c) => Some(c),
-            Err(e) => return (response::error(&e), received),
-        },
     };
 
     let resp = match handlers::dispatch(route, shard.clone(), caller, call).await {

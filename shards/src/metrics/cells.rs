@@ -28,6 +28,8 @@ pub struct ApiCells {
 pub struct ShardMetrics {
     pub ws_opened: Counter,
     pub ws_closed: Counter,
+    /// Connections accepted and closed at once, past the shard's caps.
+    pub conns_refused: Counter,
     /// REST requests (matched routes).
     pub requests: Counter,
     pub request_errors: Counter,
@@ -67,6 +69,7 @@ impl Default for ShardMetrics {
         ShardMetrics {
             ws_opened: Counter::default(),
             ws_closed: Counter::default(),
+            conns_refused: Counter::default(),
             requests: Counter::default(),
             request_errors: Counter::default(),
             request_recv_bytes: Counter::default(),

@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -15,28 +14,22 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::exposition::CONTENT_TYPE;
+use crate::http::accept;
+use crate::http::limits::ConnLimits;
 use crate::http::response::{self, HttpResponse};
+use crate::http::watchdog::ConnClock;
 use crate::rt::{self, TcpListener};
 use crate::shard::Shard;
 
+/// Scrapers connected at once at most: Prometheus needs one or two.
+const MAX_SCRAPE_CONNECTIONS: usize = 64;
+
 /// Accepts scrape connections until the shard begins to stop.
 pub async fn serve(shard: Rc<Shard>, listener: TcpListener) {
-    let accept_shard = shard.clone();
-    let accepting = async move {
-        loop {
-            match listener.accept().await {
-                Ok(stream) => rt::spawn(crate::http::serve_with(
-                    accept_shard.clone(),
-                    stream,
-                    respond,
-                )),
-                Err(e) => {
-                    tracing::warn!(error = %e, "metrics accept failed");
-                    rt::sleep(Duration::from_millis(10)).await;
-                }
-            }
-        }
-    };
+    let limits = ConnLimits::new(MAX_SCRAPE_CONNECTIONS, 0);
+    let accepting = accept::run(shard.clone(), listener, limits, |shard, stream, slot| {
+        rt::spawn(crate::http::serve_with(shard, stream, slot, respond))
+    });
     futures_lite::future::or(accepting, shard.stopping.wait()).await;
 }
 
@@ -44,7 +37,10 @@ async fn respond(
     shard: Rc<Shard>,
     req: Request<Incoming>,
     _peer: Option<SocketAddr>,
+    clock: Rc<ConnClock>,
 ) -> HttpResponse {
+    // A scrape has no body to wait for.
+    clock.body_done();
     let path = req.uri().path();
     if path != "/" && path != "/metrics" {
         return response::text(StatusCode::NOT_FOUND, "404 page not found");

@@ -192,6 +192,19 @@ pub fn render(shared: &Shared) -> String {
         e.sample("kairos_shard_sessions", &[("shard", id)], s.sessions());
     }
     e.family(
+        "kairos_shard_connections_refused_total",
+        "Connections each shard accepted and closed at once: past \
+         kairos.net.max_connections_per_shard or max_connections_per_ip.",
+        Kind::Counter,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample(
+            "kairos_shard_connections_refused_total",
+            &[("shard", id)],
+            s.conns_refused.get(),
+        );
+    }
+    e.family(
         "kairos_shard_streams",
         "Streams with members that each shard owns.",
         Kind::Gauge,

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
-use kairos_net::ws::{self, OpCode};
+use kairos_net::ws;
 
 use super::session::Conn;
 use crate::rt;
@@ -69,7 +69,7 @@ impl Keepalive {
                 return false;
             }
             if now >= conn.next_ping.get() && !session.is_closing() {
-                conn.send_control(ws::frame::frame_bytes(OpCode::Ping, b""));
+                conn.send_ping();
                 conn.next_ping.set(now + ping_every);
             }
             true

@@ -25,6 +25,7 @@ use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncRead, AsyncWrite};
 use kairos_net::ws::{self, Message, OpCode, Role};
 
+use crate::http::limits::ConnSlot;
 use crate::rt::{self, LocalEvent, TcpStream};
 use crate::session::{Frame, Session, SessionParams, Wire, dispatch, lifecycle};
 use crate::shard::Shard;
@@ -50,15 +51,55 @@ pub(super) struct Conn {
     pub(super) writing_since: Cell<Option<Instant>>,
     /// When the next keepalive ping is due.
     pub(super) next_ping: Cell<Instant>,
-    /// Control frames (pings, pongs) to write before the next batch; they
-    /// bypass the session's queue limit and its wire's framing.
-    control: RefCell<Vec<Bytes>>,
+    /// Control frames to write before the next batch: at most one pong and
+    /// one keepalive ping, whatever the client sends.
+    control: RefCell<Control>,
+    /// This connection's place under the shard's connection caps.
+    _slot: ConnSlot,
+}
+
+/// The control frames waiting for the writer. They bypass the session's
+/// queue limit and its wire's framing, so they are bounded here instead:
+/// a pong answers only the latest ping (RFC 6455 5.5.3 allows it), and a
+/// keepalive ping not yet written is not queued twice. A ping flood
+/// therefore costs one frame, not one per ping.
+#[derive(Default)]
+pub(super) struct Control {
+    pong: Option<Bytes>,
+    ping: bool,
+}
+
+impl Control {
+    /// Answers a ping, replacing any pong not yet written.
+    pub(super) fn pong(&mut self, payload: &[u8]) {
+        self.pong = Some(ws::frame::frame_bytes(OpCode::Pong, payload));
+    }
+
+    /// Asks for a keepalive ping.
+    pub(super) fn ping(&mut self) {
+        self.ping = true;
+    }
+
+    /// The frames to write now, in order: the pong, then the ping.
+    pub(super) fn take(&mut self) -> impl Iterator<Item = Bytes> + use<> {
+        let pong = self.pong.take();
+        let ping =
+            std::mem::take(&mut self.ping).then(|| ws::frame::frame_bytes(OpCode::Ping, b""));
+        pong.into_iter().chain(ping)
+    }
 }
 
 impl Conn {
-    /// Queues a control frame and wakes the writer.
-    pub(super) fn send_control(&self, frame: Bytes) {
-        self.control.borrow_mut().push(frame);
+    /// Answers a client's ping (only the latest one waiting) and wakes the
+    /// writer.
+    pub(super) fn send_pong(&self, payload: &[u8]) {
+        self.control.borrow_mut().pong(payload);
+        self.session.outgoing_notify().notify();
+    }
+
+    /// Queues a keepalive ping (at most one waiting) and wakes the writer.
+    pub(super) fn send_ping(&self) {
+        self.control.borrow_mut().ping();
         self.session.outgoing_notify().notify();
     }
 
@@ -72,7 +113,13 @@ impl Conn {
 }
 
 /// Runs a WebSocket session to its end and cleans up after it.
-pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: SessionParams) {
+pub async fn run(
+    shard: Rc<Shard>,
+    stream: TcpStream,
+    slot: ConnSlot,
+    pre_read: BytesMut,
+    p: SessionParams,
+) {
     let cfg = shard.config().socket.clone();
     let session = Rc::new(Session::new(
         p,
@@ -88,7 +135,8 @@ pub async fn run(shard: Rc<Shard>, stream: TcpStream, pre_read: BytesMut, p: Ses
         last_read: Cell::new(Instant::now()),
         writing_since: Cell::new(None),
         next_ping: Cell::new(Instant::now() + Duration::from_millis(cfg.ping_period_ms)),
-        control: RefCell::new(Vec::new()),
+        control: RefCell::new(Control::default()),
+        _slot: slot,
     });
     shard.ws_keepalive.watch(&conn);
 
@@ -164,7 +212,12 @@ async fn read_loop(shard: &Rc<Shard>, conn: &Conn, mut buf: BytesMut, max: usize
                     }
                 }
                 Ok(Some(Message::Ping(payload))) => {
-                    conn.send_control(ws::frame::frame_bytes(OpCode::Pong, &payload));
+                    conn.send_pong(&payload);
+                    // A ping flood yields like a burst of envelopes.
+                    handled += 1;
+                    if handled.is_multiple_of(READ_BURST) {
+                        rt::yield_now().await;
+                    }
                 }
                 Ok(Some(Message::Pong(_))) => {}
                 Ok(Some(Message::Close(frame))) => {
@@ -232,7 +285,7 @@ async fn write_loop(conn: Rc<Conn>) {
     let mut batch: Vec<Frame> = Vec::new();
     let mut scratch = BytesMut::new();
     loop {
-        let control = std::mem::take(&mut *conn.control.borrow_mut());
+        let control = conn.control.borrow_mut().take();
         for frame in control {
             if timed_write(&conn, &frame).await.is_err() {
                 session.close(ws::close::NORMAL, "");
@@ -282,4 +335,27 @@ async fn write_loop(conn: Rc<Conn>) {
         rt::timeout(CLOSE_ACK_WAIT, conn.read_done.wait()).await;
     }
     conn.shutdown_socket();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ping_flood_leaves_one_pong_and_one_keepalive_ping() {
+        let mut c = Control::default();
+        for i in 0..10_000u32 {
+            c.pong(&i.to_be_bytes());
+            c.ping();
+        }
+        let frames: Vec<Bytes> = c.take().collect();
+        assert_eq!(frames.len(), 2);
+        // The pong answers the latest ping.
+        assert_eq!(
+            frames[0],
+            ws::frame::frame_bytes(OpCode::Pong, &9_999u32.to_be_bytes())
+        );
+        assert_eq!(frames[1], ws::frame::frame_bytes(OpCode::Ping, b""));
+        assert_eq!(c.take().count(), 0);
+    }
 }

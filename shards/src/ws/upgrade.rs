@@ -109,7 +109,7 @@ pub fn handle(
                 let hyper::upgrade::Parts { io, read_buf, .. } = parts;
                 let pre_read = BytesMut::from(&read_buf[..]);
                 drop(read_buf);
-                session::run(shard, io.stream, pre_read, params).await;
+                session::run(shard, io.stream, io.slot, pre_read, params).await;
             }
             Err(_) => tracing::error!("upgraded connection is not a shard TCP stream"),
         }
