@@ -72,7 +72,7 @@ impl Server {
         let open_files = raise_open_files_limit();
         if config.kairos.net.max_connections_per_shard == 0 {
             config.kairos.net.max_connections_per_shard =
-                auto_max_per_shard(open_files, config.shard_count());
+                auto_max_per_shard(open_files, config.shard_count(rt::available_cores()));
         }
         tracing::info!(
             open_files,
