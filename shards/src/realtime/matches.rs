@@ -93,6 +93,9 @@ pub fn join(shard: &Shard, session: &Session, cid: &str, match_id: &str, token: 
 }
 
 fn join_stream(shard: &Shard, session: &Session, cid: &str, stream: StreamId, kind: JoinKind) {
+    if membership::refuse_over_limit(shard, session, cid, &stream, ErrorCode::MatchJoinRejected) {
+        return;
+    }
     session.track_stream(stream.clone(), JoinFlags::default());
     let presence = session.presence(shard.id, None);
     to_owner(
@@ -184,6 +187,15 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String,
             &cid,
             &err,
         );
+        // The joiner counted the match in; it must not (nor against its
+        // limits).
+        shard.send_to(
+            presence.shard,
+            ShardMsg::StreamDropped {
+                stream,
+                sessions: vec![presence.session_id],
+            },
+        );
         return;
     }
     let newly = table.join(&stream, presence.clone());
@@ -260,7 +272,7 @@ pub fn on_data(
     });
     if only.is_empty() {
         let frames = Frames::encode_with("", &msg, m.wires(), reliable);
-        broadcast(shard, m.targets(), Some(sender), &frames);
+        membership::broadcast_data(shard, m.targets(), Some(sender), &frames);
         return;
     }
     // Only the listed members (the sender too, if listed): one encoding per
@@ -280,7 +292,7 @@ pub fn on_data(
         }
     }
     for (dest, sessions) in by_shard {
-        deliver::to_shard(shard, dest, sessions.into(), None, frames.clone());
+        deliver::data_to_shard(shard, dest, sessions.into(), None, frames.clone());
     }
 }
 

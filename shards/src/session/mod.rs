@@ -18,6 +18,7 @@ pub mod dispatch;
 pub mod driven;
 mod inbox;
 pub mod lifecycle;
+pub mod rate;
 pub mod wire;
 
 pub use inbox::Inbox;
@@ -106,6 +107,8 @@ pub struct Session {
     pub finished: LocalEvent,
     /// The owning shard's metric cells.
     pub metrics: ShardCells,
+    /// Its message rate (`kairos.session.max_messages_per_sec`).
+    pub rate: rate::RateLimit,
 }
 
 impl Session {
@@ -131,6 +134,7 @@ impl Session {
             follows: RefCell::new(Vec::new()),
             finished: LocalEvent::default(),
             metrics,
+            rate: rate::RateLimit::default(),
         }
     }
 
@@ -275,6 +279,41 @@ impl Session {
             .iter()
             .find(|(s, _)| s == stream)
             .map(|(_, f)| *f)
+    }
+
+    /// Whether joining `stream` would take this session past its limits
+    /// (`kairos.session.max_matches`, `max_streams`, which status follows
+    /// count against too): the limit's key and
+    /// value, or `None` when the join may go on (a stream already joined
+    /// is no new one).
+    pub fn over_stream_limit(
+        &self,
+        stream: &StreamId,
+        limits: &kairos_core::config::SessionLimits,
+    ) -> Option<(&'static str, usize)> {
+        let streams = self.streams.borrow();
+        if streams.iter().any(|(s, _)| s == stream) {
+            return None;
+        }
+        if stream.mode == crate::streams::mode::MATCH_RELAYED {
+            let matches = streams
+                .iter()
+                .filter(|(s, _)| s.mode == crate::streams::mode::MATCH_RELAYED)
+                .count();
+            if matches >= limits.max_matches {
+                return Some(("kairos.session.max_matches", limits.max_matches));
+            }
+        }
+        if streams.len() + self.follows.borrow().len() >= limits.max_streams {
+            return Some(("kairos.session.max_streams", limits.max_streams));
+        }
+        None
+    }
+
+    /// Streams joined and users followed: what `kairos.session.max_streams`
+    /// bounds.
+    pub fn stream_count(&self) -> usize {
+        self.streams.borrow().len() + self.follows.borrow().len()
     }
 
     pub fn take_streams(&self) -> Vec<StreamId> {
