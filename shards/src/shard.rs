@@ -29,6 +29,10 @@ use crate::session::Session;
 use crate::stop::StopSignal;
 use crate::streams::{Presence, StreamId, StreamTable};
 
+/// How long account deletion waits for a shard to confirm it closed the
+/// user's sessions (only a shard that is stopping would take long).
+const KICK_CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Messages shards send each other through the mesh.
 #[derive(Debug)]
 pub enum ShardMsg {
@@ -50,6 +54,15 @@ pub enum ShardMsg {
         presence: Presence,
         cid: String,
         kind: JoinKind,
+        /// The joiner's number for this request.
+        join: u64,
+    },
+    /// To a joiner's shard: the owner refused its join request `join` of
+    /// `stream` (no such match).
+    JoinRefused {
+        stream: StreamId,
+        session_id: Uuid,
+        join: u64,
     },
     /// To a stream's owner: this session left (or closed).
     StreamLeave { stream: StreamId, session_id: Uuid },
@@ -254,9 +267,9 @@ impl Shard {
         }
         self.kick_user_local(user, reason);
         for reply in replies {
-            // A shard that stops first drops the sender: its sessions are
-            // gone with it.
-            let _ = reply.await;
+            // A shard that stops first may never answer: its sessions stop
+            // with it, so waiting is bounded.
+            let _ = crate::rt::timeout(KICK_CONFIRM_WAIT, reply).await;
         }
     }
 
@@ -304,7 +317,18 @@ impl Shard {
                 presence,
                 cid,
                 kind,
-            } => matches::on_join(self, stream, presence, cid, kind),
+                join,
+            } => matches::on_join(self, stream, presence, cid, kind, join),
+            ShardMsg::JoinRefused {
+                stream,
+                session_id,
+                join,
+            } => {
+                let session = self.sessions.borrow().get(&session_id).cloned();
+                if let Some(s) = session {
+                    s.join_refused(&stream, join);
+                }
+            }
             ShardMsg::StreamLeave { stream, session_id } => {
                 membership::on_leave(self, stream, session_id)
             }

@@ -493,6 +493,12 @@ fn a_session_joins_a_bounded_number_of_matches_and_streams() {
     let http = s.http();
     let sess = http.device(&unique("device-"));
     let mut ws = Ws::open(&s.addr, &sess.token, "");
+    // Joins the owner refuses (no such match) do not count.
+    for i in 0..5 {
+        let unknown = format!("{i:08x}-0000-4000-8000-000000000000.");
+        let r = ws.request(&format!("u{i}"), "match_join", json!({"match_id": unknown}));
+        assert_eq!(r["error"]["code"], 4, "unknown match: {r}");
+    }
     let mut matches = Vec::new();
     for i in 0..3 {
         let r = ws.request(&format!("c{i}"), "match_create", json!({}));

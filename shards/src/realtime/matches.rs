@@ -96,7 +96,7 @@ fn join_stream(shard: &Shard, session: &Session, cid: &str, stream: StreamId, ki
     if membership::refuse_over_limit(shard, session, cid, &stream, ErrorCode::MatchJoinRejected) {
         return;
     }
-    session.track_stream(stream.clone(), JoinFlags::default());
+    let join = session.track_stream(stream.clone(), JoinFlags::default());
     let presence = session.presence(shard.id, None);
     to_owner(
         shard,
@@ -106,6 +106,7 @@ fn join_stream(shard: &Shard, session: &Session, cid: &str, stream: StreamId, ki
             presence,
             cid: cid.to_string(),
             kind,
+            join,
         },
     );
 }
@@ -173,11 +174,30 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
 /// again gets every presence, itself included, as in Nakama. The reply
 /// and the event travel the same FIFO path to the joiner's shard, so the
 /// reply always arrives first.
-pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String, kind: JoinKind) {
+pub fn on_join(
+    shard: &Shard,
+    stream: StreamId,
+    presence: Presence,
+    cid: String,
+    kind: JoinKind,
+    join: u64,
+) {
     let mut table = shard.streams.borrow_mut();
     let exists = table.get(&stream).is_some();
     if !exists && kind == JoinKind::Join {
         drop(table);
+        // The joiner counted the match in; it must not (nor against its
+        // limits), unless it asked to join it again since. Sent before the
+        // error, on the same FIFO path, so it is forgotten before the
+        // client hears.
+        shard.send_to(
+            presence.shard,
+            ShardMsg::JoinRefused {
+                stream,
+                session_id: presence.session_id,
+                join,
+            },
+        );
         let err = Outgoing::error(ErrorCode::MatchNotFound, "Match not found");
         deliver::to_session(
             shard,
@@ -186,15 +206,6 @@ pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String,
             presence.wire,
             &cid,
             &err,
-        );
-        // The joiner counted the match in; it must not (nor against its
-        // limits).
-        shard.send_to(
-            presence.shard,
-            ShardMsg::StreamDropped {
-                stream,
-                sessions: vec![presence.session_id],
-            },
         );
         return;
     }
