@@ -591,3 +591,49 @@ fn a_session_over_its_message_rate_is_throttled_and_still_served() {
     // Other sessions were never slowed by it.
     each_shard_serves(&s);
 }
+
+/// The same limit holds on the datagram transports, whose sessions are
+/// read from an inbox: over the rate, their reader waits too.
+#[test]
+fn datagram_sessions_are_throttled_too() {
+    use kairos_client::rtapi::{Incoming, Outgoing};
+    use kairos_client::{Client, ConnectOptions, Transport};
+    let (s, metrics, _) = server_with_metrics(&[
+        "--kairos.session.max_messages_per_sec",
+        "200",
+        "--kairos.session.message_burst",
+        "10",
+    ]);
+    let port: u16 = s.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let client = Client::new("127.0.0.1", port, "defaultkey");
+    for transport in [Transport::ReliableUdp, Transport::Quic] {
+        let before = metric(&metrics, "kairos_session_throttled_messages_total");
+        let session = client
+            .authenticate_device(&unique("device-"), true, None)
+            .expect("authenticates");
+        let mut rt = client
+            .connect(&session, transport, ConnectOptions::default())
+            .unwrap_or_else(|e| panic!("{transport} connects: {e}"));
+        let n = 60;
+        for i in 0..n {
+            rt.send_with_cid(&i.to_string(), &Incoming::Ping)
+                .expect("send");
+        }
+        let mut pongs = 0;
+        for _ in 0..10_000 {
+            if pongs == n {
+                break;
+            }
+            match rt.poll(Duration::from_millis(200)) {
+                Ok(Some(m)) if matches!(m.message, Some(Outgoing::Pong {})) => pongs += 1,
+                Ok(_) => {}
+                Err(e) => panic!("{transport}: {e}"),
+            }
+        }
+        assert_eq!(pongs, n, "{transport}: every ping is answered");
+        let after = metric(&metrics, "kairos_session_throttled_messages_total");
+        assert!(after > before, "{transport}: nothing was throttled");
+        rt.ping().expect("still served");
+        rt.close();
+    }
+}
