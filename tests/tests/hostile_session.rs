@@ -82,6 +82,23 @@ fn split(ws: Ws) -> (WebSocket<TcpStream>, thread::JoinHandle<u64>) {
     (writer, reader)
 }
 
+/// Caps a socket's receive buffer (and so the window it advertises).
+fn shrink_receive_buffer(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let size: libc::c_int = 4096;
+    // SAFETY: a valid socket descriptor and a c_int option value.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "setsockopt SO_RCVBUF");
+}
+
 fn send_text(w: &mut WebSocket<TcpStream>, v: &Value) -> bool {
     w.send(Message::Text(Utf8Bytes::from(v.to_string())))
         .is_ok()
@@ -361,27 +378,36 @@ fn a_session_closed_for_a_full_queue_stops_relaying_and_storing() {
         })
     };
     // The member sends big messages and never reads while it sends: its
-    // own relays and acks fill its queue, and it is closed.
+    // own relays and acks fill its queue, and it is closed. A small receive
+    // buffer makes that come soon. Once the server has logged the close,
+    // the member sends a last round, then reads: the server still reads
+    // (and drops) what it sends, so everything gets there and the close
+    // frame comes back.
     member
         .socket
         .get_ref()
         .set_write_timeout(Some(Duration::from_secs(5)))
         .unwrap();
+    shrink_receive_buffer(member.socket.get_ref());
     let pad = "x".repeat(3000);
-    let total = 4000u64;
-    let mut sent = 0;
-    for n in 0..total {
-        let msg = json!({"cid": n.to_string(), "channel_message_send": {
-            "channel_id": channel, "content": json!({"n": n, "pad": pad}).to_string()}});
-        if member
-            .socket
-            .send(Message::Text(Utf8Bytes::from(msg.to_string())))
-            .is_err()
-        {
-            break;
+    let round = 50u64;
+    let mut sent = 0u64;
+    let mut rounds_after_close = 0;
+    while sent < 4000 && rounds_after_close < 2 {
+        if s.log().contains("outgoing queue full; closing session") {
+            rounds_after_close += 1;
         }
-        sent += 1;
+        for _ in 0..round {
+            let msg = json!({"cid": sent.to_string(), "channel_message_send": {
+                "channel_id": channel, "content": json!({"n": sent, "pad": pad}).to_string()}});
+            member
+                .socket
+                .send(Message::Text(Utf8Bytes::from(msg.to_string())))
+                .expect("the server reads all it is sent");
+            sent += 1;
+        }
     }
+    assert_eq!(rounds_after_close, 2, "the member was never closed");
     let (close, seen) = member.until_close();
     let (code, reason) = close.expect("the member is closed");
     assert_eq!(
