@@ -9,8 +9,14 @@
 //! * An idle consumer parks (after its executor's `spin_before_park`) and is
 //!   woken through its waker; glommio turns a wake from a foreign thread into
 //!   an eventfd write only when the target executor sleeps.
-//! * A full queue never blocks and never drops: the producer keeps the
-//!   overflow locally, in order, and retries.
+//! * A full queue never blocks: the producer keeps the overflow locally, in
+//!   order, and retries. The overflow is bounded by its sources: sessions'
+//!   readers pause while the mesh's total overflow is above
+//!   `kairos.session.mesh_overflow_pause` ([`Mesh::total_overflowed`]),
+//!   so what remains is what was in flight. Past a hard bound
+//!   ([`MeshPort::with_overflow_max`]) the messages a sender marks as
+//!   sheddable ([`MeshPort::send_sheddable`]: relayed data) are dropped
+//!   and counted; every other message is always kept.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -33,8 +39,14 @@ pub struct Mesh<M> {
     queues: Vec<ArrayQueue<M>>,
     inboxes: Vec<Inbox>,
     /// Per producer shard: messages waiting in its overflow, mirrored from
-    /// its port for metrics.
+    /// its port for metrics and for sessions' readers to pause on. Written
+    /// only while a shard has overflow, so reading them costs a shared
+    /// cache line.
     overflowed: Vec<AtomicUsize>,
+    /// Per producer shard: the most it ever held in overflow.
+    overflow_peak: Vec<AtomicUsize>,
+    /// Per producer shard: sheddable messages dropped at the hard bound.
+    shed: Vec<AtomicU64>,
 }
 
 struct Inbox {
@@ -62,6 +74,8 @@ impl<M: Send> Mesh<M> {
             queues,
             inboxes,
             overflowed: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
+            overflow_peak: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
+            shed: (0..shards).map(|_| AtomicU64::new(0)).collect(),
         })
     }
 
@@ -79,6 +93,7 @@ impl<M: Send> Mesh<M> {
             overflowed: Cell::new(0),
             overflow_started: LocalNotify::default(),
             spin: Duration::ZERO,
+            overflow_max: usize::MAX,
         }
     }
 
@@ -100,6 +115,26 @@ impl<M: Send> Mesh<M> {
         self.overflowed[shard].load(Ordering::Relaxed)
     }
 
+    /// Messages all shards hold in overflow now: what sessions' readers
+    /// pause on. One relaxed load per shard.
+    #[inline]
+    pub fn total_overflowed(&self) -> usize {
+        self.overflowed
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// The most shard `shard` has held in overflow.
+    pub fn overflow_peak(&self, shard: usize) -> usize {
+        self.overflow_peak[shard].load(Ordering::Relaxed)
+    }
+
+    /// Sheddable messages shard `shard` dropped at its overflow's bound.
+    pub fn shed(&self, shard: usize) -> u64 {
+        self.shed[shard].load(Ordering::Relaxed)
+    }
+
     fn queue(&self, from: usize, to: usize) -> &ArrayQueue<M> {
         &self.queues[from * self.shards + to]
     }
@@ -117,6 +152,8 @@ pub struct MeshPort<M> {
     pub overflow_started: LocalNotify,
     /// How long an empty inbox is polled before parking.
     spin: Duration,
+    /// Past this many messages in overflow, sheddable ones are dropped.
+    overflow_max: usize,
 }
 
 impl<M: Send + 'static> MeshPort<M> {
@@ -155,6 +192,25 @@ impl<M: Send + 'static> MeshPort<M> {
         self.flush();
     }
 
+    /// Sends `msg` as [`MeshPort::send`] does, unless this shard's overflow
+    /// is at its hard bound: then the message is dropped (and counted).
+    /// For relayed data only, whose loss under overload is the policy;
+    /// returns whether it was sent.
+    pub fn send_sheddable(&self, to: usize, msg: M) -> bool {
+        if self.overflowed.get() >= self.overflow_max {
+            self.mesh.shed[self.me].fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        self.send(to, msg);
+        true
+    }
+
+    /// Sets the overflow's hard bound for [`MeshPort::send_sheddable`].
+    pub fn with_overflow_max(mut self, max: usize) -> Self {
+        self.overflow_max = max;
+        self
+    }
+
     /// Retries overflowed messages; returns how many are still waiting.
     pub fn flush(&self) -> usize {
         if self.overflowed.get() == 0 {
@@ -188,6 +244,7 @@ impl<M: Send + 'static> MeshPort<M> {
         }
         self.overflowed.set(n);
         self.mesh.overflowed[self.me].store(n, Ordering::Relaxed);
+        self.mesh.overflow_peak[self.me].fetch_max(n, Ordering::Relaxed);
     }
 
     fn wake(&self, to: usize) {
@@ -307,6 +364,32 @@ mod tests {
         assert_eq!(out, vec![(0, 2), (0, 3), (0, 4)]);
         assert_eq!(mesh.overflowed(0), 0);
         assert_eq!(mesh.received(1), 6);
+    }
+
+    #[test]
+    fn sheddable_messages_are_dropped_at_the_bound_and_others_kept() {
+        let mesh: Arc<Mesh<u32>> = Mesh::new(2, 2);
+        let p0 = mesh.port(0).with_overflow_max(3);
+        for i in 0..5 {
+            assert!(p0.send_sheddable(1, i));
+        }
+        assert_eq!(mesh.overflowed(0), 3);
+        assert!(!p0.send_sheddable(1, 5), "at the bound");
+        assert_eq!(mesh.shed(0), 1);
+        p0.send(1, 6);
+        assert_eq!(mesh.overflowed(0), 4, "control messages are kept");
+        assert_eq!(mesh.total_overflowed(), 4);
+        assert_eq!(mesh.overflow_peak(0), 4);
+        let p1 = mesh.port(1);
+        let mut out = Vec::new();
+        while out.len() < 6 {
+            p1.try_recv_batch(&mut out, 64);
+            p0.flush();
+        }
+        let got: Vec<u32> = out.iter().map(|(_, m)| *m).collect();
+        assert_eq!(got, vec![0, 1, 2, 3, 4, 6]);
+        assert_eq!(mesh.total_overflowed(), 0);
+        assert_eq!(mesh.overflow_peak(0), 4, "the peak stays");
     }
 
     #[test]

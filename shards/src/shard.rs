@@ -29,6 +29,10 @@ use crate::session::Session;
 use crate::stop::StopSignal;
 use crate::streams::{Presence, StreamId, StreamTable};
 
+/// How long account deletion waits for a shard to confirm it closed the
+/// user's sessions (only a shard that is stopping would take long).
+const KICK_CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Messages shards send each other through the mesh.
 #[derive(Debug)]
 pub enum ShardMsg {
@@ -37,12 +41,28 @@ pub enum ShardMsg {
         session_id: Uuid,
         reason: KickReason,
     },
+    /// Close every session of `user` on the receiving shard, then say so
+    /// through `done`.
+    KickUser {
+        user: Uuid,
+        reason: KickReason,
+        done: futures_channel::oneshot::Sender<()>,
+    },
     /// To a relayed match's owner: add this presence and answer the joiner.
     MatchJoin {
         stream: StreamId,
         presence: Presence,
         cid: String,
         kind: JoinKind,
+        /// The joiner's number for this request.
+        join: u64,
+    },
+    /// To a joiner's shard: the owner refused its join request `join` of
+    /// `stream` (no such match).
+    JoinRefused {
+        stream: StreamId,
+        session_id: Uuid,
+        join: u64,
     },
     /// To a stream's owner: this session left (or closed).
     StreamLeave { stream: StreamId, session_id: Uuid },
@@ -174,7 +194,11 @@ pub struct Shard {
 impl Shard {
     pub fn new(id: usize, shared: Arc<Shared>) -> Rc<Shard> {
         let spin = std::time::Duration::from_micros(shared.config.mesh.spin_before_park_us);
-        let port = shared.mesh.port(id).with_spin(spin);
+        let port = shared
+            .mesh
+            .port(id)
+            .with_spin(spin)
+            .with_overflow_max(shared.config.kairos.session.mesh_overflow_max);
         let metrics = shared.metrics.handle(id);
         Rc::new_cyclic(|me| Shard {
             id,
@@ -229,12 +253,37 @@ impl Shard {
         }
     }
 
-    /// Closes every socket of a user, on every shard.
-    pub fn kick_user(&self, user: Uuid, reason: KickReason, except: Option<Uuid>) {
-        for r in self.shared.registry.sessions_of(user) {
-            if Some(r.session_id) != except {
-                self.kick(r.shard, r.session_id, reason);
-            }
+    /// Closes every session of `user` on every shard, and returns once
+    /// each shard has marked them closing: from then on none of them
+    /// serves another message (a handler still awaiting the store looks
+    /// again before it relays).
+    pub async fn kick_user_everywhere(&self, user: Uuid, reason: KickReason) {
+        let mut replies = Vec::new();
+        for to in (0..self.port.shards()).filter(|&to| to != self.id) {
+            let (done, reply) = futures_channel::oneshot::channel();
+            self.port
+                .send(to, ShardMsg::KickUser { user, reason, done });
+            replies.push(reply);
+        }
+        self.kick_user_local(user, reason);
+        for reply in replies {
+            // A shard that stops first may never answer: its sessions stop
+            // with it, so waiting is bounded.
+            let _ = crate::rt::timeout(KICK_CONFIRM_WAIT, reply).await;
+        }
+    }
+
+    /// Closes every session of `user` on this shard.
+    pub fn kick_user_local(&self, user: Uuid, reason: KickReason) {
+        let sessions: Vec<Rc<Session>> = self
+            .sessions
+            .borrow()
+            .values()
+            .filter(|s| s.user_id == user)
+            .cloned()
+            .collect();
+        for s in sessions {
+            s.kick(reason);
         }
     }
 
@@ -259,12 +308,27 @@ impl Shard {
     pub fn handle_msg(&self, msg: ShardMsg) {
         match msg {
             ShardMsg::Kick { session_id, reason } => self.kick_local(session_id, reason),
+            ShardMsg::KickUser { user, reason, done } => {
+                self.kick_user_local(user, reason);
+                let _ = done.send(());
+            }
             ShardMsg::MatchJoin {
                 stream,
                 presence,
                 cid,
                 kind,
-            } => matches::on_join(self, stream, presence, cid, kind),
+                join,
+            } => matches::on_join(self, stream, presence, cid, kind, join),
+            ShardMsg::JoinRefused {
+                stream,
+                session_id,
+                join,
+            } => {
+                let session = self.sessions.borrow().get(&session_id).cloned();
+                if let Some(s) = session {
+                    s.join_refused(&stream, join);
+                }
+            }
             ShardMsg::StreamLeave { stream, session_id } => {
                 membership::on_leave(self, stream, session_id)
             }

@@ -168,6 +168,9 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- chat history ---------------------------------------------------
 
+    /// Stores a chat message. Refused with NotFound when its sender has
+    /// no account (deleted, even concurrently): checked in the same
+    /// statement, so no message is ever stored under a deleted id.
     fn insert_message(&self, message: ChannelMessage) -> BoxFuture<'_, ApiResult<()>>;
 
     /// Replaces the content and username of `sender`'s message `id` in

@@ -34,6 +34,7 @@ conformance!(
     notification_batches_are_atomic,
     messages_update_and_remove,
     messages_list_both_ways,
+    messages_need_a_living_sender,
 );
 
 // ---- helpers -------------------------------------------------------------
@@ -783,7 +784,7 @@ fn key(m: &ChannelMessage) -> MessageKey {
 
 fn messages_update_and_remove(b: Backend) {
     let b = b.migrated();
-    let (a, c) = (Uuid::new_v4(), Uuid::new_v4());
+    let (a, c) = (user(&b), Uuid::new_v4());
     let room = channel::room(&unique("r"));
     let dm = channel::direct(a, c);
     let m = message(&room, a, 1_000);
@@ -858,7 +859,7 @@ fn messages_update_and_remove(b: Backend) {
 
 fn messages_list_both_ways(b: Backend) {
     let b = b.migrated();
-    let sender = Uuid::new_v4();
+    let sender = user(&b);
     let room = channel::room(&unique("r"));
     let group = channel::group(Uuid::new_v4());
     // Several share a create time, to check ties are broken by id.
@@ -924,4 +925,22 @@ fn messages_list_both_ways(b: Backend) {
     }
     let distinct: HashSet<Uuid> = all.iter().map(|m| m.id).collect();
     assert_eq!(distinct.len(), times.len());
+}
+
+fn messages_need_a_living_sender(b: Backend) {
+    let b = b.migrated();
+    let room = channel::room(&unique("r"));
+    let try_insert =
+        |m: ChannelMessage| b.call(move |s| Box::pin(async move { s.insert_message(m).await }));
+    let e = try_insert(message(&room, Uuid::new_v4(), 1)).unwrap_err();
+    assert_eq!(e.code, kairos_core::error::Code::NotFound, "unknown sender");
+    let a = user(&b);
+    let kept = message(&room, a, 2);
+    try_insert(kept.clone()).unwrap();
+    b.call(move |s| Box::pin(async move { s.delete_account(a).await }))
+        .unwrap();
+    let e = try_insert(message(&room, a, 3)).unwrap_err();
+    assert_eq!(e.code, kairos_core::error::Code::NotFound, "deleted sender");
+    // What a sent before stays; nothing after its deletion was stored.
+    assert_eq!(history(&b, &room, true, None, 10), [kept]);
 }

@@ -3,13 +3,77 @@
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
+use super::kairos::invalid;
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct SessionLimits {}
+pub struct SessionLimits {
+    /// Relayed matches one realtime session may be in at once; a
+    /// match_create or match_join past it is refused (MATCH_JOIN_REJECTED)
+    /// and joins nothing.
+    pub max_matches: usize,
+    /// Streams (matches, chat channels, ...) one realtime session may be
+    /// in at once; a join past it is refused and joins nothing.
+    pub max_streams: usize,
+    /// Realtime messages per second one session may send, on every
+    /// transport, on average (a token bucket refilled at this rate). Past
+    /// it the session's reader waits for the next token: the client is
+    /// slowed by TCP or inbox backpressure, never answered with an error.
+    pub max_messages_per_sec: u32,
+    /// Messages a session may send at once above its rate (the token
+    /// bucket's size).
+    pub message_burst: u32,
+    /// Messages the mesh may hold in overflow (all shards together) before
+    /// sessions' readers pause: while it is above this, no session reads a
+    /// new message until it falls to half, so floods are slowed at their
+    /// sources.
+    pub mesh_overflow_pause: usize,
+    /// Hard bound on one shard's mesh overflow: past it, relayed match data
+    /// and chat relays to other shards are dropped (and counted in
+    /// kairos_shard_mesh_shed_total); joins, leaves and other control
+    /// messages are always kept.
+    pub mesh_overflow_max: usize,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            max_matches: 32,
+            max_streams: 128,
+            max_messages_per_sec: 500,
+            message_burst: 1000,
+            mesh_overflow_pause: 8192,
+            mesh_overflow_max: 262_144,
+        }
+    }
+}
 
 impl SessionLimits {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_matches == 0 {
+            return invalid("session.max_matches", "must be at least 1");
+        }
+        if self.max_streams < self.max_matches {
+            return invalid(
+                "session.max_streams",
+                "must be at least session.max_matches",
+            );
+        }
+        if self.max_messages_per_sec == 0 {
+            return invalid("session.max_messages_per_sec", "must be at least 1");
+        }
+        if self.message_burst == 0 {
+            return invalid("session.message_burst", "must be at least 1");
+        }
+        if self.mesh_overflow_pause == 0 {
+            return invalid("session.mesh_overflow_pause", "must be at least 1");
+        }
+        if self.mesh_overflow_max < 2 * self.mesh_overflow_pause {
+            return invalid(
+                "session.mesh_overflow_max",
+                "must be at least twice session.mesh_overflow_pause",
+            );
+        }
         Ok(())
     }
 }

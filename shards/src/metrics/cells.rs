@@ -62,6 +62,12 @@ pub struct ShardMetrics {
     pub streams: Gauge,
     /// Presences in the streams this shard owns, now.
     pub presences: Gauge,
+    /// Messages that waited for their session's rate, and sessions that
+    /// ever did.
+    pub throttled_messages: Counter,
+    pub throttled_sessions: Counter,
+    /// Messages whose reading waited for the mesh overflow to drain.
+    pub mesh_paused: Counter,
 }
 
 impl Default for ShardMetrics {
@@ -92,6 +98,9 @@ impl Default for ShardMetrics {
             mesh_hop: Histogram::default(),
             streams: Gauge::default(),
             presences: Gauge::default(),
+            throttled_messages: Counter::default(),
+            throttled_sessions: Counter::default(),
+            mesh_paused: Counter::default(),
         }
     }
 }
@@ -124,6 +133,16 @@ impl ShardMetrics {
         self.message_latency.record(elapsed);
         if is_err {
             self.message_errors.inc();
+        }
+    }
+
+    /// A message over its session's rate; `first` when that session was
+    /// never throttled before.
+    #[inline]
+    pub fn throttled(&self, first: bool) {
+        self.throttled_messages.inc();
+        if first {
+            self.throttled_sessions.inc();
         }
     }
 

@@ -182,6 +182,7 @@ pub fn render(shared: &Shared) -> String {
     }
 
     // Kairos's own, per shard.
+    type Cell = fn(&ShardMetrics) -> u64;
     let ids: Vec<String> = (0..shards.len()).map(|i| i.to_string()).collect();
     e.family(
         "kairos_shard_sessions",
@@ -236,6 +237,47 @@ pub fn render(shared: &Shared) -> String {
             shared.mesh.overflowed(i) as u64,
         );
     }
+    type MeshCell = fn(usize, &Shared) -> u64;
+    let per_shard: [(&str, &str, Kind, MeshCell); 2] = [
+        (
+            "kairos_shard_mesh_overflow_peak",
+            "The most messages each shard has held in its mesh overflow since it started.",
+            Kind::Gauge,
+            |i, shared| shared.mesh.overflow_peak(i) as u64,
+        ),
+        (
+            "kairos_shard_mesh_shed_total",
+            "Relayed messages each shard dropped because its mesh overflow was at kairos.session.mesh_overflow_max.",
+            Kind::Counter,
+            |i, shared| shared.mesh.shed(i),
+        ),
+    ];
+    for (name, help, kind, value) in per_shard {
+        e.family(name, help, kind);
+        for (i, id) in ids.iter().enumerate() {
+            e.sample(name, &[("shard", id)], value(i, shared));
+        }
+    }
+    let session_counters: [(&str, &str, Cell); 3] = [
+        (
+            "kairos_session_throttled_messages_total",
+            "Realtime messages that waited because their session was over kairos.session.max_messages_per_sec.",
+            |s| s.throttled_messages.get(),
+        ),
+        (
+            "kairos_session_throttled_sessions_total",
+            "Realtime sessions that went over kairos.session.max_messages_per_sec at least once.",
+            |s| s.throttled_sessions.get(),
+        ),
+        (
+            "kairos_session_mesh_paused_total",
+            "Realtime messages whose reading waited for the mesh overflow to fall under kairos.session.mesh_overflow_pause.",
+            |s| s.mesh_paused.get(),
+        ),
+    ];
+    for (name, help, cell) in session_counters {
+        e.counter(name, help, sum(&cell));
+    }
     e.family(
         "kairos_shard_mesh_queue_depth",
         "Messages waiting in each shard's inbound mesh queues.",
@@ -261,7 +303,6 @@ pub fn render(shared: &Shared) -> String {
             SECONDS,
         );
     }
-    type Cell = fn(&ShardMetrics) -> u64;
     let transports: [(&str, &str, &str, Cell); 8] = [
         (
             "kairos_transport_rx_packets_total",

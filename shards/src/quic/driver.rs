@@ -101,8 +101,10 @@ impl Driver {
             let owner = self.server.borrow().route(&buf[..n]);
             match owner {
                 Some(owner) => {
-                    // A migrated connection of another shard.
-                    self.shard.port.send(
+                    // A migrated connection of another shard. Datagrams
+                    // may be lost anyway: past the mesh's hard bound they
+                    // are (sheddable), so a datagram flood cannot grow it.
+                    self.shard.port.send_sheddable(
                         owner as usize,
                         ShardMsg::QuicDatagram {
                             from,

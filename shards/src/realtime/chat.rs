@@ -100,6 +100,11 @@ pub async fn join(shard: &Shard, session: &Session, cid: &str, m: ChannelJoin) -
             );
         }
     };
+    if session.is_closing()
+        || membership::refuse_over_limit(shard, session, cid, &stream, ErrorCode::BadInput)
+    {
+        return false;
+    }
     let flags = JoinFlags {
         persistence: m.persistence.unwrap_or(true),
         hidden: m.hidden.unwrap_or(false),
@@ -187,6 +192,10 @@ pub async fn send(shard: &Shard, session: &Session, cid: &str, m: ChannelMessage
             .persist
             .run(move |store| async move { store.insert_message(row).await })
             .await;
+        if session.is_closing() {
+            // Closed while the store worked: nothing more is relayed.
+            return false;
+        }
         if let Err(e) = stored {
             tracing::warn!(error = %e, "storing a chat message failed");
             return refuse(
@@ -245,6 +254,9 @@ pub async fn update(shard: &Shard, session: &Session, cid: &str, m: ChannelMessa
                     .await
             })
             .await;
+        if session.is_closing() {
+            return false;
+        }
         match stored {
             Ok(Some(created)) => message.create_time = created,
             Ok(None) => {
@@ -301,6 +313,9 @@ pub async fn remove(shard: &Shard, session: &Session, cid: &str, m: ChannelMessa
             .persist
             .run(move |store| async move { store.remove_message(stream, id, sender).await })
             .await;
+        if session.is_closing() {
+            return false;
+        }
         match removed {
             Ok(Some((created, updated))) => {
                 message.create_time = created;
@@ -466,7 +481,7 @@ pub fn on_send(shard: &Shard, stream: StreamId, sender: Uuid, message: api::Chan
     let table = shard.streams.borrow();
     if let Some(m) = table.get(&stream).filter(|m| m.get(sender).is_some()) {
         let frames = Frames::encode("", &Outgoing::ChannelMessage(message), m.wires());
-        broadcast(shard, m.targets(), None, &frames);
+        membership::broadcast_data(shard, m.targets(), None, &frames);
     }
 }
 

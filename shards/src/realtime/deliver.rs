@@ -35,6 +35,31 @@ pub fn to_shard(
     }
 }
 
+/// Relayed data (match data, chat messages) for `sessions` on `shard`:
+/// as [`to_shard`], except that it is dropped when this shard's mesh
+/// overflow is at `kairos.session.mesh_overflow_max` (the mesh's policy
+/// past its hard bound; replies and presence events are never dropped).
+pub fn data_to_shard(
+    here: &Shard,
+    shard: usize,
+    sessions: Arc<[Uuid]>,
+    except: Option<Uuid>,
+    frames: Frames,
+) {
+    if shard == here.id {
+        to_local(here, &sessions, except, &frames);
+    } else {
+        here.port.send_sheddable(
+            shard,
+            ShardMsg::Deliver {
+                sessions,
+                except,
+                frames,
+            },
+        );
+    }
+}
+
 /// Encodes `msg` for one session speaking `wire` and sends it to it,
 /// wherever it lives.
 pub fn to_session(

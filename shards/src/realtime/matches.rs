@@ -93,7 +93,10 @@ pub fn join(shard: &Shard, session: &Session, cid: &str, match_id: &str, token: 
 }
 
 fn join_stream(shard: &Shard, session: &Session, cid: &str, stream: StreamId, kind: JoinKind) {
-    session.track_stream(stream.clone(), JoinFlags::default());
+    if membership::refuse_over_limit(shard, session, cid, &stream, ErrorCode::MatchJoinRejected) {
+        return;
+    }
+    let join = session.track_stream(stream.clone(), JoinFlags::default());
     let presence = session.presence(shard.id, None);
     to_owner(
         shard,
@@ -103,6 +106,7 @@ fn join_stream(shard: &Shard, session: &Session, cid: &str, stream: StreamId, ki
             presence,
             cid: cid.to_string(),
             kind,
+            join,
         },
     );
 }
@@ -170,11 +174,30 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
 /// again gets every presence, itself included, as in Nakama. The reply
 /// and the event travel the same FIFO path to the joiner's shard, so the
 /// reply always arrives first.
-pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String, kind: JoinKind) {
+pub fn on_join(
+    shard: &Shard,
+    stream: StreamId,
+    presence: Presence,
+    cid: String,
+    kind: JoinKind,
+    join: u64,
+) {
     let mut table = shard.streams.borrow_mut();
     let exists = table.get(&stream).is_some();
     if !exists && kind == JoinKind::Join {
         drop(table);
+        // The joiner counted the match in; it must not (nor against its
+        // limits), unless it asked to join it again since. Sent before the
+        // error, on the same FIFO path, so it is forgotten before the
+        // client hears.
+        shard.send_to(
+            presence.shard,
+            ShardMsg::JoinRefused {
+                stream,
+                session_id: presence.session_id,
+                join,
+            },
+        );
         let err = Outgoing::error(ErrorCode::MatchNotFound, "Match not found");
         deliver::to_session(
             shard,
@@ -260,7 +283,7 @@ pub fn on_data(
     });
     if only.is_empty() {
         let frames = Frames::encode_with("", &msg, m.wires(), reliable);
-        broadcast(shard, m.targets(), Some(sender), &frames);
+        membership::broadcast_data(shard, m.targets(), Some(sender), &frames);
         return;
     }
     // Only the listed members (the sender too, if listed): one encoding per
@@ -280,7 +303,7 @@ pub fn on_data(
         }
     }
     for (dest, sessions) in by_shard {
-        deliver::to_shard(shard, dest, sessions.into(), None, frames.clone());
+        deliver::data_to_shard(shard, dest, sessions.into(), None, frames.clone());
     }
 }
 

@@ -31,7 +31,49 @@ pub fn broadcast(
     }
 }
 
+/// Hands relayed data to every target shard, one message per shard;
+/// sheddable past the mesh's hard bound ([`deliver::data_to_shard`]).
+pub fn broadcast_data(
+    shard: &Shard,
+    targets: &[(usize, Arc<[Uuid]>)],
+    except: Option<Uuid>,
+    frames: &Frames,
+) {
+    for (dest, sessions) in targets {
+        deliver::data_to_shard(shard, *dest, sessions.clone(), except, frames.clone());
+    }
+}
+
 // ---- session side ----------------------------------------------------------
+
+/// Refuses a join that would take `session` past
+/// `kairos.session.max_matches` or `max_streams`, with `code`; returns
+/// whether it refused (nothing is joined then).
+pub fn refuse_over_limit(
+    shard: &Shard,
+    session: &Session,
+    cid: &str,
+    stream: &StreamId,
+    code: kairos_schema::rtapi::ErrorCode,
+) -> bool {
+    let Some((key, limit)) = session.over_stream_limit(stream, &shard.config().kairos.session)
+    else {
+        return false;
+    };
+    let what = if key.ends_with("max_matches") {
+        "matches"
+    } else {
+        "streams"
+    };
+    session.send_envelope(
+        cid,
+        &Outgoing::error(
+            code,
+            format!("This session is already in {limit} {what}, the most it may join ({key})."),
+        ),
+    );
+    true
+}
 
 /// The session leaves `stream`: it forgets it at once and asks the owner to
 /// remove its presence.

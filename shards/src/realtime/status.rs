@@ -104,6 +104,24 @@ pub fn update(shard: &Shard, session: &Session, cid: &str, status: Option<String
 pub fn follow(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>) {
     users.sort_unstable();
     users.dedup();
+    let max = shard.config().kairos.session.max_streams;
+    let new = {
+        let follows = session.follows.borrow();
+        users.iter().filter(|u| !follows.contains(u)).count()
+    };
+    if session.stream_count() + new > max {
+        // Each followed user is a status stream: nothing is followed.
+        session.send_envelope(
+            cid,
+            &Outgoing::error(
+                ErrorCode::BadInput,
+                format!(
+                    "Following {new} more users would take this session past {max} streams, the most it may join (kairos.session.max_streams)."
+                ),
+            ),
+        );
+        return;
+    }
     {
         let mut follows = session.follows.borrow_mut();
         for u in &users {

@@ -1,9 +1,23 @@
 //! Serving one inbound envelope: decode it from the session's wire, hand
 //! it to the feature it names, record it in the metrics. Transports call
 //! [`handle`] for each envelope, in order, from one task per session.
+//!
+//! Before it serves an envelope, [`handle`] makes the session's reader
+//! wait, whatever the transport, while
+//! * the session is over its message rate (`kairos.session.max_messages_per_sec`,
+//!   [`super::rate`]), or
+//! * the mesh holds more than `kairos.session.mesh_overflow_pause`
+//!   messages in overflow, until it falls to half: floods are slowed at
+//!   their sources, by TCP or inbox backpressure, and the mesh's overflow
+//!   stays bounded by what is in flight.
+//!
+//! A session that is closing (kicked, too slow, its account deleted)
+//! serves nothing more: its envelopes are read and dropped. Handlers that
+//! await (the store, another shard) look again once they resume, before
+//! they store or relay anything.
 
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kairos_net::ws::close::NORMAL;
@@ -12,11 +26,40 @@ use uuid::Uuid;
 
 use super::Session;
 use crate::realtime::{chat, matches, status};
+use crate::rt;
 use crate::shard::Shard;
+
+/// How often a reader paused by a congested mesh looks again.
+const MESH_PAUSE_POLL: Duration = Duration::from_millis(1);
 
 /// Handles one envelope and records it; false ends the session.
 pub async fn handle(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> bool {
-    let started = Instant::now();
+    if session.is_closing() {
+        return true;
+    }
+    let mut started = Instant::now();
+    let limits = &shard.config().kairos.session;
+    if let Some(over) =
+        session
+            .rate
+            .take(started, limits.max_messages_per_sec, limits.message_burst)
+    {
+        shard.metrics.throttled(over.first);
+        rt::sleep(over.wait).await;
+        started = Instant::now();
+    }
+    if shard.shared.mesh.total_overflowed() > limits.mesh_overflow_pause {
+        shard.metrics.mesh_paused.inc();
+        while shard.shared.mesh.total_overflowed() > limits.mesh_overflow_pause / 2
+            && !session.is_closing()
+        {
+            rt::sleep(MESH_PAUSE_POLL).await;
+        }
+        started = Instant::now();
+    }
+    if session.is_closing() {
+        return true;
+    }
     let (keep, ok) = dispatch(shard, session, bytes).await;
     shard
         .metrics
@@ -111,6 +154,9 @@ async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (b
                         store.get_users(Vec::new(), usernames).await
                     }))
                     .await;
+                if session.is_closing() {
+                    return (true, true);
+                }
                 match found {
                     Ok(users) => ids.extend(users.into_iter().map(|u| u.id)),
                     Err(e) => {

@@ -18,6 +18,7 @@ pub mod dispatch;
 pub mod driven;
 mod inbox;
 pub mod lifecycle;
+pub mod rate;
 pub mod wire;
 
 pub use inbox::Inbox;
@@ -95,9 +96,11 @@ pub struct Session {
     /// ends the connection with this code and reason.
     close: RefCell<Option<(u16, String)>>,
     closing: Cell<bool>,
-    /// Streams this session joined, with how it joined them (their owners
-    /// hold the membership).
-    streams: RefCell<Vec<(StreamId, JoinFlags)>>,
+    /// Streams this session joined, with how it joined them and the number
+    /// of its latest join request (their owners hold the membership).
+    streams: RefCell<Vec<(StreamId, JoinFlags, u64)>>,
+    /// Join requests made so far, to number them.
+    joins: Cell<u64>,
     /// Whether this session shows its user online (status presence).
     pub status_tracked: Cell<bool>,
     /// Users whose status this session follows.
@@ -106,6 +109,8 @@ pub struct Session {
     pub finished: LocalEvent,
     /// The owning shard's metric cells.
     pub metrics: ShardCells,
+    /// Its message rate (`kairos.session.max_messages_per_sec`).
+    pub rate: rate::RateLimit,
 }
 
 impl Session {
@@ -127,10 +132,12 @@ impl Session {
             close: RefCell::new(None),
             closing: Cell::new(false),
             streams: RefCell::new(Vec::new()),
+            joins: Cell::new(0),
             status_tracked: Cell::new(false),
             follows: RefCell::new(Vec::new()),
             finished: LocalEvent::default(),
             metrics,
+            rate: rate::RateLimit::default(),
         }
     }
 
@@ -257,15 +264,28 @@ impl Session {
 
     /// Remembers a stream joined, so that closing leaves it. Joining again
     /// keeps the first flags, as the owner keeps the first presence.
-    pub fn track_stream(&self, stream: StreamId, flags: JoinFlags) {
+    /// Returns the join request's number, for [`Session::join_refused`].
+    pub fn track_stream(&self, stream: StreamId, flags: JoinFlags) -> u64 {
+        let n = self.joins.get() + 1;
+        self.joins.set(n);
         let mut streams = self.streams.borrow_mut();
-        if !streams.iter().any(|(s, _)| *s == stream) {
-            streams.push((stream, flags));
+        match streams.iter_mut().find(|(s, _, _)| *s == stream) {
+            Some(entry) => entry.2 = n,
+            None => streams.push((stream, flags, n)),
         }
+        n
     }
 
     pub fn untrack_stream(&self, stream: &StreamId) {
-        self.streams.borrow_mut().retain(|(s, _)| s != stream);
+        self.streams.borrow_mut().retain(|(s, _, _)| s != stream);
+    }
+
+    /// The owner refused join request `join` (no such match): forget the
+    /// stream, unless a later request to join it is on its way.
+    pub fn join_refused(&self, stream: &StreamId, join: u64) {
+        self.streams
+            .borrow_mut()
+            .retain(|(s, _, n)| !(s == stream && *n == join));
     }
 
     /// How this session joined `stream`, if it did.
@@ -273,14 +293,49 @@ impl Session {
         self.streams
             .borrow()
             .iter()
-            .find(|(s, _)| s == stream)
-            .map(|(_, f)| *f)
+            .find(|(s, _, _)| s == stream)
+            .map(|(_, f, _)| *f)
+    }
+
+    /// Whether joining `stream` would take this session past its limits
+    /// (`kairos.session.max_matches`, `max_streams`, which status follows
+    /// count against too): the limit's key and
+    /// value, or `None` when the join may go on (a stream already joined
+    /// is no new one).
+    pub fn over_stream_limit(
+        &self,
+        stream: &StreamId,
+        limits: &kairos_core::config::SessionLimits,
+    ) -> Option<(&'static str, usize)> {
+        let streams = self.streams.borrow();
+        if streams.iter().any(|(s, _, _)| s == stream) {
+            return None;
+        }
+        if stream.mode == crate::streams::mode::MATCH_RELAYED {
+            let matches = streams
+                .iter()
+                .filter(|(s, _, _)| s.mode == crate::streams::mode::MATCH_RELAYED)
+                .count();
+            if matches >= limits.max_matches {
+                return Some(("kairos.session.max_matches", limits.max_matches));
+            }
+        }
+        if streams.len() + self.follows.borrow().len() >= limits.max_streams {
+            return Some(("kairos.session.max_streams", limits.max_streams));
+        }
+        None
+    }
+
+    /// Streams joined and users followed: what `kairos.session.max_streams`
+    /// bounds.
+    pub fn stream_count(&self) -> usize {
+        self.streams.borrow().len() + self.follows.borrow().len()
     }
 
     pub fn take_streams(&self) -> Vec<StreamId> {
         std::mem::take(&mut *self.streams.borrow_mut())
             .into_iter()
-            .map(|(s, _)| s)
+            .map(|(s, _, _)| s)
             .collect()
     }
 }

@@ -14,10 +14,15 @@ use super::rows::get;
 use super::{PgStore, db_err};
 use crate::common::{self, internal};
 
+/// Inserts only if the sender exists, in one statement: the sender's row
+/// is share-locked, so an account deletion either waits for this insert
+/// or, once committed, leaves it nothing to insert.
 const INSERT: &str =
     "INSERT INTO message (id, code, sender_id, username, stream_mode, stream_subject,
        stream_subcontext, stream_label, content, create_time, update_time)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+     SELECT $1::UUID, $2::INTEGER, $3::UUID, $4::TEXT, $5::SMALLINT, $6::TEXT, $7::TEXT,
+       $8::TEXT, $9::TEXT, $10::BIGINT, $11::BIGINT
+     FROM users WHERE id = $3 FOR SHARE";
 
 const UPDATE: &str = "UPDATE message SET username = $1, content = $2, update_time = $3
      WHERE id = $4 AND sender_id = $5 AND stream_mode = $6 AND stream_subject = $7
@@ -91,8 +96,11 @@ impl PgStore {
                 ],
             )
             .await
-            .map(|_| ())
             .map_err(db_err)
+            .and_then(|n| match n {
+                0 => Err(common::user_not_found()),
+                _ => Ok(()),
+            })
     }
 
     /// Returns the message's create time, or `None` when `sender` has no

@@ -13,13 +13,17 @@ use super::rows::uuid_at;
 use crate::common;
 
 impl Db {
+    /// Stores a message if its sender exists, in one statement: SQLite
+    /// runs one writer at a time, so an account deletion is wholly before
+    /// or after it, and no row is left under a deleted sender.
     pub fn insert_message(&self, m: ChannelMessage) -> ApiResult<()> {
-        self.write(|c| {
+        let inserted = self.write(|c| {
             exec(
                 c,
                 "INSERT INTO message (id, code, sender_id, username, stream_mode, stream_subject, stream_subcontext,
                    stream_label, content, create_time, update_time)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+                 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3)",
                 params![
                     m.id.to_string(),
                     m.code,
@@ -34,9 +38,12 @@ impl Db {
                     m.update_time
                 ],
             )
-            .map(|_| ())
             .map_err(db_err)
-        })
+        })?;
+        if inserted == 0 {
+            return Err(common::user_not_found());
+        }
+        Ok(())
     }
 
     /// Returns the message's create time, or `None` when `sender` has no

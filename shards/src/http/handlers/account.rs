@@ -269,7 +269,8 @@ pub(super) async fn update_account(
     Ok(response::empty())
 }
 
-/// Deletes the account, revokes all its sessions and closes its sockets.
+/// Deletes the account, revokes all its sessions and closes its sockets,
+/// on every shard, before it answers.
 pub(super) async fn delete_account(shard: &Shard, caller: Caller) -> ApiResult<HttpResponse> {
     let user = caller.user_id;
     let shared = &shard.shared;
@@ -283,7 +284,12 @@ pub(super) async fn delete_account(shard: &Shard, caller: Caller) -> ApiResult<H
         .run(move |store| async move { store.revoke_all(user, cutoff).await })
         .await?;
     shared.revocations.revoke_all(user, cutoff);
-    shard.kick_user(user, KickReason::AccountDeleted, None);
+    // Acknowledged only once every shard has closed the user's sessions:
+    // none serves another message after this reply (and a chat message
+    // already on its way to the store is refused there, its sender gone).
+    shard
+        .kick_user_everywhere(user, KickReason::AccountDeleted)
+        .await;
     Ok(response::empty())
 }
 
