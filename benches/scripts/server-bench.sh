@@ -24,7 +24,12 @@ dur=${DURATION:-10}
 start_server() { # name port extra-args...
   local name=$1 port=$2; shift 2
   rm -rf "/tmp/kairos-bench-$name"
+  # The closed-loop scenarios (ws-ping, match-rtt) send one message per
+  # round trip, thousands a second per session: lift the per-session rate
+  # limit (kairos.session.max_messages_per_sec, 500 by default) so they
+  # measure the server, not its throttle.
   "$bin/kairos" --data_dir "/tmp/kairos-bench-$name" --shards 2 --logger.level warn \
+    --kairos.session.max_messages_per_sec 10000000 --kairos.session.message_burst 10000000 \
     --socket.port "$port" --udp.port 0 --quic.port 0 "$@" >"$out/$name.server.log" 2>&1 &
   echo $! >"$out/$name.pid"
   for _ in $(seq 1 50); do
