@@ -6,7 +6,7 @@ use serde_json::json;
 backend_tests!(get_update_and_delete_account, link_and_unlink);
 
 fn get_update_and_delete_account(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let device = unique("device-");
     let sess = http.device(&device);
@@ -111,7 +111,7 @@ fn uuid_nil() -> &'static str {
 }
 
 fn link_and_unlink(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let device = unique("device-");
     let sess = http.device(&device);

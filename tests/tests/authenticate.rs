@@ -10,7 +10,7 @@ backend_tests!(
 );
 
 fn device_authentication(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let id = unique("device-");
 
@@ -50,7 +50,7 @@ fn device_authentication(b: &Backend) {
 }
 
 fn usernames_are_unique(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let name = unique("u");
     let r = http.post_basic(
@@ -68,7 +68,7 @@ fn usernames_are_unique(b: &Backend) {
 }
 
 fn email_and_custom_authentication(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let email = format!("{}@Example.com", unique("Player"));
     let r = http.post_basic(

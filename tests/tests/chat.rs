@@ -68,7 +68,7 @@ fn urlencode(s: &str) -> String {
 }
 
 fn room_chat_across_shards_with_history(b: &Backend) {
-    let mut s = TestServer::start(&b);
+    let mut s = TestServer::start(b);
     let http = s.http();
     let mut users = users_on_both_shards(&s, 4, "");
     let room = unique("lobby ");
@@ -274,7 +274,7 @@ fn hidden_members_are_not_shown() {
 }
 
 fn direct_messages_and_blocks(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let mut users = users_on_both_shards(&s, 3, "");
     let (a, bob, carol) = (users[0].1.clone(), users[1].1.clone(), users[2].1.clone());

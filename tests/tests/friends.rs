@@ -46,7 +46,7 @@ fn next_notification(ws: &mut Ws, code: i64) -> Value {
 }
 
 fn invite_accept_list_remove_and_block(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let a = http.device(&unique("device-"));
     let bob = http.device(&unique("device-"));

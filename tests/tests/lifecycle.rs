@@ -84,7 +84,7 @@ fn migrate_up_and_status() {
 }
 
 fn sigterm_closes_sockets_and_exits_zero(b: &Backend) {
-    let mut s = TestServer::start_with(&b, &["--shutdown_grace_sec", "5"]);
+    let mut s = TestServer::start_with(b, &["--shutdown_grace_sec", "5"]);
     let sess = s.http().device(&unique("device-"));
     let mut ws = Ws::open(&s.addr, &sess.token, "");
     ws.send_json(&json!({"cid": "1", "ping": {}}));

@@ -15,7 +15,7 @@ fn player(s: &TestServer) -> (Ws, String) {
 }
 
 fn four_players_share_a_relayed_match_across_shards(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let mut players: Vec<(Ws, String)> = (0..4).map(|_| player(&s)).collect();
     // Make sure both shards host players (open more sockets if needed).
     let mut tries = 0;

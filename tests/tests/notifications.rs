@@ -34,7 +34,7 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 fn delivered_everywhere_stored_and_listed(b: &Backend) {
-    let mut s = TestServer::start(&b);
+    let mut s = TestServer::start(b);
     let http = s.http();
     let me = http.device(&unique("device-"));
     // Two sockets of the same user, on both shards.

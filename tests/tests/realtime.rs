@@ -10,7 +10,7 @@ use tungstenite::Message;
 backend_tests!(connect_ping_and_close);
 
 fn connect_ping_and_close(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let sess = http.device(&unique("device-"));
     let mut ws = Ws::open(&s.addr, &sess.token, "&status=true&lang=en");

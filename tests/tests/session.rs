@@ -9,7 +9,7 @@ backend_tests!(
 );
 
 fn refresh_keeps_the_session_and_picks_up_changes(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let sess = http.device(&unique("device-"));
     let name = unique("fresh");
@@ -88,7 +88,7 @@ fn bad_tokens_are_refused() {
 }
 
 fn logout_revokes_and_survives_restart(b: &Backend) {
-    let mut s = TestServer::start(&b);
+    let mut s = TestServer::start(b);
     let http = s.http();
     let device = unique("device-");
     let a = http.device(&device);

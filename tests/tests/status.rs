@@ -6,7 +6,7 @@ use serde_json::json;
 backend_tests!(followers_see_status_changes_on_any_shard);
 
 fn followers_see_status_changes_on_any_shard(b: &Backend) {
-    let s = TestServer::start(&b);
+    let s = TestServer::start(b);
     let http = s.http();
     let a = http.device(&unique("device-"));
     let bob = http.device(&unique("device-"));
