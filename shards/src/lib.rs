@@ -3,19 +3,19 @@
 //! See ARCHITECTURE.md at the repository root for the map and invariants.
 
 pub mod cli;
-pub mod http;
-pub mod logging;
+pub(crate) mod http;
+pub(crate) mod logging;
 pub mod mesh;
-pub mod metrics;
-pub mod quic;
-pub mod realtime;
-pub mod registry;
-pub mod revocation;
+pub(crate) mod metrics;
+pub(crate) mod quic;
+pub(crate) mod realtime;
+pub(crate) mod registry;
+pub(crate) mod revocation;
 pub mod rt;
-pub mod server;
+pub(crate) mod server;
 pub mod session;
-pub mod shard;
-pub mod stop;
+pub(crate) mod shard;
+pub(crate) mod stop;
 pub mod streams;
-pub mod udp;
-pub mod ws;
+pub(crate) mod udp;
+pub(crate) mod ws;

@@ -53,6 +53,7 @@ impl SessionRegistry {
     }
 
     /// Number of users with at least one session.
+    #[cfg(test)]
     pub fn users(&self) -> usize {
         self.by_user.len()
     }

@@ -65,14 +65,6 @@ impl RevocationCache {
     pub fn prune(&self, now: i64) {
         self.tokens.retain(|_, until| *until > now);
     }
-
-    pub fn len(&self) -> usize {
-        self.tokens.len() + self.cutoffs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

@@ -175,11 +175,6 @@ impl Server {
         })
     }
 
-    /// Asks every shard to stop.
-    pub fn stop(&self) {
-        self.shared.stop.stop();
-    }
-
     /// Waits for every shard to finish, then stops the persistence pool.
     pub fn join(self) {
         for t in self.threads {

@@ -10,15 +10,25 @@ fn root() -> PathBuf {
         .expect("repository root")
 }
 
-/// Every `.rs` file under `dir`.
+/// Build outputs, fuzzing corpora and installed packages: not sources.
+fn skipped(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with("target")
+        || [".git", "node_modules", "corpus", "artifacts"].contains(&name.as_ref())
+}
+
+/// Every `.rs` file under `dir`, build outputs and packages left out.
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = entry.path();
+            let skip = skipped(&entry.file_name());
             if p.is_dir() {
-                stack.push(p);
+                if !skip {
+                    stack.push(p);
+                }
             } else if p.extension().is_some_and(|e| e == "rs") {
                 out.push(p);
             }
@@ -121,10 +131,7 @@ fn every_path_architecture_names_exists() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = entry.path();
             let name = entry.file_name();
-            if [".git", "target", "node_modules"]
-                .iter()
-                .any(|s| name == *s)
-            {
+            if skipped(&name) {
                 continue;
             }
             let rel = p
@@ -169,5 +176,36 @@ fn every_path_architecture_names_exists() {
     assert!(
         missing.is_empty(),
         "ARCHITECTURE.md names paths that do not exist: {missing:?}"
+    );
+}
+
+/// A module of `kairos-shards` is `pub` only when another crate uses it;
+/// the rest are `pub(crate)`, so that rustc reports what nothing uses.
+#[test]
+fn shards_modules_are_public_only_when_used_elsewhere() {
+    let root = root();
+    let lib = std::fs::read_to_string(root.join("shards/src/lib.rs")).expect("lib.rs");
+    let public: Vec<&str> = lib
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub mod "))
+        .map(|m| m.trim_end_matches(';'))
+        .collect();
+    assert!(!public.is_empty());
+    let users: Vec<String> = ["benches", "tests", "loadtest", "client", "fuzz"]
+        .iter()
+        .flat_map(|d| rust_files(&root.join(d)))
+        .filter(|f| !f.starts_with(root.join("tests/tests/tidy.rs")))
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect();
+    let unused: Vec<&&str> = public
+        .iter()
+        .filter(|m| {
+            let path = format!("kairos_shards::{m}");
+            !users.iter().any(|text| text.contains(&path))
+        })
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "public modules of kairos-shards no other crate uses (make them pub(crate)): {unused:?}"
     );
 }

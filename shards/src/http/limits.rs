@@ -64,11 +64,13 @@ impl ConnLimits {
     }
 
     /// Connections open now.
+    #[cfg(test)]
     pub fn open(&self) -> usize {
         self.open.get()
     }
 
     /// Addresses with a connection open now.
+    #[cfg(test)]
     pub fn addresses(&self) -> usize {
         self.per_ip.borrow().len()
     }

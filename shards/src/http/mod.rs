@@ -14,7 +14,6 @@ pub mod watchdog;
 pub use handlers::Route;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::task::Poll;
@@ -48,7 +47,7 @@ pub async fn serve_connection(shard: Rc<Shard>, stream: TcpStream, slot: ConnSlo
 /// then the body's deadline runs.
 pub async fn serve_with<H, Fut>(shard: Rc<Shard>, stream: TcpStream, slot: ConnSlot, handler: H)
 where
-    H: Fn(Rc<Shard>, Request<Incoming>, Option<SocketAddr>, Rc<ConnClock>) -> Fut + 'static,
+    H: Fn(Rc<Shard>, Request<Incoming>, Rc<ConnClock>) -> Fut + 'static,
     Fut: Future<Output = HttpResponse> + 'static,
 {
     let cfg = shard.config();
@@ -67,7 +66,7 @@ where
     let service = service_fn(move |req| {
         // hyper calls the service once a request's head is parsed.
         svc_clock.head_done(Instant::now());
-        let handling = handler(svc_shard.clone(), req, peer, svc_clock.clone());
+        let handling = handler(svc_shard.clone(), req, svc_clock.clone());
         let clock = svc_clock.clone();
         async move {
             let resp = handling.await;

@@ -2,7 +2,6 @@
 //! preflight, authentication (from the headers, before any byte of the
 //! body is read), and the body size cap.
 
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -125,12 +124,7 @@ fn lookup_fixed(path: &str) -> Option<Methods> {
     })
 }
 
-pub async fn route(
-    shard: Rc<Shard>,
-    req: Request<Incoming>,
-    peer: Option<SocketAddr>,
-    clock: Rc<ConnClock>,
-) -> HttpResponse {
+pub async fn route(shard: Rc<Shard>, req: Request<Incoming>, clock: Rc<ConnClock>) -> HttpResponse {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
 
@@ -141,7 +135,7 @@ pub async fn route(
         return response::ok_empty();
     }
     if path == "/ws" && method == Method::GET {
-        return crate::ws::upgrade::handle(shard, req, peer);
+        return crate::ws::upgrade::handle(shard, req);
     }
 
     let (access, route, param) = match lookup(&path) {

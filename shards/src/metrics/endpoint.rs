@@ -4,7 +4,6 @@
 //! (hyper on the shard's stream, idle watchdog, graceful shutdown) with the
 //! API, but none of its routes.
 
-use std::net::SocketAddr;
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -33,12 +32,7 @@ pub async fn serve(shard: Rc<Shard>, listener: TcpListener) {
     futures_lite::future::or(accepting, shard.stopping.wait()).await;
 }
 
-async fn respond(
-    shard: Rc<Shard>,
-    req: Request<Incoming>,
-    _peer: Option<SocketAddr>,
-    clock: Rc<ConnClock>,
-) -> HttpResponse {
+async fn respond(shard: Rc<Shard>, req: Request<Incoming>, clock: Rc<ConnClock>) -> HttpResponse {
     // A scrape has no body to wait for.
     clock.body_done();
     let path = req.uri().path();

@@ -21,5 +21,4 @@ pub mod exposition;
 pub use kairos_core::histogram;
 pub mod scrape;
 
-pub use cells::{Registry, ShardCells, ShardMetrics};
-pub use scrape::render;
+pub use cells::{Registry, ShardCells};

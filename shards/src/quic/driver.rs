@@ -177,7 +177,7 @@ impl Driver {
             let event = self.server.borrow_mut().poll_event();
             let Some(event) = event else { return };
             match event {
-                ServerEvent::Connected { conn, addr, token } => self.connected(conn, addr, &token),
+                ServerEvent::Connected { conn, token, .. } => self.connected(conn, &token),
                 ServerEvent::Message {
                     conn,
                     reliable,
@@ -204,7 +204,7 @@ impl Driver {
 
     /// A client sent its session token: check it as `/ws` does, then
     /// accept the connection and open its session, or refuse it.
-    fn connected(self: &Rc<Self>, conn: ConnId, addr: SocketAddr, token: &str) {
+    fn connected(self: &Rc<Self>, conn: ConnId, token: &str) {
         let now = Instant::now();
         let Some(caller) = auth::session_token(&self.shard.shared, token) else {
             self.server.borrow_mut().reject(
@@ -227,8 +227,6 @@ impl Driver {
                 wire: Wire::Flat,
                 transport: Transport::Quic,
                 status: false,
-                lang: "en".into(),
-                peer: Some(addr),
             },
             self.shard.config().socket.outgoing_queue_size,
             self.shard.metrics.clone(),

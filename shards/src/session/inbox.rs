@@ -56,6 +56,7 @@ impl Inbox {
         self.max_bytes
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.items.borrow().is_empty()
     }

@@ -14,18 +14,17 @@
 //! queue: a client too slow to keep it under `socket.outgoing_queue_size`
 //! is closed and costs the shard nothing more.
 
-pub mod dispatch;
-pub mod driven;
+pub(crate) mod dispatch;
+pub(crate) mod driven;
 mod inbox;
-pub mod lifecycle;
-pub mod rate;
+pub(crate) mod lifecycle;
+pub(crate) mod rate;
 pub mod wire;
 
-pub use inbox::Inbox;
+pub(crate) use inbox::Inbox;
 pub use wire::{Frame, Frames, Wire, WireSet};
 
 use std::cell::{Cell, RefCell};
-use std::net::SocketAddr;
 
 use kairos_core::notification::{self, Notification};
 use kairos_core::token::Claims;
@@ -38,14 +37,14 @@ use crate::shard::KickReason;
 use crate::streams::{Presence, StreamId};
 
 /// Close code and reason Nakama uses when the server ends a session.
-pub const SERVER_CLOSE: (u16, &str) = (
+pub(crate) const SERVER_CLOSE: (u16, &str) = (
     kairos_net::ws::close::NORMAL,
     "server-side session disconnect",
 );
 
 /// How a session joined a stream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct JoinFlags {
+pub(crate) struct JoinFlags {
     /// Its chat messages are kept in the channel's history.
     pub persistence: bool,
     /// It is left out of presence lists and events.
@@ -54,14 +53,14 @@ pub struct JoinFlags {
 
 /// What carries a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
+pub(crate) enum Transport {
     WebSocket,
     ReliableUdp,
     Quic,
 }
 
 /// What authentication learned about a session.
-pub struct SessionParams {
+pub(crate) struct SessionParams {
     pub id: Uuid,
     pub user_id: Uuid,
     pub username: String,
@@ -71,26 +70,19 @@ pub struct SessionParams {
     pub wire: Wire,
     pub transport: Transport,
     pub status: bool,
-    pub lang: String,
-    pub peer: Option<SocketAddr>,
 }
 
-pub struct Session {
+pub(crate) struct Session {
     pub id: Uuid,
     pub user_id: Uuid,
     pub username: String,
     /// The session token's id and issue time, for revocation checks.
     pub token_id: Option<Uuid>,
     pub issued_ms: i64,
-    /// The session token's expiry (unix seconds) and variables.
-    pub expiry: i64,
-    pub vars: std::collections::BTreeMap<String, String>,
     pub wire: Wire,
     pub transport: Transport,
     /// Connected with `status=true`.
     pub status: bool,
-    pub lang: String,
-    pub peer: Option<SocketAddr>,
     out: LocalQueue<Frame>,
     /// Set once closing starts; the driver then sends what is queued and
     /// ends the connection with this code and reason.
@@ -121,13 +113,9 @@ impl Session {
             username: p.username,
             token_id: p.claims.token_id(),
             issued_ms: p.claims.issued_millis(),
-            expiry: p.claims.exp,
-            vars: p.claims.vrs,
             wire: p.wire,
             transport: p.transport,
             status: p.status,
-            lang: p.lang,
-            peer: p.peer,
             out: LocalQueue::new(queue_size),
             close: RefCell::new(None),
             closing: Cell::new(false),
@@ -231,11 +219,6 @@ impl Session {
     /// Signalled whenever a frame is queued or closing starts.
     pub fn outgoing_notify(&self) -> &LocalNotify {
         &self.out.notify
-    }
-
-    /// Frames waiting to be written.
-    pub fn queued(&self) -> usize {
-        self.out.len()
     }
 
     /// This session's presence in a stream, as the owner records it.

@@ -251,8 +251,6 @@ impl Driver {
                 wire: Wire::Flat,
                 transport: Transport::ReliableUdp,
                 status: grant.status,
-                lang: "en".into(),
-                peer: Some(addr),
             },
             self.shard.config().socket.outgoing_queue_size,
             self.shard.metrics.clone(),

@@ -31,11 +31,6 @@ impl Keepalive {
         self.conns.borrow_mut().push(Rc::downgrade(conn));
     }
 
-    /// Sessions watched now.
-    pub fn len(&self) -> usize {
-        self.conns.borrow().len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.conns.borrow().is_empty()
     }

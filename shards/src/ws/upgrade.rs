@@ -1,7 +1,6 @@
 //! `GET /ws?token=&format=&status=&lang=`: checks the request before
 //! switching protocols, then hands the raw TCP stream to a session.
 
-use std::net::SocketAddr;
 use std::rc::Rc;
 
 use bytes::BytesMut;
@@ -20,11 +19,7 @@ use crate::rt;
 use crate::session::{SessionParams, Transport, Wire};
 use crate::shard::Shard;
 
-pub fn handle(
-    shard: Rc<Shard>,
-    mut req: Request<Incoming>,
-    peer: Option<SocketAddr>,
-) -> HttpResponse {
+pub fn handle(shard: Rc<Shard>, mut req: Request<Incoming>) -> HttpResponse {
     let params = query::parse(req.uri().query().unwrap_or(""));
     let param = |k: &str| {
         params
@@ -74,10 +69,6 @@ pub fn handle(
     };
 
     let status = param("status").and_then(query::parse_bool).unwrap_or(false);
-    let lang = param("lang")
-        .filter(|l| !l.is_empty())
-        .unwrap_or("en")
-        .to_string();
     let params = SessionParams {
         // UUIDv7: ordered by start time, which single-socket enforcement relies on.
         id: Uuid::now_v7(),
@@ -87,8 +78,6 @@ pub fn handle(
         wire,
         transport: Transport::WebSocket,
         status,
-        lang,
-        peer,
     };
 
     let shard_id = shard.id;
