@@ -9,9 +9,10 @@ pub mod limits;
 pub mod query;
 pub mod response;
 mod router;
+pub(crate) mod routes;
 pub mod watchdog;
 
-pub use handlers::Route;
+pub(crate) use handlers::Route;
 
 use std::future::Future;
 use std::pin::{Pin, pin};

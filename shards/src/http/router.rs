@@ -15,18 +15,29 @@ use super::auth::{self, Caller};
 use super::handlers::{self, Route};
 use super::query;
 use super::response::{self, HttpResponse};
+use super::routes::{Access, Found, PathParams};
 use super::watchdog::ConnClock;
 use crate::shard::Shard;
 
 /// What a handler gets: the parsed query, the whole body, and the
-/// percent-decoded `{parameter}` of routes that have one in their path.
+/// percent-decoded `{parameters}` of its route's path.
 pub struct Call {
     pub query: Vec<(String, String)>,
     pub body: Bytes,
-    pub path_param: String,
+    pub path: PathParams,
 }
 
 impl Call {
+    /// A path parameter of the route (`channel_id` in
+    /// `/v2/channel/{channel_id}`); empty if the route has none of that
+    /// name.
+    pub fn path(&self, name: &str) -> &str {
+        self.path
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
     /// The first value of a query parameter.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.query
@@ -54,76 +65,6 @@ impl Call {
     }
 }
 
-/// Who may call a route.
-#[derive(Clone, Copy)]
-enum Access {
-    Public,
-    ServerKey,
-    Session,
-}
-
-/// What one path serves: per method, who may call it and the route.
-type Methods = &'static [(Method, Access, Route)];
-
-/// Routes with a parameter at the end of their path: the prefix before it.
-const PARAM_ROUTES: &[(&str, Methods)] = &[(
-    "/v2/channel/",
-    &[(Method::GET, Access::Session, Route::ListChannelMessages)],
-)];
-
-/// The REST routes: for a path, which methods it takes, who may call
-/// each, what serves it, and the path's parameter (empty when the route
-/// has none). `None`: no such path.
-fn lookup(path: &str) -> Option<(Methods, &str)> {
-    if let Some(fixed) = lookup_fixed(path) {
-        return Some((fixed, ""));
-    }
-    PARAM_ROUTES.iter().find_map(|(prefix, methods)| {
-        path.strip_prefix(prefix)
-            .filter(|rest| !rest.is_empty() && !rest.contains('/'))
-            .map(|rest| (*methods, rest))
-    })
-}
-
-fn lookup_fixed(path: &str) -> Option<Methods> {
-    use Access::*;
-    use Route::*;
-    Some(match path {
-        "/healthcheck" => &[(Method::GET, Public, Healthcheck)],
-        "/v2/account/authenticate/device" => &[(Method::POST, ServerKey, AuthenticateDevice)],
-        "/v2/account/authenticate/email" => &[(Method::POST, ServerKey, AuthenticateEmail)],
-        "/v2/account/authenticate/custom" => &[(Method::POST, ServerKey, AuthenticateCustom)],
-        "/v2/account/session/refresh" => &[(Method::POST, ServerKey, SessionRefresh)],
-        "/v2/session/logout" => &[(Method::POST, Session, SessionLogout)],
-        "/v2/account" => &[
-            (Method::GET, Session, GetAccount),
-            (Method::PUT, Session, UpdateAccount),
-            (Method::DELETE, Session, DeleteAccount),
-        ],
-        "/v2/user" => &[(Method::GET, Session, GetUsers)],
-        "/v2/account/link/device" => &[(Method::POST, Session, LinkDevice)],
-        "/v2/account/link/email" => &[(Method::POST, Session, LinkEmail)],
-        "/v2/account/link/custom" => &[(Method::POST, Session, LinkCustom)],
-        "/v2/account/unlink/device" => &[(Method::POST, Session, UnlinkDevice)],
-        "/v2/account/unlink/email" => &[(Method::POST, Session, UnlinkEmail)],
-        "/v2/account/unlink/custom" => &[(Method::POST, Session, UnlinkCustom)],
-        "/v2/friend" => &[
-            (Method::GET, Session, ListFriends),
-            (Method::POST, Session, AddFriends),
-            (Method::DELETE, Session, DeleteFriends),
-        ],
-        "/v2/friend/block" => &[(Method::POST, Session, BlockFriends)],
-        "/v2/friend/friends" => &[(Method::GET, Session, ListFriendsOfFriends)],
-        "/v2/kairos/transports" => &[(Method::GET, Session, KairosTransports)],
-        "/v2/kairos/udp/token" => &[(Method::POST, Session, KairosUdpToken)],
-        "/v2/notification" => &[
-            (Method::GET, Session, ListNotifications),
-            (Method::DELETE, Session, DeleteNotifications),
-        ],
-        _ => return None,
-    })
-}
-
 pub async fn route(shard: Rc<Shard>, req: Request<Incoming>, clock: Rc<ConnClock>) -> HttpResponse {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -138,18 +79,16 @@ pub async fn route(shard: Rc<Shard>, req: Request<Incoming>, clock: Rc<ConnClock
         return crate::ws::upgrade::handle(shard, req);
     }
 
-    let (access, route, param) = match lookup(&path) {
-        Some((methods, param)) => match methods.iter().find(|(m, _, _)| *m == method) {
-            Some((_, access, route)) => (access, *route, query::decode_path(param)),
-            None => {
-                return response::error(&ApiError::new(Code::Unimplemented, "Method Not Allowed"));
-            }
-        },
-        None => return response::error(&ApiError::not_found("Not Found")),
+    let (route, path_params) = match Route::find(&method, &path) {
+        Found::Route(route, params) => (route, params),
+        Found::WrongMethod => {
+            return response::error(&ApiError::new(Code::Unimplemented, "Method Not Allowed"));
+        }
+        Found::Nothing => return response::error(&ApiError::not_found("Not Found")),
     };
 
     let started = Instant::now();
-    let (resp, received) = call(&shard, route, *access, param, req, &clock).await;
+    let (resp, received) = call(&shard, route, path_params, req, &clock).await;
     let sent = resp.body().size_hint().exact().unwrap_or(0);
     shard.metrics.api(
         route,
@@ -171,13 +110,12 @@ pub async fn route(shard: Rc<Shard>, req: Request<Incoming>, clock: Rc<ConnClock
 async fn call(
     shard: &Rc<Shard>,
     route: Route,
-    access: Access,
-    path_param: String,
+    path: PathParams,
     req: Request<Incoming>,
     clock: &ConnClock,
 ) -> (HttpResponse, u64) {
     let (parts, body) = req.into_parts();
-    let caller: Option<Caller> = match access {
+    let caller: Option<Caller> = match route.access() {
         Access::Public => None,
         Access::ServerKey => match auth::server_key(&shard.shared, &parts.headers) {
             Ok(()) => None,
@@ -222,10 +160,10 @@ async fn call(
     let call = Call {
         query: query::parse(parts.uri.query().unwrap_or("")),
         body,
-        path_param,
+        path,
     };
 
-    let resp = match handlers::dispatch(route, shard.clone(), caller, call).await {
+    let resp = match handlers::dispatch(route, shard, caller, call).await {
         Ok(resp) => resp,
         Err(e) => {
             if e.code == Code::Internal {

@@ -190,7 +190,11 @@ pub(super) async fn session_logout(
     Ok(response::empty())
 }
 
-pub(super) async fn get_account(shard: &Shard, caller: Caller) -> ApiResult<HttpResponse> {
+pub(super) async fn get_account(
+    shard: &Shard,
+    caller: Caller,
+    _call: Call,
+) -> ApiResult<HttpResponse> {
     let user = caller.user_id;
     let account: Account = shard
         .shared
@@ -271,7 +275,11 @@ pub(super) async fn update_account(
 
 /// Deletes the account, revokes all its sessions and closes its sockets,
 /// on every shard, before it answers.
-pub(super) async fn delete_account(shard: &Shard, caller: Caller) -> ApiResult<HttpResponse> {
+pub(super) async fn delete_account(
+    shard: &Shard,
+    caller: Caller,
+    _call: Call,
+) -> ApiResult<HttpResponse> {
     let user = caller.user_id;
     let shared = &shard.shared;
     shared

@@ -22,7 +22,7 @@ pub(super) async fn list_messages(
     caller: Caller,
     call: Call,
 ) -> ApiResult<HttpResponse> {
-    let channel_id = call.path_param.clone();
+    let channel_id = call.path("channel_id").to_string();
     if channel_id.is_empty() {
         return Err(ApiError::invalid("Invalid channel ID."));
     }

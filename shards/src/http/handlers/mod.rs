@@ -12,67 +12,42 @@ mod params;
 mod transports;
 mod users;
 
-use std::rc::Rc;
-
+use hyper::Method;
 use kairos_core::error::{ApiError, ApiResult};
 
 use super::auth::Caller;
 use super::response::{self, HttpResponse};
 use super::router::Call;
+use super::routes::{self, Found, routes};
 use crate::shard::Shard;
 
-/// Declares [`Route`] with [`Route::ALL`] and [`Route::name`] from one list,
-/// so that a new route is one line here (and one in the router).
-macro_rules! routes {
-    ($($route:ident),+ $(,)?) => {
-        /// Every REST operation Kairos serves.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum Route {
-            $($route,)+
-        }
-
-        impl Route {
-            /// Every route, in declaration order (`ALL[r.index()] == r`).
-            pub const ALL: &'static [Route] = &[$(Route::$route,)+];
-
-            /// Nakama's gRPC method name, which its metrics are named after
-            /// (`<prefix>_<Method>_count`).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Route::$route => stringify!($route),)+
-                }
-            }
-        }
-    };
-}
-
 routes! {
-    Healthcheck,
-    AuthenticateDevice,
-    AuthenticateEmail,
-    AuthenticateCustom,
-    SessionRefresh,
-    SessionLogout,
-    GetAccount,
-    UpdateAccount,
-    DeleteAccount,
-    GetUsers,
-    LinkDevice,
-    LinkEmail,
-    LinkCustom,
-    UnlinkDevice,
-    UnlinkEmail,
-    UnlinkCustom,
-    ListChannelMessages,
-    ListFriends,
-    AddFriends,
-    DeleteFriends,
-    BlockFriends,
-    ListFriendsOfFriends,
-    ListNotifications,
-    DeleteNotifications,
-    KairosTransports,
-    KairosUdpToken,
+    Healthcheck: GET "/healthcheck" Public => healthcheck;
+    AuthenticateDevice: POST "/v2/account/authenticate/device" ServerKey => account::authenticate_device;
+    AuthenticateEmail: POST "/v2/account/authenticate/email" ServerKey => account::authenticate_email;
+    AuthenticateCustom: POST "/v2/account/authenticate/custom" ServerKey => account::authenticate_custom;
+    SessionRefresh: POST "/v2/account/session/refresh" ServerKey => account::session_refresh;
+    SessionLogout: POST "/v2/session/logout" Session => account::session_logout;
+    GetAccount: GET "/v2/account" Session => account::get_account;
+    UpdateAccount: PUT "/v2/account" Session => account::update_account;
+    DeleteAccount: DELETE "/v2/account" Session => account::delete_account;
+    GetUsers: GET "/v2/user" Session => users::get_users;
+    LinkDevice: POST "/v2/account/link/device" Session => account::link_device;
+    LinkEmail: POST "/v2/account/link/email" Session => account::link_email;
+    LinkCustom: POST "/v2/account/link/custom" Session => account::link_custom;
+    UnlinkDevice: POST "/v2/account/unlink/device" Session => account::unlink_device;
+    UnlinkEmail: POST "/v2/account/unlink/email" Session => account::unlink_email;
+    UnlinkCustom: POST "/v2/account/unlink/custom" Session => account::unlink_custom;
+    ListChannelMessages: GET "/v2/channel/{channel_id}" Session => channels::list_messages;
+    ListFriends: GET "/v2/friend" Session => friends::list;
+    AddFriends: POST "/v2/friend" Session => friends::add;
+    DeleteFriends: DELETE "/v2/friend" Session => friends::delete;
+    BlockFriends: POST "/v2/friend/block" Session => friends::block;
+    ListFriendsOfFriends: GET "/v2/friend/friends" Session => friends::list_friends_of_friends;
+    ListNotifications: GET "/v2/notification" Session => notifications::list;
+    DeleteNotifications: DELETE "/v2/notification" Session => notifications::delete;
+    KairosTransports: GET "/v2/kairos/transports" Session => transports::transports;
+    KairosUdpToken: POST "/v2/kairos/udp/token" Session => transports::udp_token;
 }
 
 impl Route {
@@ -82,61 +57,39 @@ impl Route {
     pub fn index(self) -> usize {
         self as usize
     }
+
+    /// The route for a request's method and path, with its path
+    /// parameters.
+    pub(in crate::http) fn find(method: &Method, path: &str) -> Found<Route> {
+        routes::find(
+            Route::ALL.iter().map(|r| (*r, r.method(), r.pattern())),
+            method,
+            path,
+        )
+    }
 }
 
-pub async fn dispatch(
-    route: Route,
-    shard: Rc<Shard>,
-    caller: Option<Caller>,
-    call: Call,
-) -> ApiResult<HttpResponse> {
-    use Route::*;
-    // The router guarantees a caller for session routes.
-    let me = || {
-        caller
-            .clone()
-            .ok_or_else(|| ApiError::unauthenticated("Auth token required"))
-    };
-    let shard = &*shard;
-    match route {
-        Healthcheck => Ok(response::empty()),
-        AuthenticateDevice => account::authenticate_device(shard, call).await,
-        AuthenticateEmail => account::authenticate_email(shard, call).await,
-        AuthenticateCustom => account::authenticate_custom(shard, call).await,
-        SessionRefresh => account::session_refresh(shard, call).await,
-        SessionLogout => account::session_logout(shard, me()?, call).await,
-        GetAccount => account::get_account(shard, me()?).await,
-        UpdateAccount => account::update_account(shard, me()?, call).await,
-        DeleteAccount => account::delete_account(shard, me()?).await,
-        GetUsers => users::get_users(shard, call).await,
-        LinkDevice => account::link_device(shard, me()?, call).await,
-        LinkEmail => account::link_email(shard, me()?, call).await,
-        LinkCustom => account::link_custom(shard, me()?, call).await,
-        UnlinkDevice => account::unlink_device(shard, me()?, call).await,
-        UnlinkEmail => account::unlink_email(shard, me()?, call).await,
-        UnlinkCustom => account::unlink_custom(shard, me()?, call).await,
-        ListChannelMessages => channels::list_messages(shard, me()?, call).await,
-        ListFriends => friends::list(shard, me()?, call).await,
-        AddFriends => friends::add(shard, me()?, call).await,
-        DeleteFriends => friends::delete(shard, me()?, call).await,
-        BlockFriends => friends::block(shard, me()?, call).await,
-        ListFriendsOfFriends => friends::list_friends_of_friends(shard, me()?, call).await,
-        ListNotifications => notifications::list(shard, me()?, call).await,
-        DeleteNotifications => notifications::delete(shard, me()?, call).await,
-        KairosTransports => transports::transports(shard).await,
-        KairosUdpToken => transports::udp_token(shard, me()?, call).await,
-    }
+/// `GET /healthcheck`: the node is up.
+async fn healthcheck(_shard: &Shard, _call: Call) -> ApiResult<HttpResponse> {
+    Ok(response::empty())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Route;
+    use super::{Found, Route};
 
     #[test]
     fn route_table_is_consistent() {
         for (i, r) in Route::ALL.iter().enumerate() {
             assert_eq!(r.index(), i);
             assert_eq!(r.name(), format!("{r:?}"));
+            // Every route is found by its own method and pattern (with
+            // its parameters filled in), and no two routes collide.
+            let path = r.pattern().replace('{', "x").replace('}', "");
+            match Route::find(&r.method(), &path) {
+                Found::Route(found, _) => assert_eq!(found, *r, "{path}"),
+                other => panic!("{path}: {other:?}"),
+            }
         }
     }
 }

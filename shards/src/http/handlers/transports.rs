@@ -73,7 +73,11 @@ pub(super) async fn udp_token(
 }
 
 /// `GET /v2/kairos/transports`.
-pub(super) async fn transports(shard: &Shard) -> ApiResult<HttpResponse> {
+pub(super) async fn transports(
+    shard: &Shard,
+    _caller: Caller,
+    _call: Call,
+) -> ApiResult<HttpResponse> {
     let mut out = Transports::default();
     if let Some(addr) = shard.shared.udp.as_ref().and_then(|g| g.public_address()) {
         out.udp = Some(Endpoint {

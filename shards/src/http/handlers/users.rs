@@ -7,6 +7,7 @@ use kairos_core::time::rfc3339;
 use kairos_schema::api;
 use uuid::Uuid;
 
+use crate::http::auth::Caller;
 use crate::http::response::{self, HttpResponse};
 use crate::http::router::Call;
 use crate::shard::Shard;
@@ -39,7 +40,11 @@ pub fn online(shard: &Shard, mut u: api::User, id: Uuid) -> api::User {
     u
 }
 
-pub(super) async fn get_users(shard: &Shard, call: Call) -> ApiResult<HttpResponse> {
+pub(super) async fn get_users(
+    shard: &Shard,
+    _caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
     let raw_ids = call.params("ids");
     let usernames: Vec<String> = call
         .params("usernames")
