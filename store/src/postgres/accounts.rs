@@ -1,9 +1,10 @@
 //! Account queries on PostgreSQL / CockroachDB. Multi-statement changes run
 //! in a transaction.
 
+use std::future::Future;
 use std::sync::LazyLock;
 
-use kairos_core::account::{Account, AccountUpdate, Identity, User, UserStatus};
+use kairos_core::account::{Account, AccountUpdate, Authenticated, Identity, User, UserStatus};
 use kairos_core::error::ApiResult;
 use kairos_core::time::now_secs;
 use tokio_postgres::error::SqlState;
@@ -12,8 +13,9 @@ use uuid::Uuid;
 
 use super::rows::{USER_COLUMNS, get, text, user_from_row};
 use super::{PgStore, db_err, friends, violation};
-use crate::auth::{Found, Inserted};
+use crate::auth::{self, Accounts, Found, Inserted};
 use crate::common::{self, Unique, internal};
+use crate::{AccountStore, BoxFuture};
 
 /// Identifiers other than email, custom id and devices.
 const SOCIAL: &str = "facebook_id IS NOT NULL OR google_id IS NOT NULL OR gamecenter_id IS NOT NULL \
@@ -28,6 +30,86 @@ static ACCOUNT_SQL: LazyLock<String> = LazyLock::new(|| {
 static USERS_SQL: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1) OR username = ANY($2)")
 });
+
+impl AccountStore for PgStore {
+    fn authenticate(
+        &self,
+        identity: Identity,
+        username: String,
+        create: bool,
+    ) -> BoxFuture<'_, ApiResult<Authenticated>> {
+        Box::pin(auth::authenticate(
+            self,
+            identity,
+            username,
+            create,
+            self.hash_cost,
+        ))
+    }
+
+    fn link(&self, user_id: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let identity = common::normalize(identity);
+            let hash = match &identity {
+                Identity::Email { password, .. } => {
+                    common::hash_password_for_link(password.clone(), self.hash_cost).await?
+                }
+                _ => None,
+            };
+            self.link_account(user_id, &identity, hash.as_deref()).await
+        })
+    }
+
+    fn unlink(&self, user_id: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let identity = common::normalize(identity);
+            self.unlink_account(user_id, &identity).await
+        })
+    }
+
+    fn get_account(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<Account>> {
+        Box::pin(self.get_account_row(user_id))
+    }
+
+    fn update_account(&self, user_id: Uuid, update: AccountUpdate) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.update_account_row(user_id, update))
+    }
+
+    fn delete_account(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.delete_account_rows(user_id))
+    }
+
+    fn get_users(
+        &self,
+        ids: Vec<Uuid>,
+        usernames: Vec<String>,
+    ) -> BoxFuture<'_, ApiResult<Vec<User>>> {
+        Box::pin(async move { self.get_user_rows(&ids, &usernames).await })
+    }
+
+    fn user_status(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<UserStatus>> {
+        Box::pin(self.user_status_row(user_id))
+    }
+}
+
+/// The two operations of the shared authenticate flow (`crate::auth`).
+impl Accounts for PgStore {
+    fn find<'a>(
+        &'a self,
+        identity: &'a Identity,
+    ) -> impl Future<Output = ApiResult<Option<Found>>> + Send + 'a {
+        self.find_account(identity)
+    }
+
+    fn insert<'a>(
+        &'a self,
+        identity: &'a Identity,
+        username: &'a str,
+        password: Option<&'a [u8]>,
+    ) -> impl Future<Output = ApiResult<Inserted>> + Send + 'a {
+        self.insert_account(identity, username, password)
+    }
+}
 
 impl PgStore {
     pub(super) async fn find_account(&self, identity: &Identity) -> ApiResult<Option<Found>> {

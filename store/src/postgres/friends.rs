@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::rows::{USER_COLUMNS, get, user_from_row};
 use super::{PgStore, db_err};
 use crate::common::{self, internal, qualified};
+use crate::{BoxFuture, FriendStore};
 
 /// Locks the existing users among `$1`, in id order, and returns them.
 /// `NO KEY UPDATE` leaves foreign key checks (which take `KEY SHARE`)
@@ -137,6 +138,66 @@ fn friend_from_row(r: &Row) -> ApiResult<Friend> {
         update_time: get(r, 19)?,
         metadata: get(r, 20)?,
     })
+}
+
+impl FriendStore for PgStore {
+    fn add_friends(
+        &self,
+        user: Uuid,
+        ids: Vec<Uuid>,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendAdded>>> {
+        Box::pin(async move {
+            let ids = common::distinct_others(user, ids);
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.add_friend_rows(user, &ids, &metadata).await
+        })
+    }
+
+    fn delete_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        Box::pin(async move {
+            let ids = common::distinct_others(user, ids);
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.delete_friend_rows(user, &ids).await
+        })
+    }
+
+    fn block_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        Box::pin(async move {
+            let ids = common::distinct_others(user, ids);
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.block_friend_rows(user, &ids).await
+        })
+    }
+
+    fn list_friends(
+        &self,
+        user: Uuid,
+        state: Option<FriendState>,
+        after: Option<FriendCursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<Friend>>> {
+        Box::pin(self.list_friend_rows(user, state, after, limit))
+    }
+
+    fn list_friends_of_friends(
+        &self,
+        user: Uuid,
+        after: Option<FofCursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendOfFriend>>> {
+        Box::pin(self.list_fof_rows(user, after, limit))
+    }
+
+    fn can_message(&self, from: Uuid, to: Uuid) -> BoxFuture<'_, ApiResult<bool>> {
+        Box::pin(self.can_message_row(from, to))
+    }
 }
 
 impl PgStore {

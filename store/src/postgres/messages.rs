@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::rows::get;
 use super::{PgStore, db_err};
 use crate::common::{self, internal};
+use crate::{BoxFuture, MessageStore};
 
 /// Inserts only if the sender exists, in one statement: the sender's row
 /// is share-locked, so an account deletion either waits for this insert
@@ -71,6 +72,49 @@ fn message_from_row(r: &Row) -> ApiResult<ChannelMessage> {
         create_time: get(r, 9)?,
         update_time: get(r, 10)?,
     })
+}
+
+impl MessageStore for PgStore {
+    fn insert_message(&self, message: ChannelMessage) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move { self.insert_message_row(&message).await })
+    }
+
+    fn update_message(
+        &self,
+        stream: StreamId,
+        id: Uuid,
+        sender: Uuid,
+        username: String,
+        content: String,
+        update_time: i64,
+    ) -> BoxFuture<'_, ApiResult<Option<i64>>> {
+        Box::pin(async move {
+            self.update_message_row(&stream, id, sender, &username, &content, update_time)
+                .await
+        })
+    }
+
+    fn remove_message(
+        &self,
+        stream: StreamId,
+        id: Uuid,
+        sender: Uuid,
+    ) -> BoxFuture<'_, ApiResult<Option<(i64, i64)>>> {
+        Box::pin(async move { self.remove_message_row(&stream, id, sender).await })
+    }
+
+    fn list_messages(
+        &self,
+        stream: StreamId,
+        ascending: bool,
+        after: Option<MessageKey>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<ChannelMessage>>> {
+        Box::pin(async move {
+            self.list_message_rows(&stream, ascending, after, limit)
+                .await
+        })
+    }
 }
 
 impl PgStore {

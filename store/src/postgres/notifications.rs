@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::rows::get;
 use super::{PgStore, db_err};
 use crate::common;
+use crate::{BoxFuture, NotificationStore};
 
 /// Inserts one notification unless its user is gone or its id is taken.
 const SAVE: &str =
@@ -36,6 +37,35 @@ fn notification_from_row(r: &Row) -> ApiResult<Notification> {
         create_time: get(r, 6)?,
         persistent: true,
     })
+}
+
+impl NotificationStore for PgStore {
+    fn save_notifications(&self, notifications: Vec<Notification>) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            if notifications.is_empty() {
+                return Ok(());
+            }
+            self.save_notification_rows(notifications).await
+        })
+    }
+
+    fn list_notifications(
+        &self,
+        user: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<Notification>>> {
+        Box::pin(self.list_notification_rows(user, after, limit))
+    }
+
+    fn delete_notifications(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            if ids.is_empty() {
+                return Ok(());
+            }
+            self.delete_notification_rows(user, &ids).await
+        })
+    }
 }
 
 impl PgStore {

@@ -6,7 +6,26 @@ use uuid::Uuid;
 
 use super::rows::get;
 use super::{PgStore, db_err};
-use crate::Revocations;
+use crate::{BoxFuture, Revocations, SessionStore};
+
+impl SessionStore for PgStore {
+    fn revoke_token(
+        &self,
+        user_id: Uuid,
+        token_id: Uuid,
+        expires_at: i64,
+    ) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.revoke_token_row(user_id, token_id, expires_at))
+    }
+
+    fn revoke_all(&self, user_id: Uuid, cutoff_millis: i64) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.revoke_all_row(user_id, cutoff_millis))
+    }
+
+    fn load_revocations(&self, now: i64) -> BoxFuture<'_, ApiResult<Revocations>> {
+        Box::pin(self.load_revocation_rows(now))
+    }
+}
 
 impl PgStore {
     pub(super) async fn revoke_token_row(

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use super::rows::get;
 use super::{PgStore, db_err};
-use crate::MigrationStatus;
 use crate::common::internal;
 use crate::migrations::{self, MIGRATIONS};
+use crate::{BoxFuture, MigrationStatus, MigrationStore};
 
 /// Advisory lock key serialising migrations across processes ("kairos").
 const MIGRATION_LOCK: i64 = 0x6b61_6972_6f73;
@@ -145,6 +145,20 @@ async fn apply_pending(c: &mut Client) -> ApiResult<()> {
         tracing::info!(version = m.version, name = m.name, "applied migration");
     }
     Ok(())
+}
+
+impl MigrationStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn migrate_up(&self) -> BoxFuture<'_, ApiResult<Vec<MigrationStatus>>> {
+        Box::pin(self.migrate_up_rows())
+    }
+
+    fn migrate_status(&self) -> BoxFuture<'_, ApiResult<Vec<MigrationStatus>>> {
+        Box::pin(self.migrate_status_rows())
+    }
 }
 
 impl PgStore {
