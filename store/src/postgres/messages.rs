@@ -75,10 +75,40 @@ fn message_from_row(r: &Row) -> ApiResult<ChannelMessage> {
 }
 
 impl MessageStore for PgStore {
-    fn insert_message(&self, message: ChannelMessage) -> BoxFuture<'_, ApiResult<()>> {
-        Box::pin(async move { self.insert_message_row(&message).await })
+    fn insert_message(&self, m: ChannelMessage) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let m = &m;
+            let mode = i16::from(m.stream.mode);
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(INSERT).await?;
+            conn.client
+                .execute(
+                    &stmt,
+                    &[
+                        &m.id,
+                        &m.code,
+                        &m.sender_id,
+                        &m.username,
+                        &mode,
+                        &m.stream.subject,
+                        &m.stream.subcontext,
+                        &m.stream.label,
+                        &m.content,
+                        &m.create_time,
+                        &m.update_time,
+                    ],
+                )
+                .await
+                .map_err(db_err)
+                .and_then(|n| match n {
+                    0 => Err(common::user_not_found()),
+                    _ => Ok(()),
+                })
+        })
     }
 
+    /// Returns the message's create time, or `None` when `sender` has no
+    /// message `id` in `stream`.
     fn update_message(
         &self,
         stream: StreamId,
@@ -89,20 +119,66 @@ impl MessageStore for PgStore {
         update_time: i64,
     ) -> BoxFuture<'_, ApiResult<Option<i64>>> {
         Box::pin(async move {
-            self.update_message_row(&stream, id, sender, &username, &content, update_time)
+            let (stream, username, content) = (&stream, username.as_str(), content.as_str());
+            let mode = i16::from(stream.mode);
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(UPDATE).await?;
+            let row = conn
+                .client
+                .query_opt(
+                    &stmt,
+                    &[
+                        &username,
+                        &content,
+                        &update_time,
+                        &id,
+                        &sender,
+                        &mode,
+                        &stream.subject,
+                        &stream.subcontext,
+                        &stream.label,
+                    ],
+                )
                 .await
+                .map_err(db_err)?;
+            row.map(|r| get(&r, 0)).transpose()
         })
     }
 
+    /// Returns the removed message's create and update times, or `None`
+    /// when `sender` has no message `id` in `stream`.
     fn remove_message(
         &self,
         stream: StreamId,
         id: Uuid,
         sender: Uuid,
     ) -> BoxFuture<'_, ApiResult<Option<(i64, i64)>>> {
-        Box::pin(async move { self.remove_message_row(&stream, id, sender).await })
+        Box::pin(async move {
+            let stream = &stream;
+            let mode = i16::from(stream.mode);
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(REMOVE).await?;
+            let row = conn
+                .client
+                .query_opt(
+                    &stmt,
+                    &[
+                        &id,
+                        &sender,
+                        &mode,
+                        &stream.subject,
+                        &stream.subcontext,
+                        &stream.label,
+                    ],
+                )
+                .await
+                .map_err(db_err)?;
+            row.map(|r| Ok((get(&r, 0)?, get(&r, 1)?))).transpose()
+        })
     }
 
+    /// Messages of `stream` by `(create_time, id)`: ascending after
+    /// `after`, or descending before it.
     fn list_messages(
         &self,
         stream: StreamId,
@@ -111,153 +187,46 @@ impl MessageStore for PgStore {
         limit: usize,
     ) -> BoxFuture<'_, ApiResult<Vec<ChannelMessage>>> {
         Box::pin(async move {
-            self.list_message_rows(&stream, ascending, after, limit)
-                .await
+            let stream = &stream;
+            let mode = i16::from(stream.mode);
+            let limit = common::sql_limit(limit);
+            let sql = &LIST[usize::from(!ascending)][usize::from(after.is_some())];
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(sql.as_str()).await?;
+            let rows = match after {
+                None => {
+                    conn.client
+                        .query(
+                            &stmt,
+                            &[
+                                &mode,
+                                &stream.subject,
+                                &stream.subcontext,
+                                &stream.label,
+                                &limit,
+                            ],
+                        )
+                        .await
+                }
+                Some((time, id)) => {
+                    conn.client
+                        .query(
+                            &stmt,
+                            &[
+                                &mode,
+                                &stream.subject,
+                                &stream.subcontext,
+                                &stream.label,
+                                &time,
+                                &id,
+                                &limit,
+                            ],
+                        )
+                        .await
+                }
+            }
+            .map_err(db_err)?;
+            rows.iter().map(message_from_row).collect()
         })
-    }
-}
-
-impl PgStore {
-    pub(super) async fn insert_message_row(&self, m: &ChannelMessage) -> ApiResult<()> {
-        let mode = i16::from(m.stream.mode);
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(INSERT).await?;
-        conn.client
-            .execute(
-                &stmt,
-                &[
-                    &m.id,
-                    &m.code,
-                    &m.sender_id,
-                    &m.username,
-                    &mode,
-                    &m.stream.subject,
-                    &m.stream.subcontext,
-                    &m.stream.label,
-                    &m.content,
-                    &m.create_time,
-                    &m.update_time,
-                ],
-            )
-            .await
-            .map_err(db_err)
-            .and_then(|n| match n {
-                0 => Err(common::user_not_found()),
-                _ => Ok(()),
-            })
-    }
-
-    /// Returns the message's create time, or `None` when `sender` has no
-    /// message `id` in `stream`.
-    pub(super) async fn update_message_row(
-        &self,
-        stream: &StreamId,
-        id: Uuid,
-        sender: Uuid,
-        username: &str,
-        content: &str,
-        update_time: i64,
-    ) -> ApiResult<Option<i64>> {
-        let mode = i16::from(stream.mode);
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(UPDATE).await?;
-        let row = conn
-            .client
-            .query_opt(
-                &stmt,
-                &[
-                    &username,
-                    &content,
-                    &update_time,
-                    &id,
-                    &sender,
-                    &mode,
-                    &stream.subject,
-                    &stream.subcontext,
-                    &stream.label,
-                ],
-            )
-            .await
-            .map_err(db_err)?;
-        row.map(|r| get(&r, 0)).transpose()
-    }
-
-    /// Returns the removed message's create and update times, or `None`
-    /// when `sender` has no message `id` in `stream`.
-    pub(super) async fn remove_message_row(
-        &self,
-        stream: &StreamId,
-        id: Uuid,
-        sender: Uuid,
-    ) -> ApiResult<Option<(i64, i64)>> {
-        let mode = i16::from(stream.mode);
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(REMOVE).await?;
-        let row = conn
-            .client
-            .query_opt(
-                &stmt,
-                &[
-                    &id,
-                    &sender,
-                    &mode,
-                    &stream.subject,
-                    &stream.subcontext,
-                    &stream.label,
-                ],
-            )
-            .await
-            .map_err(db_err)?;
-        row.map(|r| Ok((get(&r, 0)?, get(&r, 1)?))).transpose()
-    }
-
-    /// Messages of `stream` by `(create_time, id)`: ascending after
-    /// `after`, or descending before it.
-    pub(super) async fn list_message_rows(
-        &self,
-        stream: &StreamId,
-        ascending: bool,
-        after: Option<MessageKey>,
-        limit: usize,
-    ) -> ApiResult<Vec<ChannelMessage>> {
-        let mode = i16::from(stream.mode);
-        let limit = common::sql_limit(limit);
-        let sql = &LIST[usize::from(!ascending)][usize::from(after.is_some())];
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(sql.as_str()).await?;
-        let rows = match after {
-            None => {
-                conn.client
-                    .query(
-                        &stmt,
-                        &[
-                            &mode,
-                            &stream.subject,
-                            &stream.subcontext,
-                            &stream.label,
-                            &limit,
-                        ],
-                    )
-                    .await
-            }
-            Some((time, id)) => {
-                conn.client
-                    .query(
-                        &stmt,
-                        &[
-                            &mode,
-                            &stream.subject,
-                            &stream.subcontext,
-                            &stream.label,
-                            &time,
-                            &id,
-                            &limit,
-                        ],
-                    )
-                    .await
-            }
-        }
-        .map_err(db_err)?;
-        rows.iter().map(message_from_row).collect()
     }
 }
