@@ -1,7 +1,11 @@
 //! Kairos persistence.
 //!
-//! * [`Store`]: the interface, implemented by [`SqliteStore`] (embedded,
-//!   the default) and [`PgStore`] (PostgreSQL or CockroachDB).
+//! * [`traits`]: the interface, one trait per capability ([`AccountStore`],
+//!   [`SessionStore`], [`FriendStore`], [`NotificationStore`],
+//!   [`MessageStore`], [`MigrationStore`]) and [`Store`], all of them;
+//!   implemented by [`SqliteStore`] (embedded, the default) and [`PgStore`]
+//!   (PostgreSQL or CockroachDB), each trait in the backend's file for that
+//!   concern. [`prelude`] brings every trait into scope.
 //! * [`Persist`]: the pool of threads that runs store calls away from the
 //!   shards, and the hand-off shards use to reach it.
 //! * [`migrations`]: versioned schema changes, applied at start or with
@@ -13,9 +17,22 @@ pub mod migrations;
 mod pool;
 pub mod postgres;
 pub mod sqlite;
-mod store;
+pub mod traits;
 
 pub use pool::{Persist, PoolStats, Reply, StoreConfig};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-pub use store::{BoxFuture, MigrationStatus, Revocations, Store};
+pub use traits::{
+    AccountStore, BoxFuture, FriendStore, MessageStore, MigrationStatus, MigrationStore,
+    NotificationStore, Revocations, SessionStore, Store,
+};
+
+/// Every capability trait, for calling store methods on a concrete backend
+/// (`SqliteStore`, `PgStore`): `use kairos_store::prelude::*`. Through
+/// `dyn Store` they need no import.
+pub mod prelude {
+    pub use crate::traits::{
+        AccountStore, FriendStore, MessageStore, MigrationStore, NotificationStore, SessionStore,
+        Store,
+    };
+}

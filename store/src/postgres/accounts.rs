@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use kairos_core::account::{Account, AccountUpdate, Identity, User, UserStatus};
+use kairos_core::account::{Account, AccountUpdate, Authenticated, Identity, User, UserStatus};
 use kairos_core::error::ApiResult;
 use kairos_core::time::now_secs;
 use tokio_postgres::error::SqlState;
@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use super::rows::{USER_COLUMNS, get, text, user_from_row};
 use super::{PgStore, db_err, friends, violation};
-use crate::auth::{Found, Inserted};
+use crate::auth::{self, Accounts, Found, Inserted};
 use crate::common::{self, Unique, internal};
+use crate::{AccountStore, BoxFuture};
 
 /// Identifiers other than email, custom id and devices.
 const SOCIAL: &str = "facebook_id IS NOT NULL OR google_id IS NOT NULL OR gamecenter_id IS NOT NULL \
@@ -29,8 +30,364 @@ static USERS_SQL: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {USER_COLUMNS} FROM users WHERE id = ANY($1) OR username = ANY($2)")
 });
 
-impl PgStore {
-    pub(super) async fn find_account(&self, identity: &Identity) -> ApiResult<Option<Found>> {
+impl AccountStore for PgStore {
+    fn authenticate(
+        &self,
+        identity: Identity,
+        username: String,
+        create: bool,
+    ) -> BoxFuture<'_, ApiResult<Authenticated>> {
+        Box::pin(auth::authenticate(
+            self,
+            identity,
+            username,
+            create,
+            self.hash_cost,
+        ))
+    }
+
+    /// Links an identifier; `password` is the hash for an email link.
+    fn link(&self, user: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let identity = common::normalize(identity);
+            let hash = match &identity {
+                Identity::Email { password, .. } => {
+                    common::hash_password_for_link(password.clone(), self.hash_cost).await?
+                }
+                _ => None,
+            };
+            let (identity, password) = (&identity, hash.as_deref());
+            let now = now_secs();
+            let mut conn = self.pool.get().await?;
+            match identity {
+                Identity::Device { id } => {
+                    let stmt = conn
+                        .prepare("SELECT user_id FROM user_device WHERE id = $1")
+                        .await?;
+                    let owner = conn.client.query_opt(&stmt, &[id]).await.map_err(db_err)?;
+                    match owner.map(|r| get::<Uuid>(&r, 0)).transpose()? {
+                        Some(o) if o == user => return Ok(()),
+                        Some(_) => return Err(common::link_conflict(Unique::Device)),
+                        None => {}
+                    }
+                    let result = async {
+                        let tx = conn.client.transaction().await?;
+                        tx.execute(
+                            "INSERT INTO user_device (id, user_id) VALUES ($1, $2)",
+                            &[id, &user],
+                        )
+                        .await?;
+                        tx.execute(
+                            "UPDATE users SET update_time = $1 WHERE id = $2",
+                            &[&now, &user],
+                        )
+                        .await?;
+                        tx.commit().await
+                    }
+                    .await;
+                    match result {
+                        Ok(()) => Ok(()),
+                        Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
+                            Err(common::user_not_found())
+                        }
+                        Err(e) if violation(&e).is_some() => {
+                            Err(common::link_conflict(Unique::Device))
+                        }
+                        Err(e) => Err(db_err(e)),
+                    }
+                }
+                // As Nakama: 0 rows (another account holds it, or the caller's
+                // row is gone) is a conflict.
+                Identity::Custom { id } => {
+                    let stmt = conn
+                        .prepare(
+                            "UPDATE users SET custom_id = $1, update_time = $2 WHERE id = $3
+                             AND NOT EXISTS (SELECT 1 FROM users WHERE custom_id = $1 AND id <> $3)",
+                        )
+                        .await?;
+                    settle(
+                        conn.client.execute(&stmt, &[id, &now, &user]).await,
+                        Unique::CustomId,
+                    )
+                }
+                Identity::Email { email, .. } => {
+                    let stmt = conn
+                        .prepare(
+                            "UPDATE users SET email = $1, password = $2, update_time = $3 WHERE id = $4
+                             AND NOT EXISTS (SELECT 1 FROM users WHERE email = $1 AND id <> $4)",
+                        )
+                        .await?;
+                    settle(
+                        conn.client
+                            .execute(&stmt, &[email, &password, &now, &user])
+                            .await,
+                        Unique::Email,
+                    )
+                }
+            }
+        })
+    }
+
+    /// Unlinks an identifier if the account keeps another one.
+    fn unlink(&self, user: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let identity = common::normalize(identity);
+            let identity = &identity;
+            let now = now_secs();
+            let mut conn = self.pool.get().await?;
+            let changed = match identity {
+                Identity::Device { id } => {
+                    async {
+                        let tx = conn.client.transaction().await?;
+                        let n = tx
+                            .execute(
+                                &format!(
+                                    "DELETE FROM user_device WHERE id = $1 AND user_id = $2 AND (
+                                       EXISTS (SELECT 1 FROM user_device WHERE user_id = $2 AND id <> $1)
+                                       OR EXISTS (SELECT 1 FROM users WHERE id = $2 AND (email IS NOT NULL OR custom_id IS NOT NULL OR {SOCIAL})))"
+                                ),
+                                &[id, &user],
+                            )
+                            .await?;
+                        if n > 0 {
+                            tx.execute(
+                                "UPDATE users SET update_time = $1 WHERE id = $2",
+                                &[&now, &user],
+                            )
+                            .await?;
+                        }
+                        tx.commit().await.map(|_| n)
+                    }
+                    .await
+                }
+                Identity::Custom { id } => {
+                    conn.client
+                        .execute(
+                            &format!(
+                                "UPDATE users SET custom_id = NULL, update_time = $3 WHERE id = $1 AND ($2 = '' OR custom_id = $2) AND (
+                                   EXISTS (SELECT 1 FROM user_device WHERE user_id = $1) OR email IS NOT NULL OR {SOCIAL})"
+                            ),
+                            &[&user, id, &now],
+                        )
+                        .await
+                }
+                Identity::Email { email, .. } => {
+                    conn.client
+                        .execute(
+                            &format!(
+                                "UPDATE users SET email = NULL, password = NULL, update_time = $3 WHERE id = $1 AND ($2 = '' OR email = $2) AND (
+                                   EXISTS (SELECT 1 FROM user_device WHERE user_id = $1) OR custom_id IS NOT NULL OR {SOCIAL})"
+                            ),
+                            &[&user, email, &now],
+                        )
+                        .await
+                }
+            }
+            .map_err(db_err)?;
+            if changed == 0 {
+                Err(common::last_identifier())
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    fn get_account(&self, user: Uuid) -> BoxFuture<'_, ApiResult<Account>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(ACCOUNT_SQL.as_str()).await?;
+            let row = conn
+                .client
+                .query_opt(&stmt, &[&user])
+                .await
+                .map_err(db_err)?
+                .ok_or_else(common::user_not_found)?;
+            let devices_stmt = conn
+                .prepare("SELECT id FROM user_device WHERE user_id = $1 ORDER BY id")
+                .await?;
+            let devices = conn
+                .client
+                .query(&devices_stmt, &[&user])
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| get(r, 0))
+                .collect::<ApiResult<_>>()?;
+            Ok(Account {
+                user: user_from_row(&row)?,
+                wallet: get(&row, 17)?,
+                email: text(&row, 18)?,
+                devices,
+                custom_id: text(&row, 19)?,
+                verify_time: get(&row, 20)?,
+                disable_time: get(&row, 21)?,
+            })
+        })
+    }
+
+    /// Sets the given fields ("" clears one). Like Nakama, it writes (and
+    /// bumps `update_time`) only when some value actually differs.
+    fn update_account(&self, user: Uuid, update: AccountUpdate) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let fields = [
+                ("username", update.username),
+                ("display_name", update.display_name),
+                ("avatar_url", update.avatar_url),
+                ("lang_tag", update.lang_tag),
+                ("location", update.location),
+                ("timezone", update.timezone),
+            ];
+            let mut sets = Vec::new();
+            let mut differs = Vec::new();
+            let mut values: Vec<Option<String>> = Vec::new();
+            for (column, value) in fields {
+                if let Some(v) = value {
+                    values.push(if v.is_empty() { None } else { Some(v) });
+                    sets.push(format!("{column} = ${}", values.len()));
+                    differs.push(format!("{column} IS DISTINCT FROM ${}", values.len()));
+                }
+            }
+            if sets.is_empty() {
+                return Ok(());
+            }
+            let now = now_secs();
+            let mut params: Vec<&(dyn ToSql + Sync)> =
+                values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            params.push(&now);
+            sets.push(format!("update_time = ${}", params.len()));
+            params.push(&user);
+            let sql = format!(
+                "UPDATE users SET {} WHERE id = ${} AND ({})",
+                sets.join(", "),
+                params.len(),
+                differs.join(" OR ")
+            );
+            let conn = self.pool.get().await?;
+            match conn.client.execute(&sql, &params).await {
+                Ok(_) => Ok(()),
+                Err(e) if violation(&e) == Some(Unique::Username) => Err(common::username_taken()),
+                Err(e) => Err(db_err(e)),
+            }
+        })
+    }
+
+    /// Deletes the user, devices, friend edges (both ways, recounting the
+    /// `edge_count` of the users who had one to it) and notifications, and
+    /// writes a tombstone; a missing user is not an error. Chat messages
+    /// stay.
+    fn delete_account(&self, user: Uuid) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let lock = conn.prepare(friends::LOCK_USERS).await?;
+            let recount = conn.prepare(friends::RECOUNT).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            // Lock the user and everyone with an edge to it, in id order as
+            // friend changes do; once the user is locked nobody adds an edge to
+            // it, so the edges deleted below are the ones to recount for.
+            let ids_of = |rows: Vec<tokio_postgres::Row>| -> ApiResult<Vec<Uuid>> {
+                rows.iter().map(|r| get(r, 0)).collect()
+            };
+            let seen = ids_of(
+                tx.query(
+                    "SELECT source_id FROM user_edge WHERE destination_id = $1",
+                    &[&user],
+                )
+                .await
+                .map_err(db_err)?,
+            )?;
+            let mut locked: Vec<Uuid> = std::iter::once(user).chain(seen).collect();
+            friends::lock_users(&tx, &lock, &locked).await?;
+            let counterparts = ids_of(
+                tx.query(
+                    "DELETE FROM user_edge WHERE destination_id = $1 RETURNING source_id",
+                    &[&user],
+                )
+                .await
+                .map_err(db_err)?,
+            )?;
+            tx.execute("DELETE FROM user_edge WHERE source_id = $1", &[&user])
+                .await
+                .map_err(db_err)?;
+            tx.execute("DELETE FROM notification WHERE user_id = $1", &[&user])
+                .await
+                .map_err(db_err)?;
+            // Edges added between the first look and the lock: lock those
+            // users too before recounting them.
+            locked.sort_unstable();
+            let late: Vec<Uuid> = counterparts
+                .iter()
+                .filter(|id| locked.binary_search(id).is_err())
+                .copied()
+                .collect();
+            if !late.is_empty() {
+                friends::lock_users(&tx, &lock, &late).await?;
+            }
+            friends::recount(&tx, &recount, &counterparts).await?;
+            tx.execute("DELETE FROM user_device WHERE user_id = $1", &[&user])
+                .await
+                .map_err(db_err)?;
+            let deleted = tx
+                .execute("DELETE FROM users WHERE id = $1", &[&user])
+                .await
+                .map_err(db_err)?;
+            if deleted > 0 {
+                tx.execute(
+                    "INSERT INTO user_tombstone (user_id, create_time) VALUES ($1, $2)
+                     ON CONFLICT (user_id) DO UPDATE SET create_time = excluded.create_time",
+                    &[&user, &now_secs()],
+                )
+                .await
+                .map_err(db_err)?;
+            }
+            tx.commit().await.map_err(db_err)
+        })
+    }
+
+    /// Users by ids or usernames; unknown ones are left out.
+    fn get_users(
+        &self,
+        ids: Vec<Uuid>,
+        usernames: Vec<String>,
+    ) -> BoxFuture<'_, ApiResult<Vec<User>>> {
+        Box::pin(async move {
+            let (ids, usernames) = (&ids[..], &usernames[..]);
+            if ids.is_empty() && usernames.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(USERS_SQL.as_str()).await?;
+            let rows = conn
+                .client
+                .query(&stmt, &[&ids, &usernames])
+                .await
+                .map_err(db_err)?;
+            rows.iter().map(user_from_row).collect()
+        })
+    }
+
+    fn user_status(&self, user: Uuid) -> BoxFuture<'_, ApiResult<UserStatus>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let stmt = conn
+                .prepare("SELECT username, disable_time FROM users WHERE id = $1")
+                .await?;
+            let row = conn
+                .client
+                .query_opt(&stmt, &[&user])
+                .await
+                .map_err(db_err)?
+                .ok_or_else(common::user_not_found)?;
+            Ok(UserStatus {
+                username: get(&row, 0)?,
+                disabled: get::<Option<i64>>(&row, 1)?.is_some(),
+            })
+        })
+    }
+}
+
+/// The two operations of the shared authenticate flow (`crate::auth`).
+impl Accounts for PgStore {
+    async fn find<'a>(&'a self, identity: &'a Identity) -> ApiResult<Option<Found>> {
         let (sql, key): (&'static str, &str) = match identity {
             Identity::Device { id } => (
                 "SELECT u.id, u.username, u.disable_time, u.password FROM user_device d JOIN users u ON u.id = d.user_id WHERE d.id = $1",
@@ -68,11 +425,11 @@ impl PgStore {
     }
 
     /// Inserts a user (and its device) in one transaction.
-    pub(super) async fn insert_account(
-        &self,
-        identity: &Identity,
-        username: &str,
-        password: Option<&[u8]>,
+    async fn insert<'a>(
+        &'a self,
+        identity: &'a Identity,
+        username: &'a str,
+        password: Option<&'a [u8]>,
     ) -> ApiResult<Inserted> {
         let id = Uuid::new_v4();
         let now = now_secs();
@@ -117,326 +474,6 @@ impl PgStore {
                 None => Err(internal("account creation", e)),
             },
         }
-    }
-
-    /// Links an identifier; `password` is the hash for an email link.
-    pub(super) async fn link_account(
-        &self,
-        user: Uuid,
-        identity: &Identity,
-        password: Option<&[u8]>,
-    ) -> ApiResult<()> {
-        let now = now_secs();
-        let mut conn = self.pool.get().await?;
-        match identity {
-            Identity::Device { id } => {
-                let stmt = conn
-                    .prepare("SELECT user_id FROM user_device WHERE id = $1")
-                    .await?;
-                let owner = conn.client.query_opt(&stmt, &[id]).await.map_err(db_err)?;
-                match owner.map(|r| get::<Uuid>(&r, 0)).transpose()? {
-                    Some(o) if o == user => return Ok(()),
-                    Some(_) => return Err(common::link_conflict(Unique::Device)),
-                    None => {}
-                }
-                let result = async {
-                    let tx = conn.client.transaction().await?;
-                    tx.execute(
-                        "INSERT INTO user_device (id, user_id) VALUES ($1, $2)",
-                        &[id, &user],
-                    )
-                    .await?;
-                    tx.execute(
-                        "UPDATE users SET update_time = $1 WHERE id = $2",
-                        &[&now, &user],
-                    )
-                    .await?;
-                    tx.commit().await
-                }
-                .await;
-                match result {
-                    Ok(()) => Ok(()),
-                    Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => {
-                        Err(common::user_not_found())
-                    }
-                    Err(e) if violation(&e).is_some() => Err(common::link_conflict(Unique::Device)),
-                    Err(e) => Err(db_err(e)),
-                }
-            }
-            // As Nakama: 0 rows (another account holds it, or the caller's
-            // row is gone) is a conflict.
-            Identity::Custom { id } => {
-                let stmt = conn
-                    .prepare(
-                        "UPDATE users SET custom_id = $1, update_time = $2 WHERE id = $3
-                         AND NOT EXISTS (SELECT 1 FROM users WHERE custom_id = $1 AND id <> $3)",
-                    )
-                    .await?;
-                settle(
-                    conn.client.execute(&stmt, &[id, &now, &user]).await,
-                    Unique::CustomId,
-                )
-            }
-            Identity::Email { email, .. } => {
-                let stmt = conn
-                    .prepare(
-                        "UPDATE users SET email = $1, password = $2, update_time = $3 WHERE id = $4
-                         AND NOT EXISTS (SELECT 1 FROM users WHERE email = $1 AND id <> $4)",
-                    )
-                    .await?;
-                settle(
-                    conn.client
-                        .execute(&stmt, &[email, &password, &now, &user])
-                        .await,
-                    Unique::Email,
-                )
-            }
-        }
-    }
-
-    /// Unlinks an identifier if the account keeps another one.
-    pub(super) async fn unlink_account(&self, user: Uuid, identity: &Identity) -> ApiResult<()> {
-        let now = now_secs();
-        let mut conn = self.pool.get().await?;
-        let changed = match identity {
-            Identity::Device { id } => {
-                async {
-                    let tx = conn.client.transaction().await?;
-                    let n = tx
-                        .execute(
-                            &format!(
-                                "DELETE FROM user_device WHERE id = $1 AND user_id = $2 AND (
-                                   EXISTS (SELECT 1 FROM user_device WHERE user_id = $2 AND id <> $1)
-                                   OR EXISTS (SELECT 1 FROM users WHERE id = $2 AND (email IS NOT NULL OR custom_id IS NOT NULL OR {SOCIAL})))"
-                            ),
-                            &[id, &user],
-                        )
-                        .await?;
-                    if n > 0 {
-                        tx.execute(
-                            "UPDATE users SET update_time = $1 WHERE id = $2",
-                            &[&now, &user],
-                        )
-                        .await?;
-                    }
-                    tx.commit().await.map(|_| n)
-                }
-                .await
-            }
-            Identity::Custom { id } => {
-                conn.client
-                    .execute(
-                        &format!(
-                            "UPDATE users SET custom_id = NULL, update_time = $3 WHERE id = $1 AND ($2 = '' OR custom_id = $2) AND (
-                               EXISTS (SELECT 1 FROM user_device WHERE user_id = $1) OR email IS NOT NULL OR {SOCIAL})"
-                        ),
-                        &[&user, id, &now],
-                    )
-                    .await
-            }
-            Identity::Email { email, .. } => {
-                conn.client
-                    .execute(
-                        &format!(
-                            "UPDATE users SET email = NULL, password = NULL, update_time = $3 WHERE id = $1 AND ($2 = '' OR email = $2) AND (
-                               EXISTS (SELECT 1 FROM user_device WHERE user_id = $1) OR custom_id IS NOT NULL OR {SOCIAL})"
-                        ),
-                        &[&user, email, &now],
-                    )
-                    .await
-            }
-        }
-        .map_err(db_err)?;
-        if changed == 0 {
-            Err(common::last_identifier())
-        } else {
-            Ok(())
-        }
-    }
-
-    pub(super) async fn get_account_row(&self, user: Uuid) -> ApiResult<Account> {
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(ACCOUNT_SQL.as_str()).await?;
-        let row = conn
-            .client
-            .query_opt(&stmt, &[&user])
-            .await
-            .map_err(db_err)?
-            .ok_or_else(common::user_not_found)?;
-        let devices_stmt = conn
-            .prepare("SELECT id FROM user_device WHERE user_id = $1 ORDER BY id")
-            .await?;
-        let devices = conn
-            .client
-            .query(&devices_stmt, &[&user])
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|r| get(r, 0))
-            .collect::<ApiResult<_>>()?;
-        Ok(Account {
-            user: user_from_row(&row)?,
-            wallet: get(&row, 17)?,
-            email: text(&row, 18)?,
-            devices,
-            custom_id: text(&row, 19)?,
-            verify_time: get(&row, 20)?,
-            disable_time: get(&row, 21)?,
-        })
-    }
-
-    /// Sets the given fields ("" clears one). Like Nakama, it writes (and
-    /// bumps `update_time`) only when some value actually differs.
-    pub(super) async fn update_account_row(
-        &self,
-        user: Uuid,
-        update: AccountUpdate,
-    ) -> ApiResult<()> {
-        let fields = [
-            ("username", update.username),
-            ("display_name", update.display_name),
-            ("avatar_url", update.avatar_url),
-            ("lang_tag", update.lang_tag),
-            ("location", update.location),
-            ("timezone", update.timezone),
-        ];
-        let mut sets = Vec::new();
-        let mut differs = Vec::new();
-        let mut values: Vec<Option<String>> = Vec::new();
-        for (column, value) in fields {
-            if let Some(v) = value {
-                values.push(if v.is_empty() { None } else { Some(v) });
-                sets.push(format!("{column} = ${}", values.len()));
-                differs.push(format!("{column} IS DISTINCT FROM ${}", values.len()));
-            }
-        }
-        if sets.is_empty() {
-            return Ok(());
-        }
-        let now = now_secs();
-        let mut params: Vec<&(dyn ToSql + Sync)> =
-            values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        params.push(&now);
-        sets.push(format!("update_time = ${}", params.len()));
-        params.push(&user);
-        let sql = format!(
-            "UPDATE users SET {} WHERE id = ${} AND ({})",
-            sets.join(", "),
-            params.len(),
-            differs.join(" OR ")
-        );
-        let conn = self.pool.get().await?;
-        match conn.client.execute(&sql, &params).await {
-            Ok(_) => Ok(()),
-            Err(e) if violation(&e) == Some(Unique::Username) => Err(common::username_taken()),
-            Err(e) => Err(db_err(e)),
-        }
-    }
-
-    /// Deletes the user, devices, friend edges (both ways, recounting the
-    /// `edge_count` of the users who had one to it) and notifications, and
-    /// writes a tombstone; a missing user is not an error. Chat messages
-    /// stay.
-    pub(super) async fn delete_account_rows(&self, user: Uuid) -> ApiResult<()> {
-        let mut conn = self.pool.get().await?;
-        let lock = conn.prepare(friends::LOCK_USERS).await?;
-        let recount = conn.prepare(friends::RECOUNT).await?;
-        let tx = conn.client.transaction().await.map_err(db_err)?;
-        // Lock the user and everyone with an edge to it, in id order as
-        // friend changes do; once the user is locked nobody adds an edge to
-        // it, so the edges deleted below are the ones to recount for.
-        let ids_of = |rows: Vec<tokio_postgres::Row>| -> ApiResult<Vec<Uuid>> {
-            rows.iter().map(|r| get(r, 0)).collect()
-        };
-        let seen = ids_of(
-            tx.query(
-                "SELECT source_id FROM user_edge WHERE destination_id = $1",
-                &[&user],
-            )
-            .await
-            .map_err(db_err)?,
-        )?;
-        let mut locked: Vec<Uuid> = std::iter::once(user).chain(seen).collect();
-        friends::lock_users(&tx, &lock, &locked).await?;
-        let counterparts = ids_of(
-            tx.query(
-                "DELETE FROM user_edge WHERE destination_id = $1 RETURNING source_id",
-                &[&user],
-            )
-            .await
-            .map_err(db_err)?,
-        )?;
-        tx.execute("DELETE FROM user_edge WHERE source_id = $1", &[&user])
-            .await
-            .map_err(db_err)?;
-        tx.execute("DELETE FROM notification WHERE user_id = $1", &[&user])
-            .await
-            .map_err(db_err)?;
-        // Edges added between the first look and the lock: lock those
-        // users too before recounting them.
-        locked.sort_unstable();
-        let late: Vec<Uuid> = counterparts
-            .iter()
-            .filter(|id| locked.binary_search(id).is_err())
-            .copied()
-            .collect();
-        if !late.is_empty() {
-            friends::lock_users(&tx, &lock, &late).await?;
-        }
-        friends::recount(&tx, &recount, &counterparts).await?;
-        tx.execute("DELETE FROM user_device WHERE user_id = $1", &[&user])
-            .await
-            .map_err(db_err)?;
-        let deleted = tx
-            .execute("DELETE FROM users WHERE id = $1", &[&user])
-            .await
-            .map_err(db_err)?;
-        if deleted > 0 {
-            tx.execute(
-                "INSERT INTO user_tombstone (user_id, create_time) VALUES ($1, $2)
-                 ON CONFLICT (user_id) DO UPDATE SET create_time = excluded.create_time",
-                &[&user, &now_secs()],
-            )
-            .await
-            .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
-    }
-
-    /// Users by ids or usernames; unknown ones are left out.
-    pub(super) async fn get_user_rows(
-        &self,
-        ids: &[Uuid],
-        usernames: &[String],
-    ) -> ApiResult<Vec<User>> {
-        if ids.is_empty() && usernames.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(USERS_SQL.as_str()).await?;
-        let rows = conn
-            .client
-            .query(&stmt, &[&ids, &usernames])
-            .await
-            .map_err(db_err)?;
-        rows.iter().map(user_from_row).collect()
-    }
-
-    pub(super) async fn user_status_row(&self, user: Uuid) -> ApiResult<UserStatus> {
-        let mut conn = self.pool.get().await?;
-        let stmt = conn
-            .prepare("SELECT username, disable_time FROM users WHERE id = $1")
-            .await?;
-        let row = conn
-            .client
-            .query_opt(&stmt, &[&user])
-            .await
-            .map_err(db_err)?
-            .ok_or_else(common::user_not_found)?;
-        Ok(UserStatus {
-            username: get(&row, 0)?,
-            disabled: get::<Option<i64>>(&row, 1)?.is_some(),
-        })
     }
 }
 

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::rows::{USER_COLUMNS, get, user_from_row};
 use super::{PgStore, db_err};
 use crate::common::{self, internal, qualified};
+use crate::{BoxFuture, FriendStore};
 
 /// Locks the existing users among `$1`, in id order, and returns them.
 /// `NO KEY UPDATE` leaves foreign key checks (which take `KEY SHARE`)
@@ -139,217 +140,241 @@ fn friend_from_row(r: &Row) -> ApiResult<Friend> {
     })
 }
 
-impl PgStore {
+impl FriendStore for PgStore {
     /// `user` accepts invites from, or invites, each of `ids` (distinct,
     /// without `user`).
-    pub(super) async fn add_friend_rows(
+    fn add_friends(
         &self,
         user: Uuid,
-        ids: &[Uuid],
-        metadata: &str,
-    ) -> ApiResult<Vec<FriendAdded>> {
-        let now = now_secs();
-        let base = common::now_nanos();
-        let everyone: Vec<Uuid> = std::iter::once(user).chain(ids.iter().copied()).collect();
-        let mut conn = self.pool.get().await?;
-        let lock = conn.prepare(LOCK_USERS).await?;
-        let edges = conn.prepare(EDGES).await?;
-        let accept = conn.prepare(ACCEPT).await?;
-        let invite = conn.prepare(INVITE).await?;
-        let recount_stmt = conn.prepare(RECOUNT).await?;
-        let tx = conn.client.transaction().await.map_err(db_err)?;
-        let existing = lock_users(&tx, &lock, &everyone).await?;
-        let mut added = Vec::new();
-        if !existing.contains(&user) {
-            return Ok(added);
-        }
-        let mut states = HashMap::new();
-        for r in tx.query(&edges, &[&user, &ids]).await.map_err(db_err)? {
-            let (source, destination): (Uuid, Uuid) = (get(&r, 0)?, get(&r, 1)?);
-            states.insert((source, destination), get::<i16>(&r, 2)?);
-        }
-        let stored_metadata = common::json_or_empty(metadata.to_string());
-        for (i, id) in ids.iter().enumerate() {
-            let out = states.get(&(user, *id)).copied().map(i32::from);
-            let inc = states.get(&(*id, user)).copied().map(i32::from);
-            match (out, inc) {
-                (Some(2), Some(1)) => {
-                    tx.execute(&accept, &[&user, id, &now, &metadata])
-                        .await
-                        .map_err(db_err)?;
-                    added.push(FriendAdded {
-                        user_id: *id,
-                        accepted: true,
-                    });
-                }
-                (None, None) if existing.contains(id) => {
-                    let position = base.saturating_add(i as i64);
-                    tx.execute(&invite, &[&user, id, &position, &now, &stored_metadata])
-                        .await
-                        .map_err(db_err)?;
-                    added.push(FriendAdded {
-                        user_id: *id,
-                        accepted: false,
-                    });
-                }
-                // Blocked either way, already invited or friends, or unknown.
-                _ => {}
+        ids: Vec<Uuid>,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendAdded>>> {
+        Box::pin(async move {
+            let ids = common::distinct_others(user, ids);
+            if ids.is_empty() {
+                return Ok(Vec::new());
             }
-        }
-        if !added.is_empty() {
-            let touched: Vec<Uuid> = std::iter::once(user)
-                .chain(added.iter().map(|a| a.user_id))
-                .collect();
-            recount(&tx, &recount_stmt, &touched).await?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(added)
+            let ids = &ids[..];
+            let metadata = metadata.as_str();
+            let now = now_secs();
+            let base = common::now_nanos();
+            let everyone: Vec<Uuid> = std::iter::once(user).chain(ids.iter().copied()).collect();
+            let mut conn = self.pool.get().await?;
+            let lock = conn.prepare(LOCK_USERS).await?;
+            let edges = conn.prepare(EDGES).await?;
+            let accept = conn.prepare(ACCEPT).await?;
+            let invite = conn.prepare(INVITE).await?;
+            let recount_stmt = conn.prepare(RECOUNT).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            let existing = lock_users(&tx, &lock, &everyone).await?;
+            let mut added = Vec::new();
+            if !existing.contains(&user) {
+                return Ok(added);
+            }
+            let mut states = HashMap::new();
+            for r in tx.query(&edges, &[&user, &ids]).await.map_err(db_err)? {
+                let (source, destination): (Uuid, Uuid) = (get(&r, 0)?, get(&r, 1)?);
+                states.insert((source, destination), get::<i16>(&r, 2)?);
+            }
+            let stored_metadata = common::json_or_empty(metadata.to_string());
+            for (i, id) in ids.iter().enumerate() {
+                let out = states.get(&(user, *id)).copied().map(i32::from);
+                let inc = states.get(&(*id, user)).copied().map(i32::from);
+                match (out, inc) {
+                    (Some(2), Some(1)) => {
+                        tx.execute(&accept, &[&user, id, &now, &metadata])
+                            .await
+                            .map_err(db_err)?;
+                        added.push(FriendAdded {
+                            user_id: *id,
+                            accepted: true,
+                        });
+                    }
+                    (None, None) if existing.contains(id) => {
+                        let position = base.saturating_add(i as i64);
+                        tx.execute(&invite, &[&user, id, &position, &now, &stored_metadata])
+                            .await
+                            .map_err(db_err)?;
+                        added.push(FriendAdded {
+                            user_id: *id,
+                            accepted: false,
+                        });
+                    }
+                    // Blocked either way, already invited or friends, or unknown.
+                    _ => {}
+                }
+            }
+            if !added.is_empty() {
+                let touched: Vec<Uuid> = std::iter::once(user)
+                    .chain(added.iter().map(|a| a.user_id))
+                    .collect();
+                recount(&tx, &recount_stmt, &touched).await?;
+            }
+            tx.commit().await.map_err(db_err)?;
+            Ok(added)
+        })
     }
 
     /// `user` removes its edges to each of `ids`, and theirs back unless
     /// they are blocks. Returns the ids that lost their edge to `user` too.
-    pub(super) async fn delete_friend_rows(
-        &self,
-        user: Uuid,
-        ids: &[Uuid],
-    ) -> ApiResult<Vec<Uuid>> {
-        let everyone: Vec<Uuid> = std::iter::once(user).chain(ids.iter().copied()).collect();
-        let mut conn = self.pool.get().await?;
-        let lock = conn.prepare(LOCK_USERS).await?;
-        let outgoing = conn.prepare(DELETE_OUTGOING).await?;
-        let incoming = conn.prepare(DELETE_INCOMING).await?;
-        let recount_stmt = conn.prepare(RECOUNT).await?;
-        let tx = conn.client.transaction().await.map_err(db_err)?;
-        lock_users(&tx, &lock, &everyone).await?;
-        let ids_of = |rows: Vec<Row>| -> ApiResult<HashSet<Uuid>> {
-            rows.iter().map(|r| get(r, 0)).collect()
-        };
-        let lost = ids_of(tx.query(&outgoing, &[&user, &ids]).await.map_err(db_err)?)?;
-        let lost_back = ids_of(tx.query(&incoming, &[&user, &ids]).await.map_err(db_err)?)?;
-        if !lost.is_empty() || !lost_back.is_empty() {
-            let touched: Vec<Uuid> = std::iter::once(user)
-                .chain(lost.union(&lost_back).copied())
-                .collect();
-            recount(&tx, &recount_stmt, &touched).await?;
-        }
-        tx.commit().await.map_err(db_err)?;
-        Ok(ids
-            .iter()
-            .filter(|id| lost.contains(id) && lost_back.contains(id))
-            .copied()
-            .collect())
+    fn delete_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        Box::pin(async move {
+            let ids = common::distinct_others(user, ids);
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids = &ids[..];
+            let everyone: Vec<Uuid> = std::iter::once(user).chain(ids.iter().copied()).collect();
+            let mut conn = self.pool.get().await?;
+            let lock = conn.prepare(LOCK_USERS).await?;
+            let outgoing = conn.prepare(DELETE_OUTGOING).await?;
+            let incoming = conn.prepare(DELETE_INCOMING).await?;
+            let recount_stmt = conn.prepare(RECOUNT).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            lock_users(&tx, &lock, &everyone).await?;
+            let ids_of = |rows: Vec<Row>| -> ApiResult<HashSet<Uuid>> {
+                rows.iter().map(|r| get(r, 0)).collect()
+            };
+            let lost = ids_of(tx.query(&outgoing, &[&user, &ids]).await.map_err(db_err)?)?;
+            let lost_back = ids_of(tx.query(&incoming, &[&user, &ids]).await.map_err(db_err)?)?;
+            if !lost.is_empty() || !lost_back.is_empty() {
+                let touched: Vec<Uuid> = std::iter::once(user)
+                    .chain(lost.union(&lost_back).copied())
+                    .collect();
+                recount(&tx, &recount_stmt, &touched).await?;
+            }
+            tx.commit().await.map_err(db_err)?;
+            Ok(ids
+                .iter()
+                .filter(|id| lost.contains(id) && lost_back.contains(id))
+                .copied()
+                .collect())
+        })
     }
 
     /// `user` blocks each of `ids` that exists. Returns those.
-    pub(super) async fn block_friend_rows(&self, user: Uuid, ids: &[Uuid]) -> ApiResult<Vec<Uuid>> {
-        let now = now_secs();
-        let base = common::now_nanos();
-        let everyone: Vec<Uuid> = std::iter::once(user).chain(ids.iter().copied()).collect();
-        let mut conn = self.pool.get().await?;
-        let lock = conn.prepare(LOCK_USERS).await?;
-        let block = conn.prepare(BLOCK).await?;
-        let incoming = conn.prepare(DELETE_INCOMING).await?;
-        let recount_stmt = conn.prepare(RECOUNT).await?;
-        let tx = conn.client.transaction().await.map_err(db_err)?;
-        let existing = lock_users(&tx, &lock, &everyone).await?;
-        if !existing.contains(&user) {
-            return Ok(Vec::new());
-        }
-        let blocked: Vec<Uuid> = ids
-            .iter()
-            .filter(|id| existing.contains(id))
-            .copied()
-            .collect();
-        if blocked.is_empty() {
-            return Ok(blocked);
-        }
-        for (i, id) in blocked.iter().enumerate() {
-            let position = base.saturating_add(i as i64);
-            tx.execute(&block, &[&user, id, &position, &now])
+    fn block_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        Box::pin(async move {
+            let ids = common::distinct_others(user, ids);
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids = &ids[..];
+            let now = now_secs();
+            let base = common::now_nanos();
+            let everyone: Vec<Uuid> = std::iter::once(user).chain(ids.iter().copied()).collect();
+            let mut conn = self.pool.get().await?;
+            let lock = conn.prepare(LOCK_USERS).await?;
+            let block = conn.prepare(BLOCK).await?;
+            let incoming = conn.prepare(DELETE_INCOMING).await?;
+            let recount_stmt = conn.prepare(RECOUNT).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            let existing = lock_users(&tx, &lock, &everyone).await?;
+            if !existing.contains(&user) {
+                return Ok(Vec::new());
+            }
+            let blocked: Vec<Uuid> = ids
+                .iter()
+                .filter(|id| existing.contains(id))
+                .copied()
+                .collect();
+            if blocked.is_empty() {
+                return Ok(blocked);
+            }
+            for (i, id) in blocked.iter().enumerate() {
+                let position = base.saturating_add(i as i64);
+                tx.execute(&block, &[&user, id, &position, &now])
+                    .await
+                    .map_err(db_err)?;
+            }
+            tx.query(&incoming, &[&user, &blocked])
                 .await
                 .map_err(db_err)?;
-        }
-        tx.query(&incoming, &[&user, &blocked])
-            .await
-            .map_err(db_err)?;
-        let touched: Vec<Uuid> = std::iter::once(user)
-            .chain(blocked.iter().copied())
-            .collect();
-        recount(&tx, &recount_stmt, &touched).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(blocked)
+            let touched: Vec<Uuid> = std::iter::once(user)
+                .chain(blocked.iter().copied())
+                .collect();
+            recount(&tx, &recount_stmt, &touched).await?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(blocked)
+        })
     }
 
-    pub(super) async fn list_friend_rows(
+    fn list_friends(
         &self,
         user: Uuid,
         state: Option<FriendState>,
         after: Option<FriendCursor>,
         limit: usize,
-    ) -> ApiResult<Vec<Friend>> {
-        let limit = common::sql_limit(limit);
-        let filter = state.map(|s| s.as_i32() as i16);
-        let cursor = after.map(|c| (c.state as i16, c.position, c.user));
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&user];
-        if let Some(s) = &filter {
-            params.push(s);
-        }
-        if let Some((s, p, u)) = &cursor {
-            params.extend([s as &(dyn ToSql + Sync), p, u]);
-        }
-        params.push(&limit);
-        let sql = &LIST[usize::from(filter.is_some()) | usize::from(cursor.is_some()) << 1];
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(sql.as_str()).await?;
-        conn.client
-            .query(&stmt, &params)
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(friend_from_row)
-            .collect()
+    ) -> BoxFuture<'_, ApiResult<Vec<Friend>>> {
+        Box::pin(async move {
+            let limit = common::sql_limit(limit);
+            let filter = state.map(|s| s.as_i32() as i16);
+            let cursor = after.map(|c| (c.state as i16, c.position, c.user));
+            let mut params: Vec<&(dyn ToSql + Sync)> = vec![&user];
+            if let Some(s) = &filter {
+                params.push(s);
+            }
+            if let Some((s, p, u)) = &cursor {
+                params.extend([s as &(dyn ToSql + Sync), p, u]);
+            }
+            params.push(&limit);
+            let sql = &LIST[usize::from(filter.is_some()) | usize::from(cursor.is_some()) << 1];
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(sql.as_str()).await?;
+            conn.client
+                .query(&stmt, &params)
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(friend_from_row)
+                .collect()
+        })
     }
 
-    pub(super) async fn list_fof_rows(
+    fn list_friends_of_friends(
         &self,
         user: Uuid,
         after: Option<FofCursor>,
         limit: usize,
-    ) -> ApiResult<Vec<FriendOfFriend>> {
-        let limit = common::sql_limit(limit);
-        let mut conn = self.pool.get().await?;
-        let rows = match after {
-            None => {
-                let stmt = conn.prepare(FOF[0].as_str()).await?;
-                conn.client.query(&stmt, &[&user, &limit]).await
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendOfFriend>>> {
+        Box::pin(async move {
+            let limit = common::sql_limit(limit);
+            let mut conn = self.pool.get().await?;
+            let rows = match after {
+                None => {
+                    let stmt = conn.prepare(FOF[0].as_str()).await?;
+                    conn.client.query(&stmt, &[&user, &limit]).await
+                }
+                Some(c) => {
+                    let stmt = conn.prepare(FOF[1].as_str()).await?;
+                    conn.client
+                        .query(&stmt, &[&user, &c.referrer, &c.user, &limit])
+                        .await
+                }
             }
-            Some(c) => {
-                let stmt = conn.prepare(FOF[1].as_str()).await?;
-                conn.client
-                    .query(&stmt, &[&user, &c.referrer, &c.user, &limit])
-                    .await
-            }
-        }
-        .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(FriendOfFriend {
-                    user: user_from_row(r)?,
-                    referrer: get(r, 17)?,
+            .map_err(db_err)?;
+            rows.iter()
+                .map(|r| {
+                    Ok(FriendOfFriend {
+                        user: user_from_row(r)?,
+                        referrer: get(r, 17)?,
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// `to` exists and neither user blocked the other.
-    pub(super) async fn can_message_row(&self, from: Uuid, to: Uuid) -> ApiResult<bool> {
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(CAN_MESSAGE).await?;
-        let row = conn
-            .client
-            .query_one(&stmt, &[&from, &to])
-            .await
-            .map_err(db_err)?;
-        get(&row, 0)
+    fn can_message(&self, from: Uuid, to: Uuid) -> BoxFuture<'_, ApiResult<bool>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(CAN_MESSAGE).await?;
+            let row = conn
+                .client
+                .query_one(&stmt, &[&from, &to])
+                .await
+                .map_err(db_err)?;
+            get(&row, 0)
+        })
     }
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::rows::get;
 use super::{PgStore, db_err};
 use crate::common::{self, internal};
+use crate::{BoxFuture, MessageStore};
 
 /// Inserts only if the sender exists, in one statement: the sender's row
 /// is share-locked, so an account deletion either waits for this insert
@@ -73,147 +74,159 @@ fn message_from_row(r: &Row) -> ApiResult<ChannelMessage> {
     })
 }
 
-impl PgStore {
-    pub(super) async fn insert_message_row(&self, m: &ChannelMessage) -> ApiResult<()> {
-        let mode = i16::from(m.stream.mode);
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(INSERT).await?;
-        conn.client
-            .execute(
-                &stmt,
-                &[
-                    &m.id,
-                    &m.code,
-                    &m.sender_id,
-                    &m.username,
-                    &mode,
-                    &m.stream.subject,
-                    &m.stream.subcontext,
-                    &m.stream.label,
-                    &m.content,
-                    &m.create_time,
-                    &m.update_time,
-                ],
-            )
-            .await
-            .map_err(db_err)
-            .and_then(|n| match n {
-                0 => Err(common::user_not_found()),
-                _ => Ok(()),
-            })
+impl MessageStore for PgStore {
+    fn insert_message(&self, m: ChannelMessage) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let m = &m;
+            let mode = i16::from(m.stream.mode);
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(INSERT).await?;
+            conn.client
+                .execute(
+                    &stmt,
+                    &[
+                        &m.id,
+                        &m.code,
+                        &m.sender_id,
+                        &m.username,
+                        &mode,
+                        &m.stream.subject,
+                        &m.stream.subcontext,
+                        &m.stream.label,
+                        &m.content,
+                        &m.create_time,
+                        &m.update_time,
+                    ],
+                )
+                .await
+                .map_err(db_err)
+                .and_then(|n| match n {
+                    0 => Err(common::user_not_found()),
+                    _ => Ok(()),
+                })
+        })
     }
 
     /// Returns the message's create time, or `None` when `sender` has no
     /// message `id` in `stream`.
-    pub(super) async fn update_message_row(
+    fn update_message(
         &self,
-        stream: &StreamId,
+        stream: StreamId,
         id: Uuid,
         sender: Uuid,
-        username: &str,
-        content: &str,
+        username: String,
+        content: String,
         update_time: i64,
-    ) -> ApiResult<Option<i64>> {
-        let mode = i16::from(stream.mode);
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(UPDATE).await?;
-        let row = conn
-            .client
-            .query_opt(
-                &stmt,
-                &[
-                    &username,
-                    &content,
-                    &update_time,
-                    &id,
-                    &sender,
-                    &mode,
-                    &stream.subject,
-                    &stream.subcontext,
-                    &stream.label,
-                ],
-            )
-            .await
-            .map_err(db_err)?;
-        row.map(|r| get(&r, 0)).transpose()
+    ) -> BoxFuture<'_, ApiResult<Option<i64>>> {
+        Box::pin(async move {
+            let (stream, username, content) = (&stream, username.as_str(), content.as_str());
+            let mode = i16::from(stream.mode);
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(UPDATE).await?;
+            let row = conn
+                .client
+                .query_opt(
+                    &stmt,
+                    &[
+                        &username,
+                        &content,
+                        &update_time,
+                        &id,
+                        &sender,
+                        &mode,
+                        &stream.subject,
+                        &stream.subcontext,
+                        &stream.label,
+                    ],
+                )
+                .await
+                .map_err(db_err)?;
+            row.map(|r| get(&r, 0)).transpose()
+        })
     }
 
     /// Returns the removed message's create and update times, or `None`
     /// when `sender` has no message `id` in `stream`.
-    pub(super) async fn remove_message_row(
+    fn remove_message(
         &self,
-        stream: &StreamId,
+        stream: StreamId,
         id: Uuid,
         sender: Uuid,
-    ) -> ApiResult<Option<(i64, i64)>> {
-        let mode = i16::from(stream.mode);
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(REMOVE).await?;
-        let row = conn
-            .client
-            .query_opt(
-                &stmt,
-                &[
-                    &id,
-                    &sender,
-                    &mode,
-                    &stream.subject,
-                    &stream.subcontext,
-                    &stream.label,
-                ],
-            )
-            .await
-            .map_err(db_err)?;
-        row.map(|r| Ok((get(&r, 0)?, get(&r, 1)?))).transpose()
+    ) -> BoxFuture<'_, ApiResult<Option<(i64, i64)>>> {
+        Box::pin(async move {
+            let stream = &stream;
+            let mode = i16::from(stream.mode);
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(REMOVE).await?;
+            let row = conn
+                .client
+                .query_opt(
+                    &stmt,
+                    &[
+                        &id,
+                        &sender,
+                        &mode,
+                        &stream.subject,
+                        &stream.subcontext,
+                        &stream.label,
+                    ],
+                )
+                .await
+                .map_err(db_err)?;
+            row.map(|r| Ok((get(&r, 0)?, get(&r, 1)?))).transpose()
+        })
     }
 
     /// Messages of `stream` by `(create_time, id)`: ascending after
     /// `after`, or descending before it.
-    pub(super) async fn list_message_rows(
+    fn list_messages(
         &self,
-        stream: &StreamId,
+        stream: StreamId,
         ascending: bool,
         after: Option<MessageKey>,
         limit: usize,
-    ) -> ApiResult<Vec<ChannelMessage>> {
-        let mode = i16::from(stream.mode);
-        let limit = common::sql_limit(limit);
-        let sql = &LIST[usize::from(!ascending)][usize::from(after.is_some())];
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(sql.as_str()).await?;
-        let rows = match after {
-            None => {
-                conn.client
-                    .query(
-                        &stmt,
-                        &[
-                            &mode,
-                            &stream.subject,
-                            &stream.subcontext,
-                            &stream.label,
-                            &limit,
-                        ],
-                    )
-                    .await
+    ) -> BoxFuture<'_, ApiResult<Vec<ChannelMessage>>> {
+        Box::pin(async move {
+            let stream = &stream;
+            let mode = i16::from(stream.mode);
+            let limit = common::sql_limit(limit);
+            let sql = &LIST[usize::from(!ascending)][usize::from(after.is_some())];
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(sql.as_str()).await?;
+            let rows = match after {
+                None => {
+                    conn.client
+                        .query(
+                            &stmt,
+                            &[
+                                &mode,
+                                &stream.subject,
+                                &stream.subcontext,
+                                &stream.label,
+                                &limit,
+                            ],
+                        )
+                        .await
+                }
+                Some((time, id)) => {
+                    conn.client
+                        .query(
+                            &stmt,
+                            &[
+                                &mode,
+                                &stream.subject,
+                                &stream.subcontext,
+                                &stream.label,
+                                &time,
+                                &id,
+                                &limit,
+                            ],
+                        )
+                        .await
+                }
             }
-            Some((time, id)) => {
-                conn.client
-                    .query(
-                        &stmt,
-                        &[
-                            &mode,
-                            &stream.subject,
-                            &stream.subcontext,
-                            &stream.label,
-                            &time,
-                            &id,
-                            &limit,
-                        ],
-                    )
-                    .await
-            }
-        }
-        .map_err(db_err)?;
-        rows.iter().map(message_from_row).collect()
+            .map_err(db_err)?;
+            rows.iter().map(message_from_row).collect()
+        })
     }
 }

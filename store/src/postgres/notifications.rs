@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::rows::get;
 use super::{PgStore, db_err};
 use crate::common;
+use crate::{BoxFuture, NotificationStore};
 
 /// Inserts one notification unless its user is gone or its id is taken.
 const SAVE: &str =
@@ -38,66 +39,76 @@ fn notification_from_row(r: &Row) -> ApiResult<Notification> {
     })
 }
 
-impl PgStore {
+impl NotificationStore for PgStore {
     /// Stores the notifications in one transaction, dropping those for
     /// users that do not exist and those whose id is already stored.
-    pub(super) async fn save_notification_rows(
-        &self,
-        notifications: Vec<Notification>,
-    ) -> ApiResult<()> {
-        let mut conn = self.pool.get().await?;
-        let save = conn.prepare(SAVE).await?;
-        let tx = conn.client.transaction().await.map_err(db_err)?;
-        for n in notifications {
-            let content = common::json_or_empty(n.content);
-            tx.execute(
-                &save,
-                &[
-                    &n.id,
-                    &n.user_id,
-                    &n.subject,
-                    &content,
-                    &n.code,
-                    &n.sender_id,
-                    &n.create_time,
-                ],
-            )
-            .await
-            .map_err(db_err)?;
-        }
-        tx.commit().await.map_err(db_err)
+    fn save_notifications(&self, notifications: Vec<Notification>) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            if notifications.is_empty() {
+                return Ok(());
+            }
+            let mut conn = self.pool.get().await?;
+            let save = conn.prepare(SAVE).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            for n in notifications {
+                let content = common::json_or_empty(n.content);
+                tx.execute(
+                    &save,
+                    &[
+                        &n.id,
+                        &n.user_id,
+                        &n.subject,
+                        &content,
+                        &n.code,
+                        &n.sender_id,
+                        &n.create_time,
+                    ],
+                )
+                .await
+                .map_err(db_err)?;
+            }
+            tx.commit().await.map_err(db_err)
+        })
     }
 
-    pub(super) async fn list_notification_rows(
+    fn list_notifications(
         &self,
         user: Uuid,
         after: Option<(i64, Uuid)>,
         limit: usize,
-    ) -> ApiResult<Vec<Notification>> {
-        let limit = common::sql_limit(limit);
-        let mut conn = self.pool.get().await?;
-        let rows = match after {
-            None => {
-                let stmt = conn.prepare(LIST_FIRST).await?;
-                conn.client.query(&stmt, &[&user, &limit]).await
+    ) -> BoxFuture<'_, ApiResult<Vec<Notification>>> {
+        Box::pin(async move {
+            let limit = common::sql_limit(limit);
+            let mut conn = self.pool.get().await?;
+            let rows = match after {
+                None => {
+                    let stmt = conn.prepare(LIST_FIRST).await?;
+                    conn.client.query(&stmt, &[&user, &limit]).await
+                }
+                Some((time, id)) => {
+                    let stmt = conn.prepare(LIST_AFTER).await?;
+                    conn.client.query(&stmt, &[&user, &time, &id, &limit]).await
+                }
             }
-            Some((time, id)) => {
-                let stmt = conn.prepare(LIST_AFTER).await?;
-                conn.client.query(&stmt, &[&user, &time, &id, &limit]).await
-            }
-        }
-        .map_err(db_err)?;
-        rows.iter().map(notification_from_row).collect()
+            .map_err(db_err)?;
+            rows.iter().map(notification_from_row).collect()
+        })
     }
 
     /// Deletes those of `ids` that belong to `user`.
-    pub(super) async fn delete_notification_rows(&self, user: Uuid, ids: &[Uuid]) -> ApiResult<()> {
-        let mut conn = self.pool.get().await?;
-        let stmt = conn.prepare(DELETE).await?;
-        conn.client
-            .execute(&stmt, &[&user, &ids])
-            .await
-            .map(|_| ())
-            .map_err(db_err)
+    fn delete_notifications(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let ids = &ids[..];
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(DELETE).await?;
+            conn.client
+                .execute(&stmt, &[&user, &ids])
+                .await
+                .map(|_| ())
+                .map_err(db_err)
+        })
     }
 }

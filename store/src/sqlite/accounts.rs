@@ -4,19 +4,22 @@
 //! [`insert_account`] writes one new account's rows.
 
 use std::collections::HashSet;
+use std::future::Future;
 
-use kairos_core::account::{Account, AccountUpdate, Identity, User, UserStatus};
+use kairos_core::account::{Account, AccountUpdate, Authenticated, Identity, User, UserStatus};
 use kairos_core::error::ApiResult;
 use kairos_core::time::now_secs;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use uuid::Uuid;
 
+use super::SqliteStore;
 use super::db::{Db, db_err, exec, foreign_key_failed, uuid, violation};
 use super::friends::recount;
-use super::group::NewAccount;
+use super::group::{self, NewAccount};
 use super::rows::{USER_COLUMNS, user_from_row};
-use crate::auth::Found;
+use crate::auth::{self, Accounts, Found, Inserted};
 use crate::common::{self, Unique};
+use crate::{AccountStore, BoxFuture};
 
 /// Identifiers other than email, custom id and devices: an account keeps
 /// one of these, or it cannot lose its last other identifier.
@@ -25,6 +28,106 @@ const SOCIAL: &str = "facebook_id IS NOT NULL OR google_id IS NOT NULL OR gamece
 
 /// Most bound parameters per `IN (...)` list.
 const CHUNK: usize = 500;
+
+impl AccountStore for SqliteStore {
+    fn authenticate(
+        &self,
+        identity: Identity,
+        username: String,
+        create: bool,
+    ) -> BoxFuture<'_, ApiResult<Authenticated>> {
+        Box::pin(auth::authenticate(
+            self,
+            identity,
+            username,
+            create,
+            self.hash_cost,
+        ))
+    }
+
+    fn link(&self, user_id: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let identity = common::normalize(identity);
+            let hash = match &identity {
+                Identity::Email { password, .. } => {
+                    common::hash_password_for_link(password.clone(), self.hash_cost).await?
+                }
+                _ => None,
+            };
+            self.blocking(move |db| db.link(user_id, &identity, hash.as_deref()))
+                .await
+        })
+    }
+
+    fn unlink(&self, user_id: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>> {
+        let identity = common::normalize(identity);
+        Box::pin(self.blocking(move |db| db.unlink(user_id, &identity)))
+    }
+
+    fn get_account(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<Account>> {
+        Box::pin(self.blocking(move |db| db.get_account(user_id)))
+    }
+
+    fn update_account(&self, user_id: Uuid, update: AccountUpdate) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.blocking(move |db| db.update_account(user_id, update)))
+    }
+
+    fn delete_account(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.blocking(move |db| db.delete_account(user_id)))
+    }
+
+    fn get_users(
+        &self,
+        ids: Vec<Uuid>,
+        usernames: Vec<String>,
+    ) -> BoxFuture<'_, ApiResult<Vec<User>>> {
+        if ids.is_empty() && usernames.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        Box::pin(self.blocking(move |db| db.get_users(&ids, &usernames)))
+    }
+
+    fn user_status(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<UserStatus>> {
+        Box::pin(self.blocking(move |db| db.user_status(user_id)))
+    }
+}
+
+/// The two operations of the shared authenticate flow (`crate::auth`).
+impl Accounts for SqliteStore {
+    fn find<'a>(
+        &'a self,
+        identity: &'a Identity,
+    ) -> impl Future<Output = ApiResult<Option<Found>>> + Send + 'a {
+        let identity = identity.clone();
+        self.blocking(move |db| db.find(&identity))
+    }
+
+    fn insert<'a>(
+        &'a self,
+        identity: &'a Identity,
+        username: &'a str,
+        password: Option<&'a [u8]>,
+    ) -> impl Future<Output = ApiResult<Inserted>> + Send + 'a {
+        let account = NewAccount::new(
+            identity.clone(),
+            username.to_string(),
+            password.map(<[u8]>::to_vec),
+        );
+        let db = self.db.clone();
+        async move {
+            if !db.group().batching() {
+                return self.blocking(move |db| db.insert_alone(account)).await;
+            }
+            // Group commit: the reply is awaited here, holding no thread.
+            let (reply, lead) = db.group().submit(account);
+            if lead {
+                let leader = group::StartLeader::new(db);
+                tokio::task::spawn_blocking(move || leader.run());
+            }
+            group::settle(reply.await)
+        }
+    }
+}
 
 impl Db {
     pub fn find(&self, identity: &Identity) -> ApiResult<Option<Found>> {

@@ -13,9 +13,11 @@ use rusqlite::types::{Type, Value};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use uuid::Uuid;
 
+use super::SqliteStore;
 use super::db::{Db, db_err, exec};
 use super::rows::{USER_COLUMNS, user_from_row, uuid_at};
 use crate::common::{self, qualified};
+use crate::{BoxFuture, FriendStore};
 
 const FRIEND: i32 = FriendState::Friend as i32;
 const INVITE_SENT: i32 = FriendState::InviteSent as i32;
@@ -83,6 +85,60 @@ fn state_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<FriendState> {
     FriendState::from_i32(v).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(i, Type::Integer, "unknown friend state".into())
     })
+}
+
+impl FriendStore for SqliteStore {
+    fn add_friends(
+        &self,
+        user: Uuid,
+        ids: Vec<Uuid>,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendAdded>>> {
+        let ids = common::distinct_others(user, ids);
+        if ids.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        Box::pin(self.blocking(move |db| db.add_friends(user, &ids, &metadata)))
+    }
+
+    fn delete_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        let ids = common::distinct_others(user, ids);
+        if ids.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        Box::pin(self.blocking(move |db| db.delete_friends(user, &ids)))
+    }
+
+    fn block_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        let ids = common::distinct_others(user, ids);
+        if ids.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        Box::pin(self.blocking(move |db| db.block_friends(user, &ids)))
+    }
+
+    fn list_friends(
+        &self,
+        user: Uuid,
+        state: Option<FriendState>,
+        after: Option<FriendCursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<Friend>>> {
+        Box::pin(self.blocking(move |db| db.list_friends(user, state, after, limit)))
+    }
+
+    fn list_friends_of_friends(
+        &self,
+        user: Uuid,
+        after: Option<FofCursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<FriendOfFriend>>> {
+        Box::pin(self.blocking(move |db| db.list_friends_of_friends(user, after, limit)))
+    }
+
+    fn can_message(&self, from: Uuid, to: Uuid) -> BoxFuture<'_, ApiResult<bool>> {
+        Box::pin(self.blocking(move |db| db.can_message(from, to)))
+    }
 }
 
 impl Db {

@@ -8,9 +8,50 @@ use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 use uuid::Uuid;
 
+use super::SqliteStore;
 use super::db::{Db, db_err, exec};
 use super::rows::uuid_at;
 use crate::common;
+use crate::{BoxFuture, MessageStore};
+
+impl MessageStore for SqliteStore {
+    fn insert_message(&self, message: ChannelMessage) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.blocking(move |db| db.insert_message(message)))
+    }
+
+    fn update_message(
+        &self,
+        stream: StreamId,
+        id: Uuid,
+        sender: Uuid,
+        username: String,
+        content: String,
+        update_time: i64,
+    ) -> BoxFuture<'_, ApiResult<Option<i64>>> {
+        Box::pin(self.blocking(move |db| {
+            db.update_message(&stream, id, sender, &username, &content, update_time)
+        }))
+    }
+
+    fn remove_message(
+        &self,
+        stream: StreamId,
+        id: Uuid,
+        sender: Uuid,
+    ) -> BoxFuture<'_, ApiResult<Option<(i64, i64)>>> {
+        Box::pin(self.blocking(move |db| db.remove_message(&stream, id, sender)))
+    }
+
+    fn list_messages(
+        &self,
+        stream: StreamId,
+        ascending: bool,
+        after: Option<MessageKey>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<ChannelMessage>>> {
+        Box::pin(self.blocking(move |db| db.list_messages(&stream, ascending, after, limit)))
+    }
+}
 
 impl Db {
     /// Stores a message if its sender exists, in one statement: SQLite

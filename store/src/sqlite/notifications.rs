@@ -6,9 +6,36 @@ use rusqlite::types::Value;
 use rusqlite::{TransactionBehavior, params, params_from_iter};
 use uuid::Uuid;
 
+use super::SqliteStore;
 use super::db::{Db, db_err, exec};
 use super::rows::{opt_uuid_at, uuid_at};
 use crate::common;
+use crate::{BoxFuture, NotificationStore};
+
+impl NotificationStore for SqliteStore {
+    fn save_notifications(&self, notifications: Vec<Notification>) -> BoxFuture<'_, ApiResult<()>> {
+        if notifications.is_empty() {
+            return Box::pin(async { Ok(()) });
+        }
+        Box::pin(self.blocking(move |db| db.save_notifications(notifications)))
+    }
+
+    fn list_notifications(
+        &self,
+        user: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<Notification>>> {
+        Box::pin(self.blocking(move |db| db.list_notifications(user, after, limit)))
+    }
+
+    fn delete_notifications(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<()>> {
+        if ids.is_empty() {
+            return Box::pin(async { Ok(()) });
+        }
+        Box::pin(self.blocking(move |db| db.delete_notifications(user, &ids)))
+    }
+}
 
 impl Db {
     /// Stores the notifications in one transaction, dropping those for

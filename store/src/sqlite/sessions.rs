@@ -5,8 +5,28 @@ use kairos_core::error::ApiResult;
 use rusqlite::params;
 use uuid::Uuid;
 
+use super::SqliteStore;
 use super::db::{Db, db_err, exec, uuid};
-use crate::Revocations;
+use crate::{BoxFuture, Revocations, SessionStore};
+
+impl SessionStore for SqliteStore {
+    fn revoke_token(
+        &self,
+        user_id: Uuid,
+        token_id: Uuid,
+        expires_at: i64,
+    ) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.blocking(move |db| db.revoke_token(user_id, token_id, expires_at)))
+    }
+
+    fn revoke_all(&self, user_id: Uuid, cutoff_millis: i64) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.blocking(move |db| db.revoke_all(user_id, cutoff_millis)))
+    }
+
+    fn load_revocations(&self, now: i64) -> BoxFuture<'_, ApiResult<Revocations>> {
+        Box::pin(self.blocking(move |db| db.load_revocations(now)))
+    }
+}
 
 impl Db {
     pub fn revoke_token(&self, user: Uuid, token: Uuid, expires_at: i64) -> ApiResult<()> {

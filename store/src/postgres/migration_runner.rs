@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use super::rows::get;
 use super::{PgStore, db_err};
-use crate::MigrationStatus;
 use crate::common::internal;
 use crate::migrations::{self, MIGRATIONS};
+use crate::{BoxFuture, MigrationStatus, MigrationStore};
 
 /// Advisory lock key serialising migrations across processes ("kairos").
 const MIGRATION_LOCK: i64 = 0x6b61_6972_6f73;
@@ -147,41 +147,49 @@ async fn apply_pending(c: &mut Client) -> ApiResult<()> {
     Ok(())
 }
 
-impl PgStore {
-    pub(super) async fn migrate_up_rows(&self) -> ApiResult<Vec<MigrationStatus>> {
-        // A connection of its own: if this future is dropped midway, the
-        // session (and with it an advisory lock) simply ends.
-        let mut conn = self.pool.dedicated().await?;
-        let lock = MigrationLock::acquire(&conn.client).await?;
-        let result = apply_pending(&mut conn.client).await;
-        lock.release(&conn.client).await;
-        drop(conn);
-        result?;
-        self.migrate_status_rows().await
+impl MigrationStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
     }
 
-    pub(super) async fn migrate_status_rows(&self) -> ApiResult<Vec<MigrationStatus>> {
-        let conn = self.pool.get().await?;
-        let c = &conn.client;
-        let exists = c
-            .query_opt(
-                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'migration_info'",
-                &[],
-            )
-            .await
-            .map_err(db_err)?
-            .is_some();
-        if !exists {
-            return Ok(migrations::status(&[]));
-        }
-        let applied = c
-            .query("SELECT version, applied_at FROM migration_info", &[])
-            .await
-            .map_err(db_err)?
-            .iter()
-            .map(|r| Ok((get::<i32>(r, 0)? as u32, get(r, 1)?)))
-            .collect::<ApiResult<Vec<_>>>()?;
-        Ok(migrations::status(&applied))
+    fn migrate_up(&self) -> BoxFuture<'_, ApiResult<Vec<MigrationStatus>>> {
+        Box::pin(async move {
+            // A connection of its own: if this future is dropped midway, the
+            // session (and with it an advisory lock) simply ends.
+            let mut conn = self.pool.dedicated().await?;
+            let lock = MigrationLock::acquire(&conn.client).await?;
+            let result = apply_pending(&mut conn.client).await;
+            lock.release(&conn.client).await;
+            drop(conn);
+            result?;
+            self.migrate_status().await
+        })
+    }
+
+    fn migrate_status(&self) -> BoxFuture<'_, ApiResult<Vec<MigrationStatus>>> {
+        Box::pin(async move {
+            let conn = self.pool.get().await?;
+            let c = &conn.client;
+            let exists = c
+                .query_opt(
+                    "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'migration_info'",
+                    &[],
+                )
+                .await
+                .map_err(db_err)?
+                .is_some();
+            if !exists {
+                return Ok(migrations::status(&[]));
+            }
+            let applied = c
+                .query("SELECT version, applied_at FROM migration_info", &[])
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(|r| Ok((get::<i32>(r, 0)? as u32, get(r, 1)?)))
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok(migrations::status(&applied))
+        })
     }
 }
 

@@ -6,9 +6,30 @@ use kairos_core::error::ApiResult;
 use kairos_core::time::now_secs;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
+use super::SqliteStore;
 use super::db::{Db, db_err, exec};
 use crate::common::internal;
-use crate::migrations::MIGRATIONS;
+use crate::migrations::{self, MIGRATIONS};
+use crate::{BoxFuture, MigrationStatus, MigrationStore};
+
+impl MigrationStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn migrate_up(&self) -> BoxFuture<'_, ApiResult<Vec<MigrationStatus>>> {
+        let applied = self.blocking(|db| {
+            db.migrate_up()?;
+            db.applied_migrations()
+        });
+        Box::pin(async move { Ok(migrations::status(&applied.await?)) })
+    }
+
+    fn migrate_status(&self) -> BoxFuture<'_, ApiResult<Vec<MigrationStatus>>> {
+        let applied = self.blocking(|db| db.applied_migrations());
+        Box::pin(async move { Ok(migrations::status(&applied.await?)) })
+    }
+}
 
 impl Db {
     /// Applies every pending migration.

@@ -1,0 +1,50 @@
+//! Accounts: the authenticate flow, linked identifiers, profiles, deletion
+//! and user lookups. Emails are lowercased by the store (as Nakama does)
+//! in authenticate, link and unlink.
+
+use kairos_core::account::{Account, AccountUpdate, Authenticated, Identity, User, UserStatus};
+use kairos_core::error::ApiResult;
+use uuid::Uuid;
+
+use super::BoxFuture;
+
+/// Accounts and their identifiers.
+pub trait AccountStore: Send + Sync + 'static {
+    /// Finds the account owning `identity`, creating it when `create` is set.
+    /// `username` is the wanted username for a new account (already validated;
+    /// empty means generate one). Errors, as Nakama: NotFound "User account not
+    /// found." when absent and `create` is false; AlreadyExists "Username is
+    /// already in use." on a taken username; Unauthenticated "Invalid
+    /// credentials." on a wrong password; PermissionDenied "User account
+    /// banned." when disabled.
+    fn authenticate(
+        &self,
+        identity: Identity,
+        username: String,
+        create: bool,
+    ) -> BoxFuture<'_, ApiResult<Authenticated>>;
+
+    /// Adds `identity` to the user's account. AlreadyExists when another
+    /// account holds it; linking an identifier the user already holds is a no-op.
+    fn link(&self, user_id: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>>;
+
+    /// Removes `identity` from the user's account. PermissionDenied "Cannot
+    /// unlink last account identifier. Check profile exists and is not last
+    /// link." when it is the account's last identifier or is not the user's.
+    fn unlink(&self, user_id: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>>;
+
+    fn get_account(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<Account>>;
+    fn update_account(&self, user_id: Uuid, update: AccountUpdate) -> BoxFuture<'_, ApiResult<()>>;
+    /// Deletes the account and its identifiers, friend edges (both ways,
+    /// fixing the other users' `edge_count`) and notifications, leaving a
+    /// tombstone. Chat messages it sent stay in their channels' history.
+    fn delete_account(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<()>>;
+    /// Users by ids or usernames; unknown ones are left out.
+    fn get_users(
+        &self,
+        ids: Vec<Uuid>,
+        usernames: Vec<String>,
+    ) -> BoxFuture<'_, ApiResult<Vec<User>>>;
+    /// Username and ban state, for session refresh. NotFound when the account is gone.
+    fn user_status(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<UserStatus>>;
+}

@@ -1,0 +1,26 @@
+//! Stored (persistent) notifications.
+
+use kairos_core::error::ApiResult;
+use kairos_core::notification::Notification;
+use uuid::Uuid;
+
+use super::BoxFuture;
+
+/// Persistent notifications.
+pub trait NotificationStore: Send + Sync + 'static {
+    /// Stores notifications in one transaction; those for users that do not
+    /// exist are dropped.
+    fn save_notifications(&self, notifications: Vec<Notification>) -> BoxFuture<'_, ApiResult<()>>;
+
+    /// `user`'s stored notifications ordered by `(create_time, id)` and
+    /// strictly after `after`; at most `limit`. All are `persistent`.
+    fn list_notifications(
+        &self,
+        user: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<Notification>>>;
+
+    /// Deletes those of `ids` that belong to `user`.
+    fn delete_notifications(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<()>>;
+}
