@@ -227,12 +227,20 @@ impl Ws {
         }
     }
 
-    /// Connects with a session token, which must be accepted.
+    /// Connects with a session token, which must be accepted, and returns
+    /// once the server serves the session: the 101 reaches the client
+    /// before the server has registered the session (as with Nakama), so a
+    /// push sent right after it (a notification, a status event) could
+    /// otherwise miss it. One ping round trip closes that window; pushes
+    /// that arrive first are kept for the next reads.
     pub fn open(addr: &str, token: &str, extra: &str) -> Ws {
-        match Self::connect(addr, &format!("token={token}&format=json{extra}")) {
+        let mut ws = match Self::connect(addr, &format!("token={token}&format=json{extra}")) {
             Connect::Open(ws) => *ws,
             Connect::Refused(status, body) => panic!("socket refused: {status} {body}"),
-        }
+        };
+        let pong = ws.request("harness-open", "ping", json!({}));
+        assert!(pong.get("pong").is_some(), "socket not served: {pong}");
+        ws
     }
 
     pub fn send_json(&mut self, v: &Value) {

@@ -197,8 +197,11 @@ fn counters_and_histograms_move_and_the_exposition_parses() {
     http.device(&unique("device-"));
     assert_eq!(http.get("/v2/account", "not-a-token").status, 401);
 
-    // A socket with one ping.
-    let mut ws = Ws::open(&s.addr, &sess.token, "");
+    // A socket with one ping (connected without the harness's own ping).
+    let mut ws = match Ws::connect(&s.addr, &format!("token={}&format=json", sess.token)) {
+        kairos_tests::Connect::Open(ws) => *ws,
+        kairos_tests::Connect::Refused(status, body) => panic!("refused: {status} {body}"),
+    };
     let ping = json!({"cid": "1", "ping": {}});
     ws.send_json(&ping);
     assert_eq!(ws.recv_json(), json!({"cid": "1", "pong": {}}));
