@@ -192,7 +192,10 @@ fn bad_match_requests() {
     );
     ws.send_json(&json!({"cid": "6", "ping": {}}));
     let next = ws.recv_json();
-    assert_eq!(next["cid"], "6", "no second join event before the pong: {next}");
+    assert_eq!(
+        next["cid"], "6",
+        "no second join event before the pong: {next}"
+    );
     // Oversized data closes the socket with 1009; the server goes on.
     ws.send_json(
         &json!({"match_data_send": {"match_id": id, "op_code": "1", "data": "A".repeat(8000)}}),
