@@ -81,8 +81,10 @@
 //!
 //! # Sizes, flow control and back-pressure
 //!
-//! Received datagrams may be up to [`MAX_UDP_PAYLOAD`] bytes. Sent ones stay
-//! within 1200 bytes unless [`QuicConfig::mtu_discovery`] is on. A reliable
+//! Received datagrams may be up to [`MAX_UDP_PAYLOAD`] bytes; the server
+//! drops longer ones unread. Sent ones stay within 1200 bytes unless
+//! [`QuicConfig::mtu_discovery`] is on, but for stateless resets, which are
+//! shorter than the datagram that provoked them. A reliable
 //! `send` never blocks: what quinn-proto cannot take yet (stream and
 //! connection flow control, congestion window, its send window) waits in a
 //! per-connection queue bounded by [`QuicConfig::max_queued_reliable_bytes`],

@@ -18,7 +18,7 @@ use super::event::{CloseReason, ConnId, SendError, ServerEvent, Violation, codes
 use super::finish::Finish;
 use super::frame::ACCEPT_FRAME;
 use super::peer::Peer;
-use super::transmit::{Responses, Transmit};
+use super::transmit::{MAX_UDP_PAYLOAD, Responses, Transmit};
 
 /// Counters of a server's traffic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -275,8 +275,16 @@ impl QuicServer {
     }
 
     /// Feeds one received datagram. Never panics, whatever the bytes.
+    ///
+    /// A datagram longer than [`MAX_UDP_PAYLOAD`] is dropped unread: no
+    /// peer sends one (it is the largest payload quinn-proto advertises),
+    /// and quinn-proto would answer one of unknown short header with a
+    /// stateless reset one byte shorter, past that limit.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut) {
         self.books.stats.datagrams_received += 1;
+        if datagram.len() > MAX_UDP_PAYLOAD {
+            return;
+        }
         self.clock.advance(now);
         self.scratch.clear();
         match self

@@ -514,3 +514,41 @@ fn many_connections_share_one_endpoint() {
     }
     let _ = client_addr(0, 0);
 }
+
+#[test]
+fn an_oversized_datagram_gets_no_reply_above_the_payload_limit() {
+    // Found by fuzz/fuzz_targets/quic_datagram.rs: a short-header datagram
+    // longer than MAX_UDP_PAYLOAD (the driver reads up to 64 bytes more)
+    // drew a stateless reset one byte shorter than itself, 1507 bytes.
+    use crate::quic::MAX_UDP_PAYLOAD;
+    let mut world = World::new(LinkConfig::with_delay(5 * MS), 47);
+    let mut rng = SplitMix64::new(47);
+    let mut buf = Vec::new();
+    let mut replies = 0;
+    for len in [
+        MAX_UDP_PAYLOAD + 1,
+        MAX_UDP_PAYLOAD + 36,
+        MAX_UDP_PAYLOAD + 64,
+    ] {
+        for _ in 0..8 {
+            let mut datagram = vec![0u8; len];
+            rng.fill_bytes(&mut datagram);
+            datagram[0] = 0x40 | (datagram[0] & 0x3F);
+            datagram[1] = 0;
+            datagram[2] = 0;
+            world.now += 100 * MS;
+            let now = world.now;
+            let from = random_addr(&mut rng);
+            world.servers[0].handle_datagram(now, from, BytesMut::from(&datagram[..]));
+            while let Some(t) = world.servers[0].poll_transmit(now, &mut buf) {
+                replies += 1;
+                assert!(
+                    t.size <= MAX_UDP_PAYLOAD,
+                    "a {len}-byte datagram drew a {}-byte reply",
+                    t.size
+                );
+            }
+        }
+    }
+    assert_eq!(replies, 0, "oversized datagrams are dropped unread");
+}
