@@ -171,27 +171,7 @@ fn migrate(config: kairos_core::config::Config, action: &str) -> i32 {
     code
 }
 
-/// Raises the open-file limit to its hard maximum: every connection is a
-/// file descriptor, and the default soft limit (often 1024) is far below
-/// what a game server holds.
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain libc calls on a local struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                tracing::warn!("could not raise the open-file limit");
-            }
-        }
-    }
-}
-
 fn run(config: kairos_core::config::Config) -> i32 {
-    raise_fd_limit();
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(s) => s,
         Err(e) => {

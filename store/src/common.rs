@@ -39,14 +39,17 @@ pub async fn hash_password(password: String, cost: u32) -> ApiResult<Vec<u8>> {
         .map_err(|e| internal("password hashing", e))
 }
 
-/// The hash a link stores. Nakama ignores the hashing error there, so a
-/// password longer than 72 bytes stores no password at all (and later email
-/// logins fail with "Invalid credentials.").
-pub async fn hash_password_for_link(password: String, cost: u32) -> ApiResult<Option<Vec<u8>>> {
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Ok(None);
+/// The password hash a link stores: an email identity's, `None` for the
+/// others. The API refuses passwords over [`MAX_PASSWORD_BYTES`]; one that
+/// reaches here anyway stores no password (later email logins fail with
+/// "Invalid credentials."), as Nakama, which ignores the hashing error.
+pub async fn link_password_hash(identity: &Identity, cost: u32) -> ApiResult<Option<Vec<u8>>> {
+    match identity {
+        Identity::Email { password, .. } if password.len() <= MAX_PASSWORD_BYTES => {
+            hash_password(password.clone(), cost).await.map(Some)
+        }
+        _ => Ok(None),
     }
-    hash_password(password, cost).await.map(Some)
 }
 
 /// Nakama stores and looks up emails lowercased (authenticate, link and

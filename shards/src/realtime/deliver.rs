@@ -21,18 +21,7 @@ pub fn to_shard(
     except: Option<Uuid>,
     frames: Frames,
 ) {
-    if shard == here.id {
-        to_local(here, &sessions, except, &frames);
-    } else {
-        here.port.send(
-            shard,
-            ShardMsg::Deliver {
-                sessions,
-                except,
-                frames,
-            },
-        );
-    }
+    send(here, shard, sessions, except, frames, false);
 }
 
 /// Relayed data (match data, chat messages) for `sessions` on `shard`:
@@ -46,17 +35,30 @@ pub fn data_to_shard(
     except: Option<Uuid>,
     frames: Frames,
 ) {
+    send(here, shard, sessions, except, frames, true);
+}
+
+fn send(
+    here: &Shard,
+    shard: usize,
+    sessions: Arc<[Uuid]>,
+    except: Option<Uuid>,
+    frames: Frames,
+    sheddable: bool,
+) {
     if shard == here.id {
         to_local(here, &sessions, except, &frames);
+        return;
+    }
+    let msg = ShardMsg::Deliver {
+        sessions,
+        except,
+        frames,
+    };
+    if sheddable {
+        here.port.send_sheddable(shard, msg);
     } else {
-        here.port.send_sheddable(
-            shard,
-            ShardMsg::Deliver {
-                sessions,
-                except,
-                frames,
-            },
-        );
+        here.port.send(shard, msg);
     }
 }
 

@@ -50,12 +50,7 @@ impl AccountStore for PgStore {
     fn link(&self, user: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
             let identity = common::normalize(identity);
-            let hash = match &identity {
-                Identity::Email { password, .. } => {
-                    common::hash_password_for_link(password.clone(), self.hash_cost).await?
-                }
-                _ => None,
-            };
+            let hash = common::link_password_hash(&identity, self.hash_cost).await?;
             let (identity, password) = (&identity, hash.as_deref());
             let now = now_secs();
             let mut conn = self.pool.get().await?;

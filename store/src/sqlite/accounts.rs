@@ -48,12 +48,7 @@ impl AccountStore for SqliteStore {
     fn link(&self, user_id: Uuid, identity: Identity) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
             let identity = common::normalize(identity);
-            let hash = match &identity {
-                Identity::Email { password, .. } => {
-                    common::hash_password_for_link(password.clone(), self.hash_cost).await?
-                }
-                _ => None,
-            };
+            let hash = common::link_password_hash(&identity, self.hash_cost).await?;
             self.blocking(move |db| db.link(user_id, &identity, hash.as_deref()))
                 .await
         })
