@@ -16,7 +16,12 @@
 //!   0, as the netcode standard requires (renetcode alone accepts longer
 //!   ones, which would let a reply approach the request's size);
 //! * any other packet with more than 8 sequence bytes, or too short to hold
-//!   its prefix, its sequence, and the 16-byte tag.
+//!   its prefix, its sequence, and the 16-byte tag;
+//! * a sequence number of 2^63 or more, which no peer reaches (one counts
+//!   up from 0, a packet at a time). renetcode's replay check adds 256 to
+//!   the sequence before it decrypts anything, which overflows near
+//!   `u64::MAX`: a panic where overflow is checked (debug builds, found by
+//!   the `rudp_datagram` fuzz target), a wrapped comparison elsewhere.
 //!
 //! The checks read at most the first byte and the length: no state, no
 //! allocation, no cryptography.
@@ -53,6 +58,8 @@ pub(crate) enum Rejection {
     WrongDirection,
     /// More than 8 sequence bytes.
     BadSequenceLength,
+    /// A sequence number no peer reaches (2^63 or more).
+    SequenceOutOfRange,
     /// A connection request with the wrong size or prefix.
     BadConnectionRequest,
 }
@@ -65,6 +72,7 @@ impl fmt::Display for Rejection {
             Self::UnknownType => "unknown packet type",
             Self::WrongDirection => "packet type not expected in this direction",
             Self::BadSequenceLength => "sequence number longer than 8 bytes",
+            Self::SequenceOutOfRange => "sequence number out of range",
             Self::BadConnectionRequest => "malformed connection request",
         })
     }
@@ -147,12 +155,35 @@ pub(crate) fn check_datagram(datagram: &[u8], direction: Direction) -> Result<()
     if datagram.len() < MIN_PACKET_BYTES.max(1 + sequence_bytes + MAC_BYTES) {
         return Err(Rejection::TooShort);
     }
+    // Little-endian, `sequence_bytes` long: only an 8-byte one can reach
+    // 2^63, with the top bit of its last byte.
+    if sequence_bytes == 8 && datagram[8] & 0x80 != 0 {
+        return Err(Rejection::SequenceOutOfRange);
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sequences_no_peer_reaches_are_dropped() {
+        // A payload packet (type 5) with 8 sequence bytes, then a tag's room.
+        let mut packet = vec![0x85];
+        packet.extend_from_slice(&(u64::MAX - 1).to_le_bytes());
+        packet.extend_from_slice(&[0u8; 32]);
+        assert_eq!(
+            check_datagram(&packet, Direction::ToServer),
+            Err(Rejection::SequenceOutOfRange)
+        );
+        assert_eq!(
+            check_datagram(&packet, Direction::ToClient),
+            Err(Rejection::SequenceOutOfRange)
+        );
+        packet[1..9].copy_from_slice(&((1u64 << 63) - 1).to_le_bytes());
+        assert_eq!(check_datagram(&packet, Direction::ToServer), Ok(()));
+    }
 
     #[test]
     fn connection_requests_must_be_exact() {
@@ -194,7 +225,9 @@ mod tests {
             check_datagram(&[0x85; 24], Direction::ToServer),
             Err(Rejection::TooShort)
         );
-        assert_eq!(check_datagram(&[0x85; 25], Direction::ToServer), Ok(()));
+        let mut enough = [0x85; 25];
+        enough[8] = 0x05; // a sequence below 2^63
+        assert_eq!(check_datagram(&enough, Direction::ToServer), Ok(()));
         assert_eq!(
             check_datagram(&[0x05; 17], Direction::ToServer),
             Err(Rejection::TooShort)

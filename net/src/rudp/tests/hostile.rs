@@ -219,6 +219,79 @@ fn headers_that_crash_renetcode_are_filtered_out() {
     assert!(world.server.is_connected(1) && world.nodes[0].client.is_connected());
 }
 
+/// A payload packet from a connected client's address whose sequence is
+/// near `u64::MAX`: renetcode's replay check adds 256 to it before it
+/// decrypts anything (found by the `rudp_datagram` fuzz target).
+fn overflowing_sequence() -> Vec<u8> {
+    let mut packet = vec![0x85];
+    packet.extend_from_slice(&(u64::MAX - 1).to_le_bytes());
+    packet.extend_from_slice(&[0xAB; 40]);
+    packet
+}
+
+#[test]
+fn sequences_that_overflow_renetcode_are_filtered_out() {
+    let mut world = World::new(LinkConfig::with_delay(Duration::from_millis(5)), 55);
+    world.add_client(1);
+    world.connect_all();
+    let now = world.now;
+    world
+        .server
+        .handle_datagram(now, client_addr(0), &mut overflowing_sequence());
+    world.nodes[0]
+        .client
+        .handle_datagram(now, server_addr(), &mut overflowing_sequence());
+    assert_eq!(world.server.stats().datagrams_filtered, 1);
+    assert_eq!(world.nodes[0].client.stats().datagrams_filtered, 1);
+    world.run_for(Duration::from_millis(100));
+    assert!(world.server.is_connected(1) && world.nodes[0].client.is_connected());
+}
+
+#[test]
+fn renetcode_alone_overflows_on_that_sequence() {
+    // Why the rule exists (where overflow is checked, as in this debug
+    // test build). If this test fails, renetcode fixed the bug.
+    let world = World::new(LinkConfig::PERFECT, 56);
+    let token = renetcode::ConnectToken::read(&mut &world.token(1)[..]).unwrap();
+    let authentication = renetcode::ClientAuthentication::Secure {
+        connect_token: token,
+    };
+    let mut server = renetcode::NetcodeServer::new(renetcode::ServerConfig {
+        current_time: T0,
+        max_clients: 4,
+        protocol_id: super::harness::PROTOCOL_ID,
+        public_addresses: vec![server_addr()],
+        authentication: renetcode::ServerAuthentication::Secure {
+            private_key: *world.key.as_bytes(),
+        },
+    });
+    let mut client = renetcode::NetcodeClient::new(T0, authentication).unwrap();
+    let from = client_addr(0);
+    // The handshake: request, challenge, response, keep-alive.
+    let step = Duration::from_millis(10);
+    for _ in 0..50 {
+        if let Some((packet, _)) = client.update(step) {
+            let mut packet = packet.to_vec();
+            if let renetcode::ServerResult::PacketToSend { payload, .. }
+            | renetcode::ServerResult::ClientConnected { payload, .. } =
+                server.process_packet(from, &mut packet)
+            {
+                let mut reply = payload.to_vec();
+                let _ = client.process_packet(&mut reply);
+            }
+        }
+        server.update(step);
+        if client.is_connected() {
+            break;
+        }
+    }
+    assert!(client.is_connected(), "handshake");
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let _ = server.process_packet(from, &mut overflowing_sequence());
+    }));
+    assert!(outcome.is_err(), "renetcode survived the sequence");
+}
+
 #[test]
 fn renetcode_alone_panics_on_those_headers() {
     // Why the filter exists. If this test fails, renetcode fixed the bug.
