@@ -300,6 +300,17 @@ impl Ws {
                 Ok(_) => continue,
                 Err(tungstenite::Error::ConnectionClosed)
                 | Err(tungstenite::Error::AlreadyClosed) => return (None, seen),
+                // A server that closes a socket whose input it has not
+                // read resets it, and the reset may overtake the close
+                // frame: closed all the same, without a code.
+                Err(tungstenite::Error::Protocol(
+                    tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                )) => return (None, seen),
+                Err(tungstenite::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::ConnectionReset =>
+                {
+                    return (None, seen);
+                }
                 Err(e) => panic!("read while waiting for close: {e}"),
             }
         }
