@@ -219,6 +219,27 @@ fn headers_that_crash_renetcode_are_filtered_out() {
     assert!(world.server.is_connected(1) && world.nodes[0].client.is_connected());
 }
 
+/// renetcode's own server, without Kairos's filter, on the world's key.
+fn bare_server(world: &World) -> renetcode::NetcodeServer {
+    renetcode::NetcodeServer::new(renetcode::ServerConfig {
+        current_time: T0,
+        max_clients: 4,
+        protocol_id: super::harness::PROTOCOL_ID,
+        public_addresses: vec![server_addr()],
+        authentication: renetcode::ServerAuthentication::Secure {
+            private_key: *world.key.as_bytes(),
+        },
+    })
+}
+
+/// A connect token for user 1, for renetcode's own client.
+fn bare_authentication(world: &World) -> renetcode::ClientAuthentication {
+    let token = renetcode::ConnectToken::read(&mut &world.token(1)[..]).unwrap();
+    renetcode::ClientAuthentication::Secure {
+        connect_token: token,
+    }
+}
+
 /// A payload packet from a connected client's address whose sequence is
 /// near `u64::MAX`: renetcode's replay check adds 256 to it before it
 /// decrypts anything (found by the `rudp_datagram` fuzz target).
@@ -252,19 +273,8 @@ fn renetcode_alone_overflows_on_that_sequence() {
     // Why the rule exists (where overflow is checked, as in this debug
     // test build). If this test fails, renetcode fixed the bug.
     let world = World::new(LinkConfig::PERFECT, 56);
-    let token = renetcode::ConnectToken::read(&mut &world.token(1)[..]).unwrap();
-    let authentication = renetcode::ClientAuthentication::Secure {
-        connect_token: token,
-    };
-    let mut server = renetcode::NetcodeServer::new(renetcode::ServerConfig {
-        current_time: T0,
-        max_clients: 4,
-        protocol_id: super::harness::PROTOCOL_ID,
-        public_addresses: vec![server_addr()],
-        authentication: renetcode::ServerAuthentication::Secure {
-            private_key: *world.key.as_bytes(),
-        },
-    });
+    let authentication = bare_authentication(&world);
+    let mut server = bare_server(&world);
     let mut client = renetcode::NetcodeClient::new(T0, authentication).unwrap();
     let from = client_addr(0);
     // The handshake: request, challenge, response, keep-alive.
@@ -296,10 +306,7 @@ fn renetcode_alone_overflows_on_that_sequence() {
 fn renetcode_alone_panics_on_those_headers() {
     // Why the filter exists. If this test fails, renetcode fixed the bug.
     let world = World::new(LinkConfig::PERFECT, 54);
-    let token = renetcode::ConnectToken::read(&mut &world.token(1)[..]).unwrap();
-    let authentication = renetcode::ClientAuthentication::Secure {
-        connect_token: token,
-    };
+    let authentication = bare_authentication(&world);
     for datagram in killer_headers() {
         let mut client = renetcode::NetcodeClient::new(T0, authentication.clone()).unwrap();
         let mut datagram = datagram;
@@ -314,15 +321,7 @@ fn renetcode_alone_panics_on_those_headers() {
     }
 
     // A server panics the same way for an address with a pending handshake.
-    let mut server = renetcode::NetcodeServer::new(renetcode::ServerConfig {
-        current_time: T0,
-        max_clients: 4,
-        protocol_id: super::harness::PROTOCOL_ID,
-        public_addresses: vec![server_addr()],
-        authentication: renetcode::ServerAuthentication::Secure {
-            private_key: *world.key.as_bytes(),
-        },
-    });
+    let mut server = bare_server(&world);
     let mut client = renetcode::NetcodeClient::new(T0, authentication).unwrap();
     let (request, _) = client.update(Duration::ZERO).unwrap();
     let from = client_addr(0);
