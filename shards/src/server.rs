@@ -94,6 +94,7 @@ impl Server {
             .map_err(|e| format!("cannot load session revocations: {}", e.message))?;
 
         let shards = config.shard_count(rt::available_cores());
+        tracing::info!(shards, runtime = rt::NAME, "starting shards");
         let quic = if config.quic.enabled {
             Some(crate::quic::QuicShared::load(&config)?)
         } else {
@@ -202,7 +203,6 @@ async fn shard_main(
     };
     let bound_tcp = listener
         .local_addr()
-        .map_err(std::io::Error::from)
         .unwrap_or(addr);
     let shard = Shard::new(id, shared.clone());
     let udp = match at.udp.map(|a| start_udp(&shard, a)).transpose() {

@@ -85,6 +85,38 @@ fn only_the_runtime_seam_names_the_runtime() {
     );
 }
 
+/// Nothing of either runtime escapes the seam into the rest of shards: not
+/// tokio's reactor (the store's own pool is outside shards), not the I/O
+/// traits of futures-lite 1 that glommio's sockets implement, and no raw
+/// file descriptor.
+#[test]
+fn no_runtime_type_escapes_the_seam() {
+    let root = root();
+    let files: Vec<PathBuf> = rust_files(&root.join("shards/src"))
+        .into_iter()
+        .filter(|f| !f.starts_with(root.join("shards/src/rt")))
+        .collect();
+    assert!(files.len() > 50, "found only {} files", files.len());
+    let found = offenders(
+        &files,
+        &[
+            "tokio",
+            "futures_lite1",
+            "AsyncRead",
+            "AsyncWrite",
+            "RawFd",
+            "as_raw_fd",
+            "libc::shutdown",
+        ],
+        &root,
+    );
+    assert!(
+        found.is_empty(),
+        "a runtime type outside rt/:\n{}",
+        found.join("\n")
+    );
+}
+
 /// `core` does no I/O and names no runtime; it reads the wall clock only
 /// through `core::time`.
 #[test]

@@ -5,8 +5,6 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_lite::{AsyncRead, AsyncWrite};
-
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -26,7 +24,7 @@ pub struct HyperIo {
 
 // SAFETY: hyper requires `Send` of any I/O it can upgrade, so that an
 // `Upgraded` connection could in principle be moved to another thread. A
-// shard's streams are `!Send` because glommio's reactor handles are `Rc`s.
+// shard's streams are `!Send`: the runtime's reactor handles are `Rc`s.
 // Neither hyper nor Kairos ever moves a `HyperIo` off its shard: hyper has no
 // threads of its own and is polled only by the shard's executor, executors
 // never migrate tasks, and the upgrade future is awaited and downcast back to
@@ -50,7 +48,7 @@ impl hyper::rt::Read for HyperIo {
         }
         let slice: &mut [u8] = unsafe { &mut *(spare as *mut [MaybeUninit<u8>] as *mut [u8]) };
         let this = self.get_mut();
-        match Pin::new(&mut this.stream).poll_read(cx, slice) {
+        match this.stream.poll_read(cx, slice) {
             Poll::Ready(Ok(n)) => {
                 if n > 0 {
                     this.clock.read(Instant::now());
@@ -71,7 +69,7 @@ impl hyper::rt::Write for HyperIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let r = Pin::new(&mut this.stream).poll_write(cx, buf);
+        let r = this.stream.poll_write(cx, buf);
         if matches!(r, Poll::Ready(Ok(n)) if n > 0) {
             this.clock.wrote(Instant::now());
         }
@@ -79,10 +77,10 @@ impl hyper::rt::Write for HyperIo {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+        self.get_mut().stream.poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_close(cx)
+        self.get_mut().stream.poll_close(cx)
     }
 }

@@ -88,7 +88,9 @@ impl Driver {
     async fn receive_loop(self: Rc<Self>) {
         let mut buf = vec![0u8; MAX_UDP_PAYLOAD + 64];
         loop {
-            let (n, from) = match self.socket.recv_from(&mut buf).await {
+            let (r, back) = self.socket.recv_from(buf).await;
+            buf = back;
+            let (n, from) = match r {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::debug!(error = %e, "quic receive failed");
@@ -158,7 +160,7 @@ impl Driver {
                 .poll_transmit(Instant::now(), &mut buf);
             let Some(t) = t else { break };
             sent = true;
-            match self.socket.send_to(&buf[..t.size], t.destination).await {
+            match self.socket.send_to(&buf[..t.size], t.destination).await.0 {
                 Ok(n) => {
                     self.shard.metrics.quic_tx_packets.inc();
                     self.shard.metrics.quic_tx_bytes.add(n as u64);

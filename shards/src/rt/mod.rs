@@ -1,47 +1,49 @@
 //! The runtime seam: everything the shards need from an async runtime —
-//! pinned executors, spawning, timers and TCP sockets — behind a handful of
-//! functions. Only this module names glommio, so that it can be swapped for
-//! another thread-per-core runtime (monoio, tokio current-thread) in one place.
+//! pinned executors, spawning, timers, TCP and UDP sockets — as a handful
+//! of newtypes and functions with only the methods Kairos uses.
+//!
+//! Two implementations sit behind it, chosen at build time:
+//! * [`glommio`](https://docs.rs/glommio) (the default): one io_uring
+//!   executor per core, pinned, polling before it parks;
+//! * tokio's current-thread runtime with a `LocalSet`, one per shard
+//!   thread, pinned with `sched_setaffinity` (cargo feature `rt-tokio`,
+//!   which wins when both are enabled).
+//!
+//! Architecture invariant: only this module names the runtime. No runtime
+//! type, error or I/O trait, and no raw file descriptor, escapes it: the
+//! sockets here speak `std::io::Error`, take owned buffers for datagrams
+//! and poll-style reads and writes for streams (what hyper needs), and
+//! `tests/tests/tidy.rs` checks that no other module names glommio, tokio's
+//! runtime or futures-lite 1. Swapping the runtime is a change to this
+//! module alone.
 
-mod executor;
+#[cfg(not(feature = "rt-tokio"))]
+#[path = "glommio/mod.rs"]
+mod imp;
+#[cfg(feature = "rt-tokio")]
+#[path = "tokio/mod.rs"]
+mod imp;
+
 mod notify;
+mod shutdown;
 
-pub use executor::{ShardThread, start_pinned};
+pub use imp::{
+    ShardThread, Task, TcpListener, TcpStream, UdpSocket, sleep, spawn, spawn_task, start_pinned,
+};
 pub use notify::{LocalEvent, LocalNotify, LocalQueue};
+pub use shutdown::ShutdownHandle;
 
 use std::future::Future;
 use std::time::Duration;
 
-/// A TCP listener owned by one shard (bound with SO_REUSEPORT).
-pub type TcpListener = glommio::net::TcpListener;
-/// A TCP connection owned by one shard.
-pub type TcpStream = glommio::net::TcpStream;
-/// A UDP socket owned by one shard (bound with SO_REUSEPORT).
-pub type UdpSocket = glommio::net::UdpSocket;
+/// Which runtime this build runs on, for logs and benchmarks.
+pub const NAME: &str = imp::NAME;
 
 /// Cores this process may run on: the default shard count.
 pub fn available_cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-}
-
-/// Runs a future on the current shard in the background.
-pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
-    glommio::spawn_local(fut).detach();
-}
-
-/// A spawned task that can be awaited for its output.
-pub type Task<T> = glommio::Task<T>;
-
-/// Runs a future on the current shard and returns a handle to await it.
-pub fn spawn_task<T: 'static, F: Future<Output = T> + 'static>(fut: F) -> Task<T> {
-    glommio::spawn_local(fut)
-}
-
-/// Sleeps on the current shard's timer wheel.
-pub async fn sleep(d: Duration) {
-    glommio::timer::sleep(d).await;
 }
 
 /// Lets the shard's other tasks run before this one continues. A task that
@@ -52,18 +54,6 @@ pub async fn yield_now() {
     futures_lite::future::yield_now().await;
 }
 
-/// Binds a listener with SO_REUSEPORT so every shard can accept on the same
-/// port and the kernel spreads connections among them.
-pub fn bind_reuseport(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).map_err(std::io::Error::from)
-}
-
-/// Binds a UDP socket with SO_REUSEPORT, so every shard can receive on the
-/// same port; the kernel keeps each client's 4-tuple on one shard.
-pub fn bind_udp(addr: std::net::SocketAddr) -> std::io::Result<UdpSocket> {
-    UdpSocket::bind(addr).map_err(std::io::Error::from)
-}
-
 /// Races a future against a deadline; `None` when the deadline came first.
 pub async fn timeout<F: Future>(d: Duration, fut: F) -> Option<F::Output> {
     futures_lite::future::or(async { Some(fut.await) }, async {
@@ -72,3 +62,18 @@ pub async fn timeout<F: Future>(d: Duration, fut: F) -> Option<F::Output> {
     })
     .await
 }
+
+/// Binds a listener with SO_REUSEPORT so every shard can accept on the same
+/// port and the kernel spreads connections among them.
+pub fn bind_reuseport(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind_reuseport(addr)
+}
+
+/// Binds a UDP socket with SO_REUSEPORT, so every shard can receive on the
+/// same port; the kernel keeps each client's 4-tuple on one shard.
+pub fn bind_udp(addr: std::net::SocketAddr) -> std::io::Result<UdpSocket> {
+    UdpSocket::bind_reuseport(addr)
+}
+
+#[cfg(test)]
+mod tests;

@@ -142,7 +142,9 @@ impl Driver {
     async fn receive_loop(self: Rc<Self>) {
         let mut buf = vec![0u8; 2048];
         loop {
-            let (n, from) = match self.socket.recv_from(&mut buf).await {
+            let (r, back) = self.socket.recv_from(buf).await;
+            buf = back;
+            let (n, from) = match r {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::debug!(error = %e, "udp receive failed");
@@ -176,7 +178,7 @@ impl Driver {
             }
             for (addr, bytes) in batch.iter() {
                 debug_assert!(bytes.len() <= MAX_DATAGRAM_BYTES);
-                match self.socket.send_to(bytes, addr).await {
+                match self.socket.send_to(bytes, addr).await.0 {
                     Ok(n) => {
                         self.shard.metrics.udp_tx_packets.inc();
                         self.shard.metrics.udp_tx_bytes.add(n as u64);

@@ -16,17 +16,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
-use std::os::fd::{AsRawFd, RawFd};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use futures_lite::{AsyncRead, AsyncWrite};
 use kairos_net::ws::{self, Message, OpCode, Role};
 
 use crate::http::limits::ConnSlot;
-use crate::rt::{self, LocalEvent, TcpStream};
+use crate::rt::{self, LocalEvent, ShutdownHandle, TcpStream};
 use crate::session::{Frame, Session, SessionParams, Wire, dispatch, lifecycle};
 use crate::shard::Shard;
 
@@ -42,7 +39,7 @@ const WRITE_BATCH: usize = 64;
 pub(super) struct Conn {
     pub(super) session: Rc<Session>,
     stream: RefCell<TcpStream>,
-    fd: RawFd,
+    shutdown: ShutdownHandle,
     /// Set when the reader is done (peer closed, error, or our close).
     read_done: LocalEvent,
     /// When bytes last arrived from the client.
@@ -104,11 +101,8 @@ impl Conn {
     }
 
     pub(super) fn shutdown_socket(&self) {
-        // SAFETY: `fd` belongs to the stream this connection owns, which
-        // lives until the connection is dropped.
-        unsafe {
-            libc::shutdown(self.fd, libc::SHUT_RDWR);
-        }
+        // The handle's stream is `self.stream`, alive as long as `self`.
+        self.shutdown.shutdown();
     }
 }
 
@@ -129,7 +123,7 @@ pub async fn run(
     lifecycle::open(&shard, &session);
     let conn = Rc::new(Conn {
         session: session.clone(),
-        fd: stream.as_raw_fd(),
+        shutdown: stream.shutdown_handle(),
         stream: RefCell::new(stream),
         read_done: LocalEvent::default(),
         last_read: Cell::new(Instant::now()),
@@ -164,8 +158,7 @@ async fn read_some(conn: &Conn, buf: &mut BytesMut, size: &mut usize) -> std::io
     }
     let len = buf.len();
     buf.resize(len + *size, 0);
-    let result =
-        poll_fn(|cx| Pin::new(&mut *conn.stream.borrow_mut()).poll_read(cx, &mut buf[len..])).await;
+    let result = poll_fn(|cx| conn.stream.borrow_mut().poll_read(cx, &mut buf[len..])).await;
     let n = *result.as_ref().unwrap_or(&0);
     buf.truncate(len + n);
     *size = if n == *size {
@@ -253,7 +246,7 @@ async fn read_loop(shard: &Rc<Shard>, conn: &Conn, mut buf: BytesMut, max: usize
 
 async fn write_all(conn: &Conn, mut data: &[u8]) -> std::io::Result<()> {
     while !data.is_empty() {
-        let n = poll_fn(|cx| Pin::new(&mut *conn.stream.borrow_mut()).poll_write(cx, data)).await?;
+        let n = poll_fn(|cx| conn.stream.borrow_mut().poll_write(cx, data)).await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }

@@ -1,0 +1,41 @@
+//! The glommio implementation of the runtime seam: one io_uring executor
+//! per shard thread.
+
+mod executor;
+mod net;
+
+pub use executor::{ShardThread, start_pinned};
+pub use net::{TcpListener, TcpStream, UdpSocket};
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub const NAME: &str = "glommio";
+
+/// Runs a future on the current shard in the background.
+pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
+    glommio::spawn_local(fut).detach();
+}
+
+/// A spawned task that can be awaited for its output. Dropping it cancels
+/// the task.
+pub struct Task<T>(glommio::Task<T>);
+
+impl<T> Future for Task<T> {
+    type Output = T;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+/// Runs a future on the current shard and returns a handle to await it.
+pub fn spawn_task<T: 'static, F: Future<Output = T> + 'static>(fut: F) -> Task<T> {
+    Task(glommio::spawn_local(fut))
+}
+
+/// Sleeps on the current shard's timer wheel.
+pub async fn sleep(d: Duration) {
+    glommio::timer::sleep(d).await;
+}

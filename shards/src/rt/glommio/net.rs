@@ -1,0 +1,104 @@
+//! Sockets on glommio's reactor.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_lite1::{AsyncRead, AsyncWrite};
+
+use crate::rt::shutdown::ShutdownHandle;
+
+/// A TCP listener owned by one shard (bound with SO_REUSEPORT).
+pub struct TcpListener(glommio::net::TcpListener);
+
+impl TcpListener {
+    /// glommio binds every listener with SO_REUSEPORT.
+    pub fn bind_reuseport(addr: SocketAddr) -> io::Result<TcpListener> {
+        glommio::net::TcpListener::bind(addr)
+            .map(TcpListener)
+            .map_err(io::Error::from)
+    }
+
+    pub async fn accept(&self) -> io::Result<TcpStream> {
+        self.0
+            .accept()
+            .await
+            .map(TcpStream)
+            .map_err(io::Error::from)
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr().map_err(io::Error::from)
+    }
+}
+
+/// A TCP connection owned by one shard.
+pub struct TcpStream(glommio::net::TcpStream);
+
+impl TcpStream {
+    pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+
+    pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    /// Flushes and closes the write side.
+    pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_close(cx)
+    }
+
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.0.set_nodelay(on).map_err(io::Error::from)
+    }
+
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr().map_err(io::Error::from)
+    }
+
+    /// A handle that shuts the socket down from another task, ending a
+    /// read blocked on it.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle::new(self.0.as_raw_fd())
+    }
+}
+
+/// A UDP socket owned by one shard (bound with SO_REUSEPORT).
+pub struct UdpSocket(glommio::net::UdpSocket);
+
+impl UdpSocket {
+    /// glommio binds every UDP socket with SO_REUSEPORT.
+    pub fn bind_reuseport(addr: SocketAddr) -> io::Result<UdpSocket> {
+        glommio::net::UdpSocket::bind(addr)
+            .map(UdpSocket)
+            .map_err(io::Error::from)
+    }
+
+    /// Receives one datagram into `buf` (owned, so that a completion-based
+    /// reactor can fill it in the kernel's time) and gives the buffer back.
+    pub async fn recv_from(&self, mut buf: Vec<u8>) -> (io::Result<(usize, SocketAddr)>, Vec<u8>) {
+        let r = self.0.recv_from(&mut buf).await.map_err(io::Error::from);
+        (r, buf)
+    }
+
+    /// Sends `buf` as one datagram to `to` and gives the buffer back.
+    pub async fn send_to<B: AsRef<[u8]>>(&self, buf: B, to: SocketAddr) -> (io::Result<usize>, B) {
+        let r = self
+            .0
+            .send_to(buf.as_ref(), to)
+            .await
+            .map_err(io::Error::from);
+        (r, buf)
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr().map_err(io::Error::from)
+    }
+}

@@ -1,0 +1,110 @@
+//! Sockets on tokio's reactor, bound through socket2 for SO_REUSEPORT.
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::rt::shutdown::ShutdownHandle;
+
+/// Pending connections the kernel keeps per listener.
+const BACKLOG: i32 = 1024;
+
+fn reuseport_socket(addr: SocketAddr, ty: Type, proto: Protocol) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket)
+}
+
+/// A TCP listener owned by one shard (bound with SO_REUSEPORT).
+pub struct TcpListener(tokio::net::TcpListener);
+
+impl TcpListener {
+    pub fn bind_reuseport(addr: SocketAddr) -> io::Result<TcpListener> {
+        let socket = reuseport_socket(addr, Type::STREAM, Protocol::TCP)?;
+        socket.listen(BACKLOG)?;
+        tokio::net::TcpListener::from_std(socket.into()).map(TcpListener)
+    }
+
+    pub async fn accept(&self) -> io::Result<TcpStream> {
+        self.0.accept().await.map(|(s, _)| TcpStream(s))
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+/// A TCP connection owned by one shard.
+pub struct TcpStream(tokio::net::TcpStream);
+
+impl TcpStream {
+    pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut rb = ReadBuf::new(buf);
+        match Pin::new(&mut self.0).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    /// Flushes and closes the write side.
+    pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.0.set_nodelay(on)
+    }
+
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
+
+    /// A handle that shuts the socket down from another task, ending a
+    /// read blocked on it.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle::new(self.0.as_raw_fd())
+    }
+}
+
+/// A UDP socket owned by one shard (bound with SO_REUSEPORT).
+pub struct UdpSocket(tokio::net::UdpSocket);
+
+impl UdpSocket {
+    pub fn bind_reuseport(addr: SocketAddr) -> io::Result<UdpSocket> {
+        let socket = reuseport_socket(addr, Type::DGRAM, Protocol::UDP)?;
+        tokio::net::UdpSocket::from_std(socket.into()).map(UdpSocket)
+    }
+
+    /// Receives one datagram into `buf` and gives the buffer back.
+    pub async fn recv_from(&self, mut buf: Vec<u8>) -> (io::Result<(usize, SocketAddr)>, Vec<u8>) {
+        let r = self.0.recv_from(&mut buf).await;
+        (r, buf)
+    }
+
+    /// Sends `buf` as one datagram to `to` and gives the buffer back.
+    pub async fn send_to<B: AsRef<[u8]>>(&self, buf: B, to: SocketAddr) -> (io::Result<usize>, B) {
+        let r = self.0.send_to(buf.as_ref(), to).await;
+        (r, buf)
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
