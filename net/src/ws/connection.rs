@@ -36,7 +36,8 @@ pub enum Event {
     Text(Bytes),
     /// A complete binary message.
     Binary(Bytes),
-    /// A ping; the pong reply has already been queued (while open).
+    /// A ping; the pong reply has already been queued (while open),
+    /// replacing any pong not yet taken.
     Ping(Bytes),
     /// A pong.
     Pong(Bytes),
@@ -82,6 +83,11 @@ pub struct Connection {
     state: State,
     /// Client role only.
     masks: Option<MaskSource>,
+    /// The pong answering the latest ping, not yet taken: it goes out
+    /// before anything else queued. One slot, not one per ping (RFC 6455
+    /// 5.5.3 allows answering only the latest), so a ping flood costs one
+    /// frame however fast it comes.
+    pong: Option<Bytes>,
     /// Finished outbound chunks, oldest first; all older than `scratch`.
     queue: VecDeque<Bytes>,
     /// Frames being appended.
@@ -109,6 +115,7 @@ impl Connection {
             decoder: Decoder::new(role, max_message_size),
             state: State::Open,
             masks,
+            pong: None,
             queue: VecDeque::new(),
             scratch: BytesMut::new(),
         }
@@ -167,7 +174,9 @@ impl Connection {
             Message::Ping(b) => {
                 if self.state == State::Open {
                     let mask = self.next_mask();
-                    encode_frame(&mut self.scratch, OpCode::Pong, true, &b, mask);
+                    let mut pong = BytesMut::with_capacity(b.len() + 14);
+                    encode_frame(&mut pong, OpCode::Pong, true, &b, mask);
+                    self.pong = Some(pong.freeze());
                 }
                 Event::Ping(b)
             }
@@ -253,13 +262,17 @@ impl Connection {
 
     /// Whether bytes are waiting to be sent.
     pub fn has_outbound(&self) -> bool {
-        !self.queue.is_empty() || !self.scratch.is_empty()
+        self.pong.is_some() || !self.queue.is_empty() || !self.scratch.is_empty()
     }
 
-    /// Takes the next chunk of bytes to write, oldest first; `None` when
-    /// nothing is pending. Call until `None`: shared pre-encoded frames come
-    /// out as their own chunks.
+    /// Takes the next chunk of bytes to write: the pong answering the
+    /// latest ping first, then the rest oldest first; `None` when nothing is
+    /// pending. Call until `None`: shared pre-encoded frames come out as
+    /// their own chunks.
     pub fn take_outbound(&mut self) -> Option<Bytes> {
+        if let Some(pong) = self.pong.take() {
+            return Some(pong);
+        }
         let chunk = match self.queue.pop_front() {
             Some(b) => Some(b),
             None if self.scratch.is_empty() => None,
@@ -331,6 +344,28 @@ mod tests {
         );
         assert_eq!(outbound(&mut s), [0x8A, 0x02, b'h', b'b']);
         assert!(s.take_outbound().is_none());
+    }
+
+    #[test]
+    fn a_ping_flood_leaves_one_pong_for_the_latest_ping() {
+        let mut s = Connection::server(MAX);
+        let mut rx = BytesMut::new();
+        for i in 0..10_000u32 {
+            rx.extend_from_slice(&masked(OpCode::Ping, &i.to_be_bytes()));
+        }
+        s.send_text("queued").unwrap();
+        while s.recv(&mut rx).unwrap().is_some() {}
+        let mut chunks = Vec::new();
+        while let Some(b) = s.take_outbound() {
+            chunks.push(b);
+        }
+        assert_eq!(
+            chunks,
+            vec![
+                frame_bytes(OpCode::Pong, &9_999u32.to_be_bytes()),
+                frame_bytes(OpCode::Text, b"queued"),
+            ]
+        );
     }
 
     #[test]

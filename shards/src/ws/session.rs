@@ -20,7 +20,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use kairos_net::ws::{self, Message, OpCode, Role};
+use kairos_net::ws::{self, Event};
 
 use crate::http::limits::ConnSlot;
 use crate::rt::{self, LocalEvent, ShutdownHandle, TcpStream};
@@ -48,55 +48,22 @@ pub(super) struct Conn {
     pub(super) writing_since: Cell<Option<Instant>>,
     /// When the next keepalive ping is due.
     pub(super) next_ping: Cell<Instant>,
-    /// Control frames to write before the next batch: at most one pong and
-    /// one keepalive ping, whatever the client sends.
-    control: RefCell<Control>,
+    /// The WebSocket state machine (`kairos_net::ws::Connection`): the
+    /// reader feeds it bytes, the writer takes its outbound frames. It
+    /// answers pings itself, keeping only the pong for the latest one, so a
+    /// ping flood costs one frame; it owns the close handshake.
+    ws: RefCell<ws::Connection>,
     /// This connection's place under the shard's connection caps.
     _slot: ConnSlot,
 }
 
-/// The control frames waiting for the writer. They bypass the session's
-/// queue limit and its wire's framing, so they are bounded here instead:
-/// a pong answers only the latest ping (RFC 6455 5.5.3 allows it), and a
-/// keepalive ping not yet written is not queued twice. A ping flood
-/// therefore costs one frame, not one per ping.
-#[derive(Default)]
-pub(super) struct Control {
-    pong: Option<Bytes>,
-    ping: bool,
-}
-
-impl Control {
-    /// Answers a ping, replacing any pong not yet written.
-    pub(super) fn pong(&mut self, payload: &[u8]) {
-        self.pong = Some(ws::frame::frame_bytes(OpCode::Pong, payload));
-    }
-
-    /// Asks for a keepalive ping.
-    pub(super) fn ping(&mut self) {
-        self.ping = true;
-    }
-
-    /// The frames to write now, in order: the pong, then the ping.
-    pub(super) fn take(&mut self) -> impl Iterator<Item = Bytes> + use<> {
-        let pong = self.pong.take();
-        let ping =
-            std::mem::take(&mut self.ping).then(|| ws::frame::frame_bytes(OpCode::Ping, b""));
-        pong.into_iter().chain(ping)
-    }
-}
-
 impl Conn {
-    /// Answers a client's ping (only the latest one waiting) and wakes the
-    /// writer.
-    pub(super) fn send_pong(&self, payload: &[u8]) {
-        self.control.borrow_mut().pong(payload);
-        self.session.outgoing_notify().notify();
-    }
-
-    /// Queues a keepalive ping (at most one waiting) and wakes the writer.
+    /// Queues a keepalive ping and wakes the writer. (One per ping period
+    /// at most; a writer stuck that long is closed by the keepalive sweep's
+    /// write deadline.)
     pub(super) fn send_ping(&self) {
-        self.control.borrow_mut().ping();
+        // Not open: the close handshake has begun, and a ping is moot.
+        let _ = self.ws.borrow_mut().send_ping(b"");
         self.session.outgoing_notify().notify();
     }
 
@@ -129,13 +96,13 @@ pub async fn run(
         last_read: Cell::new(Instant::now()),
         writing_since: Cell::new(None),
         next_ping: Cell::new(Instant::now() + Duration::from_millis(cfg.ping_period_ms)),
-        control: RefCell::new(Control::default()),
+        ws: RefCell::new(ws::Connection::server(cfg.max_message_size_bytes)),
         _slot: slot,
     });
     shard.ws_keepalive.watch(&conn);
 
     let writer = rt::spawn_task(write_loop(conn.clone()));
-    read_loop(&shard, &conn, pre_read, cfg.max_message_size_bytes).await;
+    read_loop(&shard, &conn, pre_read).await;
     conn.read_done.set();
     lifecycle::reading_ended(&shard, &session);
     // A reader that ends on EOF or error still sends a close if it can.
@@ -171,24 +138,24 @@ async fn read_some(conn: &Conn, buf: &mut BytesMut, size: &mut usize) -> std::io
 
 /// Whether a data frame of this kind carries envelopes on `wire`: text for
 /// JSON, binary for protobuf and FlatBuffers.
-fn expected(wire: Wire, msg: &Message) -> Option<Bytes> {
-    match (wire, msg) {
-        (Wire::Json, Message::Text(b)) => Some(b.clone()),
-        (Wire::Protobuf | Wire::Flat, Message::Binary(b)) => Some(b.clone()),
+fn expected(wire: Wire, event: &Event) -> Option<Bytes> {
+    match (wire, event) {
+        (Wire::Json, Event::Text(b)) => Some(b.clone()),
+        (Wire::Protobuf | Wire::Flat, Event::Binary(b)) => Some(b.clone()),
         _ => None,
     }
 }
 
-async fn read_loop(shard: &Rc<Shard>, conn: &Conn, mut buf: BytesMut, max: usize) {
+async fn read_loop(shard: &Rc<Shard>, conn: &Conn, mut buf: BytesMut) {
     let session = &conn.session;
-    let mut decoder = ws::Decoder::new(Role::Server, max);
     let mut read_size = MIN_READ;
     let mut handled: u64 = 0;
     loop {
         loop {
-            match decoder.decode(&mut buf) {
-                Ok(Some(msg @ (Message::Text(_) | Message::Binary(_)))) => {
-                    let Some(payload) = expected(session.wire, &msg) else {
+            let event = conn.ws.borrow_mut().recv(&mut buf);
+            match event {
+                Ok(Some(event @ (Event::Text(_) | Event::Binary(_)))) => {
+                    let Some(payload) = expected(session.wire, &event) else {
                         session.close(
                             ws::close::UNSUPPORTED_DATA,
                             "received unexpected WebSocket message type",
@@ -204,22 +171,25 @@ async fn read_loop(shard: &Rc<Shard>, conn: &Conn, mut buf: BytesMut, max: usize
                         rt::yield_now().await;
                     }
                 }
-                Ok(Some(Message::Ping(payload))) => {
-                    conn.send_pong(&payload);
+                Ok(Some(Event::Ping(_))) => {
+                    // The connection queued the pong; the writer sends it.
+                    session.outgoing_notify().notify();
                     // A ping flood yields like a burst of envelopes.
                     handled += 1;
                     if handled.is_multiple_of(READ_BURST) {
                         rt::yield_now().await;
                     }
                 }
-                Ok(Some(Message::Pong(_))) => {}
-                Ok(Some(Message::Close(frame))) => {
-                    // Echo the peer's code, as Nakama does.
+                Ok(Some(Event::Pong(_))) => {}
+                Ok(Some(Event::Closed(frame))) => {
+                    // The connection queued its reply, echoing the peer's
+                    // code as Nakama does; the session closes with it.
                     session.close(frame.map(|f| f.code).unwrap_or(ws::close::NORMAL), "");
                     return;
                 }
                 Ok(None) => break,
                 Err(e) => {
+                    // The connection queued a close frame with the error's code.
                     tracing::debug!(session = %session.id, error = %e, "websocket protocol error");
                     session.close(e.code, e.reason);
                     return;
@@ -255,14 +225,33 @@ async fn write_all(conn: &Conn, mut data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Appends a queued frame to the write buffer. The WebSocket wires are
-/// queued framed; a FlatBuffers payload gets its binary frame header here.
-fn append(scratch: &mut BytesMut, wire: Wire, frame: &Frame) {
-    if wire == Wire::Flat {
-        ws::frame::encode_frame(scratch, OpCode::Binary, true, &frame.bytes, None);
+/// Hands a queued frame to the connection. The WebSocket wires are queued
+/// framed and shared by reference; a FlatBuffers payload gets its binary
+/// frame header as it is copied in.
+fn send(ws: &mut ws::Connection, wire: Wire, frame: &Frame) {
+    // Not open: the close handshake has begun, and data may not follow.
+    let _ = if wire == Wire::Flat {
+        ws.send_binary(&frame.bytes)
     } else {
-        scratch.extend_from_slice(&frame.bytes);
+        ws.send_prepared(frame.bytes.clone())
+    };
+}
+
+/// Takes what the connection has to send as one buffer: a lone chunk as
+/// it is (a shared broadcast frame is written without a copy), several
+/// gathered into `scratch` so that they go out in one write.
+fn outbound(ws: &mut ws::Connection, scratch: &mut BytesMut) -> Option<Bytes> {
+    let first = ws.take_outbound()?;
+    let Some(second) = ws.take_outbound() else {
+        return Some(first);
+    };
+    scratch.clear();
+    scratch.extend_from_slice(&first);
+    scratch.extend_from_slice(&second);
+    while let Some(more) = ws.take_outbound() {
+        scratch.extend_from_slice(&more);
     }
+    Some(scratch.split().freeze())
 }
 
 /// Writes `data` with the write watchdog armed.
@@ -273,53 +262,54 @@ async fn timed_write(conn: &Conn, data: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Writes everything the connection has to send; false when the socket
+/// failed.
+async fn flush(conn: &Conn, scratch: &mut BytesMut) -> bool {
+    loop {
+        let Some(data) = outbound(&mut conn.ws.borrow_mut(), scratch) else {
+            return true;
+        };
+        match timed_write(conn, &data).await {
+            Ok(()) => {
+                let session = &conn.session;
+                session.metrics.message_sent_bytes.add(data.len() as u64);
+            }
+            Err(e) => {
+                tracing::debug!(session = %conn.session.id, error = %e, "websocket write failed");
+                return false;
+            }
+        }
+    }
+}
+
 async fn write_loop(conn: Rc<Conn>) {
     let session = &conn.session;
     let mut batch: Vec<Frame> = Vec::new();
     let mut scratch = BytesMut::new();
     loop {
-        let control = conn.control.borrow_mut().take();
-        for frame in control {
-            if timed_write(&conn, &frame).await.is_err() {
-                session.close(ws::close::NORMAL, "");
-                conn.shutdown_socket();
-                return;
-            }
-            session.metrics.message_sent_bytes.add(frame.len() as u64);
-        }
         session.drain_outgoing(&mut batch, WRITE_BATCH);
-        if batch.is_empty() {
-            if let Some((code, reason)) = session.close_reason() {
-                // Everything queued is out: say goodbye.
-                let close = ws::close::close_frame(code, &reason);
-                if timed_write(&conn, &close).await.is_ok() {
-                    session.metrics.message_sent_bytes.add(close.len() as u64);
-                }
-                break;
-            }
-            session.outgoing_notify().wait().await;
-            continue;
-        }
-        let result = if batch.len() == 1 && session.wire != Wire::Flat {
-            timed_write(&conn, &batch[0].bytes)
-                .await
-                .map(|_| batch[0].bytes.len())
-        } else {
-            scratch.clear();
+        {
+            let mut ws = conn.ws.borrow_mut();
             for frame in &batch {
-                append(&mut scratch, session.wire, frame);
+                send(&mut ws, session.wire, frame);
             }
-            timed_write(&conn, &scratch).await.map(|_| scratch.len())
-        };
+        }
+        let drained = batch.is_empty();
         batch.clear();
-        match result {
-            Ok(bytes) => session.metrics.message_sent_bytes.add(bytes as u64),
-            Err(e) => {
-                tracing::debug!(session = %session.id, error = %e, "websocket write failed");
-                // The socket is gone: nothing more can be written.
-                session.close(ws::close::NORMAL, "");
-                break;
-            }
+        if drained && let Some((code, reason)) = session.close_reason() {
+            // Everything queued is out: say goodbye (unless the
+            // connection already answered the peer's close).
+            conn.ws.borrow_mut().close(code, &reason);
+            flush(&conn, &mut scratch).await;
+            break;
+        }
+        if !flush(&conn, &mut scratch).await {
+            // The socket is gone: nothing more can be written.
+            session.close(ws::close::NORMAL, "");
+            break;
+        }
+        if drained {
+            session.outgoing_notify().wait().await;
         }
     }
     // Give the peer a moment to answer our close, then end the socket; this
@@ -328,27 +318,4 @@ async fn write_loop(conn: Rc<Conn>) {
         rt::timeout(CLOSE_ACK_WAIT, conn.read_done.wait()).await;
     }
     conn.shutdown_socket();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_ping_flood_leaves_one_pong_and_one_keepalive_ping() {
-        let mut c = Control::default();
-        for i in 0..10_000u32 {
-            c.pong(&i.to_be_bytes());
-            c.ping();
-        }
-        let frames: Vec<Bytes> = c.take().collect();
-        assert_eq!(frames.len(), 2);
-        // The pong answers the latest ping.
-        assert_eq!(
-            frames[0],
-            ws::frame::frame_bytes(OpCode::Pong, &9_999u32.to_be_bytes())
-        );
-        assert_eq!(frames[1], ws::frame::frame_bytes(OpCode::Ping, b""));
-        assert_eq!(c.take().count(), 0);
-    }
 }
