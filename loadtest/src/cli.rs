@@ -50,7 +50,8 @@ pub struct Options {
     pub setup_concurrency: usize,
     /// `idle-sockets` socket count.
     pub sockets: usize,
-    /// Server process to sample VmRSS from (`idle-sockets`).
+    /// Server process to sample CPU time (and, for `idle-sockets`, VmRSS)
+    /// from.
     pub server_pid: Option<u32>,
     /// Payload size in bytes (`None`: scenario default).
     pub payload: Option<usize>,
@@ -126,7 +127,10 @@ scenario options:
                            of a pre-created pool (default new)
   --accounts N             auth-device --mode existing: pool size (default 1000)
   --sockets N              idle-sockets: sockets to hold open (default 1000)
-  --server-pid PID         idle-sockets: sample the server's VmRSS from /proc
+  --server-pid PID         sample the server's CPU time (utime+stime) from /proc
+                           at the window's ends and report it per delivered
+                           message (or per operation); idle-sockets: also its
+                           VmRSS
   --payload BYTES          baseline-ws-echo: message size (default: a Nakama
                            ping envelope, as ws-ping sends); baseline-udp-echo:
                            datagram size (default 24, minimum 8);

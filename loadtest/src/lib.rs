@@ -133,6 +133,8 @@ pub async fn execute(opts: Options) -> Result<Report, String> {
     let outcome = result?;
 
     let stats = &run.stats;
+    let mut extra = outcome.extra;
+    extra.extend(server_cpu_extras(&run));
     Ok(Report {
         argv: run.opts.argv.clone(),
         scenario: scenario.name().to_string(),
@@ -143,6 +145,41 @@ pub async fn execute(opts: Options) -> Result<Report, String> {
         interrupted: run.interrupted(),
         ops: stats.snapshot(),
         counters: stats.counters(),
-        extra: outcome.extra,
+        extra,
     })
+}
+
+/// With `--server-pid`: the server's CPU time in the window, as a share of
+/// one core, and per delivered message (scenarios that count deliveries)
+/// or per measured operation. utime + stime of every server thread, from
+/// `/proc`, so a run against Nakama reads the same way.
+fn server_cpu_extras(run: &Run) -> Vec<(String, serde_json::Value)> {
+    let Some(cpu) = run.server_cpu() else {
+        return Vec::new();
+    };
+    let window = run.measured().as_secs_f64();
+    let mut out = vec![
+        ("server_cpu_s".to_string(), serde_json::json!(round3(cpu.as_secs_f64()))),
+        (
+            "server_cpu_cores".to_string(),
+            serde_json::json!(round3(if window > 0.0 { cpu.as_secs_f64() / window } else { 0.0 })),
+        ),
+    ];
+    let counters = run.stats.counters();
+    let (unit, n) = match counters.get("delivered") {
+        Some(&d) => ("server_cpu_per_delivered_us", d),
+        None => (
+            "server_cpu_per_op_us",
+            run.stats.snapshot().iter().filter(|o| o.kind == report::Kind::Measured).map(|o| o.ok).sum(),
+        ),
+    };
+    if n > 0 {
+        let per = cpu.as_secs_f64() * 1e6 / n as f64;
+        out.push((unit.to_string(), serde_json::json!(round3(per))));
+    }
+    out
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }

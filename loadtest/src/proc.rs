@@ -1,4 +1,4 @@
-//! Reading another process's memory use from `/proc` (Linux).
+//! Reading another process's memory and CPU use from `/proc` (Linux).
 
 use std::io;
 
@@ -16,6 +16,29 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
         Some("kB") | None => Some(value * 1024),
         _ => None,
     }
+}
+
+/// The CPU time process `pid` has used so far, user plus system
+/// (`utime` + `stime` of `/proc/<pid>/stat`), all threads included.
+pub fn cpu_time(pid: u32) -> io::Result<std::time::Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let ticks = if ticks > 0 { ticks as u64 } else { 100 };
+    parse_cpu_ticks(&stat)
+        .map(|t| std::time::Duration::from_nanos(t.saturating_mul(1_000_000_000 / ticks)))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unreadable /proc stat line"))
+}
+
+/// `utime + stime` in clock ticks from a `/proc/<pid>/stat` line. The
+/// command name (field 2) may hold spaces and parentheses, so fields are
+/// counted from the last `)`: the state is field 3, `utime` 14, `stime` 15.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 /// Raises this process's open-file soft limit to its hard limit, so that
@@ -47,6 +70,21 @@ pub fn raise_nofile_limit() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_ticks_count_fields_after_the_command_name() {
+        let line = "4242 (kairos (shard) 1) S 1 4242 4242 0 -1 4194560 900 0 0 0 \
+                    1234 567 0 0 20 0 3 0 100 1000000 500 18446744073709551615";
+        assert_eq!(parse_cpu_ticks(line), Some(1234 + 567));
+        assert_eq!(parse_cpu_ticks("garbage"), None);
+        assert_eq!(parse_cpu_ticks("1 (x) S 1 2"), None);
+    }
+
+    #[test]
+    fn own_cpu_time_is_readable() {
+        let t = cpu_time(std::process::id()).unwrap();
+        assert!(t < std::time::Duration::from_secs(1_000_000));
+    }
 
     #[test]
     fn parses_status() {

@@ -96,6 +96,9 @@ pub struct Run {
     stop: watch::Sender<bool>,
     closed: watch::Sender<bool>,
     interrupted: AtomicBool,
+    /// The server's CPU time (`--server-pid`) when the window opened and
+    /// when it closed.
+    server_cpu: std::sync::Mutex<[Option<Duration>; 2]>,
 }
 
 impl Run {
@@ -113,7 +116,26 @@ impl Run {
             stop: watch::channel(false).0,
             closed: watch::channel(false).0,
             interrupted: AtomicBool::new(false),
+            server_cpu: std::sync::Mutex::new([None, None]),
         })
+    }
+
+    /// Samples the server's CPU time (`--server-pid`) as bound `i` of the
+    /// window (0: open, 1: close); a failed read leaves it unknown.
+    fn sample_server_cpu(&self, i: usize) {
+        if let Some(pid) = self.opts.server_pid {
+            let t = crate::proc::cpu_time(pid).ok();
+            self.server_cpu.lock().expect("server cpu lock")[i] = t;
+        }
+    }
+
+    /// The server CPU time spent inside the measurement window, when
+    /// `--server-pid` was given and both ends were sampled.
+    pub fn server_cpu(&self) -> Option<Duration> {
+        match *self.server_cpu.lock().expect("server cpu lock") {
+            [Some(a), Some(b)] => Some(b.saturating_sub(a)),
+            _ => None,
+        }
     }
 
     /// The current phase.
@@ -512,7 +534,12 @@ impl Fleet {
     pub async fn measure(self) {
         if !self.run.is_stopped() {
             let start = self.run.open_window();
-            self.run.sleep_until(start + self.run.opts.duration).await;
+            if self.run.sleep_until(start).await {
+                self.run.sample_server_cpu(0);
+            }
+            if self.run.sleep_until(start + self.run.opts.duration).await {
+                self.run.sample_server_cpu(1);
+            }
             self.run.stop(false);
         }
         self.join().await;
@@ -526,7 +553,11 @@ impl Fleet {
     pub async fn measure_and_drain(self, limit: Duration, done: impl Fn() -> bool) {
         if !self.run.is_stopped() {
             let start = self.run.open_window();
+            if self.run.sleep_until(start).await {
+                self.run.sample_server_cpu(0);
+            }
             if self.run.sleep_until(start + self.run.opts.duration).await {
+                self.run.sample_server_cpu(1);
                 self.run.close_window().await;
                 let deadline = Instant::now() + limit;
                 while !done() && Instant::now() < deadline {
