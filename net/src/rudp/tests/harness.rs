@@ -223,10 +223,12 @@ impl World {
     }
 
     /// Runs the server's next tick, at its due time (which may be ahead of
-    /// the world's).
-    pub fn tick_server(&mut self) {
+    /// the world's), and returns that time.
+    pub fn tick_server(&mut self) -> Duration {
         let due = self.server.poll_timeout().expect("the tick never stops");
-        self.server.handle_timeout(due.max(self.now));
+        let at = due.max(self.now);
+        self.server.handle_timeout(at);
+        at
     }
 
     pub fn run_for(&mut self, duration: Duration) {
