@@ -1,7 +1,8 @@
 //! QUIC input: `kairos_net::quic::QuicServer`, fed datagrams from arbitrary
-//! addresses the way the shard's QUIC driver feeds it
-//! (shards/src/quic/driver.rs: `route` first, `handle_datagram` for its
-//! own, then events and transmits; `handle_timeout` when due), with a
+//! addresses the way the shard's datagram driver feeds it
+//! (shards/src/datagram/driver.rs, with shards/src/quic/adapter.rs: `route`
+//! first, `handle_datagram` for its own, then events and transmits;
+//! `handle_timeout` when due), with a
 //! self-signed test certificate (made once per process) and a clock that
 //! only the input advances. Two shards share the port, so `route` sends
 //! some datagrams to the other one, which is fed them as the mesh would.
@@ -17,8 +18,7 @@ use std::net::SocketAddr;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-use kairos_net::quic::{MAX_UDP_PAYLOAD, QuicServer, ServerConfig, ServerTls};
+use kairos_net::quic::{DatagramServer, MAX_UDP_PAYLOAD, QuicServer, ServerConfig, ServerTls};
 use libfuzzer_sys::fuzz_target;
 
 /// The certificate, and the instant every input's clock starts at.
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
                 | usize::from(len.get(1).copied().unwrap_or(0)) << 8;
             let datagram = take(&mut input, n % (MAX_UDP_PAYLOAD + 65));
             let shard = servers[0].route(datagram).map_or(0, usize::from);
-            servers[shard].handle_datagram(now, addr(op >> 1 & 3), BytesMut::from(datagram));
+            servers[shard].handle_datagram(now, addr(op >> 1 & 3), &mut datagram.to_vec());
             drain(&mut servers[shard], now, &mut buf);
         } else {
             let ms = take(&mut input, 1).first().copied().unwrap_or(0);

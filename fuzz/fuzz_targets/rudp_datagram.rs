@@ -1,8 +1,8 @@
 //! Netcode packets: `kairos_net::rudp::RudpServer`, fed datagrams from
-//! arbitrary addresses the way the shard's UDP driver feeds it
-//! (shards/src/udp/driver.rs: `handle_datagram`, then drain the events and
-//! take the transmits; `flush` after writes, `update` on the tick), with a
-//! fixed key and a fixed clock. Every datagram passes the stateless filter
+//! arbitrary addresses the way the shard's datagram driver feeds it
+//! (shards/src/datagram/driver.rs: `handle_datagram`, then drain the events
+//! and the transmits; `handle_timeout` for the flush after writes and for
+//! the tick), with a fixed key and a fixed clock. Every datagram passes the stateless filter
 //! (`rudp/filter.rs`) and the server's own checks first.
 //!
 //! Encryption keeps random bytes from ever reaching renet, so each input
@@ -17,8 +17,9 @@
 //!   receive buffer), then the bytes;
 //! * 1: a payload the client seals: a 2-byte length, then the bytes;
 //! * 2: the tick: one byte of milliseconds (times 4) passes, the server
-//!   updates, and its datagrams reach the client, which answers;
-//! * 3: a flush.
+//!   runs its timers (a tick of 1 ns: any time passed makes it due), and
+//!   its datagrams reach the client, which answers;
+//! * 3: the server's due timers at the same time: the flush.
 
 #![no_main]
 
@@ -26,8 +27,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use kairos_net::rudp::{
-    ConnectTokenParams, MAX_DATAGRAM_BYTES, PrivateKey, RudpServer, ServerConfig, ServerEvent,
-    Transmits, USER_DATA_BYTES, mint_connect_token,
+    ConnectTokenParams, DatagramServer, MAX_DATAGRAM_BYTES, PrivateKey, RudpServer, ServerConfig,
+    ServerEvent, USER_DATA_BYTES, mint_connect_token,
 };
 use libfuzzer_sys::fuzz_target;
 use renetcode::{ClientAuthentication, ConnectToken, NetcodeClient};
@@ -50,7 +51,7 @@ struct Harness {
     now: Duration,
     server: RudpServer,
     client: NetcodeClient,
-    batch: Transmits,
+    buf: Vec<u8>,
 }
 
 impl Harness {
@@ -61,6 +62,8 @@ impl Harness {
         // `udp.max_clients` (the driver's setting) set low: the server
         // allocates every slot up front, per input here.
         config.max_clients = 4;
+        config.tick = Duration::from_nanos(1);
+        config.idle_tick = Duration::from_nanos(1);
         let server = RudpServer::new(T0, config).expect("valid config");
         let user_data = [0u8; USER_DATA_BYTES];
         let token = mint_connect_token(
@@ -83,7 +86,7 @@ impl Harness {
             now: T0,
             server,
             client,
-            batch: Transmits::new(),
+            buf: Vec::new(),
         };
         for _ in 0..4 {
             if let Some((packet, _)) = h.client.update(Duration::ZERO) {
@@ -108,15 +111,12 @@ impl Harness {
 
     /// Sends the server's datagrams; those to the client reach it.
     fn deliver(&mut self) {
-        self.server.take_transmits(&mut self.batch);
-        for (to, bytes) in self.batch.iter() {
-            assert!(bytes.len() <= MAX_DATAGRAM_BYTES);
-            if to == addr(0) {
-                let mut bytes = bytes.to_vec();
-                let _ = self.client.process_packet(&mut bytes);
+        while let Some(t) = self.server.poll_transmit(self.now, &mut self.buf) {
+            assert!(t.size <= MAX_DATAGRAM_BYTES);
+            if t.destination == addr(0) {
+                let _ = self.client.process_packet(&mut self.buf[..t.size]);
             }
         }
-        self.batch.clear();
     }
 }
 
@@ -158,7 +158,7 @@ fuzz_target!(|data: &[u8]| {
                 let ms = take(&mut input, 1).first().copied().unwrap_or(0);
                 let dt = Duration::from_millis(u64::from(ms) * 4);
                 h.now += dt;
-                h.server.update(h.now);
+                h.server.handle_timeout(h.now);
                 h.drain();
                 h.deliver();
                 if let Some((packet, _)) = h.client.update(dt) {
@@ -166,12 +166,13 @@ fuzz_target!(|data: &[u8]| {
                     h.server.handle_datagram(h.now, addr(0), &mut packet);
                 }
             }
-            _ => h.server.flush(h.now),
+            _ => h.server.handle_timeout(h.now),
         }
         h.drain();
         h.deliver();
     }
-    h.server.update(h.now);
+    h.now += Duration::from_millis(1);
+    h.server.handle_timeout(h.now);
     h.drain();
     h.deliver();
 });

@@ -159,10 +159,17 @@ fn server_cpu_extras(run: &Run) -> Vec<(String, serde_json::Value)> {
     };
     let window = run.measured().as_secs_f64();
     let mut out = vec![
-        ("server_cpu_s".to_string(), serde_json::json!(round3(cpu.as_secs_f64()))),
+        (
+            "server_cpu_s".to_string(),
+            serde_json::json!(round3(cpu.as_secs_f64())),
+        ),
         (
             "server_cpu_cores".to_string(),
-            serde_json::json!(round3(if window > 0.0 { cpu.as_secs_f64() / window } else { 0.0 })),
+            serde_json::json!(round3(if window > 0.0 {
+                cpu.as_secs_f64() / window
+            } else {
+                0.0
+            })),
         ),
     ];
     let counters = run.stats.counters();
@@ -170,7 +177,12 @@ fn server_cpu_extras(run: &Run) -> Vec<(String, serde_json::Value)> {
         Some(&d) => ("server_cpu_per_delivered_us", d),
         None => (
             "server_cpu_per_op_us",
-            run.stats.snapshot().iter().filter(|o| o.kind == report::Kind::Measured).map(|o| o.ok).sum(),
+            run.stats
+                .snapshot()
+                .iter()
+                .filter(|o| o.kind == report::Kind::Measured)
+                .map(|o| o.ok)
+                .sum(),
         ),
     };
     if n > 0 {

@@ -16,6 +16,11 @@
 //!
 //! # Modules
 //!
+//! * [`datagram`] — the one vocabulary of the datagram servers
+//!   ([`datagram::DatagramServer`], quinn-proto's: `handle_datagram`,
+//!   `poll_event`, `poll_transmit`, `poll_timeout`, `handle_timeout`),
+//!   which both [`rudp`] and [`quic`] servers speak, and the shared
+//!   [`datagram::Transmit`].
 //! * [`ws`] — WebSocket (RFC 6455): opening handshake helpers, frame codec,
 //!   streaming message decoder and a close-handshake state machine.
 //! * [`rudp`] — reliable UDP: a server (one per shard) and a client over
@@ -39,6 +44,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod datagram;
 pub mod quic;
 pub mod rudp;
 pub mod sim;

@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md at the repository root for the map and invariants.
 
 pub mod cli;
+pub(crate) mod datagram;
 pub(crate) mod http;
 pub(crate) mod logging;
 pub mod mesh;

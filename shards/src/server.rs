@@ -201,9 +201,7 @@ async fn shard_main(
             return;
         }
     };
-    let bound_tcp = listener
-        .local_addr()
-        .unwrap_or(addr);
+    let bound_tcp = listener.local_addr().unwrap_or(addr);
     let shard = Shard::new(id, shared.clone());
     let udp = match at.udp.map(|a| start_udp(&shard, a)).transpose() {
         Ok(udp) => udp,
@@ -339,7 +337,7 @@ fn start_udp(shard: &Rc<Shard>, at: SocketAddr) -> Result<SocketAddr, String> {
         .as_ref()
         .ok_or("reliable UDP is not configured")?;
     let public = grants.set_bound(bound)?;
-    crate::udp::driver::Driver::new(shard.clone(), socket, public)?.start();
+    crate::udp::adapter::driver(shard.clone(), socket, public)?.start();
     Ok(bound)
 }
 
@@ -353,7 +351,7 @@ fn start_quic(shard: &Rc<Shard>, at: SocketAddr) -> Result<SocketAddr, String> {
     if let Some(q) = &shard.shared.quic {
         q.set_bound(bound);
     }
-    let driver = crate::quic::driver::Driver::new(shard.clone(), socket)?;
+    let driver = crate::quic::adapter::driver(shard.clone(), socket)?;
     driver.start();
     *shard.quic.borrow_mut() = Some(driver);
     Ok(bound)

@@ -186,7 +186,7 @@ pub struct Shard {
     /// Set when the shard begins its graceful shutdown.
     pub stopping: LocalEvent,
     /// This shard's QUIC endpoint, for datagrams other shards forward.
-    pub quic: RefCell<Option<Rc<crate::quic::driver::Driver>>>,
+    pub quic: RefCell<Option<Rc<crate::quic::adapter::QuicDriver>>>,
     /// The WebSocket sessions the keepalive sweep watches.
     pub ws_keepalive: crate::ws::keepalive::Keepalive,
 }

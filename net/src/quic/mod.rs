@@ -7,7 +7,8 @@
 //! the shard's SO_REUSEPORT UDP socket; [`QuicClient`] is the other end, for
 //! the Rust client library and tests. Both take the time as a value, feed on
 //! received datagrams, and hand back events and datagrams to send, written
-//! straight into the caller's buffer.
+//! straight into the caller's buffer; the server speaks the
+//! [`DatagramServer`] vocabulary shared with reliable UDP.
 //!
 //! # Protocol
 //!
@@ -141,6 +142,8 @@ pub use frame::{ACCEPT_FRAME, FRAME_HEADER_BYTES};
 pub use server::{QuicServer, ServerStats};
 pub use tls::{ALPN, ClientTls, ServerTls, TlsError, self_signed};
 pub use transmit::{MAX_UDP_PAYLOAD, Transmit};
+
+pub use crate::datagram::DatagramServer;
 
 #[cfg(test)]
 mod tests;

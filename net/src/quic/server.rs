@@ -19,6 +19,7 @@ use super::finish::Finish;
 use super::frame::ACCEPT_FRAME;
 use super::peer::Peer;
 use super::transmit::{MAX_UDP_PAYLOAD, Responses, Transmit};
+use crate::datagram::DatagramServer;
 
 /// Counters of a server's traffic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -142,15 +143,17 @@ struct Slot {
 ///
 /// # Driving it
 ///
+/// As every [`DatagramServer`] (see [`crate::datagram`]), plus routing:
+///
 /// ```text
 /// loop {
 ///     for each datagram (from, bytes) the socket has:   // a batch
 ///         match server.route(&bytes) {
 ///             Some(shard) => forward (from, bytes) to that shard,
-///             None => server.handle_datagram(now, from, bytes),
+///             None => server.handle_datagram(now, from, &mut bytes),
 ///         }
 ///     for each datagram forwarded here by another shard:
-///         server.handle_datagram(now, from, bytes);
+///         server.handle_datagram(now, from, &mut bytes);
 ///     if server.poll_timeout() <= now { server.handle_timeout(now) }
 ///     while let Some(event) = server.poll_event() { ... accept / send / close ... }
 ///     while let Some(t) = server.poll_transmit(now, &mut buf) {
@@ -272,106 +275,6 @@ impl QuicServer {
     /// server handles it (see [`shard_of_datagram`]).
     pub fn route(&self, datagram: &[u8]) -> Option<u16> {
         shard_of_datagram(datagram, self.config.shard_count).filter(|&s| s != self.config.shard)
-    }
-
-    /// Feeds one received datagram. Never panics, whatever the bytes.
-    ///
-    /// A datagram longer than [`MAX_UDP_PAYLOAD`] is dropped unread: no
-    /// peer sends one (it is the largest payload quinn-proto advertises),
-    /// and quinn-proto would answer one of unknown short header with a
-    /// stateless reset one byte shorter, past that limit.
-    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: BytesMut) {
-        self.books.stats.datagrams_received += 1;
-        if datagram.len() > MAX_UDP_PAYLOAD {
-            return;
-        }
-        self.clock.advance(now);
-        self.scratch.clear();
-        match self
-            .endpoint
-            .handle(now, from, None, None, datagram, &mut self.scratch)
-        {
-            None => {}
-            Some(DatagramEvent::Response(t)) => self.respond(t),
-            Some(DatagramEvent::NewConnection(incoming)) => self.on_incoming(now, incoming),
-            Some(DatagramEvent::ConnectionEvent(ch, event)) => {
-                if let Some(entry) = self.slot_entry(ch.0) {
-                    entry.peer.conn.handle_event(event);
-                    self.service(ch.0, now);
-                }
-            }
-        }
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) is next due, if any
-    /// connection has a timer.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.first().map(|&(at, _)| at)
-    }
-
-    /// Runs every timer due by `now`: retransmissions, acknowledgements,
-    /// idle and auth timeouts, the end of closing connections.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        self.clock.advance(now);
-        let mut due = std::mem::take(&mut self.due);
-        due.clear();
-        while let Some(&(at, slot)) = self.timers.first() {
-            if at > now {
-                break;
-            }
-            self.timers.pop_first();
-            if let Some(entry) = self.slot_entry(slot) {
-                entry.timer = None;
-                due.push(slot);
-            }
-        }
-        for &slot in &due {
-            let Some(entry) = self.slots[slot].entry.as_deref_mut() else {
-                continue;
-            };
-            if entry.phase.authenticating() && entry.auth_deadline <= now {
-                entry
-                    .peer
-                    .close(now, codes::AUTH_TIMEOUT, "not authenticated in time");
-                self.books.end(entry, CloseReason::AuthTimeout);
-            }
-            entry.peer.conn.handle_timeout(now);
-            self.service(slot, now);
-        }
-        self.due = due;
-    }
-
-    /// Writes the next datagram to send into `buf` (cleared first) and says
-    /// where it goes. Call until `None` after every batch of input.
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
-        self.clock.advance(now);
-        if let Some(t) = self.responses.pop_into(buf) {
-            self.books.stats.datagrams_sent += 1;
-            return Some(t);
-        }
-        while let Some(&slot) = self.dirty.front() {
-            let Some(entry) = self.slots[slot].entry.as_mut() else {
-                self.dirty.pop_front();
-                continue;
-            };
-            buf.clear();
-            if let Some(t) = entry.peer.conn.poll_transmit(now, 1, buf) {
-                self.books.stats.datagrams_sent += 1;
-                return Some(Transmit {
-                    destination: t.destination,
-                    size: t.size,
-                });
-            }
-            entry.dirty = false;
-            self.dirty.pop_front();
-            self.update_timer(slot);
-        }
-        None
-    }
-
-    /// The next event, oldest first.
-    pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.books.events.pop_front()
     }
 
     /// Accepts a connection reported as [`ServerEvent::Connected`]: sends the
@@ -874,6 +777,117 @@ impl QuicServer {
             self.timers.insert((at, slot));
         }
         entry.timer = next;
+    }
+}
+
+/// The datagram-server vocabulary ([`crate::datagram`]); see "Driving it"
+/// on [`QuicServer`].
+impl DatagramServer for QuicServer {
+    type Time = Instant;
+    type Event = ServerEvent;
+
+    /// Feeds one received datagram. Never panics, whatever the bytes.
+    ///
+    /// A datagram longer than [`MAX_UDP_PAYLOAD`] is dropped unread: no
+    /// peer sends one (it is the largest payload quinn-proto advertises),
+    /// and quinn-proto would answer one of unknown short header with a
+    /// stateless reset one byte shorter, past that limit.
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &mut [u8]) {
+        self.books.stats.datagrams_received += 1;
+        if datagram.len() > MAX_UDP_PAYLOAD {
+            return;
+        }
+        self.clock.advance(now);
+        self.scratch.clear();
+        match self.endpoint.handle(
+            now,
+            from,
+            None,
+            None,
+            BytesMut::from(&*datagram),
+            &mut self.scratch,
+        ) {
+            None => {}
+            Some(DatagramEvent::Response(t)) => self.respond(t),
+            Some(DatagramEvent::NewConnection(incoming)) => self.on_incoming(now, incoming),
+            Some(DatagramEvent::ConnectionEvent(ch, event)) => {
+                if let Some(entry) = self.slot_entry(ch.0) {
+                    entry.peer.conn.handle_event(event);
+                    self.service(ch.0, now);
+                }
+            }
+        }
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) is next due, if any
+    /// connection has a timer.
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.first().map(|&(at, _)| at)
+    }
+
+    /// Runs every timer due by `now`: retransmissions, acknowledgements,
+    /// idle and auth timeouts, the end of closing connections.
+    fn handle_timeout(&mut self, now: Instant) {
+        self.clock.advance(now);
+        let mut due = std::mem::take(&mut self.due);
+        due.clear();
+        while let Some(&(at, slot)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            if let Some(entry) = self.slot_entry(slot) {
+                entry.timer = None;
+                due.push(slot);
+            }
+        }
+        for &slot in &due {
+            let Some(entry) = self.slots[slot].entry.as_deref_mut() else {
+                continue;
+            };
+            if entry.phase.authenticating() && entry.auth_deadline <= now {
+                entry
+                    .peer
+                    .close(now, codes::AUTH_TIMEOUT, "not authenticated in time");
+                self.books.end(entry, CloseReason::AuthTimeout);
+            }
+            entry.peer.conn.handle_timeout(now);
+            self.service(slot, now);
+        }
+        self.due = due;
+    }
+
+    /// Writes the next datagram to send into `buf` (cleared first) and says
+    /// where it goes. Call until `None` after every batch of input.
+    fn poll_transmit(&mut self, now: Instant, buf: &mut Vec<u8>) -> Option<Transmit> {
+        self.clock.advance(now);
+        if let Some(t) = self.responses.pop_into(buf) {
+            self.books.stats.datagrams_sent += 1;
+            return Some(t);
+        }
+        while let Some(&slot) = self.dirty.front() {
+            let Some(entry) = self.slots[slot].entry.as_mut() else {
+                self.dirty.pop_front();
+                continue;
+            };
+            buf.clear();
+            if let Some(t) = entry.peer.conn.poll_transmit(now, 1, buf) {
+                self.books.stats.datagrams_sent += 1;
+                return Some(Transmit {
+                    destination: t.destination,
+                    size: t.size,
+                });
+            }
+            entry.dirty = false;
+            self.dirty.pop_front();
+            self.update_timer(slot);
+        }
+        None
+    }
+
+    /// The next event, oldest first.
+    fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.books.events.pop_front()
     }
 }
 

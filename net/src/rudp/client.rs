@@ -69,8 +69,9 @@ impl fmt::Display for ClientError {
 
 impl std::error::Error for ClientError {}
 
-/// The client end of Kairos' reliable UDP. Sans-IO, driven like
-/// [`RudpServer`](super::RudpServer): feed datagrams with
+/// The client end of Kairos' reliable UDP. Sans-IO, driven as
+/// [`RudpServer`](super::RudpServer) is inside, with its two timers left
+/// to the caller: feed datagrams with
 /// [`handle_datagram`](Self::handle_datagram), [`flush`](Self::flush) after
 /// each batch, [`update`](Self::update) on a tick, and send what
 /// [`take_transmits`](Self::take_transmits) or

@@ -121,6 +121,16 @@ pub struct ServerConfig {
     pub max_clients: usize,
     /// Shared transport settings.
     pub transport: RudpConfig,
+    /// The tick (resends, acknowledgements, keepalives, timeouts) while a
+    /// client is connected: 10 ms by default. Not 0.
+    pub tick: Duration,
+    /// The tick while no client is connected, when only half-open
+    /// handshakes need timing out: 250 ms by default. Not 0.
+    pub idle_tick: Duration,
+    /// The least time between two flushes of what the application sent:
+    /// 0 (at once) by default. Under load a spacing packs more messages
+    /// into each datagram, at the cost of up to that much latency.
+    pub flush_spacing: Duration,
 }
 
 impl ServerConfig {
@@ -136,6 +146,9 @@ impl ServerConfig {
             public_addresses,
             max_clients: MAX_CLIENTS,
             transport: RudpConfig::default(),
+            tick: Duration::from_millis(10),
+            idle_tick: Duration::from_millis(250),
+            flush_spacing: Duration::ZERO,
         }
     }
 
@@ -146,6 +159,9 @@ impl ServerConfig {
         }
         if !(1..=MAX_SERVER_ADDRESSES).contains(&self.public_addresses.len()) {
             return Err(ConfigError::PublicAddresses);
+        }
+        if self.tick.is_zero() || self.idle_tick.is_zero() {
+            return Err(ConfigError::ZeroTick);
         }
         self.transport.validate()
     }
@@ -158,6 +174,8 @@ pub enum ConfigError {
     MaxClients,
     /// No public address, or more than a token can list (32).
     PublicAddresses,
+    /// `tick` or `idle_tick` is 0.
+    ZeroTick,
     /// `max_reliable_message_bytes` is 0.
     ZeroReliableMessageSize,
     /// `reliable_resend_time` is 0.
@@ -175,6 +193,7 @@ impl fmt::Display for ConfigError {
         f.write_str(match self {
             Self::MaxClients => "max_clients must be between 1 and 1024",
             Self::PublicAddresses => "between 1 and 32 public addresses are required",
+            Self::ZeroTick => "tick and idle_tick must not be 0",
             Self::ZeroReliableMessageSize => "max_reliable_message_bytes must not be 0",
             Self::ZeroResendTime => "reliable_resend_time must not be 0",
             Self::FlushBudgetTooSmall => "bytes_per_flush must fit at least one full packet",
@@ -238,5 +257,8 @@ mod tests {
             .push(SocketAddr::from(([127, 0, 0, 1], 1)));
         server.max_clients = MAX_CLIENTS + 1;
         assert_eq!(server.validate(), Err(ConfigError::MaxClients));
+        server.max_clients = MAX_CLIENTS;
+        server.idle_tick = Duration::ZERO;
+        assert_eq!(server.validate(), Err(ConfigError::ZeroTick));
     }
 }

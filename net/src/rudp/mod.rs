@@ -20,8 +20,9 @@
 //!    an unreliable renet channel.
 //!
 //! Both endpoints take the time as a value, feed on received datagrams,
-//! and queue events and datagrams to send; see [`RudpServer`] for the driver
-//! loop and the flushing rules. [`crate::sim`] connects them in-process over
+//! and queue events and datagrams to send. The server speaks the
+//! [`DatagramServer`] vocabulary shared with QUIC; see [`RudpServer`] for
+//! its two timers (the tick and the flush) and the flushing rules. [`crate::sim`] connects them in-process over
 //! a lossy virtual link.
 //!
 //! # Sizes
@@ -63,3 +64,5 @@ pub use token::{
     USER_DATA_BYTES, mint_connect_token,
 };
 pub use transmit::{MAX_DATAGRAM_BYTES, Transmits};
+
+pub use crate::datagram::{DatagramServer, Transmit};

@@ -16,12 +16,13 @@ use super::filter::{Direction, check_datagram, is_connection_request};
 use super::guard::Violation;
 use super::peer::Peer;
 use super::token::USER_DATA_BYTES;
-use super::transmit::{DISCONNECT_COPIES, MAX_DATAGRAM_BYTES, Outbox, Transmits};
+use super::transmit::{DISCONNECT_COPIES, Outbox};
+use crate::datagram::{DatagramServer, Transmit};
 
 /// Counters of a server's traffic.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerStats {
-    /// Datagrams passed to [`RudpServer::handle_datagram`].
+    /// Datagrams passed to `handle_datagram`.
     pub datagrams_received: u64,
     /// Of those, dropped by the header filter before any decryption.
     pub datagrams_filtered: u64,
@@ -39,37 +40,60 @@ pub struct ServerStats {
 ///
 /// # Driving it
 ///
+/// As every [`DatagramServer`] (the loop is in [`crate::datagram`]):
+///
 /// ```text
 /// loop {
 ///     for each datagram (from, bytes) the socket has:   // a batch
 ///         server.handle_datagram(now, from, &mut bytes);
 ///     while let Some(event) = server.poll_event() { ... server.send(...) ... }
-///     server.flush(now);                                // once per batch
-///     if now >= next_tick { server.update(now); next_tick += tick; }
-///     server.take_transmits(&mut batch);
-///     for (addr, bytes) in batch.iter() { socket.send_to(bytes, addr) }
+///     while let Some(t) = server.poll_transmit(now, &mut buf) {
+///         socket.send_to(&buf[..t.size], t.destination)
+///     }
+///     sleep until a datagram arrives, the application sent, or
+///         server.poll_timeout();
+///     server.handle_timeout(now);
 /// }
 /// ```
 ///
 /// `now` is the time since the UNIX epoch (connect tokens carry absolute
-/// expiry times), passed to every call, never decreasing. A tick of 10 to
-/// 50 ms suits games; netcode's keepalive is 250 ms.
+/// expiry times), passed to every call, never decreasing.
+///
+/// [`handle_timeout`](DatagramServer::handle_timeout) runs two timers:
+///
+/// * **the tick**, every [`ServerConfig::tick`] while a client is
+///   connected and every [`ServerConfig::idle_tick`] while none is (then
+///   only half-open handshakes need timing out; a connect brings the tick
+///   forward to at once). It advances every timer, times out silent
+///   clients, queues keepalives, and flushes every connection with work
+///   for renet (queued messages, received messages to acknowledge,
+///   reliable messages that may need resending). A tick of 10 to 50 ms
+///   suits games; netcode's keepalive is 250 ms.
+/// * **the flush**, due once [`send`](Self::send) queued a message, and no
+///   sooner than [`ServerConfig::flush_spacing`] after the previous flush:
+///   it sends only for the connections written to since (see "Flushing").
+///
+/// [`poll_timeout`](DatagramServer::poll_timeout) is the earlier of the
+/// two, so a driver wakes the server after each `send` (or batch of them)
+/// and runs `handle_timeout` when it is due.
 ///
 /// # Flushing
 ///
-/// [`flush`](Self::flush) sends only for connections on which the
-/// application queued messages; acknowledgements, resends and keepalives
-/// wait for [`update`](Self::update), unless an application message carries
-/// them sooner. Do not flush renet after every datagram, and do not make
-/// every datagram trigger an `update`: renet acknowledges every packet it
-/// receives, including packets that only carry acknowledgements, and repeats
-/// an acknowledgement until the packet carrying it is itself acknowledged.
-/// Flushing acknowledgements per datagram therefore answers every ack-only
-/// packet with another one, and two peers ping-pong them as fast as the
-/// link allows (in the library probe this raised echo latency from 50 µs to
-/// 1.6 ms p50 and 301 ms p99). For the same reason the tick skips
-/// connections whose only news is acknowledgements: an idle connection
-/// costs netcode's keepalive alone, 4 datagrams a second each way.
+/// The flush sends only for connections on which the application queued
+/// messages; acknowledgements, resends and keepalives wait for the tick,
+/// unless an application message carries them sooner. Do not flush renet
+/// after every datagram, and do not make every datagram trigger a tick:
+/// renet acknowledges every packet it receives, including packets that
+/// only carry acknowledgements, and repeats an acknowledgement until the
+/// packet carrying it is itself acknowledged. Flushing acknowledgements per
+/// datagram therefore answers every ack-only packet with another one, and
+/// two peers ping-pong them as fast as the link allows (in the library
+/// probe this raised echo latency from 50 µs to 1.6 ms p50 and 301 ms
+/// p99). For the same reason the tick skips connections whose only news is
+/// acknowledgements: an idle connection costs netcode's keepalive alone, 4
+/// datagrams a second each way. A spacing trades latency for fuller
+/// datagrams under load: each flush carries everything written since the
+/// last one.
 ///
 /// # Hostile input
 ///
@@ -93,7 +117,7 @@ pub struct RudpServer {
     transport: RudpConfig,
     /// renetcode's time, advanced by every call.
     netcode_clock: Clock,
-    /// renet's time, advanced only by `update`: advancing it walks every
+    /// renet's time, advanced only by `tick`: advancing it walks every
     /// connection.
     renet_clock: Clock,
     peers: HashMap<u64, Peer>,
@@ -101,8 +125,17 @@ pub struct RudpServer {
     addrs: HashMap<SocketAddr, u64>,
     /// Connected clients with `Peer::dirty` set, each once.
     dirty: Vec<u64>,
-    /// Reused list of client ids for `update`.
+    /// Reused list of client ids for `tick`.
     scratch: Vec<u64>,
+    /// Tick intervals while clients are connected, and while none is.
+    tick: Duration,
+    idle_tick: Duration,
+    /// When the next tick is due.
+    next_tick: Duration,
+    /// The least time between two flushes.
+    flush_spacing: Duration,
+    /// When the last flush ran; `None` before the first.
+    last_flush: Option<Duration>,
     events: VecDeque<ServerEvent>,
     outbox: Outbox,
     stats: ServerStats,
@@ -132,49 +165,21 @@ impl RudpServer {
             addrs: HashMap::new(),
             dirty: Vec::new(),
             scratch: Vec::new(),
+            tick: config.tick,
+            idle_tick: config.idle_tick,
+            next_tick: now + config.idle_tick,
+            flush_spacing: config.flush_spacing,
+            last_flush: None,
             events: VecDeque::new(),
             outbox: Outbox::default(),
             stats: ServerStats::default(),
         })
     }
 
-    /// Feeds one received datagram. `datagram` is decrypted in place.
-    ///
-    /// May queue replies (handshake packets) and events; never panics,
-    /// whatever the bytes.
-    pub fn handle_datagram(&mut self, now: Duration, from: SocketAddr, datagram: &mut [u8]) {
-        self.stats.datagrams_received += 1;
-        let spoofed_request = is_connection_request(datagram) && self.addrs.contains_key(&from);
-        if spoofed_request || check_datagram(datagram, Direction::ToServer).is_err() {
-            self.stats.datagrams_filtered += 1;
-            return;
-        }
-        self.advance_netcode(now);
-        match self.netcode.process_packet(from, datagram) {
-            ServerResult::None => {}
-            ServerResult::PacketToSend { addr, payload } => {
-                self.outbox.push(addr, payload, 1);
-            }
-            ServerResult::Payload { client_id, payload } => self.on_payload(client_id, payload),
-            ServerResult::ClientConnected {
-                client_id,
-                addr,
-                user_data,
-                payload,
-            } => {
-                self.outbox.push(addr, payload, 1);
-                self.on_connected(client_id, addr, user_data);
-            }
-            ServerResult::ClientDisconnected { client_id, .. } => {
-                self.forget(client_id, DisconnectReason::Peer);
-            }
-        }
-    }
-
     /// Sends what the application queued since the last flush or tick, on
-    /// those connections only. Call once after each batch of
-    /// [`handle_datagram`](Self::handle_datagram) calls (see "Flushing").
-    pub fn flush(&mut self, now: Duration) {
+    /// those connections only (see "Flushing").
+    fn flush(&mut self, now: Duration) {
+        self.last_flush = Some(now);
         self.advance_netcode(now);
         let mut dirty = std::mem::take(&mut self.dirty);
         for &client_id in &dirty {
@@ -187,8 +192,9 @@ impl RudpServer {
     /// The tick: advances every timer to `now`, times out silent clients
     /// (after the token's timeout), queues keepalives, and flushes every
     /// connection with work for renet: queued messages, received messages to
-    /// acknowledge, reliable messages that may need resending.
-    pub fn update(&mut self, now: Duration) {
+    /// acknowledge, reliable messages that may need resending. Then sets the
+    /// next one.
+    fn tick(&mut self, now: Duration) {
         self.advance_netcode(now);
         let delta = self.renet_clock.advance(now);
         self.renet.update(delta);
@@ -225,10 +231,28 @@ impl RudpServer {
         }
         self.scratch = clients;
         self.dirty.clear();
+        let interval = if self.peers.is_empty() {
+            self.idle_tick
+        } else {
+            self.tick
+        };
+        self.next_tick = now + interval;
+    }
+
+    /// When the flush is due, if anything was sent since the last one.
+    fn flush_due(&self) -> Option<Duration> {
+        if self.dirty.is_empty() {
+            return None;
+        }
+        Some(
+            self.last_flush
+                .map_or(Duration::ZERO, |at| at + self.flush_spacing),
+        )
     }
 
     /// Queues `message` for `client_id` on `channel`. It leaves with the next
-    /// [`flush`](Self::flush) or [`update`](Self::update).
+    /// flush or tick: [`poll_timeout`](DatagramServer::poll_timeout) says
+    /// when, and [`handle_timeout`](DatagramServer::handle_timeout) sends it.
     pub fn send(
         &mut self,
         client_id: u64,
@@ -276,7 +300,7 @@ impl RudpServer {
     /// reached the client, and none is still buffered here.
     ///
     /// A graceful close waits for it: stop sending, keep driving the server
-    /// (flushes and ticks, which resend what was lost) until this is
+    /// (`handle_timeout`, which resends what was lost) until this is
     /// `Some(0)` or a deadline passes, then [`disconnect`](Self::disconnect),
     /// which would otherwise drop whatever is unacknowledged. `None` ends
     /// the wait too: the client is gone.
@@ -302,27 +326,6 @@ impl RudpServer {
         for client_id in clients {
             self.kick(client_id, DisconnectReason::Local);
         }
-    }
-
-    /// The next event, oldest first. Drain after every call that feeds the
-    /// server: the queue is unbounded.
-    pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
-    }
-
-    /// Copies the next datagram to send into `buf` and returns its
-    /// destination and length.
-    pub fn poll_transmit(
-        &mut self,
-        buf: &mut [u8; MAX_DATAGRAM_BYTES],
-    ) -> Option<(SocketAddr, usize)> {
-        self.outbox.transmits.pop_into(buf)
-    }
-
-    /// Moves every datagram to send into `out` (cleared first) by swapping
-    /// buffers: no copy, and no allocation once both buffers have grown.
-    pub fn take_transmits(&mut self, out: &mut Transmits) {
-        self.outbox.transmits.take_into(out);
     }
 
     /// Whether `client_id` is connected.
@@ -401,12 +404,18 @@ impl RudpServer {
         self.kick_if_renet_failed(client_id);
     }
 
+    /// A client finished the handshake. The first client ends the idle
+    /// tick: the next tick comes at once.
     fn on_connected(
         &mut self,
+        now: Duration,
         client_id: u64,
         addr: SocketAddr,
         user_data: Box<[u8; USER_DATA_BYTES]>,
     ) {
+        if self.peers.is_empty() {
+            self.next_tick = self.next_tick.min(now);
+        }
         self.renet.add_connection(client_id);
         while self.renet.get_event().is_some() {}
         let peer = Peer::new(
@@ -475,6 +484,90 @@ impl RudpServer {
                 .push_back(ServerEvent::Disconnected { client_id, reason });
         }
     }
+}
+
+/// The datagram-server vocabulary ([`crate::datagram`]); see "Driving it"
+/// on [`RudpServer`].
+impl DatagramServer for RudpServer {
+    type Time = Duration;
+    type Event = ServerEvent;
+
+    /// Feeds one received datagram. `datagram` is decrypted in place.
+    ///
+    /// May queue replies (handshake packets) and events; never panics,
+    /// whatever the bytes.
+    fn handle_datagram(&mut self, now: Duration, from: SocketAddr, datagram: &mut [u8]) {
+        self.stats.datagrams_received += 1;
+        let spoofed_request = is_connection_request(datagram) && self.addrs.contains_key(&from);
+        if spoofed_request || check_datagram(datagram, Direction::ToServer).is_err() {
+            self.stats.datagrams_filtered += 1;
+            return;
+        }
+        self.advance_netcode(now);
+        match self.netcode.process_packet(from, datagram) {
+            ServerResult::None => {}
+            ServerResult::PacketToSend { addr, payload } => {
+                self.outbox.push(addr, payload, 1);
+            }
+            ServerResult::Payload { client_id, payload } => self.on_payload(client_id, payload),
+            ServerResult::ClientConnected {
+                client_id,
+                addr,
+                user_data,
+                payload,
+            } => {
+                self.outbox.push(addr, payload, 1);
+                self.on_connected(now, client_id, addr, user_data);
+            }
+            ServerResult::ClientDisconnected { client_id, .. } => {
+                self.forget(client_id, DisconnectReason::Peer);
+            }
+        }
+    }
+
+    /// The next event, oldest first. Drain after every call that feeds the
+    /// server: the queue is unbounded.
+    fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// Copies the next queued datagram into `buf` (cleared first). Every
+    /// datagram is at most
+    /// [`MAX_DATAGRAM_BYTES`](super::MAX_DATAGRAM_BYTES) long.
+    fn poll_transmit(&mut self, _now: Duration, buf: &mut Vec<u8>) -> Option<Transmit> {
+        self.outbox.transmits.pop_transmit(buf)
+    }
+
+    /// The earlier of the next tick and, once the application sent, the
+    /// next flush. Always `Some`: the tick never stops.
+    fn poll_timeout(&self) -> Option<Duration> {
+        Some(match self.flush_due() {
+            Some(flush) => flush.min(self.next_tick),
+            None => self.next_tick,
+        })
+    }
+
+    /// Runs the tick if it is due, then the flush if it is due and the
+    /// tick left anything to flush. A deadline further ahead than its
+    /// interval can be means the wall clock was set back: it is due now,
+    /// so that a clock step never stalls the connections.
+    fn handle_timeout(&mut self, now: Duration) {
+        if reached(now, self.next_tick, self.tick.max(self.idle_tick)) {
+            self.tick(now);
+        }
+        if self
+            .flush_due()
+            .is_some_and(|due| reached(now, due, self.flush_spacing))
+        {
+            self.flush(now);
+        }
+    }
+}
+
+/// Whether a deadline at most `interval` after the time it was set is due
+/// at `now`: reached, or out of reach because `now` went back.
+fn reached(now: Duration, deadline: Duration, interval: Duration) -> bool {
+    now >= deadline || deadline > now + interval
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use crate::datagram::Transmit;
+
 /// The largest datagram either endpoint ever emits (renetcode's
 /// `NETCODE_MAX_PACKET_BYTES`). Payload packets are smaller still: renetcode
 /// refuses renet packets above 1,300 bytes, so with its 9-byte header and
@@ -14,8 +16,9 @@ pub const MAX_DATAGRAM_BYTES: usize = renetcode::NETCODE_MAX_PACKET_BYTES;
 ///
 /// Pushing copies the datagram into the buffer, which only allocates while
 /// the buffer is still growing; once drained, the buffer is reused. Move a
-/// whole batch out with `take_transmits` on the server or client (a swap, no
-/// copy), or pop datagrams one by one with [`pop_into`](Self::pop_into).
+/// whole batch out with `take_transmits` on the client (a swap, no copy), or
+/// pop datagrams one by one with [`pop_into`](Self::pop_into) (the client's
+/// `poll_transmit`) or the server's `poll_transmit`.
 ///
 /// Invariant: every datagram is at most [`MAX_DATAGRAM_BYTES`] long.
 #[derive(Debug, Default, Clone)]
@@ -67,6 +70,23 @@ impl Transmits {
             self.clear();
         }
         Some((addr, len))
+    }
+
+    /// Copies the oldest datagram into `buf` (cleared first) and removes it:
+    /// the [`DatagramServer::poll_transmit`](crate::datagram::DatagramServer::poll_transmit)
+    /// of the server.
+    pub(crate) fn pop_transmit(&mut self, buf: &mut Vec<u8>) -> Option<Transmit> {
+        let (destination, bytes) = self.iter().next()?;
+        buf.clear();
+        buf.extend_from_slice(bytes);
+        self.head += 1;
+        if self.head == self.datagrams.len() {
+            self.clear();
+        }
+        Some(Transmit {
+            destination,
+            size: buf.len(),
+        })
     }
 
     /// Drops every queued datagram, keeping the buffers for reuse.
@@ -132,8 +152,17 @@ mod tests {
         assert_eq!(&buf[..3], b"one");
         assert_eq!(q.iter().next(), Some((b, &b"two!"[..])));
         assert_eq!(q.pop_into(&mut buf), Some((b, 4)));
-        assert_eq!(q.pop_into(&mut buf), Some((b, 4)));
+        let mut vec = Vec::new();
+        assert_eq!(
+            q.pop_transmit(&mut vec),
+            Some(Transmit {
+                destination: b,
+                size: 4
+            })
+        );
+        assert_eq!(vec, b"two!");
         assert_eq!(q.pop_into(&mut buf), None);
+        assert_eq!(q.pop_transmit(&mut vec), None);
         assert!(q.is_empty());
         assert!(q.bytes.capacity() >= 11, "buffer kept");
 

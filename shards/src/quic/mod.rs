@@ -2,7 +2,8 @@
 //! SO_REUSEPORT UDP socket, carrying the FlatBuffers envelope.
 //!
 //! * The client opens one bidirectional stream and sends its session JWT
-//!   first; the [`driver`] checks it as `/ws` does before accepting.
+//!   first; the [`adapter`] checks it as `/ws` does before the shard's
+//!   datagram driver (`datagram::driver`) accepts the connection.
 //! * Reliable messages are length-prefixed frames on that stream;
 //!   unreliable match data goes as QUIC datagrams.
 //! * **Which shard owns a connection.** The kernel spreads datagrams over
@@ -18,7 +19,7 @@
 //!   `quic.private_key`), or a self-signed one generated into `data_dir`
 //!   on first start and reused after.
 
-pub mod driver;
+pub mod adapter;
 
 use std::net::SocketAddr;
 use std::path::Path;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::harness::{Decide, World, numbered};
+use crate::datagram::DatagramServer;
 use crate::quic::{ClientEvent, CloseReason, ConnId, SendError};
 use crate::sim::LinkConfig;
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use crate::datagram::DatagramServer;
 use crate::quic::{
     ClientEvent, ClientTls, CloseReason, ConnId, QuicClient, QuicConfig, QuicServer, ServerConfig,
     ServerEvent, ServerTls, codes,
@@ -178,7 +179,7 @@ impl World {
 
     /// Hands a datagram to the shard the kernel picks, or to the one that
     /// shard's `route` names.
-    pub fn deliver_up(&mut self, datagram: Datagram) {
+    pub fn deliver_up(&mut self, mut datagram: Datagram) {
         let kernel = self.kernel_shard(datagram.from);
         let target = self.servers[kernel]
             .route(&datagram.payload)
@@ -186,11 +187,7 @@ impl World {
         if target != kernel {
             self.forwarded += 1;
         }
-        self.servers[target].handle_datagram(
-            self.now,
-            datagram.from,
-            BytesMut::from(&datagram.payload[..]),
-        );
+        self.servers[target].handle_datagram(self.now, datagram.from, &mut datagram.payload);
     }
 
     /// One millisecond of virtual time: deliveries, timers, events, sends.

@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::harness::{World, client_addr, numbered, server_addr};
 use super::limits::{raw_client, raw_write};
+use crate::datagram::DatagramServer;
 use crate::quic::{
     CloseReason, QuicClient, QuicConfig, RetryPolicy, ServerEvent, Violation, codes,
     shard_of_datagram,
@@ -125,7 +126,7 @@ fn garbage_never_panics_and_the_server_keeps_serving() {
         garbage_bytes += datagram.len();
         let from = random_addr(&mut rng);
         let now = world.now;
-        world.servers[0].handle_datagram(now, from, BytesMut::from(&datagram[..]));
+        world.servers[0].handle_datagram(now, from, &mut datagram.to_vec());
         if i % 100 == 0 {
             world.step();
         }
@@ -407,7 +408,7 @@ fn an_initial_flood_from_spoofed_addresses_is_bounded() {
         let from = random_addr(&mut rng);
         *received.entry(from).or_default() += t.size;
         let now = world.now;
-        world.servers[0].handle_datagram(now, from, BytesMut::from(&buf[..t.size]));
+        world.servers[0].handle_datagram(now, from, &mut buf[..t.size]);
         world.collect();
     }
     let stats = world.servers[0].stats();
@@ -539,7 +540,7 @@ fn an_oversized_datagram_gets_no_reply_above_the_payload_limit() {
             world.now += 100 * MS;
             let now = world.now;
             let from = random_addr(&mut rng);
-            world.servers[0].handle_datagram(now, from, BytesMut::from(&datagram[..]));
+            world.servers[0].handle_datagram(now, from, &mut datagram.to_vec());
             while let Some(t) = world.servers[0].poll_transmit(now, &mut buf) {
                 replies += 1;
                 assert!(

@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::harness::{World, client_addr};
+use crate::datagram::DatagramServer;
 use crate::quic::{LOCAL_CID_LEN, cid_shard, shard_of_datagram};
 use crate::sim::{Datagram, LinkConfig};
 
@@ -256,7 +257,7 @@ fn a_shard_drops_other_shards_packets_without_resetting_them() {
     let before = world.servers[0].stats();
     for payload in &short {
         let from = client_addr(9, 40_000);
-        world.servers[0].handle_datagram(world.now, from, payload[..].into());
+        world.servers[0].handle_datagram(world.now, from, &mut payload.to_vec());
     }
     let mut buf = Vec::new();
     assert!(

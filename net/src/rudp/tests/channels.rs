@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::harness::{World, numbered};
+use crate::datagram::DatagramServer;
 use crate::rudp::{
     Channel, MAX_SEQUENCED_MESSAGE_BYTES, MAX_UNRELIABLE_MESSAGE_BYTES, RudpConfig, SendError,
     ServerEvent, Transmits,
@@ -172,12 +173,17 @@ fn flush_only_sends_for_connections_with_new_messages() {
     ));
 
     // Flushing sends nothing: the acknowledgement waits for the tick...
-    world.server.flush(now);
-    world.server.take_transmits(&mut batch);
-    assert!(batch.is_empty(), "no ack-only datagram from a flush");
-    world.server.update(now);
-    world.server.take_transmits(&mut batch);
-    assert_eq!(batch.len(), 1, "the acknowledgement");
+    world.server.handle_timeout(now);
+    assert!(
+        world.take_server_datagrams().is_empty(),
+        "no ack-only datagram from a flush"
+    );
+    let _ = world.tick_server();
+    assert_eq!(
+        world.take_server_datagrams().len(),
+        1,
+        "the acknowledgement"
+    );
 
     // ...unless a queued message goes out first and takes it along.
     let client = &mut world.nodes[0].client;
@@ -193,16 +199,17 @@ fn flush_only_sends_for_connections_with_new_messages() {
         .server
         .send(1, Channel::Unreliable, Bytes::from_static(b"hi"))
         .unwrap();
-    world.server.flush(now);
-    world.server.take_transmits(&mut batch);
+    world.server.handle_timeout(now);
     assert_eq!(
-        batch.len(),
+        world.take_server_datagrams().len(),
         2,
         "the message, and the acknowledgement with it"
     );
-    world.server.update(now);
-    world.server.take_transmits(&mut batch);
-    assert!(batch.is_empty(), "nothing left for the tick");
+    let _ = world.tick_server();
+    assert!(
+        world.take_server_datagrams().is_empty(),
+        "nothing left for the tick"
+    );
 }
 
 #[test]

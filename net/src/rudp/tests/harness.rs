@@ -7,8 +7,9 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::rudp::{
-    Channel, ClientEvent, ClientState, ConnectTokenParams, PrivateKey, RudpClient, RudpConfig,
-    RudpServer, ServerConfig, ServerEvent, Transmits, USER_DATA_BYTES, mint_connect_token,
+    Channel, ClientEvent, ClientState, ConnectTokenParams, DatagramServer, PrivateKey, RudpClient,
+    RudpConfig, RudpServer, ServerConfig, ServerEvent, Transmits, USER_DATA_BYTES,
+    mint_connect_token,
 };
 use crate::sim::{Datagram, Link, LinkConfig};
 
@@ -77,6 +78,7 @@ pub(super) struct World {
     pub longest_datagram: usize,
     next_tick: Duration,
     batch: Transmits,
+    buf: Vec<u8>,
 }
 
 impl World {
@@ -91,6 +93,7 @@ impl World {
     ) -> Self {
         let key = PrivateKey::from_bytes([0x5A; 32]);
         let mut config = ServerConfig::new(key.clone(), PROTOCOL_ID, vec![server_addr()]);
+        config.tick = TICK;
         configure(&mut config);
         Self {
             now: T0,
@@ -104,6 +107,7 @@ impl World {
             longest_datagram: 0,
             next_tick: T0,
             batch: Transmits::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -147,8 +151,9 @@ impl World {
         index
     }
 
-    /// One millisecond of virtual time: deliveries, flushes, and on every
-    /// tenth millisecond the tick.
+    /// One millisecond of virtual time: deliveries, then the server's due
+    /// timers (its flush and, every [`TICK`], its tick), and the clients'
+    /// flushes and, on every tenth millisecond, their ticks.
     pub fn step(&mut self) {
         self.now += STEP;
         let now = self.now;
@@ -156,7 +161,7 @@ impl World {
             self.server
                 .handle_datagram(now, datagram.from, &mut datagram.payload);
         }
-        self.server.flush(now);
+        self.server.handle_timeout(now);
         while let Some(mut datagram) = self.down.poll_deliver(now) {
             if let Some(node) = self.nodes.iter_mut().find(|n| n.addr == datagram.to) {
                 node.client
@@ -167,7 +172,6 @@ impl World {
             node.client.flush(now);
         }
         if now >= self.next_tick {
-            self.server.update(now);
             for node in &mut self.nodes {
                 node.client.update(now);
             }
@@ -182,10 +186,10 @@ impl World {
         while let Some(event) = self.server.poll_event() {
             self.server_events.push(event);
         }
-        self.server.take_transmits(&mut self.batch);
-        for (to, bytes) in self.batch.iter() {
-            self.longest_datagram = self.longest_datagram.max(bytes.len());
-            self.down.send(now, server_addr(), to, bytes);
+        while let Some(t) = self.server.poll_transmit(now, &mut self.buf) {
+            self.longest_datagram = self.longest_datagram.max(t.size);
+            self.down
+                .send(now, server_addr(), t.destination, &self.buf[..t.size]);
         }
         for node in &mut self.nodes {
             while let Some(event) = node.client.poll_event() {
@@ -207,6 +211,24 @@ impl World {
                 self.up.send(now, node.addr, to, bytes);
             }
         }
+    }
+
+    /// Takes every datagram the server queued, without sending any.
+    pub fn take_server_datagrams(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
+        let mut out = Vec::new();
+        while let Some(t) = self.server.poll_transmit(self.now, &mut self.buf) {
+            out.push((t.destination, self.buf[..t.size].to_vec()));
+        }
+        out
+    }
+
+    /// Runs the server's next tick, at its due time (which may be ahead of
+    /// the world's), and returns that time.
+    pub fn tick_server(&mut self) -> Duration {
+        let due = self.server.poll_timeout().expect("the tick never stops");
+        let at = due.max(self.now);
+        self.server.handle_timeout(at);
+        at
     }
 
     pub fn run_for(&mut self, duration: Duration) {

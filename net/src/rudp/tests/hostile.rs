@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::harness::{T0, World, client_addr, server_addr};
+use crate::datagram::DatagramServer;
 use crate::rudp::channel::connection_config;
 use crate::rudp::filter::CONNECTION_REQUEST_BYTES;
 use crate::rudp::{
@@ -55,7 +56,7 @@ fn garbage_creates_no_state_and_gets_no_reply() {
         world.server.handle_datagram(world.now, from, &mut datagram);
         if i % 1000 == 0 {
             world.now += Duration::from_millis(10);
-            world.server.update(world.now);
+            world.server.handle_timeout(world.now);
         }
     }
     let stats = world.server.stats();
@@ -99,9 +100,11 @@ fn handshake_replies_are_smaller_than_what_they_answer() {
         let mut request = request.to_vec();
         let request_len = request.len();
         world.server.handle_datagram(now, from, &mut request);
-        world.server.take_transmits(batch);
-        let (_, reply) = batch.iter().next().expect("server replied");
-        let mut reply = reply.to_vec();
+        let (_, mut reply) = world
+            .take_server_datagrams()
+            .into_iter()
+            .next()
+            .expect("server replied");
         client.handle_datagram(now, server_addr(), &mut reply);
         (request_len, reply.len())
     };
@@ -131,8 +134,7 @@ fn handshake_replies_are_smaller_than_what_they_answer() {
     world
         .server
         .handle_datagram(now, client_addr(1), &mut request);
-    world.server.take_transmits(&mut batch);
-    let denied = batch.iter().next().unwrap().1.len();
+    let denied = world.take_server_datagrams()[0].1.len();
     assert!((17..=25).contains(&denied), "denied: {denied}");
 }
 
@@ -167,10 +169,11 @@ fn replayed_datagrams_are_ignored() {
                 .handle_datagram(now, from, &mut datagram.payload.clone());
         }
     }
-    world.server.flush(now);
-    let mut batch = Transmits::new();
-    world.server.take_transmits(&mut batch);
-    assert!(batch.is_empty(), "no reply to any replay");
+    world.server.handle_timeout(now);
+    assert!(
+        world.take_server_datagrams().is_empty(),
+        "no reply to any replay"
+    );
     assert!(
         world.server.poll_event().is_none(),
         "no duplicate message, no second connection"
@@ -452,12 +455,11 @@ fn clients_ignore_datagrams_from_other_addresses() {
         .server
         .send(1, Channel::ReliableOrdered, Bytes::from_static(b"x"))
         .unwrap();
-    world.server.flush(world.now);
-    let mut batch = Transmits::new();
-    world.server.take_transmits(&mut batch);
+    world.server.handle_timeout(world.now);
+    let batch = world.take_server_datagrams();
     let spoofer = SocketAddr::from(([198, 51, 100, 1], 7350));
     let now = world.now;
-    for (_, bytes) in batch.iter() {
+    for (_, bytes) in &batch {
         world.nodes[0]
             .client
             .handle_datagram(now, spoofer, &mut bytes.to_vec());

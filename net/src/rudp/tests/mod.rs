@@ -10,4 +10,5 @@ mod handshake;
 mod hostile;
 mod lossy;
 mod timeouts;
+mod timers;
 mod tokens;
