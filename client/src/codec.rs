@@ -4,7 +4,10 @@
 //! * [`Wire::Json`]: Nakama's JSON envelope (`{"cid": "1", "ping": {}}`),
 //!   int64 fields as strings, bytes as standard base64. The server's
 //!   [`Outgoing`] model only serializes, so the JSON → `Outgoing` mapping
-//!   is written here, over `serde_json::Value`.
+//!   is written here, over `serde_json::Value`, as leniently as protojson
+//!   reads; which variant a key is comes from the schema's table of
+//!   messages ([`Outgoing::empty`]), as do the keys of requests
+//!   ([`Incoming::name`]).
 //! * [`Wire::Protobuf`]: Nakama's protobuf envelope
 //!   ([`kairos_schema::proto`]).
 //! * [`Wire::FlatBuffers`]: Kairos's FlatBuffers envelope
@@ -117,12 +120,10 @@ pub fn encode_json_request(cid: &str, message: &Incoming) -> Vec<u8> {
 
 fn json_request(message: &Incoming) -> (&'static str, Value) {
     let mut o = Obj::default();
-    let name = match message {
-        Incoming::Ping => "ping",
-        Incoming::Pong => "pong",
+    match message {
+        Incoming::Ping | Incoming::Pong | Incoming::Unhandled(_) => {}
         Incoming::MatchCreate(m) => {
             o.str("name", &m.name);
-            "match_create"
         }
         Incoming::MatchJoin(m) => {
             o.str("match_id", &m.match_id);
@@ -130,11 +131,9 @@ fn json_request(message: &Incoming) -> (&'static str, Value) {
             if !m.metadata.is_empty() {
                 o.0.insert("metadata".into(), json!(m.metadata));
             }
-            "match_join"
         }
         Incoming::MatchLeave(m) => {
             o.str("match_id", &m.match_id);
-            "match_leave"
         }
         Incoming::MatchDataSend(m) => {
             o.str("match_id", &m.match_id);
@@ -149,22 +148,18 @@ fn json_request(message: &Incoming) -> (&'static str, Value) {
             if m.reliable {
                 o.0.insert("reliable".into(), Value::Bool(true));
             }
-            "match_data_send"
         }
         Incoming::StatusFollow(m) => {
             o.strings("user_ids", &m.user_ids);
             o.strings("usernames", &m.usernames);
-            "status_follow"
         }
         Incoming::StatusUnfollow(m) => {
             o.strings("user_ids", &m.user_ids);
-            "status_unfollow"
         }
         Incoming::StatusUpdate(m) => {
             if let Some(status) = &m.status {
                 o.0.insert("status".into(), Value::String(status.clone()));
             }
-            "status_update"
         }
         Incoming::ChannelJoin(m) => {
             o.str("target", &m.target);
@@ -175,31 +170,25 @@ fn json_request(message: &Incoming) -> (&'static str, Value) {
             if let Some(h) = m.hidden {
                 o.0.insert("hidden".into(), Value::Bool(h));
             }
-            "channel_join"
         }
         Incoming::ChannelLeave(m) => {
             o.str("channel_id", &m.channel_id);
-            "channel_leave"
         }
         Incoming::ChannelMessageSend(m) => {
             o.str("channel_id", &m.channel_id);
             o.str("content", &m.content);
-            "channel_message_send"
         }
         Incoming::ChannelMessageUpdate(m) => {
             o.str("channel_id", &m.channel_id);
             o.str("message_id", &m.message_id);
             o.str("content", &m.content);
-            "channel_message_update"
         }
         Incoming::ChannelMessageRemove(m) => {
             o.str("channel_id", &m.channel_id);
             o.str("message_id", &m.message_id);
-            "channel_message_remove"
         }
-        Incoming::Unhandled(name) => name,
-    };
-    (name, Value::Object(o.0))
+    }
+    (message.name(), Value::Object(o.0))
 }
 
 /// A JSON object under construction, leaving defaults out as protojson
@@ -267,13 +256,20 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
         Value::Object(o) => o,
         _ => &empty,
     });
-    let message = match name.as_str() {
-        "pong" => Outgoing::Pong {},
-        "error" => Outgoing::Error(ErrorBody {
+    // The message of that name with its defaults: which variant to read.
+    let Some(kind) = Outgoing::empty(name) else {
+        return Ok(Decoded::Unknown {
+            cid,
+            name: name.clone(),
+        });
+    };
+    let message = match kind {
+        Outgoing::Pong {} => Outgoing::Pong {},
+        Outgoing::Error(_) => Outgoing::Error(ErrorBody {
             code: m.i32("code")?,
             message: m.string("message")?,
         }),
-        "match" => Outgoing::Match(MatchOut {
+        Outgoing::Match(_) => Outgoing::Match(MatchOut {
             match_id: m.string("match_id")?,
             authoritative: m.bool("authoritative")?,
             label: m.opt_string("label")?,
@@ -281,26 +277,26 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
             presences: m.presences("presences")?,
             self_: m.presence("self")?,
         }),
-        "match_presence_event" => Outgoing::MatchPresenceEvent(MatchPresenceEvent {
+        Outgoing::MatchPresenceEvent(_) => Outgoing::MatchPresenceEvent(MatchPresenceEvent {
             match_id: m.string("match_id")?,
             joins: m.presences("joins")?,
             leaves: m.presences("leaves")?,
         }),
-        "match_data" => Outgoing::MatchData(MatchData {
+        Outgoing::MatchData(_) => Outgoing::MatchData(MatchData {
             match_id: m.string("match_id")?,
             presence: m.presence("presence")?,
             op_code: m.i64("op_code")?,
             data: m.base64("data")?,
             reliable: m.bool("reliable")?,
         }),
-        "status" => Outgoing::Status(StatusOut {
+        Outgoing::Status(_) => Outgoing::Status(StatusOut {
             presences: m.presences("presences")?,
         }),
-        "status_presence_event" => Outgoing::StatusPresenceEvent(StatusPresenceEvent {
+        Outgoing::StatusPresenceEvent(_) => Outgoing::StatusPresenceEvent(StatusPresenceEvent {
             joins: m.presences("joins")?,
             leaves: m.presences("leaves")?,
         }),
-        "channel" => Outgoing::Channel(ChannelOut {
+        Outgoing::Channel(_) => Outgoing::Channel(ChannelOut {
             id: m.string("id")?,
             presences: m.presences("presences")?,
             self_: m.presence("self")?,
@@ -309,7 +305,7 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
             user_id_one: m.string("user_id_one")?,
             user_id_two: m.string("user_id_two")?,
         }),
-        "channel_message_ack" => Outgoing::ChannelMessageAck(ChannelMessageAck {
+        Outgoing::ChannelMessageAck(_) => Outgoing::ChannelMessageAck(ChannelMessageAck {
             channel_id: m.string("channel_id")?,
             message_id: m.string("message_id")?,
             code: m.i32("code")?,
@@ -322,7 +318,7 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
             user_id_one: m.string("user_id_one")?,
             user_id_two: m.string("user_id_two")?,
         }),
-        "channel_message" => Outgoing::ChannelMessage(ChannelMessage {
+        Outgoing::ChannelMessage(_) => Outgoing::ChannelMessage(ChannelMessage {
             channel_id: m.string("channel_id")?,
             message_id: m.string("message_id")?,
             code: m.i32("code")?,
@@ -337,7 +333,7 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
             user_id_one: m.string("user_id_one")?,
             user_id_two: m.string("user_id_two")?,
         }),
-        "channel_presence_event" => Outgoing::ChannelPresenceEvent(ChannelPresenceEvent {
+        Outgoing::ChannelPresenceEvent(_) => Outgoing::ChannelPresenceEvent(ChannelPresenceEvent {
             channel_id: m.string("channel_id")?,
             joins: m.presences("joins")?,
             leaves: m.presences("leaves")?,
@@ -346,7 +342,7 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
             user_id_one: m.string("user_id_one")?,
             user_id_two: m.string("user_id_two")?,
         }),
-        "notifications" => Outgoing::Notifications(NotificationsOut {
+        Outgoing::Notifications(_) => Outgoing::Notifications(NotificationsOut {
             notifications: m
                 .list("notifications")?
                 .iter()
@@ -364,12 +360,6 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
                 })
                 .collect::<Result<_>>()?,
         }),
-        other => {
-            return Ok(Decoded::Unknown {
-                cid,
-                name: other.to_owned(),
-            });
-        }
     };
     if !matches!(body, Value::Object(_) | Value::Null) {
         return Err(Error::Decode(format!("`{name}` is not an object")));
@@ -526,28 +516,9 @@ fn decode_proto(frame: &[u8]) -> Result<Decoded> {
         })),
         None => Ok(Decoded::Unknown {
             cid: envelope.cid,
-            name: proto_name(message),
+            name: message.name().to_owned(),
         }),
     }
-}
-
-/// The oneof field name of a protobuf message, from its `Debug` form
-/// (`MatchmakerMatched(..)` → `matchmaker_matched`).
-fn proto_name(message: &kairos_schema::proto::Message) -> String {
-    let debug = format!("{message:?}");
-    let variant = debug.split(['(', ' ', '{']).next().unwrap_or_default();
-    let mut name = String::new();
-    for (i, c) in variant.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                name.push('_');
-            }
-            name.extend(c.to_lowercase());
-        } else {
-            name.push(c);
-        }
-    }
-    name
 }
 
 fn decode_flat(frame: &[u8]) -> Result<Decoded> {

@@ -25,11 +25,15 @@
 //!   every `rtapi::Outgoing` with a reused per-thread builder;
 //!   `flat::encode_request` and `flat::decode_outgoing` are the client's
 //!   half, for tests, clients and the load tester.
+//! * [`messages`]: the one table of the realtime messages (name, protobuf
+//!   field number, FlatBuffers tag, sender, types), from which the three
+//!   encodings above take their names.
 //!
 //! This crate only describes and (de)serializes messages; it holds no logic.
 
 pub mod api;
 pub mod flat;
 pub mod json;
+pub mod messages;
 pub mod proto;
 pub mod rtapi;

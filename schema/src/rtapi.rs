@@ -9,10 +9,12 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use bytes::Bytes;
-use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::json::nullable;
+
+mod names;
 
 /// Realtime error codes (`rtapi.Error.Code`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,40 +30,10 @@ pub enum ErrorCode {
     RuntimeFunctionException = 7,
 }
 
-/// Every message name a client may send in Nakama's envelope.
-pub const CLIENT_MESSAGES: &[&str] = &[
-    "channel_join",
-    "channel_leave",
-    "channel_message_send",
-    "channel_message_update",
-    "channel_message_remove",
-    "match_create",
-    "match_data_send",
-    "match_join",
-    "match_leave",
-    "matchmaker_add",
-    "matchmaker_remove",
-    "party_create",
-    "party_join",
-    "party_leave",
-    "party_promote",
-    "party_accept",
-    "party_remove",
-    "party_close",
-    "party_join_request_list",
-    "party_matchmaker_add",
-    "party_matchmaker_remove",
-    "party_data_send",
-    "party_update",
-    "rpc",
-    "status_follow",
-    "status_unfollow",
-    "status_update",
-    "ping",
-    "pong",
-];
+pub use crate::messages::CLIENT_MESSAGES;
 
-/// A message received from a client.
+/// A message received from a client. Which key of the JSON envelope is
+/// which variant comes from the table ([`crate::messages`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Incoming {
     Ping,
@@ -290,7 +262,7 @@ impl<'de> Deserialize<'de> for RawEnvelope {
 struct EnvelopeVisitor;
 
 /// A message with no fields: `{}`; unknown fields are refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct Empty {}
 
@@ -317,87 +289,27 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                     "more than one message (`{key}`)"
                 )));
             }
-            message = Some(match name {
-                "ping" => {
-                    map.next_value::<Option<Empty>>()?;
-                    Incoming::Ping
-                }
-                "pong" => {
-                    map.next_value::<Option<Empty>>()?;
-                    Incoming::Pong
-                }
-                "match_create" => {
-                    Incoming::MatchCreate(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "match_join" => {
-                    Incoming::MatchJoin(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "match_leave" => {
-                    Incoming::MatchLeave(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "match_data_send" => {
-                    Incoming::MatchDataSend(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "status_follow" => {
-                    Incoming::StatusFollow(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "status_unfollow" => {
-                    Incoming::StatusUnfollow(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "status_update" => {
-                    Incoming::StatusUpdate(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "channel_join" => {
-                    Incoming::ChannelJoin(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "channel_leave" => {
-                    Incoming::ChannelLeave(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "channel_message_send" => {
-                    Incoming::ChannelMessageSend(map.next_value::<Option<_>>()?.unwrap_or_default())
-                }
-                "channel_message_update" => Incoming::ChannelMessageUpdate(
-                    map.next_value::<Option<_>>()?.unwrap_or_default(),
-                ),
-                "channel_message_remove" => Incoming::ChannelMessageRemove(
-                    map.next_value::<Option<_>>()?.unwrap_or_default(),
-                ),
-                other => {
-                    map.next_value::<IgnoredAny>()?;
-                    Incoming::Unhandled(other)
-                }
-            });
+            message = Some(names::json_message(name, &mut map)?);
         }
         Ok(RawEnvelope { cid, message })
     }
 }
 
-/// A message the server sends.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+/// A message the server sends. It serializes as `{"<name>": body}`, its
+/// name from the table ([`crate::messages`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outgoing {
-    #[serde(rename = "pong")]
     Pong {},
-    #[serde(rename = "error")]
     Error(ErrorBody),
-    #[serde(rename = "match")]
     Match(MatchOut),
-    #[serde(rename = "match_presence_event")]
     MatchPresenceEvent(MatchPresenceEvent),
-    #[serde(rename = "match_data")]
     MatchData(MatchData),
-    #[serde(rename = "status")]
     Status(StatusOut),
-    #[serde(rename = "status_presence_event")]
     StatusPresenceEvent(StatusPresenceEvent),
-    #[serde(rename = "channel")]
     Channel(ChannelOut),
-    #[serde(rename = "channel_message_ack")]
     ChannelMessageAck(ChannelMessageAck),
-    #[serde(rename = "channel_message")]
     ChannelMessage(crate::api::ChannelMessage),
-    #[serde(rename = "channel_presence_event")]
     ChannelPresenceEvent(ChannelPresenceEvent),
-    #[serde(rename = "notifications")]
     Notifications(NotificationsOut),
 }
 
@@ -534,7 +446,7 @@ fn serialize_base64<S: serde::Serializer>(data: &[u8], s: S) -> Result<S::Ok, S:
 }
 
 /// `rtapi.Error`.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct ErrorBody {
     pub code: i32,
     pub message: String,

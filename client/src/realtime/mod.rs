@@ -858,26 +858,8 @@ fn expect<T>(
             "expected `{want}`, got the empty reply"
         )));
     };
-    let got = name(&message);
+    let got = message.name();
     pick(message).ok_or_else(|| Error::Decode(format!("expected `{want}`, got `{got}`")))
-}
-
-/// The envelope field name of a server message.
-fn name(message: &Outgoing) -> &'static str {
-    match message {
-        Outgoing::Pong {} => "pong",
-        Outgoing::Error(_) => "error",
-        Outgoing::Match(_) => "match",
-        Outgoing::MatchPresenceEvent(_) => "match_presence_event",
-        Outgoing::MatchData(_) => "match_data",
-        Outgoing::Status(_) => "status",
-        Outgoing::StatusPresenceEvent(_) => "status_presence_event",
-        Outgoing::Channel(_) => "channel",
-        Outgoing::ChannelMessageAck(_) => "channel_message_ack",
-        Outgoing::ChannelMessage(_) => "channel_message",
-        Outgoing::ChannelPresenceEvent(_) => "channel_presence_event",
-        Outgoing::Notifications(_) => "notifications",
-    }
 }
 
 fn trust_pem(pem: &str) -> Result<ClientTls> {

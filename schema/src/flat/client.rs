@@ -7,13 +7,14 @@
 //! can be read with the generated [`fb`](super::fb) types.
 
 use bytes::Bytes;
-use planus::{Builder, ReadAsRoot, UnionOffset};
+use planus::{Builder, ReadAsRoot, UnionOffset, WriteAsUnion};
 
 use super::fb;
-use super::names::message_name;
+use super::names::{empty_message, message_name};
 use super::read::{Reader, Refused, Result};
 use super::write::{build, nz, presences as write_presences, string_map, strings};
 use crate::api::{ChannelMessage, Notification};
+use crate::messages;
 use crate::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, DecodeError, ErrorBody, Incoming,
     MatchData, MatchOut, MatchPresenceEvent, NotificationsOut, Outgoing, StatusOut,
@@ -123,53 +124,11 @@ fn request(b: &mut Builder, msg: &Incoming) -> Option<UnionOffset<fb::Message>> 
     })
 }
 
-/// Nakama's client message `name` with no fields set.
+/// Nakama's client message `name` with no fields set; `None` for a name
+/// that is not a client message.
 fn empty_request(b: &mut Builder, name: &str) -> Option<UnionOffset<fb::Message>> {
-    use fb::Message as M;
-    Some(match name {
-        "channel_join" => M::create_channel_join(b, fb::ChannelJoin::default()),
-        "channel_leave" => M::create_channel_leave(b, fb::ChannelLeave::default()),
-        "channel_message_send" => {
-            M::create_channel_message_send(b, fb::ChannelMessageSend::default())
-        }
-        "channel_message_update" => {
-            M::create_channel_message_update(b, fb::ChannelMessageUpdate::default())
-        }
-        "channel_message_remove" => {
-            M::create_channel_message_remove(b, fb::ChannelMessageRemove::default())
-        }
-        "match_create" => M::create_match_create(b, fb::MatchCreate::default()),
-        "match_data_send" => M::create_match_data_send(b, fb::MatchDataSend::default()),
-        "match_join" => M::create_match_join(b, fb::MatchJoin::default()),
-        "match_leave" => M::create_match_leave(b, fb::MatchLeave::default()),
-        "matchmaker_add" => M::create_matchmaker_add(b, fb::MatchmakerAdd::default()),
-        "matchmaker_remove" => M::create_matchmaker_remove(b, fb::MatchmakerRemove::default()),
-        "party_create" => M::create_party_create(b, fb::PartyCreate::default()),
-        "party_join" => M::create_party_join(b, fb::PartyJoin::default()),
-        "party_leave" => M::create_party_leave(b, fb::PartyLeave::default()),
-        "party_promote" => M::create_party_promote(b, fb::PartyPromote::default()),
-        "party_accept" => M::create_party_accept(b, fb::PartyAccept::default()),
-        "party_remove" => M::create_party_remove(b, fb::PartyRemove::default()),
-        "party_close" => M::create_party_close(b, fb::PartyClose::default()),
-        "party_join_request_list" => {
-            M::create_party_join_request_list(b, fb::PartyJoinRequestList::default())
-        }
-        "party_matchmaker_add" => {
-            M::create_party_matchmaker_add(b, fb::PartyMatchmakerAdd::default())
-        }
-        "party_matchmaker_remove" => {
-            M::create_party_matchmaker_remove(b, fb::PartyMatchmakerRemove::default())
-        }
-        "party_data_send" => M::create_party_data_send(b, fb::PartyDataSend::default()),
-        "party_update" => M::create_party_update(b, fb::PartyUpdate::default()),
-        "rpc" => M::create_rpc(b, fb::Rpc::default()),
-        "status_follow" => M::create_status_follow(b, fb::StatusFollow::default()),
-        "status_unfollow" => M::create_status_unfollow(b, fb::StatusUnfollow::default()),
-        "status_update" => M::create_status_update(b, fb::StatusUpdate::default()),
-        "ping" => M::create_ping(b, fb::Ping::default()),
-        "pong" => M::create_pong(b, fb::Pong::default()),
-        _ => return None,
-    })
+    messages::find(name).filter(|m| m.direction.from_client())?;
+    empty_message(name).map(|m| m.prepare(b))
 }
 
 /// Decodes one server envelope (copying `MatchData.data`).

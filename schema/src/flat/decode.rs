@@ -6,6 +6,7 @@ use planus::ReadAsRoot;
 use super::fb;
 use super::names::message_name;
 use super::read::{Reader, Refused, Result};
+use crate::messages;
 use crate::rtapi::{
     ChannelJoin, ChannelLeave, ChannelMessageRemove, ChannelMessageSend, ChannelMessageUpdate,
     DecodeError, Envelope, ErrorCode, Incoming, MatchCreate, MatchDataSend, MatchJoin, MatchLeave,
@@ -95,46 +96,18 @@ fn incoming(r: &mut Reader, buf: &Bytes, message: fb::MessageRef<'_>) -> Result<
             channel_id: r.string(m.channel_id())?,
             message_id: r.string(m.message_id())?,
         }),
-        // Client messages Kairos doesn't handle yet. As with JSON (where
-        // their body is skipped unread), only their table header has been
-        // checked; their fields are read once they are handled.
-        M::MatchmakerAdd(_)
-        | M::MatchmakerRemove(_)
-        | M::PartyCreate(_)
-        | M::PartyJoin(_)
-        | M::PartyLeave(_)
-        | M::PartyPromote(_)
-        | M::PartyAccept(_)
-        | M::PartyRemove(_)
-        | M::PartyClose(_)
-        | M::PartyJoinRequestList(_)
-        | M::PartyMatchmakerAdd(_)
-        | M::PartyMatchmakerRemove(_)
-        | M::PartyDataSend(_)
-        | M::PartyUpdate(_)
-        | M::Rpc(_) => Incoming::Unhandled(message_name(&message)),
-        // Only servers send these.
-        M::Channel(_)
-        | M::ChannelMessage(_)
-        | M::ChannelMessageAck(_)
-        | M::ChannelPresenceEvent(_)
-        | M::Error(_)
-        | M::Match(_)
-        | M::MatchData(_)
-        | M::MatchPresenceEvent(_)
-        | M::MatchmakerMatched(_)
-        | M::MatchmakerTicket(_)
-        | M::Notifications(_)
-        | M::Status(_)
-        | M::StatusPresenceEvent(_)
-        | M::StreamData(_)
-        | M::StreamPresenceEvent(_)
-        | M::Party(_)
-        | M::PartyLeader(_)
-        | M::PartyJoinRequest(_)
-        | M::PartyMatchmakerTicket(_)
-        | M::PartyData(_)
-        | M::PartyPresenceEvent(_) => return Err(Refused::ServerOnly(message_name(&message))),
+        // Messages Kairos doesn't model. A client's is `Unhandled`: as with
+        // JSON (where its body is skipped unread), only its table header has
+        // been checked; its fields are read once it is handled. Only servers
+        // send the others.
+        other => {
+            let name = message_name(&other);
+            if messages::find(name).is_some_and(|m| m.direction.from_client()) {
+                Incoming::Unhandled(name)
+            } else {
+                return Err(Refused::ServerOnly(name));
+            }
+        }
     })
 }
 

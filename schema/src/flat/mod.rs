@@ -20,7 +20,8 @@
 //!   Server messages Kairos does not model yet are refused there; read
 //!   them with the generated types in [`fb`] (for example
 //!   `fb::EnvelopeRef::read_as_root(bytes)`, or `fb::Envelope::try_from`
-//!   for owned values).
+//!   for owned values); [`empty_message`] is any message by name, with
+//!   no fields set.
 //!
 //! Decoding matches the JSON decoder's meaning: absent fields are their
 //! defaults (`ChannelJoin.persistence` and `hidden` and
@@ -56,3 +57,4 @@ pub use encode::{encode, encode_empty_reply};
 /// The planus-generated tables (`kairos.rt`): `Foo` owned, `FooRef` read in
 /// place, `Message`/`MessageRef` the envelope's union.
 pub use generated::kairos::rt as fb;
+pub use names::empty_message;
