@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md at the repository root for the map and invariants.
 
 pub mod cli;
+pub mod fanout;
 pub(crate) mod http;
 pub(crate) mod logging;
 pub mod mesh;
@@ -16,6 +17,5 @@ pub(crate) mod server;
 pub mod session;
 pub(crate) mod shard;
 pub(crate) mod stop;
-pub mod streams;
 pub(crate) mod udp;
 pub(crate) mod ws;
