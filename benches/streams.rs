@@ -3,8 +3,8 @@
 //! delivery targets and the wire set, so sending allocates nothing).
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use kairos_shards::fanout::{Presence, StreamId, StreamTable};
 use kairos_shards::session::Wire;
-use kairos_shards::streams::{Presence, StreamId, StreamTable};
 use uuid::Uuid;
 
 fn presence(shard: usize) -> Presence {

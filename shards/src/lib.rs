@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub(crate) mod datagram;
+pub mod fanout;
 pub(crate) mod http;
 pub(crate) mod logging;
 pub mod mesh;
@@ -17,6 +18,5 @@ pub(crate) mod server;
 pub mod session;
 pub(crate) mod shard;
 pub(crate) mod stop;
-pub mod streams;
 pub(crate) mod udp;
 pub(crate) mod ws;

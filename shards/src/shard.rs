@@ -17,25 +17,43 @@ use uuid::Uuid;
 
 use bytes::Bytes;
 
+use crate::fanout::{StreamTable, deliver, membership};
 use crate::mesh::{Mesh, MeshPort};
 use crate::metrics::{Registry, ShardCells};
-use crate::realtime::matches::{self, JoinKind};
-use crate::realtime::{chat, deliver, membership, status};
+use crate::realtime::{self, Features, chat, matches, notifications, status};
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
 use crate::session::Frames;
 use crate::session::Session;
 use crate::stop::StopSignal;
-use crate::streams::{Presence, StreamId, StreamTable};
 
 /// How long account deletion waits for a shard to confirm it closed the
 /// user's sessions (only a shard that is stopping would take long).
 const KICK_CONFIRM_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Messages shards send each other through the mesh.
+/// Messages shards send each other through the mesh: an envelope with one
+/// variant per realtime feature, carrying that feature's own message, and
+/// the few the shard itself handles (delivery, kicks, probes, the QUIC
+/// forward).
 #[derive(Debug)]
 pub enum ShardMsg {
+    /// Relayed matches.
+    Matches(matches::Msg),
+    /// Chat channels.
+    Chat(chat::Msg),
+    /// Status and follows.
+    Status(status::Msg),
+    /// Stream membership, whatever the stream's feature.
+    Streams(membership::Msg),
+    /// To a member's shard: queue this message for these local sessions.
+    /// One message per destination shard, one encoding per wire shared by
+    /// all recipients.
+    Deliver {
+        sessions: Arc<[Uuid]>,
+        except: Option<Uuid>,
+        frames: Frames,
+    },
     /// Close a session that lives on the receiving shard.
     Kick {
         session_id: Uuid,
@@ -48,78 +66,6 @@ pub enum ShardMsg {
         reason: KickReason,
         done: futures_channel::oneshot::Sender<()>,
     },
-    /// To a relayed match's owner: add this presence and answer the joiner.
-    MatchJoin {
-        stream: StreamId,
-        presence: Presence,
-        cid: String,
-        kind: JoinKind,
-        /// The joiner's number for this request.
-        join: u64,
-    },
-    /// To a joiner's shard: the owner refused its join request `join` of
-    /// `stream` (no such match).
-    JoinRefused {
-        stream: StreamId,
-        session_id: Uuid,
-        join: u64,
-    },
-    /// To a stream's owner: this session left (or closed).
-    StreamLeave { stream: StreamId, session_id: Uuid },
-    /// To a stream's owner: remove every member (a block ends a direct
-    /// conversation).
-    StreamClose { stream: StreamId },
-    /// To a member's shard: these sessions were removed from `stream` by
-    /// its owner, and must forget they joined it.
-    StreamDropped {
-        stream: StreamId,
-        sessions: Vec<Uuid>,
-    },
-    /// To a channel's owner: add this presence and answer the joiner.
-    ChannelJoin {
-        stream: StreamId,
-        presence: Presence,
-        cid: String,
-    },
-    /// To a channel's owner: deliver this message to every member, if
-    /// `sender` still is one.
-    ChannelSend {
-        stream: StreamId,
-        sender: Uuid,
-        message: Box<kairos_schema::api::ChannelMessage>,
-    },
-    /// To a relayed match's owner: relay this data from `sender`.
-    MatchData {
-        stream: StreamId,
-        sender: Uuid,
-        sender_shard: usize,
-        sender_wire: crate::session::Wire,
-        op_code: i64,
-        data: Bytes,
-        reliable: bool,
-        /// Only these sessions, when not empty.
-        only: Vec<Uuid>,
-    },
-    /// To a user's status owner: show (or replace) this status presence.
-    StatusTrack { presence: Presence },
-    /// To a user's status owner: this session no longer shows the user online.
-    StatusUntrack { user: Uuid, session_id: Uuid },
-    /// To the status owner of `users`: add a follower and send back their
-    /// presences as part `request` of the answer.
-    StatusFollow {
-        users: Vec<Uuid>,
-        follower: Uuid,
-        follower_shard: usize,
-        follower_wire: crate::session::Wire,
-        request: u64,
-    },
-    /// To a follower's shard: one owner's part of a follow answer.
-    StatusPart {
-        request: u64,
-        presences: Vec<kairos_schema::rtapi::UserPresence>,
-    },
-    /// To the status owner of `users`: stop sending `follower` their events.
-    StatusUnfollow { users: Vec<Uuid>, follower: Uuid },
     /// A latency probe: the receiver records how long it travelled.
     Probe { sent: std::time::Instant },
     /// To the shard owning a QUIC connection (by its connection id): a
@@ -127,14 +73,6 @@ pub enum ShardMsg {
     QuicDatagram {
         from: std::net::SocketAddr,
         data: Bytes,
-    },
-    /// To a member's shard: queue this message for these local sessions.
-    /// One message per destination shard, one encoding per wire shared by
-    /// all recipients.
-    Deliver {
-        sessions: Arc<[Uuid]>,
-        except: Option<Uuid>,
-        frames: Frames,
     },
 }
 
@@ -145,6 +83,14 @@ pub enum KickReason {
     SingleSocket,
     /// The account was deleted.
     AccountDeleted,
+}
+
+/// Closes a session on the server's initiative. A single-socket kick
+/// first tells the client why (notification -7).
+fn kick_session(session: &Session, reason: KickReason) {
+    let notice =
+        (reason == KickReason::SingleSocket).then(|| notifications::single_socket(session.user_id));
+    session.kick(notice.as_ref());
 }
 
 /// State shared by all shards.
@@ -164,7 +110,8 @@ pub struct Shared {
     pub quic: Option<crate::quic::QuicShared>,
 }
 
-/// One shard's own state.
+/// One shard's own state: what every feature shares, and each feature's
+/// own state in [`Features`].
 pub struct Shard {
     pub id: usize,
     /// This shard itself, for spawning tasks that outlive a borrow of it.
@@ -174,13 +121,10 @@ pub struct Shard {
     /// This shard's metric cells; only this shard writes them.
     pub metrics: ShardCells,
     pub sessions: RefCell<HashMap<Uuid, Rc<Session>>>,
-    /// The streams this shard owns.
+    /// The streams this shard owns (the fan-out's membership table).
     pub streams: RefCell<StreamTable>,
-    /// The users whose status this shard owns.
-    pub status: RefCell<status::StatusTable>,
-    /// Follow answers being gathered for this shard's sessions.
-    pub pending_follows: RefCell<HashMap<u64, status::PendingFollow>>,
-    next_request: Cell<u64>,
+    /// Each realtime feature's state on this shard.
+    pub features: Features,
     /// Open HTTP connections (including ones upgrading to WebSocket).
     pub http_conns: Cell<usize>,
     /// Set when the shard begins its graceful shutdown.
@@ -205,12 +149,10 @@ impl Shard {
             me: me.clone(),
             shared,
             port,
-            streams: RefCell::new(StreamTable::new(metrics.clone())),
+            streams: RefCell::new(StreamTable::new(metrics.clone(), realtime::leave_event)),
             metrics,
             sessions: RefCell::new(HashMap::new()),
-            status: RefCell::new(status::StatusTable::default()),
-            pending_follows: RefCell::new(HashMap::new()),
-            next_request: Cell::new(0),
+            features: Features::default(),
             http_conns: Cell::new(0),
             stopping: LocalEvent::default(),
             quic: RefCell::new(None),
@@ -223,13 +165,6 @@ impl Shard {
         // A shard is only reachable through its `Rc`, so this upgrade
         // cannot fail while `&self` is alive.
         self.me.upgrade().expect("a shard outlives its borrows")
-    }
-
-    /// A new id for a request this shard awaits answers to.
-    pub fn next_request(&self) -> u64 {
-        let n = self.next_request.get() + 1;
-        self.next_request.set(n);
-        n
     }
 
     pub fn config(&self) -> &Config {
@@ -249,7 +184,7 @@ impl Shard {
     pub fn kick_local(&self, session_id: Uuid, reason: KickReason) {
         let session = self.sessions.borrow().get(&session_id).cloned();
         if let Some(s) = session {
-            s.kick(reason);
+            kick_session(&s, reason);
         }
     }
 
@@ -283,13 +218,14 @@ impl Shard {
             .cloned()
             .collect();
         for s in sessions {
-            s.kick(reason);
+            kick_session(&s, reason);
         }
     }
 
     /// Hands a message to shard `to`: handled in place when that is this
     /// shard, else sent through the mesh.
-    pub fn send_to(&self, to: usize, msg: ShardMsg) {
+    pub fn send_to(&self, to: usize, msg: impl Into<ShardMsg>) {
+        let msg = msg.into();
         if to == self.id {
             self.handle_msg(msg);
         } else {
@@ -304,97 +240,24 @@ impl Shard {
         }
     }
 
-    /// Handles one message, from the mesh or from this shard itself.
+    /// Handles one message, from the mesh or from this shard itself: each
+    /// feature's to that feature, the rest here.
     pub fn handle_msg(&self, msg: ShardMsg) {
         match msg {
-            ShardMsg::Kick { session_id, reason } => self.kick_local(session_id, reason),
-            ShardMsg::KickUser { user, reason, done } => {
-                self.kick_user_local(user, reason);
-                let _ = done.send(());
-            }
-            ShardMsg::MatchJoin {
-                stream,
-                presence,
-                cid,
-                kind,
-                join,
-            } => matches::on_join(self, stream, presence, cid, kind, join),
-            ShardMsg::JoinRefused {
-                stream,
-                session_id,
-                join,
-            } => {
-                let session = self.sessions.borrow().get(&session_id).cloned();
-                if let Some(s) = session {
-                    s.join_refused(&stream, join);
-                }
-            }
-            ShardMsg::StreamLeave { stream, session_id } => {
-                membership::on_leave(self, stream, session_id)
-            }
-            ShardMsg::StreamClose { stream } => membership::on_close(self, stream),
-            ShardMsg::StreamDropped { stream, sessions } => {
-                membership::on_dropped(self, &stream, &sessions)
-            }
-            ShardMsg::ChannelJoin {
-                stream,
-                presence,
-                cid,
-            } => chat::on_join(self, stream, presence, cid),
-            ShardMsg::ChannelSend {
-                stream,
-                sender,
-                message,
-            } => chat::on_send(self, stream, sender, *message),
-            ShardMsg::MatchData {
-                stream,
-                sender,
-                sender_shard,
-                sender_wire,
-                op_code,
-                data,
-                reliable,
-                only,
-            } => matches::on_data(
-                self,
-                stream,
-                sender,
-                sender_shard,
-                sender_wire,
-                op_code,
-                data,
-                reliable,
-                only,
-            ),
-            ShardMsg::StatusTrack { presence } => status::on_track(self, presence),
-            ShardMsg::StatusUntrack { user, session_id } => {
-                status::on_untrack(self, user, session_id)
-            }
-            ShardMsg::StatusFollow {
-                users,
-                follower,
-                follower_shard,
-                follower_wire,
-                request,
-            } => status::on_follow(
-                self,
-                users,
-                follower,
-                follower_shard,
-                follower_wire,
-                request,
-            ),
-            ShardMsg::StatusPart { request, presences } => {
-                status::on_part(self, request, presences)
-            }
-            ShardMsg::StatusUnfollow { users, follower } => {
-                status::on_unfollow(self, users, follower)
-            }
+            ShardMsg::Matches(m) => matches::on_msg(self, m),
+            ShardMsg::Chat(m) => chat::on_msg(self, m),
+            ShardMsg::Status(m) => status::on_msg(self, m),
+            ShardMsg::Streams(m) => membership::on_msg(self, m),
             ShardMsg::Deliver {
                 sessions,
                 except,
                 frames,
             } => deliver::to_local(self, &sessions, except, &frames),
+            ShardMsg::Kick { session_id, reason } => self.kick_local(session_id, reason),
+            ShardMsg::KickUser { user, reason, done } => {
+                self.kick_user_local(user, reason);
+                let _ = done.send(());
+            }
             ShardMsg::Probe { sent } => self.metrics.mesh_hop.record(sent.elapsed()),
             ShardMsg::QuicDatagram { from, data } => {
                 let driver = self.quic.borrow().clone();

@@ -1,18 +1,62 @@
-//! Realtime features built on streams. Each has a session side (runs on the
-//! shard of the session that asked) and an owner side (runs on the shard
-//! that owns the stream), joined by [`crate::shard::ShardMsg`]s.
+//! Realtime features, one module each. A feature has a session side (runs
+//! on the shard of the session that asked: validates, persists when
+//! needed, forwards) and an owner side (runs on the shard that owns the
+//! stream or the user: keeps the state, answers, relays), joined by the
+//! feature's own message enum (`Msg`), which the shard's envelope
+//! (`ShardMsg`) carries in one variant per feature. Features build on the
+//! fan-out ([`crate::fanout`]: streams, membership, delivery), not on each
+//! other; notifications are the one service others call.
 //!
-//! * [`membership`]: what every stream shares (reaching the owner,
-//!   leaving, closing).
 //! * [`matches`]: relayed matches.
 //! * [`chat`]: rooms, direct conversations and group channels.
 //! * [`status`]: online status and follows.
 //! * [`notifications`]: the server-side notification API and live delivery.
-//! * [`deliver`]: one frame to many sessions, one mesh message per shard.
+//!
+//! A new feature is a new module here with its `Msg` and `on_msg`, one
+//! variant in `ShardMsg` and its line in `Shard::handle_msg`, and a field
+//! in [`Features`] if it keeps state on the shard.
 
 pub mod chat;
-pub mod deliver;
 pub mod matches;
-pub mod membership;
 pub mod notifications;
 pub mod status;
+
+use kairos_core::channel;
+use kairos_schema::rtapi::Outgoing;
+
+use crate::fanout::{Presence, StreamId, mode};
+use crate::session::Session;
+use crate::shard::Shard;
+
+/// Every feature's state on one shard, one field per feature that keeps
+/// any (a feature whose state is its streams' memberships keeps none: the
+/// shard's stream table holds those). Only the shard's own executor
+/// touches it.
+#[derive(Default)]
+pub struct Features {
+    pub status: status::State,
+}
+
+/// What a stream's remaining members hear when `gone` leaves it, by the
+/// feature the stream serves ([`crate::fanout::LeaveEvent`]).
+pub fn leave_event(stream: &StreamId, gone: &Presence) -> Option<Outgoing> {
+    match stream.mode {
+        mode::MATCH_RELAYED => Some(matches::leave_event(stream, gone)),
+        _ if channel::is_channel(stream) && !gone.hidden => Some(chat::leave_event(stream, gone)),
+        _ => None,
+    }
+}
+
+/// What the features do when a session opens (after it is registered):
+/// with `status=true`, it shows its user online.
+pub fn session_opened(shard: &Shard, session: &Session) {
+    if session.status {
+        status::track(shard, session, None);
+    }
+}
+
+/// What the features do when a session's client will send nothing more
+/// (after it left its streams): it goes offline and stops following.
+pub fn session_ended(shard: &Shard, session: &Session) {
+    status::on_close(shard, session);
+}

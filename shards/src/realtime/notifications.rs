@@ -8,19 +8,17 @@
 //! session registry, a rare lookup that is not on the match-message path.
 //! Each user's notifications travel as one `notifications` envelope,
 //! encoded once, with one delivery per shard that holds that user's
-//! sockets.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! sockets. Notifications keep no shard state and send no shard message
+//! of their own: the delivery is the fan-out's (`ShardMsg::Deliver`).
 
 use kairos_core::error::ApiResult;
-use kairos_core::notification::Notification;
+use kairos_core::notification::{self, Notification};
 use kairos_core::time::rfc3339_micros;
 use kairos_schema::api;
 use kairos_schema::rtapi::{NotificationsOut, Outgoing};
 use uuid::Uuid;
 
-use super::deliver;
+use crate::fanout::deliver;
 use crate::rt;
 use crate::session::{Frames, WireSet};
 use crate::shard::Shard;
@@ -43,6 +41,21 @@ pub fn message(notes: &[Notification]) -> Outgoing {
     Outgoing::Notifications(NotificationsOut {
         notifications: notes.iter().map(to_wire).collect(),
     })
+}
+
+/// The notice a session closed by `session.single_socket` gets before it
+/// closes (code -7, not stored).
+pub fn single_socket(user: Uuid) -> Outgoing {
+    message(&[Notification {
+        id: Uuid::new_v4(),
+        user_id: user,
+        subject: "single_socket".into(),
+        content: "{}".into(),
+        code: notification::code::SINGLE_SOCKET,
+        sender_id: None,
+        create_time: kairos_core::time::now_micros(),
+        persistent: false,
+    }])
 }
 
 /// Stores the persistent notifications, then delivers all of them live.
@@ -92,13 +105,11 @@ pub fn deliver_live(shard: &Shard, notes: &[Notification]) {
         }
         let wires: WireSet = sessions.iter().map(|s| s.wire).collect();
         let frames = Frames::encode("", &message(&notes), wires);
-        let mut by_shard: HashMap<usize, Vec<Uuid>> = HashMap::new();
-        for s in sessions {
-            by_shard.entry(s.shard).or_default().push(s.session_id);
-        }
-        for (dest, ids) in by_shard {
-            deliver::to_shard(shard, dest, Arc::from(ids), None, frames.clone());
-        }
+        deliver::to_sessions(
+            shard,
+            sessions.iter().map(|s| (s.shard, s.session_id)),
+            &frames,
+        );
     }
 }
 

@@ -22,7 +22,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kairos_net::ws::close::NORMAL;
 use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
-use uuid::Uuid;
 
 use super::Session;
 use crate::realtime::{chat, matches, status};
@@ -131,44 +130,14 @@ async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (b
         }
         Incoming::MatchDataSend(m) => matches::send_data(shard, session, m),
         Incoming::StatusUpdate(m) => status::update(shard, session, &envelope.cid, m.status),
-        Incoming::StatusUnfollow(m) => match parse_user_ids(&m.user_ids) {
-            Ok(ids) => status::unfollow(shard, session, &envelope.cid, ids),
-            Err(e) => {
-                session.send_envelope(&envelope.cid, &e);
-                return (true, false);
-            }
-        },
+        Incoming::StatusUnfollow(m) => {
+            return (true, status::unfollow(shard, session, &envelope.cid, m));
+        }
         Incoming::StatusFollow(m) => {
-            let mut ids = match parse_user_ids(&m.user_ids) {
-                Ok(ids) => ids,
-                Err(e) => {
-                    session.send_envelope(&envelope.cid, &e);
-                    return (true, false);
-                }
-            };
-            let usernames: Vec<String> =
-                m.usernames.into_iter().filter(|u| !u.is_empty()).collect();
-            if !usernames.is_empty() {
-                let found =
-                    Box::pin(shard.shared.persist.run(move |store| async move {
-                        store.get_users(Vec::new(), usernames).await
-                    }))
-                    .await;
-                if session.is_closing() {
-                    return (true, true);
-                }
-                match found {
-                    Ok(users) => ids.extend(users.into_iter().map(|u| u.id)),
-                    Err(e) => {
-                        session.send_envelope(
-                            &envelope.cid,
-                            &Outgoing::error(ErrorCode::RuntimeException, e.message),
-                        );
-                        return (true, false);
-                    }
-                }
-            }
-            status::follow(shard, session, &envelope.cid, ids);
+            return (
+                true,
+                Box::pin(status::follow(shard, session, &envelope.cid, m)).await,
+            );
         }
         Incoming::Unhandled(name) => {
             session.send_envelope(
@@ -182,18 +151,4 @@ async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (b
         }
     }
     (true, true)
-}
-
-/// User ids of a status request; a malformed one is BAD_INPUT.
-fn parse_user_ids(ids: &[String]) -> Result<Vec<Uuid>, Box<Outgoing>> {
-    ids.iter()
-        .map(|id| {
-            Uuid::parse_str(id).map_err(|_| {
-                Box::new(Outgoing::error(
-                    ErrorCode::BadInput,
-                    format!("Invalid user ID: {id}"),
-                ))
-            })
-        })
-        .collect()
 }

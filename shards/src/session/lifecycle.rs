@@ -4,7 +4,8 @@
 use std::rc::Rc;
 
 use super::{SERVER_CLOSE, Session};
-use crate::realtime::{membership, status};
+use crate::fanout::membership;
+use crate::realtime;
 use crate::registry::SessionRef;
 use crate::shard::{KickReason, Shard};
 
@@ -48,9 +49,7 @@ pub fn open(shard: &Shard, session: &Rc<Session>) {
         session.close(SERVER_CLOSE.0, SERVER_CLOSE.1);
         return;
     }
-    if session.status {
-        status::track(shard, session, None);
-    }
+    realtime::session_opened(shard, session);
     tracing::debug!(shard = shard.id, session = %session.id, user = %session.user_id, transport = ?session.transport, "session opened");
 }
 
@@ -58,7 +57,7 @@ pub fn open(shard: &Shard, session: &Rc<Session>) {
 /// others hear of it at once, and go offline.
 pub fn reading_ended(shard: &Shard, session: &Session) {
     membership::leave_all(shard, session);
-    status::on_close(shard, session);
+    realtime::session_ended(shard, session);
 }
 
 /// Removes every trace of a session that has ended.

@@ -26,15 +26,13 @@ pub use wire::{Frame, Frames, Wire, WireSet};
 
 use std::cell::{Cell, RefCell};
 
-use kairos_core::notification::{self, Notification};
 use kairos_core::token::Claims;
 use kairos_schema::rtapi::Outgoing;
 use uuid::Uuid;
 
+use crate::fanout::{Presence, StreamId};
 use crate::metrics::ShardCells;
 use crate::rt::{LocalEvent, LocalNotify, LocalQueue};
-use crate::shard::KickReason;
-use crate::streams::{Presence, StreamId};
 
 /// Close code and reason Nakama uses when the server ends a session.
 pub(crate) const SERVER_CLOSE: (u16, &str) = (
@@ -190,23 +188,15 @@ impl Session {
         self.close.borrow().clone()
     }
 
-    /// Closes the session on the server's initiative. A single-socket kick
-    /// first tells the client why (notification -7), past the queue limit.
-    pub fn kick(&self, reason: KickReason) {
-        if reason == KickReason::SingleSocket && !self.closing.get() {
-            let note = Notification {
-                id: Uuid::new_v4(),
-                user_id: self.user_id,
-                subject: "single_socket".into(),
-                content: "{}".into(),
-                code: notification::code::SINGLE_SOCKET,
-                sender_id: None,
-                create_time: kairos_core::time::now_micros(),
-                persistent: false,
-            };
-            let msg = crate::realtime::notifications::message(&[note]);
+    /// Closes the session on the server's initiative, first telling the
+    /// client why with `notice`, if any, past the queue limit (not when it
+    /// is already closing).
+    pub fn kick(&self, notice: Option<&Outgoing>) {
+        if let Some(msg) = notice
+            && !self.closing.get()
+        {
             self.out
-                .push_urgent(Frame::reliable(self.wire.encode("", &msg)));
+                .push_urgent(Frame::reliable(self.wire.encode("", msg)));
         }
         self.close(SERVER_CLOSE.0, SERVER_CLOSE.1);
     }
@@ -294,10 +284,10 @@ impl Session {
         if streams.iter().any(|(s, _, _)| s == stream) {
             return None;
         }
-        if stream.mode == crate::streams::mode::MATCH_RELAYED {
+        if stream.mode == crate::fanout::mode::MATCH_RELAYED {
             let matches = streams
                 .iter()
-                .filter(|(s, _, _)| s.mode == crate::streams::mode::MATCH_RELAYED)
+                .filter(|(s, _, _)| s.mode == crate::fanout::mode::MATCH_RELAYED)
                 .count();
             if matches >= limits.max_matches {
                 return Some(("kairos.session.max_matches", limits.max_matches));

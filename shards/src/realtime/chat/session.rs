@@ -1,37 +1,20 @@
-//! Chat, as Nakama's `channel_join`, `channel_leave` and
-//! `channel_message_send`/`_update`/`_remove`.
-//!
-//! A channel is a stream (`kairos_core::channel`): rooms by name, direct
-//! conversations between two users, and group channels. The session side
-//! checks the request, writes history through the persistence pool when
-//! the session joined with `persistence` (the default), encodes the
-//! `channel_message` frame once and hands it to the channel's owner, then
-//! acks. The owner keeps the membership, answers joins, announces
-//! presences (hidden ones excepted) and relays each frame to the members'
-//! shards, the sender's own sessions included, as Nakama does.
-//!
-//! A session's messages reach the owner through one FIFO mesh queue and
-//! the owner relays them through one queue per destination shard, so each
-//! member sees a sender's messages in the order they were sent.
+//! A channel's session side: runs on the shard of the session that asked,
+//! checks the request, keeps history through the persistence pool, and
+//! hands the message to the channel's owner.
 
 use kairos_core::channel::{self, ChannelMessage, ChannelNames, Target, code};
-use kairos_core::error::ApiError;
-use kairos_core::notification::{self, Notification};
-use kairos_core::stream::mode;
 use kairos_core::time::{now_micros, rfc3339_micros};
-use kairos_schema::api;
 use kairos_schema::rtapi::{
     ChannelJoin, ChannelMessageAck, ChannelMessageRemove, ChannelMessageSend, ChannelMessageUpdate,
-    ChannelOut, ChannelPresenceEvent, ErrorCode, Outgoing,
+    ErrorCode, Outgoing,
 };
 use uuid::Uuid;
 
-use super::membership::{self, broadcast, to_owner};
-use super::{deliver, notifications};
-use crate::session::Frames;
+use super::{Msg, to_wire};
+use crate::fanout::StreamId;
+use crate::fanout::membership::{self, to_owner};
 use crate::session::{JoinFlags, Session};
-use crate::shard::{Shard, ShardMsg};
-use crate::streams::{Presence, StreamId};
+use crate::shard::Shard;
 
 /// Answers a request with an error; returns false, for the caller to
 /// count it as failed.
@@ -48,8 +31,6 @@ fn bad_channel(session: &Session, cid: &str) -> bool {
         "Invalid channel identifier",
     )
 }
-
-// ---- session side ----------------------------------------------------------
 
 /// `channel_join`. A direct conversation needs the other user to exist and
 /// neither of them to have blocked the other; a group channel needs
@@ -111,7 +92,7 @@ pub async fn join(shard: &Shard, session: &Session, cid: &str, m: ChannelJoin) -
     };
     session.track_stream(stream.clone(), flags);
     let presence = session.presence_with(shard.id, None, flags);
-    let msg = ShardMsg::ChannelJoin {
+    let msg = Msg::Join {
         stream: stream.clone(),
         presence,
         cid: cid.to_string(),
@@ -352,7 +333,7 @@ fn publish(
     message: &ChannelMessage,
     persistent: bool,
 ) {
-    let msg = ShardMsg::ChannelSend {
+    let msg = Msg::Send {
         stream: message.stream.clone(),
         sender: session.id,
         message: Box::new(to_wire(message, persistent)),
@@ -375,132 +356,4 @@ fn publish(
             user_id_two: names.user_id_two,
         }),
     );
-}
-
-/// A message as clients see it, live or in history.
-pub fn to_wire(m: &ChannelMessage, persistent: bool) -> api::ChannelMessage {
-    let names = ChannelNames::of(&m.stream);
-    api::ChannelMessage {
-        channel_id: channel::channel_id(&m.stream),
-        message_id: m.id.to_string(),
-        code: m.code,
-        sender_id: m.sender_id.to_string(),
-        username: m.username.clone(),
-        content: m.content.clone(),
-        create_time: rfc3339_micros(m.create_time),
-        update_time: rfc3339_micros(m.update_time),
-        persistent,
-        room_name: names.room_name,
-        group_id: names.group_id,
-        user_id_one: names.user_id_one,
-        user_id_two: names.user_id_two,
-    }
-}
-
-// ---- owner side ------------------------------------------------------------
-
-fn presence_event(stream: &StreamId, joins: Vec<&Presence>, leaves: Vec<&Presence>) -> Outgoing {
-    let names = ChannelNames::of(stream);
-    Outgoing::ChannelPresenceEvent(ChannelPresenceEvent {
-        channel_id: channel::channel_id(stream),
-        joins: joins.into_iter().map(Presence::to_wire).collect(),
-        leaves: leaves.into_iter().map(Presence::to_wire).collect(),
-        room_name: names.room_name,
-        group_id: names.group_id,
-        user_id_one: names.user_id_one,
-        user_id_two: names.user_id_two,
-    })
-}
-
-/// The event telling a channel's members that `gone` left.
-pub fn leave_event(stream: &StreamId, gone: &Presence) -> Outgoing {
-    presence_event(stream, Vec::new(), vec![gone])
-}
-
-/// Adds a presence, answers the joiner with the channel and its visible
-/// presences, and announces the join to every member, the joiner included. Opening a direct conversation the
-/// other user is not in sends them a "wants to chat" notification.
-pub fn on_join(shard: &Shard, stream: StreamId, presence: Presence, cid: String) {
-    let mut table = shard.streams.borrow_mut();
-    let newly = table.join(&stream, presence.clone());
-    let Some(m) = table.get(&stream) else { return };
-    let names = ChannelNames::of(&stream);
-    let reply = Outgoing::Channel(ChannelOut {
-        id: channel::channel_id(&stream),
-        presences: m
-            .members()
-            .iter()
-            // Hidden ones never show; the joiner shows only on a rejoin.
-            .filter(|p| !(p.hidden || newly && p.session_id == presence.session_id))
-            .map(Presence::to_wire)
-            .collect(),
-        self_: presence.to_wire(),
-        room_name: names.room_name,
-        group_id: names.group_id,
-        user_id_one: names.user_id_one,
-        user_id_two: names.user_id_two,
-    });
-    deliver::to_session(
-        shard,
-        presence.shard,
-        presence.session_id,
-        presence.wire,
-        &cid,
-        &reply,
-    );
-    if !newly {
-        return;
-    }
-    if !presence.hidden {
-        // Every member hears of the join, the joiner included, as from
-        // Nakama's tracker; the reply above reaches the joiner first.
-        let event = presence_event(&stream, vec![&presence], Vec::new());
-        let frames = Frames::encode("", &event, m.wires());
-        broadcast(shard, m.targets(), None, &frames);
-    }
-    if stream.mode == mode::DIRECT
-        && let Some(other) = channel::other_user(&stream, presence.user_id)
-        && !m.members().iter().any(|p| p.user_id == other)
-    {
-        let note = Notification::social(
-            other,
-            notification::code::DM_REQUEST,
-            format!("{} wants to chat", presence.username),
-            presence.user_id,
-            &presence.username,
-        );
-        drop(table);
-        notifications::send_later(shard, vec![note]);
-    }
-}
-
-/// Relays a message to every member, encoded once per wire, if the sender
-/// still is one (it may have been removed, e.g. by a block, since it
-/// checked).
-pub fn on_send(shard: &Shard, stream: StreamId, sender: Uuid, message: api::ChannelMessage) {
-    let table = shard.streams.borrow();
-    if let Some(m) = table.get(&stream).filter(|m| m.get(sender).is_some()) {
-        let frames = Frames::encode("", &Outgoing::ChannelMessage(message), m.wires());
-        membership::broadcast_data(shard, m.targets(), None, &frames);
-    }
-}
-
-/// Ends the direct conversation between two users: every session in it is
-/// removed (a block does this).
-pub fn close_direct(shard: &Shard, a: Uuid, b: Uuid) {
-    let stream = channel::direct(a, b);
-    to_owner(shard, &stream.clone(), ShardMsg::StreamClose { stream });
-}
-
-/// An error as the HTTP layer reports it, for history of a channel the
-/// caller may not read.
-pub fn check_history_access(stream: &StreamId, caller: Uuid) -> Result<(), ApiError> {
-    match stream.mode {
-        mode::DIRECT if channel::other_user(stream, caller).is_none() => {
-            Err(ApiError::invalid("Channel not found."))
-        }
-        // No group exists until groups land, so no one may read one.
-        mode::GROUP => Err(ApiError::invalid("Group not found.")),
-        _ => Ok(()),
-    }
 }

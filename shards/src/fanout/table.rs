@@ -6,11 +6,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use kairos_schema::rtapi::Outgoing;
 use uuid::Uuid;
 
-use super::{Presence, StreamId};
+use super::{Presence, StreamId, group};
 use crate::metrics::ShardCells;
 use crate::session::WireSet;
+
+/// What a stream's remaining members are told when `gone` leaves it, or
+/// `None` when its kind of stream announces no leave (or not this one: a
+/// hidden chat presence). The features supply it (`realtime::leave_event`),
+/// so that this module names none of them.
+pub type LeaveEvent = fn(stream: &StreamId, gone: &Presence) -> Option<Outgoing>;
 
 /// One stream's members.
 #[derive(Default)]
@@ -43,21 +50,9 @@ impl Membership {
 
     fn rebuild(&mut self) {
         self.wires = self.members.iter().map(|p| p.wire).collect();
-        let mut shards: Vec<usize> = self.members.iter().map(|p| p.shard).collect();
-        shards.sort_unstable();
-        shards.dedup();
-        self.targets = shards
+        self.targets = group::by_shard(self.members.iter().map(|p| (p.shard, p.session_id)))
             .into_iter()
-            .map(|s| {
-                (
-                    s,
-                    self.members
-                        .iter()
-                        .filter(|p| p.shard == s)
-                        .map(|p| p.session_id)
-                        .collect(),
-                )
-            })
+            .map(|(shard, sessions)| (shard, Arc::from(sessions)))
             .collect();
     }
 }
@@ -69,15 +64,24 @@ pub struct StreamTable {
     streams: HashMap<StreamId, Membership>,
     presences: usize,
     metrics: Option<ShardCells>,
+    /// How leaves are announced; none are without it.
+    leave_event: Option<LeaveEvent>,
 }
 
 impl StreamTable {
-    /// A table that keeps the shard's gauges current.
-    pub fn new(metrics: ShardCells) -> StreamTable {
+    /// A table that keeps the shard's gauges current and announces leaves
+    /// with `leave_event`.
+    pub fn new(metrics: ShardCells, leave_event: LeaveEvent) -> StreamTable {
         StreamTable {
             metrics: Some(metrics),
+            leave_event: Some(leave_event),
             ..Default::default()
         }
+    }
+
+    /// What the remaining members of `stream` hear when `gone` leaves.
+    pub fn leave_event(&self, stream: &StreamId, gone: &Presence) -> Option<Outgoing> {
+        self.leave_event.and_then(|event| event(stream, gone))
     }
 
     fn publish(&self) {

@@ -2,16 +2,70 @@
 //!
 //! The message is encoded once per wire its recipients speak
 //! ([`Frames`]) and every recipient's queue gets a reference to its wire's
-//! encoding. Recipients on other shards cost one mesh message per shard,
-//! never one per recipient.
+//! encoding. Recipients on other shards cost one mesh message
+//! (`ShardMsg::Deliver`) per shard, never one per recipient.
+//!
+//! Replies and presence events are never dropped; relayed data (the
+//! `data_` functions) is dropped past the mesh's hard bound.
 
 use std::sync::Arc;
 
 use kairos_schema::rtapi::Outgoing;
 use uuid::Uuid;
 
+use super::group;
 use crate::session::{Frames, Wire, WireSet};
 use crate::shard::{Shard, ShardMsg};
+
+/// Hands `frames` to every target shard (a stream's
+/// [`super::Membership::targets`]), one message per shard.
+pub fn broadcast(
+    here: &Shard,
+    targets: &[(usize, Arc<[Uuid]>)],
+    except: Option<Uuid>,
+    frames: &Frames,
+) {
+    for (dest, sessions) in targets {
+        to_shard(here, *dest, sessions.clone(), except, frames.clone());
+    }
+}
+
+/// Hands relayed data to every target shard, one message per shard;
+/// sheddable past the mesh's hard bound ([`data_to_shard`]).
+pub fn broadcast_data(
+    here: &Shard,
+    targets: &[(usize, Arc<[Uuid]>)],
+    except: Option<Uuid>,
+    frames: &Frames,
+) {
+    for (dest, sessions) in targets {
+        data_to_shard(here, *dest, sessions.clone(), except, frames.clone());
+    }
+}
+
+/// Sends `frames` to each `(shard, session)` listed, one message per
+/// shard ([`group::by_shard`]).
+pub fn to_sessions(
+    here: &Shard,
+    sessions: impl IntoIterator<Item = (usize, Uuid)>,
+    frames: &Frames,
+) {
+    for (dest, ids) in group::by_shard(sessions) {
+        to_shard(here, dest, Arc::from(ids), None, frames.clone());
+    }
+}
+
+/// Relayed data for each `(shard, session)` listed, one message per
+/// shard; sheddable past the mesh's hard bound ([`data_to_shard`]).
+pub fn data_to_sessions(
+    here: &Shard,
+    sessions: impl IntoIterator<Item = (usize, Uuid)>,
+    frames: &Frames,
+) {
+    for (dest, ids) in group::by_shard(sessions) {
+        data_to_shard(here, dest, Arc::from(ids), None, frames.clone());
+    }
+}
 
 /// Sends `frames` to `sessions` on `shard`, skipping `except`.
 pub fn to_shard(

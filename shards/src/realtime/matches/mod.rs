@@ -1,0 +1,129 @@
+//! Relayed (client-authoritative) matches, as Nakama's `match_create`,
+//! `match_join`, `match_leave` and `match_data_send`.
+//!
+//! A relayed match is the stream `(5, <uuid>, "", "")`; its id on the wire
+//! is `"<uuid>."` (no node). The session side ([`session`]) validates and
+//! forwards a [`Msg`] to the owner shard; the owner side ([`owner`]) keeps
+//! the membership in the shard's stream table, answers joins, and encodes
+//! each presence event and each `match_data` once per wire its members
+//! speak, then hands the encodings to the members' shards
+//! ([`crate::fanout::deliver`]). Leaving is the stream's
+//! ([`crate::fanout::membership`]); [`leave_event`] is what the others hear.
+//! A match keeps no state beyond its stream's membership.
+
+mod owner;
+mod session;
+
+pub use session::{create, join, leave, send_data};
+
+use bytes::Bytes;
+use kairos_schema::rtapi::{ErrorCode, MatchPresenceEvent, Outgoing};
+use uuid::Uuid;
+
+use crate::fanout::{Presence, StreamId};
+use crate::session::Wire;
+use crate::shard::{Shard, ShardMsg};
+
+/// What a match's session side asks its owner.
+#[derive(Debug)]
+pub enum Msg {
+    /// Add this presence and answer the joiner.
+    Join(Join),
+    /// Relay this data from its sender.
+    Data(Data),
+}
+
+/// To a relayed match's owner: add `presence` and answer the joiner.
+#[derive(Debug)]
+pub struct Join {
+    pub stream: StreamId,
+    pub presence: Presence,
+    pub cid: String,
+    pub kind: JoinKind,
+    /// The joiner's number for this request (`Session::track_stream`).
+    pub join: u64,
+}
+
+/// To a relayed match's owner: relay `data` from `sender`.
+#[derive(Debug)]
+pub struct Data {
+    pub stream: StreamId,
+    pub sender: Uuid,
+    pub sender_shard: usize,
+    pub sender_wire: Wire,
+    pub op_code: i64,
+    pub data: Bytes,
+    pub reliable: bool,
+    /// Only these sessions, when not empty.
+    pub only: Vec<Uuid>,
+}
+
+impl From<Msg> for ShardMsg {
+    fn from(msg: Msg) -> ShardMsg {
+        ShardMsg::Matches(msg)
+    }
+}
+
+/// Handles a match message on the owner shard.
+pub fn on_msg(shard: &Shard, msg: Msg) {
+    match msg {
+        Msg::Join(join) => owner::on_join(shard, join),
+        Msg::Data(data) => owner::on_data(shard, data),
+    }
+}
+
+/// Why a join is asked, which decides what "no such match" means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// `match_create`: the match comes into being.
+    Create,
+    /// `match_join`: the match must already have members.
+    Join,
+}
+
+/// Parses a relayed match id, `"<uuid>."`.
+pub fn parse_match_id(id: &str) -> Result<Uuid, (ErrorCode, &'static str)> {
+    let Some((uuid, node)) = id.split_once('.') else {
+        return Err((ErrorCode::BadInput, "Invalid match ID"));
+    };
+    let uuid = Uuid::parse_str(uuid).map_err(|_| (ErrorCode::BadInput, "Invalid match ID"))?;
+    if !node.is_empty() {
+        // "<uuid>.<node>" names an authoritative match; none run here yet.
+        return Err((ErrorCode::MatchNotFound, "Match not found"));
+    }
+    Ok(uuid)
+}
+
+/// A relayed match's id on the wire, from its stream's subject.
+fn match_id(uuid: &str) -> String {
+    format!("{uuid}.")
+}
+
+/// The event telling a match's members that `gone` left.
+pub fn leave_event(stream: &StreamId, gone: &Presence) -> Outgoing {
+    Outgoing::MatchPresenceEvent(MatchPresenceEvent {
+        match_id: match_id(&stream.subject),
+        joins: Vec::new(),
+        leaves: vec![gone.to_wire()],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn match_ids() {
+        let u = Uuid::new_v4();
+        assert_eq!(parse_match_id(&format!("{u}.")), Ok(u));
+        assert_eq!(
+            parse_match_id(&format!("{u}")).unwrap_err().0,
+            ErrorCode::BadInput
+        );
+        assert_eq!(parse_match_id("nope.").unwrap_err().0, ErrorCode::BadInput);
+        assert_eq!(
+            parse_match_id(&format!("{u}.node1")).unwrap_err().0,
+            ErrorCode::MatchNotFound
+        );
+    }
+}

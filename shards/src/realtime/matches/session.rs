@@ -1,0 +1,127 @@
+//! A match's session side: runs on the shard of the session that asked,
+//! validates, and forwards to the match's owner.
+
+use kairos_schema::rtapi::{ErrorCode, MatchDataSend, Outgoing};
+use uuid::Uuid;
+
+use super::{Data, Join, JoinKind, Msg, parse_match_id};
+use crate::fanout::StreamId;
+use crate::fanout::membership::{self, to_owner};
+use crate::session::{JoinFlags, Session};
+use crate::shard::Shard;
+
+/// `match_create {name}`: a random id, or a deterministic one (UUIDv5 of the
+/// name in the DNS namespace, as Nakama) so that everyone naming the same
+/// match meets in it.
+pub fn create(shard: &Shard, session: &Session, cid: &str, name: &str) {
+    let id = if name.is_empty() {
+        Uuid::new_v4()
+    } else {
+        Uuid::new_v5(&Uuid::NAMESPACE_DNS, name.as_bytes())
+    };
+    join_stream(
+        shard,
+        session,
+        cid,
+        StreamId::relayed_match(id),
+        JoinKind::Create,
+    );
+}
+
+/// `match_join {match_id | token}`.
+pub fn join(shard: &Shard, session: &Session, cid: &str, match_id: &str, token: &str) {
+    if !token.is_empty() {
+        session.send_envelope(
+            cid,
+            &Outgoing::error(
+                ErrorCode::BadInput,
+                "Matchmaker tokens are not supported yet.",
+            ),
+        );
+        return;
+    }
+    match parse_match_id(match_id) {
+        Ok(id) => join_stream(
+            shard,
+            session,
+            cid,
+            StreamId::relayed_match(id),
+            JoinKind::Join,
+        ),
+        Err((code, msg)) => {
+            session.send_envelope(cid, &Outgoing::error(code, msg));
+        }
+    }
+}
+
+fn join_stream(shard: &Shard, session: &Session, cid: &str, stream: StreamId, kind: JoinKind) {
+    if membership::refuse_over_limit(shard, session, cid, &stream, ErrorCode::MatchJoinRejected) {
+        return;
+    }
+    let join = session.track_stream(stream.clone(), JoinFlags::default());
+    let presence = session.presence(shard.id, None);
+    to_owner(
+        shard,
+        &stream.clone(),
+        Msg::Join(Join {
+            stream,
+            presence,
+            cid: cid.to_string(),
+            kind,
+            join,
+        }),
+    );
+}
+
+/// `match_leave {match_id}`: answered at once; the owner tells the others.
+pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
+    match parse_match_id(match_id) {
+        Ok(id) => {
+            membership::leave(shard, session, StreamId::relayed_match(id));
+            session.send_empty_reply(cid);
+        }
+        Err((code, msg)) => {
+            session.send_envelope(cid, &Outgoing::error(code, msg));
+        }
+    }
+}
+
+/// `match_data_send`: forwarded to the owner, which relays it. Failures are
+/// reported without a `cid`, as Nakama does.
+pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
+    let id = match parse_match_id(&msg.match_id) {
+        Ok(id) => id,
+        Err((code, text)) => {
+            session.send_envelope("", &Outgoing::error(code, text));
+            return;
+        }
+    };
+    let mut only = Vec::new();
+    for p in &msg.presences {
+        match Uuid::parse_str(&p.session_id) {
+            Ok(s) => only.push(s),
+            Err(_) => {
+                session.send_envelope(
+                    "",
+                    &Outgoing::error(ErrorCode::BadInput, "Invalid presence session ID"),
+                );
+                return;
+            }
+        }
+    }
+    let stream = StreamId::relayed_match(id);
+    to_owner(
+        shard,
+        &stream.clone(),
+        Msg::Data(Data {
+            stream,
+            sender: session.id,
+            sender_shard: shard.id,
+            sender_wire: session.wire,
+            op_code: msg.op_code,
+            data: msg.data,
+            reliable: msg.reliable,
+            only,
+        }),
+    );
+}

@@ -1,0 +1,114 @@
+//! Status: users appearing online and the sessions following them, as
+//! Nakama's `status_follow`, `status_unfollow`, `status_update` and
+//! `status_presence_event`.
+//!
+//! Each user's status is kept by the shard that owns the stream
+//! `(1, <user id>, "", "")`, in that shard's [`State`] (the owner side,
+//! [`owner`]): the user's status presences (one per session connected with
+//! `status=true`, or after a `status_update`) and the sessions following
+//! the user. A follow of several users asks each owner for its part of the
+//! answer; the follower's shard gathers the parts in its own [`State`] and
+//! replies once all are in (the session side, [`session`]).
+
+mod owner;
+mod session;
+
+pub use session::{follow, on_close, track, unfollow, update};
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use kairos_schema::rtapi::UserPresence;
+use uuid::Uuid;
+
+use crate::fanout::{Presence, StreamId, mode};
+use crate::session::Wire;
+use crate::shard::{Shard, ShardMsg};
+
+/// Longest status text (Nakama's limit).
+pub const MAX_STATUS_LEN: usize = 2048;
+
+/// What the status feature asks another shard.
+#[derive(Debug)]
+pub enum Msg {
+    /// To a user's status owner: show (or replace) this status presence.
+    Track { presence: Presence },
+    /// To a user's status owner: this session no longer shows the user
+    /// online.
+    Untrack { user: Uuid, session_id: Uuid },
+    /// To the status owner of some users: add a follower and answer.
+    Follow(Follow),
+    /// To a follower's shard: one owner's part of a follow answer.
+    Part {
+        request: u64,
+        presences: Vec<UserPresence>,
+    },
+    /// To the status owner of `users`: stop sending `follower` their events.
+    Unfollow { users: Vec<Uuid>, follower: Uuid },
+}
+
+/// To the status owner of `users`: add `follower` to each, and send back
+/// their presences as part `request` of the answer.
+#[derive(Debug)]
+pub struct Follow {
+    pub users: Vec<Uuid>,
+    pub follower: Follower,
+    pub request: u64,
+}
+
+/// A session following users' status: where its events go.
+#[derive(Clone, Copy, Debug)]
+pub struct Follower {
+    pub session: Uuid,
+    pub shard: usize,
+    pub wire: Wire,
+}
+
+impl From<Msg> for ShardMsg {
+    fn from(msg: Msg) -> ShardMsg {
+        ShardMsg::Status(msg)
+    }
+}
+
+/// One shard's status state: the users whose status it owns, and the
+/// follow answers it gathers for its own sessions.
+#[derive(Default)]
+pub struct State {
+    /// The users whose status this shard owns.
+    table: RefCell<owner::StatusTable>,
+    /// Follow answers being gathered for this shard's sessions, by request.
+    pending: RefCell<HashMap<u64, session::PendingFollow>>,
+    /// The last follow request numbered on this shard.
+    requests: Cell<u64>,
+}
+
+impl State {
+    /// A new number for a follow this shard gathers answers to.
+    fn next_request(&self) -> u64 {
+        let n = self.requests.get() + 1;
+        self.requests.set(n);
+        n
+    }
+}
+
+/// Handles a status message on the shard it was sent to.
+pub fn on_msg(shard: &Shard, msg: Msg) {
+    match msg {
+        Msg::Track { presence } => owner::on_track(shard, presence),
+        Msg::Untrack { user, session_id } => owner::on_untrack(shard, user, session_id),
+        Msg::Follow(follow) => owner::on_follow(shard, follow),
+        Msg::Part { request, presences } => session::on_part(shard, request, presences),
+        Msg::Unfollow { users, follower } => owner::on_unfollow(shard, users, follower),
+    }
+}
+
+/// The shard that keeps `user`'s status.
+fn owner_of(shard: &Shard, user: Uuid) -> usize {
+    StreamId {
+        mode: mode::STATUS,
+        subject: user.to_string(),
+        subcontext: String::new(),
+        label: String::new(),
+    }
+    .owner(shard.port.shards())
+}
