@@ -244,3 +244,53 @@ fn shards_modules_are_public_only_when_used_elsewhere() {
         "public modules of kairos-shards no other crate uses (make them pub(crate)): {unused:?}"
     );
 }
+
+/// The layers inside `kairos-shards`, as ARCHITECTURE.md draws them:
+/// `fanout/` knows no feature; a realtime feature knows no other feature
+/// (notifications excepted: a service the others call); and neither the
+/// features, the fan-out nor the session know a transport.
+#[test]
+fn shards_layers_keep_to_their_side() {
+    let root = root();
+    let src = root.join("shards/src");
+    let files_in = |dir: &str| rust_files(&src.join(dir));
+    let mut found = Vec::new();
+
+    let fanout = files_in("fanout");
+    assert!(fanout.len() >= 4, "fanout/ has {} files", fanout.len());
+    found.extend(offenders(&fanout, &["realtime::", "crate::realtime"], &root));
+
+    let features = ["matches", "chat", "status"];
+    for f in features {
+        let files = files_in(&format!("realtime/{f}"));
+        assert!(!files.is_empty(), "realtime/{f}/ is missing");
+        let others: Vec<String> = features
+            .iter()
+            .filter(|o| **o != f)
+            .flat_map(|o| [format!("realtime::{o}"), format!("super::super::{o}")])
+            .collect();
+        let others: Vec<&str> = others.iter().map(String::as_str).collect();
+        found.extend(offenders(&files, &others, &root));
+    }
+
+    let inner: Vec<PathBuf> = ["realtime", "fanout", "session"]
+        .iter()
+        .flat_map(|d| files_in(d))
+        .collect();
+    found.extend(offenders(
+        &inner,
+        &[
+            "crate::http",
+            "crate::ws",
+            "crate::udp",
+            "crate::quic",
+            "crate::datagram",
+        ],
+        &root,
+    ));
+    assert!(
+        found.is_empty(),
+        "a layer of kairos-shards reaches across:\n{}",
+        found.join("\n")
+    );
+}
