@@ -6,7 +6,7 @@
 //! reads a clock. Every protocol is a plain state machine: the caller feeds it
 //! the bytes it received (and, for protocols with timers, the current time as
 //! a value), and gets back decoded events plus the bytes it must send. The
-//! drivers that own the actual I/O live elsewhere — the glommio TCP driver of
+//! drivers that own the actual I/O live elsewhere — the shard drivers of
 //! the server, the blocking and tokio clients of the tests and the load
 //! tester — in the same way `quinn` wraps `quinn-proto`.
 //!

@@ -7,7 +7,7 @@
 //!   its mesh task and is never woken by the kernel: a producer only wakes a
 //!   consumer that has announced it is about to park.
 //! * An idle consumer parks (after its executor's `spin_before_park`) and is
-//!   woken through its waker; glommio turns a wake from a foreign thread into
+//!   woken through its waker; the runtime turns a wake from a foreign thread into
 //!   an eventfd write only when the target executor sleeps.
 //! * A full queue never blocks: the producer keeps the overflow locally, in
 //!   order, and retries. The overflow is bounded by its sources: sessions'

@@ -258,7 +258,11 @@ fn shards_layers_keep_to_their_side() {
 
     let fanout = files_in("fanout");
     assert!(fanout.len() >= 4, "fanout/ has {} files", fanout.len());
-    found.extend(offenders(&fanout, &["realtime::", "crate::realtime"], &root));
+    found.extend(offenders(
+        &fanout,
+        &["realtime::", "crate::realtime"],
+        &root,
+    ));
 
     let features = ["matches", "chat", "status"];
     for f in features {

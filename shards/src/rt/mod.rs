@@ -3,11 +3,13 @@
 //! of newtypes and functions with only the methods Kairos uses.
 //!
 //! Two implementations sit behind it, chosen at build time:
-//! * [`glommio`](https://docs.rs/glommio) (the default): one io_uring
-//!   executor per core, pinned, polling before it parks;
 //! * tokio's current-thread runtime with a `LocalSet`, one per shard
-//!   thread, pinned with `sched_setaffinity` (cargo feature `rt-tokio`,
-//!   which wins when both are enabled).
+//!   thread, pinned with `sched_setaffinity` (the default, cargo feature
+//!   `rt-tokio`): in the A/B of BENCHMARKS.md it spent 1.2–2.3× less CPU
+//!   per message than glommio on every workload, with a lower tail;
+//! * [`glommio`](https://docs.rs/glommio): one io_uring executor per core,
+//!   pinned, polling before it parks (cargo feature `rt-glommio`, which
+//!   wins when both are enabled).
 //!
 //! Architecture invariant: only this module names the runtime. No runtime
 //! type, error or I/O trait, and no raw file descriptor, escapes it: the
@@ -17,12 +19,14 @@
 //! runtime or futures-lite 1. Swapping the runtime is a change to this
 //! module alone.
 
-#[cfg(not(feature = "rt-tokio"))]
+#[cfg(feature = "rt-glommio")]
 #[path = "glommio/mod.rs"]
 mod imp;
-#[cfg(feature = "rt-tokio")]
+#[cfg(all(feature = "rt-tokio", not(feature = "rt-glommio")))]
 #[path = "tokio/mod.rs"]
 mod imp;
+#[cfg(not(any(feature = "rt-tokio", feature = "rt-glommio")))]
+compile_error!("kairos-shards needs a runtime: enable the feature rt-tokio or rt-glommio");
 
 mod notify;
 mod shutdown;

@@ -6,8 +6,8 @@
 //! `socket.pong_wait_ms`, or when a write has made no progress for
 //! `socket.write_timeout_ms` (a client that stopped reading). Shutting the
 //! socket down wakes the session's reader and writer, which then clean up.
-//! (glommio's own socket timeouts never fired in our tests, so Kairos keeps
-//! its own watchdogs.)
+//! (The runtimes' own socket timeouts are not used: glommio's never fired
+//! in our tests, and a timer per socket is what this sweep avoids.)
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};

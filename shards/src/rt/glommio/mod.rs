@@ -1,5 +1,5 @@
 //! The glommio implementation of the runtime seam: one io_uring executor
-//! per shard thread.
+//! per shard thread (cargo feature `rt-glommio`).
 
 mod executor;
 mod net;

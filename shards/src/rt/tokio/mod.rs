@@ -1,6 +1,6 @@
-//! The tokio implementation of the runtime seam: a current-thread runtime
-//! and a `LocalSet` per shard thread, pinned to its core. Built with the
-//! `rt-tokio` cargo feature, to compare reactors and to prove the seam.
+//! The tokio implementation of the runtime seam, the default: a
+//! current-thread runtime and a `LocalSet` per shard thread, pinned to its
+//! core (cargo feature `rt-tokio`).
 
 mod executor;
 mod net;
