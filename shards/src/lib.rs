@@ -17,6 +17,7 @@ pub mod rt;
 pub(crate) mod server;
 pub mod session;
 pub(crate) mod shard;
+pub(crate) mod spin;
 pub(crate) mod stop;
 pub(crate) mod udp;
 pub(crate) mod ws;

@@ -6,7 +6,7 @@
 //! * A busy shard drains all its inbound queues in batches on every pass of
 //!   its mesh task and is never woken by the kernel: a producer only wakes a
 //!   consumer that has announced it is about to park.
-//! * An idle consumer parks (after its executor's `spin_before_park`) and is
+//! * An idle consumer parks and is
 //!   woken through its waker; the runtime turns a wake from a foreign thread into
 //!   an eventfd write only when the target executor sleeps.
 //! * A full queue never blocks: the producer keeps the overflow locally, in
@@ -31,6 +31,7 @@ use atomic_waker::AtomicWaker;
 use crossbeam_queue::ArrayQueue;
 
 use crate::rt::LocalNotify;
+use crate::spin::SpinPolicy;
 
 /// The shared part of the mesh, created once and handed to every shard.
 pub struct Mesh<M> {
@@ -92,7 +93,7 @@ impl<M: Send> Mesh<M> {
             overflow: RefCell::new((0..self.shards).map(|_| VecDeque::new()).collect()),
             overflowed: Cell::new(0),
             overflow_started: LocalNotify::default(),
-            spin: Duration::ZERO,
+            spin: SpinPolicy::new(Duration::ZERO),
             overflow_max: usize::MAX,
         }
     }
@@ -151,7 +152,7 @@ pub struct MeshPort<M> {
     /// only runs while there is something to retry.
     pub overflow_started: LocalNotify,
     /// How long an empty inbox is polled before parking.
-    spin: Duration,
+    spin: SpinPolicy,
     /// Past this many messages in overflow, sheddable ones are dropped.
     overflow_max: usize,
 }
@@ -283,25 +284,36 @@ impl<M: Send + 'static> MeshPort<M> {
     }
 
     /// Sets how long [`MeshPort::recv_batch`] keeps polling before it parks.
+    /// (at most `spin`, and only while messages have been arriving closer
+    /// together than that: [`SpinPolicy`]).
     pub fn with_spin(mut self, spin: Duration) -> Self {
-        self.spin = spin;
+        self.spin = SpinPolicy::new(spin);
         self
     }
 
     /// Waits until at least one message is queued for this shard, then
     /// drains up to `max` into `out`.
     ///
-    /// An empty inbox is polled again for up to the port's spin time,
+    /// While messages have been arriving closer together than the port's
+    /// spin budget, an empty inbox is polled again for up to that budget,
     /// yielding to the shard's other tasks between polls, before the shard
     /// parks: a steady flow of messages is then picked up with no cross-core
-    /// wake-up at all, which on a VM costs tens of microseconds.
+    /// wake-up at all, which on a VM costs tens of microseconds. Sparse
+    /// traffic parks at once ([`SpinPolicy`]).
     pub async fn recv_batch(&self, out: &mut Vec<(usize, M)>, max: usize) -> usize {
+        let got = self.recv_batch_inner(out, max).await;
+        self.spin.arrived(Instant::now());
+        got
+    }
+
+    async fn recv_batch_inner(&self, out: &mut Vec<(usize, M)>, max: usize) -> usize {
         let got = self.try_recv_batch(out, max);
         if got > 0 {
             return got;
         }
-        if !self.spin.is_zero() {
-            let deadline = Instant::now() + self.spin;
+        let spin = self.spin.spin();
+        if !spin.is_zero() {
+            let deadline = Instant::now() + spin;
             loop {
                 futures_lite::future::yield_now().await;
                 let got = self.try_recv_batch(out, max);
