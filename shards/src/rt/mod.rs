@@ -5,7 +5,7 @@
 //! Two implementations sit behind it, chosen at build time:
 //! * tokio's current-thread runtime with a `LocalSet`, one per shard
 //!   thread, pinned with `sched_setaffinity` (the default, cargo feature
-//!   `rt-tokio`): in the A/B of BENCHMARKS.md it spent 1.2–2.3× less CPU
+//!   `rt-tokio`): in the A/B of BENCHMARKS.md it spent 1.4–2.4× less CPU
 //!   per message than glommio on every workload, with a lower tail;
 //! * [`glommio`](https://docs.rs/glommio): one io_uring executor per core,
 //!   pinned, polling before it parks (cargo feature `rt-glommio`, which
