@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Server CPU per message for several kairos binaries (or settings), taken
+# in turns on the same workloads, as BENCHMARKS.md ("Runtimes") reports it.
+#
+#   benches/scripts/runtime-ab.sh LABEL=BINARY[:EXTRA-ARGS] ...
+#
+# e.g. build the two runtimes and compare them, with glommio once more
+# without its spin:
+#
+#   cargo build --release -p kairos-loadtest
+#   cargo build --release -p kairos-shards --bin kairos && cp target/release/kairos /tmp/kairos-tokio
+#   cargo build --release -p kairos-shards --bin kairos --features rt-glommio && cp target/release/kairos /tmp/kairos-glommio
+#   benches/scripts/runtime-ab.sh tokio=/tmp/kairos-tokio glommio=/tmp/kairos-glommio \
+#     "glommio-nospin=/tmp/kairos-glommio:--mesh.spin_before_park_us 0"
+#
+# WORKLOADS (default "relay25 relay50 relay100 wsping auth udpcap rtt"),
+# REPS (default 2) and DURATION (seconds, default 8) narrow or widen the
+# run. Each line printed: repetition, workload, label, the measured
+# operation's ok/s, p50 and p99 (µs), and the load tester's server CPU
+# figures (read from /proc with --server-pid). Every server has 2 shards,
+# SQLite in a fresh directory and the per-session rate limit lifted.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+lt=target/release/kairos-loadtest
+workloads=${WORKLOADS:-relay25 relay50 relay100 wsping auth udpcap rtt}
+reps=${REPS:-2}
+dur=${DURATION:-8}
+port=17390
+[ $# -ge 1 ] || { sed -n '2,21p' "$0"; exit 2; }
+
+for rep in $(seq 1 "$reps"); do
+  for w in $workloads; do
+    for spec in "$@"; do
+      label=${spec%%=*}
+      rest=${spec#*=}
+      bin=${rest%%:*}
+      extra=()
+      [[ $rest == *:* ]] && read -r -a extra <<<"${rest#*:}"
+      [ "$w" = udpcap ] && extra+=(--socket.outgoing_queue_size 4096)
+      dir=$(mktemp -d)
+      "$bin" --data_dir "$dir" --shards 2 --logger.level warn --socket.port $port \
+        --udp.port $((port + 2)) --quic.port 0 \
+        --kairos.session.max_messages_per_sec 10000000 --kairos.session.message_burst 10000000 \
+        "${extra[@]}" >"$dir/server.log" 2>&1 &
+      pid=$!
+      for _ in $(seq 1 50); do
+        grep -q "kairos listening" "$dir/server.log" && break
+        sleep 0.1
+      done
+      t=127.0.0.1:$port
+      common=(--target $t -d "$dur" --server-pid $pid --no-progress)
+      case $w in
+        relay25) args=(match-relay -c 200 --players-per-match 8 --rate 20 --payload 32); op=deliver ;;
+        relay50) args=(match-relay -c 400 --players-per-match 8 --rate 20 --payload 32); op=deliver ;;
+        relay100) args=(match-relay -c 800 --players-per-match 8 --rate 20 --payload 32); op=deliver ;;
+        wsping) args=(ws-ping -c 1); op=ping ;;
+        auth) args=(auth-device -c 16); op=authenticate_device ;;
+        udpcap) args=(match-relay --transport udp -c 8 --players-per-match 8 --rate 1000 --payload 64 --reliable false --timeout 2); op=deliver ;;
+        rtt) args=(match-rtt -c 1); op=rtt ;;
+        *) echo "unknown workload $w" >&2; exit 2 ;;
+      esac
+      out=$("$lt" "${args[@]}" "${common[@]}" 2>&1 || true)
+      echo "$rep $w $label $(grep -E "^$op " <<<"$out" | awk '{print "ok/s="$4" p50="$7" p99="$9}') $(grep -E 'server_cpu_per|server_cpu_cores|delivery_ratio' <<<"$out" | tr '\n' ' ')"
+      kill -INT $pid 2>/dev/null || true
+      wait $pid 2>/dev/null || true
+      rm -rf "$dir"
+    done
+  done
+done
