@@ -237,13 +237,26 @@ fn send(ws: &mut ws::Connection, wire: Wire, frame: &Frame) {
     };
 }
 
-/// Takes what the connection has to send as one buffer: a lone chunk as
-/// it is (a shared broadcast frame is written without a copy), several
+/// What the connection has to send, ready for one write.
+enum Outbound {
+    /// Nothing.
+    None,
+    /// A lone chunk, written as it is (a shared broadcast frame goes out
+    /// without a copy).
+    Lone(Bytes),
+    /// Several chunks, gathered into the writer's scratch buffer, whose
+    /// capacity is kept from one write to the next.
+    Gathered,
+}
+
+/// Takes what the connection has to send: a lone chunk as it is, several
 /// gathered into `scratch` so that they go out in one write.
-fn outbound(ws: &mut ws::Connection, scratch: &mut BytesMut) -> Option<Bytes> {
-    let first = ws.take_outbound()?;
+fn outbound(ws: &mut ws::Connection, scratch: &mut BytesMut) -> Outbound {
+    let Some(first) = ws.take_outbound() else {
+        return Outbound::None;
+    };
     let Some(second) = ws.take_outbound() else {
-        return Some(first);
+        return Outbound::Lone(first);
     };
     scratch.clear();
     scratch.extend_from_slice(&first);
@@ -251,7 +264,7 @@ fn outbound(ws: &mut ws::Connection, scratch: &mut BytesMut) -> Option<Bytes> {
     while let Some(more) = ws.take_outbound() {
         scratch.extend_from_slice(&more);
     }
-    Some(scratch.split().freeze())
+    Outbound::Gathered
 }
 
 /// Writes `data` with the write watchdog armed.
@@ -266,10 +279,13 @@ async fn timed_write(conn: &Conn, data: &[u8]) -> std::io::Result<()> {
 /// failed.
 async fn flush(conn: &Conn, scratch: &mut BytesMut) -> bool {
     loop {
-        let Some(data) = outbound(&mut conn.ws.borrow_mut(), scratch) else {
-            return true;
+        let out = outbound(&mut conn.ws.borrow_mut(), scratch);
+        let data: &[u8] = match &out {
+            Outbound::None => return true,
+            Outbound::Lone(chunk) => chunk,
+            Outbound::Gathered => scratch,
         };
-        match timed_write(conn, &data).await {
+        match timed_write(conn, data).await {
             Ok(()) => {
                 let session = &conn.session;
                 session.metrics.message_sent_bytes.add(data.len() as u64);
