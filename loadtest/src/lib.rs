@@ -106,6 +106,11 @@ pub async fn execute(opts: Options) -> Result<Report, String> {
         .map_or(0, |d| d.as_millis() as u64);
     let scenario = opts.scenario;
     let show_progress = opts.progress;
+    if let Some(pid) = opts.server_pid {
+        // Refuse a pid whose CPU time cannot be read before any load runs.
+        proc::cpu_time(pid)
+            .map_err(|e| format!("--server-pid {pid}: cannot read /proc/{pid}/stat: {e}"))?;
+    }
     let run = Run::new(opts);
 
     let progress = show_progress.then(|| tokio::spawn(runner::progress(run.clone())));

@@ -699,6 +699,34 @@ mod tests {
     }
 
     #[test]
+    fn the_window_samples_the_server_cpu_at_both_ends() {
+        // This process stands in for the server: it burns CPU in the window.
+        let pid = std::process::id();
+        rt().block_on(async {
+            let run = run_with(&format!(
+                "baseline-udp-echo -c 1 --duration 0.3 --server-pid {pid}"
+            ));
+            let burner = std::thread::spawn({
+                let run = run.clone();
+                move || {
+                    let mut x = 0u64;
+                    while !run.is_stopped() {
+                        x = std::hint::black_box(x.wrapping_add(1));
+                    }
+                }
+            });
+            let fleet = Fleet::spawn(&run, 1, |mut w| async move { w.ready() });
+            fleet.wait_ready().await;
+            fleet.measure().await;
+            burner.join().unwrap();
+            let cpu = run.server_cpu().expect("both ends sampled");
+            assert!(cpu > Duration::ZERO, "a busy thread in the window shows");
+        });
+        let run = run_with("baseline-udp-echo -c 1");
+        assert_eq!(run.server_cpu(), None, "no --server-pid, no figure");
+    }
+
+    #[test]
     fn window_follows_ramp_up_and_duration() {
         rt().block_on(async {
             let run = run_with("baseline-udp-echo -c 4 --ramp-up 0.2 --duration 0.3");
