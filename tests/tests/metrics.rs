@@ -169,6 +169,8 @@ fn counters_and_histograms_move_and_the_exposition_parses() {
         "kairos_shard_sessions",
         "kairos_shard_mesh_received_total",
         "kairos_shard_mesh_overflow",
+        "kairos_shard_mesh_parks_total",
+        "kairos_shard_mesh_wakeups_total",
         "kairos_realtime_message_latency_seconds_bucket",
         "kairos_persist_jobs_completed_total",
         "kairos_persist_job_wait_seconds_total",

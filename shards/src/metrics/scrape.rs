@@ -238,7 +238,7 @@ pub fn render(shared: &Shared) -> String {
         );
     }
     type MeshCell = fn(usize, &Shared) -> u64;
-    let per_shard: [(&str, &str, Kind, MeshCell); 2] = [
+    let per_shard: [(&str, &str, Kind, MeshCell); 4] = [
         (
             "kairos_shard_mesh_overflow_peak",
             "The most messages each shard has held in its mesh overflow since it started.",
@@ -250,6 +250,18 @@ pub fn render(shared: &Shared) -> String {
             "Relayed messages each shard dropped because its mesh overflow was at kairos.session.mesh_overflow_max.",
             Kind::Counter,
             |i, shared| shared.mesh.shed(i),
+        ),
+        (
+            "kairos_shard_mesh_parks_total",
+            "Times each shard's mesh receiver parked on an empty inbox (the shard then sleeps unless a socket or timer wakes it first).",
+            Kind::Counter,
+            |i, shared| shared.mesh.parks(i),
+        ),
+        (
+            "kairos_shard_mesh_wakeups_total",
+            "Times another shard found each shard parked and woke it: cross-core wake-ups, the dearest step of a cross-shard hop.",
+            Kind::Counter,
+            |i, shared| shared.mesh.wakeups(i),
         ),
     ];
     for (name, help, kind, value) in per_shard {
