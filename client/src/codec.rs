@@ -22,7 +22,8 @@ use bytes::Bytes;
 use kairos_schema::api::{ChannelMessage, Notification};
 use kairos_schema::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, ErrorBody, Incoming, MatchData, MatchOut,
-    MatchPresenceEvent, NotificationsOut, Outgoing, StatusOut, StatusPresenceEvent, UserPresence,
+    MatchPresenceEvent, NotificationsOut, Outgoing, RpcOut, StatusOut, StatusPresenceEvent,
+    UserPresence,
 };
 use serde_json::{Map, Value, json};
 
@@ -155,6 +156,11 @@ fn json_request(message: &Incoming) -> (&'static str, Value) {
         }
         Incoming::StatusUnfollow(m) => {
             o.strings("user_ids", &m.user_ids);
+        }
+        Incoming::Rpc(m) => {
+            o.str("id", &m.id);
+            o.str("payload", &m.payload);
+            o.str("http_key", &m.http_key);
         }
         Incoming::StatusUpdate(m) => {
             if let Some(status) = &m.status {
@@ -291,6 +297,10 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
         }),
         Outgoing::Status(_) => Outgoing::Status(StatusOut {
             presences: m.presences("presences")?,
+        }),
+        Outgoing::Rpc(_) => Outgoing::Rpc(RpcOut {
+            id: m.string("id")?,
+            payload: m.string("payload")?,
         }),
         Outgoing::StatusPresenceEvent(_) => Outgoing::StatusPresenceEvent(StatusPresenceEvent {
             joins: m.presences("joins")?,

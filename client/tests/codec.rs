@@ -62,6 +62,11 @@ fn requests() -> Vec<Incoming> {
         Incoming::StatusUpdate(StatusUpdate {
             status: Some("in a match".into()),
         }),
+        Incoming::Rpc(Rpc {
+            id: "echo".into(),
+            payload: "{\"x\":[1,2]}".into(),
+            http_key: String::new(),
+        }),
         Incoming::ChannelJoin(ChannelJoin {
             target: "lobby".into(),
             kind: 1,
@@ -91,7 +96,7 @@ fn requests() -> Vec<Incoming> {
             message_id: "msg".into(),
         }),
         Incoming::Unhandled("party_create"),
-        Incoming::Unhandled("rpc"),
+        Incoming::Unhandled("party_leave"),
     ]
 }
 
@@ -193,6 +198,10 @@ fn server_messages() -> Vec<Outgoing> {
         }),
         Outgoing::Status(StatusOut {
             presences: vec![presence(9)],
+        }),
+        Outgoing::Rpc(RpcOut {
+            id: "echo".into(),
+            payload: "{\"x\":[1,2]}".into(),
         }),
         Outgoing::StatusPresenceEvent(StatusPresenceEvent {
             joins: vec![presence(3)],
@@ -328,10 +337,10 @@ fn json_decoding_is_lenient_like_protojson() {
     );
     // A message Kairos does not model is reported by name, with its cid.
     assert_eq!(
-        decode_json(br#"{"cid":"3","rpc":{"id":"x"}}"#).unwrap(),
+        decode_json(br#"{"cid":"3","party":{"party_id":"x"}}"#).unwrap(),
         Decoded::Unknown {
             cid: "3".into(),
-            name: "rpc".into()
+            name: "party".into()
         }
     );
     assert!(decode_json(b"not json").is_err());

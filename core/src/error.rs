@@ -58,6 +58,30 @@ impl Code {
     pub fn as_i32(self) -> i32 {
         self as i32
     }
+
+    /// The code numbered `n` (0 to 16), as game code names them.
+    pub fn from_i32(n: i32) -> Option<Code> {
+        const ALL: [Code; 17] = [
+            Code::Ok,
+            Code::Cancelled,
+            Code::Unknown,
+            Code::InvalidArgument,
+            Code::DeadlineExceeded,
+            Code::NotFound,
+            Code::AlreadyExists,
+            Code::PermissionDenied,
+            Code::ResourceExhausted,
+            Code::FailedPrecondition,
+            Code::Aborted,
+            Code::OutOfRange,
+            Code::Unimplemented,
+            Code::Internal,
+            Code::Unavailable,
+            Code::DataLoss,
+            Code::Unauthenticated,
+        ];
+        usize::try_from(n).ok().and_then(|i| ALL.get(i).copied())
+    }
 }
 
 /// A failure with the code and message a Nakama client expects.
@@ -122,5 +146,14 @@ mod tests {
         assert_eq!(Code::Internal.http_status(), 500);
         assert_eq!(Code::ResourceExhausted.http_status(), 429);
         assert_eq!(Code::Unauthenticated.as_i32(), 16);
+    }
+
+    #[test]
+    fn codes_round_trip_through_their_numbers() {
+        for n in 0..=16 {
+            assert_eq!(Code::from_i32(n).map(Code::as_i32), Some(n));
+        }
+        assert_eq!(Code::from_i32(17), None);
+        assert_eq!(Code::from_i32(-1), None);
     }
 }

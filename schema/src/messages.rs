@@ -111,7 +111,7 @@ macro_rules! realtime_messages {
             MatchmakerRemove      = "matchmaker_remove",        21, 20, client, matchmaker::MatchmakerRemove;
             MatchmakerTicket      = "matchmaker_ticket",        22, 21, server, matchmaker::MatchmakerTicket;
             Notifications         = "notifications",            23, 22, server, notification::Notifications,        out (NotificationsOut);
-            Rpc                   = "rpc",                      24, 23, both,   rpc::Rpc;
+            Rpc                   = "rpc",                      24, 23, both,   rpc::Rpc,                           in (Rpc), out (RpcOut);
             Status                = "status",                   25, 24, server, status::Status,                     out (StatusOut);
             StatusFollow          = "status_follow",            26, 25, client, status::StatusFollow,               in (StatusFollow);
             StatusPresenceEvent   = "status_presence_event",    27, 26, server, status::StatusPresenceEvent,        out (StatusPresenceEvent);

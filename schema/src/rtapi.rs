@@ -50,6 +50,7 @@ pub enum Incoming {
     ChannelMessageSend(ChannelMessageSend),
     ChannelMessageUpdate(ChannelMessageUpdate),
     ChannelMessageRemove(ChannelMessageRemove),
+    Rpc(Rpc),
     /// A valid Nakama message this server does not handle yet, by name.
     Unhandled(&'static str),
 }
@@ -99,6 +100,20 @@ pub struct MatchDataSend {
     pub presences: Vec<UserPresence>,
     #[serde(deserialize_with = "nullable")]
     pub reliable: bool,
+}
+
+/// `rpc`: call a server function by id, with a payload (JSON text by
+/// convention, but any string). `http_key` is accepted for the envelope's
+/// sake; a socket is already authenticated and Nakama ignores it there.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rpc {
+    #[serde(deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub payload: String,
+    #[serde(deserialize_with = "nullable", alias = "httpKey")]
+    pub http_key: String,
 }
 
 /// `status_follow`: receive the status presences of these users.
@@ -311,6 +326,15 @@ pub enum Outgoing {
     ChannelMessage(crate::api::ChannelMessage),
     ChannelPresenceEvent(ChannelPresenceEvent),
     Notifications(NotificationsOut),
+    Rpc(RpcOut),
+}
+
+/// `api.Rpc`: an RPC's result, with the id it was called by.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct RpcOut {
+    pub id: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub payload: String,
 }
 
 /// `rtapi.Channel`: the reply to `channel_join`.

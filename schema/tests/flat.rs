@@ -12,8 +12,8 @@ use kairos_schema::rtapi::{
     CLIENT_MESSAGES, ChannelJoin, ChannelLeave, ChannelMessageAck, ChannelMessageRemove,
     ChannelMessageSend, ChannelMessageUpdate, ChannelOut, ChannelPresenceEvent, Envelope,
     ErrorCode, Incoming, MatchCreate, MatchData, MatchDataSend, MatchJoin, MatchLeave, MatchOut,
-    MatchPresenceEvent, NotificationsOut, Outgoing, StatusFollow, StatusOut, StatusPresenceEvent,
-    StatusUnfollow, StatusUpdate, UserPresence,
+    MatchPresenceEvent, NotificationsOut, Outgoing, Rpc, RpcOut, StatusFollow, StatusOut,
+    StatusPresenceEvent, StatusUnfollow, StatusUpdate, UserPresence,
 };
 
 fn presence(n: u8) -> UserPresence {
@@ -70,6 +70,12 @@ fn requests() -> Vec<Incoming> {
         Incoming::StatusUpdate(StatusUpdate {
             status: Some("busy".into()),
         }),
+        Incoming::Rpc(Rpc {
+            id: "clientrpc.echo".into(),
+            payload: "{\"a\":1}".into(),
+            http_key: String::new(),
+        }),
+        Incoming::Rpc(Rpc::default()),
         Incoming::ChannelJoin(ChannelJoin {
             target: "lobby".into(),
             kind: 1,
@@ -144,6 +150,11 @@ fn replies() -> Vec<Outgoing> {
             presences: vec![presence(3), presence(9)],
         }),
         Outgoing::Status(StatusOut::default()),
+        Outgoing::Rpc(RpcOut {
+            id: "clientrpc.echo".into(),
+            payload: "{\"a\":1}".into(),
+        }),
+        Outgoing::Rpc(RpcOut::default()),
         Outgoing::StatusPresenceEvent(StatusPresenceEvent {
             joins: vec![presence(3)],
             leaves: vec![presence(6)],
@@ -224,6 +235,7 @@ fn name_of(m: &Incoming) -> &'static str {
         Incoming::StatusFollow(_) => "status_follow",
         Incoming::StatusUnfollow(_) => "status_unfollow",
         Incoming::StatusUpdate(_) => "status_update",
+        Incoming::Rpc(_) => "rpc",
         Incoming::ChannelJoin(_) => "channel_join",
         Incoming::ChannelLeave(_) => "channel_leave",
         Incoming::ChannelMessageSend(_) => "channel_message_send",
@@ -637,8 +649,8 @@ fn agrees_with_the_json_decoder() {
             Incoming::Unhandled("party_create"),
         ),
         (
-            r#"{"cid":"1","rpc":{"id":"f"}}"#,
-            Incoming::Unhandled("rpc"),
+            r#"{"cid":"1","party_leave":{"party_id":"p"}}"#,
+            Incoming::Unhandled("party_leave"),
         ),
     ];
     for (json, message) in cases {

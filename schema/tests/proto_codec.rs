@@ -78,6 +78,11 @@ fn requests() -> Vec<Incoming> {
         Incoming::StatusUpdate(rtapi::StatusUpdate {
             status: Some("busy".into()),
         }),
+        Incoming::Rpc(rtapi::Rpc {
+            id: "clientrpc.echo".into(),
+            payload: "{}".into(),
+            http_key: "k".into(),
+        }),
         Incoming::ChannelJoin(rtapi::ChannelJoin {
             target: "lobby".into(),
             kind: 1,
@@ -150,6 +155,10 @@ fn replies() -> Vec<Outgoing> {
         }),
         Outgoing::Status(rtapi::StatusOut {
             presences: vec![alice(), bob()],
+        }),
+        Outgoing::Rpc(rtapi::RpcOut {
+            id: "clientrpc.echo".into(),
+            payload: "{}".into(),
         }),
         Outgoing::StatusPresenceEvent(rtapi::StatusPresenceEvent {
             joins: vec![alice()],
@@ -280,6 +289,7 @@ fn every_outgoing_variant_is_covered() {
             "match_presence_event",
             "match_data",
             "status",
+            "rpc",
             "status_presence_event",
             "channel",
             "channel_message_ack",
@@ -357,14 +367,18 @@ fn unhandled_messages_keep_their_name() {
     // Fields set: still recognised, content ignored.
     let bytes = proto::Envelope {
         cid: String::new(),
-        message: Some(Message::Rpc(proto::rpc::Rpc {
-            id: "echo".into(),
-            payload: "{}".into(),
-            http_key: "k".into(),
+        message: Some(Message::PartyCreate(proto::party::PartyCreate {
+            open: true,
+            max_size: 4,
+            label: "squad".into(),
+            hidden: false,
         })),
     }
     .encode_to_vec();
-    assert_eq!(decode(&bytes).unwrap().message, Incoming::Unhandled("rpc"));
+    assert_eq!(
+        decode(&bytes).unwrap().message,
+        Incoming::Unhandled("party_create")
+    );
 }
 
 #[test]

@@ -541,7 +541,15 @@ fn client_expectations() -> Vec<(&'static str, &'static str, Incoming)> {
                 match_id: "m1.".into(),
             }),
         ),
-        ("rpc", "18", Incoming::Unhandled("rpc")),
+        (
+            "rpc",
+            "18",
+            Incoming::Rpc(rtapi::Rpc {
+                id: "echo".into(),
+                payload: "{}".into(),
+                http_key: String::new(),
+            }),
+        ),
         ("party_create", "19", Incoming::Unhandled("party_create")),
         (
             "matchmaker_add",
@@ -619,7 +627,6 @@ fn client_frames_reencode() {
     let not_identical = [
         "channel_join_room",
         "channel_join_dm",
-        "rpc",
         "party_create",
         "matchmaker_add",
     ];

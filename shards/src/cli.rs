@@ -31,8 +31,16 @@ fn help() -> String {
     out
 }
 
-/// Runs the command line; returns the process exit code.
+/// Runs the stock server's command line (its game code is the examples of
+/// [`crate::modules::examples`], registered when
+/// `kairos.runtime.examples` is set); returns the process exit code.
 pub fn main(args: Vec<String>) -> i32 {
+    main_with(args, None)
+}
+
+/// Runs the command line with a game's own `modules`, or the stock ones
+/// when `None`; returns the process exit code.
+pub fn main_with(args: Vec<String>, modules: Option<crate::modules::Modules>) -> i32 {
     if args.iter().any(|a| a == "--version" || a == "-V") {
         println!("kairos {}", env!("CARGO_PKG_VERSION"));
         return 0;
@@ -64,7 +72,16 @@ pub fn main(args: Vec<String>) -> i32 {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        [] => run(config),
+        [] => {
+            let modules = modules.unwrap_or_else(|| {
+                let mut stock = crate::modules::Modules::default();
+                if config.kairos.runtime.examples {
+                    crate::modules::examples::register(&mut stock);
+                }
+                stock
+            });
+            run(config, modules)
+        }
         ["migrate", action] => migrate(config, action),
         ["healthcheck"] => healthcheck("7350"),
         ["healthcheck", port] => healthcheck(port),
@@ -171,7 +188,7 @@ fn migrate(config: kairos_core::config::Config, action: &str) -> i32 {
     code
 }
 
-fn run(config: kairos_core::config::Config) -> i32 {
+fn run(config: kairos_core::config::Config, modules: crate::modules::Modules) -> i32 {
     let mut signals = match Signals::new([SIGINT, SIGTERM]) {
         Ok(s) => s,
         Err(e) => {
@@ -181,7 +198,8 @@ fn run(config: kairos_core::config::Config) -> i32 {
     };
     let name = config.name.clone();
     let shards = config.shard_count(crate::rt::available_cores());
-    let server = match Server::start(config) {
+    tracing::info!(rpcs = ?modules.rpc_ids(), "game code registered");
+    let server = match Server::start_with(config, std::sync::Arc::new(modules)) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("{e}");

@@ -9,6 +9,7 @@ pub(crate) mod http;
 pub(crate) mod logging;
 pub mod mesh;
 pub(crate) mod metrics;
+pub mod modules;
 pub(crate) mod quic;
 pub(crate) mod realtime;
 pub(crate) mod registry;
@@ -21,3 +22,5 @@ pub(crate) mod spin;
 pub(crate) mod stop;
 pub(crate) mod udp;
 pub(crate) mod ws;
+
+pub use modules::ServerBuilder;

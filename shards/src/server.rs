@@ -68,7 +68,11 @@ pub fn open_store(config: &Config) -> Result<Persist, String> {
 impl Server {
     /// Opens the store, applies migrations, loads revocations and starts
     /// every shard listening. Returns once all shards accept connections.
-    pub fn start(mut config: Config) -> Result<Server, String> {
+    /// `modules` is the game code the shards serve.
+    pub fn start_with(
+        mut config: Config,
+        modules: Arc<crate::modules::Modules>,
+    ) -> Result<Server, String> {
         let open_files = raise_open_files_limit();
         if config.kairos.net.max_connections_per_shard == 0 {
             config.kairos.net.max_connections_per_shard =
@@ -113,6 +117,7 @@ impl Server {
                 .then(|| crate::udp::grants::UdpGrants::new(&config.udp)),
             quic,
             persist,
+            modules,
             config,
         });
 

@@ -108,6 +108,8 @@ pub struct Shared {
     pub udp: Option<crate::udp::grants::UdpGrants>,
     /// QUIC certificate and address, when `quic.enabled`.
     pub quic: Option<crate::quic::QuicShared>,
+    /// Game code: RPCs (and, as they land, hooks and match handlers).
+    pub modules: Arc<crate::modules::Modules>,
 }
 
 /// One shard's own state: what every feature shares, and each feature's

@@ -2,7 +2,7 @@
 //! shards: `tests/js/smoke.mjs` (a first session) and `tests/js/social.mjs`
 //! (four players: a match, chat, status, friends, notifications) and
 //! `tests/js/protobuf.mjs` (the protobuf adapter with a JSON client), on
-//! both backends.
+//! both backends, and `tests/js/rpc.mjs` (RPCs over HTTP and the socket).
 //!
 //! The harness installs `tests/js` itself (`npm ci`, see
 //! `kairos_tests::js`). Without Node.js these tests fail, saying how to
@@ -17,6 +17,17 @@ backend_tests!(
     nakama_js_four_players,
     nakama_js_protobuf_adapter
 );
+
+/// Game code through nakama-js: `client.rpc`, `rpcHttpKey`, `socket.rpc`
+/// and their errors (the backend does not matter to RPCs).
+#[test]
+fn nakama_js_rpc() {
+    run_script(
+        &Backend::Sqlite,
+        "rpc.mjs",
+        "all nakama-js rpc checks passed",
+    );
+}
 
 fn nakama_js_first_session(b: &Backend) {
     run_script(b, "smoke.mjs", "all nakama-js checks passed");

@@ -16,7 +16,8 @@ use kairos_net::quic::ClientTls;
 use kairos_schema::rtapi::{
     ChannelJoin, ChannelLeave, ChannelMessageAck, ChannelMessageRemove, ChannelMessageSend,
     ChannelMessageUpdate, ChannelOut, Incoming, MatchCreate, MatchDataSend, MatchJoin, MatchLeave,
-    MatchOut, Outgoing, StatusFollow, StatusOut, StatusUnfollow, StatusUpdate, UserPresence,
+    MatchOut, Outgoing, Rpc, RpcOut, StatusFollow, StatusOut, StatusUnfollow, StatusUpdate,
+    UserPresence,
 };
 
 use self::datagram::DatagramLink;
@@ -775,6 +776,23 @@ impl Realtime {
             status: status.map(str::to_owned),
         });
         self.request(&message, self.timeout).map(drop)
+    }
+
+    /// `rpc`: calls the server function `id` with `payload` and returns
+    /// its result. A refusal is `Error::Realtime` with Nakama's code: 6
+    /// for an unknown function, 7 (RUNTIME_FUNCTION_EXCEPTION) for the
+    /// function's own error.
+    pub fn rpc(&mut self, id: &str, payload: &str) -> Result<RpcOut> {
+        let message = Incoming::Rpc(Rpc {
+            id: id.to_owned(),
+            payload: payload.to_owned(),
+            http_key: String::new(),
+        });
+        let reply = self.request(&message, self.timeout)?;
+        expect(reply, "rpc", |o| match o {
+            Outgoing::Rpc(r) => Some(r),
+            _ => None,
+        })
     }
 
     // ---- internals ---------------------------------------------------------

@@ -17,7 +17,7 @@ use crate::api::{ChannelMessage, Notification};
 use crate::messages;
 use crate::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, DecodeError, ErrorBody, Incoming,
-    MatchData, MatchOut, MatchPresenceEvent, NotificationsOut, Outgoing, StatusOut,
+    MatchData, MatchOut, MatchPresenceEvent, NotificationsOut, Outgoing, RpcOut, StatusOut,
     StatusPresenceEvent,
 };
 
@@ -94,6 +94,10 @@ fn request(b: &mut Builder, msg: &Incoming) -> Option<UnionOffset<fb::Message>> 
         Incoming::StatusUpdate(m) => {
             let m = fb::StatusUpdate::create(b, m.status.as_deref());
             M::create_status_update(b, m)
+        }
+        Incoming::Rpc(m) => {
+            let m = fb::Rpc::create(b, nz(&m.id), nz(&m.payload), nz(&m.http_key));
+            M::create_rpc(b, m)
         }
         Incoming::ChannelJoin(m) => {
             let m = fb::ChannelJoin::create(b, nz(&m.target), m.kind, m.persistence, m.hidden);
@@ -180,6 +184,10 @@ fn outgoing(r: &mut Reader, message: fb::MessageRef<'_>) -> Result<Outgoing> {
         }),
         M::Status(s) => Outgoing::Status(StatusOut {
             presences: r.presences(s.presences())?,
+        }),
+        M::Rpc(m) => Outgoing::Rpc(RpcOut {
+            id: r.string(m.id())?,
+            payload: r.string(m.payload())?,
         }),
         M::StatusPresenceEvent(e) => Outgoing::StatusPresenceEvent(StatusPresenceEvent {
             joins: r.presences(e.joins())?,

@@ -10,7 +10,7 @@ use crate::messages;
 use crate::rtapi::{
     ChannelJoin, ChannelLeave, ChannelMessageRemove, ChannelMessageSend, ChannelMessageUpdate,
     DecodeError, Envelope, ErrorCode, Incoming, MatchCreate, MatchDataSend, MatchJoin, MatchLeave,
-    StatusFollow, StatusUnfollow, StatusUpdate,
+    Rpc, StatusFollow, StatusUnfollow, StatusUpdate,
 };
 
 /// Decodes one client envelope, read in place from `buf`.
@@ -73,6 +73,11 @@ fn incoming(r: &mut Reader, buf: &Bytes, message: fb::MessageRef<'_>) -> Result<
         }),
         M::StatusUpdate(m) => Incoming::StatusUpdate(StatusUpdate {
             status: r.opt_string(m.status())?,
+        }),
+        M::Rpc(m) => Incoming::Rpc(Rpc {
+            id: r.string(m.id())?,
+            payload: r.string(m.payload())?,
+            http_key: r.string(m.http_key())?,
         }),
         M::ChannelJoin(m) => Incoming::ChannelJoin(ChannelJoin {
             target: r.string(m.target())?,

@@ -69,6 +69,10 @@ fn message(b: &mut Builder, msg: &Outgoing) -> UnionOffset<fb::Message> {
             let out = fb::Status::create(b, presences);
             M::create_status(b, out)
         }
+        Outgoing::Rpc(r) => {
+            let out = fb::Rpc::create(b, nz(&r.id), nz(&r.payload), None::<&str>);
+            M::create_rpc(b, out)
+        }
         Outgoing::StatusPresenceEvent(e) => {
             let joins = presences(b, &e.joins);
             let leaves = presences(b, &e.leaves);

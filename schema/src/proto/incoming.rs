@@ -6,7 +6,7 @@ use prost::Message as _;
 use super::envelope::{Envelope, Message};
 use super::presence::UserPresence;
 use super::wrappers::{BoolValue, StringValue};
-use super::{channel, matches, status};
+use super::{channel, matches, rpc, status};
 use crate::rtapi::{self, CLIENT_MESSAGES, DecodeError, ErrorCode, Incoming};
 
 /// Decodes one client envelope (one binary WebSocket frame) into the same
@@ -82,6 +82,11 @@ fn incoming(message: Message) -> Result<Incoming, DecodeError> {
         }),
         Message::StatusUpdate(m) => Incoming::StatusUpdate(rtapi::StatusUpdate {
             status: m.status.map(|s| s.value),
+        }),
+        Message::Rpc(m) => Incoming::Rpc(rtapi::Rpc {
+            id: m.id,
+            payload: m.payload,
+            http_key: m.http_key,
         }),
         Message::ChannelJoin(m) => Incoming::ChannelJoin(rtapi::ChannelJoin {
             target: m.target,
@@ -160,6 +165,11 @@ fn request(message: &Incoming) -> Option<Message> {
         }),
         Incoming::StatusUpdate(m) => Message::StatusUpdate(status::StatusUpdate {
             status: m.status.clone().map(|value| StringValue { value }),
+        }),
+        Incoming::Rpc(m) => Message::Rpc(rpc::Rpc {
+            id: m.id.clone(),
+            payload: m.payload.clone(),
+            http_key: m.http_key.clone(),
         }),
         Incoming::ChannelJoin(m) => Message::ChannelJoin(channel::ChannelJoin {
             target: m.target.clone(),

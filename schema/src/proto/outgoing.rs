@@ -5,7 +5,7 @@ use prost::Message as _;
 use super::envelope::{Envelope, Message};
 use super::incoming::{presence_in, presence_out};
 use super::wrappers::{StringValue, Timestamp, bool_value, int32_value};
-use super::{channel, error, heartbeat, matches, notification, status, timestamp};
+use super::{channel, error, heartbeat, matches, notification, rpc, status, timestamp};
 use crate::api;
 use crate::rtapi::{self, DecodeError, ErrorCode, Outgoing};
 
@@ -83,6 +83,10 @@ pub fn to_outgoing(message: &Message) -> Option<Outgoing> {
         }),
         Message::Status(m) => Outgoing::Status(rtapi::StatusOut {
             presences: presences_in(&m.presences),
+        }),
+        Message::Rpc(m) => Outgoing::Rpc(rtapi::RpcOut {
+            id: m.id.clone(),
+            payload: m.payload.clone(),
         }),
         Message::StatusPresenceEvent(m) => {
             Outgoing::StatusPresenceEvent(rtapi::StatusPresenceEvent {
@@ -189,6 +193,11 @@ fn server_message(message: &Outgoing) -> Message {
         }),
         Outgoing::Status(s) => Message::Status(status::Status {
             presences: presences_out(&s.presences),
+        }),
+        Outgoing::Rpc(r) => Message::Rpc(rpc::Rpc {
+            id: r.id.clone(),
+            payload: r.payload.clone(),
+            http_key: String::new(),
         }),
         Outgoing::StatusPresenceEvent(e) => {
             Message::StatusPresenceEvent(status::StatusPresenceEvent {

@@ -78,6 +78,50 @@ pub fn session_token(shared: &Shared, token: &str) -> Option<Caller> {
     })
 }
 
+/// How an RPC call over HTTP proves itself, as Nakama's `RpcFuncHttp`
+/// checks it, in this order: `?http_key=` (the runtime HTTP key);
+/// else `Authorization: Basic` whose user part is the HTTP key; else
+/// `Authorization: Bearer` with a session. A call with the key has no
+/// caller (`None`); keys are compared in constant time.
+pub fn http_key_or_bearer(
+    shared: &Shared,
+    headers: &HeaderMap,
+    http_key: Option<&str>,
+) -> ApiResult<Option<Caller>> {
+    let key_invalid = || ApiError::unauthenticated("HTTP key invalid");
+    let expected = shared.config.runtime.http_key.as_bytes();
+    if let Some(key) = http_key.filter(|k| !k.is_empty()) {
+        return if constant_time_eq(key.as_bytes(), expected) {
+            Ok(None)
+        } else {
+            Err(key_invalid())
+        };
+    }
+    let value = match single_authorization(headers) {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            return Err(ApiError::unauthenticated("Auth token or HTTP key required"));
+        }
+        Err(()) => return Err(ApiError::unauthenticated("Auth token invalid")),
+    };
+    if let Some(encoded) = value.strip_prefix("Basic ") {
+        let decoded = STANDARD.decode(encoded.trim()).map_err(|_| key_invalid())?;
+        let decoded = std::str::from_utf8(&decoded).map_err(|_| key_invalid())?;
+        let (user, _password) = decoded.split_once(':').ok_or_else(key_invalid)?;
+        return if constant_time_eq(user.as_bytes(), expected) {
+            Ok(None)
+        } else {
+            Err(key_invalid())
+        };
+    }
+    let token = value
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| ApiError::unauthenticated("Auth token invalid"))?;
+    session_token(shared, token)
+        .map(Some)
+        .ok_or_else(|| ApiError::unauthenticated("Auth token invalid"))
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;

@@ -33,6 +33,16 @@ pub fn json<T: Serialize>(value: &T) -> HttpResponse {
     }
 }
 
+/// 200 with `body` as it is, under `content_type` (an unwrapped RPC's
+/// result).
+pub fn raw(content_type: HeaderValue, body: Bytes) -> HttpResponse {
+    let mut resp = Response::new(Full::new(body));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    decorate(&mut resp);
+    resp
+}
+
 /// `{}` with 200, Nakama's empty reply.
 pub fn empty() -> HttpResponse {
     json_bytes(StatusCode::OK, Bytes::from_static(b"{}"))

@@ -23,6 +23,7 @@ use crate::shard::Shard;
 /// percent-decoded `{parameters}` of its route's path.
 pub struct Call {
     pub query: Vec<(String, String)>,
+    pub headers: hyper::HeaderMap,
     pub body: Bytes,
     pub path: PathParams,
 }
@@ -125,6 +126,17 @@ async fn call(
             Ok(c) => Some(c),
             Err(e) => return (response::error(&e), 0),
         },
+        Access::HttpKeyOrSession => {
+            let query = query::parse(parts.uri.query().unwrap_or(""));
+            let key = query
+                .iter()
+                .find(|(k, _)| k == "http_key")
+                .map(|(_, v)| v.as_str());
+            match auth::http_key_or_bearer(&shard.shared, &parts.headers, key) {
+                Ok(c) => c,
+                Err(e) => return (response::error(&e), 0),
+            }
+        }
     };
 
     let limit = shard.config().socket.max_request_size_bytes;
@@ -159,6 +171,7 @@ async fn call(
     let received = body.len() as u64;
     let call = Call {
         query: query::parse(parts.uri.query().unwrap_or("")),
+        headers: parts.headers,
         body,
         path,
     };
@@ -166,7 +179,7 @@ async fn call(
     let resp = match handlers::dispatch(route, shard, caller, call).await {
         Ok(resp) => resp,
         Err(e) => {
-            if e.code == Code::Internal {
+            if e.code == Code::Internal && route.access() != Access::HttpKeyOrSession {
                 let path = parts.uri.path();
                 tracing::error!(path, error = %e.message, "request failed");
                 response::error(&ApiError::internal("Internal server error."))

@@ -26,6 +26,9 @@ pub enum Access {
     ServerKey,
     /// A client with a session token (Bearer).
     Session,
+    /// A session, or the runtime HTTP key (`?http_key=` or HTTP Basic):
+    /// RPCs, which servers call too. The handler gets `Option<Caller>`.
+    HttpKeyOrSession,
 }
 
 /// Declares the route table; see the module documentation.
@@ -89,6 +92,9 @@ macro_rules! routes {
             Some(caller) => $handler($shard, caller, $call).await,
             None => Err(ApiError::unauthenticated("Auth token required")),
         }
+    };
+    (@call HttpKeyOrSession, $handler:path, $shard:ident, $caller:ident, $call:ident) => {
+        $handler($shard, $caller, $call).await
     };
     (@call $access:ident, $handler:path, $shard:ident, $caller:ident, $call:ident) => {
         $handler($shard, $call).await

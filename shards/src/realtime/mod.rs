@@ -19,6 +19,7 @@
 pub mod chat;
 pub mod matches;
 pub mod notifications;
+pub mod rpc;
 pub mod status;
 
 use kairos_core::channel;

@@ -24,7 +24,7 @@ use kairos_net::ws::close::NORMAL;
 use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
 
 use super::Session;
-use crate::realtime::{chat, matches, status};
+use crate::realtime::{chat, matches, rpc, status};
 use crate::rt;
 use crate::shard::Shard;
 
@@ -137,6 +137,12 @@ async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (b
             return (
                 true,
                 Box::pin(status::follow(shard, session, &envelope.cid, m)).await,
+            );
+        }
+        Incoming::Rpc(m) => {
+            return (
+                true,
+                Box::pin(rpc::call(shard, session, &envelope.cid, m)).await,
             );
         }
         Incoming::Unhandled(name) => {

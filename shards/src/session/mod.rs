@@ -77,6 +77,10 @@ pub(crate) struct Session {
     /// The session token's id and issue time, for revocation checks.
     pub token_id: Option<Uuid>,
     pub issued_ms: i64,
+    /// The token's expiry (Unix seconds) and `vrs` variables, which game
+    /// code sees in its context.
+    pub expiry: i64,
+    pub vars: std::collections::BTreeMap<String, String>,
     pub wire: Wire,
     pub transport: Transport,
     /// Connected with `status=true`.
@@ -111,6 +115,8 @@ impl Session {
             username: p.username,
             token_id: p.claims.token_id(),
             issued_ms: p.claims.issued_millis(),
+            expiry: p.claims.exp,
+            vars: p.claims.vrs,
             wire: p.wire,
             transport: p.transport,
             status: p.status,

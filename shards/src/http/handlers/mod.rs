@@ -9,6 +9,7 @@ mod channels;
 mod friends;
 mod notifications;
 mod params;
+mod rpc;
 mod transports;
 mod users;
 
@@ -46,6 +47,8 @@ routes! {
     ListFriendsOfFriends: GET "/v2/friend/friends" Session => friends::list_friends_of_friends;
     ListNotifications: GET "/v2/notification" Session => notifications::list;
     DeleteNotifications: DELETE "/v2/notification" Session => notifications::delete;
+    RpcFunc: POST "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;
+    RpcFunc2: GET "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;
     KairosTransports: GET "/v2/kairos/transports" Session => transports::transports;
     KairosUdpToken: POST "/v2/kairos/udp/token" Session => transports::udp_token;
 }

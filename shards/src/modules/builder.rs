@@ -1,0 +1,64 @@
+//! [`ServerBuilder`]: Kairos as a library. A game's own binary registers
+//! its code and runs the server with the same command line and
+//! configuration as the stock `kairos` binary:
+//!
+//! ```no_run
+//! use kairos_shards::ServerBuilder;
+//! use kairos_shards::modules::{Context, RpcResult};
+//!
+//! async fn echo(_ctx: Context, payload: String) -> RpcResult {
+//!     Ok(payload)
+//! }
+//!
+//! fn main() {
+//!     std::process::exit(ServerBuilder::new().rpc("echo", echo).run());
+//! }
+//! ```
+
+use std::sync::Arc;
+
+use super::{Modules, RpcFn};
+
+/// Collects a game's code, then runs the server with it.
+#[derive(Default)]
+pub struct ServerBuilder {
+    modules: Modules,
+}
+
+impl ServerBuilder {
+    pub fn new() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// Registers an RPC under `id` (case-insensitive): an async function
+    /// or closure taking the call's [`Context`](super::Context) and its
+    /// payload.
+    pub fn rpc(mut self, id: &str, f: impl RpcFn) -> ServerBuilder {
+        self.modules.register_rpc(id, Arc::new(f));
+        self
+    }
+
+    /// Adds the stock examples (`example.echo`, ...) to this server's
+    /// code.
+    pub fn with_examples(mut self) -> ServerBuilder {
+        super::examples::register(&mut self.modules);
+        self
+    }
+
+    /// What has been registered so far.
+    pub fn modules(&self) -> &Modules {
+        &self.modules
+    }
+
+    /// Runs the server with the process's command line (`--config`,
+    /// `--section.key value`, `migrate up`, as `kairos` takes them) until
+    /// SIGINT or SIGTERM; returns the exit code.
+    pub fn run(self) -> i32 {
+        self.run_with_args(std::env::args().skip(1).collect())
+    }
+
+    /// As [`ServerBuilder::run`], with the arguments given.
+    pub fn run_with_args(self, args: Vec<String>) -> i32 {
+        crate::cli::main_with(args, Some(self.modules))
+    }
+}

@@ -1,0 +1,64 @@
+//! What game code is told about the call it serves: who made it, from
+//! where, and how; and the [`Nk`] handle to the server API.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use uuid::Uuid;
+
+use super::Nk;
+
+/// How the call reached the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallMode {
+    /// `GET` or `POST /v2/rpc/{id}`.
+    Http,
+    /// The realtime `rpc` message, on any transport.
+    Socket,
+}
+
+/// The context of one call of game code, as Nakama's runtime context
+/// gives it: the caller's identity (none for a server-to-server call made
+/// with the HTTP key), the session's variables, and for HTTP calls the
+/// request's headers and query parameters.
+#[derive(Clone)]
+pub struct Context {
+    pub mode: CallMode,
+    /// The authenticated user, if the call was made with a session.
+    pub user_id: Option<Uuid>,
+    pub username: String,
+    /// The session token's `vrs` variables.
+    pub vars: BTreeMap<String, String>,
+    /// The session token's expiry, Unix seconds (0 without a session).
+    pub expiry: i64,
+    /// The realtime session, for socket calls.
+    pub session_id: Option<Uuid>,
+    /// HTTP calls: the request's headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// HTTP calls: the query parameters, `http_key` left out.
+    pub query: Vec<(String, String)>,
+    /// The client's address, when known.
+    pub client_ip: Option<IpAddr>,
+    /// Socket calls: the session's language tag.
+    pub lang: String,
+    /// The server API.
+    pub nk: Nk,
+}
+
+impl Context {
+    /// The first value of a query parameter of an HTTP call.
+    pub fn query_param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of a request header of an HTTP call (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
