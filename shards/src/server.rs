@@ -73,6 +73,16 @@ impl Server {
         mut config: Config,
         modules: Arc<crate::modules::Modules>,
     ) -> Result<Server, String> {
+        let unknown: Vec<&str> = modules
+            .api_hook_routes()
+            .into_iter()
+            .filter(|name| !crate::http::route_names().contains(name))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(format!(
+                "game code hooks REST methods that do not exist: {unknown:?} (names are Nakama's, e.g. AuthenticateDevice)"
+            ));
+        }
         let open_files = raise_open_files_limit();
         if config.kairos.net.max_connections_per_shard == 0 {
             config.kairos.net.max_connections_per_shard =

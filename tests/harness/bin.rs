@@ -5,11 +5,27 @@
 //! * `test.panic` panics;
 //! * `test.sleep` waits the number of milliseconds in its payload, then
 //!   answers with it.
+//!
+//! and hooks that act only on marked input, so other tests never meet
+//! them (`tests/tests/hooks.rs`):
+//!
+//! * before `channel_message_send`: content with `"kairos_test_hook"`
+//!   set to `"rewrite"` is sent as `{"rewritten":true}`, `"drop"` is not
+//!   served, `"reject"` is refused, `"panic"` panics;
+//! * after `channel_message_send`: `"after"` sends the sender a live
+//!   notification, code 102;
+//! * before `AuthenticateCustom`: ids starting `hooked-` get the username
+//!   `hooked_<rest of the id>`, `disabled-` ones are disabled, `refused-`
+//!   ones refused with PERMISSION_DENIED;
+//! * after `GetAccount` with `?kairos_test_after=1`: a stored
+//!   notification to the caller, code 103.
 
 use std::time::Duration;
 
 use kairos_shards::ServerBuilder;
-use kairos_shards::modules::{Context, Error, RpcResult};
+use kairos_shards::modules::rtapi::Incoming;
+use kairos_shards::modules::{ApiRequest, Before, Code, Context, Error, RpcResult};
+use serde_json::{Value, json};
 
 async fn panics(_ctx: Context, _payload: String) -> RpcResult {
     panic!("test.panic was called");
@@ -24,11 +40,81 @@ async fn sleeps(ctx: Context, payload: String) -> RpcResult {
     Ok(payload)
 }
 
+/// The `kairos_test_hook` marker of a chat message's content, if any.
+fn marker(msg: &Incoming) -> Option<String> {
+    let Incoming::ChannelMessageSend(m) = msg else {
+        return None;
+    };
+    let content: Value = serde_json::from_str(&m.content).ok()?;
+    content["kairos_test_hook"].as_str().map(str::to_owned)
+}
+
+async fn before_chat(_ctx: Context, mut msg: Incoming) -> Before<Incoming> {
+    match marker(&msg).as_deref() {
+        Some("rewrite") => {
+            if let Incoming::ChannelMessageSend(m) = &mut msg {
+                m.content = json!({ "rewritten": true }).to_string();
+            }
+            Ok(Some(msg))
+        }
+        Some("drop") => Ok(None),
+        Some("reject") => Err(Error::new(Code::InvalidArgument, "rejected by hook")),
+        Some("panic") => panic!("before hook panics on purpose"),
+        _ => Ok(Some(msg)),
+    }
+}
+
+async fn after_chat(ctx: Context, msg: Incoming) -> Result<(), Error> {
+    if marker(&msg).as_deref() == Some("after")
+        && let Some(user) = ctx.user_id
+    {
+        ctx.nk
+            .notification_send(user, "after hook", json!({ "seen": true }), 102, false)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn before_custom(_ctx: Context, mut req: ApiRequest) -> Before<ApiRequest> {
+    let id = req.body["id"].as_str().unwrap_or("").to_string();
+    if let Some(rest) = id.strip_prefix("hooked-") {
+        req.query.retain(|(k, _)| k != "username");
+        req.query
+            .push(("username".into(), format!("hooked_{rest}")));
+        return Ok(Some(req));
+    }
+    if id.starts_with("disabled-") {
+        return Ok(None);
+    }
+    if id.starts_with("refused-") {
+        return Err(Error::new(Code::PermissionDenied, "refused by hook"));
+    }
+    Ok(Some(req))
+}
+
+async fn after_account(ctx: Context, req: ApiRequest, response: Value) -> Result<(), Error> {
+    let marked = req
+        .query
+        .iter()
+        .any(|(k, v)| k == "kairos_test_after" && v == "1");
+    if let (true, Some(user)) = (marked, ctx.user_id) {
+        let seen = json!({ "username": response["user"]["username"] });
+        ctx.nk
+            .notification_send(user, "after hook", seen, 103, true)
+            .await?;
+    }
+    Ok(())
+}
+
 fn main() {
     let code = ServerBuilder::new()
         .with_examples()
         .rpc("test.panic", panics)
         .rpc("test.sleep", sleeps)
+        .before_rt("channel_message_send", before_chat)
+        .after_rt("channel_message_send", after_chat)
+        .before_api("AuthenticateCustom", before_custom)
+        .after_api("GetAccount", after_account)
         .run();
     std::process::exit(code);
 }

@@ -3,6 +3,7 @@
 
 pub mod accept;
 pub mod auth;
+pub(crate) mod game;
 mod handlers;
 pub mod io;
 pub mod limits;
@@ -13,6 +14,11 @@ pub(crate) mod routes;
 pub mod watchdog;
 
 pub(crate) use handlers::Route;
+
+/// Nakama's method name of every REST route (what REST hooks name).
+pub fn route_names() -> Vec<&'static str> {
+    Route::ALL.iter().map(|r| r.name()).collect()
+}
 
 use std::future::Future;
 use std::pin::{Pin, pin};

@@ -12,6 +12,7 @@ use hyper::{Method, Request, StatusCode};
 use kairos_core::error::{ApiError, Code};
 
 use super::auth::{self, Caller};
+use super::game;
 use super::handlers::{self, Route};
 use super::query;
 use super::response::{self, HttpResponse};
@@ -169,12 +170,16 @@ async fn call(
     };
     clock.body_done();
     let received = body.len() as u64;
-    let call = Call {
+    let mut call = Call {
         query: query::parse(parts.uri.query().unwrap_or("")),
         headers: parts.headers,
         body,
         path,
     };
+    if let Err(e) = game::before(shard, route.name(), caller.as_ref(), &mut call).await {
+        return (response::error(&e), received);
+    }
+    let after = game::prepare_after(shard, route.name(), caller.as_ref(), &call);
 
     let resp = match handlers::dispatch(route, shard, caller, call).await {
         Ok(resp) => resp,
@@ -188,5 +193,12 @@ async fn call(
             }
         }
     };
+    if let Some(after) = after
+        && resp.status().is_success()
+    {
+        // Full<Bytes> clones its Bytes: no copy of the body.
+        let Ok(body) = resp.body().clone().collect().await;
+        game::after(shard, after, &body.to_bytes()).await;
+    }
     (resp, received)
 }

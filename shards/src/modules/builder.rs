@@ -17,12 +17,15 @@
 
 use std::sync::Arc;
 
-use super::{Modules, RpcFn};
+use super::{AfterApi, AfterRt, BeforeApi, BeforeRt, Modules, RpcFn};
 
 /// Collects a game's code, then runs the server with it.
 #[derive(Default)]
 pub struct ServerBuilder {
     modules: Modules,
+    /// Registrations that named something that does not exist; `run`
+    /// reports them and exits instead of starting.
+    errors: Vec<String>,
 }
 
 impl ServerBuilder {
@@ -35,6 +38,39 @@ impl ServerBuilder {
     /// payload.
     pub fn rpc(mut self, id: &str, f: impl RpcFn) -> ServerBuilder {
         self.modules.register_rpc(id, Arc::new(f));
+        self
+    }
+
+    /// Runs `f` before the realtime message `name` (`"match_data_send"`)
+    /// is served: it may rewrite, drop or reject it
+    /// ([`hooks`](super::hooks)).
+    pub fn before_rt(mut self, name: &str, f: impl BeforeRt) -> ServerBuilder {
+        if let Err(e) = self.modules.register_before_rt(name, Arc::new(f)) {
+            self.errors.push(e);
+        }
+        self
+    }
+
+    /// Runs `f` after the realtime message `name` was served.
+    pub fn after_rt(mut self, name: &str, f: impl AfterRt) -> ServerBuilder {
+        if let Err(e) = self.modules.register_after_rt(name, Arc::new(f)) {
+            self.errors.push(e);
+        }
+        self
+    }
+
+    /// Runs `f` before the REST method `route` (Nakama's name,
+    /// `"AuthenticateDevice"`) is served: it may rewrite the query and
+    /// body, disable the call (`Ok(None)`) or reject it.
+    pub fn before_api(mut self, route: &str, f: impl BeforeApi) -> ServerBuilder {
+        self.modules.register_before_api(route, Arc::new(f));
+        self
+    }
+
+    /// Runs `f` after the REST method `route` was served, with the JSON
+    /// response the client got.
+    pub fn after_api(mut self, route: &str, f: impl AfterApi) -> ServerBuilder {
+        self.modules.register_after_api(route, Arc::new(f));
         self
     }
 
@@ -59,6 +95,12 @@ impl ServerBuilder {
 
     /// As [`ServerBuilder::run`], with the arguments given.
     pub fn run_with_args(self, args: Vec<String>) -> i32 {
+        if !self.errors.is_empty() {
+            for e in &self.errors {
+                eprintln!("kairos: game code: {e}");
+            }
+            return 2;
+        }
         crate::cli::main_with(args, Some(self.modules))
     }
 }

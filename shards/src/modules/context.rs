@@ -46,6 +46,26 @@ pub struct Context {
 }
 
 impl Context {
+    /// The context of a call made on `session`'s socket.
+    pub(crate) fn for_session(
+        shard: std::rc::Rc<crate::shard::Shard>,
+        session: &crate::session::Session,
+    ) -> Context {
+        Context {
+            mode: CallMode::Socket,
+            user_id: Some(session.user_id),
+            username: session.username.clone(),
+            vars: session.vars.clone(),
+            expiry: session.expiry,
+            session_id: Some(session.id),
+            headers: Vec::new(),
+            query: Vec::new(),
+            client_ip: None,
+            lang: String::new(),
+            nk: Nk::new(shard),
+        }
+    }
+
     /// The first value of a query parameter of an HTTP call.
     pub fn query_param(&self, key: &str) -> Option<&str> {
         self.query

@@ -18,7 +18,8 @@
 mod builder;
 mod context;
 pub mod examples;
-mod guard;
+pub(crate) mod guard;
+pub mod hooks;
 mod nk;
 pub(crate) mod rpc;
 
@@ -27,7 +28,10 @@ use std::sync::Arc;
 
 pub use builder::ServerBuilder;
 pub use context::{CallMode, Context};
+pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
 pub use kairos_core::error::{ApiError as Error, Code};
+/// The realtime messages hooks see ([`rtapi::Incoming`]).
+pub use kairos_schema::rtapi;
 pub use nk::Nk;
 pub use rpc::{RpcFn, RpcFuture, RpcResult};
 
@@ -37,6 +41,22 @@ pub use rpc::{RpcFn, RpcFuture, RpcResult};
 pub struct Modules {
     /// By lower-cased id, as Nakama looks RPCs up.
     rpcs: HashMap<String, Arc<dyn RpcFn>>,
+    /// Realtime hooks by message name (`match_data_send`).
+    before_rt: HashMap<&'static str, Arc<dyn BeforeRt>>,
+    after_rt: HashMap<&'static str, Arc<dyn AfterRt>>,
+    /// REST hooks by Nakama's method name (`AuthenticateDevice`); the
+    /// server checks the names against its routes when it starts.
+    before_api: HashMap<String, Arc<dyn BeforeApi>>,
+    after_api: HashMap<String, Arc<dyn AfterApi>>,
+}
+
+/// The client message named `name`, as the realtime table spells it.
+fn client_message(name: &str) -> Result<&'static str, String> {
+    kairos_schema::rtapi::CLIENT_MESSAGES
+        .iter()
+        .find(|m| **m == name)
+        .copied()
+        .ok_or_else(|| format!("{name:?} is not a realtime message a client sends"))
 }
 
 impl Modules {
@@ -55,6 +75,65 @@ impl Modules {
         }
     }
 
+    /// Registers a before hook on the client message `name`
+    /// (`"match_data_send"`); the message must be one clients send.
+    pub fn register_before_rt(&mut self, name: &str, f: Arc<dyn BeforeRt>) -> Result<(), String> {
+        self.before_rt.insert(client_message(name)?, f);
+        Ok(())
+    }
+
+    /// Registers an after hook on the client message `name`.
+    pub fn register_after_rt(&mut self, name: &str, f: Arc<dyn AfterRt>) -> Result<(), String> {
+        self.after_rt.insert(client_message(name)?, f);
+        Ok(())
+    }
+
+    /// Registers a before hook on the REST method `route` (Nakama's name,
+    /// `AuthenticateDevice`).
+    pub fn register_before_api(&mut self, route: &str, f: Arc<dyn BeforeApi>) {
+        self.before_api.insert(route.to_string(), f);
+    }
+
+    /// Registers an after hook on the REST method `route`.
+    pub fn register_after_api(&mut self, route: &str, f: Arc<dyn AfterApi>) {
+        self.after_api.insert(route.to_string(), f);
+    }
+
+    /// Whether any realtime hook is registered: when none is, serving a
+    /// message costs no lookup.
+    pub fn has_rt_hooks(&self) -> bool {
+        !self.before_rt.is_empty() || !self.after_rt.is_empty()
+    }
+
+    pub fn before_rt(&self, name: &str) -> Option<&Arc<dyn BeforeRt>> {
+        self.before_rt.get(name)
+    }
+
+    pub fn after_rt(&self, name: &str) -> Option<&Arc<dyn AfterRt>> {
+        self.after_rt.get(name)
+    }
+
+    pub fn before_api(&self, route: &str) -> Option<&Arc<dyn BeforeApi>> {
+        self.before_api.get(route)
+    }
+
+    pub fn after_api(&self, route: &str) -> Option<&Arc<dyn AfterApi>> {
+        self.after_api.get(route)
+    }
+
+    /// The REST method names that have hooks, for the server to check.
+    pub fn api_hook_routes(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .before_api
+            .keys()
+            .chain(self.after_api.keys())
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// The ids of every registered RPC, sorted.
     pub fn rpc_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.rpcs.keys().map(String::as_str).collect();
@@ -65,8 +144,66 @@ impl Modules {
 
 impl std::fmt::Debug for Modules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut rt: Vec<&str> = self
+            .before_rt
+            .keys()
+            .chain(self.after_rt.keys())
+            .copied()
+            .collect();
+        rt.sort_unstable();
+        rt.dedup();
         f.debug_struct("Modules")
             .field("rpcs", &self.rpc_ids())
+            .field("rt_hooks", &rt)
+            .field("api_hooks", &self.api_hook_routes())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kairos_schema::rtapi::Incoming;
+
+    async fn pass(_ctx: Context, m: Incoming) -> Before<Incoming> {
+        Ok(Some(m))
+    }
+
+    async fn echo(_ctx: Context, p: String) -> RpcResult {
+        Ok(p)
+    }
+
+    #[test]
+    fn rpc_ids_are_case_insensitive() {
+        let mut m = Modules::default();
+        m.register_rpc("Game.Echo", Arc::new(echo));
+        assert!(m.rpc("game.echo").is_some());
+        assert!(m.rpc("GAME.ECHO").is_some());
+        assert!(m.rpc("game.other").is_none());
+        assert_eq!(m.rpc_ids(), ["game.echo"]);
+    }
+
+    #[test]
+    fn realtime_hooks_name_client_messages_only() {
+        let mut m = Modules::default();
+        assert!(!m.has_rt_hooks());
+        assert!(
+            m.register_before_rt("match_data_send", Arc::new(pass))
+                .is_ok()
+        );
+        assert!(m.has_rt_hooks());
+        // A server message, and no message at all, are refused.
+        assert!(m.register_before_rt("match_data", Arc::new(pass)).is_err());
+        assert!(m.register_before_rt("no_such", Arc::new(pass)).is_err());
+        assert!(m.before_rt("match_data_send").is_some());
+        assert!(m.after_rt("match_data_send").is_none());
+    }
+
+    #[test]
+    fn a_builder_with_a_bad_hook_does_not_start() {
+        let code = ServerBuilder::new()
+            .before_rt("not_a_message", pass)
+            .run_with_args(vec!["--data_dir".into(), "/nonexistent/never-used".into()]);
+        assert_eq!(code, 2);
     }
 }

@@ -10,26 +10,14 @@ use std::rc::Rc;
 
 use kairos_schema::rtapi::{ErrorCode, Outgoing, Rpc, RpcOut};
 
+use crate::modules::Context;
 use crate::modules::rpc::{Refused, invoke};
-use crate::modules::{CallMode, Context, Nk};
 use crate::session::Session;
 use crate::shard::Shard;
 
 /// Serves one `rpc` message; returns whether it succeeded.
 pub async fn call(shard: &Rc<Shard>, session: &Rc<Session>, cid: &str, rpc: Rpc) -> bool {
-    let ctx = Context {
-        mode: CallMode::Socket,
-        user_id: Some(session.user_id),
-        username: session.username.clone(),
-        vars: session.vars.clone(),
-        expiry: session.expiry,
-        session_id: Some(session.id),
-        headers: Vec::new(),
-        query: Vec::new(),
-        client_ip: None,
-        lang: String::new(),
-        nk: Nk::new(shard.clone()),
-    };
+    let ctx = Context::for_session(shard.clone(), session);
     let (code, message) = match invoke(shard, &rpc.id, ctx, rpc.payload).await {
         Ok(payload) => {
             session.send_envelope(

@@ -23,7 +23,7 @@ use bytes::Bytes;
 use kairos_net::ws::close::NORMAL;
 use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
 
-use super::Session;
+use super::{Session, hooks};
 use crate::realtime::{chat, matches, rpc, status};
 use crate::rt;
 use crate::shard::Shard;
@@ -88,66 +88,58 @@ async fn dispatch(shard: &Rc<Shard>, session: &Rc<Session>, bytes: &Bytes) -> (b
             return (false, false);
         }
     };
-    match envelope.message {
+    let cid = envelope.cid;
+    let message = envelope.message;
+    if !shard.shared.modules.has_rt_hooks() {
+        return serve(shard, session, &cid, message).await;
+    }
+    Box::pin(hooks::serve_hooked(shard, session, &cid, message)).await
+}
+
+/// Serves one decoded message. Returns as [`dispatch`] does.
+pub(super) async fn serve(
+    shard: &Rc<Shard>,
+    session: &Rc<Session>,
+    cid: &str,
+    message: Incoming,
+) -> (bool, bool) {
+    match message {
         Incoming::Ping => {
-            session.send_envelope(&envelope.cid, &Outgoing::Pong {});
+            session.send_envelope(cid, &Outgoing::Pong {});
         }
         Incoming::Pong => {}
-        Incoming::MatchCreate(m) => matches::create(shard, session, &envelope.cid, &m.name),
-        Incoming::MatchJoin(m) => {
-            matches::join(shard, session, &envelope.cid, &m.match_id, &m.token)
-        }
-        Incoming::MatchLeave(m) => matches::leave(shard, session, &envelope.cid, &m.match_id),
+        Incoming::MatchCreate(m) => matches::create(shard, session, cid, &m.name),
+        Incoming::MatchJoin(m) => matches::join(shard, session, cid, &m.match_id, &m.token),
+        Incoming::MatchLeave(m) => matches::leave(shard, session, cid, &m.match_id),
         Incoming::ChannelJoin(m) => {
-            return (
-                true,
-                Box::pin(chat::join(shard, session, &envelope.cid, m)).await,
-            );
+            return (true, Box::pin(chat::join(shard, session, cid, m)).await);
         }
         Incoming::ChannelLeave(m) => {
-            return (
-                true,
-                chat::leave(shard, session, &envelope.cid, &m.channel_id),
-            );
+            return (true, chat::leave(shard, session, cid, &m.channel_id));
         }
         Incoming::ChannelMessageSend(m) => {
-            return (
-                true,
-                Box::pin(chat::send(shard, session, &envelope.cid, m)).await,
-            );
+            return (true, Box::pin(chat::send(shard, session, cid, m)).await);
         }
         Incoming::ChannelMessageUpdate(m) => {
-            return (
-                true,
-                Box::pin(chat::update(shard, session, &envelope.cid, m)).await,
-            );
+            return (true, Box::pin(chat::update(shard, session, cid, m)).await);
         }
         Incoming::ChannelMessageRemove(m) => {
-            return (
-                true,
-                Box::pin(chat::remove(shard, session, &envelope.cid, m)).await,
-            );
+            return (true, Box::pin(chat::remove(shard, session, cid, m)).await);
         }
         Incoming::MatchDataSend(m) => matches::send_data(shard, session, m),
-        Incoming::StatusUpdate(m) => status::update(shard, session, &envelope.cid, m.status),
+        Incoming::StatusUpdate(m) => status::update(shard, session, cid, m.status),
         Incoming::StatusUnfollow(m) => {
-            return (true, status::unfollow(shard, session, &envelope.cid, m));
+            return (true, status::unfollow(shard, session, cid, m));
         }
         Incoming::StatusFollow(m) => {
-            return (
-                true,
-                Box::pin(status::follow(shard, session, &envelope.cid, m)).await,
-            );
+            return (true, Box::pin(status::follow(shard, session, cid, m)).await);
         }
         Incoming::Rpc(m) => {
-            return (
-                true,
-                Box::pin(rpc::call(shard, session, &envelope.cid, m)).await,
-            );
+            return (true, Box::pin(rpc::call(shard, session, cid, m)).await);
         }
         Incoming::Unhandled(name) => {
             session.send_envelope(
-                &envelope.cid,
+                cid,
                 &Outgoing::error(
                     ErrorCode::UnrecognizedPayload,
                     format!("Unrecognized message: {name} is not supported by this server yet."),

@@ -16,6 +16,7 @@
 
 pub(crate) mod dispatch;
 pub(crate) mod driven;
+mod hooks;
 mod inbox;
 pub(crate) mod lifecycle;
 pub(crate) mod rate;

@@ -20,10 +20,10 @@ use kairos_core::error::{ApiError, ApiResult};
 use serde::Serialize;
 
 use crate::http::auth::Caller;
+use crate::http::game;
 use crate::http::response::{self, HttpResponse};
 use crate::http::router::Call;
 use crate::modules::rpc::invoke;
-use crate::modules::{CallMode, Context, Nk};
 use crate::shard::Shard;
 
 #[derive(Serialize)]
@@ -49,36 +49,7 @@ pub(super) async fn call(
     };
     let id = call.path("id").to_string();
     let content_type = call.headers.get(header::CONTENT_TYPE).cloned();
-    let (user_id, username, vars, expiry) = match caller {
-        Some(c) => (
-            Some(c.user_id),
-            c.username,
-            c.claims.vrs.clone(),
-            c.claims.exp,
-        ),
-        None => (None, String::new(), Default::default(), 0),
-    };
-    let ctx = Context {
-        mode: CallMode::Http,
-        user_id,
-        username,
-        vars,
-        expiry,
-        session_id: None,
-        headers: call
-            .headers
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-            .collect(),
-        query: call
-            .query
-            .into_iter()
-            .filter(|(k, _)| k != "http_key")
-            .collect(),
-        client_ip: None,
-        lang: String::new(),
-        nk: Nk::new(shard.rc()),
-    };
+    let ctx = game::context(shard, caller.as_ref(), &call.query, &call.headers);
     let result = invoke(&shard.rc(), &id, ctx, payload)
         .await
         .map_err(|refused| refused.to_http())?;

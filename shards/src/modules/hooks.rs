@@ -1,0 +1,106 @@
+//! Before and after hooks: game code that runs around a REST call or a
+//! realtime message, as Nakama's `register_req_before` / `_after` and
+//! `register_rt_before` / `_after` do.
+//!
+//! * A **before** hook gets the request and returns it, possibly
+//!   rewritten (`Ok(Some(..))`), drops it (`Ok(None)`: a realtime message
+//!   is then not served and gets no reply; a REST call gets NOT_FOUND,
+//!   "Requested resource was not found.", which is how Nakama's users
+//!   disable an API), or rejects it with an error the client sees (REST:
+//!   its code and message; realtime: RUNTIME_FUNCTION_EXCEPTION with its
+//!   message).
+//! * An **after** hook gets the request (and for REST the JSON response)
+//!   once it has been served; it cannot change what the client got, and
+//!   its error is only logged.
+//!
+//! Realtime hooks get the typed message ([`Incoming`]). REST hooks get
+//! [`ApiRequest`]: the route's Nakama method name, its query and its JSON
+//! body, the same for every route. Hooks run guarded like RPCs (a panic
+//! or an overrun fails the hook; a failed before hook rejects the call).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use kairos_core::error::ApiError;
+use kairos_schema::rtapi::Incoming;
+use serde_json::Value;
+
+use super::Context;
+
+/// What a before hook decides.
+pub type Before<T> = Result<Option<T>, ApiError>;
+
+/// A REST call as hooks see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiRequest {
+    /// Nakama's method name for the route (`AuthenticateDevice`,
+    /// `GetAccount`, `RpcFunc`, ...), as the metrics name it.
+    pub route: &'static str,
+    /// The query parameters, in order.
+    pub query: Vec<(String, String)>,
+    /// The JSON body; `Null` when the call had none.
+    pub body: Value,
+}
+
+type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A before hook on a realtime message.
+pub trait BeforeRt: Send + Sync + 'static {
+    fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Before<Incoming>>;
+}
+
+impl<F, Fut> BeforeRt for F
+where
+    F: Fn(Context, Incoming) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Before<Incoming>> + 'static,
+{
+    fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Before<Incoming>> {
+        Box::pin(self(ctx, msg))
+    }
+}
+
+/// An after hook on a realtime message.
+pub trait AfterRt: Send + Sync + 'static {
+    fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Result<(), ApiError>>;
+}
+
+impl<F, Fut> AfterRt for F
+where
+    F: Fn(Context, Incoming) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), ApiError>> + 'static,
+{
+    fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Result<(), ApiError>> {
+        Box::pin(self(ctx, msg))
+    }
+}
+
+/// A before hook on a REST call.
+pub trait BeforeApi: Send + Sync + 'static {
+    fn call(&self, ctx: Context, req: ApiRequest) -> Boxed<Before<ApiRequest>>;
+}
+
+impl<F, Fut> BeforeApi for F
+where
+    F: Fn(Context, ApiRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Before<ApiRequest>> + 'static,
+{
+    fn call(&self, ctx: Context, req: ApiRequest) -> Boxed<Before<ApiRequest>> {
+        Box::pin(self(ctx, req))
+    }
+}
+
+/// An after hook on a REST call: the request as it was served, and the
+/// JSON response the client got.
+pub trait AfterApi: Send + Sync + 'static {
+    fn call(&self, ctx: Context, req: ApiRequest, response: Value) -> Boxed<Result<(), ApiError>>;
+}
+
+impl<F, Fut> AfterApi for F
+where
+    F: Fn(Context, ApiRequest, Value) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), ApiError>> + 'static,
+{
+    fn call(&self, ctx: Context, req: ApiRequest, response: Value) -> Boxed<Result<(), ApiError>> {
+        Box::pin(self(ctx, req, response))
+    }
+}

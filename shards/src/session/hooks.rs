@@ -1,0 +1,64 @@
+//! Serving a realtime message with the game's before and after hooks on
+//! its name (`modules::hooks`). Only reached when some realtime hook is
+//! registered; otherwise [`super::dispatch`] serves the message directly.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
+
+use super::Session;
+use super::dispatch::serve;
+use crate::modules::{Context, guard};
+use crate::shard::Shard;
+
+/// Runs the before hook (which may rewrite, drop or reject the message),
+/// serves what it let through, then runs the after hook with it.
+pub async fn serve_hooked(
+    shard: &Rc<Shard>,
+    session: &Rc<Session>,
+    cid: &str,
+    message: Incoming,
+) -> (bool, bool) {
+    let modules = &shard.shared.modules;
+    let name = message.name();
+    let deadline = Duration::from_millis(shard.config().kairos.runtime.rpc_timeout_ms);
+    let message = match modules.before_rt(name).cloned() {
+        None => message,
+        Some(hook) => {
+            let ctx = Context::for_session(shard.clone(), session);
+            let why = match guard::run(hook.call(ctx, message), deadline).await {
+                Ok(Ok(Some(rewritten))) => Ok(rewritten),
+                // Dropped: not served, no reply, as in Nakama.
+                Ok(Ok(None)) => return (true, true),
+                Ok(Err(e)) => Err(e.message.into_owned()),
+                Err(failure) => {
+                    tracing::error!(message = name, ?failure, "before hook failed");
+                    Err(failure.to_error().message.into_owned())
+                }
+            };
+            match why {
+                Ok(rewritten) => rewritten,
+                Err(why) => {
+                    session.send_envelope(
+                        cid,
+                        &Outgoing::error(ErrorCode::RuntimeFunctionException, why),
+                    );
+                    return (true, false);
+                }
+            }
+        }
+    };
+    let Some(hook) = modules.after_rt(message.name()).cloned() else {
+        return serve(shard, session, cid, message).await;
+    };
+    let served = message.clone();
+    let result = serve(shard, session, cid, message).await;
+    let ctx = Context::for_session(shard.clone(), session);
+    match guard::run(hook.call(ctx, served), deadline).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(message = name, error = %e.message, "after hook failed"),
+        Err(failure) => tracing::error!(message = name, ?failure, "after hook failed"),
+    }
+    result
+}
