@@ -151,7 +151,11 @@ impl Shard {
             me: me.clone(),
             shared,
             port,
-            streams: RefCell::new(StreamTable::new(metrics.clone(), realtime::leave_event)),
+            streams: RefCell::new(StreamTable::new(
+                metrics.clone(),
+                realtime::leave_event,
+                realtime::on_left,
+            )),
             metrics,
             sessions: RefCell::new(HashMap::new()),
             features: Features::default(),

@@ -18,13 +18,22 @@
 //!   `hooked_<rest of the id>`, `disabled-` ones are disabled, `refused-`
 //!   ones refused with PERMISSION_DENIED;
 //! * after `GetAccount` with `?kairos_test_after=1`: a stored
-//!   notification to the caller, code 103.
+//!   notification to the caller, code 103;
+//!
+//! and the authoritative match handler `test.fragile` (created by the RPC
+//! `test.create_fragile`, payload: its parameters, and `module` to create
+//! another handler's match), which ticks at the
+//! parameter `tick_rate` (default 20), broadcasts its tick number (op code
+//! 3) every tick, and panics on a message with op code 98.
 
 use std::time::Duration;
 
 use kairos_shards::ServerBuilder;
 use kairos_shards::modules::rtapi::Incoming;
-use kairos_shards::modules::{ApiRequest, Before, Code, Context, Error, RpcResult};
+use kairos_shards::modules::{
+    ApiRequest, Before, Code, Context, Dispatcher, Error, MatchContext, MatchHandler, MatchInit,
+    MatchMessage, RpcResult,
+};
 use serde_json::{Value, json};
 
 async fn panics(_ctx: Context, _payload: String) -> RpcResult {
@@ -106,11 +115,43 @@ async fn after_account(ctx: Context, req: ApiRequest, response: Value) -> Result
     Ok(())
 }
 
+struct Fragile;
+
+impl MatchHandler for Fragile {
+    fn tick(&mut self, d: &mut Dispatcher, tick: u64, messages: Vec<MatchMessage>) -> bool {
+        if messages.iter().any(|m| m.op_code == 98) {
+            panic!("test.fragile panics on op code 98");
+        }
+        d.broadcast(3, tick.to_string().into_bytes(), None, None, false);
+        true
+    }
+}
+
+fn fragile(_ctx: &MatchContext, params: &Value) -> Result<(Fragile, MatchInit), Error> {
+    let tick_rate = params["tick_rate"].as_u64().unwrap_or(20) as u32;
+    Ok((
+        Fragile,
+        MatchInit {
+            tick_rate,
+            label: String::new(),
+        },
+    ))
+}
+
+async fn create_fragile(ctx: Context, payload: String) -> RpcResult {
+    let params: Value = serde_json::from_str(&payload).unwrap_or(json!({}));
+    let module = params["module"].as_str().unwrap_or("test.fragile");
+    let id = ctx.nk.match_create(module, &params)?;
+    Ok(json!({ "match_id": id }).to_string())
+}
+
 fn main() {
     let code = ServerBuilder::new()
         .with_examples()
         .rpc("test.panic", panics)
         .rpc("test.sleep", sleeps)
+        .rpc("test.create_fragile", create_fragile)
+        .match_handler("test.fragile", fragile)
         .before_rt("channel_message_send", before_chat)
         .after_rt("channel_message_send", after_chat)
         .before_api("AuthenticateCustom", before_custom)

@@ -19,6 +19,13 @@ pub struct RuntimeOptions {
     /// or, on a socket, RUNTIME_FUNCTION_EXCEPTION, and the RPC's future
     /// is dropped, so a handler that never finishes costs nothing after.
     pub rpc_timeout_ms: u64,
+    /// Highest tick rate an authoritative match may ask for, per second
+    /// (Nakama allows 1 to 60).
+    pub max_tick_rate: u32,
+    /// Messages from members an authoritative match holds for its next
+    /// tick; past it they are dropped, as Nakama's `match.input_queue_size`
+    /// (also 128) does.
+    pub match_input_queue: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -26,6 +33,8 @@ impl Default for RuntimeOptions {
         RuntimeOptions {
             examples: false,
             rpc_timeout_ms: 30_000,
+            max_tick_rate: 60,
+            match_input_queue: 128,
         }
     }
 }
@@ -34,6 +43,12 @@ impl RuntimeOptions {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if self.rpc_timeout_ms == 0 {
             return invalid("runtime.rpc_timeout_ms", "must be at least 1");
+        }
+        if !(1..=1000).contains(&self.max_tick_rate) {
+            return invalid("runtime.max_tick_rate", "must be between 1 and 1000");
+        }
+        if self.match_input_queue == 0 {
+            return invalid("runtime.match_input_queue", "must be at least 1");
         }
         Ok(())
     }

@@ -140,18 +140,19 @@ fn on_leave(shard: &Shard, stream: StreamId, session_id: Uuid) {
     let Some(gone) = table.leave(&stream, session_id) else {
         return;
     };
-    let Some(event) = table.leave_event(&stream, &gone) else {
-        return;
-    };
-    let Some(m) = table.get(&stream) else {
-        return;
-    };
-    deliver::broadcast(
-        shard,
-        m.targets(),
-        None,
-        &Frames::encode("", &event, m.wires()),
-    );
+    let left = table.left_hook();
+    if let (Some(event), Some(m)) = (table.leave_event(&stream, &gone), table.get(&stream)) {
+        deliver::broadcast(
+            shard,
+            m.targets(),
+            None,
+            &Frames::encode("", &event, m.wires()),
+        );
+    }
+    drop(table);
+    if let Some(left) = left {
+        left(shard, &stream, &gone);
+    }
 }
 
 /// Removes every member of `stream` and tells their shards, so that their

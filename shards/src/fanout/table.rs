@@ -19,6 +19,11 @@ use crate::session::WireSet;
 /// so that this module names none of them.
 pub type LeaveEvent = fn(stream: &StreamId, gone: &Presence) -> Option<Outgoing>;
 
+/// What the owner does once `gone` has left `stream` and the remaining
+/// members were told (`realtime::on_left`: an authoritative match's
+/// handler hears it). Called with the table free.
+pub(crate) type LeftHook = fn(shard: &crate::shard::Shard, stream: &StreamId, gone: &Presence);
+
 /// One stream's members.
 #[derive(Default)]
 pub struct Membership {
@@ -66,17 +71,25 @@ pub struct StreamTable {
     metrics: Option<ShardCells>,
     /// How leaves are announced; none are without it.
     leave_event: Option<LeaveEvent>,
+    /// What follows a leave, if anything.
+    left: Option<LeftHook>,
 }
 
 impl StreamTable {
     /// A table that keeps the shard's gauges current and announces leaves
     /// with `leave_event`.
-    pub fn new(metrics: ShardCells, leave_event: LeaveEvent) -> StreamTable {
+    pub(crate) fn new(metrics: ShardCells, leave_event: LeaveEvent, left: LeftHook) -> StreamTable {
         StreamTable {
             metrics: Some(metrics),
             leave_event: Some(leave_event),
+            left: Some(left),
             ..Default::default()
         }
+    }
+
+    /// What follows a leave on this shard, if anything.
+    pub(crate) fn left_hook(&self) -> Option<LeftHook> {
+        self.left
     }
 
     /// What the remaining members of `stream` hear when `gone` leaves.

@@ -17,7 +17,12 @@
 
 use std::sync::Arc;
 
-use super::{AfterApi, AfterRt, BeforeApi, BeforeRt, Modules, RpcFn};
+use serde_json::Value;
+
+use super::{
+    AfterApi, AfterRt, BeforeApi, BeforeRt, Error, MatchContext, MatchFactory, MatchHandler,
+    MatchInit, Modules, RpcFn,
+};
 
 /// Collects a game's code, then runs the server with it.
 #[derive(Default)]
@@ -71,6 +76,23 @@ impl ServerBuilder {
     /// response the client got.
     pub fn after_api(mut self, route: &str, f: impl AfterApi) -> ServerBuilder {
         self.modules.register_after_api(route, Arc::new(f));
+        self
+    }
+
+    /// Registers an authoritative match handler: `init` is Nakama's
+    /// `match_init`, called for each match created with this name (its
+    /// context and the creation's parameters); it returns the match's
+    /// handler (its state) and its tick rate and label.
+    pub fn match_handler<H, F>(mut self, name: &str, init: F) -> ServerBuilder
+    where
+        H: MatchHandler,
+        F: Fn(&MatchContext, &Value) -> Result<(H, MatchInit), Error> + Send + Sync + 'static,
+    {
+        let factory: MatchFactory = Arc::new(move |ctx, params| {
+            let (handler, init) = init(ctx, params)?;
+            Ok((Box::new(handler) as Box<dyn MatchHandler>, init))
+        });
+        self.modules.register_match_handler(name, factory);
         self
     }
 

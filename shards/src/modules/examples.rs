@@ -11,6 +11,9 @@
 //!   notification (code 101) whose content is the payload, a JSON object.
 //! * `example.fail`: returns the error its payload names,
 //!   `{"code": 3, "message": "..."}`, as typed game code would.
+//! * `example.arena`: an authoritative match handler ([`Arena`]), created
+//!   by the RPC `example.create_arena` (payload: its parameters), and
+//!   signalled through `example.signal_match`.
 
 use kairos_core::error::{ApiError, Code};
 use serde_json::{Value, json};
@@ -23,6 +26,15 @@ pub fn register(modules: &mut Modules) {
     modules.register_rpc("example.whoami", std::sync::Arc::new(whoami));
     modules.register_rpc("example.notify_me", std::sync::Arc::new(notify_me));
     modules.register_rpc("example.fail", std::sync::Arc::new(fail));
+    modules.register_rpc("example.create_arena", std::sync::Arc::new(create_arena));
+    modules.register_rpc("example.signal_match", std::sync::Arc::new(signal_match));
+    modules.register_match_handler(
+        "example.arena",
+        std::sync::Arc::new(|ctx, params| {
+            let (arena, init) = Arena::init(ctx, params)?;
+            Ok((Box::new(arena) as Box<dyn super::MatchHandler>, init))
+        }),
+    );
 }
 
 async fn echo(_ctx: Context, payload: String) -> RpcResult {
@@ -66,4 +78,140 @@ async fn fail(_ctx: Context, payload: String) -> RpcResult {
         .to_string();
     let code = Code::from_i32(code as i32).unwrap_or(Code::Unknown);
     Err(ApiError::new(code, message))
+}
+
+/// `example.arena`: a small authoritative game. Players send their moves
+/// (op code 1, `{"dx": i, "dy": i}`, each axis clamped to ±1 per move);
+/// the server applies them and broadcasts every player's position each
+/// tick (op code 2, `{"tick": n, "players": {"<user id>": [x, y]}}`).
+/// Joins past `max_players` (a creation parameter, default 8) are
+/// rejected with "match full". Op code 99 from a player ends the match;
+/// a match nobody has been in for 30 seconds ends too. The label is
+/// `{"mode":"arena","players":n}`; a signal answers the label.
+pub struct Arena {
+    max_players: usize,
+    tick_rate: u32,
+    positions: std::collections::BTreeMap<uuid::Uuid, (i64, i64)>,
+    empty_ticks: u64,
+}
+
+impl Arena {
+    /// `match_init`: parameters `{"max_players": n, "tick_rate": r}`.
+    pub fn init(
+        _ctx: &super::MatchContext,
+        params: &Value,
+    ) -> Result<(Arena, super::MatchInit), ApiError> {
+        let max_players = params["max_players"].as_u64().unwrap_or(8).clamp(1, 64) as usize;
+        let tick_rate = params["tick_rate"].as_u64().unwrap_or(10) as u32;
+        let arena = Arena {
+            max_players,
+            tick_rate,
+            positions: Default::default(),
+            empty_ticks: 0,
+        };
+        let label = arena.label();
+        Ok((arena, super::MatchInit { tick_rate, label }))
+    }
+
+    fn label(&self) -> String {
+        json!({ "mode": "arena", "players": self.positions.len() }).to_string()
+    }
+}
+
+impl super::MatchHandler for Arena {
+    fn join_attempt(
+        &mut self,
+        _d: &mut super::Dispatcher,
+        _tick: u64,
+        _presence: &super::MatchPresence,
+        _metadata: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        if self.positions.len() >= self.max_players {
+            return Err("match full".into());
+        }
+        Ok(())
+    }
+
+    fn join(&mut self, d: &mut super::Dispatcher, _tick: u64, presences: &[super::MatchPresence]) {
+        for p in presences {
+            self.positions.insert(p.user_id, (0, 0));
+        }
+        d.label_update(self.label());
+    }
+
+    fn leave(&mut self, d: &mut super::Dispatcher, _tick: u64, presences: &[super::MatchPresence]) {
+        for p in presences {
+            self.positions.remove(&p.user_id);
+        }
+        d.label_update(self.label());
+    }
+
+    fn tick(
+        &mut self,
+        d: &mut super::Dispatcher,
+        tick: u64,
+        messages: Vec<super::MatchMessage>,
+    ) -> bool {
+        for m in messages {
+            match m.op_code {
+                1 => {
+                    let Ok(mv) = serde_json::from_slice::<Value>(&m.data) else {
+                        continue;
+                    };
+                    let step = |v: &Value| v.as_i64().unwrap_or(0).clamp(-1, 1);
+                    if let Some(pos) = self.positions.get_mut(&m.sender.user_id) {
+                        pos.0 += step(&mv["dx"]);
+                        pos.1 += step(&mv["dy"]);
+                    }
+                }
+                99 => return false,
+                _ => {}
+            }
+        }
+        if self.positions.is_empty() {
+            self.empty_ticks += 1;
+            return self.empty_ticks < 30 * u64::from(self.tick_rate);
+        }
+        self.empty_ticks = 0;
+        let players: serde_json::Map<String, Value> = self
+            .positions
+            .iter()
+            .map(|(id, (x, y))| (id.to_string(), json!([x, y])))
+            .collect();
+        let state = json!({ "tick": tick, "players": players }).to_string();
+        d.broadcast(2, state.into_bytes(), None, None, false);
+        true
+    }
+
+    fn signal(
+        &mut self,
+        _d: &mut super::Dispatcher,
+        _tick: u64,
+        _data: &str,
+    ) -> Result<String, String> {
+        Ok(self.label())
+    }
+}
+
+/// `example.create_arena`: creates an `example.arena` match with the
+/// payload as its parameters; answers `{"match_id": ...}`.
+async fn create_arena(ctx: Context, payload: String) -> RpcResult {
+    let params: Value = if payload.trim().is_empty() {
+        json!({})
+    } else {
+        serde_json::from_str(&payload).map_err(|_| ApiError::invalid("parameters must be JSON"))?
+    };
+    let id = ctx.nk.match_create("example.arena", &params)?;
+    Ok(json!({ "match_id": id }).to_string())
+}
+
+/// `example.signal_match`: `{"match_id", "data"}` → the handler's answer,
+/// from whichever shard runs the match.
+async fn signal_match(ctx: Context, payload: String) -> RpcResult {
+    let v: Value =
+        serde_json::from_str(&payload).map_err(|_| ApiError::invalid("expected a JSON object"))?;
+    let id = v["match_id"].as_str().unwrap_or("");
+    let data = v["data"].as_str().unwrap_or("");
+    let answer = ctx.nk.match_signal(id, data).await?;
+    Ok(json!({ "answer": answer }).to_string())
 }

@@ -20,6 +20,7 @@ mod context;
 pub mod examples;
 pub(crate) mod guard;
 pub mod hooks;
+pub mod matches;
 mod nk;
 pub(crate) mod rpc;
 
@@ -32,6 +33,9 @@ pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
 pub use kairos_core::error::{ApiError as Error, Code};
 /// The realtime messages hooks see ([`rtapi::Incoming`]).
 pub use kairos_schema::rtapi;
+pub use matches::{
+    Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInit, MatchMessage, MatchPresence,
+};
 pub use nk::Nk;
 pub use rpc::{RpcFn, RpcFuture, RpcResult};
 
@@ -48,6 +52,8 @@ pub struct Modules {
     /// server checks the names against its routes when it starts.
     before_api: HashMap<String, Arc<dyn BeforeApi>>,
     after_api: HashMap<String, Arc<dyn AfterApi>>,
+    /// Authoritative match handlers by name.
+    match_handlers: HashMap<String, MatchFactory>,
 }
 
 /// The client message named `name`, as the realtime table spells it.
@@ -73,6 +79,16 @@ impl Modules {
         } else {
             self.rpcs.get(id)
         }
+    }
+
+    /// Registers an authoritative match handler under `name`.
+    pub fn register_match_handler(&mut self, name: &str, f: MatchFactory) {
+        self.match_handlers.insert(name.to_string(), f);
+    }
+
+    /// The match handler registered as `name`.
+    pub fn match_handler(&self, name: &str) -> Option<&MatchFactory> {
+        self.match_handlers.get(name)
     }
 
     /// Registers a before hook on the client message `name`

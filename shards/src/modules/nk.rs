@@ -94,6 +94,26 @@ impl Nk {
         crate::realtime::notifications::send(&self.shard, vec![note]).await
     }
 
+    /// Creates an authoritative match of the handler registered as
+    /// `module`, with `params` for its `match_init`, on this shard; returns
+    /// its id, `"<uuid>.<node>"`, which clients `match_join`.
+    pub fn match_create(&self, module: &str, params: &serde_json::Value) -> ApiResult<String> {
+        crate::realtime::matches::authoritative::create(&self.shard, module, params)
+    }
+
+    /// Sends `data` to the handler of authoritative match `match_id`, on
+    /// whichever shard runs it, and returns its answer. A match that does
+    /// not exist (or has ended) is NOT_FOUND; a handler that refuses the
+    /// signal gives FAILED_PRECONDITION with its reason.
+    pub async fn match_signal(&self, match_id: &str, data: &str) -> ApiResult<String> {
+        crate::realtime::matches::authoritative::send_signal(
+            &self.shard,
+            match_id,
+            data.to_string(),
+        )
+        .await
+    }
+
     /// Waits `d` without holding the shard: a timer on its executor.
     pub async fn sleep(&self, d: std::time::Duration) {
         crate::rt::sleep(d).await;

@@ -36,15 +36,26 @@ use crate::shard::Shard;
 #[derive(Default)]
 pub struct Features {
     pub status: status::State,
+    /// The authoritative matches this shard runs.
+    pub matches: matches::authoritative::State,
 }
 
 /// What a stream's remaining members hear when `gone` leaves it, by the
 /// feature the stream serves ([`crate::fanout::LeaveEvent`]).
 pub fn leave_event(stream: &StreamId, gone: &Presence) -> Option<Outgoing> {
     match stream.mode {
-        mode::MATCH_RELAYED => Some(matches::leave_event(stream, gone)),
+        mode::MATCH_RELAYED | mode::MATCH_AUTHORITATIVE => Some(matches::leave_event(stream, gone)),
         _ if channel::is_channel(stream) && !gone.hidden => Some(chat::leave_event(stream, gone)),
         _ => None,
+    }
+}
+
+/// What the owner of `stream` does after `gone` left it and the others
+/// heard ([`crate::fanout::LeftHook`]): an authoritative match's handler
+/// hears it.
+pub fn on_left(shard: &Shard, stream: &StreamId, gone: &Presence) {
+    if stream.mode == mode::MATCH_AUTHORITATIVE {
+        matches::authoritative::on_left(shard, stream, gone);
     }
 }
 

@@ -109,7 +109,9 @@ pub(super) async fn serve(
         }
         Incoming::Pong => {}
         Incoming::MatchCreate(m) => matches::create(shard, session, cid, &m.name),
-        Incoming::MatchJoin(m) => matches::join(shard, session, cid, &m.match_id, &m.token),
+        Incoming::MatchJoin(m) => {
+            matches::join(shard, session, cid, &m.match_id, &m.token, m.metadata)
+        }
         Incoming::MatchLeave(m) => matches::leave(shard, session, cid, &m.match_id),
         Incoming::ChannelJoin(m) => {
             return (true, Box::pin(chat::join(shard, session, cid, m)).await);

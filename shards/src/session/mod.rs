@@ -291,11 +291,12 @@ impl Session {
         if streams.iter().any(|(s, _, _)| s == stream) {
             return None;
         }
-        if stream.mode == crate::fanout::mode::MATCH_RELAYED {
-            let matches = streams
-                .iter()
-                .filter(|(s, _, _)| s.mode == crate::fanout::mode::MATCH_RELAYED)
-                .count();
+        let is_match = |s: &StreamId| {
+            s.mode == crate::fanout::mode::MATCH_RELAYED
+                || s.mode == crate::fanout::mode::MATCH_AUTHORITATIVE
+        };
+        if is_match(stream) {
+            let matches = streams.iter().filter(|(s, _, _)| is_match(s)).count();
             if matches >= limits.max_matches {
                 return Some(("kairos.session.max_matches", limits.max_matches));
             }

@@ -11,6 +11,7 @@
 //! ([`crate::fanout::membership`]); [`leave_event`] is what the others hear.
 //! A match keeps no state beyond its stream's membership.
 
+pub mod authoritative;
 mod owner;
 mod session;
 
@@ -29,8 +30,11 @@ use crate::shard::{Shard, ShardMsg};
 pub enum Msg {
     /// Add this presence and answer the joiner.
     Join(Join),
-    /// Relay this data from its sender.
+    /// Relay this data from its sender (or queue it for an authoritative
+    /// match's next tick).
     Data(Data),
+    /// Signal an authoritative match's handler and answer.
+    Signal(authoritative::Signal),
 }
 
 /// To a relayed match's owner: add `presence` and answer the joiner.
@@ -42,6 +46,9 @@ pub struct Join {
     pub kind: JoinKind,
     /// The joiner's number for this request (`Session::track_stream`).
     pub join: u64,
+    /// `match_join`'s metadata, for an authoritative match's
+    /// `join_attempt`.
+    pub metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// To a relayed match's owner: relay `data` from `sender`.
@@ -69,6 +76,7 @@ pub fn on_msg(shard: &Shard, msg: Msg) {
     match msg {
         Msg::Join(join) => owner::on_join(shard, join),
         Msg::Data(data) => owner::on_data(shard, data),
+        Msg::Signal(signal) => authoritative::on_signal(shard, signal),
     }
 }
 
@@ -81,17 +89,20 @@ pub enum JoinKind {
     Join,
 }
 
-/// Parses a relayed match id, `"<uuid>."`.
-pub fn parse_match_id(id: &str) -> Result<Uuid, (ErrorCode, &'static str)> {
-    let Some((uuid, node)) = id.split_once('.') else {
+/// Parses a match id: `"<uuid>."` is a relayed match, `"<uuid>.<node>"`
+/// an authoritative one, which must run on this node (`node`).
+pub fn parse_match_id(id: &str, node: &str) -> Result<StreamId, (ErrorCode, &'static str)> {
+    let Some((uuid, on)) = id.split_once('.') else {
         return Err((ErrorCode::BadInput, "Invalid match ID"));
     };
     let uuid = Uuid::parse_str(uuid).map_err(|_| (ErrorCode::BadInput, "Invalid match ID"))?;
-    if !node.is_empty() {
-        // "<uuid>.<node>" names an authoritative match; none run here yet.
+    if on.is_empty() {
+        return Ok(StreamId::relayed_match(uuid));
+    }
+    if on != node {
         return Err((ErrorCode::MatchNotFound, "Match not found"));
     }
-    Ok(uuid)
+    Ok(authoritative::stream(uuid, node))
 }
 
 /// A relayed match's id on the wire, from its stream's subject.
@@ -99,10 +110,19 @@ fn match_id(uuid: &str) -> String {
     format!("{uuid}.")
 }
 
+/// A match stream's id on the wire, whichever kind.
+fn wire_id(stream: &StreamId) -> String {
+    if stream.mode == crate::fanout::mode::MATCH_AUTHORITATIVE {
+        authoritative::match_id(stream)
+    } else {
+        match_id(&stream.subject)
+    }
+}
+
 /// The event telling a match's members that `gone` left.
 pub fn leave_event(stream: &StreamId, gone: &Presence) -> Outgoing {
     Outgoing::MatchPresenceEvent(MatchPresenceEvent {
-        match_id: match_id(&stream.subject),
+        match_id: wire_id(stream),
         joins: Vec::new(),
         leaves: vec![gone.to_wire()],
     })
@@ -115,14 +135,31 @@ mod tests {
     #[test]
     fn match_ids() {
         let u = Uuid::new_v4();
-        assert_eq!(parse_match_id(&format!("{u}.")), Ok(u));
         assert_eq!(
-            parse_match_id(&format!("{u}")).unwrap_err().0,
+            parse_match_id(&format!("{u}."), "kairos"),
+            Ok(StreamId::relayed_match(u))
+        );
+        assert_eq!(
+            parse_match_id(&format!("{u}.kairos"), "kairos"),
+            Ok(authoritative::stream(u, "kairos"))
+        );
+        assert_eq!(
+            wire_id(&authoritative::stream(u, "kairos")),
+            format!("{u}.kairos")
+        );
+        assert_eq!(
+            parse_match_id(&format!("{u}"), "kairos").unwrap_err().0,
             ErrorCode::BadInput
         );
-        assert_eq!(parse_match_id("nope.").unwrap_err().0, ErrorCode::BadInput);
         assert_eq!(
-            parse_match_id(&format!("{u}.node1")).unwrap_err().0,
+            parse_match_id("nope.", "kairos").unwrap_err().0,
+            ErrorCode::BadInput
+        );
+        // Another node's match is not here.
+        assert_eq!(
+            parse_match_id(&format!("{u}.node1"), "kairos")
+                .unwrap_err()
+                .0,
             ErrorCode::MatchNotFound
         );
     }

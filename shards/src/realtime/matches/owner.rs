@@ -18,12 +18,17 @@ use crate::shard::Shard;
 /// and the event travel the same FIFO path to the joiner's shard, so the
 /// reply always arrives first.
 pub(super) fn on_join(shard: &Shard, msg: Join) {
+    if msg.stream.mode == crate::fanout::mode::MATCH_AUTHORITATIVE {
+        let metadata = msg.metadata.clone();
+        return super::authoritative::on_join(shard, msg, &metadata);
+    }
     let Join {
         stream,
         presence,
         cid,
         kind,
         join,
+        ..
     } = msg;
     let mut table = shard.streams.borrow_mut();
     let exists = table.get(&stream).is_some();
@@ -89,6 +94,9 @@ pub(super) fn on_join(shard: &Shard, msg: Join) {
 
 /// Relays match data: encoded once, delivered per shard.
 pub(super) fn on_data(shard: &Shard, msg: Data) {
+    if msg.stream.mode == crate::fanout::mode::MATCH_AUTHORITATIVE {
+        return super::authoritative::on_data(shard, msg);
+    }
     let table = shard.streams.borrow();
     let Some(m) = table
         .get(&msg.stream)

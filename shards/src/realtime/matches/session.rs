@@ -1,6 +1,8 @@
 //! A match's session side: runs on the shard of the session that asked,
 //! validates, and forwards to the match's owner.
 
+use std::collections::BTreeMap;
+
 use kairos_schema::rtapi::{ErrorCode, MatchDataSend, Outgoing};
 use uuid::Uuid;
 
@@ -25,11 +27,20 @@ pub fn create(shard: &Shard, session: &Session, cid: &str, name: &str) {
         cid,
         StreamId::relayed_match(id),
         JoinKind::Create,
+        BTreeMap::new(),
     );
 }
 
-/// `match_join {match_id | token}`.
-pub fn join(shard: &Shard, session: &Session, cid: &str, match_id: &str, token: &str) {
+/// `match_join {match_id | token, metadata}`: a relayed or an
+/// authoritative match (whose handler sees the metadata).
+pub fn join(
+    shard: &Shard,
+    session: &Session,
+    cid: &str,
+    match_id: &str,
+    token: &str,
+    metadata: BTreeMap<String, String>,
+) {
     if !token.is_empty() {
         session.send_envelope(
             cid,
@@ -40,21 +51,22 @@ pub fn join(shard: &Shard, session: &Session, cid: &str, match_id: &str, token: 
         );
         return;
     }
-    match parse_match_id(match_id) {
-        Ok(id) => join_stream(
-            shard,
-            session,
-            cid,
-            StreamId::relayed_match(id),
-            JoinKind::Join,
-        ),
+    match parse_match_id(match_id, &shard.shared.config.name) {
+        Ok(stream) => join_stream(shard, session, cid, stream, JoinKind::Join, metadata),
         Err((code, msg)) => {
             session.send_envelope(cid, &Outgoing::error(code, msg));
         }
     }
 }
 
-fn join_stream(shard: &Shard, session: &Session, cid: &str, stream: StreamId, kind: JoinKind) {
+fn join_stream(
+    shard: &Shard,
+    session: &Session,
+    cid: &str,
+    stream: StreamId,
+    kind: JoinKind,
+    metadata: BTreeMap<String, String>,
+) {
     if membership::refuse_over_limit(shard, session, cid, &stream, ErrorCode::MatchJoinRejected) {
         return;
     }
@@ -69,15 +81,16 @@ fn join_stream(shard: &Shard, session: &Session, cid: &str, stream: StreamId, ki
             cid: cid.to_string(),
             kind,
             join,
+            metadata,
         }),
     );
 }
 
 /// `match_leave {match_id}`: answered at once; the owner tells the others.
 pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
-    match parse_match_id(match_id) {
-        Ok(id) => {
-            membership::leave(shard, session, StreamId::relayed_match(id));
+    match parse_match_id(match_id, &shard.shared.config.name) {
+        Ok(stream) => {
+            membership::leave(shard, session, stream);
             session.send_empty_reply(cid);
         }
         Err((code, msg)) => {
@@ -89,8 +102,8 @@ pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
 /// `match_data_send`: forwarded to the owner, which relays it. Failures are
 /// reported without a `cid`, as Nakama does.
 pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
-    let id = match parse_match_id(&msg.match_id) {
-        Ok(id) => id,
+    let stream = match parse_match_id(&msg.match_id, &shard.shared.config.name) {
+        Ok(stream) => stream,
         Err((code, text)) => {
             session.send_envelope("", &Outgoing::error(code, text));
             return;
@@ -109,7 +122,6 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
             }
         }
     }
-    let stream = StreamId::relayed_match(id);
     to_owner(
         shard,
         &stream.clone(),

@@ -1,0 +1,316 @@
+//! Authoritative matches: a game's [`MatchHandler`] run by its owner shard
+//! on a steady tick clock.
+//!
+//! A match is the stream `(6, <uuid>, "", <node>)`; its id on the wire is
+//! `"<uuid>.<node>"`. [`create`] (game code's `Nk::match_create`) picks an
+//! id this shard owns, so the match starts where it was asked for without
+//! a hop, and starts its loop ([`running`]). Joins and data reach the
+//! owner as a relayed match's do (`matches::Msg`); the owner asks the
+//! handler (`join_attempt`), keeps the membership in the shard's stream
+//! table, and queues data for the next tick. Leaves come through the
+//! fan-out like every stream's, then reach the handler ([`on_left`]).
+
+mod running;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use kairos_core::error::{ApiError, Code};
+use kairos_schema::rtapi::{ErrorCode, MatchOut, MatchPresenceEvent, Outgoing};
+use serde_json::Value;
+use uuid::Uuid;
+
+pub use running::Running;
+
+use super::{Data, Join};
+use crate::fanout::membership::Msg as Streams;
+use crate::fanout::{Presence, StreamId, deliver, mode};
+use crate::modules::matches::{MatchContext, MatchMessage, MatchPresence};
+use crate::session::Frames;
+use crate::shard::Shard;
+
+/// Longest label a match may carry, in bytes (Nakama: 2048).
+pub const MAX_LABEL: usize = 2048;
+
+/// The authoritative matches this shard owns.
+#[derive(Default)]
+pub struct State {
+    running: RefCell<HashMap<Uuid, Rc<Running>>>,
+}
+
+impl State {
+    fn get(&self, id: &Uuid) -> Option<Rc<Running>> {
+        self.running.borrow().get(id).cloned()
+    }
+}
+
+/// The stream of the authoritative match `id` on node `node`.
+pub fn stream(id: Uuid, node: &str) -> StreamId {
+    StreamId {
+        mode: mode::MATCH_AUTHORITATIVE,
+        subject: id.to_string(),
+        subcontext: String::new(),
+        label: node.to_string(),
+    }
+}
+
+/// The wire id of an authoritative match's stream.
+pub fn match_id(stream: &StreamId) -> String {
+    format!("{}.{}", stream.subject, stream.label)
+}
+
+fn presence_of(p: &Presence, node: &str) -> MatchPresence {
+    MatchPresence {
+        user_id: p.user_id,
+        session_id: p.session_id,
+        username: p.username.clone(),
+        node: node.to_string(),
+    }
+}
+
+/// Creates a match of the handler registered as `module`, on this shard,
+/// and starts its loop. Returns its id.
+pub fn create(shard: &Rc<Shard>, module: &str, params: &Value) -> Result<String, ApiError> {
+    let factory = shard
+        .shared
+        .modules
+        .match_handler(module)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("Match handler {module:?} not found")))?;
+    let node = shard.shared.config.name.clone();
+    let shards = shard.port.shards();
+    // An id this shard owns: the match starts here, no hop.
+    let (id, stream) = loop {
+        let id = Uuid::new_v4();
+        let stream = stream(id, &node);
+        if stream.owner(shards) == shard.id {
+            break (id, stream);
+        }
+    };
+    let ctx = MatchContext {
+        match_id: match_id(&stream),
+        node,
+        module: module.to_string(),
+    };
+    let made = crate::modules::guard::catch(|| factory(&ctx, params));
+    let (handler, init) = match made {
+        Ok(Ok(made)) => made,
+        Ok(Err(e)) => return Err(e),
+        Err(panic) => {
+            tracing::error!(module, panic = %panic, "match_init panicked");
+            return Err(ApiError::new(Code::Internal, "Internal Server Error"));
+        }
+    };
+    let max = shard.config().kairos.runtime.max_tick_rate;
+    if init.tick_rate == 0 || init.tick_rate > max {
+        return Err(ApiError::invalid(format!(
+            "Match tick rate must be between 1 and {max} (kairos.runtime.max_tick_rate), got {}",
+            init.tick_rate
+        )));
+    }
+    if init.label.len() > MAX_LABEL {
+        return Err(ApiError::invalid(format!(
+            "Match label longer than {MAX_LABEL} bytes"
+        )));
+    }
+    let running = Rc::new(Running::new(id, ctx, stream, handler, init));
+    shard
+        .features
+        .matches
+        .running
+        .borrow_mut()
+        .insert(id, running.clone());
+    running::start(shard.rc(), running.clone());
+    Ok(running.ctx.match_id.clone())
+}
+
+/// On the owner: a session asks to join. The handler decides; an accepted
+/// presence joins the stream, gets the match, everyone hears of the join,
+/// then the handler's `join` runs.
+pub(super) fn on_join(shard: &Shard, msg: Join, metadata: &BTreeMap<String, String>) {
+    let id = Uuid::parse_str(&msg.stream.subject).ok();
+    let running = id.and_then(|id| shard.features.matches.get(&id));
+    let presence = msg.presence.clone();
+    let refuse = |code: ErrorCode, why: String| {
+        shard.send_to(
+            presence.shard,
+            Streams::JoinRefused {
+                stream: msg.stream.clone(),
+                session_id: presence.session_id,
+                join: msg.join,
+            },
+        );
+        deliver::to_session(
+            shard,
+            presence.shard,
+            presence.session_id,
+            presence.wire,
+            &msg.cid,
+            &Outgoing::error(code, why),
+        );
+    };
+    let Some(m) = running.filter(|m| !m.ended()) else {
+        refuse(ErrorCode::MatchNotFound, "Match not found".into());
+        return;
+    };
+    let who = presence_of(&presence, &m.ctx.node);
+    let already = shard
+        .streams
+        .borrow()
+        .get(&msg.stream)
+        .is_some_and(|s| s.get(presence.session_id).is_some());
+    if !already {
+        match m.join_attempt(shard, &who, metadata) {
+            Some(Ok(())) => {}
+            Some(Err(reason)) => {
+                refuse(ErrorCode::MatchJoinRejected, reason);
+                return;
+            }
+            // The handler panicked: the match has ended.
+            None => {
+                refuse(ErrorCode::MatchNotFound, "Match not found".into());
+                return;
+            }
+        }
+    }
+    let mut table = shard.streams.borrow_mut();
+    let newly = table.join(&msg.stream, presence.clone());
+    let Some(members) = table.get(&msg.stream) else {
+        return;
+    };
+    let reply = Outgoing::Match(MatchOut {
+        match_id: m.ctx.match_id.clone(),
+        authoritative: true,
+        label: Some(m.label()),
+        size: members.members().len() as i32,
+        presences: members
+            .members()
+            .iter()
+            .filter(|p| !newly || p.session_id != presence.session_id)
+            .map(Presence::to_wire)
+            .collect(),
+        self_: presence.to_wire(),
+    });
+    deliver::to_session(
+        shard,
+        presence.shard,
+        presence.session_id,
+        presence.wire,
+        &msg.cid,
+        &reply,
+    );
+    if !newly {
+        return;
+    }
+    let event = Outgoing::MatchPresenceEvent(MatchPresenceEvent {
+        match_id: m.ctx.match_id.clone(),
+        joins: vec![presence.to_wire()],
+        leaves: Vec::new(),
+    });
+    let frames = Frames::encode("", &event, members.wires());
+    deliver::broadcast(shard, members.targets(), None, &frames);
+    drop(table);
+    m.joined(shard, &[who]);
+}
+
+/// On the owner: data from a member, queued for the next tick (dropped,
+/// and counted, past `kairos.runtime.match_input_queue`).
+pub(super) fn on_data(shard: &Shard, msg: Data) {
+    let id = Uuid::parse_str(&msg.stream.subject).ok();
+    let running = id.and_then(|id| shard.features.matches.get(&id));
+    let member = shard
+        .streams
+        .borrow()
+        .get(&msg.stream)
+        .and_then(|s| s.get(msg.sender).cloned());
+    let (Some(m), Some(sender)) = (running, member) else {
+        let err = Outgoing::error(ErrorCode::MatchNotFound, "Match not found or not joined");
+        deliver::to_session(
+            shard,
+            msg.sender_shard,
+            msg.sender,
+            msg.sender_wire,
+            "",
+            &err,
+        );
+        return;
+    };
+    let message = MatchMessage {
+        sender: presence_of(&sender, &m.ctx.node),
+        op_code: msg.op_code,
+        data: msg.data,
+        reliable: msg.reliable,
+        receive_time_ms: kairos_core::time::now_millis(),
+    };
+    m.queue(message, shard.config().kairos.runtime.match_input_queue);
+}
+
+/// On the owner, after `gone` left `stream` (and the others heard): the
+/// match's handler hears it too.
+pub fn on_left(shard: &Shard, stream: &StreamId, gone: &Presence) {
+    let Some(m) = Uuid::parse_str(&stream.subject)
+        .ok()
+        .and_then(|id| shard.features.matches.get(&id))
+    else {
+        return;
+    };
+    m.left(shard, &[presence_of(gone, &m.ctx.node)]);
+}
+
+/// A signal for an authoritative match, to its owner, with where to
+/// answer.
+pub struct Signal {
+    pub id: Uuid,
+    pub data: String,
+    pub reply: futures_channel::oneshot::Sender<Result<String, ApiError>>,
+}
+
+impl std::fmt::Debug for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signal").field("id", &self.id).finish()
+    }
+}
+
+/// Signals match `match_id` on whichever shard runs it and awaits the
+/// handler's answer (Nakama's `match_signal`).
+pub async fn send_signal(shard: &Shard, match_id: &str, data: String) -> Result<String, ApiError> {
+    let stream = match super::parse_match_id(match_id, &shard.shared.config.name) {
+        Ok(s) if s.mode == mode::MATCH_AUTHORITATIVE => s,
+        _ => return Err(ApiError::not_found("Match not found")),
+    };
+    let id =
+        Uuid::parse_str(&stream.subject).map_err(|_| ApiError::not_found("Match not found"))?;
+    let (tx, rx) = futures_channel::oneshot::channel();
+    crate::fanout::membership::to_owner(
+        shard,
+        &stream,
+        super::Msg::Signal(Signal {
+            id,
+            data,
+            reply: tx,
+        }),
+    );
+    rx.await
+        .unwrap_or_else(|_| Err(ApiError::not_found("Match not found")))
+}
+
+/// On the owner: a signal for match `id`.
+pub(super) fn on_signal(shard: &Shard, msg: Signal) {
+    let _ = msg.reply.send(signal(shard, msg.id, &msg.data));
+}
+
+/// Sends a signal to match `id` on this shard; its handler's answer.
+fn signal(shard: &Shard, id: Uuid, data: &str) -> Result<String, ApiError> {
+    let m = shard
+        .features
+        .matches
+        .get(&id)
+        .filter(|m| !m.ended())
+        .ok_or_else(|| ApiError::not_found("Match not found"))?;
+    match m.signal(shard, data) {
+        Some(Ok(answer)) => Ok(answer),
+        Some(Err(reason)) => Err(ApiError::new(Code::FailedPrecondition, reason)),
+        None => Err(ApiError::not_found("Match not found")),
+    }
+}
