@@ -164,6 +164,55 @@ fn an_oversize_frame_closes_its_connection_only() {
     assert!(server.is_running());
 }
 
+/// The most bytes the kernel can hold for one loopback connection: the
+/// largest send buffer plus the largest receive buffer.
+fn kernel_buffer_bound() -> usize {
+    let max = |path: &str| -> usize {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.split_whitespace().last()?.parse().ok())
+            .unwrap_or(64 << 20)
+    };
+    max("/proc/sys/net/ipv4/tcp_rmem") + max("/proc/sys/net/ipv4/tcp_wmem")
+}
+
+#[test]
+fn a_member_that_does_not_read_is_dropped_at_the_output_bound() {
+    let mut server = relay(&["--max-message", "1024"]);
+    let addr = server.addr();
+    // The relay keeps at most 1 MiB for a recipient (with this message
+    // size); send more than that plus everything the kernel can buffer.
+    const FRAME: usize = 1000;
+    let frames = (kernel_buffer_bound() + (2 << 20)) / FRAME + 1;
+    rt().block_on(async {
+        let mut sender = join(addr, 4, 1).await;
+        let mut idle = join(addr, 4, 2).await;
+        let frame = vec![1u8; FRAME];
+        for _ in 0..frames {
+            sender.send_binary(&frame).await.unwrap();
+        }
+        // Now read: what was buffered, then the end of the connection.
+        let mut got = 0usize;
+        let end = loop {
+            match idle.recv().await {
+                Ok(Message::Binary(b)) => {
+                    assert_eq!(b.len(), FRAME);
+                    got += 1;
+                }
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(e) => break e,
+            }
+        };
+        assert!(got < frames, "dropped before the end: {got} of {frames}");
+        assert!(matches!(end, WsError::Io(_)), "{end:?}");
+        // The sender is still served: a newcomer gets its next frame.
+        let mut newcomer = join(addr, 4, 3).await;
+        sender.send_text("after").await.unwrap();
+        assert_eq!(newcomer.recv().await.unwrap(), text("after"));
+    });
+    assert!(server.is_running());
+}
+
 #[test]
 fn usage_errors_exit_2() {
     for args in [
