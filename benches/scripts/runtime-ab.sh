@@ -15,21 +15,37 @@
 #
 # WORKLOADS (default "relay25 relay50 relay100 wsping auth udpcap rtt"),
 # REPS (default 2) and DURATION (seconds, default 8) narrow or widen the
-# run. Each line printed: repetition, workload, label, the measured
-# operation's ok/s, p50 and p99 (µs), and the load tester's server CPU
+# run; PORT (default 17390) moves the servers. Each line printed:
+# repetition, workload, label, the measured operation's ok/s, p50 and p99
+# (µs), and the load tester's server CPU
 # figures (read from /proc with --server-pid). Every server has 2 shards,
 # SQLite in a fresh directory and the per-session rate limit lifted.
+# relaybase25, relaybase50 and relaybase100 are the relay workloads against
+# the raw relay baseline (kairos-loadtest baseline-relay, no kairos binary):
+# they run once per repetition under the label "raw", e.g. for ratios to
+# the floor WORKLOADS="relaybase25 relay25 relaybase50 relay50".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 lt=target/release/kairos-loadtest
 workloads=${WORKLOADS:-relay25 relay50 relay100 wsping auth udpcap rtt}
 reps=${REPS:-2}
 dur=${DURATION:-8}
-port=17390
-[ $# -ge 1 ] || { sed -n '2,21p' "$0"; exit 2; }
+port=${PORT:-17390}
+[ $# -ge 1 ] || { sed -n '2,26p' "$0"; exit 2; }
 
 for rep in $(seq 1 "$reps"); do
   for w in $workloads; do
+    if [[ $w == relaybase* ]]; then
+      case $w in
+        relaybase25) c=200 ;;
+        relaybase50) c=400 ;;
+        relaybase100) c=800 ;;
+        *) echo "unknown workload $w" >&2; exit 2 ;;
+      esac
+      out=$("$lt" baseline-relay -c $c --players-per-match 8 --rate 20 --payload 32 -d "$dur" --no-progress 2>&1 || true)
+      echo "$rep $w raw $(grep -E "^deliver " <<<"$out" | awk '{print "ok/s="$4" p50="$7" p99="$9}') $(grep -E 'server_cpu_per|server_cpu_cores|delivery_ratio' <<<"$out" | tr '\n' ' ')"
+      continue
+    fi
     for spec in "$@"; do
       label=${spec%%=*}
       rest=${spec#*=}

@@ -106,9 +106,10 @@ common options:
   --target HOST:PORT       server to load (default 127.0.0.1:7350)
   --server-key KEY         server key for Basic auth (default defaultkey)
   --concurrency C          concurrent workers: HTTP connections or sockets
-                           (default 10; match-relay: 4 matches of players,
-                           chat-fanout: 100 room members, match-rtt: 1 pair,
-                           baseline-udp-blast: 1 sender/receiver pair)
+                           (default 10; match-relay, baseline-relay: 4
+                           matches of players, chat-fanout: 100 room
+                           members, match-rtt: 1 pair, baseline-udp-blast:
+                           1 sender/receiver pair)
   --duration SECS          length of the measurement window (default 10)
   --ramp-up SECS           start workers spread over this period; ops during
                            ramp-up are not measured (default 0)
@@ -130,22 +131,25 @@ scenario options:
   --server-pid PID         sample the server's CPU time (utime+stime) from /proc
                            at the window's ends and report it per delivered
                            message (or per operation); idle-sockets: also its
-                           VmRSS
+                           VmRSS. Not for baseline-relay: it reports the CPU
+                           of the relay process it starts
   --payload BYTES          baseline-ws-echo: message size (default: a Nakama
                            ping envelope, as ws-ping sends); baseline-udp-echo:
                            datagram size (default 24, minimum 8);
                            baseline-udp-blast: datagram size (default 64,
-                           minimum 16); match-relay, match-rtt: match data
-                           size (default 64, minimum 24)
+                           minimum 16); match-relay, baseline-relay,
+                           match-rtt: match data size (default 64, minimum 24)
   --transport T            ws-ping, match-relay, chat-fanout, match-rtt:
                            ws-json (default; Nakama-compatible), ws-protobuf,
                            ws-flatbuffers, udp (reliable UDP) or quic; all but
                            ws-json are Kairos only and run one OS thread per
                            connection (at most 512 connections)
-  --players-per-match M    match-relay: players per match (default 8);
+  --players-per-match M    match-relay, baseline-relay: players per match
+                           (default 8);
                            --concurrency is the total, a multiple of M
                            (default 4 matches)
-  --rate R                 match-relay: messages per second per player
+  --rate R                 match-relay, baseline-relay: messages per second
+                           per player
                            (default 20); chat-fanout: per sender (default 10);
                            open loop, on a fixed schedule
   --reliable true|false    match-relay, match-rtt: match_data_send's reliable
@@ -305,7 +309,7 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
         return Err("--players-per-match must be between 2 and 1000".into());
     }
     o.concurrency = concurrency.unwrap_or(match sc {
-        Scenario::MatchRelay => 4 * o.players_per_match,
+        Scenario::MatchRelay | Scenario::BaselineRelay => 4 * o.players_per_match,
         Scenario::ChatFanout => 100,
         Scenario::MatchRtt | Scenario::BaselineUdpBlast => 1,
         _ => 10,
@@ -331,11 +335,20 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
     if o.timeout.is_zero() {
         return Err("--timeout must be positive".into());
     }
-    if sc == Scenario::MatchRelay && !o.concurrency.is_multiple_of(o.players_per_match) {
+    if matches!(sc, Scenario::MatchRelay | Scenario::BaselineRelay)
+        && !o.concurrency.is_multiple_of(o.players_per_match)
+    {
         return Err(format!(
-            "match-relay: --concurrency ({}) must be a multiple of --players-per-match ({})",
-            o.concurrency, o.players_per_match
+            "{}: --concurrency ({}) must be a multiple of --players-per-match ({})",
+            sc.name(),
+            o.concurrency,
+            o.players_per_match
         ));
+    }
+    if sc == Scenario::BaselineRelay && o.server_pid.is_some() {
+        return Err(
+            "baseline-relay: no --server-pid, it reports the CPU of the relay it starts".into(),
+        );
     }
     if o.transport != Transport::WsJson && !sc.has_transports() {
         return Err(format!(
@@ -434,7 +447,7 @@ impl Options {
             s.push(("transport".to_string(), json!(self.transport.name())));
         }
         match sc {
-            Scenario::MatchRelay => {
+            Scenario::MatchRelay | Scenario::BaselineRelay => {
                 s.push((
                     "players_per_match".to_string(),
                     json!(self.players_per_match),
@@ -453,11 +466,11 @@ impl Options {
         s
     }
 
-    /// `--rate`, or the scenario's default (20 for `match-relay`, 10 for
-    /// `chat-fanout`).
+    /// `--rate`, or the scenario's default (20 for `match-relay` and
+    /// `baseline-relay`, 10 for `chat-fanout`).
     pub fn rate_or_default(&self) -> f64 {
         self.rate.unwrap_or(match self.scenario {
-            Scenario::MatchRelay => 20.0,
+            Scenario::MatchRelay | Scenario::BaselineRelay => 20.0,
             _ => 10.0,
         })
     }
@@ -546,6 +559,10 @@ mod tests {
             "chat-fanout -c 5 --senders 6",
             "chat-fanout --senders 0",
             "chat-fanout --persistence 1",
+            "baseline-relay -c 12",
+            "baseline-relay --payload 23",
+            "baseline-relay --server-pid 1",
+            "baseline-relay --transport udp",
         ] {
             assert!(parse(argv(bad)).is_err(), "{bad:?} should fail");
         }
@@ -558,6 +575,7 @@ mod tests {
         assert!(usage().contains("baseline-udp-echo"));
         for name in [
             "match-relay",
+            "baseline-relay",
             "chat-fanout",
             "match-rtt",
             "baseline-udp-blast",
@@ -603,6 +621,15 @@ mod tests {
         }
         // The default concurrency follows --players-per-match.
         assert_eq!(opts("match-relay --players-per-match 2").concurrency, 8);
+
+        let o = opts("baseline-relay -c 16 --players-per-match 4 --payload 32");
+        assert_eq!((o.concurrency, o.players_per_match), (16, 4));
+        assert_eq!(o.rate_or_default(), 20.0);
+        assert!(!o.scenario.uses_server());
+        let settings = o.settings();
+        assert!(settings.contains(&("players_per_match".to_string(), json!(4))));
+        assert!(!settings.iter().any(|(k, _)| k == "target"));
+        assert_eq!(opts("baseline-relay").concurrency, 32);
 
         let o = opts("chat-fanout");
         assert_eq!((o.concurrency, o.senders), (100, 10));

@@ -1,14 +1,15 @@
 //! `kairos-loadtest`: a load generator for Kairos and any Nakama-compatible
 //! server, speaking only Nakama's public protocol (HTTP API and realtime
-//! socket), plus in-process raw-transport baselines to quote results
-//! against. See `loadtest/README.md`.
+//! socket), plus raw-transport baselines to quote results against (echo
+//! servers in process, a relay in a child process). See
+//! `loadtest/README.md`.
 //!
 //! Layout: [`cli`] (options), [`runner`] (phases, workers, stop, progress),
 //! [`report`] (histograms, table, JSON), transports ([`http`], [`ws`], and
 //! [`blocking`] for the `kairos-client` ones), protocol helpers
 //! ([`nakama`]), open-loop traffic ([`traffic`]: payload stamps, schedules,
 //! delivery accounting), [`scenarios`] (one module each) and [`baseline`]
-//! (echo servers).
+//! (echo servers, the raw relay).
 
 pub mod baseline;
 pub mod blocking;
@@ -34,6 +35,11 @@ use crate::runner::Run;
 /// printed), 1 when the scenario could not run, 2 for usage errors, 3 when
 /// the run completed without a single successful measured operation.
 pub fn main_with_args(argv: Vec<String>) -> i32 {
+    // Not a scenario: the raw relay baseline's server process, which
+    // `baseline-relay` starts from this executable (not in the usage text).
+    if argv.get(1).map(String::as_str) == Some("raw-relay-server") {
+        return baseline::relay::main(&argv[2..]);
+    }
     let opts = match cli::parse(argv) {
         Ok(Command::Run(o)) => *o,
         Ok(Command::Help) => {

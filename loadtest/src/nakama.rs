@@ -85,7 +85,10 @@ pub fn match_join_envelope(cid: u64, match_id: &str) -> String {
 
 /// `match_data_send` envelopes for one match and op code, with the
 /// constant parts prepared once: Nakama's JSON carries `data` as standard
-/// base64 and `op_code` as a string (protobuf `int64`).
+/// base64 and `op_code` as a string (protobuf `int64`). The same for the
+/// `match_data` a server delivers ([`delivered`](Self::delivered)), which
+/// the raw relay baseline's clients send so that receivers parse what
+/// they would get from a server.
 #[derive(Debug, Clone)]
 pub struct MatchDataEnvelope {
     prefix: String,
@@ -101,6 +104,32 @@ impl MatchDataEnvelope {
                 json_string(match_id)
             ),
             suffix: format!(r#"","reliable":{reliable}}}}}"#),
+        }
+    }
+
+    /// `match_data` envelopes as a server delivers them, field for field in
+    /// Kairos's order: `match_id`, the sender's presence (`user_id`,
+    /// `session_id`, `username`), `op_code`, `data`, and `reliable` when
+    /// true.
+    pub fn delivered(
+        match_id: &str,
+        (user_id, session_id, username): (&str, &str, &str),
+        op_code: i64,
+        reliable: bool,
+    ) -> Self {
+        Self {
+            prefix: format!(
+                r#"{{"match_data":{{"match_id":{},"presence":{{"user_id":{},"session_id":{},"username":{}}},"op_code":"{op_code}","data":""#,
+                json_string(match_id),
+                json_string(user_id),
+                json_string(session_id),
+                json_string(username),
+            ),
+            suffix: if reliable {
+                r#"","reliable":true}}"#.to_string()
+            } else {
+                r#""}}"#.to_string()
+            },
         }
     }
 
@@ -416,6 +445,24 @@ mod tests {
         .unwrap();
         assert_eq!(c["channel_message_send"]["channel_id"], "2...room");
         assert_eq!(c["channel_message_send"]["content"], r#"{"t":1}"#);
+    }
+
+    #[test]
+    fn delivered_match_data_parses_as_a_server_push() {
+        for reliable in [true, false] {
+            let m = MatchDataEnvelope::delivered("m1.", ("u", "s", "name"), 1, reliable);
+            let text = m.with_base64("aGk=");
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["match_data"]["presence"]["username"], "name");
+            assert_eq!(v["match_data"]["op_code"], "1");
+            assert_eq!(
+                v["match_data"]["reliable"].as_bool(),
+                reliable.then_some(true)
+            );
+            let e = Envelope::parse(text.as_bytes()).unwrap();
+            let d = e.match_data.unwrap();
+            assert_eq!((d.op_code, d.data.as_ref()), (1, "aGk="));
+        }
     }
 
     #[test]

@@ -96,8 +96,10 @@ pub struct Run {
     stop: watch::Sender<bool>,
     closed: watch::Sender<bool>,
     interrupted: AtomicBool,
-    /// The server's CPU time (`--server-pid`) when the window opened and
-    /// when it closed.
+    /// The process whose CPU time is sampled: `--server-pid`, or one the
+    /// scenario started ([`watch_server`](Self::watch_server)).
+    server_pid: std::sync::OnceLock<u32>,
+    /// The server's CPU time when the window opened and when it closed.
     server_cpu: std::sync::Mutex<[Option<Duration>; 2]>,
 }
 
@@ -105,6 +107,10 @@ impl Run {
     /// A run for `opts`, starting now.
     pub fn new(opts: Options) -> Arc<Self> {
         let permits = opts.setup_concurrency;
+        let server_pid = std::sync::OnceLock::new();
+        if let Some(pid) = opts.server_pid {
+            let _ = server_pid.set(pid);
+        }
         Arc::new(Self {
             opts,
             stats: Stats::new(),
@@ -116,21 +122,35 @@ impl Run {
             stop: watch::channel(false).0,
             closed: watch::channel(false).0,
             interrupted: AtomicBool::new(false),
+            server_pid,
             server_cpu: std::sync::Mutex::new([None, None]),
         })
+    }
+
+    /// Samples the CPU time of process `pid` at the window's ends, as with
+    /// `--server-pid`: for a server the scenario started itself. `false`
+    /// (and no change) if a process is already watched.
+    pub fn watch_server(&self, pid: u32) -> bool {
+        self.server_pid.set(pid).is_ok()
+    }
+
+    /// The process whose CPU time is sampled, if any.
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server_pid.get().copied()
     }
 
     /// Samples the server's CPU time (`--server-pid`) as bound `i` of the
     /// window (0: open, 1: close); a failed read leaves it unknown.
     fn sample_server_cpu(&self, i: usize) {
-        if let Some(pid) = self.opts.server_pid {
+        if let Some(pid) = self.server_pid() {
             let t = crate::proc::cpu_time(pid).ok();
             self.server_cpu.lock().expect("server cpu lock")[i] = t;
         }
     }
 
-    /// The server CPU time spent inside the measurement window, when
-    /// `--server-pid` was given and both ends were sampled.
+    /// The server CPU time spent inside the measurement window, when a
+    /// server is watched (`--server-pid`, [`watch_server`](Self::watch_server))
+    /// and both ends were sampled.
     pub fn server_cpu(&self) -> Option<Duration> {
         match *self.server_cpu.lock().expect("server cpu lock") {
             [Some(a), Some(b)] => Some(b.saturating_sub(a)),
@@ -724,6 +744,18 @@ mod tests {
         });
         let run = run_with("baseline-udp-echo -c 1");
         assert_eq!(run.server_cpu(), None, "no --server-pid, no figure");
+    }
+
+    #[test]
+    fn a_scenario_can_watch_the_server_it_started() {
+        let run = run_with("baseline-udp-echo -c 1");
+        assert_eq!(run.server_pid(), None);
+        assert!(run.watch_server(42));
+        assert!(!run.watch_server(43), "the first process stays watched");
+        assert_eq!(run.server_pid(), Some(42));
+        let run = run_with("baseline-udp-echo -c 1 --server-pid 7");
+        assert!(!run.watch_server(42));
+        assert_eq!(run.server_pid(), Some(7));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! End-to-end runs of the binary that need no server: the baselines for
-//! one second, and a server scenario against a closed port.
+//! one second (the relay baseline starting its own relay process), and a
+//! server scenario against a closed port.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -186,6 +187,57 @@ fn baseline_udp_blast_rejects_tiny_payloads() {
         .expect("run kairos-loadtest");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--payload"));
+}
+
+#[test]
+fn baseline_relay_delivers_and_reports_the_relay_cpu() {
+    let (code, report, stdout) = run(
+        "relay",
+        &[
+            "baseline-relay",
+            "-c",
+            "8",
+            "--players-per-match",
+            "4",
+            "--rate",
+            "50",
+            "--payload",
+            "32",
+            "-d",
+            "1",
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}");
+    let deliver = op(&report, "deliver");
+    assert!(deliver["ok"].as_u64().unwrap() > 0, "{deliver:#}");
+    assert_eq!(deliver["errors"], 0);
+    let connect = op(&report, "ws_connect");
+    assert_eq!(connect["ok"], 8);
+    let counters = &report["counters"];
+    let (delivered, expected) = (
+        counters["delivered"].as_u64().unwrap(),
+        counters["expected"].as_u64().unwrap(),
+    );
+    // Every message sent in the window reaches the 3 others of its match,
+    // and no one else.
+    assert!(expected > 0 && delivered == expected, "{counters:#}");
+    assert_eq!(expected, 3 * counters["sent"].as_u64().unwrap());
+    assert!(counters.get("own_messages").is_none(), "{counters:#}");
+    assert!(counters.get("foreign_messages").is_none(), "{counters:#}");
+    let extra = &report["extra"];
+    assert_eq!(extra["matches"], 2);
+    assert_eq!(extra["players_ready"], 8);
+    assert!(extra["relay_pid"].as_u64().unwrap() > 0);
+    // The relay's CPU, read from /proc without --server-pid.
+    assert!(extra["server_cpu_s"].as_f64().unwrap() >= 0.0, "{extra:#}");
+    assert!(
+        extra["server_cpu_per_delivered_us"].is_number(),
+        "{extra:#}"
+    );
+    assert!(stdout.contains("server_cpu_per_delivered_us"), "{stdout}");
+    // The relay process is gone with the run.
+    let pid = extra["relay_pid"].as_u64().unwrap();
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
 }
 
 #[test]

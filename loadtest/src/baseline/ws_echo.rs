@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use std::thread::JoinHandle;
 
 use bytes::BytesMut;
-use kairos_net::ws::{self, Connection, Event, UpgradeHeaders};
+use kairos_net::ws::{self, Connection, Event};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-/// Largest upgrade request accepted.
-const MAX_REQUEST: usize = 16 * 1024;
+use super::upgrade::{self, MAX_REQUEST};
+
 /// Largest message echoed.
 const MAX_MESSAGE: usize = 16 * 1024 * 1024;
 
@@ -91,48 +91,22 @@ async fn accept_loop(listener: TcpListener) {
     }
 }
 
-/// Parses an upgrade request head (without the final CRLFCRLF) and returns
-/// the accept key or the rejection response.
-fn upgrade(head: &str) -> Result<String, String> {
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next().unwrap_or("");
-    let method = request_line.split(' ').next().unwrap_or("");
-    let mut h = UpgradeHeaders {
-        method,
-        ..UpgradeHeaders::default()
-    };
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "upgrade" => h.upgrade = Some(value),
-            "connection" => h.connection = Some(value),
-            "sec-websocket-version" => h.version = Some(value),
-            "sec-websocket-key" => h.key = Some(value),
-            _ => {}
-        }
-    }
-    ws::validate_upgrade(&h).map_err(|e| e.rejection_response())
-}
-
 async fn serve(mut stream: TcpStream) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf = BytesMut::with_capacity(8 * 1024);
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p;
+    let head_len = loop {
+        if let Some(n) = upgrade::head_len(&buf) {
+            break n;
         }
         if buf.len() > MAX_REQUEST || stream.read_buf(&mut buf).await? == 0 {
             return Ok(());
         }
     };
-    let head = buf.split_to(head_end + 4);
-    let head = String::from_utf8_lossy(&head[..head_end]).into_owned();
-    match upgrade(&head) {
-        Ok(accept) => {
-            let resp = ws::handshake::server_response(&accept);
+    let head = buf.split_to(head_len);
+    let head = String::from_utf8_lossy(&head).into_owned();
+    match upgrade::parse(&head) {
+        Ok(u) => {
+            let resp = ws::handshake::server_response(&u.accept);
             stream.write_all(resp.as_bytes()).await?;
         }
         Err(rejection) => {
@@ -198,18 +172,5 @@ mod tests {
             );
             c.close().await;
         });
-    }
-
-    #[test]
-    fn rejects_bad_upgrade() {
-        assert!(
-            upgrade("GET / HTTP/1.1\r\nHost: x")
-                .unwrap_err()
-                .starts_with("HTTP/1.1 426")
-        );
-        let ok = upgrade(
-            "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-        );
-        assert_eq!(ok.unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
     }
 }

@@ -18,7 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kairos_client::Transport;
 use kairos_client::rtapi::Outgoing;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::realtime::{self, MatchOps, MatchSlot};
 use super::{Outcome, SessionOps, open_session, resolve_target};
@@ -27,6 +27,7 @@ use crate::nakama::{Envelope, MatchDataEnvelope};
 use crate::report::Kind;
 use crate::runner::{Fleet, Run};
 use crate::traffic::{HEADER_LEN, Schedule, Seen, SenderGuard, Slot, Stamp, Traffic};
+use crate::ws::WsClient;
 
 /// Smallest `--payload`: the stamp.
 pub const MIN_PAYLOAD: usize = HEADER_LEN;
@@ -61,9 +62,7 @@ pub async fn run(run: &Arc<Run>) -> Result<Outcome, String> {
 
     let fleet = if transport == Transport::WsJson {
         let addr = resolve_target(run).await?;
-        // The padding after the stamp, in base64 once (the stamp is 24
-        // bytes, a whole number of base64 groups, so the two concatenate).
-        let pad_b64: Arc<str> = STANDARD.encode(vec![0u8; payload - HEADER_LEN]).into();
+        let pad_b64 = pad_base64(payload);
         let (traffic, slots, ready) = (traffic.clone(), slots.clone(), ready.clone());
         Fleet::spawn(run, players, move |mut w| {
             let guard = SenderGuard::new(&traffic);
@@ -94,35 +93,7 @@ pub async fn run(run: &Arc<Run>) -> Result<Outcome, String> {
                     return;
                 };
                 let envelope = MatchDataEnvelope::new(&match_id, OP_CODE, reliable);
-                let schedule =
-                    Schedule::new(Instant::now(), rate, Schedule::phase_of(w.id, players));
-                let mut seen = Seen::new(w.id as u32);
-                let mut unrelated = 0u64;
-                let result = realtime::ws_loop(
-                    &run,
-                    &mut ws,
-                    &traffic,
-                    w.id as u32,
-                    Some((schedule, guard)),
-                    |stamp| {
-                        let mut b64 = STANDARD.encode(stamp.encode());
-                        b64.push_str(&pad_b64);
-                        envelope.with_base64(&b64)
-                    },
-                    |text, at| match Envelope::parse(text).and_then(|e| e.match_data) {
-                        Some(d) => match Stamp::decode_base64(&d.data) {
-                            Some(s) => traffic.delivered(&run, s, at, &mut seen),
-                            None => traffic.foreign(),
-                        },
-                        None => unrelated += 1,
-                    },
-                )
-                .await;
-                realtime::loop_ended(&run, traffic.deliver_op, result.err().map(|e| e.kind()));
-                if unrelated > 0 {
-                    run.stats.count("unrelated_messages", unrelated);
-                }
-                realtime::ws_close(&run, &mut ws).await;
+                ws_player(&run, &mut ws, &traffic, w.id, guard, &envelope, &pad_b64).await;
             }
         })
     } else {
@@ -192,6 +163,85 @@ pub async fn run(run: &Arc<Run>) -> Result<Outcome, String> {
         .measure_and_drain(run.opts.timeout, move || t.complete())
         .await;
     let (delivered, expected) = traffic.report(run);
+    Ok(Outcome {
+        target: format!("{} over {}", run.opts.target, transport.name()),
+        extra: vec![
+            ("transport".into(), json!(transport.name())),
+            ("matches".into(), json!(matches)),
+            ("players_per_match".into(), json!(per_match)),
+            ("players_ready".into(), json!(players_ready)),
+            ("payload_bytes".into(), json!(payload)),
+        ]
+        .into_iter()
+        .chain(delivery_extras(run, delivered, expected))
+        .chain([(
+                "message".into(),
+                json!(format!(
+                    "match_data_send op_code {OP_CODE}, {payload} bytes (stamp: send ns, sender, seq), reliable={reliable}"
+                )),
+            )])
+        .collect(),
+    })
+}
+
+/// The padding after the stamp of a `payload`-byte match data, in base64
+/// once (the stamp is 24 bytes, a whole number of base64 groups, so the
+/// two concatenate).
+pub fn pad_base64(payload: usize) -> Arc<str> {
+    STANDARD
+        .encode(vec![0u8; payload.saturating_sub(HEADER_LEN)])
+        .into()
+}
+
+/// The open-loop part of one `ws-json` player, once in its match (shared
+/// with `baseline-relay`, so that both load the same client code): sends
+/// `envelope` carrying a fresh stamp and `pad_b64` at `--rate` on its
+/// schedule, counts every `match_data` received as a delivery (its
+/// latency from the stamp), then closes the socket.
+pub async fn ws_player(
+    run: &Arc<Run>,
+    ws: &mut WsClient,
+    traffic: &Traffic,
+    id: usize,
+    guard: SenderGuard,
+    envelope: &MatchDataEnvelope,
+    pad_b64: &str,
+) {
+    let players = run.opts.concurrency;
+    let rate = run.opts.rate_or_default();
+    let schedule = Schedule::new(Instant::now(), rate, Schedule::phase_of(id, players));
+    let mut seen = Seen::new(id as u32);
+    let mut unrelated = 0u64;
+    let result = realtime::ws_loop(
+        run,
+        ws,
+        traffic,
+        id as u32,
+        Some((schedule, guard)),
+        |stamp| {
+            let mut b64 = STANDARD.encode(stamp.encode());
+            b64.push_str(pad_b64);
+            envelope.with_base64(&b64)
+        },
+        |text, at| match Envelope::parse(text).and_then(|e| e.match_data) {
+            Some(d) => match Stamp::decode_base64(&d.data) {
+                Some(s) => traffic.delivered(run, s, at, &mut seen),
+                None => traffic.foreign(),
+            },
+            None => unrelated += 1,
+        },
+    )
+    .await;
+    realtime::loop_ended(run, traffic.deliver_op, result.err().map(|e| e.kind()));
+    if unrelated > 0 {
+        run.stats.count("unrelated_messages", unrelated);
+    }
+    realtime::ws_close(run, ws).await;
+}
+
+/// `delivered_per_sec` over the window and `delivery_ratio`
+/// (delivered / expected), for the report.
+pub fn delivery_extras(run: &Run, delivered: u64, expected: u64) -> Vec<(String, Value)> {
     let secs = run.measured().as_secs_f64();
     let per_sec = if secs > 0.0 {
         delivered as f64 / secs
@@ -203,25 +253,11 @@ pub async fn run(run: &Arc<Run>) -> Result<Outcome, String> {
     } else {
         0.0
     };
-    Ok(Outcome {
-        target: format!("{} over {}", run.opts.target, transport.name()),
-        extra: vec![
-            ("transport".into(), json!(transport.name())),
-            ("matches".into(), json!(matches)),
-            ("players_per_match".into(), json!(per_match)),
-            ("players_ready".into(), json!(players_ready)),
-            ("payload_bytes".into(), json!(payload)),
-            (
-                "delivered_per_sec".into(),
-                json!((per_sec * 10.0).round() / 10.0),
-            ),
-            ("delivery_ratio".into(), json!((ratio * 1e6).round() / 1e6)),
-            (
-                "message".into(),
-                json!(format!(
-                    "match_data_send op_code {OP_CODE}, {payload} bytes (stamp: send ns, sender, seq), reliable={reliable}"
-                )),
-            ),
-        ],
-    })
+    vec![
+        (
+            "delivered_per_sec".into(),
+            json!((per_sec * 10.0).round() / 10.0),
+        ),
+        ("delivery_ratio".into(), json!((ratio * 1e6).round() / 1e6)),
+    ]
 }

@@ -25,6 +25,7 @@ use crate::runner::Run;
 use crate::ws::WsClient;
 
 pub mod auth_device;
+pub mod baseline_relay;
 pub mod baseline_udp_blast;
 pub mod baseline_udp_echo;
 pub mod baseline_ws_echo;
@@ -60,6 +61,9 @@ pub enum Scenario {
     BaselineUdpEcho,
     /// The raw one-way loopback datagram rate.
     BaselineUdpBlast,
+    /// The `match-relay` workload against a raw relay process (one thread,
+    /// epoll, frames forwarded verbatim).
+    BaselineRelay,
 }
 
 /// What a scenario reports besides the shared statistics.
@@ -73,7 +77,7 @@ pub struct Outcome {
 
 impl Scenario {
     /// Every scenario, in usage order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::AuthDevice,
         Self::WsPing,
         Self::IdleSockets,
@@ -81,6 +85,7 @@ impl Scenario {
         Self::ChatFanout,
         Self::MatchRtt,
         Self::BaselineWsEcho,
+        Self::BaselineRelay,
         Self::BaselineUdpEcho,
         Self::BaselineUdpBlast,
     ];
@@ -97,6 +102,7 @@ impl Scenario {
             Self::BaselineWsEcho => "baseline-ws-echo",
             Self::BaselineUdpEcho => "baseline-udp-echo",
             Self::BaselineUdpBlast => "baseline-udp-blast",
+            Self::BaselineRelay => "baseline-relay",
         }
     }
 
@@ -114,6 +120,7 @@ impl Scenario {
             Self::BaselineUdpBlast => {
                 "raw one-way loopback datagram rate, sender to receiver thread"
             }
+            Self::BaselineRelay => "the match-relay load against a raw relay process; its CPU",
         }
     }
 
@@ -126,7 +133,10 @@ impl Scenario {
     pub const fn uses_server(self) -> bool {
         !matches!(
             self,
-            Self::BaselineWsEcho | Self::BaselineUdpEcho | Self::BaselineUdpBlast
+            Self::BaselineWsEcho
+                | Self::BaselineUdpEcho
+                | Self::BaselineUdpBlast
+                | Self::BaselineRelay
         )
     }
 
@@ -144,7 +154,7 @@ impl Scenario {
             Self::BaselineUdpEcho => baseline_udp_echo::MIN_PAYLOAD,
             Self::BaselineWsEcho => baseline_ws_echo::MIN_PAYLOAD,
             Self::BaselineUdpBlast => baseline_udp_blast::MIN_PAYLOAD,
-            Self::MatchRelay => match_relay::MIN_PAYLOAD,
+            Self::MatchRelay | Self::BaselineRelay => match_relay::MIN_PAYLOAD,
             Self::MatchRtt => match_rtt::MIN_PAYLOAD,
             // Not used by the others.
             _ => 0,
@@ -163,6 +173,7 @@ impl Scenario {
             Self::MatchRtt => match_rtt::run(run).await,
             Self::BaselineUdpEcho => baseline_udp_echo::run(run).await,
             Self::BaselineUdpBlast => baseline_udp_blast::run(run).await,
+            Self::BaselineRelay => baseline_relay::run(run).await,
         }
     }
 }
