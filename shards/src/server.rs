@@ -383,6 +383,11 @@ async fn drain(shard: &Rc<Shard>) {
         "shard stopping"
     );
     shard.stopping.set();
+    // Matches hear it first, while their members can still be reached.
+    crate::realtime::matches::authoritative::terminate_all(
+        shard,
+        u32::try_from(grace.as_secs()).unwrap_or(u32::MAX),
+    );
     let sessions: Vec<_> = shard.sessions.borrow().values().cloned().collect();
     for s in sessions {
         s.close(kairos_net::ws::close::GOING_AWAY, "server shutting down");

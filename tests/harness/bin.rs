@@ -24,7 +24,8 @@
 //! `test.create_fragile`, payload: its parameters, and `module` to create
 //! another handler's match), which ticks at the
 //! parameter `tick_rate` (default 20), broadcasts its tick number (op code
-//! 3) every tick, and panics on a message with op code 98.
+//! 3) every tick, panics on a message with op code 98, and on shutdown
+//! broadcasts `terminating in <grace seconds>` (op code 4).
 
 use std::time::Duration;
 
@@ -124,6 +125,11 @@ impl MatchHandler for Fragile {
         }
         d.broadcast(3, tick.to_string().into_bytes(), None, None, false);
         true
+    }
+
+    fn terminate(&mut self, d: &mut Dispatcher, _tick: u64, grace_seconds: u32) {
+        let note = format!("terminating in {grace_seconds}");
+        d.broadcast(4, note.into_bytes(), None, None, true);
     }
 }
 

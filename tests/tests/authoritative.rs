@@ -272,3 +272,124 @@ fn bad_creations_and_joins_are_refused() {
     )
     .assert_error(404, 5);
 }
+
+/// The example arena played by Rust clients over reliable UDP and QUIC
+/// and a JSON WebSocket client, in the same match: every player's move
+/// shows in the state each of them receives.
+#[test]
+fn arena_mixes_datagram_and_websocket_players() {
+    use kairos_client::rtapi::Outgoing;
+    use kairos_client::{Client, ConnectOptions, Transport};
+    use std::time::{Duration, Instant};
+
+    let s = TestServer::start(&kairos_tests::Backend::Sqlite);
+    let http = s.http();
+    let web = http.device(&unique("device-"));
+    let id = answer(&rpc(
+        &http,
+        &web,
+        "example.create_arena",
+        json!({ "tick_rate": 20 }),
+    ))["match_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut ws = Ws::open(&s.addr, &web.token, "");
+    assert_eq!(
+        ws.request("j", "match_join", json!({ "match_id": id }))["match"]["authoritative"],
+        true
+    );
+
+    let port: u16 = s.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let client = Client::new("127.0.0.1", port, "defaultkey");
+    let mut players = Vec::new();
+    for (i, transport) in [Transport::ReliableUdp, Transport::Quic]
+        .into_iter()
+        .enumerate()
+    {
+        let sess = client
+            .authenticate_device(&unique("device-"), true, None)
+            .expect("authenticates");
+        let mut rt = client
+            .connect(&sess, transport, ConnectOptions::default())
+            .unwrap_or_else(|e| panic!("{transport} connects: {e}"));
+        let m = rt
+            .match_join(&id)
+            .unwrap_or_else(|e| panic!("{transport} joins: {e}"));
+        assert!(m.authoritative);
+        // Each moves a different number of steps right.
+        for _ in 0..=i {
+            rt.match_data_send(&id, 1, &br#"{"dx":1,"dy":0}"#[..], true, &[])
+                .unwrap();
+        }
+        let user = sess.user_id.clone();
+        players.push((rt, user, (i + 1) as i64));
+    }
+    ws.send_json(&json!({ "match_data_send": { "match_id": id, "op_code": "1", "data": base64(br#"{"dx":0,"dy":1}"#) } }));
+
+    let moves: Vec<(String, i64)> = players.iter().map(|(_, u, x)| (u.clone(), *x)).collect();
+    let web_id = web.user_id();
+    let expected = move |state: &Value| {
+        players_moved(state, &moves) && state["players"][&web_id] == json!([0, 1])
+    };
+    // The WebSocket player sees everyone's moves ...
+    let mut seen = false;
+    for _ in 0..100 {
+        let (_, state) = next_data(&mut ws, 2);
+        if expected(&state) {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the WebSocket player never saw every move");
+    // ... and so does each datagram player.
+    for (rt, _, _) in players.iter_mut() {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut ok = false;
+        while Instant::now() < deadline && !ok {
+            if let Ok(Some(msg)) = rt.poll(Duration::from_millis(200))
+                && let Some(Outgoing::MatchData(d)) = msg.message
+                && d.op_code == 2
+            {
+                let state: Value = serde_json::from_slice(&d.data).unwrap_or(Value::Null);
+                ok = expected(&state);
+            }
+        }
+        assert!(ok, "a datagram player never saw every move");
+    }
+}
+
+fn players_moved(state: &Value, players: &[(String, i64)]) -> bool {
+    players
+        .iter()
+        .all(|(user, x)| state["players"][user] == json!([x, 0]))
+}
+
+/// On SIGTERM a match's `terminate` runs with the grace period, and what
+/// it broadcasts reaches its members before their sockets close.
+#[test]
+fn matches_hear_the_shutdown_before_their_members_are_closed() {
+    let mut s = TestServer::start_with(
+        &kairos_tests::Backend::Sqlite,
+        &["--shards", "1", "--shutdown_grace_sec", "2"],
+    );
+    let http = s.http();
+    let me = http.device(&unique("device-"));
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let id = answer(&rpc(&http, &me, "test.create_fragile", json!({})))["match_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws.request("j", "match_join", json!({ "match_id": id }));
+    assert_eq!(s.terminate(std::time::Duration::from_secs(20)), Some(0));
+    let (_, seen) = ws.until_close();
+    let note = seen
+        .iter()
+        .filter_map(|v| v.get("match_data"))
+        .find(|d| d["op_code"] == "4")
+        .unwrap_or_else(|| panic!("no terminate broadcast in {seen:?}"));
+    assert_eq!(
+        base64_decode(note["data"].as_str().unwrap()),
+        b"terminating in 2"
+    );
+}

@@ -2,7 +2,8 @@
 //! shards: `tests/js/smoke.mjs` (a first session) and `tests/js/social.mjs`
 //! (four players: a match, chat, status, friends, notifications) and
 //! `tests/js/protobuf.mjs` (the protobuf adapter with a JSON client), on
-//! both backends, and `tests/js/rpc.mjs` (RPCs over HTTP and the socket).
+//! both backends, `tests/js/rpc.mjs` (RPCs over HTTP and the socket) and
+//! `tests/js/arena.mjs` (the example authoritative match).
 //!
 //! The harness installs `tests/js` itself (`npm ci`, see
 //! `kairos_tests::js`). Without Node.js these tests fail, saying how to
@@ -26,6 +27,17 @@ fn nakama_js_rpc() {
         &Backend::Sqlite,
         "rpc.mjs",
         "all nakama-js rpc checks passed",
+    );
+}
+
+/// The example authoritative arena through nakama-js: created by RPC,
+/// joined, played, full, signalled with the HTTP key, left.
+#[test]
+fn nakama_js_authoritative_arena() {
+    run_script(
+        &Backend::Sqlite,
+        "arena.mjs",
+        "all nakama-js arena checks passed",
     );
 }
 

@@ -206,8 +206,15 @@ async fn create_arena(ctx: Context, payload: String) -> RpcResult {
 }
 
 /// `example.signal_match`: `{"match_id", "data"}` → the handler's answer,
-/// from whichever shard runs the match.
+/// from whichever shard runs the match. A `GET` call (nakama-js's
+/// `rpcHttpKey`) has no payload, as in Nakama; its `payload` query
+/// parameter is read instead.
 async fn signal_match(ctx: Context, payload: String) -> RpcResult {
+    let payload = if payload.is_empty() {
+        ctx.query_param("payload").unwrap_or("").to_string()
+    } else {
+        payload
+    };
     let v: Value =
         serde_json::from_str(&payload).map_err(|_| ApiError::invalid("expected a JSON object"))?;
     let id = v["match_id"].as_str().unwrap_or("");

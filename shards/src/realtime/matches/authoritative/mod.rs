@@ -246,6 +246,23 @@ pub(super) fn on_data(shard: &Shard, msg: Data) {
     m.queue(message, shard.config().kairos.runtime.match_input_queue);
 }
 
+/// The server is stopping: every match on this shard hears it
+/// (`terminate`, with the grace period left) while its members' sockets
+/// are still open, so what it broadcasts goes out before they close.
+pub fn terminate_all(shard: &Shard, grace_seconds: u32) {
+    let running: Vec<Rc<Running>> = shard
+        .features
+        .matches
+        .running
+        .borrow()
+        .values()
+        .cloned()
+        .collect();
+    for m in running {
+        m.terminate(shard, grace_seconds);
+    }
+}
+
 /// On the owner, after `gone` left `stream` (and the others heard): the
 /// match's handler hears it too.
 pub fn on_left(shard: &Shard, stream: &StreamId, gone: &Presence) {

@@ -135,6 +135,12 @@ impl Running {
         self.flush_deferred(shard);
     }
 
+    pub fn terminate(&self, shard: &Shard, grace_seconds: u32) {
+        let tick = self.tick.get();
+        self.call(shard, |h, d| h.terminate(d, tick, grace_seconds));
+        self.flush_deferred(shard);
+    }
+
     pub fn signal(&self, shard: &Shard, data: &str) -> Option<Result<String, String>> {
         let tick = self.tick.get();
         let answer = self.call(shard, |h, d| h.signal(d, tick, data));

@@ -1,0 +1,119 @@
+// The example authoritative arena played through the official Nakama
+// JavaScript client, unchanged: a match created by an RPC, joined by two
+// players (on different shards when the server has several), moves sent
+// with sendMatchState, the server's state broadcast read from
+// onmatchdata, a full match refusing a third player, and a signal through
+// an RPC called with the HTTP key. Run against a server with the example
+// modules on 127.0.0.1:7350:
+//
+//   cargo run --release -- --kairos.runtime.examples true      (another terminal)
+//   cd tests/js && npm install && node arena.mjs
+//
+// KAIROS_HOST / KAIROS_PORT / KAIROS_SERVER_KEY / KAIROS_HTTP_KEY point it
+// elsewhere. Exits non-zero, saying which step failed.
+
+import { Client } from "@heroiclabs/nakama-js";
+import WebSocket from "ws";
+
+globalThis.WebSocket = WebSocket;
+globalThis.window = globalThis;
+
+const host = process.env.KAIROS_HOST ?? "127.0.0.1";
+const port = process.env.KAIROS_PORT ?? "7350";
+const serverKey = process.env.KAIROS_SERVER_KEY ?? "defaultkey";
+const httpKey = process.env.KAIROS_HTTP_KEY ?? "defaulthttpkey";
+const client = new Client(serverKey, host, port, false);
+const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+let step = "";
+async function check(name, fn) {
+  step = name;
+  const value = await fn();
+  console.log(`ok   ${name}`);
+  return value;
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+// Resolves with the first state (op code 2) that satisfies `pred`.
+function stateWhere(socket, pred, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("no such state in time")), ms);
+    socket.onmatchdata = (m) => {
+      if (m.op_code !== 2) return;
+      const state = JSON.parse(new TextDecoder().decode(m.data));
+      if (pred(state)) {
+        clearTimeout(t);
+        resolve(state);
+      }
+    };
+  });
+}
+
+try {
+  const players = [];
+  for (const name of ["ann", "ben", "cat"]) {
+    const session = await client.authenticateDevice(`arena-${name}-${unique}`, true);
+    const socket = client.createSocket(false, false);
+    await socket.connect(session, true);
+    players.push({ name, session, socket });
+  }
+  const [ann, ben, cat] = players;
+
+  const { match_id } = await check("create the arena by RPC", async () => {
+    const r = await client.rpc(ann.session, "example.create_arena", { max_players: 2, tick_rate: 20 });
+    assert(r.payload.match_id.endsWith(".kairos"), JSON.stringify(r.payload));
+    return r.payload;
+  });
+
+  await check("two players join the authoritative match", async () => {
+    const a = await ann.socket.joinMatch(match_id);
+    const b = await ben.socket.joinMatch(match_id);
+    assert(a.authoritative && b.authoritative, "authoritative");
+    assert(JSON.parse(b.label).mode === "arena", b.label);
+  });
+
+  await check("a third is refused: the match is full", async () => {
+    let refused = null;
+    try {
+      await cat.socket.joinMatch(match_id);
+    } catch (e) {
+      refused = e;
+    }
+    assert(refused && refused.code === 5 && refused.message === "match full", JSON.stringify(refused));
+  });
+
+  await check("moves reach the server's loop and come back in its state", async () => {
+    const seen = stateWhere(ben.socket, (s) =>
+      JSON.stringify(s.players[ann.session.user_id]) === "[1,1]" &&
+      JSON.stringify(s.players[ben.session.user_id]) === "[-1,0]");
+    await ann.socket.sendMatchState(match_id, 1, JSON.stringify({ dx: 1, dy: 1 }));
+    await ben.socket.sendMatchState(match_id, 1, JSON.stringify({ dx: -5, dy: 0 }));
+    const state = await seen;
+    assert(state.tick > 0, JSON.stringify(state));
+  });
+
+  await check("a signal through an RPC with the HTTP key", async () => {
+    const r = await client.rpcHttpKey(httpKey, "example.signal_match", { match_id, data: "" });
+    assert(JSON.parse(r.payload.answer).players === 2, JSON.stringify(r.payload));
+  });
+
+  await check("a leave reaches the other player", async () => {
+    const left = new Promise((resolve) => {
+      ann.socket.onmatchpresence = (e) => {
+        if ((e.leaves ?? []).some((p) => p.user_id === ben.session.user_id)) resolve();
+      };
+    });
+    await ben.socket.leaveMatch(match_id);
+    await left;
+  });
+
+  for (const p of players) p.socket.disconnect(false);
+  console.log("all nakama-js arena checks passed");
+  process.exit(0);
+} catch (e) {
+  const detail = e instanceof Error ? e.message : e?.status ? `HTTP ${e.status}` : JSON.stringify(e);
+  console.error(`FAIL ${step}: ${detail}`);
+  process.exit(1);
+}
