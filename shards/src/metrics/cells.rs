@@ -68,6 +68,15 @@ pub struct ShardMetrics {
     pub throttled_sessions: Counter,
     /// Messages whose reading waited for the mesh overflow to drain.
     pub mesh_paused: Counter,
+    /// Authoritative matches running on this shard, now.
+    pub matches: Gauge,
+    /// Authoritative match ticks run, ticks skipped because a match fell
+    /// behind, and member messages dropped at a full input queue.
+    pub match_ticks: Counter,
+    pub match_ticks_skipped: Counter,
+    pub match_input_dropped: Counter,
+    /// How long each tick's handler took.
+    pub match_tick_time: Histogram,
 }
 
 impl Default for ShardMetrics {
@@ -101,6 +110,11 @@ impl Default for ShardMetrics {
             throttled_messages: Counter::default(),
             throttled_sessions: Counter::default(),
             mesh_paused: Counter::default(),
+            matches: Gauge::default(),
+            match_ticks: Counter::default(),
+            match_ticks_skipped: Counter::default(),
+            match_input_dropped: Counter::default(),
+            match_tick_time: Histogram::default(),
         }
     }
 }

@@ -270,6 +270,51 @@ pub fn render(shared: &Shared) -> String {
             e.sample(name, &[("shard", id)], value(i, shared));
         }
     }
+    let match_counters: [(&str, &str, Cell); 3] = [
+        (
+            "kairos_match_ticks_total",
+            "Authoritative match ticks run.",
+            |s| s.match_ticks.get(),
+        ),
+        (
+            "kairos_match_ticks_skipped_total",
+            "Authoritative match ticks skipped because a match fell a whole period behind its tick rate.",
+            |s| s.match_ticks_skipped.get(),
+        ),
+        (
+            "kairos_match_input_dropped_total",
+            "Messages to authoritative matches dropped because the match's input queue was full (kairos.runtime.match_input_queue).",
+            |s| s.match_input_dropped.get(),
+        ),
+    ];
+    for (name, help, cell) in match_counters {
+        e.counter(name, help, sum(&cell));
+    }
+    e.family(
+        "kairos_matches_authoritative",
+        "Authoritative matches running on each shard.",
+        Kind::Gauge,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample(
+            "kairos_matches_authoritative",
+            &[("shard", id)],
+            s.matches.get(),
+        );
+    }
+    e.family(
+        "kairos_match_tick_seconds",
+        "Time an authoritative match's handler took for one tick, per shard.",
+        Kind::Histogram,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.histogram(
+            "kairos_match_tick_seconds",
+            &[("shard", id)],
+            &s.match_tick_time.snapshot(),
+            SECONDS,
+        );
+    }
     let session_counters: [(&str, &str, Cell); 3] = [
         (
             "kairos_session_throttled_messages_total",

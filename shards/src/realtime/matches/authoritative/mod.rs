@@ -115,12 +115,10 @@ pub fn create(shard: &Rc<Shard>, module: &str, params: &Value) -> Result<String,
         )));
     }
     let running = Rc::new(Running::new(id, ctx, stream, handler, init));
-    shard
-        .features
-        .matches
-        .running
-        .borrow_mut()
-        .insert(id, running.clone());
+    let mut all = shard.features.matches.running.borrow_mut();
+    all.insert(id, running.clone());
+    shard.metrics.matches.set(all.len() as u64);
+    drop(all);
     running::start(shard.rc(), running.clone());
     Ok(running.ctx.match_id.clone())
 }
@@ -243,7 +241,11 @@ pub(super) fn on_data(shard: &Shard, msg: Data) {
         reliable: msg.reliable,
         receive_time_ms: kairos_core::time::now_millis(),
     };
-    m.queue(message, shard.config().kairos.runtime.match_input_queue);
+    m.queue(
+        shard,
+        message,
+        shard.config().kairos.runtime.match_input_queue,
+    );
 }
 
 /// The server is stopping: every match on this shard hears it

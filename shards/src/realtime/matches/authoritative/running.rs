@@ -77,10 +77,11 @@ impl Running {
 
     /// Queues a member's message for the next tick; past `max` it is
     /// dropped (and counted), as Nakama drops input past its queue.
-    pub fn queue(&self, message: MatchMessage, max: usize) {
+    pub fn queue(&self, shard: &Shard, message: MatchMessage, max: usize) {
         let mut inbox = self.inbox.borrow_mut();
         if inbox.len() >= max {
             self.dropped.set(self.dropped.get() + 1);
+            shard.metrics.match_input_dropped.inc();
             return;
         }
         inbox.push_back(message);
@@ -154,7 +155,14 @@ impl Running {
         let tick = self.tick.get() + 1;
         self.tick.set(tick);
         let messages: Vec<MatchMessage> = self.inbox.borrow_mut().drain(..).collect();
+        let started = Instant::now();
         let go_on = self.call(shard, |h, d| h.tick(d, tick, messages));
+        let took = started.elapsed();
+        shard.metrics.match_ticks.inc();
+        shard.metrics.match_tick_time.record(took);
+        if took > self.period {
+            tracing::warn!(match_id = %self.ctx.match_id, tick, ?took, "match tick overran its period");
+        }
         self.flush_deferred(shard);
         match go_on {
             Some(true) => true,
@@ -286,7 +294,10 @@ impl Running {
             return;
         }
         self.inbox.borrow_mut().clear();
-        shard.features.matches.running.borrow_mut().remove(&self.id);
+        let mut running = shard.features.matches.running.borrow_mut();
+        running.remove(&self.id);
+        shard.metrics.matches.set(running.len() as u64);
+        drop(running);
         membership::close(shard, self.stream.clone());
     }
 }
@@ -307,6 +318,7 @@ pub fn start(shard: Rc<Shard>, m: Rc<Running>) {
                 let behind = ((now - due).as_nanos() / m.period.as_nanos()) as u32;
                 n = n.saturating_add(behind);
                 m.overruns.set(m.overruns.get() + u64::from(behind));
+                shard.metrics.match_ticks_skipped.add(u64::from(behind));
                 tracing::warn!(match_id = %m.ctx.match_id, skipped = behind, "match fell behind its tick rate");
             }
             if m.ended() || !m.run_tick(&shard) {
