@@ -30,6 +30,8 @@ pub struct Options {
     pub target: String,
     /// Server key for HTTP Basic auth on authenticate calls.
     pub server_key: String,
+    /// `rpc-echo`: the RPC called.
+    pub rpc: String,
     /// Concurrent workers (connections or sockets).
     pub concurrency: usize,
     /// Length of the measurement window.
@@ -128,6 +130,9 @@ scenario options:
                            of a pre-created pool (default new)
   --accounts N             auth-device --mode existing: pool size (default 1000)
   --sockets N              idle-sockets: sockets to hold open (default 1000)
+  --rpc ID                 rpc-echo: the RPC called on the socket (default
+                           example.echo, Kairos's stock example; it must
+                           answer with its payload)
   --server-pid PID         sample the server's CPU time (utime+stime) from /proc
                            at the window's ends and report it per delivered
                            message (or per operation); idle-sockets: also its
@@ -210,6 +215,7 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
         scenario: Scenario::AuthDevice,
         target: "127.0.0.1:7350".into(),
         server_key: "defaultkey".into(),
+        rpc: "example.echo".into(),
         concurrency: 10,
         duration: Duration::from_secs(10),
         ramp_up: Duration::ZERO,
@@ -268,6 +274,7 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
         match name.as_str() {
             "--target" => o.target = value.clone(),
             "--server-key" => o.server_key = value.clone(),
+            "--rpc" => o.rpc = value.clone(),
             "--concurrency" | "-c" => concurrency = Some(parse_num(&name, v)?),
             "--duration" | "-d" => o.duration = parse_secs(&name, v)?,
             "--ramp-up" => o.ramp_up = parse_secs(&name, v)?,

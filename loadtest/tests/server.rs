@@ -265,3 +265,14 @@ fn ws_ping_over_client_transports() {
         assert_eq!(report["extra"]["transport"], transport);
     }
 }
+
+#[test]
+fn rpc_echo_round_trips() {
+    let (report, stdout) = run("rpc-echo", &["rpc-echo", "-c", "2", "-d", "1"]);
+    setup_ok(&report, &["authenticate_device", "ws_connect"], 2);
+    let call = op(&report, "rpc");
+    let n = call["ok"].as_u64().unwrap();
+    assert!(n > 0, "{stdout}");
+    clean_latency(call, n);
+    assert_eq!(report["extra"]["rpc"], "example.echo");
+}

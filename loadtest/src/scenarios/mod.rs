@@ -34,6 +34,7 @@ pub mod idle_sockets;
 pub mod match_relay;
 pub mod match_rtt;
 pub mod realtime;
+pub mod rpc_echo;
 pub mod ws_ping;
 pub mod ws_rtt;
 
@@ -44,6 +45,8 @@ pub enum Scenario {
     AuthDevice,
     /// Realtime ping/pong round trips.
     WsPing,
+    /// Realtime `rpc` round trips to an echo RPC.
+    RpcEcho,
     /// Many open, idle realtime sockets.
     IdleSockets,
     /// Round trips against an in-process raw WebSocket echo server.
@@ -77,9 +80,10 @@ pub struct Outcome {
 
 impl Scenario {
     /// Every scenario, in usage order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::AuthDevice,
         Self::WsPing,
+        Self::RpcEcho,
         Self::IdleSockets,
         Self::MatchRelay,
         Self::ChatFanout,
@@ -95,6 +99,7 @@ impl Scenario {
         match self {
             Self::AuthDevice => "auth-device",
             Self::WsPing => "ws-ping",
+            Self::RpcEcho => "rpc-echo",
             Self::IdleSockets => "idle-sockets",
             Self::MatchRelay => "match-relay",
             Self::ChatFanout => "chat-fanout",
@@ -111,6 +116,7 @@ impl Scenario {
         match self {
             Self::AuthDevice => "POST /v2/account/authenticate/device in a loop per connection",
             Self::WsPing => "realtime socket ping/pong round trips, back to back per socket",
+            Self::RpcEcho => "realtime socket rpc round trips to --rpc (an echo), back to back",
             Self::IdleSockets => "hold --sockets realtime sockets open; server memory per session",
             Self::BaselineWsEcho => "the ws-ping loop against an in-process raw WebSocket echo",
             Self::MatchRelay => "relayed matches: every player sends at --rate, delivery latency",
@@ -166,6 +172,7 @@ impl Scenario {
         match self {
             Self::AuthDevice => auth_device::run(run).await,
             Self::WsPing => ws_ping::run(run).await,
+            Self::RpcEcho => rpc_echo::run(run).await,
             Self::IdleSockets => idle_sockets::run(run).await,
             Self::BaselineWsEcho => baseline_ws_echo::run(run).await,
             Self::MatchRelay => match_relay::run(run).await,
