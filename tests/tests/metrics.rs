@@ -176,6 +176,7 @@ fn counters_and_histograms_move_and_the_exposition_parses() {
         "kairos_match_ticks_skipped_total",
         "kairos_match_input_dropped_total",
         "kairos_match_tick_seconds_bucket",
+        "kairos_match_tick_lateness_seconds_bucket",
         "kairos_realtime_message_latency_seconds_bucket",
         "kairos_persist_jobs_completed_total",
         "kairos_persist_job_wait_seconds_total",

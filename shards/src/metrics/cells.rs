@@ -77,6 +77,9 @@ pub struct ShardMetrics {
     pub match_input_dropped: Counter,
     /// How long each tick's handler took.
     pub match_tick_time: Histogram,
+    /// How late each tick started after it was due: the tick clock's
+    /// jitter.
+    pub match_tick_lateness: Histogram,
 }
 
 impl Default for ShardMetrics {
@@ -115,6 +118,7 @@ impl Default for ShardMetrics {
             match_ticks_skipped: Counter::default(),
             match_input_dropped: Counter::default(),
             match_tick_time: Histogram::default(),
+            match_tick_lateness: Histogram::default(),
         }
     }
 }

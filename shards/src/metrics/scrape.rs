@@ -315,6 +315,19 @@ pub fn render(shared: &Shared) -> String {
             SECONDS,
         );
     }
+    e.family(
+        "kairos_match_tick_lateness_seconds",
+        "How late each authoritative match tick started after it was due (the tick clock's jitter), per shard.",
+        Kind::Histogram,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.histogram(
+            "kairos_match_tick_lateness_seconds",
+            &[("shard", id)],
+            &s.match_tick_lateness.snapshot(),
+            SECONDS,
+        );
+    }
     let session_counters: [(&str, &str, Cell); 3] = [
         (
             "kairos_session_throttled_messages_total",

@@ -321,7 +321,14 @@ pub fn start(shard: Rc<Shard>, m: Rc<Running>) {
                 shard.metrics.match_ticks_skipped.add(u64::from(behind));
                 tracing::warn!(match_id = %m.ctx.match_id, skipped = behind, "match fell behind its tick rate");
             }
-            if m.ended() || !m.run_tick(&shard) {
+            if m.ended() {
+                return;
+            }
+            shard
+                .metrics
+                .match_tick_lateness
+                .record(Instant::now().saturating_duration_since(start + m.period * n));
+            if !m.run_tick(&shard) {
                 return;
             }
         }
