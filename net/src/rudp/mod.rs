@@ -35,6 +35,7 @@
 //! [`SendError::MessageTooLarge`]. Every datagram is at most
 //! [`MAX_DATAGRAM_BYTES`]; payload packets stay at or below 1325 bytes.
 
+pub mod bundle;
 pub mod channel;
 pub mod client;
 pub mod config;
@@ -52,6 +53,7 @@ mod peer;
 #[cfg(test)]
 mod tests;
 
+pub use bundle::MAX_BUNDLE_BYTES;
 pub use channel::{Channel, MAX_SEQUENCED_MESSAGE_BYTES, MAX_UNRELIABLE_MESSAGE_BYTES};
 pub use client::{ClientError, ClientState, ClientStats, RudpClient};
 pub use config::{ChannelMemory, ConfigError, MAX_CLIENTS, RudpConfig, ServerConfig};
