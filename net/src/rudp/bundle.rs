@@ -131,7 +131,7 @@ impl<'a> Iterator for Packets<'a> {
     fn next(&mut self) -> Option<&'a [u8]> {
         match self {
             Self::Bare(packet) => packet.take(),
-            Self::Bundle(rest) if rest.is_empty() => None,
+            Self::Bundle([]) => None,
             // Checked by `unbundle`.
             Self::Bundle(rest) => take(rest).ok(),
         }

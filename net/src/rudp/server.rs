@@ -96,6 +96,15 @@ pub struct ServerStats {
 /// datagrams under load: each flush carries everything written since the
 /// last one.
 ///
+/// A flush costs each connection as few datagrams as its bytes allow:
+/// renet packs small messages into one packet per channel, and the server
+/// packs those packets and the acknowledgement packet into netcode payloads
+/// of at most [`MAX_BUNDLE_BYTES`](super::MAX_BUNDLE_BYTES) ([`super::bundle`]).
+/// So the more the application queued before `handle_timeout`, the more
+/// messages share each datagram: a driver that calls it at the end of its
+/// batch of work, rather than after each `send`, coalesces under load
+/// without a spacing (the shards' driver does: `Driver::settle`).
+///
 /// # Hostile input
 ///
 /// A datagram first passes a header filter (no state, no cryptography)

@@ -49,7 +49,7 @@ use kairos_net::datagram::DatagramServer;
 use kairos_net::ws::close;
 
 use super::protocol::{Happening, Protocol, Time};
-use crate::rt::{self, LocalNotify, UdpSocket};
+use crate::rt::{self, DatagramBatch, LocalNotify, MAX_BATCH, UdpSocket};
 use crate::session::driven::{self, Link, deliver_inbound};
 use crate::session::{Frame, Inbox, Session};
 use crate::shard::Shard;
@@ -72,9 +72,11 @@ async fn recv(socket: &UdpSocket, buf: Vec<u8>) -> (std::io::Result<(usize, Sock
     socket.recv_from(buf).await
 }
 
-/// Sends one datagram on the socket; returns the bytes sent.
-async fn send(socket: &UdpSocket, datagram: &[u8], to: SocketAddr) -> std::io::Result<usize> {
-    socket.send_to(datagram, to).await.0
+/// Sends datagrams `from..` of `batch`, as many per system call as the
+/// platform takes (`sendmmsg`); returns how many left. An error concerns
+/// datagram `from` alone.
+async fn send(socket: &UdpSocket, batch: &DatagramBatch, from: usize) -> std::io::Result<usize> {
+    socket.send_batch(batch, from).await
 }
 
 struct Client {
@@ -96,8 +98,9 @@ pub struct Driver<P: Protocol> {
     /// The deadline the timer task sleeps towards (`None`: no deadline).
     armed: Cell<Option<Time<P>>>,
     sending: Cell<bool>,
-    /// The send buffer, kept between sends (taken while sending).
+    /// The send buffer and batch, kept between sends (taken while sending).
     send_buf: Cell<Vec<u8>>,
+    batch: Cell<DatagramBatch>,
     /// How many times sessions handed the server output: the timer's
     /// [`settle`](Driver::settle) watches it.
     handed: Cell<u64>,
@@ -116,6 +119,7 @@ impl<P: Protocol> Driver<P> {
             armed: Cell::new(None),
             sending: Cell::new(false),
             send_buf: Cell::new(Vec::new()),
+            batch: Cell::new(DatagramBatch::default()),
             handed: Cell::new(0),
         })
     }
@@ -228,26 +232,50 @@ impl<P: Protocol> Driver<P> {
         }
     }
 
-    /// Sends everything the server has queued. One sender at a time.
+    /// Sends everything the server has queued, up to [`MAX_BATCH`]
+    /// datagrams per system call. One sender at a time.
     async fn transmit(&self) {
         if self.sending.replace(true) {
             return;
         }
         let mut buf = self.send_buf.take();
+        let mut batch = self.batch.take();
         loop {
-            let t = self.server.borrow_mut().poll_transmit(P::now(), &mut buf);
-            let Some(t) = t else { break };
-            match send(&self.socket, &buf[..t.size], t.destination).await {
-                Ok(n) => {
-                    let counters = P::counters(&self.shard.metrics);
-                    counters.tx_packets.inc();
-                    counters.tx_bytes.add(n as u64);
+            batch.clear();
+            {
+                let mut server = self.server.borrow_mut();
+                while batch.len() < MAX_BATCH {
+                    let Some(t) = server.poll_transmit(P::now(), &mut buf) else {
+                        break;
+                    };
+                    batch.push(t.destination, &buf[..t.size]);
                 }
-                Err(e) => {
-                    tracing::debug!(error = %e, dest = %t.destination, "{} send failed", P::NAME)
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let mut next = 0;
+            while next < batch.len() {
+                match send(&self.socket, &batch, next).await {
+                    Ok(n) => {
+                        let counters = P::counters(&self.shard.metrics);
+                        for i in next..next + n {
+                            let len = batch.get(i).map_or(0, |(_, d)| d.len());
+                            counters.tx_packets.inc();
+                            counters.tx_bytes.add(len as u64);
+                        }
+                        // At least one left (`send_batch`'s contract).
+                        next += n.max(1);
+                    }
+                    Err(e) => {
+                        let dest = batch.get(next).map(|(to, _)| to);
+                        tracing::debug!(error = %e, ?dest, "{} send failed", P::NAME);
+                        next += 1;
+                    }
                 }
             }
         }
+        self.batch.set(batch);
         self.send_buf.set(buf);
         self.sending.set(false);
     }
