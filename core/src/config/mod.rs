@@ -273,10 +273,11 @@ pub struct UdpConfig {
     pub timeout_sec: i32,
     /// Interval of the transport tick (resends, acks, keepalives).
     pub tick_ms: u64,
-    /// Flush messages at most this often, in microseconds. 0: at once,
-    /// for the lowest latency. Under heavy traffic a spacing (e.g. 500)
-    /// packs more messages into each datagram, at the cost of up to that
-    /// much latency.
+    /// Flush messages at most this often, in microseconds. 0: at the end
+    /// of each batch of work the shard does, for the lowest latency; under
+    /// load the batch grows, and its messages share datagrams. A spacing
+    /// (e.g. 500) packs more still, at the cost of up to that much
+    /// latency; it is rarely needed.
     pub flush_spacing_us: u64,
     /// Most connections per shard (at most 1024).
     pub max_clients: usize,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use renet::RenetClient;
 use renetcode::{ClientAuthentication, NetcodeClient};
 
+use super::bundle::{Bundler, unbundle};
 use super::channel::{Channel, connection_config};
 use super::clock::Clock;
 use super::config::{ConfigError, RudpConfig};
@@ -93,6 +94,8 @@ pub struct RudpClient {
     peer: Peer,
     events: VecDeque<ClientEvent>,
     outbox: Outbox,
+    /// Packs each flush's renet packets into as few datagrams as fit.
+    bundler: Bundler,
     stats: ClientStats,
 }
 
@@ -116,6 +119,7 @@ impl RudpClient {
             peer,
             events: VecDeque::new(),
             outbox: Outbox::default(),
+            bundler: Bundler::default(),
             stats: ClientStats::default(),
         })
     }
@@ -282,13 +286,20 @@ impl RudpClient {
         }
     }
 
-    /// A decrypted renet packet from the server.
+    /// A decrypted payload from the server: one renet packet or a bundle
+    /// of them ([`super::bundle`]).
     fn on_payload(&mut self, payload: &[u8]) {
-        if let Err(violation) = self.peer.guard.check(payload) {
-            return self.close(DisconnectReason::Protocol(violation));
+        let packets = match unbundle(payload) {
+            Ok(packets) => packets,
+            Err(violation) => return self.close(DisconnectReason::Protocol(violation)),
+        };
+        for packet in packets {
+            if let Err(violation) = self.peer.guard.check(packet) {
+                return self.close(DisconnectReason::Protocol(violation));
+            }
+            self.peer.received(packet);
+            self.renet.process_packet(packet);
         }
-        self.peer.received(payload);
-        self.renet.process_packet(payload);
         let renet = &mut self.renet;
         let events = &mut self.events;
         let drained = self.peer.drain(
@@ -305,12 +316,16 @@ impl RudpClient {
     /// Emits renet's packets as netcode payload packets.
     fn flush_renet(&mut self) {
         self.peer.flushed();
-        for packet in self.renet.get_packets_to_send() {
-            // Fails only for a packet above 1300 bytes, which renet never builds.
-            if let Ok((addr, datagram)) = self.netcode.generate_payload_packet(&packet) {
-                self.outbox.push(addr, datagram, 1);
+        let packets = self.renet.get_packets_to_send();
+        let netcode = &mut self.netcode;
+        let outbox = &mut self.outbox;
+        self.bundler.pack(&packets, |payload| {
+            // Fails only for a payload above 1300 bytes, which the bundler
+            // never builds.
+            if let Ok((addr, datagram)) = netcode.generate_payload_packet(payload) {
+                outbox.push(addr, datagram, 1);
             }
-        }
+        });
         self.sync_state();
     }
 

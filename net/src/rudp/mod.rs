@@ -19,6 +19,11 @@
 //!    [`Channel`]s. The sequenced channel is Kairos' own ([`sequence`]), on
 //!    an unreliable renet channel.
 //!
+//! Between 2 and 3, [`bundle`]: one netcode payload carries several renet
+//! packets, so a flush (every channel's messages and the
+//! acknowledgements) costs one datagram where it fits 1,300 bytes, not one
+//! per packet.
+//!
 //! Both endpoints take the time as a value, feed on received datagrams,
 //! and queue events and datagrams to send. The server speaks the
 //! [`DatagramServer`] vocabulary shared with QUIC; see [`RudpServer`] for
@@ -33,8 +38,10 @@
 //! refuses ones above [`MAX_UNRELIABLE_MESSAGE_BYTES`] (1200) or
 //! [`MAX_SEQUENCED_MESSAGE_BYTES`] (1196) with
 //! [`SendError::MessageTooLarge`]. Every datagram is at most
-//! [`MAX_DATAGRAM_BYTES`]; payload packets stay at or below 1325 bytes.
+//! [`MAX_DATAGRAM_BYTES`]; payload packets stay at or below 1325 bytes
+//! (a payload, bundle or not, is at most [`MAX_BUNDLE_BYTES`]).
 
+pub mod bundle;
 pub mod channel;
 pub mod client;
 pub mod config;
@@ -52,6 +59,7 @@ mod peer;
 #[cfg(test)]
 mod tests;
 
+pub use bundle::MAX_BUNDLE_BYTES;
 pub use channel::{Channel, MAX_SEQUENCED_MESSAGE_BYTES, MAX_UNRELIABLE_MESSAGE_BYTES};
 pub use client::{ClientError, ClientState, ClientStats, RudpClient};
 pub use config::{ChannelMemory, ConfigError, MAX_CLIENTS, RudpConfig, ServerConfig};

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use renet::RenetServer;
 use renetcode::{NetcodeServer, ServerAuthentication, ServerResult};
 
+use super::bundle::{Bundler, unbundle};
 use super::channel::{Channel, connection_config};
 use super::clock::Clock;
 use super::config::{ConfigError, RudpConfig, ServerConfig};
@@ -95,6 +96,15 @@ pub struct ServerStats {
 /// datagrams under load: each flush carries everything written since the
 /// last one.
 ///
+/// A flush costs each connection as few datagrams as its bytes allow:
+/// renet packs small messages into one packet per channel, and the server
+/// packs those packets and the acknowledgement packet into netcode payloads
+/// of at most [`MAX_BUNDLE_BYTES`](super::MAX_BUNDLE_BYTES) ([`super::bundle`]).
+/// So the more the application queued before `handle_timeout`, the more
+/// messages share each datagram: a driver that calls it at the end of its
+/// batch of work, rather than after each `send`, coalesces under load
+/// without a spacing (the shards' driver does: `Driver::settle`).
+///
 /// # Hostile input
 ///
 /// A datagram first passes a header filter (no state, no cryptography)
@@ -138,6 +148,8 @@ pub struct RudpServer {
     last_flush: Option<Duration>,
     events: VecDeque<ServerEvent>,
     outbox: Outbox,
+    /// Packs each flush's renet packets into as few datagrams as fit.
+    bundler: Bundler,
     stats: ServerStats,
 }
 
@@ -172,6 +184,7 @@ impl RudpServer {
             last_flush: None,
             events: VecDeque::new(),
             outbox: Outbox::default(),
+            bundler: Bundler::default(),
             stats: ServerStats::default(),
         })
     }
@@ -372,18 +385,26 @@ impl RudpServer {
         self.netcode.update(delta);
     }
 
-    /// A decrypted renet packet from a connected client.
+    /// A decrypted payload from a connected client: one renet packet, or a
+    /// bundle of them ([`super::bundle`]), each checked by the guard before
+    /// renet sees it; the messages they complete are delivered once, after
+    /// the last.
     fn on_payload(&mut self, client_id: u64, payload: &[u8]) {
         let Some(peer) = self.peers.get_mut(&client_id) else {
             return;
         };
-        if let Err(violation) = peer.guard.check(payload) {
-            self.kick(client_id, DisconnectReason::Protocol(violation));
-            return;
-        }
-        peer.received(payload);
-        if self.renet.process_packet_from(payload, client_id).is_err() {
-            return;
+        let packets = match unbundle(payload) {
+            Ok(packets) => packets,
+            Err(violation) => return self.kick(client_id, DisconnectReason::Protocol(violation)),
+        };
+        for packet in packets {
+            if let Err(violation) = peer.guard.check(packet) {
+                return self.kick(client_id, DisconnectReason::Protocol(violation));
+            }
+            peer.received(packet);
+            if self.renet.process_packet_from(packet, client_id).is_err() {
+                return;
+            }
         }
         let renet = &mut self.renet;
         let events = &mut self.events;
@@ -440,13 +461,15 @@ impl RudpServer {
         let Ok(packets) = self.renet.get_packets_to_send(client_id) else {
             return;
         };
-        for packet in &packets {
-            // Fails only for a packet above 1300 bytes, which renet never
-            // builds (its slices and batches stop at 1200 payload bytes).
-            if let Ok((addr, datagram)) = self.netcode.generate_payload_packet(client_id, packet) {
-                self.outbox.push(addr, datagram, 1);
+        let netcode = &mut self.netcode;
+        let outbox = &mut self.outbox;
+        self.bundler.pack(&packets, |payload| {
+            // Fails only for a payload above 1300 bytes, which the bundler
+            // never builds (renet's packets stop at 1200 payload bytes).
+            if let Ok((addr, datagram)) = netcode.generate_payload_packet(client_id, payload) {
+                outbox.push(addr, datagram, 1);
             }
-        }
+        });
         self.kick_if_renet_failed(client_id);
     }
 

@@ -14,7 +14,9 @@
 //! Architecture invariant: only this module names the runtime. No runtime
 //! type, error or I/O trait, and no raw file descriptor, escapes it: the
 //! sockets here speak `std::io::Error`, take owned buffers for datagrams
-//! and poll-style reads and writes for streams (what hyper needs), and
+//! (and a [`DatagramBatch`] for `sendmmsg`: `UdpSocket::send_batch`, see
+//! `batch.rs`) and poll-style reads and writes for streams (what hyper
+//! needs), and
 //! `tests/tests/tidy.rs` checks that no other module names glommio, tokio's
 //! runtime or futures-lite 1. Swapping the runtime is a change to this
 //! module alone.
@@ -28,9 +30,11 @@ mod imp;
 #[cfg(not(any(feature = "rt-tokio", feature = "rt-glommio")))]
 compile_error!("kairos-shards needs a runtime: enable the feature rt-tokio or rt-glommio");
 
+mod batch;
 mod notify;
 mod shutdown;
 
+pub use batch::{DatagramBatch, MAX_BATCH};
 pub use imp::{
     ShardThread, Task, TcpListener, TcpStream, UdpSocket, sleep, spawn, spawn_task, start_pinned,
 };

@@ -112,6 +112,40 @@ fn udp_round_trip_with_owned_buffers() {
 }
 
 #[test]
+fn udp_batch_sends_every_datagram_in_order() {
+    let got = on_shard(|| async {
+        let a = bind_udp(loopback()).unwrap();
+        let b = bind_udp(loopback()).unwrap();
+        let c = bind_udp(loopback()).unwrap();
+        let (to_b, to_c) = (b.local_addr().unwrap(), c.local_addr().unwrap());
+        let mut batch = DatagramBatch::default();
+        // More than one system call takes, to two destinations.
+        for i in 0..MAX_BATCH + 5 {
+            let to = if i % 2 == 0 { to_b } else { to_c };
+            batch.push(to, format!("d{i}").as_bytes());
+        }
+        let mut next = 0;
+        while next < batch.len() {
+            next += a.send_batch(&batch, next).await.unwrap();
+        }
+        assert_eq!(next, batch.len());
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 64];
+        for i in 0..batch.len() {
+            let socket = if i % 2 == 0 { &b } else { &c };
+            let (r, back) = socket.recv_from(buf).await;
+            buf = back;
+            let (n, from) = r.unwrap();
+            assert_eq!(from, a.local_addr().unwrap());
+            got.push(String::from_utf8(buf[..n].to_vec()).unwrap());
+        }
+        got
+    });
+    let want: Vec<String> = (0..MAX_BATCH + 5).map(|i| format!("d{i}")).collect();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn two_sockets_share_a_port_with_reuseport() {
     on_shard(|| async {
         let a = bind_reuseport(loopback()).unwrap();

@@ -15,7 +15,9 @@
 //! The server's two timers (its tick, `udp.tick_ms`, and the flush of what
 //! sessions wrote, at most every `udp.flush_spacing_us`) are
 //! `RudpServer`'s own: the driver's timer runs them at `poll_timeout`, and
-//! a session's send wakes it. The server is never flushed per inbound
+//! a session's send wakes it; it flushes at the end of the shard's batch
+//! of work (`Driver::settle`), so that one flush packs each client's
+//! messages into as few datagrams as fit. The server is never flushed per inbound
 //! datagram beyond what the application queued: renet would answer
 //! acknowledgements with acknowledgements forever (see
 //! `kairos_net::rudp::RudpServer`).

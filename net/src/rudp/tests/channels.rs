@@ -202,8 +202,8 @@ fn flush_only_sends_for_connections_with_new_messages() {
     world.server.handle_timeout(now);
     assert_eq!(
         world.take_server_datagrams().len(),
-        2,
-        "the message, and the acknowledgement with it"
+        1,
+        "the message, and the acknowledgement with it, in one bundle"
     );
     let _ = world.tick_server();
     assert!(

@@ -380,7 +380,23 @@ fn renet_alone_panics_on_inconsistent_slices() {
 fn a_modified_client_that_breaks_renet_rules_is_disconnected() {
     // Each client plays one kind of cheat: it seals a crafted renet packet
     // with its own connection keys, which every player has.
-    let cheats: [(&[Vec<u8>], Violation); 6] = [
+    // A bundle of packets is checked packet by packet.
+    let bundled = |packets: &[Vec<u8>]| {
+        let mut out = vec![crate::rudp::bundle::BUNDLE];
+        for p in packets {
+            out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            out.extend_from_slice(p);
+        }
+        out
+    };
+    let truncated_bundle = vec![crate::rudp::bundle::BUNDLE, 0, 9, 1];
+    let hidden_slice = bundled(&[vec![4, 0, 0, 0], reliable_slice(0, 5, 2)]);
+    let cheats: [(&[Vec<u8>], Violation); 8] = [
+        (
+            std::slice::from_ref(&truncated_bundle),
+            Violation::Malformed,
+        ),
+        (std::slice::from_ref(&hidden_slice), Violation::InvalidSlice),
         (&[reliable_slice(0, 5, 2)], Violation::InvalidSlice),
         (
             &[reliable_slice(0, 0, 2), reliable_slice(0, 4, 5)],

@@ -5,6 +5,7 @@
 mod harness;
 
 mod channels;
+mod coalescing;
 mod graceful;
 mod handshake;
 mod hostile;

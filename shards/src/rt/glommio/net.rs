@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use futures_lite1::{AsyncRead, AsyncWrite};
 
+use crate::rt::batch::{self, DatagramBatch};
 use crate::rt::shutdown::ShutdownHandle;
 
 /// A TCP listener owned by one shard (bound with SO_REUSEPORT).
@@ -96,6 +97,24 @@ impl UdpSocket {
             .await
             .map_err(io::Error::from);
         (r, buf)
+    }
+
+    /// Sends datagrams `from..` of `batch` with one non-blocking `sendmmsg`
+    /// (see `rt::batch`); while the socket's buffer is full, sends datagram
+    /// `from` alone through the ring, which waits. Returns how many left (at
+    /// least one). An error concerns datagram `from` alone.
+    pub async fn send_batch(&self, batch: &DatagramBatch, from: usize) -> io::Result<usize> {
+        match batch::sendmmsg(self.0.as_raw_fd(), batch, from) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let (to, datagram) = batch.get(from).ok_or(e)?;
+                self.0
+                    .send_to(datagram, to)
+                    .await
+                    .map_err(io::Error::from)?;
+                Ok(1)
+            }
+            result => result,
+        }
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {

@@ -7,8 +7,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 
+use crate::rt::batch::{self, DatagramBatch};
 use crate::rt::shutdown::ShutdownHandle;
 
 /// Pending connections the kernel keeps per listener.
@@ -102,6 +103,22 @@ impl UdpSocket {
     pub async fn send_to<B: AsRef<[u8]>>(&self, buf: B, to: SocketAddr) -> (io::Result<usize>, B) {
         let r = self.0.send_to(buf.as_ref(), to).await;
         (r, buf)
+    }
+
+    /// Sends datagrams `from..` of `batch` with one `sendmmsg` (see
+    /// `rt::batch`), waiting while the socket's buffer is full; returns how
+    /// many left (at least one). An error concerns datagram `from` alone.
+    pub async fn send_batch(&self, batch: &DatagramBatch, from: usize) -> io::Result<usize> {
+        let fd = self.0.as_raw_fd();
+        loop {
+            match self
+                .0
+                .try_io(Interest::WRITABLE, || batch::sendmmsg(fd, batch, from))
+            {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.0.writable().await?,
+                result => return result,
+            }
+        }
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
