@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
 pub use super::net_limits::NetLimits;
+pub use super::runtime_tuning::{MonoioDriver, RuntimeTuning};
 pub use super::session_limits::SessionLimits;
 
 /// `kairos.*`.
@@ -15,12 +16,15 @@ pub struct KairosConfig {
     pub net: NetLimits,
     /// `kairos.session.*`: what one realtime session may ask for.
     pub session: SessionLimits,
+    /// `kairos.runtime.*`: knobs of the shard executors.
+    pub runtime: RuntimeTuning,
 }
 
 impl KairosConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         self.net.validate()?;
-        self.session.validate()
+        self.session.validate()?;
+        self.runtime.validate()
     }
 }
 

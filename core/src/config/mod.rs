@@ -9,9 +9,10 @@
 pub mod kairos;
 mod nakama_only;
 mod net_limits;
+mod runtime_tuning;
 mod session_limits;
 
-pub use kairos::{KairosConfig, NetLimits, SessionLimits};
+pub use kairos::{KairosConfig, MonoioDriver, NetLimits, RuntimeTuning, SessionLimits};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

@@ -1,0 +1,86 @@
+//! `kairos.runtime.*`: knobs of the shard executors. Each applies to the
+//! runtimes that have it (the build's runtime is chosen by a cargo feature
+//! of kairos-shards) and is ignored by the others.
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+use super::kairos::invalid;
+
+/// Which reactor a monoio build drives its sockets with.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MonoioDriver {
+    /// io_uring when the kernel offers it (and the process may use it),
+    /// else epoll.
+    #[default]
+    Auto,
+    /// epoll always, even where io_uring is available.
+    Legacy,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeTuning {
+    /// Submission-queue entries of each io_uring a shard sets up (glommio:
+    /// each of its three rings; monoio: its one ring). tokio and monoio's
+    /// epoll driver have no ring and ignore it.
+    pub ring_depth: u32,
+    /// glommio: milliseconds a task queue runs before the executor preempts
+    /// it to poll for I/O. Kairos runs one task queue per shard, so it only
+    /// bounds how long I/O waits behind a long run of tasks.
+    pub preempt_timer_ms: u64,
+    /// monoio: `auto` (io_uring, or epoll where io_uring is unavailable)
+    /// or `legacy` (epoll always).
+    pub monoio_driver: MonoioDriver,
+}
+
+impl Default for RuntimeTuning {
+    fn default() -> Self {
+        RuntimeTuning {
+            ring_depth: 256,
+            preempt_timer_ms: 10,
+            monoio_driver: MonoioDriver::Auto,
+        }
+    }
+}
+
+impl RuntimeTuning {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if !(8..=32768).contains(&self.ring_depth) {
+            return invalid("runtime.ring_depth", "must be between 8 and 32768");
+        }
+        if !(1..=1000).contains(&self.preempt_timer_ms) {
+            return invalid("runtime.preempt_timer_ms", "must be between 1 and 1000");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_out_of_range_knobs_are_refused() {
+        assert!(RuntimeTuning::default().validate().is_ok());
+        let shallow = RuntimeTuning {
+            ring_depth: 4,
+            ..RuntimeTuning::default()
+        };
+        let e = shallow.validate().unwrap_err().0;
+        assert!(e.contains("kairos.runtime.ring_depth"), "{e}");
+        let never = RuntimeTuning {
+            preempt_timer_ms: 0,
+            ..RuntimeTuning::default()
+        };
+        assert!(never.validate().is_err());
+    }
+
+    #[test]
+    fn the_monoio_driver_is_named_in_lowercase() {
+        let t: RuntimeTuning = serde_json::from_str(r#"{"monoio_driver":"legacy"}"#).unwrap();
+        assert_eq!(t.monoio_driver, MonoioDriver::Legacy);
+        assert!(serde_json::from_str::<RuntimeTuning>(r#"{"monoio_driver":"uring"}"#).is_err());
+    }
+}
