@@ -15,7 +15,8 @@
 #
 # WORKLOADS (default "relay25 relay50 relay100 wsping auth udpcap rtt"),
 # REPS (default 2) and DURATION (seconds, default 8) narrow or widen the
-# run. Each line printed: repetition, workload, label, the measured
+# run; PORT (default 17390) moves the servers off a port in use. Each
+# line printed: repetition, workload, label, the measured
 # operation's ok/s, p50 and p99 (µs), and the load tester's server CPU
 # figures (read from /proc with --server-pid). Every server has 2 shards,
 # SQLite in a fresh directory and the per-session rate limit lifted.
@@ -25,8 +26,8 @@ lt=target/release/kairos-loadtest
 workloads=${WORKLOADS:-relay25 relay50 relay100 wsping auth udpcap rtt}
 reps=${REPS:-2}
 dur=${DURATION:-8}
-port=17390
-[ $# -ge 1 ] || { sed -n '2,21p' "$0"; exit 2; }
+port=${PORT:-17390}
+[ $# -ge 1 ] || { sed -n '2,22p' "$0"; exit 2; }
 
 for rep in $(seq 1 "$reps"); do
   for w in $workloads; do

@@ -144,7 +144,6 @@ impl Server {
         let tuning = rt::Tuning {
             spin_before_park: Duration::from_micros(shared.config.mesh.spin_before_park_us),
             ring_depth: knobs.ring_depth,
-            preempt_timer: Duration::from_millis(knobs.preempt_timer_ms),
             force_epoll: knobs.monoio_driver == MonoioDriver::Legacy,
         };
         let mut threads = Vec::with_capacity(shards);

@@ -26,10 +26,6 @@ pub struct RuntimeTuning {
     /// each of its three rings; monoio: its one ring). tokio and monoio's
     /// epoll driver have no ring and ignore it.
     pub ring_depth: u32,
-    /// glommio: milliseconds a task queue runs before the executor preempts
-    /// it to poll for I/O. Kairos runs one task queue per shard, so it only
-    /// bounds how long I/O waits behind a long run of tasks.
-    pub preempt_timer_ms: u64,
     /// monoio: `auto` (io_uring, or epoll where io_uring is unavailable)
     /// or `legacy` (epoll always).
     pub monoio_driver: MonoioDriver,
@@ -39,7 +35,6 @@ impl Default for RuntimeTuning {
     fn default() -> Self {
         RuntimeTuning {
             ring_depth: 256,
-            preempt_timer_ms: 10,
             monoio_driver: MonoioDriver::Auto,
         }
     }
@@ -49,9 +44,6 @@ impl RuntimeTuning {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if !(8..=32768).contains(&self.ring_depth) {
             return invalid("runtime.ring_depth", "must be between 8 and 32768");
-        }
-        if !(1..=1000).contains(&self.preempt_timer_ms) {
-            return invalid("runtime.preempt_timer_ms", "must be between 1 and 1000");
         }
         Ok(())
     }
@@ -70,11 +62,11 @@ mod tests {
         };
         let e = shallow.validate().unwrap_err().0;
         assert!(e.contains("kairos.runtime.ring_depth"), "{e}");
-        let never = RuntimeTuning {
-            preempt_timer_ms: 0,
+        let huge = RuntimeTuning {
+            ring_depth: 1 << 20,
             ..RuntimeTuning::default()
         };
-        assert!(never.validate().is_err());
+        assert!(huge.validate().is_err());
     }
 
     #[test]

@@ -68,12 +68,12 @@ pub fn available_cores() -> usize {
         .unwrap_or(1)
 }
 
-/// Lets the shard's other tasks run before this one continues. A task that
-/// produces work for others in a burst (a reader handling many frames, the
-/// mesh task delivering a batch) calls it so that the writers it feeds get to
-/// drain their queues in between.
+/// Lets the shard's other ready tasks run before this one continues. A
+/// task that produces work for others in a burst (a reader handling many
+/// frames, the mesh task delivering a batch) calls it so that the writers
+/// it feeds get to drain their queues in between.
 pub async fn yield_now() {
-    futures_lite::future::yield_now().await;
+    imp::yield_now().await;
 }
 
 /// Races a future against a deadline; `None` when the deadline came first.

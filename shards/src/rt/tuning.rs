@@ -10,8 +10,6 @@ pub struct Tuning {
     pub spin_before_park: Duration,
     /// glommio and monoio on io_uring: submission-queue entries per ring.
     pub ring_depth: u32,
-    /// glommio: how long a task queue runs before it is preempted for I/O.
-    pub preempt_timer: Duration,
     /// monoio: drive sockets with epoll even where io_uring is available.
     pub force_epoll: bool,
 }
@@ -22,7 +20,6 @@ impl Default for Tuning {
         Tuning {
             spin_before_park: Duration::ZERO,
             ring_depth: 256,
-            preempt_timer: Duration::from_millis(10),
             force_epoll: false,
         }
     }

@@ -1,6 +1,7 @@
 //! Pinned executors, one per shard.
 
 use std::future::Future;
+use std::time::Duration;
 
 use glommio::{LocalExecutorBuilder, Placement};
 
@@ -22,8 +23,7 @@ impl ShardThread {
 
 /// Starts an executor thread named `name`, pinned to `cpu` when given, that
 /// polls for `tuning.spin_before_park` before sleeping when idle, with
-/// rings of `tuning.ring_depth` entries and task queues preempted after
-/// `tuning.preempt_timer`, and runs `main`.
+/// rings of `tuning.ring_depth` entries, and runs `main`.
 pub fn start_pinned<G, F>(
     name: &str,
     cpu: Option<usize>,
@@ -43,7 +43,7 @@ where
         // We do no file I/O; keep locked memory well under RLIMIT_MEMLOCK.
         .io_memory(512 << 10)
         .ring_depth(tuning.ring_depth as usize)
-        .preempt_timer(tuning.preempt_timer);
+        .preempt_timer(Duration::from_millis(10));
     if !tuning.spin_before_park.is_zero() {
         builder = builder.spin_before_park(tuning.spin_before_park);
     }

@@ -13,10 +13,12 @@
 mod executor;
 mod net;
 mod task;
+mod yield_now;
 
 pub use executor::{ShardThread, start_pinned};
 pub use net::{TcpListener, TcpStream, UdpSocket};
 pub use task::{Task, spawn_task};
+pub use yield_now::yield_now;
 
 use std::future::Future;
 use std::time::Duration;
