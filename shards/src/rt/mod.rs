@@ -5,12 +5,15 @@
 //! Three implementations sit behind it, chosen at build time:
 //! * tokio's current-thread runtime with a `LocalSet`, one per shard
 //!   thread, pinned with `sched_setaffinity` (the default, cargo feature
-//!   `rt-tokio`): in the A/B of BENCHMARKS.md it spent the least CPU per
-//!   message on every workload, with the lowest tail;
+//!   `rt-tokio`): in the A/Bs of BENCHMARKS.md it spent 1.4–2.4× less CPU
+//!   per message than glommio on every workload, about as much as monoio
+//!   on the relay and less on HTTP and UDP (monoio won the closed-loop
+//!   ping);
 //! * [`glommio`](https://docs.rs/glommio): one io_uring executor per core,
 //!   pinned, polling before it parks (cargo feature `rt-glommio`);
 //! * [`monoio`](https://docs.rs/monoio): one runtime per core, pinned, on
-//!   io_uring with an epoll fallback (cargo feature `rt-monoio`).
+//!   io_uring with an epoll fallback (cargo feature `rt-monoio`); as cheap
+//!   as tokio on the relay, dearer on HTTP and UDP.
 //!
 //! When several features are enabled the first of glommio, monoio, tokio
 //! wins, so that `--features kairos-shards/rt-glommio` (or `rt-monoio`)
