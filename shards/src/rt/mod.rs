@@ -7,13 +7,13 @@
 //!   thread, pinned with `sched_setaffinity` (the default, cargo feature
 //!   `rt-tokio`): in the A/Bs of BENCHMARKS.md it spent 1.4–2.4× less CPU
 //!   per message than glommio on every workload, about as much as monoio
-//!   on the relay and less on HTTP and UDP (monoio won the closed-loop
-//!   ping);
+//!   on the relay and device auth and less on UDP (monoio won the
+//!   closed-loop ping);
 //! * [`glommio`](https://docs.rs/glommio): one io_uring executor per core,
 //!   pinned, polling before it parks (cargo feature `rt-glommio`);
 //! * [`monoio`](https://docs.rs/monoio): one runtime per core, pinned, on
 //!   io_uring with an epoll fallback (cargo feature `rt-monoio`); as cheap
-//!   as tokio on the relay, dearer on HTTP and UDP.
+//!   as tokio on the relay, dearer on UDP.
 //!
 //! When several features are enabled the first of glommio, monoio, tokio
 //! wins, so that `--features kairos-shards/rt-glommio` (or `rt-monoio`)
