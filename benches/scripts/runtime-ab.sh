@@ -15,9 +15,9 @@
 #
 # WORKLOADS (default "relay25 relay50 relay100 wsping auth udpcap rtt"),
 # REPS (default 2) and DURATION (seconds, default 8) narrow or widen the
-# run; PORT (default 17390) moves the servers. Each line printed:
-# repetition, workload, label, the measured operation's ok/s, p50 and p99
-# (µs), and the load tester's server CPU
+# run; PORT (default 17390) moves the servers off a port in use. Each
+# line printed: repetition, workload, label, the measured
+# operation's ok/s, p50 and p99 (µs), and the load tester's server CPU
 # figures (read from /proc with --server-pid). Every server has 2 shards,
 # SQLite in a fresh directory and the per-session rate limit lifted.
 # relaybase25, relaybase50 and relaybase100 are the relay workloads against

@@ -334,7 +334,7 @@ impl<M: Send + 'static> MeshPort<M> {
         if !spin.is_zero() {
             let deadline = Instant::now() + spin;
             loop {
-                futures_lite::future::yield_now().await;
+                crate::rt::yield_now().await;
                 let got = self.try_recv_batch(out, max);
                 if got > 0 {
                     return got;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use kairos_core::config::Config;
+use kairos_core::config::{Config, MonoioDriver};
 use kairos_core::session::SessionIssuer;
 use kairos_core::time::now_secs;
 use kairos_store::{Persist, StoreConfig};
@@ -155,7 +155,12 @@ impl Server {
                 .then(|| SocketAddr::new(ip, shared.config.quic.port)),
         };
         let cpus = rt::available_cores();
-        let spin = Duration::from_micros(shared.config.mesh.spin_before_park_us);
+        let knobs = &shared.config.kairos.reactor;
+        let tuning = rt::Tuning {
+            spin_before_park: Duration::from_micros(shared.config.mesh.spin_before_park_us),
+            ring_depth: knobs.ring_depth,
+            force_epoll: knobs.monoio_driver == MonoioDriver::Legacy,
+        };
         let mut threads = Vec::with_capacity(shards);
         for id in 0..shards {
             // Shard 0 binds first so that port 0 resolves to one real port
@@ -166,7 +171,7 @@ impl Server {
             let thread = rt::start_pinned(
                 &format!("kairos-shard-{id}"),
                 cpu,
-                spin,
+                tuning,
                 move || async move {
                     shard_main(id, shared2, at, ready_tx).await;
                 },

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::ConfigError;
 pub use super::net_limits::NetLimits;
 pub use super::runtime_options::RuntimeOptions;
+pub use super::runtime_tuning::{MonoioDriver, RuntimeTuning};
 pub use super::session_limits::SessionLimits;
 
 /// `kairos.*`.
@@ -18,13 +19,17 @@ pub struct KairosConfig {
     pub session: SessionLimits,
     /// `kairos.runtime.*`: how server-side game code runs.
     pub runtime: RuntimeOptions,
+    /// `kairos.reactor.*`: knobs of the shard executors (the reactor
+    /// behind the `rt` seam).
+    pub reactor: RuntimeTuning,
 }
 
 impl KairosConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         self.net.validate()?;
         self.session.validate()?;
-        self.runtime.validate()
+        self.runtime.validate()?;
+        self.reactor.validate()
     }
 }
 

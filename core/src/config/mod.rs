@@ -10,9 +10,12 @@ pub mod kairos;
 mod nakama_only;
 mod net_limits;
 mod runtime_options;
+mod runtime_tuning;
 mod session_limits;
 
-pub use kairos::{KairosConfig, NetLimits, RuntimeOptions, SessionLimits};
+pub use kairos::{
+    KairosConfig, MonoioDriver, NetLimits, RuntimeOptions, RuntimeTuning, SessionLimits,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

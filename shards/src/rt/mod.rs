@@ -2,14 +2,24 @@
 //! pinned executors, spawning, timers, TCP and UDP sockets — as a handful
 //! of newtypes and functions with only the methods Kairos uses.
 //!
-//! Two implementations sit behind it, chosen at build time:
+//! Three implementations sit behind it, chosen at build time:
 //! * tokio's current-thread runtime with a `LocalSet`, one per shard
 //!   thread, pinned with `sched_setaffinity` (the default, cargo feature
-//!   `rt-tokio`): in the A/B of BENCHMARKS.md it spent 1.4–2.4× less CPU
-//!   per message than glommio on every workload, with a lower tail;
+//!   `rt-tokio`): in the A/Bs of BENCHMARKS.md it spent 1.4–2.4× less CPU
+//!   per message than glommio on every workload, about as much as monoio
+//!   on the relay and device auth and less on UDP (monoio won the
+//!   closed-loop ping);
 //! * [`glommio`](https://docs.rs/glommio): one io_uring executor per core,
-//!   pinned, polling before it parks (cargo feature `rt-glommio`, which
-//!   wins when both are enabled).
+//!   pinned, polling before it parks (cargo feature `rt-glommio`);
+//! * [`monoio`](https://docs.rs/monoio): one runtime per core, pinned, on
+//!   io_uring with an epoll fallback (cargo feature `rt-monoio`); as cheap
+//!   as tokio on the relay, dearer on UDP.
+//!
+//! When several features are enabled the first of glommio, monoio, tokio
+//! wins, so that `--features kairos-shards/rt-glommio` (or `rt-monoio`)
+//! suffices beside the default `rt-tokio`. The knobs of
+//! `kairos.reactor.*` reach the executors as a [`Tuning`]; each backend
+//! reads those it has.
 //!
 //! Architecture invariant: only this module names the runtime. No runtime
 //! type, error or I/O trait, and no raw file descriptor, escapes it: the
@@ -24,15 +34,25 @@
 #[cfg(feature = "rt-glommio")]
 #[path = "glommio/mod.rs"]
 mod imp;
-#[cfg(all(feature = "rt-tokio", not(feature = "rt-glommio")))]
+#[cfg(all(feature = "rt-monoio", not(feature = "rt-glommio")))]
+#[path = "monoio/mod.rs"]
+mod imp;
+#[cfg(all(
+    feature = "rt-tokio",
+    not(any(feature = "rt-glommio", feature = "rt-monoio"))
+))]
 #[path = "tokio/mod.rs"]
 mod imp;
-#[cfg(not(any(feature = "rt-tokio", feature = "rt-glommio")))]
-compile_error!("kairos-shards needs a runtime: enable the feature rt-tokio or rt-glommio");
+#[cfg(not(any(feature = "rt-tokio", feature = "rt-glommio", feature = "rt-monoio")))]
+compile_error!(
+    "kairos-shards needs a runtime: enable the feature rt-tokio, rt-glommio or rt-monoio"
+);
 
+mod affinity;
 mod batch;
 mod notify;
 mod shutdown;
+mod tuning;
 
 pub use batch::{DatagramBatch, MAX_BATCH};
 pub use imp::{
@@ -40,6 +60,7 @@ pub use imp::{
 };
 pub use notify::{LocalEvent, LocalNotify, LocalQueue};
 pub use shutdown::ShutdownHandle;
+pub use tuning::Tuning;
 
 use std::future::Future;
 use std::time::Duration;
@@ -54,12 +75,12 @@ pub fn available_cores() -> usize {
         .unwrap_or(1)
 }
 
-/// Lets the shard's other tasks run before this one continues. A task that
-/// produces work for others in a burst (a reader handling many frames, the
-/// mesh task delivering a batch) calls it so that the writers it feeds get to
-/// drain their queues in between.
+/// Lets the shard's other ready tasks run before this one continues. A
+/// task that produces work for others in a burst (a reader handling many
+/// frames, the mesh task delivering a batch) calls it so that the writers
+/// it feeds get to drain their queues in between.
 pub async fn yield_now() {
-    futures_lite::future::yield_now().await;
+    imp::yield_now().await;
 }
 
 /// Races a future against a deadline; `None` when the deadline came first.

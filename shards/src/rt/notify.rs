@@ -3,8 +3,9 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::future::poll_fn;
-use std::task::{Poll, Waker};
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 /// Wakes one waiting task on this shard. A notification sent while nobody
 /// waits is remembered, so none is lost.
@@ -37,16 +38,35 @@ impl LocalNotify {
 }
 
 /// A one-shot event many tasks on this shard can wait for (shutdown).
+///
+/// Each pending [`EventWait`] holds one slot for its waker, updated in
+/// place when it is polled again and freed when it is dropped, so the
+/// wakers kept are never more than the waits pending, whatever the waker
+/// identity (`Waker::will_wake`) a runtime gives its tasks.
 #[derive(Default)]
 pub struct LocalEvent {
     set: Cell<bool>,
-    wakers: RefCell<Vec<Waker>>,
+    waiters: RefCell<Waiters>,
+}
+
+/// Waker slots of the pending waits; `free` lists the empty ones.
+#[derive(Default)]
+struct Waiters {
+    slots: Vec<Option<Waker>>,
+    free: Vec<usize>,
 }
 
 impl LocalEvent {
     pub fn set(&self) {
         self.set.set(true);
-        for w in self.wakers.borrow_mut().drain(..) {
+        let wakers: Vec<Waker> = self
+            .waiters
+            .borrow_mut()
+            .slots
+            .iter_mut()
+            .filter_map(Option::take)
+            .collect();
+        for w in wakers {
             w.wake();
         }
     }
@@ -55,19 +75,62 @@ impl LocalEvent {
         self.set.get()
     }
 
-    pub async fn wait(&self) {
-        poll_fn(|cx| {
-            if self.set.get() {
-                Poll::Ready(())
-            } else {
-                let mut wakers = self.wakers.borrow_mut();
-                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                    wakers.push(cx.waker().clone());
-                }
-                Poll::Pending
+    /// Completes once the event is set.
+    pub fn wait(&self) -> EventWait<'_> {
+        EventWait {
+            event: self,
+            slot: None,
+        }
+    }
+}
+
+/// A wait for a [`LocalEvent`]; dropping it gives its waker slot back.
+pub struct EventWait<'a> {
+    event: &'a LocalEvent,
+    slot: Option<usize>,
+}
+
+impl Future for EventWait<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let event = this.event;
+        if event.set.get() {
+            return Poll::Ready(());
+        }
+        let mut waiters = event.waiters.borrow_mut();
+        match this.slot {
+            Some(i) => match &mut waiters.slots[i] {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            },
+            None => {
+                let waker = Some(cx.waker().clone());
+                let i = match waiters.free.pop() {
+                    Some(i) => {
+                        waiters.slots[i] = waker;
+                        i
+                    }
+                    None => {
+                        waiters.slots.push(waker);
+                        waiters.slots.len() - 1
+                    }
+                };
+                this.slot = Some(i);
             }
-        })
-        .await
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for EventWait<'_> {
+    fn drop(&mut self) {
+        if let Some(i) = self.slot {
+            let mut waiters = self.event.waiters.borrow_mut();
+            waiters.slots[i] = None;
+            waiters.free.push(i);
+        }
     }
 }
 
@@ -137,6 +200,40 @@ mod tests {
         q.drain_into(&mut out, 10);
         assert_eq!(out, vec![1, 2, 4]);
         assert!(q.is_empty());
+    }
+
+    /// A waker whose identity differs on every call, as a runtime may
+    /// hand out (no `will_wake` match between two polls).
+    fn fresh_waker() -> Waker {
+        struct Noop;
+        impl std::task::Wake for Noop {
+            fn wake(self: std::sync::Arc<Self>) {}
+        }
+        Waker::from(std::sync::Arc::new(Noop))
+    }
+
+    #[test]
+    fn event_waits_keep_one_waker_each_and_give_it_back() {
+        let event = LocalEvent::default();
+        let mut kept = Box::pin(event.wait());
+        for _ in 0..1000 {
+            // A task polled again with a new waker, and a task that races
+            // the event against something else and drops its wait.
+            let waker = fresh_waker();
+            let mut cx = Context::from_waker(&waker);
+            assert!(kept.as_mut().poll(&mut cx).is_pending());
+            let mut passing = Box::pin(event.wait());
+            assert!(passing.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(event.waiters.borrow().slots.len(), 2);
+        event.set();
+        let waker = fresh_waker();
+        assert!(
+            kept.as_mut()
+                .poll(&mut Context::from_waker(&waker))
+                .is_ready()
+        );
+        assert!(event.waiters.borrow().slots.iter().all(Option::is_none));
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use glommio::{LocalExecutorBuilder, Placement};
 
+use crate::rt::Tuning;
+
 /// A running shard thread.
 pub struct ShardThread {
     handle: glommio::ExecutorJoinHandle<()>,
@@ -20,11 +22,12 @@ impl ShardThread {
 }
 
 /// Starts an executor thread named `name`, pinned to `cpu` when given, that
-/// polls for `spin_before_park` before sleeping when idle, and runs `main`.
+/// polls for `tuning.spin_before_park` before sleeping when idle, with
+/// rings of `tuning.ring_depth` entries, and runs `main`.
 pub fn start_pinned<G, F>(
     name: &str,
     cpu: Option<usize>,
-    spin_before_park: Duration,
+    tuning: Tuning,
     main: G,
 ) -> std::io::Result<ShardThread>
 where
@@ -39,10 +42,10 @@ where
         .name(name)
         // We do no file I/O; keep locked memory well under RLIMIT_MEMLOCK.
         .io_memory(512 << 10)
-        .ring_depth(256)
+        .ring_depth(tuning.ring_depth as usize)
         .preempt_timer(Duration::from_millis(10));
-    if !spin_before_park.is_zero() {
-        builder = builder.spin_before_park(spin_before_park);
+    if !tuning.spin_before_park.is_zero() {
+        builder = builder.spin_before_park(tuning.spin_before_park);
     }
     let handle = builder
         .spawn(main)

@@ -1,7 +1,9 @@
 //! Shard threads, each with its own current-thread runtime, pinned.
 
 use std::future::Future;
-use std::time::Duration;
+
+use crate::rt::Tuning;
+use crate::rt::affinity::pin_to;
 
 /// A running shard thread.
 pub struct ShardThread {
@@ -18,12 +20,12 @@ impl ShardThread {
 }
 
 /// Starts a thread named `name`, pinned to `cpu` when given, that runs
-/// `main` on a current-thread runtime. tokio has no spin before parking;
-/// `_spin_before_park` is accepted for the seam's sake and ignored.
+/// `main` on a current-thread runtime. tokio has no spin before parking
+/// and no ring: `_tuning` is accepted for the seam's sake and ignored.
 pub fn start_pinned<G, F>(
     name: &str,
     cpu: Option<usize>,
-    _spin_before_park: Duration,
+    _tuning: Tuning,
     main: G,
 ) -> std::io::Result<ShardThread>
 where
@@ -43,18 +45,4 @@ where
             local.block_on(&runtime, main());
         })?;
     Ok(ShardThread { handle })
-}
-
-/// Pins the calling thread to one CPU; a failure (a CPU outside the
-/// process's mask) leaves it unpinned, as glommio's placement would refuse.
-fn pin_to(cpu: usize) {
-    // SAFETY: `set` is a plain bitmask on the stack; sched_setaffinity
-    // only reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-            tracing::warn!(cpu, "cannot pin shard thread");
-        }
-    }
 }

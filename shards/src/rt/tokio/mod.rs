@@ -48,6 +48,12 @@ pub fn spawn_task<T: 'static, F: Future<Output = T> + 'static>(fut: F) -> Task<T
     Task(tokio::task::spawn_local(fut))
 }
 
+/// Lets the shard's other ready tasks run before this one continues: a
+/// task that wakes itself while it runs goes to the back of the queue.
+pub async fn yield_now() {
+    futures_lite::future::yield_now().await;
+}
+
 /// Sleeps on the current shard's timer wheel.
 pub async fn sleep(d: Duration) {
     tokio::time::sleep(d).await;

@@ -1,0 +1,168 @@
+//! Sockets on monoio's reactor, bound through socket2 for SO_REUSEPORT.
+
+use std::cell::Cell;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use monoio::buf::IoBufMut;
+use monoio::net::tcp::stream_poll::TcpStreamPoll;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::rt::batch::{self, DatagramBatch};
+use crate::rt::shutdown::ShutdownHandle;
+
+/// Pending connections the kernel keeps per listener.
+const BACKLOG: i32 = 1024;
+
+/// A socket bound with SO_REUSEPORT. It is left blocking: io_uring
+/// operations complete on blocking sockets, and monoio's epoll driver and
+/// its poll-style streams make theirs non-blocking themselves.
+fn reuseport_socket(addr: SocketAddr, ty: Type, proto: Protocol) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket)
+}
+
+/// monoio's epoll driver needs non-blocking sockets; on io_uring a
+/// blocking one is as good, so only the epoll driver gets this.
+fn nonblocking_for_epoll(socket: &Socket) -> io::Result<()> {
+    if !monoio::utils::is_legacy() {
+        Ok(())
+    } else {
+        socket.set_nonblocking(true)
+    }
+}
+
+/// A TCP listener owned by one shard (bound with SO_REUSEPORT).
+pub struct TcpListener(monoio::net::TcpListener);
+
+impl TcpListener {
+    pub fn bind_reuseport(addr: SocketAddr) -> io::Result<TcpListener> {
+        let socket = reuseport_socket(addr, Type::STREAM, Protocol::TCP)?;
+        socket.listen(BACKLOG)?;
+        nonblocking_for_epoll(&socket)?;
+        monoio::net::TcpListener::from_std(socket.into()).map(TcpListener)
+    }
+
+    pub async fn accept(&self) -> io::Result<TcpStream> {
+        let (stream, _) = self.0.accept().await?;
+        stream.try_into_poll_io().map(TcpStream).map_err(|(e, _)| e)
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+}
+
+/// A TCP connection owned by one shard, read and written poll-style.
+pub struct TcpStream(TcpStreamPoll);
+
+impl TcpStream {
+    pub fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut rb = ReadBuf::new(buf);
+        match Pin::new(&mut self.0).poll_read(cx, &mut rb) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(rb.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    pub fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    /// Flushes and closes the write side.
+    pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+
+    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        self.0.set_nodelay(on)
+    }
+
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
+
+    /// A handle that shuts the socket down from another task, ending a
+    /// read blocked on it.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle::new(self.0.as_raw_fd())
+    }
+}
+
+/// A UDP socket owned by one shard (bound with SO_REUSEPORT).
+pub struct UdpSocket {
+    socket: monoio::net::udp::UdpSocket,
+    /// The owned buffer a datagram is copied into to be sent: the ring
+    /// holds it until the send completes, so it cannot be the caller's.
+    /// Kept between sends; a send that finds it taken (another send in
+    /// flight) uses a new one.
+    send_buf: Cell<Vec<u8>>,
+}
+
+impl UdpSocket {
+    pub fn bind_reuseport(addr: SocketAddr) -> io::Result<UdpSocket> {
+        let socket = reuseport_socket(addr, Type::DGRAM, Protocol::UDP)?;
+        nonblocking_for_epoll(&socket)?;
+        Ok(UdpSocket {
+            socket: monoio::net::udp::UdpSocket::from_std(socket.into())?,
+            send_buf: Cell::new(Vec::new()),
+        })
+    }
+
+    /// Receives one datagram into `buf` (owned: the ring fills it in the
+    /// kernel's time) and gives the buffer back with its length unchanged.
+    pub async fn recv_from(&self, buf: Vec<u8>) -> (io::Result<(usize, SocketAddr)>, Vec<u8>) {
+        let len = buf.len();
+        // At most `len` bytes: the slice bounds the read, not the capacity.
+        let (r, slice) = self.socket.recv_from(buf.slice_mut(0..len)).await;
+        let mut buf = slice.into_inner();
+        if buf.len() < len {
+            // SAFETY: monoio shortens the vector to the datagram's length;
+            // the bytes past it up to `len` were initialised before the
+            // call and the kernel wrote none past `len`.
+            unsafe { buf.set_len(len) };
+        }
+        (r, buf)
+    }
+
+    /// Sends `buf` as one datagram to `to` and gives the buffer back.
+    pub async fn send_to<B: AsRef<[u8]>>(&self, buf: B, to: SocketAddr) -> (io::Result<usize>, B) {
+        let mut owned = self.send_buf.take();
+        owned.clear();
+        owned.extend_from_slice(buf.as_ref());
+        let (r, owned) = self.socket.send_to(owned, to).await;
+        self.send_buf.set(owned);
+        (r, buf)
+    }
+
+    /// Sends datagrams `from..` of `batch` with one non-blocking
+    /// `sendmmsg` (see `rt::batch`); while the socket's buffer is full,
+    /// sends datagram `from` alone through the ring instead. Returns how
+    /// many left (at least one); an error concerns datagram `from` alone.
+    pub async fn send_batch(&self, batch: &DatagramBatch, from: usize) -> io::Result<usize> {
+        match batch::sendmmsg(self.socket.as_raw_fd(), batch, from) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let (to, datagram) = batch.get(from).ok_or(e)?;
+                self.send_to(datagram, to).await.0?;
+                Ok(1)
+            }
+            result => result,
+        }
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+}
