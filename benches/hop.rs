@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kairos_shards::mesh::Mesh;
-use kairos_shards::rt::start_pinned;
+use kairos_shards::rt::{Tuning, start_pinned};
 
 /// Runs `iters` round trips after `warmup` and returns each round trip's
 /// duration. `spin` is the executors' spin-before-park: zero means an idle
@@ -18,9 +18,13 @@ pub fn round_trips(
     cpus: (usize, usize),
 ) -> Vec<Duration> {
     let total = iters + warmup;
+    let tuning = Tuning {
+        spin_before_park: spin,
+        ..Tuning::default()
+    };
     let mesh: Arc<Mesh<u64>> = Mesh::new(2, 1024);
     let echo_mesh = mesh.clone();
-    let echo = start_pinned("hop-echo", Some(cpus.1), spin, move || async move {
+    let echo = start_pinned("hop-echo", Some(cpus.1), tuning, move || async move {
         let port = echo_mesh.port(1).with_spin(spin);
         let mut batch = Vec::with_capacity(64);
         let mut seen = 0;
@@ -35,7 +39,7 @@ pub fn round_trips(
     })
     .expect("echo executor");
     let (tx, rx) = std::sync::mpsc::channel();
-    let driver = start_pinned("hop-driver", Some(cpus.0), spin, move || async move {
+    let driver = start_pinned("hop-driver", Some(cpus.0), tuning, move || async move {
         let port = mesh.port(0).with_spin(spin);
         let mut batch = Vec::with_capacity(64);
         let mut samples = Vec::with_capacity(iters);
