@@ -50,13 +50,13 @@ def scrape():
     hist = {}
     counters = {}
     for line in text.splitlines():
-        m = re.match(r'(kairos_match_tick_(?:lateness_)?seconds)_bucket\{shard="\d+",le="([^"]+)"\} (\d+)', line)
+        m = re.match(r'(kairos_match_tick_(?:lateness_)?seconds)_bucket\{[^}]*le="([^"]+)"\} (\d+)', line)
         if m:
             name, le, v = m.group(1), m.group(2), int(m.group(3))
             hist.setdefault(name, {}).setdefault(le, 0)
             hist[name][le] += v
             continue
-        m = re.match(r"(kairos_match_ticks(?:_skipped)?_total) (\d+)", line)
+        m = re.match(r"(kairos_match_ticks(?:_skipped)?_total)(?:\{[^}]*\})? (\d+)", line)
         if m:
             counters[m.group(1)] = int(m.group(2))
     return hist, counters
