@@ -103,6 +103,21 @@ fn arena_lives_on_two_shards() {
     ));
     let label: Value = serde_json::from_str(signalled["answer"].as_str().unwrap()).unwrap();
     assert_eq!(label["players"], 2);
+    // match_get from any shard: the owner's view.
+    let got = answer(&rpc(
+        &http,
+        &s2,
+        "example.match_get",
+        json!({ "match_id": match_id }),
+    ));
+    assert_eq!(got["authoritative"], true);
+    assert_eq!(got["size"], 2);
+    assert_eq!(got["tick_rate"], 10);
+    assert_eq!(got["handler_name"], "example.arena");
+    assert_eq!(
+        serde_json::from_str::<Value>(got["label"].as_str().unwrap()).unwrap()["players"],
+        2
+    );
 
     // A leave reaches the other member and the handler.
     let r = w2.request("l2", "match_leave", json!({ "match_id": match_id }));
@@ -145,6 +160,65 @@ fn arena_lives_on_two_shards() {
     assert!(gone, "the match did not end");
     let r = w3.request("j4", "match_join", json!({ "match_id": match_id }));
     assert_eq!(r["error"]["code"], 4, "{r}");
+    let got = answer(&rpc(
+        &http,
+        &s1,
+        "example.match_get",
+        json!({ "match_id": match_id }),
+    ));
+    assert_eq!(got, json!({}));
+}
+
+#[test]
+fn match_get_describes_relayed_matches_and_refuses_bad_ids() {
+    let s = TestServer::start(&kairos_tests::Backend::Sqlite);
+    let http = s.http();
+    let me = http.device(&unique("device-"));
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let r = ws.request("c", "match_create", json!({}));
+    let id = r["match"]["match_id"].as_str().unwrap().to_string();
+    let got = answer(&rpc(
+        &http,
+        &me,
+        "example.match_get",
+        json!({ "match_id": id }),
+    ));
+    assert_eq!(got["authoritative"], false);
+    assert_eq!(got["size"], 1);
+    assert_eq!(got["handler_name"], "");
+    // Gone once its last member leaves.
+    ws.request("l", "match_leave", json!({ "match_id": id }));
+    let mut gone = false;
+    for _ in 0..50 {
+        let got = answer(&rpc(
+            &http,
+            &me,
+            "example.match_get",
+            json!({ "match_id": id }),
+        ));
+        if got == json!({}) {
+            gone = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(gone);
+    // Another node's match does not exist here; a malformed id is refused.
+    let other = "9f5ad4e5-2c2b-4a8e-a0f3-4d3b1d7a0c11.elsewhere";
+    let got = answer(&rpc(
+        &http,
+        &me,
+        "example.match_get",
+        json!({ "match_id": other }),
+    ));
+    assert_eq!(got, json!({}));
+    rpc(
+        &http,
+        &me,
+        "example.match_get",
+        json!({ "match_id": "nope" }),
+    )
+    .assert_error(400, 3);
 }
 
 #[test]

@@ -12,8 +12,9 @@
 //! * `example.fail`: returns the error its payload names,
 //!   `{"code": 3, "message": "..."}`, as typed game code would.
 //! * `example.arena`: an authoritative match handler ([`Arena`]), created
-//!   by the RPC `example.create_arena` (payload: its parameters), and
-//!   signalled through `example.signal_match`.
+//!   by the RPC `example.create_arena` (payload: its parameters),
+//!   signalled through `example.signal_match`; `example.match_get`
+//!   (payload `{"match_id"}`) describes any match, relayed or not.
 
 use kairos_core::error::{ApiError, Code};
 use serde_json::{Value, json};
@@ -28,6 +29,7 @@ pub fn register(modules: &mut Modules) {
     modules.register_rpc("example.fail", std::sync::Arc::new(fail));
     modules.register_rpc("example.create_arena", std::sync::Arc::new(create_arena));
     modules.register_rpc("example.signal_match", std::sync::Arc::new(signal_match));
+    modules.register_rpc("example.match_get", std::sync::Arc::new(match_get));
     modules.register_match_handler(
         "example.arena",
         std::sync::Arc::new(|ctx, params| {
@@ -221,4 +223,24 @@ async fn signal_match(ctx: Context, payload: String) -> RpcResult {
     let data = v["data"].as_str().unwrap_or("");
     let answer = ctx.nk.match_signal(id, data).await?;
     Ok(json!({ "answer": answer }).to_string())
+}
+
+/// `example.match_get`: `{"match_id"}` → the match as `Nk::match_get`
+/// sees it, or `{}` when it does not exist.
+async fn match_get(ctx: Context, payload: String) -> RpcResult {
+    let v: Value =
+        serde_json::from_str(&payload).map_err(|_| ApiError::invalid("expected a JSON object"))?;
+    let id = v["match_id"].as_str().unwrap_or("");
+    let Some(m) = ctx.nk.match_get(id).await? else {
+        return Ok("{}".into());
+    };
+    Ok(json!({
+        "match_id": m.match_id,
+        "authoritative": m.authoritative,
+        "label": m.label,
+        "size": m.size,
+        "tick_rate": m.tick_rate,
+        "handler_name": m.handler_name,
+    })
+    .to_string())
 }

@@ -48,6 +48,21 @@ pub struct MatchInit {
     pub label: String,
 }
 
+/// What `Nk::match_get` tells of a match, as Nakama's `api.Match`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatchInfo {
+    pub match_id: String,
+    pub authoritative: bool,
+    /// Empty for a relayed match.
+    pub label: String,
+    /// Members now.
+    pub size: usize,
+    /// 0 for a relayed match.
+    pub tick_rate: u32,
+    /// The registered handler's name; empty for a relayed match.
+    pub handler_name: String,
+}
+
 /// The context of a match's callbacks.
 #[derive(Clone, Debug)]
 pub struct MatchContext {

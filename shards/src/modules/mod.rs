@@ -34,7 +34,8 @@ pub use kairos_core::error::{ApiError as Error, Code};
 /// The realtime messages hooks see ([`rtapi::Incoming`]).
 pub use kairos_schema::rtapi;
 pub use matches::{
-    Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInit, MatchMessage, MatchPresence,
+    Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInfo, MatchInit, MatchMessage,
+    MatchPresence,
 };
 pub use nk::Nk;
 pub use rpc::{RpcFn, RpcFuture, RpcResult};

@@ -114,6 +114,12 @@ impl Nk {
         .await
     }
 
+    /// What match `match_id` is now, relayed or authoritative, from the
+    /// shard that owns it; `None` when it does not exist.
+    pub async fn match_get(&self, match_id: &str) -> ApiResult<Option<super::MatchInfo>> {
+        crate::realtime::matches::authoritative::get(&self.shard, match_id).await
+    }
+
     /// Waits `d` without holding the shard: a timer on its executor.
     pub async fn sleep(&self, d: std::time::Duration) {
         crate::rt::sleep(d).await;

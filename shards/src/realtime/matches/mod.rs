@@ -35,6 +35,8 @@ pub enum Msg {
     Data(Data),
     /// Signal an authoritative match's handler and answer.
     Signal(authoritative::Signal),
+    /// Say what a match is now (`match_get`).
+    Get(authoritative::Get),
 }
 
 /// To a relayed match's owner: add `presence` and answer the joiner.
@@ -77,6 +79,7 @@ pub fn on_msg(shard: &Shard, msg: Msg) {
         Msg::Join(join) => owner::on_join(shard, join),
         Msg::Data(data) => owner::on_data(shard, data),
         Msg::Signal(signal) => authoritative::on_signal(shard, signal),
+        Msg::Get(get) => authoritative::on_get(shard, get),
     }
 }
 
@@ -111,7 +114,7 @@ fn match_id(uuid: &str) -> String {
 }
 
 /// A match stream's id on the wire, whichever kind.
-fn wire_id(stream: &StreamId) -> String {
+pub(crate) fn wire_id(stream: &StreamId) -> String {
     if stream.mode == crate::fanout::mode::MATCH_AUTHORITATIVE {
         authoritative::match_id(stream)
     } else {

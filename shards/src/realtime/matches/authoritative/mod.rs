@@ -26,7 +26,7 @@ pub use running::Running;
 use super::{Data, Join};
 use crate::fanout::membership::Msg as Streams;
 use crate::fanout::{Presence, StreamId, deliver, mode};
-use crate::modules::matches::{MatchContext, MatchMessage, MatchPresence};
+use crate::modules::matches::{MatchContext, MatchInfo, MatchMessage, MatchPresence};
 use crate::session::Frames;
 use crate::shard::Shard;
 
@@ -312,6 +312,70 @@ pub async fn send_signal(shard: &Shard, match_id: &str, data: String) -> Result<
     );
     rx.await
         .unwrap_or_else(|_| Err(ApiError::not_found("Match not found")))
+}
+
+/// A question for a match's owner: what is this match now?
+pub struct Get {
+    pub stream: StreamId,
+    pub reply: futures_channel::oneshot::Sender<Option<MatchInfo>>,
+}
+
+impl std::fmt::Debug for Get {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Get").field("stream", &self.stream).finish()
+    }
+}
+
+/// Looks match `match_id` up on whichever shard owns it (Nakama's
+/// `match_get`): a relayed match exists while it has members; an
+/// authoritative one while its handler runs. `None` when it does not
+/// exist; a malformed id is BAD_INPUT.
+pub async fn get(shard: &Shard, match_id: &str) -> Result<Option<MatchInfo>, ApiError> {
+    let stream = match super::parse_match_id(match_id, &shard.shared.config.name) {
+        Ok(s) => s,
+        Err((ErrorCode::MatchNotFound, _)) => return Ok(None),
+        Err((_, why)) => return Err(ApiError::invalid(why)),
+    };
+    let (tx, rx) = futures_channel::oneshot::channel();
+    crate::fanout::membership::to_owner(
+        shard,
+        &stream.clone(),
+        super::Msg::Get(Get { stream, reply: tx }),
+    );
+    Ok(rx.await.unwrap_or(None))
+}
+
+/// On the owner: what match `msg.stream` is now.
+pub(super) fn on_get(shard: &Shard, msg: Get) {
+    let size = shard
+        .streams
+        .borrow()
+        .get(&msg.stream)
+        .map_or(0, |m| m.members().len());
+    let info = if msg.stream.mode == mode::MATCH_AUTHORITATIVE {
+        Uuid::parse_str(&msg.stream.subject)
+            .ok()
+            .and_then(|id| shard.features.matches.get(&id))
+            .filter(|m| !m.ended())
+            .map(|m| MatchInfo {
+                match_id: m.ctx.match_id.clone(),
+                authoritative: true,
+                label: m.label(),
+                size,
+                tick_rate: m.tick_rate(),
+                handler_name: m.ctx.module.clone(),
+            })
+    } else {
+        (size > 0).then(|| MatchInfo {
+            match_id: super::wire_id(&msg.stream),
+            authoritative: false,
+            label: String::new(),
+            size,
+            tick_rate: 0,
+            handler_name: String::new(),
+        })
+    };
+    let _ = msg.reply.send(info);
 }
 
 /// On the owner: a signal for match `id`.

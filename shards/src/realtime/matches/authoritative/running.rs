@@ -33,6 +33,7 @@ pub struct Running {
     /// `None` once the match has ended.
     handler: RefCell<Option<Box<dyn MatchHandler>>>,
     period: Duration,
+    tick_rate: u32,
     label: RefCell<String>,
     inbox: RefCell<VecDeque<MatchMessage>>,
     /// Broadcasts deferred to the end of the current tick.
@@ -58,6 +59,7 @@ impl Running {
             stream,
             handler: RefCell::new(Some(handler)),
             period: Duration::from_secs(1) / init.tick_rate,
+            tick_rate: init.tick_rate,
             label: RefCell::new(init.label),
             inbox: RefCell::new(VecDeque::new()),
             deferred: RefCell::new(Vec::new()),
@@ -65,6 +67,10 @@ impl Running {
             overruns: Cell::new(0),
             dropped: Cell::new(0),
         }
+    }
+
+    pub fn tick_rate(&self) -> u32 {
+        self.tick_rate
     }
 
     pub fn label(&self) -> String {
