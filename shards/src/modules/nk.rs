@@ -44,6 +44,7 @@ impl Nk {
             .persist
             .run(move |store| async move { store.get_account(user_id).await })
             .await
+            .map_err(hide_internal)
     }
 
     /// Users by id and by username, in no particular order; unknown ones
@@ -57,6 +58,7 @@ impl Nk {
             .persist
             .run(move |store| async move { store.get_users(ids, usernames).await })
             .await
+            .map_err(hide_internal)
     }
 
     /// Whether a user has a realtime session open on any shard.
@@ -91,7 +93,9 @@ impl Nk {
             persistent,
         };
         note.validate()?;
-        crate::realtime::notifications::send(&self.shard, vec![note]).await
+        crate::realtime::notifications::send(&self.shard, vec![note])
+            .await
+            .map_err(hide_internal)
     }
 
     /// Creates an authoritative match of the handler registered as
@@ -138,5 +142,18 @@ impl Nk {
             .persist
             .run(move |_store| async move { Ok(f()) })
             .await
+            .map_err(hide_internal)
+    }
+}
+
+/// A store failure's detail is for the log, not for whoever called the
+/// game code: game code that passes an error on with `?` shows its
+/// caller only "Internal Server Error", as the REST handlers do.
+fn hide_internal(e: ApiError) -> ApiError {
+    if e.code == kairos_core::error::Code::Internal {
+        tracing::error!(error = %e.message, "server API call failed");
+        ApiError::internal("Internal Server Error")
+    } else {
+        e
     }
 }
