@@ -12,29 +12,7 @@
 // KAIROS_HOST / KAIROS_PORT / KAIROS_SERVER_KEY / KAIROS_HTTP_KEY point it
 // elsewhere. Exits non-zero, saying which step failed.
 
-import { Client } from "@heroiclabs/nakama-js";
-import WebSocket from "ws";
-
-globalThis.WebSocket = WebSocket;
-globalThis.window = globalThis;
-
-const host = process.env.KAIROS_HOST ?? "127.0.0.1";
-const port = process.env.KAIROS_PORT ?? "7350";
-const serverKey = process.env.KAIROS_SERVER_KEY ?? "defaultkey";
-const httpKey = process.env.KAIROS_HTTP_KEY ?? "defaulthttpkey";
-const client = new Client(serverKey, host, port, false);
-const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-
-let step = "";
-async function check(name, fn) {
-  step = name;
-  const value = await fn();
-  console.log(`ok   ${name}`);
-  return value;
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
+import { assert, check, fail, client, httpKey, unique } from "./common.mjs";
 
 // Resolves with the first state (op code 2) that satisfies `pred`.
 function stateWhere(socket, pred, ms = 5000) {
@@ -113,7 +91,5 @@ try {
   console.log("all nakama-js arena checks passed");
   process.exit(0);
 } catch (e) {
-  const detail = e instanceof Error ? e.message : e?.status ? `HTTP ${e.status}` : JSON.stringify(e);
-  console.error(`FAIL ${step}: ${detail}`);
-  process.exit(1);
+  fail(e);
 }

@@ -7,29 +7,9 @@
 //
 // KAIROS_HOST / KAIROS_PORT / KAIROS_SERVER_KEY point it elsewhere.
 
-import { Client } from "@heroiclabs/nakama-js";
 import { WebSocketAdapterPb } from "@heroiclabs/nakama-js-protobuf";
-import WebSocket from "ws";
+import { assert, check, fail, client, unique } from "./common.mjs";
 
-globalThis.WebSocket = WebSocket;
-globalThis.window = globalThis;
-
-const host = process.env.KAIROS_HOST ?? "127.0.0.1";
-const port = process.env.KAIROS_PORT ?? "7350";
-const serverKey = process.env.KAIROS_SERVER_KEY ?? "defaultkey";
-const client = new Client(serverKey, host, port, false);
-const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-
-let step = "";
-async function check(name, fn) {
-  step = name;
-  const value = await fn();
-  console.log(`ok   ${name}`);
-  return value;
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 function next(socket, event, pred = () => true, ms = 5000) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${event} in time`)), ms);
@@ -111,7 +91,5 @@ try {
   console.log("all nakama-js protobuf checks passed");
   process.exit(0);
 } catch (e) {
-  const detail = e instanceof Error ? e.message : e?.status ? `HTTP ${e.status}` : JSON.stringify(e);
-  console.error(`FAIL ${step}: ${detail}`);
-  process.exit(1);
+  fail(e);
 }

@@ -8,28 +8,8 @@
 // Exits non-zero, saying which step failed, if anything does not work.
 
 import { Client } from "@heroiclabs/nakama-js";
-import WebSocket from "ws";
+import { assert, check, fail, client, host, port, serverKey, unique } from "./common.mjs";
 
-// nakama-js expects browser globals.
-globalThis.WebSocket = WebSocket;
-globalThis.window = globalThis;
-
-const host = process.env.KAIROS_HOST ?? "127.0.0.1";
-const port = process.env.KAIROS_PORT ?? "7350";
-const serverKey = process.env.KAIROS_SERVER_KEY ?? "defaultkey";
-const client = new Client(serverKey, host, port, false);
-const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-
-let step = "";
-async function check(name, fn) {
-  step = name;
-  const value = await fn();
-  console.log(`ok   ${name}`);
-  return value;
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 async function errorStatus(promise) {
   try {
     await promise;
@@ -154,7 +134,5 @@ try {
   console.log("all nakama-js checks passed");
   process.exit(0);
 } catch (e) {
-  const detail = e instanceof Error ? e.message : e?.status ? `HTTP ${e.status}` : JSON.stringify(e);
-  console.error(`FAIL ${step}: ${detail}`);
-  process.exit(1);
+  fail(e);
 }

@@ -10,10 +10,10 @@
 // KAIROS_HOST / KAIROS_PORT / KAIROS_SERVER_KEY point it elsewhere.
 // Exits non-zero, saying which step failed, if anything does not work.
 
-import { Client } from "@heroiclabs/nakama-js";
 import WebSocket from "ws";
+import { assert, check, fail, client, unique } from "./common.mjs";
 
-// nakama-js expects browser globals. The subclass also remembers which
+// A WebSocket that also remembers which
 // shard served the socket (Kairos says so in a response header), so the
 // script can make sure the players sit on different shards.
 class ShardAwareWebSocket extends WebSocket {
@@ -25,24 +25,6 @@ class ShardAwareWebSocket extends WebSocket {
   }
 }
 globalThis.WebSocket = ShardAwareWebSocket;
-globalThis.window = globalThis;
-
-const host = process.env.KAIROS_HOST ?? "127.0.0.1";
-const port = process.env.KAIROS_PORT ?? "7350";
-const serverKey = process.env.KAIROS_SERVER_KEY ?? "defaultkey";
-const client = new Client(serverKey, host, port, false);
-const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-
-let step = "";
-async function check(name, fn) {
-  step = name;
-  const value = await fn();
-  console.log(`ok   ${name}`);
-  return value;
-}
-function assert(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 
 const EVENTS = ["onmatchdata", "onmatchpresence", "onchannelmessage", "onchannelpresence", "onnotification", "onstatuspresence"];
 
@@ -233,7 +215,5 @@ try {
   console.log("all nakama-js social checks passed");
   process.exit(0);
 } catch (e) {
-  const detail = e instanceof Error ? e.message : e?.status ? `HTTP ${e.status}` : JSON.stringify(e);
-  console.error(`FAIL ${step}: ${detail}`);
-  process.exit(1);
+  fail(e);
 }

@@ -117,6 +117,7 @@ async fn call(
     clock: &ConnClock,
 ) -> (HttpResponse, u64) {
     let (parts, body) = req.into_parts();
+    let params = query::parse(parts.uri.query().unwrap_or(""));
     let caller: Option<Caller> = match route.access() {
         Access::Public => None,
         Access::ServerKey => match auth::server_key(&shard.shared, &parts.headers) {
@@ -128,8 +129,7 @@ async fn call(
             Err(e) => return (response::error(&e), 0),
         },
         Access::HttpKeyOrSession => {
-            let query = query::parse(parts.uri.query().unwrap_or(""));
-            let key = query
+            let key = params
                 .iter()
                 .find(|(k, _)| k == "http_key")
                 .map(|(_, v)| v.as_str());
@@ -171,7 +171,7 @@ async fn call(
     clock.body_done();
     let received = body.len() as u64;
     let mut call = Call {
-        query: query::parse(parts.uri.query().unwrap_or("")),
+        query: params,
         headers: parts.headers,
         body,
         path,

@@ -103,14 +103,7 @@ impl Dispatcher {
         sender: Option<&MatchPresence>,
         reliable: bool,
     ) {
-        self.actions.push(Action::Broadcast {
-            op_code,
-            data: data.into(),
-            to: to.map(|p| p.iter().map(|p| p.session_id).collect()),
-            sender: sender.cloned(),
-            reliable,
-            deferred: false,
-        });
+        self.push_broadcast(op_code, data.into(), to, sender, reliable, false);
     }
 
     /// As [`Dispatcher::broadcast`], sent at the end of the tick, after
@@ -123,13 +116,25 @@ impl Dispatcher {
         sender: Option<&MatchPresence>,
         reliable: bool,
     ) {
+        self.push_broadcast(op_code, data.into(), to, sender, reliable, true);
+    }
+
+    fn push_broadcast(
+        &mut self,
+        op_code: i64,
+        data: Bytes,
+        to: Option<&[MatchPresence]>,
+        sender: Option<&MatchPresence>,
+        reliable: bool,
+        deferred: bool,
+    ) {
         self.actions.push(Action::Broadcast {
             op_code,
-            data: data.into(),
+            data,
             to: to.map(|p| p.iter().map(|p| p.session_id).collect()),
             sender: sender.cloned(),
             reliable,
-            deferred: true,
+            deferred,
         });
     }
 

@@ -130,11 +130,20 @@ impl Modules {
         self.after_rt.get(name)
     }
 
+    /// The before hook of REST method `route`; no hashing when no REST
+    /// hook is registered at all, as on most servers.
     pub fn before_api(&self, route: &str) -> Option<&Arc<dyn BeforeApi>> {
+        if self.before_api.is_empty() {
+            return None;
+        }
         self.before_api.get(route)
     }
 
+    /// The after hook of REST method `route` (no hashing without any).
     pub fn after_api(&self, route: &str) -> Option<&Arc<dyn AfterApi>> {
+        if self.after_api.is_empty() {
+            return None;
+        }
         self.after_api.get(route)
     }
 

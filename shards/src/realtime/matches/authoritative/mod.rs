@@ -17,17 +17,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use kairos_core::error::{ApiError, Code};
-use kairos_schema::rtapi::{ErrorCode, MatchOut, MatchPresenceEvent, Outgoing};
+use kairos_schema::rtapi::ErrorCode;
 use serde_json::Value;
 use uuid::Uuid;
 
 pub use running::Running;
 
-use super::{Data, Join};
-use crate::fanout::membership::Msg as Streams;
-use crate::fanout::{Presence, StreamId, deliver, mode};
+use super::{Data, Join, owner};
+use crate::fanout::{Presence, StreamId, mode};
 use crate::modules::matches::{MatchContext, MatchInfo, MatchMessage, MatchPresence};
-use crate::session::Frames;
 use crate::shard::Shard;
 
 /// Longest label a match may carry, in bytes (Nakama: 2048).
@@ -42,6 +40,12 @@ pub struct State {
 impl State {
     fn get(&self, id: &Uuid) -> Option<Rc<Running>> {
         self.running.borrow().get(id).cloned()
+    }
+
+    /// The running (not ended) match of an authoritative match stream.
+    fn of(&self, stream: &StreamId) -> Option<Rc<Running>> {
+        let id = Uuid::parse_str(&stream.subject).ok()?;
+        self.get(&id).filter(|m| !m.ended())
     }
 }
 
@@ -127,111 +131,48 @@ pub fn create(shard: &Rc<Shard>, module: &str, params: &Value) -> Result<String,
 /// presence joins the stream, gets the match, everyone hears of the join,
 /// then the handler's `join` runs.
 pub(super) fn on_join(shard: &Shard, msg: Join, metadata: &BTreeMap<String, String>) {
-    let id = Uuid::parse_str(&msg.stream.subject).ok();
-    let running = id.and_then(|id| shard.features.matches.get(&id));
-    let presence = msg.presence.clone();
-    let refuse = |code: ErrorCode, why: String| {
-        shard.send_to(
-            presence.shard,
-            Streams::JoinRefused {
-                stream: msg.stream.clone(),
-                session_id: presence.session_id,
-                join: msg.join,
-            },
-        );
-        deliver::to_session(
+    let Some(m) = shard.features.matches.of(&msg.stream) else {
+        owner::refuse_join(
             shard,
-            presence.shard,
-            presence.session_id,
-            presence.wire,
-            &msg.cid,
-            &Outgoing::error(code, why),
+            &msg,
+            ErrorCode::MatchNotFound,
+            "Match not found".into(),
         );
-    };
-    let Some(m) = running.filter(|m| !m.ended()) else {
-        refuse(ErrorCode::MatchNotFound, "Match not found".into());
         return;
     };
-    let who = presence_of(&presence, &m.ctx.node);
+    let who = presence_of(&msg.presence, &m.ctx.node);
     let already = shard
         .streams
         .borrow()
         .get(&msg.stream)
-        .is_some_and(|s| s.get(presence.session_id).is_some());
+        .is_some_and(|s| s.get(msg.presence.session_id).is_some());
     if !already {
-        match m.join_attempt(shard, &who, metadata) {
-            Some(Ok(())) => {}
-            Some(Err(reason)) => {
-                refuse(ErrorCode::MatchJoinRejected, reason);
-                return;
-            }
+        let refused = match m.join_attempt(shard, &who, metadata) {
+            Some(Ok(())) => None,
+            Some(Err(reason)) => Some((ErrorCode::MatchJoinRejected, reason)),
             // The handler panicked: the match has ended.
-            None => {
-                refuse(ErrorCode::MatchNotFound, "Match not found".into());
-                return;
-            }
+            None => Some((ErrorCode::MatchNotFound, "Match not found".into())),
+        };
+        if let Some((code, why)) = refused {
+            owner::refuse_join(shard, &msg, code, why);
+            return;
         }
     }
-    let mut table = shard.streams.borrow_mut();
-    let newly = table.join(&msg.stream, presence.clone());
-    let Some(members) = table.get(&msg.stream) else {
-        return;
-    };
-    let reply = Outgoing::Match(MatchOut {
-        match_id: m.ctx.match_id.clone(),
-        authoritative: true,
-        label: Some(m.label()),
-        size: members.members().len() as i32,
-        presences: members
-            .members()
-            .iter()
-            .filter(|p| !newly || p.session_id != presence.session_id)
-            .map(Presence::to_wire)
-            .collect(),
-        self_: presence.to_wire(),
-    });
-    deliver::to_session(
-        shard,
-        presence.shard,
-        presence.session_id,
-        presence.wire,
-        &msg.cid,
-        &reply,
-    );
-    if !newly {
-        return;
+    if owner::admit(shard, &msg, m.ctx.match_id.clone(), Some(m.label())) {
+        m.joined(shard, &[who]);
     }
-    let event = Outgoing::MatchPresenceEvent(MatchPresenceEvent {
-        match_id: m.ctx.match_id.clone(),
-        joins: vec![presence.to_wire()],
-        leaves: Vec::new(),
-    });
-    let frames = Frames::encode("", &event, members.wires());
-    deliver::broadcast(shard, members.targets(), None, &frames);
-    drop(table);
-    m.joined(shard, &[who]);
 }
 
 /// On the owner: data from a member, queued for the next tick (dropped,
 /// and counted, past `kairos.runtime.match_input_queue`).
 pub(super) fn on_data(shard: &Shard, msg: Data) {
-    let id = Uuid::parse_str(&msg.stream.subject).ok();
-    let running = id.and_then(|id| shard.features.matches.get(&id));
     let member = shard
         .streams
         .borrow()
         .get(&msg.stream)
         .and_then(|s| s.get(msg.sender).cloned());
-    let (Some(m), Some(sender)) = (running, member) else {
-        let err = Outgoing::error(ErrorCode::MatchNotFound, "Match not found or not joined");
-        deliver::to_session(
-            shard,
-            msg.sender_shard,
-            msg.sender,
-            msg.sender_wire,
-            "",
-            &err,
-        );
+    let (Some(m), Some(sender)) = (shard.features.matches.of(&msg.stream), member) else {
+        owner::refuse_data(shard, &msg);
         return;
     };
     let message = MatchMessage {
@@ -268,10 +209,7 @@ pub fn terminate_all(shard: &Shard, grace_seconds: u32) {
 /// On the owner, after `gone` left `stream` (and the others heard): the
 /// match's handler hears it too.
 pub fn on_left(shard: &Shard, stream: &StreamId, gone: &Presence) {
-    let Some(m) = Uuid::parse_str(&stream.subject)
-        .ok()
-        .and_then(|id| shard.features.matches.get(&id))
-    else {
+    let Some(m) = shard.features.matches.of(stream) else {
         return;
     };
     m.left(shard, &[presence_of(gone, &m.ctx.node)]);
@@ -353,18 +291,14 @@ pub(super) fn on_get(shard: &Shard, msg: Get) {
         .get(&msg.stream)
         .map_or(0, |m| m.members().len());
     let info = if msg.stream.mode == mode::MATCH_AUTHORITATIVE {
-        Uuid::parse_str(&msg.stream.subject)
-            .ok()
-            .and_then(|id| shard.features.matches.get(&id))
-            .filter(|m| !m.ended())
-            .map(|m| MatchInfo {
-                match_id: m.ctx.match_id.clone(),
-                authoritative: true,
-                label: m.label(),
-                size,
-                tick_rate: m.tick_rate(),
-                handler_name: m.ctx.module.clone(),
-            })
+        shard.features.matches.of(&msg.stream).map(|m| MatchInfo {
+            match_id: m.ctx.match_id.clone(),
+            authoritative: true,
+            label: m.label(),
+            size,
+            tick_rate: m.tick_rate(),
+            handler_name: m.ctx.module.clone(),
+        })
     } else {
         (size > 0).then(|| MatchInfo {
             match_id: super::wire_id(&msg.stream),

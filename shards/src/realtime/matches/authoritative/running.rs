@@ -17,13 +17,12 @@ use std::time::{Duration, Instant};
 use kairos_schema::rtapi::{MatchData, Outgoing, UserPresence};
 use uuid::Uuid;
 
-use crate::fanout::{StreamId, deliver, membership};
+use crate::fanout::{StreamId, membership};
 use crate::modules::guard;
 use crate::modules::matches::{
     Action, Dispatcher, MatchContext, MatchHandler, MatchInit, MatchMessage, MatchPresence,
 };
 use crate::rt;
-use crate::session::{Frames, WireSet};
 use crate::shard::Shard;
 
 pub struct Running {
@@ -271,26 +270,7 @@ impl Running {
             data,
             reliable,
         });
-        match to {
-            None => {
-                let frames = Frames::encode_with("", &out, members.wires(), reliable);
-                deliver::broadcast_data(shard, members.targets(), None, &frames);
-            }
-            Some(only) => {
-                let chosen: Vec<_> = members
-                    .members()
-                    .iter()
-                    .filter(|p| only.contains(&p.session_id))
-                    .collect();
-                let wires: WireSet = chosen.iter().map(|p| p.wire).collect();
-                let frames = Frames::encode_with("", &out, wires, reliable);
-                deliver::data_to_sessions(
-                    shard,
-                    chosen.iter().map(|p| (p.shard, p.session_id)),
-                    &frames,
-                );
-            }
-        }
+        super::super::owner::send_data(shard, members, &out, reliable, None, to.as_deref());
     }
 
     /// Ends the match: the handler is dropped, the members removed (their
