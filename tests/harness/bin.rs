@@ -24,7 +24,8 @@
 //! `test.create_fragile`, payload: its parameters, and `module` to create
 //! another handler's match), which ticks at the
 //! parameter `tick_rate` (default 20), broadcasts its tick number (op code
-//! 3) every tick, panics on a message with op code 98, and on shutdown
+//! 3) every tick, refuses a join whose metadata has `reject` (with its
+//! value as the reason), panics on a message with op code 98, and on shutdown
 //! broadcasts `terminating in <grace seconds>` (op code 4).
 
 use std::time::Duration;
@@ -119,6 +120,19 @@ async fn after_account(ctx: Context, req: ApiRequest, response: Value) -> Result
 struct Fragile;
 
 impl MatchHandler for Fragile {
+    fn join_attempt(
+        &mut self,
+        _d: &mut Dispatcher,
+        _tick: u64,
+        _presence: &kairos_shards::modules::MatchPresence,
+        metadata: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        match metadata.get("reject") {
+            Some(reason) => Err(reason.clone()),
+            None => Ok(()),
+        }
+    }
+
     fn tick(&mut self, d: &mut Dispatcher, tick: u64, messages: Vec<MatchMessage>) -> bool {
         if messages.iter().any(|m| m.op_code == 98) {
             panic!("test.fragile panics on op code 98");

@@ -467,3 +467,89 @@ fn matches_hear_the_shutdown_before_their_members_are_closed() {
         b"terminating in 2"
     );
 }
+
+/// A refused join carries the handler's reason, or Nakama's words when it
+/// gives none.
+#[test]
+fn refused_joins_carry_the_handlers_reason() {
+    let s = TestServer::start(&kairos_tests::Backend::Sqlite);
+    let http = s.http();
+    let me = http.device(&unique("device-"));
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let id = answer(&rpc(&http, &me, "test.create_fragile", json!({})))["match_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (reason, said) in [
+        ("no spectators", "no spectators"),
+        ("", "Match join rejected"),
+    ] {
+        let r = ws.request(
+            "j",
+            "match_join",
+            json!({ "match_id": id, "metadata": { "reject": reason } }),
+        );
+        assert_eq!(r["error"], json!({ "code": 5, "message": said }), "{r}");
+    }
+    // Refused joins leave nothing behind: a plain join still works.
+    let r = ws.request("j", "match_join", json!({ "match_id": id }));
+    assert_eq!(r["match"]["size"], 1, "{r}");
+}
+
+/// A flood of input to a match is held to `kairos.runtime.match_input_queue`
+/// per tick: the rest is dropped and counted, and the match and the
+/// session go on.
+#[test]
+fn match_input_past_the_queue_bound_is_dropped_and_counted() {
+    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = TestServer::start_with(
+        &kairos_tests::Backend::Sqlite,
+        &[
+            "--kairos.runtime.match_input_queue",
+            "4",
+            "--metrics.prometheus_port",
+            &metrics_port.to_string(),
+        ],
+    );
+    let http = s.http();
+    let me = http.device(&unique("device-"));
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let id = answer(&rpc(
+        &http,
+        &me,
+        "test.create_fragile",
+        json!({ "tick_rate": 1 }),
+    ))["match_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws.request("j", "match_join", json!({ "match_id": id }));
+    for _ in 0..200 {
+        ws.send_json(&json!({ "match_data_send": { "match_id": id, "op_code": "1", "data": "" } }));
+    }
+    let r = ws.request("p", "ping", json!({}));
+    assert!(r.get("pong").is_some(), "{r}");
+    let metrics = kairos_tests::Http::new(&format!("127.0.0.1:{metrics_port}"));
+    let mut dropped = 0.0;
+    for _ in 0..100 {
+        let text = metrics.request("GET", "/metrics", None, None).text;
+        dropped = text
+            .lines()
+            .filter(|l| l.starts_with("kairos_match_input_dropped_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        if dropped > 0.0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // 200 sent at a 1 Hz match that holds 4 between ticks: unless the
+    // sends spread over 50 ticks, some are dropped.
+    assert!(dropped > 0.0, "dropped {dropped}");
+    let (d, _) = next_data(&mut ws, 3);
+    assert_eq!(d["match_id"], json!(id));
+}

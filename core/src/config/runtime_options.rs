@@ -53,3 +53,40 @@ impl RuntimeOptions {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_bad_values_name_their_key() {
+        assert!(RuntimeOptions::default().validate().is_ok());
+        let cases = [
+            RuntimeOptions {
+                rpc_timeout_ms: 0,
+                ..Default::default()
+            },
+            RuntimeOptions {
+                max_tick_rate: 0,
+                ..Default::default()
+            },
+            RuntimeOptions {
+                max_tick_rate: 1001,
+                ..Default::default()
+            },
+            RuntimeOptions {
+                match_input_queue: 0,
+                ..Default::default()
+            },
+        ];
+        for (c, key) in cases.iter().zip([
+            "rpc_timeout_ms",
+            "max_tick_rate",
+            "max_tick_rate",
+            "match_input_queue",
+        ]) {
+            let e = c.validate().unwrap_err().0;
+            assert!(e.contains(&format!("kairos.runtime.{key}")), "{e}");
+        }
+    }
+}

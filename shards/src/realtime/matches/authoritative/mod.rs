@@ -149,6 +149,10 @@ pub(super) fn on_join(shard: &Shard, msg: Join, metadata: &BTreeMap<String, Stri
     if !already {
         let refused = match m.join_attempt(shard, &who, metadata) {
             Some(Ok(())) => None,
+            // Nakama's words when the handler gives no reason.
+            Some(Err(reason)) if reason.is_empty() => {
+                Some((ErrorCode::MatchJoinRejected, "Match join rejected".into()))
+            }
             Some(Err(reason)) => Some((ErrorCode::MatchJoinRejected, reason)),
             // The handler panicked: the match has ended.
             None => Some((ErrorCode::MatchNotFound, "Match not found".into())),
