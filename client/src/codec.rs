@@ -13,8 +13,8 @@
 //! * [`Wire::FlatBuffers`]: Kairos's FlatBuffers envelope
 //!   ([`kairos_schema::flat`]); the only wire of reliable UDP and QUIC.
 //!
-//! Server messages that [`Outgoing`] does not model (party, matchmaker,
-//! rpc, stream messages, which Kairos does not send yet) decode to
+//! Server messages that [`Outgoing`] does not model (party and
+//! matchmaker messages, which Kairos does not send yet) decode to
 //! [`Decoded::Unknown`] with their name, so a client can skip them.
 
 use base64::Engine;
@@ -22,8 +22,8 @@ use bytes::Bytes;
 use kairos_schema::api::{ChannelMessage, Notification};
 use kairos_schema::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, ErrorBody, Incoming, MatchData, MatchOut,
-    MatchPresenceEvent, NotificationsOut, Outgoing, RpcOut, StatusOut, StatusPresenceEvent,
-    UserPresence,
+    MatchPresenceEvent, NotificationsOut, Outgoing, RpcOut, StatusOut, StatusPresenceEvent, Stream,
+    StreamData, StreamPresenceEvent, UserPresence,
 };
 use serde_json::{Map, Value, json};
 
@@ -370,6 +370,20 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
                 })
                 .collect::<Result<_>>()?,
         }),
+        Outgoing::StreamData(_) => Outgoing::StreamData(StreamData {
+            stream: m.stream("stream")?,
+            sender: match m.get("sender") {
+                None => None,
+                Some(v) => Some(presence_from(v)?),
+            },
+            data: m.string("data")?,
+            reliable: m.bool("reliable")?,
+        }),
+        Outgoing::StreamPresenceEvent(_) => Outgoing::StreamPresenceEvent(StreamPresenceEvent {
+            stream: m.stream("stream")?,
+            joins: m.presences("joins")?,
+            leaves: m.presences("leaves")?,
+        }),
     };
     if !matches!(body, Value::Object(_) | Value::Null) {
         return Err(Error::Decode(format!("`{name}` is not an object")));
@@ -494,6 +508,20 @@ impl<'a> Fields<'a> {
 
     fn presences(&self, key: &str) -> Result<Vec<UserPresence>> {
         self.list(key)?.iter().map(presence_from).collect()
+    }
+
+    /// A stream's identity; absent is the default stream.
+    fn stream(&self, key: &str) -> Result<Stream> {
+        let Some(v) = self.get(key) else {
+            return Ok(Stream::default());
+        };
+        let s = Fields::of(v, "stream")?;
+        Ok(Stream {
+            mode: s.i32("mode")?,
+            subject: s.string("subject")?,
+            subcontext: s.string("subcontext")?,
+            label: s.string("label")?,
+        })
     }
 }
 

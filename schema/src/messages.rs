@@ -117,8 +117,8 @@ macro_rules! realtime_messages {
             StatusPresenceEvent   = "status_presence_event",    27, 26, server, status::StatusPresenceEvent,        out (StatusPresenceEvent);
             StatusUnfollow        = "status_unfollow",          28, 27, client, status::StatusUnfollow,             in (StatusUnfollow);
             StatusUpdate          = "status_update",            29, 28, client, status::StatusUpdate,               in (StatusUpdate);
-            StreamData            = "stream_data",              30, 29, server, stream::StreamData;
-            StreamPresenceEvent   = "stream_presence_event",    31, 30, server, stream::StreamPresenceEvent;
+            StreamData            = "stream_data",              30, 29, server, stream::StreamData,                 out (StreamData);
+            StreamPresenceEvent   = "stream_presence_event",    31, 30, server, stream::StreamPresenceEvent,       out (StreamPresenceEvent);
             Ping                  = "ping",                     32, 31, client, heartbeat::Ping,                    in ();
             Pong                  = "pong",                     33, 32, both,   heartbeat::Pong,                    in (), out {};
             Party                 = "party",                    34, 33, server, party::Party;

@@ -327,6 +327,8 @@ pub enum Outgoing {
     ChannelPresenceEvent(ChannelPresenceEvent),
     Notifications(NotificationsOut),
     Rpc(RpcOut),
+    StreamData(StreamData),
+    StreamPresenceEvent(StreamPresenceEvent),
 }
 
 /// `api.Rpc`: an RPC's result, with the id it was called by.
@@ -459,6 +461,45 @@ pub struct MatchData {
     pub data: Bytes,
     #[serde(skip_serializing_if = "crate::json::is_false")]
     pub reliable: bool,
+}
+
+/// `rtapi.Stream`: a stream's identity as clients see it (a subject or
+/// subcontext that is not set is empty).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Stream {
+    #[serde(skip_serializing_if = "crate::json::is_zero_i32")]
+    pub mode: i32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub subject: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub subcontext: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub label: String,
+}
+
+/// `rtapi.StreamData`: data game code sent on a stream. `sender` is
+/// absent for data the server sends (all that Kairos sends); `data` is a
+/// string, not bytes.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct StreamData {
+    pub stream: Stream,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender: Option<UserPresence>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub data: String,
+    #[serde(skip_serializing_if = "crate::json::is_false")]
+    pub reliable: bool,
+}
+
+/// `rtapi.StreamPresenceEvent`: presences joining and leaving a stream of
+/// a mode Kairos's own features don't use.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct StreamPresenceEvent {
+    pub stream: Stream,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub joins: Vec<UserPresence>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leaves: Vec<UserPresence>,
 }
 
 fn is_zero_i64(n: &i64) -> bool {

@@ -159,6 +159,28 @@ fn replies() -> Vec<Outgoing> {
             joins: vec![presence(3)],
             leaves: vec![presence(6)],
         }),
+        Outgoing::StreamData(kairos_schema::rtapi::StreamData {
+            stream: kairos_schema::rtapi::Stream {
+                mode: 20,
+                subject: "s".into(),
+                subcontext: "c".into(),
+                label: "l".into(),
+            },
+            sender: Some(presence(2)),
+            data: "{\"hp\":3}".into(),
+            reliable: true,
+        }),
+        Outgoing::StreamData(Default::default()),
+        Outgoing::StreamPresenceEvent(kairos_schema::rtapi::StreamPresenceEvent {
+            stream: kairos_schema::rtapi::Stream {
+                mode: 255,
+                label: "room".into(),
+                ..Default::default()
+            },
+            joins: vec![presence(3)],
+            leaves: vec![presence(4), presence(5)],
+        }),
+        Outgoing::StreamPresenceEvent(Default::default()),
         Outgoing::Channel(ChannelOut {
             id: "2...lobby".into(),
             presences: vec![presence(1), presence(2)],

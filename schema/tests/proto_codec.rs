@@ -164,6 +164,27 @@ fn replies() -> Vec<Outgoing> {
             joins: vec![alice()],
             leaves: vec![bob()],
         }),
+        Outgoing::StreamData(rtapi::StreamData {
+            stream: rtapi::Stream {
+                mode: 20,
+                subject: "s".into(),
+                subcontext: "c".into(),
+                label: "l".into(),
+            },
+            sender: Some(alice()),
+            data: "hello".into(),
+            reliable: true,
+        }),
+        Outgoing::StreamData(rtapi::StreamData::default()),
+        Outgoing::StreamPresenceEvent(rtapi::StreamPresenceEvent {
+            stream: rtapi::Stream {
+                mode: 20,
+                label: "room".into(),
+                ..Default::default()
+            },
+            joins: vec![alice()],
+            leaves: vec![bob()],
+        }),
         Outgoing::Channel(rtapi::ChannelOut {
             id: "4...u1.u2".into(),
             presences: vec![alice(), bob()],
@@ -291,6 +312,8 @@ fn every_outgoing_variant_is_covered() {
             "status",
             "rpc",
             "status_presence_event",
+            "stream_data",
+            "stream_presence_event",
             "channel",
             "channel_message_ack",
             "channel_message",

@@ -3,7 +3,7 @@
 //!
 //! `Outgoing` is the server's model, so decoding into it makes a round
 //! trip comparable with `==`. It covers what Kairos sends; other server
-//! messages (party, matchmaker, rpc, stream) are refused here by name and
+//! messages (party, matchmaker) are refused here by name and
 //! can be read with the generated [`fb`](super::fb) types.
 
 use bytes::Bytes;
@@ -18,7 +18,7 @@ use crate::messages;
 use crate::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, DecodeError, ErrorBody, Incoming,
     MatchData, MatchOut, MatchPresenceEvent, NotificationsOut, Outgoing, RpcOut, StatusOut,
-    StatusPresenceEvent,
+    StatusPresenceEvent, Stream, StreamData, StreamPresenceEvent,
 };
 
 /// A decoded server envelope.
@@ -248,7 +248,34 @@ fn outgoing(r: &mut Reader, message: fb::MessageRef<'_>) -> Result<Outgoing> {
                 None => Vec::new(),
             },
         }),
+        M::StreamData(d) => Outgoing::StreamData(StreamData {
+            stream: stream(r, d.stream())?,
+            sender: match d.sender()? {
+                Some(p) => Some(r.presence(p)?),
+                None => None,
+            },
+            data: r.string(d.data())?,
+            reliable: d.reliable()?,
+        }),
+        M::StreamPresenceEvent(e) => Outgoing::StreamPresenceEvent(StreamPresenceEvent {
+            stream: stream(r, e.stream())?,
+            joins: r.presences(e.joins())?,
+            leaves: r.presences(e.leaves())?,
+        }),
         _ => return Err(Refused::NotModeled(message_name(&message))),
+    })
+}
+
+/// A stream field; absent is the default stream.
+fn stream(r: &mut Reader, field: planus::Result<Option<fb::StreamRef<'_>>>) -> Result<Stream> {
+    let Some(s) = field? else {
+        return Ok(Stream::default());
+    };
+    Ok(Stream {
+        mode: s.mode()?,
+        subject: r.string(s.subject())?,
+        subcontext: r.string(s.subcontext())?,
+        label: r.string(s.label())?,
     })
 }
 

@@ -5,7 +5,7 @@ use planus::{Builder, UnionOffset};
 use super::fb;
 use super::write::{build, nz, presence, presences};
 use crate::api::{ChannelMessage, Notification};
-use crate::rtapi::Outgoing;
+use crate::rtapi::{Outgoing, Stream};
 
 /// Encodes one server envelope; an empty `cid` is left out.
 ///
@@ -138,6 +138,19 @@ fn message(b: &mut Builder, msg: &Outgoing) -> UnionOffset<fb::Message> {
             let out = fb::Notifications::create(b, list);
             M::create_notifications(b, out)
         }
+        Outgoing::StreamData(d) => {
+            let stream = stream(b, &d.stream);
+            let sender = d.sender.as_ref().map(|p| presence(b, p));
+            let out = fb::StreamData::create(b, stream, sender, nz(&d.data), d.reliable);
+            M::create_stream_data(b, out)
+        }
+        Outgoing::StreamPresenceEvent(e) => {
+            let stream = stream(b, &e.stream);
+            let joins = presences(b, &e.joins);
+            let leaves = presences(b, &e.leaves);
+            let out = fb::StreamPresenceEvent::create(b, stream, joins, leaves);
+            M::create_stream_presence_event(b, out)
+        }
     }
 }
 
@@ -171,4 +184,8 @@ fn notification(b: &mut Builder, n: &Notification) -> planus::Offset<fb::Notific
         nz(&n.create_time),
         n.persistent,
     )
+}
+
+fn stream(b: &mut Builder, s: &Stream) -> planus::Offset<fb::Stream> {
+    fb::Stream::create(b, s.mode, nz(&s.subject), nz(&s.subcontext), nz(&s.label))
 }

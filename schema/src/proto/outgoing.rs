@@ -5,7 +5,7 @@ use prost::Message as _;
 use super::envelope::{Envelope, Message};
 use super::incoming::{presence_in, presence_out};
 use super::wrappers::{StringValue, Timestamp, bool_value, int32_value};
-use super::{channel, error, heartbeat, matches, notification, rpc, status, timestamp};
+use super::{channel, error, heartbeat, matches, notification, rpc, status, stream, timestamp};
 use crate::api;
 use crate::rtapi::{self, DecodeError, ErrorCode, Outgoing};
 
@@ -157,6 +157,19 @@ pub fn to_outgoing(message: &Message) -> Option<Outgoing> {
                 })
                 .collect(),
         }),
+        Message::StreamData(d) => Outgoing::StreamData(rtapi::StreamData {
+            stream: stream_in(d.stream.as_ref()),
+            sender: d.sender.clone().map(presence_in),
+            data: d.data.clone(),
+            reliable: d.reliable,
+        }),
+        Message::StreamPresenceEvent(e) => {
+            Outgoing::StreamPresenceEvent(rtapi::StreamPresenceEvent {
+                stream: stream_in(e.stream.as_ref()),
+                joins: presences_in(&e.joins),
+                leaves: presences_in(&e.leaves),
+            })
+        }
         _ => return None,
     })
 }
@@ -268,7 +281,40 @@ fn server_message(message: &Outgoing) -> Message {
                 })
                 .collect(),
         }),
+        Outgoing::StreamData(d) => Message::StreamData(stream::StreamData {
+            stream: Some(stream_out(&d.stream)),
+            sender: d.sender.as_ref().map(presence_out),
+            data: d.data.clone(),
+            reliable: d.reliable,
+        }),
+        Outgoing::StreamPresenceEvent(e) => {
+            Message::StreamPresenceEvent(stream::StreamPresenceEvent {
+                stream: Some(stream_out(&e.stream)),
+                joins: presences_out(&e.joins),
+                leaves: presences_out(&e.leaves),
+            })
+        }
     }
+}
+
+fn stream_out(s: &rtapi::Stream) -> stream::Stream {
+    stream::Stream {
+        mode: s.mode,
+        subject: s.subject.clone(),
+        subcontext: s.subcontext.clone(),
+        label: s.label.clone(),
+    }
+}
+
+/// An absent stream reads as the default one.
+fn stream_in(s: Option<&stream::Stream>) -> rtapi::Stream {
+    s.map(|s| rtapi::Stream {
+        mode: s.mode,
+        subject: s.subject.clone(),
+        subcontext: s.subcontext.clone(),
+        label: s.label.clone(),
+    })
+    .unwrap_or_default()
 }
 
 fn presences_out(ps: &[rtapi::UserPresence]) -> Vec<super::presence::UserPresence> {
