@@ -20,7 +20,7 @@ use bytes::Bytes;
 use crate::fanout::{StreamTable, deliver, membership};
 use crate::mesh::{Mesh, MeshPort};
 use crate::metrics::{Registry, ShardCells};
-use crate::realtime::{self, Features, chat, matches, notifications, status};
+use crate::realtime::{self, Features, chat, matches, notifications, status, streams};
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
@@ -46,6 +46,8 @@ pub enum ShardMsg {
     Status(status::Msg),
     /// Stream membership, whatever the stream's feature.
     Streams(membership::Msg),
+    /// Game code's own streams (`Nk::stream_*`).
+    GameStreams(streams::Msg),
     /// To a member's shard: queue this message for these local sessions.
     /// One message per destination shard, one encoding per wire shared by
     /// all recipients.
@@ -254,6 +256,7 @@ impl Shard {
             ShardMsg::Chat(m) => chat::on_msg(self, m),
             ShardMsg::Status(m) => status::on_msg(self, m),
             ShardMsg::Streams(m) => membership::on_msg(self, m),
+            ShardMsg::GameStreams(m) => streams::on_msg(self, m),
             ShardMsg::Deliver {
                 sessions,
                 except,

@@ -20,6 +20,13 @@
 //! * after `GetAccount` with `?kairos_test_after=1`: a stored
 //!   notification to the caller, code 103;
 //!
+//! `test.stream`, every stream call of `Nk` on any session (payload
+//! `{"op", "stream": {"mode", "subject", "subcontext", "label"},
+//! "user_id", "session_id", "hidden", "persistence", "status",
+//! "include_hidden", "include_not_hidden", "data", "presences",
+//! "reliable"}`, with `op` one of `join`, `update`, `leave`, `kick`,
+//! `get`, `list`, `count`, `close`, `send`; answers `{"joined"}`,
+//! `{"presence"}`, `{"presences"}`, `{"count"}` or `{}`),
 //! and the authoritative match handler `test.fragile` (created by the RPC
 //! `test.create_fragile`, payload: its parameters, and `module` to create
 //! another handler's match), which ticks at the
@@ -31,12 +38,14 @@
 use std::time::Duration;
 
 use kairos_shards::ServerBuilder;
+use kairos_shards::modules::examples::stream_from_json;
 use kairos_shards::modules::rtapi::Incoming;
 use kairos_shards::modules::{
     ApiRequest, Before, Code, Context, Dispatcher, Error, MatchContext, MatchHandler, MatchInit,
-    MatchMessage, RpcResult,
+    MatchMessage, RpcResult, StreamPresence,
 };
 use serde_json::{Value, json};
+use uuid::Uuid;
 
 async fn panics(_ctx: Context, _payload: String) -> RpcResult {
     panic!("test.panic was called");
@@ -165,12 +174,121 @@ async fn create_fragile(ctx: Context, payload: String) -> RpcResult {
     Ok(json!({ "match_id": id }).to_string())
 }
 
+fn presence_json(p: &StreamPresence) -> Value {
+    json!({
+        "user_id": p.user_id.to_string(),
+        "session_id": p.session_id.to_string(),
+        "username": p.username,
+        "node": p.node,
+        "hidden": p.hidden,
+        "persistence": p.persistence,
+        "status": p.status,
+    })
+}
+
+async fn stream_op(ctx: Context, payload: String) -> RpcResult {
+    let v: Value = serde_json::from_str(&payload).map_err(|_| Error::invalid("not JSON"))?;
+    let stream = stream_from_json(&v["stream"])?;
+    let id = |key: &str| {
+        v[key]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or_else(|| Error::invalid(format!("expects valid {key}")))
+    };
+    let flag = |key: &str, default: bool| v[key].as_bool().unwrap_or(default);
+    let status = v["status"].as_str().unwrap_or("");
+    let nk = &ctx.nk;
+    let answer = match v["op"].as_str().unwrap_or("") {
+        "join" => {
+            let joined = nk
+                .stream_user_join(
+                    &stream,
+                    id("user_id")?,
+                    id("session_id")?,
+                    flag("hidden", false),
+                    flag("persistence", true),
+                    status,
+                )
+                .await?;
+            json!({ "joined": joined })
+        }
+        "update" => {
+            nk.stream_user_update(
+                &stream,
+                id("user_id")?,
+                id("session_id")?,
+                flag("hidden", false),
+                flag("persistence", true),
+                status,
+            )
+            .await?;
+            json!({})
+        }
+        "leave" => {
+            nk.stream_user_leave(&stream, id("user_id")?, id("session_id")?)
+                .await?;
+            json!({})
+        }
+        "kick" => {
+            let presence = StreamPresence {
+                user_id: id("user_id")?,
+                session_id: id("session_id")?,
+                username: String::new(),
+                node: String::new(),
+                hidden: false,
+                persistence: false,
+                status: String::new(),
+            };
+            nk.stream_user_kick(&stream, &presence).await?;
+            json!({})
+        }
+        "get" => {
+            let p = nk
+                .stream_user_get(&stream, id("user_id")?, id("session_id")?)
+                .await?;
+            json!({ "presence": p.as_ref().map(presence_json) })
+        }
+        "list" => {
+            let ps = nk
+                .stream_user_list(
+                    &stream,
+                    flag("include_hidden", true),
+                    flag("include_not_hidden", true),
+                )
+                .await?;
+            json!({ "presences": ps.iter().map(presence_json).collect::<Vec<_>>() })
+        }
+        "count" => json!({ "count": nk.stream_count(&stream).await? }),
+        "close" => {
+            nk.stream_close(&stream).await?;
+            json!({})
+        }
+        "send" => {
+            let to: Option<Vec<Uuid>> = v["presences"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                    .collect()
+            });
+            nk.stream_send(
+                &stream,
+                v["data"].as_str().unwrap_or(""),
+                to.as_deref(),
+                flag("reliable", true),
+            )?;
+            json!({})
+        }
+        other => return Err(Error::invalid(format!("unknown op {other:?}"))),
+    };
+    Ok(answer.to_string())
+}
+
 fn main() {
     let code = ServerBuilder::new()
         .with_examples()
         .rpc("test.panic", panics)
         .rpc("test.sleep", sleeps)
         .rpc("test.create_fragile", create_fragile)
+        .rpc("test.stream", stream_op)
         .match_handler("test.fragile", fragile)
         .before_rt("channel_message_send", before_chat)
         .after_rt("channel_message_send", after_chat)

@@ -135,7 +135,7 @@ fn on_dropped(shard: &Shard, stream: &StreamId, sessions: &[Uuid]) {
 
 /// Removes a presence and tells the remaining members, if the stream's
 /// kind announces leaves ([`super::LeaveEvent`]).
-fn on_leave(shard: &Shard, stream: StreamId, session_id: Uuid) {
+pub(crate) fn on_leave(shard: &Shard, stream: StreamId, session_id: Uuid) {
     let mut table = shard.streams.borrow_mut();
     let Some(gone) = table.leave(&stream, session_id) else {
         return;
@@ -158,7 +158,7 @@ fn on_leave(shard: &Shard, stream: StreamId, session_id: Uuid) {
 /// Removes every member of `stream` and tells their shards, so that their
 /// sessions no longer count themselves in. No events: nobody is left to
 /// hear them.
-fn on_close(shard: &Shard, stream: StreamId) {
+pub(crate) fn on_close(shard: &Shard, stream: StreamId) {
     let Some(members) = shard.streams.borrow_mut().close(&stream) else {
         return;
     };

@@ -122,6 +122,27 @@ impl StreamTable {
         true
     }
 
+    /// Replaces a member's presence, keeping its place, or adds it when
+    /// that session was no member; returns the presence it replaced.
+    pub fn update(&mut self, stream: &StreamId, presence: Presence) -> Option<Presence> {
+        let m = self.streams.entry(stream.clone()).or_default();
+        let previous = match m
+            .members
+            .iter_mut()
+            .find(|p| p.session_id == presence.session_id)
+        {
+            Some(p) => Some(std::mem::replace(p, presence)),
+            None => {
+                m.members.push(presence);
+                self.presences += 1;
+                None
+            }
+        };
+        m.rebuild();
+        self.publish();
+        previous
+    }
+
     /// Removes a session; the stream goes when its last member leaves.
     pub fn leave(&mut self, stream: &StreamId, session: Uuid) -> Option<Presence> {
         let m = self.streams.get_mut(stream)?;
@@ -197,6 +218,19 @@ mod tests {
         t.leave(&s, c.session_id);
         assert!(t.is_empty(), "empty streams are dropped");
         t.join(&s, a.clone());
+        let mut hidden = a.clone();
+        hidden.hidden = true;
+        assert_eq!(t.update(&s, hidden.clone()), Some(a.clone()));
+        assert_eq!(t.presences(), 1, "an update replaces");
+        assert_eq!(
+            t.update(&s, b.clone()),
+            None,
+            "an update of no member adds it"
+        );
+        assert_eq!(t.presences(), 2);
+        assert_eq!(t.get(&s).unwrap().members(), &[hidden.clone(), b.clone()]);
+        assert_eq!(t.leave(&s, b.session_id), Some(b));
+        t.update(&s, a.clone());
         assert_eq!(t.close(&s), Some(vec![a]));
         assert!(t.is_empty() && t.close(&s).is_none());
         assert_eq!(t.presences(), 0);

@@ -15,6 +15,14 @@
 //!   by the RPC `example.create_arena` (payload: its parameters),
 //!   signalled through `example.signal_match`; `example.match_get`
 //!   (payload `{"match_id"}`) describes any match, relayed or not.
+//! * `example.stream_join`: joins the calling socket's session to the
+//!   stream its payload names (`{"mode", "subject", "subcontext",
+//!   "label", "hidden", "status"}`, all optional; mode 20 by default) and
+//!   answers `{"joined", "session_id", "count"}`; the members then hear
+//!   a `stream_presence_event`.
+//! * `example.stream_send`: sends `stream_data` with the payload's
+//!   `"data"` (and `"reliable"`) to the members of the stream it names,
+//!   from any caller; answers `{}`.
 
 use kairos_core::error::{ApiError, Code};
 use serde_json::{Value, json};
@@ -30,6 +38,8 @@ pub fn register(modules: &mut Modules) {
     modules.register_rpc("example.create_arena", std::sync::Arc::new(create_arena));
     modules.register_rpc("example.signal_match", std::sync::Arc::new(signal_match));
     modules.register_rpc("example.match_get", std::sync::Arc::new(match_get));
+    modules.register_rpc("example.stream_join", std::sync::Arc::new(stream_join));
+    modules.register_rpc("example.stream_send", std::sync::Arc::new(stream_send));
     modules.register_match_handler(
         "example.arena",
         std::sync::Arc::new(|ctx, params| {
@@ -243,4 +253,58 @@ async fn match_get(ctx: Context, payload: String) -> RpcResult {
         "handler_name": m.handler_name,
     })
     .to_string())
+}
+
+/// The stream a JSON object names: `"mode"` (20 when absent),
+/// `"subject"` and `"subcontext"` (UUIDs, or absent or empty), `"label"`.
+pub fn stream_from_json(v: &Value) -> Result<super::Stream, ApiError> {
+    let id = |key: &str| -> Result<Option<uuid::Uuid>, ApiError> {
+        match v[key].as_str().unwrap_or("") {
+            "" => Ok(None),
+            text => uuid::Uuid::parse_str(text)
+                .map(Some)
+                .map_err(|_| ApiError::invalid(format!("stream {key} must be a valid identifier"))),
+        }
+    };
+    let mode = v["mode"].as_u64().unwrap_or(20);
+    let mode = u8::try_from(mode).map_err(|_| ApiError::invalid("stream mode must be 0 to 255"))?;
+    Ok(super::Stream {
+        mode,
+        subject: id("subject")?,
+        subcontext: id("subcontext")?,
+        label: v["label"].as_str().unwrap_or("").to_string(),
+    })
+}
+
+/// `example.stream_join`: the calling socket joins the payload's stream.
+async fn stream_join(ctx: Context, payload: String) -> RpcResult {
+    let (Some(user), Some(session)) = (ctx.user_id, ctx.session_id) else {
+        return Err(ApiError::new(
+            Code::FailedPrecondition,
+            "a realtime session is required",
+        ));
+    };
+    let v: Value =
+        serde_json::from_str(&payload).map_err(|_| ApiError::invalid("expected a JSON object"))?;
+    let stream = stream_from_json(&v)?;
+    let hidden = v["hidden"].as_bool().unwrap_or(false);
+    let status = v["status"].as_str().unwrap_or("");
+    let joined = ctx
+        .nk
+        .stream_user_join(&stream, user, session, hidden, true, status)
+        .await?;
+    let count = ctx.nk.stream_count(&stream).await?;
+    Ok(json!({ "joined": joined, "session_id": session.to_string(), "count": count }).to_string())
+}
+
+/// `example.stream_send`: `stream_data` with `"data"` to the payload's
+/// stream.
+async fn stream_send(ctx: Context, payload: String) -> RpcResult {
+    let v: Value =
+        serde_json::from_str(&payload).map_err(|_| ApiError::invalid("expected a JSON object"))?;
+    let stream = stream_from_json(&v)?;
+    let data = v["data"].as_str().unwrap_or("");
+    let reliable = v["reliable"].as_bool().unwrap_or(true);
+    ctx.nk.stream_send(&stream, data, None, reliable)?;
+    Ok("{}".into())
 }

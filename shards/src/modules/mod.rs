@@ -23,6 +23,7 @@ pub mod hooks;
 pub mod matches;
 mod nk;
 pub(crate) mod rpc;
+pub mod streams;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub use matches::{
 };
 pub use nk::Nk;
 pub use rpc::{RpcFn, RpcFuture, RpcResult};
+pub use streams::{Stream, StreamPresence};
 
 /// Everything registered by game code. Built before the server starts and
 /// never changed after, so shards read it without locks.

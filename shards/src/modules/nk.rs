@@ -3,8 +3,7 @@
 //!
 //! Every call that touches the store goes through the persistence pool and
 //! is awaited, so the shard keeps serving while it waits. Further areas
-//! (streams, matches, storage, leaderboards, groups) are added here as
-//! their features land.
+//! (storage, leaderboards, groups) are added here as their features land.
 
 use std::rc::Rc;
 
@@ -13,6 +12,7 @@ use kairos_core::error::{ApiError, ApiResult};
 use kairos_core::notification::Notification;
 use uuid::Uuid;
 
+use crate::realtime::streams;
 use crate::shard::Shard;
 
 /// The server API for one call of game code. Cheap to clone; it lives on
@@ -123,6 +123,158 @@ impl Nk {
     pub async fn match_get(&self, match_id: &str) -> ApiResult<Option<super::MatchInfo>> {
         crate::realtime::matches::authoritative::get(&self.shard, match_id).await
     }
+
+    // ---- streams (Nakama's StreamUser*, StreamCount, StreamClose, StreamSend)
+
+    /// Adds session `session_id` of `user_id`, open on any shard, to
+    /// `stream`; whether it is newly in it (a session already in it keeps
+    /// its presence). Every member, the joiner included, receives a
+    /// `stream_presence_event` unless `hidden`. A session that is not open
+    /// (or not that user's) is NOT_FOUND; one already in
+    /// `kairos.session.max_streams` streams is RESOURCE_EXHAUSTED; a
+    /// reserved mode (0 to 7), a label over 256 bytes or a status over
+    /// 2048 bytes is INVALID_ARGUMENT.
+    pub async fn stream_user_join(
+        &self,
+        stream: &super::Stream,
+        user_id: Uuid,
+        session_id: Uuid,
+        hidden: bool,
+        persistence: bool,
+        status: &str,
+    ) -> ApiResult<bool> {
+        let member = streams::Member {
+            user_id,
+            session_id,
+            hidden,
+            persistence,
+            status,
+        };
+        streams::join(&self.shard, stream.id()?, member).await
+    }
+
+    /// Replaces a session's presence in `stream` (adding it if it was not
+    /// in): members hear the old presence leave and the new one join, in
+    /// one event, leaving out whichever is hidden. Errors as
+    /// [`Nk::stream_user_join`].
+    pub async fn stream_user_update(
+        &self,
+        stream: &super::Stream,
+        user_id: Uuid,
+        session_id: Uuid,
+        hidden: bool,
+        persistence: bool,
+        status: &str,
+    ) -> ApiResult<()> {
+        let member = streams::Member {
+            user_id,
+            session_id,
+            hidden,
+            persistence,
+            status,
+        };
+        streams::update(&self.shard, stream.id()?, member).await
+    }
+
+    /// Removes a session from `stream`; the remaining members hear it
+    /// leave unless it was hidden. A session not in it, or not open, is
+    /// no error.
+    pub async fn stream_user_leave(
+        &self,
+        stream: &super::Stream,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> ApiResult<()> {
+        streams::leave(&self.shard, stream.id()?, user_id, session_id).await
+    }
+
+    /// Removes `presence` from `stream`: [`Nk::stream_user_leave`] of its
+    /// user and session.
+    pub async fn stream_user_kick(
+        &self,
+        stream: &super::Stream,
+        presence: &super::StreamPresence,
+    ) -> ApiResult<()> {
+        self.stream_user_leave(stream, presence.user_id, presence.session_id)
+            .await
+    }
+
+    /// A session's presence in `stream`, if it is in it as `user_id`.
+    pub async fn stream_user_get(
+        &self,
+        stream: &super::Stream,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> ApiResult<Option<super::StreamPresence>> {
+        let p = streams::get(&self.shard, stream.id()?, user_id, session_id).await?;
+        Ok(p.map(|p| self.stream_presence(p)))
+    }
+
+    /// The presences in `stream`, in join order: the hidden ones if
+    /// `include_hidden`, the others if `include_not_hidden`.
+    pub async fn stream_user_list(
+        &self,
+        stream: &super::Stream,
+        include_hidden: bool,
+        include_not_hidden: bool,
+    ) -> ApiResult<Vec<super::StreamPresence>> {
+        if !include_hidden && !include_not_hidden {
+            return Ok(Vec::new());
+        }
+        let all = streams::list(&self.shard, stream.id()?).await?;
+        Ok(all
+            .into_iter()
+            .filter(|p| {
+                if p.hidden {
+                    include_hidden
+                } else {
+                    include_not_hidden
+                }
+            })
+            .map(|p| self.stream_presence(p))
+            .collect())
+    }
+
+    /// How many presences `stream` has, hidden ones included.
+    pub async fn stream_count(&self, stream: &super::Stream) -> ApiResult<usize> {
+        streams::count(&self.shard, stream.id()?).await
+    }
+
+    /// Removes every presence from `stream`, without presence events.
+    pub async fn stream_close(&self, stream: &super::Stream) -> ApiResult<()> {
+        streams::close(&self.shard, stream.id()?).await
+    }
+
+    /// Sends `stream_data` (no sender) with `data` to every member of
+    /// `stream`, or only to the members among the sessions `presences`
+    /// lists (others are skipped). With `reliable` false, datagram
+    /// transports may drop it. More than 64 KiB of data is
+    /// INVALID_ARGUMENT. Not awaited: it reaches the stream after every
+    /// call this code made before.
+    pub fn stream_send(
+        &self,
+        stream: &super::Stream,
+        data: &str,
+        presences: Option<&[Uuid]>,
+        reliable: bool,
+    ) -> ApiResult<()> {
+        let sessions = presences.map(<[Uuid]>::to_vec);
+        streams::send(&self.shard, stream.id()?, data, sessions, reliable)
+    }
+
+    fn stream_presence(&self, p: crate::fanout::Presence) -> super::StreamPresence {
+        super::StreamPresence {
+            user_id: p.user_id,
+            session_id: p.session_id,
+            username: p.username,
+            node: self.node().to_string(),
+            hidden: p.hidden,
+            persistence: p.persistence,
+            status: p.status.unwrap_or_default(),
+        }
+    }
+
+    // ---- end of streams
 
     /// Waits `d` without holding the shard: a timer on its executor.
     pub async fn sleep(&self, d: std::time::Duration) {

@@ -11,6 +11,7 @@
 //! * [`chat`]: rooms, direct conversations and group channels.
 //! * [`status`]: online status and follows.
 //! * [`notifications`]: the server-side notification API and live delivery.
+//! * [`streams`]: game code's own streams (`Nk::stream_*`).
 //!
 //! A new feature is a new module here with its `Msg` and `on_msg`, one
 //! variant in `ShardMsg` and its line in `Shard::handle_msg`, and a field
@@ -21,6 +22,7 @@ pub mod matches;
 pub mod notifications;
 pub mod rpc;
 pub mod status;
+pub mod streams;
 
 use kairos_core::channel;
 use kairos_schema::rtapi::Outgoing;
@@ -46,6 +48,7 @@ pub fn leave_event(stream: &StreamId, gone: &Presence) -> Option<Outgoing> {
     match stream.mode {
         mode::MATCH_RELAYED | mode::MATCH_AUTHORITATIVE => Some(matches::leave_event(stream, gone)),
         _ if channel::is_channel(stream) && !gone.hidden => Some(chat::leave_event(stream, gone)),
+        _ if streams::is_game_stream(stream) => streams::leave_event(stream, gone),
         _ => None,
     }
 }

@@ -256,6 +256,18 @@ impl Session {
         n
     }
 
+    /// Remembers a stream joined with `flags`, replacing the flags of an
+    /// earlier join of it (game code's `stream_user_update`).
+    pub fn retrack_stream(&self, stream: StreamId, flags: JoinFlags) {
+        let n = self.joins.get() + 1;
+        self.joins.set(n);
+        let mut streams = self.streams.borrow_mut();
+        match streams.iter_mut().find(|(s, _, _)| *s == stream) {
+            Some(entry) => *entry = (stream, flags, n),
+            None => streams.push((stream, flags, n)),
+        }
+    }
+
     pub fn untrack_stream(&self, stream: &StreamId) {
         self.streams.borrow_mut().retain(|(s, _, _)| s != stream);
     }
