@@ -2,8 +2,9 @@
 //! shards: `tests/js/smoke.mjs` (a first session) and `tests/js/social.mjs`
 //! (four players: a match, chat, status, friends, notifications) and
 //! `tests/js/protobuf.mjs` (the protobuf adapter with a JSON client), on
-//! both backends, `tests/js/rpc.mjs` (RPCs over HTTP and the socket) and
-//! `tests/js/arena.mjs` (the example authoritative match).
+//! both backends, `tests/js/rpc.mjs` (RPCs over HTTP and the socket),
+//! `tests/js/arena.mjs` (the example authoritative match) and
+//! `tests/js/streams.mjs` (game code's streams).
 //!
 //! The harness installs `tests/js` itself (`npm ci`, see
 //! `kairos_tests::js`). Without Node.js these tests fail, saying how to
@@ -38,6 +39,17 @@ fn nakama_js_authoritative_arena() {
         &Backend::Sqlite,
         "arena.mjs",
         "all nakama-js arena checks passed",
+    );
+}
+
+/// Game code's streams through nakama-js: joins by `socket.rpc`, heard on
+/// `onstreampresence`; `example.stream_send` on `onstreamdata`; a leave.
+#[test]
+fn nakama_js_streams() {
+    run_script(
+        &Backend::Sqlite,
+        "streams.mjs",
+        "all nakama-js stream checks passed",
     );
 }
 
