@@ -1,6 +1,7 @@
 //! Global index of live realtime sessions: which shard holds each of a
 //! user's sockets. Written on connect and close, read for single-socket
-//! enforcement and account deletion; never on the message path.
+//! enforcement, account deletion, notifications and game code's stream
+//! calls (to find a session's shard); never on the message path.
 
 use dashmap::DashMap;
 use uuid::Uuid;
