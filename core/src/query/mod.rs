@@ -1,0 +1,31 @@
+//! Nakama's query string, the language of match listing (and, later, the
+//! matchmaker): bluge's `query_string` grammar read with a keyword
+//! analyzer, as Nakama's `ParseQueryString` reads it.
+//!
+//! - `parse.rs` (with `lex.rs`): text to a [`Query`], or a [`QueryError`].
+//! - `ast.rs`: the parsed query; `doc.rs`: the flattened document.
+//! - `flatten.rs`: a match label (JSON) to a [`Doc`], as Nakama's
+//!   `BlugeWalkDocument` indexes it.
+//! - `eval.rs`: the reference meaning of a query on one document
+//!   ([`Query::score`], or [`Query::compile`] once and [`Compiled::score`]
+//!   per document).
+//! - `date.rs`, `number.rs`, `pattern.rs`: Go's date and float syntax, and
+//!   regexps and wildcards with bluge's semantics.
+//!
+//! Pure: no I/O, no clock.
+
+mod ast;
+#[allow(dead_code)] // until flatten.rs and eval.rs use the rest
+mod date;
+mod doc;
+mod error;
+mod lex;
+#[allow(dead_code)] // until eval.rs uses `sortable`
+mod number;
+mod parse;
+mod pattern;
+
+pub use ast::{Bound, Clause, DateBound, Leaf, Occur, Query};
+pub use doc::{Doc, Value};
+pub use error::QueryError;
+pub use parse::{MAX_CLAUSES, MAX_FUZZINESS, MAX_QUERY_BYTES, parse};
