@@ -14,13 +14,13 @@
 //!
 //! Pure: no I/O, no clock.
 
-mod ast;
-#[allow(dead_code)] // until flatten.rs and eval.rs use the rest
+pub mod ast;
 mod date;
-mod doc;
+pub mod doc;
 mod error;
+mod eval;
+mod flatten;
 mod lex;
-#[allow(dead_code)] // until eval.rs uses `sortable`
 mod number;
 mod parse;
 mod pattern;
@@ -28,4 +28,6 @@ mod pattern;
 pub use ast::{Bound, Clause, DateBound, Leaf, Occur, Query};
 pub use doc::{Doc, Value};
 pub use error::QueryError;
+pub use eval::Compiled;
+pub use flatten::{MAX_JSON_DEPTH, MAX_JSON_FIELDS};
 pub use parse::{MAX_CLAUSES, MAX_FUZZINESS, MAX_QUERY_BYTES, parse};
