@@ -285,6 +285,15 @@ fn ranges() {
         d(DateBound::Unbounded, DateBound::Exclusive(i64::MIN)).score(&doc),
         None
     );
+    // At the end of the range an exclusive bound stays, as in bluge.
+    let mut last = Doc::default();
+    last.push_date("label.start", i64::MAX);
+    let after = |v| d(DateBound::Exclusive(v), DateBound::Unbounded).score(&last);
+    assert_eq!(after(i64::MAX), Some(1.0));
+    assert_eq!(after(i64::MAX - 1), Some(1.0));
+    assert_eq!(after(0), Some(1.0));
+    let before = d(DateBound::Unbounded, DateBound::Exclusive(i64::MAX));
+    assert_eq!(before.score(&last), None);
 }
 
 #[test]

@@ -203,35 +203,37 @@ fn compile_leaf(leaf: &Leaf) -> Result<(&str, Matcher), QueryError> {
         ),
         Leaf::NumberRange { field, min, max } => {
             let lo = match *min {
-                Bound::Unbounded => Some(i64::MIN),
-                Bound::Inclusive(v) => Some(sortable(v)),
-                Bound::Exclusive(v) => sortable(v).checked_add(1),
+                Bound::Unbounded => i64::MIN,
+                Bound::Inclusive(v) => sortable(v),
+                Bound::Exclusive(v) => sortable(v).saturating_add(1),
             };
             let hi = match *max {
-                Bound::Unbounded => Some(i64::MAX),
-                Bound::Inclusive(v) => Some(sortable(v)),
-                Bound::Exclusive(v) => sortable(v).checked_sub(1),
+                Bound::Unbounded => i64::MAX,
+                Bound::Inclusive(v) => sortable(v),
+                Bound::Exclusive(v) => sortable(v).saturating_sub(1),
             };
             (field, Matcher::NumberRange(ordered(lo, hi)))
         }
         Leaf::DateRange { field, min, max } => {
             let lo = match *min {
-                DateBound::Unbounded => Some(i64::MIN),
-                DateBound::Inclusive(v) => Some(v),
-                DateBound::Exclusive(v) => v.checked_add(1),
+                DateBound::Unbounded => i64::MIN,
+                DateBound::Inclusive(v) => v,
+                DateBound::Exclusive(v) => v.saturating_add(1),
             };
             let hi = match *max {
-                DateBound::Unbounded => Some(i64::MAX),
-                DateBound::Inclusive(v) => Some(v),
-                DateBound::Exclusive(v) => v.checked_sub(1),
+                DateBound::Unbounded => i64::MAX,
+                DateBound::Inclusive(v) => v,
+                DateBound::Exclusive(v) => v.saturating_sub(1),
             };
             (field, Matcher::DateRange(ordered(lo, hi)))
         }
     })
 }
 
-fn ordered(lo: Option<i64>, hi: Option<i64>) -> Option<(i64, i64)> {
-    let (lo, hi) = (lo?, hi?);
+/// The inclusive range `lo..=hi`, `None` when empty. An exclusive end has
+/// moved by one before, except at the end of the `i64` range, where it
+/// stays (as in bluge's range searcher).
+fn ordered(lo: i64, hi: i64) -> Option<(i64, i64)> {
     (lo <= hi).then_some((lo, hi))
 }
 

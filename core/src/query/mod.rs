@@ -10,7 +10,8 @@
 //!   ([`Query::score`], or [`Query::compile`] once and [`Compiled::score`]
 //!   per document).
 //! - `date.rs`, `number.rs`, `pattern.rs`: Go's date and float syntax, and
-//!   regexps and wildcards with bluge's semantics.
+//!   regexps and wildcards with bluge's semantics ([`go_regex_to_rust`]
+//!   and [`wildcard_to_regex`] give an index the same patterns).
 //!
 //! Pure: no I/O, no clock.
 
@@ -31,3 +32,4 @@ pub use error::QueryError;
 pub use eval::Compiled;
 pub use flatten::{MAX_JSON_DEPTH, MAX_JSON_FIELDS};
 pub use parse::{MAX_CLAUSES, MAX_FUZZINESS, MAX_QUERY_BYTES, parse};
+pub use pattern::{go_regex_to_rust, wildcard_to_regex};

@@ -27,8 +27,11 @@ const SIZE_LIMIT: usize = 10 << 20;
 /// Go's `regexp/syntax` refuses larger repetition counts.
 const MAX_REPEAT: u32 = 1000;
 
-/// Compiles a `/re/` pattern (without its slashes) to match whole keywords.
-pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
+/// A `/re/` pattern (Go syntax, without its slashes) as a `regex`-crate
+/// pattern with the same meaning, unanchored: for an index whose regexp
+/// query, like tantivy's, matches whole terms. An error for what Go or
+/// vellum refuses.
+pub fn go_regex_to_rust(pattern: &str) -> Result<String, String> {
     let parsed = ast::parse::ParserBuilder::new()
         .nest_limit(250)
         .build()
@@ -36,12 +39,12 @@ pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| format!("invalid regexp: {}", e.kind()))?;
     let mut edits = Edits(Vec::new());
     ast::visit(&parsed, &mut edits)?;
-    let translated = edits.apply(pattern);
-    whole(&translated)
+    Ok(edits.apply(pattern))
 }
 
-/// Compiles a wildcard to match whole keywords.
-pub(crate) fn compile_wildcard(pattern: &str) -> Result<Regex, String> {
+/// A wildcard as a `regex`-crate pattern, unanchored (as
+/// [`go_regex_to_rust`]): `*` is `.*`, `?` is `.`, the rest literal.
+pub fn wildcard_to_regex(pattern: &str) -> String {
     let mut re = String::with_capacity(pattern.len() * 2);
     for c in pattern.chars() {
         match c {
@@ -50,7 +53,17 @@ pub(crate) fn compile_wildcard(pattern: &str) -> Result<Regex, String> {
             c => regex_syntax::escape_into(c.encode_utf8(&mut [0; 4]), &mut re),
         }
     }
-    whole(&re)
+    re
+}
+
+/// Compiles a `/re/` pattern (without its slashes) to match whole keywords.
+pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    whole(&go_regex_to_rust(pattern)?)
+}
+
+/// Compiles a wildcard to match whole keywords.
+pub(crate) fn compile_wildcard(pattern: &str) -> Result<Regex, String> {
+    whole(&wildcard_to_regex(pattern))
 }
 
 fn whole(re: &str) -> Result<Regex, String> {
@@ -266,6 +279,15 @@ mod tests {
         }
         assert!(compile_regex("a{1000}").is_ok());
         assert!(compile_regex("(?i:a)(?s-m:b)").is_ok());
+    }
+
+    #[test]
+    fn translations() {
+        assert_eq!(
+            go_regex_to_rust(r"a\d[\s.]\<").unwrap(),
+            r"a[0-9][[\t\n\f\r ].]<"
+        );
+        assert_eq!(wildcard_to_regex("a.b*c?"), r"a\.b.*c.");
     }
 
     #[test]
