@@ -50,6 +50,9 @@ fn flatten_nested_objects_arrays_bools_and_null() {
             ("label.tags.c", &Value::Number(1.0)),
         ]
     );
+    // JSON's -0 stays negative, as Go's decoder reads it.
+    let n = doc.values("label.meta.n").next();
+    assert!(matches!(n, Some(Value::Number(z)) if z.is_sign_negative()));
 }
 
 #[test]
@@ -195,8 +198,10 @@ fn terms_numbers_and_phrases() {
     assert!(hit("label.neg:-3.5", LABEL));
     assert!(!hit("label.neg:3.5", LABEL));
     // bluge orders -0 below 0.
-    assert!(!hit("label.z:0", r#"{"z":-0.0}"#));
+    assert!(!hit("label.z:0", r#"{"z":-0}"#));
+    assert!(hit("label.z:-0", r#"{"z":-0}"#));
     assert!(hit("label.z:<0", r#"{"z":-0.0}"#));
+    assert!(hit("label.z:>=0", r#"{"z":0}"#));
     // Paths are exact; unqualified terms have no field.
     assert!(!hit("mode:ranked", LABEL));
     assert!(!hit("ranked", LABEL));
