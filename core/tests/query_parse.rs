@@ -384,6 +384,33 @@ fn bounds() {
     let e = parse(&more).unwrap_err();
     assert!(e.message.contains("clauses"), "{e}");
     assert_eq!(e.position, more.len() - 3);
+
+    // The patterns of one query share PATTERN_BUDGET of compiled heap.
+    assert!(error(r"f:/\pL{1000}/").contains("too large"));
+    assert!(parse(&vec!["f:a*"; MAX_CLAUSES].join(" ")).is_ok());
+    let blocked = r"-p.blocked:/.*4bd6667a\-2659\-4888\-b245\-e13690ff4a9b.*/";
+    assert!(parse(&vec![blocked; 60].join(" ")).is_ok());
+    // `.{100}` takes about 100 KiB: 15 fit, 30 do not.
+    assert!(parse(&vec!["f:/.{100}/"; 15].join(" ")).is_ok());
+    let e = parse(&vec!["f:/.{100}/"; 30].join(" ")).unwrap_err();
+    assert!(e.message.contains("too large"), "{e}");
+    assert!(e.position > 100, "{e}");
+    // compile() keeps the same budget for a query built by hand.
+    let big = Query::Bool(
+        (0..30)
+            .map(|_| {
+                clause(
+                    Occur::Should,
+                    1.0,
+                    Leaf::Regex {
+                        field: "f".into(),
+                        pattern: ".{100}".into(),
+                    },
+                )
+            })
+            .collect(),
+    );
+    assert!(big.compile().is_err());
 }
 
 /// Queries from Nakama's documentation and tests.

@@ -26,8 +26,7 @@ use super::ast::{Bound, DateBound, Leaf, Occur, Query};
 use super::doc::{Doc, Value};
 use super::error::QueryError;
 use super::number::sortable;
-use super::pattern;
-use regex::Regex;
+use super::pattern::{self, Budget, Pattern};
 
 /// A query ready to evaluate: patterns compiled, ranges in bluge's order.
 #[derive(Debug, Clone)]
@@ -51,7 +50,7 @@ enum Matcher {
         text: String,
         key: i64,
     },
-    Pattern(Regex),
+    Pattern(Pattern),
     Fuzzy {
         chars: Vec<char>,
         distance: usize,
@@ -75,10 +74,11 @@ impl Query {
             }
             Query::Bool(clauses) => clauses,
         };
+        let mut budget = Budget::new();
         let clauses = clauses
             .iter()
             .map(|c| {
-                let (field, matcher) = compile_leaf(&c.leaf)?;
+                let (field, matcher) = compile_leaf(&c.leaf, &mut budget)?;
                 Ok(CompiledClause {
                     occur: c.occur,
                     boost: c.boost,
@@ -171,7 +171,7 @@ impl Matcher {
     }
 }
 
-fn compile_leaf(leaf: &Leaf) -> Result<(&str, Matcher), QueryError> {
+fn compile_leaf<'a>(leaf: &'a Leaf, budget: &mut Budget) -> Result<(&'a str, Matcher), QueryError> {
     let bad = |e: String| QueryError::new(0, e);
     Ok(match leaf {
         Leaf::Term { field, value } => (field, Matcher::Term(value.clone())),
@@ -184,11 +184,11 @@ fn compile_leaf(leaf: &Leaf) -> Result<(&str, Matcher), QueryError> {
         ),
         Leaf::Wildcard { field, pattern } => (
             field,
-            Matcher::Pattern(pattern::compile_wildcard(pattern).map_err(bad)?),
+            Matcher::Pattern(pattern::compile_wildcard(pattern, budget).map_err(bad)?),
         ),
         Leaf::Regex { field, pattern } => (
             field,
-            Matcher::Pattern(pattern::compile_regex(pattern).map_err(bad)?),
+            Matcher::Pattern(pattern::compile_regex(pattern, budget).map_err(bad)?),
         ),
         Leaf::Fuzzy {
             field,

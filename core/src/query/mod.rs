@@ -32,4 +32,4 @@ pub use error::QueryError;
 pub use eval::Compiled;
 pub use flatten::{MAX_JSON_DEPTH, MAX_JSON_FIELDS};
 pub use parse::{MAX_CLAUSES, MAX_FUZZINESS, MAX_QUERY_BYTES, parse};
-pub use pattern::{go_regex_to_rust, wildcard_to_regex};
+pub use pattern::{PATTERN_BUDGET, go_regex_to_rust, wildcard_to_regex};

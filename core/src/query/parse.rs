@@ -25,14 +25,16 @@
 //! outside 0..=2 (bluge refuses more when searching), a date that is not
 //! RFC 3339 or outside the nanosecond range, and a regexp that Go or
 //! vellum refuses (`pattern.rs`). Kairos adds bounds: [`MAX_QUERY_BYTES`],
-//! [`MAX_CLAUSES`], and a finite boost (Go accepts `^inf` and `^nan`).
+//! [`MAX_CLAUSES`], the heap all of a query's patterns may use compiled
+//! ([`PATTERN_BUDGET`](super::PATTERN_BUDGET)), and a finite boost (Go
+//! accepts `^inf` and `^nan`).
 
 use super::ast::{Bound, Clause, DateBound, Leaf, Occur, Query};
 use super::date;
 use super::error::QueryError;
 use super::lex::{self, Kind, Token};
 use super::number::parse_go_float;
-use super::pattern;
+use super::pattern::{self, Budget};
 
 /// The longest query string accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 4096;
@@ -60,6 +62,7 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
         tokens: &tokens,
         at: 0,
         end: text.len(),
+        budget: Budget::new(),
     };
     let mut clauses = Vec::new();
     loop {
@@ -85,6 +88,8 @@ struct Parser<'a> {
     at: usize,
     /// The length of the input: where an unexpected end is.
     end: usize,
+    /// What the query's patterns may still use, compiled.
+    budget: Budget,
 }
 
 /// How a token reads in a message.
@@ -163,7 +168,7 @@ impl Parser<'_> {
                         self.value(s)
                     }
                     Some(Kind::Tilde(_)) => self.fuzzy(String::new(), s),
-                    _ => string_leaf(pos, String::new(), s),
+                    _ => string_leaf(pos, String::new(), s, &mut self.budget),
                 }
             }
             Some(Kind::Number(n)) => {
@@ -193,7 +198,7 @@ impl Parser<'_> {
                 if let Some(Kind::Tilde(_)) = self.peek() {
                     self.fuzzy(field, s)
                 } else {
-                    string_leaf(pos, field, s)
+                    string_leaf(pos, field, s, &mut self.budget)
                 }
             }
             Some(Kind::Number(_) | Kind::Minus) => {
@@ -315,17 +320,22 @@ fn number_leaf(pos: usize, field: String, text: String) -> Result<Leaf, QueryErr
 }
 
 /// A bare string: a regexp between slashes, a wildcard, or a term.
-fn string_leaf(pos: usize, field: String, s: String) -> Result<Leaf, QueryError> {
+fn string_leaf(
+    pos: usize,
+    field: String,
+    s: String,
+    budget: &mut Budget,
+) -> Result<Leaf, QueryError> {
     if s.starts_with('/') && s.ends_with('/') {
         if s.len() < 2 {
             // Go slices "/"[1:0] here and recovers from the panic.
             return Err(QueryError::new(pos, "invalid regexp '/'"));
         }
         let pattern = s[1..s.len() - 1].to_string();
-        pattern::compile_regex(&pattern).map_err(|e| QueryError::new(pos, e))?;
+        pattern::compile_regex(&pattern, budget).map_err(|e| QueryError::new(pos, e))?;
         Ok(Leaf::Regex { field, pattern })
     } else if s.contains(['*', '?']) {
-        pattern::compile_wildcard(&s).map_err(|e| QueryError::new(pos, e))?;
+        pattern::compile_wildcard(&s, budget).map_err(|e| QueryError::new(pos, e))?;
         Ok(Leaf::Wildcard { field, pattern: s })
     } else {
         Ok(Leaf::Term { field, value: s })

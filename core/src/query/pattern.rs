@@ -14,18 +14,45 @@
 //! A wildcard is literal but for `*` (any run of characters but `\n`)
 //! and `?` (any one character but `\n`), as bluge turns it into a regexp.
 
-use regex::Regex;
+use regex_automata::meta;
+use regex_automata::util::syntax;
 use regex_syntax::ast::{
     self, Assertion, AssertionKind, Ast, ClassPerl, ClassPerlKind, ClassSetBinaryOp, ClassSetItem,
     Flag, FlagsItemKind, HexLiteralKind, LiteralKind, RepetitionKind, RepetitionRange, Span,
     Visitor,
 };
 
-/// vellum's limit on a compiled automaton, which the `regex` crate's
-/// compiled size stands in for.
-const SIZE_LIMIT: usize = 10 << 20;
+/// The heap all the patterns of one query may use, compiled (the
+/// engine's own figure): what bounds the work of compiling them, about
+/// 30 ms at most in a release build. vellum allows 10 MiB to each
+/// pattern, so that the 256 clauses of one query could take 2.5 GiB and
+/// seconds of CPU. Typical patterns take a few KiB (`/.*(a|b).*/`: 4 KiB,
+/// a wildcard: 1.5 KiB), `\pL` 50 KiB and `.{1000}` 1 MiB.
+pub const PATTERN_BUDGET: usize = 2 << 20;
+/// The lazy DFA's cache of each pattern, at most (outside the budget: at
+/// most 16 MiB for 256 patterns, and only as matching fills it).
+const LAZY_DFA_CACHE: usize = 64 << 10;
 /// Go's `regexp/syntax` refuses larger repetition counts.
 const MAX_REPEAT: u32 = 1000;
+
+/// A compiled pattern that matches whole keywords.
+#[derive(Debug, Clone)]
+pub(crate) struct Pattern(meta::Regex);
+
+impl Pattern {
+    pub fn is_match(&self, keyword: &str) -> bool {
+        self.0.is_match(keyword)
+    }
+}
+
+/// What the patterns of one query may still use: see [`PATTERN_BUDGET`].
+pub(crate) struct Budget(usize);
+
+impl Budget {
+    pub fn new() -> Self {
+        Budget(PATTERN_BUDGET)
+    }
+}
 
 /// A `/re/` pattern (Go syntax, without its slashes) as a `regex`-crate
 /// pattern with the same meaning, unanchored: for an index whose regexp
@@ -57,23 +84,43 @@ pub fn wildcard_to_regex(pattern: &str) -> String {
 }
 
 /// Compiles a `/re/` pattern (without its slashes) to match whole keywords.
-pub(crate) fn compile_regex(pattern: &str) -> Result<Regex, String> {
-    whole(&go_regex_to_rust(pattern)?)
+pub(crate) fn compile_regex(pattern: &str, budget: &mut Budget) -> Result<Pattern, String> {
+    whole(&go_regex_to_rust(pattern)?, budget)
 }
 
 /// Compiles a wildcard to match whole keywords.
-pub(crate) fn compile_wildcard(pattern: &str) -> Result<Regex, String> {
-    whole(&wildcard_to_regex(pattern))
+pub(crate) fn compile_wildcard(pattern: &str, budget: &mut Budget) -> Result<Pattern, String> {
+    whole(&wildcard_to_regex(pattern), budget)
 }
 
-fn whole(re: &str) -> Result<Regex, String> {
-    regex::RegexBuilder::new(&format!(r"\A(?:{re})\z"))
-        .size_limit(SIZE_LIMIT)
-        .build()
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(_) => "regexp too large".to_string(),
-            e => format!("invalid regexp: {e}"),
-        })
+fn whole(re: &str, budget: &mut Budget) -> Result<Pattern, String> {
+    let too_large = || "regexp too large: a query's patterns may use 2 MiB".to_string();
+    if budget.0 == 0 {
+        return Err(too_large());
+    }
+    let config = meta::Config::new()
+        .nfa_size_limit(Some(budget.0))
+        .onepass_size_limit(Some(budget.0.min(1 << 20)))
+        .hybrid_cache_capacity(LAZY_DFA_CACHE)
+        .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit);
+    let regex = meta::Builder::new()
+        .configure(config)
+        .syntax(syntax::Config::new().nest_limit(250))
+        .build(&format!(r"\A(?:{re})\z"))
+        .map_err(|e| {
+            if e.size_limit().is_some() {
+                too_large()
+            } else {
+                format!("invalid regexp: {e}")
+            }
+        })?;
+    let used = regex.memory_usage();
+    if used > budget.0 {
+        budget.0 = 0;
+        return Err(too_large());
+    }
+    budget.0 -= used;
+    Ok(Pattern(regex))
 }
 
 /// Replacements to make in the pattern, by byte span, found by walking it;
@@ -210,7 +257,9 @@ mod tests {
     use super::*;
 
     fn matches(pattern: &str, text: &str) -> bool {
-        compile_regex(pattern).unwrap().is_match(text)
+        compile_regex(pattern, &mut Budget::new())
+            .unwrap()
+            .is_match(text)
     }
 
     #[test]
@@ -275,10 +324,10 @@ mod tests {
             "*a",
             r"\8",
         ] {
-            assert!(compile_regex(bad).is_err(), "{bad}");
+            assert!(compile_regex(bad, &mut Budget::new()).is_err(), "{bad}");
         }
-        assert!(compile_regex("a{1000}").is_ok());
-        assert!(compile_regex("(?i:a)(?s-m:b)").is_ok());
+        assert!(compile_regex("a{1000}", &mut Budget::new()).is_ok());
+        assert!(compile_regex("(?i:a)(?s-m:b)", &mut Budget::new()).is_ok());
     }
 
     #[test]
@@ -292,7 +341,7 @@ mod tests {
 
     #[test]
     fn wildcards() {
-        let w = |p: &str, t: &str| compile_wildcard(p).unwrap().is_match(t);
+        let w = |p: &str, t: &str| compile_wildcard(p, &mut Budget::new()).unwrap().is_match(t);
         assert!(w("ab*", "ab"));
         assert!(w("ab*", "abcdef"));
         assert!(!w("ab*", "xab"));
