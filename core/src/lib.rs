@@ -10,6 +10,7 @@ pub mod friend;
 pub mod grant;
 pub mod histogram;
 pub mod notification;
+pub mod query;
 pub mod session;
 pub mod stream;
 pub mod time;

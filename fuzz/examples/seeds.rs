@@ -495,10 +495,40 @@ fn quic_datagram() {
     let _ = Duration::ZERO;
 }
 
+/// Match-listing query strings (Nakama's documented examples and the
+/// query tests of `core`), each with a label after a newline.
+fn query_parse() {
+    let s = Seeds::target("query_parse");
+    let label = r#"{"mode":"ranked","skill":55,"region":"eu-west","open":true,"convo_ids":["abc","def"],"level":12,"code":"007","start":"2024-02-29T13:05:09Z","maps":["map1","map3"],"neg":-3.5}"#;
+    let queries: &[(&str, &str)] = &[
+        ("nakama-doc", "+label.mode:ranked +label.skill:>=50 -label.region:eu"),
+        ("array-member", "+label.convo_ids:abc"),
+        ("boosted-range", "label.level:>=10^2"),
+        ("should-boosts", "label.region:eu^10 label.region:asia^5 label.mode:ranked"),
+        ("regexp", r"+properties.game_mode:foo -properties.blocked:/.*4bd6667a\-2659.*/"),
+        ("alternation", "+label.maps:/.*(map3|some_map_foo).*/"),
+        ("wildcard-fuzzy", "label.mode:r?nk* label.mode:rnaked~2 ^2"),
+        ("dates", r#"label.start:>"2024-02-29T13:05:09Z" label.start:<="2024-02-29T14:05:09.5+01:00""#),
+        ("numbers", "label.neg:<=-3 label.code:007 label.level:- 12.5"),
+        ("escapes", r#"label\:x:a\ b label.name:"say \"hi\"" -label.open:F"#),
+        ("unqualified", r#"ranked "a b" 5 -5 *"#),
+        ("match-all", "*"),
+    ];
+    for (name, query) in queries {
+        s.put(name, format!("{query}\n{label}"));
+    }
+    s.put(
+        "nested-label",
+        "+label.a.b:x\n{\"a\":{\"b\":[\"x\",[1,{\"c\":null}]]},\"t\":\"2024-02-29 13:05:09\"}",
+    );
+    s.put("unterminated", "label.a:\"b");
+}
+
 fn main() {
     envelopes();
     http_json();
     query_string();
+    query_parse();
     ws_frames();
     ws_handshake();
     jwt();

@@ -18,7 +18,7 @@ pub enum Query {
 /// `Should` (with only `MustNot` clauses, every other document matches).
 /// A matching document's score is the sum of the boosts of the `Must` and
 /// `Should` clauses it matches (constant scoring, as Nakama configures
-/// bluge).
+/// bluge); with only `MustNot` clauses it is 1 (bluge's match-all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Occur {
     /// No prefix.
@@ -57,7 +57,9 @@ pub enum Leaf {
     /// `field:/re/`: a keyword the regular expression matches whole.
     Regex { field: String, pattern: String },
     /// `field:value~` or `field:value~2`: a keyword within `distance`
-    /// (Levenshtein, in characters; 1 when no number is written) of `value`.
+    /// (Levenshtein, in characters, a swap of two adjacent characters
+    /// counting as one edit, as bluge's automaton counts; 1 when no number
+    /// is written; at most 2) of `value`.
     Fuzzy {
         field: String,
         value: String,
