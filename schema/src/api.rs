@@ -220,6 +220,31 @@ pub struct NotificationList {
     pub cacheable_cursor: String,
 }
 
+/// A match as a listing shows it (`api.Match`). `label` is a protobuf
+/// wrapper: written, even empty, for an authoritative match; absent for a
+/// relayed one.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Match {
+    pub match_id: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub authoritative: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub size: i32,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub tick_rate: i32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub handler_name: String,
+}
+
+/// `GET /v2/match`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct MatchList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matches: Vec<Match>,
+}
+
 /// A friend edge and the user it points at. `state` is a protobuf
 /// wrapper, so it is written even when zero (a friend).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]

@@ -6,6 +6,7 @@ pub mod cli;
 pub(crate) mod datagram;
 pub mod fanout;
 pub(crate) mod http;
+pub mod listing;
 pub(crate) mod logging;
 pub mod mesh;
 pub(crate) mod metrics;

@@ -41,6 +41,7 @@ pub struct Server {
     /// QUIC, when enabled.
     pub quic_addr: Option<SocketAddr>,
     threads: Vec<ShardThread>,
+    listing: std::thread::JoinHandle<()>,
 }
 
 /// The addresses a shard listens on. Shard 0 binds first; the others bind
@@ -114,7 +115,10 @@ impl Server {
         } else {
             None
         };
+        let (listing, listing_thread) = crate::listing::Listing::start()
+            .map_err(|e| format!("cannot start the match listing: {e}"))?;
         let shared = Arc::new(Shared {
+            listing,
             issuer: SessionIssuer::new(&config.session),
             revocations: RevocationCache::from_stored(stored),
             registry: SessionRegistry::default(),
@@ -193,6 +197,7 @@ impl Server {
             udp_addr: at.udp,
             quic_addr: at.quic,
             threads,
+            listing: listing_thread,
         })
     }
 
@@ -202,6 +207,10 @@ impl Server {
             if let Err(e) = t.join() {
                 tracing::error!(error = %e, "shard ended badly");
             }
+        }
+        self.shared.listing.stop();
+        if self.listing.join().is_err() {
+            tracing::error!("the match listing thread panicked");
         }
         self.shared.persist.shutdown();
     }

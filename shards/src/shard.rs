@@ -112,6 +112,8 @@ pub struct Shared {
     pub quic: Option<crate::quic::QuicShared>,
     /// Game code: RPCs (and, as they land, hooks and match handlers).
     pub modules: Arc<crate::modules::Modules>,
+    /// Match listing: every live match, searchable by label.
+    pub listing: crate::listing::Listing,
 }
 
 /// One shard's own state: what every feature shares, and each feature's
@@ -148,6 +150,7 @@ impl Shard {
             .with_spin(spin)
             .with_overflow_max(shared.config.kairos.session.mesh_overflow_max);
         let metrics = shared.metrics.handle(id);
+        let sizes = realtime::matches::sizes(shared.listing.clone());
         Rc::new_cyclic(|me| Shard {
             id,
             me: me.clone(),
@@ -157,6 +160,7 @@ impl Shard {
                 metrics.clone(),
                 realtime::leave_event,
                 realtime::on_left,
+                sizes,
             )),
             metrics,
             sessions: RefCell::new(HashMap::new()),

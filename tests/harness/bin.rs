@@ -27,11 +27,14 @@
 //! "reliable"}`, with `op` one of `join`, `update`, `leave`, `kick`,
 //! `get`, `list`, `count`, `close`, `send`; answers `{"joined"}`,
 //! `{"presence"}`, `{"presences"}`, `{"count"}` or `{}`),
+//! `test.match_list`, `Nk::match_list` with the payload's `limit`,
+//! `authoritative`, `label`, `min_size`, `max_size` and `query`,
 //! and the authoritative match handler `test.fragile` (created by the RPC
 //! `test.create_fragile`, payload: its parameters, and `module` to create
 //! another handler's match), which ticks at the
-//! parameter `tick_rate` (default 20), broadcasts its tick number (op code
-//! 3) every tick, refuses a join whose metadata has `reject` (with its
+//! parameter `tick_rate` (default 20), is labelled with the parameter
+//! `label` (a signal's data becomes its label), broadcasts its tick
+//! number (op code 3) every tick, refuses a join whose metadata has `reject` (with its
 //! value as the reason), panics on a message with op code 98, and on shutdown
 //! broadcasts `terminating in <grace seconds>` (op code 4).
 
@@ -154,6 +157,11 @@ impl MatchHandler for Fragile {
         let note = format!("terminating in {grace_seconds}");
         d.broadcast(4, note.into_bytes(), None, None, true);
     }
+
+    fn signal(&mut self, d: &mut Dispatcher, _tick: u64, data: &str) -> Result<String, String> {
+        d.label_update(data.to_string());
+        Ok(data.to_string())
+    }
 }
 
 fn fragile(_ctx: &MatchContext, params: &Value) -> Result<(Fragile, MatchInit), Error> {
@@ -162,9 +170,40 @@ fn fragile(_ctx: &MatchContext, params: &Value) -> Result<(Fragile, MatchInit), 
         Fragile,
         MatchInit {
             tick_rate,
-            label: String::new(),
+            label: params["label"].as_str().unwrap_or("").to_string(),
         },
     ))
+}
+
+/// `test.match_list`: `Nk::match_list` with the payload's `limit`,
+/// `authoritative`, `label`, `min_size`, `max_size` and `query`; answers
+/// `{"matches": [{match_id, authoritative, label, size, tick_rate,
+/// handler_name}]}`.
+async fn match_list(ctx: Context, payload: String) -> RpcResult {
+    let p: Value = serde_json::from_str(&payload).unwrap_or(json!({}));
+    let size = |k: &str| p[k].as_u64().map(|v| v as usize);
+    let found = ctx
+        .nk
+        .match_list(
+            p["limit"].as_u64().unwrap_or(10) as usize,
+            p["authoritative"].as_bool().unwrap_or(false),
+            p["label"].as_str(),
+            size("min_size"),
+            size("max_size"),
+            p["query"].as_str(),
+        )
+        .await?;
+    let matches: Vec<Value> = found
+        .iter()
+        .map(|m| {
+            json!({
+                "match_id": m.match_id, "authoritative": m.authoritative,
+                "label": m.label, "size": m.size, "tick_rate": m.tick_rate,
+                "handler_name": m.handler_name,
+            })
+        })
+        .collect();
+    Ok(json!({ "matches": matches }).to_string())
 }
 
 async fn create_fragile(ctx: Context, payload: String) -> RpcResult {
@@ -289,6 +328,7 @@ fn main() {
         .rpc("test.sleep", sleeps)
         .rpc("test.create_fragile", create_fragile)
         .rpc("test.stream", stream_op)
+        .rpc("test.match_list", match_list)
         .match_handler("test.fragile", fragile)
         .before_rt("channel_message_send", before_chat)
         .after_rt("channel_message_send", after_chat)

@@ -2,8 +2,9 @@
 // JavaScript client, unchanged: a match created by an RPC, joined by two
 // players (on different shards when the server has several), moves sent
 // with sendMatchState, the server's state broadcast read from
-// onmatchdata, a full match refusing a third player, and a signal through
-// an RPC called with the HTTP key. Run against a server with the example
+// onmatchdata, a full match refusing a third player, a signal through an
+// RPC called with the HTTP key, and the match found by listMatches with a
+// label query (right after each change, as the server promises). Run against a server with the example
 // modules on 127.0.0.1:7350:
 //
 //   cargo run --release -- --kairos.runtime.examples true      (another terminal)
@@ -50,6 +51,21 @@ try {
     const b = await ben.socket.joinMatch(match_id);
     assert(a.authoritative && b.authoritative, "authoritative");
     assert(JSON.parse(b.label).mode === "arena", b.label);
+  });
+
+  await check("listMatches finds it by a label query, with its size", async () => {
+    // The label says 2 players: the handler updated it on the joins, and
+    // a listing sees an update made before it was asked.
+    const q = `+label.mode:arena +label.players:>=2 +label.players:<=2`;
+    const list = await client.listMatches(cat.session, 100, true, undefined, undefined, undefined, q);
+    const found = (list.matches ?? []).find((m) => m.match_id === match_id);
+    assert(found, `not listed: ${JSON.stringify(list)}`);
+    assert(found.authoritative && found.size === 2 && found.tick_rate === 20, JSON.stringify(found));
+    assert(found.handler_name === "example.arena" && JSON.parse(found.label).players === 2, JSON.stringify(found));
+    const none = await client.listMatches(cat.session, 10, true, undefined, 3, undefined, q);
+    assert(!(none.matches ?? []).some((m) => m.match_id === match_id), "min_size 3 excludes it");
+    const exact = await client.listMatches(cat.session, 10, true, found.label);
+    assert((exact.matches ?? []).some((m) => m.match_id === match_id), "an exact label finds it");
   });
 
   await check("a third is refused: the match is full", async () => {

@@ -102,6 +102,15 @@ impl Query {
 }
 
 impl Compiled {
+    /// Whether clause `clause`'s leaf matches `value`, one value at its
+    /// field: for an index that enumerates a field's values and needs
+    /// the evaluator's own pattern and fuzzy tests (match listing).
+    pub fn leaf_matches(&self, clause: usize, value: &Value) -> bool {
+        self.clauses
+            .get(clause)
+            .is_some_and(|c| c.matcher.matches(value))
+    }
+
     /// The document's score, `None` when it does not match.
     pub fn score(&self, doc: &Doc) -> Option<f64> {
         if self.all {
@@ -202,32 +211,42 @@ fn compile_leaf<'a>(leaf: &'a Leaf, budget: &mut Budget) -> Result<(&'a str, Mat
             },
         ),
         Leaf::NumberRange { field, min, max } => {
-            let lo = match *min {
-                Bound::Unbounded => i64::MIN,
-                Bound::Inclusive(v) => sortable(v),
-                Bound::Exclusive(v) => sortable(v).saturating_add(1),
-            };
-            let hi = match *max {
-                Bound::Unbounded => i64::MAX,
-                Bound::Inclusive(v) => sortable(v),
-                Bound::Exclusive(v) => sortable(v).saturating_sub(1),
-            };
-            (field, Matcher::NumberRange(ordered(lo, hi)))
+            (field, Matcher::NumberRange(number_range(min, max)))
         }
-        Leaf::DateRange { field, min, max } => {
-            let lo = match *min {
-                DateBound::Unbounded => i64::MIN,
-                DateBound::Inclusive(v) => v,
-                DateBound::Exclusive(v) => v.saturating_add(1),
-            };
-            let hi = match *max {
-                DateBound::Unbounded => i64::MAX,
-                DateBound::Inclusive(v) => v,
-                DateBound::Exclusive(v) => v.saturating_sub(1),
-            };
-            (field, Matcher::DateRange(ordered(lo, hi)))
-        }
+        Leaf::DateRange { field, min, max } => (field, Matcher::DateRange(date_range(min, max))),
     })
+}
+
+/// A number range as inclusive bounds on [`sortable`] values (how bluge
+/// compares numbers); `None` when it holds nothing. An index of numbers
+/// keyed by `sortable` finds exactly what the evaluator matches.
+pub fn number_range(min: &Bound, max: &Bound) -> Option<(i64, i64)> {
+    let lo = match *min {
+        Bound::Unbounded => i64::MIN,
+        Bound::Inclusive(v) => sortable(v),
+        Bound::Exclusive(v) => sortable(v).saturating_add(1),
+    };
+    let hi = match *max {
+        Bound::Unbounded => i64::MAX,
+        Bound::Inclusive(v) => sortable(v),
+        Bound::Exclusive(v) => sortable(v).saturating_sub(1),
+    };
+    ordered(lo, hi)
+}
+
+/// A date range as inclusive bounds in nanoseconds; `None` when empty.
+pub fn date_range(min: &DateBound, max: &DateBound) -> Option<(i64, i64)> {
+    let lo = match *min {
+        DateBound::Unbounded => i64::MIN,
+        DateBound::Inclusive(v) => v,
+        DateBound::Exclusive(v) => v.saturating_add(1),
+    };
+    let hi = match *max {
+        DateBound::Unbounded => i64::MAX,
+        DateBound::Inclusive(v) => v,
+        DateBound::Exclusive(v) => v.saturating_sub(1),
+    };
+    ordered(lo, hi)
 }
 
 /// The inclusive range `lo..=hi`, `None` when empty. An exclusive end has

@@ -155,7 +155,7 @@ fn scale_by_power_of_two(mut m: f64, mut e: i64) -> f64 {
 /// The order bluge compares numbers in: the bits of the float, flipped so
 /// that the integers sort as the floats do, except that `-0` sorts just
 /// below `0` (and so does not equal it).
-pub(crate) fn sortable(f: f64) -> i64 {
+pub fn sortable(f: f64) -> i64 {
     let i = f.to_bits() as i64;
     if i < 0 { i ^ i64::MAX } else { i }
 }

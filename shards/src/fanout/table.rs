@@ -24,6 +24,11 @@ pub type LeaveEvent = fn(stream: &StreamId, gone: &Presence) -> Option<Outgoing>
 /// handler hears it). Called with the table free.
 pub(crate) type LeftHook = fn(shard: &crate::shard::Shard, stream: &StreamId, gone: &Presence);
 
+/// What the owner does whenever a stream's member count changes (its new
+/// count; 0 when the stream is gone): match listing hears a match's
+/// size (`realtime::matches::sizes`).
+pub(crate) type SizeHook = Box<dyn Fn(&StreamId, usize)>;
+
 /// One stream's members.
 #[derive(Default)]
 pub struct Membership {
@@ -73,17 +78,31 @@ pub struct StreamTable {
     leave_event: Option<LeaveEvent>,
     /// What follows a leave, if anything.
     left: Option<LeftHook>,
+    /// Who hears member counts, if anyone.
+    sizes: Option<SizeHook>,
 }
 
 impl StreamTable {
     /// A table that keeps the shard's gauges current and announces leaves
     /// with `leave_event`.
-    pub(crate) fn new(metrics: ShardCells, leave_event: LeaveEvent, left: LeftHook) -> StreamTable {
+    pub(crate) fn new(
+        metrics: ShardCells,
+        leave_event: LeaveEvent,
+        left: LeftHook,
+        sizes: SizeHook,
+    ) -> StreamTable {
         StreamTable {
             metrics: Some(metrics),
             leave_event: Some(leave_event),
             left: Some(left),
+            sizes: Some(sizes),
             ..Default::default()
+        }
+    }
+
+    fn resized(&self, stream: &StreamId, size: usize) {
+        if let Some(hook) = &self.sizes {
+            hook(stream, size);
         }
     }
 
@@ -117,8 +136,10 @@ impl StreamTable {
         }
         m.members.push(presence);
         m.rebuild();
+        let size = m.members.len();
         self.presences += 1;
         self.publish();
+        self.resized(stream, size);
         true
     }
 
@@ -148,13 +169,15 @@ impl StreamTable {
         let m = self.streams.get_mut(stream)?;
         let i = m.members.iter().position(|p| p.session_id == session)?;
         let p = m.members.remove(i);
-        if m.members.is_empty() {
+        let size = m.members.len();
+        if size == 0 {
             self.streams.remove(stream);
         } else {
             m.rebuild();
         }
         self.presences -= 1;
         self.publish();
+        self.resized(stream, size);
         Some(p)
     }
 
@@ -163,6 +186,7 @@ impl StreamTable {
         let members = self.streams.remove(stream)?.members;
         self.presences -= members.len();
         self.publish();
+        self.resized(stream, 0);
         Some(members)
     }
 

@@ -124,6 +124,34 @@ impl Nk {
         crate::realtime::matches::authoritative::get(&self.shard, match_id).await
     }
 
+    /// Lists live matches on every shard, as `GET /v2/match` does (and
+    /// Nakama's `MatchList`): at most `limit` (1 to 100); authoritative
+    /// ones only when `authoritative`, else relayed ones too unless a
+    /// `label` (exact) or `query` (Nakama's query syntax over
+    /// `label.<field>`) filters; `min_size`/`max_size` bound the member
+    /// count. A listing sees every match created, relabelled or joined
+    /// before it was asked.
+    pub async fn match_list(
+        &self,
+        limit: usize,
+        authoritative: bool,
+        label: Option<&str>,
+        min_size: Option<usize>,
+        max_size: Option<usize>,
+        query: Option<&str>,
+    ) -> ApiResult<Vec<super::MatchInfo>> {
+        let wide = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        let request = crate::listing::ListRequest::new(
+            Some(wide(limit)),
+            Some(authoritative),
+            label.map(str::to_string),
+            min_size.map(wide),
+            max_size.map(wide),
+            query,
+        )?;
+        self.shard.shared.listing.list(request).await
+    }
+
     // ---- streams (Nakama's StreamUser*, StreamCount, StreamClose, StreamSend)
 
     /// Adds session `session_id` of `user_id`, open on any shard, to

@@ -7,6 +7,7 @@
 mod account;
 mod channels;
 mod friends;
+mod matches;
 mod notifications;
 mod params;
 mod rpc;
@@ -45,6 +46,7 @@ routes! {
     DeleteFriends: DELETE "/v2/friend" Session => friends::delete;
     BlockFriends: POST "/v2/friend/block" Session => friends::block;
     ListFriendsOfFriends: GET "/v2/friend/friends" Session => friends::list_friends_of_friends;
+    ListMatches: GET "/v2/match" Session => matches::list;
     ListNotifications: GET "/v2/notification" Session => notifications::list;
     DeleteNotifications: DELETE "/v2/notification" Session => notifications::delete;
     RpcFunc: POST "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;

@@ -122,6 +122,21 @@ pub(crate) fn wire_id(stream: &StreamId) -> String {
     }
 }
 
+/// Tells match listing each match's member count as it changes
+/// ([`crate::fanout::SizeHook`]); other streams are not its
+/// business.
+pub(crate) fn sizes(listing: crate::listing::Listing) -> crate::fanout::SizeHook {
+    Box::new(move |stream: &StreamId, size: usize| {
+        let authoritative = stream.mode == crate::fanout::mode::MATCH_AUTHORITATIVE;
+        if !authoritative && stream.mode != crate::fanout::mode::MATCH_RELAYED {
+            return;
+        }
+        if let Ok(id) = Uuid::parse_str(&stream.subject) {
+            listing.size(id, wire_id(stream), authoritative, size);
+        }
+    })
+}
+
 /// The event telling a match's members that `gone` left.
 pub fn leave_event(stream: &StreamId, gone: &Presence) -> Outgoing {
     Outgoing::MatchPresenceEvent(MatchPresenceEvent {

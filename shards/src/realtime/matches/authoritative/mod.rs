@@ -119,6 +119,7 @@ pub fn create(shard: &Rc<Shard>, module: &str, params: &Value) -> Result<String,
         )));
     }
     let running = Rc::new(Running::new(id, ctx, stream, handler, init));
+    running.listed(shard);
     let mut all = shard.features.matches.running.borrow_mut();
     all.insert(id, running.clone());
     shard.metrics.matches.set(all.len() as u64);

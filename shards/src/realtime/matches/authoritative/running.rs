@@ -68,6 +68,24 @@ impl Running {
         }
     }
 
+    /// Tells match listing what this match is now (at its start and
+    /// after each label update); the listing keeps its start time and
+    /// size.
+    pub fn listed(&self, shard: &Shard) {
+        shard.shared.listing.upsert(
+            self.id,
+            crate::listing::Entry {
+                match_id: self.ctx.match_id.clone(),
+                authoritative: true,
+                label: self.label(),
+                tick_rate: self.tick_rate,
+                handler_name: self.ctx.module.clone(),
+                create_time: kairos_core::time::now_micros().saturating_mul(1000),
+                size: 0,
+            },
+        );
+    }
+
     pub fn tick_rate(&self) -> u32 {
         self.tick_rate
     }
@@ -200,6 +218,7 @@ impl Running {
                 Action::Label(label) => {
                     if label.len() <= super::MAX_LABEL {
                         *self.label.borrow_mut() = label;
+                        self.listed(shard);
                     } else {
                         tracing::warn!(match_id = %self.ctx.match_id, "label update over {} bytes ignored", super::MAX_LABEL);
                     }
@@ -280,6 +299,7 @@ impl Running {
             return;
         }
         self.inbox.borrow_mut().clear();
+        shard.shared.listing.remove(self.id);
         let mut running = shard.features.matches.running.borrow_mut();
         running.remove(&self.id);
         shard.metrics.matches.set(running.len() as u64);
