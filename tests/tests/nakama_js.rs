@@ -3,8 +3,10 @@
 //! (four players: a match, chat, status, friends, notifications) and
 //! `tests/js/protobuf.mjs` (the protobuf adapter with a JSON client), on
 //! both backends, `tests/js/rpc.mjs` (RPCs over HTTP and the socket),
-//! `tests/js/arena.mjs` (the example authoritative match) and
-//! `tests/js/streams.mjs` (game code's streams).
+//! `tests/js/arena.mjs` (the example authoritative match, and its
+//! listing), `tests/js/arena_mixed.mjs` (nakama-js and a Rust client over
+//! reliable UDP in one arena) and `tests/js/streams.mjs` (game code's
+//! streams).
 //!
 //! The harness installs `tests/js` itself (`npm ci`, see
 //! `kairos_tests::js`). Without Node.js these tests fail, saying how to
@@ -50,6 +52,97 @@ fn nakama_js_streams() {
         &Backend::Sqlite,
         "streams.mjs",
         "all nakama-js stream checks passed",
+    );
+}
+
+/// One authoritative arena played by nakama-js over WebSocket and by
+/// `kairos-client` over reliable UDP: each sees the other's moves in the
+/// server's state. The UDP player moves twice, the script moves once
+/// after seeing that, and the UDP player answers the script's move with a
+/// third step, which the script must see: a handshake, no timing.
+#[test]
+fn nakama_js_and_reliable_udp_share_the_arena() {
+    use kairos_client::rtapi::Outgoing;
+    use kairos_client::{Client, ConnectOptions, Transport};
+    use std::time::{Duration, Instant};
+
+    let path = std::env::var("PATH").unwrap_or_default();
+    let dir = kairos_tests::js::prepare(&path).unwrap_or_else(|e| panic!("{e}"));
+    let s = TestServer::start(&Backend::Sqlite);
+    let port: u16 = s.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let client = Client::new("127.0.0.1", port, "defaultkey");
+    let udp_session = client
+        .authenticate_device(&kairos_tests::unique("udp-"), true, None)
+        .expect("authenticates");
+    let http = s.http();
+    let creator = http.device(&kairos_tests::unique("creator-"));
+    let made = http.request(
+        "POST",
+        "/v2/rpc/example.create_arena",
+        Some(&kairos_tests::bearer(&creator.token)),
+        Some(&serde_json::Value::String(r#"{"tick_rate":20}"#.into()).to_string()),
+    );
+    assert_eq!(made.status, 200, "{}", made.text);
+    let payload: serde_json::Value =
+        serde_json::from_str(made.body["payload"].as_str().unwrap()).unwrap();
+    let match_id = payload["match_id"].as_str().unwrap().to_string();
+    let mut udp = client
+        .connect(
+            &udp_session,
+            Transport::ReliableUdp,
+            ConnectOptions::default(),
+        )
+        .expect("reliable UDP connects");
+    assert!(udp.match_join(&match_id).expect("joins").authoritative);
+    let step = br#"{"dx":1,"dy":0}"#;
+    for _ in 0..2 {
+        udp.match_data_send(&match_id, 1, &step[..], true, &[])
+            .unwrap();
+    }
+
+    let mut script = std::process::Command::new("node")
+        .arg("arena_mixed.mjs")
+        .current_dir(&dir)
+        .env("KAIROS_HOST", "127.0.0.1")
+        .env("KAIROS_PORT", port.to_string())
+        .env("KAIROS_MATCH_ID", &match_id)
+        .env("KAIROS_OTHER_USER", &udp_session.user_id)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run node");
+    // The UDP player waits for another player one step up, then answers.
+    let me = udp_session.user_id.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = false;
+    while !seen && Instant::now() < deadline {
+        if matches!(script.try_wait(), Ok(Some(_))) {
+            break; // The script ended early: its output says why.
+        }
+        if let Ok(Some(msg)) = udp.poll(Duration::from_millis(200))
+            && let Some(Outgoing::MatchData(d)) = msg.message
+            && d.op_code == 2
+        {
+            let state: serde_json::Value = serde_json::from_slice(&d.data).unwrap_or_default();
+            seen = state["players"].as_object().is_some_and(|p| {
+                p.iter()
+                    .any(|(user, at)| *user != me && *at == serde_json::json!([0, 1]))
+            });
+        }
+    }
+    if seen {
+        udp.match_data_send(&match_id, 1, &step[..], true, &[])
+            .unwrap();
+    } else {
+        let _ = script.kill();
+    }
+    let out = script.wait_with_output().expect("node ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        seen && out.status.success() && stdout.contains("all nakama-js mixed arena checks passed"),
+        "arena_mixed.mjs failed (the UDP player saw its move: {seen}):\n{stdout}\n{}\nserver log:\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        s.log()
     );
 }
 
