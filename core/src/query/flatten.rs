@@ -56,31 +56,6 @@ impl Doc {
         };
         walk.value(value, 0);
     }
-
-    /// Adds a keyword.
-    pub fn push_keyword(&mut self, path: &str, value: impl Into<String>) {
-        self.fields
-            .push((path.to_string(), Value::Keyword(value.into())));
-    }
-
-    /// Adds a number.
-    pub fn push_number(&mut self, path: &str, value: f64) {
-        self.fields.push((path.to_string(), Value::Number(value)));
-    }
-
-    /// Adds a date, in nanoseconds since the epoch.
-    pub fn push_date(&mut self, path: &str, unix_nanos: i64) {
-        self.fields
-            .push((path.to_string(), Value::Date(unix_nanos)));
-    }
-
-    /// The values at `path`, in the order they were added.
-    pub fn values<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
-        self.fields
-            .iter()
-            .filter(move |(p, _)| p == path)
-            .map(|(_, v)| v)
-    }
 }
 
 /// A walk in progress: the path so far and the values it may still add.

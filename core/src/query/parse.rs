@@ -43,7 +43,10 @@ pub const MAX_CLAUSES: usize = 256;
 /// bluge's largest fuzziness.
 pub const MAX_FUZZINESS: u8 = 2;
 
-/// Parses a query string.
+/// Parses a query string. `"*"` exactly is [`Query::All`]; `""` is
+/// `Query::Bool(vec![])`, which matches nothing (match listing reads an
+/// empty query as all matches before it gets here, as Nakama does); a
+/// query of whitespace only is a syntax error, as in bluge.
 pub fn parse(text: &str) -> Result<Query, QueryError> {
     if text.len() > MAX_QUERY_BYTES {
         return Err(QueryError::new(
