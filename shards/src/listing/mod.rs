@@ -362,15 +362,35 @@ impl Worker {
     }
 
     fn list(&self, req: &ListRequest) -> tantivy::Result<Vec<MatchInfo>> {
-        let only = (!req.sizes.is_any()).then(|| Arc::new(self.table.sized(&req.sizes)));
-        let mut allow_relayed = false;
-        let slots = if let Some(q) = &req.query {
+        let search = |q: &dyn tantivy::query::Query| -> tantivy::Result<Vec<MatchInfo>> {
+            let only = (!req.sizes.is_any()).then(|| Arc::new(self.table.sized(&req.sizes)));
+            Ok(self
+                .index
+                .search(q, req.limit, only)?
+                .into_iter()
+                .filter_map(|slot| self.table.get(slot))
+                .filter(|e| e.authoritative && req.sizes.contains(e.size))
+                .map(info)
+                .collect())
+        };
+        // Newest first from the table: no search needed.
+        let newest = |authoritative: bool, room: usize| {
+            self.table
+                .newest(authoritative)
+                .filter(|e| req.sizes.contains(e.size))
+                .take(room)
+                .map(info)
+        };
+        if let Some(q) = &req.query {
             if req.authoritative == Some(false) {
                 return Ok(Vec::new());
             }
-            let q = translate::translate(q, &self.index)?;
-            self.index.search(&*q, req.limit, only)?
-        } else if let Some(label) = &req.label {
+            return search(&*translate::translate(q, &self.index)?);
+        }
+        if let Some(label) = &req.label {
+            if req.authoritative == Some(false) {
+                return Ok(Vec::new());
+            }
             let term = tantivy::Term::from_field_text(
                 self.index.fields.kw,
                 &terms::keyword("label_string", label),
@@ -379,30 +399,15 @@ impl Worker {
                 Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
                 1.0,
             );
-            self.index.search(&q, req.limit, only)?
-        } else if req.authoritative != Some(false) {
-            allow_relayed = req.authoritative.is_none();
-            let q = ConstScoreQuery::new(Box::new(tantivy::query::AllQuery), 1.0);
-            self.index.search(&q, req.limit, only)?
-        } else {
-            allow_relayed = true;
-            Vec::new()
-        };
-        let mut out: Vec<MatchInfo> = slots
-            .into_iter()
-            .filter_map(|slot| self.table.get(slot))
-            .filter(|e| e.authoritative && req.sizes.contains(e.size))
-            .map(info)
-            .collect();
-        if allow_relayed && out.len() < req.limit {
+            return search(&q);
+        }
+        let mut out: Vec<MatchInfo> = Vec::with_capacity(req.limit);
+        if req.authoritative != Some(false) {
+            out.extend(newest(true, req.limit));
+        }
+        if req.authoritative != Some(true) {
             let room = req.limit - out.len();
-            out.extend(
-                self.table
-                    .relayed()
-                    .filter(|e| req.sizes.contains(e.size))
-                    .take(room)
-                    .map(info),
-            );
+            out.extend(newest(false, room));
         }
         Ok(out)
     }

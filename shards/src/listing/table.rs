@@ -28,9 +28,10 @@ pub struct Table {
     slots: Vec<Option<Entry>>,
     free: Vec<u32>,
     by_id: HashMap<Uuid, u32>,
-    /// Relayed matches by `(create_time, slot)`, for listing them newest
-    /// first without a sort.
-    relayed: BTreeSet<(i64, u32)>,
+    /// Each kind's matches by `(create_time, slot)` (relayed at 0,
+    /// authoritative at 1), for listing them newest first without a sort
+    /// or a search.
+    order: [BTreeSet<(i64, u32)>; 2],
 }
 
 impl Table {
@@ -48,7 +49,7 @@ impl Table {
 
     /// Adds `entry` under `id`; its slot. The id must not be present.
     pub fn insert(&mut self, id: Uuid, entry: Entry) -> u32 {
-        let relayed = (!entry.authoritative).then_some(entry.create_time);
+        let key = (usize::from(entry.authoritative), entry.create_time);
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize] = Some(entry);
@@ -60,9 +61,7 @@ impl Table {
             }
         };
         self.by_id.insert(id, slot);
-        if let Some(created) = relayed {
-            self.relayed.insert((created, slot));
-        }
+        self.order[key.0].insert((key.1, slot));
         slot
     }
 
@@ -70,16 +69,14 @@ impl Table {
     pub fn remove(&mut self, id: &Uuid) -> Option<(u32, Entry)> {
         let slot = self.by_id.remove(id)?;
         let entry = self.slots[slot as usize].take()?;
-        if !entry.authoritative {
-            self.relayed.remove(&(entry.create_time, slot));
-        }
+        self.order[usize::from(entry.authoritative)].remove(&(entry.create_time, slot));
         self.free.push(slot);
         Some((slot, entry))
     }
 
-    /// Every live relayed match, newest first.
-    pub fn relayed(&self) -> impl Iterator<Item = &Entry> {
-        self.relayed
+    /// Every live match of one kind, newest first.
+    pub fn newest(&self, authoritative: bool) -> impl Iterator<Item = &Entry> {
+        self.order[usize::from(authoritative)]
             .iter()
             .rev()
             .filter_map(|(_, slot)| self.get(*slot))
@@ -145,8 +142,9 @@ mod tests {
         assert_eq!(t.remove(&a).unwrap().0, 0);
         assert!(t.remove(&a).is_none());
         assert_eq!(t.insert(c, entry(false, 2, 3)), 0, "the freed slot");
-        let relayed: Vec<i64> = t.relayed().map(|e| e.create_time).collect();
+        let relayed: Vec<i64> = t.newest(false).map(|e| e.create_time).collect();
         assert_eq!(relayed, vec![3, 2]);
+        assert_eq!(t.newest(true).count(), 0);
         let range = SizeRange {
             min: Some(3),
             max: None,
