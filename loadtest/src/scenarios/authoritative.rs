@@ -1,5 +1,6 @@
-//! `authoritative`: players in server-authoritative matches. For each of
-//! the `--concurrency / --players-per-match` matches, its first player
+//! `authoritative`: players in server-authoritative matches. Every player
+//! authenticates and opens its socket first; once all are open, for each
+//! of the `--concurrency / --players-per-match` matches, its first player
 //! calls the RPC `--rpc` (default `example.create_arena`, Kairos's stock
 //! example with `--kairos.runtime.examples true`) over its realtime socket
 //! with `--rpc-payload` (default `{"tick_rate":<--tick-rate>,
@@ -33,9 +34,9 @@
 //! rate × window. After the window the inputs stop and the run drains
 //! until every input sent in the window is reflected or timed out.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -117,6 +118,8 @@ struct Shared {
     unreflected: AtomicU64,
     /// Players still sending (the drain waits for none).
     senders: AtomicUsize,
+    /// Sockets that failed while playing, by error label.
+    lost: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Shared {
@@ -152,36 +155,46 @@ pub async fn run(run: &Arc<Run>) -> Result<Outcome, String> {
         reflected: AtomicU64::new(0),
         unreflected: AtomicU64::new(0),
         senders: AtomicUsize::new(players),
+        lost: Mutex::default(),
     });
     let slots: Arc<Vec<Slot<Option<String>>>> =
         Arc::new((0..matches).map(|_| Slot::new()).collect());
     let ready = Arc::new(AtomicUsize::new(0));
+    // Every socket opens before any match is created: a match broadcasts
+    // from its first join, and thousands of sockets still authenticating
+    // beside running matches would measure a mix of both.
+    let sessions = Arc::new(tokio::sync::Barrier::new(players));
     let payload = rpc_payload(run);
     let input_b64: Arc<str> = STANDARD
         .encode(input(run.opts.payload.unwrap_or(MIN_PAYLOAD)))
         .into();
 
     let fleet = {
-        let (shared, slots, ready, payload) = (
+        let (shared, slots, ready, payload, sessions) = (
             shared.clone(),
             slots.clone(),
             ready.clone(),
             payload.clone(),
+            sessions.clone(),
         );
         Fleet::spawn(run, players, move |mut w| {
             let sending = SendingGuard(shared.clone());
-            let (shared, slots, ready, payload, input_b64) = (
+            let (shared, slots, ready, payload, input_b64, sessions) = (
                 shared.clone(),
                 slots.clone(),
                 ready.clone(),
                 payload.clone(),
                 input_b64.clone(),
+                sessions.clone(),
             );
             async move {
                 let run = w.run.clone();
                 let slot = &slots[w.id / per_match];
                 let creator = w.id % per_match == 0;
                 let mut ws = open_session(&run, addr, w.id, ops).await;
+                if run.until_stopped(sessions.wait()).await.is_none() {
+                    return;
+                }
                 let joined = match &mut ws {
                     Some(ws) => setup(&run, ws, &shared, slot, creator, &payload).await,
                     None => None,
@@ -199,14 +212,12 @@ pub async fn run(run: &Arc<Run>) -> Result<Outcome, String> {
                 let mut player = Player::new(&run, &shared, w.id, &match_id, &user_id);
                 let result = player.play(&mut ws, &input_b64, sending).await;
                 if let Err(e) = result {
-                    run.record_sample(
-                        shared.gap,
-                        Instant::now(),
-                        Duration::ZERO,
-                        None,
-                        Sample::Error(e.kind()),
-                    );
+                    // Whenever it happens (a saturated generator's sockets
+                    // may be closed by the server during setup or the
+                    // drain too), with why.
                     run.stats.count("sockets_lost", 1);
+                    let mut lost = shared.lost.lock().expect("lost lock");
+                    *lost.entry(e.kind()).or_default() += 1;
                 }
                 player.finish();
                 run.stats.count("server_pings_answered", ws.pings_answered);
@@ -292,6 +303,11 @@ fn report(
             }),
         ),
     ];
+    let lost = shared.lost.lock().expect("lost lock");
+    if !lost.is_empty() {
+        extra.push(("sockets_lost_by".into(), json!(*lost)));
+    }
+    drop(lost);
     if let Some(g) = gaps {
         extra.push((
             "jitter_p50_us".into(),
