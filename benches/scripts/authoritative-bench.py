@@ -2,11 +2,14 @@
 """Authoritative matches with players, against relayed matches at the same
 delivery rate (BENCHMARKS.md, "Authoritative matches with players").
 
-    benches/scripts/authoritative-bench.py KAIROS LOADTEST OUT_DIR [MATCHES ...]
+    cargo build --release -p kairos-shards --bin kairos
+    cargo build --release -p kairos-loadtest
+    benches/scripts/authoritative-bench.py target/release/kairos \
+        target/release/kairos-loadtest OUT_DIR [MATCHES ...]
 
 For each MATCHES (default: 100 250 500 1000) it runs, each on a freshly
 started KAIROS (2 shards, SQLite, the stock examples, the per-session rate
-limit lifted, a Prometheus port):
+limit and the per-address connection cap lifted, a Prometheus port):
 
 1. `kairos-loadtest authoritative`: MATCHES `example.arena` matches of
    PLAYERS players (default 10) at TICK_RATE (default 60) Hz, each player
@@ -34,11 +37,16 @@ metrics listen on PORT + 5). Every result goes to OUT_DIR as the
 loadtest's table and JSON, and one summary line per run is printed and
 appended to OUT_DIR/summary.jsonl. The open-file limit is raised to the
 hard limit for both processes (10,000 sockets need about 10,100).
+
+On a machine shared with other work, run it under `chrt -r 1` (root): the
+server and the generator then get the cores, and the figures say what the
+machine can do rather than what the other work left (BENCHMARKS.md).
 """
 import json
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -64,7 +72,17 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 os.makedirs(OUT, exist_ok=True)
 
 
+def port_in_use():
+    """Whether something listens on PORT already: kairos binds with
+    SO_REUSEPORT, so a second server (another bench still running) would
+    share the port silently and split the connections."""
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", PORT)) == 0
+
+
 def start_server():
+    if port_in_use():
+        raise SystemExit(f"port {PORT} is in use: is another bench running? set PORT")
     data_dir = tempfile.mkdtemp(prefix="kairos-abench-")
     log = open(os.path.join(data_dir, "server.log"), "w")
     server = subprocess.Popen(
@@ -72,7 +90,10 @@ def start_server():
          "--socket.port", str(PORT), "--udp.port", "0", "--quic.port", "0",
          "--metrics.prometheus_port", str(METRICS), "--kairos.runtime.examples", "true",
          "--kairos.session.max_messages_per_sec", "10000000",
-         "--kairos.session.message_burst", "10000000"],
+         "--kairos.session.message_burst", "10000000",
+         # 10,000 sockets from one address: past the default cap of 4,096
+         # per shard.
+         "--kairos.net.max_connections_per_ip", "0"],
         stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
     while time.time() < deadline:
