@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use memchr::memmem::Finder;
 use serde_json::{Value, json};
 
 use super::{Outcome, SessionOps, open_session, resolve_target};
@@ -434,8 +435,11 @@ struct Player<'a> {
     shared: &'a Shared,
     schedule: Schedule,
     envelope: MatchDataEnvelope,
-    /// `"<user id>":[`, what precedes this player's x in a state.
-    needle: Vec<u8>,
+    /// Finds `"<user id>":[`, what precedes this player's x in a state
+    /// (built once: a searcher per state would cost more than the search).
+    position: Finder<'static>,
+    /// Finds `"tick":`.
+    tick: Finder<'static>,
     /// Inputs sent and not yet reflected: (number, send time).
     pending: VecDeque<(u64, Instant)>,
     /// Inputs given up on: input k is reflected by x ≥ k − skipped.
@@ -458,7 +462,9 @@ impl<'a> Player<'a> {
                 Schedule::phase_of(id, players),
             ),
             envelope: MatchDataEnvelope::new(match_id, run.opts.op_code, true),
-            needle: format!("{}:[", nakama::json_string(user_id)).into_bytes(),
+            position: Finder::new(format!("{}:[", nakama::json_string(user_id)).as_bytes())
+                .into_owned(),
+            tick: Finder::new(b"\"tick\":").into_owned(),
             pending: VecDeque::new(),
             skipped: 0,
             last_state: None,
@@ -575,7 +581,7 @@ impl<'a> Player<'a> {
         {
             return;
         }
-        if let Some(tick) = number_after(&self.data, b"\"tick\":")
+        if let Some(tick) = number_after(&self.data, &self.tick)
             && let Some(last) = self.last_tick.replace(tick)
             && in_window
         {
@@ -587,7 +593,7 @@ impl<'a> Player<'a> {
                 self.shared.states_reordered.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let Some(x) = number_after(&self.data, &self.needle) else {
+        let Some(x) = number_after(&self.data, &self.position) else {
             if in_window {
                 self.shared.no_position.fetch_add(1, Ordering::Relaxed);
             }
@@ -618,10 +624,10 @@ impl<'a> Player<'a> {
     }
 }
 
-/// The unsigned integer right after the first `needle` in `data` (a
+/// The unsigned integer right after the first match of `needle` in `data` (a
 /// leading minus sign reads as 0: a position below the start).
-fn number_after(data: &[u8], needle: &[u8]) -> Option<u64> {
-    let at = memchr::memmem::find(data, needle)? + needle.len();
+fn number_after(data: &[u8], needle: &Finder<'_>) -> Option<u64> {
+    let at = needle.find(data)? + needle.needle().len();
     let rest = &data[at..];
     if rest.first() == Some(&b'-') {
         return Some(0);
@@ -660,11 +666,12 @@ mod tests {
     #[test]
     fn numbers_in_states() {
         let state = br#"{"players":{"a":[3,0],"b":[-2,1]},"tick":41}"#;
-        assert_eq!(number_after(state, b"\"tick\":"), Some(41));
-        assert_eq!(number_after(state, br#""a":["#), Some(3));
-        assert_eq!(number_after(state, br#""b":["#), Some(0));
-        assert_eq!(number_after(state, br#""c":["#), None);
-        assert_eq!(number_after(b"\"tick\":", b"\"tick\":"), None);
+        let after = |data: &[u8], needle: &[u8]| number_after(data, &Finder::new(needle));
+        assert_eq!(after(state, b"\"tick\":"), Some(41));
+        assert_eq!(after(state, br#""a":["#), Some(3));
+        assert_eq!(after(state, br#""b":["#), Some(0));
+        assert_eq!(after(state, br#""c":["#), None);
+        assert_eq!(after(b"\"tick\":", b"\"tick\":"), None);
     }
 
     #[test]
