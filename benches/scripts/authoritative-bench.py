@@ -7,7 +7,7 @@ delivery rate (BENCHMARKS.md, "Authoritative matches with players").
     benches/scripts/authoritative-bench.py target/release/kairos \
         target/release/kairos-loadtest OUT_DIR [MATCHES ...]
 
-For each MATCHES (default: 100 250 500 1000) it runs, each on a freshly
+For each MATCHES (default: 250 400 500 750 1000) it runs, each on a freshly
 started KAIROS (2 shards, SQLite, the stock examples, the per-session rate
 limit and the per-address connection cap lifted, a Prometheus port):
 
@@ -34,7 +34,7 @@ competes with the server.
 Environment: PLAYERS, TICK_RATE, INPUT_RATE, SECONDS (default 10), REPS
 (default 1), RELAY (default 1), RELAY_PAYLOAD, PORT (default 17790; the
 metrics listen on PORT + 5). Every result goes to OUT_DIR as the
-loadtest's table and JSON, and one summary line per run is printed and
+loadtest's table, JSON and stderr, and one summary line per run is printed and
 appended to OUT_DIR/summary.jsonl. The open-file limit is raised to the
 hard limit for both processes (10,000 sockets need about 10,100).
 
@@ -56,7 +56,7 @@ import time
 from kairos_metrics import cpu_seconds, load_average, percentiles, scrape
 
 KAIROS, LOADTEST, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
-MATCHES = [int(m) for m in sys.argv[4:]] or [100, 250, 500, 1000]
+MATCHES = [int(m) for m in sys.argv[4:]] or [250, 400, 500, 750, 1000]
 PLAYERS = int(os.environ.get("PLAYERS", "10"))
 TICK_RATE = int(os.environ.get("TICK_RATE", "60"))
 INPUT_RATE = float(os.environ.get("INPUT_RATE", "2"))
@@ -116,9 +116,11 @@ def stop_server(server, data_dir):
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def loadtest(args, name, server, watch_ticks):
-    """Runs the loadtest; while its window is open, reads the tick metrics
-    and the generator's CPU at two points inside it."""
+def loadtest(args, name, server, matches=None):
+    """Runs the loadtest; while its window is open, reads the generator's
+    CPU and, for `matches` authoritative matches, the tick metrics at two
+    points inside it."""
+    watch_ticks = matches is not None
     path = os.path.join(OUT, name)
     cmd = [LOADTEST] + args + ["--target", f"127.0.0.1:{PORT}", "--server-pid", str(server.pid),
                                "--json", path + ".json"]
@@ -130,14 +132,19 @@ def loadtest(args, name, server, watch_ticks):
         samples.append((time.time(), hist, counters, cpu_seconds(proc.pid)))
 
     timer = None
+    err = open(path + ".err", "w")
     for line in proc.stderr:
+        err.write(line)
         if "measuring" in line and timer is None:
             sample()
             timer = threading.Timer(max(SECONDS - 2, 1), sample)
             timer.start()
     proc.wait()
+    err.close()
     if timer:
         timer.join()
+    if not os.path.exists(path + ".json"):
+        return None, {"command": " ".join(cmd), "exit": proc.returncode}
     with open(path + ".json") as f:
         report = json.load(f)
     out = {"command": " ".join(cmd), "exit": proc.returncode}
@@ -154,7 +161,7 @@ def loadtest(args, name, server, watch_ticks):
             out.update({
                 "tick_span_s": round(span, 2),
                 "ticks_per_sec": round(ticks / span),
-                "ticks_due_per_sec": None,
+                "ticks_due_per_sec": matches * TICK_RATE,
                 "ticks_skipped_per_sec": round(skipped / span, 1),
                 "tick_lateness_le_s": {str(k): v for k, v in late.items()},
                 "tick_handler_le_s": {str(k): v for k, v in took.items()},
@@ -163,6 +170,11 @@ def loadtest(args, name, server, watch_ticks):
 
 
 def summary(kind, matches, rep, report, extra, load):
+    if report is None:
+        row = {"run": kind, "matches": matches, "rep": rep, "load_before": load,
+               "failed": f"exit {extra['exit']}, see its .err file", "command": extra["command"]}
+        print(json.dumps(row), flush=True)
+        return
     e, c = report["extra"], report["counters"]
     ops = {o["name"]: o for o in report["operations"]}
     row = {
@@ -173,6 +185,7 @@ def summary(kind, matches, rep, report, extra, load):
         "server_cpu_cores": e.get("server_cpu_cores"),
         "server_cpu_per_delivered_us": e.get("server_cpu_per_delivered_us"),
         "sockets_lost": c.get("sockets_lost", 0),
+        "sockets_lost_by": e.get("sockets_lost_by", {}),
     }
     if kind == "authoritative":
         lat = ops["input_to_state"]["latency_us"]
@@ -181,8 +194,6 @@ def summary(kind, matches, rep, report, extra, load):
             "input_to_state_p50_us": lat["p50"], "input_to_state_p99_us": lat["p99"],
             "states_missed": c.get("states_missed"), "inputs_unreflected": c.get("inputs_unreflected"),
         })
-        if "ticks_per_sec" in extra:
-            extra["ticks_due_per_sec"] = matches * TICK_RATE
     else:
         lat = ops["deliver"]["latency_us"]
         row.update({"deliver_p50_us": lat["p50"], "deliver_p99_us": lat["p99"],
@@ -209,7 +220,8 @@ for rep in range(1, REPS + 1):
             load = load_average()
             server, data_dir = start_server()
             try:
-                report, extra = loadtest(args, f"{kind}-{matches}-rep{rep}", server, kind == "authoritative")
+                watched = matches if kind == "authoritative" else None
+                report, extra = loadtest(args, f"{kind}-{matches}-rep{rep}", server, watched)
             finally:
                 stop_server(server, data_dir)
             summary(kind, matches, rep, report, extra, load)
