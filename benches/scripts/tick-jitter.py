@@ -18,12 +18,13 @@ not the game.
 import base64
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+from kairos_metrics import cpu_seconds, percentiles, scrape
 
 BINARY = sys.argv[1]
 MATCHES = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
@@ -44,43 +45,6 @@ def http(method, path, body=None, auth=None):
         return json.loads(r.read() or b"{}")
 
 
-def scrape():
-    with urllib.request.urlopen(f"http://127.0.0.1:{METRICS}/metrics", timeout=10) as r:
-        text = r.read().decode()
-    hist = {}
-    counters = {}
-    for line in text.splitlines():
-        m = re.match(r'(kairos_match_tick_(?:lateness_)?seconds)_bucket\{[^}]*le="([^"]+)"\} (\d+)', line)
-        if m:
-            name, le, v = m.group(1), m.group(2), int(m.group(3))
-            hist.setdefault(name, {}).setdefault(le, 0)
-            hist[name][le] += v
-            continue
-        m = re.match(r"(kairos_match_ticks(?:_skipped)?_total)(?:\{[^}]*\})? (\d+)", line)
-        if m:
-            counters[m.group(1)] = int(m.group(2))
-    return hist, counters
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentiles(before, after, qs=(0.5, 0.99, 0.999)):
-    les = sorted(after, key=lambda le: float("inf") if le == "+Inf" else float(le))
-    cum = [(le, after[le] - before.get(le, 0)) for le in les]
-    total = cum[-1][1] if cum else 0
-    out = {}
-    for q in qs:
-        for le, n in cum:
-            if total and n >= q * total:
-                out[q] = le
-                break
-    return total, out
-
-
 data_dir = tempfile.mkdtemp()
 server = subprocess.Popen(
     [BINARY, "--data_dir", data_dir, "--shards", "2", "--logger.level", "warn",
@@ -98,10 +62,10 @@ try:
         http("POST", "/v2/rpc/example.create_arena",
              json.dumps({"tick_rate": RATE}), "Bearer " + token)
     time.sleep(3)
-    h0, c0 = scrape()
+    h0, c0 = scrape(METRICS)
     cpu0 = cpu_seconds(server.pid)
     time.sleep(WINDOW)
-    h1, c1 = scrape()
+    h1, c1 = scrape(METRICS)
     cpu1 = cpu_seconds(server.pid)
     ticks = c1["kairos_match_ticks_total"] - c0["kairos_match_ticks_total"]
     skipped = c1["kairos_match_ticks_skipped_total"] - c0["kairos_match_ticks_skipped_total"]

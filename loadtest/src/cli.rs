@@ -30,8 +30,18 @@ pub struct Options {
     pub target: String,
     /// Server key for HTTP Basic auth on authenticate calls.
     pub server_key: String,
-    /// `rpc-echo`: the RPC called.
+    /// `rpc-echo`: the RPC called; `authoritative`: the RPC that creates
+    /// a match.
     pub rpc: String,
+    /// `authoritative`: the creating RPC's payload (`None`: the example
+    /// arena's parameters from `--tick-rate` and `--players-per-match`).
+    pub rpc_payload: Option<String>,
+    /// `authoritative`: the matches' tick rate (sent in the default
+    /// `--rpc-payload`; the nominal period the state jitter is measured
+    /// against).
+    pub tick_rate: u32,
+    /// `authoritative`: the op code of the players' inputs.
+    pub op_code: i64,
     /// Concurrent workers (connections or sockets).
     pub concurrency: usize,
     /// Length of the measurement window.
@@ -132,7 +142,16 @@ scenario options:
   --sockets N              idle-sockets: sockets to hold open (default 1000)
   --rpc ID                 rpc-echo: the RPC called on the socket (default
                            example.echo, Kairos's stock example; it must
-                           answer with its payload)
+                           answer with its payload); authoritative: the RPC
+                           that creates a match and answers its id, as
+                           {\"match_id\":...} or a string (default
+                           example.create_arena)
+  --rpc-payload TEXT       authoritative: that RPC's payload (default
+                           {\"tick_rate\":<--tick-rate>,\"max_players\":<M>})
+  --tick-rate HZ           authoritative: the matches' tick rate, 1 to 1000
+                           (default 10); state jitter is measured against
+                           1/HZ
+  --op-code N              authoritative: op code of the inputs (default 1)
   --server-pid PID         sample the server's CPU time (utime+stime) from /proc
                            at the window's ends and report it per delivered
                            message (or per operation); idle-sockets: also its
@@ -143,18 +162,22 @@ scenario options:
                            datagram size (default 24, minimum 8);
                            baseline-udp-blast: datagram size (default 64,
                            minimum 16); match-relay, baseline-relay,
-                           match-rtt: match data size (default 64, minimum 24)
+                           match-rtt: match data size (default 64, minimum 24);
+                           authoritative: input size (default and minimum
+                           15, the bare {\"dx\":1,\"dy\":0}; padded from 24)
   --transport T            ws-ping, match-relay, chat-fanout, match-rtt:
                            ws-json (default; Nakama-compatible), ws-protobuf,
                            ws-flatbuffers, udp (reliable UDP) or quic; all but
                            ws-json are Kairos only and run one OS thread per
                            connection (at most 512 connections)
-  --players-per-match M    match-relay, baseline-relay: players per match
+  --players-per-match M    match-relay, baseline-relay, authoritative: players
+                           per match
                            (default 8);
                            --concurrency is the total, a multiple of M
                            (default 4 matches)
   --rate R                 match-relay, baseline-relay: messages per second
-                           per player
+                           per player; authoritative: inputs per second per
+                           player
                            (default 20); chat-fanout: per sender (default 10);
                            open loop, on a fixed schedule
   --reliable true|false    match-relay, match-rtt: match_data_send's reliable
@@ -215,7 +238,10 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
         scenario: Scenario::AuthDevice,
         target: "127.0.0.1:7350".into(),
         server_key: "defaultkey".into(),
-        rpc: "example.echo".into(),
+        rpc: String::new(),
+        rpc_payload: None,
+        tick_rate: crate::scenarios::authoritative::DEFAULT_TICK_RATE,
+        op_code: crate::scenarios::authoritative::DEFAULT_OP_CODE,
         concurrency: 10,
         duration: Duration::from_secs(10),
         ramp_up: Duration::ZERO,
@@ -275,6 +301,19 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
             "--target" => o.target = value.clone(),
             "--server-key" => o.server_key = value.clone(),
             "--rpc" => o.rpc = value.clone(),
+            "--rpc-payload" => {
+                if value.len() > 1 << 20 {
+                    return Err("--rpc-payload: at most 1048576 bytes".into());
+                }
+                o.rpc_payload = Some(value.clone());
+            }
+            "--tick-rate" => {
+                o.tick_rate = parse_num(&name, v)?;
+                if !(1..=1000).contains(&o.tick_rate) {
+                    return Err(format!("--tick-rate: must be between 1 and 1000, got {v}"));
+                }
+            }
+            "--op-code" => o.op_code = parse_num(&name, v)?,
             "--concurrency" | "-c" => concurrency = Some(parse_num(&name, v)?),
             "--duration" | "-d" => o.duration = parse_secs(&name, v)?,
             "--ramp-up" => o.ramp_up = parse_secs(&name, v)?,
@@ -312,11 +351,21 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
     }
     o.scenario = scenario.ok_or("missing scenario")?;
     let sc = o.scenario;
+    if o.rpc.is_empty() {
+        o.rpc = if sc == Scenario::Authoritative {
+            crate::scenarios::authoritative::DEFAULT_RPC
+        } else {
+            "example.echo"
+        }
+        .into();
+    }
     if o.players_per_match < 2 || o.players_per_match > 1000 {
         return Err("--players-per-match must be between 2 and 1000".into());
     }
     o.concurrency = concurrency.unwrap_or(match sc {
-        Scenario::MatchRelay | Scenario::BaselineRelay => 4 * o.players_per_match,
+        Scenario::MatchRelay | Scenario::BaselineRelay | Scenario::Authoritative => {
+            4 * o.players_per_match
+        }
         Scenario::ChatFanout => 100,
         Scenario::MatchRtt | Scenario::BaselineUdpBlast => 1,
         _ => 10,
@@ -342,8 +391,10 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
     if o.timeout.is_zero() {
         return Err("--timeout must be positive".into());
     }
-    if matches!(sc, Scenario::MatchRelay | Scenario::BaselineRelay)
-        && !o.concurrency.is_multiple_of(o.players_per_match)
+    if matches!(
+        sc,
+        Scenario::MatchRelay | Scenario::BaselineRelay | Scenario::Authoritative
+    ) && !o.concurrency.is_multiple_of(o.players_per_match)
     {
         return Err(format!(
             "{}: --concurrency ({}) must be a multiple of --players-per-match ({})",
@@ -468,16 +519,26 @@ impl Options {
                 s.push(("persistence".to_string(), json!(self.persistence)));
             }
             Scenario::MatchRtt => s.push(("reliable".to_string(), json!(self.reliable))),
+            Scenario::Authoritative => {
+                s.push((
+                    "players_per_match".to_string(),
+                    json!(self.players_per_match),
+                ));
+                s.push(("rate_per_sec".to_string(), json!(self.rate_or_default())));
+                s.push(("tick_rate".to_string(), json!(self.tick_rate)));
+                s.push(("rpc".to_string(), json!(self.rpc)));
+                s.push(("op_code".to_string(), json!(self.op_code)));
+            }
             _ => {}
         }
         s
     }
 
-    /// `--rate`, or the scenario's default (20 for `match-relay` and
-    /// `baseline-relay`, 10 for `chat-fanout`).
+    /// `--rate`, or the scenario's default (20 for `match-relay`,
+    /// `baseline-relay` and `authoritative`, 10 for `chat-fanout`).
     pub fn rate_or_default(&self) -> f64 {
         self.rate.unwrap_or(match self.scenario {
-            Scenario::MatchRelay | Scenario::BaselineRelay => 20.0,
+            Scenario::MatchRelay | Scenario::BaselineRelay | Scenario::Authoritative => 20.0,
             _ => 10.0,
         })
     }
@@ -570,6 +631,12 @@ mod tests {
             "baseline-relay --payload 23",
             "baseline-relay --server-pid 1",
             "baseline-relay --transport udp",
+            "authoritative -c 12",
+            "authoritative --tick-rate 0",
+            "authoritative --tick-rate 1001",
+            "authoritative --op-code x",
+            "authoritative --payload 14",
+            "authoritative --transport udp",
         ] {
             assert!(parse(argv(bad)).is_err(), "{bad:?} should fail");
         }
@@ -665,6 +732,34 @@ mod tests {
                 .iter()
                 .any(|(k, _)| k == "transport")
         );
+
+        let o = opts("authoritative");
+        assert_eq!(o.scenario, Scenario::Authoritative);
+        assert_eq!((o.players_per_match, o.concurrency), (8, 32));
+        assert_eq!(o.rpc, "example.create_arena");
+        assert_eq!((o.tick_rate, o.op_code, o.rate_or_default()), (10, 1, 20.0));
+        assert_eq!(o.rpc_payload, None);
+        let o = opts(
+            "authoritative --players-per-match 10 -c 30 --tick-rate 60 --rate 2 --rpc game.create --rpc-payload {} --op-code 7",
+        );
+        assert_eq!((o.players_per_match, o.concurrency), (10, 30));
+        assert_eq!((o.tick_rate, o.op_code), (60, 7));
+        assert_eq!(o.rpc, "game.create");
+        assert_eq!(o.rpc_payload.as_deref(), Some("{}"));
+        let settings = o.settings();
+        for (k, v) in [
+            ("tick_rate", json!(60)),
+            ("rate_per_sec", json!(2.0)),
+            ("rpc", json!("game.create")),
+            ("op_code", json!(7)),
+        ] {
+            assert!(
+                settings.contains(&(k.to_string(), v.clone())),
+                "{k}: {settings:?}"
+            );
+        }
+        // rpc-echo keeps its own default RPC.
+        assert_eq!(opts("rpc-echo").rpc, "example.echo");
 
         let o = opts("baseline-udp-blast --payload 16");
         assert_eq!((o.concurrency, o.payload), (1, Some(16)));

@@ -83,6 +83,16 @@ pub fn match_join_envelope(cid: u64, match_id: &str) -> String {
     )
 }
 
+/// The realtime `rpc` call of `id` with `payload` (any text, sent as the
+/// JSON string Nakama's `Rpc.payload` is) and correlation id `cid`.
+pub fn rpc_envelope(cid: u64, id: &str, payload: &str) -> String {
+    format!(
+        r#"{{"cid":"{cid}","rpc":{{"id":{},"payload":{}}}}}"#,
+        json_string(id),
+        json_string(payload)
+    )
+}
+
 /// `match_data_send` envelopes for one match and op code, with the
 /// constant parts prepared once: Nakama's JSON carries `data` as standard
 /// base64 and `op_code` as a string (protobuf `int64`). The same for the
@@ -195,6 +205,9 @@ pub struct Envelope<'a> {
     pub channel_message: Option<ChannelMessageIn<'a>>,
     /// `channel_message_ack`: the reply to `channel_message_send`.
     pub channel_message_ack: Option<IgnoredAny>,
+    /// `rpc`: the reply to a realtime `rpc` call.
+    #[serde(borrow)]
+    pub rpc: Option<RpcReply<'a>>,
 }
 
 impl<'a> Envelope<'a> {
@@ -226,6 +239,9 @@ pub struct ErrorBody {
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct Presence<'a> {
+    /// The presence's user.
+    #[serde(borrow)]
+    pub user_id: Cow<'a, str>,
     /// The presence's session.
     #[serde(borrow)]
     pub session_id: Cow<'a, str>,
@@ -268,6 +284,15 @@ pub struct MatchDataIn<'a> {
     /// The data, standard base64.
     #[serde(borrow)]
     pub data: Cow<'a, str>,
+}
+
+/// `rpc` (a reply).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RpcReply<'a> {
+    /// What the RPC answered (text; absent when empty).
+    #[serde(borrow)]
+    pub payload: Cow<'a, str>,
 }
 
 /// `channel`.

@@ -276,3 +276,100 @@ fn rpc_echo_round_trips() {
     clean_latency(call, n);
     assert_eq!(report["extra"]["rpc"], "example.echo");
 }
+
+#[test]
+fn authoritative_players() {
+    let (report, stdout) = run(
+        "authoritative",
+        &[
+            "authoritative",
+            "--players-per-match",
+            "3",
+            "-c",
+            "6",
+            "--tick-rate",
+            "20",
+            "--rate",
+            "20",
+            "--payload",
+            "40",
+            "-d",
+            "1",
+        ],
+    );
+    assert_eq!(report["scenario"], "authoritative");
+    let settings = &report["settings"];
+    assert_eq!(settings["players_per_match"], 3);
+    assert_eq!(settings["tick_rate"], 20);
+    assert_eq!(settings["rpc"], "example.create_arena");
+    setup_ok(&report, &["authenticate_device", "ws_connect"], 6);
+    setup_ok(&report, &["create_match"], 2);
+    setup_ok(&report, &["match_join"], 6);
+    let extra = &report["extra"];
+    assert_eq!(extra["matches"], 2);
+    assert_eq!(extra["players_ready"], 6);
+    assert_eq!(
+        extra["rpc_payload"], r#"{"max_players":3,"tick_rate":20}"#,
+        "{stdout}"
+    );
+    // Every player got states, none skipped a tick number, and every state
+    // carried the player's own position.
+    let delivered = counter(&report, "delivered");
+    assert!(delivered > 0, "{stdout}");
+    assert_eq!(counter(&report, "states_missed"), 0, "{stdout}");
+    assert_eq!(counter(&report, "states_reordered"), 0, "{stdout}");
+    assert_eq!(
+        counter(&report, "states_without_own_position"),
+        0,
+        "{stdout}"
+    );
+    let gap = op(&report, "state_gap");
+    assert_eq!(gap["errors"], 0, "{stdout}");
+    clean_latency(gap, gap["ok"].as_u64().unwrap());
+    assert!(extra["jitter_p99_us"].is_number(), "{stdout}");
+    // Every input sent in the window moved its player, and each was
+    // measured once, from its send to the first state showing it.
+    let sent = counter(&report, "inputs_sent");
+    assert!(sent > 0, "{stdout}");
+    assert_eq!(counter(&report, "inputs_reflected"), sent, "{stdout}");
+    assert_eq!(counter(&report, "inputs_unreflected"), 0, "{stdout}");
+    clean_latency(op(&report, "input_to_state"), sent);
+    let input = op(&report, "input");
+    assert_eq!(input["ok"].as_u64(), Some(sent), "{input:#}");
+    assert_eq!(input["errors"], 0);
+    assert!(report["counters"].get("sockets_lost").is_none(), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("input_to_state ")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn authoritative_with_an_rpc_that_creates_nothing() {
+    // example.echo answers its payload: `{}` holds no match id, so no
+    // match is created, no player joins, and the run says so.
+    let target = server().addr.clone();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new(env!("CARGO_BIN_EXE_kairos-loadtest"))
+        .args([
+            "authoritative",
+            "--rpc",
+            "example.echo",
+            "--rpc-payload",
+            "{}",
+            "--players-per-match",
+            "2",
+            "-c",
+            "2",
+            "-d",
+            "1",
+            "--target",
+            &target,
+            "--no-progress",
+        ])
+        .output()
+        .expect("run kairos-loadtest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("no-match-id"), "{stdout}");
+}

@@ -25,6 +25,7 @@ use crate::runner::Run;
 use crate::ws::WsClient;
 
 pub mod auth_device;
+pub mod authoritative;
 pub mod baseline_relay;
 pub mod baseline_udp_blast;
 pub mod baseline_udp_echo;
@@ -60,6 +61,9 @@ pub enum Scenario {
     /// The relay round trip A → server → B → server → A in two-player
     /// matches.
     MatchRtt,
+    /// Players in server-authoritative matches: inputs at a fixed rate,
+    /// state broadcasts every tick.
+    Authoritative,
     /// Round trips against an in-process raw UDP echo server.
     BaselineUdpEcho,
     /// The raw one-way loopback datagram rate.
@@ -80,7 +84,7 @@ pub struct Outcome {
 
 impl Scenario {
     /// Every scenario, in usage order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::AuthDevice,
         Self::WsPing,
         Self::RpcEcho,
@@ -88,6 +92,7 @@ impl Scenario {
         Self::MatchRelay,
         Self::ChatFanout,
         Self::MatchRtt,
+        Self::Authoritative,
         Self::BaselineWsEcho,
         Self::BaselineRelay,
         Self::BaselineUdpEcho,
@@ -104,6 +109,7 @@ impl Scenario {
             Self::MatchRelay => "match-relay",
             Self::ChatFanout => "chat-fanout",
             Self::MatchRtt => "match-rtt",
+            Self::Authoritative => "authoritative",
             Self::BaselineWsEcho => "baseline-ws-echo",
             Self::BaselineUdpEcho => "baseline-udp-echo",
             Self::BaselineUdpBlast => "baseline-udp-blast",
@@ -122,6 +128,9 @@ impl Scenario {
             Self::MatchRelay => "relayed matches: every player sends at --rate, delivery latency",
             Self::ChatFanout => "one chat room: --senders send at --rate, delivery latency to all",
             Self::MatchRtt => "relay round trip A -> server -> B -> server -> A, back to back",
+            Self::Authoritative => {
+                "authoritative matches: inputs at --rate, state jitter and input->state"
+            }
             Self::BaselineUdpEcho => "datagram round trips against an in-process raw UDP echo",
             Self::BaselineUdpBlast => {
                 "raw one-way loopback datagram rate, sender to receiver thread"
@@ -162,6 +171,7 @@ impl Scenario {
             Self::BaselineUdpBlast => baseline_udp_blast::MIN_PAYLOAD,
             Self::MatchRelay | Self::BaselineRelay => match_relay::MIN_PAYLOAD,
             Self::MatchRtt => match_rtt::MIN_PAYLOAD,
+            Self::Authoritative => authoritative::MIN_PAYLOAD,
             // Not used by the others.
             _ => 0,
         }
@@ -178,6 +188,7 @@ impl Scenario {
             Self::MatchRelay => match_relay::run(run).await,
             Self::ChatFanout => chat_fanout::run(run).await,
             Self::MatchRtt => match_rtt::run(run).await,
+            Self::Authoritative => authoritative::run(run).await,
             Self::BaselineUdpEcho => baseline_udp_echo::run(run).await,
             Self::BaselineUdpBlast => baseline_udp_blast::run(run).await,
             Self::BaselineRelay => baseline_relay::run(run).await,
