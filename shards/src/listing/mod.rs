@@ -174,7 +174,6 @@ impl Listing {
             table: Table::default(),
             index,
             dirty_since: None,
-            in_flight: in_flight.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("kairos-listing".into())
@@ -215,8 +214,15 @@ impl Listing {
 
     /// Lists matches.
     pub async fn list(&self, request: ListRequest) -> Result<Vec<MatchInfo>, ApiError> {
+        /// Counts one listing in flight until it is answered or given up.
+        struct InFlight<'a>(&'a AtomicUsize);
+        impl Drop for InFlight<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _counted = InFlight(&self.in_flight);
         if self.in_flight.fetch_add(1, Ordering::AcqRel) >= MAX_IN_FLIGHT {
-            self.in_flight.fetch_sub(1, Ordering::AcqRel);
             return Err(ApiError::new(
                 Code::ResourceExhausted,
                 "Too many match listings in progress.",
@@ -235,7 +241,6 @@ struct Worker {
     index: Index,
     /// When the oldest change not yet visible was made.
     dirty_since: Option<Instant>,
-    in_flight: Arc<AtomicUsize>,
 }
 
 impl Worker {
@@ -307,7 +312,6 @@ impl Worker {
                     tracing::error!(error = %e, "match listing failed");
                     ApiError::new(Code::Internal, "Error listing matches.")
                 });
-                self.in_flight.fetch_sub(1, Ordering::AcqRel);
                 let _ = reply.send(answer);
             }
             Op::Stop => {}

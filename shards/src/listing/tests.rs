@@ -11,7 +11,6 @@ fn worker() -> Worker {
         table: Table::default(),
         index: Index::new().expect("index"),
         dirty_since: None,
-        in_flight: Arc::new(AtomicUsize::new(1_000)),
     }
 }
 
@@ -352,4 +351,26 @@ fn the_index_agrees_with_the_evaluator() {
         ));
         assert_eq!(got, expected, "{text}");
     }
+}
+
+/// Past `MAX_IN_FLIGHT` listings waiting, another is refused at once
+/// (RESOURCE_EXHAUSTED) rather than queued; one answered frees its place.
+#[test]
+fn listings_in_flight_are_capped() {
+    let (tx, rx) = mpsc::channel();
+    let full = Listing {
+        tx,
+        in_flight: Arc::new(AtomicUsize::new(MAX_IN_FLIGHT)),
+    };
+    let refused = futures_lite::future::block_on(full.list(request(None)));
+    assert_eq!(refused.unwrap_err().code, Code::ResourceExhausted);
+    assert!(rx.try_recv().is_err(), "a refused listing is not queued");
+    assert_eq!(full.in_flight.load(Ordering::Acquire), MAX_IN_FLIGHT);
+    // With room, it is queued; given up (its answer dropped), it frees
+    // its place.
+    full.in_flight.store(0, Ordering::Release);
+    drop(rx);
+    let lost = futures_lite::future::block_on(full.list(request(None)));
+    assert_eq!(lost.unwrap_err().code, Code::Internal);
+    assert_eq!(full.in_flight.load(Ordering::Acquire), 0);
 }
