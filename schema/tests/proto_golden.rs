@@ -550,7 +550,16 @@ fn client_expectations() -> Vec<(&'static str, &'static str, Incoming)> {
                 http_key: String::new(),
             }),
         ),
-        ("party_create", "19", Incoming::Unhandled("party_create")),
+        (
+            "party_create",
+            "19",
+            Incoming::PartyCreate(rtapi::PartyCreate {
+                open: true,
+                max_size: 4,
+                label: String::new(),
+                hidden: false,
+            }),
+        ),
         (
             "matchmaker_add",
             "20",
@@ -627,7 +636,6 @@ fn client_frames_reencode() {
     let not_identical = [
         "channel_join_room",
         "channel_join_dm",
-        "party_create",
         "matchmaker_add",
     ];
     for (name, h) in CLIENT_FRAMES {
