@@ -633,11 +633,7 @@ fn client_frames_reencode() {
     // ts-proto writes a wrapper's value even when it is the default
     // (BoolValue false is `08 00`), prost leaves it out; and Kairos encodes
     // unhandled messages empty. Everything else is byte for byte.
-    let not_identical = [
-        "channel_join_room",
-        "channel_join_dm",
-        "matchmaker_add",
-    ];
+    let not_identical = ["channel_join_room", "channel_join_dm", "matchmaker_add"];
     for (name, h) in CLIENT_FRAMES {
         let decoded = proto::decode(&unhex(h)).unwrap();
         let again = proto::encode_request(&decoded.cid, &decoded.message);

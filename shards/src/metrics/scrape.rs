@@ -302,11 +302,7 @@ pub fn render(shared: &Shared) -> String {
             s.matches.get(),
         );
     }
-    e.family(
-        "kairos_parties",
-        "Parties each shard owns.",
-        Kind::Gauge,
-    );
+    e.family("kairos_parties", "Parties each shard owns.", Kind::Gauge);
     for (s, id) in shards.iter().zip(&ids) {
         e.sample("kairos_parties", &[("shard", id)], s.parties.get());
     }

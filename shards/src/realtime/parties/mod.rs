@@ -43,8 +43,8 @@ use bytes::Bytes;
 use kairos_schema::rtapi::{Outgoing, PartyPresenceEvent, UserPresence};
 use uuid::Uuid;
 
-pub use listing::list;
 pub(crate) use listing::ListPart;
+pub use listing::list;
 pub use party::Party;
 pub use session::{
     accept, close, create, join, join_request_list, leave, promote, remove, send_data, update,
@@ -233,7 +233,12 @@ pub fn on_left(shard: &Shard, stream: &StreamId, gone: &Presence) {
 /// A session ended: it withdraws the join requests it still waits on
 /// (its memberships were left with its other streams).
 pub fn session_ended(shard: &Shard, session: &Session) {
-    let pending = shard.features.parties.pending.borrow_mut().remove(&session.id);
+    let pending = shard
+        .features
+        .parties
+        .pending
+        .borrow_mut()
+        .remove(&session.id);
     for stream in pending.unwrap_or_default() {
         crate::fanout::membership::to_owner(
             shard,
@@ -265,9 +270,15 @@ mod tests {
         let (id, s) = parse_party_id(&format!("{u}.kairos"), "kairos").unwrap();
         assert_eq!((id, party_id(&s)), (u, format!("{u}.kairos")));
         assert_eq!(s.mode, mode::PARTY);
-        assert_eq!(parse_party_id(&format!("{u}"), "kairos"), Err(BadId::Invalid));
+        assert_eq!(
+            parse_party_id(&format!("{u}"), "kairos"),
+            Err(BadId::Invalid)
+        );
         assert_eq!(parse_party_id("x.kairos", "kairos"), Err(BadId::Invalid));
-        assert_eq!(parse_party_id(&format!("{u}."), "kairos"), Err(BadId::NotFound));
+        assert_eq!(
+            parse_party_id(&format!("{u}."), "kairos"),
+            Err(BadId::NotFound)
+        );
         assert_eq!(
             parse_party_id(&format!("{u}.other"), "kairos"),
             Err(BadId::NotFound)

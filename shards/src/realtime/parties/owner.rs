@@ -58,7 +58,12 @@ fn refuse(shard: &Shard, to: &Presence, cid: &str, prefix: &str, why: &str) {
 fn broadcast(shard: &Shard, stream: &StreamId, msg: &Outgoing) {
     let table = shard.streams.borrow();
     if let Some(m) = table.get(stream) {
-        deliver::broadcast(shard, m.targets(), None, &Frames::encode("", msg, m.wires()));
+        deliver::broadcast(
+            shard,
+            m.targets(),
+            None,
+            &Frames::encode("", msg, m.wires()),
+        );
     }
 }
 
@@ -114,7 +119,12 @@ pub(super) fn create(
     max_size: usize,
 ) {
     let label = settings.label.clone();
-    let party = Party::new(settings, max_size, creator.session_id, &shard.shared.config.name);
+    let party = Party::new(
+        settings,
+        max_size,
+        creator.session_id,
+        &shard.shared.config.name,
+    );
     let count = {
         let mut parties = shard.features.parties.parties.borrow_mut();
         parties.insert(id, party);
@@ -169,7 +179,10 @@ pub(super) fn on_join(shard: &Shard, msg: Join) {
     };
     let (is_member, user_is_member, size) = {
         let table = shard.streams.borrow();
-        let members = table.get(&msg.stream).map(|m| m.members()).unwrap_or_default();
+        let members = table
+            .get(&msg.stream)
+            .map(|m| m.members())
+            .unwrap_or_default();
         (
             members.iter().any(|m| m.session_id == p.session_id),
             members.iter().any(|m| m.user_id == p.user_id),

@@ -81,9 +81,7 @@ pub fn check_label(label: &str) -> Result<(), String> {
     }
     match serde_json::from_str::<serde_json::Value>(label) {
         Ok(serde_json::Value::Object(_) | serde_json::Value::Null) => Ok(()),
-        Ok(_) => Err(
-            "failed to unmarshal party label: a label must be a JSON object".into(),
-        ),
+        Ok(_) => Err("failed to unmarshal party label: a label must be a JSON object".into()),
         Err(e) => Err(format!("failed to unmarshal party label: {e}")),
     }
 }
