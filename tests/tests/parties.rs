@@ -250,8 +250,9 @@ fn a_leader_that_vanishes_is_followed_and_the_last_member_ends_the_party() {
     let s = TestServer::start(&Backend::Sqlite);
     let mut p = players(&s, 3);
     let id = create(&mut p[0], true, 4, "");
-    for i in 1..3 {
-        p[i].ws
+    for member in p.iter_mut().skip(1) {
+        member
+            .ws
             .request("j", "party_join", json!({ "party_id": id }));
     }
     let leader = p.remove(0);
@@ -341,8 +342,8 @@ fn a_closed_party_hears_requests_and_its_leader_decides() {
     let party = p[1].ws.next_with("party");
     assert_eq!(party["party"]["presences"].as_array().unwrap().len(), 2);
     assert_eq!(party["party"]["leader"], pres[0]);
-    for i in 0..2 {
-        let ev = p[i].ws.next_with("party_presence_event");
+    for member in p.iter_mut().take(2) {
+        let ev = member.ws.next_with("party_presence_event");
         assert_eq!(ev["party_presence_event"]["joins"], json!([pres[1]]));
     }
     // Accepted again: no longer a request.
