@@ -658,3 +658,155 @@ fn listing_by_query_openness_and_pages() {
         everything.body
     );
 }
+
+/// One party of four kinds of client (WebSocket in JSON, protobuf and
+/// FlatBuffers, and reliable UDP, through the Rust client): each wire
+/// reads the party, its events and every other member's data.
+#[test]
+fn one_party_on_four_wires() {
+    use kairos_client::rtapi::{
+        Incoming, Outgoing, PartyCreate, PartyDataSend, PartyMember, PartyRef,
+    };
+    use kairos_client::{Client, ConnectOptions, Transport};
+    use std::time::{Duration, Instant};
+
+    const WAIT: Duration = Duration::from_secs(10);
+    let s = TestServer::start(&Backend::Sqlite);
+    let port: u16 = s.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let client = Client::new("127.0.0.1", port, "defaultkey");
+    let kinds = [
+        Transport::WsProtobuf,
+        Transport::WsJson,
+        Transport::WsFlatBuffers,
+        Transport::ReliableUdp,
+    ];
+    let mut rts: Vec<_> = kinds
+        .iter()
+        .map(|&t| {
+            let session = client
+                .authenticate_device(&unique("wire-"), true, None)
+                .expect("authenticates");
+            client
+                .connect(&session, t, ConnectOptions::default())
+                .unwrap_or_else(|e| panic!("{t} connects: {e}"))
+        })
+        .collect();
+    let wait_for =
+        |rt: &mut kairos_client::Realtime, what: &str, pick: &dyn Fn(&Outgoing) -> bool| {
+            let deadline = Instant::now() + WAIT;
+            while Instant::now() < deadline {
+                if let Ok(Some(m)) = rt.poll(Duration::from_millis(200))
+                    && let Some(out) = m.message
+                    && pick(&out)
+                {
+                    return out;
+                }
+            }
+            panic!("no {what}");
+        };
+    let created = rts[0]
+        .request(
+            &Incoming::PartyCreate(PartyCreate {
+                open: true,
+                max_size: 4,
+                label: r#"{"wires":4}"#.into(),
+                hidden: false,
+            }),
+            WAIT,
+        )
+        .expect("create");
+    let Some(Outgoing::Party(party)) = created else {
+        panic!("{created:?}")
+    };
+    assert_eq!(party.label, r#"{"wires":4}"#);
+    let id = party.party_id.clone();
+    let mut presences = vec![party.self_.clone()];
+    for i in 1..rts.len() {
+        let r = rts[i]
+            .request(
+                &Incoming::PartyJoin(PartyRef {
+                    party_id: id.clone(),
+                }),
+                WAIT,
+            )
+            .expect("join");
+        assert_eq!(r, None, "{} joins", kinds[i]);
+        let joined = wait_for(&mut rts[i], "party", &|o| matches!(o, Outgoing::Party(_)));
+        let Outgoing::Party(p) = joined else {
+            unreachable!()
+        };
+        assert_eq!(p.presences.len(), i + 1, "{}", kinds[i]);
+        assert_eq!(p.leader, presences[0], "{}", kinds[i]);
+        presences.push(p.self_);
+    }
+    // Each sends; every other hears it, with its sender and bytes.
+    for i in 0..rts.len() {
+        let r = rts[i]
+            .request(
+                &Incoming::PartyDataSend(PartyDataSend {
+                    party_id: id.clone(),
+                    op_code: 40 + i as i64,
+                    data: format!("from {i}").into_bytes().into(),
+                }),
+                WAIT,
+            )
+            .expect("data");
+        assert_eq!(r, None, "{}", kinds[i]);
+    }
+    for (j, rt) in rts.iter_mut().enumerate() {
+        for (i, sender) in presences.iter().enumerate().filter(|(i, _)| *i != j) {
+            let want = format!("from {i}");
+            let got = wait_for(
+                rt,
+                "party_data",
+                &|o| matches!(o, Outgoing::PartyData(d) if d.op_code == 40 + i as i64),
+            );
+            let Outgoing::PartyData(d) = got else {
+                unreachable!()
+            };
+            assert_eq!(&d.data[..], want.as_bytes(), "{} from {i}", kinds[j]);
+            assert_eq!(&d.presence, sender, "{} from {i}", kinds[j]);
+        }
+    }
+    // The leader hands over to the UDP member; every wire hears it.
+    let r = rts[0]
+        .request(
+            &Incoming::PartyPromote(PartyMember {
+                party_id: id.clone(),
+                presence: presences[3].clone(),
+            }),
+            WAIT,
+        )
+        .expect("promote");
+    assert_eq!(r, None);
+    for (j, rt) in rts.iter_mut().enumerate() {
+        let got = wait_for(rt, "party_leader", &|o| {
+            matches!(o, Outgoing::PartyLeader(_))
+        });
+        let Outgoing::PartyLeader(l) = got else {
+            unreachable!()
+        };
+        assert_eq!(l.presence, presences[3], "{}", kinds[j]);
+    }
+    // The new leader closes it for everyone.
+    let r = rts[3]
+        .request(
+            &Incoming::PartyClose(PartyRef {
+                party_id: id.clone(),
+            }),
+            WAIT,
+        )
+        .expect("close");
+    assert_eq!(r, None);
+    for (j, rt) in rts.iter_mut().enumerate().take(3) {
+        let got = wait_for(rt, "party_close", &|o| matches!(o, Outgoing::PartyClose(_)));
+        assert_eq!(
+            got,
+            Outgoing::PartyClose(PartyRef {
+                party_id: id.clone()
+            }),
+            "{}",
+            kinds[j]
+        );
+    }
+}
