@@ -810,3 +810,34 @@ fn one_party_on_four_wires() {
         );
     }
 }
+
+/// A closed party holds at most `max_size` requests, one per user, and
+/// none from a user already in it.
+#[test]
+fn join_requests_are_bounded() {
+    let s = TestServer::start(&Backend::Sqlite);
+    let mut p = players(&s, 4);
+    let id = create(&mut p[0], false, 2, "");
+    for member in p.iter_mut().skip(1).take(2) {
+        let r = member
+            .ws
+            .request("j", "party_join", json!({ "party_id": id }));
+        assert_eq!(r, json!({"cid": "j"}));
+    }
+    let r = p[3]
+        .ws
+        .request("j", "party_join", json!({ "party_id": id }));
+    assert_error(&r, "Error joining party: party join requests full");
+    // Declining one makes room; another session of a user who asked is
+    // a duplicate request.
+    let declined = json!({"party_id": id, "presence": p[2].presence});
+    let r = p[0].ws.request("r", "party_remove", declined);
+    assert_eq!(r, json!({"cid": "r"}));
+    let mut again = Ws::open(&s.addr, &p[1].token, "");
+    let r = again.request("j", "party_join", json!({ "party_id": id }));
+    assert_error(&r, "Error joining party: party join request duplicate");
+    // Another session of the leader's user is already in the party.
+    let mut leader_too = Ws::open(&s.addr, &p[0].token, "");
+    let r = leader_too.request("j", "party_join", json!({ "party_id": id }));
+    assert_error(&r, "Error joining party: party join request already member");
+}
