@@ -30,6 +30,10 @@ use crate::shard::Shard;
 /// Nakama's answer to a query or cursor it cannot use.
 const LIST_ERROR: &str = "Error listing matches.";
 
+/// How long a listing waits for a shard's part (only a stopping shard
+/// would take long); a shard that does not answer lists nothing.
+const PART_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What a listing asks each shard.
 #[derive(Debug)]
 pub struct ListPart {
@@ -106,7 +110,7 @@ pub async fn list(
     let mut found = Vec::new();
     for answer in answers {
         // A shard that stops first never answers: it lists nothing.
-        if let Ok(part) = answer.await {
+        if let Some(Ok(part)) = crate::rt::timeout(PART_WAIT, answer).await {
             found.extend(part);
         }
     }
