@@ -3,7 +3,12 @@
 // sendPartyData and onpartydata, promotePartyMember and onpartyleader,
 // the leader leaving), then a closed one (onpartyjoinrequest,
 // listPartyJoinRequests, acceptPartyMember, closeParty and
-// onpartyclose). Run against a server on 127.0.0.1:7350:
+// onpartyclose). JSON only: the pinned @heroiclabs/nakama-js-protobuf
+// 1.4.0 predates nakama-common's renumbering of `Party` (hidden and
+// label became fields 3 and 8), so it misreads the `party` message of
+// current Nakama and of Kairos alike; tests/tests/parties.rs plays a
+// party over protobuf with the Rust client. Run against a server on
+// 127.0.0.1:7350:
 //
 //   cargo run --release                                        (another terminal)
 //   cd tests/js && npm install && node parties.mjs
