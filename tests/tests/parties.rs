@@ -491,6 +491,9 @@ fn every_validation_error() {
     }
     let r = ws.request("b", "party_leave", json!({"party_id": "nope"}));
     assert_error(&r, "Invalid party ID");
+    // Leaving a party one is not in is nothing to refuse, as in Nakama.
+    let r = ws.request("b", "party_leave", json!({ "party_id": unknown }));
+    assert_eq!(r, json!({"cid": "b"}));
     for message in ["party_promote", "party_accept", "party_remove"] {
         let r = ws.request("b", message, json!({"party_id": unknown}));
         assert_error(&r, "Invalid presence");

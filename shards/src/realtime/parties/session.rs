@@ -152,8 +152,14 @@ pub fn join(shard: &Shard, session: &Session, cid: &str, party_id: &str) {
 /// `party_leave {party_id}`: answered at once; the session stops asking
 /// to join, or leaves, and the others hear of it.
 pub fn leave(shard: &Shard, session: &Session, cid: &str, party_id: &str) {
-    let Some(stream) = party(shard, session, cid, party_id, "") else {
-        return;
+    let stream = match parse_party_id(party_id, &shard.shared.config.name) {
+        Ok((_, stream)) => stream,
+        Err(BadId::Invalid) => return error(session, cid, "Invalid party ID"),
+        // Not a party here: nothing to leave, as in Nakama.
+        Err(BadId::NotFound) => {
+            session.send_empty_reply(cid);
+            return;
+        }
     };
     shard.features.parties.forget_request(session.id, &stream);
     to_owner(
