@@ -372,7 +372,8 @@ fn on_accept(
         .map_or(0, |m| m.members().len());
     let mut parties = shard.features.parties.parties.borrow_mut();
     let Some(party) = parties.get_mut(&id) else {
-        return;
+        drop(parties);
+        return refuse(shard, from, cid, prefix, NOT_FOUND);
     };
     if size >= party.max_size {
         drop(parties);
