@@ -13,8 +13,8 @@
 //! * [`Wire::FlatBuffers`]: Kairos's FlatBuffers envelope
 //!   ([`kairos_schema::flat`]); the only wire of reliable UDP and QUIC.
 //!
-//! Server messages that [`Outgoing`] does not model (party and
-//! matchmaker messages, which Kairos does not send yet) decode to
+//! Server messages that [`Outgoing`] does not model (matchmaker and party
+//! matchmaking messages, which Kairos does not send yet) decode to
 //! [`Decoded::Unknown`] with their name, so a client can skip them.
 
 use base64::Engine;
@@ -22,8 +22,9 @@ use bytes::Bytes;
 use kairos_schema::api::{ChannelMessage, Notification};
 use kairos_schema::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, ErrorBody, Incoming, MatchData, MatchOut,
-    MatchPresenceEvent, NotificationsOut, Outgoing, RpcOut, StatusOut, StatusPresenceEvent, Stream,
-    StreamData, StreamPresenceEvent, UserPresence,
+    MatchPresenceEvent, NotificationsOut, Outgoing, PartyData, PartyJoinRequest, PartyLeader,
+    PartyOut, PartyPresenceEvent, PartyRef, PartyUpdate, RpcOut, StatusOut, StatusPresenceEvent,
+    Stream, StreamData, StreamPresenceEvent, UserPresence,
 };
 use serde_json::{Map, Value, json};
 
@@ -193,6 +194,40 @@ fn json_request(message: &Incoming) -> (&'static str, Value) {
             o.str("channel_id", &m.channel_id);
             o.str("message_id", &m.message_id);
         }
+        Incoming::PartyCreate(m) => {
+            o.flag("open", m.open);
+            if m.max_size != 0 {
+                o.0.insert("max_size".into(), json!(m.max_size));
+            }
+            o.str("label", &m.label);
+            o.flag("hidden", m.hidden);
+        }
+        Incoming::PartyJoin(m)
+        | Incoming::PartyLeave(m)
+        | Incoming::PartyClose(m)
+        | Incoming::PartyJoinRequestList(m) => {
+            o.str("party_id", &m.party_id);
+        }
+        Incoming::PartyPromote(m) | Incoming::PartyAccept(m) | Incoming::PartyRemove(m) => {
+            o.str("party_id", &m.party_id);
+            o.0.insert("presence".into(), presence_json(&m.presence));
+        }
+        Incoming::PartyDataSend(m) => {
+            o.str("party_id", &m.party_id);
+            if m.op_code != 0 {
+                o.0.insert("op_code".into(), Value::String(m.op_code.to_string()));
+            }
+            if !m.data.is_empty() {
+                let data = base64::engine::general_purpose::STANDARD.encode(&m.data);
+                o.0.insert("data".into(), Value::String(data));
+            }
+        }
+        Incoming::PartyUpdate(m) => {
+            o.str("party_id", &m.party_id);
+            o.str("label", &m.label);
+            o.flag("open", m.open);
+            o.flag("hidden", m.hidden);
+        }
     }
     (message.name(), Value::Object(o.0))
 }
@@ -206,6 +241,12 @@ impl Obj {
     fn str(&mut self, key: &str, value: &str) {
         if !value.is_empty() {
             self.0.insert(key.into(), Value::String(value.to_owned()));
+        }
+    }
+
+    fn flag(&mut self, key: &str, value: bool) {
+        if value {
+            self.0.insert(key.into(), Value::Bool(true));
         }
     }
 
@@ -383,6 +424,44 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
             stream: m.stream("stream")?,
             joins: m.presences("joins")?,
             leaves: m.presences("leaves")?,
+        }),
+        Outgoing::Party(_) => Outgoing::Party(PartyOut {
+            party_id: m.string("party_id")?,
+            open: m.bool("open")?,
+            hidden: m.bool("hidden")?,
+            max_size: m.i32("max_size")?,
+            self_: m.presence("self")?,
+            leader: m.presence("leader")?,
+            presences: m.presences("presences")?,
+            label: m.string("label")?,
+        }),
+        Outgoing::PartyLeader(_) => Outgoing::PartyLeader(PartyLeader {
+            party_id: m.string("party_id")?,
+            presence: m.presence("presence")?,
+        }),
+        Outgoing::PartyClose(_) => Outgoing::PartyClose(PartyRef {
+            party_id: m.string("party_id")?,
+        }),
+        Outgoing::PartyJoinRequest(_) => Outgoing::PartyJoinRequest(PartyJoinRequest {
+            party_id: m.string("party_id")?,
+            presences: m.presences("presences")?,
+        }),
+        Outgoing::PartyData(_) => Outgoing::PartyData(PartyData {
+            party_id: m.string("party_id")?,
+            presence: m.presence("presence")?,
+            op_code: m.i64("op_code")?,
+            data: m.base64("data")?,
+        }),
+        Outgoing::PartyPresenceEvent(_) => Outgoing::PartyPresenceEvent(PartyPresenceEvent {
+            party_id: m.string("party_id")?,
+            joins: m.presences("joins")?,
+            leaves: m.presences("leaves")?,
+        }),
+        Outgoing::PartyUpdate(_) => Outgoing::PartyUpdate(PartyUpdate {
+            party_id: m.string("party_id")?,
+            label: m.string("label")?,
+            open: m.bool("open")?,
+            hidden: m.bool("hidden")?,
         }),
     };
     if !matches!(body, Value::Object(_) | Value::Null) {

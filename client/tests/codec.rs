@@ -95,8 +95,37 @@ fn requests() -> Vec<Incoming> {
             channel_id: "2...lobby".into(),
             message_id: "msg".into(),
         }),
-        Incoming::Unhandled("party_create"),
-        Incoming::Unhandled("party_leave"),
+        Incoming::PartyCreate(kairos_schema::rtapi::PartyCreate {
+            open: true,
+            max_size: 4,
+            label: r#"{"mode":"duo"}"#.into(),
+            hidden: true,
+        }),
+        Incoming::PartyPromote(kairos_schema::rtapi::PartyMember {
+            party_id: "p.kairos".into(),
+            presence: kairos_schema::rtapi::UserPresence {
+                user_id: "u".into(),
+                session_id: "s".into(),
+                username: "n".into(),
+                ..Default::default()
+            },
+        }),
+        Incoming::PartyDataSend(kairos_schema::rtapi::PartyDataSend {
+            party_id: "p.kairos".into(),
+            op_code: 3,
+            data: bytes::Bytes::from_static(b"\x00hi"),
+        }),
+        Incoming::PartyUpdate(kairos_schema::rtapi::PartyUpdate {
+            party_id: "p.kairos".into(),
+            label: "{}".into(),
+            open: true,
+            hidden: false,
+        }),
+        Incoming::PartyLeave(kairos_schema::rtapi::PartyRef {
+            party_id: "p.kairos".into(),
+        }),
+        Incoming::Unhandled("party_matchmaker_add"),
+        Incoming::Unhandled("party_matchmaker_remove"),
     ]
 }
 
@@ -337,10 +366,10 @@ fn json_decoding_is_lenient_like_protojson() {
     );
     // A message Kairos does not model is reported by name, with its cid.
     assert_eq!(
-        decode_json(br#"{"cid":"3","party":{"party_id":"x"}}"#).unwrap(),
+        decode_json(br#"{"cid":"3","party_matchmaker_ticket":{"party_id":"x"}}"#).unwrap(),
         Decoded::Unknown {
             cid: "3".into(),
-            name: "party".into()
+            name: "party_matchmaker_ticket".into()
         }
     );
     assert!(decode_json(b"not json").is_err());

@@ -245,6 +245,29 @@ pub struct MatchList {
     pub matches: Vec<Match>,
 }
 
+/// `api.Party`: a party as `GET /v2/party` lists it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Party {
+    pub party_id: String,
+    #[serde(default, skip_serializing_if = "crate::json::is_false")]
+    pub open: bool,
+    #[serde(default, skip_serializing_if = "crate::json::is_false")]
+    pub hidden: bool,
+    #[serde(default, skip_serializing_if = "crate::json::is_zero_i32")]
+    pub max_size: i32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub label: String,
+}
+
+/// `GET /v2/party`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct PartyList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parties: Vec<Party>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
 /// A friend edge and the user it points at. `state` is a protobuf
 /// wrapper, so it is written even when zero (a friend).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]

@@ -51,6 +51,16 @@ pub enum Incoming {
     ChannelMessageUpdate(ChannelMessageUpdate),
     ChannelMessageRemove(ChannelMessageRemove),
     Rpc(Rpc),
+    PartyCreate(PartyCreate),
+    PartyJoin(PartyRef),
+    PartyLeave(PartyRef),
+    PartyPromote(PartyMember),
+    PartyAccept(PartyMember),
+    PartyRemove(PartyMember),
+    PartyClose(PartyRef),
+    PartyJoinRequestList(PartyRef),
+    PartyDataSend(PartyDataSend),
+    PartyUpdate(PartyUpdate),
     /// A valid Nakama message this server does not handle yet, by name.
     Unhandled(&'static str),
 }
@@ -197,6 +207,77 @@ pub struct ChannelMessageRemove {
     pub message_id: String,
 }
 
+/// `party_create`: a new party, led by its creator.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartyCreate {
+    /// Whether anyone may join (else the leader accepts requests).
+    #[serde(deserialize_with = "nullable")]
+    pub open: bool,
+    #[serde(with = "crate::json::int32_lenient", alias = "maxSize")]
+    pub max_size: i32,
+    #[serde(deserialize_with = "nullable")]
+    pub label: String,
+    /// Whether the party is left out of listings.
+    #[serde(deserialize_with = "nullable")]
+    pub hidden: bool,
+}
+
+/// A message naming only a party: `party_join`, `party_leave`,
+/// `party_close`, `party_join_request_list` (client) and `party_close`
+/// (server: the party ended for this member).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartyRef {
+    #[serde(deserialize_with = "nullable", alias = "partyId")]
+    pub party_id: String,
+}
+
+/// A message naming a party and one presence: `party_promote`,
+/// `party_accept`, `party_remove`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartyMember {
+    #[serde(deserialize_with = "nullable", alias = "partyId")]
+    pub party_id: String,
+    /// Absent reads as the empty presence (which no member has).
+    #[serde(deserialize_with = "nullable")]
+    pub presence: UserPresence,
+}
+
+/// `party_data_send`: data for the party's other members.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartyDataSend {
+    #[serde(deserialize_with = "nullable", alias = "partyId")]
+    pub party_id: String,
+    #[serde(with = "crate::json::int64_string", alias = "opCode")]
+    pub op_code: i64,
+    #[serde(deserialize_with = "base64_bytes")]
+    pub data: Bytes,
+}
+
+/// `party_update`: the leader sets the label, openness and visibility
+/// (client); the same, told to every member (server).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartyUpdate {
+    #[serde(deserialize_with = "nullable", alias = "partyId")]
+    pub party_id: String,
+    #[serde(deserialize_with = "nullable", skip_serializing_if = "str::is_empty")]
+    pub label: String,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "crate::json::is_false"
+    )]
+    pub open: bool,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "crate::json::is_false"
+    )]
+    pub hidden: bool,
+}
+
 /// A session's presence as clients see it (`rtapi.UserPresence`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -329,6 +410,76 @@ pub enum Outgoing {
     Rpc(RpcOut),
     StreamData(StreamData),
     StreamPresenceEvent(StreamPresenceEvent),
+    Party(PartyOut),
+    PartyLeader(PartyLeader),
+    PartyClose(PartyRef),
+    PartyJoinRequest(PartyJoinRequest),
+    PartyData(PartyData),
+    PartyPresenceEvent(PartyPresenceEvent),
+    PartyUpdate(PartyUpdate),
+}
+
+/// `rtapi.Party`: a party as one member sees it (the reply to
+/// `party_create`, and what an admitted joiner is told).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PartyOut {
+    pub party_id: String,
+    #[serde(skip_serializing_if = "crate::json::is_false")]
+    pub open: bool,
+    #[serde(skip_serializing_if = "crate::json::is_false")]
+    pub hidden: bool,
+    #[serde(skip_serializing_if = "crate::json::is_zero_i32")]
+    pub max_size: i32,
+    #[serde(rename = "self")]
+    pub self_: UserPresence,
+    pub leader: UserPresence,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub presences: Vec<UserPresence>,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub label: String,
+}
+
+/// `rtapi.PartyLeader`: the party has a new leader.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PartyLeader {
+    pub party_id: String,
+    pub presence: UserPresence,
+}
+
+/// `rtapi.PartyJoinRequest`: presences asking to join (pushed to the
+/// leader one at a time, and the reply to `party_join_request_list`).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PartyJoinRequest {
+    pub party_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub presences: Vec<UserPresence>,
+}
+
+/// `rtapi.PartyData`: data from a member, with its presence.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PartyData {
+    pub party_id: String,
+    pub presence: UserPresence,
+    #[serde(
+        serialize_with = "crate::json::int64_string::serialize",
+        skip_serializing_if = "is_zero_i64"
+    )]
+    pub op_code: i64,
+    #[serde(
+        serialize_with = "serialize_base64",
+        skip_serializing_if = "Bytes::is_empty"
+    )]
+    pub data: Bytes,
+}
+
+/// `rtapi.PartyPresenceEvent`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PartyPresenceEvent {
+    pub party_id: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub joins: Vec<UserPresence>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leaves: Vec<UserPresence>,
 }
 
 /// `api.Rpc`: an RPC's result, with the id it was called by.
@@ -607,8 +758,8 @@ mod tests {
                 status: Some("busy".into())
             })
         );
-        let e = Envelope::from_json(br#"{"cid":"2","party_create":{}}"#).unwrap();
-        assert_eq!(e.message, Incoming::Unhandled("party_create"));
+        let e = Envelope::from_json(br#"{"cid":"2","party_matchmaker_add":{}}"#).unwrap();
+        assert_eq!(e.message, Incoming::Unhandled("party_matchmaker_add"));
     }
 
     #[test]

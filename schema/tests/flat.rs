@@ -12,8 +12,10 @@ use kairos_schema::rtapi::{
     CLIENT_MESSAGES, ChannelJoin, ChannelLeave, ChannelMessageAck, ChannelMessageRemove,
     ChannelMessageSend, ChannelMessageUpdate, ChannelOut, ChannelPresenceEvent, Envelope,
     ErrorCode, Incoming, MatchCreate, MatchData, MatchDataSend, MatchJoin, MatchLeave, MatchOut,
-    MatchPresenceEvent, NotificationsOut, Outgoing, Rpc, RpcOut, StatusFollow, StatusOut,
-    StatusPresenceEvent, StatusUnfollow, StatusUpdate, UserPresence,
+    MatchPresenceEvent, NotificationsOut, Outgoing, PartyCreate, PartyData, PartyDataSend,
+    PartyJoinRequest, PartyLeader, PartyMember, PartyOut, PartyPresenceEvent, PartyRef,
+    PartyUpdate, Rpc, RpcOut, StatusFollow, StatusOut, StatusPresenceEvent, StatusUnfollow,
+    StatusUpdate, UserPresence,
 };
 
 fn presence(n: u8) -> UserPresence {
@@ -109,6 +111,44 @@ fn requests() -> Vec<Incoming> {
         Incoming::ChannelMessageRemove(ChannelMessageRemove {
             channel_id: "2...lobby".into(),
             message_id: "m1".into(),
+        }),
+        Incoming::PartyCreate(PartyCreate {
+            open: true,
+            max_size: 8,
+            label: r#"{"mode":"duo"}"#.into(),
+            hidden: true,
+        }),
+        Incoming::PartyCreate(PartyCreate::default()),
+        Incoming::PartyJoin(PartyRef {
+            party_id: "p.kairos".into(),
+        }),
+        Incoming::PartyLeave(PartyRef {
+            party_id: "p.kairos".into(),
+        }),
+        Incoming::PartyClose(PartyRef::default()),
+        Incoming::PartyJoinRequestList(PartyRef {
+            party_id: "p.kairos".into(),
+        }),
+        Incoming::PartyPromote(PartyMember {
+            party_id: "p.kairos".into(),
+            presence: presence(2),
+        }),
+        Incoming::PartyAccept(PartyMember {
+            party_id: "p.kairos".into(),
+            presence: presence(3),
+        }),
+        Incoming::PartyRemove(PartyMember::default()),
+        Incoming::PartyDataSend(PartyDataSend {
+            party_id: "p.kairos".into(),
+            op_code: -3,
+            data: Bytes::from_static(b"\x00party\xff"),
+        }),
+        Incoming::PartyDataSend(PartyDataSend::default()),
+        Incoming::PartyUpdate(PartyUpdate {
+            party_id: "p.kairos".into(),
+            label: "{}".into(),
+            open: true,
+            hidden: true,
         }),
     ]
 }
@@ -242,6 +282,47 @@ fn replies() -> Vec<Outgoing> {
             ],
         }),
         Outgoing::Notifications(NotificationsOut::default()),
+        Outgoing::Party(PartyOut {
+            party_id: "p.kairos".into(),
+            open: true,
+            hidden: true,
+            max_size: 4,
+            self_: presence(2),
+            leader: presence(1),
+            presences: vec![presence(1), presence(2)],
+            label: r#"{"mode":"duo"}"#.into(),
+        }),
+        Outgoing::Party(PartyOut::default()),
+        Outgoing::PartyLeader(PartyLeader {
+            party_id: "p.kairos".into(),
+            presence: presence(5),
+        }),
+        Outgoing::PartyClose(PartyRef {
+            party_id: "p.kairos".into(),
+        }),
+        Outgoing::PartyJoinRequest(PartyJoinRequest {
+            party_id: "p.kairos".into(),
+            presences: vec![presence(7)],
+        }),
+        Outgoing::PartyJoinRequest(PartyJoinRequest::default()),
+        Outgoing::PartyData(PartyData {
+            party_id: "p.kairos".into(),
+            presence: presence(1),
+            op_code: 9,
+            data: Bytes::from_static(b"state"),
+        }),
+        Outgoing::PartyData(PartyData::default()),
+        Outgoing::PartyPresenceEvent(PartyPresenceEvent {
+            party_id: "p.kairos".into(),
+            joins: vec![presence(1)],
+            leaves: vec![presence(2)],
+        }),
+        Outgoing::PartyUpdate(PartyUpdate {
+            party_id: "p.kairos".into(),
+            label: "{}".into(),
+            open: true,
+            hidden: false,
+        }),
     ]
 }
 
@@ -263,6 +344,16 @@ fn name_of(m: &Incoming) -> &'static str {
         Incoming::ChannelMessageSend(_) => "channel_message_send",
         Incoming::ChannelMessageUpdate(_) => "channel_message_update",
         Incoming::ChannelMessageRemove(_) => "channel_message_remove",
+        Incoming::PartyCreate(_) => "party_create",
+        Incoming::PartyJoin(_) => "party_join",
+        Incoming::PartyLeave(_) => "party_leave",
+        Incoming::PartyPromote(_) => "party_promote",
+        Incoming::PartyAccept(_) => "party_accept",
+        Incoming::PartyRemove(_) => "party_remove",
+        Incoming::PartyClose(_) => "party_close",
+        Incoming::PartyJoinRequestList(_) => "party_join_request_list",
+        Incoming::PartyDataSend(_) => "party_data_send",
+        Incoming::PartyUpdate(_) => "party_update",
         Incoming::Unhandled(name) => name,
     }
 }
@@ -405,18 +496,22 @@ fn server_messages_and_garbage_are_unrecognized() {
     // On the client side, a client message and an unmodeled server one.
     let e = decode_outgoing(&encode_request("", &Incoming::Ping)).unwrap_err();
     assert!(e.message.contains("`ping`"), "{}", e.message);
-    let party = planus::Builder::new()
+    let ticket = planus::Builder::new()
         .finish(
             fb::Envelope {
                 cid: None,
-                message: Some(fb::Message::Party(Box::default())),
+                message: Some(fb::Message::PartyMatchmakerTicket(Box::default())),
             },
             None,
         )
         .to_vec();
-    let e = decode_outgoing(&party).unwrap_err();
+    let e = decode_outgoing(&ticket).unwrap_err();
     assert_eq!(e.code, ErrorCode::UnrecognizedPayload);
-    assert!(e.message.contains("`party`"), "{}", e.message);
+    assert!(
+        e.message.contains("`party_matchmaker_ticket`"),
+        "{}",
+        e.message
+    );
     let e = decode_outgoing(&encode_request(
         "",
         &Incoming::MatchLeave(MatchLeave::default()),
@@ -667,12 +762,43 @@ fn agrees_with_the_json_decoder() {
             }),
         ),
         (
-            r#"{"cid":"1","party_create":{}}"#,
-            Incoming::Unhandled("party_create"),
+            r#"{"cid":"1","party_create":{"open":true,"max_size":"4","label":"{}"}}"#,
+            Incoming::PartyCreate(PartyCreate {
+                open: true,
+                max_size: 4,
+                label: "{}".into(),
+                hidden: false,
+            }),
         ),
         (
             r#"{"cid":"1","party_leave":{"party_id":"p"}}"#,
-            Incoming::Unhandled("party_leave"),
+            Incoming::PartyLeave(PartyRef {
+                party_id: "p".into(),
+            }),
+        ),
+        (
+            r#"{"cid":"1","party_promote":{"party_id":"p","presence":{"user_id":"u","session_id":"s","username":"n"}}}"#,
+            Incoming::PartyPromote(PartyMember {
+                party_id: "p".into(),
+                presence: UserPresence {
+                    user_id: "u".into(),
+                    session_id: "s".into(),
+                    username: "n".into(),
+                    ..Default::default()
+                },
+            }),
+        ),
+        (
+            r#"{"cid":"1","party_data_send":{"party_id":"p","op_code":"2","data":"aGk="}}"#,
+            Incoming::PartyDataSend(PartyDataSend {
+                party_id: "p".into(),
+                op_code: 2,
+                data: Bytes::from_static(b"hi"),
+            }),
+        ),
+        (
+            r#"{"cid":"1","party_matchmaker_add":{}}"#,
+            Incoming::Unhandled("party_matchmaker_add"),
         ),
     ];
     for (json, message) in cases {

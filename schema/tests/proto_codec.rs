@@ -383,24 +383,24 @@ fn every_client_message_is_recognised() {
 fn unhandled_messages_keep_their_name() {
     let e = decode(&proto::encode_request(
         "9",
-        &Incoming::Unhandled("party_data_send"),
+        &Incoming::Unhandled("party_matchmaker_remove"),
     ))
     .unwrap();
-    assert_eq!(e.message, Incoming::Unhandled("party_data_send"));
+    assert_eq!(e.message, Incoming::Unhandled("party_matchmaker_remove"));
     // Fields set: still recognised, content ignored.
     let bytes = proto::Envelope {
         cid: String::new(),
-        message: Some(Message::PartyCreate(proto::party::PartyCreate {
-            open: true,
-            max_size: 4,
-            label: "squad".into(),
-            hidden: false,
-        })),
+        message: Some(Message::PartyMatchmakerRemove(
+            proto::party::PartyMatchmakerRemove {
+                party_id: "p.kairos".into(),
+                ticket: "t".into(),
+            },
+        )),
     }
     .encode_to_vec();
     assert_eq!(
         decode(&bytes).unwrap().message,
-        Incoming::Unhandled("party_create")
+        Incoming::Unhandled("party_matchmaker_remove")
     );
 }
 

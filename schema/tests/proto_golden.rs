@@ -550,7 +550,16 @@ fn client_expectations() -> Vec<(&'static str, &'static str, Incoming)> {
                 http_key: String::new(),
             }),
         ),
-        ("party_create", "19", Incoming::Unhandled("party_create")),
+        (
+            "party_create",
+            "19",
+            Incoming::PartyCreate(rtapi::PartyCreate {
+                open: true,
+                max_size: 4,
+                label: String::new(),
+                hidden: false,
+            }),
+        ),
         (
             "matchmaker_add",
             "20",
@@ -624,12 +633,7 @@ fn client_frames_reencode() {
     // ts-proto writes a wrapper's value even when it is the default
     // (BoolValue false is `08 00`), prost leaves it out; and Kairos encodes
     // unhandled messages empty. Everything else is byte for byte.
-    let not_identical = [
-        "channel_join_room",
-        "channel_join_dm",
-        "party_create",
-        "matchmaker_add",
-    ];
+    let not_identical = ["channel_join_room", "channel_join_dm", "matchmaker_add"];
     for (name, h) in CLIENT_FRAMES {
         let decoded = proto::decode(&unhex(h)).unwrap();
         let again = proto::encode_request(&decoded.cid, &decoded.message);

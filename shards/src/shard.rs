@@ -20,7 +20,7 @@ use bytes::Bytes;
 use crate::fanout::{StreamTable, deliver, membership};
 use crate::mesh::{Mesh, MeshPort};
 use crate::metrics::{Registry, ShardCells};
-use crate::realtime::{self, Features, chat, matches, notifications, status, streams};
+use crate::realtime::{self, Features, chat, matches, notifications, parties, status, streams};
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
@@ -42,6 +42,8 @@ pub enum ShardMsg {
     Matches(matches::Msg),
     /// Chat channels.
     Chat(chat::Msg),
+    /// Parties.
+    Parties(parties::Msg),
     /// Status and follows.
     Status(status::Msg),
     /// Stream membership, whatever the stream's feature.
@@ -258,6 +260,7 @@ impl Shard {
         match msg {
             ShardMsg::Matches(m) => matches::on_msg(self, m),
             ShardMsg::Chat(m) => chat::on_msg(self, m),
+            ShardMsg::Parties(m) => parties::on_msg(self, m),
             ShardMsg::Status(m) => status::on_msg(self, m),
             ShardMsg::Streams(m) => membership::on_msg(self, m),
             ShardMsg::GameStreams(m) => streams::on_msg(self, m),

@@ -5,8 +5,8 @@
 //! both backends, `tests/js/rpc.mjs` (RPCs over HTTP and the socket),
 //! `tests/js/arena.mjs` (the example authoritative match, and its
 //! listing), `tests/js/arena_mixed.mjs` (nakama-js and a Rust client over
-//! reliable UDP in one arena) and `tests/js/streams.mjs` (game code's
-//! streams).
+//! reliable UDP in one arena), `tests/js/streams.mjs` (game code's
+//! streams) and `tests/js/parties.mjs` (open and closed parties).
 //!
 //! The harness installs `tests/js` itself (`npm ci`, see
 //! `kairos_tests::js`). Without Node.js these tests fail, saying how to
@@ -52,6 +52,18 @@ fn nakama_js_streams() {
         &Backend::Sqlite,
         "streams.mjs",
         "all nakama-js stream checks passed",
+    );
+}
+
+/// Parties through nakama-js: an open party's joins, data, promotion and
+/// leader leaving; a closed party's request, listing, acceptance and
+/// close.
+#[test]
+fn nakama_js_parties() {
+    run_script(
+        &Backend::Sqlite,
+        "parties.mjs",
+        "all nakama-js party checks passed",
     );
 }
 

@@ -15,6 +15,10 @@ pub struct SessionLimits {
     /// Streams (matches, chat channels, ...) one realtime session may be
     /// in at once; a join past it is refused and joins nothing.
     pub max_streams: usize,
+    /// Parties one realtime session may be in, or be asking to join, at
+    /// once; a party_create or party_join past it is refused (BAD_INPUT)
+    /// and asks nothing. Memberships count against max_streams too.
+    pub max_parties: usize,
     /// Realtime messages per second one session may send, on every
     /// transport, on average (a token bucket refilled at this rate). Past
     /// it the session's reader waits for the next token: the client is
@@ -40,6 +44,7 @@ impl Default for SessionLimits {
         SessionLimits {
             max_matches: 32,
             max_streams: 128,
+            max_parties: 8,
             max_messages_per_sec: 500,
             message_burst: 1000,
             mesh_overflow_pause: 8192,
@@ -58,6 +63,9 @@ impl SessionLimits {
                 "session.max_streams",
                 "must be at least session.max_matches",
             );
+        }
+        if self.max_parties == 0 {
+            return invalid("session.max_parties", "must be at least 1");
         }
         if self.max_messages_per_sec == 0 {
             return invalid("session.max_messages_per_sec", "must be at least 1");

@@ -3,7 +3,7 @@
 //!
 //! `Outgoing` is the server's model, so decoding into it makes a round
 //! trip comparable with `==`. It covers what Kairos sends; other server
-//! messages (party, matchmaker) are refused here by name and
+//! messages (matchmaker, party matchmaking) are refused here by name and
 //! can be read with the generated [`fb`](super::fb) types.
 
 use bytes::Bytes;
@@ -12,13 +12,16 @@ use planus::{Builder, ReadAsRoot, UnionOffset, WriteAsUnion};
 use super::fb;
 use super::names::{empty_message, message_name};
 use super::read::{Reader, Refused, Result};
-use super::write::{build, nz, presences as write_presences, string_map, strings};
+use super::write::{
+    build, nz, presence as write_presence, presences as write_presences, string_map, strings,
+};
 use crate::api::{ChannelMessage, Notification};
 use crate::messages;
 use crate::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, DecodeError, ErrorBody, Incoming,
-    MatchData, MatchOut, MatchPresenceEvent, NotificationsOut, Outgoing, RpcOut, StatusOut,
-    StatusPresenceEvent, Stream, StreamData, StreamPresenceEvent,
+    MatchData, MatchOut, MatchPresenceEvent, NotificationsOut, Outgoing, PartyData,
+    PartyJoinRequest, PartyLeader, PartyOut, PartyPresenceEvent, PartyRef, PartyUpdate, RpcOut,
+    StatusOut, StatusPresenceEvent, Stream, StreamData, StreamPresenceEvent,
 };
 
 /// A decoded server envelope.
@@ -123,6 +126,50 @@ fn request(b: &mut Builder, msg: &Incoming) -> Option<UnionOffset<fb::Message>> 
         Incoming::ChannelMessageRemove(m) => {
             let m = fb::ChannelMessageRemove::create(b, nz(&m.channel_id), nz(&m.message_id));
             M::create_channel_message_remove(b, m)
+        }
+        Incoming::PartyCreate(m) => {
+            let m = fb::PartyCreate::create(b, m.open, m.max_size, nz(&m.label), m.hidden);
+            M::create_party_create(b, m)
+        }
+        Incoming::PartyJoin(m) => {
+            let m = fb::PartyJoin::create(b, nz(&m.party_id));
+            M::create_party_join(b, m)
+        }
+        Incoming::PartyLeave(m) => {
+            let m = fb::PartyLeave::create(b, nz(&m.party_id));
+            M::create_party_leave(b, m)
+        }
+        Incoming::PartyClose(m) => {
+            let m = fb::PartyClose::create(b, nz(&m.party_id));
+            M::create_party_close(b, m)
+        }
+        Incoming::PartyJoinRequestList(m) => {
+            let m = fb::PartyJoinRequestList::create(b, nz(&m.party_id));
+            M::create_party_join_request_list(b, m)
+        }
+        Incoming::PartyPromote(m) => {
+            let who = write_presence(b, &m.presence);
+            let m = fb::PartyPromote::create(b, nz(&m.party_id), who);
+            M::create_party_promote(b, m)
+        }
+        Incoming::PartyAccept(m) => {
+            let who = write_presence(b, &m.presence);
+            let m = fb::PartyAccept::create(b, nz(&m.party_id), who);
+            M::create_party_accept(b, m)
+        }
+        Incoming::PartyRemove(m) => {
+            let who = write_presence(b, &m.presence);
+            let m = fb::PartyRemove::create(b, nz(&m.party_id), who);
+            M::create_party_remove(b, m)
+        }
+        Incoming::PartyDataSend(m) => {
+            let data = (!m.data.is_empty()).then_some(&m.data[..]);
+            let m = fb::PartyDataSend::create(b, nz(&m.party_id), m.op_code, data);
+            M::create_party_data_send(b, m)
+        }
+        Incoming::PartyUpdate(m) => {
+            let m = fb::PartyUpdate::create(b, nz(&m.party_id), nz(&m.label), m.open, m.hidden);
+            M::create_party_update(b, m)
         }
         Incoming::Unhandled(name) => empty_request(b, name)?,
     })
@@ -261,6 +308,44 @@ fn outgoing(r: &mut Reader, message: fb::MessageRef<'_>) -> Result<Outgoing> {
             stream: stream(r, e.stream())?,
             joins: r.presences(e.joins())?,
             leaves: r.presences(e.leaves())?,
+        }),
+        M::Party(p) => Outgoing::Party(PartyOut {
+            party_id: r.string(p.party_id())?,
+            open: p.open()?,
+            hidden: p.hidden()?,
+            max_size: p.max_size()?,
+            self_: r.opt_presence(p.self_())?,
+            leader: r.opt_presence(p.leader())?,
+            presences: r.presences(p.presences())?,
+            label: r.string(p.label())?,
+        }),
+        M::PartyLeader(l) => Outgoing::PartyLeader(PartyLeader {
+            party_id: r.string(l.party_id())?,
+            presence: r.opt_presence(l.presence())?,
+        }),
+        M::PartyClose(c) => Outgoing::PartyClose(PartyRef {
+            party_id: r.string(c.party_id())?,
+        }),
+        M::PartyJoinRequest(j) => Outgoing::PartyJoinRequest(PartyJoinRequest {
+            party_id: r.string(j.party_id())?,
+            presences: r.presences(j.presences())?,
+        }),
+        M::PartyData(d) => Outgoing::PartyData(PartyData {
+            party_id: r.string(d.party_id())?,
+            presence: r.opt_presence(d.presence())?,
+            op_code: d.op_code()?,
+            data: d.data()?.map_or_else(Bytes::new, Bytes::copy_from_slice),
+        }),
+        M::PartyPresenceEvent(e) => Outgoing::PartyPresenceEvent(PartyPresenceEvent {
+            party_id: r.string(e.party_id())?,
+            joins: r.presences(e.joins())?,
+            leaves: r.presences(e.leaves())?,
+        }),
+        M::PartyUpdate(u) => Outgoing::PartyUpdate(PartyUpdate {
+            party_id: r.string(u.party_id())?,
+            label: r.string(u.label())?,
+            open: u.open()?,
+            hidden: u.hidden()?,
         }),
         _ => return Err(Refused::NotModeled(message_name(&message))),
     })

@@ -10,7 +10,8 @@ use crate::messages;
 use crate::rtapi::{
     ChannelJoin, ChannelLeave, ChannelMessageRemove, ChannelMessageSend, ChannelMessageUpdate,
     DecodeError, Envelope, ErrorCode, Incoming, MatchCreate, MatchDataSend, MatchJoin, MatchLeave,
-    Rpc, StatusFollow, StatusUnfollow, StatusUpdate,
+    PartyCreate, PartyDataSend, PartyMember, PartyRef, PartyUpdate, Rpc, StatusFollow,
+    StatusUnfollow, StatusUpdate,
 };
 
 /// Decodes one client envelope, read in place from `buf`.
@@ -100,6 +101,49 @@ fn incoming(r: &mut Reader, buf: &Bytes, message: fb::MessageRef<'_>) -> Result<
         M::ChannelMessageRemove(m) => Incoming::ChannelMessageRemove(ChannelMessageRemove {
             channel_id: r.string(m.channel_id())?,
             message_id: r.string(m.message_id())?,
+        }),
+        M::PartyCreate(m) => Incoming::PartyCreate(PartyCreate {
+            open: m.open()?,
+            max_size: m.max_size()?,
+            label: r.string(m.label())?,
+            hidden: m.hidden()?,
+        }),
+        M::PartyJoin(m) => Incoming::PartyJoin(PartyRef {
+            party_id: r.string(m.party_id())?,
+        }),
+        M::PartyLeave(m) => Incoming::PartyLeave(PartyRef {
+            party_id: r.string(m.party_id())?,
+        }),
+        M::PartyClose(m) => Incoming::PartyClose(PartyRef {
+            party_id: r.string(m.party_id())?,
+        }),
+        M::PartyJoinRequestList(m) => Incoming::PartyJoinRequestList(PartyRef {
+            party_id: r.string(m.party_id())?,
+        }),
+        M::PartyPromote(m) => Incoming::PartyPromote(PartyMember {
+            party_id: r.string(m.party_id())?,
+            presence: r.opt_presence(m.presence())?,
+        }),
+        M::PartyAccept(m) => Incoming::PartyAccept(PartyMember {
+            party_id: r.string(m.party_id())?,
+            presence: r.opt_presence(m.presence())?,
+        }),
+        M::PartyRemove(m) => Incoming::PartyRemove(PartyMember {
+            party_id: r.string(m.party_id())?,
+            presence: r.opt_presence(m.presence())?,
+        }),
+        M::PartyDataSend(m) => Incoming::PartyDataSend(PartyDataSend {
+            party_id: r.string(m.party_id())?,
+            op_code: m.op_code()?,
+            data: m
+                .data()?
+                .map_or_else(Bytes::new, |data| shared_slice(buf, data)),
+        }),
+        M::PartyUpdate(m) => Incoming::PartyUpdate(PartyUpdate {
+            party_id: r.string(m.party_id())?,
+            label: r.string(m.label())?,
+            open: m.open()?,
+            hidden: m.hidden()?,
         }),
         // Messages Kairos doesn't model. A client's is `Unhandled`: as with
         // JSON (where its body is skipped unread), only its table header has

@@ -151,6 +151,53 @@ fn message(b: &mut Builder, msg: &Outgoing) -> UnionOffset<fb::Message> {
             let out = fb::StreamPresenceEvent::create(b, stream, joins, leaves);
             M::create_stream_presence_event(b, out)
         }
+        Outgoing::Party(p) => {
+            let self_ = presence(b, &p.self_);
+            let leader = presence(b, &p.leader);
+            let presences = presences(b, &p.presences);
+            let out = fb::Party::create(
+                b,
+                nz(&p.party_id),
+                p.open,
+                p.hidden,
+                p.max_size,
+                self_,
+                leader,
+                presences,
+                nz(&p.label),
+            );
+            M::create_party(b, out)
+        }
+        Outgoing::PartyLeader(l) => {
+            let who = presence(b, &l.presence);
+            let out = fb::PartyLeader::create(b, nz(&l.party_id), who);
+            M::create_party_leader(b, out)
+        }
+        Outgoing::PartyClose(c) => {
+            let out = fb::PartyClose::create(b, nz(&c.party_id));
+            M::create_party_close(b, out)
+        }
+        Outgoing::PartyJoinRequest(r) => {
+            let presences = presences(b, &r.presences);
+            let out = fb::PartyJoinRequest::create(b, nz(&r.party_id), presences);
+            M::create_party_join_request(b, out)
+        }
+        Outgoing::PartyData(d) => {
+            let sender = presence(b, &d.presence);
+            let data = (!d.data.is_empty()).then_some(&d.data[..]);
+            let out = fb::PartyData::create(b, nz(&d.party_id), sender, d.op_code, data);
+            M::create_party_data(b, out)
+        }
+        Outgoing::PartyPresenceEvent(e) => {
+            let joins = presences(b, &e.joins);
+            let leaves = presences(b, &e.leaves);
+            let out = fb::PartyPresenceEvent::create(b, nz(&e.party_id), joins, leaves);
+            M::create_party_presence_event(b, out)
+        }
+        Outgoing::PartyUpdate(u) => {
+            let out = fb::PartyUpdate::create(b, nz(&u.party_id), nz(&u.label), u.open, u.hidden);
+            M::create_party_update(b, out)
+        }
     }
 }
 

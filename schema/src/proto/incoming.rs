@@ -6,7 +6,7 @@ use prost::Message as _;
 use super::envelope::{Envelope, Message};
 use super::presence::UserPresence;
 use super::wrappers::{BoolValue, StringValue};
-use super::{channel, matches, rpc, status};
+use super::{channel, matches, party, rpc, status};
 use crate::rtapi::{self, CLIENT_MESSAGES, DecodeError, ErrorCode, Incoming};
 
 /// Decodes one client envelope (one binary WebSocket frame) into the same
@@ -114,6 +114,30 @@ fn incoming(message: Message) -> Result<Incoming, DecodeError> {
                 message_id: m.message_id,
             })
         }
+        Message::PartyCreate(m) => Incoming::PartyCreate(rtapi::PartyCreate {
+            open: m.open,
+            max_size: m.max_size,
+            label: m.label,
+            hidden: m.hidden,
+        }),
+        Message::PartyJoin(m) => Incoming::PartyJoin(party_ref(m.party_id)),
+        Message::PartyLeave(m) => Incoming::PartyLeave(party_ref(m.party_id)),
+        Message::PartyClose(m) => Incoming::PartyClose(party_ref(m.party_id)),
+        Message::PartyJoinRequestList(m) => Incoming::PartyJoinRequestList(party_ref(m.party_id)),
+        Message::PartyPromote(m) => Incoming::PartyPromote(party_member(m.party_id, m.presence)),
+        Message::PartyAccept(m) => Incoming::PartyAccept(party_member(m.party_id, m.presence)),
+        Message::PartyRemove(m) => Incoming::PartyRemove(party_member(m.party_id, m.presence)),
+        Message::PartyDataSend(m) => Incoming::PartyDataSend(rtapi::PartyDataSend {
+            party_id: m.party_id,
+            op_code: m.op_code,
+            data: m.data,
+        }),
+        Message::PartyUpdate(m) => Incoming::PartyUpdate(rtapi::PartyUpdate {
+            party_id: m.party_id,
+            label: m.label,
+            open: m.open,
+            hidden: m.hidden,
+        }),
         other => {
             let name = other.name();
             match CLIENT_MESSAGES.iter().find(|n| **n == name) {
@@ -199,8 +223,68 @@ fn request(message: &Incoming) -> Option<Message> {
                 message_id: m.message_id.clone(),
             })
         }
+        Incoming::PartyCreate(m) => Message::PartyCreate(party::PartyCreate {
+            open: m.open,
+            max_size: m.max_size,
+            label: m.label.clone(),
+            hidden: m.hidden,
+        }),
+        Incoming::PartyJoin(m) => Message::PartyJoin(party::PartyJoin {
+            party_id: m.party_id.clone(),
+        }),
+        Incoming::PartyLeave(m) => Message::PartyLeave(party::PartyLeave {
+            party_id: m.party_id.clone(),
+        }),
+        Incoming::PartyClose(m) => Message::PartyClose(party::PartyClose {
+            party_id: m.party_id.clone(),
+        }),
+        Incoming::PartyJoinRequestList(m) => {
+            Message::PartyJoinRequestList(party::PartyJoinRequestList {
+                party_id: m.party_id.clone(),
+            })
+        }
+        Incoming::PartyPromote(m) => Message::PartyPromote(party::PartyPromote {
+            party_id: m.party_id.clone(),
+            presence: member_out(&m.presence),
+        }),
+        Incoming::PartyAccept(m) => Message::PartyAccept(party::PartyAccept {
+            party_id: m.party_id.clone(),
+            presence: member_out(&m.presence),
+        }),
+        Incoming::PartyRemove(m) => Message::PartyRemove(party::PartyRemove {
+            party_id: m.party_id.clone(),
+            presence: member_out(&m.presence),
+        }),
+        Incoming::PartyDataSend(m) => Message::PartyDataSend(party::PartyDataSend {
+            party_id: m.party_id.clone(),
+            op_code: m.op_code,
+            data: m.data.clone(),
+        }),
+        Incoming::PartyUpdate(m) => Message::PartyUpdate(party::PartyUpdate {
+            party_id: m.party_id.clone(),
+            label: m.label.clone(),
+            open: m.open,
+            hidden: m.hidden,
+        }),
         Incoming::Unhandled(name) => return Message::empty(name),
     })
+}
+
+fn party_ref(party_id: String) -> rtapi::PartyRef {
+    rtapi::PartyRef { party_id }
+}
+
+/// A member presence for the protobuf wire: the empty one is absent.
+fn member_out(p: &rtapi::UserPresence) -> Option<UserPresence> {
+    (*p != rtapi::UserPresence::default()).then(|| presence_out(p))
+}
+
+/// A party and a presence; an absent presence is the empty one.
+fn party_member(party_id: String, presence: Option<UserPresence>) -> rtapi::PartyMember {
+    rtapi::PartyMember {
+        party_id,
+        presence: presence.map(presence_in).unwrap_or_default(),
+    }
 }
 
 /// A presence from the protobuf wire.

@@ -5,7 +5,9 @@ use prost::Message as _;
 use super::envelope::{Envelope, Message};
 use super::incoming::{presence_in, presence_out};
 use super::wrappers::{StringValue, Timestamp, bool_value, int32_value};
-use super::{channel, error, heartbeat, matches, notification, rpc, status, stream, timestamp};
+use super::{
+    channel, error, heartbeat, matches, notification, party, rpc, status, stream, timestamp,
+};
 use crate::api;
 use crate::rtapi::{self, DecodeError, ErrorCode, Outgoing};
 
@@ -170,6 +172,44 @@ pub fn to_outgoing(message: &Message) -> Option<Outgoing> {
                 leaves: presences_in(&e.leaves),
             })
         }
+        Message::Party(p) => Outgoing::Party(rtapi::PartyOut {
+            party_id: p.party_id.clone(),
+            open: p.open,
+            hidden: p.hidden,
+            max_size: p.max_size,
+            self_: presence_or_default(p.self_.as_ref()),
+            leader: presence_or_default(p.leader.as_ref()),
+            presences: presences_in(&p.presences),
+            label: p.label.clone(),
+        }),
+        Message::PartyLeader(l) => Outgoing::PartyLeader(rtapi::PartyLeader {
+            party_id: l.party_id.clone(),
+            presence: presence_or_default(l.presence.as_ref()),
+        }),
+        Message::PartyClose(c) => Outgoing::PartyClose(rtapi::PartyRef {
+            party_id: c.party_id.clone(),
+        }),
+        Message::PartyJoinRequest(r) => Outgoing::PartyJoinRequest(rtapi::PartyJoinRequest {
+            party_id: r.party_id.clone(),
+            presences: presences_in(&r.presences),
+        }),
+        Message::PartyData(d) => Outgoing::PartyData(rtapi::PartyData {
+            party_id: d.party_id.clone(),
+            presence: presence_or_default(d.presence.as_ref()),
+            op_code: d.op_code,
+            data: d.data.clone(),
+        }),
+        Message::PartyPresenceEvent(e) => Outgoing::PartyPresenceEvent(rtapi::PartyPresenceEvent {
+            party_id: e.party_id.clone(),
+            joins: presences_in(&e.joins),
+            leaves: presences_in(&e.leaves),
+        }),
+        Message::PartyUpdate(u) => Outgoing::PartyUpdate(rtapi::PartyUpdate {
+            party_id: u.party_id.clone(),
+            label: u.label.clone(),
+            open: u.open,
+            hidden: u.hidden,
+        }),
         _ => return None,
     })
 }
@@ -294,6 +334,44 @@ fn server_message(message: &Outgoing) -> Message {
                 leaves: presences_out(&e.leaves),
             })
         }
+        Outgoing::Party(p) => Message::Party(party::Party {
+            party_id: p.party_id.clone(),
+            open: p.open,
+            hidden: p.hidden,
+            max_size: p.max_size,
+            self_: Some(presence_out(&p.self_)),
+            leader: Some(presence_out(&p.leader)),
+            presences: presences_out(&p.presences),
+            label: p.label.clone(),
+        }),
+        Outgoing::PartyLeader(l) => Message::PartyLeader(party::PartyLeader {
+            party_id: l.party_id.clone(),
+            presence: Some(presence_out(&l.presence)),
+        }),
+        Outgoing::PartyClose(c) => Message::PartyClose(party::PartyClose {
+            party_id: c.party_id.clone(),
+        }),
+        Outgoing::PartyJoinRequest(r) => Message::PartyJoinRequest(party::PartyJoinRequest {
+            party_id: r.party_id.clone(),
+            presences: presences_out(&r.presences),
+        }),
+        Outgoing::PartyData(d) => Message::PartyData(party::PartyData {
+            party_id: d.party_id.clone(),
+            presence: Some(presence_out(&d.presence)),
+            op_code: d.op_code,
+            data: d.data.clone(),
+        }),
+        Outgoing::PartyPresenceEvent(e) => Message::PartyPresenceEvent(party::PartyPresenceEvent {
+            party_id: e.party_id.clone(),
+            joins: presences_out(&e.joins),
+            leaves: presences_out(&e.leaves),
+        }),
+        Outgoing::PartyUpdate(u) => Message::PartyUpdate(party::PartyUpdate {
+            party_id: u.party_id.clone(),
+            label: u.label.clone(),
+            open: u.open,
+            hidden: u.hidden,
+        }),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Parties: groups of users that play together. Kairos does not run
-//! parties yet; these exist so the messages are recognised.
+//! Parties: groups of users that play together. Party matchmaking
+//! (`PartyMatchmakerAdd`, `_Remove`, `_Ticket`) is recognised but not
+//! modeled yet.
 
 use std::collections::BTreeMap;
 

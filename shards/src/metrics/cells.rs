@@ -70,6 +70,8 @@ pub struct ShardMetrics {
     pub mesh_paused: Counter,
     /// Authoritative matches running on this shard, now.
     pub matches: Gauge,
+    /// Parties this shard owns, now.
+    pub parties: Gauge,
     /// Authoritative match ticks run, ticks skipped because a match fell
     /// behind, and member messages dropped at a full input queue.
     pub match_ticks: Counter,
@@ -114,6 +116,7 @@ impl Default for ShardMetrics {
             throttled_sessions: Counter::default(),
             mesh_paused: Counter::default(),
             matches: Gauge::default(),
+            parties: Gauge::default(),
             match_ticks: Counter::default(),
             match_ticks_skipped: Counter::default(),
             match_input_dropped: Counter::default(),

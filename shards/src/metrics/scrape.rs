@@ -302,6 +302,10 @@ pub fn render(shared: &Shared) -> String {
             s.matches.get(),
         );
     }
+    e.family("kairos_parties", "Parties each shard owns.", Kind::Gauge);
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample("kairos_parties", &[("shard", id)], s.parties.get());
+    }
     e.family(
         "kairos_match_tick_seconds",
         "Time an authoritative match's handler took for one tick, per shard.",

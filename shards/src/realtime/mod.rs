@@ -8,6 +8,7 @@
 //! other; notifications are the one service others call.
 //!
 //! * [`matches`]: relayed matches.
+//! * [`parties`]: parties (their own state beyond the party stream).
 //! * [`chat`]: rooms, direct conversations and group channels.
 //! * [`status`]: online status and follows.
 //! * [`notifications`]: the server-side notification API and live delivery.
@@ -20,6 +21,7 @@
 pub mod chat;
 pub mod matches;
 pub mod notifications;
+pub mod parties;
 pub mod rpc;
 pub mod status;
 pub mod streams;
@@ -40,6 +42,8 @@ pub struct Features {
     pub status: status::State,
     /// The authoritative matches this shard runs.
     pub matches: matches::authoritative::State,
+    /// The parties this shard owns, and its sessions' pending requests.
+    pub parties: parties::State,
 }
 
 /// What a stream's remaining members hear when `gone` leaves it, by the
@@ -47,6 +51,7 @@ pub struct Features {
 pub fn leave_event(stream: &StreamId, gone: &Presence) -> Option<Outgoing> {
     match stream.mode {
         mode::MATCH_RELAYED | mode::MATCH_AUTHORITATIVE => Some(matches::leave_event(stream, gone)),
+        mode::PARTY => Some(parties::leave_event(stream, gone)),
         _ if channel::is_channel(stream) && !gone.hidden => Some(chat::leave_event(stream, gone)),
         _ if streams::is_game_stream(stream) => streams::leave_event(stream, gone),
         _ => None,
@@ -55,10 +60,12 @@ pub fn leave_event(stream: &StreamId, gone: &Presence) -> Option<Outgoing> {
 
 /// What the owner of `stream` does after `gone` left it and the others
 /// heard ([`crate::fanout::LeftHook`]): an authoritative match's handler
-/// hears it.
+/// hears it; a party gets a new leader, or ends.
 pub fn on_left(shard: &Shard, stream: &StreamId, gone: &Presence) {
-    if stream.mode == mode::MATCH_AUTHORITATIVE {
-        matches::authoritative::on_left(shard, stream, gone);
+    match stream.mode {
+        mode::MATCH_AUTHORITATIVE => matches::authoritative::on_left(shard, stream, gone),
+        mode::PARTY => parties::on_left(shard, stream, gone),
+        _ => {}
     }
 }
 
@@ -71,7 +78,9 @@ pub fn session_opened(shard: &Shard, session: &Session) {
 }
 
 /// What the features do when a session's client will send nothing more
-/// (after it left its streams): it goes offline and stops following.
+/// (after it left its streams): it goes offline and stops following, and
+/// withdraws its requests to join parties.
 pub fn session_ended(shard: &Shard, session: &Session) {
     status::on_close(shard, session);
+    parties::session_ended(shard, session);
 }

@@ -24,7 +24,7 @@ use kairos_net::ws::close::NORMAL;
 use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
 
 use super::{Session, hooks};
-use crate::realtime::{chat, matches, rpc, status};
+use crate::realtime::{chat, matches, parties, rpc, status};
 use crate::rt;
 use crate::shard::Shard;
 
@@ -138,6 +138,28 @@ pub(super) async fn serve(
         }
         Incoming::Rpc(m) => {
             return (true, Box::pin(rpc::call(shard, session, cid, m)).await);
+        }
+        Incoming::PartyCreate(m) => parties::create(shard, session, cid, m),
+        Incoming::PartyJoin(m) => parties::join(shard, session, cid, &m.party_id),
+        Incoming::PartyLeave(m) => parties::leave(shard, session, cid, &m.party_id),
+        Incoming::PartyPromote(m) => parties::promote(shard, session, cid, m),
+        Incoming::PartyAccept(m) => parties::accept(shard, session, cid, m),
+        Incoming::PartyRemove(m) => parties::remove(shard, session, cid, m),
+        Incoming::PartyClose(m) => parties::close(shard, session, cid, &m.party_id),
+        Incoming::PartyJoinRequestList(m) => {
+            parties::join_request_list(shard, session, cid, &m.party_id)
+        }
+        Incoming::PartyDataSend(m) => parties::send_data(shard, session, cid, m),
+        Incoming::PartyUpdate(m) => parties::update(shard, session, cid, m),
+        Incoming::Unhandled(name @ ("party_matchmaker_add" | "party_matchmaker_remove")) => {
+            session.send_envelope(
+                cid,
+                &Outgoing::error(
+                    ErrorCode::BadInput,
+                    format!("Party matchmaking is not available yet ({name})."),
+                ),
+            );
+            return (true, false);
         }
         Incoming::Unhandled(name) => {
             session.send_envelope(

@@ -319,6 +319,15 @@ impl Session {
         None
     }
 
+    /// Streams of this mode joined.
+    pub fn streams_of_mode(&self, mode: u8) -> usize {
+        self.streams
+            .borrow()
+            .iter()
+            .filter(|(s, _, _)| s.mode == mode)
+            .count()
+    }
+
     /// Streams joined and users followed: what `kairos.session.max_streams`
     /// bounds.
     pub fn stream_count(&self) -> usize {

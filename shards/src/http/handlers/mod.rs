@@ -10,6 +10,7 @@ mod friends;
 mod matches;
 mod notifications;
 mod params;
+mod parties;
 mod rpc;
 mod transports;
 mod users;
@@ -47,6 +48,7 @@ routes! {
     BlockFriends: POST "/v2/friend/block" Session => friends::block;
     ListFriendsOfFriends: GET "/v2/friend/friends" Session => friends::list_friends_of_friends;
     ListMatches: GET "/v2/match" Session => matches::list;
+    ListParties: GET "/v2/party" Session => parties::list;
     ListNotifications: GET "/v2/notification" Session => notifications::list;
     DeleteNotifications: DELETE "/v2/notification" Session => notifications::delete;
     RpcFunc: POST "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;
