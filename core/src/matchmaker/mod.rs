@@ -9,6 +9,7 @@
 //! - `index.rs`: the inverted index over properties.
 //! - `pool.rs`: the tickets, per-session and per-party caps, removal.
 //! - `pass.rs`: one matchmaking pass.
+//! - `token.rs`: the token a match is joined by when no hook chose one.
 //!
 //! # The pass
 //!
@@ -57,6 +58,7 @@ mod index;
 mod pass;
 mod pool;
 mod ticket;
+mod token;
 mod validate;
 
 #[cfg(test)]
@@ -65,4 +67,5 @@ mod tests;
 pub use pass::{Matched, PassConfig, PassStats, SCAN_HITS};
 pub use pool::{AddError, Pool, RemoveError};
 pub use ticket::{Presence, Ticket, TicketSpec};
+pub use token::{TOKEN_TTL_SEC, sign_token, verify_token};
 pub use validate::{CountError, validate_counts};

@@ -8,6 +8,7 @@
 //! other; notifications are the one service others call.
 //!
 //! * [`matches`]: relayed matches.
+//! * [`matchmaker`]: tickets in, matched groups delivered.
 //! * [`chat`]: rooms, direct conversations and group channels.
 //! * [`status`]: online status and follows.
 //! * [`notifications`]: the server-side notification API and live delivery.
@@ -19,6 +20,7 @@
 
 pub mod chat;
 pub mod matches;
+pub mod matchmaker;
 pub mod notifications;
 pub mod rpc;
 pub mod status;
@@ -71,7 +73,12 @@ pub fn session_opened(shard: &Shard, session: &Session) {
 }
 
 /// What the features do when a session's client will send nothing more
-/// (after it left its streams): it goes offline and stops following.
+/// (after it left its streams): it goes offline and stops following, and
+/// its matchmaker tickets go.
 pub fn session_ended(shard: &Shard, session: &Session) {
     status::on_close(shard, session);
+    shard
+        .shared
+        .matchmaker
+        .session_closed(session.id.to_string());
 }

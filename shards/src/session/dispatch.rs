@@ -24,7 +24,7 @@ use kairos_net::ws::close::NORMAL;
 use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
 
 use super::{Session, hooks};
-use crate::realtime::{chat, matches, rpc, status};
+use crate::realtime::{chat, matches, matchmaker, rpc, status};
 use crate::rt;
 use crate::shard::Shard;
 
@@ -138,6 +138,18 @@ pub(super) async fn serve(
         }
         Incoming::Rpc(m) => {
             return (true, Box::pin(rpc::call(shard, session, cid, m)).await);
+        }
+        Incoming::MatchmakerAdd(m) => {
+            return (
+                true,
+                Box::pin(matchmaker::session::add(shard, session, cid, m)).await,
+            );
+        }
+        Incoming::MatchmakerRemove(m) => {
+            return (
+                true,
+                Box::pin(matchmaker::session::remove(shard, session, cid, m.ticket)).await,
+            );
         }
         Incoming::Unhandled(name) => {
             session.send_envelope(

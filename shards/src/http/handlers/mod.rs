@@ -8,6 +8,7 @@ mod account;
 mod channels;
 mod friends;
 mod matches;
+mod matchmaker;
 mod notifications;
 mod params;
 mod rpc;
@@ -47,6 +48,7 @@ routes! {
     BlockFriends: POST "/v2/friend/block" Session => friends::block;
     ListFriendsOfFriends: GET "/v2/friend/friends" Session => friends::list_friends_of_friends;
     ListMatches: GET "/v2/match" Session => matches::list;
+    GetMatchmakerStats: GET "/v2/matchmaker/stats" Session => matchmaker::stats;
     ListNotifications: GET "/v2/notification" Session => notifications::list;
     DeleteNotifications: DELETE "/v2/notification" Session => notifications::delete;
     RpcFunc: POST "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;
