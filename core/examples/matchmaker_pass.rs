@@ -12,7 +12,10 @@
 //! ±150 of its own. Two in three want a 1v1 (2 to 2), one in three a
 //! 2v2 (4 to 4, count multiple 2). Every ticket is new, so every ticket
 //! searches in the first pass (the worst case); the second pass is the
-//! leftovers' last interval.
+//! leftovers' last interval. Then a steady state: the pool refilled to
+//! `tickets`, nine tenths of them waiting (inactive, each asking first for
+//! a private code no one else has) and a tenth that just arrived, and one
+//! pass (`steady_ms`).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -81,7 +84,9 @@ fn main() {
         max_intervals: 2,
         rev_precision: true,
     };
-    println!("tickets  add_ms  pass1_ms  matched1  candidates1  pass2_ms  matched2  left");
+    println!(
+        "tickets  add_ms  pass1_ms  matched1  candidates1  pass2_ms  matched2  left  steady_ms  steady_matched"
+    );
     for n in sizes {
         let mut rng = Lcg(42);
         let mut pool = Pool::new(3, n);
@@ -97,12 +102,31 @@ fn main() {
         let t = Instant::now();
         let (_, second) = pool.pass(&config, || false);
         let pass2 = t.elapsed().as_secs_f64() * 1e3;
+        let left = pool.len();
+        // Steady state: refill to n with tickets that have waited their
+        // intervals (two passes with nothing to match: each asks first for
+        // a private `code` no other ticket has, as a private lobby would),
+        // then a tenth that just arrived.
+        let mut steady = Pool::new(3, n + left);
+        let waiting = n - n / 10;
+        for i in 0..waiting {
+            let mut s = spec(n + i, &mut rng);
+            s.query = format!("+properties.code:c{i} {}", s.query);
+            steady.add(format!("wait-{i}"), s, 0).expect("valid");
+        }
+        steady.pass(&config, || false);
+        steady.pass(&config, || false);
+        for i in 0..n / 10 {
+            steady
+                .add(format!("new-{i}"), spec(2 * n + i, &mut rng), 0)
+                .expect("valid");
+        }
+        let t = Instant::now();
+        let (_, third) = steady.pass(&config, || false);
+        let steady_ms = t.elapsed().as_secs_f64() * 1e3;
         println!(
-            "{n:>7}  {add_ms:>6.0}  {pass1:>8.1}  {:>8}  {:>11}  {pass2:>8.1}  {:>8}  {:>4}",
-            first.tickets,
-            first.candidates,
-            second.tickets,
-            pool.len()
+            "{n:>7}  {add_ms:>6.0}  {pass1:>8.1}  {:>8}  {:>11}  {pass2:>8.1}  {:>8}  {left:>4}  {steady_ms:>9.1}  {:>14}",
+            first.tickets, first.candidates, second.tickets, third.tickets,
         );
     }
 }

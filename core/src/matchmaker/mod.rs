@@ -23,7 +23,9 @@
 //!    a required (`+`) keyword or number clause, else a required number
 //!    range read from the ordered index of that property, else every
 //!    ticket. Posting lists are ordered by age, so candidates come oldest
-//!    first.
+//!    first. A search reads at most [`MAX_READS`] candidates, so a pass
+//!    costs at most its active tickets times that, however many old
+//!    tickets that accept no one sit at the head of a list.
 //! 2. **Filters:** not the ticket itself, not already matched in this pass,
 //!    no shared session, not the same party, count windows that overlap,
 //!    the query accepting the candidate's properties and, with
@@ -64,7 +66,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use pass::{Matched, PassConfig, PassStats, SCAN_HITS};
+pub use pass::{MAX_READS, Matched, PassConfig, PassStats, SCAN_HITS};
 pub use pool::{AddError, Pool, RemoveError};
 pub use ticket::{Presence, Ticket, TicketSpec};
 pub use token::{TOKEN_TTL_SEC, sign_token, verify_token};

@@ -1,7 +1,7 @@
 //! One matchmaking pass over the pool (the algorithm is in the module
 //! documentation, `mod.rs`).
 
-use super::index::Plan;
+use super::index::{MergeIter, Plan};
 use super::pool::Pool;
 use super::ticket::Ticket;
 
@@ -9,6 +9,12 @@ use super::ticket::Ticket;
 /// its group (it stops sooner, once they bring one presence more than its
 /// group lacks).
 pub const SCAN_HITS: usize = 64;
+
+/// Candidates one search reads at most: what bounds a pass's cost to
+/// `active tickets × MAX_READS` when old tickets that accept no one sit at
+/// the head of every posting list. A ticket past them is found when it
+/// searches itself.
+pub const MAX_READS: usize = 1024;
 
 /// The knobs of a pass (`matchmaker.*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,14 +141,17 @@ impl Pool {
     /// The candidates ticket `t` accepts (and, with `reverse`, that accept
     /// it), best score first, ties oldest first.
     fn hits<'a>(&'a self, t: &Ticket, reverse: bool, read: &mut usize) -> Vec<&'a Ticket> {
-        let candidates: Box<dyn Iterator<Item = u64> + '_> = match self.index.plan(&t.query) {
-            Plan::Posting(set) => Box::new(set.iter().copied()),
-            Plan::Seqs(seqs) => Box::new(seqs.into_iter()),
-            Plan::All => Box::new(self.tickets.keys().copied()),
-        };
+        let searcher = reverse.then_some(&t.doc);
+        let candidates: Box<dyn Iterator<Item = u64> + '_> =
+            match self.index.plan(&t.query, searcher) {
+                Plan::Posting(set) => Box::new(set.iter().copied()),
+                Plan::Merge(sets) => Box::new(MergeIter::new(sets)),
+                Plan::Seqs(seqs) => Box::new(seqs.into_iter()),
+                Plan::All => Box::new(self.tickets.keys().copied()),
+            };
         let mut hits: Vec<(f64, &Ticket)> = Vec::new();
         let mut brought = 0;
-        for s in candidates {
+        for s in candidates.take(MAX_READS) {
             if s == t.seq {
                 continue;
             }

@@ -126,7 +126,8 @@ impl Pool {
         let seq = self.next_seq;
         self.next_seq += 1;
         let doc = properties_doc(&spec);
-        self.index.insert(seq, &doc);
+        let accept = super::index::accept_key(&query);
+        self.index.insert(seq, &doc, &accept);
         for p in &spec.presences {
             self.by_session
                 .entry(p.session_id.clone())
@@ -152,6 +153,7 @@ impl Pool {
                 query,
                 compiled,
                 doc,
+                accept,
             },
         );
         Ok(())
@@ -160,7 +162,7 @@ impl Pool {
     /// Removes a ticket by its place; returns it.
     pub(super) fn take(&mut self, seq: u64) -> Option<Ticket> {
         let ticket = self.tickets.remove(&seq)?;
-        self.index.remove(seq, &ticket.doc);
+        self.index.remove(seq, &ticket.doc, &ticket.accept);
         self.by_id.remove(&ticket.id);
         for p in &ticket.spec.presences {
             if let Some(set) = self.by_session.get_mut(&p.session_id) {

@@ -689,3 +689,75 @@ fn party_caps_count_per_party() {
     );
     assert_eq!(pool.remove_party("p").len(), 1);
 }
+
+#[test]
+fn tickets_that_accept_no_one_cost_a_search_nothing_or_max_reads() {
+    let fill = |pool: &mut Pool| {
+        // Old tickets that accept only `never: x`, all in the bucket every
+        // query below reads; they search their one interval and wait.
+        for i in 0..MAX_READS + 10 {
+            add(
+                pool,
+                &format!("picky{i}"),
+                T {
+                    sessions: &[&format!("p{i}")],
+                    query: "+properties.never:x",
+                    strings: &[("mode", "a")],
+                    min: 3,
+                    max: 3,
+                    ..T::default()
+                },
+            );
+        }
+    };
+    let newcomer = |pool: &mut Pool, id: &str| {
+        add(
+            pool,
+            id,
+            T {
+                sessions: &[id],
+                query: "+properties.mode:a",
+                strings: &[("mode", "a")],
+                min: 3,
+                max: 3,
+                ..T::default()
+            },
+        )
+    };
+    // Two-way: their acceptance key (never = x) is not the newcomers', so
+    // the newcomers never read them, and meet each other.
+    let mut pool = Pool::new(3, 10_000);
+    fill(&mut pool);
+    pool.pass(&CFG, || false);
+    for id in ["x", "y", "z"] {
+        newcomer(&mut pool, id);
+    }
+    let (matched, stats) = pool.pass(&CFG, || false);
+    assert_eq!(matched.len(), 1);
+    assert_eq!(stats.candidates, 2, "{stats:?}");
+    // One-way (no acceptance keys): a newcomer whose query refuses them
+    // all reads them, and stops at MAX_READS.
+    let one_way = PassConfig {
+        rev_precision: false,
+        ..CFG
+    };
+    let mut pool = Pool::new(3, 10_000);
+    fill(&mut pool);
+    pool.pass(&one_way, || true);
+    add(
+        &mut pool,
+        "x",
+        T {
+            sessions: &["x"],
+            query: "+properties.mode:a +properties.level:>=5",
+            strings: &[("mode", "a")],
+            min: 3,
+            max: 3,
+            ..T::default()
+        },
+    );
+    let (matched, stats) = pool.pass(&one_way, || false);
+    assert!(matched.is_empty());
+    assert_eq!(stats.searched, 1);
+    assert_eq!(stats.candidates, MAX_READS);
+}

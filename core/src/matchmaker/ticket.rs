@@ -57,6 +57,8 @@ pub struct Ticket {
     pub(super) compiled: Compiled,
     /// Its properties as the query language sees them.
     pub(super) doc: Doc,
+    /// The first keyword its query requires (`index.rs`).
+    pub(super) accept: super::index::AcceptKey,
 }
 
 impl Ticket {
