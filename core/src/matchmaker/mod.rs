@@ -23,7 +23,10 @@
 //!    a required (`+`) keyword or number clause, else a required number
 //!    range read from the ordered index of that property, else every
 //!    ticket. Posting lists are ordered by age, so candidates come oldest
-//!    first. A search reads at most [`MAX_READS`] candidates, so a pass
+//!    first. When candidates must accept the searcher too, a posting list
+//!    is read only in the parts whose *acceptance key* (the first keyword
+//!    each ticket's own query requires) the searcher's properties satisfy
+//!    (`index.rs`), so tickets that could never accept it are not read. A search reads at most [`MAX_READS`] candidates, so a pass
 //!    costs at most its active tickets times that, however many old
 //!    tickets that accept no one sit at the head of a list.
 //! 2. **Filters:** not the ticket itself, not already matched in this pass,

@@ -33,6 +33,7 @@ pub mod chat_fanout;
 pub mod idle_sockets;
 pub mod match_relay;
 pub mod match_rtt;
+pub mod matchmake;
 pub mod realtime;
 pub mod rpc_echo;
 pub mod ws_ping;
@@ -51,6 +52,9 @@ pub enum Scenario {
     IdleSockets,
     /// Round trips against an in-process raw WebSocket echo server.
     BaselineWsEcho,
+    /// Players queue in the matchmaker, are matched and join: time to
+    /// match.
+    Matchmake,
     /// Relayed-match traffic, open loop: every player sends at a fixed
     /// rate, every other member records the delivery latency.
     MatchRelay,
@@ -80,7 +84,7 @@ pub struct Outcome {
 
 impl Scenario {
     /// Every scenario, in usage order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::AuthDevice,
         Self::WsPing,
         Self::RpcEcho,
@@ -88,6 +92,7 @@ impl Scenario {
         Self::MatchRelay,
         Self::ChatFanout,
         Self::MatchRtt,
+        Self::Matchmake,
         Self::BaselineWsEcho,
         Self::BaselineRelay,
         Self::BaselineUdpEcho,
@@ -104,6 +109,7 @@ impl Scenario {
             Self::MatchRelay => "match-relay",
             Self::ChatFanout => "chat-fanout",
             Self::MatchRtt => "match-rtt",
+            Self::Matchmake => "matchmake",
             Self::BaselineWsEcho => "baseline-ws-echo",
             Self::BaselineUdpEcho => "baseline-udp-echo",
             Self::BaselineUdpBlast => "baseline-udp-blast",
@@ -122,6 +128,7 @@ impl Scenario {
             Self::MatchRelay => "relayed matches: every player sends at --rate, delivery latency",
             Self::ChatFanout => "one chat room: --senders send at --rate, delivery latency to all",
             Self::MatchRtt => "relay round trip A -> server -> B -> server -> A, back to back",
+            Self::Matchmake => "queue 1v1 in the matchmaker, get matched, join: time to match",
             Self::BaselineUdpEcho => "datagram round trips against an in-process raw UDP echo",
             Self::BaselineUdpBlast => {
                 "raw one-way loopback datagram rate, sender to receiver thread"
@@ -178,6 +185,7 @@ impl Scenario {
             Self::MatchRelay => match_relay::run(run).await,
             Self::ChatFanout => chat_fanout::run(run).await,
             Self::MatchRtt => match_rtt::run(run).await,
+            Self::Matchmake => matchmake::run(run).await,
             Self::BaselineUdpEcho => baseline_udp_echo::run(run).await,
             Self::BaselineUdpBlast => baseline_udp_blast::run(run).await,
             Self::BaselineRelay => baseline_relay::run(run).await,
