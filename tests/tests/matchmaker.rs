@@ -403,3 +403,47 @@ fn bad_adds_and_removes_get_nakamas_errors() {
     assert_eq!(r["error"]["code"], 3, "{r}");
     assert_eq!(r["error"]["message"], "Matchmaker ticket not found", "{r}");
 }
+
+/// A match moves the matchmaker's metrics.
+#[test]
+fn a_match_is_counted_in_the_metrics() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = TestServer::start_with(
+        &kairos_tests::Backend::Sqlite,
+        &[
+            "--kairos.matchmaker.interval_ms",
+            "50",
+            "--metrics.prometheus_port",
+            &port.to_string(),
+        ],
+    );
+    let http = s.http();
+    let run = unique("metrics");
+    let mut socks: Vec<Ws> = (0..2)
+        .map(|_| Ws::open(&s.addr, &http.device(&unique("device-")).token, ""))
+        .collect();
+    for ws in &mut socks {
+        ticket(ws, &run, "", 2, 2, json!({}));
+    }
+    for ws in &mut socks {
+        ws.next_with("matchmaker_matched");
+    }
+    let scrape = kairos_tests::Http::new(&format!("127.0.0.1:{port}")).get("/metrics", "");
+    let value = |name: &str| -> f64 {
+        scrape
+            .text
+            .lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing in:\n{}", scrape.text))
+    };
+    assert_eq!(value("kairos_matchmaker_matches_total"), 1.0);
+    assert_eq!(value("kairos_matchmaker_matched_tickets_total"), 2.0);
+    assert_eq!(value("kairos_matchmaker_time_to_match_seconds_count"), 2.0);
+    assert!(value("kairos_matchmaker_pass_seconds_count") >= 1.0);
+}

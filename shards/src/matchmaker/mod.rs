@@ -19,7 +19,8 @@
 //! A party's ticket is one [`TicketSpec`] whose `presences` are every
 //! member, with the party's id in `party_id` and an empty `session_id`;
 //! add it with [`Matchmaker::add`] (the `shards` map says which shard each
-//! member's session is on) and remove it with [`Matchmaker::remove_party`]
+//! member's session is on; set each member's `Session::matchmaking` on its
+//! shard, so that its close removes the ticket) and remove it with [`Matchmaker::remove_party`]
 //! or [`Matchmaker::remove_party_all`]. The pool matches its presences
 //! together or not at all, never with another ticket of the same party,
 //! and caps tickets per party at `matchmaker.max_tickets`.

@@ -77,8 +77,10 @@ pub fn session_opened(shard: &Shard, session: &Session) {
 /// its matchmaker tickets go.
 pub fn session_ended(shard: &Shard, session: &Session) {
     status::on_close(shard, session);
-    shard
-        .shared
-        .matchmaker
-        .session_closed(session.id.to_string());
+    if session.matchmaking.get() {
+        shard
+            .shared
+            .matchmaker
+            .session_closed(session.id.to_string());
+    }
 }

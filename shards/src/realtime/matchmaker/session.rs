@@ -48,6 +48,8 @@ pub async fn add(shard: &Shard, session: &Session, cid: &str, m: MatchmakerAdd) 
     };
     let ticket = Uuid::new_v4().to_string();
     let shards = HashMap::from([(session_id, shard.id)]);
+    // Before the add: a close racing it still reaches the thread after it.
+    session.matchmaking.set(true);
     match shard
         .shared
         .matchmaker
