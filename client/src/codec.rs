@@ -13,8 +13,8 @@
 //! * [`Wire::FlatBuffers`]: Kairos's FlatBuffers envelope
 //!   ([`kairos_schema::flat`]); the only wire of reliable UDP and QUIC.
 //!
-//! Server messages that [`Outgoing`] does not model (matchmaker and party
-//! matchmaking messages, which Kairos does not send yet) decode to
+//! Server messages that [`Outgoing`] does not model (party matchmaking
+//! messages, which Kairos does not send yet) decode to
 //! [`Decoded::Unknown`] with their name, so a client can skip them.
 
 use base64::Engine;
@@ -22,9 +22,10 @@ use bytes::Bytes;
 use kairos_schema::api::{ChannelMessage, Notification};
 use kairos_schema::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, ErrorBody, Incoming, MatchData, MatchOut,
-    MatchPresenceEvent, NotificationsOut, Outgoing, PartyData, PartyJoinRequest, PartyLeader,
-    PartyOut, PartyPresenceEvent, PartyRef, PartyUpdate, RpcOut, StatusOut, StatusPresenceEvent,
-    Stream, StreamData, StreamPresenceEvent, UserPresence,
+    MatchPresenceEvent, MatchmakerMatched, MatchmakerTicket, MatchmakerUser, NotificationsOut,
+    Outgoing, PartyData, PartyJoinRequest, PartyLeader, PartyOut, PartyPresenceEvent, PartyRef,
+    PartyUpdate, RpcOut, StatusOut, StatusPresenceEvent, Stream, StreamData, StreamPresenceEvent,
+    UserPresence,
 };
 use serde_json::{Map, Value, json};
 
@@ -32,7 +33,7 @@ use crate::error::{Error, Result};
 
 /// One message from the server: a reply to a request (its `cid` set) or
 /// a push (`cid` empty).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerMessage {
     /// The `cid` of the request this answers; empty for a push.
     pub cid: String,
@@ -52,7 +53,7 @@ impl ServerMessage {
 /// What a server frame decodes to.
 // Transient: decoded, then moved into a queue or dropped.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Decoded {
     /// A message of the model.
     Message(ServerMessage),
@@ -228,6 +229,23 @@ fn json_request(message: &Incoming) -> (&'static str, Value) {
             o.flag("open", m.open);
             o.flag("hidden", m.hidden);
         }
+        Incoming::MatchmakerAdd(m) => {
+            o.0.insert("min_count".into(), json!(m.min_count));
+            o.0.insert("max_count".into(), json!(m.max_count));
+            o.str("query", &m.query);
+            if !m.string_properties.is_empty() {
+                o.0.insert("string_properties".into(), json!(m.string_properties));
+            }
+            if !m.numeric_properties.is_empty() {
+                o.0.insert("numeric_properties".into(), json!(m.numeric_properties));
+            }
+            if let Some(c) = m.count_multiple {
+                o.0.insert("count_multiple".into(), json!(c));
+            }
+        }
+        Incoming::MatchmakerRemove(m) => {
+            o.str("ticket", &m.ticket);
+        }
     }
     (message.name(), Value::Object(o.0))
 }
@@ -338,6 +356,23 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
         }),
         Outgoing::Status(_) => Outgoing::Status(StatusOut {
             presences: m.presences("presences")?,
+        }),
+        Outgoing::MatchmakerTicket(_) => Outgoing::MatchmakerTicket(MatchmakerTicket {
+            ticket: m.string("ticket")?,
+        }),
+        Outgoing::MatchmakerMatched(_) => Outgoing::MatchmakerMatched(MatchmakerMatched {
+            ticket: m.string("ticket")?,
+            match_id: m.string("match_id")?,
+            token: m.string("token")?,
+            users: m
+                .list("users")?
+                .iter()
+                .map(matchmaker_user_from)
+                .collect::<Result<_>>()?,
+            self_: match m.get("self") {
+                None => MatchmakerUser::default(),
+                Some(v) => matchmaker_user_from(v)?,
+            },
         }),
         Outgoing::Rpc(_) => Outgoing::Rpc(RpcOut {
             id: m.string("id")?,
@@ -602,6 +637,28 @@ impl<'a> Fields<'a> {
             label: s.string("label")?,
         })
     }
+}
+
+fn matchmaker_user_from(v: &Value) -> Result<MatchmakerUser> {
+    let u = Fields::of(v, "user")?;
+    let strings = match u.get("string_properties") {
+        None => Default::default(),
+        Some(v) => {
+            serde_json::from_value(v.clone()).map_err(|_| bad("string_properties", "a map"))?
+        }
+    };
+    let numbers = match u.get("numeric_properties") {
+        None => Default::default(),
+        Some(v) => {
+            serde_json::from_value(v.clone()).map_err(|_| bad("numeric_properties", "a map"))?
+        }
+    };
+    Ok(MatchmakerUser {
+        presence: u.presence("presence")?,
+        party_id: u.string("party_id")?,
+        string_properties: strings,
+        numeric_properties: numbers,
+    })
 }
 
 fn presence_from(v: &Value) -> Result<UserPresence> {

@@ -381,17 +381,17 @@ fn json_decoding_is_lenient_like_protojson() {
 #[test]
 fn binary_wires_report_unmodeled_and_refuse_garbage() {
     // A protobuf envelope with a message Kairos does not send
-    // (`matchmaker_ticket`, field 21).
+    // (`party_matchmaker_ticket`, field 47).
     let pb = proto::Envelope {
         cid: "9".into(),
-        message: Some(proto::Message::MatchmakerTicket(Default::default())),
+        message: Some(proto::Message::PartyMatchmakerTicket(Default::default())),
     };
     let frame = prost_encode(&pb);
     assert_eq!(
         Wire::Protobuf.decode(&frame).unwrap(),
         Decoded::Unknown {
             cid: "9".into(),
-            name: "matchmaker_ticket".into()
+            name: "party_matchmaker_ticket".into()
         }
     );
     assert!(Wire::Protobuf.decode(b"\xff\xff\xff").is_err());

@@ -99,6 +99,11 @@ impl SessionIssuer {
         }
     }
 
+    /// The session key, which also signs matchmaker tokens (as in Nakama).
+    pub fn session_key(&self) -> &TokenKey {
+        &self.session_key
+    }
+
     pub fn verify_session(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         self.session_key.verify(token, now)
     }

@@ -95,6 +95,12 @@ impl TokenKey {
 
     /// Signs the claims into a compact JWT.
     pub fn sign(&self, claims: &Claims) -> String {
+        self.sign_payload(claims)
+    }
+
+    /// Signs any claims (a matchmaker token's `{mid, exp}`) into a compact
+    /// HS256 JWT.
+    pub fn sign_payload(&self, claims: &impl serde::Serialize) -> String {
         let payload = serde_json::to_vec(claims).expect("claims serialize");
         let mut token = String::with_capacity(HEADER_B64.len() + payload.len() * 4 / 3 + 48);
         token.push_str(HEADER_B64);
@@ -118,6 +124,23 @@ impl TokenKey {
 
     /// Checks the signature and the algorithm only.
     pub fn verify_signature(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims: Claims = self.verify_payload(token)?;
+        // Only a token id that is a UUID can be revoked (logout keys its
+        // revocation on it), so a token with any other id is refused even
+        // when its signature holds.
+        if claims.user_id().is_none() || claims.token_id().is_none() {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
+    }
+
+    /// Checks the signature and the algorithm of any HS256 JWT and reads
+    /// its claims as `T`; the caller checks their meaning (expiry
+    /// included).
+    pub fn verify_payload<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<T, TokenError> {
         if token.len() > 8192 {
             return Err(TokenError::Invalid);
         }
@@ -141,14 +164,7 @@ impl TokenKey {
         let payload = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| TokenError::Invalid)?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)?;
-        // Only a token id that is a UUID can be revoked (logout keys its
-        // revocation on it), so a token with any other id is refused even
-        // when its signature holds.
-        if claims.user_id().is_none() || claims.token_id().is_none() {
-            return Err(TokenError::Invalid);
-        }
-        Ok(claims)
+        serde_json::from_slice(&payload).map_err(|_| TokenError::Invalid)
     }
 }
 

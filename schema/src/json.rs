@@ -54,6 +54,15 @@ pub mod int32_lenient {
     }
 }
 
+/// An optional int32 (a protobuf `Int32Value`): absent or null is `None`,
+/// else a number or a numeric string.
+pub fn opt_int32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(transparent)]
+    struct Lenient(#[serde(with = "int32_lenient")] i32);
+    Ok(Option::<Lenient>::deserialize(d)?.map(|l| l.0))
+}
+
 /// Reads an integer sent as a JSON number or a numeric string (null as
 /// zero when `NULL_IS_ZERO`) in one pass: this sits on the hot path of
 /// `match_data_send`, so it neither buffers the value nor builds an error

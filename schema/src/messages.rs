@@ -106,10 +106,10 @@ macro_rules! realtime_messages {
             MatchJoin             = "match_join",               16, 15, client, matches::MatchJoin,                 in (MatchJoin);
             MatchLeave            = "match_leave",              17, 16, client, matches::MatchLeave,                in (MatchLeave);
             MatchPresenceEvent    = "match_presence_event",     18, 17, server, matches::MatchPresenceEvent,        out (MatchPresenceEvent);
-            MatchmakerAdd         = "matchmaker_add",           19, 18, client, matchmaker::MatchmakerAdd;
-            MatchmakerMatched     = "matchmaker_matched",       20, 19, server, matchmaker::MatchmakerMatched;
-            MatchmakerRemove      = "matchmaker_remove",        21, 20, client, matchmaker::MatchmakerRemove;
-            MatchmakerTicket      = "matchmaker_ticket",        22, 21, server, matchmaker::MatchmakerTicket;
+            MatchmakerAdd         = "matchmaker_add",           19, 18, client, matchmaker::MatchmakerAdd,        in (MatchmakerAdd);
+            MatchmakerMatched     = "matchmaker_matched",       20, 19, server, matchmaker::MatchmakerMatched,    out (MatchmakerMatched);
+            MatchmakerRemove      = "matchmaker_remove",        21, 20, client, matchmaker::MatchmakerRemove,     in (MatchmakerRemove);
+            MatchmakerTicket      = "matchmaker_ticket",        22, 21, server, matchmaker::MatchmakerTicket,     out (MatchmakerTicket);
             Notifications         = "notifications",            23, 22, server, notification::Notifications,        out (NotificationsOut);
             Rpc                   = "rpc",                      24, 23, both,   rpc::Rpc,                           in (Rpc), out (RpcOut);
             Status                = "status",                   25, 24, server, status::Status,                     out (StatusOut);

@@ -34,7 +34,7 @@ pub use crate::messages::CLIENT_MESSAGES;
 
 /// A message received from a client. Which key of the JSON envelope is
 /// which variant comes from the table ([`crate::messages`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Incoming {
     Ping,
     Pong,
@@ -61,6 +61,8 @@ pub enum Incoming {
     PartyJoinRequestList(PartyRef),
     PartyDataSend(PartyDataSend),
     PartyUpdate(PartyUpdate),
+    MatchmakerAdd(MatchmakerAdd),
+    MatchmakerRemove(MatchmakerRemove),
     /// A valid Nakama message this server does not handle yet, by name.
     Unhandled(&'static str),
 }
@@ -73,7 +75,7 @@ pub struct MatchCreate {
     pub name: String,
 }
 
-/// `match_join`: by match id (or a matchmaker token, not supported yet).
+/// `match_join`: by match id, or by the token of `matchmaker_matched`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MatchJoin {
@@ -124,6 +126,33 @@ pub struct Rpc {
     pub payload: String,
     #[serde(deserialize_with = "nullable", alias = "httpKey")]
     pub http_key: String,
+}
+
+/// `matchmaker_add`: queue this session for a match. `count_multiple` is
+/// `None` when the client sent none.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchmakerAdd {
+    #[serde(with = "crate::json::int32_lenient", alias = "minCount")]
+    pub min_count: i32,
+    #[serde(with = "crate::json::int32_lenient", alias = "maxCount")]
+    pub max_count: i32,
+    #[serde(deserialize_with = "nullable")]
+    pub query: String,
+    #[serde(deserialize_with = "nullable", alias = "stringProperties")]
+    pub string_properties: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable", alias = "numericProperties")]
+    pub numeric_properties: BTreeMap<String, f64>,
+    #[serde(deserialize_with = "crate::json::opt_int32", alias = "countMultiple")]
+    pub count_multiple: Option<i32>,
+}
+
+/// `matchmaker_remove`: cancel one of this session's tickets.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatchmakerRemove {
+    #[serde(deserialize_with = "nullable")]
+    pub ticket: String,
 }
 
 /// `status_follow`: receive the status presences of these users.
@@ -313,7 +342,7 @@ const BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::n
 );
 
 /// A decoded client envelope.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Envelope {
     pub cid: String,
     pub message: Incoming,
@@ -393,7 +422,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
 
 /// A message the server sends. It serializes as `{"<name>": body}`, its
 /// name from the table ([`crate::messages`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Outgoing {
     Pong {},
     Error(ErrorBody),
@@ -417,6 +446,8 @@ pub enum Outgoing {
     PartyData(PartyData),
     PartyPresenceEvent(PartyPresenceEvent),
     PartyUpdate(PartyUpdate),
+    MatchmakerTicket(MatchmakerTicket),
+    MatchmakerMatched(MatchmakerMatched),
 }
 
 /// `rtapi.Party`: a party as one member sees it (the reply to
@@ -480,6 +511,41 @@ pub struct PartyPresenceEvent {
     pub joins: Vec<UserPresence>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leaves: Vec<UserPresence>,
+}
+
+/// `rtapi.MatchmakerTicket`: the reply to `matchmaker_add`.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct MatchmakerTicket {
+    pub ticket: String,
+}
+
+/// `rtapi.MatchmakerMatched`: a ticket was matched. Exactly one of
+/// `match_id` (a match the matched hook chose) and `token` (join it to
+/// form a relayed match) is set.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct MatchmakerMatched {
+    pub ticket: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub match_id: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub token: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<MatchmakerUser>,
+    #[serde(rename = "self")]
+    pub self_: MatchmakerUser,
+}
+
+/// `rtapi.MatchmakerMatched.MatchmakerUser`: a matched player and the
+/// properties of its ticket.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct MatchmakerUser {
+    pub presence: UserPresence,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub party_id: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub string_properties: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub numeric_properties: BTreeMap<String, f64>,
 }
 
 /// `api.Rpc`: an RPC's result, with the id it was called by.

@@ -12,7 +12,8 @@ use kairos_schema::rtapi::{
     CLIENT_MESSAGES, ChannelJoin, ChannelLeave, ChannelMessageAck, ChannelMessageRemove,
     ChannelMessageSend, ChannelMessageUpdate, ChannelOut, ChannelPresenceEvent, Envelope,
     ErrorCode, Incoming, MatchCreate, MatchData, MatchDataSend, MatchJoin, MatchLeave, MatchOut,
-    MatchPresenceEvent, NotificationsOut, Outgoing, PartyCreate, PartyData, PartyDataSend,
+    MatchPresenceEvent, MatchmakerAdd, MatchmakerMatched, MatchmakerRemove, MatchmakerTicket,
+    MatchmakerUser, NotificationsOut, Outgoing, PartyCreate, PartyData, PartyDataSend,
     PartyJoinRequest, PartyLeader, PartyMember, PartyOut, PartyPresenceEvent, PartyRef,
     PartyUpdate, Rpc, RpcOut, StatusFollow, StatusOut, StatusPresenceEvent, StatusUnfollow,
     StatusUpdate, UserPresence,
@@ -149,6 +150,18 @@ fn requests() -> Vec<Incoming> {
             label: "{}".into(),
             open: true,
             hidden: true,
+        }),
+        Incoming::MatchmakerAdd(MatchmakerAdd {
+            min_count: 2,
+            max_count: 8,
+            query: "+properties.mode:ranked".into(),
+            string_properties: BTreeMap::from([("mode".into(), "ranked".into())]),
+            numeric_properties: BTreeMap::from([("skill".into(), 1200.5)]),
+            count_multiple: Some(2),
+        }),
+        Incoming::MatchmakerAdd(MatchmakerAdd::default()),
+        Incoming::MatchmakerRemove(MatchmakerRemove {
+            ticket: "t1".into(),
         }),
     ]
 }
@@ -323,6 +336,32 @@ fn replies() -> Vec<Outgoing> {
             open: true,
             hidden: false,
         }),
+        Outgoing::MatchmakerTicket(MatchmakerTicket {
+            ticket: "t1".into(),
+        }),
+        Outgoing::MatchmakerMatched(MatchmakerMatched {
+            ticket: "t1".into(),
+            match_id: String::new(),
+            token: "tok".into(),
+            users: vec![
+                MatchmakerUser {
+                    presence: presence(1),
+                    party_id: "p".into(),
+                    string_properties: BTreeMap::from([("mode".into(), "ranked".into())]),
+                    numeric_properties: BTreeMap::from([("skill".into(), 3.25)]),
+                },
+                MatchmakerUser::default(),
+            ],
+            self_: MatchmakerUser {
+                presence: presence(1),
+                ..Default::default()
+            },
+        }),
+        Outgoing::MatchmakerMatched(MatchmakerMatched {
+            ticket: "t2".into(),
+            match_id: "m.kairos".into(),
+            ..Default::default()
+        }),
     ]
 }
 
@@ -354,6 +393,8 @@ fn name_of(m: &Incoming) -> &'static str {
         Incoming::PartyJoinRequestList(_) => "party_join_request_list",
         Incoming::PartyDataSend(_) => "party_data_send",
         Incoming::PartyUpdate(_) => "party_update",
+        Incoming::MatchmakerAdd(_) => "matchmaker_add",
+        Incoming::MatchmakerRemove(_) => "matchmaker_remove",
         Incoming::Unhandled(name) => name,
     }
 }

@@ -563,7 +563,14 @@ fn client_expectations() -> Vec<(&'static str, &'static str, Incoming)> {
         (
             "matchmaker_add",
             "20",
-            Incoming::Unhandled("matchmaker_add"),
+            Incoming::MatchmakerAdd(rtapi::MatchmakerAdd {
+                min_count: 2,
+                max_count: 4,
+                query: "*".into(),
+                string_properties: BTreeMap::from([("mode".into(), "x".into())]),
+                numeric_properties: BTreeMap::from([("skill".into(), 1.5)]),
+                count_multiple: None,
+            }),
         ),
     ]
 }
@@ -620,6 +627,10 @@ fn client_frames_match_the_json_decoder() {
             "party_create",
             r#"{"cid":"19","party_create":{"open":true,"max_size":4}}"#,
         ),
+        (
+            "matchmaker_add",
+            r#"{"cid":"20","matchmaker_add":{"min_count":2,"max_count":4,"query":"*","string_properties":{"mode":"x"},"numeric_properties":{"skill":1.5}}}"#,
+        ),
     ];
     for (name, text) in json {
         let from_json = rtapi::Envelope::from_json(text.as_bytes()).unwrap();
@@ -633,7 +644,7 @@ fn client_frames_reencode() {
     // ts-proto writes a wrapper's value even when it is the default
     // (BoolValue false is `08 00`), prost leaves it out; and Kairos encodes
     // unhandled messages empty. Everything else is byte for byte.
-    let not_identical = ["channel_join_room", "channel_join_dm", "matchmaker_add"];
+    let not_identical = ["channel_join_room", "channel_join_dm"];
     for (name, h) in CLIENT_FRAMES {
         let decoded = proto::decode(&unhex(h)).unwrap();
         let again = proto::encode_request(&decoded.cid, &decoded.message);

@@ -42,6 +42,7 @@ pub struct Server {
     pub quic_addr: Option<SocketAddr>,
     threads: Vec<ShardThread>,
     listing: std::thread::JoinHandle<()>,
+    matchmaker: std::thread::JoinHandle<()>,
 }
 
 /// The addresses a shard listens on. Shard 0 binds first; the others bind
@@ -117,8 +118,13 @@ impl Server {
         };
         let (listing, listing_thread) = crate::listing::Listing::start()
             .map_err(|e| format!("cannot start the match listing: {e}"))?;
+        let (matchmaker, inboxes, matchmaker_thread) =
+            crate::matchmaker::Matchmaker::start(&config, shards)
+                .map_err(|e| format!("cannot start the matchmaker: {e}"))?;
         let shared = Arc::new(Shared {
             listing,
+            matchmaker,
+            matchmaker_inboxes: std::sync::Mutex::new(inboxes.into_iter().map(Some).collect()),
             issuer: SessionIssuer::new(&config.session),
             revocations: RevocationCache::from_stored(stored),
             registry: SessionRegistry::default(),
@@ -198,6 +204,7 @@ impl Server {
             quic_addr: at.quic,
             threads,
             listing: listing_thread,
+            matchmaker: matchmaker_thread,
         })
     }
 
@@ -211,6 +218,10 @@ impl Server {
         self.shared.listing.stop();
         if self.listing.join().is_err() {
             tracing::error!("the match listing thread panicked");
+        }
+        self.shared.matchmaker.stop();
+        if self.matchmaker.join().is_err() {
+            tracing::error!("the matchmaker thread panicked");
         }
         self.shared.persist.shutdown();
     }
@@ -232,6 +243,17 @@ async fn shard_main(
     };
     let bound_tcp = listener.local_addr().unwrap_or(addr);
     let shard = Shard::new(id, shared.clone());
+    let inbox = shared
+        .matchmaker_inboxes
+        .lock()
+        .ok()
+        .and_then(|mut inboxes| inboxes.get_mut(id).and_then(Option::take));
+    if let Some(inbox) = inbox {
+        rt::spawn(crate::realtime::matchmaker::deliver::drain(
+            shard.clone(),
+            inbox,
+        ));
+    }
     let udp = match at.udp.map(|a| start_udp(&shard, a)).transpose() {
         Ok(udp) => udp,
         Err(e) => {

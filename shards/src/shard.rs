@@ -20,7 +20,9 @@ use bytes::Bytes;
 use crate::fanout::{StreamTable, deliver, membership};
 use crate::mesh::{Mesh, MeshPort};
 use crate::metrics::{Registry, ShardCells};
-use crate::realtime::{self, Features, chat, matches, notifications, parties, status, streams};
+use crate::realtime::{
+    self, Features, chat, matches, matchmaker, notifications, parties, status, streams,
+};
 use crate::registry::SessionRegistry;
 use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
@@ -50,6 +52,8 @@ pub enum ShardMsg {
     Streams(membership::Msg),
     /// Game code's own streams (`Nk::stream_*`).
     GameStreams(streams::Msg),
+    /// The matchmaker's matched groups.
+    Matchmaker(matchmaker::Msg),
     /// To a member's shard: queue this message for these local sessions.
     /// One message per destination shard, one encoding per wire shared by
     /// all recipients.
@@ -116,6 +120,10 @@ pub struct Shared {
     pub modules: Arc<crate::modules::Modules>,
     /// Match listing: every live match, searchable by label.
     pub listing: crate::listing::Listing,
+    /// The matchmaker: every shard's tickets.
+    pub matchmaker: crate::matchmaker::Matchmaker,
+    /// Each shard's inbox of matched groups, taken by the shard at start.
+    pub matchmaker_inboxes: std::sync::Mutex<Vec<Option<crate::matchmaker::Inbox>>>,
 }
 
 /// One shard's own state: what every feature shares, and each feature's
@@ -264,6 +272,7 @@ impl Shard {
             ShardMsg::Status(m) => status::on_msg(self, m),
             ShardMsg::Streams(m) => membership::on_msg(self, m),
             ShardMsg::GameStreams(m) => streams::on_msg(self, m),
+            ShardMsg::Matchmaker(m) => matchmaker::on_msg(self, m),
             ShardMsg::Deliver {
                 sessions,
                 except,

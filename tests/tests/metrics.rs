@@ -188,6 +188,12 @@ fn counters_and_histograms_move_and_the_exposition_parses() {
         "kairos_transport_rx_packets_total",
         "kairos_transport_tx_bytes_total",
         "nakama_presences",
+        "kairos_matchmaker_tickets",
+        "kairos_matchmaker_passes_total",
+        "kairos_matchmaker_matches_total",
+        "kairos_matchmaker_matched_tickets_total",
+        "kairos_matchmaker_pass_seconds_bucket",
+        "kairos_matchmaker_time_to_match_seconds_bucket",
     ] {
         assert!(before.has(name), "{name} missing");
     }

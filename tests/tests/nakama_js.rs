@@ -6,7 +6,9 @@
 //! `tests/js/arena.mjs` (the example authoritative match, and its
 //! listing), `tests/js/arena_mixed.mjs` (nakama-js and a Rust client over
 //! reliable UDP in one arena), `tests/js/streams.mjs` (game code's
-//! streams) and `tests/js/parties.mjs` (open and closed parties).
+//! streams), `tests/js/parties.mjs` (open and closed parties) and
+//! `tests/js/matchmaker.mjs` (the matchmaker, its token and the example
+//! matched hook).
 //!
 //! The harness installs `tests/js` itself (`npm ci`, see
 //! `kairos_tests::js`). Without Node.js these tests fail, saying how to
@@ -41,6 +43,20 @@ fn nakama_js_authoritative_arena() {
         &Backend::Sqlite,
         "arena.mjs",
         "all nakama-js arena checks passed",
+    );
+}
+
+/// The matchmaker through nakama-js: `addMatchmaker` with a query and
+/// properties, `onmatchmakermatched`, `joinMatch(undefined, token)`, the
+/// example hook's arena, `removeMatchmaker` and a refused add; passes
+/// every 100 ms.
+#[test]
+fn nakama_js_matchmaker() {
+    run_script_with(
+        &Backend::Sqlite,
+        "matchmaker.mjs",
+        "all nakama-js matchmaker checks passed",
+        &["--kairos.matchmaker.interval_ms", "100"],
     );
 }
 
@@ -173,9 +189,13 @@ fn nakama_js_protobuf_adapter(b: &Backend) {
 }
 
 fn run_script(b: &Backend, script: &str, done: &str) {
+    run_script_with(b, script, done, &[]);
+}
+
+fn run_script_with(b: &Backend, script: &str, done: &str, extra: &[&str]) {
     let path = std::env::var("PATH").unwrap_or_default();
     let dir = kairos_tests::js::prepare(&path).unwrap_or_else(|e| panic!("{e}"));
-    let s = TestServer::start(b);
+    let s = TestServer::start_with(b, extra);
     let port = s.addr.rsplit(':').next().unwrap().to_string();
     let out = Command::new("node")
         .arg(script)

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
+pub use super::matchmaker::{MatchmakerConfig, MatchmakerTuning};
 pub use super::net_limits::NetLimits;
 pub use super::runtime_options::RuntimeOptions;
 pub use super::runtime_tuning::{MonoioDriver, RuntimeTuning};
@@ -17,6 +18,8 @@ pub struct KairosConfig {
     pub net: NetLimits,
     /// `kairos.session.*`: what one realtime session may ask for.
     pub session: SessionLimits,
+    /// `kairos.matchmaker.*`: sub-second passes, the pool's bound.
+    pub matchmaker: MatchmakerTuning,
     /// `kairos.runtime.*`: how server-side game code runs.
     pub runtime: RuntimeOptions,
     /// `kairos.reactor.*`: knobs of the shard executors (the reactor
@@ -28,6 +31,7 @@ impl KairosConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         self.net.validate()?;
         self.session.validate()?;
+        self.matchmaker.validate()?;
         self.runtime.validate()?;
         self.reactor.validate()
     }

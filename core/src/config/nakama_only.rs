@@ -93,7 +93,6 @@ const SECTIONS: &[&str] = &[
     "tracker",
     "console",
     "leaderboard",
-    "matchmaker",
     "iap",
     "google_auth",
     "satori",

@@ -34,6 +34,7 @@ pub mod chat_fanout;
 pub mod idle_sockets;
 pub mod match_relay;
 pub mod match_rtt;
+pub mod matchmake;
 pub mod realtime;
 pub mod rpc_echo;
 pub mod ws_ping;
@@ -52,6 +53,9 @@ pub enum Scenario {
     IdleSockets,
     /// Round trips against an in-process raw WebSocket echo server.
     BaselineWsEcho,
+    /// Players queue in the matchmaker, are matched and join: time to
+    /// match.
+    Matchmake,
     /// Relayed-match traffic, open loop: every player sends at a fixed
     /// rate, every other member records the delivery latency.
     MatchRelay,
@@ -84,7 +88,7 @@ pub struct Outcome {
 
 impl Scenario {
     /// Every scenario, in usage order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::AuthDevice,
         Self::WsPing,
         Self::RpcEcho,
@@ -93,6 +97,7 @@ impl Scenario {
         Self::ChatFanout,
         Self::MatchRtt,
         Self::Authoritative,
+        Self::Matchmake,
         Self::BaselineWsEcho,
         Self::BaselineRelay,
         Self::BaselineUdpEcho,
@@ -110,6 +115,7 @@ impl Scenario {
             Self::ChatFanout => "chat-fanout",
             Self::MatchRtt => "match-rtt",
             Self::Authoritative => "authoritative",
+            Self::Matchmake => "matchmake",
             Self::BaselineWsEcho => "baseline-ws-echo",
             Self::BaselineUdpEcho => "baseline-udp-echo",
             Self::BaselineUdpBlast => "baseline-udp-blast",
@@ -131,6 +137,7 @@ impl Scenario {
             Self::Authoritative => {
                 "authoritative matches: inputs at --rate, state jitter and input->state"
             }
+            Self::Matchmake => "queue 1v1 in the matchmaker, get matched, join: time to match",
             Self::BaselineUdpEcho => "datagram round trips against an in-process raw UDP echo",
             Self::BaselineUdpBlast => {
                 "raw one-way loopback datagram rate, sender to receiver thread"
@@ -189,6 +196,7 @@ impl Scenario {
             Self::ChatFanout => chat_fanout::run(run).await,
             Self::MatchRtt => match_rtt::run(run).await,
             Self::Authoritative => authoritative::run(run).await,
+            Self::Matchmake => matchmake::run(run).await,
             Self::BaselineUdpEcho => baseline_udp_echo::run(run).await,
             Self::BaselineUdpBlast => baseline_udp_blast::run(run).await,
             Self::BaselineRelay => baseline_relay::run(run).await,

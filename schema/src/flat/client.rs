@@ -3,7 +3,7 @@
 //!
 //! `Outgoing` is the server's model, so decoding into it makes a round
 //! trip comparable with `==`. It covers what Kairos sends; other server
-//! messages (matchmaker, party matchmaking) are refused here by name and
+//! messages (party matchmaking) are refused here by name and
 //! can be read with the generated [`fb`](super::fb) types.
 
 use bytes::Bytes;
@@ -13,19 +13,20 @@ use super::fb;
 use super::names::{empty_message, message_name};
 use super::read::{Reader, Refused, Result};
 use super::write::{
-    build, nz, presence as write_presence, presences as write_presences, string_map, strings,
+    build, number_map, nz, presence as write_presence, presences as write_presences, string_map,
+    strings,
 };
 use crate::api::{ChannelMessage, Notification};
 use crate::messages;
 use crate::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, DecodeError, ErrorBody, Incoming,
-    MatchData, MatchOut, MatchPresenceEvent, NotificationsOut, Outgoing, PartyData,
-    PartyJoinRequest, PartyLeader, PartyOut, PartyPresenceEvent, PartyRef, PartyUpdate, RpcOut,
-    StatusOut, StatusPresenceEvent, Stream, StreamData, StreamPresenceEvent,
+    MatchData, MatchOut, MatchPresenceEvent, MatchmakerMatched, MatchmakerTicket, NotificationsOut,
+    Outgoing, PartyData, PartyJoinRequest, PartyLeader, PartyOut, PartyPresenceEvent, PartyRef,
+    PartyUpdate, RpcOut, StatusOut, StatusPresenceEvent, Stream, StreamData, StreamPresenceEvent,
 };
 
 /// A decoded server envelope.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServerEnvelope {
     /// The request's `cid`, or empty for a push.
     pub cid: String,
@@ -65,6 +66,24 @@ fn request(b: &mut Builder, msg: &Incoming) -> Option<UnionOffset<fb::Message>> 
             let metadata = string_map(b, &m.metadata);
             let m = fb::MatchJoin::create(b, nz(&m.match_id), nz(&m.token), metadata);
             M::create_match_join(b, m)
+        }
+        Incoming::MatchmakerAdd(m) => {
+            let strings = string_map(b, &m.string_properties);
+            let numbers = number_map(b, &m.numeric_properties);
+            let m = fb::MatchmakerAdd::create(
+                b,
+                m.min_count,
+                m.max_count,
+                nz(&m.query),
+                strings,
+                numbers,
+                m.count_multiple,
+            );
+            M::create_matchmaker_add(b, m)
+        }
+        Incoming::MatchmakerRemove(m) => {
+            let m = fb::MatchmakerRemove::create(b, nz(&m.ticket));
+            M::create_matchmaker_remove(b, m)
         }
         Incoming::MatchLeave(m) => {
             let m = fb::MatchLeave::create(b, nz(&m.match_id));
@@ -209,6 +228,24 @@ fn outgoing(r: &mut Reader, message: fb::MessageRef<'_>) -> Result<Outgoing> {
             code: e.code()?,
             message: r.string(e.message())?,
         }),
+        M::MatchmakerTicket(t) => Outgoing::MatchmakerTicket(MatchmakerTicket {
+            ticket: r.string(t.ticket())?,
+        }),
+        M::MatchmakerMatched(m) => {
+            let mut users = Vec::new();
+            if let Some(v) = m.users()? {
+                for u in v.iter() {
+                    users.push(r.matchmaker_user(Some(u?))?);
+                }
+            }
+            Outgoing::MatchmakerMatched(MatchmakerMatched {
+                ticket: r.string(m.ticket())?,
+                match_id: r.string(m.match_id())?,
+                token: r.string(m.token())?,
+                users,
+                self_: r.matchmaker_user(m.self_()?)?,
+            })
+        }
         M::Match(m) => Outgoing::Match(MatchOut {
             match_id: r.string(m.match_id())?,
             authoritative: m.authoritative()?,

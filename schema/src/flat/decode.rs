@@ -10,8 +10,8 @@ use crate::messages;
 use crate::rtapi::{
     ChannelJoin, ChannelLeave, ChannelMessageRemove, ChannelMessageSend, ChannelMessageUpdate,
     DecodeError, Envelope, ErrorCode, Incoming, MatchCreate, MatchDataSend, MatchJoin, MatchLeave,
-    PartyCreate, PartyDataSend, PartyMember, PartyRef, PartyUpdate, Rpc, StatusFollow,
-    StatusUnfollow, StatusUpdate,
+    MatchmakerAdd, MatchmakerRemove, PartyCreate, PartyDataSend, PartyMember, PartyRef,
+    PartyUpdate, Rpc, StatusFollow, StatusUnfollow, StatusUpdate,
 };
 
 /// Decodes one client envelope, read in place from `buf`.
@@ -74,6 +74,17 @@ fn incoming(r: &mut Reader, buf: &Bytes, message: fb::MessageRef<'_>) -> Result<
         }),
         M::StatusUpdate(m) => Incoming::StatusUpdate(StatusUpdate {
             status: r.opt_string(m.status())?,
+        }),
+        M::MatchmakerAdd(m) => Incoming::MatchmakerAdd(MatchmakerAdd {
+            min_count: m.min_count()?,
+            max_count: m.max_count()?,
+            query: r.string(m.query())?,
+            string_properties: r.string_map(m.string_properties())?,
+            numeric_properties: r.number_map(m.numeric_properties())?,
+            count_multiple: m.count_multiple()?,
+        }),
+        M::MatchmakerRemove(m) => Incoming::MatchmakerRemove(MatchmakerRemove {
+            ticket: r.string(m.ticket())?,
         }),
         M::Rpc(m) => Incoming::Rpc(Rpc {
             id: r.string(m.id())?,

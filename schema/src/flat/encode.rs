@@ -3,7 +3,7 @@
 use planus::{Builder, UnionOffset};
 
 use super::fb;
-use super::write::{build, nz, presence, presences};
+use super::write::{build, matchmaker_user, nz, presence, presences};
 use crate::api::{ChannelMessage, Notification};
 use crate::rtapi::{Outgoing, Stream};
 
@@ -36,6 +36,24 @@ fn message(b: &mut Builder, msg: &Outgoing) -> UnionOffset<fb::Message> {
         Outgoing::Error(e) => {
             let error = fb::Error::create(b, e.code, nz(&e.message), ());
             M::create_error(b, error)
+        }
+        Outgoing::MatchmakerTicket(t) => {
+            let out = fb::MatchmakerTicket::create(b, nz(&t.ticket));
+            M::create_matchmaker_ticket(b, out)
+        }
+        Outgoing::MatchmakerMatched(m) => {
+            let users: Vec<_> = m.users.iter().map(|u| matchmaker_user(b, u)).collect();
+            let users = (!users.is_empty()).then(|| b.create_vector(users.as_slice()));
+            let self_ = matchmaker_user(b, &m.self_);
+            let out = fb::MatchmakerMatched::create(
+                b,
+                nz(&m.ticket),
+                nz(&m.match_id),
+                nz(&m.token),
+                users,
+                self_,
+            );
+            M::create_matchmaker_matched(b, out)
         }
         Outgoing::Match(m) => {
             let presences = presences(b, &m.presences);

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use planus::Vector;
 
 use super::fb;
-use crate::rtapi::{DecodeError, ErrorCode, UserPresence};
+use crate::rtapi::{DecodeError, ErrorCode, MatchmakerUser, UserPresence};
 
 /// Why an envelope was refused.
 pub(super) enum Refused {
@@ -130,6 +130,37 @@ impl Reader {
             username: self.string(p.username())?,
             persistence: p.persistence()?,
             status: self.opt_string(p.status())?,
+        })
+    }
+
+    /// A `[NumberEntry]` as a map; on duplicate keys the last wins.
+    pub(super) fn number_map(
+        &mut self,
+        field: planus::Result<Option<Vector<'_, planus::Result<fb::NumberEntryRef<'_>>>>>,
+    ) -> Result<BTreeMap<String, f64>> {
+        let mut map = BTreeMap::new();
+        if let Some(v) = field? {
+            for e in v.iter() {
+                let e = e?;
+                map.insert(self.string(e.key())?, e.value()?);
+            }
+        }
+        Ok(map)
+    }
+
+    /// A matched player; absent is the default.
+    pub(super) fn matchmaker_user(
+        &mut self,
+        u: Option<fb::MatchmakerUserRef<'_>>,
+    ) -> Result<MatchmakerUser> {
+        let Some(u) = u else {
+            return Ok(MatchmakerUser::default());
+        };
+        Ok(MatchmakerUser {
+            presence: self.opt_presence(u.presence())?,
+            party_id: self.string(u.party_id())?,
+            string_properties: self.string_map(u.string_properties())?,
+            numeric_properties: self.number_map(u.numeric_properties())?,
         })
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use planus::{Builder, Offset};
 
 use super::fb;
-use crate::rtapi::UserPresence;
+use crate::rtapi::{MatchmakerUser, UserPresence};
 
 /// A builder that grew past this is dropped after use rather than kept,
 /// so one huge message doesn't pin its memory on the thread.
@@ -88,4 +88,27 @@ pub(super) fn string_map(
         .map(|(k, v)| fb::StringEntry::create(b, k.as_str(), v.as_str()))
         .collect();
     Some(b.create_vector(offsets.as_slice()))
+}
+
+/// A map as `[NumberEntry]`, in key order; empty is absent.
+pub(super) fn number_map(
+    b: &mut Builder,
+    map: &BTreeMap<String, f64>,
+) -> Option<Offset<[Offset<fb::NumberEntry>]>> {
+    if map.is_empty() {
+        return None;
+    }
+    let offsets: Vec<_> = map
+        .iter()
+        .map(|(k, v)| fb::NumberEntry::create(b, k.as_str(), *v))
+        .collect();
+    Some(b.create_vector(offsets.as_slice()))
+}
+
+/// A matched player.
+pub(super) fn matchmaker_user(b: &mut Builder, u: &MatchmakerUser) -> Offset<fb::MatchmakerUser> {
+    let p = presence(b, &u.presence);
+    let strings = string_map(b, &u.string_properties);
+    let numbers = number_map(b, &u.numeric_properties);
+    fb::MatchmakerUser::create(b, p, nz(&u.party_id), strings, numbers)
 }

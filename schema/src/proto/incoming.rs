@@ -5,8 +5,9 @@ use prost::Message as _;
 
 use super::envelope::{Envelope, Message};
 use super::presence::UserPresence;
+use super::wrappers::Int32Value;
 use super::wrappers::{BoolValue, StringValue};
-use super::{channel, matches, party, rpc, status};
+use super::{channel, matches, matchmaker, party, rpc, status};
 use crate::rtapi::{self, CLIENT_MESSAGES, DecodeError, ErrorCode, Incoming};
 
 /// Decodes one client envelope (one binary WebSocket frame) into the same
@@ -83,6 +84,17 @@ fn incoming(message: Message) -> Result<Incoming, DecodeError> {
         Message::StatusUpdate(m) => Incoming::StatusUpdate(rtapi::StatusUpdate {
             status: m.status.map(|s| s.value),
         }),
+        Message::MatchmakerAdd(m) => Incoming::MatchmakerAdd(rtapi::MatchmakerAdd {
+            min_count: m.min_count,
+            max_count: m.max_count,
+            query: m.query,
+            string_properties: m.string_properties,
+            numeric_properties: m.numeric_properties,
+            count_multiple: m.count_multiple.map(|w| w.value),
+        }),
+        Message::MatchmakerRemove(m) => {
+            Incoming::MatchmakerRemove(rtapi::MatchmakerRemove { ticket: m.ticket })
+        }
         Message::Rpc(m) => Incoming::Rpc(rtapi::Rpc {
             id: m.id,
             payload: m.payload,
@@ -189,6 +201,17 @@ fn request(message: &Incoming) -> Option<Message> {
         }),
         Incoming::StatusUpdate(m) => Message::StatusUpdate(status::StatusUpdate {
             status: m.status.clone().map(|value| StringValue { value }),
+        }),
+        Incoming::MatchmakerAdd(m) => Message::MatchmakerAdd(matchmaker::MatchmakerAdd {
+            min_count: m.min_count,
+            max_count: m.max_count,
+            query: m.query.clone(),
+            string_properties: m.string_properties.clone(),
+            numeric_properties: m.numeric_properties.clone(),
+            count_multiple: m.count_multiple.map(|value| Int32Value { value }),
+        }),
+        Incoming::MatchmakerRemove(m) => Message::MatchmakerRemove(matchmaker::MatchmakerRemove {
+            ticket: m.ticket.clone(),
         }),
         Incoming::Rpc(m) => Message::Rpc(rpc::Rpc {
             id: m.id.clone(),

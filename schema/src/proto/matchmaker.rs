@@ -1,5 +1,5 @@
-//! The matchmaker: tickets in, matched groups out. Kairos does not run a
-//! matchmaker yet; these exist so the messages are recognised.
+//! The matchmaker: tickets in (`matchmaker_add`, `_remove`), matched
+//! groups out (`matchmaker_ticket`, `matchmaker_matched`).
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,8 @@ use super::envelope::{Envelope, Message};
 use super::incoming::{presence_in, presence_out};
 use super::wrappers::{StringValue, Timestamp, bool_value, int32_value};
 use super::{
-    channel, error, heartbeat, matches, notification, party, rpc, status, stream, timestamp,
+    channel, error, heartbeat, matches, matchmaker, notification, party, rpc, status, stream,
+    timestamp,
 };
 use crate::api;
 use crate::rtapi::{self, DecodeError, ErrorCode, Outgoing};
@@ -63,6 +64,25 @@ pub fn to_outgoing(message: &Message) -> Option<Outgoing> {
             code: e.code,
             message: e.message.clone(),
         }),
+        Message::MatchmakerTicket(m) => Outgoing::MatchmakerTicket(rtapi::MatchmakerTicket {
+            ticket: m.ticket.clone(),
+        }),
+        Message::MatchmakerMatched(m) => {
+            let (match_id, token) = match &m.id {
+                Some(matchmaker::matchmaker_matched::Id::MatchId(id)) => {
+                    (id.clone(), String::new())
+                }
+                Some(matchmaker::matchmaker_matched::Id::Token(t)) => (String::new(), t.clone()),
+                None => Default::default(),
+            };
+            Outgoing::MatchmakerMatched(rtapi::MatchmakerMatched {
+                ticket: m.ticket.clone(),
+                match_id,
+                token,
+                users: m.users.iter().map(matchmaker_user_in).collect(),
+                self_: m.self_.as_ref().map(matchmaker_user_in).unwrap_or_default(),
+            })
+        }
         Message::Match(m) => Outgoing::Match(rtapi::MatchOut {
             match_id: m.match_id.clone(),
             authoritative: m.authoritative,
@@ -222,6 +242,25 @@ fn server_message(message: &Outgoing) -> Message {
             message: e.message.clone(),
             context: Default::default(),
         }),
+        Outgoing::MatchmakerTicket(m) => Message::MatchmakerTicket(matchmaker::MatchmakerTicket {
+            ticket: m.ticket.clone(),
+        }),
+        Outgoing::MatchmakerMatched(m) => {
+            Message::MatchmakerMatched(matchmaker::MatchmakerMatched {
+                ticket: m.ticket.clone(),
+                id: if !m.match_id.is_empty() {
+                    Some(matchmaker::matchmaker_matched::Id::MatchId(
+                        m.match_id.clone(),
+                    ))
+                } else if !m.token.is_empty() {
+                    Some(matchmaker::matchmaker_matched::Id::Token(m.token.clone()))
+                } else {
+                    None
+                },
+                users: m.users.iter().map(matchmaker_user_out).collect(),
+                self_: Some(matchmaker_user_out(&m.self_)),
+            })
+        }
         Outgoing::Match(m) => Message::Match(matches::Match {
             match_id: m.match_id.clone(),
             authoritative: m.authoritative,
@@ -393,6 +432,26 @@ fn stream_in(s: Option<&stream::Stream>) -> rtapi::Stream {
         label: s.label.clone(),
     })
     .unwrap_or_default()
+}
+
+fn matchmaker_user_out(
+    u: &rtapi::MatchmakerUser,
+) -> matchmaker::matchmaker_matched::MatchmakerUser {
+    matchmaker::matchmaker_matched::MatchmakerUser {
+        presence: Some(presence_out(&u.presence)),
+        party_id: u.party_id.clone(),
+        string_properties: u.string_properties.clone(),
+        numeric_properties: u.numeric_properties.clone(),
+    }
+}
+
+fn matchmaker_user_in(u: &matchmaker::matchmaker_matched::MatchmakerUser) -> rtapi::MatchmakerUser {
+    rtapi::MatchmakerUser {
+        presence: presence_or_default(u.presence.as_ref()),
+        party_id: u.party_id.clone(),
+        string_properties: u.string_properties.clone(),
+        numeric_properties: u.numeric_properties.clone(),
+    }
 }
 
 fn presences_out(ps: &[rtapi::UserPresence]) -> Vec<super::presence::UserPresence> {

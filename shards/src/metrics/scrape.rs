@@ -463,6 +463,51 @@ pub fn render(shared: &Shared) -> String {
         );
     }
 
+    // The matchmaker thread.
+    let mm = &shared.matchmaker.metrics;
+    e.gauge(
+        "kairos_matchmaker_tickets",
+        "Tickets waiting in the matchmaker.",
+        mm.tickets.load(Ordering::Relaxed),
+    );
+    e.counter(
+        "kairos_matchmaker_passes_total",
+        "Matchmaker passes run over a non-empty pool.",
+        mm.passes.load(Ordering::Relaxed),
+    );
+    e.counter(
+        "kairos_matchmaker_matches_total",
+        "Matches the matchmaker formed (per pass: its rate over kairos_matchmaker_passes_total's).",
+        mm.matches.load(Ordering::Relaxed),
+    );
+    e.counter(
+        "kairos_matchmaker_matched_tickets_total",
+        "Tickets the matchmaker matched.",
+        mm.matched_tickets.load(Ordering::Relaxed),
+    );
+    e.family(
+        "kairos_matchmaker_pass_seconds",
+        "How long each matchmaker pass took.",
+        Kind::Histogram,
+    );
+    e.histogram(
+        "kairos_matchmaker_pass_seconds",
+        &[],
+        &mm.pass_time.snapshot(),
+        SECONDS,
+    );
+    e.family(
+        "kairos_matchmaker_time_to_match_seconds",
+        "How long each matched ticket waited, from its add to the pass that matched it.",
+        Kind::Histogram,
+    );
+    e.histogram(
+        "kairos_matchmaker_time_to_match_seconds",
+        &[],
+        &mm.time_to_match.snapshot(),
+        SECONDS,
+    );
+
     // The persistence pool.
     let stats = shared.persist.stats();
     let submitted = stats.submitted.load(Ordering::Relaxed);

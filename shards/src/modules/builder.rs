@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::{
     AfterApi, AfterRt, BeforeApi, BeforeRt, Error, MatchContext, MatchFactory, MatchHandler,
-    MatchInit, Modules, RpcFn,
+    MatchInit, MatchmakerMatchedFn, Modules, RpcFn,
 };
 
 /// Collects a game's code, then runs the server with it.
@@ -93,6 +93,14 @@ impl ServerBuilder {
             Ok((Box::new(handler) as Box<dyn MatchHandler>, init))
         });
         self.modules.register_match_handler(name, factory);
+        self
+    }
+
+    /// Registers the matchmaker-matched hook (Nakama's
+    /// `RegisterMatchmakerMatched`): told of every formed match, it may
+    /// return the id of a match it created for the players.
+    pub fn matchmaker_matched(mut self, f: impl MatchmakerMatchedFn) -> ServerBuilder {
+        self.modules.register_matchmaker_matched(Arc::new(f));
         self
     }
 

@@ -15,6 +15,8 @@ pub enum CallMode {
     Http,
     /// The realtime `rpc` message, on any transport.
     Socket,
+    /// The matchmaker-matched hook: no caller.
+    Matchmaker,
 }
 
 /// The context of one call of game code, as Nakama's runtime context
@@ -58,6 +60,24 @@ impl Context {
             vars: session.vars.clone(),
             expiry: session.expiry,
             session_id: Some(session.id),
+            headers: Vec::new(),
+            query: Vec::new(),
+            client_ip: None,
+            lang: String::new(),
+            nk: Nk::new(shard),
+        }
+    }
+
+    /// The context of a call the server makes itself (the matchmaker's
+    /// hook): no user, no session.
+    pub(crate) fn for_server(shard: std::rc::Rc<crate::shard::Shard>, mode: CallMode) -> Context {
+        Context {
+            mode,
+            user_id: None,
+            username: String::new(),
+            vars: BTreeMap::new(),
+            expiry: 0,
+            session_id: None,
             headers: Vec::new(),
             query: Vec::new(),
             client_ip: None,

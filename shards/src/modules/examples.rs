@@ -23,11 +23,15 @@
 //! * `example.stream_send`: sends `stream_data` with the payload's
 //!   `"data"` (and `"reliable"`) to the members of the stream it names,
 //!   from any caller; answers `{}`.
+//! * the matchmaker-matched hook ([`matchmaker_matched`]): a match whose
+//!   players all queued with the string property `mode` = `arena` gets an
+//!   `example.arena` match, whose id they receive in `matchmaker_matched`;
+//!   any other match is left to a token (a relayed match).
 
 use kairos_core::error::{ApiError, Code};
 use serde_json::{Value, json};
 
-use super::{CallMode, Context, Modules, RpcResult};
+use super::{CallMode, Context, MatchedResult, MatchmakerEntry, Modules, RpcResult};
 
 /// Registers every example into `modules`.
 pub fn register(modules: &mut Modules) {
@@ -40,6 +44,7 @@ pub fn register(modules: &mut Modules) {
     modules.register_rpc("example.match_get", std::sync::Arc::new(match_get));
     modules.register_rpc("example.stream_join", std::sync::Arc::new(stream_join));
     modules.register_rpc("example.stream_send", std::sync::Arc::new(stream_send));
+    modules.register_matchmaker_matched(std::sync::Arc::new(matchmaker_matched));
     modules.register_match_handler(
         "example.arena",
         std::sync::Arc::new(|ctx, params| {
@@ -58,7 +63,11 @@ async fn whoami(ctx: Context, _payload: String) -> RpcResult {
         "user_id": ctx.user_id.map(|u| u.to_string()).unwrap_or_default(),
         "username": ctx.username,
         "vars": ctx.vars,
-        "mode": match ctx.mode { CallMode::Http => "http", CallMode::Socket => "socket" },
+        "mode": match ctx.mode {
+            CallMode::Http => "http",
+            CallMode::Socket => "socket",
+            CallMode::Matchmaker => "matchmaker",
+        },
         "node": ctx.nk.node(),
         "query": ctx.query.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
     })
@@ -203,6 +212,22 @@ impl super::MatchHandler for Arena {
     ) -> Result<String, String> {
         Ok(self.label())
     }
+}
+
+/// The matchmaker-matched hook: an `example.arena` match for players who
+/// all asked for `mode: arena`; `None` (a token) for anyone else.
+async fn matchmaker_matched(ctx: Context, entries: Vec<MatchmakerEntry>) -> MatchedResult {
+    let arena = entries
+        .iter()
+        .all(|e| e.string_properties.get("mode").map(String::as_str) == Some("arena"));
+    if !arena {
+        return Ok(None);
+    }
+    let players: Vec<&str> = entries.iter().map(|e| e.user_id.as_str()).collect();
+    let id = ctx
+        .nk
+        .match_create("example.arena", &json!({ "matched": players }))?;
+    Ok(Some(id))
 }
 
 /// `example.create_arena`: creates an `example.arena` match with the

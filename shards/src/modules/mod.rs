@@ -21,6 +21,7 @@ pub mod examples;
 pub(crate) mod guard;
 pub mod hooks;
 pub mod matches;
+pub mod matchmaker;
 mod nk;
 pub(crate) mod rpc;
 pub mod streams;
@@ -38,6 +39,7 @@ pub use matches::{
     Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInfo, MatchInit, MatchMessage,
     MatchPresence,
 };
+pub use matchmaker::{MatchedResult, MatchmakerEntry, MatchmakerMatchedFn};
 pub use nk::Nk;
 pub use rpc::{RpcFn, RpcFuture, RpcResult};
 pub use streams::{Stream, StreamPresence};
@@ -57,6 +59,8 @@ pub struct Modules {
     after_api: HashMap<String, Arc<dyn AfterApi>>,
     /// Authoritative match handlers by name.
     match_handlers: HashMap<String, MatchFactory>,
+    /// The matchmaker-matched hook, if any.
+    matchmaker_matched: Option<Arc<dyn MatchmakerMatchedFn>>,
 }
 
 /// The client message named `name`, as the realtime table spells it.
@@ -69,6 +73,16 @@ fn client_message(name: &str) -> Result<&'static str, String> {
 }
 
 impl Modules {
+    /// Registers the matchmaker-matched hook; a second replaces the first.
+    pub fn register_matchmaker_matched(&mut self, f: Arc<dyn MatchmakerMatchedFn>) {
+        self.matchmaker_matched = Some(f);
+    }
+
+    /// The matchmaker-matched hook, if any.
+    pub fn matchmaker_matched(&self) -> Option<&Arc<dyn MatchmakerMatchedFn>> {
+        self.matchmaker_matched.as_ref()
+    }
+
     /// Registers an RPC under `id` (case-insensitive, as in Nakama); a
     /// second registration of the same id replaces the first.
     pub fn register_rpc(&mut self, id: &str, f: Arc<dyn RpcFn>) {

@@ -9,6 +9,7 @@
 //!
 //! * [`matches`]: relayed matches.
 //! * [`parties`]: parties (their own state beyond the party stream).
+//! * [`matchmaker`]: tickets in, matched groups delivered.
 //! * [`chat`]: rooms, direct conversations and group channels.
 //! * [`status`]: online status and follows.
 //! * [`notifications`]: the server-side notification API and live delivery.
@@ -20,6 +21,7 @@
 
 pub mod chat;
 pub mod matches;
+pub mod matchmaker;
 pub mod notifications;
 pub mod parties;
 pub mod rpc;
@@ -79,8 +81,14 @@ pub fn session_opened(shard: &Shard, session: &Session) {
 
 /// What the features do when a session's client will send nothing more
 /// (after it left its streams): it goes offline and stops following, and
-/// withdraws its requests to join parties.
+/// withdraws its requests to join parties, and its matchmaker tickets go.
 pub fn session_ended(shard: &Shard, session: &Session) {
     status::on_close(shard, session);
     parties::session_ended(shard, session);
+    if session.matchmaking.get() {
+        shard
+            .shared
+            .matchmaker
+            .session_closed(session.id.to_string());
+    }
 }

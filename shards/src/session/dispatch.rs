@@ -24,7 +24,7 @@ use kairos_net::ws::close::NORMAL;
 use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
 
 use super::{Session, hooks};
-use crate::realtime::{chat, matches, parties, rpc, status};
+use crate::realtime::{chat, matches, matchmaker, parties, rpc, status};
 use crate::rt;
 use crate::shard::Shard;
 
@@ -160,6 +160,18 @@ pub(super) async fn serve(
                 ),
             );
             return (true, false);
+        }
+        Incoming::MatchmakerAdd(m) => {
+            return (
+                true,
+                Box::pin(matchmaker::session::add(shard, session, cid, m)).await,
+            );
+        }
+        Incoming::MatchmakerRemove(m) => {
+            return (
+                true,
+                Box::pin(matchmaker::session::remove(shard, session, cid, m.ticket)).await,
+            );
         }
         Incoming::Unhandled(name) => {
             session.send_envelope(

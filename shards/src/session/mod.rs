@@ -100,6 +100,10 @@ pub(crate) struct Session {
     pub status_tracked: Cell<bool>,
     /// Users whose status this session follows.
     pub follows: RefCell<Vec<Uuid>>,
+    /// Set once one of its presences was queued in the matchmaker (its
+    /// own ticket, or its party's): its end then tells the matchmaker,
+    /// which other sessions' ends need not.
+    pub matchmaking: Cell<bool>,
     /// Set when the session is over and cleaned up.
     pub finished: LocalEvent,
     /// The owning shard's metric cells.
@@ -128,6 +132,7 @@ impl Session {
             joins: Cell::new(0),
             status_tracked: Cell::new(false),
             follows: RefCell::new(Vec::new()),
+            matchmaking: Cell::new(false),
             finished: LocalEvent::default(),
             metrics,
             rate: rate::RateLimit::default(),

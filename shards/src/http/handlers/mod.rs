@@ -8,6 +8,7 @@ mod account;
 mod channels;
 mod friends;
 mod matches;
+mod matchmaker;
 mod notifications;
 mod params;
 mod parties;
@@ -49,6 +50,7 @@ routes! {
     ListFriendsOfFriends: GET "/v2/friend/friends" Session => friends::list_friends_of_friends;
     ListMatches: GET "/v2/match" Session => matches::list;
     ListParties: GET "/v2/party" Session => parties::list;
+    GetMatchmakerStats: GET "/v2/matchmaker/stats" Session => matchmaker::stats;
     ListNotifications: GET "/v2/notification" Session => notifications::list;
     DeleteNotifications: DELETE "/v2/notification" Session => notifications::delete;
     RpcFunc: POST "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;

@@ -42,13 +42,23 @@ pub fn join(
     metadata: BTreeMap<String, String>,
 ) {
     if !token.is_empty() {
-        session.send_envelope(
-            cid,
-            &Outgoing::error(
-                ErrorCode::BadInput,
-                "Matchmaker tokens are not supported yet.",
-            ),
-        );
+        // A matchmaker token: the relayed match it names is formed by the
+        // first of its players to join (Nakama's allowEmpty).
+        let key = shard.shared.issuer.session_key();
+        let stream =
+            kairos_core::matchmaker::verify_token(key, token, kairos_core::time::now_secs())
+                .ok()
+                .and_then(|mid| parse_match_id(&mid, &shard.shared.config.name).ok())
+                .filter(|stream| stream.mode == crate::fanout::mode::MATCH_RELAYED);
+        match stream {
+            Some(stream) => join_stream(shard, session, cid, stream, JoinKind::Create, metadata),
+            None => {
+                session.send_envelope(
+                    cid,
+                    &Outgoing::error(ErrorCode::BadInput, "Invalid match token"),
+                );
+            }
+        }
         return;
     }
     match parse_match_id(match_id, &shard.shared.config.name) {
