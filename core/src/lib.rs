@@ -12,6 +12,7 @@ pub mod histogram;
 pub mod notification;
 pub mod query;
 pub mod session;
+pub mod storage;
 pub mod stream;
 pub mod time;
 pub mod token;

@@ -19,6 +19,7 @@ mod notifications;
 mod pool;
 mod rows;
 mod sessions;
+mod storage;
 
 use std::str::FromStr;
 

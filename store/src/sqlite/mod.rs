@@ -23,6 +23,7 @@ mod migration_runner;
 mod notifications;
 mod rows;
 mod sessions;
+mod storage;
 
 use std::future::Future;
 use std::path::Path;
