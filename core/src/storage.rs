@@ -4,9 +4,16 @@
 //! applies (version checks, permissions) live in [`plan_write`] so both
 //! backends decide alike.
 
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+
+/// Longest collection or key, in characters (Nakama's columns are
+/// `VARCHAR(128)`).
+pub const MAX_NAME_CHARS: usize = 128;
+/// Most objects a listing returns.
+pub const MAX_LIST: usize = 100;
 
 /// Read permission: only game code reads it.
 pub const READ_NONE: i32 = 0;
@@ -71,7 +78,8 @@ pub struct StorageId {
 }
 
 /// Where a listing resumes: strictly after this `(read, key, user_id)`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Clients get it as an opaque [`crate::cursor`] string.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageCursor {
     pub read: i32,
     pub key: String,
@@ -101,6 +109,67 @@ impl StorageCaller {
             _ => READ_PUBLIC,
         }
     }
+}
+
+impl StorageCursor {
+    /// The cursor resuming after `last`.
+    pub fn after(last: &StorageObject) -> StorageCursor {
+        StorageCursor {
+            read: last.permission_read,
+            key: last.key.clone(),
+            user_id: last.user_id,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        crate::cursor::encode(self)
+    }
+
+    /// InvalidArgument "Malformed cursor was used." for anything not ours.
+    pub fn parse(text: &str) -> ApiResult<StorageCursor> {
+        crate::cursor::decode(text).ok_or_else(|| ApiError::invalid("Malformed cursor was used."))
+    }
+}
+
+/// InvalidArgument "Invalid collection or key value supplied. They must be set."
+pub fn names_unset() -> ApiError {
+    ApiError::invalid("Invalid collection or key value supplied. They must be set.")
+}
+
+/// Checks a collection and key: both set, and at most [`MAX_NAME_CHARS`].
+pub fn check_names(collection: &str, key: &str) -> ApiResult<()> {
+    if collection.is_empty() || key.is_empty() {
+        return Err(names_unset());
+    }
+    if collection.chars().count() > MAX_NAME_CHARS || key.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::invalid(
+            "Invalid collection or key value supplied. They must be at most 128 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one write as Nakama does, in its order: names and value set,
+/// read permission 0 to 2, write permission 0 or 1, value a JSON object.
+pub fn check_write(w: &StorageWrite) -> ApiResult<()> {
+    if w.value.is_empty() {
+        return Err(names_unset());
+    }
+    check_names(&w.collection, &w.key)?;
+    if !(READ_NONE..=READ_PUBLIC).contains(&w.permission_read) {
+        return Err(ApiError::invalid(
+            "Invalid Read permission supplied. It must be either 0, 1 or 2.",
+        ));
+    }
+    if !(WRITE_NONE..=WRITE_OWNER).contains(&w.permission_write) {
+        return Err(ApiError::invalid(
+            "Invalid Write permission supplied. It must be either 0 or 1.",
+        ));
+    }
+    if !crate::channel::is_json_object(&w.value) {
+        return Err(ApiError::invalid("Value must be a JSON object."));
+    }
+    Ok(())
 }
 
 /// The version of a value: the MD5 hex of its text, as Nakama.

@@ -11,6 +11,7 @@ mod matches;
 mod notifications;
 mod params;
 mod rpc;
+mod storage;
 mod transports;
 mod users;
 
@@ -49,6 +50,11 @@ routes! {
     ListMatches: GET "/v2/match" Session => matches::list;
     ListNotifications: GET "/v2/notification" Session => notifications::list;
     DeleteNotifications: DELETE "/v2/notification" Session => notifications::delete;
+    WriteStorageObjects: PUT "/v2/storage" Session => storage::write;
+    ReadStorageObjects: POST "/v2/storage" Session => storage::read;
+    DeleteStorageObjects: PUT "/v2/storage/delete" Session => storage::delete;
+    ListStorageObjects: GET "/v2/storage/{collection}" Session => storage::list;
+    ListStorageObjects2: GET "/v2/storage/{collection}/{user_id}" Session => storage::list_user;
     RpcFunc: POST "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;
     RpcFunc2: GET "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;
     KairosTransports: GET "/v2/kairos/transports" Session => transports::transports;
