@@ -131,6 +131,17 @@ impl StorageCursor {
     }
 }
 
+/// One page of a listing fetched with `limit + 1` rows: the first `limit`
+/// and, when there were more, the cursor resuming after the last kept.
+pub fn page(mut rows: Vec<StorageObject>, limit: usize) -> (Vec<StorageObject>, String) {
+    if rows.len() <= limit {
+        return (rows, String::new());
+    }
+    rows.truncate(limit);
+    let cursor = rows.last().map(|o| StorageCursor::after(o).encode());
+    (rows, cursor.unwrap_or_default())
+}
+
 /// InvalidArgument "Invalid collection or key value supplied. They must be set."
 pub fn names_unset() -> ApiError {
     ApiError::invalid("Invalid collection or key value supplied. They must be set.")

@@ -2,7 +2,7 @@
 //! cursors and delete; version checks; all-or-nothing batches; permissions
 //! against another user; and every validation error with Nakama's code.
 
-use kairos_tests::{Backend, Http, Session, TestServer, backend_tests, unique};
+use kairos_tests::{Backend, Http, Session, TestServer, backend_tests, basic, unique};
 use serde_json::{Value, json};
 
 backend_tests!(
@@ -11,6 +11,7 @@ backend_tests!(
     batches_are_all_or_nothing,
     permissions_against_another_user,
     validation_errors,
+    game_code_storage,
 );
 
 /// gRPC InvalidArgument, as grpc-gateway maps it.
@@ -368,4 +369,98 @@ fn validation_errors(b: &Backend) {
     // Without a session: 401.
     let r = http.request("POST", "/v2/storage", None, Some("{}"));
     assert_eq!(r.status, 401, "{}", r.text);
+}
+
+/// `test.storage` (the test binary's RPC over `Nk`'s storage calls).
+fn nk(http: &Http, payload: Value) -> kairos_tests::Reply {
+    http.request(
+        "POST",
+        "/v2/rpc/test.storage",
+        Some(&basic("defaulthttpkey")),
+        Some(&Value::String(payload.to_string()).to_string()),
+    )
+}
+
+fn nk_ok(http: &Http, payload: Value) -> Value {
+    let r = nk(http, payload);
+    assert_eq!(r.status, 200, "{}", r.text);
+    serde_json::from_str(r.body["payload"].as_str().unwrap()).unwrap()
+}
+
+fn game_code_storage(b: &Backend) {
+    let s = TestServer::start(b);
+    let http = s.http();
+    let me = http.device(&unique("device-"));
+    let other = http.device(&unique("device-"));
+    let c = unique("c");
+    // Game code writes where clients cannot: system-owned objects, objects
+    // with write permission 0, and any user's objects.
+    let acks = nk_ok(
+        &http,
+        json!({"op": "write", "objects": [
+            {"collection": c, "key": "config", "value": "{\"v\":1}", "permission_read": 2, "permission_write": 0},
+            {"collection": c, "key": "secret", "user_id": me.user_id(), "value": "{}", "permission_read": 0, "permission_write": 0},
+            {"collection": c, "key": "public", "user_id": me.user_id(), "value": "{}", "permission_read": 2},
+        ]}),
+    );
+    let acks = acks["acks"].as_array().unwrap().clone();
+    assert_eq!(acks[0]["user_id"], "00000000-0000-0000-0000-000000000000");
+    assert_eq!(acks[1]["user_id"], json!(me.user_id()));
+    // Clients see the public system object, not the hidden one.
+    let ids = json!([
+        {"collection": c, "key": "config"},
+        {"collection": c, "key": "secret", "user_id": me.user_id()},
+    ]);
+    assert_eq!(keys(&read(&http, &me, ids.clone())), ["config"]);
+    let got = nk_ok(&http, json!({"op": "read", "ids": ids}));
+    assert_eq!(
+        keys(got["objects"].as_array().unwrap()),
+        ["config", "secret"]
+    );
+    // Listing: everything as game code, only public as another user, in pages.
+    let all = nk_ok(&http, json!({"op": "list", "collection": c, "limit": 2}));
+    assert_eq!(all["objects"].as_array().unwrap().len(), 2);
+    let cursor = all["cursor"].as_str().unwrap().to_string();
+    assert!(!cursor.is_empty());
+    let rest = nk_ok(
+        &http,
+        json!({"op": "list", "collection": c, "limit": 2, "cursor": cursor}),
+    );
+    assert_eq!(rest["objects"].as_array().unwrap().len(), 1);
+    assert_eq!(rest["cursor"], "");
+    let as_other = nk_ok(
+        &http,
+        json!({"op": "list", "collection": c, "limit": 10, "caller": other.user_id(), "owner": me.user_id()}),
+    );
+    assert_eq!(keys(as_other["objects"].as_array().unwrap()), ["public"]);
+    // Versions and validation hold for game code too.
+    let stale = json!({"op": "write", "objects": [
+        {"collection": c, "key": "config", "value": "{\"v\":2}", "version": "0123456789abcdef0123456789abcdef"},
+    ]});
+    rejected(
+        &nk(&http, stale),
+        "Storage write rejected - version check failed.",
+    );
+    let bad = json!({"op": "write", "objects": [{"collection": c, "key": "x", "value": "[]"}]});
+    rejected(&nk(&http, bad), "Value must be a JSON object.");
+    rejected(
+        &nk(&http, json!({"op": "list", "collection": c, "limit": 0})),
+        "Invalid limit - limit must be between 1 and 100.",
+    );
+    // Delete with the right version; a wrong one fails the batch.
+    let wrong =
+        json!({"op": "delete", "ids": [{"collection": c, "key": "config", "version": "nope"}]});
+    rejected(
+        &nk(&http, wrong),
+        "Storage delete rejected - not found, version check failed, or permission denied.",
+    );
+    nk_ok(
+        &http,
+        json!({"op": "delete", "ids": [
+            {"collection": c, "key": "config", "version": acks[0]["version"]},
+            {"collection": c, "key": "secret", "user_id": me.user_id()},
+        ]}),
+    );
+    let left = nk_ok(&http, json!({"op": "list", "collection": c, "limit": 10}));
+    assert_eq!(keys(left["objects"].as_array().unwrap()), ["public"]);
 }

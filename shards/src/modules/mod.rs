@@ -32,6 +32,7 @@ pub use builder::ServerBuilder;
 pub use context::{CallMode, Context};
 pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
 pub use kairos_core::error::{ApiError as Error, Code};
+pub use kairos_core::storage::{StorageAck, StorageId, StorageObject, StorageWrite};
 /// The realtime messages hooks see ([`rtapi::Incoming`]).
 pub use kairos_schema::rtapi;
 pub use matches::{

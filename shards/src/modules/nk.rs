@@ -3,13 +3,16 @@
 //!
 //! Every call that touches the store goes through the persistence pool and
 //! is awaited, so the shard keeps serving while it waits. Further areas
-//! (storage, leaderboards, groups) are added here as their features land.
+//! (leaderboards, groups) are added here as their features land.
 
 use std::rc::Rc;
 
 use kairos_core::account::{Account, User};
 use kairos_core::error::{ApiError, ApiResult};
 use kairos_core::notification::Notification;
+use kairos_core::storage::{
+    self, StorageAck, StorageCaller, StorageCursor, StorageId, StorageObject, StorageWrite,
+};
 use uuid::Uuid;
 
 use crate::realtime::streams;
@@ -303,6 +306,103 @@ impl Nk {
     }
 
     // ---- end of streams
+
+    // ---- storage: game code reads and writes every object, whatever its
+    // permissions; system-owned objects have the nil user id.
+
+    /// The objects of `ids` that exist (each id's `version` is ignored).
+    pub async fn storage_read(&self, ids: Vec<StorageId>) -> ApiResult<Vec<StorageObject>> {
+        for id in &ids {
+            storage::check_names(&id.collection, &id.key)?;
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store(move |store| async move { store.storage_read(StorageCaller::System, ids).await })
+            .await
+    }
+
+    /// Writes a batch, all or nothing, with Nakama's checks and version
+    /// rules (`""`, `"*"` or a hash); acks in the order of `writes`.
+    pub async fn storage_write(&self, writes: Vec<StorageWrite>) -> ApiResult<Vec<StorageAck>> {
+        for w in &writes {
+            storage::check_write(w)?;
+        }
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store(
+            move |store| async move { store.storage_write(StorageCaller::System, writes).await },
+        )
+        .await
+    }
+
+    /// One page (at most `limit`, 1 to 100) of `collection`'s objects owned
+    /// by `owner` (everyone's when `None`), as `caller` may see them
+    /// (`None`: everything), after `cursor` (`""`: from the start).
+    /// Returns the objects and the next page's cursor (`""` at the end).
+    pub async fn storage_list(
+        &self,
+        caller: Option<Uuid>,
+        owner: Option<Uuid>,
+        collection: &str,
+        limit: usize,
+        cursor: &str,
+    ) -> ApiResult<(Vec<StorageObject>, String)> {
+        if !(1..=storage::MAX_LIST).contains(&limit) {
+            return Err(ApiError::invalid(
+                "Invalid limit - limit must be between 1 and 100.",
+            ));
+        }
+        let after = match cursor {
+            "" => None,
+            c => Some(StorageCursor::parse(c)?),
+        };
+        let min_read = caller
+            .map_or(StorageCaller::System, StorageCaller::User)
+            .min_list_read(owner);
+        let collection = collection.to_string();
+        let rows = self
+            .store(move |store| async move {
+                store
+                    .storage_list(collection, owner, min_read, after, limit + 1)
+                    .await
+            })
+            .await?;
+        Ok(storage::page(rows, limit))
+    }
+
+    /// Deletes `ids`, all or none; an id with a version deletes only that
+    /// version, and fails the batch if it does not match.
+    pub async fn storage_delete(&self, ids: Vec<StorageId>) -> ApiResult<()> {
+        for id in &ids {
+            storage::check_names(&id.collection, &id.key)?;
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.store(
+            move |store| async move { store.storage_delete(StorageCaller::System, ids).await },
+        )
+        .await
+    }
+
+    // ---- end of storage
+
+    /// Runs a store call on the persistence pool, hiding internal details.
+    async fn store<T, F, Fut>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(std::sync::Arc<dyn kairos_store::Store>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ApiResult<T>> + Send + 'static,
+    {
+        self.shard
+            .shared
+            .persist
+            .run(f)
+            .await
+            .map_err(hide_internal)
+    }
 
     /// Waits `d` without holding the shard: a timer on its executor.
     pub async fn sleep(&self, d: std::time::Duration) {

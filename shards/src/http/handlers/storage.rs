@@ -185,7 +185,7 @@ async fn list_for(
         Some(c) => Some(StorageCursor::parse(c)?),
     };
     let min_read = StorageCaller::User(caller.user_id).min_list_read(owner);
-    let mut rows = shard
+    let rows = shard
         .shared
         .persist
         .run(move |store| async move {
@@ -194,13 +194,7 @@ async fn list_for(
                 .await
         })
         .await?;
-    let mut cursor = String::new();
-    if rows.len() > limit {
-        rows.truncate(limit);
-        if let Some(last) = rows.last() {
-            cursor = StorageCursor::after(last).encode();
-        }
-    }
+    let (rows, cursor) = storage::page(rows, limit);
     Ok(response::json(&api::StorageObjectList {
         objects: rows.into_iter().map(object_json).collect(),
         cursor,
