@@ -17,3 +17,4 @@ pub mod stream;
 pub mod time;
 pub mod token;
 pub mod validate;
+pub mod wallet;

@@ -2,7 +2,7 @@
 //!
 //! * [`traits`]: the interface, one trait per capability ([`AccountStore`],
 //!   [`SessionStore`], [`FriendStore`], [`NotificationStore`],
-//!   [`MessageStore`], [`StorageStore`], [`MigrationStore`]) and [`Store`], all of them;
+//!   [`MessageStore`], [`StorageStore`], [`WalletStore`], [`MigrationStore`]) and [`Store`], all of them;
 //!   implemented by [`SqliteStore`] (embedded, the default) and [`PgStore`]
 //!   (PostgreSQL or CockroachDB), each trait in the backend's file for that
 //!   concern. [`prelude`] brings every trait into scope.
@@ -24,7 +24,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
     AccountStore, BoxFuture, FriendStore, MessageStore, MigrationStatus, MigrationStore,
-    NotificationStore, Revocations, SessionStore, StorageStore, Store,
+    NotificationStore, Revocations, SessionStore, StorageStore, Store, WalletStore,
 };
 
 /// Every capability trait, for calling store methods on a concrete backend
@@ -33,6 +33,6 @@ pub use traits::{
 pub mod prelude {
     pub use crate::traits::{
         AccountStore, FriendStore, MessageStore, MigrationStore, NotificationStore, SessionStore,
-        StorageStore, Store,
+        StorageStore, Store, WalletStore,
     };
 }

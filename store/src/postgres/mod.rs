@@ -20,6 +20,7 @@ mod pool;
 mod rows;
 mod sessions;
 mod storage;
+mod wallets;
 
 use std::str::FromStr;
 

@@ -24,6 +24,7 @@ mod notifications;
 mod rows;
 mod sessions;
 mod storage;
+mod wallets;
 
 use std::future::Future;
 use std::path::Path;

@@ -18,6 +18,7 @@ mod migrations;
 mod notifications;
 mod sessions;
 mod storage;
+mod wallets;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -29,6 +30,7 @@ pub use migrations::{MigrationStatus, MigrationStore};
 pub use notifications::NotificationStore;
 pub use sessions::{Revocations, SessionStore};
 pub use storage::StorageStore;
+pub use wallets::WalletStore;
 
 /// A boxed `Send` future, so that [`Store`] can be used as `dyn Store`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -44,6 +46,7 @@ pub trait Store:
     + NotificationStore
     + MessageStore
     + StorageStore
+    + WalletStore
 {
 }
 
@@ -55,5 +58,6 @@ impl<T> Store for T where
         + NotificationStore
         + MessageStore
         + StorageStore
+        + WalletStore
 {
 }
