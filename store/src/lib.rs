@@ -18,6 +18,7 @@ mod pool;
 pub mod postgres;
 pub mod sqlite;
 pub mod traits;
+mod wallet_plan;
 
 pub use pool::{Persist, PoolStats, Reply, StoreConfig};
 pub use postgres::PgStore;

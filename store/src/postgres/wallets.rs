@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::rows::get;
 use super::{PgStore, db_err};
-use crate::common;
 use crate::{BoxFuture, WalletStore};
+use crate::{common, wallet_plan};
 
 const LOCK: &str = "SELECT wallet FROM users WHERE id = $1 FOR UPDATE";
 const SET: &str = "UPDATE users SET wallet = $2, update_time = $3 WHERE id = $1";
@@ -40,12 +40,12 @@ impl WalletStore for PgStore {
             let insert = conn.prepare(LEDGER).await?;
             let tx = conn.client.transaction().await.map_err(db_err)?;
             let mut loaded = HashMap::new();
-            for user in common::wallet_users(&updates) {
+            for user in wallet_plan::wallet_users(&updates) {
                 if let Some(row) = tx.query_opt(&lock, &[&user]).await.map_err(db_err)? {
                     loaded.insert(user, wallet::parse(&get::<String>(&row, 0)?)?);
                 }
             }
-            let plan = common::plan_wallets(loaded, &updates, ledger)?;
+            let plan = wallet_plan::plan_wallets(loaded, &updates, ledger)?;
             for (user, json) in &plan.wallets {
                 tx.execute(&set, &[user, json, &(now / 1_000_000)])
                     .await

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::SqliteStore;
 use super::db::{Db, db_err, exec};
 use super::rows::uuid_at;
-use crate::common;
 use crate::{BoxFuture, WalletStore};
+use crate::{common, wallet_plan};
 
 impl WalletStore for SqliteStore {
     fn wallets_update(
@@ -49,7 +49,7 @@ impl Db {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_err)?;
             let mut loaded = HashMap::new();
-            for user in common::wallet_users(updates) {
+            for user in wallet_plan::wallet_users(updates) {
                 let stored: Option<String> = tx
                     .prepare_cached("SELECT wallet FROM users WHERE id = ?1")
                     .map_err(db_err)?
@@ -60,7 +60,7 @@ impl Db {
                     loaded.insert(user, wallet::parse(&json)?);
                 }
             }
-            let plan = common::plan_wallets(loaded, updates, ledger)?;
+            let plan = wallet_plan::plan_wallets(loaded, updates, ledger)?;
             for (user, json) in &plan.wallets {
                 exec(
                     &tx,
