@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -39,6 +40,38 @@ pub struct WalletLedgerItem {
     pub metadata: String,
     pub create_time: i64,
     pub update_time: i64,
+}
+
+/// Most ledger entries a listing returns.
+pub const MAX_LEDGER_LIST: usize = 100;
+
+/// Where a ledger listing resumes: strictly before this entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerCursor {
+    pub t: i64,
+    pub id: Uuid,
+}
+
+impl LedgerCursor {
+    pub fn after(last: &WalletLedgerItem) -> LedgerCursor {
+        LedgerCursor {
+            t: last.create_time,
+            id: last.id,
+        }
+    }
+
+    pub fn before(&self) -> (i64, Uuid) {
+        (self.t, self.id)
+    }
+
+    pub fn encode(&self) -> String {
+        crate::cursor::encode(self)
+    }
+
+    /// InvalidArgument "Invalid cursor." for anything not ours.
+    pub fn parse(text: &str) -> ApiResult<LedgerCursor> {
+        crate::cursor::decode(text).ok_or_else(|| ApiError::invalid("Invalid cursor."))
+    }
 }
 
 /// A stored wallet's JSON; anything unreadable is an internal error.

@@ -36,6 +36,12 @@
 //! and `"caller", "owner", "collection", "limit", "cursor"`; answers
 //! `{"acks"}`, `{"objects"}`, `{"objects", "cursor"}` or `{}`; an absent
 //! `user_id`, `caller` or `owner` is the nil id or none),
+//! `test.wallet`, the wallet calls of `Nk` (payload `{"op"}` with `op`
+//! `update` and `"user_id", "changeset", "metadata", "ledger"` (answers
+//! `{"updated", "previous"}`), `updates` and `"updates": [{"user_id",
+//! "changeset", "metadata"}], "ledger"` (answers `{"results"}`), or
+//! `ledger` and `"user_id", "limit", "cursor"` (answers `{"items",
+//! "cursor"}`)),
 //! and the authoritative match handler `test.fragile` (created by the RPC
 //! `test.create_fragile`, payload: its parameters, and `module` to create
 //! another handler's match), which ticks at the
@@ -52,7 +58,8 @@ use kairos_shards::modules::examples::stream_from_json;
 use kairos_shards::modules::rtapi::Incoming;
 use kairos_shards::modules::{
     ApiRequest, Before, Code, Context, Dispatcher, Error, MatchContext, MatchHandler, MatchInit,
-    MatchMessage, RpcResult, StorageId, StorageObject, StorageWrite, StreamPresence,
+    MatchMessage, RpcResult, StorageId, StorageObject, StorageWrite, StreamPresence, Wallet,
+    WalletUpdate,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -413,6 +420,61 @@ async fn storage_op(ctx: Context, payload: String) -> RpcResult {
     Ok(answer.to_string())
 }
 
+async fn wallet_op(ctx: Context, payload: String) -> RpcResult {
+    let v: Value = serde_json::from_str(&payload).map_err(|_| Error::invalid("not JSON"))?;
+    let user = |u: &Value| opt_id(&u["user_id"]).map(Option::unwrap_or_default);
+    let changeset = |u: &Value| -> Result<Wallet, Error> {
+        serde_json::from_value(u["changeset"].clone()).map_err(|_| Error::invalid("bad changeset"))
+    };
+    let metadata = |u: &Value| u.get("metadata").map(Value::to_string).unwrap_or_default();
+    let ledger = v["ledger"].as_bool().unwrap_or(false);
+    let answer = match v["op"].as_str().unwrap_or_default() {
+        "update" => {
+            let (updated, previous) = ctx
+                .nk
+                .wallet_update(user(&v)?, changeset(&v)?, &metadata(&v), ledger)
+                .await?;
+            json!({ "updated": updated, "previous": previous })
+        }
+        "updates" => {
+            let list = v["updates"].as_array().cloned().unwrap_or_default();
+            let updates = list
+                .iter()
+                .map(|u| {
+                    Ok(WalletUpdate {
+                        user_id: user(u)?,
+                        changeset: changeset(u)?,
+                        metadata: metadata(u),
+                    })
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            let results = ctx.nk.wallets_update(updates, ledger).await?;
+            let results: Vec<Value> = results
+                .iter()
+                .map(|r| json!({"user_id": r.user_id.to_string(), "updated": r.updated, "previous": r.previous}))
+                .collect();
+            json!({ "results": results })
+        }
+        "ledger" => {
+            let (items, cursor) = ctx
+                .nk
+                .wallet_ledger_list(
+                    user(&v)?,
+                    v["limit"].as_u64().unwrap_or(10) as usize,
+                    v["cursor"].as_str().unwrap_or_default(),
+                )
+                .await?;
+            let items: Vec<Value> = items
+                .iter()
+                .map(|i| json!({"id": i.id.to_string(), "changeset": i.changeset, "metadata": i.metadata}))
+                .collect();
+            json!({ "items": items, "cursor": cursor })
+        }
+        _ => return Err(Error::invalid("unknown op")),
+    };
+    Ok(answer.to_string())
+}
+
 fn main() {
     let code = ServerBuilder::new()
         .with_examples()
@@ -422,6 +484,7 @@ fn main() {
         .rpc("test.stream", stream_op)
         .rpc("test.match_list", match_list)
         .rpc("test.storage", storage_op)
+        .rpc("test.wallet", wallet_op)
         .match_handler("test.fragile", fragile)
         .before_rt("channel_message_send", before_chat)
         .after_rt("channel_message_send", after_chat)

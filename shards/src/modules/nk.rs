@@ -13,6 +13,7 @@ use kairos_core::notification::Notification;
 use kairos_core::storage::{
     self, StorageAck, StorageCaller, StorageCursor, StorageId, StorageObject, StorageWrite,
 };
+use kairos_core::wallet::{self, Wallet, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 use uuid::Uuid;
 
 use crate::realtime::streams;
@@ -388,6 +389,86 @@ impl Nk {
     }
 
     // ---- end of storage
+
+    // ---- wallets: changed only by game code; the account's `wallet`.
+
+    /// Adds `changeset` to a user's wallet (and records it in the ledger
+    /// with `metadata`, a JSON object, when `ledger`). Returns the wallet
+    /// after and before. NotFound "User account not found." for an unknown
+    /// user; a negative result changes nothing and is InvalidArgument.
+    pub async fn wallet_update(
+        &self,
+        user_id: Uuid,
+        changeset: Wallet,
+        metadata: &str,
+        ledger: bool,
+    ) -> ApiResult<(Wallet, Wallet)> {
+        let update = WalletUpdate {
+            user_id,
+            changeset,
+            metadata: metadata.to_string(),
+        };
+        let mut results = self.wallets_update(vec![update], ledger).await?;
+        match results.pop() {
+            Some(r) => Ok((r.updated, r.previous)),
+            None => Err(ApiError::not_found("User account not found.")),
+        }
+    }
+
+    /// Applies several wallet updates in one transaction, all or none;
+    /// unknown users are skipped. Each metadata must be a JSON object (or
+    /// empty).
+    pub async fn wallets_update(
+        &self,
+        updates: Vec<WalletUpdate>,
+        ledger: bool,
+    ) -> ApiResult<Vec<WalletUpdateResult>> {
+        for u in &updates {
+            if !u.metadata.is_empty() && !kairos_core::channel::is_json_object(&u.metadata) {
+                return Err(ApiError::invalid("Metadata must be a JSON object."));
+            }
+        }
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store(move |store| async move { store.wallets_update(updates, ledger).await })
+            .await
+    }
+
+    /// One page (at most `limit`, 1 to 100) of a user's wallet ledger,
+    /// newest first, after `cursor` (`""`: from the newest); returns the
+    /// entries and the next page's cursor (`""` at the end).
+    pub async fn wallet_ledger_list(
+        &self,
+        user_id: Uuid,
+        limit: usize,
+        cursor: &str,
+    ) -> ApiResult<(Vec<WalletLedgerItem>, String)> {
+        if !(1..=wallet::MAX_LEDGER_LIST).contains(&limit) {
+            return Err(ApiError::invalid(
+                "Invalid limit - limit must be between 1 and 100.",
+            ));
+        }
+        let before = match cursor {
+            "" => None,
+            c => Some(wallet::LedgerCursor::parse(c)?.before()),
+        };
+        let mut rows = self
+            .store(move |store| async move {
+                store.wallet_ledger_list(user_id, before, limit + 1).await
+            })
+            .await?;
+        let mut next = String::new();
+        if rows.len() > limit {
+            rows.truncate(limit);
+            if let Some(last) = rows.last() {
+                next = wallet::LedgerCursor::after(last).encode();
+            }
+        }
+        Ok((rows, next))
+    }
+
+    // ---- end of wallets
 
     /// Runs a store call on the persistence pool, hiding internal details.
     async fn store<T, F, Fut>(&self, f: F) -> ApiResult<T>
