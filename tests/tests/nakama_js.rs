@@ -5,8 +5,9 @@
 //! both backends, `tests/js/rpc.mjs` (RPCs over HTTP and the socket),
 //! `tests/js/arena.mjs` (the example authoritative match, and its
 //! listing), `tests/js/arena_mixed.mjs` (nakama-js and a Rust client over
-//! reliable UDP in one arena) and `tests/js/streams.mjs` (game code's
-//! streams).
+//! reliable UDP in one arena), `tests/js/streams.mjs` (game code's
+//! streams) and `tests/js/storage.mjs` (the storage engine, on both
+//! backends).
 //!
 //! The harness installs `tests/js` itself (`npm ci`, see
 //! `kairos_tests::js`). Without Node.js these tests fail, saying how to
@@ -19,8 +20,15 @@ use kairos_tests::{Backend, TestServer, backend_tests};
 backend_tests!(
     nakama_js_first_session,
     nakama_js_four_players,
-    nakama_js_protobuf_adapter
+    nakama_js_protobuf_adapter,
+    nakama_js_storage
 );
+
+/// Storage through nakama-js: write, read, list with the cursor, another
+/// player's view, a version conflict rejected, delete.
+fn nakama_js_storage(b: &Backend) {
+    run_script(b, "storage.mjs", "all nakama-js storage checks passed");
+}
 
 /// Game code through nakama-js: `client.rpc`, `rpcHttpKey`, `socket.rpc`
 /// and their errors (the backend does not matter to RPCs).
