@@ -9,9 +9,10 @@ use kairos_core::storage::{
     WritePlan,
 };
 use kairos_core::time::now_secs;
-use tokio_postgres::Row;
+use tokio_postgres::{Row, Statement, Transaction};
 use uuid::Uuid;
 
+use super::pool::PgConn;
 use super::rows::get;
 use super::{PgStore, db_err};
 use crate::common;
@@ -82,70 +83,12 @@ impl StorageStore for PgStore {
         writes: Vec<StorageWrite>,
     ) -> BoxFuture<'_, ApiResult<Vec<StorageAck>>> {
         Box::pin(async move {
-            let now = now_secs();
             let mut conn = self.pool.get().await?;
-            let lock = conn.prepare(LOCK).await?;
-            let insert = conn.prepare(INSERT).await?;
-            let update = conn.prepare(UPDATE).await?;
+            let stmts = WriteStatements::prepare(&mut conn).await?;
             let tx = conn.client.transaction().await.map_err(db_err)?;
-            let mut acks = vec![None; writes.len()];
-            for i in storage::write_order(&writes) {
-                let w = &writes[i];
-                let version = storage::version_of(&w.value);
-                let args: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
-                    &w.collection,
-                    &w.key,
-                    &w.user_id,
-                    &w.value,
-                    &version,
-                    &w.permission_read,
-                    &w.permission_write,
-                    &now,
-                ];
-                // Twice at most: an insert that loses to a concurrent one
-                // checks again against the row that writer committed.
-                let mut create_time = None;
-                for _ in 0..2 {
-                    let stored = tx
-                        .query_opt(&lock, &[&w.collection, &w.key, &w.user_id])
-                        .await
-                        .map_err(db_err)?;
-                    let stored: Option<(String, i32, i64)> = match stored {
-                        Some(r) => Some((get(&r, 0)?, get(&r, 1)?, get(&r, 2)?)),
-                        None => None,
-                    };
-                    match storage::plan_write(
-                        w,
-                        stored.as_ref().map(|(v, wr, _)| (v.as_str(), *wr)),
-                        caller,
-                    )? {
-                        WritePlan::Insert => {
-                            if tx.execute(&insert, &args).await.map_err(db_err)? == 1 {
-                                create_time = Some(now);
-                                break;
-                            }
-                        }
-                        WritePlan::Update => {
-                            tx.execute(&update, &args).await.map_err(db_err)?;
-                            create_time = stored.map(|(_, _, t)| t);
-                            break;
-                        }
-                    }
-                }
-                // Lost two inserts in a row: only `*` or an object deleted
-                // and recreated meanwhile gets here; report a version clash.
-                let create_time = create_time.ok_or_else(storage::version_rejected)?;
-                acks[i] = Some(StorageAck {
-                    collection: w.collection.clone(),
-                    key: w.key.clone(),
-                    user_id: w.user_id,
-                    version,
-                    create_time,
-                    update_time: now,
-                });
-            }
+            let acks = storage_write_in(&tx, &stmts, caller, &writes).await?;
             tx.commit().await.map_err(db_err)?;
-            Ok(acks.into_iter().flatten().collect())
+            Ok(acks)
         })
     }
 
@@ -272,4 +215,90 @@ impl StorageStore for PgStore {
             tx.commit().await.map_err(db_err)
         })
     }
+}
+
+/// The statements a storage batch uses, prepared before its transaction.
+pub(super) struct WriteStatements {
+    lock: Statement,
+    insert: Statement,
+    update: Statement,
+}
+
+impl WriteStatements {
+    pub(super) async fn prepare(conn: &mut PgConn) -> ApiResult<WriteStatements> {
+        Ok(WriteStatements {
+            lock: conn.prepare(LOCK).await?,
+            insert: conn.prepare(INSERT).await?,
+            update: conn.prepare(UPDATE).await?,
+        })
+    }
+}
+
+/// Applies a storage batch inside `tx` (see `StorageStore::storage_write`);
+/// the caller commits.
+pub(super) async fn storage_write_in(
+    tx: &Transaction<'_>,
+    stmts: &WriteStatements,
+    caller: StorageCaller,
+    writes: &[StorageWrite],
+) -> ApiResult<Vec<StorageAck>> {
+    let now = now_secs();
+    let (lock, insert, update) = (&stmts.lock, &stmts.insert, &stmts.update);
+    let mut acks = vec![None; writes.len()];
+    for i in storage::write_order(writes) {
+        let w = &writes[i];
+        let version = storage::version_of(&w.value);
+        let args: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+            &w.collection,
+            &w.key,
+            &w.user_id,
+            &w.value,
+            &version,
+            &w.permission_read,
+            &w.permission_write,
+            &now,
+        ];
+        // Twice at most: an insert that loses to a concurrent one
+        // checks again against the row that writer committed.
+        let mut create_time = None;
+        for _ in 0..2 {
+            let stored = tx
+                .query_opt(lock, &[&w.collection, &w.key, &w.user_id])
+                .await
+                .map_err(db_err)?;
+            let stored: Option<(String, i32, i64)> = match stored {
+                Some(r) => Some((get(&r, 0)?, get(&r, 1)?, get(&r, 2)?)),
+                None => None,
+            };
+            match storage::plan_write(
+                w,
+                stored.as_ref().map(|(v, wr, _)| (v.as_str(), *wr)),
+                caller,
+            )? {
+                WritePlan::Insert => {
+                    if tx.execute(insert, &args).await.map_err(db_err)? == 1 {
+                        create_time = Some(now);
+                        break;
+                    }
+                }
+                WritePlan::Update => {
+                    tx.execute(update, &args).await.map_err(db_err)?;
+                    create_time = stored.map(|(_, _, t)| t);
+                    break;
+                }
+            }
+        }
+        // Lost two inserts in a row: only `*` or an object deleted
+        // and recreated meanwhile gets here; report a version clash.
+        let create_time = create_time.ok_or_else(storage::version_rejected)?;
+        acks[i] = Some(StorageAck {
+            collection: w.collection.clone(),
+            key: w.key.clone(),
+            user_id: w.user_id,
+            version,
+            create_time,
+            update_time: now,
+        });
+    }
+    Ok(acks.into_iter().flatten().collect())
 }

@@ -4,11 +4,15 @@
 use std::collections::HashMap;
 
 use kairos_core::error::ApiResult;
+use kairos_core::storage::{StorageAck, StorageCaller, StorageWrite};
 use kairos_core::time::now_micros;
 use kairos_core::wallet::{self, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
+use tokio_postgres::{Statement, Transaction};
 use uuid::Uuid;
 
+use super::pool::PgConn;
 use super::rows::get;
+use super::storage::{WriteStatements, storage_write_in};
 use super::{PgStore, db_err};
 use crate::{BoxFuture, WalletStore};
 use crate::{common, wallet_plan};
@@ -33,31 +37,31 @@ impl WalletStore for PgStore {
             if updates.is_empty() {
                 return Ok(Vec::new());
             }
-            let now = now_micros();
             let mut conn = self.pool.get().await?;
-            let lock = conn.prepare(LOCK).await?;
-            let set = conn.prepare(SET).await?;
-            let insert = conn.prepare(LEDGER).await?;
+            let stmts = WalletStatements::prepare(&mut conn).await?;
             let tx = conn.client.transaction().await.map_err(db_err)?;
-            let mut loaded = HashMap::new();
-            for user in wallet_plan::wallet_users(&updates) {
-                if let Some(row) = tx.query_opt(&lock, &[&user]).await.map_err(db_err)? {
-                    loaded.insert(user, wallet::parse(&get::<String>(&row, 0)?)?);
-                }
-            }
-            let plan = wallet_plan::plan_wallets(loaded, &updates, ledger)?;
-            for (user, json) in &plan.wallets {
-                tx.execute(&set, &[user, json, &(now / 1_000_000)])
-                    .await
-                    .map_err(db_err)?;
-            }
-            for (id, user, changeset, metadata) in &plan.ledger {
-                tx.execute(&insert, &[id, user, changeset, metadata, &now])
-                    .await
-                    .map_err(db_err)?;
-            }
+            let results = wallets_update_in(&tx, &stmts, &updates, ledger).await?;
             tx.commit().await.map_err(db_err)?;
-            Ok(plan.results)
+            Ok(results)
+        })
+    }
+
+    fn multi_update(
+        &self,
+        caller: StorageCaller,
+        writes: Vec<StorageWrite>,
+        updates: Vec<WalletUpdate>,
+        ledger: bool,
+    ) -> BoxFuture<'_, ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let storage_stmts = WriteStatements::prepare(&mut conn).await?;
+            let wallet_stmts = WalletStatements::prepare(&mut conn).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            let acks = storage_write_in(&tx, &storage_stmts, caller, &writes).await?;
+            let results = wallets_update_in(&tx, &wallet_stmts, &updates, ledger).await?;
+            tx.commit().await.map_err(db_err)?;
+            Ok((acks, results))
         })
     }
 
@@ -91,4 +95,53 @@ impl WalletStore for PgStore {
                 .collect()
         })
     }
+}
+
+/// The statements a wallet batch uses, prepared before its transaction.
+struct WalletStatements {
+    lock: Statement,
+    set: Statement,
+    insert: Statement,
+}
+
+impl WalletStatements {
+    async fn prepare(conn: &mut PgConn) -> ApiResult<WalletStatements> {
+        Ok(WalletStatements {
+            lock: conn.prepare(LOCK).await?,
+            set: conn.prepare(SET).await?,
+            insert: conn.prepare(LEDGER).await?,
+        })
+    }
+}
+
+/// Applies wallet updates inside `tx`; the caller commits.
+async fn wallets_update_in(
+    tx: &Transaction<'_>,
+    stmts: &WalletStatements,
+    updates: &[WalletUpdate],
+    ledger: bool,
+) -> ApiResult<Vec<WalletUpdateResult>> {
+    if updates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = now_micros();
+    let (lock, set, insert) = (&stmts.lock, &stmts.set, &stmts.insert);
+    let mut loaded = HashMap::new();
+    for user in wallet_plan::wallet_users(updates) {
+        if let Some(row) = tx.query_opt(lock, &[&user]).await.map_err(db_err)? {
+            loaded.insert(user, wallet::parse(&get::<String>(&row, 0)?)?);
+        }
+    }
+    let plan = wallet_plan::plan_wallets(loaded, updates, ledger)?;
+    for (user, json) in &plan.wallets {
+        tx.execute(set, &[user, json, &(now / 1_000_000)])
+            .await
+            .map_err(db_err)?;
+    }
+    for (id, user, changeset, metadata) in &plan.ledger {
+        tx.execute(insert, &[id, user, changeset, metadata, &now])
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(plan.results)
 }

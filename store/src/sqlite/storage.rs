@@ -79,78 +79,91 @@ impl Db {
         caller: StorageCaller,
         writes: Vec<StorageWrite>,
     ) -> ApiResult<Vec<StorageAck>> {
-        let now = now_secs();
         self.write(|c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_err)?;
-            let mut acks = vec![None; writes.len()];
-            for i in storage::write_order(&writes) {
-                let w = &writes[i];
-                let owner = w.user_id.to_string();
-                let stored: Option<(String, i32, i64)> = tx
-                    .prepare_cached(
-                        "SELECT version, write, create_time FROM storage
+            let acks = storage_write_in(&tx, caller, &writes)?;
+            tx.commit().map_err(db_err)?;
+            Ok(acks)
+        })
+    }
+}
+
+/// Applies a storage batch inside `tx` (see [`StorageStore::storage_write`]);
+/// the caller commits.
+pub(super) fn storage_write_in(
+    tx: &rusqlite::Transaction<'_>,
+    caller: StorageCaller,
+    writes: &[StorageWrite],
+) -> ApiResult<Vec<StorageAck>> {
+    let now = now_secs();
+    let mut acks = vec![None; writes.len()];
+    for i in storage::write_order(writes) {
+        let w = &writes[i];
+        let owner = w.user_id.to_string();
+        let stored: Option<(String, i32, i64)> = tx
+            .prepare_cached(
+                "SELECT version, write, create_time FROM storage
                          WHERE collection = ?1 AND key = ?2 AND user_id = ?3",
-                    )
-                    .map_err(db_err)?
-                    .query_row(params![w.collection, w.key, owner], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })
-                    .optional()
-                    .map_err(db_err)?;
-                let plan = storage::plan_write(
-                    w,
-                    stored.as_ref().map(|(v, wr, _)| (v.as_str(), *wr)),
-                    caller,
-                )?;
-                let version = storage::version_of(&w.value);
-                let args = params![
-                    w.collection,
-                    w.key,
-                    owner,
-                    w.value,
-                    version,
-                    w.permission_read,
-                    w.permission_write,
-                    now
-                ];
-                let create_time = match plan {
-                    WritePlan::Insert => {
-                        exec(
-                            &tx,
+            )
+            .map_err(db_err)?
+            .query_row(params![w.collection, w.key, owner], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(db_err)?;
+        let plan = storage::plan_write(
+            w,
+            stored.as_ref().map(|(v, wr, _)| (v.as_str(), *wr)),
+            caller,
+        )?;
+        let version = storage::version_of(&w.value);
+        let args = params![
+            w.collection,
+            w.key,
+            owner,
+            w.value,
+            version,
+            w.permission_read,
+            w.permission_write,
+            now
+        ];
+        let create_time = match plan {
+            WritePlan::Insert => {
+                exec(
+                            tx,
                             "INSERT INTO storage (collection, key, user_id, value, version, read, write, create_time, update_time)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
                             args,
                         )
                         .map_err(db_err)?;
-                        now
-                    }
-                    WritePlan::Update => {
-                        exec(
-                            &tx,
+                now
+            }
+            WritePlan::Update => {
+                exec(
+                            tx,
                             "UPDATE storage SET value = ?4, version = ?5, read = ?6, write = ?7, update_time = ?8
                              WHERE collection = ?1 AND key = ?2 AND user_id = ?3",
                             args,
                         )
                         .map_err(db_err)?;
-                        stored.map_or(now, |(_, _, t)| t)
-                    }
-                };
-                acks[i] = Some(StorageAck {
-                    collection: w.collection.clone(),
-                    key: w.key.clone(),
-                    user_id: w.user_id,
-                    version,
-                    create_time,
-                    update_time: now,
-                });
+                stored.map_or(now, |(_, _, t)| t)
             }
-            tx.commit().map_err(db_err)?;
-            Ok(acks.into_iter().flatten().collect())
-        })
+        };
+        acks[i] = Some(StorageAck {
+            collection: w.collection.clone(),
+            key: w.key.clone(),
+            user_id: w.user_id,
+            version,
+            create_time,
+            update_time: now,
+        });
     }
+    Ok(acks.into_iter().flatten().collect())
+}
 
+impl Db {
     pub fn storage_read(
         &self,
         caller: StorageCaller,

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use kairos_core::error::ApiResult;
+use kairos_core::storage::{StorageAck, StorageCaller, StorageWrite};
 use kairos_core::time::now_micros;
 use kairos_core::wallet::{self, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -12,6 +13,7 @@ use uuid::Uuid;
 use super::SqliteStore;
 use super::db::{Db, db_err, exec};
 use super::rows::uuid_at;
+use super::storage::storage_write_in;
 use crate::{BoxFuture, WalletStore};
 use crate::{common, wallet_plan};
 
@@ -22,6 +24,16 @@ impl WalletStore for SqliteStore {
         ledger: bool,
     ) -> BoxFuture<'_, ApiResult<Vec<WalletUpdateResult>>> {
         Box::pin(self.blocking(move |db| db.wallets_update(&updates, ledger)))
+    }
+
+    fn multi_update(
+        &self,
+        caller: StorageCaller,
+        writes: Vec<StorageWrite>,
+        updates: Vec<WalletUpdate>,
+        ledger: bool,
+    ) -> BoxFuture<'_, ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)>> {
+        Box::pin(self.blocking(move |db| db.multi_update(caller, &writes, &updates, ledger)))
     }
 
     fn wallet_ledger_list(
@@ -43,46 +55,77 @@ impl Db {
         if updates.is_empty() {
             return Ok(Vec::new());
         }
-        let now = now_micros();
         self.write(|c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_err)?;
-            let mut loaded = HashMap::new();
-            for user in wallet_plan::wallet_users(updates) {
-                let stored: Option<String> = tx
-                    .prepare_cached("SELECT wallet FROM users WHERE id = ?1")
-                    .map_err(db_err)?
-                    .query_row([user.to_string()], |r| r.get(0))
-                    .optional()
-                    .map_err(db_err)?;
-                if let Some(json) = stored {
-                    loaded.insert(user, wallet::parse(&json)?);
-                }
-            }
-            let plan = wallet_plan::plan_wallets(loaded, updates, ledger)?;
-            for (user, json) in &plan.wallets {
-                exec(
-                    &tx,
-                    "UPDATE users SET wallet = ?2, update_time = ?3 WHERE id = ?1",
-                    params![user.to_string(), json, now / 1_000_000],
-                )
-                .map_err(db_err)?;
-            }
-            for (id, user, changeset, metadata) in &plan.ledger {
-                exec(
-                    &tx,
-                    "INSERT INTO wallet_ledger (id, user_id, changeset, metadata, create_time, update_time)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![id.to_string(), user.to_string(), changeset, metadata, now],
-                )
-                .map_err(db_err)?;
-            }
+            let results = wallets_update_in(&tx, updates, ledger)?;
             tx.commit().map_err(db_err)?;
-            Ok(plan.results)
+            Ok(results)
         })
     }
 
+    /// A storage batch and wallet updates in one transaction: all or none.
+    pub fn multi_update(
+        &self,
+        caller: StorageCaller,
+        writes: &[StorageWrite],
+        updates: &[WalletUpdate],
+        ledger: bool,
+    ) -> ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)> {
+        self.write(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let acks = storage_write_in(&tx, caller, writes)?;
+            let results = wallets_update_in(&tx, updates, ledger)?;
+            tx.commit().map_err(db_err)?;
+            Ok((acks, results))
+        })
+    }
+}
+
+/// Applies wallet updates inside `tx`; the caller commits.
+pub(super) fn wallets_update_in(
+    tx: &rusqlite::Transaction<'_>,
+    updates: &[WalletUpdate],
+    ledger: bool,
+) -> ApiResult<Vec<WalletUpdateResult>> {
+    let now = now_micros();
+    let mut loaded = HashMap::new();
+    for user in wallet_plan::wallet_users(updates) {
+        let stored: Option<String> = tx
+            .prepare_cached("SELECT wallet FROM users WHERE id = ?1")
+            .map_err(db_err)?
+            .query_row([user.to_string()], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        if let Some(json) = stored {
+            loaded.insert(user, wallet::parse(&json)?);
+        }
+    }
+    let plan = wallet_plan::plan_wallets(loaded, updates, ledger)?;
+    for (user, json) in &plan.wallets {
+        exec(
+            tx,
+            "UPDATE users SET wallet = ?2, update_time = ?3 WHERE id = ?1",
+            params![user.to_string(), json, now / 1_000_000],
+        )
+        .map_err(db_err)?;
+    }
+    for (id, user, changeset, metadata) in &plan.ledger {
+        exec(
+            tx,
+            "INSERT INTO wallet_ledger (id, user_id, changeset, metadata, create_time, update_time)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            params![id.to_string(), user.to_string(), changeset, metadata, now],
+        )
+        .map_err(db_err)?;
+    }
+    Ok(plan.results)
+}
+
+impl Db {
     pub fn wallet_ledger_list(
         &self,
         user: Uuid,

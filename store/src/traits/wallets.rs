@@ -1,6 +1,7 @@
 //! Wallets and their ledger (see `kairos_core::wallet`).
 
 use kairos_core::error::ApiResult;
+use kairos_core::storage::{StorageAck, StorageCaller, StorageWrite};
 use kairos_core::wallet::{WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 use uuid::Uuid;
 
@@ -18,6 +19,18 @@ pub trait WalletStore: Send + Sync + 'static {
         updates: Vec<WalletUpdate>,
         ledger: bool,
     ) -> BoxFuture<'_, ApiResult<Vec<WalletUpdateResult>>>;
+
+    /// Nakama's multi-update: a storage batch (as
+    /// [`crate::StorageStore::storage_write`]) and wallet updates (as
+    /// [`WalletStore::wallets_update`]) in one transaction; any rejection
+    /// of either rejects both.
+    fn multi_update(
+        &self,
+        caller: StorageCaller,
+        writes: Vec<StorageWrite>,
+        updates: Vec<WalletUpdate>,
+        ledger: bool,
+    ) -> BoxFuture<'_, ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)>>;
 
     /// `user`'s ledger, newest first by `(create_time, id)`, strictly
     /// before `before`; at most `limit`.
