@@ -41,7 +41,8 @@
 //! `{"updated", "previous"}`), `updates` and `"updates": [{"user_id",
 //! "changeset", "metadata"}], "ledger"` (answers `{"results"}`), or
 //! `ledger` and `"user_id", "limit", "cursor"` (answers `{"items",
-//! "cursor"}`)),
+//! "cursor"}`), or `multi` with `"updates"` and `test.storage`'s
+//! `"objects"` in one transaction (answers `{"acks", "results"}`)),
 //! and the authoritative match handler `test.fragile` (created by the RPC
 //! `test.create_fragile`, payload: its parameters, and `module` to create
 //! another handler's match), which ticks at the
@@ -353,6 +354,41 @@ fn storage_json(o: &StorageObject) -> Value {
     })
 }
 
+/// The payload's `"objects"` as storage writes.
+fn storage_writes(v: &Value) -> Result<Vec<StorageWrite>, Error> {
+    let text = |o: &Value, k: &str| o[k].as_str().unwrap_or_default().to_string();
+    let list = v["objects"].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|o| {
+            let perm = |k: &str, d: i64| o[k].as_i64().unwrap_or(d) as i32;
+            Ok(StorageWrite {
+                collection: text(o, "collection"),
+                key: text(o, "key"),
+                user_id: opt_id(&o["user_id"])?.unwrap_or_default(),
+                value: text(o, "value"),
+                version: text(o, "version"),
+                permission_read: perm("permission_read", 1),
+                permission_write: perm("permission_write", 1),
+            })
+        })
+        .collect()
+}
+
+/// The payload's `"updates"` as wallet updates.
+fn wallet_updates(v: &Value) -> Result<Vec<WalletUpdate>, Error> {
+    let list = v["updates"].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|u| {
+            Ok(WalletUpdate {
+                user_id: opt_id(&u["user_id"])?.unwrap_or_default(),
+                changeset: serde_json::from_value(u["changeset"].clone())
+                    .map_err(|_| Error::invalid("bad changeset"))?,
+                metadata: u.get("metadata").map(Value::to_string).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 async fn storage_op(ctx: Context, payload: String) -> RpcResult {
     let v: Value = serde_json::from_str(&payload).map_err(|_| Error::invalid("not JSON"))?;
     let text = |o: &Value, k: &str| o[k].as_str().unwrap_or_default().to_string();
@@ -371,23 +407,7 @@ async fn storage_op(ctx: Context, payload: String) -> RpcResult {
     };
     let answer = match v["op"].as_str().unwrap_or_default() {
         "write" => {
-            let list = v["objects"].as_array().cloned().unwrap_or_default();
-            let writes = list
-                .iter()
-                .map(|o| {
-                    let perm = |k: &str, d: i64| o[k].as_i64().unwrap_or(d) as i32;
-                    Ok(StorageWrite {
-                        collection: text(o, "collection"),
-                        key: text(o, "key"),
-                        user_id: opt_id(&o["user_id"])?.unwrap_or_default(),
-                        value: text(o, "value"),
-                        version: text(o, "version"),
-                        permission_read: perm("permission_read", 1),
-                        permission_write: perm("permission_write", 1),
-                    })
-                })
-                .collect::<Result<Vec<_>, Error>>()?;
-            let acks = ctx.nk.storage_write(writes).await?;
+            let acks = ctx.nk.storage_write(storage_writes(&v)?).await?;
             let acks: Vec<Value> = acks
                 .iter()
                 .map(|a| json!({"key": a.key, "user_id": a.user_id.to_string(), "version": a.version}))
@@ -437,23 +457,20 @@ async fn wallet_op(ctx: Context, payload: String) -> RpcResult {
             json!({ "updated": updated, "previous": previous })
         }
         "updates" => {
-            let list = v["updates"].as_array().cloned().unwrap_or_default();
-            let updates = list
-                .iter()
-                .map(|u| {
-                    Ok(WalletUpdate {
-                        user_id: user(u)?,
-                        changeset: changeset(u)?,
-                        metadata: metadata(u),
-                    })
-                })
-                .collect::<Result<Vec<_>, Error>>()?;
-            let results = ctx.nk.wallets_update(updates, ledger).await?;
+            let results = ctx.nk.wallets_update(wallet_updates(&v)?, ledger).await?;
             let results: Vec<Value> = results
                 .iter()
                 .map(|r| json!({"user_id": r.user_id.to_string(), "updated": r.updated, "previous": r.previous}))
                 .collect();
             json!({ "results": results })
+        }
+        "multi" => {
+            let writes = storage_writes(&v)?;
+            let (acks, results) = ctx
+                .nk
+                .multi_update(writes, wallet_updates(&v)?, ledger)
+                .await?;
+            json!({ "acks": acks.len(), "results": results.len() })
         }
         "ledger" => {
             let (items, cursor) = ctx

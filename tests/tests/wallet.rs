@@ -5,7 +5,10 @@
 use kairos_tests::{Backend, Http, Reply, TestServer, backend_tests, basic, unique};
 use serde_json::{Value, json};
 
-backend_tests!(wallet_updates_ledger_and_account);
+backend_tests!(
+    wallet_updates_ledger_and_account,
+    multi_update_is_all_or_nothing
+);
 
 fn nk(http: &Http, payload: Value) -> Reply {
     http.request(
@@ -114,4 +117,52 @@ fn wallet_updates_ledger_and_account(b: &Backend) {
         json!({"op": "ledger", "user_id": me.user_id(), "cursor": "garbage"}),
     );
     r.assert_error(400, 3);
+}
+
+/// Storage and wallet changes in one transaction: an overspend keeps the
+/// storage write out too; a storage clash keeps the wallet as it was.
+fn multi_update_is_all_or_nothing(b: &Backend) {
+    let s = TestServer::start(b);
+    let http = s.http();
+    let me = http.device(&unique("device-"));
+    let object = json!({"collection": "shop", "key": "sword", "user_id": me.user_id(), "value": "{}", "version": "*"});
+    let read = || {
+        let r = http.send(
+            "POST",
+            "/v2/storage",
+            &me.token,
+            &json!({"object_ids": [{"collection": "shop", "key": "sword", "user_id": me.user_id()}]}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["objects"].as_array().map_or(0, Vec::len)
+    };
+    let buy = |gold: i64| {
+        nk(
+            &http,
+            json!({"op": "multi", "ledger": true, "objects": [object],
+                   "updates": [{"user_id": me.user_id(), "changeset": {"gold": gold}}]}),
+        )
+    };
+    nk_ok(
+        &http,
+        json!({"op": "update", "user_id": me.user_id(), "changeset": {"gold": 50}}),
+    );
+    let r = buy(-60);
+    r.assert_error(400, 3);
+    assert_eq!(
+        r.message(),
+        "wallet update rejected negative value at path 'gold'"
+    );
+    assert_eq!(read(), 0);
+    let r = buy(-50);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(read(), 1);
+    assert_eq!(account_wallet(&http, &me.token), json!({"gold": 0}));
+    let r = buy(10);
+    r.assert_error(400, 3);
+    assert_eq!(
+        r.message(),
+        "Storage write rejected - version check failed."
+    );
+    assert_eq!(account_wallet(&http, &me.token), json!({"gold": 0}));
 }

@@ -423,16 +423,33 @@ impl Nk {
         updates: Vec<WalletUpdate>,
         ledger: bool,
     ) -> ApiResult<Vec<WalletUpdateResult>> {
-        for u in &updates {
-            if !u.metadata.is_empty() && !kairos_core::channel::is_json_object(&u.metadata) {
-                return Err(ApiError::invalid("Metadata must be a JSON object."));
-            }
-        }
+        check_wallet_metadata(&updates)?;
         if updates.is_empty() {
             return Ok(Vec::new());
         }
         self.store(move |store| async move { store.wallets_update(updates, ledger).await })
             .await
+    }
+
+    /// Nakama's `MultiUpdate` for storage and wallets: the storage batch
+    /// (checked as [`Nk::storage_write`]) and the wallet updates (as
+    /// [`Nk::wallets_update`]) in one transaction, all or none.
+    pub async fn multi_update(
+        &self,
+        writes: Vec<StorageWrite>,
+        updates: Vec<WalletUpdate>,
+        ledger: bool,
+    ) -> ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)> {
+        for w in &writes {
+            storage::check_write(w)?;
+        }
+        check_wallet_metadata(&updates)?;
+        self.store(move |store| async move {
+            store
+                .multi_update(StorageCaller::System, writes, updates, ledger)
+                .await
+        })
+        .await
     }
 
     /// One page (at most `limit`, 1 to 100) of a user's wallet ledger,
@@ -505,6 +522,17 @@ impl Nk {
             .await
             .map_err(hide_internal)
     }
+}
+
+/// InvalidArgument "Metadata must be a JSON object." unless each update's
+/// metadata is empty or a JSON object.
+fn check_wallet_metadata(updates: &[WalletUpdate]) -> ApiResult<()> {
+    for u in updates {
+        if !u.metadata.is_empty() && !kairos_core::channel::is_json_object(&u.metadata) {
+            return Err(ApiError::invalid("Metadata must be a JSON object."));
+        }
+    }
+    Ok(())
 }
 
 /// A store failure's detail is for the log, not for whoever called the
