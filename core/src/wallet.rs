@@ -107,6 +107,17 @@ pub fn apply(wallet: &Wallet, changeset: &Wallet) -> ApiResult<Wallet> {
     Ok(next)
 }
 
+/// A ledger entry's metadata with `update`'s top-level fields set over
+/// `stored`'s (a shallow merge, as Nakama's JSONB `||`). Both are JSON
+/// objects; anything else in `stored` is replaced.
+pub fn merge_metadata(stored: &str, update: &str) -> String {
+    use serde_json::{Map, Value};
+    let mut base: Map<String, Value> = serde_json::from_str(stored).unwrap_or_default();
+    let over: Map<String, Value> = serde_json::from_str(update).unwrap_or_default();
+    base.extend(over);
+    Value::Object(base).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +137,9 @@ mod tests {
         assert!(apply(&w, &overflow).is_err());
         assert_eq!(parse("{}").unwrap(), Wallet::new());
         assert_eq!(parse(r#"{"a":1}"#).unwrap()["a"], 1);
+        assert_eq!(
+            merge_metadata(r#"{"a":1,"b":{"x":1}}"#, r#"{"b":2,"c":3}"#),
+            r#"{"a":1,"b":2,"c":3}"#
+        );
     }
 }

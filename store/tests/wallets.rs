@@ -18,6 +18,7 @@ conformance!(
     concurrent_updates_add_up,
     ledger_pages_newest_first,
     multi_update_is_all_or_nothing,
+    ledger_metadata_updates_merge,
 );
 
 fn user(b: &Backend) -> Uuid {
@@ -206,4 +207,26 @@ fn multi_update_is_all_or_nothing(b: Backend) {
     assert_eq!(e, kairos_core::storage::version_rejected());
     assert_eq!(wallet(&b, u), r#"{"gold":0}"#);
     assert_eq!(ledger(&b, u, None, 10).len(), 2);
+}
+
+fn ledger_metadata_updates_merge(b: Backend) {
+    let b = b.migrated();
+    let u = user(&b);
+    update(&b, vec![change(u, &[("gold", 1)])]).unwrap();
+    let entry = ledger(&b, u, None, 1).pop().unwrap();
+    let id = entry.id;
+    let updated = b
+        .call(move |s| {
+            Box::pin(async move { s.wallet_ledger_update(id, r#"{"order":7}"#.into()).await })
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.metadata, r#"{"order":7,"reason":"test"}"#);
+    assert_eq!(ledger(&b, u, None, 1)[0].metadata, updated.metadata);
+    let missing = b
+        .call(|s| {
+            Box::pin(async move { s.wallet_ledger_update(Uuid::now_v7(), "{}".into()).await })
+        })
+        .unwrap();
+    assert!(missing.is_none());
 }

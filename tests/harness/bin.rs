@@ -42,7 +42,8 @@
 //! "changeset", "metadata"}], "ledger"` (answers `{"results"}`), or
 //! `ledger` and `"user_id", "limit", "cursor"` (answers `{"items",
 //! "cursor"}`), or `multi` with `"updates"` and `test.storage`'s
-//! `"objects"` in one transaction (answers `{"acks", "results"}`)),
+//! `"objects"` in one transaction (answers `{"acks", "results"}`), or
+//! `ledger_update` and `"id", "metadata"` (answers `{"metadata"}`)),
 //! and the authoritative match handler `test.fragile` (created by the RPC
 //! `test.create_fragile`, payload: its parameters, and `module` to create
 //! another handler's match), which ticks at the
@@ -463,6 +464,11 @@ async fn wallet_op(ctx: Context, payload: String) -> RpcResult {
                 .map(|r| json!({"user_id": r.user_id.to_string(), "updated": r.updated, "previous": r.previous}))
                 .collect();
             json!({ "results": results })
+        }
+        "ledger_update" => {
+            let id = opt_id(&v["id"])?.unwrap_or_default();
+            let item = ctx.nk.wallet_ledger_update(id, &metadata(&v)).await?;
+            json!({ "metadata": item.metadata })
         }
         "multi" => {
             let writes = storage_writes(&v)?;

@@ -117,6 +117,22 @@ fn wallet_updates_ledger_and_account(b: &Backend) {
         json!({"op": "ledger", "user_id": me.user_id(), "cursor": "garbage"}),
     );
     r.assert_error(400, 3);
+
+    // A ledger entry's metadata: fields set over the stored ones.
+    let id = second["items"][0]["id"].clone();
+    let r = nk_ok(
+        &http,
+        json!({"op": "ledger_update", "id": id, "metadata": {"receipt": "r1"}}),
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(r["metadata"].as_str().unwrap()).unwrap(),
+        json!({"why": "start", "receipt": "r1"})
+    );
+    let r = nk(
+        &http,
+        json!({"op": "ledger_update", "id": uuid::Uuid::new_v4().to_string(), "metadata": {}}),
+    );
+    r.assert_error(404, 5);
 }
 
 /// Storage and wallet changes in one transaction: an overspend keeps the

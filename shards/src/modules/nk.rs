@@ -452,6 +452,22 @@ impl Nk {
         .await
     }
 
+    /// Sets `metadata`'s fields (a JSON object) over a ledger entry's
+    /// metadata; NotFound "Wallet ledger item not found." for an unknown id.
+    pub async fn wallet_ledger_update(
+        &self,
+        id: Uuid,
+        metadata: &str,
+    ) -> ApiResult<WalletLedgerItem> {
+        if !kairos_core::channel::is_json_object(metadata) {
+            return Err(ApiError::invalid("Metadata must be a JSON object."));
+        }
+        let metadata = metadata.to_string();
+        self.store(move |store| async move { store.wallet_ledger_update(id, metadata).await })
+            .await?
+            .ok_or_else(|| ApiError::not_found("Wallet ledger item not found."))
+    }
+
     /// One page (at most `limit`, 1 to 100) of a user's wallet ledger,
     /// newest first, after `cursor` (`""`: from the newest); returns the
     /// entries and the next page's cursor (`""` at the end).

@@ -22,6 +22,9 @@ const SET: &str = "UPDATE users SET wallet = $2, update_time = $3 WHERE id = $1"
 const LEDGER: &str =
     "INSERT INTO wallet_ledger (id, user_id, changeset, metadata, create_time, update_time)
      VALUES ($1, $2, $3, $4, $5, $5)";
+const LEDGER_LOCK: &str =
+    "SELECT user_id, changeset, metadata, create_time FROM wallet_ledger WHERE id = $1 FOR UPDATE";
+const LEDGER_SET: &str = "UPDATE wallet_ledger SET metadata = $2, update_time = $3 WHERE id = $1";
 const LIST: &str =
     "SELECT id, user_id, changeset, metadata, create_time, update_time FROM wallet_ledger
      WHERE user_id = $1 AND (create_time, id) < ($2, $3)
@@ -62,6 +65,36 @@ impl WalletStore for PgStore {
             let results = wallets_update_in(&tx, &wallet_stmts, &updates, ledger).await?;
             tx.commit().await.map_err(db_err)?;
             Ok((acks, results))
+        })
+    }
+
+    fn wallet_ledger_update(
+        &self,
+        id: Uuid,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<Option<WalletLedgerItem>>> {
+        Box::pin(async move {
+            let now = now_micros();
+            let mut conn = self.pool.get().await?;
+            let lock = conn.prepare(LEDGER_LOCK).await?;
+            let set = conn.prepare(LEDGER_SET).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            let Some(row) = tx.query_opt(&lock, &[&id]).await.map_err(db_err)? else {
+                return Ok(None);
+            };
+            let merged = wallet::merge_metadata(&get::<String>(&row, 2)?, &metadata);
+            tx.execute(&set, &[&id, &merged, &now])
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(Some(WalletLedgerItem {
+                id,
+                user_id: get(&row, 0)?,
+                changeset: wallet::parse(&get::<String>(&row, 1)?)?,
+                metadata: merged,
+                create_time: get(&row, 3)?,
+                update_time: now,
+            }))
         })
     }
 

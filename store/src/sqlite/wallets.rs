@@ -36,6 +36,14 @@ impl WalletStore for SqliteStore {
         Box::pin(self.blocking(move |db| db.multi_update(caller, &writes, &updates, ledger)))
     }
 
+    fn wallet_ledger_update(
+        &self,
+        id: Uuid,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<Option<WalletLedgerItem>>> {
+        Box::pin(self.blocking(move |db| db.wallet_ledger_update(id, &metadata)))
+    }
+
     fn wallet_ledger_list(
         &self,
         user: Uuid,
@@ -126,6 +134,53 @@ pub(super) fn wallets_update_in(
 }
 
 impl Db {
+    pub fn wallet_ledger_update(
+        &self,
+        id: Uuid,
+        metadata: &str,
+    ) -> ApiResult<Option<WalletLedgerItem>> {
+        let now = now_micros();
+        self.write(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            let found = tx
+                .prepare_cached(
+                    "SELECT user_id, changeset, metadata, create_time FROM wallet_ledger WHERE id = ?1",
+                )
+                .map_err(db_err)?
+                .query_row([id.to_string()], |r| {
+                    Ok((
+                        uuid_at(r, 0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ))
+                })
+                .optional()
+                .map_err(db_err)?;
+            let Some((user_id, changeset, stored, create_time)) = found else {
+                return Ok(None);
+            };
+            let merged = wallet::merge_metadata(&stored, metadata);
+            exec(
+                &tx,
+                "UPDATE wallet_ledger SET metadata = ?2, update_time = ?3 WHERE id = ?1",
+                params![id.to_string(), merged, now],
+            )
+            .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            Ok(Some(WalletLedgerItem {
+                id,
+                user_id,
+                changeset: wallet::parse(&changeset)?,
+                metadata: merged,
+                create_time,
+                update_time: now,
+            }))
+        })
+    }
+
     pub fn wallet_ledger_list(
         &self,
         user: Uuid,

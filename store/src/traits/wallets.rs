@@ -32,6 +32,14 @@ pub trait WalletStore: Send + Sync + 'static {
         ledger: bool,
     ) -> BoxFuture<'_, ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)>>;
 
+    /// Sets `metadata`'s fields over a ledger entry's metadata
+    /// (`kairos_core::wallet::merge_metadata`); `None` if no entry has `id`.
+    fn wallet_ledger_update(
+        &self,
+        id: Uuid,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<Option<WalletLedgerItem>>>;
+
     /// `user`'s ledger, newest first by `(create_time, id)`, strictly
     /// before `before`; at most `limit`.
     fn wallet_ledger_list(
