@@ -362,3 +362,101 @@ mod tests {
         );
     }
 }
+
+/// One object of a `PUT /v2/storage` body. The permissions are
+/// `Int32Value` wrappers: absent means Nakama's defaults (read 1, write 1).
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct WriteStorageObject {
+    #[serde(default, deserialize_with = "nullable")]
+    pub collection: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub key: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub value: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub version: String,
+    #[serde(default, alias = "permissionRead")]
+    pub permission_read: Option<i32>,
+    #[serde(default, alias = "permissionWrite")]
+    pub permission_write: Option<i32>,
+}
+
+/// `PUT /v2/storage` body.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct WriteStorageObjectsRequest {
+    #[serde(default, deserialize_with = "nullable")]
+    pub objects: Vec<WriteStorageObject>,
+}
+
+/// The address of an object to read (`POST /v2/storage`) or delete
+/// (`PUT /v2/storage/delete`, where `version` may be set).
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct StorageObjectId {
+    #[serde(default, deserialize_with = "nullable")]
+    pub collection: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub key: String,
+    #[serde(default, deserialize_with = "nullable", alias = "userId")]
+    pub user_id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub version: String,
+}
+
+/// `POST /v2/storage` and `PUT /v2/storage/delete` bodies.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct StorageObjectIds {
+    #[serde(default, deserialize_with = "nullable", alias = "objectIds")]
+    pub object_ids: Vec<StorageObjectId>,
+}
+
+/// A stored object (`api.StorageObject`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct StorageObject {
+    pub collection: String,
+    pub key: String,
+    /// The owner; the nil id for system-owned objects.
+    pub user_id: String,
+    pub value: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub permission_read: i32,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub permission_write: i32,
+    pub create_time: String,
+    pub update_time: String,
+}
+
+/// `POST /v2/storage` reply.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct StorageObjects {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<StorageObject>,
+}
+
+/// `GET /v2/storage/{collection}` reply.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct StorageObjectList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<StorageObject>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
+/// A write's acknowledgement (`api.StorageObjectAck`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct StorageObjectAck {
+    pub collection: String,
+    pub key: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub user_id: String,
+    pub create_time: String,
+    pub update_time: String,
+}
+
+/// `PUT /v2/storage` reply.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct StorageObjectAcks {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acks: Vec<StorageObjectAck>,
+}

@@ -2,7 +2,7 @@
 //!
 //! * [`traits`]: the interface, one trait per capability ([`AccountStore`],
 //!   [`SessionStore`], [`FriendStore`], [`NotificationStore`],
-//!   [`MessageStore`], [`MigrationStore`]) and [`Store`], all of them;
+//!   [`MessageStore`], [`StorageStore`], [`WalletStore`], [`MigrationStore`]) and [`Store`], all of them;
 //!   implemented by [`SqliteStore`] (embedded, the default) and [`PgStore`]
 //!   (PostgreSQL or CockroachDB), each trait in the backend's file for that
 //!   concern. [`prelude`] brings every trait into scope.
@@ -18,13 +18,14 @@ mod pool;
 pub mod postgres;
 pub mod sqlite;
 pub mod traits;
+mod wallet_plan;
 
 pub use pool::{Persist, PoolStats, Reply, StoreConfig};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
     AccountStore, BoxFuture, FriendStore, MessageStore, MigrationStatus, MigrationStore,
-    NotificationStore, Revocations, SessionStore, Store,
+    NotificationStore, Revocations, SessionStore, StorageStore, Store, WalletStore,
 };
 
 /// Every capability trait, for calling store methods on a concrete backend
@@ -33,6 +34,6 @@ pub use traits::{
 pub mod prelude {
     pub use crate::traits::{
         AccountStore, FriendStore, MessageStore, MigrationStore, NotificationStore, SessionStore,
-        Store,
+        StorageStore, Store, WalletStore,
     };
 }

@@ -23,6 +23,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_social.sql"),
         postgres: include_str!("../migrations/postgres/0002_social.sql"),
     },
+    Migration {
+        version: 3,
+        name: "storage",
+        sqlite: include_str!("../migrations/sqlite/0003_storage.sql"),
+        postgres: include_str!("../migrations/postgres/0003_storage.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "wallet",
+        sqlite: include_str!("../migrations/sqlite/0004_wallet.sql"),
+        postgres: include_str!("../migrations/postgres/0004_wallet.sql"),
+    },
 ];
 
 /// Status of every known migration given the applied `(version, unix secs)` pairs.

@@ -29,6 +29,21 @@
 //! `{"presence"}`, `{"presences"}`, `{"count"}` or `{}`),
 //! `test.match_list`, `Nk::match_list` with the payload's `limit`,
 //! `authoritative`, `label`, `min_size`, `max_size` and `query`,
+//! `test.storage`, the storage calls of `Nk` (payload `{"op"}` with `op`
+//! `write` and `"objects": [{"collection", "key", "user_id", "value",
+//! "version", "permission_read", "permission_write"}]`, `read` or `delete`
+//! and `"ids": [{"collection", "key", "user_id", "version"}]`, or `list`
+//! and `"caller", "owner", "collection", "limit", "cursor"`; answers
+//! `{"acks"}`, `{"objects"}`, `{"objects", "cursor"}` or `{}`; an absent
+//! `user_id`, `caller` or `owner` is the nil id or none),
+//! `test.wallet`, the wallet calls of `Nk` (payload `{"op"}` with `op`
+//! `update` and `"user_id", "changeset", "metadata", "ledger"` (answers
+//! `{"updated", "previous"}`), `updates` and `"updates": [{"user_id",
+//! "changeset", "metadata"}], "ledger"` (answers `{"results"}`), or
+//! `ledger` and `"user_id", "limit", "cursor"` (answers `{"items",
+//! "cursor"}`), or `multi` with `"updates"` and `test.storage`'s
+//! `"objects"` in one transaction (answers `{"acks", "results"}`), or
+//! `ledger_update` and `"id", "metadata"` (answers `{"metadata"}`)),
 //! and the authoritative match handler `test.fragile` (created by the RPC
 //! `test.create_fragile`, payload: its parameters, and `module` to create
 //! another handler's match), which ticks at the
@@ -45,7 +60,8 @@ use kairos_shards::modules::examples::stream_from_json;
 use kairos_shards::modules::rtapi::Incoming;
 use kairos_shards::modules::{
     ApiRequest, Before, Code, Context, Dispatcher, Error, MatchContext, MatchHandler, MatchInit,
-    MatchMessage, RpcResult, StreamPresence,
+    MatchMessage, RpcResult, StorageId, StorageObject, StorageWrite, StreamPresence, Wallet,
+    WalletUpdate,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -321,6 +337,167 @@ async fn stream_op(ctx: Context, payload: String) -> RpcResult {
     Ok(answer.to_string())
 }
 
+/// An optional id in a `test.storage` payload.
+fn opt_id(v: &Value) -> Result<Option<Uuid>, Error> {
+    match v.as_str() {
+        None | Some("") => Ok(None),
+        Some(s) => Uuid::parse_str(s)
+            .map(Some)
+            .map_err(|_| Error::invalid("bad id")),
+    }
+}
+
+fn storage_json(o: &StorageObject) -> Value {
+    json!({
+        "collection": o.collection, "key": o.key, "user_id": o.user_id.to_string(),
+        "value": o.value, "version": o.version,
+        "permission_read": o.permission_read, "permission_write": o.permission_write,
+    })
+}
+
+/// The payload's `"objects"` as storage writes.
+fn storage_writes(v: &Value) -> Result<Vec<StorageWrite>, Error> {
+    let text = |o: &Value, k: &str| o[k].as_str().unwrap_or_default().to_string();
+    let list = v["objects"].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|o| {
+            let perm = |k: &str, d: i64| o[k].as_i64().unwrap_or(d) as i32;
+            Ok(StorageWrite {
+                collection: text(o, "collection"),
+                key: text(o, "key"),
+                user_id: opt_id(&o["user_id"])?.unwrap_or_default(),
+                value: text(o, "value"),
+                version: text(o, "version"),
+                permission_read: perm("permission_read", 1),
+                permission_write: perm("permission_write", 1),
+            })
+        })
+        .collect()
+}
+
+/// The payload's `"updates"` as wallet updates.
+fn wallet_updates(v: &Value) -> Result<Vec<WalletUpdate>, Error> {
+    let list = v["updates"].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|u| {
+            Ok(WalletUpdate {
+                user_id: opt_id(&u["user_id"])?.unwrap_or_default(),
+                changeset: serde_json::from_value(u["changeset"].clone())
+                    .map_err(|_| Error::invalid("bad changeset"))?,
+                metadata: u.get("metadata").map(Value::to_string).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+async fn storage_op(ctx: Context, payload: String) -> RpcResult {
+    let v: Value = serde_json::from_str(&payload).map_err(|_| Error::invalid("not JSON"))?;
+    let text = |o: &Value, k: &str| o[k].as_str().unwrap_or_default().to_string();
+    let ids = || -> Result<Vec<StorageId>, Error> {
+        let list = v["ids"].as_array().cloned().unwrap_or_default();
+        list.iter()
+            .map(|i| {
+                Ok(StorageId {
+                    collection: text(i, "collection"),
+                    key: text(i, "key"),
+                    user_id: opt_id(&i["user_id"])?.unwrap_or_default(),
+                    version: text(i, "version"),
+                })
+            })
+            .collect()
+    };
+    let answer = match v["op"].as_str().unwrap_or_default() {
+        "write" => {
+            let acks = ctx.nk.storage_write(storage_writes(&v)?).await?;
+            let acks: Vec<Value> = acks
+                .iter()
+                .map(|a| json!({"key": a.key, "user_id": a.user_id.to_string(), "version": a.version}))
+                .collect();
+            json!({ "acks": acks })
+        }
+        "read" => {
+            let found = ctx.nk.storage_read(ids()?).await?;
+            json!({ "objects": found.iter().map(storage_json).collect::<Vec<_>>() })
+        }
+        "list" => {
+            let (found, cursor) = ctx
+                .nk
+                .storage_list(
+                    opt_id(&v["caller"])?,
+                    opt_id(&v["owner"])?,
+                    v["collection"].as_str().unwrap_or_default(),
+                    v["limit"].as_u64().unwrap_or(10) as usize,
+                    v["cursor"].as_str().unwrap_or_default(),
+                )
+                .await?;
+            json!({ "objects": found.iter().map(storage_json).collect::<Vec<_>>(), "cursor": cursor })
+        }
+        "delete" => {
+            ctx.nk.storage_delete(ids()?).await?;
+            json!({})
+        }
+        _ => return Err(Error::invalid("unknown op")),
+    };
+    Ok(answer.to_string())
+}
+
+async fn wallet_op(ctx: Context, payload: String) -> RpcResult {
+    let v: Value = serde_json::from_str(&payload).map_err(|_| Error::invalid("not JSON"))?;
+    let user = |u: &Value| opt_id(&u["user_id"]).map(Option::unwrap_or_default);
+    let changeset = |u: &Value| -> Result<Wallet, Error> {
+        serde_json::from_value(u["changeset"].clone()).map_err(|_| Error::invalid("bad changeset"))
+    };
+    let metadata = |u: &Value| u.get("metadata").map(Value::to_string).unwrap_or_default();
+    let ledger = v["ledger"].as_bool().unwrap_or(false);
+    let answer = match v["op"].as_str().unwrap_or_default() {
+        "update" => {
+            let (updated, previous) = ctx
+                .nk
+                .wallet_update(user(&v)?, changeset(&v)?, &metadata(&v), ledger)
+                .await?;
+            json!({ "updated": updated, "previous": previous })
+        }
+        "updates" => {
+            let results = ctx.nk.wallets_update(wallet_updates(&v)?, ledger).await?;
+            let results: Vec<Value> = results
+                .iter()
+                .map(|r| json!({"user_id": r.user_id.to_string(), "updated": r.updated, "previous": r.previous}))
+                .collect();
+            json!({ "results": results })
+        }
+        "ledger_update" => {
+            let id = opt_id(&v["id"])?.unwrap_or_default();
+            let item = ctx.nk.wallet_ledger_update(id, &metadata(&v)).await?;
+            json!({ "metadata": item.metadata })
+        }
+        "multi" => {
+            let writes = storage_writes(&v)?;
+            let (acks, results) = ctx
+                .nk
+                .multi_update(writes, wallet_updates(&v)?, ledger)
+                .await?;
+            json!({ "acks": acks.len(), "results": results.len() })
+        }
+        "ledger" => {
+            let (items, cursor) = ctx
+                .nk
+                .wallet_ledger_list(
+                    user(&v)?,
+                    v["limit"].as_u64().unwrap_or(10) as usize,
+                    v["cursor"].as_str().unwrap_or_default(),
+                )
+                .await?;
+            let items: Vec<Value> = items
+                .iter()
+                .map(|i| json!({"id": i.id.to_string(), "changeset": i.changeset, "metadata": i.metadata}))
+                .collect();
+            json!({ "items": items, "cursor": cursor })
+        }
+        _ => return Err(Error::invalid("unknown op")),
+    };
+    Ok(answer.to_string())
+}
+
 fn main() {
     let code = ServerBuilder::new()
         .with_examples()
@@ -329,6 +506,8 @@ fn main() {
         .rpc("test.create_fragile", create_fragile)
         .rpc("test.stream", stream_op)
         .rpc("test.match_list", match_list)
+        .rpc("test.storage", storage_op)
+        .rpc("test.wallet", wallet_op)
         .match_handler("test.fragile", fragile)
         .before_rt("channel_message_send", before_chat)
         .after_rt("channel_message_send", after_chat)

@@ -6,9 +6,10 @@
 //! `tests/js/arena.mjs` (the example authoritative match, and its
 //! listing), `tests/js/arena_mixed.mjs` (nakama-js and a Rust client over
 //! reliable UDP in one arena), `tests/js/streams.mjs` (game code's
-//! streams), `tests/js/parties.mjs` (open and closed parties) and
+//! streams), `tests/js/parties.mjs` (open and closed parties),
 //! `tests/js/matchmaker.mjs` (the matchmaker, its token and the example
-//! matched hook).
+//! matched hook) and `tests/js/storage.mjs` (the storage engine, on both
+//! backends).
 //!
 //! The harness installs `tests/js` itself (`npm ci`, see
 //! `kairos_tests::js`). Without Node.js these tests fail, saying how to
@@ -21,8 +22,15 @@ use kairos_tests::{Backend, TestServer, backend_tests};
 backend_tests!(
     nakama_js_first_session,
     nakama_js_four_players,
-    nakama_js_protobuf_adapter
+    nakama_js_protobuf_adapter,
+    nakama_js_storage
 );
+
+/// Storage through nakama-js: write, read, list with the cursor, another
+/// player's view, a version conflict rejected, delete.
+fn nakama_js_storage(b: &Backend) {
+    run_script(b, "storage.mjs", "all nakama-js storage checks passed");
+}
 
 /// Game code through nakama-js: `client.rpc`, `rpcHttpKey`, `socket.rpc`
 /// and their errors (the backend does not matter to RPCs).

@@ -33,6 +33,8 @@ pub use builder::ServerBuilder;
 pub use context::{CallMode, Context};
 pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
 pub use kairos_core::error::{ApiError as Error, Code};
+pub use kairos_core::storage::{StorageAck, StorageId, StorageObject, StorageWrite};
+pub use kairos_core::wallet::{Wallet, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 /// The realtime messages hooks see ([`rtapi::Incoming`]).
 pub use kairos_schema::rtapi;
 pub use matches::{

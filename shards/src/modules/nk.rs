@@ -3,13 +3,17 @@
 //!
 //! Every call that touches the store goes through the persistence pool and
 //! is awaited, so the shard keeps serving while it waits. Further areas
-//! (storage, leaderboards, groups) are added here as their features land.
+//! (leaderboards, groups) are added here as their features land.
 
 use std::rc::Rc;
 
 use kairos_core::account::{Account, User};
 use kairos_core::error::{ApiError, ApiResult};
 use kairos_core::notification::Notification;
+use kairos_core::storage::{
+    self, StorageAck, StorageCaller, StorageCursor, StorageId, StorageObject, StorageWrite,
+};
+use kairos_core::wallet::{self, Wallet, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 use uuid::Uuid;
 
 use crate::realtime::streams;
@@ -304,6 +308,216 @@ impl Nk {
 
     // ---- end of streams
 
+    // ---- storage: game code reads and writes every object, whatever its
+    // permissions; system-owned objects have the nil user id.
+
+    /// The objects of `ids` that exist (each id's `version` is ignored).
+    pub async fn storage_read(&self, ids: Vec<StorageId>) -> ApiResult<Vec<StorageObject>> {
+        for id in &ids {
+            storage::check_names(&id.collection, &id.key)?;
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store(move |store| async move { store.storage_read(StorageCaller::System, ids).await })
+            .await
+    }
+
+    /// Writes a batch, all or nothing, with Nakama's checks and version
+    /// rules (`""`, `"*"` or a hash); acks in the order of `writes`.
+    pub async fn storage_write(&self, writes: Vec<StorageWrite>) -> ApiResult<Vec<StorageAck>> {
+        for w in &writes {
+            storage::check_write(w)?;
+        }
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store(
+            move |store| async move { store.storage_write(StorageCaller::System, writes).await },
+        )
+        .await
+    }
+
+    /// One page (at most `limit`, 1 to 100) of `collection`'s objects owned
+    /// by `owner` (everyone's when `None`), as `caller` may see them
+    /// (`None`: everything), after `cursor` (`""`: from the start).
+    /// Returns the objects and the next page's cursor (`""` at the end).
+    pub async fn storage_list(
+        &self,
+        caller: Option<Uuid>,
+        owner: Option<Uuid>,
+        collection: &str,
+        limit: usize,
+        cursor: &str,
+    ) -> ApiResult<(Vec<StorageObject>, String)> {
+        if !(1..=storage::MAX_LIST).contains(&limit) {
+            return Err(ApiError::invalid(
+                "Invalid limit - limit must be between 1 and 100.",
+            ));
+        }
+        let after = match cursor {
+            "" => None,
+            c => Some(StorageCursor::parse(c)?),
+        };
+        let min_read = caller
+            .map_or(StorageCaller::System, StorageCaller::User)
+            .min_list_read(owner);
+        let collection = collection.to_string();
+        let rows = self
+            .store(move |store| async move {
+                store
+                    .storage_list(collection, owner, min_read, after, limit + 1)
+                    .await
+            })
+            .await?;
+        Ok(storage::page(rows, limit))
+    }
+
+    /// Deletes `ids`, all or none; an id with a version deletes only that
+    /// version, and fails the batch if it does not match.
+    pub async fn storage_delete(&self, ids: Vec<StorageId>) -> ApiResult<()> {
+        for id in &ids {
+            storage::check_names(&id.collection, &id.key)?;
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.store(
+            move |store| async move { store.storage_delete(StorageCaller::System, ids).await },
+        )
+        .await
+    }
+
+    // ---- end of storage
+
+    // ---- wallets: changed only by game code; the account's `wallet`.
+
+    /// Adds `changeset` to a user's wallet (and records it in the ledger
+    /// with `metadata`, a JSON object, when `ledger`). Returns the wallet
+    /// after and before. NotFound "User account not found." for an unknown
+    /// user; a negative result changes nothing and is InvalidArgument.
+    pub async fn wallet_update(
+        &self,
+        user_id: Uuid,
+        changeset: Wallet,
+        metadata: &str,
+        ledger: bool,
+    ) -> ApiResult<(Wallet, Wallet)> {
+        let update = WalletUpdate {
+            user_id,
+            changeset,
+            metadata: metadata.to_string(),
+        };
+        let mut results = self.wallets_update(vec![update], ledger).await?;
+        match results.pop() {
+            Some(r) => Ok((r.updated, r.previous)),
+            None => Err(ApiError::not_found("User account not found.")),
+        }
+    }
+
+    /// Applies several wallet updates in one transaction, all or none;
+    /// unknown users are skipped. Each metadata must be a JSON object (or
+    /// empty).
+    pub async fn wallets_update(
+        &self,
+        updates: Vec<WalletUpdate>,
+        ledger: bool,
+    ) -> ApiResult<Vec<WalletUpdateResult>> {
+        check_wallet_metadata(&updates)?;
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store(move |store| async move { store.wallets_update(updates, ledger).await })
+            .await
+    }
+
+    /// Nakama's `MultiUpdate` for storage and wallets: the storage batch
+    /// (checked as [`Nk::storage_write`]) and the wallet updates (as
+    /// [`Nk::wallets_update`]) in one transaction, all or none.
+    pub async fn multi_update(
+        &self,
+        writes: Vec<StorageWrite>,
+        updates: Vec<WalletUpdate>,
+        ledger: bool,
+    ) -> ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)> {
+        for w in &writes {
+            storage::check_write(w)?;
+        }
+        check_wallet_metadata(&updates)?;
+        self.store(move |store| async move {
+            store
+                .multi_update(StorageCaller::System, writes, updates, ledger)
+                .await
+        })
+        .await
+    }
+
+    /// Sets `metadata`'s fields (a JSON object) over a ledger entry's
+    /// metadata; NotFound "Wallet ledger item not found." for an unknown id.
+    pub async fn wallet_ledger_update(
+        &self,
+        id: Uuid,
+        metadata: &str,
+    ) -> ApiResult<WalletLedgerItem> {
+        if !kairos_core::channel::is_json_object(metadata) {
+            return Err(ApiError::invalid("Metadata must be a JSON object."));
+        }
+        let metadata = metadata.to_string();
+        self.store(move |store| async move { store.wallet_ledger_update(id, metadata).await })
+            .await?
+            .ok_or_else(|| ApiError::not_found("Wallet ledger item not found."))
+    }
+
+    /// One page (at most `limit`, 1 to 100) of a user's wallet ledger,
+    /// newest first, after `cursor` (`""`: from the newest); returns the
+    /// entries and the next page's cursor (`""` at the end).
+    pub async fn wallet_ledger_list(
+        &self,
+        user_id: Uuid,
+        limit: usize,
+        cursor: &str,
+    ) -> ApiResult<(Vec<WalletLedgerItem>, String)> {
+        if !(1..=wallet::MAX_LEDGER_LIST).contains(&limit) {
+            return Err(ApiError::invalid(
+                "Invalid limit - limit must be between 1 and 100.",
+            ));
+        }
+        let before = match cursor {
+            "" => None,
+            c => Some(wallet::LedgerCursor::parse(c)?.before()),
+        };
+        let mut rows = self
+            .store(move |store| async move {
+                store.wallet_ledger_list(user_id, before, limit + 1).await
+            })
+            .await?;
+        let mut next = String::new();
+        if rows.len() > limit {
+            rows.truncate(limit);
+            if let Some(last) = rows.last() {
+                next = wallet::LedgerCursor::after(last).encode();
+            }
+        }
+        Ok((rows, next))
+    }
+
+    // ---- end of wallets
+
+    /// Runs a store call on the persistence pool, hiding internal details.
+    async fn store<T, F, Fut>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(std::sync::Arc<dyn kairos_store::Store>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ApiResult<T>> + Send + 'static,
+    {
+        self.shard
+            .shared
+            .persist
+            .run(f)
+            .await
+            .map_err(hide_internal)
+    }
+
     /// Waits `d` without holding the shard: a timer on its executor.
     pub async fn sleep(&self, d: std::time::Duration) {
         crate::rt::sleep(d).await;
@@ -324,6 +538,17 @@ impl Nk {
             .await
             .map_err(hide_internal)
     }
+}
+
+/// InvalidArgument "Metadata must be a JSON object." unless each update's
+/// metadata is empty or a JSON object.
+fn check_wallet_metadata(updates: &[WalletUpdate]) -> ApiResult<()> {
+    for u in updates {
+        if !u.metadata.is_empty() && !kairos_core::channel::is_json_object(&u.metadata) {
+            return Err(ApiError::invalid("Metadata must be a JSON object."));
+        }
+    }
+    Ok(())
 }
 
 /// A store failure's detail is for the log, not for whoever called the

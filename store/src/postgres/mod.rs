@@ -19,6 +19,8 @@ mod notifications;
 mod pool;
 mod rows;
 mod sessions;
+mod storage;
+mod wallets;
 
 use std::str::FromStr;
 

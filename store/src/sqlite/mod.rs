@@ -23,6 +23,8 @@ mod migration_runner;
 mod notifications;
 mod rows;
 mod sessions;
+mod storage;
+mod wallets;
 
 use std::future::Future;
 use std::path::Path;

@@ -17,6 +17,8 @@ mod messages;
 mod migrations;
 mod notifications;
 mod sessions;
+mod storage;
+mod wallets;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,6 +29,8 @@ pub use messages::MessageStore;
 pub use migrations::{MigrationStatus, MigrationStore};
 pub use notifications::NotificationStore;
 pub use sessions::{Revocations, SessionStore};
+pub use storage::StorageStore;
+pub use wallets::WalletStore;
 
 /// A boxed `Send` future, so that [`Store`] can be used as `dyn Store`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -35,7 +39,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// every type that implements them all; adding a capability is its trait
 /// file, one file per backend, and one bound here and on the impl below.
 pub trait Store:
-    MigrationStore + AccountStore + SessionStore + FriendStore + NotificationStore + MessageStore
+    MigrationStore
+    + AccountStore
+    + SessionStore
+    + FriendStore
+    + NotificationStore
+    + MessageStore
+    + StorageStore
+    + WalletStore
 {
 }
 
@@ -46,5 +57,7 @@ impl<T> Store for T where
         + FriendStore
         + NotificationStore
         + MessageStore
+        + StorageStore
+        + WalletStore
 {
 }

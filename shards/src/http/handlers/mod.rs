@@ -13,6 +13,7 @@ mod notifications;
 mod params;
 mod parties;
 mod rpc;
+mod storage;
 mod transports;
 mod users;
 
@@ -53,6 +54,11 @@ routes! {
     GetMatchmakerStats: GET "/v2/matchmaker/stats" Session => matchmaker::stats;
     ListNotifications: GET "/v2/notification" Session => notifications::list;
     DeleteNotifications: DELETE "/v2/notification" Session => notifications::delete;
+    WriteStorageObjects: PUT "/v2/storage" Session => storage::write;
+    ReadStorageObjects: POST "/v2/storage" Session => storage::read;
+    DeleteStorageObjects: PUT "/v2/storage/delete" Session => storage::delete;
+    ListStorageObjects: GET "/v2/storage/{collection}" Session => storage::list;
+    ListStorageObjects2: GET "/v2/storage/{collection}/{user_id}" Session => storage::list_user;
     RpcFunc: POST "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;
     RpcFunc2: GET "/v2/rpc/{id}" HttpKeyOrSession => rpc::call;
     KairosTransports: GET "/v2/kairos/transports" Session => transports::transports;

@@ -1,0 +1,304 @@
+//! Storage objects on PostgreSQL / CockroachDB. A write batch locks each
+//! existing row (`FOR UPDATE`) in a fixed order before checking it, so
+//! concurrent versioned writes to one object serialize and a writer always
+//! checks the latest committed version.
+
+use kairos_core::error::ApiResult;
+use kairos_core::storage::{
+    self, StorageAck, StorageCaller, StorageCursor, StorageId, StorageObject, StorageWrite,
+    WritePlan,
+};
+use kairos_core::time::now_secs;
+use tokio_postgres::{Row, Statement, Transaction};
+use uuid::Uuid;
+
+use super::pool::PgConn;
+use super::rows::get;
+use super::{PgStore, db_err};
+use crate::common;
+use crate::{BoxFuture, StorageStore};
+
+const LOCK: &str = "SELECT version, write::INTEGER, create_time FROM storage
+     WHERE collection = $1 AND key = $2 AND user_id = $3 FOR UPDATE";
+
+/// Inserts unless a concurrent writer inserted first (then no row).
+const INSERT: &str = "INSERT INTO storage (collection, key, user_id, value, version, read, write, create_time, update_time)
+     VALUES ($1, $2, $3, $4, $5, $6::INTEGER, $7::INTEGER, $8, $8)
+     ON CONFLICT (collection, key, user_id) DO NOTHING";
+
+const UPDATE: &str = "UPDATE storage SET value = $4, version = $5, read = $6::INTEGER, write = $7::INTEGER, update_time = $8
+     WHERE collection = $1 AND key = $2 AND user_id = $3";
+
+const READ_SYSTEM: &str = "SELECT collection, key, user_id, value, version, read::INTEGER, write::INTEGER, create_time, update_time
+     FROM storage WHERE collection = $1 AND key = $2 AND user_id = $3";
+
+const READ_USER: &str = "SELECT collection, key, user_id, value, version, read::INTEGER, write::INTEGER, create_time, update_time
+     FROM storage WHERE collection = $1 AND key = $2 AND user_id = $3
+     AND (read = 2 OR (read = 1 AND user_id = $4))";
+
+const LIST_ALL: &str = "SELECT collection, key, user_id, value, version, read::INTEGER, write::INTEGER, create_time, update_time
+     FROM storage WHERE collection = $1 AND read >= $2::INTEGER
+     ORDER BY read, key, user_id LIMIT $3";
+
+const LIST_ALL_AFTER: &str = "SELECT collection, key, user_id, value, version, read::INTEGER, write::INTEGER, create_time, update_time
+     FROM storage WHERE collection = $1 AND read >= $2::INTEGER
+     AND (read, key, user_id) > ($4::INTEGER, $5::TEXT, $6::UUID)
+     ORDER BY read, key, user_id LIMIT $3";
+
+const LIST_OWNER: &str = "SELECT collection, key, user_id, value, version, read::INTEGER, write::INTEGER, create_time, update_time
+     FROM storage WHERE collection = $1 AND read >= $2::INTEGER AND user_id = $4
+     ORDER BY read, key, user_id LIMIT $3";
+
+const LIST_OWNER_AFTER: &str = "SELECT collection, key, user_id, value, version, read::INTEGER, write::INTEGER, create_time, update_time
+     FROM storage WHERE collection = $1 AND read >= $2::INTEGER AND user_id = $4
+     AND (read, key, user_id) > ($5::INTEGER, $6::TEXT, $7::UUID)
+     ORDER BY read, key, user_id LIMIT $3";
+
+const DELETE_SYSTEM: &str =
+    "DELETE FROM storage WHERE collection = $1 AND key = $2 AND user_id = $3";
+const DELETE_SYSTEM_VERSION: &str =
+    "DELETE FROM storage WHERE collection = $1 AND key = $2 AND user_id = $3 AND version = $4";
+const DELETE_USER: &str =
+    "DELETE FROM storage WHERE collection = $1 AND key = $2 AND user_id = $3 AND write > 0";
+const DELETE_USER_VERSION: &str = "DELETE FROM storage WHERE collection = $1 AND key = $2 AND user_id = $3 AND write > 0 AND version = $4";
+
+fn object_from_row(r: &Row) -> ApiResult<StorageObject> {
+    Ok(StorageObject {
+        collection: get(r, 0)?,
+        key: get(r, 1)?,
+        user_id: get(r, 2)?,
+        value: get(r, 3)?,
+        version: get(r, 4)?,
+        permission_read: get(r, 5)?,
+        permission_write: get(r, 6)?,
+        create_time: get(r, 7)?,
+        update_time: get(r, 8)?,
+    })
+}
+
+impl StorageStore for PgStore {
+    fn storage_write(
+        &self,
+        caller: StorageCaller,
+        writes: Vec<StorageWrite>,
+    ) -> BoxFuture<'_, ApiResult<Vec<StorageAck>>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let stmts = WriteStatements::prepare(&mut conn).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            let acks = storage_write_in(&tx, &stmts, caller, &writes).await?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(acks)
+        })
+    }
+
+    fn storage_read(
+        &self,
+        caller: StorageCaller,
+        ids: Vec<StorageId>,
+    ) -> BoxFuture<'_, ApiResult<Vec<StorageObject>>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                let row = match caller {
+                    StorageCaller::System => {
+                        let stmt = conn.prepare(READ_SYSTEM).await?;
+                        conn.client
+                            .query_opt(&stmt, &[&id.collection, &id.key, &id.user_id])
+                            .await
+                    }
+                    StorageCaller::User(me) => {
+                        let stmt = conn.prepare(READ_USER).await?;
+                        conn.client
+                            .query_opt(&stmt, &[&id.collection, &id.key, &id.user_id, &me])
+                            .await
+                    }
+                }
+                .map_err(db_err)?;
+                if let Some(r) = row {
+                    out.push(object_from_row(&r)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn storage_list(
+        &self,
+        collection: String,
+        owner: Option<Uuid>,
+        min_read: i32,
+        after: Option<StorageCursor>,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<StorageObject>>> {
+        Box::pin(async move {
+            let limit = common::sql_limit(limit);
+            let mut conn = self.pool.get().await?;
+            let rows = match (owner, after) {
+                (None, None) => {
+                    let stmt = conn.prepare(LIST_ALL).await?;
+                    conn.client
+                        .query(&stmt, &[&collection, &min_read, &limit])
+                        .await
+                }
+                (None, Some(a)) => {
+                    let stmt = conn.prepare(LIST_ALL_AFTER).await?;
+                    conn.client
+                        .query(
+                            &stmt,
+                            &[&collection, &min_read, &limit, &a.read, &a.key, &a.user_id],
+                        )
+                        .await
+                }
+                (Some(o), None) => {
+                    let stmt = conn.prepare(LIST_OWNER).await?;
+                    conn.client
+                        .query(&stmt, &[&collection, &min_read, &limit, &o])
+                        .await
+                }
+                (Some(o), Some(a)) => {
+                    let stmt = conn.prepare(LIST_OWNER_AFTER).await?;
+                    conn.client
+                        .query(
+                            &stmt,
+                            &[
+                                &collection,
+                                &min_read,
+                                &limit,
+                                &o,
+                                &a.read,
+                                &a.key,
+                                &a.user_id,
+                            ],
+                        )
+                        .await
+                }
+            }
+            .map_err(db_err)?;
+            rows.iter().map(object_from_row).collect()
+        })
+    }
+
+    fn storage_delete(
+        &self,
+        caller: StorageCaller,
+        mut ids: Vec<StorageId>,
+    ) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            ids.sort();
+            let mut conn = self.pool.get().await?;
+            let (plain, versioned) = if caller.is_system() {
+                (DELETE_SYSTEM, DELETE_SYSTEM_VERSION)
+            } else {
+                (DELETE_USER, DELETE_USER_VERSION)
+            };
+            let plain = conn.prepare(plain).await?;
+            let versioned = conn.prepare(versioned).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            for id in &ids {
+                let deleted = if id.version.is_empty() {
+                    tx.execute(&plain, &[&id.collection, &id.key, &id.user_id])
+                        .await
+                } else {
+                    tx.execute(
+                        &versioned,
+                        &[&id.collection, &id.key, &id.user_id, &id.version],
+                    )
+                    .await
+                }
+                .map_err(db_err)?;
+                if deleted == 0 && !(caller.is_system() && id.version.is_empty()) {
+                    return Err(storage::delete_rejected());
+                }
+            }
+            tx.commit().await.map_err(db_err)
+        })
+    }
+}
+
+/// The statements a storage batch uses, prepared before its transaction.
+pub(super) struct WriteStatements {
+    lock: Statement,
+    insert: Statement,
+    update: Statement,
+}
+
+impl WriteStatements {
+    pub(super) async fn prepare(conn: &mut PgConn) -> ApiResult<WriteStatements> {
+        Ok(WriteStatements {
+            lock: conn.prepare(LOCK).await?,
+            insert: conn.prepare(INSERT).await?,
+            update: conn.prepare(UPDATE).await?,
+        })
+    }
+}
+
+/// Applies a storage batch inside `tx` (see `StorageStore::storage_write`);
+/// the caller commits.
+pub(super) async fn storage_write_in(
+    tx: &Transaction<'_>,
+    stmts: &WriteStatements,
+    caller: StorageCaller,
+    writes: &[StorageWrite],
+) -> ApiResult<Vec<StorageAck>> {
+    let now = now_secs();
+    let (lock, insert, update) = (&stmts.lock, &stmts.insert, &stmts.update);
+    let mut acks = vec![None; writes.len()];
+    for i in storage::write_order(writes) {
+        let w = &writes[i];
+        let version = storage::version_of(&w.value);
+        let args: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+            &w.collection,
+            &w.key,
+            &w.user_id,
+            &w.value,
+            &version,
+            &w.permission_read,
+            &w.permission_write,
+            &now,
+        ];
+        // Twice at most: an insert that loses to a concurrent one
+        // checks again against the row that writer committed.
+        let mut create_time = None;
+        for _ in 0..2 {
+            let stored = tx
+                .query_opt(lock, &[&w.collection, &w.key, &w.user_id])
+                .await
+                .map_err(db_err)?;
+            let stored: Option<(String, i32, i64)> = match stored {
+                Some(r) => Some((get(&r, 0)?, get(&r, 1)?, get(&r, 2)?)),
+                None => None,
+            };
+            match storage::plan_write(
+                w,
+                stored.as_ref().map(|(v, wr, _)| (v.as_str(), *wr)),
+                caller,
+            )? {
+                WritePlan::Insert => {
+                    if tx.execute(insert, &args).await.map_err(db_err)? == 1 {
+                        create_time = Some(now);
+                        break;
+                    }
+                }
+                WritePlan::Update => {
+                    tx.execute(update, &args).await.map_err(db_err)?;
+                    create_time = stored.map(|(_, _, t)| t);
+                    break;
+                }
+            }
+        }
+        // Lost two inserts in a row: only `*` or an object deleted
+        // and recreated meanwhile gets here; report a version clash.
+        let create_time = create_time.ok_or_else(storage::version_rejected)?;
+        acks[i] = Some(StorageAck {
+            collection: w.collection.clone(),
+            key: w.key.clone(),
+            user_id: w.user_id,
+            version,
+            create_time,
+            update_time: now,
+        });
+    }
+    Ok(acks.into_iter().flatten().collect())
+}
