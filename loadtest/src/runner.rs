@@ -347,6 +347,25 @@ impl Run {
         self.stats.record(op, start, latency, status, outcome);
     }
 
+    /// Records how a request awaited under `--timeout` ended (the reply's
+    /// answer, an error label, a socket error, or the timeout) as a
+    /// sample of `op` that started at `start`; the answer, if any.
+    pub fn record_reply<T>(
+        &self,
+        op: OpId,
+        start: Instant,
+        reply: Result<Result<Result<T, String>, crate::ws::WsError>, tokio::time::error::Elapsed>,
+    ) -> Option<T> {
+        let (answer, outcome) = match reply {
+            Ok(Ok(Ok(v))) => (Some(v), Outcome::Ok),
+            Ok(Ok(Err(label))) => (None, Outcome::Error(label)),
+            Ok(Err(e)) => (None, Outcome::Error(e.kind())),
+            Err(_) => (None, Outcome::Timeout),
+        };
+        self.record(op, start, None, outcome);
+        answer
+    }
+
     /// Records a sample of `op` that started at `start` and took `latency`
     /// (measured elsewhere, e.g. a delivery stamped on arrival). Measured
     /// operations that started outside the window are dropped.

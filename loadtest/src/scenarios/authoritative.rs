@@ -406,27 +406,10 @@ async fn request(
             });
         }
     };
-    match run
+    let reply = run
         .until_stopped(tokio::time::timeout(run.opts.timeout, reply))
-        .await?
-    {
-        Ok(Ok(Ok(v))) => {
-            run.record(op, start, None, Sample::Ok);
-            Some(v)
-        }
-        Ok(Ok(Err(label))) => {
-            run.record(op, start, None, Sample::Error(label));
-            None
-        }
-        Ok(Err(e)) => {
-            run.record(op, start, None, Sample::Error(e.kind()));
-            None
-        }
-        Err(_) => {
-            run.record(op, start, None, Sample::Timeout);
-            None
-        }
-    }
+        .await?;
+    run.record_reply(op, start, reply)
 }
 
 /// One player once in its match.

@@ -23,7 +23,7 @@ use super::realtime;
 use super::{Outcome, SessionOps, open_session, resolve_target};
 use crate::blocking;
 use crate::nakama::{self, Envelope};
-use crate::report::{Kind, OpId, Outcome as Sample};
+use crate::report::{Kind, OpId};
 use crate::rng::Rng;
 use crate::runner::{Fleet, Run};
 use crate::traffic::{Schedule, Seen, SenderGuard, Stamp, Traffic};
@@ -58,27 +58,10 @@ async fn ws_join(run: &Run, ws: &mut WsClient, op: OpId, room: &str) -> Option<S
             }
         }
     };
-    match run
+    let reply = run
         .until_stopped(tokio::time::timeout(run.opts.timeout, reply))
-        .await?
-    {
-        Ok(Ok(Ok(id))) => {
-            run.record(op, start, None, Sample::Ok);
-            Some(id)
-        }
-        Ok(Ok(Err(label))) => {
-            run.record(op, start, None, Sample::Error(label));
-            None
-        }
-        Ok(Err(e)) => {
-            run.record(op, start, None, Sample::Error(e.kind()));
-            None
-        }
-        Err(_) => {
-            run.record(op, start, None, Sample::Timeout);
-            None
-        }
-    }
+        .await?;
+    run.record_reply(op, start, reply)
 }
 
 /// Runs the scenario.

@@ -244,27 +244,10 @@ pub async fn ws_match_setup(
             });
         }
     };
-    let match_id = match run
+    let reply = run
         .until_stopped(tokio::time::timeout(run.opts.timeout, reply))
-        .await?
-    {
-        Ok(Ok(Ok(id))) => {
-            run.record(op, start, None, Outcome::Ok);
-            id
-        }
-        Ok(Ok(Err(label))) => {
-            run.record(op, start, None, Outcome::Error(label));
-            return None;
-        }
-        Ok(Err(e)) => {
-            run.record(op, start, None, Outcome::Error(e.kind()));
-            return None;
-        }
-        Err(_) => {
-            run.record(op, start, None, Outcome::Timeout);
-            return None;
-        }
-    };
+        .await?;
+    let match_id = run.record_reply(op, start, reply)?;
     if creator {
         slot.set(Some(match_id.clone()));
     }
