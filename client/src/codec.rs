@@ -23,9 +23,9 @@ use kairos_schema::api::{ChannelMessage, Notification};
 use kairos_schema::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, ErrorBody, Incoming, MatchData, MatchOut,
     MatchPresenceEvent, MatchmakerMatched, MatchmakerTicket, MatchmakerUser, NotificationsOut,
-    Outgoing, PartyData, PartyJoinRequest, PartyLeader, PartyOut, PartyPresenceEvent, PartyRef,
-    PartyUpdate, RpcOut, StatusOut, StatusPresenceEvent, Stream, StreamData, StreamPresenceEvent,
-    UserPresence,
+    Outgoing, PartyData, PartyJoinRequest, PartyLeader, PartyMatchmakerTicket, PartyOut,
+    PartyPresenceEvent, PartyRef, PartyUpdate, RpcOut, StatusOut, StatusPresenceEvent, Stream,
+    StreamData, StreamPresenceEvent, UserPresence,
 };
 use serde_json::{Map, Value, json};
 
@@ -230,20 +230,29 @@ fn json_request(message: &Incoming) -> (&'static str, Value) {
             o.flag("hidden", m.hidden);
         }
         Incoming::MatchmakerAdd(m) => {
-            o.0.insert("min_count".into(), json!(m.min_count));
-            o.0.insert("max_count".into(), json!(m.max_count));
-            o.str("query", &m.query);
-            if !m.string_properties.is_empty() {
-                o.0.insert("string_properties".into(), json!(m.string_properties));
-            }
-            if !m.numeric_properties.is_empty() {
-                o.0.insert("numeric_properties".into(), json!(m.numeric_properties));
-            }
-            if let Some(c) = m.count_multiple {
-                o.0.insert("count_multiple".into(), json!(c));
-            }
+            ticket_fields(
+                &mut o,
+                (m.min_count, m.max_count, m.count_multiple),
+                &m.query,
+                &m.string_properties,
+                &m.numeric_properties,
+            );
         }
         Incoming::MatchmakerRemove(m) => {
+            o.str("ticket", &m.ticket);
+        }
+        Incoming::PartyMatchmakerAdd(m) => {
+            o.str("party_id", &m.party_id);
+            ticket_fields(
+                &mut o,
+                (m.min_count, m.max_count, m.count_multiple),
+                &m.query,
+                &m.string_properties,
+                &m.numeric_properties,
+            );
+        }
+        Incoming::PartyMatchmakerRemove(m) => {
+            o.str("party_id", &m.party_id);
             o.str("ticket", &m.ticket);
         }
     }
@@ -279,6 +288,29 @@ impl Obj {
             let list = values.iter().map(presence_json).collect();
             self.0.insert(key.into(), Value::Array(list));
         }
+    }
+}
+
+/// A ticket's fields, as `matchmaker_add` and `party_matchmaker_add` send
+/// them: counts `(min, max, multiple)`, the query and the properties.
+fn ticket_fields(
+    o: &mut Obj,
+    (min_count, max_count, count_multiple): (i32, i32, Option<i32>),
+    query: &str,
+    strings: &std::collections::BTreeMap<String, String>,
+    numbers: &std::collections::BTreeMap<String, f64>,
+) {
+    o.0.insert("min_count".into(), json!(min_count));
+    o.0.insert("max_count".into(), json!(max_count));
+    o.str("query", query);
+    if !strings.is_empty() {
+        o.0.insert("string_properties".into(), json!(strings));
+    }
+    if !numbers.is_empty() {
+        o.0.insert("numeric_properties".into(), json!(numbers));
+    }
+    if let Some(c) = count_multiple {
+        o.0.insert("count_multiple".into(), json!(c));
     }
 }
 
@@ -360,6 +392,12 @@ pub fn decode_json(frame: &[u8]) -> Result<Decoded> {
         Outgoing::MatchmakerTicket(_) => Outgoing::MatchmakerTicket(MatchmakerTicket {
             ticket: m.string("ticket")?,
         }),
+        Outgoing::PartyMatchmakerTicket(_) => {
+            Outgoing::PartyMatchmakerTicket(PartyMatchmakerTicket {
+                party_id: m.string("party_id")?,
+                ticket: m.string("ticket")?,
+            })
+        }
         Outgoing::MatchmakerMatched(_) => Outgoing::MatchmakerMatched(MatchmakerMatched {
             ticket: m.string("ticket")?,
             match_id: m.string("match_id")?,

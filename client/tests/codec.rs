@@ -124,8 +124,19 @@ fn requests() -> Vec<Incoming> {
         Incoming::PartyLeave(kairos_schema::rtapi::PartyRef {
             party_id: "p.kairos".into(),
         }),
-        Incoming::Unhandled("party_matchmaker_add"),
-        Incoming::Unhandled("party_matchmaker_remove"),
+        Incoming::PartyMatchmakerAdd(kairos_schema::rtapi::PartyMatchmakerAdd {
+            party_id: "p.kairos".into(),
+            min_count: 2,
+            max_count: 4,
+            query: "+properties.mode:duo".into(),
+            string_properties: [("mode".to_string(), "duo".to_string())].into(),
+            numeric_properties: [("skill".to_string(), 1200.5)].into(),
+            count_multiple: Some(2),
+        }),
+        Incoming::PartyMatchmakerRemove(kairos_schema::rtapi::PartyMatchmakerRemove {
+            party_id: "p.kairos".into(),
+            ticket: "t".into(),
+        }),
     ]
 }
 
@@ -364,12 +375,13 @@ fn json_decoding_is_lenient_like_protojson() {
         ),
         ("m.", "u", 7, &b"hi"[..], false)
     );
-    // A message Kairos does not model is reported by name, with its cid.
+    // A message no server sends (a client's request) is reported by name,
+    // with its cid.
     assert_eq!(
-        decode_json(br#"{"cid":"3","party_matchmaker_ticket":{"party_id":"x"}}"#).unwrap(),
+        decode_json(br#"{"cid":"3","party_matchmaker_add":{"party_id":"x"}}"#).unwrap(),
         Decoded::Unknown {
             cid: "3".into(),
-            name: "party_matchmaker_ticket".into()
+            name: "party_matchmaker_add".into()
         }
     );
     assert!(decode_json(b"not json").is_err());
@@ -380,18 +392,18 @@ fn json_decoding_is_lenient_like_protojson() {
 
 #[test]
 fn binary_wires_report_unmodeled_and_refuse_garbage() {
-    // A protobuf envelope with a message Kairos does not send
-    // (`party_matchmaker_ticket`, field 47).
+    // A protobuf envelope with a message no server sends
+    // (`party_matchmaker_add`, field 45).
     let pb = proto::Envelope {
         cid: "9".into(),
-        message: Some(proto::Message::PartyMatchmakerTicket(Default::default())),
+        message: Some(proto::Message::PartyMatchmakerAdd(Default::default())),
     };
     let frame = prost_encode(&pb);
     assert_eq!(
         Wire::Protobuf.decode(&frame).unwrap(),
         Decoded::Unknown {
             cid: "9".into(),
-            name: "party_matchmaker_ticket".into()
+            name: "party_matchmaker_add".into()
         }
     );
     assert!(Wire::Protobuf.decode(b"\xff\xff\xff").is_err());

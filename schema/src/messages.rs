@@ -132,9 +132,9 @@ macro_rules! realtime_messages {
             PartyClose            = "party_close",              42, 41, both,   party::PartyClose,                  in (PartyRef), out (PartyRef);
             PartyJoinRequestList  = "party_join_request_list",  43, 42, client, party::PartyJoinRequestList,        in (PartyRef);
             PartyJoinRequest      = "party_join_request",       44, 43, server, party::PartyJoinRequest,            out (PartyJoinRequest);
-            PartyMatchmakerAdd    = "party_matchmaker_add",     45, 44, client, party::PartyMatchmakerAdd;
-            PartyMatchmakerRemove = "party_matchmaker_remove",  46, 45, client, party::PartyMatchmakerRemove;
-            PartyMatchmakerTicket = "party_matchmaker_ticket",  47, 46, server, party::PartyMatchmakerTicket;
+            PartyMatchmakerAdd    = "party_matchmaker_add",     45, 44, client, party::PartyMatchmakerAdd,          in (PartyMatchmakerAdd);
+            PartyMatchmakerRemove = "party_matchmaker_remove",  46, 45, client, party::PartyMatchmakerRemove,       in (PartyMatchmakerRemove);
+            PartyMatchmakerTicket = "party_matchmaker_ticket",  47, 46, server, party::PartyMatchmakerTicket,       out (PartyMatchmakerTicket);
             PartyData             = "party_data",               48, 47, server, party::PartyData,                   out (PartyData);
             PartyDataSend         = "party_data_send",          49, 48, client, party::PartyDataSend,               in (PartyDataSend);
             PartyPresenceEvent    = "party_presence_event",     50, 49, server, party::PartyPresenceEvent,          out (PartyPresenceEvent);

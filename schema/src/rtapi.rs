@@ -63,6 +63,8 @@ pub enum Incoming {
     PartyUpdate(PartyUpdate),
     MatchmakerAdd(MatchmakerAdd),
     MatchmakerRemove(MatchmakerRemove),
+    PartyMatchmakerAdd(PartyMatchmakerAdd),
+    PartyMatchmakerRemove(PartyMatchmakerRemove),
     /// A valid Nakama message this server does not handle yet, by name.
     Unhandled(&'static str),
 }
@@ -151,6 +153,37 @@ pub struct MatchmakerAdd {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MatchmakerRemove {
+    #[serde(deserialize_with = "nullable")]
+    pub ticket: String,
+}
+
+/// `party_matchmaker_add`: the leader queues the whole party as one
+/// ticket. `count_multiple` is `None` when the client sent none.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartyMatchmakerAdd {
+    #[serde(deserialize_with = "nullable", alias = "partyId")]
+    pub party_id: String,
+    #[serde(with = "crate::json::int32_lenient", alias = "minCount")]
+    pub min_count: i32,
+    #[serde(with = "crate::json::int32_lenient", alias = "maxCount")]
+    pub max_count: i32,
+    #[serde(deserialize_with = "nullable")]
+    pub query: String,
+    #[serde(deserialize_with = "nullable", alias = "stringProperties")]
+    pub string_properties: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable", alias = "numericProperties")]
+    pub numeric_properties: BTreeMap<String, f64>,
+    #[serde(deserialize_with = "crate::json::opt_int32", alias = "countMultiple")]
+    pub count_multiple: Option<i32>,
+}
+
+/// `party_matchmaker_remove`: the leader cancels the party's ticket.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartyMatchmakerRemove {
+    #[serde(deserialize_with = "nullable", alias = "partyId")]
+    pub party_id: String,
     #[serde(deserialize_with = "nullable")]
     pub ticket: String,
 }
@@ -448,6 +481,7 @@ pub enum Outgoing {
     PartyUpdate(PartyUpdate),
     MatchmakerTicket(MatchmakerTicket),
     MatchmakerMatched(MatchmakerMatched),
+    PartyMatchmakerTicket(PartyMatchmakerTicket),
 }
 
 /// `rtapi.Party`: a party as one member sees it (the reply to
@@ -516,6 +550,14 @@ pub struct PartyPresenceEvent {
 /// `rtapi.MatchmakerTicket`: the reply to `matchmaker_add`.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct MatchmakerTicket {
+    pub ticket: String,
+}
+
+/// `rtapi.PartyMatchmakerTicket`: the reply to `party_matchmaker_add`,
+/// also told to every other member of the party.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PartyMatchmakerTicket {
+    pub party_id: String,
     pub ticket: String,
 }
 
@@ -824,8 +866,20 @@ mod tests {
                 status: Some("busy".into())
             })
         );
-        let e = Envelope::from_json(br#"{"cid":"2","party_matchmaker_add":{}}"#).unwrap();
-        assert_eq!(e.message, Incoming::Unhandled("party_matchmaker_add"));
+        let e = Envelope::from_json(
+            br#"{"cid":"2","party_matchmaker_add":{"partyId":"p.k","minCount":2,"maxCount":"4","count_multiple":2}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            e.message,
+            Incoming::PartyMatchmakerAdd(PartyMatchmakerAdd {
+                party_id: "p.k".into(),
+                min_count: 2,
+                max_count: 4,
+                count_multiple: Some(2),
+                ..Default::default()
+            })
+        );
     }
 
     #[test]

@@ -380,16 +380,9 @@ fn every_client_message_is_recognised() {
 }
 
 #[test]
-fn unhandled_messages_keep_their_name() {
-    let e = decode(&proto::encode_request(
-        "9",
-        &Incoming::Unhandled("party_matchmaker_remove"),
-    ))
-    .unwrap();
-    assert_eq!(e.message, Incoming::Unhandled("party_matchmaker_remove"));
-    // Fields set: still recognised, content ignored.
+fn party_matchmaking_requests_decode_with_their_fields() {
     let bytes = proto::Envelope {
-        cid: String::new(),
+        cid: "9".into(),
         message: Some(Message::PartyMatchmakerRemove(
             proto::party::PartyMatchmakerRemove {
                 party_id: "p.kairos".into(),
@@ -398,10 +391,26 @@ fn unhandled_messages_keep_their_name() {
         )),
     }
     .encode_to_vec();
+    let e = decode(&bytes).unwrap();
+    assert_eq!(e.cid, "9");
     assert_eq!(
-        decode(&bytes).unwrap().message,
-        Incoming::Unhandled("party_matchmaker_remove")
+        e.message,
+        Incoming::PartyMatchmakerRemove(rtapi::PartyMatchmakerRemove {
+            party_id: "p.kairos".into(),
+            ticket: "t".into(),
+        })
     );
+    let add = Incoming::PartyMatchmakerAdd(rtapi::PartyMatchmakerAdd {
+        party_id: "p.kairos".into(),
+        min_count: 2,
+        max_count: 4,
+        query: "+properties.mode:duo".into(),
+        string_properties: [("mode".to_string(), "duo".to_string())].into(),
+        numeric_properties: [("skill".to_string(), 7.5)].into(),
+        count_multiple: None,
+    });
+    let back = decode(&proto::encode_request("1", &add)).unwrap();
+    assert_eq!(back.message, add);
 }
 
 #[test]

@@ -2,7 +2,9 @@
 // socket.addMatchmaker with a query and string and numeric properties,
 // onmatchmakermatched, joinMatch(undefined, token) forming a relayed
 // match, the example hook's authoritative arena for `mode: arena`,
-// removeMatchmaker, and a refused add. Run against a server with the
+// removeMatchmaker, a refused add, and a party queued by its leader
+// (addMatchmakerParty, onpartymatchmakerticket, removeMatchmakerParty),
+// matched with two solo players and joined by token. Run against a server with the
 // examples and short passes on 127.0.0.1:7350:
 //
 //   cargo run --release -- --kairos.runtime.examples true --kairos.matchmaker.interval_ms 100
@@ -88,6 +90,62 @@ try {
   await check("bad counts are refused with Nakama's error", async () => {
     const e = await refusal(ann.socket.addMatchmaker("*", 1, 2));
     assert(e.code === 3 && e.message === "Invalid minimum count, must be >= 2", JSON.stringify(e));
+  });
+
+  await check("a party queues as one ticket and is matched together", async () => {
+    const party = await ann.socket.createParty(true, 2);
+    const joined = new Promise((resolve) => {
+      ann.socket.onpartypresence = (e) => {
+        if ((e.joins || []).some((p) => p.user_id === ben.session.user_id)) resolve();
+      };
+    });
+    await ben.socket.joinParty(party.party_id);
+    await joined;
+    const told = new Promise((resolve) => {
+      ben.socket.onpartymatchmakerticket = (t) => resolve(t);
+    });
+    const squad = `squad${unique}`;
+    const waits = [matched(ann.socket), matched(ben.socket), matched(cat.socket), matched(dan.socket)];
+    const query = `+properties.run:${squad}`;
+    const pt = await ann.socket.addMatchmakerParty(party.party_id, query, 4, 4, { run: squad }, { skill: 30 });
+    assert(pt.party_id === party.party_id && pt.ticket, JSON.stringify(pt));
+    const heard = await told;
+    assert(heard.ticket === pt.ticket && heard.party_id === party.party_id, JSON.stringify(heard));
+    await cat.socket.addMatchmaker(query, 4, 4, { run: squad });
+    await dan.socket.addMatchmaker(query, 4, 4, { run: squad });
+    const [ma, mb, mc, md] = await Promise.all(waits);
+    assert(ma.ticket === pt.ticket && mb.ticket === pt.ticket, JSON.stringify([ma, mb]));
+    assert(mc.ticket !== pt.ticket && md.ticket !== pt.ticket, JSON.stringify([mc, md]));
+    for (const m of [ma, mb, mc, md]) {
+      assert(m.users.length === 4 && m.token === ma.token, JSON.stringify(m));
+    }
+    const members = ma.users.filter((u) => u.party_id === party.party_id).map((u) => u.presence.user_id);
+    assert(
+      members.length === 2 && members.includes(ann.session.user_id) && members.includes(ben.session.user_id),
+      JSON.stringify(ma.users),
+    );
+    assert(mb.self.presence.user_id === ben.session.user_id && mb.self.party_id === party.party_id, JSON.stringify(mb.self));
+    const joins = await Promise.all(players.map((p, i) => p.socket.joinMatch(undefined, [ma, mb, mc, md][i].token)));
+    assert(joins.every((j) => j.match_id === joins[0].match_id), JSON.stringify(joins.map((j) => j.match_id)));
+    return party;
+  });
+
+  await check("only the leader queues a party, and removeMatchmakerParty cancels its ticket", async () => {
+    const party = await cat.socket.createParty(true, 2);
+    const joined = new Promise((resolve) => {
+      cat.socket.onpartypresence = (e) => {
+        if ((e.joins || []).some((p) => p.user_id === dan.session.user_id)) resolve();
+      };
+    });
+    await dan.socket.joinParty(party.party_id);
+    await joined;
+    const e = await refusal(dan.socket.addMatchmakerParty(party.party_id, "*", 2, 4));
+    assert(e.code === 3 && e.message === "Error adding party to matchmaker: party leader only", JSON.stringify(e));
+    const t = await cat.socket.addMatchmakerParty(party.party_id, `+properties.run:none${unique}`, 4, 4, { run: `p${unique}` });
+    await cat.socket.removeMatchmakerParty(party.party_id, t.ticket);
+    const again = await refusal(cat.socket.removeMatchmakerParty(party.party_id, t.ticket));
+    assert(again.code === 3 && again.message === "Error closing party: matchmaker ticket not found", JSON.stringify(again));
+    await cat.socket.closeParty(party.party_id);
   });
 
   for (const p of players) p.socket.disconnect(false);

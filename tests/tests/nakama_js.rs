@@ -56,8 +56,10 @@ fn nakama_js_authoritative_arena() {
 
 /// The matchmaker through nakama-js: `addMatchmaker` with a query and
 /// properties, `onmatchmakermatched`, `joinMatch(undefined, token)`, the
-/// example hook's arena, `removeMatchmaker` and a refused add; passes
-/// every 100 ms.
+/// example hook's arena, `removeMatchmaker`, a refused add, and a party
+/// queued by its leader (`addMatchmakerParty`, `onpartymatchmakerticket`,
+/// `removeMatchmakerParty`) and matched with solo players; passes every
+/// 100 ms.
 #[test]
 fn nakama_js_matchmaker() {
     run_script_with(

@@ -21,8 +21,9 @@ use crate::messages;
 use crate::rtapi::{
     ChannelMessageAck, ChannelOut, ChannelPresenceEvent, DecodeError, ErrorBody, Incoming,
     MatchData, MatchOut, MatchPresenceEvent, MatchmakerMatched, MatchmakerTicket, NotificationsOut,
-    Outgoing, PartyData, PartyJoinRequest, PartyLeader, PartyOut, PartyPresenceEvent, PartyRef,
-    PartyUpdate, RpcOut, StatusOut, StatusPresenceEvent, Stream, StreamData, StreamPresenceEvent,
+    Outgoing, PartyData, PartyJoinRequest, PartyLeader, PartyMatchmakerTicket, PartyOut,
+    PartyPresenceEvent, PartyRef, PartyUpdate, RpcOut, StatusOut, StatusPresenceEvent, Stream,
+    StreamData, StreamPresenceEvent,
 };
 
 /// A decoded server envelope.
@@ -84,6 +85,25 @@ fn request(b: &mut Builder, msg: &Incoming) -> Option<UnionOffset<fb::Message>> 
         Incoming::MatchmakerRemove(m) => {
             let m = fb::MatchmakerRemove::create(b, nz(&m.ticket));
             M::create_matchmaker_remove(b, m)
+        }
+        Incoming::PartyMatchmakerAdd(m) => {
+            let strings = string_map(b, &m.string_properties);
+            let numbers = number_map(b, &m.numeric_properties);
+            let m = fb::PartyMatchmakerAdd::create(
+                b,
+                nz(&m.party_id),
+                m.min_count,
+                m.max_count,
+                nz(&m.query),
+                strings,
+                numbers,
+                m.count_multiple,
+            );
+            M::create_party_matchmaker_add(b, m)
+        }
+        Incoming::PartyMatchmakerRemove(m) => {
+            let m = fb::PartyMatchmakerRemove::create(b, nz(&m.party_id), nz(&m.ticket));
+            M::create_party_matchmaker_remove(b, m)
         }
         Incoming::MatchLeave(m) => {
             let m = fb::MatchLeave::create(b, nz(&m.match_id));
@@ -229,6 +249,10 @@ fn outgoing(r: &mut Reader, message: fb::MessageRef<'_>) -> Result<Outgoing> {
             message: r.string(e.message())?,
         }),
         M::MatchmakerTicket(t) => Outgoing::MatchmakerTicket(MatchmakerTicket {
+            ticket: r.string(t.ticket())?,
+        }),
+        M::PartyMatchmakerTicket(t) => Outgoing::PartyMatchmakerTicket(PartyMatchmakerTicket {
+            party_id: r.string(t.party_id())?,
             ticket: r.string(t.ticket())?,
         }),
         M::MatchmakerMatched(m) => {

@@ -10,8 +10,9 @@ use crate::messages;
 use crate::rtapi::{
     ChannelJoin, ChannelLeave, ChannelMessageRemove, ChannelMessageSend, ChannelMessageUpdate,
     DecodeError, Envelope, ErrorCode, Incoming, MatchCreate, MatchDataSend, MatchJoin, MatchLeave,
-    MatchmakerAdd, MatchmakerRemove, PartyCreate, PartyDataSend, PartyMember, PartyRef,
-    PartyUpdate, Rpc, StatusFollow, StatusUnfollow, StatusUpdate,
+    MatchmakerAdd, MatchmakerRemove, PartyCreate, PartyDataSend, PartyMatchmakerAdd,
+    PartyMatchmakerRemove, PartyMember, PartyRef, PartyUpdate, Rpc, StatusFollow, StatusUnfollow,
+    StatusUpdate,
 };
 
 /// Decodes one client envelope, read in place from `buf`.
@@ -84,6 +85,19 @@ fn incoming(r: &mut Reader, buf: &Bytes, message: fb::MessageRef<'_>) -> Result<
             count_multiple: m.count_multiple()?,
         }),
         M::MatchmakerRemove(m) => Incoming::MatchmakerRemove(MatchmakerRemove {
+            ticket: r.string(m.ticket())?,
+        }),
+        M::PartyMatchmakerAdd(m) => Incoming::PartyMatchmakerAdd(PartyMatchmakerAdd {
+            party_id: r.string(m.party_id())?,
+            min_count: m.min_count()?,
+            max_count: m.max_count()?,
+            query: r.string(m.query())?,
+            string_properties: r.string_map(m.string_properties())?,
+            numeric_properties: r.number_map(m.numeric_properties())?,
+            count_multiple: m.count_multiple()?,
+        }),
+        M::PartyMatchmakerRemove(m) => Incoming::PartyMatchmakerRemove(PartyMatchmakerRemove {
+            party_id: r.string(m.party_id())?,
             ticket: r.string(m.ticket())?,
         }),
         M::Rpc(m) => Incoming::Rpc(Rpc {

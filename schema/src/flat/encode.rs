@@ -41,6 +41,10 @@ fn message(b: &mut Builder, msg: &Outgoing) -> UnionOffset<fb::Message> {
             let out = fb::MatchmakerTicket::create(b, nz(&t.ticket));
             M::create_matchmaker_ticket(b, out)
         }
+        Outgoing::PartyMatchmakerTicket(t) => {
+            let out = fb::PartyMatchmakerTicket::create(b, nz(&t.party_id), nz(&t.ticket));
+            M::create_party_matchmaker_ticket(b, out)
+        }
         Outgoing::MatchmakerMatched(m) => {
             let users: Vec<_> = m.users.iter().map(|u| matchmaker_user(b, u)).collect();
             let users = (!users.is_empty()).then(|| b.create_vector(users.as_slice()));

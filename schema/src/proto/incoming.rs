@@ -95,6 +95,21 @@ fn incoming(message: Message) -> Result<Incoming, DecodeError> {
         Message::MatchmakerRemove(m) => {
             Incoming::MatchmakerRemove(rtapi::MatchmakerRemove { ticket: m.ticket })
         }
+        Message::PartyMatchmakerAdd(m) => Incoming::PartyMatchmakerAdd(rtapi::PartyMatchmakerAdd {
+            party_id: m.party_id,
+            min_count: m.min_count,
+            max_count: m.max_count,
+            query: m.query,
+            string_properties: m.string_properties,
+            numeric_properties: m.numeric_properties,
+            count_multiple: m.count_multiple.map(|w| w.value),
+        }),
+        Message::PartyMatchmakerRemove(m) => {
+            Incoming::PartyMatchmakerRemove(rtapi::PartyMatchmakerRemove {
+                party_id: m.party_id,
+                ticket: m.ticket,
+            })
+        }
         Message::Rpc(m) => Incoming::Rpc(rtapi::Rpc {
             id: m.id,
             payload: m.payload,
@@ -213,6 +228,21 @@ fn request(message: &Incoming) -> Option<Message> {
         Incoming::MatchmakerRemove(m) => Message::MatchmakerRemove(matchmaker::MatchmakerRemove {
             ticket: m.ticket.clone(),
         }),
+        Incoming::PartyMatchmakerAdd(m) => Message::PartyMatchmakerAdd(party::PartyMatchmakerAdd {
+            party_id: m.party_id.clone(),
+            min_count: m.min_count,
+            max_count: m.max_count,
+            query: m.query.clone(),
+            string_properties: m.string_properties.clone(),
+            numeric_properties: m.numeric_properties.clone(),
+            count_multiple: m.count_multiple.map(|value| Int32Value { value }),
+        }),
+        Incoming::PartyMatchmakerRemove(m) => {
+            Message::PartyMatchmakerRemove(party::PartyMatchmakerRemove {
+                party_id: m.party_id.clone(),
+                ticket: m.ticket.clone(),
+            })
+        }
         Incoming::Rpc(m) => Message::Rpc(rpc::Rpc {
             id: m.id.clone(),
             payload: m.payload.clone(),

@@ -67,6 +67,12 @@ pub fn to_outgoing(message: &Message) -> Option<Outgoing> {
         Message::MatchmakerTicket(m) => Outgoing::MatchmakerTicket(rtapi::MatchmakerTicket {
             ticket: m.ticket.clone(),
         }),
+        Message::PartyMatchmakerTicket(m) => {
+            Outgoing::PartyMatchmakerTicket(rtapi::PartyMatchmakerTicket {
+                party_id: m.party_id.clone(),
+                ticket: m.ticket.clone(),
+            })
+        }
         Message::MatchmakerMatched(m) => {
             let (match_id, token) = match &m.id {
                 Some(matchmaker::matchmaker_matched::Id::MatchId(id)) => {
@@ -245,6 +251,12 @@ fn server_message(message: &Outgoing) -> Message {
         Outgoing::MatchmakerTicket(m) => Message::MatchmakerTicket(matchmaker::MatchmakerTicket {
             ticket: m.ticket.clone(),
         }),
+        Outgoing::PartyMatchmakerTicket(m) => {
+            Message::PartyMatchmakerTicket(party::PartyMatchmakerTicket {
+                party_id: m.party_id.clone(),
+                ticket: m.ticket.clone(),
+            })
+        }
         Outgoing::MatchmakerMatched(m) => {
             Message::MatchmakerMatched(matchmaker::MatchmakerMatched {
                 ticket: m.ticket.clone(),

@@ -1,6 +1,5 @@
-//! Parties: groups of users that play together. Party matchmaking
-//! (`PartyMatchmakerAdd`, `_Remove`, `_Ticket`) is recognised but not
-//! modeled yet.
+//! Parties: groups of users that play together, and queue for the
+//! matchmaker together (`PartyMatchmakerAdd`, `_Remove`, `_Ticket`).
 
 use std::collections::BTreeMap;
 

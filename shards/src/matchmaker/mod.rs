@@ -14,16 +14,18 @@
 //! one) or mints a token, and tells every matched session, on whichever
 //! shard, through the mesh.
 //!
-//! # Internal API for parties
+//! # Party tickets
 //!
-//! A party's ticket is one [`TicketSpec`] whose `presences` are every
-//! member, with the party's id in `party_id` and an empty `session_id`;
-//! add it with [`Matchmaker::add`] (the `shards` map says which shard each
-//! member's session is on; set each member's `Session::matchmaking` on its
-//! shard, so that its close removes the ticket) and remove it with [`Matchmaker::remove_party`]
-//! or [`Matchmaker::remove_party_all`]. The pool matches its presences
-//! together or not at all, never with another ticket of the same party,
-//! and caps tickets per party at `matchmaker.max_tickets`.
+//! A party's ticket (`realtime::parties::matchmaking`, on the party's
+//! owner shard) is one [`TicketSpec`] whose `presences` are every member,
+//! with the party's id in `party_id` and an empty `session_id`, added with
+//! [`Matchmaker::add`] and removed with [`Matchmaker::remove_party`] or,
+//! when the party's members change or it ends, [`Matchmaker::remove_party_all`].
+//! Both send their request before they return, so the owner's later
+//! removal always follows its add on the thread's FIFO channel. The pool
+//! matches a party's presences together or not at all, never with another
+//! ticket of the same party, and caps tickets per party at
+//! `matchmaker.max_tickets`.
 
 mod metrics;
 mod worker;
@@ -74,13 +76,11 @@ pub(crate) enum Op {
         ticket: String,
         reply: Reply<Result<(), RemoveError>>,
     },
-    #[allow(dead_code)] // parties' `party_matchmaker_remove` calls it
     RemoveParty {
         party_id: String,
         ticket: String,
         reply: Reply<Result<(), RemoveError>>,
     },
-    #[allow(dead_code)] // parties call it when a party closes
     RemovePartyAll {
         party_id: String,
     },
@@ -137,13 +137,15 @@ impl Matchmaker {
     }
 
     /// Adds ticket `id`. `shards` maps each presence's session id to its
-    /// shard.
-    pub async fn add(
+    /// shard. The request is on the thread's channel when this returns,
+    /// before the answer is awaited, so anything the caller sends the
+    /// thread afterwards (a removal) is applied after it.
+    pub fn add(
         &self,
         id: String,
         spec: TicketSpec,
         shards: HashMap<String, usize>,
-    ) -> Result<(), AddError> {
+    ) -> impl Future<Output = Result<(), AddError>> + use<> {
         let (reply, answer) = futures_channel::oneshot::channel();
         self.send(Op::Add {
             id,
@@ -151,7 +153,7 @@ impl Matchmaker {
             shards,
             reply,
         });
-        answer.await.unwrap_or(Err(AddError::PoolFull))
+        async move { answer.await.unwrap_or(Err(AddError::PoolFull)) }
     }
 
     /// `matchmaker_remove`: session `session_id`'s own ticket.
@@ -169,21 +171,24 @@ impl Matchmaker {
         answer.await.unwrap_or(Err(RemoveError::NotFound))
     }
 
-    /// `party_matchmaker_remove`: party `party_id`'s ticket.
-    #[allow(dead_code)] // the parties branch connects it
-    pub async fn remove_party(&self, party_id: String, ticket: String) -> Result<(), RemoveError> {
+    /// `party_matchmaker_remove`: party `party_id`'s ticket (sent at
+    /// once, as [`Matchmaker::add`]).
+    pub fn remove_party(
+        &self,
+        party_id: String,
+        ticket: String,
+    ) -> impl Future<Output = Result<(), RemoveError>> + use<> {
         let (reply, answer) = futures_channel::oneshot::channel();
         self.send(Op::RemoveParty {
             party_id,
             ticket,
             reply,
         });
-        answer.await.unwrap_or(Err(RemoveError::NotFound))
+        async move { answer.await.unwrap_or(Err(RemoveError::NotFound)) }
     }
 
     /// Every ticket of party `party_id` (it closed, or its members
     /// changed).
-    #[allow(dead_code)] // the parties branch connects it
     pub fn remove_party_all(&self, party_id: String) {
         self.send(Op::RemovePartyAll { party_id });
     }

@@ -151,16 +151,8 @@ pub(super) async fn serve(
         }
         Incoming::PartyDataSend(m) => parties::send_data(shard, session, cid, m),
         Incoming::PartyUpdate(m) => parties::update(shard, session, cid, m),
-        Incoming::Unhandled(name @ ("party_matchmaker_add" | "party_matchmaker_remove")) => {
-            session.send_envelope(
-                cid,
-                &Outgoing::error(
-                    ErrorCode::BadInput,
-                    format!("Party matchmaking is not available yet ({name})."),
-                ),
-            );
-            return (true, false);
-        }
+        Incoming::PartyMatchmakerAdd(m) => parties::matchmaker_add(shard, session, cid, m),
+        Incoming::PartyMatchmakerRemove(m) => parties::matchmaker_remove(shard, session, cid, m),
         Incoming::MatchmakerAdd(m) => {
             return (
                 true,

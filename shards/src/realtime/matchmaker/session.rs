@@ -102,7 +102,7 @@ pub async fn remove(shard: &Shard, session: &Session, cid: &str, ticket: String)
 }
 
 /// Why a ticket's properties are refused, if they are.
-fn properties_refused(
+pub(crate) fn properties_refused(
     strings: &BTreeMap<String, String>,
     numbers: &BTreeMap<String, f64>,
 ) -> Option<&'static str> {

@@ -1,7 +1,6 @@
 //! Parties, as Nakama's `party_*` messages: a group of players with a
 //! leader, open to anyone or joined by the leader's accepting requests,
-//! who exchange `party_data` and (once the matchmaker is connected) queue
-//! together.
+//! who exchange `party_data` and queue for the matchmaker together.
 //!
 //! A party is the stream `(7, <uuid>, "", <node>)`, on the wire
 //! `"<uuid>.<node>"`. Its members are that stream's membership in the
@@ -16,6 +15,7 @@
 //!   parties, forwards);
 //! * `owner.rs`: the owner side (every rule of a party, the replies and
 //!   events);
+//! * `matchmaking.rs`: the party's matchmaker tickets, on the owner;
 //! * `listing.rs`: `GET /v2/party`, gathered from every shard.
 //!
 //! Invariants:
@@ -29,9 +29,14 @@
 //!   exactly the requests that may still wait, and a session that ends
 //!   withdraws them ([`session_ended`]);
 //! * the leader is always a member; when it leaves, the oldest member
-//!   leads.
+//!   leads;
+//! * a party's matchmaker ticket holds exactly its members when queued:
+//!   any join, accepted request, leave, removal or the party's end
+//!   withdraws it (as Nakama's `RemovePartyAll`), so a match never holds
+//!   a party's former member or misses a new one.
 
 mod listing;
+mod matchmaking;
 mod owner;
 mod party;
 mod session;
@@ -47,7 +52,8 @@ pub(crate) use listing::ListPart;
 pub use listing::list;
 pub use party::Party;
 pub use session::{
-    accept, close, create, join, join_request_list, leave, promote, remove, send_data, update,
+    accept, close, create, join, join_request_list, leave, matchmaker_add, matchmaker_remove,
+    promote, remove, send_data, update,
 };
 
 use crate::fanout::{Presence, StreamId, mode};
@@ -126,6 +132,8 @@ pub enum Action {
     ListRequests,
     Data { op_code: i64, data: Bytes },
     Update(party::Settings),
+    MatchmakerAdd(Box<matchmaking::TicketRequest>),
+    MatchmakerRemove(String),
 }
 
 impl From<Msg> for ShardMsg {
@@ -249,15 +257,6 @@ pub fn session_ended(shard: &Shard, session: &Session) {
             },
         );
     }
-}
-
-/// A party's members as the matchmaker needs them for a party ticket:
-/// the leader and every member's presence (with its shard and wire), in
-/// join order. Call on the party's owner shard; `None` when it owns no
-/// such party. Nothing calls it until the matchmaker's party tickets do.
-#[allow(dead_code)]
-pub fn members(shard: &Shard, stream: &StreamId) -> Option<(Presence, Vec<Presence>)> {
-    owner::members(shard, stream)
 }
 
 #[cfg(test)]

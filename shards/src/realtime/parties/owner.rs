@@ -11,6 +11,7 @@ use kairos_schema::rtapi::{
 };
 use uuid::Uuid;
 
+use super::matchmaking;
 use super::party::{Party, Settings};
 
 use super::{Act, Action, Join, Msg, Outcome, party_id};
@@ -35,17 +36,17 @@ fn uuid_of(stream: &StreamId) -> Option<Uuid> {
 }
 
 /// Sends `msg` to one presence, with `cid`.
-fn tell(shard: &Shard, to: &Presence, cid: &str, msg: &Outgoing) {
+pub(super) fn tell(shard: &Shard, to: &Presence, cid: &str, msg: &Outgoing) {
     deliver::to_session(shard, to.shard, to.session_id, to.wire, cid, msg);
 }
 
 /// The empty reply `{cid}` to one presence.
-fn reply_empty(shard: &Shard, to: &Presence, cid: &str) {
+pub(super) fn reply_empty(shard: &Shard, to: &Presence, cid: &str) {
     let frames = Frames::single(to.wire, to.wire.empty_reply(cid));
     deliver::to_shard(shard, to.shard, Arc::from([to.session_id]), None, frames);
 }
 
-fn refuse(shard: &Shard, to: &Presence, cid: &str, prefix: &str, why: &str) {
+pub(super) fn refuse(shard: &Shard, to: &Presence, cid: &str, prefix: &str, why: &str) {
     tell(
         shard,
         to,
@@ -96,6 +97,7 @@ fn party_out(shard: &Shard, id: Uuid, stream: &StreamId, self_: &Presence) -> Op
 /// Borrows no party state while it sends.
 fn admit(shard: &Shard, id: Uuid, stream: &StreamId, p: &Presence) {
     shard.streams.borrow_mut().join(stream, p.clone());
+    matchmaking::members_changed(shard, id, stream);
     if let Some(out) = party_out(shard, id, stream, p) {
         tell(shard, p, "", &out);
     }
@@ -263,6 +265,8 @@ fn prefix(action: &Action) -> &'static str {
         Action::ListRequests => "Error listing party join requests: ",
         Action::Data { .. } => "Error sending party data: ",
         Action::Update(_) => "Error updating party: ",
+        Action::MatchmakerAdd(_) => matchmaking::ADD_PREFIX,
+        Action::MatchmakerRemove(_) => matchmaking::REMOVE_PREFIX,
     }
 }
 
@@ -340,6 +344,10 @@ pub(super) fn on_act(shard: &Shard, act: Act) {
             broadcast(shard, stream, &out);
             reply_empty(shard, from, cid);
         }
+        Action::MatchmakerAdd(request) => {
+            matchmaking::add(shard, id, stream, from, cid, *request);
+        }
+        Action::MatchmakerRemove(ticket) => matchmaking::remove(shard, stream, from, cid, ticket),
         Action::Data { .. } => unreachable!("handled above"),
     }
 }
@@ -514,6 +522,7 @@ pub(super) fn on_left(shard: &Shard, stream: &StreamId, gone: &Presence) {
     else {
         return;
     };
+    matchmaking::members_changed(shard, id, stream);
     let oldest = shard
         .streams
         .borrow()
@@ -532,6 +541,9 @@ fn end(shard: &Shard, id: Uuid, stream: &StreamId) {
     let Some(party) = shard.features.parties.parties.borrow_mut().remove(&id) else {
         return;
     };
+    if party.queued {
+        shard.shared.matchmaker.remove_party_all(party_id(stream));
+    }
     shard
         .metrics
         .parties
@@ -546,15 +558,4 @@ fn end(shard: &Shard, id: Uuid, stream: &StreamId) {
             },
         );
     }
-}
-
-/// The leader and the members, for a party ticket.
-#[allow(dead_code)]
-pub(super) fn members(shard: &Shard, stream: &StreamId) -> Option<(Presence, Vec<Presence>)> {
-    let id = uuid_of(stream)?;
-    let leader = shard.features.parties.parties.borrow().get(&id)?.leader;
-    let table = shard.streams.borrow();
-    let members = table.get(stream)?.members().to_vec();
-    let leader = members.iter().find(|p| p.session_id == leader)?.clone();
-    Some((leader, members))
 }

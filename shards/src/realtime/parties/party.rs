@@ -32,6 +32,9 @@ pub struct Party {
     /// Creation, in nanoseconds since the Unix epoch.
     pub created_ns: i64,
     pub node: String,
+    /// Whether it may hold matchmaker tickets: set when the leader queues
+    /// it, cleared when its tickets are withdrawn.
+    pub queued: bool,
 }
 
 impl Party {
@@ -46,6 +49,7 @@ impl Party {
             requests: Vec::new(),
             created_ns: kairos_core::time::now_micros().saturating_mul(1000),
             node: node.to_string(),
+            queued: false,
         };
         party.set(settings);
         party

@@ -4,11 +4,14 @@
 //! hop: its id is one this shard owns.
 
 use bytes::Bytes;
+use kairos_core::matchmaker::validate_counts;
 use kairos_schema::rtapi::{
-    ErrorCode, Outgoing, PartyCreate, PartyDataSend, PartyMember, PartyUpdate,
+    ErrorCode, Outgoing, PartyCreate, PartyDataSend, PartyMatchmakerAdd, PartyMatchmakerRemove,
+    PartyMember, PartyUpdate,
 };
 use uuid::Uuid;
 
+use super::matchmaking;
 use super::party::{Settings, check_label};
 use super::{Act, Action, BadId, MAX_SIZE, Msg, Outcome, parse_party_id};
 use crate::fanout::membership::{self, to_owner};
@@ -284,6 +287,64 @@ pub fn update(shard: &Shard, session: &Session, cid: &str, msg: PartyUpdate) {
         hidden: msg.hidden,
     };
     act(shard, session, cid, stream, Action::Update(settings));
+}
+
+/// `party_matchmaker_add {party_id, min_count, max_count, query,
+/// properties, count_multiple}`: the leader queues the party. The counts
+/// and properties are checked as a session's own `matchmaker_add` checks
+/// them, then the party id, in Nakama's order.
+pub fn matchmaker_add(shard: &Shard, session: &Session, cid: &str, m: PartyMatchmakerAdd) {
+    let (min_count, max_count, count_multiple) = match validate_counts(
+        i64::from(m.min_count),
+        i64::from(m.max_count),
+        m.count_multiple.map(i64::from),
+    ) {
+        Ok(counts) => counts,
+        Err(e) => return error(session, cid, e.message()),
+    };
+    let refused = crate::realtime::matchmaker::session::properties_refused(
+        &m.string_properties,
+        &m.numeric_properties,
+    );
+    if let Some(why) = refused {
+        return error(session, cid, why);
+    }
+    let Some(stream) = party(shard, session, cid, &m.party_id, matchmaking::ADD_PREFIX) else {
+        return;
+    };
+    let request = matchmaking::TicketRequest {
+        query: m.query,
+        min_count,
+        max_count,
+        count_multiple,
+        string_properties: m.string_properties,
+        numeric_properties: m.numeric_properties,
+    };
+    act(
+        shard,
+        session,
+        cid,
+        stream,
+        Action::MatchmakerAdd(Box::new(request)),
+    );
+}
+
+/// `party_matchmaker_remove {party_id, ticket}`: the leader cancels the
+/// party's ticket.
+pub fn matchmaker_remove(shard: &Shard, session: &Session, cid: &str, m: PartyMatchmakerRemove) {
+    if m.ticket.is_empty() {
+        return error(session, cid, "Invalid matchmaker ticket");
+    }
+    let Some(stream) = party(shard, session, cid, &m.party_id, matchmaking::REMOVE_PREFIX) else {
+        return;
+    };
+    act(
+        shard,
+        session,
+        cid,
+        stream,
+        Action::MatchmakerRemove(m.ticket),
+    );
 }
 
 /// On the joiner's shard: the owner settled join request `join`.
