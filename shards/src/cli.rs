@@ -73,13 +73,23 @@ pub fn main_with(args: Vec<String>, modules: Option<crate::modules::Modules>) ->
         .as_slice()
     {
         [] => {
-            let modules = modules.unwrap_or_else(|| {
+            let mut modules = modules.unwrap_or_else(|| {
                 let mut stock = crate::modules::Modules::default();
                 if config.kairos.runtime.examples {
                     crate::modules::examples::register(&mut stock);
                 }
                 stock
             });
+            // Nakama's Lua modules of runtime.path, in the same registry.
+            match crate::lua::install(&config, &mut modules) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(modules = n, "Lua modules loaded"),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("kairos: {e}");
+                    return 1;
+                }
+            }
             run(config, modules)
         }
         ["migrate", action] => migrate(config, action),

@@ -8,6 +8,7 @@ pub mod fanout;
 pub(crate) mod http;
 pub mod listing;
 pub(crate) mod logging;
+pub(crate) mod lua;
 pub(crate) mod matchmaker;
 pub mod mesh;
 pub(crate) mod metrics;

@@ -203,12 +203,37 @@ pub struct RuntimeConfig {
     /// Key that server-to-server RPC calls present as `?http_key=`.
     #[serde(deserialize_with = "string_like")]
     pub http_key: String,
+    /// Directory of the Lua modules (every `*.lua` file in it); empty
+    /// means `<data_dir>/modules`, as in Nakama. A missing directory
+    /// means no Lua modules.
+    #[serde(deserialize_with = "string_like")]
+    pub path: String,
+    /// Lua states each shard makes as soon as it first runs Lua code
+    /// (Nakama: the pool's size at start, for the whole node).
+    pub lua_min_count: usize,
+    /// Most Lua states a shard holds at once: Lua calls in flight on one
+    /// shard beyond it wait for a state (Nakama: for the whole node).
+    pub lua_max_count: usize,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             http_key: "defaulthttpkey".into(),
+            path: String::new(),
+            lua_min_count: 16,
+            lua_max_count: 48,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// `runtime.path`, or `<data_dir>/modules` when it is empty.
+    pub fn modules_dir(&self, data_dir: &str) -> String {
+        if self.path.is_empty() {
+            format!("{}/modules", data_dir.trim_end_matches('/'))
+        } else {
+            self.path.clone()
         }
     }
 }
@@ -561,6 +586,14 @@ impl Config {
         if self.runtime.http_key.is_empty() {
             return err("runtime.http_key", "must not be empty");
         }
+        if self.runtime.lua_max_count == 0
+            || self.runtime.lua_min_count > self.runtime.lua_max_count
+        {
+            return err(
+                "runtime.lua_max_count",
+                "must be at least 1 and at least runtime.lua_min_count",
+            );
+        }
         let name_ok = |s: &str| {
             s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
@@ -822,6 +855,7 @@ runtime:
   http_key: h
   path: /nakama/data/modules
   lua_max_count: 48
+  lua_call_stack_size: 200
 console:
   port: 7351
   username: admin
@@ -836,6 +870,11 @@ leaderboard:
         assert_eq!(c.session.token_expiry_sec, 7200);
         assert_eq!(c.socket.server_key, "s3cret");
         assert_eq!(c.runtime.http_key, "h");
+        // Nakama's Lua keys Kairos acts on.
+        assert_eq!(c.runtime.path, "/nakama/data/modules");
+        assert_eq!(c.runtime.modules_dir("/data"), "/nakama/data/modules");
+        assert_eq!(RuntimeConfig::default().modules_dir("/d/"), "/d/modules");
+        assert_eq!(c.runtime.lua_max_count, 48);
         let said = c.inert_nakama_keys.join("\n");
         for key in [
             "console:",
@@ -844,7 +883,7 @@ leaderboard:
             "socket.ping_backoff_threshold:",
             "socket.response_headers:",
             "database.max_idle_conns:",
-            "runtime.path:",
+            "runtime.lua_call_stack_size:",
         ] {
             assert!(said.contains(key), "{key} not reported in:\n{said}");
         }

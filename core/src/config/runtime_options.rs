@@ -26,6 +26,14 @@ pub struct RuntimeOptions {
     /// tick; past it they are dropped, as Nakama's `match.input_queue_size`
     /// (also 128) does.
     pub match_input_queue: usize,
+    /// Most Lua instructions one call of Lua code (an RPC, a hook, a
+    /// match callback, a module's load) may run; past it the call fails
+    /// with a Lua error, so an endless loop cannot hold its shard. Checked
+    /// every 1,000 instructions; 0 turns it off.
+    pub lua_instruction_limit: u64,
+    /// Most memory one Lua state may hold, in bytes; an allocation past
+    /// it fails with a Lua error ("not enough memory"). 0 turns it off.
+    pub lua_memory_limit_bytes: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -35,6 +43,8 @@ impl Default for RuntimeOptions {
             rpc_timeout_ms: 30_000,
             max_tick_rate: 60,
             match_input_queue: 128,
+            lua_instruction_limit: 100_000_000,
+            lua_memory_limit_bytes: 64 << 20,
         }
     }
 }

@@ -1,0 +1,88 @@
+//! The Lua runtime: Nakama's Lua modules, run by Kairos.
+//!
+//! Every `*.lua` file of `runtime.path` (default `<data_dir>/modules`) is a
+//! module named after its file (`clientrpc.lua` is `clientrpc`), as in
+//! Nakama; `require` finds the others by name, and `require("nakama")` is
+//! the `nk` module. At startup the modules run once in a state of their own
+//! ([`install`]) to learn what they register (`nk.register_rpc` and the
+//! hooks); each registration becomes an entry of the same [`Modules`]
+//! registry the Rust runtime fills, so the rest of the server does not
+//! know which language a function is in. A module that fails stops the
+//! server's start, with its file and line.
+//!
+//! Calls run in a state of the calling shard's own pool ([`pool`]): each
+//! state has run every module, states are made on a shard when it first
+//! needs them, and a state never leaves the shard that made it (mlua
+//! without its `send` feature: a `Lua` is not `Send`). After a state's
+//! modules have run its globals are read-only ([`state`]), as Nakama's
+//! `runtime.lua_read_only_globals` makes them. Each call is held to an
+//! instruction budget and each state to a memory cap ([`limits`]).
+//!
+//! Files, one concept each: [`loader`] reads the modules, [`state`] makes
+//! and runs a state (libraries, `require`, frozen globals, calls),
+//! [`pool`] holds a shard's states, [`context`] builds the `ctx` table a
+//! function gets, [`convert`] maps Lua values to JSON and back,
+//! [`register`] is what a Lua function looks like to the registry, and
+//! [`nk`] is the `nk` module by area.
+
+mod context;
+pub(crate) mod convert;
+pub(crate) mod limits;
+mod loader;
+mod nk;
+mod pool;
+mod register;
+mod state;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use kairos_core::config::Config;
+
+use crate::modules::Modules;
+
+pub(crate) use loader::Source;
+
+/// The modules of a node and how their states run: read once at startup,
+/// shared (read-only) by every shard's pool.
+pub(crate) struct Program {
+    /// The modules, sorted by name: the order they run in.
+    pub modules: Vec<Source>,
+    pub limits: limits::Limits,
+    /// States a shard makes when it first runs Lua code.
+    pub min_states: usize,
+    /// Most states a shard holds.
+    pub max_states: usize,
+    /// Whether `nk.run_once`'s function has run on this node.
+    pub once: AtomicBool,
+}
+
+/// Loads the Lua modules of `config`'s `runtime.path` (none when the
+/// directory does not exist) and registers their functions in `modules`.
+/// The error names the module's file and line.
+pub(crate) fn install(config: &Config, modules: &mut Modules) -> Result<usize, String> {
+    let dir = config.runtime.modules_dir(&config.data_dir);
+    let sources = loader::read_dir(std::path::Path::new(&dir))?;
+    if sources.is_empty() {
+        return Ok(0);
+    }
+    let program = Arc::new(Program {
+        modules: sources,
+        limits: limits::Limits {
+            instructions: config.kairos.runtime.lua_instruction_limit,
+            memory: config.kairos.runtime.lua_memory_limit_bytes,
+        },
+        min_states: config.runtime.lua_min_count.max(1),
+        max_states: config.runtime.lua_max_count.max(1),
+        once: AtomicBool::new(false),
+    });
+    let count = program.modules.len();
+    // The startup state: no shard runs yet, so calls into the server fail
+    // while it loads (as `nk.run_once` is the place for them).
+    let vm = futures_lite::future::block_on(state::Vm::new(program.clone(), None))?;
+    let found = vm
+        .registrations()
+        .map_err(|e| format!("Lua modules: {e}"))?;
+    register::install(&program, found, modules)?;
+    Ok(count)
+}

@@ -1,0 +1,82 @@
+//! `notification_send` and `notifications_send`.
+
+use mlua::{Table, Value as LuaValue};
+
+use super::{Args, Module, field_string, server_error};
+use crate::lua::convert;
+
+pub fn add(m: &Module) -> mlua::Result<()> {
+    m.async_fn("notification_send", |_, current, a| async move {
+        let user = a.uuid(
+            1,
+            "expects user_id to be a valid UUID",
+            "expects user_id to be a valid UUID",
+        )?;
+        let subject = a.string(2)?;
+        if subject.is_empty() {
+            return Err(a.error(2, "expects subject to be a non-empty string"));
+        }
+        let content = content(&a, a.table(3)?)?;
+        let code = a.int(4)?;
+        if code <= 0 {
+            return Err(a.error(4, "expects code number to be a positive integer"));
+        }
+        let persistent = a.opt_bool(6, false)?;
+        let nk = current.nk("notification_send")?;
+        nk.notification_send(user, &subject, content, code as i32, persistent)
+            .await
+            .map_err(|e| server_error("failed to send notifications", e))
+    })?;
+    m.async_fn("notifications_send", |_, current, a| async move {
+        let list = a.table(1)?;
+        let mut notes = Vec::new();
+        for v in list.sequence_values::<LuaValue>() {
+            let LuaValue::Table(t) = v? else {
+                return Err(a.error(1, "expects a valid set of notifications"));
+            };
+            let user = field_string(&t, "user_id")?
+                .and_then(|s| uuid::Uuid::parse_str(&s).ok())
+                .ok_or_else(|| a.error(1, "expects user_id to be a valid UUID"))?;
+            let subject = field_string(&t, "subject")?.unwrap_or_default();
+            if subject.is_empty() {
+                return Err(a.error(1, "expects subject to be a non-empty string"));
+            }
+            let content = match t.raw_get::<LuaValue>("content")? {
+                LuaValue::Table(c) => content(&a, c)?,
+                _ => serde_json::json!({}),
+            };
+            let code = t.raw_get::<Option<f64>>("code")?.unwrap_or(0.0) as i32;
+            if code <= 0 {
+                return Err(a.error(1, "expects code number to be a positive integer"));
+            }
+            let persistent = t.raw_get::<Option<bool>>("persistent")?.unwrap_or(false);
+            notes.push((user, subject, content, code, persistent));
+        }
+        let nk = current.nk("notifications_send")?;
+        for (user, subject, content, code, persistent) in notes {
+            nk.notification_send(user, &subject, content, code, persistent)
+                .await
+                .map_err(|e| server_error("failed to send notifications", e))?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn content(a: &Args, t: Table) -> mlua::Result<serde_json::Value> {
+    match convert::to_json(&LuaValue::Table(t)) {
+        Ok(serde_json::Value::Array(v)) if v.is_empty() => Ok(serde_json::json!({})),
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+        Ok(_) => Err(a.error(
+            3,
+            "failed to convert content: expects a table of key-value pairs",
+        )),
+        Err(e) => Err(a.error(
+            3,
+            &format!(
+                "failed to convert content: {}",
+                crate::lua::state::message(&e)
+            ),
+        )),
+    }
+}

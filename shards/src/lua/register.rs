@@ -1,0 +1,235 @@
+//! What a Lua function looks like to the registry: an RPC, a hook or the
+//! matchmaker-matched hook whose call leases a state of the calling
+//! shard's pool, runs the function there and maps its result.
+
+use std::sync::Arc;
+
+use kairos_core::error::{ApiError, Code};
+use mlua::{Function, Value as LuaValue};
+use serde_json::Value;
+
+use super::state::{Registrations, Vm};
+use super::{Program, context, convert, pool};
+use crate::modules::hooks::{ApiRequest, Before};
+use crate::modules::{Context, MatchedResult, MatchmakerEntry, Modules, RpcFuture};
+
+/// Registers what the startup state found into `modules`.
+pub fn install(
+    program: &Arc<Program>,
+    found: Registrations,
+    modules: &mut Modules,
+) -> Result<(), String> {
+    for id in found.rpcs {
+        modules.register_rpc(
+            &id,
+            Arc::new(LuaFn {
+                program: program.clone(),
+                key: id.clone(),
+            }),
+        );
+    }
+    let routes = crate::http::route_names();
+    let route = |name: &str| -> Result<&'static str, String> {
+        routes
+            .iter()
+            .find(|r| r.eq_ignore_ascii_case(name))
+            .copied()
+            .ok_or_else(|| {
+                format!("Lua modules hook the REST method {name:?}, which does not exist")
+            })
+    };
+    for name in found.before_api {
+        let f = LuaFn {
+            program: program.clone(),
+            key: format!("api:{name}"),
+        };
+        modules.register_before_api(route(&name)?, Arc::new(f));
+    }
+    for name in found.after_api {
+        let f = LuaFn {
+            program: program.clone(),
+            key: format!("api:{name}"),
+        };
+        modules.register_after_api(route(&name)?, Arc::new(f));
+    }
+    if let Some(name) = found.before_rt.first().or(found.after_rt.first()) {
+        return Err(format!(
+            "Lua modules hook the realtime message {name:?}: realtime hooks in Lua are not supported yet"
+        ));
+    }
+    if found.matchmaker_matched {
+        modules.register_matchmaker_matched(Arc::new(LuaFn {
+            program: program.clone(),
+            key: String::new(),
+        }));
+    }
+    Ok(())
+}
+
+/// A registered Lua function: which state table holds it and under what
+/// key.
+struct LuaFn {
+    program: Arc<Program>,
+    key: String,
+}
+
+/// Runs `call` in a leased state and gives the state back unless the
+/// call hit a limit.
+async fn run<T>(
+    program: &Arc<Program>,
+    ctx: &Context,
+    call: impl AsyncFnOnce(&Vm) -> Result<T, mlua::Error>,
+) -> Result<T, ApiError> {
+    let mut lease = pool::lease(program, &ctx.nk).await?;
+    let vm = lease.vm();
+    vm.begin(Some(ctx.nk.clone()));
+    let result = call(vm).await;
+    vm.end();
+    match result {
+        Ok(v) => {
+            lease.done(true);
+            Ok(v)
+        }
+        Err(e) => {
+            let limit = vm.limit_hit(&e);
+            let err = vm.to_api_error(&e);
+            if limit {
+                tracing::warn!(error = %err.message, "Lua call stopped by a limit");
+            }
+            lease.done(!limit);
+            Err(err)
+        }
+    }
+}
+
+fn lookup(vm: &Vm, kind: &str, key: &str) -> Result<Function, mlua::Error> {
+    vm.callback(kind, key)?.ok_or_else(|| {
+        mlua::Error::RuntimeError(format!("no Lua function registered for {kind} {key}"))
+    })
+}
+
+impl crate::modules::RpcFn for LuaFn {
+    fn call(&self, ctx: Context, payload: String) -> RpcFuture {
+        let program = self.program.clone();
+        let id = self.key.clone();
+        Box::pin(async move {
+            let cx = ctx.clone();
+            let out = run(&program, &ctx, async move |vm: &Vm| {
+                let f = lookup(vm, "rpc", &id)?;
+                let c = context::table(&vm.lua, &cx, "rpc")?;
+                f.call_async::<LuaValue>((c, payload)).await
+            })
+            .await?;
+            match out {
+                LuaValue::Nil => Ok(String::new()),
+                LuaValue::String(s) => Ok(s.to_string_lossy()),
+                _ => Err(ApiError::new(
+                    Code::Internal,
+                    "Runtime function returned invalid data - only allowed one return value of type String/Byte.",
+                )),
+            }
+        })
+    }
+}
+
+type Boxed<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
+impl crate::modules::BeforeApi for LuaFn {
+    fn call(&self, ctx: Context, req: ApiRequest) -> Boxed<Before<ApiRequest>> {
+        let program = self.program.clone();
+        let key = self.key.clone();
+        Box::pin(async move {
+            let body = req.body.clone();
+            let out = run(&program, &ctx, async |vm: &Vm| {
+                let f = lookup(vm, "before", &key)?;
+                let c = context::table(&vm.lua, &ctx, "before")?;
+                let input = convert::to_lua(&vm.lua, &body)?;
+                let out = f.call_async::<LuaValue>((c, input)).await?;
+                match out {
+                    LuaValue::Nil => Ok(None),
+                    v => convert::to_json(&v).map(Some),
+                }
+            })
+            .await?;
+            Ok(out.map(|body| ApiRequest {
+                body: normalize(body),
+                ..req
+            }))
+        })
+    }
+}
+
+/// A Lua table that came back empty is `{}`; JSON bodies are objects.
+fn normalize(v: Value) -> Value {
+    match v {
+        Value::Array(a) if a.is_empty() => Value::Object(Default::default()),
+        v => v,
+    }
+}
+
+impl crate::modules::AfterApi for LuaFn {
+    fn call(&self, ctx: Context, req: ApiRequest, response: Value) -> Boxed<Result<(), ApiError>> {
+        let program = self.program.clone();
+        let key = self.key.clone();
+        Box::pin(async move {
+            run(&program, &ctx, async |vm: &Vm| {
+                let f = lookup(vm, "after", &key)?;
+                let c = context::table(&vm.lua, &ctx, "after")?;
+                let out = convert::to_lua(&vm.lua, &response)?;
+                let input = convert::to_lua(&vm.lua, &req.body)?;
+                f.call_async::<()>((c, out, input)).await
+            })
+            .await
+        })
+    }
+}
+
+impl crate::modules::MatchmakerMatchedFn for LuaFn {
+    fn call(&self, ctx: Context, entries: Vec<MatchmakerEntry>) -> Boxed<MatchedResult> {
+        let program = self.program.clone();
+        Box::pin(async move {
+            run(&program, &ctx, async |vm: &Vm| {
+                let f: Function = vm
+                    .callbacks()?
+                    .raw_get::<Option<Function>>("matchmaker")?
+                    .ok_or_else(|| mlua::Error::RuntimeError("no matchmaker hook".into()))?;
+                let c = context::table(&vm.lua, &ctx, "matchmaker")?;
+                let list = vm.lua.create_table()?;
+                for (i, e) in entries.iter().enumerate() {
+                    list.raw_set(i + 1, entry(&vm.lua, e)?)?;
+                }
+                match f.call_async::<LuaValue>((c, list)).await? {
+                    LuaValue::String(s) if !s.as_bytes().is_empty() => {
+                        Ok(Some(s.to_string_lossy()))
+                    }
+                    _ => Ok(None),
+                }
+            })
+            .await
+        })
+    }
+}
+
+/// A matched player as Nakama's Lua sees it: `{presence = {...},
+/// properties = {...}}`.
+fn entry(lua: &mlua::Lua, e: &MatchmakerEntry) -> mlua::Result<mlua::Table> {
+    let presence = lua.create_table()?;
+    presence.raw_set("user_id", e.user_id.as_str())?;
+    presence.raw_set("session_id", e.session_id.as_str())?;
+    presence.raw_set("username", e.username.as_str())?;
+    presence.raw_set("node", e.node.as_str())?;
+    let props = lua.create_table()?;
+    for (k, v) in &e.string_properties {
+        props.raw_set(k.as_str(), v.as_str())?;
+    }
+    for (k, v) in &e.numeric_properties {
+        props.raw_set(k.as_str(), *v)?;
+    }
+    let t = lua.create_table()?;
+    t.raw_set("presence", presence)?;
+    t.raw_set("properties", props)?;
+    if !e.party_id.is_empty() {
+        t.raw_set("party_id", e.party_id.as_str())?;
+    }
+    Ok(t)
+}
