@@ -112,7 +112,7 @@ nk.register_rpc(function(context, payload)
 end, "lua.account")
 
 nk.register_rpc(function(context, payload)
-  nk.notification_send(context.user_id, "from lua", { n = 1 }, 101, true)
+  nk.notification_send(context.user_id, "from lua", { n = 1 }, 101, "", true)
   local updated, previous = nk.wallet_update(context.user_id, { coins = 10 }, {}, false)
   return nk.json_encode({ coins = updated.coins })
 end, "lua.notify_and_pay")

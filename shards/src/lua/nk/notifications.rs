@@ -21,6 +21,21 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         if code <= 0 {
             return Err(a.error(4, "expects code number to be a positive integer"));
         }
+        match a.opt_string(5, "")?.as_str() {
+            "" => {}
+            s if uuid::Uuid::parse_str(s).is_err() => {
+                return Err(a.error(
+                    5,
+                    "expects sender_id to either be not set, empty string or a valid UUID",
+                ));
+            }
+            _ => {
+                return Err(a.error(
+                    5,
+                    "a sender_id is not supported by Kairos yet; leave it empty",
+                ));
+            }
+        }
         let persistent = a.opt_bool(6, false)?;
         let nk = current.nk("notification_send")?;
         nk.notification_send(user, &subject, content, code as i32, persistent)

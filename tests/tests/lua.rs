@@ -1,0 +1,290 @@
+//! Lua modules (`--runtime.path`): Kairos's own test modules in
+//! `tests/lua/`, written in Nakama's style, called over HTTP and the
+//! socket; errors, limits, read-only globals, `require`, a before hook,
+//! and the server API (storage, accounts, notifications, wallet) from Lua.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use kairos_tests::{Backend, Http, TestServer, Ws, backend_tests, bearer, unique};
+use serde_json::{Value, json};
+
+backend_tests!(
+    storage_and_accounts_from_lua,
+    before_hook_rewrites_and_refuses
+);
+
+/// This package's test modules.
+fn modules_dir() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("lua")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A server running the test modules, with limits low enough that the
+/// loop and the hog are stopped quickly.
+fn start(backend: &Backend) -> TestServer {
+    let dir = modules_dir();
+    TestServer::start_with(
+        backend,
+        &[
+            "--runtime.path",
+            &dir,
+            "--runtime.lua_min_count",
+            "2",
+            "--kairos.runtime.lua_instruction_limit",
+            "5000000",
+            "--kairos.runtime.lua_memory_limit_bytes",
+            "16777216",
+        ],
+    )
+}
+
+fn quoted(payload: &str) -> String {
+    Value::String(payload.to_string()).to_string()
+}
+
+fn call(http: &Http, id: &str, auth: Option<&str>, payload: &str) -> kairos_tests::Reply {
+    let path = match auth {
+        Some(_) => format!("/v2/rpc/{id}"),
+        None => format!("/v2/rpc/{id}?http_key=defaulthttpkey"),
+    };
+    http.request("POST", &path, auth, Some(&quoted(payload)))
+}
+
+/// The JSON a Lua RPC returned.
+fn payload(r: &kairos_tests::Reply) -> Value {
+    assert_eq!(r.status, 200, "{}", r.text);
+    serde_json::from_str(r.body["payload"].as_str().expect("payload")).expect("JSON payload")
+}
+
+#[test]
+fn rpcs_over_http_with_the_http_key_or_a_session() {
+    let s = start(&Backend::Sqlite);
+    let http = s.http();
+    // The http key: no user; wrapped, and unwrapped with ?unwrap.
+    let r = call(&http, "lua.echo", None, r#"{"a":1}"#);
+    assert_eq!(r.body, json!({ "payload": r#"{"a":1}"# }), "{}", r.text);
+    let r = http.request(
+        "POST",
+        "/v2/rpc/LUA.Echo?http_key=defaulthttpkey&unwrap",
+        None,
+        Some(r#"{"raw":true}"#),
+    );
+    assert_eq!(r.text, r#"{"raw":true}"#);
+    let who = payload(&call(&http, "lua.whoami", None, ""));
+    assert_eq!(who["user_id"], "");
+    assert_eq!(who["mode"], "rpc");
+    // `require("util")` between modules.
+    assert_eq!(who["greeting"], "hello lua");
+
+    // A session: the context carries the caller.
+    let me = http.device(&unique("lua-"));
+    let who = payload(&call(&http, "lua.whoami", Some(&bearer(&me.token)), ""));
+    assert_eq!(who["user_id"], json!(me.user_id()));
+    assert_eq!(who["username"], json!(me.username()));
+    // No such RPC: Nakama's 404.
+    call(&http, "lua.nope", None, "").assert_error(404, 5);
+}
+
+#[test]
+fn rpcs_over_the_socket() {
+    let s = start(&Backend::Sqlite);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let r = ws.request("1", "rpc", json!({ "id": "lua.echo", "payload": "hi" }));
+    assert_eq!(
+        r["rpc"],
+        json!({ "id": "lua.echo", "payload": "hi" }),
+        "{r}"
+    );
+    let r = ws.request("2", "rpc", json!({ "id": "lua.whoami" }));
+    let who: Value = serde_json::from_str(r["rpc"]["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(who["user_id"], json!(me.user_id()));
+    // A Lua error: RUNTIME_FUNCTION_EXCEPTION with its message.
+    let r = ws.request("3", "rpc", json!({ "id": "lua.error" }));
+    assert_eq!(
+        r["error"],
+        json!({ "code": 7, "message": "this rpc fails" }),
+        "{r}"
+    );
+    let r = ws.request("4", "ping", json!({}));
+    assert!(r.get("pong").is_some(), "{r}");
+}
+
+#[test]
+fn errors_and_limits_end_the_call_not_the_shard() {
+    let s = start(&Backend::Sqlite);
+    let http = s.http();
+    // error("...") is INTERNAL (HTTP 500) with the message, its position
+    // stripped as Nakama strips it.
+    let r = call(&http, "lua.error", None, "");
+    r.assert_error(500, 13);
+    assert_eq!(r.message(), "this rpc fails");
+    // error({message, code}) keeps its code.
+    let r = call(&http, "lua.custom_error", None, "");
+    r.assert_error(403, 7);
+    assert_eq!(r.message(), "not allowed here");
+    // An endless loop is stopped by the instruction limit, a hog by the
+    // memory limit, several times over (on both shards' states).
+    for _ in 0..3 {
+        let r = call(&http, "lua.loop", None, "");
+        r.assert_error(500, 13);
+        assert_eq!(r.message(), "Lua instruction limit exceeded");
+        let r = call(&http, "lua.hog", None, "");
+        r.assert_error(500, 13);
+        assert_eq!(r.message(), "not enough memory");
+    }
+    // The server goes on serving Lua.
+    let r = call(&http, "lua.echo", None, "still here");
+    assert_eq!(r.body, json!({ "payload": "still here" }), "{}", r.text);
+}
+
+#[test]
+fn globals_are_read_only_after_the_modules_load() {
+    let s = start(&Backend::Sqlite);
+    let http = s.http();
+    for id in ["lua.write_global", "lua.write_library"] {
+        let r = call(&http, id, None, "");
+        r.assert_error(500, 13);
+        assert_eq!(r.message(), "attempt to modify read only table", "{id}");
+    }
+    // What the module set while loading is still there and unchanged.
+    let v = payload(&call(&http, "lua.read_global", None, ""));
+    assert_eq!(v, json!({ "name": "calls", "loaded": true }));
+}
+
+#[test]
+fn nk_pure_functions_compute_what_nakama_computes() {
+    let s = start(&Backend::Sqlite);
+    let v = payload(&call(&s.http(), "lua.codec", None, ""));
+    assert_eq!(v["b64"], "aGVsbG8=");
+    assert_eq!(v["b64_back"], "hello");
+    assert_eq!(v["b64url"], "__4");
+    assert_eq!(v["b16"], "6869");
+    assert_eq!(v["b16_back"], "hi");
+    assert_eq!(v["md5"], "5d41402abc4b2a76b9719d911017c592");
+    assert_eq!(
+        v["sha256"],
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+    );
+    assert_eq!(
+        v["hmac"],
+        "9307b3b915efb5171ff14d8cb55fbcc798c6c0ef1456d66ded1a6aa723a58b7b"
+    );
+    assert_eq!(v["uuid_len"], 36);
+    assert_eq!(v["uuid_round"], true);
+    assert_eq!(v["cron"], 1_704_153_600);
+    assert_eq!(v["time_positive"], true);
+    assert!(
+        v["json_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not a valid JSON string"),
+        "{v}"
+    );
+    assert_eq!(
+        v["bad_arg"],
+        "bad argument #1 to base16_encode (expects string)"
+    );
+}
+
+fn storage_and_accounts_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let auth = bearer(&me.token);
+    let v = payload(&call(
+        &http,
+        "lua.storage",
+        Some(&auth),
+        r#"{"key":"k1","value":{"hp":3}}"#,
+    ));
+    assert_eq!(v["value"], json!({ "hp": 3 }));
+    assert_eq!(v["read_before"], 1);
+    assert_eq!(v["listed"], 1);
+    assert_eq!(v["read_after"], 0);
+    assert_eq!(v["version"].as_str().unwrap().len(), 32, "{v}");
+
+    let v = payload(&call(&http, "lua.account", Some(&auth), ""));
+    assert_eq!(v, json!({ "username": me.username(), "users": 1 }));
+
+    let v = payload(&call(&http, "lua.notify_and_pay", Some(&auth), ""));
+    assert_eq!(v, json!({ "coins": 10 }));
+    let r = http.get("/v2/notification?limit=10", &me.token);
+    assert_eq!(
+        r.body["notifications"][0]["subject"], "from lua",
+        "{}",
+        r.text
+    );
+    let r = http.get("/v2/account", &me.token);
+    assert_eq!(r.body["wallet"], r#"{"coins":10}"#, "{}", r.text);
+
+    // An nk call with a bad argument is a Lua error with Nakama's words.
+    let r = call(&http, "lua.account", None, "");
+    r.assert_error(500, 13);
+    assert_eq!(
+        r.message(),
+        "bad argument #1 to account_get_id (string expected, got nil)"
+    );
+}
+
+fn before_hook_rewrites_and_refuses(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let path = |name: &str| format!("/v2/account/authenticate/custom?create=true&username={name}");
+    // Refused with the hook's code.
+    let r = http.post_basic(&path(&unique("u")), &json!({ "id": "lua-refused" }));
+    r.assert_error(400, 3);
+    assert_eq!(
+        r.message(),
+        "custom ids starting with lua-refused are refused"
+    );
+    // Rewritten: the account gets the hook's id.
+    let r = http.post_basic(&path(&unique("u")), &json!({ "id": "lua-rewrite-me" }));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let token = r.body["token"].as_str().unwrap().to_string();
+    let r = http.get("/v2/account", &token);
+    assert_eq!(r.body["custom_id"], "lua-rewritten-id", "{}", r.text);
+    // Others pass unchanged.
+    let id = unique("lua-plain-");
+    let r = http.post_basic(&path(&unique("u")), &json!({ "id": id }));
+    let token = r.body["token"].as_str().unwrap().to_string();
+    assert_eq!(http.get("/v2/account", &token).body["custom_id"], json!(id));
+}
+
+#[test]
+fn a_failing_module_stops_the_start_naming_its_file_and_line() {
+    kairos_tests::build_server_binary();
+    let dir = std::env::temp_dir().join(unique("kairos-lua-bad-"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("broken.lua"),
+        "local nk = require(\"nakama\")\n\nlocal x = nil + 1\n",
+    )
+    .unwrap();
+    let out = Command::new(kairos_tests::server::binary())
+        .args(["--data_dir", &dir.to_string_lossy(), "--runtime.path"])
+        .arg(&dir)
+        .args(["--socket.port", "0", "--shards", "1"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.lua:3:"), "{stderr}");
+    assert!(stderr.contains("arithmetic on a nil value"), "{stderr}");
+    // A syntax error too.
+    std::fs::write(dir.join("broken.lua"), "local = 1\n").unwrap();
+    let out = Command::new(kairos_tests::server::binary())
+        .args(["--data_dir", &dir.to_string_lossy(), "--runtime.path"])
+        .arg(&dir)
+        .args(["--socket.port", "0", "--shards", "1"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.lua:1:"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
