@@ -127,3 +127,9 @@ nk.register_req_before(function(context, payload)
   end
   return payload
 end, "AuthenticateCustom")
+
+-- Creates a Lua authoritative match of the arena module.
+nk.register_rpc(function(context, payload)
+  local id = nk.match_create("arena", { label = payload })
+  return nk.json_encode({ match_id = id, signal = nk.match_signal(id, "ping") })
+end, "lua.create_arena")

@@ -288,3 +288,46 @@ fn a_failing_module_stops_the_start_naming_its_file_and_line() {
     assert!(stderr.contains("broken.lua:1:"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_authoritative_match_written_in_lua() {
+    let s = start(&Backend::Sqlite);
+    let http = s.http();
+    let r = call(&http, "lua.create_arena", None, "arena-1");
+    let v = payload(&r);
+    let id = v["match_id"].as_str().unwrap().to_string();
+    assert_eq!(v["signal"], "signal:ping:0", "{v}");
+    // Listed with match_init's label.
+    let me = http.device(&unique("lua-"));
+    let r = http.get("/v2/match?authoritative=true&limit=10", &me.token);
+    let listed = r.body["matches"].as_array().unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|m| m["match_id"] == json!(id) && m["label"] == "arena-1"),
+        "{}",
+        r.text
+    );
+    // match_join_attempt refuses with its reason.
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let r = ws.request(
+        "1",
+        "match_join",
+        json!({ "match_id": id, "metadata": { "refuse": "yes" } }),
+    );
+    assert_eq!(r["error"]["message"], "refused by lua", "{r}");
+    // A join is accepted; a message comes back through match_loop's
+    // broadcast with its op code + 100.
+    let r = ws.request("2", "match_join", json!({ "match_id": id }));
+    assert_eq!(r["match"]["match_id"], json!(id), "{r}");
+    ws.send_json(&json!({ "match_data_send": { "match_id": id, "op_code": "5", "data": "aGk=" } }));
+    let d = ws.next_with("match_data");
+    assert_eq!(d["match_data"]["op_code"], "105", "{d}");
+    let text = format!("hi@{id}");
+    use base64::Engine;
+    let expected = base64::engine::general_purpose::STANDARD.encode(text);
+    assert_eq!(d["match_data"]["data"], json!(expected), "{d}");
+    // match_join's label update is seen by listings.
+    let r = http.get("/v2/match?authoritative=true&limit=10", &me.token);
+    assert!(r.text.contains(r#"joined\":1"#), "{}", r.text);
+}

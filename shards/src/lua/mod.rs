@@ -22,13 +22,15 @@
 //! and runs a state (libraries, `require`, frozen globals, calls),
 //! [`pool`] holds a shard's states, [`context`] builds the `ctx` table a
 //! function gets, [`convert`] maps Lua values to JSON and back,
-//! [`register`] is what a Lua function looks like to the registry, and
-//! [`nk`] is the `nk` module by area.
+//! [`register`] is what a Lua function looks like to the registry,
+//! [`matches`] runs authoritative matches written in Lua, and [`nk`] is
+//! the `nk` module by area.
 
 mod context;
 pub(crate) mod convert;
 pub(crate) mod limits;
 mod loader;
+mod matches;
 mod nk;
 mod pool;
 mod register;
@@ -84,5 +86,6 @@ pub(crate) fn install(config: &Config, modules: &mut Modules) -> Result<usize, S
         .registrations()
         .map_err(|e| format!("Lua modules: {e}"))?;
     register::install(&program, found, modules)?;
+    matches::install(&program, &vm, modules).map_err(|e| format!("Lua modules: {e}"))?;
     Ok(count)
 }

@@ -46,7 +46,7 @@ impl Current {
     pub fn nk(&self, function: &str) -> mlua::Result<Nk> {
         self.nk.borrow().clone().ok_or_else(|| {
             mlua::Error::RuntimeError(format!(
-                "nk.{function} is not available while modules load at startup; use nk.run_once"
+                "nk.{function} is not available here (modules loading at startup, or a match callback); use nk.run_once or an RPC"
             ))
         })
     }

@@ -81,6 +81,21 @@ impl Nk {
         code: i32,
         persistent: bool,
     ) -> ApiResult<()> {
+        self.notification_send_from(user_id, subject, content, code, None, persistent)
+            .await
+    }
+
+    /// As [`Nk::notification_send`], with a sender (`None`: the server),
+    /// as Nakama's `NotificationSend` takes one.
+    pub async fn notification_send_from(
+        &self,
+        user_id: Uuid,
+        subject: &str,
+        content: serde_json::Value,
+        code: i32,
+        sender_id: Option<Uuid>,
+        persistent: bool,
+    ) -> ApiResult<()> {
         if !content.is_object() {
             return Err(ApiError::invalid(
                 "expects content to be a JSON object".to_string(),
@@ -92,7 +107,7 @@ impl Nk {
             subject: subject.to_string(),
             content: content.to_string(),
             code,
-            sender_id: None,
+            sender_id,
             create_time: kairos_core::time::now_micros(),
             persistent,
         };

@@ -21,24 +21,18 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         if code <= 0 {
             return Err(a.error(4, "expects code number to be a positive integer"));
         }
-        match a.opt_string(5, "")?.as_str() {
-            "" => {}
-            s if uuid::Uuid::parse_str(s).is_err() => {
-                return Err(a.error(
+        let sender = match a.opt_string(5, "")?.as_str() {
+            "" => None,
+            s => Some(uuid::Uuid::parse_str(s).map_err(|_| {
+                a.error(
                     5,
                     "expects sender_id to either be not set, empty string or a valid UUID",
-                ));
-            }
-            _ => {
-                return Err(a.error(
-                    5,
-                    "a sender_id is not supported by Kairos yet; leave it empty",
-                ));
-            }
-        }
+                )
+            })?),
+        };
         let persistent = a.opt_bool(6, false)?;
         let nk = current.nk("notification_send")?;
-        nk.notification_send(user, &subject, content, code as i32, persistent)
+        nk.notification_send_from(user, &subject, content, code as i32, sender, persistent)
             .await
             .map_err(|e| server_error("failed to send notifications", e))
     })?;
@@ -65,11 +59,20 @@ pub fn add(m: &Module) -> mlua::Result<()> {
                 return Err(a.error(1, "expects code number to be a positive integer"));
             }
             let persistent = t.raw_get::<Option<bool>>("persistent")?.unwrap_or(false);
-            notes.push((user, subject, content, code, persistent));
+            let sender = match field_string(&t, "sender_id")?.as_deref() {
+                None | Some("") => None,
+                Some(s) => Some(uuid::Uuid::parse_str(s).map_err(|_| {
+                    a.error(
+                        1,
+                        "expects sender_id to either be not set, empty string or a valid UUID",
+                    )
+                })?),
+            };
+            notes.push((user, subject, content, code, sender, persistent));
         }
         let nk = current.nk("notifications_send")?;
-        for (user, subject, content, code, persistent) in notes {
-            nk.notification_send(user, &subject, content, code, persistent)
+        for (user, subject, content, code, sender, persistent) in notes {
+            nk.notification_send_from(user, &subject, content, code, sender, persistent)
                 .await
                 .map_err(|e| server_error("failed to send notifications", e))?;
         }

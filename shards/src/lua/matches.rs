@@ -1,0 +1,410 @@
+//! Authoritative matches written in Lua: a module whose table has
+//! Nakama's `match_init`, `match_join_attempt`, `match_join`,
+//! `match_leave`, `match_loop`, `match_terminate` and `match_signal`
+//! registers as a match handler under its module name, so
+//! `nk.match_create("match", params)` (from Lua or Rust) creates one.
+//!
+//! Each match gets a Lua state of its own, as in Nakama, made on the
+//! match's owner shard when the match is created and dropped when it
+//! ends; its callbacks run on that shard's tick clock through the
+//! existing [`MatchHandler`]. Callbacks are plain calls between ticks:
+//! the `nk` functions that wait on the server are not available in them
+//! (the pure ones are). The dispatcher's `broadcast_message`,
+//! `broadcast_message_deferred`, `match_kick` and `match_label_update`
+//! become the [`Dispatcher`]'s actions. An error in a callback is logged;
+//! in `match_loop` it ends the match, in `match_join_attempt` it refuses
+//! the join.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kairos_core::error::ApiError;
+use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue};
+use uuid::Uuid;
+
+use super::Program;
+use super::state::{Vm, message};
+use crate::modules::{
+    Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInit, MatchMessage, MatchPresence,
+    Modules,
+};
+
+/// The callbacks a match module must have.
+const CALLBACKS: [&str; 7] = [
+    "match_init",
+    "match_join_attempt",
+    "match_join",
+    "match_leave",
+    "match_loop",
+    "match_terminate",
+    "match_signal",
+];
+
+/// Registers every loaded module that is a match module (and is not
+/// already a Rust handler's name).
+pub fn install(program: &Arc<Program>, vm: &Vm, modules: &mut Modules) -> mlua::Result<()> {
+    let package: Table = vm.lua.globals().get("package")?;
+    let loaded: Table = package.get("loaded")?;
+    for m in &program.modules {
+        let LuaValue::Table(t) = loaded.get::<LuaValue>(m.name.as_str())? else {
+            continue;
+        };
+        let is_match = CALLBACKS
+            .iter()
+            .all(|c| matches!(t.get::<LuaValue>(*c), Ok(LuaValue::Function(_))));
+        if !is_match || modules.match_handler(&m.name).is_some() {
+            continue;
+        }
+        let program = program.clone();
+        let name = m.name.clone();
+        let factory: MatchFactory = Arc::new(move |ctx, params| {
+            let (handler, init) = LuaMatch::create(&program, &name, ctx, params)?;
+            Ok((Box::new(handler) as Box<dyn MatchHandler>, init))
+        });
+        modules.register_match_handler(&m.name, factory);
+    }
+    Ok(())
+}
+
+/// One running Lua match: its own state, its module table and its
+/// game state.
+struct LuaMatch {
+    vm: Vm,
+    module: Table,
+    state: LuaValue,
+    ctx: Table,
+    dispatcher: Table,
+    actions: Rc<RefCell<Dispatcher>>,
+    match_id: String,
+}
+
+fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+    // Nothing a match callback calls waits: the server's waiting calls
+    // are refused in match callbacks, so the future is ready at once.
+    futures_lite::future::block_on(f)
+}
+
+impl LuaMatch {
+    fn create(
+        program: &Arc<Program>,
+        name: &str,
+        mctx: &MatchContext,
+        params: &serde_json::Value,
+    ) -> Result<(LuaMatch, MatchInit), ApiError> {
+        let vm = block(Vm::new(program.clone(), None)).map_err(ApiError::internal)?;
+        let err = |e: mlua::Error| ApiError::internal(format!("match_init: {}", message(&e)));
+        let package: Table = vm.lua.globals().get("package").map_err(err)?;
+        let module: Table = package
+            .get::<Table>("loaded")
+            .and_then(|l| l.get(name))
+            .map_err(err)?;
+        let ctx = vm.lua.create_table().map_err(err)?;
+        ctx.raw_set("env", vm.lua.create_table().map_err(err)?)
+            .map_err(err)?;
+        ctx.raw_set("execution_mode", "match").map_err(err)?;
+        ctx.raw_set("node", mctx.node.as_str()).map_err(err)?;
+        ctx.raw_set("match_id", mctx.match_id.as_str())
+            .map_err(err)?;
+        ctx.raw_set("match_node", mctx.node.as_str()).map_err(err)?;
+        let actions = Rc::new(RefCell::new(Dispatcher::default()));
+        let dispatcher = dispatcher_table(&vm.lua, &actions).map_err(err)?;
+        let lua_params = super::convert::to_lua(&vm.lua, params).map_err(err)?;
+        let init: Function = module.get("match_init").map_err(err)?;
+        vm.begin(None);
+        let out = block(init.call_async::<MultiValue>((ctx.clone(), lua_params)));
+        vm.end();
+        let out = out.map_err(|e| vm.to_api_error(&e))?;
+        let mut out = out.into_iter();
+        let state = out.next().unwrap_or(LuaValue::Nil);
+        if state.is_nil() {
+            return Err(ApiError::internal("Match initial state must not be nil"));
+        }
+        let tick_rate = match out.next() {
+            Some(LuaValue::Integer(i)) => i as f64,
+            Some(LuaValue::Number(f)) => f,
+            _ => return Err(ApiError::internal("Match tick rate must be a number")),
+        };
+        if !(1.0..=60.0).contains(&tick_rate) {
+            return Err(ApiError::internal(
+                "Match tick rate must be between 1 and 60",
+            ));
+        }
+        let label = match out.next() {
+            Some(LuaValue::String(s)) => s.to_string_lossy(),
+            Some(LuaValue::Nil) | None => String::new(),
+            _ => return Err(ApiError::internal("Match label must be a string")),
+        };
+        ctx.raw_set("match_label", label.as_str()).map_err(err)?;
+        ctx.raw_set("match_tick_rate", tick_rate).map_err(err)?;
+        let m = LuaMatch {
+            vm,
+            module,
+            state,
+            ctx,
+            dispatcher,
+            actions,
+            match_id: mctx.match_id.clone(),
+        };
+        Ok((
+            m,
+            MatchInit {
+                tick_rate: tick_rate as u32,
+                label,
+            },
+        ))
+    }
+
+    /// Calls callback `name` with (ctx, dispatcher, tick, state, rest...)
+    /// and hands what it dispatched to `d`.
+    fn call(
+        &mut self,
+        name: &str,
+        d: &mut Dispatcher,
+        tick: u64,
+        rest: Vec<LuaValue>,
+    ) -> Result<MultiValue, String> {
+        let f: Function = self.module.get(name).map_err(|e| message(&e))?;
+        let mut args = vec![
+            LuaValue::Table(self.ctx.clone()),
+            LuaValue::Table(self.dispatcher.clone()),
+            LuaValue::Number(tick as f64),
+            self.state.clone(),
+        ];
+        args.extend(rest);
+        self.vm.begin(None);
+        let out = block(f.call_async::<MultiValue>(MultiValue::from_iter(args)));
+        self.vm.end();
+        d.actions
+            .append(&mut std::mem::take(&mut self.actions.borrow_mut().actions));
+        out.map_err(|e| {
+            let msg = message(&e);
+            tracing::warn!(match_id = %self.match_id, callback = name, error = %msg, "Lua match callback failed");
+            msg
+        })
+    }
+
+    fn presences(&self, list: &[MatchPresence]) -> LuaValue {
+        match presences_table(&self.vm.lua, list) {
+            Ok(t) => LuaValue::Table(t),
+            Err(_) => LuaValue::Nil,
+        }
+    }
+}
+
+impl MatchHandler for LuaMatch {
+    fn join_attempt(
+        &mut self,
+        d: &mut Dispatcher,
+        tick: u64,
+        presence: &MatchPresence,
+        metadata: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let p = presence_table(&self.vm.lua, presence).map_err(|e| message(&e))?;
+        let meta = super::convert::string_map(
+            &self.vm.lua,
+            metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .map_err(|e| message(&e))?;
+        let out = self.call(
+            "match_join_attempt",
+            d,
+            tick,
+            vec![LuaValue::Table(p), LuaValue::Table(meta)],
+        )?;
+        let mut out = out.into_iter();
+        if let Some(state) = out.next().filter(|s| !s.is_nil()) {
+            self.state = state;
+        }
+        match out.next() {
+            Some(LuaValue::Boolean(true)) => Ok(()),
+            _ => Err(match out.next() {
+                Some(LuaValue::String(s)) => s.to_string_lossy(),
+                _ => String::new(),
+            }),
+        }
+    }
+
+    fn join(&mut self, d: &mut Dispatcher, tick: u64, presences: &[MatchPresence]) {
+        let p = self.presences(presences);
+        if let Ok(out) = self.call("match_join", d, tick, vec![p])
+            && let Some(state) = out.into_iter().next().filter(|s| !s.is_nil())
+        {
+            self.state = state;
+        }
+    }
+
+    fn leave(&mut self, d: &mut Dispatcher, tick: u64, presences: &[MatchPresence]) {
+        let p = self.presences(presences);
+        if let Ok(out) = self.call("match_leave", d, tick, vec![p])
+            && let Some(state) = out.into_iter().next().filter(|s| !s.is_nil())
+        {
+            self.state = state;
+        }
+    }
+
+    fn tick(&mut self, d: &mut Dispatcher, tick: u64, messages: Vec<MatchMessage>) -> bool {
+        let list = match messages_table(&self.vm.lua, &messages) {
+            Ok(t) => LuaValue::Table(t),
+            Err(_) => return false,
+        };
+        match self.call("match_loop", d, tick, vec![list]) {
+            Ok(out) => match out.into_iter().next() {
+                Some(state) if !state.is_nil() => {
+                    self.state = state;
+                    true
+                }
+                // nil ends the match, as in Nakama.
+                _ => false,
+            },
+            Err(_) => false,
+        }
+    }
+
+    fn terminate(&mut self, d: &mut Dispatcher, tick: u64, grace_seconds: u32) {
+        let _ = self.call(
+            "match_terminate",
+            d,
+            tick,
+            vec![LuaValue::Number(f64::from(grace_seconds))],
+        );
+    }
+
+    fn signal(&mut self, d: &mut Dispatcher, tick: u64, data: &str) -> Result<String, String> {
+        let data = self.vm.lua.create_string(data).map_err(|e| message(&e))?;
+        let out = self.call("match_signal", d, tick, vec![LuaValue::String(data)])?;
+        let mut out = out.into_iter();
+        if let Some(state) = out.next().filter(|s| !s.is_nil()) {
+            self.state = state;
+        }
+        Ok(match out.next() {
+            Some(LuaValue::String(s)) => s.to_string_lossy(),
+            _ => String::new(),
+        })
+    }
+}
+
+fn presence_table(lua: &Lua, p: &MatchPresence) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set("user_id", p.user_id.to_string())?;
+    t.raw_set("session_id", p.session_id.to_string())?;
+    t.raw_set("username", p.username.as_str())?;
+    t.raw_set("node", p.node.as_str())?;
+    Ok(t)
+}
+
+fn presences_table(lua: &Lua, list: &[MatchPresence]) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for (i, p) in list.iter().enumerate() {
+        t.raw_set(i + 1, presence_table(lua, p)?)?;
+    }
+    Ok(t)
+}
+
+fn messages_table(lua: &Lua, list: &[MatchMessage]) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for (i, m) in list.iter().enumerate() {
+        let mt = lua.create_table()?;
+        mt.raw_set("sender", presence_table(lua, &m.sender)?)?;
+        mt.raw_set("op_code", m.op_code as f64)?;
+        mt.raw_set("data", lua.create_string(&m.data[..])?)?;
+        mt.raw_set("reliable", m.reliable)?;
+        mt.raw_set("receive_time_ms", m.receive_time_ms as f64)?;
+        t.raw_set(i + 1, mt)?;
+    }
+    Ok(t)
+}
+
+/// A presence table back to a presence (its session id is what matters).
+fn presence_of(t: &Table) -> mlua::Result<MatchPresence> {
+    let text = |k: &str| -> mlua::Result<String> {
+        Ok(t.raw_get::<Option<String>>(k)?.unwrap_or_default())
+    };
+    let id = |k: &str| -> mlua::Result<Uuid> {
+        Uuid::parse_str(&text(k)?).map_err(|_| {
+            mlua::Error::RuntimeError(format!("presence {k} must be a valid identifier"))
+        })
+    };
+    Ok(MatchPresence {
+        user_id: id("user_id")?,
+        session_id: id("session_id")?,
+        username: text("username")?,
+        node: text("node")?,
+    })
+}
+
+fn presence_list(v: LuaValue) -> mlua::Result<Option<Vec<MatchPresence>>> {
+    match v {
+        LuaValue::Nil => Ok(None),
+        LuaValue::Table(t) => {
+            let mut out = Vec::new();
+            for p in t.sequence_values::<Table>() {
+                out.push(presence_of(&p?)?);
+            }
+            Ok(Some(out))
+        }
+        _ => Err(mlua::Error::RuntimeError(
+            "expects presences to be a table of presences".into(),
+        )),
+    }
+}
+
+/// The `dispatcher` table of a match.
+fn dispatcher_table(lua: &Lua, actions: &Rc<RefCell<Dispatcher>>) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for (name, deferred) in [
+        ("broadcast_message", false),
+        ("broadcast_message_deferred", true),
+    ] {
+        let actions = actions.clone();
+        let f = lua.create_function(
+            move |_,
+                  (op, data, to, sender, reliable): (
+                f64,
+                Option<mlua::String>,
+                LuaValue,
+                LuaValue,
+                Option<bool>,
+            )| {
+                let data = data
+                    .map(|d| Bytes::copy_from_slice(&d.as_bytes()))
+                    .unwrap_or_default();
+                let to = presence_list(to)?;
+                let sender = match sender {
+                    LuaValue::Table(s) => Some(presence_of(&s)?),
+                    _ => None,
+                };
+                let reliable = reliable.unwrap_or(true);
+                let mut d = actions.borrow_mut();
+                if deferred {
+                    d.broadcast_deferred(op as i64, data, to.as_deref(), sender.as_ref(), reliable);
+                } else {
+                    d.broadcast(op as i64, data, to.as_deref(), sender.as_ref(), reliable);
+                }
+                Ok(())
+            },
+        )?;
+        t.raw_set(name, f)?;
+    }
+    let a = actions.clone();
+    t.raw_set(
+        "match_kick",
+        lua.create_function(move |_, list: LuaValue| {
+            if let Some(list) = presence_list(list)? {
+                a.borrow_mut().kick(&list);
+            }
+            Ok(())
+        })?,
+    )?;
+    let a = actions.clone();
+    t.raw_set(
+        "match_label_update",
+        lua.create_function(move |_, label: String| {
+            a.borrow_mut().label_update(label);
+            Ok(())
+        })?,
+    )?;
+    Ok(t)
+}
