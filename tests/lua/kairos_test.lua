@@ -133,3 +133,18 @@ nk.register_rpc(function(context, payload)
   local id = nk.match_create("arena", { label = payload })
   return nk.json_encode({ match_id = id, signal = nk.match_signal(id, "ping") })
 end, "lua.create_arena")
+
+-- Runs once per node, with the server available: leaves a system-owned
+-- object behind.
+nk.run_once(function(context)
+  nk.storage_write({
+    { collection = "lua_once", key = "boot", value = { mode = context.execution_mode },
+      permission_read = 2, permission_write = 0 },
+  })
+end)
+
+nk.register_rpc(function(context, payload)
+  local objects = nk.storage_read({ { collection = "lua_once", key = "boot" } })
+  local listed = nk.storage_list("", "lua_once", 10, "")
+  return nk.json_encode({ read = #objects, listed = #listed, mode = objects[1].value.mode })
+end, "lua.once")

@@ -290,6 +290,17 @@ fn a_failing_module_stops_the_start_naming_its_file_and_line() {
 }
 
 #[test]
+fn run_once_runs_once_with_the_server() {
+    let s = start(&Backend::Sqlite);
+    let http = s.http();
+    // However many calls and states, the function ran once.
+    for _ in 0..4 {
+        let v = payload(&call(&http, "lua.once", None, ""));
+        assert_eq!(v, json!({ "read": 1, "listed": 1, "mode": "run_once" }));
+    }
+}
+
+#[test]
 fn an_authoritative_match_written_in_lua() {
     let s = start(&Backend::Sqlite);
     let http = s.http();
