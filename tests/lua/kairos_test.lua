@@ -108,7 +108,12 @@ end, "lua.codec")
 nk.register_rpc(function(context, payload)
   local account = nk.account_get_id(context.user_id)
   local users = nk.users_get_id({ context.user_id })
-  return nk.json_encode({ username = account.user.username, users = #users })
+  local by_name = nk.users_get_username({ account.user.username })
+  return nk.json_encode({
+    username = account.user.username,
+    users = #users,
+    by_name = by_name[1].user_id == context.user_id,
+  })
 end, "lua.account")
 
 nk.register_rpc(function(context, payload)

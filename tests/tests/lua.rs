@@ -209,7 +209,10 @@ fn storage_and_accounts_from_lua(backend: &Backend) {
     assert_eq!(v["version"].as_str().unwrap().len(), 32, "{v}");
 
     let v = payload(&call(&http, "lua.account", Some(&auth), ""));
-    assert_eq!(v, json!({ "username": me.username(), "users": 1 }));
+    assert_eq!(
+        v,
+        json!({ "username": me.username(), "users": 1, "by_name": true })
+    );
 
     let v = payload(&call(&http, "lua.notify_and_pay", Some(&auth), ""));
     assert_eq!(v, json!({ "coins": 10 }));

@@ -1,4 +1,5 @@
-//! `account_get_id` and `users_get_id`, with Nakama's Lua field names.
+//! `account_get_id`, `users_get_id` and `users_get_username`, with
+//! Nakama's Lua field names.
 
 use mlua::{Lua, Table};
 
@@ -52,6 +53,28 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         let nk = current.nk("users_get_id")?;
         let users = nk
             .users_get(ids, Vec::new())
+            .await
+            .map_err(|e| server_error("failed to get users", e))?;
+        let t = lua.create_table()?;
+        for (i, u) in users.iter().enumerate() {
+            t.raw_set(i + 1, user(&lua, u)?)?;
+        }
+        Ok(t)
+    })?;
+    m.async_fn("users_get_username", |lua, current, a| async move {
+        let list = a
+            .table(1)
+            .map_err(|_| a.error(1, "invalid username list"))?;
+        let mut names = Vec::new();
+        for v in list.sequence_values::<mlua::Value>() {
+            match v? {
+                mlua::Value::String(s) => names.push(s.to_string_lossy()),
+                _ => return Err(a.error(1, "each username must be a string")),
+            }
+        }
+        let nk = current.nk("users_get_username")?;
+        let users = nk
+            .users_get(Vec::new(), names)
             .await
             .map_err(|e| server_error("failed to get users", e))?;
         let t = lua.create_table()?;
