@@ -13,6 +13,7 @@
 
 mod accounts;
 mod friends;
+mod groups;
 mod messages;
 mod migration_runner;
 mod notifications;
