@@ -20,6 +20,7 @@ conformance!(
     listings_filter_and_page,
     concurrent_joins_respect_max_count,
     names_are_unique,
+    account_deletion_leaves_groups,
 );
 
 fn user(b: &Backend) -> (Uuid, String) {
@@ -461,4 +462,26 @@ fn names_are_unique(b: Backend) {
         .unwrap();
     assert_eq!(r, Err(GroupError::NameInUse));
     assert!(get(&b, first.id).is_some());
+}
+
+fn account_deletion_leaves_groups(b: Backend) {
+    let b = b.migrated();
+    let (solo, shared, member) = (user(&b), user(&b), user(&b));
+    // solo is the only superadmin of a group with another member: the
+    // group goes with the account, as in Nakama.
+    let g1 = create(&b, solo.0, &unique("g1-"), true, 10);
+    join(&b, g1.id, member.clone()).unwrap();
+    // In a group of someone else's, the account's edge goes and the count
+    // drops.
+    let g2 = create(&b, shared.0, &unique("g2-"), true, 10);
+    join(&b, g2.id, solo.clone()).unwrap();
+    join(&b, g2.id, member.clone()).unwrap();
+    assert_eq!(get(&b, g2.id).unwrap().edge_count, 3);
+    let id = solo.0;
+    b.call(move |s| Box::pin(async move { s.delete_account(id).await }))
+        .unwrap();
+    assert!(get(&b, g1.id).is_none());
+    assert_eq!(state_of(&b, g1.id, member.0), None);
+    assert_eq!(get(&b, g2.id).unwrap().edge_count, 2);
+    assert_eq!(state_of(&b, g2.id, solo.0), None);
 }

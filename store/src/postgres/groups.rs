@@ -145,6 +145,35 @@ async fn lock_group(tx: &Transaction<'_>, id: Uuid) -> ApiResult<Option<Group>> 
     row.map(|r| group_from_row(&r, 0)).transpose()
 }
 
+/// A deleted account leaves its groups, inside the deletion's
+/// transaction (the groups' rows locked in id order): a group whose only
+/// superadmin it was is deleted (as Nakama's `GroupDeleteAll` does);
+/// elsewhere its edge goes and `edge_count` drops if it was a member.
+pub(super) async fn remove_user(tx: &Transaction<'_>, user: Uuid) -> ApiResult<()> {
+    let rows = tx
+        .query(
+            "SELECT g.id, e.state FROM group_edge e JOIN groups g ON g.id = e.group_id
+             WHERE e.user_id = $1 ORDER BY g.id FOR UPDATE OF g",
+            &[&user],
+        )
+        .await
+        .map_err(db_err)?;
+    for r in rows {
+        let (gid, s): (Uuid, i32) = (get(&r, 0)?, get(&r, 1)?);
+        if s == state::SUPERADMIN && count_state(tx, gid, state::SUPERADMIN, user).await? == 0 {
+            tx.execute(DELETE_GROUP, &[&gid]).await.map_err(db_err)?;
+            continue;
+        }
+        tx.execute(DELETE_EDGE, &[&gid, &user])
+            .await
+            .map_err(db_err)?;
+        if group::is_member(s) {
+            bump(tx, gid, -1).await?;
+        }
+    }
+    Ok(())
+}
+
 impl PgStore {
     async fn list<T>(
         &self,

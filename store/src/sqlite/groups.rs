@@ -145,6 +145,36 @@ fn acting(c: &Connection, group: &str, caller: Option<Uuid>) -> ApiResult<GroupR
     Ok(group::acting_state(own, caller.is_none()))
 }
 
+/// A deleted account leaves its groups, inside the deletion's
+/// transaction: a group whose only superadmin it was is deleted (as
+/// Nakama's `GroupDeleteAll` does); elsewhere its edge goes and
+/// `edge_count` drops if it was a member.
+pub(super) fn remove_user(c: &Connection, user: &str) -> ApiResult<()> {
+    let edges: Vec<(String, i32)> = c
+        .prepare_cached("SELECT group_id, state FROM group_edge WHERE user_id = ?1")
+        .map_err(db_err)?
+        .query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(db_err)?;
+    for (gid, s) in edges {
+        if s == state::SUPERADMIN && count_state(c, &gid, state::SUPERADMIN, user)? == 0 {
+            exec(c, "DELETE FROM groups WHERE id = ?1", [&gid]).map_err(db_err)?;
+            continue;
+        }
+        exec(
+            c,
+            "DELETE FROM group_edge WHERE group_id = ?1 AND user_id = ?2",
+            [&gid, user],
+        )
+        .map_err(db_err)?;
+        if group::is_member(s) {
+            bump(c, &gid, -1)?;
+        }
+    }
+    Ok(())
+}
+
 impl GroupStore for SqliteStore {
     fn create_group(&self, g: NewGroup) -> BoxFuture<'_, ApiResult<GroupResult<Group>>> {
         Box::pin(self.blocking(move |db| db.create_group(g)))
