@@ -3,7 +3,7 @@
 //! whom, every validation error with Nakama's code and status, and group
 //! channels (members only, membership messages live and in history).
 
-use kairos_tests::{Backend, Http, Reply, Session, TestServer, Ws, backend_tests, unique};
+use kairos_tests::{Backend, Http, Reply, Session, TestServer, Ws, backend_tests, basic, unique};
 use serde_json::{Value, json};
 
 backend_tests!(
@@ -11,6 +11,7 @@ backend_tests!(
     listings_filter_and_page,
     permissions_and_validation_errors,
     group_chat_membership_messages,
+    game_code_groups,
 );
 
 /// gRPC codes and HTTP statuses, as grpc-gateway maps them.
@@ -708,4 +709,100 @@ fn group_chat_membership_messages(b: &Backend) {
         next_message(&mut ws_owner, 5)["sender_id"],
         json!(member.user_id())
     );
+}
+
+fn nk(http: &Http, payload: Value) -> Reply {
+    http.request(
+        "POST",
+        "/v2/rpc/test.groups",
+        Some(&basic("defaulthttpkey")),
+        Some(&Value::String(payload.to_string()).to_string()),
+    )
+}
+
+fn nk_ok(http: &Http, payload: Value) -> Value {
+    let r = nk(http, payload);
+    assert_eq!(r.status, 200, "{}", r.text);
+    serde_json::from_str(r.body["payload"].as_str().unwrap()).unwrap()
+}
+
+fn game_code_groups(b: &Backend) {
+    let s = TestServer::start(b);
+    let http = s.http();
+    let owner = http.device(&unique("owner-"));
+    let (a, c) = (http.device(&unique("a-")), http.device(&unique("c-")));
+    let name = unique("Nk ");
+    let g = nk_ok(
+        &http,
+        json!({"op": "create", "owner": owner.user_id(), "name": name, "max_count": 3, "metadata": "{\"k\":1}"}),
+    );
+    let gid = g["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        (g["open"].clone(), g["max_count"].clone()),
+        (json!(false), json!(3))
+    );
+    assert_eq!(g["metadata"], json!("{\"k\":1}"));
+    // Game code adds to a closed group as a superadmin would; clients see it.
+    nk_ok(
+        &http,
+        json!({"op": "add", "id": gid, "users": [a.user_id()]}),
+    );
+    assert_eq!(state_of(&http, &owner, &gid, &a), Some(2));
+    // Joining as a user: a request to a closed group.
+    nk_ok(
+        &http,
+        json!({"op": "join", "id": gid, "user": c.user_id(), "username": c.username()}),
+    );
+    let users = nk_ok(&http, json!({"op": "users", "id": gid, "limit": 2}));
+    assert_eq!(users["users"].as_array().unwrap().len(), 2);
+    let rest = nk_ok(
+        &http,
+        json!({"op": "users", "id": gid, "limit": 2, "cursor": users["cursor"]}),
+    );
+    assert_eq!(rest["users"], json!([{"id": c.user_id(), "state": 3}]));
+    // As a caller, the caller's rank holds: a member may not kick.
+    let r = nk(
+        &http,
+        json!({"op": "kick", "caller": a.user_id(), "id": gid, "users": [owner.user_id()]}),
+    );
+    assert_eq!(r.status, 403, "{}", r.text);
+    nk_ok(
+        &http,
+        json!({"op": "promote", "id": gid, "users": [a.user_id()]}),
+    );
+    nk_ok(
+        &http,
+        json!({"op": "kick", "caller": a.user_id(), "id": gid, "users": [c.user_id()]}),
+    );
+    assert_eq!(state_of(&http, &owner, &gid, &c), None);
+    // Updates of what clients cannot change, then full.
+    nk_ok(&http, json!({"op": "update", "id": gid, "max_count": 2}));
+    let got = nk_ok(&http, json!({"op": "get", "ids": [gid]}));
+    assert_eq!(got["groups"][0]["max_count"], json!(2));
+    let r = nk(
+        &http,
+        json!({"op": "add", "id": gid, "users": [c.user_id()]}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("Group is full."), "{}", r.text);
+    // Listings.
+    let mine = nk_ok(&http, json!({"op": "user_groups", "user": a.user_id()}));
+    assert_eq!(mine["groups"], json!([{"id": gid, "state": 1}]));
+    let listed = nk_ok(&http, json!({"op": "list", "name": name, "limit": 10}));
+    assert_eq!(listed["groups"][0]["id"], json!(gid));
+    // Leave and delete.
+    nk_ok(
+        &http,
+        json!({"op": "leave", "id": gid, "user": a.user_id(), "username": a.username()}),
+    );
+    nk_ok(&http, json!({"op": "delete", "id": gid}));
+    assert_eq!(
+        nk_ok(&http, json!({"op": "get", "ids": [gid]}))["groups"],
+        json!([])
+    );
+    let r = nk(
+        &http,
+        json!({"op": "create", "owner": owner.user_id(), "name": ""}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
 }

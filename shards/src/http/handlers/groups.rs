@@ -11,11 +11,10 @@
 
 use kairos_core::error::{ApiError, ApiResult};
 use kairos_core::group::{
-    self, Changes, EdgeCursor, Group, GroupCursor, GroupError, GroupFilter, GroupUpdate, Joined,
-    Left, MAX_LIST, MemberOp, NewGroup,
+    self, EdgeCursor, Group, GroupCursor, GroupError, GroupFilter, GroupUpdate, MAX_LIST, MemberOp,
+    NewGroup,
 };
-use kairos_core::notification::{Notification, code};
-use kairos_core::time::{now_micros, rfc3339};
+use kairos_core::time::rfc3339;
 use kairos_schema::api;
 use uuid::Uuid;
 
@@ -24,7 +23,7 @@ use super::users::{online, user_json};
 use crate::http::auth::Caller;
 use crate::http::response::{self, HttpResponse};
 use crate::http::router::Call;
-use crate::realtime::{chat, notifications};
+use crate::realtime::chat::{self, after_change, after_join, after_leave};
 use crate::shard::Shard;
 
 /// A group's wire form.
@@ -47,85 +46,6 @@ pub fn group_json(g: Group) -> api::Group {
 
 fn group_id(call: &Call) -> ApiResult<Uuid> {
     group::parse_group_id(call.path("group_id"))
-}
-
-/// Sends notifications; a failure is logged, not reported, since the
-/// change itself is done (Nakama does the same).
-async fn notify(shard: &Shard, notes: Vec<Notification>) {
-    if notes.is_empty() {
-        return;
-    }
-    if let Err(e) = notifications::send(shard, notes).await {
-        tracing::warn!(error = %e, "group notifications failed");
-    }
-}
-
-/// What a committed membership change leaves to do: relay its messages,
-/// remove users who are no longer members from the channel, and tell
-/// added users. `sender` is who acted (none for game code).
-pub async fn after_change(shard: &Shard, group: Uuid, sender: Option<Uuid>, changes: Changes) {
-    for m in &changes.messages {
-        chat::relay(shard, m);
-    }
-    chat::remove_group_users(shard, group, changes.removed);
-    let content = serde_json::json!({ "group_id": group.to_string(), "name": changes.group_name })
-        .to_string();
-    let notes = changes
-        .added
-        .into_iter()
-        .map(|user| Notification {
-            id: Uuid::new_v4(),
-            user_id: user,
-            subject: format!("You've been added to group {}", changes.group_name),
-            content: content.clone(),
-            code: code::GROUP_ADD,
-            sender_id: sender,
-            create_time: now_micros(),
-            persistent: true,
-        })
-        .collect();
-    notify(shard, notes).await;
-}
-
-/// What a join leaves to do: relay the join message, or tell the admins
-/// of a closed group of the request.
-pub async fn after_join(shard: &Shard, group: Uuid, user: Uuid, username: &str, joined: Joined) {
-    match joined {
-        Joined::Member(m) => chat::relay(shard, &m),
-        Joined::Requested { admins } => {
-            let content =
-                serde_json::json!({ "group_id": group.to_string(), "username": username })
-                    .to_string();
-            let notes = admins
-                .into_iter()
-                .map(|admin| Notification {
-                    id: Uuid::new_v4(),
-                    user_id: admin,
-                    subject: format!("User {username} wants to join your group"),
-                    content: content.clone(),
-                    code: code::GROUP_JOIN_REQUEST,
-                    sender_id: Some(user),
-                    create_time: now_micros(),
-                    persistent: true,
-                })
-                .collect();
-            notify(shard, notes).await;
-        }
-        Joined::Unchanged => {}
-    }
-}
-
-/// What a leave leaves to do: relay the leave and take the user's
-/// sessions out of the channel, or end a deleted group's channel.
-pub fn after_leave(shard: &Shard, group: Uuid, user: Uuid, left: Left) {
-    match left {
-        Left::Member(m) => {
-            chat::relay(shard, &m);
-            chat::remove_group_users(shard, group, vec![user]);
-        }
-        Left::Deleted => chat::close_group(shard, group),
-        Left::Unchanged => {}
-    }
 }
 
 /// `POST /v2/group {name, description, lang_tag, avatar_url, open,

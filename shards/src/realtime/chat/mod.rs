@@ -20,9 +20,11 @@
 //! is what the others hear. Chat keeps no state beyond its streams'
 //! memberships.
 
+mod group;
 mod owner;
 mod session;
 
+pub use group::{after_change, after_join, after_leave};
 pub use owner::leave_event;
 pub use session::{join, leave, remove, send, update};
 
