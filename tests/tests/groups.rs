@@ -12,6 +12,7 @@ backend_tests!(
     permissions_and_validation_errors,
     group_chat_membership_messages,
     game_code_groups,
+    concurrent_joins_over_rest,
 );
 
 /// gRPC codes and HTTP statuses, as grpc-gateway maps them.
@@ -805,4 +806,43 @@ fn game_code_groups(b: &Backend) {
         json!({"op": "create", "owner": owner.user_id(), "name": ""}),
     );
     assert_eq!(r.status, 400, "{}", r.text);
+}
+
+fn concurrent_joins_over_rest(b: &Backend) {
+    let s = TestServer::start(b);
+    let http = s.http();
+    let owner = http.device(&unique("owner-"));
+    let g = create(
+        &http,
+        &owner,
+        json!({"name": unique("Race "), "open": true, "max_count": 5}),
+    );
+    let gid = g["id"].as_str().unwrap().to_string();
+    let joiners: Vec<Session> = (0..12).map(|_| http.device(&unique("j-"))).collect();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = joiners
+            .iter()
+            .map(|j| {
+                let (http, gid) = (s.http(), gid.clone());
+                scope.spawn(move || post(&http, j, &format!("/v2/group/{gid}/join")).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        4,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        8,
+        "{statuses:?}"
+    );
+    assert_eq!(members(&http, &owner, &gid).len(), 5);
+    let listed = ok(http.get(
+        &format!("/v2/group?name={}", urlencode(g["name"].as_str().unwrap())),
+        &owner.token,
+    ));
+    assert_eq!(listed["groups"][0]["edge_count"], json!(5));
 }

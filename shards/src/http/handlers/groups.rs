@@ -241,7 +241,8 @@ pub(super) async fn list(shard: &Shard, _caller: Caller, call: Call) -> ApiResul
     let filter = GroupFilter {
         name: call.param("name").map(str::to_string),
         lang_tag: call.param("lang_tag").map(str::to_string),
-        members: params::int32(&call, "members")?,
+        // A negative count is no filter, as in Nakama.
+        members: params::int32(&call, "members")?.filter(|m| *m >= 0),
         open: params::boolean(&call, "open")?,
     }
     .check()?;
