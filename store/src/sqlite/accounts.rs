@@ -360,8 +360,8 @@ impl Db {
 
     /// Deletes the user, devices, friend edges (both ways, recounting the
     /// `edge_count` of the users who had one to it), notifications and
-    /// group memberships (`groups::remove_user`), and writes a tombstone; a missing user is not an error. Chat messages
-    /// stay.
+    /// group memberships (`groups::remove_user`), and writes a tombstone; a
+    /// missing user is not an error. Chat messages stay.
     pub fn delete_account(&self, user: Uuid) -> ApiResult<()> {
         let uid = user.to_string();
         self.write(|c| {
