@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod error;
 pub mod friend;
 pub mod grant;
+pub mod group;
 pub mod histogram;
 pub mod matchmaker;
 pub mod notification;

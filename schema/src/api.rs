@@ -460,3 +460,107 @@ pub struct StorageObjectAcks {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acks: Vec<StorageObjectAck>,
 }
+
+/// A group (`api.Group`). `open` is a `BoolValue`, so it is written even
+/// when false.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Group {
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub creator_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub lang_tag: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub metadata: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub avatar_url: String,
+    #[serde(default)]
+    pub open: bool,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub edge_count: i32,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub max_count: i32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub create_time: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub update_time: String,
+}
+
+/// `GET /v2/group`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct GroupList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
+/// One member of `GET /v2/group/{id}/user`; `state` is an `Int32Value`,
+/// written even when zero (a superadmin).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct GroupUser {
+    pub user: User,
+    pub state: i32,
+}
+
+/// `GET /v2/group/{id}/user`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct GroupUserList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_users: Vec<GroupUser>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
+/// One group of `GET /v2/user/{id}/group`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct UserGroup {
+    pub group: Group,
+    pub state: i32,
+}
+
+/// `GET /v2/user/{id}/group`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct UserGroupList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_groups: Vec<UserGroup>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
+/// `POST /v2/group` body.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct CreateGroupRequest {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub description: String,
+    #[serde(default, deserialize_with = "nullable", alias = "langTag")]
+    pub lang_tag: String,
+    #[serde(default, deserialize_with = "nullable", alias = "avatarUrl")]
+    pub avatar_url: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub open: bool,
+    #[serde(default, deserialize_with = "nullable", alias = "maxCount")]
+    pub max_count: i32,
+}
+
+/// `PUT /v2/group/{id}` body: wrappers, absent meaning unchanged.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct UpdateGroupRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, alias = "langTag")]
+    pub lang_tag: Option<String>,
+    #[serde(default, alias = "avatarUrl")]
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub open: Option<bool>,
+}

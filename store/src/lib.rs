@@ -13,6 +13,7 @@
 
 mod auth;
 mod common;
+mod group_sql;
 pub mod migrations;
 mod pool;
 pub mod postgres;
@@ -24,8 +25,8 @@ pub use pool::{Persist, PoolStats, Reply, StoreConfig};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
-    AccountStore, BoxFuture, FriendStore, MessageStore, MigrationStatus, MigrationStore,
-    NotificationStore, Revocations, SessionStore, StorageStore, Store, WalletStore,
+    AccountStore, BoxFuture, FriendStore, GroupStore, MessageStore, MigrationStatus,
+    MigrationStore, NotificationStore, Revocations, SessionStore, StorageStore, Store, WalletStore,
 };
 
 /// Every capability trait, for calling store methods on a concrete backend
@@ -33,7 +34,7 @@ pub use traits::{
 /// `dyn Store` they need no import.
 pub mod prelude {
     pub use crate::traits::{
-        AccountStore, FriendStore, MessageStore, MigrationStore, NotificationStore, SessionStore,
-        StorageStore, Store, WalletStore,
+        AccountStore, FriendStore, GroupStore, MessageStore, MigrationStore, NotificationStore,
+        SessionStore, StorageStore, Store, WalletStore,
     };
 }

@@ -18,6 +18,7 @@
 mod builder;
 mod context;
 pub mod examples;
+mod groups;
 pub(crate) mod guard;
 pub mod hooks;
 pub mod matches;
@@ -33,6 +34,9 @@ pub use builder::ServerBuilder;
 pub use context::{CallMode, Context};
 pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
 pub use kairos_core::error::{ApiError as Error, Code};
+pub use kairos_core::group::{
+    Group, GroupFilter, GroupMember, GroupUpdate, NewGroup, UserGroup, state as group_state,
+};
 pub use kairos_core::storage::{StorageAck, StorageId, StorageObject, StorageWrite};
 pub use kairos_core::wallet::{Wallet, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 /// The realtime messages hooks see ([`rtapi::Incoming`]).

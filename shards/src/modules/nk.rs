@@ -3,7 +3,8 @@
 //!
 //! Every call that touches the store goes through the persistence pool and
 //! is awaited, so the shard keeps serving while it waits. Further areas
-//! (leaderboards, groups) are added here as their features land.
+//! (leaderboards) are added here as their features land; groups' calls
+//! are in `groups.rs`.
 
 use std::rc::Rc;
 
@@ -23,7 +24,7 @@ use crate::shard::Shard;
 /// the shard that runs the call and is not `Send`.
 #[derive(Clone)]
 pub struct Nk {
-    shard: Rc<Shard>,
+    pub(super) shard: Rc<Shard>,
 }
 
 impl Nk {
@@ -504,7 +505,7 @@ impl Nk {
     // ---- end of wallets
 
     /// Runs a store call on the persistence pool, hiding internal details.
-    async fn store<T, F, Fut>(&self, f: F) -> ApiResult<T>
+    pub(super) async fn store<T, F, Fut>(&self, f: F) -> ApiResult<T>
     where
         T: Send + 'static,
         F: FnOnce(std::sync::Arc<dyn kairos_store::Store>) -> Fut + Send + 'static,

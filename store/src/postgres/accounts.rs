@@ -321,6 +321,7 @@ impl AccountStore for PgStore {
                 friends::lock_users(&tx, &lock, &late).await?;
             }
             friends::recount(&tx, &recount, &counterparts).await?;
+            super::groups::remove_user(&tx, user).await?;
             tx.execute("DELETE FROM user_device WHERE user_id = $1", &[&user])
                 .await
                 .map_err(db_err)?;

@@ -7,6 +7,7 @@
 mod account;
 mod channels;
 mod friends;
+mod groups;
 mod matches;
 mod matchmaker;
 mod notifications;
@@ -49,6 +50,19 @@ routes! {
     DeleteFriends: DELETE "/v2/friend" Session => friends::delete;
     BlockFriends: POST "/v2/friend/block" Session => friends::block;
     ListFriendsOfFriends: GET "/v2/friend/friends" Session => friends::list_friends_of_friends;
+    ListGroups: GET "/v2/group" Session => groups::list;
+    CreateGroup: POST "/v2/group" Session => groups::create;
+    UpdateGroup: PUT "/v2/group/{group_id}" Session => groups::update;
+    DeleteGroup: DELETE "/v2/group/{group_id}" Session => groups::delete;
+    JoinGroup: POST "/v2/group/{group_id}/join" Session => groups::join;
+    LeaveGroup: POST "/v2/group/{group_id}/leave" Session => groups::leave;
+    AddGroupUsers: POST "/v2/group/{group_id}/add" Session => groups::add;
+    KickGroupUsers: POST "/v2/group/{group_id}/kick" Session => groups::kick;
+    BanGroupUsers: POST "/v2/group/{group_id}/ban" Session => groups::ban;
+    PromoteGroupUsers: POST "/v2/group/{group_id}/promote" Session => groups::promote;
+    DemoteGroupUsers: POST "/v2/group/{group_id}/demote" Session => groups::demote;
+    ListGroupUsers: GET "/v2/group/{group_id}/user" Session => groups::list_users;
+    ListUserGroups: GET "/v2/user/{user_id}/group" Session => groups::list_user_groups;
     ListMatches: GET "/v2/match" Session => matches::list;
     ListParties: GET "/v2/party" Session => parties::list;
     GetMatchmakerStats: GET "/v2/matchmaker/stats" Session => matchmaker::stats;
