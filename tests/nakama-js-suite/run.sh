@@ -15,6 +15,9 @@
 #   KAIROS_ARGS       extra flags for kairos
 #   KAIROS_BACKEND    sqlite (default: embedded, in a temporary data dir) or a
 #                     database address (e.g. postgres://postgres@127.0.0.1:5432/test)
+#   NAKAMA_MODULES    a directory of Nakama's example modules (its
+#                     data/modules), copied to <data_dir>/modules, Nakama's
+#                     default runtime.path, for a Kairos with a Lua runtime
 #   KEEP_LOG=1        keep the server log (its path is printed)
 set -euo pipefail
 
@@ -72,6 +75,10 @@ log="$work/kairos.log"
 db_args=()
 if [ -n "${KAIROS_BACKEND:-}" ] && [ "${KAIROS_BACKEND}" != sqlite ]; then
   db_args=(--database.address "$KAIROS_BACKEND")
+fi
+if [ -n "${NAKAMA_MODULES:-}" ]; then
+  mkdir -p "$work/data/modules"
+  cp -R "$NAKAMA_MODULES"/. "$work/data/modules/"
 fi
 server_pid=""
 cleanup() {

@@ -34,7 +34,11 @@ const line = (r) =>
 console.log(line(["file", "passed", "failed", "skipped"]));
 for (const r of rows) console.log(line(r));
 console.log(line(total));
-if (failing.length > 0) {
+// it.each(adapters) runs a test once per socket adapter under one name:
+// list each name once, with how many of its runs failed.
+const times = new Map();
+for (const f of failing) times.set(f, (times.get(f) ?? 0) + 1);
+if (times.size > 0) {
   console.log("\nfailing:");
-  for (const f of failing) console.log(`  ${f}`);
+  for (const [f, n] of times) console.log(`  ${f}${n > 1 ? ` (x${n})` : ""}`);
 }
