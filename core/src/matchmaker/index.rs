@@ -9,88 +9,158 @@
 //! merged in age order, so tickets that could never accept it (a picky
 //! ticket waiting for one property value) cost it nothing.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use crate::query::{Bound, Doc, Leaf, Occur, Query, Value, number_range, sortable};
+use super::intern::{Sym, SymMap};
+use super::matcher::{Matcher, Prop, PropValue, Test};
+use crate::query::Occur;
 
 /// A ticket's acceptance key: `(field, keyword)` its query requires.
-pub(super) type AcceptKey = Option<(String, String)>;
+pub(super) type AcceptKey = Option<(Sym, Sym)>;
+
+/// A ticket in a list: its age, then its slot in the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Entry {
+    pub(super) seq: u64,
+    pub(super) slot: u32,
+}
+
+/// An age-ordered list of tickets. Tickets are appended (a new ticket is
+/// the youngest) and removed lazily: a removed ticket's entry stays until
+/// the list compacts, and reading skips entries whose slot no longer
+/// holds their `seq` (`seqs`, the pool's slot-to-age table, small enough
+/// to stay in cache). Entries before `head` are all removed ones, so the
+/// first entry read is live; the list compacts once removed entries
+/// outnumber live ones, so removing is O(1) amortized and reading skips
+/// at most one removed entry per live one.
+#[derive(Debug, Default)]
+pub(super) struct List {
+    entries: Vec<Entry>,
+    head: usize,
+    live: usize,
+}
+
+impl List {
+    pub(super) fn push(&mut self, entry: Entry) {
+        self.entries.push(entry);
+        self.live += 1;
+    }
+
+    /// One of its tickets was removed (its slot in `seqs` already says so).
+    pub(super) fn removed(&mut self, seqs: &[u64]) {
+        self.live -= 1;
+        let alive = |e: &Entry| seqs[e.slot as usize] == e.seq;
+        if self.live == 0 {
+            self.entries.clear();
+            self.head = 0;
+        } else if self.entries.len() - self.live > self.live + 16 {
+            self.entries.retain(alive);
+            self.head = 0;
+        } else {
+            while self.entries.get(self.head).is_some_and(|e| !alive(e)) {
+                self.head += 1;
+            }
+        }
+    }
+
+    /// Live tickets.
+    pub(super) fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Its entries from the first live one, removed ones included.
+    fn raw(&self) -> &[Entry] {
+        &self.entries[self.head..]
+    }
+
+    /// Its live tickets, oldest first.
+    pub(super) fn iter<'a>(&'a self, seqs: &'a [u64]) -> impl Iterator<Item = Entry> + 'a {
+        self.raw()
+            .iter()
+            .copied()
+            .filter(move |e| seqs[e.slot as usize] == e.seq)
+    }
+}
 
 #[derive(Debug, Default)]
 pub(super) struct Posting {
-    all: BTreeSet<u64>,
-    by_accept: HashMap<AcceptKey, BTreeSet<u64>>,
+    all: List,
+    by_accept: SymMap<AcceptKey, List>,
 }
 
 #[derive(Debug, Default)]
 pub(super) struct Index {
-    terms: HashMap<(String, String), Posting>,
-    numbers: HashMap<String, BTreeSet<(i64, u64)>>,
+    terms: SymMap<(Sym, Sym), Posting>,
+    /// Per field, how many keywords have a posting list.
+    term_fields: SymMap<Sym, usize>,
+    numbers: SymMap<Sym, BTreeSet<(i64, Entry)>>,
 }
 
-/// Where a query's candidates come from.
+/// Where a query's candidates come from. Lists may hold removed tickets
+/// ([`List`]): the reader skips them.
 pub(super) enum Plan<'a> {
-    /// The tickets of one posting list, read lazily in age order.
-    Posting(&'a BTreeSet<u64>),
-    /// The union of these age-ordered sets, merged lazily in age order.
-    Merge(Vec<&'a BTreeSet<u64>>),
+    /// The tickets of one posting list, in age order.
+    Posting(&'a [Entry]),
+    /// The union of these age-ordered lists, merged lazily in age order.
+    Merge(Vec<&'a [Entry]>),
     /// Tickets in this age-ordered list.
-    Seqs(Vec<u64>),
+    Entries(Vec<Entry>),
     /// No required clause the index can answer: every ticket.
     All,
 }
 
 impl Index {
-    pub(super) fn insert(&mut self, seq: u64, doc: &Doc, accept: &AcceptKey) {
-        for (path, value) in &doc.fields {
-            match value {
-                Value::Keyword(k) => {
-                    let posting = self.terms.entry((path.clone(), k.clone())).or_default();
-                    posting.all.insert(seq);
-                    posting
-                        .by_accept
-                        .entry(accept.clone())
-                        .or_default()
-                        .insert(seq);
+    pub(super) fn insert(&mut self, entry: Entry, props: &[Prop], accept: AcceptKey) {
+        for p in props {
+            match p.value {
+                PropValue::Keyword(k) => {
+                    let posting = self.terms.entry((p.field, k)).or_insert_with(|| {
+                        *self.term_fields.entry(p.field).or_default() += 1;
+                        Posting::default()
+                    });
+                    posting.all.push(entry);
+                    posting.by_accept.entry(accept).or_default().push(entry);
                 }
-                Value::Number(n) => {
-                    self.numbers
-                        .entry(path.clone())
-                        .or_default()
-                        .insert((sortable(*n), seq));
+                PropValue::Number(n) => {
+                    self.numbers.entry(p.field).or_default().insert((n, entry));
                 }
-                Value::Date(_) => {}
             }
         }
     }
 
-    pub(super) fn remove(&mut self, seq: u64, doc: &Doc, accept: &AcceptKey) {
-        for (path, value) in &doc.fields {
-            match value {
-                Value::Keyword(k) => {
-                    let key = (path.clone(), k.clone());
+    /// Removes the ticket `entry`, whose slot `seqs` already says is free.
+    pub(super) fn remove(&mut self, entry: Entry, props: &[Prop], accept: AcceptKey, seqs: &[u64]) {
+        for p in props {
+            match p.value {
+                PropValue::Keyword(k) => {
+                    let key = (p.field, k);
                     if let Some(posting) = self.terms.get_mut(&key) {
-                        posting.all.remove(&seq);
-                        if let Some(part) = posting.by_accept.get_mut(accept) {
-                            part.remove(&seq);
-                            if part.is_empty() {
-                                posting.by_accept.remove(accept);
+                        posting.all.removed(seqs);
+                        if let Some(part) = posting.by_accept.get_mut(&accept) {
+                            part.removed(seqs);
+                            if part.len() == 0 {
+                                posting.by_accept.remove(&accept);
                             }
                         }
-                        if posting.all.is_empty() {
+                        if posting.all.len() == 0 {
                             self.terms.remove(&key);
+                            if let Some(n) = self.term_fields.get_mut(&p.field) {
+                                *n -= 1;
+                                if *n == 0 {
+                                    self.term_fields.remove(&p.field);
+                                }
+                            }
                         }
                     }
                 }
-                Value::Number(n) => {
-                    if let Some(set) = self.numbers.get_mut(path) {
-                        set.remove(&(sortable(*n), seq));
+                PropValue::Number(n) => {
+                    if let Some(set) = self.numbers.get_mut(&p.field) {
+                        set.remove(&(n, entry));
                         if set.is_empty() {
-                            self.numbers.remove(path);
+                            self.numbers.remove(&p.field);
                         }
                     }
                 }
-                Value::Date(_) => {}
             }
         }
     }
@@ -102,15 +172,16 @@ impl Index {
     /// `searcher` (the searching ticket's properties, when candidates
     /// must accept it), a posting list is read only in the parts whose
     /// acceptance key those properties satisfy.
-    pub(super) fn plan<'a>(&'a self, query: &Query, searcher: Option<&Doc>) -> Plan<'a> {
-        let Query::Bool(clauses) = query else {
+    pub(super) fn plan<'a>(&'a self, query: &Matcher, searcher: Option<&[Prop]>) -> Plan<'a> {
+        if query.is_all() {
             return Plan::All;
-        };
+        }
+        let musts = || query.clauses().iter().filter(|c| c.occur == Occur::Must);
         let mut best: Option<&Posting> = None;
         let mut empty = false;
-        for c in clauses.iter().filter(|c| c.occur == Occur::Must) {
-            if let Leaf::Term { field, value } = &c.leaf {
-                match self.terms.get(&(field.clone(), value.clone())) {
+        for c in musts() {
+            if let Test::Term(value) = c.test {
+                match self.terms.get(&(c.field, value)) {
                     None => empty = true,
                     Some(p) if best.is_none_or(|b| p.all.len() < b.all.len()) => best = Some(p),
                     Some(_) => {}
@@ -118,48 +189,57 @@ impl Index {
             }
         }
         if empty {
-            return Plan::Seqs(Vec::new());
+            return Plan::Entries(Vec::new());
         }
         if let Some(posting) = best {
-            let Some(doc) = searcher else {
-                return Plan::Posting(&posting.all);
+            let Some(props) = searcher else {
+                return Plan::Posting(posting.all.raw());
             };
-            let mut parts: Vec<&BTreeSet<u64>> = posting.by_accept.get(&None).into_iter().collect();
-            for (path, value) in &doc.fields {
-                if let Value::Keyword(k) = value
-                    && let Some(part) = posting.by_accept.get(&Some((path.clone(), k.clone())))
+            let mut parts: Vec<&[Entry]> = posting
+                .by_accept
+                .get(&None)
+                .map(List::raw)
+                .into_iter()
+                .collect();
+            for p in props {
+                if let PropValue::Keyword(k) = p.value
+                    && let Some(part) = posting.by_accept.get(&Some((p.field, k)))
                 {
-                    parts.push(part);
+                    parts.push(part.raw());
                 }
             }
             return Plan::Merge(parts);
         }
-        for c in clauses.iter().filter(|c| c.occur == Occur::Must) {
-            let (field, range) = match &c.leaf {
-                Leaf::NumberRange { field, min, max } => (field, number_range(min, max)),
-                Leaf::Number { field, value, .. } => {
-                    let b = Bound::Inclusive(*value);
+        for c in musts() {
+            let range = match c.test {
+                Test::Range(range) => range,
+                Test::Number { key, .. } => {
                     // A number clause also matches the keyword written the
                     // same way: only plan on it when no keyword could.
-                    if self.terms.keys().any(|(f, _)| f == field) {
+                    if self.term_fields.contains_key(&c.field) {
                         continue;
                     }
-                    (field, number_range(&b, &b))
+                    Some((key, key))
                 }
                 _ => continue,
             };
             let Some((lo, hi)) = range else {
-                return Plan::Seqs(Vec::new());
+                return Plan::Entries(Vec::new());
             };
-            let Some(set) = self.numbers.get(field) else {
-                return Plan::Seqs(Vec::new());
+            let Some(set) = self.numbers.get(&c.field) else {
+                return Plan::Entries(Vec::new());
             };
-            let mut seqs: Vec<u64> = set
-                .range((lo, 0)..=(hi, u64::MAX))
-                .map(|&(_, s)| s)
+            let first = Entry { seq: 0, slot: 0 };
+            let last = Entry {
+                seq: u64::MAX,
+                slot: u32::MAX,
+            };
+            let mut entries: Vec<Entry> = set
+                .range((lo, first)..=(hi, last))
+                .map(|&(_, e)| e)
                 .collect();
-            seqs.sort_unstable();
-            return Plan::Seqs(seqs);
+            entries.sort_unstable();
+            return Plan::Entries(entries);
         }
         Plan::All
     }
@@ -167,43 +247,105 @@ impl Index {
 
 /// The first keyword `query` requires (`+field:value`), if any: a document
 /// without it is refused.
-pub(super) fn accept_key(query: &Query) -> AcceptKey {
-    let Query::Bool(clauses) = query else {
+pub(super) fn accept_key(query: &Matcher) -> AcceptKey {
+    if query.is_all() {
         return None;
-    };
-    clauses.iter().find_map(|c| match (&c.occur, &c.leaf) {
-        (Occur::Must, Leaf::Term { field, value }) => Some((field.clone(), value.clone())),
-        _ => None,
-    })
+    }
+    query
+        .clauses()
+        .iter()
+        .find_map(|c| match (c.occur, c.test) {
+            (Occur::Must, Test::Term(value)) => Some((c.field, value)),
+            _ => None,
+        })
 }
 
-/// Merges age-ordered sets into one age-ordered sequence, lazily.
+/// Merges age-ordered lists into one age-ordered sequence, lazily.
 pub(super) struct MergeIter<'a> {
-    heads: Vec<std::iter::Peekable<std::collections::btree_set::Iter<'a, u64>>>,
+    heads: Vec<&'a [Entry]>,
 }
 
 impl<'a> MergeIter<'a> {
-    pub(super) fn new(sets: Vec<&'a BTreeSet<u64>>) -> Self {
-        MergeIter {
-            heads: sets.into_iter().map(|s| s.iter().peekable()).collect(),
-        }
+    pub(super) fn new(lists: Vec<&'a [Entry]>) -> Self {
+        MergeIter { heads: lists }
     }
 }
 
 impl Iterator for MergeIter<'_> {
-    type Item = u64;
+    type Item = Entry;
 
-    fn next(&mut self) -> Option<u64> {
-        let mut best: Option<(usize, u64)> = None;
-        for (i, h) in self.heads.iter_mut().enumerate() {
-            if let Some(&&s) = h.peek()
-                && best.is_none_or(|(_, b)| s < b)
+    fn next(&mut self) -> Option<Entry> {
+        let mut best: Option<(usize, Entry)> = None;
+        for (i, h) in self.heads.iter().enumerate() {
+            if let Some(&e) = h.first()
+                && best.is_none_or(|(_, b)| e < b)
             {
-                best = Some((i, s));
+                best = Some((i, e));
             }
         }
-        let (i, s) = best?;
-        self.heads[i].next();
-        Some(s)
+        let (i, e) = best?;
+        self.heads[i] = &self.heads[i][1..];
+        Some(e)
+    }
+}
+
+#[cfg(test)]
+impl List {
+    /// Checks `live` and `head` against `seqs`; returns its live entries.
+    pub(super) fn check(&self, seqs: &[u64]) -> Vec<Entry> {
+        let live: Vec<Entry> = self.iter(seqs).collect();
+        assert_eq!(live.len(), self.live);
+        assert!(
+            self.entries[..self.head]
+                .iter()
+                .all(|e| seqs[e.slot as usize] != e.seq)
+        );
+        assert!(
+            self.raw()
+                .first()
+                .is_none_or(|e| seqs[e.slot as usize] == e.seq)
+        );
+        assert!(self.raw().windows(2).all(|w| w[0].seq < w[1].seq));
+        live
+    }
+}
+
+/// What [`Index::check`] finds: the live `(field, keyword, entry)` and
+/// `(field, number, entry)` triples.
+#[cfg(test)]
+pub(super) type Held = (Vec<(Sym, Sym, Entry)>, Vec<(Sym, i64, Entry)>);
+
+#[cfg(test)]
+impl Index {
+    /// Checks every list against `seqs`: counts, order, parts adding up
+    /// to their posting list, no empty list kept. Returns the live
+    /// `(field, keyword, entry)` and `(field, number, entry)` it holds.
+    pub(super) fn check(&self, seqs: &[u64]) -> Held {
+        let mut keywords = Vec::new();
+        let mut fields: SymMap<Sym, usize> = SymMap::default();
+        for (&(field, keyword), posting) in &self.terms {
+            let all = posting.all.check(seqs);
+            assert!(!all.is_empty());
+            let mut parts: Vec<Entry> = Vec::new();
+            for part in posting.by_accept.values() {
+                let live = part.check(seqs);
+                assert!(!live.is_empty());
+                parts.extend(live);
+            }
+            parts.sort_unstable();
+            assert_eq!(parts, all);
+            *fields.entry(field).or_default() += 1;
+            keywords.extend(all.into_iter().map(|e| (field, keyword, e)));
+        }
+        assert_eq!(fields, self.term_fields);
+        let mut numbers = Vec::new();
+        for (&field, set) in &self.numbers {
+            assert!(!set.is_empty());
+            for &(n, e) in set {
+                assert_eq!(seqs[e.slot as usize], e.seq);
+                numbers.push((field, n, e));
+            }
+        }
+        (keywords, numbers)
     }
 }

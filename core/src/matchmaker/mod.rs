@@ -60,6 +60,8 @@
 //! partners. `BENCHMARKS.md` has the figures.
 
 mod index;
+mod intern;
+mod matcher;
 mod pass;
 mod pool;
 mod ticket;
