@@ -93,7 +93,16 @@ pub(super) struct Index {
     terms: SymMap<(Sym, Sym), Posting>,
     /// Per field, how many keywords have a posting list.
     term_fields: SymMap<Sym, usize>,
-    numbers: SymMap<Sym, BTreeSet<(i64, Entry)>>,
+    numbers: SymMap<Sym, Numbers>,
+}
+
+/// The tickets with a number at one field, by number: removed lazily
+/// like a [`List`] (a reader skips removed entries), compacted once they
+/// outnumber live ones.
+#[derive(Debug, Default)]
+struct Numbers {
+    set: BTreeSet<(i64, Entry)>,
+    live: usize,
 }
 
 /// Where a query's candidates come from. Lists may hold removed tickets
@@ -112,28 +121,31 @@ pub(super) enum Plan<'a> {
 impl Index {
     pub(super) fn insert(&mut self, entry: Entry, props: &[Prop], accept: AcceptKey) {
         for p in props {
-            match p.value {
+            match p.value() {
                 PropValue::Keyword(k) => {
-                    let posting = self.terms.entry((p.field, k)).or_insert_with(|| {
-                        *self.term_fields.entry(p.field).or_default() += 1;
+                    let posting = self.terms.entry((p.field(), k)).or_insert_with(|| {
+                        *self.term_fields.entry(p.field()).or_default() += 1;
                         Posting::default()
                     });
                     posting.all.push(entry);
                     posting.by_accept.entry(accept).or_default().push(entry);
                 }
                 PropValue::Number(n) => {
-                    self.numbers.entry(p.field).or_default().insert((n, entry));
+                    let numbers = self.numbers.entry(p.field()).or_default();
+                    numbers.set.insert((n, entry));
+                    numbers.live += 1;
                 }
             }
         }
     }
 
-    /// Removes the ticket `entry`, whose slot `seqs` already says is free.
-    pub(super) fn remove(&mut self, entry: Entry, props: &[Prop], accept: AcceptKey, seqs: &[u64]) {
+    /// Removes a ticket with these properties and acceptance key, whose
+    /// slot `seqs` already says is free.
+    pub(super) fn remove(&mut self, props: &[Prop], accept: AcceptKey, seqs: &[u64]) {
         for p in props {
-            match p.value {
+            match p.value() {
                 PropValue::Keyword(k) => {
-                    let key = (p.field, k);
+                    let key = (p.field(), k);
                     if let Some(posting) = self.terms.get_mut(&key) {
                         posting.all.removed(seqs);
                         if let Some(part) = posting.by_accept.get_mut(&accept) {
@@ -144,20 +156,22 @@ impl Index {
                         }
                         if posting.all.len() == 0 {
                             self.terms.remove(&key);
-                            if let Some(n) = self.term_fields.get_mut(&p.field) {
+                            if let Some(n) = self.term_fields.get_mut(&p.field()) {
                                 *n -= 1;
                                 if *n == 0 {
-                                    self.term_fields.remove(&p.field);
+                                    self.term_fields.remove(&p.field());
                                 }
                             }
                         }
                     }
                 }
-                PropValue::Number(n) => {
-                    if let Some(set) = self.numbers.get_mut(&p.field) {
-                        set.remove(&(n, entry));
-                        if set.is_empty() {
-                            self.numbers.remove(&p.field);
+                PropValue::Number(_) => {
+                    if let Some(numbers) = self.numbers.get_mut(&p.field()) {
+                        numbers.live -= 1;
+                        if numbers.live == 0 {
+                            self.numbers.remove(&p.field());
+                        } else if numbers.set.len() - numbers.live > numbers.live + 16 {
+                            numbers.set.retain(|(_, e)| seqs[e.slot as usize] == e.seq);
                         }
                     }
                 }
@@ -172,7 +186,12 @@ impl Index {
     /// `searcher` (the searching ticket's properties, when candidates
     /// must accept it), a posting list is read only in the parts whose
     /// acceptance key those properties satisfy.
-    pub(super) fn plan<'a>(&'a self, query: &Matcher, searcher: Option<&[Prop]>) -> Plan<'a> {
+    pub(super) fn plan<'a>(
+        &'a self,
+        query: &Matcher,
+        searcher: Option<&[Prop]>,
+        seqs: &[u64],
+    ) -> Plan<'a> {
         if query.is_all() {
             return Plan::All;
         }
@@ -202,8 +221,8 @@ impl Index {
                 .into_iter()
                 .collect();
             for p in props {
-                if let PropValue::Keyword(k) = p.value
-                    && let Some(part) = posting.by_accept.get(&Some((p.field, k)))
+                if let PropValue::Keyword(k) = p.value()
+                    && let Some(part) = posting.by_accept.get(&Some((p.field(), k)))
                 {
                     parts.push(part.raw());
                 }
@@ -226,7 +245,7 @@ impl Index {
             let Some((lo, hi)) = range else {
                 return Plan::Entries(Vec::new());
             };
-            let Some(set) = self.numbers.get(&c.field) else {
+            let Some(numbers) = self.numbers.get(&c.field) else {
                 return Plan::Entries(Vec::new());
             };
             let first = Entry { seq: 0, slot: 0 };
@@ -234,9 +253,11 @@ impl Index {
                 seq: u64::MAX,
                 slot: u32::MAX,
             };
-            let mut entries: Vec<Entry> = set
+            let mut entries: Vec<Entry> = numbers
+                .set
                 .range((lo, first)..=(hi, last))
                 .map(|&(_, e)| e)
+                .filter(|e| seqs[e.slot as usize] == e.seq)
                 .collect();
             entries.sort_unstable();
             return Plan::Entries(entries);
@@ -339,12 +360,15 @@ impl Index {
         }
         assert_eq!(fields, self.term_fields);
         let mut numbers = Vec::new();
-        for (&field, set) in &self.numbers {
-            assert!(!set.is_empty());
-            for &(n, e) in set {
-                assert_eq!(seqs[e.slot as usize], e.seq);
-                numbers.push((field, n, e));
+        for (&field, held) in &self.numbers {
+            let before = numbers.len();
+            for &(n, e) in &held.set {
+                if seqs[e.slot as usize] == e.seq {
+                    numbers.push((field, n, e));
+                }
             }
+            assert_eq!(numbers.len() - before, held.live);
+            assert!(held.live > 0);
         }
         (keywords, numbers)
     }

@@ -26,16 +26,68 @@ pub(super) enum PropValue {
     Number(i64),
 }
 
-/// One property: its path (`properties.<name>`) and value.
+/// One property: its path (`properties.<name>`) and value, in 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Prop {
-    pub(super) field: Sym,
-    pub(super) value: PropValue,
+pub(super) enum Prop {
+    Keyword {
+        field: Sym,
+        value: Sym,
+    },
+    /// The value is [`sortable`] of the number.
+    Number {
+        field: Sym,
+        value: i64,
+    },
 }
 
+impl Prop {
+    pub(super) fn field(self) -> Sym {
+        match self {
+            Prop::Keyword { field, .. } | Prop::Number { field, .. } => field,
+        }
+    }
+
+    pub(super) fn value(self) -> PropValue {
+        match self {
+            Prop::Keyword { value, .. } => PropValue::Keyword(value),
+            Prop::Number { value, .. } => PropValue::Number(value),
+        }
+    }
+}
+
+/// Properties a ticket holds inline, in its [`Hot`](super::ticket::Hot)
+/// record (more go to the heap).
+const INLINE_PROPS: usize = 4;
+
 /// A ticket's properties, in the order of its document: the string
-/// properties, then the numeric ones, each by name.
-pub(super) fn props(spec: &TicketSpec, syms: &mut Interner) -> Box<[Prop]> {
+/// properties, then the numeric ones, each by name. Up to
+/// [`INLINE_PROPS`] inline, so that testing a candidate's properties
+/// reads no other cache line than its record's.
+#[derive(Debug)]
+pub(super) enum Props {
+    Inline(u8, [Prop; INLINE_PROPS]),
+    Heap(Box<[Prop]>),
+}
+
+impl Props {
+    pub(super) fn empty() -> Props {
+        Props::Heap(Box::default())
+    }
+}
+
+impl std::ops::Deref for Props {
+    type Target = [Prop];
+
+    fn deref(&self) -> &[Prop] {
+        match self {
+            Props::Inline(len, props) => &props[..usize::from(*len)],
+            Props::Heap(props) => props,
+        }
+    }
+}
+
+/// A ticket's properties.
+pub(super) fn props(spec: &TicketSpec, syms: &mut Interner) -> Props {
     let mut path = String::from("properties.");
     let mut field = |name: &str, syms: &mut Interner| {
         path.truncate("properties.".len());
@@ -44,25 +96,34 @@ pub(super) fn props(spec: &TicketSpec, syms: &mut Interner) -> Box<[Prop]> {
     };
     let mut out = Vec::with_capacity(spec.string_properties.len() + spec.numeric_properties.len());
     for (k, v) in &spec.string_properties {
-        out.push(Prop {
+        out.push(Prop::Keyword {
             field: field(k, syms),
-            value: PropValue::Keyword(syms.intern(v)),
+            value: syms.intern(v),
         });
     }
     for (k, v) in &spec.numeric_properties {
-        out.push(Prop {
+        out.push(Prop::Number {
             field: field(k, syms),
-            value: PropValue::Number(sortable(*v)),
+            value: sortable(*v),
         });
     }
-    out.into_boxed_slice()
+    match out[..] {
+        [] => Props::empty(),
+        [first, ..] if out.len() <= INLINE_PROPS => {
+            let mut inline = [first; INLINE_PROPS];
+            inline[..out.len()].copy_from_slice(&out);
+            // At most INLINE_PROPS, so the length fits.
+            Props::Inline(out.len() as u8, inline)
+        }
+        _ => Props::Heap(out.into_boxed_slice()),
+    }
 }
 
 /// Lets go of the symbols of `props`.
 pub(super) fn release_props(props: &[Prop], syms: &mut Interner) {
     for p in props {
-        syms.release(p.field);
-        if let PropValue::Keyword(k) = p.value {
+        syms.release(p.field());
+        if let PropValue::Keyword(k) = p.value() {
             syms.release(k);
         }
     }
@@ -229,8 +290,8 @@ impl Matcher {
     fn matches(&self, clause: &Clause, props: &[Prop], syms: &Interner) -> bool {
         props
             .iter()
-            .filter(|p| p.field == clause.field)
-            .any(|p| match (clause.test, p.value) {
+            .filter(|p| p.field() == clause.field)
+            .any(|p| match (clause.test, p.value()) {
                 (Test::Term(t), PropValue::Keyword(k)) => t == k,
                 (Test::Number { text, .. }, PropValue::Keyword(k)) => text == k,
                 (Test::Number { key, .. }, PropValue::Number(n)) => key == n,
@@ -316,7 +377,7 @@ mod tests {
             specs.push(spec(strings, nums));
         }
         let docs: Vec<_> = specs.iter().map(properties_doc).collect();
-        let props: Vec<Box<[Prop]>> = specs.iter().map(|s| super::props(s, &mut syms)).collect();
+        let props: Vec<Props> = specs.iter().map(|s| super::props(s, &mut syms)).collect();
         let fields = [
             "properties.mode",
             "properties.region",

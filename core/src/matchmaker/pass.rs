@@ -180,7 +180,7 @@ impl Pool {
         };
         let seqs = &self.seqs[..];
         let alive = |e: &Entry| seqs[e.slot as usize] == e.seq;
-        match self.index.plan(&t.matcher, searcher) {
+        match self.index.plan(&t.matcher, searcher, seqs) {
             Plan::Posting(list) => scan(list.iter().copied().filter(alive), &mut read_one),
             Plan::Merge(lists) => scan(MergeIter::new(lists).filter(alive), &mut read_one),
             Plan::Entries(entries) => scan(entries.into_iter(), &mut read_one),

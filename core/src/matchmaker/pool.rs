@@ -1,10 +1,8 @@
 //! The pool: every ticket, by age and by id, the index over their
 //! properties, and which tickets each session and party holds.
 
-use std::collections::HashMap;
-
 use super::index::{Entry, Index, List};
-use super::intern::{Interner, Sym, SymMap};
+use super::intern::{self, Few, Interner, StrIndex, Sym, SymMap};
 use super::matcher::{self, Matcher};
 use super::ticket::{Hot, Sessions, Ticket, TicketSpec};
 use crate::query::{self, QueryError};
@@ -59,11 +57,12 @@ pub struct Pool {
     free: Vec<u32>,
     /// Every ticket by age.
     pub(super) order: List,
-    by_id: HashMap<String, u32>,
+    /// Slots by their ticket's id.
+    by_id: StrIndex<u32>,
     /// The slots each session's presences are in.
-    by_session: SymMap<Sym, Vec<u32>>,
+    by_session: SymMap<Sym, Few<u32>>,
     /// The slots of each party's tickets.
-    by_party: SymMap<Sym, Vec<u32>>,
+    by_party: SymMap<Sym, Few<u32>>,
     pub(super) syms: Interner,
     pub(super) index: Index,
     next_seq: u64,
@@ -83,7 +82,7 @@ impl Pool {
             tickets: Vec::new(),
             free: Vec::new(),
             order: List::default(),
-            by_id: HashMap::new(),
+            by_id: StrIndex::default(),
             by_session: SymMap::default(),
             by_party: SymMap::default(),
             syms: Interner::default(),
@@ -113,7 +112,14 @@ impl Pool {
 
     /// The ticket with this id.
     pub fn get(&self, id: &str) -> Option<&Ticket> {
-        self.by_id.get(id).and_then(|&s| self.ticket(s))
+        self.slot_of(id).and_then(|s| self.ticket(s))
+    }
+
+    /// The slot of the ticket with this id.
+    fn slot_of(&self, id: &str) -> Option<u32> {
+        self.by_id.find(self.by_id.hash(id), |s| {
+            self.ticket(s).is_some_and(|t| t.id == id)
+        })
     }
 
     /// The ticket in slot `slot`.
@@ -132,7 +138,7 @@ impl Pool {
         self.syms
             .get(session_id)
             .and_then(|s| self.by_session.get(&s))
-            .map_or(0, Vec::len)
+            .map_or(0, Few::len)
     }
 
     /// Adds a ticket with id `id` made at `now_ms`. Its counts must have
@@ -148,7 +154,7 @@ impl Pool {
         };
         let query = query::parse(text).map_err(AddError::Query)?;
         let compiled = query.compile().map_err(AddError::Query)?;
-        if self.by_id.contains_key(&id) {
+        if self.slot_of(&id).is_some() {
             return Err(AddError::DuplicateId);
         }
         if spec
@@ -190,10 +196,7 @@ impl Pool {
         let mut sessions = Vec::with_capacity(spec.presences.len());
         for p in &spec.presences {
             let sym = self.syms.intern(&p.session_id);
-            let slots = self.by_session.entry(sym).or_default();
-            if !slots.contains(&slot) {
-                slots.push(slot);
-            }
+            self.by_session.entry(sym).or_default().insert(slot);
             sessions.push(sym);
         }
         let sessions = match sessions[..] {
@@ -202,10 +205,10 @@ impl Pool {
         };
         let party = (!spec.party_id.is_empty()).then(|| {
             let sym = self.syms.intern(&spec.party_id);
-            self.by_party.entry(sym).or_default().push(slot);
+            self.by_party.entry(sym).or_default().insert(slot);
             sym
         });
-        self.by_id.insert(id.clone(), slot);
+        self.by_id.insert(self.by_id.hash(&id), slot);
         self.order.push(Entry { seq, slot });
         self.seqs[slot as usize] = seq;
         self.hot[slot as usize] = Hot {
@@ -233,26 +236,17 @@ impl Pool {
     pub(super) fn take(&mut self, slot: u32) -> Option<Ticket> {
         let ticket = self.tickets.get_mut(slot as usize)?.take()?;
         let hot = std::mem::replace(&mut self.hot[slot as usize], Hot::vacant());
-        let seq = std::mem::replace(&mut self.seqs[slot as usize], VACANT);
+        self.seqs[slot as usize] = VACANT;
         self.free.push(slot);
         self.order.removed(&self.seqs);
-        self.index
-            .remove(Entry { seq, slot }, &hot.props, hot.accept, &self.seqs);
-        self.by_id.remove(&ticket.id);
-        let forget = |map: &mut SymMap<Sym, Vec<u32>>, sym: Sym| {
-            if let Some(slots) = map.get_mut(&sym) {
-                slots.retain(|&s| s != slot);
-                if slots.is_empty() {
-                    map.remove(&sym);
-                }
-            }
-        };
+        self.index.remove(&hot.props, hot.accept, &self.seqs);
+        self.by_id.remove(self.by_id.hash(&ticket.id), slot);
         for &sym in hot.sessions.as_slice() {
-            forget(&mut self.by_session, sym);
+            intern::remove(&mut self.by_session, sym, slot);
             self.syms.release(sym);
         }
         if let Some(sym) = hot.party {
-            forget(&mut self.by_party, sym);
+            intern::remove(&mut self.by_party, sym, slot);
             self.syms.release(sym);
         }
         matcher::release_props(&hot.props, &mut self.syms);
@@ -266,7 +260,7 @@ impl Pool {
         session_id: &str,
         id: &str,
     ) -> Result<Ticket, RemoveError> {
-        let slot = *self.by_id.get(id).ok_or(RemoveError::NotFound)?;
+        let slot = self.slot_of(id).ok_or(RemoveError::NotFound)?;
         if self
             .ticket(slot)
             .is_none_or(|t| t.spec.session_id != session_id)
@@ -278,7 +272,7 @@ impl Pool {
 
     /// `party_matchmaker_remove`: the ticket `id` of party `party_id`.
     pub fn remove_party_ticket(&mut self, party_id: &str, id: &str) -> Result<Ticket, RemoveError> {
-        let slot = *self.by_id.get(id).ok_or(RemoveError::NotFound)?;
+        let slot = self.slot_of(id).ok_or(RemoveError::NotFound)?;
         if party_id.is_empty()
             || self
                 .ticket(slot)
@@ -296,7 +290,7 @@ impl Pool {
             .syms
             .get(session_id)
             .and_then(|s| self.by_session.get(&s))
-            .cloned()
+            .map(|f| f.iter().copied().collect())
             .unwrap_or_default();
         slots.into_iter().filter_map(|s| self.take(s)).collect()
     }
@@ -310,7 +304,7 @@ impl Pool {
             .syms
             .get(party_id)
             .and_then(|s| self.by_party.get(&s))
-            .cloned()
+            .map(|f| f.iter().copied().collect())
             .unwrap_or_default();
         slots.into_iter().filter_map(|s| self.take(s)).collect()
     }
@@ -351,7 +345,7 @@ impl Pool {
         for e in &order {
             let t = self.ticket(e.slot).expect("a ticket");
             let h = &self.hot[e.slot as usize];
-            assert_eq!(self.by_id.get(&t.id), Some(&e.slot));
+            assert_eq!(self.slot_of(&t.id), Some(e.slot));
             assert_eq!(h.count, t.count());
             assert_eq!(
                 (h.min_count, h.max_count, h.count_multiple),
@@ -361,13 +355,13 @@ impl Pool {
             assert_eq!(sessions.len(), t.spec.presences.len());
             for (&s, p) in sessions.iter().zip(&t.spec.presences) {
                 assert_eq!(self.syms.resolve(s), p.session_id);
-                assert!(self.by_session[&s].contains(&e.slot));
+                assert!(self.by_session[&s].contains(e.slot));
                 syms.insert(s);
             }
             match h.party {
                 Some(p) => {
                     assert_eq!(self.syms.resolve(p), t.spec.party_id);
-                    assert!(self.by_party[&p].contains(&e.slot));
+                    assert!(self.by_party[&p].contains(e.slot));
                     syms.insert(p);
                 }
                 None => assert!(t.spec.party_id.is_empty()),
@@ -376,14 +370,14 @@ impl Pool {
                 h.props.len(),
                 t.spec.string_properties.len() + t.spec.numeric_properties.len()
             );
-            for p in &h.props {
-                syms.insert(p.field);
-                match p.value {
+            for p in h.props.iter() {
+                syms.insert(p.field());
+                match p.value() {
                     PropValue::Keyword(k) => {
                         syms.insert(k);
-                        keywords.push((p.field, k, *e));
+                        keywords.push((p.field(), k, *e));
                     }
-                    PropValue::Number(n) => numbers.push((p.field, n, *e)),
+                    PropValue::Number(n) => numbers.push((p.field(), n, *e)),
                 }
             }
             for c in h.matcher.clauses() {
@@ -398,7 +392,7 @@ impl Pool {
         assert_eq!(syms.len(), self.syms.len(), "symbols held by no ticket");
         for (map, slots) in [(&self.by_session, &slots), (&self.by_party, &slots)] {
             for held in map.values() {
-                assert!(!held.is_empty());
+                assert!(held.len() > 0);
                 assert!(held.iter().all(|s| slots.contains(s)));
             }
         }

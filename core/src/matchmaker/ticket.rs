@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::index::AcceptKey;
 use super::intern::{Interner, Sym};
-use super::matcher::{Matcher, Prop};
+use super::matcher::{Matcher, Props};
 #[cfg(test)]
 use crate::query::Doc;
 
@@ -81,7 +81,7 @@ pub(super) struct Hot {
     /// Its party, `None` for a solo ticket.
     pub(super) party: Option<Sym>,
     /// Its properties as the query language sees them.
-    pub(super) props: Box<[Prop]>,
+    pub(super) props: Props,
     /// Its query.
     pub(super) matcher: Matcher,
     /// The first keyword its query requires (`index.rs`).
@@ -115,7 +115,7 @@ impl Hot {
             active: false,
             sessions: Sessions::Many(Box::default()),
             party: None,
-            props: Box::default(),
+            props: Props::empty(),
             matcher: Matcher::nothing(),
             accept: None,
         }
