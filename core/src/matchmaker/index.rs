@@ -27,12 +27,17 @@ pub(super) struct Entry {
 
 /// An age-ordered list of tickets. Tickets are appended (a new ticket is
 /// the youngest) and removed lazily: a removed ticket's entry stays until
-/// the list compacts, and reading skips entries whose slot no longer
-/// holds their `seq` (`seqs`, the pool's slot-to-age table, small enough
-/// to stay in cache). Entries before `head` are all removed ones, so the
-/// first entry read is live; the list compacts once removed entries
-/// outnumber live ones, so removing is O(1) amortized and reading skips
-/// at most one removed entry per live one.
+/// the list is tidied, and reading skips entries whose slot no longer
+/// holds their `seq` (`seqs`, the pool's slot-to-age table). Every live
+/// ticket of the list is in `entries[head..]`, once, in age order; what
+/// is before `head` is garbage. Removed entries are dropped three ways,
+/// each paid for by the removals or the reading it follows, so that no
+/// removed entry is skipped by reader after reader:
+///
+/// - at the head, as soon as the ticket there is removed;
+/// - in the part a search has just read ([`List::tidy`]): its live
+///   entries move up against the rest, and `head` after them;
+/// - everywhere, once removed entries outnumber live ones.
 #[derive(Debug, Default)]
 pub(super) struct List {
     entries: Vec<Entry>,
@@ -54,6 +59,7 @@ impl List {
             self.entries.clear();
             self.head = 0;
         } else if self.entries.len() - self.live > self.live + 16 {
+            self.entries.drain(..self.head);
             self.entries.retain(alive);
             self.head = 0;
         } else {
@@ -63,13 +69,29 @@ impl List {
         }
     }
 
+    /// A reader went through the first `read` entries of [`List::raw`]:
+    /// drops the removed ones among them (moving the live ones up against
+    /// the rest, in order). O(`read`), as the reading was.
+    pub(super) fn tidy(&mut self, read: usize, seqs: &[u64]) {
+        let end = (self.head + read).min(self.entries.len());
+        let mut to = end;
+        for i in (self.head..end).rev() {
+            let e = self.entries[i];
+            if seqs[e.slot as usize] == e.seq {
+                to -= 1;
+                self.entries[to] = e;
+            }
+        }
+        self.head = to;
+    }
+
     /// Live tickets.
     pub(super) fn len(&self) -> usize {
         self.live
     }
 
     /// Its entries from the first live one, removed ones included.
-    fn raw(&self) -> &[Entry] {
+    pub(super) fn raw(&self) -> &[Entry] {
         &self.entries[self.head..]
     }
 
@@ -80,6 +102,15 @@ impl List {
             .copied()
             .filter(move |e| seqs[e.slot as usize] == e.seq)
     }
+}
+
+/// A list a search may read: the pool's age order, a posting list, or
+/// the part of one with an acceptance key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum ListId {
+    Order,
+    All((Sym, Sym)),
+    Part((Sym, Sym), AcceptKey),
 }
 
 #[derive(Debug, Default)]
@@ -105,17 +136,15 @@ struct Numbers {
     live: usize,
 }
 
-/// Where a query's candidates come from. Lists may hold removed tickets
-/// ([`List`]): the reader skips them.
+/// Where a query's candidates come from.
 pub(super) enum Plan<'a> {
-    /// The tickets of one posting list, in age order.
-    Posting(&'a [Entry]),
-    /// The union of these age-ordered lists, merged lazily in age order.
-    Merge(Vec<&'a [Entry]>),
-    /// Tickets in this age-ordered list.
+    /// The union of these age-ordered lists ([`List::raw`]: they may hold
+    /// removed tickets, which the reader skips), merged lazily in age
+    /// order: one posting list, or the parts of one. Every ticket when
+    /// no required clause can answer (the pool's age order).
+    Lists(Vec<(ListId, &'a [Entry])>),
+    /// Tickets in this age-ordered list, all live.
     Entries(Vec<Entry>),
-    /// No required clause the index can answer: every ticket.
-    All,
 }
 
 impl Index {
@@ -190,19 +219,23 @@ impl Index {
         &'a self,
         query: &Matcher,
         searcher: Option<&[Prop]>,
+        order: &'a List,
         seqs: &[u64],
     ) -> Plan<'a> {
         if query.is_all() {
-            return Plan::All;
+            return self.every(order);
         }
         let musts = || query.clauses().iter().filter(|c| c.occur == Occur::Must);
-        let mut best: Option<&Posting> = None;
+        let mut best: Option<((Sym, Sym), &Posting)> = None;
         let mut empty = false;
         for c in musts() {
             if let Test::Term(value) = c.test {
-                match self.terms.get(&(c.field, value)) {
+                let key = (c.field, value);
+                match self.terms.get(&key) {
                     None => empty = true,
-                    Some(p) if best.is_none_or(|b| p.all.len() < b.all.len()) => best = Some(p),
+                    Some(p) if best.is_none_or(|(_, b)| p.all.len() < b.all.len()) => {
+                        best = Some((key, p));
+                    }
                     Some(_) => {}
                 }
             }
@@ -210,24 +243,22 @@ impl Index {
         if empty {
             return Plan::Entries(Vec::new());
         }
-        if let Some(posting) = best {
+        if let Some((key, posting)) = best {
             let Some(props) = searcher else {
-                return Plan::Posting(posting.all.raw());
+                return Plan::Lists(vec![(ListId::All(key), posting.all.raw())]);
             };
-            let mut parts: Vec<&[Entry]> = posting
-                .by_accept
-                .get(&None)
-                .map(List::raw)
-                .into_iter()
-                .collect();
-            for p in props {
-                if let PropValue::Keyword(k) = p.value()
-                    && let Some(part) = posting.by_accept.get(&Some((p.field(), k)))
-                {
-                    parts.push(part.raw());
+            let accepts =
+                std::iter::once(None).chain(props.iter().filter_map(|p| match p.value() {
+                    PropValue::Keyword(k) => Some(Some((p.field(), k))),
+                    PropValue::Number(_) => None,
+                }));
+            let mut parts: Vec<(ListId, &[Entry])> = Vec::new();
+            for accept in accepts {
+                if let Some(part) = posting.by_accept.get(&accept) {
+                    parts.push((ListId::Part(key, accept), part.raw()));
                 }
             }
-            return Plan::Merge(parts);
+            return Plan::Lists(parts);
         }
         for c in musts() {
             let range = match c.test {
@@ -262,7 +293,22 @@ impl Index {
             entries.sort_unstable();
             return Plan::Entries(entries);
         }
-        Plan::All
+        self.every(order)
+    }
+
+    /// Every ticket: the pool's age order.
+    fn every<'a>(&self, order: &'a List) -> Plan<'a> {
+        Plan::Lists(vec![(ListId::Order, order.raw())])
+    }
+
+    /// The list `id` (not the order, which the pool holds), if it is
+    /// still there.
+    pub(super) fn list_mut(&mut self, id: ListId) -> Option<&mut List> {
+        match id {
+            ListId::Order => None,
+            ListId::All(key) => self.terms.get_mut(&key).map(|p| &mut p.all),
+            ListId::Part(key, accept) => self.terms.get_mut(&key)?.by_accept.get_mut(&accept),
+        }
     }
 }
 
@@ -281,14 +327,22 @@ pub(super) fn accept_key(query: &Matcher) -> AcceptKey {
         })
 }
 
-/// Merges age-ordered lists into one age-ordered sequence, lazily.
+/// Merges age-ordered lists into one age-ordered sequence, lazily,
+/// counting what it took from each.
 pub(super) struct MergeIter<'a> {
-    heads: Vec<&'a [Entry]>,
+    heads: Vec<(ListId, &'a [Entry], usize)>,
 }
 
 impl<'a> MergeIter<'a> {
-    pub(super) fn new(lists: Vec<&'a [Entry]>) -> Self {
-        MergeIter { heads: lists }
+    pub(super) fn new(lists: Vec<(ListId, &'a [Entry])>) -> Self {
+        MergeIter {
+            heads: lists.into_iter().map(|(id, l)| (id, l, 0)).collect(),
+        }
+    }
+
+    /// How many entries it took from each list.
+    pub(super) fn taken(&self) -> impl Iterator<Item = (ListId, usize)> + '_ {
+        self.heads.iter().map(|&(id, _, n)| (id, n))
     }
 }
 
@@ -297,30 +351,27 @@ impl Iterator for MergeIter<'_> {
 
     fn next(&mut self) -> Option<Entry> {
         let mut best: Option<(usize, Entry)> = None;
-        for (i, h) in self.heads.iter().enumerate() {
-            if let Some(&e) = h.first()
+        for (i, (_, h, n)) in self.heads.iter().enumerate() {
+            if let Some(&e) = h.get(*n)
                 && best.is_none_or(|(_, b)| e < b)
             {
                 best = Some((i, e));
             }
         }
         let (i, e) = best?;
-        self.heads[i] = &self.heads[i][1..];
+        self.heads[i].2 += 1;
         Some(e)
     }
 }
 
 #[cfg(test)]
 impl List {
-    /// Checks `live` and `head` against `seqs`; returns its live entries.
+    /// Checks `live` and `head` against `seqs` (every live ticket after
+    /// `head`, once: in strictly increasing age, `live` of them); returns
+    /// its live entries.
     pub(super) fn check(&self, seqs: &[u64]) -> Vec<Entry> {
         let live: Vec<Entry> = self.iter(seqs).collect();
         assert_eq!(live.len(), self.live);
-        assert!(
-            self.entries[..self.head]
-                .iter()
-                .all(|e| seqs[e.slot as usize] != e.seq)
-        );
         assert!(
             self.raw()
                 .first()
@@ -371,5 +422,50 @@ impl Index {
             assert!(held.live > 0);
         }
         (keywords, numbers)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lazy removal: the head moves past removed tickets, a read part is
+    /// tidied in order, and a list mostly removed is compacted.
+    #[test]
+    fn lists_drop_removed_tickets_as_they_go() {
+        let mut seqs: Vec<u64> = (0..40).collect();
+        let mut list = List::default();
+        for slot in 0..40u32 {
+            list.push(Entry {
+                seq: u64::from(slot),
+                slot,
+            });
+        }
+        let remove = |list: &mut List, seqs: &mut Vec<u64>, slot: usize| {
+            seqs[slot] = u64::MAX;
+            list.removed(seqs);
+        };
+        remove(&mut list, &mut seqs, 0);
+        remove(&mut list, &mut seqs, 1);
+        assert_eq!(list.raw().len(), 38, "the head moved past 0 and 1");
+        for slot in [3, 5, 6, 8] {
+            remove(&mut list, &mut seqs, slot);
+        }
+        assert_eq!(list.raw().len(), 38, "not at the head: still there");
+        // A reader went through 2, 3, 4, 5, 6, 7 (six entries).
+        list.tidy(6, &seqs);
+        let raw: Vec<u64> = list.raw().iter().map(|e| e.seq).collect();
+        assert_eq!(&raw[..5], &[2, 4, 7, 8, 9]);
+        assert_eq!(list.len(), 34);
+        assert_eq!(list.check(&seqs).len(), 34);
+        // Removing most: compacted, only live entries left.
+        for slot in 9..35 {
+            remove(&mut list, &mut seqs, slot);
+        }
+        assert_eq!(list.len(), 8);
+        assert!(list.entries.len() <= 2 * 8 + 16 + 1);
+        let live: Vec<u64> = list.iter(&seqs).map(|e| e.seq).collect();
+        assert_eq!(live, [2, 4, 7, 35, 36, 37, 38, 39]);
+        assert_eq!(list.check(&seqs).len(), 8);
     }
 }

@@ -1,7 +1,7 @@
 //! One matchmaking pass over the pool (the algorithm is in the module
 //! documentation, `mod.rs`).
 
-use super::index::{Entry, MergeIter, Plan};
+use super::index::{Entry, ListId, MergeIter, Plan};
 use super::pool::Pool;
 use super::ticket::{Hot, Ticket};
 
@@ -82,7 +82,13 @@ impl Pool {
             }
             let reverse = config.rev_precision && !relaxed;
             stats.searched += 1;
-            if let Some(group) = self.search(slot, last, reverse, &mut stats.candidates) {
+            let (group, read) = self.search(slot, last, reverse, &mut stats.candidates);
+            // Before any ticket leaves, so the counts still say where
+            // the search stopped.
+            for (list, n) in read {
+                self.tidy(list, n);
+            }
+            if let Some(group) = group {
                 let tickets: Vec<Ticket> = group.into_iter().filter_map(|s| self.take(s)).collect();
                 stats.matches += 1;
                 stats.tickets += tickets.len();
@@ -92,11 +98,33 @@ impl Pool {
         (out, stats)
     }
 
+    /// Drops the removed tickets among the first `n` entries of `list`,
+    /// which a search has just read ([`List::tidy`]).
+    ///
+    /// [`List::tidy`]: super::index::List::tidy
+    fn tidy(&mut self, list: ListId, n: usize) {
+        match list {
+            ListId::Order => self.order.tidy(n, &self.seqs),
+            _ => {
+                if let Some(l) = self.index.list_mut(list) {
+                    l.tidy(n, &self.seqs);
+                }
+            }
+        }
+    }
+
     /// The group the ticket in slot `slot` forms in this pass, itself
-    /// first, if any (as slots).
-    fn search(&self, slot: u32, last: bool, reverse: bool, read: &mut usize) -> Option<Vec<u32>> {
+    /// first, if any (as slots); and, when it skipped removed tickets,
+    /// how far it read each list.
+    fn search(
+        &self,
+        slot: u32,
+        last: bool,
+        reverse: bool,
+        read: &mut usize,
+    ) -> (Option<Vec<u32>>, ReadLists) {
         let t = &self.hot[slot as usize];
-        let hits = self.hits(slot, reverse, read);
+        let (hits, lists) = self.hits(slot, reverse, read);
         let mut group: Vec<(u32, &Hot)> = vec![(slot, t)];
         let (mut lo, mut hi, mut size) = (t.min_count, t.max_count, t.count);
         'hits: for (hs, h) in hits {
@@ -125,10 +153,10 @@ impl Pool {
             }
         }
         if group.len() > 1 && size == t.max_count && fits(&group, size) {
-            return Some(group.iter().map(|&(s, _)| s).collect());
+            return (Some(group.iter().map(|&(s, _)| s).collect()), lists);
         }
         if !last {
-            return None;
+            return (None, lists);
         }
         // Last interval: the longest prefix of the group whose size every
         // member's window and multiple allow (the newest hits trimmed).
@@ -136,15 +164,16 @@ impl Pool {
             let prefix = &group[..k];
             let size: usize = prefix.iter().map(|(_, g)| g.count).sum();
             if fits(prefix, size) {
-                return Some(prefix.iter().map(|&(s, _)| s).collect());
+                return (Some(prefix.iter().map(|&(s, _)| s).collect()), lists);
             }
         }
-        None
+        (None, lists)
     }
 
     /// The candidates the ticket in slot `slot` accepts (and, with
-    /// `reverse`, that accept it), best score first, ties oldest first.
-    fn hits(&self, slot: u32, reverse: bool, read: &mut usize) -> Vec<(u32, &Hot)> {
+    /// `reverse`, that accept it), best score first, ties oldest first;
+    /// and, when it skipped removed tickets, how far it read each list.
+    fn hits(&self, slot: u32, reverse: bool, read: &mut usize) -> (Vec<(u32, &Hot)>, ReadLists) {
         let t = &self.hot[slot as usize];
         let searcher = reverse.then_some(&*t.props);
         let mut hits: Vec<(f64, u32, &Hot)> = Vec::new();
@@ -179,18 +208,31 @@ impl Pool {
             hits.len() >= SCAN_HITS || brought > t.max_count.saturating_sub(t.count)
         };
         let seqs = &self.seqs[..];
-        let alive = |e: &Entry| seqs[e.slot as usize] == e.seq;
-        match self.index.plan(&t.matcher, searcher, seqs) {
-            Plan::Posting(list) => scan(list.iter().copied().filter(alive), &mut read_one),
-            Plan::Merge(lists) => scan(MergeIter::new(lists).filter(alive), &mut read_one),
+        let mut skipped = 0;
+        let alive = |e: &Entry| {
+            let alive = seqs[e.slot as usize] == e.seq;
+            skipped += usize::from(!alive);
+            alive
+        };
+        let mut lists = Vec::new();
+        match self.index.plan(&t.matcher, searcher, &self.order, seqs) {
+            Plan::Lists(read) => {
+                let mut merged = MergeIter::new(read);
+                scan(merged.by_ref().filter(alive), &mut read_one);
+                if skipped > 0 {
+                    lists.extend(merged.taken());
+                }
+            }
             Plan::Entries(entries) => scan(entries.into_iter(), &mut read_one),
-            Plan::All => scan(self.order.iter(seqs), &mut read_one),
         }
         // Stable: equal scores keep age order.
         hits.sort_by(|a, b| b.0.total_cmp(&a.0));
-        hits.into_iter().map(|(_, s, h)| (s, h)).collect()
+        (hits.into_iter().map(|(_, s, h)| (s, h)).collect(), lists)
     }
 }
+
+/// How far a search read each list, when it skipped removed tickets.
+type ReadLists = Vec<(ListId, usize)>;
 
 /// Reads at most [`MAX_READS`] candidates, until `read_one` says stop.
 fn scan(candidates: impl Iterator<Item = Entry>, read_one: &mut impl FnMut(Entry) -> bool) {

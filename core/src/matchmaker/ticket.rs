@@ -65,25 +65,29 @@ impl Ticket {
 /// reads only to count its intervals and to hand it over): counts, flags,
 /// and its sessions, party, properties and query as symbols
 /// (`intern.rs`), so that filtering a candidate reads a few cache lines
-/// and no string.
+/// and no string. Laid out in that order from a cache line's start: what
+/// every candidate read is tested on (counts, sessions, party, then the
+/// properties its searcher's query reads) fills the first two lines; its
+/// own query, read only for candidates the searcher accepts, follows.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub(super) struct Hot {
     pub(super) min_count: usize,
     pub(super) max_count: usize,
-    pub(super) count_multiple: usize,
     /// Presences it brings.
     pub(super) count: usize,
-    /// Whether it still searches in a pass (its first `max_intervals`
-    /// passes); an inactive ticket waits to be found.
-    pub(super) active: bool,
     /// Every presence's session.
     pub(super) sessions: Sessions,
     /// Its party, `None` for a solo ticket.
     pub(super) party: Option<Sym>,
+    /// Whether it still searches in a pass (its first `max_intervals`
+    /// passes); an inactive ticket waits to be found.
+    pub(super) active: bool,
     /// Its properties as the query language sees them.
     pub(super) props: Props,
     /// Its query.
     pub(super) matcher: Matcher,
+    pub(super) count_multiple: usize,
     /// The first keyword its query requires (`index.rs`).
     pub(super) accept: AcceptKey,
 }
