@@ -56,12 +56,16 @@ impl List {
         self.live -= 1;
         let alive = |e: &Entry| seqs[e.slot as usize] == e.seq;
         if self.live == 0 {
-            self.entries.clear();
+            self.entries = Vec::new();
             self.head = 0;
         } else if self.entries.len() - self.live > self.live + 16 {
             self.entries.drain(..self.head);
             self.entries.retain(alive);
             self.head = 0;
+            // A list that was long gives back what it no longer needs.
+            if self.entries.capacity() > 4 * self.live + 64 {
+                self.entries.shrink_to(2 * self.live);
+            }
         } else {
             while self.entries.get(self.head).is_some_and(|e| !alive(e)) {
                 self.head += 1;
@@ -464,6 +468,7 @@ mod tests {
         }
         assert_eq!(list.len(), 8);
         assert!(list.entries.len() <= 2 * 8 + 16 + 1);
+        assert!(list.entries.capacity() <= 4 * 8 + 64);
         let live: Vec<u64> = list.iter(&seqs).map(|e| e.seq).collect();
         assert_eq!(live, [2, 4, 7, 35, 36, 37, 38, 39]);
         assert_eq!(list.check(&seqs).len(), 8);
