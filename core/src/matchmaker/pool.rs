@@ -117,9 +117,13 @@ impl Pool {
 
     /// The slot of the ticket with this id.
     fn slot_of(&self, id: &str) -> Option<u32> {
-        self.by_id.find(self.by_id.hash(id), |s| {
-            self.ticket(s).is_some_and(|t| t.id == id)
-        })
+        self.slot_with(self.by_id.hash(id), id)
+    }
+
+    /// The slot of the ticket with this id, whose hash is `hash`.
+    fn slot_with(&self, hash: u64, id: &str) -> Option<u32> {
+        self.by_id
+            .find(hash, |s| self.ticket(s).is_some_and(|t| t.id == id))
     }
 
     /// The ticket in slot `slot`.
@@ -154,7 +158,8 @@ impl Pool {
         };
         let query = query::parse(text).map_err(AddError::Query)?;
         let compiled = query.compile().map_err(AddError::Query)?;
-        if self.slot_of(&id).is_some() {
+        let id_hash = self.by_id.hash(&id);
+        if self.slot_with(id_hash, &id).is_some() {
             return Err(AddError::DuplicateId);
         }
         if spec
@@ -208,7 +213,7 @@ impl Pool {
             self.by_party.entry(sym).or_default().insert(slot);
             sym
         });
-        self.by_id.insert(self.by_id.hash(&id), slot);
+        self.by_id.insert(id_hash, slot);
         self.order.push(Entry { seq, slot });
         self.seqs[slot as usize] = seq;
         self.hot[slot as usize] = Hot {
@@ -222,6 +227,7 @@ impl Pool {
             props,
             matcher,
             accept,
+            id_hash,
         };
         self.tickets[slot as usize] = Some(Ticket {
             id,
@@ -240,7 +246,7 @@ impl Pool {
         self.free.push(slot);
         self.order.removed(&self.seqs);
         self.index.remove(&hot.props, hot.accept, &self.seqs);
-        self.by_id.remove(self.by_id.hash(&ticket.id), slot);
+        self.by_id.remove(hot.id_hash, slot);
         for &sym in hot.sessions.as_slice() {
             intern::remove(&mut self.by_session, sym, slot);
             self.syms.release(sym);
@@ -346,6 +352,7 @@ impl Pool {
             let t = self.ticket(e.slot).expect("a ticket");
             let h = &self.hot[e.slot as usize];
             assert_eq!(self.slot_of(&t.id), Some(e.slot));
+            assert_eq!(h.id_hash, self.by_id.hash(&t.id));
             assert_eq!(h.count, t.count());
             assert_eq!(
                 (h.min_count, h.max_count, h.count_multiple),

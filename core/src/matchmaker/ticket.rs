@@ -90,6 +90,9 @@ pub(super) struct Hot {
     pub(super) count_multiple: usize,
     /// The first keyword its query requires (`index.rs`).
     pub(super) accept: AcceptKey,
+    /// Its id's keyed hash in the pool's id table, so that removing it
+    /// does not hash the id again.
+    pub(super) id_hash: u64,
 }
 
 /// The sessions of a ticket's presences, inline for the usual one.
@@ -122,6 +125,7 @@ impl Hot {
             props: Props::empty(),
             matcher: Matcher::nothing(),
             accept: None,
+            id_hash: 0,
         }
     }
 
