@@ -9,6 +9,7 @@ pub mod error;
 pub mod friend;
 pub mod grant;
 pub mod histogram;
+pub mod leaderboard;
 pub mod matchmaker;
 pub mod notification;
 pub mod query;
