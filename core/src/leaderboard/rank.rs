@@ -38,6 +38,10 @@ pub const BLOCK: usize = 512;
 
 type Key = (i64, i64, u128);
 
+/// What the index is built from: a stored record's `(owner, score,
+/// subscore, num_score)`.
+pub type RankRow = (Uuid, i64, i64, i32);
+
 /// Exact ranks of one leaderboard period.
 #[derive(Clone, Debug)]
 pub struct RankIndex {
@@ -60,7 +64,7 @@ impl RankIndex {
 
     /// Builds an index from stored rows `(owner, score, subscore,
     /// num_score)` in any order, in `O(n log n)`.
-    pub fn from_rows(sort: SortOrder, rows: Vec<(Uuid, i64, i64, i32)>) -> RankIndex {
+    pub fn from_rows(sort: SortOrder, rows: Vec<RankRow>) -> RankIndex {
         let mut index = RankIndex::new(sort);
         let mut keys = Vec::with_capacity(rows.len());
         index.owners.reserve(rows.len());

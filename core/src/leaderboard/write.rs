@@ -18,7 +18,37 @@
 //! * scores are never negative (Nakama's `CHECK (score >= 0)`): a write
 //!   that would store a negative or overflowing value fails.
 
+use uuid::Uuid;
+
 use super::{Operator, SortOrder};
+
+/// One write, as a backend runs it.
+#[derive(Clone, Debug)]
+pub struct RecordWrite {
+    pub leaderboard_id: String,
+    /// The period's expiry (0: the board never resets).
+    pub expiry: i64,
+    pub owner_id: Uuid,
+    /// Stored when given (and on a change), else the record keeps its own.
+    pub username: Option<String>,
+    pub score: i64,
+    pub subscore: i64,
+    /// A JSON object; kept as it was when `None`.
+    pub metadata: Option<String>,
+    pub operator: Operator,
+    pub sort: SortOrder,
+    /// Unix seconds, the create and update time it stamps.
+    pub now: i64,
+    /// `max_num_score` of a new record.
+    pub max_num_score: i32,
+}
+
+/// What a write left: the record, and whether the write changed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub record: super::Record,
+    pub changed: bool,
+}
 
 /// The outcome of a write on a stored `(score, subscore)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod friends;
+mod leaderboards;
 mod messages;
 mod migration_runner;
 mod notifications;

@@ -18,6 +18,7 @@ mod accounts;
 mod db;
 mod friends;
 mod group;
+mod leaderboards;
 mod messages;
 mod migration_runner;
 mod notifications;

@@ -13,6 +13,7 @@
 
 mod accounts;
 mod friends;
+mod leaderboards;
 mod messages;
 mod migrations;
 mod notifications;
@@ -25,6 +26,7 @@ use std::pin::Pin;
 
 pub use accounts::AccountStore;
 pub use friends::FriendStore;
+pub use leaderboards::LeaderboardStore;
 pub use messages::MessageStore;
 pub use migrations::{MigrationStatus, MigrationStore};
 pub use notifications::NotificationStore;
@@ -47,6 +49,7 @@ pub trait Store:
     + MessageStore
     + StorageStore
     + WalletStore
+    + LeaderboardStore
 {
 }
 
@@ -59,5 +62,6 @@ impl<T> Store for T where
         + MessageStore
         + StorageStore
         + WalletStore
+        + LeaderboardStore
 {
 }
