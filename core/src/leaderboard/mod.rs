@@ -34,8 +34,6 @@ pub const MAX_ID_LEN: usize = 128;
 pub const DEFAULT_MAX_NUM_SCORE: i32 = 1_000_000;
 /// Most owner ids one listing may name (Kairos's bound; Nakama has none).
 pub const MAX_OWNER_IDS: usize = 1000;
-/// Longest metadata a record or leaderboard may carry, in bytes.
-pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
 /// Record order. Ties on score break on subscore, then on owner id, in
 /// the same direction (Nakama's `ORDER BY score, subscore, owner_id`).

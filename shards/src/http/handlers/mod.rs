@@ -7,6 +7,7 @@
 mod account;
 mod channels;
 mod friends;
+mod leaderboards;
 mod matches;
 mod matchmaker;
 mod notifications;
@@ -49,6 +50,10 @@ routes! {
     DeleteFriends: DELETE "/v2/friend" Session => friends::delete;
     BlockFriends: POST "/v2/friend/block" Session => friends::block;
     ListFriendsOfFriends: GET "/v2/friend/friends" Session => friends::list_friends_of_friends;
+    ListLeaderboardRecords: GET "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::list;
+    WriteLeaderboardRecord: POST "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::write;
+    DeleteLeaderboardRecord: DELETE "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::delete;
+    ListLeaderboardRecordsAroundOwner: GET "/v2/leaderboard/{leaderboard_id}/owner/{owner_id}" Session => leaderboards::around;
     ListMatches: GET "/v2/match" Session => matches::list;
     ListParties: GET "/v2/party" Session => parties::list;
     GetMatchmakerStats: GET "/v2/matchmaker/stats" Session => matchmaker::stats;
