@@ -297,6 +297,13 @@ fn listings_cursors_owners_and_around(b: &Backend) {
     let one = list(&http, t, &id, "");
     assert_eq!(scores(&one, "records"), vec![("70".into(), "1".into())]);
     assert_eq!(one["rank_count"], "6");
+    // Deleting an account deletes its records and ranks.
+    let gone = &players[6];
+    let r = http.send("DELETE", "/v2/account", &gone.token, &json!({}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let one = list(&http, t, &id, "");
+    assert_eq!(scores(&one, "records"), vec![("60".into(), "1".into())]);
+    assert_eq!(one["rank_count"], "5");
 }
 
 fn authoritative_boards_and_deletes(b: &Backend) {

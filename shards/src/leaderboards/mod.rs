@@ -83,6 +83,10 @@ pub(crate) enum Op {
         expiry: i64,
         owner: Uuid,
     },
+    /// An account was deleted with its records: unrank it everywhere.
+    OwnerGone {
+        owner: Uuid,
+    },
     /// Ranks of owners in a period, and how many records it ranks.
     Fill {
         id: String,
@@ -178,6 +182,11 @@ impl Leaderboards {
 
     pub fn removed(&self, id: String, expiry: i64, owner: Uuid) {
         self.send(Op::Removed { id, expiry, owner });
+    }
+
+    /// `owner`'s account and records were deleted.
+    pub fn owner_gone(&self, owner: Uuid) {
+        self.send(Op::OwnerGone { owner });
     }
 
     /// Each owner's rank (0 if unranked) and the period's ranked count.

@@ -144,6 +144,11 @@ impl Worker {
                     index.remove(owner);
                 }
             }
+            Op::OwnerGone { owner } => {
+                for index in self.indexes.values_mut() {
+                    index.remove(owner);
+                }
+            }
             Op::Fill {
                 id,
                 expiry,
