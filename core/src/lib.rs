@@ -10,6 +10,7 @@ pub mod friend;
 pub mod grant;
 pub mod group;
 pub mod histogram;
+pub mod leaderboard;
 pub mod matchmaker;
 pub mod notification;
 pub mod query;

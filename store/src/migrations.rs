@@ -36,6 +36,10 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0004_wallet.sql"),
     },
     Migration {
+        version: 5,
+        name: "leaderboards",
+        sqlite: include_str!("../migrations/sqlite/0005_leaderboards.sql"),
+        postgres: include_str!("../migrations/postgres/0005_leaderboards.sql"),
         version: 6,
         name: "groups",
         sqlite: include_str!("../migrations/sqlite/0006_groups.sql"),

@@ -309,6 +309,12 @@ impl AccountStore for PgStore {
             tx.execute("DELETE FROM storage WHERE user_id = $1", &[&user])
                 .await
                 .map_err(db_err)?;
+            tx.execute(
+                "DELETE FROM leaderboard_record WHERE owner_id = $1",
+                &[&user],
+            )
+            .await
+            .map_err(db_err)?;
             // Edges added between the first look and the lock: lock those
             // users too before recounting them.
             locked.sort_unstable();

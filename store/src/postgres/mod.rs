@@ -14,6 +14,7 @@
 mod accounts;
 mod friends;
 mod groups;
+mod leaderboards;
 mod messages;
 mod migration_runner;
 mod notifications;

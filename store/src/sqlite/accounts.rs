@@ -384,6 +384,12 @@ impl Db {
             exec(&tx, "DELETE FROM user_edge WHERE source_id = ?1", [&uid]).map_err(db_err)?;
             exec(&tx, "DELETE FROM notification WHERE user_id = ?1", [&uid]).map_err(db_err)?;
             exec(&tx, "DELETE FROM storage WHERE user_id = ?1", [&uid]).map_err(db_err)?;
+            exec(
+                &tx,
+                "DELETE FROM leaderboard_record WHERE owner_id = ?1",
+                [&uid],
+            )
+            .map_err(db_err)?;
             recount(&tx, counterparts.iter().map(String::as_str))?;
             super::groups::remove_user(&tx, &uid)?;
             exec(&tx, "DELETE FROM user_device WHERE user_id = ?1", [&uid]).map_err(db_err)?;

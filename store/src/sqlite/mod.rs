@@ -19,6 +19,7 @@ mod db;
 mod friends;
 mod group;
 mod groups;
+mod leaderboards;
 mod messages;
 mod migration_runner;
 mod notifications;

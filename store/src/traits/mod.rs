@@ -14,6 +14,7 @@
 mod accounts;
 mod friends;
 mod groups;
+mod leaderboards;
 mod messages;
 mod migrations;
 mod notifications;
@@ -27,6 +28,7 @@ use std::pin::Pin;
 pub use accounts::AccountStore;
 pub use friends::FriendStore;
 pub use groups::GroupStore;
+pub use leaderboards::LeaderboardStore;
 pub use messages::MessageStore;
 pub use migrations::{MigrationStatus, MigrationStore};
 pub use notifications::NotificationStore;
@@ -50,6 +52,7 @@ pub trait Store:
     + StorageStore
     + WalletStore
     + GroupStore
+    + LeaderboardStore
 {
 }
 
@@ -63,5 +66,6 @@ impl<T> Store for T where
         + StorageStore
         + WalletStore
         + GroupStore
+        + LeaderboardStore
 {
 }

@@ -8,6 +8,7 @@ mod account;
 mod channels;
 mod friends;
 mod groups;
+mod leaderboards;
 mod matches;
 mod matchmaker;
 mod notifications;
@@ -63,6 +64,10 @@ routes! {
     DemoteGroupUsers: POST "/v2/group/{group_id}/demote" Session => groups::demote;
     ListGroupUsers: GET "/v2/group/{group_id}/user" Session => groups::list_users;
     ListUserGroups: GET "/v2/user/{user_id}/group" Session => groups::list_user_groups;
+    ListLeaderboardRecords: GET "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::list;
+    WriteLeaderboardRecord: POST "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::write;
+    DeleteLeaderboardRecord: DELETE "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::delete;
+    ListLeaderboardRecordsAroundOwner: GET "/v2/leaderboard/{leaderboard_id}/owner/{owner_id}" Session => leaderboards::around;
     ListMatches: GET "/v2/match" Session => matches::list;
     ListParties: GET "/v2/party" Session => parties::list;
     GetMatchmakerStats: GET "/v2/matchmaker/stats" Session => matchmaker::stats;
