@@ -27,8 +27,8 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
     AccountStore, BoxFuture, FriendStore, GroupStore, LeaderboardStore, MessageStore,
-    MigrationStatus,
-    MigrationStore, NotificationStore, Revocations, SessionStore, StorageStore, Store, WalletStore,
+    MigrationStatus, MigrationStore, NotificationStore, Revocations, SessionStore, StorageStore,
+    Store, WalletStore,
 };
 
 /// Every capability trait, for calling store methods on a concrete backend

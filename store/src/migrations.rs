@@ -40,6 +40,8 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "leaderboards",
         sqlite: include_str!("../migrations/sqlite/0005_leaderboards.sql"),
         postgres: include_str!("../migrations/postgres/0005_leaderboards.sql"),
+    },
+    Migration {
         version: 6,
         name: "groups",
         sqlite: include_str!("../migrations/sqlite/0006_groups.sql"),
