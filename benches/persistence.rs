@@ -1,12 +1,16 @@
 //! criterion: persistence round trips, as a shard sees them: submit a job
 //! to the pool, the pool runs it on the store, the reply comes back. A
-//! read (`user_status` of an existing account) and a write (storing a chat
-//! message) on SQLite, and on PostgreSQL when `KAIROS_BENCH_POSTGRES` names
-//! a database (each run in a schema of its own, dropped afterwards).
+//! read (`user_status` of an existing account), a write (storing a chat
+//! message) and storage batches (`PUT /v2/storage`'s transaction: 1 and 10
+//! objects of a user's, replacing objects of 16 keys, each batch all or
+//! nothing) on SQLite, and on PostgreSQL when `KAIROS_BENCH_POSTGRES`
+//! names a database (each run in a schema of its own, dropped afterwards).
+//! A storage batch's objects per second is its size over its time.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kairos_core::account::Identity;
 use kairos_core::channel::{self, ChannelMessage};
+use kairos_core::storage::{StorageCaller, StorageWrite};
 use kairos_store::{Persist, StoreConfig};
 use uuid::Uuid;
 
@@ -62,6 +66,30 @@ fn bench_backend(c: &mut Criterion, name: &str, persist: &Persist) {
                 .expect("write")
         })
     });
+    for batch in [1usize, 10] {
+        let mut next = 0usize;
+        c.bench_function(&format!("persist_storage_write_batch{batch}/{name}"), |b| {
+            b.iter(|| {
+                let writes: Vec<StorageWrite> = (0..batch)
+                    .map(|i| StorageWrite {
+                        collection: "bench".into(),
+                        key: format!("k{}", (next + i) % 16),
+                        user_id: user,
+                        value: r#"{"level":12,"coins":340,"items":["sword","shield"]}"#.into(),
+                        version: String::new(),
+                        permission_read: 1,
+                        permission_write: 1,
+                    })
+                    .collect();
+                next += batch;
+                persist
+                    .block_on(persist.run(move |s| async move {
+                        s.storage_write(StorageCaller::User(user), writes).await
+                    }))
+                    .expect("storage batch")
+            })
+        });
+    }
 }
 
 /// Drops the bench's schema over a connection of its own.

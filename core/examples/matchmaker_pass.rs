@@ -16,6 +16,11 @@
 //! `tickets`, nine tenths of them waiting (inactive, each asking first for
 //! a private code no one else has) and a tenth that just arrived, and one
 //! pass (`steady_ms`).
+//!
+//! Each time is wall-clock; the `cpu` columns are the same spans in CPU
+//! time of this thread (Linux's `/proc/thread-self/schedstat`, `-` where
+//! it cannot be read), which waiting for a core on a busy machine does
+//! not inflate.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -68,6 +73,26 @@ fn spec(i: usize, rng: &mut Lcg) -> TicketSpec {
     }
 }
 
+/// Nanoseconds this thread has run on a CPU, if the system says.
+fn cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+/// Times `f`: wall-clock milliseconds and CPU milliseconds of this thread.
+fn timed<R>(f: impl FnOnce() -> R) -> (R, f64, Option<f64>) {
+    let cpu = cpu_ns();
+    let t = Instant::now();
+    let r = f();
+    let wall = t.elapsed().as_secs_f64() * 1e3;
+    let cpu = cpu.zip(cpu_ns()).map(|(a, b)| (b - a) as f64 / 1e6);
+    (r, wall, cpu)
+}
+
+fn ms(cpu: Option<f64>) -> String {
+    cpu.map_or_else(|| "-".to_string(), |c| format!("{c:.0}"))
+}
+
 fn main() {
     let sizes: Vec<usize> = {
         let args: Vec<usize> = std::env::args()
@@ -85,20 +110,19 @@ fn main() {
         rev_precision: true,
     };
     println!(
-        "tickets  add_ms  pass1_ms  matched1  candidates1  pass2_ms  matched2  left  steady_ms  steady_matched"
+        "tickets  add_ms  pass1_ms  matched1  candidates1  pass2_ms  matched2  left  steady_ms  steady_matched  add_cpu  pass1_cpu  steady_cpu"
     );
     for n in sizes {
         let mut rng = Lcg(42);
         let mut pool = Pool::new(3, n);
-        let t = Instant::now();
-        for i in 0..n {
-            pool.add(format!("ticket-{i}"), spec(i, &mut rng), 0)
-                .expect("a valid ticket");
-        }
-        let add_ms = t.elapsed().as_secs_f64() * 1e3;
-        let t = Instant::now();
-        let (_, first) = pool.pass(&config, || false);
-        let pass1 = t.elapsed().as_secs_f64() * 1e3;
+        let ((), add_ms, add_cpu) = timed(|| {
+            for i in 0..n {
+                pool.add(format!("ticket-{i}"), spec(i, &mut rng), 0)
+                    .expect("a valid ticket");
+            }
+        });
+        // The matches are dropped inside the span, as before.
+        let (first, pass1, pass1_cpu) = timed(|| pool.pass(&config, || false).1);
         let t = Instant::now();
         let (_, second) = pool.pass(&config, || false);
         let pass2 = t.elapsed().as_secs_f64() * 1e3;
@@ -121,12 +145,16 @@ fn main() {
                 .add(format!("new-{i}"), spec(2 * n + i, &mut rng), 0)
                 .expect("valid");
         }
-        let t = Instant::now();
-        let (_, third) = steady.pass(&config, || false);
-        let steady_ms = t.elapsed().as_secs_f64() * 1e3;
+        let (third, steady_ms, steady_cpu) = timed(|| steady.pass(&config, || false).1);
         println!(
-            "{n:>7}  {add_ms:>6.0}  {pass1:>8.1}  {:>8}  {:>11}  {pass2:>8.1}  {:>8}  {left:>4}  {steady_ms:>9.1}  {:>14}",
-            first.tickets, first.candidates, second.tickets, third.tickets,
+            "{n:>7}  {add_ms:>6.0}  {pass1:>8.1}  {:>8}  {:>11}  {pass2:>8.1}  {:>8}  {left:>4}  {steady_ms:>9.1}  {:>14}  {:>7}  {:>9}  {:>10}",
+            first.tickets,
+            first.candidates,
+            second.tickets,
+            third.tickets,
+            ms(add_cpu),
+            ms(pass1_cpu),
+            ms(steady_cpu),
         );
     }
 }

@@ -58,6 +58,10 @@ pub struct Options {
     pub mode: AuthMode,
     /// `auth-device --mode existing` pool size.
     pub accounts: usize,
+    /// `storage-write`: objects per request.
+    pub batch: usize,
+    /// `storage-write`: keys each account cycles over.
+    pub keys: usize,
     /// Concurrent setup operations (account creation, auth + connect).
     pub setup_concurrency: usize,
     /// `idle-sockets` socket count.
@@ -139,6 +143,9 @@ scenario options:
   --mode new|existing      auth-device: fresh device per request, or re-auth
                            of a pre-created pool (default new)
   --accounts N             auth-device --mode existing: pool size (default 1000)
+  --batch N                storage-write: objects per PUT /v2/storage (default 1)
+  --keys N                 storage-write: keys each account cycles over, so
+                           writes replace objects (default 16)
   --sockets N              idle-sockets: sockets to hold open (default 1000)
   --rpc ID                 rpc-echo: the RPC called on the socket (default
                            example.echo, Kairos's stock example; it must
@@ -250,6 +257,8 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
         threads: 1,
         mode: AuthMode::New,
         accounts: 1000,
+        batch: 1,
+        keys: 16,
         setup_concurrency: 64,
         sockets: 1000,
         server_pid: None,
@@ -328,6 +337,8 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
                 }
             }
             "--accounts" => o.accounts = parse_num(&name, v)?,
+            "--batch" => o.batch = parse_num(&name, v)?,
+            "--keys" => o.keys = parse_num(&name, v)?,
             "--setup-concurrency" => o.setup_concurrency = parse_num(&name, v)?,
             "--sockets" => o.sockets = parse_num(&name, v)?,
             "--server-pid" => o.server_pid = Some(parse_num(&name, v)?),
@@ -384,6 +395,12 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
     }
     if o.accounts == 0 {
         return Err("--accounts must be at least 1".into());
+    }
+    if o.batch == 0 || o.batch > 1000 {
+        return Err("--batch must be between 1 and 1000".into());
+    }
+    if o.keys == 0 {
+        return Err("--keys must be at least 1".into());
     }
     if o.duration.is_zero() {
         return Err("--duration must be positive".into());
@@ -488,6 +505,10 @@ impl Options {
             if self.mode == AuthMode::Existing {
                 s.push(("accounts".to_string(), json!(self.accounts)));
             }
+        }
+        if sc == Scenario::StorageWrite {
+            s.push(("batch".to_string(), json!(self.batch)));
+            s.push(("keys".to_string(), json!(self.keys)));
         }
         if sc.uses_server() {
             s.push((

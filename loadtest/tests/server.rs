@@ -278,6 +278,31 @@ fn rpc_echo_round_trips() {
 }
 
 #[test]
+fn storage_write_batches() {
+    let (report, stdout) = run(
+        "storage-write",
+        &[
+            "storage-write",
+            "-c",
+            "2",
+            "-d",
+            "1",
+            "--batch",
+            "3",
+            "--keys",
+            "4",
+        ],
+    );
+    setup_ok(&report, &["authenticate_device"], 2);
+    let write = op(&report, "storage_write");
+    let n = write["ok"].as_u64().unwrap();
+    assert!(n > 0, "{stdout}");
+    clean_latency(write, n);
+    assert_eq!(report["extra"]["objects_per_request"], 3);
+    assert_eq!(report["extra"]["keys_per_account"], 4);
+}
+
+#[test]
 fn authoritative_players() {
     let (report, stdout) = run(
         "authoritative",

@@ -460,3 +460,228 @@ pub struct StorageObjectAcks {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acks: Vec<StorageObjectAck>,
 }
+
+/// A group (`api.Group`). `open` is a `BoolValue`, so it is written even
+/// when false.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct Group {
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub creator_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub lang_tag: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub metadata: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub avatar_url: String,
+    #[serde(default)]
+    pub open: bool,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub edge_count: i32,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub max_count: i32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub create_time: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub update_time: String,
+}
+
+/// `GET /v2/group`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct GroupList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
+/// One member of `GET /v2/group/{id}/user`; `state` is an `Int32Value`,
+/// written even when zero (a superadmin).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct GroupUser {
+    pub user: User,
+    pub state: i32,
+}
+
+/// `GET /v2/group/{id}/user`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct GroupUserList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_users: Vec<GroupUser>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
+/// One group of `GET /v2/user/{id}/group`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct UserGroup {
+    pub group: Group,
+    pub state: i32,
+}
+
+/// `GET /v2/user/{id}/group`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct UserGroupList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub user_groups: Vec<UserGroup>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}
+
+/// `POST /v2/group` body.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct CreateGroupRequest {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub description: String,
+    #[serde(default, deserialize_with = "nullable", alias = "langTag")]
+    pub lang_tag: String,
+    #[serde(default, deserialize_with = "nullable", alias = "avatarUrl")]
+    pub avatar_url: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub open: bool,
+    #[serde(default, deserialize_with = "nullable", alias = "maxCount")]
+    pub max_count: i32,
+}
+
+/// `PUT /v2/group/{id}` body: wrappers, absent meaning unchanged.
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct UpdateGroupRequest {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, alias = "langTag")]
+    pub lang_tag: Option<String>,
+    #[serde(default, alias = "avatarUrl")]
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub open: Option<bool>,
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A leaderboard record (`api.LeaderboardRecord`): int64s as strings,
+/// zero values left out, as protojson writes them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct LeaderboardRecord {
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub leaderboard_id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub owner_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(
+        default,
+        with = "crate::json::int64_string",
+        skip_serializing_if = "is_zero_i64"
+    )]
+    pub score: i64,
+    #[serde(
+        default,
+        with = "crate::json::int64_string",
+        skip_serializing_if = "is_zero_i64"
+    )]
+    pub subscore: i64,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub num_score: i32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub metadata: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_time: Option<String>,
+    #[serde(
+        default,
+        with = "crate::json::int64_string",
+        skip_serializing_if = "is_zero_i64"
+    )]
+    pub rank: i64,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub max_num_score: u32,
+}
+
+/// `GET /v2/leaderboard/{id}` and `.../owner/{owner_id}` reply
+/// (`api.LeaderboardRecordList`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct LeaderboardRecordList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<LeaderboardRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owner_records: Vec<LeaderboardRecord>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub next_cursor: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub prev_cursor: String,
+    #[serde(
+        default,
+        with = "crate::json::int64_string",
+        skip_serializing_if = "is_zero_i64"
+    )]
+    pub rank_count: i64,
+}
+
+/// `POST /v2/leaderboard/{id}` body (the request's `record`,
+/// `api.WriteLeaderboardRecordRequest.LeaderboardRecordWrite`).
+#[derive(Clone, Debug, Deserialize, Default)]
+pub struct LeaderboardRecordWrite {
+    #[serde(default, with = "crate::json::int64_string")]
+    pub score: i64,
+    #[serde(default, with = "crate::json::int64_string")]
+    pub subscore: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub metadata: String,
+    /// `api.Operator`: 0 no override, 1 best, 2 set, 3 incr, 4 decr, as
+    /// a number or its name; another number is kept (proto3 enums are
+    /// open) for the server to refuse.
+    #[serde(default, deserialize_with = "operator")]
+    pub operator: i32,
+}
+
+fn operator<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = i32;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an api.Operator number or name")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i32, E> {
+            i32::try_from(v).map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i32, E> {
+            i32::try_from(v)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<i32, E> {
+            match v {
+                "NO_OVERRIDE" => Ok(0),
+                "BEST" => Ok(1),
+                "SET" => Ok(2),
+                "INCREMENT" => Ok(3),
+                "DECREMENT" => Ok(4),
+                _ => Err(E::invalid_value(serde::de::Unexpected::Str(v), &self)),
+            }
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<i32, E> {
+            Ok(0)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<i32, E> {
+            Ok(0)
+        }
+    }
+    d.deserialize_any(V)
+}

@@ -6,6 +6,7 @@ pub mod cli;
 pub(crate) mod datagram;
 pub mod fanout;
 pub(crate) mod http;
+pub(crate) mod leaderboards;
 pub mod listing;
 pub(crate) mod logging;
 pub(crate) mod lua;

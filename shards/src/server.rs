@@ -43,6 +43,7 @@ pub struct Server {
     threads: Vec<ShardThread>,
     listing: std::thread::JoinHandle<()>,
     matchmaker: std::thread::JoinHandle<()>,
+    leaderboards: std::thread::JoinHandle<()>,
 }
 
 /// The addresses a shard listens on. Shard 0 binds first; the others bind
@@ -121,7 +122,14 @@ impl Server {
         let (matchmaker, inboxes, matchmaker_thread) =
             crate::matchmaker::Matchmaker::start(&config, shards)
                 .map_err(|e| format!("cannot start the matchmaker: {e}"))?;
+        let loaded = crate::leaderboards::load(&persist, now_secs())
+            .map_err(|e| format!("cannot load leaderboards: {}", e.message))?;
+        let (leaderboards, resets, leaderboards_thread) =
+            crate::leaderboards::Leaderboards::start(loaded, now_secs)
+                .map_err(|e| format!("cannot start the leaderboards: {e}"))?;
         let shared = Arc::new(Shared {
+            leaderboards,
+            leaderboard_resets: std::sync::Mutex::new(Some(resets)),
             listing,
             matchmaker,
             matchmaker_inboxes: std::sync::Mutex::new(inboxes.into_iter().map(Some).collect()),
@@ -205,6 +213,7 @@ impl Server {
             threads,
             listing: listing_thread,
             matchmaker: matchmaker_thread,
+            leaderboards: leaderboards_thread,
         })
     }
 
@@ -218,6 +227,10 @@ impl Server {
         self.shared.listing.stop();
         if self.listing.join().is_err() {
             tracing::error!("the match listing thread panicked");
+        }
+        self.shared.leaderboards.stop();
+        if self.leaderboards.join().is_err() {
+            tracing::error!("the leaderboards thread panicked");
         }
         self.shared.matchmaker.stop();
         if self.matchmaker.join().is_err() {
@@ -253,6 +266,16 @@ async fn shard_main(
             shard.clone(),
             inbox,
         ));
+    }
+    if id == 0 {
+        let resets = shared
+            .leaderboard_resets
+            .lock()
+            .ok()
+            .and_then(|mut inbox| inbox.take());
+        if let Some(resets) = resets {
+            rt::spawn(crate::leaderboards::resets::drain(shard.clone(), resets));
+        }
     }
     let udp = match at.udp.map(|a| start_udp(&shard, a)).transpose() {
         Ok(udp) => udp,

@@ -124,6 +124,10 @@ pub struct Shared {
     pub matchmaker: crate::matchmaker::Matchmaker,
     /// Each shard's inbox of matched groups, taken by the shard at start.
     pub matchmaker_inboxes: std::sync::Mutex<Vec<Option<crate::matchmaker::Inbox>>>,
+    /// Leaderboards: definitions, rank indexes, the reset schedule.
+    pub leaderboards: crate::leaderboards::Leaderboards,
+    /// The resets shard 0 announces, taken by it at start.
+    pub leaderboard_resets: std::sync::Mutex<Option<crate::leaderboards::ResetInbox>>,
 }
 
 /// One shard's own state: what every feature shares, and each feature's

@@ -190,6 +190,12 @@ pub fn link_conflict(kind: Unique) -> ApiError {
     }
 }
 
+/// A leaderboard write that would store a negative or overflowing score:
+/// Nakama's CHECK constraint fails it, an internal error.
+pub fn leaderboard_out_of_range() -> ApiError {
+    ApiError::internal("leaderboard score out of range")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

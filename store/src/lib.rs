@@ -2,7 +2,8 @@
 //!
 //! * [`traits`]: the interface, one trait per capability ([`AccountStore`],
 //!   [`SessionStore`], [`FriendStore`], [`NotificationStore`],
-//!   [`MessageStore`], [`StorageStore`], [`WalletStore`], [`MigrationStore`]) and [`Store`], all of them;
+//!   [`MessageStore`], [`StorageStore`], [`WalletStore`], [`LeaderboardStore`],
+//!   [`MigrationStore`]) and [`Store`], all of them;
 //!   implemented by [`SqliteStore`] (embedded, the default) and [`PgStore`]
 //!   (PostgreSQL or CockroachDB), each trait in the backend's file for that
 //!   concern. [`prelude`] brings every trait into scope.
@@ -13,6 +14,7 @@
 
 mod auth;
 mod common;
+mod group_sql;
 pub mod migrations;
 mod pool;
 pub mod postgres;
@@ -24,8 +26,9 @@ pub use pool::{Persist, PoolStats, Reply, StoreConfig};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use traits::{
-    AccountStore, BoxFuture, FriendStore, MessageStore, MigrationStatus, MigrationStore,
-    NotificationStore, Revocations, SessionStore, StorageStore, Store, WalletStore,
+    AccountStore, BoxFuture, FriendStore, GroupStore, LeaderboardStore, MessageStore,
+    MigrationStatus, MigrationStore, NotificationStore, Revocations, SessionStore, StorageStore,
+    Store, WalletStore,
 };
 
 /// Every capability trait, for calling store methods on a concrete backend
@@ -33,7 +36,7 @@ pub use traits::{
 /// `dyn Store` they need no import.
 pub mod prelude {
     pub use crate::traits::{
-        AccountStore, FriendStore, MessageStore, MigrationStore, NotificationStore, SessionStore,
-        StorageStore, Store, WalletStore,
+        AccountStore, FriendStore, GroupStore, LeaderboardStore, MessageStore, MigrationStore,
+        NotificationStore, SessionStore, StorageStore, Store, WalletStore,
     };
 }

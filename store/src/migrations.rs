@@ -35,6 +35,18 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_wallet.sql"),
         postgres: include_str!("../migrations/postgres/0004_wallet.sql"),
     },
+    Migration {
+        version: 5,
+        name: "leaderboards",
+        sqlite: include_str!("../migrations/sqlite/0005_leaderboards.sql"),
+        postgres: include_str!("../migrations/postgres/0005_leaderboards.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "groups",
+        sqlite: include_str!("../migrations/sqlite/0006_groups.sql"),
+        postgres: include_str!("../migrations/postgres/0006_groups.sql"),
+    },
 ];
 
 /// Status of every known migration given the applied `(version, unix secs)` pairs.

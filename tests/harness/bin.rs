@@ -44,6 +44,16 @@
 //! "cursor"}`), or `multi` with `"updates"` and `test.storage`'s
 //! `"objects"` in one transaction (answers `{"acks", "results"}`), or
 //! `ledger_update` and `"id", "metadata"` (answers `{"metadata"}`)),
+//! `test.groups`, the group calls of `Nk` (payload `{"op"}` with `op`
+//! `create` (`"owner", "name", "open", "max_count", "metadata"`; answers
+//! the group), `update` (`"id", "metadata", "max_count"`), `delete`
+//! (`"id"`), `get` (`"ids"`; answers `{"groups"}`), `join` and `leave`
+//! (`"id", "user", "username"`), `add`, `kick`, `ban`, `promote` and
+//! `demote` (`"caller"` (absent: game code), `"id", "users"`), `users`
+//! (`"id", "limit", "state", "cursor"`; answers `{"users": [{"id",
+//! "state"}], "cursor"}`), `user_groups` (`"user"`, the rest as `users`;
+//! answers `{"groups": [{"id", "state"}], "cursor"}`) or `list` (`"name",
+//! "limit", "cursor"`; answers `{"groups", "cursor"}`)),
 //! and the authoritative match handler `test.fragile` (created by the RPC
 //! `test.create_fragile`, payload: its parameters, and `module` to create
 //! another handler's match), which ticks at the
@@ -59,9 +69,9 @@ use kairos_shards::ServerBuilder;
 use kairos_shards::modules::examples::stream_from_json;
 use kairos_shards::modules::rtapi::Incoming;
 use kairos_shards::modules::{
-    ApiRequest, Before, Code, Context, Dispatcher, Error, MatchContext, MatchHandler, MatchInit,
-    MatchMessage, RpcResult, StorageId, StorageObject, StorageWrite, StreamPresence, Wallet,
-    WalletUpdate,
+    ApiRequest, Before, Code, Context, Dispatcher, Error, Group, GroupFilter, GroupUpdate,
+    MatchContext, MatchHandler, MatchInit, MatchMessage, NewGroup, RpcResult, StorageId,
+    StorageObject, StorageWrite, StreamPresence, Wallet, WalletUpdate,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -441,6 +451,113 @@ async fn storage_op(ctx: Context, payload: String) -> RpcResult {
     Ok(answer.to_string())
 }
 
+fn group_json(g: &Group) -> Value {
+    json!({
+        "id": g.id.to_string(), "creator_id": g.creator_id.to_string(), "name": g.name,
+        "metadata": g.metadata, "open": g.open, "edge_count": g.edge_count,
+        "max_count": g.max_count,
+    })
+}
+
+async fn groups_op(ctx: Context, payload: String) -> RpcResult {
+    let v: Value = serde_json::from_str(&payload).map_err(|_| Error::invalid("not JSON"))?;
+    let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+    let id = |k: &str| opt_id(&v[k]).map(Option::unwrap_or_default);
+    let ids = |k: &str| -> Result<Vec<Uuid>, Error> {
+        let list = v[k].as_array().cloned().unwrap_or_default();
+        list.iter().map(id_of).collect()
+    };
+    let limit = v["limit"].as_u64().unwrap_or(100) as usize;
+    let state = v["state"].as_i64().map(|s| s as i32);
+    let nk = &ctx.nk;
+    let out = match v["op"].as_str().unwrap_or_default() {
+        "create" => group_json(
+            &nk.group_create(NewGroup {
+                owner: id("owner")?,
+                name: text("name"),
+                open: v["open"].as_bool().unwrap_or(false),
+                max_count: v["max_count"].as_i64().unwrap_or(0) as i32,
+                metadata: text("metadata"),
+                ..NewGroup::default()
+            })
+            .await?,
+        ),
+        "update" => {
+            let update = GroupUpdate {
+                metadata: v["metadata"].as_str().map(str::to_string),
+                max_count: v["max_count"].as_i64().map(|n| n as i32),
+                ..GroupUpdate::default()
+            };
+            nk.group_update(id("id")?, update).await?;
+            json!({})
+        }
+        "delete" => {
+            nk.group_delete(id("id")?).await?;
+            json!({})
+        }
+        "get" => {
+            let groups = nk.groups_get_id(ids("ids")?).await?;
+            json!({ "groups": groups.iter().map(group_json).collect::<Vec<_>>() })
+        }
+        "join" => {
+            nk.group_user_join(id("id")?, id("user")?, &text("username"))
+                .await?;
+            json!({})
+        }
+        "leave" => {
+            nk.group_user_leave(id("id")?, id("user")?, &text("username"))
+                .await?;
+            json!({})
+        }
+        op @ ("add" | "kick" | "ban" | "promote" | "demote") => {
+            let (caller, group, users) = (opt_id(&v["caller"])?, id("id")?, ids("users")?);
+            match op {
+                "add" => nk.group_users_add(caller, group, users).await?,
+                "kick" => nk.group_users_kick(caller, group, users).await?,
+                "ban" => nk.group_users_ban(caller, group, users).await?,
+                "promote" => nk.group_users_promote(caller, group, users).await?,
+                _ => nk.group_users_demote(caller, group, users).await?,
+            }
+            json!({})
+        }
+        "users" => {
+            let (users, cursor) = nk
+                .group_users_list(id("id")?, limit, state, &text("cursor"))
+                .await?;
+            let users: Vec<Value> = users
+                .iter()
+                .map(|m| json!({"id": m.user.id.to_string(), "state": m.state}))
+                .collect();
+            json!({ "users": users, "cursor": cursor })
+        }
+        "user_groups" => {
+            let (groups, cursor) = nk
+                .user_groups_list(id("user")?, limit, state, &text("cursor"))
+                .await?;
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|g| json!({"id": g.group.id.to_string(), "state": g.state}))
+                .collect();
+            json!({ "groups": groups, "cursor": cursor })
+        }
+        "list" => {
+            let filter = GroupFilter {
+                name: v["name"].as_str().map(str::to_string),
+                ..GroupFilter::default()
+            };
+            let (groups, cursor) = nk.groups_list(filter, limit, &text("cursor")).await?;
+            json!({ "groups": groups.iter().map(group_json).collect::<Vec<_>>(), "cursor": cursor })
+        }
+        _ => return Err(Error::invalid("unknown op")),
+    };
+    Ok(out.to_string())
+}
+
+/// A required id in a `test.groups` payload.
+fn id_of(v: &Value) -> Result<Uuid, Error> {
+    opt_id(v)?.ok_or_else(|| Error::invalid("missing id"))
+}
+
 async fn wallet_op(ctx: Context, payload: String) -> RpcResult {
     let v: Value = serde_json::from_str(&payload).map_err(|_| Error::invalid("not JSON"))?;
     let user = |u: &Value| opt_id(&u["user_id"]).map(Option::unwrap_or_default);
@@ -508,6 +625,7 @@ fn main() {
         .rpc("test.match_list", match_list)
         .rpc("test.storage", storage_op)
         .rpc("test.wallet", wallet_op)
+        .rpc("test.groups", groups_op)
         .match_handler("test.fragile", fragile)
         .before_rt("channel_message_send", before_chat)
         .after_rt("channel_message_send", after_chat)

@@ -8,7 +8,9 @@
 //! reliable UDP in one arena), `tests/js/streams.mjs` (game code's
 //! streams), `tests/js/parties.mjs` (open and closed parties),
 //! `tests/js/matchmaker.mjs` (the matchmaker, its token and the example
-//! matched hook) and `tests/js/storage.mjs` (the storage engine, on both
+//! matched hook), `tests/js/storage.mjs` (the storage engine, on both
+//! backends), `tests/js/groups.mjs` (groups and their chat, on both
+//! backends) and `tests/js/leaderboards.mjs` (leaderboard records, on both
 //! backends).
 //!
 //! The harness installs `tests/js` itself (`npm ci`, see
@@ -23,13 +25,33 @@ backend_tests!(
     nakama_js_first_session,
     nakama_js_four_players,
     nakama_js_protobuf_adapter,
-    nakama_js_storage
+    nakama_js_storage,
+    nakama_js_groups,
+    nakama_js_leaderboards
 );
 
 /// Storage through nakama-js: write, read, list with the cursor, another
 /// player's view, a version conflict rejected, delete.
 fn nakama_js_storage(b: &Backend) {
     run_script(b, "storage.mjs", "all nakama-js storage checks passed");
+}
+
+/// Groups through nakama-js: create, join open and closed, list, add,
+/// promote, kick, leave, delete, a user's groups, and the group's chat
+/// with its membership messages live and in history.
+fn nakama_js_groups(b: &Backend) {
+    run_script(b, "groups.mjs", "all nakama-js groups checks passed");
+}
+
+/// Leaderboards through nakama-js: a board made by game code, writes,
+/// listings with the cursor and owner ids, around an owner, an
+/// authoritative board's refusal, a delete.
+fn nakama_js_leaderboards(b: &Backend) {
+    run_script(
+        b,
+        "leaderboards.mjs",
+        "all nakama-js leaderboard checks passed",
+    );
 }
 
 /// Game code through nakama-js: `client.rpc`, `rpcHttpKey`, `socket.rpc`

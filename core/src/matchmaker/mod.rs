@@ -4,10 +4,16 @@
 //! [`Pool::pass`].
 //!
 //! - `ticket.rs`: a ticket (one or several presences, a party id, a query,
-//!   counts, properties) and the document its properties make.
+//!   counts, properties) and the compact record a pass reads of it.
 //! - `validate.rs`: the checks of `matchmaker_add`, with Nakama's messages.
+//! - `intern.rs`: strings as symbols (property paths and keywords, query
+//!   fields and terms, sessions, parties), counted and forgotten with the
+//!   last ticket holding them.
+//! - `matcher.rs`: a ticket's properties and query on symbols, with the
+//!   query language's meaning (`query::Compiled::score`).
 //! - `index.rs`: the inverted index over properties.
-//! - `pool.rs`: the tickets, per-session and per-party caps, removal.
+//! - `pool.rs`: the tickets in slots, per-session and per-party caps,
+//!   removal.
 //! - `pass.rs`: one matchmaking pass.
 //! - `token.rs`: the token a match is joined by when no hook chose one.
 //!
@@ -57,9 +63,27 @@
 //! The cost of a pass is the sum over active tickets of the candidates
 //! read, which the index keeps to one property bucket (e.g. one mode and
 //! region) and the early stop keeps to a few dozen when the bucket has
-//! partners. `BENCHMARKS.md` has the figures.
+//! partners; plus, per matched ticket, its removal.
+//!
+//! # What reading a candidate costs
+//!
+//! A candidate is read without touching a string or allocating: each
+//! ticket has a slot, and its slot's record (`ticket.rs`: counts, flags,
+//! sessions and party as symbols, up to four properties inline, its query
+//! compiled on symbols by `matcher.rs`) holds everything the filters
+//! test, so reading one costs a few cache misses, not a walk of strings
+//! and maps. Index lists are vectors of `(seq, slot)` in age order;
+//! removal is lazy (a removed ticket's entries stay until its list is
+//! tidied, and readers skip them by checking the slot's current `seq`),
+//! so removing a matched ticket is a few counter updates rather than a
+//! tree deletion per list. What keeps skipping bounded: each search tidies
+//! the part of the lists it read, so a removed entry is skipped once, and
+//! a list compacts when removed entries outnumber live ones.
+//! `BENCHMARKS.md` has the figures.
 
 mod index;
+mod intern;
+mod matcher;
 mod pass;
 mod pool;
 mod ticket;

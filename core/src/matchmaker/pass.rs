@@ -1,9 +1,9 @@
 //! One matchmaking pass over the pool (the algorithm is in the module
 //! documentation, `mod.rs`).
 
-use super::index::{MergeIter, Plan};
+use super::index::{Entry, ListId, MergeIter, Plan};
 use super::pool::Pool;
-use super::ticket::Ticket;
+use super::ticket::{Hot, Ticket};
 
 /// Accepted candidates a searching ticket collects at most before it forms
 /// its group (it stops sooner, once they bring one presence more than its
@@ -59,18 +59,21 @@ impl Pool {
         let mut stats = PassStats::default();
         let mut out = Vec::new();
         let mut relaxed = false;
-        let active: Vec<u64> = self
-            .tickets
-            .values()
-            .filter(|t| t.active)
-            .map(|t| t.seq)
+        let active: Vec<Entry> = self
+            .order
+            .iter(&self.seqs)
+            .filter(|e| self.hot[e.slot as usize].active)
             .collect();
-        for seq in active {
-            let Some(t) = self.tickets.get_mut(&seq) else {
+        for Entry { seq, slot } in active {
+            if self.seqs[slot as usize] != seq {
                 continue; // matched earlier in this pass
+            }
+            let t = &mut self.hot[slot as usize];
+            let Some(ticket) = self.tickets[slot as usize].as_mut() else {
+                continue;
             };
-            t.intervals += 1;
-            let last = t.intervals >= config.max_intervals || t.spec.min_count == t.spec.max_count;
+            ticket.intervals += 1;
+            let last = ticket.intervals >= config.max_intervals || t.min_count == t.max_count;
             if last {
                 t.active = false;
             }
@@ -79,7 +82,13 @@ impl Pool {
             }
             let reverse = config.rev_precision && !relaxed;
             stats.searched += 1;
-            if let Some(group) = self.search(seq, last, reverse, &mut stats.candidates) {
+            let (group, read) = self.search(slot, last, reverse, &mut stats.candidates);
+            // Before any ticket leaves, so the counts still say where
+            // the search stopped.
+            for (list, n) in read {
+                self.tidy(list, n);
+            }
+            if let Some(group) = group {
                 let tickets: Vec<Ticket> = group.into_iter().filter_map(|s| self.take(s)).collect();
                 stats.matches += 1;
                 stats.tickets += tickets.len();
@@ -89,112 +98,155 @@ impl Pool {
         (out, stats)
     }
 
-    /// The group ticket `seq` forms in this pass, itself first, if any.
-    fn search(&self, seq: u64, last: bool, reverse: bool, read: &mut usize) -> Option<Vec<u64>> {
-        let t = &self.tickets[&seq];
-        let hits = self.hits(t, reverse, read);
-        let mut group: Vec<&Ticket> = vec![t];
-        let (mut lo, mut hi, mut size) = (t.spec.min_count, t.spec.max_count, t.count());
-        'hits: for h in hits {
-            let (new_lo, new_hi) = (lo.max(h.spec.min_count), hi.min(h.spec.max_count));
-            let new_size = size + h.count();
+    /// Drops the removed tickets among the first `n` entries of `list`,
+    /// which a search has just read ([`List::tidy`]).
+    ///
+    /// [`List::tidy`]: super::index::List::tidy
+    fn tidy(&mut self, list: ListId, n: usize) {
+        match list {
+            ListId::Order => self.order.tidy(n, &self.seqs),
+            _ => {
+                if let Some(l) = self.index.list_mut(list) {
+                    l.tidy(n, &self.seqs);
+                }
+            }
+        }
+    }
+
+    /// The group the ticket in slot `slot` forms in this pass, itself
+    /// first, if any (as slots); and, when it skipped removed tickets,
+    /// how far it read each list.
+    fn search(
+        &self,
+        slot: u32,
+        last: bool,
+        reverse: bool,
+        read: &mut usize,
+    ) -> (Option<Vec<u32>>, ReadLists) {
+        let t = &self.hot[slot as usize];
+        let (hits, lists) = self.hits(slot, reverse, read);
+        let mut group: Vec<(u32, &Hot)> = vec![(slot, t)];
+        let (mut lo, mut hi, mut size) = (t.min_count, t.max_count, t.count);
+        'hits: for (hs, h) in hits {
+            let (new_lo, new_hi) = (lo.max(h.min_count), hi.min(h.max_count));
+            let new_size = size + h.count;
             // Before its last interval the searcher only forms a full
             // group, which a candidate with a smaller maximum would cap.
-            if !last && h.spec.max_count < t.spec.max_count {
+            if !last && h.max_count < t.max_count {
                 continue;
             }
             if new_lo > new_hi || new_size > new_hi {
                 continue;
             }
-            for g in &group[1..] {
+            for (_, g) in &group[1..] {
                 if h.shares_session(g) || h.same_party(g) {
                     continue 'hits;
                 }
-                if reverse && !(h.accepts(g) && g.accepts(h)) {
+                if reverse && !(h.accepts(g, &self.syms) && g.accepts(h, &self.syms)) {
                     continue 'hits;
                 }
             }
-            group.push(h);
+            group.push((hs, h));
             (lo, hi, size) = (new_lo, new_hi, new_size);
             if size == hi {
                 break;
             }
         }
-        if group.len() > 1 && size == t.spec.max_count && fits(&group, size) {
-            return Some(group.iter().map(|g| g.seq).collect());
+        if group.len() > 1 && size == t.max_count && fits(&group, size) {
+            return (Some(group.iter().map(|&(s, _)| s).collect()), lists);
         }
         if !last {
-            return None;
+            return (None, lists);
         }
         // Last interval: the longest prefix of the group whose size every
         // member's window and multiple allow (the newest hits trimmed).
         for k in (2..=group.len()).rev() {
             let prefix = &group[..k];
-            let size: usize = prefix.iter().map(|g| g.count()).sum();
+            let size: usize = prefix.iter().map(|(_, g)| g.count).sum();
             if fits(prefix, size) {
-                return Some(prefix.iter().map(|g| g.seq).collect());
+                return (Some(prefix.iter().map(|&(s, _)| s).collect()), lists);
             }
         }
-        None
+        (None, lists)
     }
 
-    /// The candidates ticket `t` accepts (and, with `reverse`, that accept
-    /// it), best score first, ties oldest first.
-    fn hits<'a>(&'a self, t: &Ticket, reverse: bool, read: &mut usize) -> Vec<&'a Ticket> {
-        let searcher = reverse.then_some(&t.doc);
-        let candidates: Box<dyn Iterator<Item = u64> + '_> =
-            match self.index.plan(&t.query, searcher) {
-                Plan::Posting(set) => Box::new(set.iter().copied()),
-                Plan::Merge(sets) => Box::new(MergeIter::new(sets)),
-                Plan::Seqs(seqs) => Box::new(seqs.into_iter()),
-                Plan::All => Box::new(self.tickets.keys().copied()),
-            };
-        let mut hits: Vec<(f64, &Ticket)> = Vec::new();
+    /// The candidates the ticket in slot `slot` accepts (and, with
+    /// `reverse`, that accept it), best score first, ties oldest first;
+    /// and, when it skipped removed tickets, how far it read each list.
+    fn hits(&self, slot: u32, reverse: bool, read: &mut usize) -> (Vec<(u32, &Hot)>, ReadLists) {
+        let t = &self.hot[slot as usize];
+        let searcher = reverse.then_some(&*t.props);
+        let mut hits: Vec<(f64, u32, &Hot)> = Vec::new();
         let mut brought = 0;
-        for s in candidates.take(MAX_READS) {
-            if s == t.seq {
-                continue;
+        // Whether to stop reading, having read the candidate `e`.
+        let mut read_one = |e: Entry| -> bool {
+            if e.slot == slot {
+                return false;
             }
-            let Some(h) = self.tickets.get(&s) else {
-                continue;
-            };
+            let h = &self.hot[e.slot as usize];
             *read += 1;
-            if h.spec.min_count > t.spec.max_count
-                || h.spec.max_count < t.spec.min_count
+            if h.min_count > t.max_count
+                || h.max_count < t.min_count
                 || t.shares_session(h)
                 || t.same_party(h)
             {
-                continue;
+                return false;
             }
             // A candidate that wants a larger match and will search again
             // is left to wait for one.
-            if t.spec.max_count < h.spec.max_count && h.active {
-                continue;
+            if t.max_count < h.max_count && h.active {
+                return false;
             }
-            let Some(score) = t.score(h) else {
-                continue;
+            let Some(score) = t.score(h, &self.syms) else {
+                return false;
             };
-            if reverse && !h.accepts(t) {
-                continue;
+            if reverse && !h.accepts(t, &self.syms) {
+                return false;
             }
-            brought += h.count();
-            hits.push((score, h));
-            if hits.len() >= SCAN_HITS || brought > t.spec.max_count - t.count() {
-                break;
+            brought += h.count;
+            hits.push((score, e.slot, h));
+            hits.len() >= SCAN_HITS || brought > t.max_count.saturating_sub(t.count)
+        };
+        let seqs = &self.seqs[..];
+        let mut skipped = 0;
+        let alive = |e: &Entry| {
+            let alive = seqs[e.slot as usize] == e.seq;
+            skipped += usize::from(!alive);
+            alive
+        };
+        let mut lists = Vec::new();
+        match self.index.plan(&t.matcher, searcher, &self.order, seqs) {
+            Plan::Lists(read) => {
+                let mut merged = MergeIter::new(read);
+                scan(merged.by_ref().filter(alive), &mut read_one);
+                if skipped > 0 {
+                    lists.extend(merged.taken());
+                }
             }
+            Plan::Entries(entries) => scan(entries.into_iter(), &mut read_one),
         }
         // Stable: equal scores keep age order.
         hits.sort_by(|a, b| b.0.total_cmp(&a.0));
-        hits.into_iter().map(|(_, h)| h).collect()
+        (hits.into_iter().map(|(_, s, h)| (s, h)).collect(), lists)
+    }
+}
+
+/// How far a search read each list, when it skipped removed tickets.
+type ReadLists = Vec<(ListId, usize)>;
+
+/// Reads at most [`MAX_READS`] candidates, until `read_one` says stop.
+fn scan(candidates: impl Iterator<Item = Entry>, read_one: &mut impl FnMut(Entry) -> bool) {
+    for e in candidates.take(MAX_READS) {
+        if read_one(e) {
+            break;
+        }
     }
 }
 
 /// Whether a group of `size` presences suits every member: within its
 /// window, and a multiple of its `count_multiple`.
-fn fits(group: &[&Ticket], size: usize) -> bool {
-    group.iter().all(|g| {
-        g.spec.min_count <= size
-            && size <= g.spec.max_count
-            && size.is_multiple_of(g.spec.count_multiple)
+fn fits(group: &[(u32, &Hot)], size: usize) -> bool {
+    group.iter().all(|(_, g)| {
+        g.min_count <= size && size <= g.max_count && size.is_multiple_of(g.count_multiple)
     })
 }

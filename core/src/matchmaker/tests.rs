@@ -761,3 +761,129 @@ fn tickets_that_accept_no_one_cost_a_search_nothing_or_max_reads() {
     assert_eq!(stats.searched, 1);
     assert_eq!(stats.candidates, MAX_READS);
 }
+
+/// Random adds, removals and passes keep every structure of the pool
+/// consistent (`Pool::check`: slots, age order, ids, sessions, parties,
+/// index lists, interned strings), never match a ticket twice, and leave
+/// nothing behind once every ticket is gone.
+#[test]
+fn random_operations_keep_the_pool_consistent() {
+    struct Lcg(u64);
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) % n as u64) as usize
+        }
+    }
+    let mut rng = Lcg(3);
+    let sessions: Vec<String> = (0..24).map(|i| format!("s{i}")).collect();
+    let parties = ["p0", "p1", "p2", "p3"];
+    let modes = ["a", "b", "c"];
+    let queries = [
+        "*",
+        "",
+        "+properties.mode:a",
+        "+properties.mode:b +properties.level:>=3",
+        "+properties.mode:c -properties.region:eu",
+        "properties.region:eu^2 properties.region:us",
+        "+properties.level:<5",
+        "+properties.level:4",
+        "+properties.code:x1 +properties.mode:a",
+        "+properties.mode:a* +properties.region:/e./",
+        "-properties.mode:a",
+    ];
+    let mut pool = Pool::new(3, 60);
+    let mut ids = Vec::new();
+    let mut matched_ever = std::collections::HashSet::new();
+    for step in 0..4000 {
+        match rng.below(12) {
+            0..=5 => {
+                let id = format!("t{step}");
+                let presences = 1 + rng.below(3);
+                let party = if presences > 1 && rng.below(2) == 0 {
+                    parties[rng.below(parties.len())]
+                } else {
+                    ""
+                };
+                let own: Vec<&str> = (0..presences)
+                    .map(|_| sessions[rng.below(sessions.len())].as_str())
+                    .collect();
+                let min = 2 + rng.below(3);
+                let max = min + rng.below(3);
+                let multiple = if min.is_multiple_of(2) && max.is_multiple_of(2) {
+                    2
+                } else {
+                    1
+                };
+                let mode = modes[rng.below(modes.len())];
+                let region = ["eu", "us", "ea"][rng.below(3)];
+                let level = rng.below(8) as f64;
+                let mut strings = vec![("mode", mode), ("region", region)];
+                if rng.below(5) == 0 {
+                    strings.push(("code", "x1"));
+                }
+                let _ = pool.add(
+                    id.clone(),
+                    spec(T {
+                        sessions: &own,
+                        party,
+                        query: queries[rng.below(queries.len())],
+                        min,
+                        max,
+                        multiple,
+                        strings: &strings,
+                        numbers: &[("level", level)],
+                    }),
+                    step as u64,
+                );
+                if pool.get(&id).is_some() {
+                    ids.push(id);
+                }
+            }
+            6 => {
+                for t in pool.remove_session(&sessions[rng.below(sessions.len())]) {
+                    assert!(pool.get(&t.id).is_none());
+                }
+            }
+            7 => {
+                pool.remove_party(parties[rng.below(parties.len())]);
+            }
+            8 if !ids.is_empty() => {
+                let id = &ids[rng.below(ids.len())];
+                let owner = pool.get(id).map(|t| t.spec.session_id.clone());
+                if let Some(owner) = owner.filter(|o| !o.is_empty()) {
+                    assert!(pool.remove_session_ticket("nobody", id).is_err());
+                    assert_eq!(pool.remove_session_ticket(&owner, id).unwrap().id, *id);
+                }
+            }
+            _ => {
+                let config = PassConfig {
+                    max_intervals: 1 + rng.below(3) as u32,
+                    rev_precision: rng.below(3) != 0,
+                };
+                let relaxed = rng.below(4) == 0;
+                let (matched, stats) = pool.pass(&config, || relaxed);
+                assert_eq!(stats.matches, matched.len());
+                for m in matched {
+                    assert!(m.tickets.len() >= 2);
+                    let size: usize = m.tickets.iter().map(Ticket::count).sum();
+                    for t in &m.tickets {
+                        assert!(t.spec.min_count <= size && size <= t.spec.max_count);
+                        assert!(pool.get(&t.id).is_none());
+                        assert!(matched_ever.insert(t.id.clone()), "{} twice", t.id);
+                    }
+                }
+            }
+        }
+        pool.check();
+    }
+    assert!(matched_ever.len() > 100, "{}", matched_ever.len());
+    for s in &sessions {
+        pool.remove_session(s);
+    }
+    assert!(pool.is_empty());
+    pool.check();
+}

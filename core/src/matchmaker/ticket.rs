@@ -2,7 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::query::{Compiled, Doc, Query};
+use super::index::AcceptKey;
+use super::intern::{Interner, Sym};
+use super::matcher::{Matcher, Props};
+#[cfg(test)]
+use crate::query::Doc;
 
 /// One queued player: a session of a user, on a node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,17 +52,6 @@ pub struct Ticket {
     pub created_at_ms: u64,
     /// Passes it has been active in.
     pub intervals: u32,
-    /// Whether it still searches in a pass (its first `max_intervals`
-    /// passes); an inactive ticket waits to be found.
-    pub(super) active: bool,
-    /// Its place in age order: a smaller `seq` was added earlier.
-    pub(super) seq: u64,
-    pub(super) query: Query,
-    pub(super) compiled: Compiled,
-    /// Its properties as the query language sees them.
-    pub(super) doc: Doc,
-    /// The first keyword its query requires (`index.rs`).
-    pub(super) accept: super::index::AcceptKey,
 }
 
 impl Ticket {
@@ -66,37 +59,103 @@ impl Ticket {
     pub fn count(&self) -> usize {
         self.spec.presences.len()
     }
+}
+
+/// What a pass reads of a ticket, apart from the [`Ticket`] (which a pass
+/// reads only to count its intervals and to hand it over): counts, flags,
+/// and its sessions, party, properties and query as symbols
+/// (`intern.rs`), so that filtering a candidate reads a few cache lines
+/// and no string. Laid out in that order from a cache line's start: what
+/// every candidate read is tested on (counts, sessions, party, then the
+/// properties its searcher's query reads) fills the first two lines; its
+/// own query, read only for candidates the searcher accepts, follows.
+#[derive(Debug)]
+#[repr(C, align(64))]
+pub(super) struct Hot {
+    pub(super) min_count: usize,
+    pub(super) max_count: usize,
+    /// Presences it brings.
+    pub(super) count: usize,
+    /// Every presence's session.
+    pub(super) sessions: Sessions,
+    /// Its party, `None` for a solo ticket.
+    pub(super) party: Option<Sym>,
+    /// Whether it still searches in a pass (its first `max_intervals`
+    /// passes); an inactive ticket waits to be found.
+    pub(super) active: bool,
+    /// Its properties as the query language sees them.
+    pub(super) props: Props,
+    /// Its query.
+    pub(super) matcher: Matcher,
+    pub(super) count_multiple: usize,
+    /// The first keyword its query requires (`index.rs`).
+    pub(super) accept: AcceptKey,
+    /// Its id's keyed hash in the pool's id table, so that removing it
+    /// does not hash the id again.
+    pub(super) id_hash: u64,
+}
+
+/// The sessions of a ticket's presences, inline for the usual one.
+#[derive(Debug)]
+pub(super) enum Sessions {
+    One(Sym),
+    Many(Box<[Sym]>),
+}
+
+impl Sessions {
+    pub(super) fn as_slice(&self) -> &[Sym] {
+        match self {
+            Sessions::One(s) => std::slice::from_ref(s),
+            Sessions::Many(s) => s,
+        }
+    }
+}
+
+impl Hot {
+    /// A free slot.
+    pub(super) fn vacant() -> Hot {
+        Hot {
+            min_count: 0,
+            max_count: 0,
+            count_multiple: 1,
+            count: 0,
+            active: false,
+            sessions: Sessions::Many(Box::default()),
+            party: None,
+            props: Props::empty(),
+            matcher: Matcher::nothing(),
+            accept: None,
+            id_hash: 0,
+        }
+    }
 
     /// Whether this ticket's query accepts `other`'s properties.
-    pub(super) fn accepts(&self, other: &Ticket) -> bool {
-        self.compiled.score(&other.doc).is_some()
+    pub(super) fn accepts(&self, other: &Hot, syms: &Interner) -> bool {
+        self.matcher.score(&other.props, syms).is_some()
     }
 
     /// The score this ticket's query gives `other`, `None` when it does not
     /// accept it.
-    pub(super) fn score(&self, other: &Ticket) -> Option<f64> {
-        self.compiled.score(&other.doc)
+    pub(super) fn score(&self, other: &Hot, syms: &Interner) -> Option<f64> {
+        self.matcher.score(&other.props, syms)
     }
 
     /// Whether the two share a session (one player cannot meet itself).
-    pub(super) fn shares_session(&self, other: &Ticket) -> bool {
-        self.spec.presences.iter().any(|a| {
-            other
-                .spec
-                .presences
-                .iter()
-                .any(|b| a.session_id == b.session_id)
-        })
+    pub(super) fn shares_session(&self, other: &Hot) -> bool {
+        let theirs = other.sessions.as_slice();
+        self.sessions.as_slice().iter().any(|a| theirs.contains(a))
     }
 
     /// Whether both are tickets of the same party.
-    pub(super) fn same_party(&self, other: &Ticket) -> bool {
-        !self.spec.party_id.is_empty() && self.spec.party_id == other.spec.party_id
+    pub(super) fn same_party(&self, other: &Hot) -> bool {
+        self.party.is_some() && self.party == other.party
     }
 }
 
 /// The document a ticket's properties make: string properties as keywords
-/// and numeric ones as numbers, each under `properties.<name>`.
+/// and numeric ones as numbers, each under `properties.<name>` (what
+/// `matcher.rs` evaluates queries on, without building it).
+#[cfg(test)]
 pub(super) fn properties_doc(spec: &TicketSpec) -> Doc {
     let mut doc = Doc::default();
     for (k, v) in &spec.string_properties {

@@ -111,6 +111,16 @@ impl Compiled {
             .is_some_and(|c| c.matcher.matches(value))
     }
 
+    /// Whether clause `clause`'s leaf matches the keyword `keyword`, one
+    /// value at its field: [`Compiled::leaf_matches`] for a keyword the
+    /// caller holds as a `&str` (the matchmaker's pool, for the clauses
+    /// it does not compile itself).
+    pub fn leaf_matches_keyword(&self, clause: usize, keyword: &str) -> bool {
+        self.clauses
+            .get(clause)
+            .is_some_and(|c| c.matcher.matches_keyword(keyword))
+    }
+
     /// The document's score, `None` when it does not match.
     pub fn score(&self, doc: &Doc) -> Option<f64> {
         if self.all {
@@ -164,18 +174,23 @@ impl CompiledClause {
 impl Matcher {
     fn matches(&self, value: &Value) -> bool {
         match (self, value) {
-            (Matcher::Term(t), Value::Keyword(k)) => t == k,
-            (Matcher::Number { text, .. }, Value::Keyword(k)) => text == k,
+            (_, Value::Keyword(k)) => self.matches_keyword(k),
             (Matcher::Number { key, .. }, Value::Number(n)) => sortable(*n) == *key,
-            (Matcher::Pattern(re), Value::Keyword(k)) => re.is_match(k),
-            (Matcher::Fuzzy { chars, distance }, Value::Keyword(k)) => {
-                within_distance(chars, k, *distance)
-            }
             (Matcher::NumberRange(Some((lo, hi))), Value::Number(n)) => {
                 (*lo..=*hi).contains(&sortable(*n))
             }
             (Matcher::DateRange(Some((lo, hi))), Value::Date(d)) => (*lo..=*hi).contains(d),
             _ => false,
+        }
+    }
+
+    fn matches_keyword(&self, k: &str) -> bool {
+        match self {
+            Matcher::Term(t) => t == k,
+            Matcher::Number { text, .. } => text == k,
+            Matcher::Pattern(re) => re.is_match(k),
+            Matcher::Fuzzy { chars, distance } => within_distance(chars, k, *distance),
+            Matcher::NumberRange(_) | Matcher::DateRange(_) => false,
         }
     }
 }

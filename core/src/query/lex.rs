@@ -59,6 +59,14 @@ enum State {
     Str,
 }
 
+/// The token read into `buf`, in a string of its own size; `buf` keeps its
+/// capacity for the next token.
+fn take(buf: &mut String) -> String {
+    let value = buf.as_str().to_owned();
+    buf.clear();
+    value
+}
+
 /// Appends `c` as an escape sequence `\c` reads.
 fn push_unescaped(buf: &mut String, c: char) {
     if !RESERVED.contains(c) {
@@ -148,9 +156,9 @@ const ND_RANGES: &[(u32, u32)] = &[
 
 /// Splits `text` into tokens. The only error is an unterminated phrase.
 pub(crate) fn lex(text: &str) -> Result<Vec<Token>, QueryError> {
-    let mut tokens = Vec::new();
+    let mut tokens = Vec::with_capacity(16);
     let mut state = State::Start;
-    let mut buf = String::new();
+    let mut buf = String::with_capacity(64);
     let mut in_escape = false;
     let mut seen_dot = false;
     // Where the token being read started.
@@ -208,7 +216,7 @@ pub(crate) fn lex(text: &str) -> Result<Vec<Token>, QueryError> {
                 };
                 if !in_escape && c == '"' {
                     tokens.push(Token {
-                        kind: Kind::Phrase(std::mem::take(&mut buf)),
+                        kind: Kind::Phrase(take(&mut buf)),
                         pos: start,
                     });
                     seen_dot = false;
@@ -225,7 +233,7 @@ pub(crate) fn lex(text: &str) -> Result<Vec<Token>, QueryError> {
             State::Boost | State::Tilde => {
                 let Some((_, c)) = next.filter(|&(_, c)| in_escape || c != ' ') else {
                     // The end of the input, or an unescaped space (consumed).
-                    let mut value = std::mem::take(&mut buf);
+                    let mut value = take(&mut buf);
                     if value.is_empty() {
                         value.push('1');
                     }
@@ -259,7 +267,7 @@ pub(crate) fn lex(text: &str) -> Result<Vec<Token>, QueryError> {
                     Some((_, c)) => !in_escape && matches!(c, ' ' | ':' | '^' | '~'),
                 };
                 if ends {
-                    let value = std::mem::take(&mut buf);
+                    let value = take(&mut buf);
                     let kind = if state == State::NumOrStr {
                         Kind::Number(value)
                     } else {

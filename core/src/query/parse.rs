@@ -60,9 +60,9 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
     if text.is_empty() {
         return Ok(Query::Bool(Vec::new()));
     }
-    let tokens = lex::lex(text)?;
+    let mut tokens = lex::lex(text)?;
     let mut parser = Parser {
-        tokens: &tokens,
+        tokens: &mut tokens,
         at: 0,
         end: text.len(),
         budget: Budget::new(),
@@ -87,7 +87,8 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
 }
 
 struct Parser<'a> {
-    tokens: &'a [Token],
+    /// The tokens; a consumed token's text may have been moved out.
+    tokens: &'a mut [Token],
     at: usize,
     /// The length of the input: where an unexpected end is.
     end: usize,
@@ -128,6 +129,17 @@ impl Parser<'_> {
         kind
     }
 
+    /// The current token's text (a word, phrase or number), moved out;
+    /// then the next token.
+    fn bump_text(&mut self) -> String {
+        let text = match self.tokens.get_mut(self.at).map(|t| &mut t.kind) {
+            Some(Kind::Str(s) | Kind::Phrase(s) | Kind::Number(s)) => std::mem::take(s),
+            _ => String::new(),
+        };
+        self.at += 1;
+        text
+    }
+
     fn unexpected(&self, expected: &str) -> QueryError {
         QueryError::new(
             self.pos(),
@@ -162,9 +174,8 @@ impl Parser<'_> {
     fn base(&mut self) -> Result<Leaf, QueryError> {
         let pos = self.pos();
         match self.peek() {
-            Some(Kind::Str(s)) => {
-                let s = s.clone();
-                self.bump();
+            Some(Kind::Str(_)) => {
+                let s = self.bump_text();
                 match self.peek() {
                     Some(Kind::Colon) => {
                         self.bump();
@@ -174,14 +185,12 @@ impl Parser<'_> {
                     _ => string_leaf(pos, String::new(), s, &mut self.budget),
                 }
             }
-            Some(Kind::Number(n)) => {
-                let n = n.clone();
-                self.bump();
+            Some(Kind::Number(_)) => {
+                let n = self.bump_text();
                 number_leaf(pos, String::new(), n)
             }
-            Some(Kind::Phrase(p)) => {
-                let value = p.clone();
-                self.bump();
+            Some(Kind::Phrase(_)) => {
+                let value = self.bump_text();
                 Ok(Leaf::Term {
                     field: String::new(),
                     value,
@@ -195,9 +204,8 @@ impl Parser<'_> {
     fn value(&mut self, field: String) -> Result<Leaf, QueryError> {
         let pos = self.pos();
         match self.peek() {
-            Some(Kind::Str(s)) => {
-                let s = s.clone();
-                self.bump();
+            Some(Kind::Str(_)) => {
+                let s = self.bump_text();
                 if let Some(Kind::Tilde(_)) = self.peek() {
                     self.fuzzy(field, s)
                 } else {
@@ -208,9 +216,8 @@ impl Parser<'_> {
                 let text = self.signed_number("a value")?;
                 number_leaf(pos, field, text)
             }
-            Some(Kind::Phrase(p)) => {
-                let value = p.clone();
-                self.bump();
+            Some(Kind::Phrase(_)) => {
+                let value = self.bump_text();
                 Ok(Leaf::Term { field, value })
             }
             Some(Kind::Greater | Kind::Less) => self.range(field),
@@ -225,10 +232,9 @@ impl Parser<'_> {
             self.bump();
         }
         match self.peek() {
-            Some(Kind::Number(n)) => {
-                let text = if minus { format!("-{n}") } else { n.clone() };
-                self.bump();
-                Ok(text)
+            Some(Kind::Number(_)) => {
+                let n = self.bump_text();
+                Ok(if minus { format!("-{n}") } else { n })
             }
             _ => Err(self.unexpected(if minus { "a number" } else { expected })),
         }

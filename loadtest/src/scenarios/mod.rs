@@ -37,6 +37,7 @@ pub mod match_rtt;
 pub mod matchmake;
 pub mod realtime;
 pub mod rpc_echo;
+pub mod storage_write;
 pub mod ws_ping;
 pub mod ws_rtt;
 
@@ -49,6 +50,8 @@ pub enum Scenario {
     WsPing,
     /// Realtime `rpc` round trips to an echo RPC.
     RpcEcho,
+    /// `PUT /v2/storage` batches in a loop per connection.
+    StorageWrite,
     /// Many open, idle realtime sockets.
     IdleSockets,
     /// Round trips against an in-process raw WebSocket echo server.
@@ -88,10 +91,11 @@ pub struct Outcome {
 
 impl Scenario {
     /// Every scenario, in usage order.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::AuthDevice,
         Self::WsPing,
         Self::RpcEcho,
+        Self::StorageWrite,
         Self::IdleSockets,
         Self::MatchRelay,
         Self::ChatFanout,
@@ -110,6 +114,7 @@ impl Scenario {
             Self::AuthDevice => "auth-device",
             Self::WsPing => "ws-ping",
             Self::RpcEcho => "rpc-echo",
+            Self::StorageWrite => "storage-write",
             Self::IdleSockets => "idle-sockets",
             Self::MatchRelay => "match-relay",
             Self::ChatFanout => "chat-fanout",
@@ -129,6 +134,7 @@ impl Scenario {
             Self::AuthDevice => "POST /v2/account/authenticate/device in a loop per connection",
             Self::WsPing => "realtime socket ping/pong round trips, back to back per socket",
             Self::RpcEcho => "realtime socket rpc round trips to --rpc (an echo), back to back",
+            Self::StorageWrite => "PUT /v2/storage batches of --batch objects, per account",
             Self::IdleSockets => "hold --sockets realtime sockets open; server memory per session",
             Self::BaselineWsEcho => "the ws-ping loop against an in-process raw WebSocket echo",
             Self::MatchRelay => "relayed matches: every player sends at --rate, delivery latency",
@@ -179,6 +185,7 @@ impl Scenario {
             Self::MatchRelay | Self::BaselineRelay => match_relay::MIN_PAYLOAD,
             Self::MatchRtt => match_rtt::MIN_PAYLOAD,
             Self::Authoritative => authoritative::MIN_PAYLOAD,
+            Self::StorageWrite => storage_write::MIN_PAYLOAD,
             // Not used by the others.
             _ => 0,
         }
@@ -190,6 +197,7 @@ impl Scenario {
             Self::AuthDevice => auth_device::run(run).await,
             Self::WsPing => ws_ping::run(run).await,
             Self::RpcEcho => rpc_echo::run(run).await,
+            Self::StorageWrite => storage_write::run(run).await,
             Self::IdleSockets => idle_sockets::run(run).await,
             Self::BaselineWsEcho => baseline_ws_echo::run(run).await,
             Self::MatchRelay => match_relay::run(run).await,

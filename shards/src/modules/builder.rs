@@ -20,8 +20,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::{
-    AfterApi, AfterRt, BeforeApi, BeforeRt, Error, MatchContext, MatchFactory, MatchHandler,
-    MatchInit, MatchmakerMatchedFn, Modules, RpcFn,
+    AfterApi, AfterRt, BeforeApi, BeforeRt, Error, LeaderboardResetFn, MatchContext, MatchFactory,
+    MatchHandler, MatchInit, MatchmakerMatchedFn, Modules, RpcFn,
 };
 
 /// Collects a game's code, then runs the server with it.
@@ -101,6 +101,14 @@ impl ServerBuilder {
     /// return the id of a match it created for the players.
     pub fn matchmaker_matched(mut self, f: impl MatchmakerMatchedFn) -> ServerBuilder {
         self.modules.register_matchmaker_matched(Arc::new(f));
+        self
+    }
+
+    /// Registers the leaderboard-reset hook (Nakama's
+    /// `RegisterLeaderboardReset`): called once for each reset of each
+    /// board with a reset schedule, with the board and the reset's time.
+    pub fn leaderboard_reset(mut self, f: impl LeaderboardResetFn) -> ServerBuilder {
+        self.modules.register_leaderboard_reset(Arc::new(f));
         self
     }
 

@@ -17,6 +17,8 @@ pub enum CallMode {
     Socket,
     /// The matchmaker-matched hook: no caller.
     Matchmaker,
+    /// The leaderboard-reset hook: no caller.
+    LeaderboardReset,
 }
 
 /// The context of one call of game code, as Nakama's runtime context

@@ -27,6 +27,18 @@
 //!   players all queued with the string property `mode` = `arena` gets an
 //!   `example.arena` match, whose id they receive in `matchmaker_matched`;
 //!   any other match is left to a token (a relayed match).
+//! * `example.leaderboard_create`: creates the leaderboard its payload
+//!   describes (`{"id", "authoritative", "sort_order", "operator",
+//!   "reset_schedule", "metadata", "enable_ranks"}`; `desc`, `best`, no
+//!   reset and ranks enabled by default) and answers `{}`.
+//! * `example.leaderboard_write`: an authoritative write as game code
+//!   makes it (`{"id", "owner_id", "username", "score", "subscore",
+//!   "metadata", "operator"}`), answering the record.
+//! * `example.leaderboards`: `{"list": [...]}`, every leaderboard as
+//!   `Nk::leaderboard_list` gives it (`{"id", "sort_order", "operator",
+//!   "reset_schedule", "prev_reset", "next_reset", "authoritative"}`).
+//! * the leaderboard-reset hook ([`leaderboard_reset`]) remembers each
+//!   reset; `example.leaderboard_resets` answers `{"<id>": [<reset>...]}`.
 
 use kairos_core::error::{ApiError, Code};
 use serde_json::{Value, json};
@@ -45,6 +57,20 @@ pub fn register(modules: &mut Modules) {
     modules.register_rpc("example.stream_join", std::sync::Arc::new(stream_join));
     modules.register_rpc("example.stream_send", std::sync::Arc::new(stream_send));
     modules.register_matchmaker_matched(std::sync::Arc::new(matchmaker_matched));
+    modules.register_rpc(
+        "example.leaderboard_create",
+        std::sync::Arc::new(leaderboard_create),
+    );
+    modules.register_rpc(
+        "example.leaderboard_write",
+        std::sync::Arc::new(leaderboard_write),
+    );
+    modules.register_rpc("example.leaderboards", std::sync::Arc::new(leaderboards));
+    modules.register_rpc(
+        "example.leaderboard_resets",
+        std::sync::Arc::new(leaderboard_resets),
+    );
+    modules.register_leaderboard_reset(std::sync::Arc::new(leaderboard_reset));
     modules.register_match_handler(
         "example.arena",
         std::sync::Arc::new(|ctx, params| {
@@ -67,6 +93,7 @@ async fn whoami(ctx: Context, _payload: String) -> RpcResult {
             CallMode::Http => "http",
             CallMode::Socket => "socket",
             CallMode::Matchmaker => "matchmaker",
+            CallMode::LeaderboardReset => "leaderboard_reset",
         },
         "node": ctx.nk.node(),
         "query": ctx.query.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
@@ -332,4 +359,117 @@ async fn stream_send(ctx: Context, payload: String) -> RpcResult {
     let reliable = v["reliable"].as_bool().unwrap_or(true);
     ctx.nk.stream_send(&stream, data, None, reliable)?;
     Ok("{}".into())
+}
+
+fn parse_payload(payload: &str) -> Result<Value, ApiError> {
+    serde_json::from_str(payload).map_err(|_| ApiError::invalid("payload must be JSON"))
+}
+
+async fn leaderboard_create(ctx: Context, payload: String) -> RpcResult {
+    let p = parse_payload(&payload)?;
+    let text = |k: &str, default: &str| p[k].as_str().unwrap_or(default).to_string();
+    ctx.nk
+        .leaderboard_create(
+            &text("id", ""),
+            p["authoritative"].as_bool().unwrap_or(false),
+            &text("sort_order", "desc"),
+            &text("operator", "best"),
+            &text("reset_schedule", ""),
+            p["metadata"].clone(),
+            p["enable_ranks"].as_bool().unwrap_or(true),
+        )
+        .await?;
+    Ok("{}".into())
+}
+
+/// A record as the examples answer it.
+fn record_value(r: &super::LeaderboardRecord) -> Value {
+    json!({
+        "leaderboard_id": r.leaderboard_id,
+        "owner_id": r.owner_id.to_string(),
+        "username": r.username,
+        "score": r.score,
+        "subscore": r.subscore,
+        "num_score": r.num_score,
+        "metadata": r.metadata,
+        "rank": r.rank,
+        "expiry_time": r.expiry_time,
+    })
+}
+
+async fn leaderboard_write(ctx: Context, payload: String) -> RpcResult {
+    let p = parse_payload(&payload)?;
+    let owner = p["owner_id"]
+        .as_str()
+        .and_then(|o| uuid::Uuid::parse_str(o).ok())
+        .ok_or_else(|| ApiError::invalid("expects owner ID to be a valid identifier"))?;
+    let metadata = (!p["metadata"].is_null()).then(|| p["metadata"].clone());
+    let operator = p["operator"].as_i64().map(|o| o as i32);
+    let record = ctx
+        .nk
+        .leaderboard_record_write(
+            p["id"].as_str().unwrap_or(""),
+            owner,
+            p["username"].as_str().unwrap_or(""),
+            p["score"].as_i64().unwrap_or(0),
+            p["subscore"].as_i64().unwrap_or(0),
+            metadata,
+            operator,
+        )
+        .await?;
+    Ok(record_value(&record).to_string())
+}
+
+async fn leaderboards(ctx: Context, _payload: String) -> RpcResult {
+    let mut list = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (page, next) = ctx.nk.leaderboard_list(100, &cursor).await?;
+        list.extend(page.into_iter().map(|b| {
+            json!({
+                "id": b.id,
+                "sort_order": b.sort_order.as_i32(),
+                "operator": b.operator.as_api(),
+                "reset_schedule": b.reset_schedule,
+                "prev_reset": b.prev_reset,
+                "next_reset": b.next_reset,
+                "authoritative": b.authoritative,
+            })
+        }));
+        if next.is_empty() {
+            break;
+        }
+        cursor = next;
+    }
+    Ok(json!({ "list": list }).to_string())
+}
+
+/// Resets heard by [`leaderboard_reset`], by board.
+static RESETS: std::sync::Mutex<Vec<(String, i64)>> = std::sync::Mutex::new(Vec::new());
+
+/// The leaderboard-reset hook: remembers the reset.
+pub async fn leaderboard_reset(
+    _ctx: Context,
+    board: super::LeaderboardInfo,
+    reset: i64,
+) -> Result<(), ApiError> {
+    if let Ok(mut resets) = RESETS.lock() {
+        resets.push((board.id, reset));
+    }
+    Ok(())
+}
+
+async fn leaderboard_resets(_ctx: Context, _payload: String) -> RpcResult {
+    let mut by_board = serde_json::Map::new();
+    if let Ok(resets) = RESETS.lock() {
+        for (id, at) in resets.iter() {
+            if let Value::Array(v) = by_board
+                .entry(id.clone())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                v.push(json!(at));
+            }
+        }
+    }
+    Ok(Value::Object(by_board).to_string())
 }

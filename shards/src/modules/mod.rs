@@ -18,8 +18,10 @@
 mod builder;
 mod context;
 pub mod examples;
+mod groups;
 pub(crate) mod guard;
 pub mod hooks;
+pub mod leaderboards;
 pub mod matches;
 pub mod matchmaker;
 mod nk;
@@ -33,10 +35,17 @@ pub use builder::ServerBuilder;
 pub use context::{CallMode, Context};
 pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
 pub use kairos_core::error::{ApiError as Error, Code};
+pub use kairos_core::group::{
+    Group, GroupFilter, GroupMember, GroupUpdate, NewGroup, UserGroup, state as group_state,
+};
 pub use kairos_core::storage::{StorageAck, StorageId, StorageObject, StorageWrite};
 pub use kairos_core::wallet::{Wallet, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 /// The realtime messages hooks see ([`rtapi::Incoming`]).
 pub use kairos_schema::rtapi;
+pub use leaderboards::{
+    LeaderboardInfo, LeaderboardRecord, LeaderboardRecordList, LeaderboardResetFn, Operator,
+    SortOrder,
+};
 pub use matches::{
     Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInfo, MatchInit, MatchMessage,
     MatchPresence,
@@ -63,6 +72,8 @@ pub struct Modules {
     match_handlers: HashMap<String, MatchFactory>,
     /// The matchmaker-matched hook, if any.
     matchmaker_matched: Option<Arc<dyn MatchmakerMatchedFn>>,
+    /// The leaderboard-reset hook, if any.
+    leaderboard_reset: Option<Arc<dyn LeaderboardResetFn>>,
 }
 
 /// The client message named `name`, as the realtime table spells it.
@@ -75,6 +86,16 @@ fn client_message(name: &str) -> Result<&'static str, String> {
 }
 
 impl Modules {
+    /// Registers the leaderboard-reset hook; a second replaces the first.
+    pub fn register_leaderboard_reset(&mut self, f: Arc<dyn LeaderboardResetFn>) {
+        self.leaderboard_reset = Some(f);
+    }
+
+    /// The leaderboard-reset hook, if any.
+    pub fn leaderboard_reset(&self) -> Option<&Arc<dyn LeaderboardResetFn>> {
+        self.leaderboard_reset.as_ref()
+    }
+
     /// Registers the matchmaker-matched hook; a second replaces the first.
     pub fn register_matchmaker_matched(&mut self, f: Arc<dyn MatchmakerMatchedFn>) {
         self.matchmaker_matched = Some(f);

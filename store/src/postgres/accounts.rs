@@ -309,6 +309,12 @@ impl AccountStore for PgStore {
             tx.execute("DELETE FROM storage WHERE user_id = $1", &[&user])
                 .await
                 .map_err(db_err)?;
+            tx.execute(
+                "DELETE FROM leaderboard_record WHERE owner_id = $1",
+                &[&user],
+            )
+            .await
+            .map_err(db_err)?;
             // Edges added between the first look and the lock: lock those
             // users too before recounting them.
             locked.sort_unstable();
@@ -321,6 +327,7 @@ impl AccountStore for PgStore {
                 friends::lock_users(&tx, &lock, &late).await?;
             }
             friends::recount(&tx, &recount, &counterparts).await?;
+            super::groups::remove_user(&tx, user).await?;
             tx.execute("DELETE FROM user_device WHERE user_id = $1", &[&user])
                 .await
                 .map_err(db_err)?;

@@ -7,12 +7,14 @@
 //!
 //! Each capability trait is implemented in the file for its concern, next
 //! to its SQL: `accounts.rs`, `sessions.rs`, `friends.rs`,
-//! `notifications.rs`, `messages.rs`, and `migration_runner.rs` (applying
+//! `notifications.rs`, `messages.rs`, `groups.rs`, and `migration_runner.rs` (applying
 //! the versioned migrations). This file holds the store type, its
 //! connection and the error mapping the queries share.
 
 mod accounts;
 mod friends;
+mod groups;
+mod leaderboards;
 mod messages;
 mod migration_runner;
 mod notifications;

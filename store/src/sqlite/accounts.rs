@@ -359,9 +359,9 @@ impl Db {
     }
 
     /// Deletes the user, devices, friend edges (both ways, recounting the
-    /// `edge_count` of the users who had one to it) and notifications, and
-    /// writes a tombstone; a missing user is not an error. Chat messages
-    /// stay.
+    /// `edge_count` of the users who had one to it), notifications and
+    /// group memberships (`groups::remove_user`), and writes a tombstone; a
+    /// missing user is not an error. Chat messages stay.
     pub fn delete_account(&self, user: Uuid) -> ApiResult<()> {
         let uid = user.to_string();
         self.write(|c| {
@@ -384,7 +384,14 @@ impl Db {
             exec(&tx, "DELETE FROM user_edge WHERE source_id = ?1", [&uid]).map_err(db_err)?;
             exec(&tx, "DELETE FROM notification WHERE user_id = ?1", [&uid]).map_err(db_err)?;
             exec(&tx, "DELETE FROM storage WHERE user_id = ?1", [&uid]).map_err(db_err)?;
+            exec(
+                &tx,
+                "DELETE FROM leaderboard_record WHERE owner_id = ?1",
+                [&uid],
+            )
+            .map_err(db_err)?;
             recount(&tx, counterparts.iter().map(String::as_str))?;
+            super::groups::remove_user(&tx, &uid)?;
             exec(&tx, "DELETE FROM user_device WHERE user_id = ?1", [&uid]).map_err(db_err)?;
             let deleted = exec(&tx, "DELETE FROM users WHERE id = ?1", [&uid]).map_err(db_err)?;
             if deleted > 0 {

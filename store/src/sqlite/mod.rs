@@ -10,7 +10,7 @@
 //!
 //! Each capability trait is implemented in the file for its concern, next
 //! to its SQL: `accounts.rs`, `sessions.rs`, `friends.rs`,
-//! `notifications.rs`, `messages.rs`, and `migration_runner.rs` (applying
+//! `notifications.rs`, `messages.rs`, `groups.rs`, and `migration_runner.rs` (applying
 //! the versioned migrations). This file holds the store type, its opening
 //! and the hop to a blocking thread.
 
@@ -18,6 +18,8 @@ mod accounts;
 mod db;
 mod friends;
 mod group;
+mod groups;
+mod leaderboards;
 mod messages;
 mod migration_runner;
 mod notifications;

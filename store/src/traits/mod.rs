@@ -13,6 +13,8 @@
 
 mod accounts;
 mod friends;
+mod groups;
+mod leaderboards;
 mod messages;
 mod migrations;
 mod notifications;
@@ -25,6 +27,8 @@ use std::pin::Pin;
 
 pub use accounts::AccountStore;
 pub use friends::FriendStore;
+pub use groups::GroupStore;
+pub use leaderboards::LeaderboardStore;
 pub use messages::MessageStore;
 pub use migrations::{MigrationStatus, MigrationStore};
 pub use notifications::NotificationStore;
@@ -47,6 +51,8 @@ pub trait Store:
     + MessageStore
     + StorageStore
     + WalletStore
+    + GroupStore
+    + LeaderboardStore
 {
 }
 
@@ -59,5 +65,7 @@ impl<T> Store for T where
         + MessageStore
         + StorageStore
         + WalletStore
+        + GroupStore
+        + LeaderboardStore
 {
 }

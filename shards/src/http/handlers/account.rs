@@ -292,6 +292,8 @@ pub(super) async fn delete_account(
         .run(move |store| async move { store.revoke_all(user, cutoff).await })
         .await?;
     shared.revocations.revoke_all(user, cutoff);
+    // Its leaderboard records went with it: unrank them.
+    shared.leaderboards.owner_gone(user);
     // Acknowledged only once every shard has closed the user's sessions:
     // none serves another message after this reply (and a chat message
     // already on its way to the store is refused there, its sender gone).

@@ -34,7 +34,7 @@ pub(super) async fn list_messages(
         None | Some("") => None,
         Some(c) => Some(MessageCursor::parse(c, &channel_id, forward)?),
     };
-    chat::check_history_access(&stream, caller.user_id)?;
+    chat::check_history_access(shard, &stream, caller.user_id).await?;
     let q = channel::history_query(forward, cursor.as_ref(), limit);
     let rows = shard
         .shared

@@ -20,9 +20,11 @@
 //! is what the others hear. Chat keeps no state beyond its streams'
 //! memberships.
 
+mod group;
 mod owner;
 mod session;
 
+pub use group::{after_change, after_join, after_leave};
 pub use owner::leave_event;
 pub use session::{join, leave, remove, send, update};
 
@@ -51,6 +53,15 @@ pub enum Msg {
         sender: Uuid,
         message: Box<api::ChannelMessage>,
     },
+    /// Deliver this message from the server (a group's membership
+    /// message) to every member.
+    Relay {
+        stream: StreamId,
+        message: Box<api::ChannelMessage>,
+    },
+    /// Remove every session of these users (they left a group, or were
+    /// kicked or banned from it).
+    RemoveUsers { stream: StreamId, users: Vec<Uuid> },
 }
 
 impl From<Msg> for ShardMsg {
@@ -72,6 +83,8 @@ pub fn on_msg(shard: &Shard, msg: Msg) {
             sender,
             message,
         } => owner::on_send(shard, stream, sender, *message),
+        Msg::Relay { stream, message } => owner::on_relay(shard, &stream, *message),
+        Msg::RemoveUsers { stream, users } => owner::on_remove_users(shard, stream, &users),
     }
 }
 
@@ -102,15 +115,65 @@ pub fn close_direct(shard: &Shard, a: Uuid, b: Uuid) {
     membership::close(shard, stream);
 }
 
+/// Relays a stored message the server wrote (a group's membership
+/// message) to the members of its channel.
+pub fn relay(shard: &Shard, message: &ChannelMessage) {
+    let msg = Msg::Relay {
+        stream: message.stream.clone(),
+        message: Box::new(to_wire(message, true)),
+    };
+    membership::to_owner(shard, &message.stream, msg);
+}
+
+/// Removes every session of `users` from a group's channel (after the
+/// messages relayed before it, which they therefore still receive).
+pub fn remove_group_users(shard: &Shard, group: Uuid, users: Vec<Uuid>) {
+    if users.is_empty() {
+        return;
+    }
+    let stream = channel::group(group);
+    membership::to_owner(shard, &stream.clone(), Msg::RemoveUsers { stream, users });
+}
+
+/// Ends a deleted group's channel: every session in it is removed.
+pub fn close_group(shard: &Shard, group: Uuid) {
+    membership::close(shard, channel::group(group));
+}
+
+/// Whether `user` may read or join group `group`'s channel: a member
+/// (superadmin, admin or member), not a join request or a ban.
+pub async fn is_group_member(shard: &Shard, group: Uuid, user: Uuid) -> Result<bool, ApiError> {
+    let state = shard
+        .shared
+        .persist
+        .run(move |store| async move { store.group_user_state(group, user).await })
+        .await?;
+    Ok(state.is_some_and(kairos_core::group::is_member))
+}
+
 /// An error as the HTTP layer reports it, for history of a channel the
-/// caller may not read.
-pub fn check_history_access(stream: &StreamId, caller: Uuid) -> Result<(), ApiError> {
+/// caller may not read: a direct channel of two others, or the channel of
+/// a group the caller is not a member of.
+pub async fn check_history_access(
+    shard: &Shard,
+    stream: &StreamId,
+    caller: Uuid,
+) -> Result<(), ApiError> {
     match stream.mode {
         mode::DIRECT if channel::other_user(stream, caller).is_none() => {
             Err(ApiError::invalid("Channel not found."))
         }
-        // No group exists until groups land, so no one may read one.
-        mode::GROUP => Err(ApiError::invalid("Group not found.")),
+        mode::GROUP => {
+            let member = match Uuid::parse_str(&stream.subject) {
+                Ok(group) => is_group_member(shard, group, caller).await?,
+                Err(_) => false,
+            };
+            if member {
+                Ok(())
+            } else {
+                Err(ApiError::invalid("Group not found."))
+            }
+        }
         _ => Ok(()),
     }
 }

@@ -9,7 +9,7 @@ use kairos_schema::api;
 use kairos_schema::rtapi::{ChannelOut, ChannelPresenceEvent, Outgoing};
 use uuid::Uuid;
 
-use crate::fanout::{Presence, StreamId, deliver};
+use crate::fanout::{Presence, StreamId, deliver, group, membership};
 use crate::realtime::notifications;
 use crate::session::Frames;
 use crate::shard::Shard;
@@ -97,5 +97,40 @@ pub(super) fn on_send(shard: &Shard, stream: StreamId, sender: Uuid, message: ap
     if let Some(m) = table.get(&stream).filter(|m| m.get(sender).is_some()) {
         let frames = Frames::encode("", &Outgoing::ChannelMessage(message), m.wires());
         deliver::broadcast_data(shard, m.targets(), None, &frames);
+    }
+}
+
+/// Relays a message the server wrote to every member.
+pub(super) fn on_relay(shard: &Shard, stream: &StreamId, message: api::ChannelMessage) {
+    let table = shard.streams.borrow();
+    if let Some(m) = table.get(stream) {
+        let frames = Frames::encode("", &Outgoing::ChannelMessage(message), m.wires());
+        deliver::broadcast(shard, m.targets(), None, &frames);
+    }
+}
+
+/// Removes every session of `users` from the channel: the others hear
+/// them leave, and their shards forget they joined.
+pub(super) fn on_remove_users(shard: &Shard, stream: StreamId, users: &[Uuid]) {
+    let gone: Vec<(usize, Uuid)> = match shard.streams.borrow().get(&stream) {
+        Some(m) => m
+            .members()
+            .iter()
+            .filter(|p| users.contains(&p.user_id))
+            .map(|p| (p.shard, p.session_id))
+            .collect(),
+        None => return,
+    };
+    for (_, session) in &gone {
+        membership::on_leave(shard, stream.clone(), *session);
+    }
+    for (dest, sessions) in group::by_shard(gone) {
+        shard.send_to(
+            dest,
+            membership::Msg::Dropped {
+                stream: stream.clone(),
+                sessions,
+            },
+        );
     }
 }

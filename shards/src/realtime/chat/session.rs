@@ -70,16 +70,26 @@ pub async fn join(shard: &Shard, session: &Session, cid: &str, m: ChannelJoin) -
                 }
             }
         }
-        // Group membership comes with groups; until a group can exist, no
-        // one is a member of any.
-        Target::Group(_) => {
-            return refuse(
-                session,
-                cid,
-                ErrorCode::BadInput,
-                "Group not found: Invalid channel target",
-            );
-        }
+        Target::Group(group) => match super::is_group_member(shard, group, session.user_id).await {
+            Ok(true) => channel::group(group),
+            Ok(false) => {
+                return refuse(
+                    session,
+                    cid,
+                    ErrorCode::BadInput,
+                    "Group not found: Invalid channel target",
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "group channel check failed");
+                return refuse(
+                    session,
+                    cid,
+                    ErrorCode::RuntimeException,
+                    "Failed to look up group membership",
+                );
+            }
+        },
     };
     if session.is_closing()
         || membership::refuse_over_limit(shard, session, cid, &stream, ErrorCode::BadInput)

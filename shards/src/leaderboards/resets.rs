@@ -1,0 +1,57 @@
+//! Resets on shard 0: each reset the thread announces is marked in the
+//! store (`LeaderboardStore::leaderboard_mark_reset`, a compare-and-set
+//! that only moves forward) and, if this call marked it, handed to the
+//! `leaderboard_reset` hook, guarded, with the RPC deadline. So a reset
+//! fires its hook once, across restarts too.
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_lite::StreamExt;
+use kairos_core::leaderboard::schedule::Reset;
+
+use super::ResetInbox;
+use super::service::info;
+use crate::modules::{CallMode, Context, guard};
+use crate::rt;
+use crate::shard::Shard;
+
+/// Serves the thread's resets until it stops.
+pub async fn drain(shard: Rc<Shard>, mut inbox: ResetInbox) {
+    while let Some(reset) = inbox.next().await {
+        let shard = shard.clone();
+        rt::spawn(async move { announce(shard, reset).await });
+    }
+}
+
+async fn announce(shard: Rc<Shard>, reset: Reset) {
+    let Some(board) = shard.shared.leaderboards.get(&reset.id).await else {
+        return;
+    };
+    let (id, at) = (reset.id.clone(), reset.at);
+    let marked = shard
+        .shared
+        .persist
+        .run(move |store| async move { store.leaderboard_mark_reset(id, at).await })
+        .await;
+    match marked {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::error!(error = %e.message, leaderboard = %reset.id, "cannot mark a leaderboard reset");
+            return;
+        }
+    }
+    let Some(hook) = shard.shared.modules.leaderboard_reset().cloned() else {
+        return;
+    };
+    // Nakama describes the board as of the second before the reset.
+    let board = info(&board, at - 1);
+    let ctx = Context::for_server(shard.clone(), CallMode::LeaderboardReset);
+    let deadline = Duration::from_millis(shard.config().kairos.runtime.rpc_timeout_ms);
+    match guard::run(hook.call(ctx, board, at), deadline).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e.message, "leaderboard reset hook failed"),
+        Err(failure) => tracing::warn!(?failure, "leaderboard reset hook failed"),
+    }
+}

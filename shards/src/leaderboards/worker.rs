@@ -1,0 +1,175 @@
+//! The `kairos-leaderboards` thread: definitions, rank indexes and the
+//! reset schedule, serving one message at a time and sleeping until the
+//! next reset in between.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use kairos_core::leaderboard::Leaderboard;
+use kairos_core::leaderboard::rank::RankIndex;
+use kairos_core::leaderboard::schedule::{Reset, Resets};
+
+use super::{Board, Loaded, Op};
+
+pub(super) struct Worker {
+    boards: HashMap<String, Arc<Board>>,
+    /// Creation order, for listings.
+    order: Vec<String>,
+    indexes: HashMap<(String, i64), RankIndex>,
+    resets: Resets,
+    clock: fn() -> i64,
+    out: futures_channel::mpsc::UnboundedSender<Reset>,
+}
+
+impl Worker {
+    pub(super) fn new(
+        loaded: Loaded,
+        clock: fn() -> i64,
+        out: futures_channel::mpsc::UnboundedSender<Reset>,
+    ) -> Worker {
+        let mut w = Worker {
+            boards: HashMap::new(),
+            order: Vec::new(),
+            indexes: loaded.indexes,
+            resets: Resets::new(),
+            clock,
+            out,
+        };
+        for def in loaded.boards {
+            w.add(def);
+        }
+        w
+    }
+
+    fn add(&mut self, def: Leaderboard) {
+        if self.boards.contains_key(&def.id) {
+            return;
+        }
+        let board = Board::new(def);
+        if let Some(s) = &board.schedule {
+            let now = (self.clock)();
+            let d = &board.def;
+            self.resets
+                .insert(&d.id, s.clone(), d.create_time, d.last_reset, now);
+        }
+        self.order.push(board.def.id.clone());
+        self.boards.insert(board.def.id.clone(), Arc::new(board));
+    }
+
+    pub(super) fn run(mut self, rx: Receiver<Op>) {
+        loop {
+            self.fire_due();
+            let op = match self.resets.next_wake() {
+                Some(at) => {
+                    let wait = (at - (self.clock)()).clamp(0, 3600) as u64;
+                    // Wake a little past the second the reset is due at.
+                    match rx.recv_timeout(Duration::from_millis(wait * 1000 + 5)) {
+                        Ok(op) => op,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+                None => match rx.recv() {
+                    Ok(op) => op,
+                    Err(_) => return,
+                },
+            };
+            if !self.serve(op) {
+                return;
+            }
+        }
+    }
+
+    /// Announces every reset due now, dropping the ended periods' indexes.
+    fn fire_due(&mut self) {
+        let now = (self.clock)();
+        if self.resets.next_wake().is_none_or(|t| t > now) {
+            return;
+        }
+        for reset in self.resets.due(now) {
+            self.indexes.retain(|(id, expiry), _| {
+                !(*id == reset.id && *expiry != 0 && *expiry <= reset.at)
+            });
+            tracing::info!(leaderboard = %reset.id, at = reset.at, "leaderboard reset");
+            let _ = self.out.unbounded_send(reset);
+        }
+    }
+
+    fn serve(&mut self, op: Op) -> bool {
+        match op {
+            Op::Get { id, reply } => {
+                let _ = reply.send(self.boards.get(&id).cloned());
+            }
+            Op::All { reply } => {
+                let all = self
+                    .order
+                    .iter()
+                    .filter_map(|id| self.boards.get(id).cloned())
+                    .collect();
+                let _ = reply.send(all);
+            }
+            Op::Created { board } => self.add(board),
+            Op::Deleted { id } => {
+                self.boards.remove(&id);
+                self.order.retain(|o| *o != id);
+                self.indexes.retain(|(i, _), _| *i != id);
+                self.resets.remove(&id);
+            }
+            Op::Ranked {
+                id,
+                expiry,
+                owner,
+                score,
+                subscore,
+                generation,
+                reply,
+            } => {
+                let rank = match self.boards.get(&id) {
+                    Some(b) if b.def.enable_ranks => {
+                        let sort = b.def.sort_order;
+                        let index = self
+                            .indexes
+                            .entry((id, expiry))
+                            .or_insert_with(|| RankIndex::new(sort));
+                        index.upsert(owner, score, subscore, generation) as i64
+                    }
+                    _ => 0,
+                };
+                let _ = reply.send(rank);
+            }
+            Op::Removed { id, expiry, owner } => {
+                if let Some(index) = self.indexes.get_mut(&(id, expiry)) {
+                    index.remove(owner);
+                }
+            }
+            Op::OwnerGone { owner } => {
+                for index in self.indexes.values_mut() {
+                    index.remove(owner);
+                }
+            }
+            Op::Fill {
+                id,
+                expiry,
+                owners,
+                reply,
+            } => {
+                let enabled = self.boards.get(&id).is_some_and(|b| b.def.enable_ranks);
+                let answer = match self.indexes.get(&(id, expiry)) {
+                    Some(index) if enabled => (
+                        owners
+                            .iter()
+                            .map(|o| index.rank(*o).map_or(0, |r| r as i64))
+                            .collect(),
+                        index.len() as i64,
+                    ),
+                    _ => (vec![0; owners.len()], 0),
+                };
+                let _ = reply.send(answer);
+            }
+            Op::Stop => return false,
+        }
+        true
+    }
+}
