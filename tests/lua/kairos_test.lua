@@ -122,6 +122,17 @@ nk.register_rpc(function(context, payload)
   return nk.json_encode({ coins = updated.coins })
 end, "lua.notify_and_pay")
 
+-- A leaderboard made by Lua, written twice (incr), the caller's record
+-- read back over REST by the test; then an unknown operator refused.
+nk.register_rpc(function(context, payload)
+  local id = nk.json_decode(payload).id
+  nk.leaderboard_create(id, false, "descending", "increment", "", { season = 1 })
+  nk.leaderboard_record_write(id, context.user_id, "", 5, 0, { via = "lua" })
+  local record = nk.leaderboard_record_write(id, context.user_id, "", 7)
+  local ok, err = pcall(nk.leaderboard_create, id .. "-bad", false, "desc", "sum")
+  return nk.json_encode({ score = record.score, num_score = record.num_score, refused = err })
+end, "lua.leaderboard")
+
 -- A before hook that refuses one custom id and rewrites another.
 nk.register_req_before(function(context, payload)
   if payload.id == "lua-refused" then

@@ -225,6 +225,28 @@ fn storage_and_accounts_from_lua(backend: &Backend) {
     let r = http.get("/v2/account", &me.token);
     assert_eq!(r.body["wallet"], r#"{"coins":10}"#, "{}", r.text);
 
+    // A leaderboard created and written by Lua, listed over REST.
+    let board = unique("lua-board");
+    let v = payload(&call(
+        &http,
+        "lua.leaderboard",
+        Some(&auth),
+        &json!({ "id": board }).to_string(),
+    ));
+    assert_eq!(v["score"], 12, "{v}");
+    assert_eq!(v["num_score"], 2, "{v}");
+    assert_eq!(
+        v["refused"],
+        "bad argument #4 to leaderboard_create (expects operator to be 'best', 'set', 'decr' or 'incr')"
+    );
+    let r = http.get(&format!("/v2/leaderboard/{board}?limit=10"), &me.token);
+    assert_eq!(r.body["records"][0]["score"], "12", "{}", r.text);
+    assert_eq!(
+        r.body["records"][0]["metadata"], r#"{"via":"lua"}"#,
+        "{}",
+        r.text
+    );
+
     // An nk call with a bad argument is a Lua error with Nakama's words.
     let r = call(&http, "lua.account", None, "");
     r.assert_error(500, 13);

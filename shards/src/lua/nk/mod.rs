@@ -5,6 +5,7 @@
 
 mod codec;
 mod hooks;
+mod leaderboards;
 mod logger;
 mod matches;
 mod notifications;
@@ -38,6 +39,7 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     wallet::add(&m)?;
     streams::add(&m)?;
     matches::add(&m)?;
+    leaderboards::add(&m)?;
     Ok(nk)
 }
 
