@@ -391,6 +391,112 @@ impl Refusal {
     }
 }
 
+/// A record write to a tournament, as a backend runs it.
+#[derive(Clone, Debug)]
+pub struct TournamentWrite {
+    pub tournament_id: String,
+    pub owner_id: uuid::Uuid,
+    /// Stored when given, else the record keeps its own.
+    pub username: Option<String>,
+    pub score: i64,
+    pub subscore: i64,
+    /// A JSON object; kept as it was when `None`.
+    pub metadata: Option<String>,
+    /// An override of the tournament's operator.
+    pub operator: Option<Operator>,
+    /// Game code writes (Nakama's nil caller): allowed on an
+    /// authoritative tournament.
+    pub from_server: bool,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// The period a join at `now` enters: `Ok(None)` when the tournament
+/// needs no join (Nakama's join is then a no-op), the period's expiry
+/// otherwise; refused once the window has closed. Joining before the
+/// start is allowed, as in Nakama.
+pub fn join_expiry(t: &Tournament, now: i64) -> Result<Option<i64>, Refusal> {
+    if !t.join_required {
+        return Ok(None);
+    }
+    let w = t.window(now);
+    if w.closed_for_writes(now) {
+        return Err(Refusal::OutsideDuration);
+    }
+    Ok(Some(w.expiry))
+}
+
+/// The period a write lands in (its expiry), after Nakama's checks:
+/// authoritative tournaments take only game code's writes, and only
+/// inside the active window.
+pub fn write_expiry(t: &Tournament, w: &TournamentWrite) -> Result<i64, Refusal> {
+    if t.leaderboard.authoritative && !w.from_server {
+        return Err(Refusal::Authoritative);
+    }
+    let win = t.window(w.now);
+    if win.start_active > w.now || win.end_active <= w.now {
+        return Err(Refusal::OutsideDuration);
+    }
+    Ok(win.expiry)
+}
+
+/// What a write does, decided on the owner's record of the period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WritePlan {
+    /// No record: insert one with `num_score` 1; `count` says whether the
+    /// new player is counted against `max_size` (refused when full).
+    Insert {
+        score: i64,
+        subscore: i64,
+        count: bool,
+    },
+    /// Update the record to these values, `num_score + 1`: in a
+    /// tournament every write is an attempt (Nakama's), even one that
+    /// leaves the score as it was.
+    Update { score: i64, subscore: i64 },
+}
+
+/// Decides a write given the owner's record of the period `old`
+/// (`(score, subscore, num_score, max_num_score)`, `None`: no record).
+/// Without a record, a tournament that needs a join refuses; with one,
+/// a record whose `num_score` reached its `max_num_score` refuses
+/// (Nakama's checks). Scores use the leaderboard rule
+/// ([`leaderboard::write::apply`]); `Err(None)` is a score out of range.
+pub fn plan_write(
+    t: &Tournament,
+    w: &TournamentWrite,
+    old: Option<(i64, i64, i32, i32)>,
+) -> Result<WritePlan, Option<Refusal>> {
+    use leaderboard::write::{Applied, apply};
+    let op = w.operator.unwrap_or(t.leaderboard.operator);
+    let sort = t.leaderboard.sort_order;
+    match old {
+        None => {
+            if t.join_required {
+                return Err(Some(Refusal::JoinRequired));
+            }
+            match apply(op, sort, None, w.score, w.subscore) {
+                Ok(Applied::Store { score, subscore }) => Ok(WritePlan::Insert {
+                    score,
+                    subscore,
+                    count: t.max_size != UNLIMITED_SIZE,
+                }),
+                Ok(Applied::Unchanged) | Err(_) => Err(None),
+            }
+        }
+        Some((score, subscore, num, max)) => {
+            if max > 0 && num >= max {
+                return Err(Some(Refusal::MaxNumScoreReached));
+            }
+            match apply(op, sort, Some((score, subscore)), w.score, w.subscore) {
+                Ok(Applied::Store { score, subscore }) => Ok(WritePlan::Update { score, subscore }),
+                Ok(Applied::Unchanged) => Ok(WritePlan::Update { score, subscore }),
+                Err(_) => Err(None),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -673,6 +779,117 @@ mod tests {
         assert_eq!(
             Refusal::Authoritative.write_error().code,
             Code::PermissionDenied
+        );
+    }
+
+    fn tournament(join_required: bool, authoritative: bool) -> Tournament {
+        Tournament {
+            leaderboard: Leaderboard {
+                id: "t".into(),
+                authoritative,
+                sort_order: SortOrder::Descending,
+                operator: Operator::Best,
+                reset_schedule: String::new(),
+                metadata: "{}".into(),
+                create_time: T,
+                enable_ranks: true,
+                last_reset: 0,
+            },
+            title: String::new(),
+            description: String::new(),
+            category: 0,
+            duration: H,
+            start_time: T,
+            end_time: 0,
+            max_size: 10,
+            max_num_score: 2,
+            join_required,
+            size: 0,
+        }
+    }
+
+    fn tw(now: i64, score: i64) -> TournamentWrite {
+        TournamentWrite {
+            tournament_id: "t".into(),
+            owner_id: uuid::Uuid::nil(),
+            username: None,
+            score,
+            subscore: 0,
+            metadata: None,
+            operator: None,
+            from_server: false,
+            now,
+        }
+    }
+
+    #[test]
+    fn joins_and_writes_follow_nakamas_checks() {
+        let open = tournament(true, false);
+        assert_eq!(join_expiry(&open, T + 10), Ok(Some(0)));
+        assert_eq!(join_expiry(&open, T - 100), Ok(Some(0)));
+        assert_eq!(join_expiry(&open, T + H), Err(Refusal::OutsideDuration));
+        assert_eq!(join_expiry(&tournament(false, false), T + 10), Ok(None));
+
+        assert_eq!(write_expiry(&open, &tw(T + 10, 1)), Ok(0));
+        assert_eq!(
+            write_expiry(&open, &tw(T - 1, 1)),
+            Err(Refusal::OutsideDuration)
+        );
+        assert_eq!(
+            write_expiry(&open, &tw(T + H, 1)),
+            Err(Refusal::OutsideDuration)
+        );
+        let auth = tournament(false, true);
+        assert_eq!(
+            write_expiry(&auth, &tw(T + 10, 1)),
+            Err(Refusal::Authoritative)
+        );
+        assert_eq!(
+            write_expiry(
+                &auth,
+                &TournamentWrite {
+                    from_server: true,
+                    ..tw(T + 10, 1)
+                }
+            ),
+            Ok(0)
+        );
+
+        assert_eq!(
+            plan_write(&open, &tw(T, 5), None),
+            Err(Some(Refusal::JoinRequired))
+        );
+        let free = tournament(false, false);
+        assert_eq!(
+            plan_write(&free, &tw(T, 5), None),
+            Ok(WritePlan::Insert {
+                score: 5,
+                subscore: 0,
+                count: true
+            })
+        );
+        // A worse "best" still counts as an attempt.
+        assert_eq!(
+            plan_write(&free, &tw(T, 3), Some((5, 0, 1, 2))),
+            Ok(WritePlan::Update {
+                score: 5,
+                subscore: 0
+            })
+        );
+        assert_eq!(
+            plan_write(&free, &tw(T, 9), Some((5, 0, 2, 2))),
+            Err(Some(Refusal::MaxNumScoreReached))
+        );
+        assert_eq!(plan_write(&free, &tw(T, -1), None), Err(None));
+        let mut unlimited = free.clone();
+        unlimited.max_size = UNLIMITED_SIZE;
+        assert_eq!(
+            plan_write(&unlimited, &tw(T, 5), None),
+            Ok(WritePlan::Insert {
+                score: 5,
+                subscore: 0,
+                count: false
+            })
         );
     }
 

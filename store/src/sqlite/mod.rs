@@ -25,6 +25,7 @@ mod notifications;
 mod rows;
 mod sessions;
 mod storage;
+mod tournaments;
 mod wallets;
 
 use std::future::Future;

@@ -19,6 +19,7 @@ mod migrations;
 mod notifications;
 mod sessions;
 mod storage;
+mod tournaments;
 mod wallets;
 
 use std::future::Future;
@@ -32,6 +33,7 @@ pub use migrations::{MigrationStatus, MigrationStore};
 pub use notifications::NotificationStore;
 pub use sessions::{Revocations, SessionStore};
 pub use storage::StorageStore;
+pub use tournaments::TournamentStore;
 pub use wallets::WalletStore;
 
 /// A boxed `Send` future, so that [`Store`] can be used as `dyn Store`.
@@ -50,6 +52,7 @@ pub trait Store:
     + StorageStore
     + WalletStore
     + LeaderboardStore
+    + TournamentStore
 {
 }
 
@@ -63,5 +66,6 @@ impl<T> Store for T where
         + StorageStore
         + WalletStore
         + LeaderboardStore
+        + TournamentStore
 {
 }
