@@ -1,0 +1,264 @@
+//! Tournaments over REST, on both backends: tournaments made by game code
+//! (the examples' `example.tournament_create`), joins counted against
+//! `max_size` (Nakama's "max size" refusal), writes with `PUT` and `POST`
+//! refused without a join, past `max_num_score`, outside the active
+//! window and on authoritative tournaments, record listings with owner
+//! ids and around an owner, and every validation error with Nakama's code
+//! and status.
+
+use kairos_tests::{Backend, Http, Reply, TestServer, backend_tests, basic, unique};
+use serde_json::{Value, json};
+
+backend_tests!(joins_writes_and_listings, validation_errors_match_nakama);
+
+fn create(http: &Http, spec: Value) -> String {
+    let id = unique("tn-");
+    let mut spec = spec;
+    spec["id"] = json!(id);
+    let r = http.request(
+        "POST",
+        "/v2/rpc/example.tournament_create",
+        Some(&basic("defaulthttpkey")),
+        Some(&Value::String(spec.to_string()).to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    id
+}
+
+fn join(http: &Http, token: &str, id: &str) -> Reply {
+    http.send(
+        "POST",
+        &format!("/v2/tournament/{id}/join"),
+        token,
+        &json!({}),
+    )
+}
+
+fn check(r: Reply, status: u16, code: i64, message: &str) {
+    r.assert_error(status, code);
+    assert_eq!(r.message(), message, "{}", r.text);
+}
+
+fn joins_writes_and_listings(b: &Backend) {
+    let s = TestServer::start(b);
+    let http = s.http();
+    let id = create(
+        &http,
+        json!({"join_required": true, "max_size": 2, "max_num_score": 3, "operator": "incr",
+               "category": 5, "title": "Weekly"}),
+    );
+    let a = http.device(&unique("device-"));
+    let b2 = http.device(&unique("device-"));
+    let c = http.device(&unique("device-"));
+    let path = format!("/v2/tournament/{id}");
+
+    check(
+        http.send("POST", &path, &a.token, &json!({"score": "5"})),
+        400,
+        9,
+        "Must join tournament before attempting to write value.",
+    );
+    for _ in 0..2 {
+        let r = join(&http, &a.token, &id);
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    assert_eq!(join(&http, &b2.token, &id).status, 200);
+    check(
+        join(&http, &c.token, &id),
+        400,
+        3,
+        "Tournament cannot be joined as it has reached its max size.",
+    );
+
+    // PUT and POST both write.
+    let r = http.send("POST", &path, &a.token, &json!({"score": "10"}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["score"], "10");
+    assert_eq!(r.body["num_score"], 1);
+    assert_eq!(r.body["max_num_score"], 3);
+    let r = http.send(
+        "PUT",
+        &path,
+        &b2.token,
+        &json!({"score": "20", "metadata": "{\"k\":1}"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["rank"], "1");
+    let r = http.send("PUT", &path, &a.token, &json!({"score": "15"}));
+    assert_eq!(r.body["score"], "25");
+    assert_eq!(r.body["rank"], "1");
+    assert_eq!(
+        http.send("PUT", &path, &a.token, &json!({"score": "1"}))
+            .status,
+        200
+    );
+    check(
+        http.send("PUT", &path, &a.token, &json!({"score": "1"})),
+        400,
+        9,
+        "Reached allowed max number of score attempts.",
+    );
+
+    // Records, best first, with owner ids.
+    let r = http.get(
+        &format!("{path}?limit=10&owner_ids={}", b2.user_id()),
+        &a.token,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let recs = r.body["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["owner_id"], a.user_id().as_str());
+    assert_eq!(recs[0]["score"], "26");
+    assert_eq!(recs[1]["owner_id"], b2.user_id().as_str());
+    assert_eq!(recs[1]["rank"], "2");
+    assert_eq!(
+        r.body["owner_records"][0]["owner_id"],
+        b2.user_id().as_str()
+    );
+    assert_eq!(r.body["owner_records"][0]["metadata"], "{\"k\":1}");
+    assert_eq!(r.body["rank_count"], "2");
+    // Paging by one.
+    let r = http.get(&format!("{path}?limit=1"), &a.token);
+    let next = r.body["next_cursor"].as_str().unwrap().to_string();
+    assert!(!next.is_empty());
+    let r = http.get(&format!("{path}?limit=1&cursor={next}"), &a.token);
+    assert_eq!(r.body["records"][0]["owner_id"], b2.user_id().as_str());
+
+    // Around an owner.
+    let r = http.get(&format!("{path}/owner/{}?limit=1", b2.user_id()), &a.token);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let recs = r.body["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["owner_id"], b2.user_id().as_str());
+    let r = http.get(&format!("{path}/owner/{}?limit=2", b2.user_id()), &a.token);
+    assert_eq!(r.body["records"].as_array().unwrap().len(), 2);
+
+    // Without join_required, a first write enters (and counts) the player.
+    let open = create(&http, json!({"max_size": 1}));
+    let r = http.send(
+        "POST",
+        &format!("/v2/tournament/{open}"),
+        &a.token,
+        &json!({"score": "3"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    check(
+        http.send(
+            "POST",
+            &format!("/v2/tournament/{open}"),
+            &c.token,
+            &json!({"score": "3"}),
+        ),
+        400,
+        9,
+        "Tournament has reached max size.",
+    );
+}
+
+fn validation_errors_match_nakama(b: &Backend) {
+    let s = TestServer::start(b);
+    let http = s.http();
+    let me = http.device(&unique("device-"));
+    let t = &me.token;
+    let id = create(&http, json!({}));
+    let path = format!("/v2/tournament/{id}");
+    check(join(&http, t, "no-such"), 404, 5, "Tournament not found.");
+    check(
+        http.send("POST", "/v2/tournament/no-such", t, &json!({"score": "1"})),
+        404,
+        5,
+        "Tournament not found.",
+    );
+    check(
+        http.get("/v2/tournament/no-such", t),
+        404,
+        5,
+        "Tournament not found.",
+    );
+    check(
+        http.get(&format!("/v2/tournament/no-such/owner/{}", me.user_id()), t),
+        404,
+        5,
+        "Tournament not found.",
+    );
+    check(
+        http.request("POST", &path, Some(&format!("Bearer {t}")), Some("")),
+        400,
+        3,
+        "Invalid input, record score value is required.",
+    );
+    check(
+        http.send("POST", &path, t, &json!({"score": "1", "metadata": "[1]"})),
+        400,
+        3,
+        "Metadata value must be JSON, if provided.",
+    );
+    check(
+        http.get(&format!("{path}?limit=101"), t),
+        400,
+        3,
+        "Invalid limit - limit must be between 1 and 100.",
+    );
+    check(
+        http.get(&format!("{path}?owner_ids=nope"), t),
+        400,
+        3,
+        "One or more owner IDs are invalid.",
+    );
+    check(
+        http.get(&format!("{path}?limit=1&cursor=nope"), t),
+        400,
+        3,
+        "Cursor is invalid or expired.",
+    );
+    check(
+        http.get(&format!("{path}/owner/nope"), t),
+        400,
+        3,
+        "Invalid owner ID provided.",
+    );
+    check(
+        http.get(&format!("{path}/owner/{}?limit=0", me.user_id()), t),
+        400,
+        3,
+        "Invalid limit - limit must be between 1 and 100.",
+    );
+    // Not started yet: it starts in 2100.
+    let later = create(
+        &http,
+        json!({"start_time": 4_102_444_800i64, "join_required": true}),
+    );
+    check(
+        http.send(
+            "POST",
+            &format!("/v2/tournament/{later}"),
+            t,
+            &json!({"score": "1"}),
+        ),
+        400,
+        9,
+        "Tournament is not active and cannot accept new scores.",
+    );
+    // Authoritative.
+    let auth = create(&http, json!({"authoritative": true}));
+    check(
+        http.send(
+            "POST",
+            &format!("/v2/tournament/{auth}"),
+            t,
+            &json!({"score": "1"}),
+        ),
+        403,
+        7,
+        "Tournament only allows authoritative score submissions.",
+    );
+    // Creation checks, with Nakama runtime's messages.
+    let r = http.request(
+        "POST",
+        "/v2/rpc/example.tournament_create",
+        Some(&basic("defaulthttpkey")),
+        Some(&Value::String(json!({"id": unique("tn-"), "category": 128}).to_string()).to_string()),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.message(), "category must be 0-127");
+}
