@@ -497,6 +497,75 @@ pub fn plan_write(
     }
 }
 
+/// Nakama's tournament listing filter (`GET /v2/tournament`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListFilter {
+    /// Inclusive category range (0 to 127).
+    pub category_start: i32,
+    pub category_end: i32,
+    /// Tournaments starting at or after it; `None`: any.
+    pub start_time: Option<i64>,
+    /// `None`: only tournaments not yet ended at `now`; `Some(0)`: only
+    /// those without an end; `Some(t)`: those ending by `t`.
+    pub end_time: Option<i64>,
+    pub limit: usize,
+}
+
+/// The listing cursor: the id of the last tournament of the page.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ListCursor {
+    id: String,
+}
+
+/// One page of `all` (in listing order) after `cursor` (`None` when it
+/// does not decode), and the next page's cursor if more may follow.
+pub fn list_page<'a>(
+    all: &'a [Tournament],
+    f: &ListFilter,
+    now: i64,
+    cursor: &str,
+) -> Option<(Vec<&'a Tournament>, String)> {
+    let after = if cursor.is_empty() {
+        None
+    } else {
+        Some(crate::cursor::decode::<ListCursor>(cursor)?.id)
+    };
+    let mut skip = after.is_some();
+    let mut page = Vec::new();
+    let mut next = String::new();
+    for t in all {
+        if skip {
+            skip = after.as_deref() != Some(t.leaderboard.id.as_str());
+            continue;
+        }
+        if t.category < f.category_start || t.category > f.category_end {
+            continue;
+        }
+        if f.start_time.is_some_and(|s| t.start_time < s) {
+            continue;
+        }
+        let ended_out = match f.end_time {
+            None => t.end_time != 0 && t.end_time < now,
+            Some(0) => t.end_time != 0,
+            Some(e) => t.end_time == 0 || t.end_time > e,
+        };
+        if ended_out {
+            continue;
+        }
+        if page.len() >= f.limit {
+            if let Some(last) = page.last() {
+                let last: &&Tournament = last;
+                next = crate::cursor::encode(&ListCursor {
+                    id: last.leaderboard.id.clone(),
+                });
+            }
+            break;
+        }
+        page.push(t);
+    }
+    Some((page, next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -891,6 +960,79 @@ mod tests {
                 count: false
             })
         );
+    }
+
+    #[test]
+    fn listing_filters_and_pages() {
+        let mk = |id: &str, category: i32, start: i64, end: i64| {
+            let mut t = tournament(false, false);
+            t.leaderboard.id = id.into();
+            t.category = category;
+            t.start_time = start;
+            t.end_time = end;
+            t
+        };
+        let all = vec![
+            mk("a", 1, T, 0),
+            mk("b", 1, T, T + 10),
+            mk("c", 2, T + 100, T + 1000),
+            mk("d", 9, T, 0),
+        ];
+        let f = ListFilter {
+            category_start: 0,
+            category_end: 5,
+            start_time: None,
+            end_time: None,
+            limit: 10,
+        };
+        let ids = |v: Vec<&Tournament>| {
+            v.iter()
+                .map(|t| t.leaderboard.id.clone())
+                .collect::<Vec<_>>()
+        };
+        // "b" ended before now; "d" is out of the categories.
+        let (page, next) = list_page(&all, &f, T + 50, "").unwrap();
+        assert_eq!(ids(page), ["a", "c"]);
+        assert!(next.is_empty());
+        let (page, _) = list_page(
+            &all,
+            &ListFilter {
+                end_time: Some(0),
+                ..f
+            },
+            T,
+            "",
+        )
+        .unwrap();
+        assert_eq!(ids(page), ["a"]);
+        let (page, _) = list_page(
+            &all,
+            &ListFilter {
+                end_time: Some(T + 10),
+                ..f
+            },
+            T,
+            "",
+        )
+        .unwrap();
+        assert_eq!(ids(page), ["b"]);
+        let (page, _) = list_page(
+            &all,
+            &ListFilter {
+                start_time: Some(T + 1),
+                ..f
+            },
+            T,
+            "",
+        )
+        .unwrap();
+        assert_eq!(ids(page), ["c"]);
+        let (page, next) = list_page(&all, &ListFilter { limit: 1, ..f }, T, "").unwrap();
+        assert_eq!(ids(page), ["a"]);
+        let (page, last) = list_page(&all, &ListFilter { limit: 1, ..f }, T, &next).unwrap();
+        assert_eq!(ids(page), ["b"]);
+        assert!(!last.is_empty());
+        assert!(list_page(&all, &f, T, "%%").is_none());
     }
 
     #[test]

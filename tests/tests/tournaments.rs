@@ -9,7 +9,11 @@
 use kairos_tests::{Backend, Http, Reply, TestServer, backend_tests, basic, unique};
 use serde_json::{Value, json};
 
-backend_tests!(joins_writes_and_listings, validation_errors_match_nakama);
+backend_tests!(
+    joins_writes_and_listings,
+    validation_errors_match_nakama,
+    listing_by_category_and_time,
+);
 
 fn create(http: &Http, spec: Value) -> String {
     let id = unique("tn-");
@@ -261,4 +265,111 @@ fn validation_errors_match_nakama(b: &Backend) {
     );
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.message(), "category must be 0-127");
+}
+
+/// Every id `GET /v2/tournament?{query}` lists, following the cursor
+/// with pages of one.
+fn listed(http: &Http, token: &str, query: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..1000 {
+        let r = http.get(
+            &format!("/v2/tournament?{query}&limit=1&cursor={cursor}"),
+            token,
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        if let Some(ts) = r.body["tournaments"].as_array() {
+            assert!(ts.len() <= 1);
+            out.extend(ts.iter().cloned());
+        }
+        cursor = r.body["cursor"].as_str().unwrap_or("").to_string();
+        if cursor.is_empty() {
+            return out;
+        }
+    }
+    panic!("the cursor never ended");
+}
+
+fn listing_by_category_and_time(b: &Backend) {
+    let s = TestServer::start(b);
+    let http = s.http();
+    let me = http.device(&unique("device-"));
+    let t = &me.token;
+    let a = create(
+        &http,
+        json!({"category": 77, "title": "A", "max_size": 10, "join_required": true,
+               "metadata": {"k": 1}}),
+    );
+    let later = create(
+        &http,
+        json!({"category": 77, "start_time": 4_102_444_800i64}),
+    );
+    let other = create(&http, json!({"category": 78}));
+    assert_eq!(join(&http, t, &a).status, 200);
+
+    let ids = |v: &[Value]| {
+        v.iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let in77 = listed(&http, t, "category_start=77&category_end=77");
+    let got = ids(&in77);
+    assert!(got.contains(&a) && got.contains(&later), "{got:?}");
+    assert!(!got.contains(&other));
+    let ta = in77.iter().find(|x| x["id"] == a.as_str()).unwrap();
+    assert_eq!(ta["title"], "A");
+    assert_eq!(ta["category"], 77);
+    assert_eq!(ta["size"], 1);
+    assert_eq!(ta["max_size"], 10);
+    assert_eq!(ta["duration"], 3600);
+    assert_eq!(ta["can_enter"], true);
+    assert_eq!(ta["join_required"], true);
+    assert_eq!(ta["operator"], 1);
+    assert_eq!(ta["sort_order"], 1);
+    assert_eq!(ta["metadata"], "{\"k\":1}");
+    assert!(ta["start_active"].as_u64().unwrap() > 0);
+    assert!(ta["end_active"].as_u64().unwrap() > ta["start_active"].as_u64().unwrap());
+    assert!(ta.get("end_time").is_none());
+    let tl = in77.iter().find(|x| x["id"] == later.as_str()).unwrap();
+    assert!(tl.get("can_enter").is_none(), "not started: {tl}");
+
+    // By start time: only the one starting in 2100.
+    let got = ids(&listed(
+        &http,
+        t,
+        "category_start=77&category_end=77&start_time=4102444800",
+    ));
+    assert_eq!(got, vec![later.clone()]);
+    // end_time=0: only tournaments without an end (all of these).
+    let got = ids(&listed(
+        &http,
+        t,
+        "category_start=78&category_end=78&end_time=0",
+    ));
+    assert!(got.contains(&other));
+
+    let check = |r: Reply, message: &str| {
+        r.assert_error(400, 3);
+        assert_eq!(r.message(), message, "{}", r.text);
+    };
+    check(
+        http.get("/v2/tournament?category_end=128", t),
+        "Tournament category end must be >=0 and <128.",
+    );
+    check(
+        http.get("/v2/tournament?category_start=5&category_end=4", t),
+        "Tournament category end must be greater than category start.",
+    );
+    check(
+        http.get("/v2/tournament?start_time=100&end_time=50", t),
+        "Tournament end time must be greater than start time.",
+    );
+    check(
+        http.get("/v2/tournament?limit=101", t),
+        "Limit must be between 1 and 100.",
+    );
+    check(
+        http.get("/v2/tournament?cursor=%25%25", t),
+        "Cursor is invalid or expired.",
+    );
 }

@@ -181,3 +181,23 @@ pub async fn around(
     };
     Ok(lb::around(shard, id, owner, limit, cursor, expiry).await?)
 }
+
+/// Nakama's `TournamentList`: a page of the tournaments `filter` keeps,
+/// after `cursor`, each with its window and `can_enter` at `now`; and the
+/// next page's cursor.
+pub async fn list_tournaments(
+    shard: &Shard,
+    filter: kairos_core::tournament::ListFilter,
+    cursor: String,
+) -> Result<(Vec<(Tournament, i64)>, String), TnError> {
+    let all = shard
+        .shared
+        .persist
+        .run(|store| async move { store.tournaments_all().await })
+        .await
+        .map_err(TnError::Store)?;
+    let now = now_secs();
+    let (page, next) = kairos_core::tournament::list_page(&all, &filter, now, &cursor)
+        .ok_or(TnError::InvalidCursor)?;
+    Ok((page.into_iter().map(|t| (t.clone(), now)).collect(), next))
+}

@@ -55,6 +55,7 @@ routes! {
     WriteLeaderboardRecord: POST "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::write;
     DeleteLeaderboardRecord: DELETE "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::delete;
     ListLeaderboardRecordsAroundOwner: GET "/v2/leaderboard/{leaderboard_id}/owner/{owner_id}" Session => leaderboards::around;
+    ListTournaments: GET "/v2/tournament" Session => tournaments::list_tournaments;
     JoinTournament: POST "/v2/tournament/{tournament_id}/join" Session => tournaments::join;
     ListTournamentRecords: GET "/v2/tournament/{tournament_id}" Session => tournaments::list;
     WriteTournamentRecord: PUT "/v2/tournament/{tournament_id}" Session => tournaments::write;

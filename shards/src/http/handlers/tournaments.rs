@@ -1,4 +1,5 @@
-//! Nakama's tournament calls: `POST /v2/tournament/{id}/join`, `PUT` and
+//! Nakama's tournament calls: `GET /v2/tournament` (list by category,
+//! start and end time, with a cursor), `POST /v2/tournament/{id}/join`, `PUT` and
 //! `POST /v2/tournament/{id}` (write the caller's record), `GET
 //! /v2/tournament/{id}` (records, with `limit`, `cursor`, `owner_ids`,
 //! `expiry`) and `GET /v2/tournament/{id}/owner/{owner_id}` (around an
@@ -8,7 +9,9 @@
 use kairos_core::error::{ApiError, ApiResult};
 use kairos_core::leaderboard::{self, MAX_OWNER_IDS, Operator};
 use kairos_core::time::now_secs;
-use kairos_core::tournament::Refusal;
+use kairos_core::time::rfc3339;
+use kairos_core::tournament::{ListFilter, Refusal, Tournament};
+use kairos_schema::api;
 use uuid::Uuid;
 
 use super::leaderboards::{int64, list_json, record_json};
@@ -150,5 +153,102 @@ pub(super) async fn around(shard: &Shard, _caller: Caller, call: Call) -> ApiRes
         Err(TnError::Refused(Refusal::NotFound)) => Err(not_found()),
         Err(TnError::InvalidCursor) => Err(ApiError::invalid("Cursor is invalid or expired.")),
         Err(e) => internal("Error querying records from leaderboard.", e),
+    }
+}
+
+/// A `UInt32Value` query parameter; absent or empty is `None`.
+fn uint32(call: &Call, key: &str) -> ApiResult<Option<i64>> {
+    match call.param(key) {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse::<u32>()
+            .map(|n| Some(i64::from(n)))
+            .map_err(|_| ApiError::invalid(format!("Invalid value for {key}: '{v}'."))),
+    }
+}
+
+/// A tournament's wire form at `now`.
+fn tournament_json(t: &Tournament, now: i64) -> api::Tournament {
+    let w = t.window(now);
+    let secs = |n: i64| u32::try_from(n).unwrap_or(0);
+    api::Tournament {
+        id: t.leaderboard.id.clone(),
+        title: t.title.clone(),
+        description: t.description.clone(),
+        category: secs(i64::from(t.category)),
+        sort_order: secs(i64::from(t.leaderboard.sort_order.as_i32())),
+        size: secs(i64::from(t.size)),
+        max_size: secs(i64::from(t.max_size)),
+        max_num_score: secs(i64::from(t.max_num_score)),
+        can_enter: t.can_enter(now),
+        end_active: secs(w.end_active),
+        next_reset: secs(w.expiry),
+        metadata: t.leaderboard.metadata.clone(),
+        create_time: Some(rfc3339(t.leaderboard.create_time)),
+        start_time: Some(rfc3339(t.start_time)),
+        end_time: (t.end_time > 0).then(|| rfc3339(t.end_time)),
+        duration: secs(t.duration),
+        start_active: secs(w.start_active),
+        prev_reset: secs(t.prev_reset(now)),
+        operator: t.leaderboard.operator.as_api(),
+        authoritative: t.leaderboard.authoritative,
+        join_required: t.join_required,
+    }
+}
+
+/// `GET /v2/tournament?category_start=&category_end=&start_time=&end_time=&limit=&cursor=`.
+pub(super) async fn list_tournaments(
+    shard: &Shard,
+    _caller: Caller,
+    call: Call,
+) -> ApiResult<HttpResponse> {
+    let category_start = uint32(&call, "category_start")?.unwrap_or(0);
+    let category_end = match uint32(&call, "category_end")? {
+        None => 127,
+        Some(e) if e >= 128 => {
+            return Err(ApiError::invalid(
+                "Tournament category end must be >=0 and <128.",
+            ));
+        }
+        Some(e) if e < category_start => {
+            return Err(ApiError::invalid(
+                "Tournament category end must be greater than category start.",
+            ));
+        }
+        Some(e) => e,
+    };
+    let start_time = uint32(&call, "start_time")?;
+    let end_time = uint32(&call, "end_time")?;
+    if let Some(e) = end_time
+        && e != 0
+        && e < start_time.unwrap_or(-1)
+    {
+        return Err(ApiError::invalid(
+            "Tournament end time must be greater than start time.",
+        ));
+    }
+    let limit = match params::int32(&call, "limit")? {
+        None => 100,
+        Some(n) if (1..=100).contains(&n) => n as usize,
+        Some(_) => return Err(ApiError::invalid("Limit must be between 1 and 100.")),
+    };
+    let filter = ListFilter {
+        category_start: category_start as i32,
+        category_end: category_end as i32,
+        start_time,
+        end_time,
+        limit,
+    };
+    let cursor = call.param("cursor").unwrap_or("").to_string();
+    match service::list_tournaments(shard, filter, cursor).await {
+        Ok((page, next)) => Ok(response::json(&api::TournamentList {
+            tournaments: page
+                .iter()
+                .map(|(t, now)| tournament_json(t, *now))
+                .collect(),
+            cursor: next,
+        })),
+        Err(TnError::InvalidCursor) => Err(ApiError::invalid("Cursor is invalid or expired.")),
+        Err(e) => internal("Error listing tournaments.", e),
     }
 }
