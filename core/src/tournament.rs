@@ -440,6 +440,15 @@ pub fn write_expiry(t: &Tournament, w: &TournamentWrite) -> Result<i64, Refusal>
     Ok(win.expiry)
 }
 
+/// The period a record delete at `now` removes from, after Nakama's
+/// check: only game code deletes from an authoritative tournament.
+pub fn delete_expiry(t: &Tournament, from_server: bool, now: i64) -> Result<i64, Refusal> {
+    if t.leaderboard.authoritative && !from_server {
+        return Err(Refusal::Authoritative);
+    }
+    Ok(t.window(now).expiry)
+}
+
 /// What a write does, decided on the owner's record of the period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WritePlan {

@@ -23,6 +23,7 @@ conformance!(
     writes_follow_the_window_the_join_and_the_caps,
     concurrent_joins_never_pass_max_size,
     concurrent_first_writes_add_up,
+    deletes_uncount_the_player,
 );
 
 /// 2026-01-01T00:00:00Z.
@@ -288,4 +289,39 @@ fn concurrent_first_writes_add_up(b: Backend) {
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].score, WRITERS * (WRITERS + 1) / 2);
     assert_eq!(recs[0].num_score, WRITERS as i32);
+}
+
+fn deletes_uncount_the_player(b: Backend) {
+    let b = b.migrated();
+    let del = |id: &str, owner: Uuid, from_server: bool| {
+        let id = id.to_string();
+        b.call(move |s| {
+            Box::pin(async move {
+                s.tournament_record_delete(id, owner, from_server, T + 5)
+                    .await
+            })
+        })
+        .unwrap()
+    };
+    let id = unique("t-");
+    create(&b, new(&id, false, 1, 0), T).unwrap();
+    let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
+    write(&b, tw(&id, me, 3, T + 1)).unwrap();
+    assert_eq!(
+        write(&b, tw(&id, other, 3, T + 1)),
+        Err(Refusal::MaxSizeReached)
+    );
+    assert_eq!(del(&id, me, false), Ok(0));
+    assert_eq!(get(&b, &id).size, 0);
+    // Deleting nothing changes nothing.
+    assert_eq!(del(&id, me, false), Ok(0));
+    assert_eq!(get(&b, &id).size, 0);
+    assert!(write(&b, tw(&id, other, 3, T + 2)).is_ok());
+    assert_eq!(del("nope", me, false), Err(Refusal::NotFound));
+    let auth = unique("t-");
+    let mut def = new(&auth, false, 0, 0);
+    def.authoritative = true;
+    create(&b, def, T).unwrap();
+    assert_eq!(del(&auth, me, false), Err(Refusal::Authoritative));
+    assert_eq!(del(&auth, me, true), Ok(0));
 }

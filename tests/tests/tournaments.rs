@@ -158,6 +158,42 @@ fn joins_writes_and_listings(b: &Backend) {
         9,
         "Tournament has reached max size.",
     );
+    // Deleting one's record frees the place.
+    let open_path = format!("/v2/tournament/{open}");
+    let r = http.request(
+        "DELETE",
+        &open_path,
+        Some(&format!("Bearer {}", a.token)),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http.send("POST", &open_path, &c.token, &json!({"score": "4"}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http.get(&format!("{open_path}?limit=10"), &c.token);
+    assert_eq!(r.body["records"].as_array().unwrap().len(), 1, "{}", r.text);
+    check(
+        http.request(
+            "DELETE",
+            "/v2/tournament/no-such",
+            Some(&format!("Bearer {}", a.token)),
+            None,
+        ),
+        404,
+        5,
+        "Tournament not found.",
+    );
+    let auth = create(&http, json!({"authoritative": true}));
+    check(
+        http.request(
+            "DELETE",
+            &format!("/v2/tournament/{auth}"),
+            Some(&format!("Bearer {}", a.token)),
+            None,
+        ),
+        403,
+        7,
+        "Tournament only allows authoritative score deletions.",
+    );
 }
 
 fn validation_errors_match_nakama(b: &Backend) {

@@ -799,6 +799,17 @@ impl Nk {
         tn::write(&self.shard, true, id, w).await.map_err(tn_error)
     }
 
+    /// Deletes `owner`'s record of tournament `id`'s current period (and
+    /// uncounts the player).
+    pub async fn tournament_record_delete(&self, id: &str, owner: Uuid) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        tn::delete_record(&self.shard, true, id, owner)
+            .await
+            .map_err(tn_error)
+    }
+
     /// Lists tournament `id`'s records: a page of `limit` (0: none, up
     /// to 10,000) from `cursor`, and the records of `owner_ids`, in the
     /// period ending at `expiry` (0: the active window's).

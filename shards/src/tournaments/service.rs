@@ -201,3 +201,32 @@ pub async fn list_tournaments(
         .ok_or(TnError::InvalidCursor)?;
     Ok((page.into_iter().map(|t| (t.clone(), now)).collect(), next))
 }
+
+/// Deletes `owner`'s record of the current period (if any) and uncounts
+/// the player; only game code (`from_server`) deletes from an
+/// authoritative tournament.
+pub async fn delete_record(
+    shard: &Shard,
+    from_server: bool,
+    id: &str,
+    owner: Uuid,
+) -> Result<(), TnError> {
+    let id2 = id.to_string();
+    let now = now_secs();
+    let expiry = shard
+        .shared
+        .persist
+        .run(move |store| async move {
+            store
+                .tournament_record_delete(id2, owner, from_server, now)
+                .await
+        })
+        .await
+        .map_err(TnError::Store)?
+        .map_err(TnError::Refused)?;
+    shard
+        .shared
+        .leaderboards
+        .removed(id.to_string(), expiry, owner);
+    Ok(())
+}

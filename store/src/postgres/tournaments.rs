@@ -46,6 +46,9 @@ const LB_INSERT: &str = "INSERT INTO leaderboard (id, authoritative, sort_order,
 const T_INSERT: &str = "INSERT INTO tournament (id, title, description, category, duration,
         start_time, end_time, max_size, max_num_score, join_required, size)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)";
+const UNCOUNT: &str = "UPDATE tournament SET size = size - 1 WHERE id = $1 AND size > 0";
+const REC_DELETE: &str = "DELETE FROM leaderboard_record
+     WHERE leaderboard_id = $1 AND expiry_time = $2 AND owner_id = $3";
 const COUNT: &str = "UPDATE tournament SET size = size + 1 WHERE id = $1 AND size < max_size";
 const JOIN: &str = "INSERT INTO leaderboard_record (leaderboard_id, expiry_time, owner_id,
         username, score, subscore, num_score, max_num_score, metadata, create_time, update_time)
@@ -318,6 +321,39 @@ impl TournamentStore for PgStore {
                 "tournament write",
                 "lost the insert race repeatedly",
             ))
+        })
+    }
+
+    fn tournament_record_delete(
+        &self,
+        id: String,
+        owner: Uuid,
+        from_server: bool,
+        now: i64,
+    ) -> BoxFuture<'_, ApiResult<Result<i64, Refusal>>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let read = conn.prepare(GET).await?;
+            let delete = conn.prepare(REC_DELETE).await?;
+            let uncount = conn.prepare(UNCOUNT).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            let Some(row) = tx.query_opt(&read, &[&id]).await.map_err(db_err)? else {
+                return Ok(Err(Refusal::NotFound));
+            };
+            let t = from_row(&row)?;
+            let expiry = match tournament::delete_expiry(&t, from_server, now) {
+                Ok(expiry) => expiry,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            let n = tx
+                .execute(&delete, &[&id, &expiry, &owner])
+                .await
+                .map_err(db_err)?;
+            if n > 0 && t.max_size != tournament::UNLIMITED_SIZE {
+                tx.execute(&uncount, &[&id]).await.map_err(db_err)?;
+            }
+            tx.commit().await.map_err(db_err)?;
+            Ok(Ok(expiry))
         })
     }
 }

@@ -286,4 +286,44 @@ impl TournamentStore for SqliteStore {
             })
         }))
     }
+
+    fn tournament_record_delete(
+        &self,
+        id: String,
+        owner: Uuid,
+        from_server: bool,
+        now: i64,
+    ) -> BoxFuture<'_, ApiResult<Result<i64, Refusal>>> {
+        Box::pin(self.blocking(move |db| {
+            db.write(|c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(db_err)?;
+                let Some(t) = get(&tx, &id)? else {
+                    return Ok(Err(Refusal::NotFound));
+                };
+                let expiry = match tournament::delete_expiry(&t, from_server, now) {
+                    Ok(expiry) => expiry,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                let n = exec(
+                    &tx,
+                    "DELETE FROM leaderboard_record
+                     WHERE leaderboard_id = ?1 AND expiry_time = ?2 AND owner_id = ?3",
+                    params![id, expiry, owner.to_string()],
+                )
+                .map_err(db_err)?;
+                if n > 0 && t.max_size != tournament::UNLIMITED_SIZE {
+                    exec(
+                        &tx,
+                        "UPDATE tournament SET size = size - 1 WHERE id = ?1 AND size > 0",
+                        [&id],
+                    )
+                    .map_err(db_err)?;
+                }
+                tx.commit().map_err(db_err)?;
+                Ok(Ok(expiry))
+            })
+        }))
+    }
 }

@@ -49,4 +49,16 @@ pub trait TournamentStore: Send + Sync + 'static {
         &self,
         w: TournamentWrite,
     ) -> BoxFuture<'_, ApiResult<Result<Record, Refusal>>>;
+
+    /// Deletes the owner's record of the period current at `now` and, if
+    /// there was one, uncounts the player (Nakama's tournament record
+    /// delete); refused on an authoritative tournament unless
+    /// `from_server`. `Ok(Ok(expiry))`: the period it deleted from.
+    fn tournament_record_delete(
+        &self,
+        id: String,
+        owner: Uuid,
+        from_server: bool,
+        now: i64,
+    ) -> BoxFuture<'_, ApiResult<Result<i64, Refusal>>>;
 }

@@ -60,6 +60,7 @@ routes! {
     ListTournamentRecords: GET "/v2/tournament/{tournament_id}" Session => tournaments::list;
     WriteTournamentRecord: PUT "/v2/tournament/{tournament_id}" Session => tournaments::write;
     WriteTournamentRecord2: POST "/v2/tournament/{tournament_id}" Session => tournaments::write;
+    DeleteTournamentRecord: DELETE "/v2/tournament/{tournament_id}" Session => tournaments::delete;
     ListTournamentRecordsAroundOwner: GET "/v2/tournament/{tournament_id}/owner/{owner_id}" Session => tournaments::around;
     ListMatches: GET "/v2/match" Session => matches::list;
     ListParties: GET "/v2/party" Session => parties::list;

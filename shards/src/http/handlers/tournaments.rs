@@ -3,7 +3,7 @@
 //! `POST /v2/tournament/{id}` (write the caller's record), `GET
 //! /v2/tournament/{id}` (records, with `limit`, `cursor`, `owner_ids`,
 //! `expiry`) and `GET /v2/tournament/{id}/owner/{owner_id}` (around an
-//! owner). The work is `tournaments::service`'s; this file reads the
+//! owner) and `DELETE /v2/tournament/{id}` (the caller's record). The work is `tournaments::service`'s; this file reads the
 //! requests and words the errors as Nakama's API does.
 
 use kairos_core::error::{ApiError, ApiResult};
@@ -250,5 +250,18 @@ pub(super) async fn list_tournaments(
         })),
         Err(TnError::InvalidCursor) => Err(ApiError::invalid("Cursor is invalid or expired.")),
         Err(e) => internal("Error listing tournaments.", e),
+    }
+}
+
+/// `DELETE /v2/tournament/{tournament_id}`: the caller's record.
+pub(super) async fn delete(shard: &Shard, caller: Caller, call: Call) -> ApiResult<HttpResponse> {
+    let id = call.path("tournament_id");
+    match service::delete_record(shard, false, id, caller.user_id).await {
+        Ok(()) => Ok(response::empty()),
+        Err(TnError::Refused(Refusal::NotFound)) => Err(not_found()),
+        Err(TnError::Refused(Refusal::Authoritative)) => Err(ApiError::denied(
+            "Tournament only allows authoritative score deletions.",
+        )),
+        Err(e) => internal("Error deleting score from tournament.", e),
     }
 }
