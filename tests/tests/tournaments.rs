@@ -194,6 +194,26 @@ fn joins_writes_and_listings(b: &Backend) {
         7,
         "Tournament only allows authoritative score deletions.",
     );
+    // Game code writes to it (Nk::tournament_record_write).
+    let r = http.request(
+        "POST",
+        "/v2/rpc/example.tournament_write",
+        Some(&basic("defaulthttpkey")),
+        Some(
+            &Value::String(
+                json!({"id": auth, "owner_id": a.user_id(), "username": "game", "score": 42})
+                    .to_string(),
+            )
+            .to_string(),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let rec: Value = serde_json::from_str(r.body["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(rec["score"], 42);
+    assert_eq!(rec["rank"], 1);
+    let r = http.get(&format!("/v2/tournament/{auth}?limit=10"), &a.token);
+    assert_eq!(r.body["records"][0]["score"], "42", "{}", r.text);
+    assert_eq!(r.body["records"][0]["username"], "game", "{}", r.text);
 }
 
 fn validation_errors_match_nakama(b: &Backend) {

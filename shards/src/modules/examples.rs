@@ -35,6 +35,9 @@
 //!   describes (`Nk::tournament_create`'s arguments in snake_case;
 //!   `desc`, `best`, a duration of 3600 s and no cap by default) and
 //!   answers `{}`.
+//! * `example.tournament_write`: a tournament write as game code makes
+//!   it (the same payload as `example.leaderboard_write`; authoritative
+//!   tournaments too), answering the record.
 //! * `example.leaderboard_write`: an authoritative write as game code
 //!   makes it (`{"id", "owner_id", "username", "score", "subscore",
 //!   "metadata", "operator"}`), answering the record.
@@ -68,6 +71,10 @@ pub fn register(modules: &mut Modules) {
     modules.register_rpc(
         "example.tournament_create",
         std::sync::Arc::new(tournament_create),
+    );
+    modules.register_rpc(
+        "example.tournament_write",
+        std::sync::Arc::new(tournament_write),
     );
     modules.register_rpc(
         "example.leaderboard_write",
@@ -459,6 +466,31 @@ async fn leaderboard_write(ctx: Context, payload: String) -> RpcResult {
     let record = ctx
         .nk
         .leaderboard_record_write(
+            p["id"].as_str().unwrap_or(""),
+            owner,
+            p["username"].as_str().unwrap_or(""),
+            p["score"].as_i64().unwrap_or(0),
+            p["subscore"].as_i64().unwrap_or(0),
+            metadata,
+            operator,
+        )
+        .await?;
+    Ok(record_value(&record).to_string())
+}
+
+/// Game code's tournament write (`{"id", "owner_id", "username",
+/// "score", "subscore", "metadata", "operator"}`), answering the record.
+async fn tournament_write(ctx: Context, payload: String) -> RpcResult {
+    let p = parse_payload(&payload)?;
+    let owner = p["owner_id"]
+        .as_str()
+        .and_then(|o| uuid::Uuid::parse_str(o).ok())
+        .ok_or_else(|| ApiError::invalid("expects owner ID to be a valid identifier"))?;
+    let metadata = (!p["metadata"].is_null()).then(|| p["metadata"].clone());
+    let operator = p["operator"].as_i64().map(|o| o as i32);
+    let record = ctx
+        .nk
+        .tournament_record_write(
             p["id"].as_str().unwrap_or(""),
             owner,
             p["username"].as_str().unwrap_or(""),
