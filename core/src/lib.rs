@@ -19,5 +19,6 @@ pub mod storage;
 pub mod stream;
 pub mod time;
 pub mod token;
+pub mod tournament;
 pub mod validate;
 pub mod wallet;

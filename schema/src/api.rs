@@ -685,3 +685,60 @@ fn operator<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
     }
     d.deserialize_any(V)
 }
+
+/// A tournament (`api.Tournament`): Unix-second counters as numbers,
+/// times as RFC 3339, the operator as its enum number.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+pub struct Tournament {
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub category: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub sort_order: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub size: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub max_size: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub max_num_score: u32,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub can_enter: bool,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub end_active: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub next_reset: u32,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub metadata: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub duration: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub start_active: u32,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub prev_reset: u32,
+    #[serde(default, skip_serializing_if = "is_zero_i32")]
+    pub operator: i32,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub authoritative: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub join_required: bool,
+}
+
+/// A page of tournaments (`api.TournamentList`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Default)]
+pub struct TournamentList {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tournaments: Vec<Tournament>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub cursor: String,
+}

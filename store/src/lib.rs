@@ -3,7 +3,7 @@
 //! * [`traits`]: the interface, one trait per capability ([`AccountStore`],
 //!   [`SessionStore`], [`FriendStore`], [`NotificationStore`],
 //!   [`MessageStore`], [`StorageStore`], [`WalletStore`], [`LeaderboardStore`],
-//!   [`MigrationStore`]) and [`Store`], all of them;
+//!   [`TournamentStore`], [`MigrationStore`]) and [`Store`], all of them;
 //!   implemented by [`SqliteStore`] (embedded, the default) and [`PgStore`]
 //!   (PostgreSQL or CockroachDB), each trait in the backend's file for that
 //!   concern. [`prelude`] brings every trait into scope.
@@ -25,6 +25,7 @@ mod wallet_plan;
 pub use pool::{Persist, PoolStats, Reply, StoreConfig};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use traits::TournamentStore;
 pub use traits::{
     AccountStore, BoxFuture, FriendStore, GroupStore, LeaderboardStore, MessageStore,
     MigrationStatus, MigrationStore, NotificationStore, Revocations, SessionStore, StorageStore,
@@ -35,6 +36,7 @@ pub use traits::{
 /// (`SqliteStore`, `PgStore`): `use kairos_store::prelude::*`. Through
 /// `dyn Store` they need no import.
 pub mod prelude {
+    pub use crate::traits::TournamentStore;
     pub use crate::traits::{
         AccountStore, FriendStore, GroupStore, LeaderboardStore, MessageStore, MigrationStore,
         NotificationStore, SessionStore, StorageStore, Store, WalletStore,

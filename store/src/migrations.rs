@@ -47,6 +47,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_groups.sql"),
         postgres: include_str!("../migrations/postgres/0006_groups.sql"),
     },
+    Migration {
+        version: 7,
+        name: "tournaments",
+        sqlite: include_str!("../migrations/sqlite/0007_tournaments.sql"),
+        postgres: include_str!("../migrations/postgres/0007_tournaments.sql"),
+    },
 ];
 
 /// Status of every known migration given the applied `(version, unix secs)` pairs.

@@ -27,7 +27,8 @@ backend_tests!(
     nakama_js_protobuf_adapter,
     nakama_js_storage,
     nakama_js_groups,
-    nakama_js_leaderboards
+    nakama_js_leaderboards,
+    nakama_js_tournaments
 );
 
 /// Storage through nakama-js: write, read, list with the cursor, another
@@ -51,6 +52,18 @@ fn nakama_js_leaderboards(b: &Backend) {
         b,
         "leaderboards.mjs",
         "all nakama-js leaderboard checks passed",
+    );
+}
+
+/// Tournaments through nakama-js: one made by game code, listed by
+/// category, joined up to its max size, written (refused before a join
+/// and past `max_num_score`), its records listed with the cursor and
+/// owner ids, and around an owner.
+fn nakama_js_tournaments(b: &Backend) {
+    run_script(
+        b,
+        "tournaments.mjs",
+        "all nakama-js tournament checks passed",
     );
 }
 

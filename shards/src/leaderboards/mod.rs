@@ -212,12 +212,21 @@ impl Leaderboards {
 pub fn load(persist: &kairos_store::Persist, now: i64) -> kairos_core::error::ApiResult<Loaded> {
     let boards =
         persist.block_on(persist.run(|store| async move { store.leaderboards_all().await }))?;
+    // A tournament's current period is its active window's.
+    let tournaments: HashMap<String, i64> = persist
+        .block_on(persist.run(|store| async move { store.tournaments_all().await }))?
+        .into_iter()
+        .map(|t| (t.leaderboard.id.clone(), t.window(now).expiry))
+        .collect();
     let mut indexes = HashMap::new();
     for def in &boards {
         if !def.enable_ranks {
             continue;
         }
-        let expiry = Board::new(def.clone()).expiry(now);
+        let expiry = match tournaments.get(&def.id) {
+            Some(&expiry) => expiry,
+            None => Board::new(def.clone()).expiry(now),
+        };
         let id = def.id.clone();
         let rows =
             persist

@@ -31,6 +31,13 @@
 //!   describes (`{"id", "authoritative", "sort_order", "operator",
 //!   "reset_schedule", "metadata", "enable_ranks"}`; `desc`, `best`, no
 //!   reset and ranks enabled by default) and answers `{}`.
+//! * `example.tournament_create`: creates the tournament its payload
+//!   describes (`Nk::tournament_create`'s arguments in snake_case;
+//!   `desc`, `best`, a duration of 3600 s and no cap by default) and
+//!   answers `{}`.
+//! * `example.tournament_write`: a tournament write as game code makes
+//!   it (the same payload as `example.leaderboard_write`; authoritative
+//!   tournaments too), answering the record.
 //! * `example.leaderboard_write`: an authoritative write as game code
 //!   makes it (`{"id", "owner_id", "username", "score", "subscore",
 //!   "metadata", "operator"}`), answering the record.
@@ -60,6 +67,14 @@ pub fn register(modules: &mut Modules) {
     modules.register_rpc(
         "example.leaderboard_create",
         std::sync::Arc::new(leaderboard_create),
+    );
+    modules.register_rpc(
+        "example.tournament_create",
+        std::sync::Arc::new(tournament_create),
+    );
+    modules.register_rpc(
+        "example.tournament_write",
+        std::sync::Arc::new(tournament_write),
     );
     modules.register_rpc(
         "example.leaderboard_write",
@@ -382,6 +397,49 @@ async fn leaderboard_create(ctx: Context, payload: String) -> RpcResult {
     Ok("{}".into())
 }
 
+/// Creates the tournament its payload describes (Nakama's
+/// `TournamentCreate` arguments, snake_case; defaults: `desc`, `best`, a
+/// duration of one hour, no cap), so clients can try tournaments.
+async fn tournament_create(ctx: Context, payload: String) -> RpcResult {
+    let p = parse_payload(&payload)?;
+    let text = |k: &str, default: &str| p[k].as_str().unwrap_or(default).to_string();
+    let int = |k: &str, default: i64| p[k].as_i64().unwrap_or(default);
+    let (id, sort_order, operator, reset_schedule, title, description) = (
+        text("id", ""),
+        text("sort_order", "desc"),
+        text("operator", "best"),
+        text("reset_schedule", ""),
+        text("title", ""),
+        text("description", ""),
+    );
+    let metadata = match &p["metadata"] {
+        Value::Null => String::new(),
+        v @ Value::Object(_) => v.to_string(),
+        _ => return Err(ApiError::invalid("expects metadata to be a JSON object")),
+    };
+    ctx.nk
+        .tournament_create(kairos_core::tournament::CreateArgs {
+            id: &id,
+            authoritative: p["authoritative"].as_bool().unwrap_or(false),
+            sort_order: &sort_order,
+            operator: &operator,
+            reset_schedule: &reset_schedule,
+            metadata: &metadata,
+            title: &title,
+            description: &description,
+            category: int("category", 0),
+            start_time: int("start_time", 0),
+            end_time: int("end_time", 0),
+            duration: int("duration", 3600),
+            max_size: int("max_size", 0),
+            max_num_score: int("max_num_score", 0),
+            join_required: p["join_required"].as_bool().unwrap_or(false),
+            enable_ranks: p["enable_ranks"].as_bool().unwrap_or(true),
+        })
+        .await?;
+    Ok("{}".into())
+}
+
 /// A record as the examples answer it.
 fn record_value(r: &super::LeaderboardRecord) -> Value {
     json!({
@@ -408,6 +466,31 @@ async fn leaderboard_write(ctx: Context, payload: String) -> RpcResult {
     let record = ctx
         .nk
         .leaderboard_record_write(
+            p["id"].as_str().unwrap_or(""),
+            owner,
+            p["username"].as_str().unwrap_or(""),
+            p["score"].as_i64().unwrap_or(0),
+            p["subscore"].as_i64().unwrap_or(0),
+            metadata,
+            operator,
+        )
+        .await?;
+    Ok(record_value(&record).to_string())
+}
+
+/// Game code's tournament write (`{"id", "owner_id", "username",
+/// "score", "subscore", "metadata", "operator"}`), answering the record.
+async fn tournament_write(ctx: Context, payload: String) -> RpcResult {
+    let p = parse_payload(&payload)?;
+    let owner = p["owner_id"]
+        .as_str()
+        .and_then(|o| uuid::Uuid::parse_str(o).ok())
+        .ok_or_else(|| ApiError::invalid("expects owner ID to be a valid identifier"))?;
+    let metadata = (!p["metadata"].is_null()).then(|| p["metadata"].clone());
+    let operator = p["operator"].as_i64().map(|o| o as i32);
+    let record = ctx
+        .nk
+        .tournament_record_write(
             p["id"].as_str().unwrap_or(""),
             owner,
             p["username"].as_str().unwrap_or(""),

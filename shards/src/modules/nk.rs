@@ -21,6 +21,7 @@ use uuid::Uuid;
 use crate::leaderboards::service as lb;
 use crate::realtime::streams;
 use crate::shard::Shard;
+use crate::tournaments::service as tn;
 
 /// The server API for one call of game code. Cheap to clone; it lives on
 /// the shard that runs the call and is not `Send`.
@@ -714,6 +715,175 @@ impl Nk {
 
     // ---- end of leaderboards
 
+    // ---- tournaments (Nakama's Tournament*): leaderboards with a
+    // category, an active window, joins and caps. Game code writes to any
+    // tournament, authoritative ones included.
+
+    /// Creates a tournament unless one with its id exists (then nothing
+    /// changes, as Nakama's). The arguments are Nakama's
+    /// `TournamentCreate`'s, checked with its messages; `max_size` 0 is
+    /// no cap, `max_num_score` 0 the default, `start_time` 0 now.
+    pub async fn tournament_create(
+        &self,
+        args: kairos_core::tournament::CreateArgs<'_>,
+    ) -> ApiResult<()> {
+        let new = kairos_core::tournament::check_create(&args)?;
+        tn::create(&self.shard, new)
+            .await
+            .map(|_| ())
+            .map_err(hide_internal)
+    }
+
+    /// Deletes a tournament and all its records (no error if absent).
+    pub async fn tournament_delete(&self, id: &str) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        lb::delete(&self.shard, id.to_string())
+            .await
+            .map_err(hide_internal)
+    }
+
+    /// Joins `owner` to tournament `id` (a no-op when it needs no join or
+    /// the owner already joined this period).
+    pub async fn tournament_join(&self, id: &str, owner: Uuid, username: &str) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        tn::join(
+            &self.shard,
+            id,
+            owner,
+            (!username.is_empty()).then(|| username.to_string()),
+        )
+        .await
+        .map_err(tn_error)
+    }
+
+    /// Tournaments by id, unknown ones left out.
+    pub async fn tournaments_get_id(
+        &self,
+        ids: &[String],
+    ) -> ApiResult<Vec<kairos_core::tournament::Tournament>> {
+        if ids.len() > 1000 {
+            return Err(ApiError::invalid("expects at most 1000 tournament IDs"));
+        }
+        tn::get(&self.shard, ids.to_vec())
+            .await
+            .map_err(hide_internal)
+    }
+
+    /// Writes `owner`'s record of tournament `id` (Nakama's
+    /// `TournamentRecordWrite`): refused outside the active window,
+    /// without a join when one is required, past `max_num_score` or
+    /// `max_size`, with Nakama runtime's messages.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn tournament_record_write(
+        &self,
+        id: &str,
+        owner: Uuid,
+        username: &str,
+        score: i64,
+        subscore: i64,
+        metadata: Option<serde_json::Value>,
+        override_operator: Option<i32>,
+    ) -> ApiResult<super::LeaderboardRecord> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        if score < 0 {
+            return Err(ApiError::invalid("expects score to be >= 0"));
+        }
+        if subscore < 0 {
+            return Err(ApiError::invalid("expects subscore to be >= 0"));
+        }
+        let metadata = match metadata {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
+            Some(_) => return Err(ApiError::invalid("expects metadata to be a JSON object")),
+        };
+        let operator = leaderboard::Operator::from_api_override(override_operator.unwrap_or(0))
+            .ok_or_else(|| ApiError::invalid("invalid operator"))?;
+        let w = tn::Write {
+            owner,
+            username: (!username.is_empty()).then(|| username.to_string()),
+            score,
+            subscore,
+            metadata,
+            operator,
+        };
+        tn::write(&self.shard, true, id, w).await.map_err(tn_error)
+    }
+
+    /// Deletes `owner`'s record of tournament `id`'s current period (and
+    /// uncounts the player).
+    pub async fn tournament_record_delete(&self, id: &str, owner: Uuid) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        tn::delete_record(&self.shard, true, id, owner)
+            .await
+            .map_err(tn_error)
+    }
+
+    /// Lists tournament `id`'s records: a page of `limit` (0: none, up
+    /// to 10,000) from `cursor`, and the records of `owner_ids`, in the
+    /// period ending at `expiry` (0: the active window's).
+    pub async fn tournament_records_list(
+        &self,
+        id: &str,
+        owner_ids: Vec<Uuid>,
+        limit: usize,
+        cursor: &str,
+        expiry: i64,
+    ) -> ApiResult<super::LeaderboardRecordList> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        if limit > 10_000 {
+            return Err(ApiError::invalid("expects limit to be 0-10000"));
+        }
+        if expiry < 0 {
+            return Err(ApiError::invalid(
+                "expects expiry to equal or greater than 0",
+            ));
+        }
+        if owner_ids.len() > leaderboard::MAX_OWNER_IDS {
+            return Err(ApiError::invalid("expects at most 1000 owner IDs"));
+        }
+        let limit = (limit > 0).then_some(limit);
+        tn::list(&self.shard, id, limit, cursor, owner_ids, expiry)
+            .await
+            .map_err(tn_error)
+    }
+
+    /// `limit` (1 to 100) records of tournament `id` around `owner`'s.
+    pub async fn tournament_records_haystack(
+        &self,
+        id: &str,
+        owner: Uuid,
+        limit: usize,
+        cursor: &str,
+        expiry: i64,
+    ) -> ApiResult<super::LeaderboardRecordList> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::invalid("limit must be 1-100"));
+        }
+        if expiry < 0 {
+            return Err(ApiError::invalid(
+                "expiry should be time since epoch in seconds and has to be a positive integer",
+            ));
+        }
+        tn::around(&self.shard, id, owner, limit, cursor, expiry)
+            .await
+            .map_err(tn_error)
+    }
+
+    // ---- end of tournaments
+
     /// Runs a store call on the persistence pool, hiding internal details.
     pub(super) async fn store<T, F, Fut>(&self, f: F) -> ApiResult<T>
     where
@@ -784,5 +954,18 @@ fn lb_error(e: lb::LbError) -> ApiError {
         }
         lb::LbError::InvalidCursor => ApiError::invalid("leaderboard cursor invalid"),
         lb::LbError::Store(e) => hide_internal(e),
+    }
+}
+
+/// A tournament call's failure as game code sees it (Nakama runtime's
+/// wording).
+fn tn_error(e: tn::TnError) -> ApiError {
+    use kairos_core::tournament::Refusal;
+    match e {
+        tn::TnError::Refused(Refusal::NotFound) => ApiError::not_found("tournament not found"),
+        tn::TnError::Refused(r) => ApiError::invalid(r.runtime_message()),
+        tn::TnError::Ended => ApiError::invalid("tournament outside of duration"),
+        tn::TnError::InvalidCursor => ApiError::invalid("leaderboard cursor invalid"),
+        tn::TnError::Store(e) => hide_internal(e),
     }
 }

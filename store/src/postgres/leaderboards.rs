@@ -97,7 +97,7 @@ const RANGE_DOWN_BEFORE: &str = concat!(
      ORDER BY score DESC, subscore DESC, owner_id DESC LIMIT $3"
 );
 
-fn lb_from_row(r: &Row) -> ApiResult<Leaderboard> {
+pub(super) fn lb_from_row(r: &Row) -> ApiResult<Leaderboard> {
     Ok(Leaderboard {
         id: get(r, 0)?,
         authoritative: get(r, 1)?,
@@ -113,7 +113,7 @@ fn lb_from_row(r: &Row) -> ApiResult<Leaderboard> {
     })
 }
 
-fn record_from_row(id: &str, r: &Row) -> ApiResult<Record> {
+pub(super) fn record_from_row(id: &str, r: &Row) -> ApiResult<Record> {
     Ok(Record {
         leaderboard_id: id.to_string(),
         owner_id: get(r, 0)?,

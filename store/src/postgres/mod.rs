@@ -22,6 +22,7 @@ mod pool;
 mod rows;
 mod sessions;
 mod storage;
+mod tournaments;
 mod wallets;
 
 use std::str::FromStr;

@@ -21,7 +21,7 @@ const LB_COLUMNS: &str = "id, authoritative, sort_order, operator, reset_schedul
 const RECORD_COLUMNS: &str = "owner_id, username, score, subscore, num_score, max_num_score, \
     metadata, create_time, update_time, expiry_time";
 
-fn lb_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Leaderboard> {
+pub(super) fn lb_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Leaderboard> {
     let bad = |i: usize| {
         rusqlite::Error::FromSqlConversionFailure(
             i,
@@ -175,7 +175,12 @@ impl LeaderboardStore for SqliteStore {
     }
 }
 
-fn record_get(c: &Connection, id: &str, expiry: i64, owner: Uuid) -> ApiResult<Option<Record>> {
+pub(super) fn record_get(
+    c: &Connection,
+    id: &str,
+    expiry: i64,
+    owner: Uuid,
+) -> ApiResult<Option<Record>> {
     let sql = format!(
         "SELECT {RECORD_COLUMNS} FROM leaderboard_record
          WHERE leaderboard_id = ?1 AND expiry_time = ?2 AND owner_id = ?3"

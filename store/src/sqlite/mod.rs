@@ -26,6 +26,7 @@ mod notifications;
 mod rows;
 mod sessions;
 mod storage;
+mod tournaments;
 mod wallets;
 
 use std::future::Future;

@@ -20,6 +20,7 @@ mod migrations;
 mod notifications;
 mod sessions;
 mod storage;
+mod tournaments;
 mod wallets;
 
 use std::future::Future;
@@ -34,6 +35,7 @@ pub use migrations::{MigrationStatus, MigrationStore};
 pub use notifications::NotificationStore;
 pub use sessions::{Revocations, SessionStore};
 pub use storage::StorageStore;
+pub use tournaments::TournamentStore;
 pub use wallets::WalletStore;
 
 /// A boxed `Send` future, so that [`Store`] can be used as `dyn Store`.
@@ -53,6 +55,7 @@ pub trait Store:
     + WalletStore
     + GroupStore
     + LeaderboardStore
+    + TournamentStore
 {
 }
 
@@ -67,5 +70,6 @@ impl<T> Store for T where
         + WalletStore
         + GroupStore
         + LeaderboardStore
+        + TournamentStore
 {
 }

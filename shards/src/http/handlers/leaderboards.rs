@@ -50,7 +50,7 @@ pub fn record_json(r: Record) -> api::LeaderboardRecord {
     }
 }
 
-fn list_json(l: LeaderboardRecordList) -> api::LeaderboardRecordList {
+pub(super) fn list_json(l: LeaderboardRecordList) -> api::LeaderboardRecordList {
     api::LeaderboardRecordList {
         records: l.records.into_iter().map(record_json).collect(),
         owner_records: l.owner_records.into_iter().map(record_json).collect(),
@@ -61,7 +61,7 @@ fn list_json(l: LeaderboardRecordList) -> api::LeaderboardRecordList {
 }
 
 /// An `Int64Value` query parameter; absent or empty is 0.
-fn int64(call: &Call, key: &str) -> ApiResult<i64> {
+pub(super) fn int64(call: &Call, key: &str) -> ApiResult<i64> {
     match call.param(key) {
         None | Some("") => Ok(0),
         Some(v) => v

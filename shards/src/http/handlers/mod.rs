@@ -16,6 +16,7 @@ mod params;
 mod parties;
 mod rpc;
 mod storage;
+mod tournaments;
 mod transports;
 mod users;
 
@@ -68,6 +69,13 @@ routes! {
     WriteLeaderboardRecord: POST "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::write;
     DeleteLeaderboardRecord: DELETE "/v2/leaderboard/{leaderboard_id}" Session => leaderboards::delete;
     ListLeaderboardRecordsAroundOwner: GET "/v2/leaderboard/{leaderboard_id}/owner/{owner_id}" Session => leaderboards::around;
+    ListTournaments: GET "/v2/tournament" Session => tournaments::list_tournaments;
+    JoinTournament: POST "/v2/tournament/{tournament_id}/join" Session => tournaments::join;
+    ListTournamentRecords: GET "/v2/tournament/{tournament_id}" Session => tournaments::list;
+    WriteTournamentRecord: PUT "/v2/tournament/{tournament_id}" Session => tournaments::write;
+    WriteTournamentRecord2: POST "/v2/tournament/{tournament_id}" Session => tournaments::write;
+    DeleteTournamentRecord: DELETE "/v2/tournament/{tournament_id}" Session => tournaments::delete;
+    ListTournamentRecordsAroundOwner: GET "/v2/tournament/{tournament_id}/owner/{owner_id}" Session => tournaments::around;
     ListMatches: GET "/v2/match" Session => matches::list;
     ListParties: GET "/v2/party" Session => parties::list;
     GetMatchmakerStats: GET "/v2/matchmaker/stats" Session => matchmaker::stats;
