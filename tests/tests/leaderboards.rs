@@ -615,13 +615,29 @@ fn resets_on_schedule_fire_the_hook_once_across_restarts(b: &Backend) {
         &http,
         json!({"operator": "incr", "reset_schedule": "*/2 * * * * * *"}),
     );
+    // A tournament on the same schedule: its resets are not a
+    // leaderboard's, and never reach the leaderboard reset hook.
+    let tournament = unique("tn-");
+    let r = http.request(
+        "POST",
+        "/v2/rpc/example.tournament_create",
+        Some(&kairos_tests::basic("defaulthttpkey")),
+        Some(
+            &Value::String(
+                json!({"id": tournament, "reset_schedule": "*/2 * * * * * *", "duration": 1})
+                    .to_string(),
+            )
+            .to_string(),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
     let r = write_ok(&http, &me.token, &id, json!({"score": 5}));
     let expiry = r["expiry_time"]
         .as_str()
         .expect("a resetting board's record expires")
         .to_string();
     // The period ends: the current listing no longer has the record...
-    let current = eventually(Duration::from_secs(20), || {
+    let current = eventually(Duration::from_secs(60), || {
         let l = list(&http, &me.token, &id, "limit=5");
         l.get("records").is_none().then_some(l)
     });
@@ -635,7 +651,7 @@ fn resets_on_schedule_fire_the_hook_once_across_restarts(b: &Backend) {
     let r = write_ok(&http, &me.token, &id, json!({"score": 1}));
     assert_eq!(r["score"], "1");
     // The hook heard the reset, each once.
-    let before = eventually(Duration::from_secs(20), || {
+    let before = eventually(Duration::from_secs(60), || {
         let v = resets(&http, &id);
         v.contains(&secs).then_some(v)
     });
@@ -645,11 +661,14 @@ fn resets_on_schedule_fire_the_hook_once_across_restarts(b: &Backend) {
         before.len(),
         "a reset fired twice: {before:?}"
     );
+    // The tournament, created before that reset on the same schedule, was
+    // reset too, but not through the leaderboard hook.
+    assert_eq!(resets(&http, &tournament), Vec::<i64>::new());
     // Across a restart, no reset fires again.
     s.restart();
     let http = s.http();
     let last = *before.iter().max().unwrap();
-    let after = eventually(Duration::from_secs(20), || {
+    let after = eventually(Duration::from_secs(60), || {
         let v = resets(&http, &id);
         (!v.is_empty()).then_some(v)
     });

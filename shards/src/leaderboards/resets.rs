@@ -2,7 +2,9 @@
 //! store (`LeaderboardStore::leaderboard_mark_reset`, a compare-and-set
 //! that only moves forward) and, if this call marked it, handed to the
 //! `leaderboard_reset` hook, guarded, with the RPC deadline. So a reset
-//! fires its hook once, across restarts too.
+//! fires its hook once, across restarts too. A tournament's resets are
+//! marked the same way but never reach the leaderboard hook (Nakama has a
+//! tournament reset hook for them, which Kairos does not have yet).
 
 use std::rc::Rc;
 use std::time::Duration;
@@ -45,6 +47,22 @@ async fn announce(shard: Rc<Shard>, reset: Reset) {
     let Some(hook) = shard.shared.modules.leaderboard_reset().cloned() else {
         return;
     };
+    // A tournament's resets are not a leaderboard's: Nakama calls its
+    // tournament reset hook for them, never the leaderboard one.
+    let id = reset.id.clone();
+    let tournament = shard
+        .shared
+        .persist
+        .run(move |store| async move { store.tournaments_get(vec![id]).await })
+        .await;
+    match tournament {
+        Ok(found) if found.is_empty() => {}
+        Ok(_) => return,
+        Err(e) => {
+            tracing::error!(error = %e.message, leaderboard = %reset.id, "cannot tell a tournament from a leaderboard");
+            return;
+        }
+    }
     // Nakama describes the board as of the second before the reset.
     let board = info(&board, at - 1);
     let ctx = Context::for_server(shard.clone(), CallMode::LeaderboardReset);
