@@ -27,6 +27,7 @@ pub mod matchmaker;
 mod nk;
 pub(crate) mod rpc;
 pub mod streams;
+mod tournaments;
 
 use std::collections::HashMap;
 use std::sync::Arc;

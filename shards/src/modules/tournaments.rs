@@ -1,0 +1,169 @@
+//! Tournaments for game code: `Nk::tournament_*` (Nakama's
+//! `Tournament*`): leaderboards with a category, an active window, joins
+//! and caps. Game code writes to any tournament, authoritative ones
+//! included.
+
+use kairos_core::error::{ApiError, ApiResult};
+use kairos_core::leaderboard;
+use uuid::Uuid;
+
+use super::leaderboards::{check_haystack, check_records_list};
+use super::nk::hide_internal;
+use super::{LeaderboardRecord, LeaderboardRecordList, Nk};
+use crate::leaderboards::service as lb;
+use crate::tournaments::service as tn;
+
+impl Nk {
+    /// Creates a tournament unless one with its id exists (then nothing
+    /// changes, as Nakama's). The arguments are Nakama's
+    /// `TournamentCreate`'s, checked with its messages; `max_size` 0 is
+    /// no cap, `max_num_score` 0 the default, `start_time` 0 now.
+    pub async fn tournament_create(
+        &self,
+        args: kairos_core::tournament::CreateArgs<'_>,
+    ) -> ApiResult<()> {
+        let new = kairos_core::tournament::check_create(&args)?;
+        tn::create(&self.shard, new)
+            .await
+            .map(|_| ())
+            .map_err(hide_internal)
+    }
+
+    /// Deletes a tournament and all its records (no error if absent).
+    pub async fn tournament_delete(&self, id: &str) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        lb::delete(&self.shard, id.to_string())
+            .await
+            .map_err(hide_internal)
+    }
+
+    /// Joins `owner` to tournament `id` (a no-op when it needs no join or
+    /// the owner already joined this period).
+    pub async fn tournament_join(&self, id: &str, owner: Uuid, username: &str) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        tn::join(
+            &self.shard,
+            id,
+            owner,
+            (!username.is_empty()).then(|| username.to_string()),
+        )
+        .await
+        .map_err(tn_error)
+    }
+
+    /// Tournaments by id, unknown ones left out.
+    pub async fn tournaments_get_id(
+        &self,
+        ids: &[String],
+    ) -> ApiResult<Vec<kairos_core::tournament::Tournament>> {
+        if ids.len() > 1000 {
+            return Err(ApiError::invalid("expects at most 1000 tournament IDs"));
+        }
+        tn::get(&self.shard, ids.to_vec())
+            .await
+            .map_err(hide_internal)
+    }
+
+    /// Writes `owner`'s record of tournament `id` (Nakama's
+    /// `TournamentRecordWrite`): refused outside the active window,
+    /// without a join when one is required, past `max_num_score` or
+    /// `max_size`, with Nakama runtime's messages.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn tournament_record_write(
+        &self,
+        id: &str,
+        owner: Uuid,
+        username: &str,
+        score: i64,
+        subscore: i64,
+        metadata: Option<serde_json::Value>,
+        override_operator: Option<i32>,
+    ) -> ApiResult<LeaderboardRecord> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        if score < 0 {
+            return Err(ApiError::invalid("expects score to be >= 0"));
+        }
+        if subscore < 0 {
+            return Err(ApiError::invalid("expects subscore to be >= 0"));
+        }
+        let metadata = match metadata {
+            None | Some(serde_json::Value::Null) => None,
+            Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
+            Some(_) => return Err(ApiError::invalid("expects metadata to be a JSON object")),
+        };
+        let operator = leaderboard::Operator::from_api_override(override_operator.unwrap_or(0))
+            .ok_or_else(|| ApiError::invalid("invalid operator"))?;
+        let w = tn::Write {
+            owner,
+            username: (!username.is_empty()).then(|| username.to_string()),
+            score,
+            subscore,
+            metadata,
+            operator,
+        };
+        tn::write(&self.shard, true, id, w).await.map_err(tn_error)
+    }
+
+    /// Deletes `owner`'s record of tournament `id`'s current period (and
+    /// uncounts the player).
+    pub async fn tournament_record_delete(&self, id: &str, owner: Uuid) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        tn::delete_record(&self.shard, true, id, owner)
+            .await
+            .map_err(tn_error)
+    }
+
+    /// Lists tournament `id`'s records: a page of `limit` (0: none, up
+    /// to 10,000) from `cursor`, and the records of `owner_ids`, in the
+    /// period ending at `expiry` (0: the active window's).
+    pub async fn tournament_records_list(
+        &self,
+        id: &str,
+        owner_ids: Vec<Uuid>,
+        limit: usize,
+        cursor: &str,
+        expiry: i64,
+    ) -> ApiResult<LeaderboardRecordList> {
+        check_records_list("tournament", id, limit, expiry, owner_ids.len())?;
+        let limit = (limit > 0).then_some(limit);
+        tn::list(&self.shard, id, limit, cursor, owner_ids, expiry)
+            .await
+            .map_err(tn_error)
+    }
+
+    /// `limit` (1 to 100) records of tournament `id` around `owner`'s.
+    pub async fn tournament_records_haystack(
+        &self,
+        id: &str,
+        owner: Uuid,
+        limit: usize,
+        cursor: &str,
+        expiry: i64,
+    ) -> ApiResult<LeaderboardRecordList> {
+        check_haystack("tournament", id, limit, expiry)?;
+        tn::around(&self.shard, id, owner, limit, cursor, expiry)
+            .await
+            .map_err(tn_error)
+    }
+}
+
+/// A tournament call's failure as game code sees it (Nakama runtime's
+/// wording).
+fn tn_error(e: tn::TnError) -> ApiError {
+    use kairos_core::tournament::Refusal;
+    match e {
+        tn::TnError::Refused(Refusal::NotFound) => ApiError::not_found("tournament not found"),
+        tn::TnError::Refused(r) => ApiError::invalid(r.runtime_message()),
+        tn::TnError::Ended => ApiError::invalid("tournament outside of duration"),
+        tn::TnError::InvalidCursor => ApiError::invalid("leaderboard cursor invalid"),
+        tn::TnError::Store(e) => hide_internal(e),
+    }
+}
