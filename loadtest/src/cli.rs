@@ -62,6 +62,8 @@ pub struct Options {
     pub batch: usize,
     /// `storage-write`: keys each account cycles over.
     pub keys: usize,
+    /// `leaderboard`: an existing board (`None`: one made with `--rpc`).
+    pub leaderboard: Option<String>,
     /// Concurrent setup operations (account creation, auth + connect).
     pub setup_concurrency: usize,
     /// `idle-sockets` socket count.
@@ -146,6 +148,9 @@ scenario options:
   --batch N                storage-write: objects per PUT /v2/storage (default 1)
   --keys N                 storage-write: keys each account cycles over, so
                            writes replace objects (default 16)
+  --leaderboard ID         leaderboard: an existing board to load (default: a
+                           new one, made at setup by --rpc, default
+                           example.leaderboard_create)
   --sockets N              idle-sockets: sockets to hold open (default 1000)
   --rpc ID                 rpc-echo: the RPC called on the socket (default
                            example.echo, Kairos's stock example; it must
@@ -259,6 +264,7 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
         accounts: 1000,
         batch: 1,
         keys: 16,
+        leaderboard: None,
         setup_concurrency: 64,
         sockets: 1000,
         server_pid: None,
@@ -339,6 +345,12 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
             "--accounts" => o.accounts = parse_num(&name, v)?,
             "--batch" => o.batch = parse_num(&name, v)?,
             "--keys" => o.keys = parse_num(&name, v)?,
+            "--leaderboard" => {
+                if value.is_empty() || value.len() > 128 {
+                    return Err("--leaderboard: an id of 1 to 128 bytes".into());
+                }
+                o.leaderboard = Some(value.clone());
+            }
             "--setup-concurrency" => o.setup_concurrency = parse_num(&name, v)?,
             "--sockets" => o.sockets = parse_num(&name, v)?,
             "--server-pid" => o.server_pid = Some(parse_num(&name, v)?),
@@ -363,10 +375,10 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
     o.scenario = scenario.ok_or("missing scenario")?;
     let sc = o.scenario;
     if o.rpc.is_empty() {
-        o.rpc = if sc == Scenario::Authoritative {
-            crate::scenarios::authoritative::DEFAULT_RPC
-        } else {
-            "example.echo"
+        o.rpc = match sc {
+            Scenario::Authoritative => crate::scenarios::authoritative::DEFAULT_RPC,
+            Scenario::Leaderboard => crate::scenarios::leaderboard::DEFAULT_RPC,
+            _ => "example.echo",
         }
         .into();
     }
@@ -504,6 +516,12 @@ impl Options {
             s.push(("mode".to_string(), json!(mode)));
             if self.mode == AuthMode::Existing {
                 s.push(("accounts".to_string(), json!(self.accounts)));
+            }
+        }
+        if sc == Scenario::Leaderboard {
+            s.push(("rpc".to_string(), json!(self.rpc)));
+            if let Some(id) = &self.leaderboard {
+                s.push(("leaderboard".to_string(), json!(id)));
             }
         }
         if sc == Scenario::StorageWrite {

@@ -303,6 +303,24 @@ fn storage_write_batches() {
 }
 
 #[test]
+fn leaderboard_writes_and_around_owner() {
+    let (report, stdout) = run("leaderboard", &["leaderboard", "-c", "2", "-d", "1"]);
+    let write = op(&report, "leaderboard_write");
+    let n = write["ok"].as_u64().unwrap();
+    assert!(n > 0, "{stdout}");
+    clean_latency(write, n);
+    let around = op(&report, "leaderboard_around_owner");
+    assert!(around["ok"].as_u64().unwrap() > 0, "{stdout}");
+    assert_eq!(around["errors"], 0, "{stdout}");
+    assert!(
+        report["extra"]["leaderboard"]
+            .as_str()
+            .unwrap()
+            .starts_with("loadtest-")
+    );
+}
+
+#[test]
 fn authoritative_players() {
     let (report, stdout) = run(
         "authoritative",

@@ -32,6 +32,7 @@ pub mod baseline_udp_echo;
 pub mod baseline_ws_echo;
 pub mod chat_fanout;
 pub mod idle_sockets;
+pub mod leaderboard;
 pub mod match_relay;
 pub mod match_rtt;
 pub mod matchmake;
@@ -52,6 +53,8 @@ pub enum Scenario {
     RpcEcho,
     /// `PUT /v2/storage` batches in a loop per connection.
     StorageWrite,
+    /// Leaderboard record writes and around-owner listings per account.
+    Leaderboard,
     /// Many open, idle realtime sockets.
     IdleSockets,
     /// Round trips against an in-process raw WebSocket echo server.
@@ -91,11 +94,12 @@ pub struct Outcome {
 
 impl Scenario {
     /// Every scenario, in usage order.
-    pub const ALL: [Self; 14] = [
+    pub const ALL: [Self; 15] = [
         Self::AuthDevice,
         Self::WsPing,
         Self::RpcEcho,
         Self::StorageWrite,
+        Self::Leaderboard,
         Self::IdleSockets,
         Self::MatchRelay,
         Self::ChatFanout,
@@ -115,6 +119,7 @@ impl Scenario {
             Self::WsPing => "ws-ping",
             Self::RpcEcho => "rpc-echo",
             Self::StorageWrite => "storage-write",
+            Self::Leaderboard => "leaderboard",
             Self::IdleSockets => "idle-sockets",
             Self::MatchRelay => "match-relay",
             Self::ChatFanout => "chat-fanout",
@@ -135,6 +140,7 @@ impl Scenario {
             Self::WsPing => "realtime socket ping/pong round trips, back to back per socket",
             Self::RpcEcho => "realtime socket rpc round trips to --rpc (an echo), back to back",
             Self::StorageWrite => "PUT /v2/storage batches of --batch objects, per account",
+            Self::Leaderboard => "leaderboard record writes, and the records around the owner",
             Self::IdleSockets => "hold --sockets realtime sockets open; server memory per session",
             Self::BaselineWsEcho => "the ws-ping loop against an in-process raw WebSocket echo",
             Self::MatchRelay => "relayed matches: every player sends at --rate, delivery latency",
@@ -198,6 +204,7 @@ impl Scenario {
             Self::WsPing => ws_ping::run(run).await,
             Self::RpcEcho => rpc_echo::run(run).await,
             Self::StorageWrite => storage_write::run(run).await,
+            Self::Leaderboard => leaderboard::run(run).await,
             Self::IdleSockets => idle_sockets::run(run).await,
             Self::BaselineWsEcho => baseline_ws_echo::run(run).await,
             Self::MatchRelay => match_relay::run(run).await,
