@@ -669,6 +669,19 @@ fn group_chat_membership_messages(b: &Backend) {
         next_message(&mut ws_member, 6)["sender_id"],
         json!(member.user_id())
     );
+    // The channel's owner shard takes the kicked member out right after
+    // relaying the kick, and the others hear the leave; once they have,
+    // the member's own shard has been told too (it was told first).
+    loop {
+        let ev = ws_owner.next_with("channel_presence_event");
+        let leaves = &ev["channel_presence_event"]["leaves"];
+        if leaves
+            .as_array()
+            .is_some_and(|l| l.iter().any(|p| p["user_id"] == json!(member.user_id())))
+        {
+            break;
+        }
+    }
     let r = ws_member.request(
         "s2",
         "channel_message_send",
