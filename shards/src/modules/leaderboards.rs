@@ -164,22 +164,13 @@ impl Nk {
         metadata: Option<serde_json::Value>,
         override_operator: Option<i32>,
     ) -> ApiResult<LeaderboardRecord> {
-        if id.is_empty() {
-            return Err(ApiError::invalid("expects a leaderboard ID string"));
-        }
-        if score < 0 {
-            return Err(ApiError::invalid("expects score to be >= 0"));
-        }
-        if subscore < 0 {
-            return Err(ApiError::invalid("expects subscore to be >= 0"));
-        }
-        let metadata = match metadata {
-            None | Some(serde_json::Value::Null) => None,
-            Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
-            Some(_) => return Err(ApiError::invalid("expects metadata to be a JSON object")),
-        };
-        let operator = leaderboard::Operator::from_api_override(override_operator.unwrap_or(0))
-            .ok_or_else(|| ApiError::invalid("invalid operator"))?;
+        let (metadata, operator) = check_record_write(
+            "leaderboard",
+            id,
+            (score, subscore),
+            metadata,
+            override_operator,
+        )?;
         let w = lb::Write {
             owner,
             username: (!username.is_empty()).then(|| username.to_string()),
@@ -262,6 +253,35 @@ pub(super) fn check_records_list(
         return Err(ApiError::invalid("expects at most 1000 owner IDs"));
     }
     Ok(())
+}
+
+/// The checks a record write's arguments get, with Nakama runtime's
+/// words; `kind` is `leaderboard` or `tournament`. Returns the metadata
+/// as JSON text (if any) and the override asked for (if any).
+pub(super) fn check_record_write(
+    kind: &str,
+    id: &str,
+    (score, subscore): (i64, i64),
+    metadata: Option<serde_json::Value>,
+    override_operator: Option<i32>,
+) -> ApiResult<(Option<String>, Option<leaderboard::Operator>)> {
+    if id.is_empty() {
+        return Err(ApiError::invalid(format!("expects a {kind} ID string")));
+    }
+    if score < 0 {
+        return Err(ApiError::invalid("expects score to be >= 0"));
+    }
+    if subscore < 0 {
+        return Err(ApiError::invalid("expects subscore to be >= 0"));
+    }
+    let metadata = match metadata {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
+        Some(_) => return Err(ApiError::invalid("expects metadata to be a JSON object")),
+    };
+    let operator = leaderboard::Operator::from_api_override(override_operator.unwrap_or(0))
+        .ok_or_else(|| ApiError::invalid("invalid operator"))?;
+    Ok((metadata, operator))
 }
 
 /// The checks an around-owner listing's arguments get, with Nakama

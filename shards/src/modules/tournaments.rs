@@ -4,10 +4,9 @@
 //! included.
 
 use kairos_core::error::{ApiError, ApiResult};
-use kairos_core::leaderboard;
 use uuid::Uuid;
 
-use super::leaderboards::{check_haystack, check_records_list};
+use super::leaderboards::{check_haystack, check_record_write, check_records_list};
 use super::nk::hide_internal;
 use super::{LeaderboardRecord, LeaderboardRecordList, Nk};
 use crate::leaderboards::service as lb;
@@ -83,22 +82,13 @@ impl Nk {
         metadata: Option<serde_json::Value>,
         override_operator: Option<i32>,
     ) -> ApiResult<LeaderboardRecord> {
-        if id.is_empty() {
-            return Err(ApiError::invalid("expects a tournament ID string"));
-        }
-        if score < 0 {
-            return Err(ApiError::invalid("expects score to be >= 0"));
-        }
-        if subscore < 0 {
-            return Err(ApiError::invalid("expects subscore to be >= 0"));
-        }
-        let metadata = match metadata {
-            None | Some(serde_json::Value::Null) => None,
-            Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
-            Some(_) => return Err(ApiError::invalid("expects metadata to be a JSON object")),
-        };
-        let operator = leaderboard::Operator::from_api_override(override_operator.unwrap_or(0))
-            .ok_or_else(|| ApiError::invalid("invalid operator"))?;
+        let (metadata, operator) = check_record_write(
+            "tournament",
+            id,
+            (score, subscore),
+            metadata,
+            override_operator,
+        )?;
         let w = tn::Write {
             owner,
             username: (!username.is_empty()).then(|| username.to_string()),
