@@ -14,14 +14,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use super::{Outcome, resolve_target};
 use crate::http::HttpClient;
 use crate::nakama;
-use crate::report::{Kind, OpId, Outcome as Sample};
+use crate::report::Kind;
 use crate::rng::Rng;
 use crate::runner::{Fleet, Run};
 
@@ -51,56 +51,6 @@ fn answered(body: &[u8], owner: Option<&str>) -> bool {
             .chain(v["records"].as_array())
             .flatten()
             .any(|r| r["owner_id"] == owner),
-    }
-}
-
-/// Sends one request, records it under `op`; returns whether it was
-/// answered as asked.
-async fn call(
-    run: &Run,
-    client: &mut HttpClient,
-    op: OpId,
-    (method, path, body): (&str, &str, &str),
-    auth: &str,
-    owner: Option<&str>,
-) -> bool {
-    let headers = [
-        ("Authorization", auth),
-        ("Content-Type", "application/json"),
-        ("Accept", "application/json"),
-    ];
-    let start = Instant::now();
-    let request = tokio::time::timeout(
-        run.opts.timeout,
-        client.request(method, path, &headers, body.as_bytes()),
-    );
-    let Some(result) = run.until_stopped(request).await else {
-        return true;
-    };
-    match result {
-        Err(_) => {
-            client.disconnect();
-            run.record(op, start, None, Sample::Timeout);
-            false
-        }
-        Ok(Err(e)) => {
-            run.record(op, start, None, Sample::Error(e.kind()));
-            false
-        }
-        Ok(Ok(resp)) if resp.status == 200 && answered(&resp.body, owner) => {
-            run.record(op, start, Some(200), Sample::Ok);
-            true
-        }
-        Ok(Ok(resp)) => {
-            let status = resp.status;
-            run.record(
-                op,
-                start,
-                Some(status),
-                Sample::Error(format!("http-{status}")),
-            );
-            false
-        }
     }
 }
 
@@ -186,11 +136,17 @@ pub async fn run(run: &Arc<Run>) -> Result<Outcome, String> {
                 n += 1;
                 let ok = if n.is_multiple_of(WRITES_PER_LISTING + 1) {
                     let req = ("GET", around_path.as_str(), "");
-                    call(&run, &mut client, around_op, req, &auth, Some(&owner)).await
+                    super::timed_http(&run, &mut client, around_op, req, &auth, |b| {
+                        answered(b, Some(&owner))
+                    })
+                    .await
                 } else {
                     let body = write_body(rng.next_u64() % MAX_SCORE);
                     let req = ("POST", write_path.as_str(), body.as_str());
-                    call(&run, &mut client, write_op, req, &auth, None).await
+                    super::timed_http(&run, &mut client, write_op, req, &auth, |b| {
+                        answered(b, None)
+                    })
+                    .await
                 };
                 if !ok {
                     // Refused or timed out: back off instead of spinning.

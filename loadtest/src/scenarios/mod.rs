@@ -288,3 +288,54 @@ pub fn stop_if_none_open(run: &Run, sockets: u64) {
         run.stop(false);
     }
 }
+
+/// Sends one authorised JSON request on `client` (its deadline
+/// `--timeout`), records it under `op`; returns whether it was answered
+/// 200 with a body `accept` takes. A timeout drops the connection.
+pub async fn timed_http(
+    run: &Run,
+    client: &mut HttpClient,
+    op: OpId,
+    (method, path, body): (&str, &str, &str),
+    auth: &str,
+    accept: impl Fn(&[u8]) -> bool,
+) -> bool {
+    let headers = [
+        ("Authorization", auth),
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json"),
+    ];
+    let start = Instant::now();
+    let request = tokio::time::timeout(
+        run.opts.timeout,
+        client.request(method, path, &headers, body.as_bytes()),
+    );
+    let Some(result) = run.until_stopped(request).await else {
+        return true;
+    };
+    match result {
+        Err(_) => {
+            client.disconnect();
+            run.record(op, start, None, Sample::Timeout);
+            false
+        }
+        Ok(Err(e)) => {
+            run.record(op, start, None, Sample::Error(e.kind()));
+            false
+        }
+        Ok(Ok(resp)) if resp.status == 200 && accept(&resp.body) => {
+            run.record(op, start, Some(200), Sample::Ok);
+            true
+        }
+        Ok(Ok(resp)) => {
+            let status = resp.status;
+            run.record(
+                op,
+                start,
+                Some(status),
+                Sample::Error(format!("http-{status}")),
+            );
+            false
+        }
+    }
+}

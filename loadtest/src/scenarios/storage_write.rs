@@ -14,14 +14,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
 use super::{Outcome, resolve_target};
 use crate::http::HttpClient;
 use crate::nakama;
-use crate::report::{Kind, OpId, Outcome as Sample};
+use crate::report::Kind;
 use crate::rng::Rng;
 use crate::runner::{Fleet, Run};
 
@@ -47,49 +47,6 @@ pub fn batch_body(first: u64, batch: usize, keys: usize, size: usize) -> String 
         })
         .collect();
     json!({ "objects": objects }).to_string()
-}
-
-/// Sends one batch and records it under `op`; returns whether it was
-/// acknowledged.
-async fn write(run: &Run, client: &mut HttpClient, op: OpId, auth: &str, body: &str) -> bool {
-    let headers = [
-        ("Authorization", auth),
-        ("Content-Type", "application/json"),
-        ("Accept", "application/json"),
-    ];
-    let start = Instant::now();
-    let request = tokio::time::timeout(
-        run.opts.timeout,
-        client.request("PUT", "/v2/storage", &headers, body.as_bytes()),
-    );
-    let Some(result) = run.until_stopped(request).await else {
-        return true;
-    };
-    match result {
-        Err(_) => {
-            client.disconnect();
-            run.record(op, start, None, Sample::Timeout);
-            false
-        }
-        Ok(Err(e)) => {
-            run.record(op, start, None, Sample::Error(e.kind()));
-            false
-        }
-        Ok(Ok(resp)) if resp.status == 200 && acked(&resp.body) => {
-            run.record(op, start, Some(200), Sample::Ok);
-            true
-        }
-        Ok(Ok(resp)) => {
-            let status = resp.status;
-            run.record(
-                op,
-                start,
-                Some(status),
-                Sample::Error(format!("http-{status}")),
-            );
-            false
-        }
-    }
 }
 
 /// Whether a 200's body lists the writes' acknowledgements.
@@ -119,7 +76,8 @@ pub async fn run(run: &Arc<Run>) -> Result<Outcome, String> {
         while !run.is_stopped() {
             let body = batch_body(next, batch, keys, size);
             next += batch as u64;
-            if !write(&run, &mut client, op, &auth, &body).await {
+            let req = ("PUT", "/v2/storage", body.as_str());
+            if !super::timed_http(&run, &mut client, op, req, &auth, acked).await {
                 // Refused or timed out: back off instead of spinning.
                 run.until_stopped(tokio::time::sleep(Duration::from_millis(100)))
                     .await;
