@@ -5,7 +5,7 @@
 //! writing (`join_required`).
 //!
 //! * [`Tournament`]: the definition (a [`Leaderboard`] and the extra
-//!   fields) and its player count (`size`).
+//!   fields) and its player count (`size`) in one period.
 //! * [`check_create`]: game code's checks, with Nakama runtime's and its
 //!   leaderboard cache's messages, and the stored defaults.
 //! * [`window`]: the active window at `now` (Nakama's tournament
@@ -48,8 +48,14 @@ pub struct Tournament {
     /// Most score changes per player per period.
     pub max_num_score: i32,
     pub join_required: bool,
-    /// Players counted against `max_size`.
+    /// Players counted against `max_size` in the period that expires at
+    /// `size_expiry`; read it through [`Tournament::size_at`].
     pub size: i32,
+    /// The expiry of the period `size` counts.
+    pub size_expiry: i64,
+    /// The latest close of an active window whose end hook was fired
+    /// (0: none).
+    pub last_end: i64,
 }
 
 impl Tournament {
@@ -67,7 +73,24 @@ impl Tournament {
     /// Nakama's `can_enter`: the window is open at `now` and the
     /// tournament is not full.
     pub fn can_enter(&self, now: i64) -> bool {
-        self.window(now).is_open(now) && self.size < self.max_size
+        self.window(now).is_open(now) && self.size_at(now) < self.max_size
+    }
+
+    /// The players counted in the period current at `now`: `size` if it
+    /// counts that period, else 0 (a reset since the last count).
+    pub fn size_at(&self, now: i64) -> i32 {
+        if self.size_expiry == self.window(now).expiry {
+            self.size
+        } else {
+            0
+        }
+    }
+
+    /// The tournament as seen at `now`: its size that period's.
+    pub fn at(mut self, now: i64) -> Tournament {
+        self.size = self.size_at(now);
+        self.size_expiry = self.window(now).expiry;
+        self
     }
 
     /// Nakama's `prev_reset`: the last reset at or before `now`, 0 when
@@ -883,6 +906,8 @@ mod tests {
             max_num_score: 2,
             join_required,
             size: 0,
+            size_expiry: 0,
+            last_end: 0,
         }
     }
 
@@ -1069,13 +1094,23 @@ mod tests {
             max_num_score: 3,
             join_required: true,
             size: 1,
+            size_expiry: 0,
+            last_end: 0,
         };
         let now = T + 12 * H + 60;
+        // The count is of the period expiring tomorrow at noon.
+        t.size_expiry = t.window(now).expiry;
         assert!(t.can_enter(now));
         assert!(!t.can_enter(T + 14 * H));
         assert_eq!(t.prev_reset(now), T + 12 * H);
         assert_eq!(t.prev_reset(T - 1), 0);
         t.size = 2;
         assert!(!t.can_enter(now));
+        assert_eq!(t.size_at(now), 2);
+        // A day later the period has reset: the count is of the last one.
+        let next = now + 24 * H;
+        assert_eq!(t.size_at(next), 0);
+        assert!(t.can_enter(next));
+        assert_eq!(t.clone().at(next).size, 0);
     }
 }

@@ -124,12 +124,12 @@ impl Server {
                 .map_err(|e| format!("cannot start the matchmaker: {e}"))?;
         let loaded = crate::leaderboards::load(&persist, now_secs())
             .map_err(|e| format!("cannot load leaderboards: {}", e.message))?;
-        let (leaderboards, resets, leaderboards_thread) =
+        let (leaderboards, deadlines, leaderboards_thread) =
             crate::leaderboards::Leaderboards::start(loaded, now_secs)
                 .map_err(|e| format!("cannot start the leaderboards: {e}"))?;
         let shared = Arc::new(Shared {
             leaderboards,
-            leaderboard_resets: std::sync::Mutex::new(Some(resets)),
+            leaderboard_deadlines: std::sync::Mutex::new(Some(deadlines)),
             listing,
             matchmaker,
             matchmaker_inboxes: std::sync::Mutex::new(inboxes.into_iter().map(Some).collect()),
@@ -268,13 +268,16 @@ async fn shard_main(
         ));
     }
     if id == 0 {
-        let resets = shared
-            .leaderboard_resets
+        let deadlines = shared
+            .leaderboard_deadlines
             .lock()
             .ok()
             .and_then(|mut inbox| inbox.take());
-        if let Some(resets) = resets {
-            rt::spawn(crate::leaderboards::resets::drain(shard.clone(), resets));
+        if let Some(deadlines) = deadlines {
+            rt::spawn(crate::leaderboards::deadlines::drain(
+                shard.clone(),
+                deadlines,
+            ));
         }
     }
     let udp = match at.udp.map(|a| start_udp(&shard, a)).transpose() {

@@ -124,10 +124,10 @@ pub struct Shared {
     pub matchmaker: crate::matchmaker::Matchmaker,
     /// Each shard's inbox of matched groups, taken by the shard at start.
     pub matchmaker_inboxes: std::sync::Mutex<Vec<Option<crate::matchmaker::Inbox>>>,
-    /// Leaderboards: definitions, rank indexes, the reset schedule.
+    /// Leaderboards: definitions, rank indexes, the deadlines.
     pub leaderboards: crate::leaderboards::Leaderboards,
-    /// The resets shard 0 announces, taken by it at start.
-    pub leaderboard_resets: std::sync::Mutex<Option<crate::leaderboards::ResetInbox>>,
+    /// The deadlines shard 0 announces, taken by it at start.
+    pub leaderboard_deadlines: std::sync::Mutex<Option<crate::leaderboards::DeadlineInbox>>,
 }
 
 /// One shard's own state: what every feature shares, and each feature's

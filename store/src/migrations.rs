@@ -53,6 +53,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_tournaments.sql"),
         postgres: include_str!("../migrations/postgres/0007_tournaments.sql"),
     },
+    Migration {
+        version: 8,
+        name: "tournament_periods",
+        sqlite: include_str!("../migrations/sqlite/0008_tournament_periods.sql"),
+        postgres: include_str!("../migrations/postgres/0008_tournament_periods.sql"),
+    },
 ];
 
 /// Status of every known migration given the applied `(version, unix secs)` pairs.

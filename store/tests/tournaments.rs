@@ -3,7 +3,7 @@
 //! (idempotent, and never past the cap under concurrent joins), and
 //! writes refused outside the window, without a join, past
 //! `max_num_score` or past `max_size`, with concurrent first writes that
-//! add up.
+//! add up; each period's players counted apart, and each end marked once.
 
 #[macro_use]
 mod common;
@@ -24,6 +24,8 @@ conformance!(
     concurrent_joins_never_pass_max_size,
     concurrent_first_writes_add_up,
     deletes_uncount_the_player,
+    each_period_counts_its_own_players,
+    an_end_is_marked_once,
 );
 
 /// 2026-01-01T00:00:00Z.
@@ -324,4 +326,63 @@ fn deletes_uncount_the_player(b: Backend) {
     create(&b, def, T).unwrap();
     assert_eq!(del(&auth, me, false), Err(Refusal::Authoritative));
     assert_eq!(del(&auth, me, true), Ok(0));
+}
+
+fn each_period_counts_its_own_players(b: Backend) {
+    let b = b.migrated();
+    let id = unique("t-");
+    let mut daily = new(&id, true, 1, 0);
+    daily.reset_schedule = "0 0 * * *".into();
+    create(&b, daily, T - 10).unwrap();
+    let (a, c) = (Uuid::new_v4(), Uuid::new_v4());
+    let day = 24 * H;
+    assert_eq!(join(&b, &id, a, T + 60), Ok(true));
+    assert_eq!(join(&b, &id, c, T + 120), Err(Refusal::MaxSizeReached));
+    assert_eq!(get(&b, &id).size_at(T + 120), 1);
+    // The next day's period has room again, with no reset written.
+    assert_eq!(get(&b, &id).size_at(T + day + 10), 0);
+    assert!(get(&b, &id).can_enter(T + day + 10));
+    assert_eq!(join(&b, &id, c, T + day + 20), Ok(true));
+    assert_eq!(join(&b, &id, a, T + day + 30), Err(Refusal::MaxSizeReached));
+    let t = get(&b, &id);
+    assert_eq!((t.size_at(T + day + 30), t.at(T + day + 30).size), (1, 1));
+    // Deleting a record of the old period does not uncount the new one.
+    let old = write(&b, {
+        let mut w = tw(&id, c, 5, T + day + 40);
+        w.from_server = true;
+        w
+    });
+    assert!(old.is_ok());
+    let del = |owner: Uuid, now: i64| {
+        let id = id.clone();
+        b.call(move |s| {
+            Box::pin(async move { s.tournament_record_delete(id, owner, true, now).await })
+        })
+        .unwrap()
+    };
+    assert_eq!(del(c, T + day + 50), Ok(T + 2 * day));
+    assert_eq!(get(&b, &id).size_at(T + day + 50), 0);
+    assert_eq!(join(&b, &id, a, T + day + 60), Ok(true));
+}
+
+fn an_end_is_marked_once(b: Backend) {
+    let b = b.migrated();
+    let id = unique("t-");
+    create(&b, new(&id, false, 0, 0), T - 10).unwrap();
+    let mark = |at: i64| {
+        let id = id.clone();
+        b.call(move |s| Box::pin(async move { s.tournament_mark_end(id, at).await }))
+            .unwrap()
+    };
+    assert!(mark(T + H));
+    assert!(!mark(T + H));
+    assert!(!mark(T + 10));
+    assert_eq!(get(&b, &id).last_end, T + H);
+    assert!(mark(T + 2 * H));
+    assert!(!mark(T + 2 * H));
+    assert!(!{
+        let unknown = unique("t-");
+        b.call(move |s| Box::pin(async move { s.tournament_mark_end(unknown, T).await }))
+            .unwrap()
+    });
 }

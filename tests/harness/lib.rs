@@ -53,3 +53,20 @@ pub fn unique(prefix: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// An RFC 3339 UTC time as the API writes it (`2024-01-01T00:00:02Z`),
+/// as Unix seconds.
+pub fn unix_secs(t: &str) -> i64 {
+    let num = |a: usize, b: usize| t[a..b].parse::<i64>().unwrap();
+    let (y, m, d) = (num(0, 4), num(5, 7), num(8, 10));
+    let (hh, mm, ss) = (num(11, 13), num(14, 16), num(17, 19));
+    // Days from civil (Howard Hinnant).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + hh * 3600 + mm * 60 + ss
+}

@@ -643,7 +643,7 @@ fn resets_on_schedule_fire_the_hook_once_across_restarts(b: &Backend) {
     });
     assert!(current.get("owner_records").is_none());
     // ...but the past period, named by its expiry, still does.
-    let secs = chrono_secs(&expiry);
+    let secs = kairos_tests::unix_secs(&expiry);
     let old = list(&http, &me.token, &id, &format!("limit=5&expiry={secs}"));
     assert_eq!(scores(&old, "records"), vec![("5".into(), "1".into())]);
     assert_eq!(old["records"][0]["expiry_time"], expiry);
@@ -675,20 +675,4 @@ fn resets_on_schedule_fire_the_hook_once_across_restarts(b: &Backend) {
     assert!(after.iter().all(|t| *t > last), "{after:?} after {last}");
     let unique_resets: BTreeSet<_> = after.iter().collect();
     assert_eq!(unique_resets.len(), after.len(), "{after:?}");
-}
-
-/// An RFC 3339 UTC time (`2024-01-01T00:00:02Z`) as Unix seconds.
-fn chrono_secs(t: &str) -> i64 {
-    let num = |a: usize, b: usize| t[a..b].parse::<i64>().unwrap();
-    let (y, m, d) = (num(0, 4), num(5, 7), num(8, 10));
-    let (hh, mm, ss) = (num(11, 13), num(14, 16), num(17, 19));
-    // Days from civil (Howard Hinnant).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + hh * 3600 + mm * 60 + ss
 }

@@ -3,8 +3,12 @@
 //! `max_size` (Nakama's "max size" refusal), writes with `PUT` and `POST`
 //! refused without a join, past `max_num_score`, outside the active
 //! window and on authoritative tournaments, record listings with owner
-//! ids and around an owner, and every validation error with Nakama's code
-//! and status.
+//! ids and around an owner, every validation error with Nakama's code
+//! and status, and the end and reset hooks fired once per deadline (across
+//! a restart too) while each period counts its own players.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use kairos_tests::{Backend, Http, Reply, TestServer, backend_tests, basic, unique};
 use serde_json::{Value, json};
@@ -14,6 +18,7 @@ backend_tests!(
     validation_errors_match_nakama,
     listing_by_category_and_time,
     ranks_survive_a_restart,
+    deadlines_fire_their_hooks_once_and_each_period_counts_its_players,
 );
 
 fn create(http: &Http, spec: Value) -> String {
@@ -455,4 +460,108 @@ fn ranks_survive_a_restart(b: &Backend) {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["owner_records"][0]["rank"], "2", "{}", r.text);
     assert_eq!(r.body["rank_count"], "2", "{}", r.text);
+}
+
+fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < within, "condition not met in time");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The calls the examples' tournament hooks heard for `id`.
+fn hooks(http: &Http, id: &str) -> Vec<Value> {
+    let r = http.request(
+        "POST",
+        "/v2/rpc/example.tournament_hooks",
+        Some(&basic("defaulthttpkey")),
+        Some("\"{}\""),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let all: Value = serde_json::from_str(r.body["payload"].as_str().unwrap()).unwrap();
+    all[id].as_array().cloned().unwrap_or_default()
+}
+
+/// Each `(hook, reset)` pair heard once.
+fn assert_once(calls: &[Value]) {
+    let keys: Vec<_> = calls
+        .iter()
+        .map(|c| (c["hook"].as_str().unwrap().to_string(), c["reset"].as_i64()))
+        .collect();
+    let unique: BTreeSet<_> = keys.iter().collect();
+    assert_eq!(unique.len(), keys.len(), "a hook fired twice: {calls:?}");
+}
+
+fn deadlines_fire_their_hooks_once_and_each_period_counts_its_players(b: &Backend) {
+    let mut s = TestServer::start(b);
+    let http = s.http();
+    // A period every two seconds (7 fields: seconds first), open for all
+    // of it, for one player.
+    let id = create(
+        &http,
+        json!({"reset_schedule": "*/2 * * * * * *", "duration": 2, "max_size": 1}),
+    );
+    let a = http.device(&unique("device-"));
+    let c = http.device(&unique("device-"));
+    let path = format!("/v2/tournament/{id}");
+    let r = http.send("POST", &path, &a.token, &json!({"score": "7"}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let expiry = kairos_tests::unix_secs(r.body["expiry_time"].as_str().unwrap());
+    // The period a wrote in closes and expires: both hooks hear it, with
+    // the period's close, its expiry and its one player.
+    let calls = eventually(Duration::from_secs(60), || {
+        let calls = hooks(&http, &id);
+        let heard = |hook: &str| {
+            calls
+                .iter()
+                .any(|c| c["hook"] == hook && c["reset"] == expiry)
+        };
+        (heard("end") && heard("reset")).then_some(calls)
+    });
+    for c in calls.iter().filter(|c| c["reset"] == expiry) {
+        assert_eq!(c["end"], expiry, "{c}");
+        assert_eq!(c["size"], 1, "{c}");
+        assert_eq!(
+            c["mode"],
+            format!("tournament_{}", c["hook"].as_str().unwrap())
+        );
+    }
+    assert_once(&calls);
+    // A later period has room for another player: the count was of the
+    // period that ended.
+    let r = http.send("POST", &path, &c.token, &json!({"score": "3"}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    // The tournament's hooks are not the leaderboard's.
+    let r = http.request(
+        "POST",
+        "/v2/rpc/example.leaderboard_resets",
+        Some(&basic("defaulthttpkey")),
+        Some("\"{}\""),
+    );
+    let resets: Value = serde_json::from_str(r.body["payload"].as_str().unwrap()).unwrap();
+    assert!(resets.get(&id).is_none(), "{resets}");
+
+    // Across a restart, nothing fires twice and the hooks go on.
+    let before = hooks(&http, &id);
+    let last = before
+        .iter()
+        .filter_map(|c| c["reset"].as_i64())
+        .max()
+        .unwrap();
+    s.restart();
+    let http = s.http();
+    let after = eventually(Duration::from_secs(60), || {
+        let calls = hooks(&http, &id);
+        let heard = |hook: &str| calls.iter().any(|c| c["hook"] == hook);
+        (heard("end") && heard("reset")).then_some(calls)
+    });
+    assert!(
+        after.iter().all(|c| c["reset"].as_i64().unwrap() > last),
+        "{after:?} after {last}"
+    );
+    assert_once(&after);
 }

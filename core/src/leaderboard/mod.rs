@@ -2,13 +2,16 @@
 //! record per owner per reset period, and the rules every backend shares.
 //!
 //! * [`Leaderboard`]: a definition (sort order, operator, reset schedule,
-//!   metadata, whether ranks are kept). Tournaments will be leaderboards
+//!   metadata, whether ranks are kept). Tournaments are leaderboards
 //!   with extra fields (Nakama's own model), so everything here is keyed
 //!   by the leaderboard's id and an `expiry` (the end of the period a
 //!   record belongs to, `0` for a board that never resets).
 //! * [`schedule`]: the cron reset schedule (parsed by `croner`) and the
-//!   pure scheduling rules: a period's expiry, the last reset, which
-//!   resets are due at `now`. Nothing here reads the clock.
+//!   pure rules of a period's expiry and the last reset. Nothing here
+//!   reads the clock.
+//! * [`deadlines`]: when each board's hooks fall due (a leaderboard's
+//!   resets; a tournament's resets and the ends of its active windows)
+//!   and the queue that hands each out once.
 //! * [`write`]: what a write does to a record ([`write::apply`]), the one
 //!   rule both backends run under the record's row lock.
 //! * [`rank`]: the in-memory rank index of one period (an order-statistics
@@ -16,6 +19,7 @@
 //! * [`list`]: cursors and the paging rules of listings and
 //!   around-owner ("haystack") listings.
 
+pub mod deadlines;
 pub mod list;
 pub mod rank;
 pub mod schedule;

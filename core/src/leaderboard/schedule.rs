@@ -11,10 +11,9 @@
 //!
 //! A record written at `now` belongs to the period that ends at the
 //! schedule's next occurrence strictly after `now`: that is its
-//! `expiry_time`. A board "resets" at each occurrence; [`Resets`] tracks
-//! which reset is due next for every board and hands each out once.
+//! `expiry_time`. A board "resets" at each occurrence
+//! (`super::deadlines` hands each reset out once).
 
-use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -90,92 +89,6 @@ pub fn prev_reset(schedule: Option<&Schedule>, create_time: i64, now: i64) -> i6
     }
 }
 
-/// A reset to announce: board `id` reset at `at` (Unix seconds).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reset {
-    pub id: String,
-    pub at: i64,
-}
-
-/// Every scheduled board's next reset, earliest first. Pure: the caller
-/// asks [`Resets::next_wake`], sleeps until then, and calls
-/// [`Resets::due`] with the time it woke at.
-///
-/// Each reset is handed out once: a board is rescheduled strictly after
-/// the reset it announced. A board whose resets were missed (the server
-/// was down, or the caller woke late) is announced once, with the latest
-/// missed reset; the store's record of the last reset fired (compared and
-/// set by the caller) then keeps it from firing twice across restarts.
-#[derive(Debug, Default)]
-pub struct Resets {
-    queue: BTreeSet<(i64, String)>,
-    boards: HashMap<String, (Schedule, i64)>,
-}
-
-impl Resets {
-    pub fn new() -> Resets {
-        Resets::default()
-    }
-
-    /// Schedules board `id`. `last_reset` is the latest reset already
-    /// announced (0: none) and `create_time` its creation: a reset after
-    /// both that is at or before `now` is due at once (catch-up after a
-    /// restart); otherwise the next one after `now` is queued.
-    pub fn insert(
-        &mut self,
-        id: &str,
-        schedule: Schedule,
-        create_time: i64,
-        last_reset: i64,
-        now: i64,
-    ) {
-        self.remove(id);
-        let missed = schedule
-            .last_at_or_before(now)
-            .filter(|&t| t > last_reset && t > create_time);
-        let next = missed.or_else(|| schedule.next_after(now.max(last_reset)));
-        if let Some(t) = next {
-            self.queue.insert((t, id.to_string()));
-            self.boards.insert(id.to_string(), (schedule, t));
-        }
-    }
-
-    /// Forgets board `id` (deleted).
-    pub fn remove(&mut self, id: &str) {
-        if let Some((_, t)) = self.boards.remove(id) {
-            self.queue.remove(&(t, id.to_string()));
-        }
-    }
-
-    /// When the next reset is due, if any board is scheduled.
-    pub fn next_wake(&self) -> Option<i64> {
-        self.queue.first().map(|(t, _)| *t)
-    }
-
-    /// Every reset due at `now`, each announced once, with the latest
-    /// occurrence at or before `now`; each board is queued again for its
-    /// first occurrence after `now`.
-    pub fn due(&mut self, now: i64) -> Vec<Reset> {
-        let mut out = Vec::new();
-        while let Some((t, id)) = self.queue.first().cloned() {
-            if t > now {
-                break;
-            }
-            self.queue.pop_first();
-            let Some((schedule, _)) = self.boards.remove(&id) else {
-                continue;
-            };
-            let at = schedule.last_at_or_before(now).unwrap_or(t).max(t);
-            if let Some(next) = schedule.next_after(now.max(at)) {
-                self.queue.insert((next, id.clone()));
-                self.boards.insert(id.clone(), (schedule, next));
-            }
-            out.push(Reset { id, at });
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,79 +148,5 @@ mod tests {
         assert_eq!(prev_reset(Some(&daily), MON + 20, MON + 10), 0);
         assert_eq!(prev_reset(None, 0, MON), 0);
         assert_eq!(expiry(None, MON), 0);
-    }
-
-    #[test]
-    fn each_reset_is_announced_once_on_schedule() {
-        let mut r = Resets::new();
-        let daily = Schedule::parse("0 0 * * *").unwrap();
-        r.insert("a", daily, MON + 5, 0, MON + 10);
-        assert_eq!(r.next_wake(), Some(MON + DAY));
-        assert!(r.due(MON + DAY - 1).is_empty());
-        assert_eq!(
-            r.due(MON + DAY),
-            vec![Reset {
-                id: "a".into(),
-                at: MON + DAY
-            }]
-        );
-        // Not again at the same instant, and queued for the next day.
-        assert!(r.due(MON + DAY).is_empty());
-        assert_eq!(r.next_wake(), Some(MON + 2 * DAY));
-        // Woken late, three resets missed: one announcement, the latest.
-        assert_eq!(
-            r.due(MON + 4 * DAY + 5),
-            vec![Reset {
-                id: "a".into(),
-                at: MON + 4 * DAY
-            }]
-        );
-        assert_eq!(r.next_wake(), Some(MON + 5 * DAY));
-        r.remove("a");
-        assert_eq!(r.next_wake(), None);
-    }
-
-    #[test]
-    fn a_reset_missed_while_down_is_caught_up_once() {
-        let daily = Schedule::parse("0 0 * * *").unwrap();
-        // Last announced reset: MON. Restart two days later, mid-day.
-        let mut r = Resets::new();
-        r.insert("a", daily.clone(), MON - DAY, MON, MON + 2 * DAY + 60);
-        assert_eq!(r.next_wake(), Some(MON + 2 * DAY));
-        assert_eq!(
-            r.due(MON + 2 * DAY + 60),
-            vec![Reset {
-                id: "a".into(),
-                at: MON + 2 * DAY
-            }]
-        );
-        assert_eq!(r.next_wake(), Some(MON + 3 * DAY));
-        // Restart after that reset was announced: nothing to catch up.
-        let mut r = Resets::new();
-        r.insert(
-            "a",
-            daily.clone(),
-            MON - DAY,
-            MON + 2 * DAY,
-            MON + 2 * DAY + 90,
-        );
-        assert_eq!(r.next_wake(), Some(MON + 3 * DAY));
-        // A board created after the last occurrence waits for the next.
-        let mut r = Resets::new();
-        r.insert("b", daily, MON + 30, 0, MON + 60);
-        assert_eq!(r.next_wake(), Some(MON + DAY));
-    }
-
-    #[test]
-    fn boards_due_together_are_all_announced() {
-        let mut r = Resets::new();
-        let daily = Schedule::parse("0 0 * * *").unwrap();
-        let hourly = Schedule::parse("0 * * * *").unwrap();
-        r.insert("d", daily, MON + 1, 0, MON + 1);
-        r.insert("h", hourly, MON + 1, 0, MON + 1);
-        assert_eq!(r.next_wake(), Some(MON + 3600));
-        let due = r.due(MON + DAY);
-        let ids: Vec<_> = due.iter().map(|x| (x.id.as_str(), x.at)).collect();
-        assert_eq!(ids, vec![("h", MON + DAY), ("d", MON + DAY)]);
     }
 }

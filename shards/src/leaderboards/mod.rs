@@ -13,13 +13,17 @@
 //! outcome (the record and its `num_score`, a generation) then updates
 //! the index, which ignores an update older than the one it holds.
 //!
-//! At each reset the thread drops the ended period's index and hands the
-//! reset to shard 0 (`resets.rs`), which marks it in the store (a
-//! compare-and-set on `last_reset`) and, if that call marked it, runs the
-//! `leaderboard_reset` hook once. Resets missed while the server was down
+//! The thread also keeps every board's deadlines
+//! (`kairos_core::leaderboard::deadlines`): a leaderboard's resets, a
+//! tournament's resets and the closes of its active windows. At each
+//! reset it drops the ended period's index; it hands every deadline to
+//! shard 0 (`deadlines.rs`), which marks it in the store (a
+//! compare-and-set on `last_reset` or `last_end`) and, if that call
+//! marked it, runs the hook (`leaderboard_reset`, `tournament_reset` or
+//! `tournament_end`) once. Deadlines missed while the server was down
 //! are announced once at start.
 
-pub mod resets;
+pub mod deadlines;
 pub mod service;
 mod worker;
 
@@ -28,21 +32,63 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use kairos_core::leaderboard::Leaderboard;
+use kairos_core::leaderboard::deadlines::{Deadline, Marks, Timing, TournamentTimes};
 use kairos_core::leaderboard::rank::RankIndex;
-use kairos_core::leaderboard::schedule::{self, Reset, Schedule};
+use kairos_core::leaderboard::schedule::{self, Schedule};
+use kairos_core::tournament::Tournament;
 use uuid::Uuid;
 
-/// A leaderboard as the shards see it: its definition and parsed schedule.
+/// A leaderboard as the shards see it: its definition, parsed schedule,
+/// and when its deadlines fall (none for a board that never resets).
 #[derive(Clone, Debug)]
 pub struct Board {
     pub def: Leaderboard,
     pub schedule: Option<Schedule>,
+    pub timing: Option<Timing>,
+    /// The deadlines already announced, as the store had them.
+    pub marks: Marks,
 }
 
 impl Board {
+    /// A plain leaderboard: it resets on its schedule.
     pub fn new(def: Leaderboard) -> Board {
         let schedule = def.schedule();
-        Board { def, schedule }
+        let timing = schedule.clone().map(Timing::Leaderboard);
+        let marks = Marks {
+            reset: def.last_reset,
+            end: 0,
+        };
+        Board {
+            def,
+            schedule,
+            timing,
+            marks,
+        }
+    }
+
+    /// A tournament's leaderboard: its windows close and its periods
+    /// expire as its start, end, duration and schedule say.
+    pub fn tournament(t: &Tournament) -> Board {
+        let schedule = t.leaderboard.schedule();
+        let timing = Timing::Tournament(TournamentTimes {
+            start_time: t.start_time,
+            end_time: t.end_time,
+            duration: t.duration,
+            schedule: schedule.clone(),
+        });
+        Board {
+            def: t.leaderboard.clone(),
+            schedule,
+            timing: Some(timing),
+            marks: Marks {
+                reset: t.leaderboard.last_reset,
+                end: t.last_end,
+            },
+        }
+    }
+
+    pub fn is_tournament(&self) -> bool {
+        matches!(self.timing, Some(Timing::Tournament(_)))
     }
 
     /// The expiry of the period current at `now` (0: never resets).
@@ -63,7 +109,7 @@ pub(crate) enum Op {
         reply: Reply<Vec<Arc<Board>>>,
     },
     Created {
-        board: Leaderboard,
+        board: Box<Board>,
     },
     Deleted {
         id: String,
@@ -103,13 +149,13 @@ pub struct Leaderboards {
     tx: mpsc::Sender<Op>,
 }
 
-/// Resets for shard 0 to announce.
-pub type ResetInbox = futures_channel::mpsc::UnboundedReceiver<Reset>;
+/// Deadlines for shard 0 to announce.
+pub type DeadlineInbox = futures_channel::mpsc::UnboundedReceiver<Deadline>;
 
 /// What the thread starts from: the stored boards and the rank index of
 /// each one's current period.
 pub struct Loaded {
-    pub boards: Vec<Leaderboard>,
+    pub boards: Vec<Board>,
     pub indexes: HashMap<(String, i64), RankIndex>,
 }
 
@@ -118,7 +164,7 @@ impl Leaderboards {
     pub fn start(
         loaded: Loaded,
         clock: fn() -> i64,
-    ) -> std::io::Result<(Leaderboards, ResetInbox, std::thread::JoinHandle<()>)> {
+    ) -> std::io::Result<(Leaderboards, DeadlineInbox, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel();
         let (out, inbox) = futures_channel::mpsc::unbounded();
         let worker = worker::Worker::new(loaded, clock, out);
@@ -149,8 +195,10 @@ impl Leaderboards {
         answer.await.unwrap_or_default()
     }
 
-    pub fn created(&self, board: Leaderboard) {
-        self.send(Op::Created { board });
+    pub fn created(&self, board: Board) {
+        self.send(Op::Created {
+            board: Box::new(board),
+        });
     }
 
     pub fn deleted(&self, id: String) {
@@ -213,19 +261,27 @@ pub fn load(persist: &kairos_store::Persist, now: i64) -> kairos_core::error::Ap
     let boards =
         persist.block_on(persist.run(|store| async move { store.leaderboards_all().await }))?;
     // A tournament's current period is its active window's.
-    let tournaments: HashMap<String, i64> = persist
+    let tournaments: HashMap<String, Tournament> = persist
         .block_on(persist.run(|store| async move { store.tournaments_all().await }))?
         .into_iter()
-        .map(|t| (t.leaderboard.id.clone(), t.window(now).expiry))
+        .map(|t| (t.leaderboard.id.clone(), t))
+        .collect();
+    let boards: Vec<Board> = boards
+        .into_iter()
+        .map(|def| match tournaments.get(&def.id) {
+            Some(t) => Board::tournament(t),
+            None => Board::new(def),
+        })
         .collect();
     let mut indexes = HashMap::new();
-    for def in &boards {
+    for board in &boards {
+        let def = &board.def;
         if !def.enable_ranks {
             continue;
         }
         let expiry = match tournaments.get(&def.id) {
-            Some(&expiry) => expiry,
-            None => Board::new(def.clone()).expiry(now),
+            Some(t) => t.window(now).expiry,
+            None => board.expiry(now),
         };
         let id = def.id.clone();
         let rows =

@@ -89,7 +89,7 @@ pub async fn create(shard: &Shard, new: NewLeaderboard) -> Result<bool, ApiError
         .persist
         .run(move |store| async move { store.leaderboard_create(def).await })
         .await?;
-    shard.shared.leaderboards.created(stored);
+    shard.shared.leaderboards.created(Board::new(stored));
     Ok(created)
 }
 

@@ -1,15 +1,14 @@
 //! The `kairos-leaderboards` thread: definitions, rank indexes and the
-//! reset schedule, serving one message at a time and sleeping until the
-//! next reset in between.
+//! deadlines, serving one message at a time and sleeping until the next
+//! deadline in between.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use kairos_core::leaderboard::Leaderboard;
+use kairos_core::leaderboard::deadlines::{Deadline, Deadlines, Kind};
 use kairos_core::leaderboard::rank::RankIndex;
-use kairos_core::leaderboard::schedule::{Reset, Resets};
 
 use super::{Board, Loaded, Op};
 
@@ -18,41 +17,40 @@ pub(super) struct Worker {
     /// Creation order, for listings.
     order: Vec<String>,
     indexes: HashMap<(String, i64), RankIndex>,
-    resets: Resets,
+    deadlines: Deadlines,
     clock: fn() -> i64,
-    out: futures_channel::mpsc::UnboundedSender<Reset>,
+    out: futures_channel::mpsc::UnboundedSender<Deadline>,
 }
 
 impl Worker {
     pub(super) fn new(
         loaded: Loaded,
         clock: fn() -> i64,
-        out: futures_channel::mpsc::UnboundedSender<Reset>,
+        out: futures_channel::mpsc::UnboundedSender<Deadline>,
     ) -> Worker {
         let mut w = Worker {
             boards: HashMap::new(),
             order: Vec::new(),
             indexes: loaded.indexes,
-            resets: Resets::new(),
+            deadlines: Deadlines::new(),
             clock,
             out,
         };
-        for def in loaded.boards {
-            w.add(def);
+        for board in loaded.boards {
+            w.add(board);
         }
         w
     }
 
-    fn add(&mut self, def: Leaderboard) {
-        if self.boards.contains_key(&def.id) {
+    fn add(&mut self, board: Board) {
+        if self.boards.contains_key(&board.def.id) {
             return;
         }
-        let board = Board::new(def);
-        if let Some(s) = &board.schedule {
+        if let Some(timing) = &board.timing {
             let now = (self.clock)();
             let d = &board.def;
-            self.resets
-                .insert(&d.id, s.clone(), d.create_time, d.last_reset, now);
+            self.deadlines
+                .insert(&d.id, timing.clone(), d.create_time, board.marks, now);
         }
         self.order.push(board.def.id.clone());
         self.boards.insert(board.def.id.clone(), Arc::new(board));
@@ -61,10 +59,10 @@ impl Worker {
     pub(super) fn run(mut self, rx: Receiver<Op>) {
         loop {
             self.fire_due();
-            let op = match self.resets.next_wake() {
+            let op = match self.deadlines.next_wake() {
                 Some(at) => {
                     let wait = (at - (self.clock)()).clamp(0, 3600) as u64;
-                    // Wake a little past the second the reset is due at.
+                    // Wake a little past the second the deadline is due at.
                     match rx.recv_timeout(Duration::from_millis(wait * 1000 + 5)) {
                         Ok(op) => op,
                         Err(RecvTimeoutError::Timeout) => continue,
@@ -82,18 +80,21 @@ impl Worker {
         }
     }
 
-    /// Announces every reset due now, dropping the ended periods' indexes.
+    /// Announces every deadline due now, dropping the indexes of the
+    /// periods that expired.
     fn fire_due(&mut self) {
         let now = (self.clock)();
-        if self.resets.next_wake().is_none_or(|t| t > now) {
+        if self.deadlines.next_wake().is_none_or(|t| t > now) {
             return;
         }
-        for reset in self.resets.due(now) {
-            self.indexes.retain(|(id, expiry), _| {
-                !(*id == reset.id && *expiry != 0 && *expiry <= reset.at)
-            });
-            tracing::info!(leaderboard = %reset.id, at = reset.at, "leaderboard reset");
-            let _ = self.out.unbounded_send(reset);
+        for due in self.deadlines.due(now) {
+            if due.kind == Kind::Reset {
+                self.indexes.retain(|(id, expiry), _| {
+                    !(*id == due.id && *expiry != 0 && *expiry <= due.at)
+                });
+            }
+            tracing::info!(leaderboard = %due.id, kind = ?due.kind, at = due.at, "leaderboard deadline");
+            let _ = self.out.unbounded_send(due);
         }
     }
 
@@ -110,12 +111,12 @@ impl Worker {
                     .collect();
                 let _ = reply.send(all);
             }
-            Op::Created { board } => self.add(board),
+            Op::Created { board } => self.add(*board),
             Op::Deleted { id } => {
                 self.boards.remove(&id);
                 self.order.retain(|o| *o != id);
                 self.indexes.retain(|(i, _), _| *i != id);
-                self.resets.remove(&id);
+                self.deadlines.remove(&id);
             }
             Op::Ranked {
                 id,

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::{
     AfterApi, AfterRt, BeforeApi, BeforeRt, Error, LeaderboardResetFn, MatchContext, MatchFactory,
-    MatchHandler, MatchInit, MatchmakerMatchedFn, Modules, RpcFn,
+    MatchHandler, MatchInit, MatchmakerMatchedFn, Modules, RpcFn, TournamentHookFn,
 };
 
 /// Collects a game's code, then runs the server with it.
@@ -109,6 +109,24 @@ impl ServerBuilder {
     /// board with a reset schedule, with the board and the reset's time.
     pub fn leaderboard_reset(mut self, f: impl LeaderboardResetFn) -> ServerBuilder {
         self.modules.register_leaderboard_reset(Arc::new(f));
+        self
+    }
+
+    /// Registers the tournament-end hook (Nakama's
+    /// `RegisterTournamentEnd`): called once each time a tournament's
+    /// active window closes, with the tournament, the close and the
+    /// period's expiry.
+    pub fn tournament_end(mut self, f: impl TournamentHookFn) -> ServerBuilder {
+        self.modules.register_tournament_end(Arc::new(f));
+        self
+    }
+
+    /// Registers the tournament-reset hook (Nakama's
+    /// `RegisterTournamentReset`): called once each time a tournament's
+    /// period expires (each reset of its schedule, and its end time),
+    /// with the tournament, the period's close and its expiry.
+    pub fn tournament_reset(mut self, f: impl TournamentHookFn) -> ServerBuilder {
+        self.modules.register_tournament_reset(Arc::new(f));
         self
     }
 

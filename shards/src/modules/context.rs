@@ -19,6 +19,10 @@ pub enum CallMode {
     Matchmaker,
     /// The leaderboard-reset hook: no caller.
     LeaderboardReset,
+    /// The tournament-end hook: no caller.
+    TournamentEnd,
+    /// The tournament-reset hook: no caller.
+    TournamentReset,
 }
 
 /// The context of one call of game code, as Nakama's runtime context

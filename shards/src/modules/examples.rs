@@ -46,6 +46,12 @@
 //!   "reset_schedule", "prev_reset", "next_reset", "authoritative"}`).
 //! * the leaderboard-reset hook ([`leaderboard_reset`]) remembers each
 //!   reset; `example.leaderboard_resets` answers `{"<id>": [<reset>...]}`.
+//! * the tournament end and reset hooks ([`tournament_end`],
+//!   [`tournament_reset`]) remember each call;
+//!   `example.tournament_hooks` answers `{"<id>": [{"hook": "end" or
+//!   "reset", "end", "reset", "size", "mode"}...]}`, in the order called.
+//!
+//! Each remembers at most [`HEARD`] calls, the latest.
 
 use kairos_core::error::{ApiError, Code};
 use serde_json::{Value, json};
@@ -86,6 +92,12 @@ pub fn register(modules: &mut Modules) {
         std::sync::Arc::new(leaderboard_resets),
     );
     modules.register_leaderboard_reset(std::sync::Arc::new(leaderboard_reset));
+    modules.register_rpc(
+        "example.tournament_hooks",
+        std::sync::Arc::new(tournament_hooks),
+    );
+    modules.register_tournament_end(std::sync::Arc::new(tournament_end));
+    modules.register_tournament_reset(std::sync::Arc::new(tournament_reset));
     modules.register_match_handler(
         "example.arena",
         std::sync::Arc::new(|ctx, params| {
@@ -109,6 +121,8 @@ async fn whoami(ctx: Context, _payload: String) -> RpcResult {
             CallMode::Socket => "socket",
             CallMode::Matchmaker => "matchmaker",
             CallMode::LeaderboardReset => "leaderboard_reset",
+            CallMode::TournamentEnd => "tournament_end",
+            CallMode::TournamentReset => "tournament_reset",
         },
         "node": ctx.nk.node(),
         "query": ctx.query.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
@@ -537,9 +551,77 @@ pub async fn leaderboard_reset(
     reset: i64,
 ) -> Result<(), ApiError> {
     if let Ok(mut resets) = RESETS.lock() {
-        resets.push((board.id, reset));
+        remember(&mut resets, (board.id, reset));
     }
     Ok(())
+}
+
+/// Most calls each example hook remembers.
+pub const HEARD: usize = 10_000;
+
+fn remember<T>(heard: &mut Vec<T>, item: T) {
+    if heard.len() >= HEARD {
+        heard.remove(0);
+    }
+    heard.push(item);
+}
+
+/// Calls heard by the tournament hooks: the tournament's id and the call.
+static TOURNAMENT_HOOKS: std::sync::Mutex<Vec<(String, Value)>> = std::sync::Mutex::new(Vec::new());
+
+fn heard_tournament(
+    ctx: &Context,
+    hook: &str,
+    t: kairos_core::tournament::Tournament,
+    end: i64,
+    reset: i64,
+) {
+    let mode = match ctx.mode {
+        CallMode::TournamentEnd => "tournament_end",
+        CallMode::TournamentReset => "tournament_reset",
+        _ => "other",
+    };
+    let call = json!({"hook": hook, "end": end, "reset": reset, "size": t.size, "mode": mode});
+    if let Ok(mut heard) = TOURNAMENT_HOOKS.lock() {
+        remember(&mut heard, (t.leaderboard.id, call));
+    }
+}
+
+/// The tournament-end hook: remembers the call.
+pub async fn tournament_end(
+    ctx: Context,
+    t: kairos_core::tournament::Tournament,
+    end: i64,
+    reset: i64,
+) -> Result<(), ApiError> {
+    heard_tournament(&ctx, "end", t, end, reset);
+    Ok(())
+}
+
+/// The tournament-reset hook: remembers the call.
+pub async fn tournament_reset(
+    ctx: Context,
+    t: kairos_core::tournament::Tournament,
+    end: i64,
+    reset: i64,
+) -> Result<(), ApiError> {
+    heard_tournament(&ctx, "reset", t, end, reset);
+    Ok(())
+}
+
+async fn tournament_hooks(_ctx: Context, _payload: String) -> RpcResult {
+    let mut by_id = serde_json::Map::new();
+    if let Ok(heard) = TOURNAMENT_HOOKS.lock() {
+        for (id, call) in heard.iter() {
+            if let Value::Array(v) = by_id
+                .entry(id.clone())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                v.push(call.clone());
+            }
+        }
+    }
+    Ok(Value::Object(by_id).to_string())
 }
 
 async fn leaderboard_resets(_ctx: Context, _payload: String) -> RpcResult {

@@ -55,6 +55,7 @@ pub use matchmaker::{MatchedResult, MatchmakerEntry, MatchmakerMatchedFn};
 pub use nk::Nk;
 pub use rpc::{RpcFn, RpcFuture, RpcResult};
 pub use streams::{Stream, StreamPresence};
+pub use tournaments::TournamentHookFn;
 
 /// Everything registered by game code. Built before the server starts and
 /// never changed after, so shards read it without locks.
@@ -75,6 +76,9 @@ pub struct Modules {
     matchmaker_matched: Option<Arc<dyn MatchmakerMatchedFn>>,
     /// The leaderboard-reset hook, if any.
     leaderboard_reset: Option<Arc<dyn LeaderboardResetFn>>,
+    /// The tournament end and reset hooks, if any.
+    tournament_end: Option<Arc<dyn TournamentHookFn>>,
+    tournament_reset: Option<Arc<dyn TournamentHookFn>>,
 }
 
 /// The client message named `name`, as the realtime table spells it.
@@ -95,6 +99,26 @@ impl Modules {
     /// The leaderboard-reset hook, if any.
     pub fn leaderboard_reset(&self) -> Option<&Arc<dyn LeaderboardResetFn>> {
         self.leaderboard_reset.as_ref()
+    }
+
+    /// Registers the tournament-end hook; a second replaces the first.
+    pub fn register_tournament_end(&mut self, f: Arc<dyn TournamentHookFn>) {
+        self.tournament_end = Some(f);
+    }
+
+    /// The tournament-end hook, if any.
+    pub fn tournament_end(&self) -> Option<&Arc<dyn TournamentHookFn>> {
+        self.tournament_end.as_ref()
+    }
+
+    /// Registers the tournament-reset hook; a second replaces the first.
+    pub fn register_tournament_reset(&mut self, f: Arc<dyn TournamentHookFn>) {
+        self.tournament_reset = Some(f);
+    }
+
+    /// The tournament-reset hook, if any.
+    pub fn tournament_reset(&self) -> Option<&Arc<dyn TournamentHookFn>> {
+        self.tournament_reset.as_ref()
     }
 
     /// Registers the matchmaker-matched hook; a second replaces the first.

@@ -1,16 +1,52 @@
 //! Tournaments for game code: `Nk::tournament_*` (Nakama's
 //! `Tournament*`): leaderboards with a category, an active window, joins
 //! and caps. Game code writes to any tournament, authoritative ones
-//! included.
+//! included. And the end and reset hooks ([`TournamentHookFn`], Nakama's
+//! `RegisterTournamentEnd` and `RegisterTournamentReset`), each called
+//! once per deadline (`crate::leaderboards::deadlines`).
+
+use std::future::Future;
+use std::pin::Pin;
 
 use kairos_core::error::{ApiError, ApiResult};
+use kairos_core::tournament::Tournament;
 use uuid::Uuid;
 
 use super::leaderboards::{check_haystack, check_record_write, check_records_list};
 use super::nk::hide_internal;
-use super::{LeaderboardRecord, LeaderboardRecordList, Nk};
+use super::{Context, LeaderboardRecord, LeaderboardRecordList, Nk};
 use crate::leaderboards::service as lb;
 use crate::tournaments::service as tn;
+
+/// A tournament end or reset hook: the tournament as it was the second
+/// before the deadline (its `size` that period's), the close of that
+/// period's active window (`end`) and the period's expiry (`reset`, 0
+/// when it never expires), Unix seconds, as Nakama passes them.
+pub trait TournamentHookFn: Send + Sync + 'static {
+    fn call(
+        &self,
+        ctx: Context,
+        tournament: Tournament,
+        end: i64,
+        reset: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ApiError>>>>;
+}
+
+impl<F, Fut> TournamentHookFn for F
+where
+    F: Fn(Context, Tournament, i64, i64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), ApiError>> + 'static,
+{
+    fn call(
+        &self,
+        ctx: Context,
+        tournament: Tournament,
+        end: i64,
+        reset: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ApiError>>>> {
+        Box::pin(self(ctx, tournament, end, reset))
+    }
+}
 
 impl Nk {
     /// Creates a tournament unless one with its id exists (then nothing

@@ -8,6 +8,7 @@ use kairos_core::time::now_secs;
 use kairos_core::tournament::{NewTournament, Refusal, Tournament, TournamentWrite};
 use uuid::Uuid;
 
+use crate::leaderboards::Board;
 use crate::leaderboards::service::{self as lb, LbError};
 use crate::modules::leaderboards::LeaderboardRecordList;
 use crate::shard::Shard;
@@ -42,18 +43,23 @@ pub async fn create(shard: &Shard, new: NewTournament) -> Result<bool, ApiError>
         .persist
         .run(move |store| async move { store.tournament_create(new, now).await })
         .await?;
-    shard.shared.leaderboards.created(stored.leaderboard);
+    shard
+        .shared
+        .leaderboards
+        .created(Board::tournament(&stored));
     Ok(created)
 }
 
 /// The tournaments with these ids, in the order asked (unknown ones left
-/// out).
+/// out), as they are now (each `size` the current period's).
 pub async fn get(shard: &Shard, ids: Vec<String>) -> Result<Vec<Tournament>, ApiError> {
-    shard
+    let found = shard
         .shared
         .persist
         .run(move |store| async move { store.tournaments_get(ids).await })
-        .await
+        .await?;
+    let now = now_secs();
+    Ok(found.into_iter().map(|t| t.at(now)).collect())
 }
 
 async fn one(shard: &Shard, id: &str) -> Result<Tournament, TnError> {
@@ -199,7 +205,10 @@ pub async fn list_tournaments(
     let now = now_secs();
     let (page, next) = kairos_core::tournament::list_page(&all, &filter, now, &cursor)
         .ok_or(TnError::InvalidCursor)?;
-    Ok((page.into_iter().map(|t| (t.clone(), now)).collect(), next))
+    Ok((
+        page.into_iter().map(|t| (t.clone().at(now), now)).collect(),
+        next,
+    ))
 }
 
 /// Deletes `owner`'s record of the current period (if any) and uncounts

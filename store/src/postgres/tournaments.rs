@@ -26,7 +26,7 @@ macro_rules! select {
         "SELECT l.id, l.authoritative, l.sort_order, l.operator, l.reset_schedule,
             l.metadata, l.create_time, l.enable_ranks, l.last_reset,
             t.title, t.description, t.category, t.duration, t.start_time, t.end_time, t.max_size,
-            t.max_num_score, t.join_required, t.size
+            t.max_num_score, t.join_required, t.size, t.size_expiry, t.last_end
          FROM tournament t JOIN leaderboard l ON l.id = t.id"
     };
 }
@@ -46,10 +46,16 @@ const LB_INSERT: &str = "INSERT INTO leaderboard (id, authoritative, sort_order,
 const T_INSERT: &str = "INSERT INTO tournament (id, title, description, category, duration,
         start_time, end_time, max_size, max_num_score, join_required, size)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)";
-const UNCOUNT: &str = "UPDATE tournament SET size = size - 1 WHERE id = $1 AND size > 0";
+const UNCOUNT: &str =
+    "UPDATE tournament SET size = size - 1 WHERE id = $1 AND size > 0 AND size_expiry = $2";
 const REC_DELETE: &str = "DELETE FROM leaderboard_record
      WHERE leaderboard_id = $1 AND expiry_time = $2 AND owner_id = $3";
-const COUNT: &str = "UPDATE tournament SET size = size + 1 WHERE id = $1 AND size < max_size";
+/// Counts one more player in the period expiring at `$2` unless it is
+/// full; the first count of a new period starts it at 1.
+const COUNT: &str = "UPDATE tournament
+     SET size = CASE WHEN size_expiry = $2 THEN size + 1 ELSE 1 END, size_expiry = $2
+     WHERE id = $1 AND (size_expiry <> $2 OR size < max_size)";
+const MARK_END: &str = "UPDATE tournament SET last_end = $2 WHERE id = $1 AND last_end < $2";
 const JOIN: &str = "INSERT INTO leaderboard_record (leaderboard_id, expiry_time, owner_id,
         username, score, subscore, num_score, max_num_score, metadata, create_time, update_time)
      VALUES ($1, $2, $3, $4, 0, 0, 0, $5, '{}', $6, $6)
@@ -91,6 +97,8 @@ fn from_row(r: &Row) -> ApiResult<Tournament> {
         max_num_score: get(r, 16)?,
         join_required: get(r, 17)?,
         size: get(r, 18)?,
+        size_expiry: get(r, 19)?,
+        last_end: get(r, 20)?,
     })
 }
 
@@ -217,7 +225,7 @@ impl TournamentStore for PgStore {
                 return Ok(Ok(false));
             }
             if t.max_size != tournament::UNLIMITED_SIZE
-                && tx.execute(&count, &[&id]).await.map_err(db_err)? == 0
+                && tx.execute(&count, &[&id, &expiry]).await.map_err(db_err)? == 0
             {
                 return Ok(Err(Refusal::MaxSizeReached));
             }
@@ -270,7 +278,9 @@ impl TournamentStore for PgStore {
                         subscore,
                         count: counted,
                     }) => {
-                        if counted && tx.execute(&count, &[&id]).await.map_err(db_err)? == 0 {
+                        if counted
+                            && tx.execute(&count, &[&id, &expiry]).await.map_err(db_err)? == 0
+                        {
                             return Ok(Err(Refusal::MaxSizeReached));
                         }
                         let inserted = tx
@@ -350,10 +360,25 @@ impl TournamentStore for PgStore {
                 .await
                 .map_err(db_err)?;
             if n > 0 && t.max_size != tournament::UNLIMITED_SIZE {
-                tx.execute(&uncount, &[&id]).await.map_err(db_err)?;
+                tx.execute(&uncount, &[&id, &expiry])
+                    .await
+                    .map_err(db_err)?;
             }
             tx.commit().await.map_err(db_err)?;
             Ok(Ok(expiry))
+        })
+    }
+
+    fn tournament_mark_end(&self, id: String, at: i64) -> BoxFuture<'_, ApiResult<bool>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let mark = conn.prepare(MARK_END).await?;
+            let n = conn
+                .client
+                .execute(&mark, &[&id, &at])
+                .await
+                .map_err(db_err)?;
+            Ok(n > 0)
         })
     }
 }

@@ -20,7 +20,7 @@ use crate::{BoxFuture, TournamentStore};
 const SELECT: &str = "SELECT l.id, l.authoritative, l.sort_order, l.operator, l.reset_schedule,
         l.metadata, l.create_time, l.enable_ranks, l.last_reset,
         t.title, t.description, t.category, t.duration, t.start_time, t.end_time, t.max_size,
-        t.max_num_score, t.join_required, t.size
+        t.max_num_score, t.join_required, t.size, t.size_expiry, t.last_end
      FROM tournament t JOIN leaderboard l ON l.id = t.id";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tournament> {
@@ -36,6 +36,8 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Tournament> {
         max_num_score: r.get(16)?,
         join_required: r.get(17)?,
         size: r.get(18)?,
+        size_expiry: r.get(19)?,
+        last_end: r.get(20)?,
     })
 }
 
@@ -48,12 +50,15 @@ fn get(c: &Connection, id: &str) -> ApiResult<Option<Tournament>> {
         .map_err(db_err)
 }
 
-/// Counts one more player unless the tournament is full.
-fn count_player(c: &Connection, id: &str) -> ApiResult<bool> {
+/// Counts one more player in the period expiring at `expiry` unless it
+/// is full; the first count of a new period starts it at 1.
+fn count_player(c: &Connection, id: &str, expiry: i64) -> ApiResult<bool> {
     exec(
         c,
-        "UPDATE tournament SET size = size + 1 WHERE id = ?1 AND size < max_size",
-        [id],
+        "UPDATE tournament
+         SET size = CASE WHEN size_expiry = ?2 THEN size + 1 ELSE 1 END, size_expiry = ?2
+         WHERE id = ?1 AND (size_expiry <> ?2 OR size < max_size)",
+        params![id, expiry],
     )
     .map(|n| n > 0)
     .map_err(db_err)
@@ -194,7 +199,7 @@ impl TournamentStore for SqliteStore {
                 if inserted == 0 {
                     return Ok(Ok(false));
                 }
-                if t.max_size != tournament::UNLIMITED_SIZE && !count_player(&tx, &id)? {
+                if t.max_size != tournament::UNLIMITED_SIZE && !count_player(&tx, &id, expiry)? {
                     return Ok(Err(Refusal::MaxSizeReached));
                 }
                 tx.commit().map_err(db_err)?;
@@ -235,7 +240,7 @@ impl TournamentStore for SqliteStore {
                         subscore,
                         count,
                     }) => {
-                        if count && !count_player(&tx, id)? {
+                        if count && !count_player(&tx, id, expiry)? {
                             return Ok(Err(Refusal::MaxSizeReached));
                         }
                         exec(
@@ -316,13 +321,28 @@ impl TournamentStore for SqliteStore {
                 if n > 0 && t.max_size != tournament::UNLIMITED_SIZE {
                     exec(
                         &tx,
-                        "UPDATE tournament SET size = size - 1 WHERE id = ?1 AND size > 0",
-                        [&id],
+                        "UPDATE tournament SET size = size - 1
+                         WHERE id = ?1 AND size > 0 AND size_expiry = ?2",
+                        params![id, expiry],
                     )
                     .map_err(db_err)?;
                 }
                 tx.commit().map_err(db_err)?;
                 Ok(Ok(expiry))
+            })
+        }))
+    }
+
+    fn tournament_mark_end(&self, id: String, at: i64) -> BoxFuture<'_, ApiResult<bool>> {
+        Box::pin(self.blocking(move |db| {
+            db.write(|c| {
+                exec(
+                    c,
+                    "UPDATE tournament SET last_end = ?2 WHERE id = ?1 AND last_end < ?2",
+                    params![id, at],
+                )
+                .map(|n| n > 0)
+                .map_err(db_err)
             })
         }))
     }

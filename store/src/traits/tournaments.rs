@@ -61,4 +61,12 @@ pub trait TournamentStore: Send + Sync + 'static {
         from_server: bool,
         now: i64,
     ) -> BoxFuture<'_, ApiResult<Result<i64, Refusal>>>;
+
+    /// Records that the end hook of the active window closing at `at`
+    /// fired: a compare-and-set on `last_end` that only moves forward.
+    /// `true` when this call moved it (so the hook fires once, across
+    /// restarts too). A reset is marked as a leaderboard's is
+    /// (`LeaderboardStore::leaderboard_mark_reset`); a tournament's
+    /// `size` needs no reset, as it counts one period (`size_expiry`).
+    fn tournament_mark_end(&self, id: String, at: i64) -> BoxFuture<'_, ApiResult<bool>>;
 }
