@@ -1,7 +1,9 @@
 //! Lua modules (`--runtime.path`): Kairos's own test modules in
 //! `tests/lua/`, written in Nakama's style, called over HTTP and the
 //! socket; errors, limits, read-only globals, `require`, a before hook,
-//! and the server API (storage, accounts, notifications, wallet) from Lua.
+//! the server API (storage, accounts, notifications, wallet, leaderboards,
+//! tournaments) from Lua, and the leaderboard-reset, tournament-end and
+//! tournament-reset hooks registered by a Lua module.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,7 +13,8 @@ use serde_json::{Value, json};
 
 backend_tests!(
     storage_and_accounts_from_lua,
-    before_hook_rewrites_and_refuses
+    before_hook_rewrites_and_refuses,
+    leaderboard_and_tournament_hooks_in_lua
 );
 
 /// This package's test modules.
@@ -366,4 +369,48 @@ fn an_authoritative_match_written_in_lua() {
     // match_join's label update is seen by listings.
     let r = http.get("/v2/match?authoritative=true&limit=10", &me.token);
     assert!(r.text.contains(r#"joined\":1"#), "{}", r.text);
+}
+
+fn leaderboard_and_tournament_hooks_in_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let auth = bearer(&me.token);
+    let (board, tournament) = (unique("lua-lb-"), unique("lua-tn-"));
+    let v = payload(&call(
+        &http,
+        "lua.deadlines_setup",
+        Some(&auth),
+        &json!({ "board": board, "tournament": tournament }).to_string(),
+    ));
+    let expiry = v["expiry"].as_i64().expect("the record's expiry");
+    // Every hook hears the end of the period the writes were in.
+    let ids = json!({ "board": board, "tournament": tournament, "reset": expiry }).to_string();
+    let start = std::time::Instant::now();
+    let heard = loop {
+        let heard = payload(&call(&http, "lua.hooks", None, &ids));
+        let has = |hook: &str| heard.get(hook).is_some();
+        if has("leaderboard_reset") && has("tournament_end") && has("tournament_reset") {
+            break heard;
+        }
+        assert!(start.elapsed().as_secs() < 60, "hooks not heard: {heard}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let lb = &heard["leaderboard_reset"];
+    assert_eq!(lb["mode"], "leaderboard_reset", "{lb}");
+    assert_eq!(lb["operator"], "increment", "{lb}");
+    assert!(lb["next_reset"].as_str().is_some(), "{lb}");
+    for hook in ["tournament_end", "tournament_reset"] {
+        let c = &heard[hook];
+        assert_eq!(c["mode"], hook, "{c}");
+        assert_eq!((&c["end"], &c["size"]), (&json!(expiry), &json!(1)), "{c}");
+        assert_eq!(c["title"], "Lua cup", "{c}");
+    }
+    let r = call(
+        &http,
+        "lua.deadlines_teardown",
+        None,
+        &json!({ "board": board, "tournament": tournament }).to_string(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
 }

@@ -121,6 +121,15 @@ impl Operator {
     pub fn as_api(self) -> i32 {
         self.as_stored() + 1
     }
+    /// The API enum's name, lower-cased, as Nakama's Lua hooks spell it.
+    pub fn as_api_name(self) -> &'static str {
+        match self {
+            Operator::Best => "best",
+            Operator::Set => "set",
+            Operator::Increment => "increment",
+            Operator::Decrement => "decrement",
+        }
+    }
     /// A write's `operator` field: `Some(None)` for `0` (no override),
     /// `None` for a number that names no operator.
     pub fn from_api_override(n: i32) -> Option<Option<Operator>> {

@@ -11,7 +11,10 @@ use serde_json::Value;
 use super::state::{Registrations, Vm};
 use super::{Program, context, convert, pool};
 use crate::modules::hooks::{ApiRequest, Before};
-use crate::modules::{Context, MatchedResult, MatchmakerEntry, Modules, RpcFuture};
+use crate::modules::{
+    Context, LeaderboardInfo, MatchedResult, MatchmakerEntry, Modules, RpcFuture,
+};
+use kairos_core::tournament::Tournament;
 
 /// Registers what the startup state found into `modules`.
 pub fn install(
@@ -62,6 +65,19 @@ pub fn install(
             program: program.clone(),
             key: String::new(),
         }));
+    }
+    let top = |key: &str| LuaFn {
+        program: program.clone(),
+        key: key.to_string(),
+    };
+    if found.leaderboard_reset {
+        modules.register_leaderboard_reset(Arc::new(top("leaderboard_reset")));
+    }
+    if found.tournament_end {
+        modules.register_tournament_end(Arc::new(top("tournament_end")));
+    }
+    if found.tournament_reset {
+        modules.register_tournament_reset(Arc::new(top("tournament_reset")));
     }
     Ok(())
 }
@@ -208,6 +224,116 @@ impl crate::modules::MatchmakerMatchedFn for LuaFn {
             .await
         })
     }
+}
+
+/// The function registered at the callbacks table's top level as `key`.
+fn top_level(vm: &Vm, key: &str) -> Result<Function, mlua::Error> {
+    vm.callbacks()?
+        .raw_get::<Option<Function>>(key)?
+        .ok_or_else(|| mlua::Error::RuntimeError(format!("no Lua function registered for {key}")))
+}
+
+impl crate::modules::LeaderboardResetFn for LuaFn {
+    fn call(
+        &self,
+        ctx: Context,
+        board: LeaderboardInfo,
+        reset: i64,
+    ) -> Boxed<Result<(), ApiError>> {
+        let program = self.program.clone();
+        let key = self.key.clone();
+        Box::pin(async move {
+            run(&program, &ctx, async |vm: &Vm| {
+                let f = top_level(vm, &key)?;
+                let c = context::table(&vm.lua, &ctx, "leaderboard_reset")?;
+                let t = leaderboard_table(&vm.lua, &board)?;
+                f.call_async::<()>((c, t, reset)).await
+            })
+            .await
+        })
+    }
+}
+
+impl crate::modules::TournamentHookFn for LuaFn {
+    fn call(
+        &self,
+        ctx: Context,
+        tournament: Tournament,
+        end: i64,
+        reset: i64,
+    ) -> Boxed<Result<(), ApiError>> {
+        let program = self.program.clone();
+        let key = self.key.clone();
+        Box::pin(async move {
+            run(&program, &ctx, async |vm: &Vm| {
+                let f = top_level(vm, &key)?;
+                let c = context::table(&vm.lua, &ctx, &key)?;
+                // The tournament as it was the second before the deadline.
+                let t = tournament_table(&vm.lua, &tournament, end.max(1) - 1)?;
+                f.call_async::<()>((c, t, end, reset)).await
+            })
+            .await
+        })
+    }
+}
+
+/// A board as Nakama's Lua reset hook gets it: `sort_order` and the
+/// resets as strings, the metadata as a table.
+fn leaderboard_table(lua: &mlua::Lua, b: &LeaderboardInfo) -> mlua::Result<mlua::Table> {
+    let t = lua.create_table()?;
+    t.raw_set("id", b.id.as_str())?;
+    t.raw_set("authoritative", b.authoritative)?;
+    t.raw_set("sort_order", b.sort_order.as_i32().to_string())?;
+    t.raw_set("operator", b.operator.as_api_name())?;
+    if b.prev_reset != 0 {
+        t.raw_set("prev_reset", b.prev_reset.to_string())?;
+    }
+    if b.next_reset != 0 {
+        t.raw_set("next_reset", b.next_reset.to_string())?;
+    }
+    t.raw_set("metadata", metadata_table(lua, &b.metadata)?)?;
+    t.raw_set("create_time", b.create_time as f64)?;
+    Ok(t)
+}
+
+/// A tournament as Nakama's Lua hooks get it, seen at `now`.
+fn tournament_table(lua: &mlua::Lua, tn: &Tournament, now: i64) -> mlua::Result<mlua::Table> {
+    let w = tn.window(now);
+    let lb = &tn.leaderboard;
+    let t = lua.create_table()?;
+    t.raw_set("id", lb.id.as_str())?;
+    t.raw_set("title", tn.title.as_str())?;
+    t.raw_set("description", tn.description.as_str())?;
+    t.raw_set("category", tn.category)?;
+    t.raw_set("sort_order", lb.sort_order.as_i32().to_string())?;
+    t.raw_set("size", tn.size_at(now))?;
+    t.raw_set("max_size", tn.max_size)?;
+    t.raw_set("max_num_score", tn.max_num_score)?;
+    t.raw_set("duration", tn.duration as f64)?;
+    t.raw_set("start_active", w.start_active as f64)?;
+    t.raw_set("end_active", w.end_active as f64)?;
+    t.raw_set("can_enter", tn.can_enter(now))?;
+    if w.expiry != 0 {
+        t.raw_set("next_reset", w.expiry as f64)?;
+    }
+    let prev = tn.prev_reset(now);
+    if prev != 0 {
+        t.raw_set("prev_reset", prev as f64)?;
+    }
+    t.raw_set("metadata", metadata_table(lua, &lb.metadata)?)?;
+    t.raw_set("create_time", lb.create_time as f64)?;
+    t.raw_set("start_time", tn.start_time as f64)?;
+    if tn.end_time != 0 {
+        t.raw_set("end_time", tn.end_time as f64)?;
+    }
+    t.raw_set("operator", lb.operator.as_api_name())?;
+    Ok(t)
+}
+
+/// A stored JSON object's metadata as a Lua table (empty when blank).
+fn metadata_table(lua: &mlua::Lua, metadata: &str) -> mlua::Result<mlua::Value> {
+    let v: Value = serde_json::from_str(metadata).unwrap_or(Value::Object(Default::default()));
+    convert::to_lua(lua, &v)
 }
 
 /// A matched player as Nakama's Lua sees it: `{presence = {...},

@@ -67,6 +67,9 @@ pub struct Registrations {
     pub before_rt: Vec<String>,
     pub after_rt: Vec<String>,
     pub matchmaker_matched: bool,
+    pub leaderboard_reset: bool,
+    pub tournament_end: bool,
+    pub tournament_reset: bool,
 }
 
 /// A Lua state with every module loaded.
@@ -347,6 +350,13 @@ impl Vm {
             after_api: split(after.clone(), "api:"),
             after_rt: split(after, "rt:"),
             matchmaker_matched: cb.raw_get::<Option<Function>>("matchmaker")?.is_some(),
+            leaderboard_reset: cb
+                .raw_get::<Option<Function>>("leaderboard_reset")?
+                .is_some(),
+            tournament_end: cb.raw_get::<Option<Function>>("tournament_end")?.is_some(),
+            tournament_reset: cb
+                .raw_get::<Option<Function>>("tournament_reset")?
+                .is_some(),
         })
     }
 

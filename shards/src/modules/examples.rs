@@ -38,6 +38,8 @@
 //! * `example.tournament_write`: a tournament write as game code makes
 //!   it (the same payload as `example.leaderboard_write`; authoritative
 //!   tournaments too), answering the record.
+//! * `example.leaderboard_delete`: `{"id"}`, deletes a leaderboard or a
+//!   tournament and its records.
 //! * `example.leaderboard_write`: an authoritative write as game code
 //!   makes it (`{"id", "owner_id", "username", "score", "subscore",
 //!   "metadata", "operator"}`), answering the record.
@@ -73,6 +75,10 @@ pub fn register(modules: &mut Modules) {
     modules.register_rpc(
         "example.leaderboard_create",
         std::sync::Arc::new(leaderboard_create),
+    );
+    modules.register_rpc(
+        "example.leaderboard_delete",
+        std::sync::Arc::new(leaderboard_delete),
     );
     modules.register_rpc(
         "example.tournament_create",
@@ -392,6 +398,17 @@ async fn stream_send(ctx: Context, payload: String) -> RpcResult {
 
 fn parse_payload(payload: &str) -> Result<Value, ApiError> {
     serde_json::from_str(payload).map_err(|_| ApiError::invalid("payload must be JSON"))
+}
+
+/// `{"id"}`: deletes a leaderboard (or a tournament) and its records.
+async fn leaderboard_delete(ctx: Context, payload: String) -> RpcResult {
+    let p = parse_payload(&payload)?;
+    let id = p["id"].as_str().unwrap_or_default();
+    if id.is_empty() {
+        return Err(ApiError::invalid("expects a leaderboard ID string"));
+    }
+    ctx.nk.leaderboard_delete(id).await?;
+    Ok("{}".into())
 }
 
 async fn leaderboard_create(ctx: Context, payload: String) -> RpcResult {

@@ -1,5 +1,6 @@
 //! `register_rpc`, `register_req_before/after`, `register_rt_before/after`,
-//! `register_matchmaker_matched` and `run_once`. A registration stores the
+//! `register_matchmaker_matched`, `register_leaderboard_reset`,
+//! `register_tournament_end`, `register_tournament_reset` and `run_once`. A registration stores the
 //! function in its state's callbacks table; the startup state's table is
 //! what the registry learns, and each pool state finds its own copy there
 //! at call time.
@@ -44,11 +45,20 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             store(lua, kind, &format!("{prefix}{}", id.to_lowercase()), f)
         })?;
     }
-    m.sync("register_matchmaker_matched", |lua, _, a| {
-        let f = a.function(1)?;
-        let cb: Table = lua.named_registry_value("kairos.callbacks")?;
-        cb.raw_set("matchmaker", f)
-    })?;
+    // One function each, kept at the callbacks table's top level; a
+    // second registration replaces the first, as in Nakama.
+    for (name, key) in [
+        ("register_matchmaker_matched", "matchmaker"),
+        ("register_leaderboard_reset", "leaderboard_reset"),
+        ("register_tournament_end", "tournament_end"),
+        ("register_tournament_reset", "tournament_reset"),
+    ] {
+        m.sync(name, move |lua, _, a| {
+            let f = a.function(1)?;
+            let cb: Table = lua.named_registry_value("kairos.callbacks")?;
+            cb.raw_set(key, f)
+        })?;
+    }
     m.async_fn("run_once", |lua, current, a| async move {
         let f = a.function(1)?;
         // Runs in the first state a shard makes, once per node; the

@@ -9,7 +9,7 @@ use crate::lua::convert;
 use crate::modules::LeaderboardRecord;
 
 /// Nakama's Lua names of a sort order, as Kairos's server API spells them.
-fn sort_order(s: &str) -> Option<&'static str> {
+pub(super) fn sort_order(s: &str) -> Option<&'static str> {
     match s {
         "asc" | "ascending" => Some("asc"),
         "desc" | "descending" => Some("desc"),
@@ -18,7 +18,7 @@ fn sort_order(s: &str) -> Option<&'static str> {
 }
 
 /// Nakama's Lua names of an operator, as Kairos's server API spells them.
-fn operator(s: &str) -> Option<&'static str> {
+pub(super) fn operator(s: &str) -> Option<&'static str> {
     match s {
         "best" => Some("best"),
         "set" => Some("set"),
@@ -29,7 +29,7 @@ fn operator(s: &str) -> Option<&'static str> {
 }
 
 /// `api.Operator`'s number of an override.
-fn override_number(s: &str) -> Option<i32> {
+pub(super) fn override_number(s: &str) -> Option<i32> {
     Some(match operator(s)? {
         "best" => 1,
         "set" => 2,
@@ -39,7 +39,11 @@ fn override_number(s: &str) -> Option<i32> {
 }
 
 /// A metadata table as JSON (an empty table is `{}`).
-fn metadata(a: &Args, n: usize, t: Option<Table>) -> mlua::Result<Option<serde_json::Value>> {
+pub(super) fn metadata(
+    a: &Args,
+    n: usize,
+    t: Option<Table>,
+) -> mlua::Result<Option<serde_json::Value>> {
     let Some(t) = t else { return Ok(None) };
     match convert::to_json(&LuaValue::Table(t)) {
         Ok(serde_json::Value::Array(x)) if x.is_empty() => Ok(Some(serde_json::json!({}))),
@@ -54,7 +58,7 @@ fn metadata(a: &Args, n: usize, t: Option<Table>) -> mlua::Result<Option<serde_j
     }
 }
 
-fn record_table(lua: &mlua::Lua, r: &LeaderboardRecord) -> mlua::Result<Table> {
+pub(super) fn record_table(lua: &mlua::Lua, r: &LeaderboardRecord) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.raw_set("leaderboard_id", r.leaderboard_id.as_str())?;
     t.raw_set("owner_id", r.owner_id.to_string())?;

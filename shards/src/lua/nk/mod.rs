@@ -11,6 +11,7 @@ mod matches;
 mod notifications;
 mod storage;
 mod streams;
+mod tournaments;
 mod users;
 mod wallet;
 
@@ -40,6 +41,7 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     streams::add(&m)?;
     matches::add(&m)?;
     leaderboards::add(&m)?;
+    tournaments::add(&m)?;
     Ok(nk)
 }
 
