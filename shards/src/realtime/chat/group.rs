@@ -27,10 +27,7 @@ async fn notify(shard: &Shard, notes: Vec<Notification>) {
 /// remove users who are no longer members from the channel, and tell
 /// added users. `sender` is who acted (none for game code).
 pub async fn after_change(shard: &Shard, group: Uuid, sender: Option<Uuid>, changes: Changes) {
-    for m in &changes.messages {
-        super::relay(shard, m);
-    }
-    super::remove_group_users(shard, group, changes.removed);
+    super::relay_group(shard, group, &changes.messages, changes.removed);
     let content = serde_json::json!({ "group_id": group.to_string(), "name": changes.group_name })
         .to_string();
     let notes = changes
@@ -54,7 +51,7 @@ pub async fn after_change(shard: &Shard, group: Uuid, sender: Option<Uuid>, chan
 /// of a closed group of the request.
 pub async fn after_join(shard: &Shard, group: Uuid, user: Uuid, username: &str, joined: Joined) {
     match joined {
-        Joined::Member(m) => super::relay(shard, &m),
+        Joined::Member(m) => super::relay_group(shard, group, &[m], Vec::new()),
         Joined::Requested { admins } => {
             let content =
                 serde_json::json!({ "group_id": group.to_string(), "username": username })
@@ -82,10 +79,7 @@ pub async fn after_join(shard: &Shard, group: Uuid, user: Uuid, username: &str, 
 /// sessions out of the channel, or end a deleted group's channel.
 pub fn after_leave(shard: &Shard, group: Uuid, user: Uuid, left: Left) {
     match left {
-        Left::Member(m) => {
-            super::relay(shard, &m);
-            super::remove_group_users(shard, group, vec![user]);
-        }
+        Left::Member(m) => super::relay_group(shard, group, &[m], vec![user]),
         Left::Deleted => super::close_group(shard, group),
         Left::Unchanged => {}
     }

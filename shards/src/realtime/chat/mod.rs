@@ -53,15 +53,16 @@ pub enum Msg {
         sender: Uuid,
         message: Box<api::ChannelMessage>,
     },
-    /// Deliver this message from the server (a group's membership
-    /// message) to every member.
+    /// Deliver these messages from the server (a group's membership
+    /// messages) to every member, then remove every session of `remove`
+    /// (users who left the group, or were kicked or banned from it): one
+    /// step on the owner, so the removed users hear the messages that
+    /// explain their removal and no message is relayed between the two.
     Relay {
         stream: StreamId,
-        message: Box<api::ChannelMessage>,
+        messages: Vec<api::ChannelMessage>,
+        remove: Vec<Uuid>,
     },
-    /// Remove every session of these users (they left a group, or were
-    /// kicked or banned from it).
-    RemoveUsers { stream: StreamId, users: Vec<Uuid> },
 }
 
 impl From<Msg> for ShardMsg {
@@ -83,8 +84,16 @@ pub fn on_msg(shard: &Shard, msg: Msg) {
             sender,
             message,
         } => owner::on_send(shard, stream, sender, *message),
-        Msg::Relay { stream, message } => owner::on_relay(shard, &stream, *message),
-        Msg::RemoveUsers { stream, users } => owner::on_remove_users(shard, stream, &users),
+        Msg::Relay {
+            stream,
+            messages,
+            remove,
+        } => {
+            owner::on_relay(shard, &stream, messages);
+            if !remove.is_empty() {
+                owner::on_remove_users(shard, stream, &remove);
+            }
+        }
     }
 }
 
@@ -115,24 +124,20 @@ pub fn close_direct(shard: &Shard, a: Uuid, b: Uuid) {
     membership::close(shard, stream);
 }
 
-/// Relays a stored message the server wrote (a group's membership
-/// message) to the members of its channel.
-pub fn relay(shard: &Shard, message: &ChannelMessage) {
-    let msg = Msg::Relay {
-        stream: message.stream.clone(),
-        message: Box::new(to_wire(message, true)),
-    };
-    membership::to_owner(shard, &message.stream, msg);
-}
-
-/// Removes every session of `users` from a group's channel (after the
-/// messages relayed before it, which they therefore still receive).
-pub fn remove_group_users(shard: &Shard, group: Uuid, users: Vec<Uuid>) {
-    if users.is_empty() {
+/// Relays the stored messages the server wrote in group `group`'s channel
+/// (its membership messages) to the channel's members, then removes every
+/// session of `remove` from it, in one step on the channel's owner.
+pub fn relay_group(shard: &Shard, group: Uuid, messages: &[ChannelMessage], remove: Vec<Uuid>) {
+    if messages.is_empty() && remove.is_empty() {
         return;
     }
     let stream = channel::group(group);
-    membership::to_owner(shard, &stream.clone(), Msg::RemoveUsers { stream, users });
+    let msg = Msg::Relay {
+        stream: stream.clone(),
+        messages: messages.iter().map(|m| to_wire(m, true)).collect(),
+        remove,
+    };
+    membership::to_owner(shard, &stream, msg);
 }
 
 /// Ends a deleted group's channel: every session in it is removed.

@@ -100,12 +100,14 @@ pub(super) fn on_send(shard: &Shard, stream: StreamId, sender: Uuid, message: ap
     }
 }
 
-/// Relays a message the server wrote to every member.
-pub(super) fn on_relay(shard: &Shard, stream: &StreamId, message: api::ChannelMessage) {
+/// Relays messages the server wrote to every member, in order.
+pub(super) fn on_relay(shard: &Shard, stream: &StreamId, messages: Vec<api::ChannelMessage>) {
     let table = shard.streams.borrow();
     if let Some(m) = table.get(stream) {
-        let frames = Frames::encode("", &Outgoing::ChannelMessage(message), m.wires());
-        deliver::broadcast(shard, m.targets(), None, &frames);
+        for message in messages {
+            let frames = Frames::encode("", &Outgoing::ChannelMessage(message), m.wires());
+            deliver::broadcast(shard, m.targets(), None, &frames);
+        }
     }
 }
 
