@@ -1,7 +1,7 @@
 -- Kairos's tests: the leaderboard and tournament hooks, registered as
--- Nakama's Lua modules register them. Each call is kept as a storage
--- object of the system user (collection "hooks"), which `lua.hooks`
--- lists.
+-- Nakama's Lua modules register them. Each hook keeps its latest call
+-- for each board as a storage object of the system user (collection
+-- "hooks", key "<hook>:<id>"), which `lua.hooks` reads.
 local nk = require("nakama")
 
 local function remember(kind, id, fields)
@@ -10,7 +10,7 @@ local function remember(kind, id, fields)
   nk.storage_write({
     {
       collection = "hooks",
-      key = kind .. ":" .. id .. ":" .. tostring(fields.reset),
+      key = kind .. ":" .. id,
       value = fields,
       permission_read = 2,
       permission_write = 0,
@@ -59,28 +59,30 @@ nk.register_rpc(function(context, payload)
   return nk.json_encode({ expiry = record.expiry_time })
 end, "lua.deadlines_setup")
 
--- {"board", "tournament", "reset"}: what each hook heard of the period
--- that expired at `reset`, by hook (absent if it has not been heard).
-nk.register_rpc(function(context, payload)
-  local args = nk.json_decode(payload)
-  local reset = tostring(args.reset)
-  local ids = {
-    { collection = "hooks", key = "leaderboard_reset:" .. args.board .. ":" .. reset },
-    { collection = "hooks", key = "tournament_end:" .. args.tournament .. ":" .. reset },
-    { collection = "hooks", key = "tournament_reset:" .. args.tournament .. ":" .. reset },
+local function keys(args)
+  return {
+    { collection = "hooks", key = "leaderboard_reset:" .. args.board },
+    { collection = "hooks", key = "tournament_end:" .. args.tournament },
+    { collection = "hooks", key = "tournament_reset:" .. args.tournament },
   }
+end
+
+-- {"board", "tournament"}: each hook's latest call for them, by hook
+-- (absent if it has not been called).
+nk.register_rpc(function(context, payload)
   local out = {}
-  for _, o in ipairs(nk.storage_read(ids)) do
+  for _, o in ipairs(nk.storage_read(keys(nk.json_decode(payload)))) do
     out[o.value.hook] = o.value
   end
   return nk.json_encode(out)
 end, "lua.hooks")
 
 -- {"board", "tournament"}: deletes both (they reset every two seconds,
--- forever, on a database the tests share).
+-- forever, on a database the tests share) and what the hooks kept.
 nk.register_rpc(function(context, payload)
   local args = nk.json_decode(payload)
   nk.leaderboard_delete(args.board)
   nk.tournament_delete(args.tournament)
+  nk.storage_delete(keys(args))
   return ""
 end, "lua.deadlines_teardown")

@@ -384,12 +384,13 @@ fn leaderboard_and_tournament_hooks_in_lua(backend: &Backend) {
         &json!({ "board": board, "tournament": tournament }).to_string(),
     ));
     let expiry = v["expiry"].as_i64().expect("the record's expiry");
-    // Every hook hears the end of the period the writes were in.
-    let ids = json!({ "board": board, "tournament": tournament, "reset": expiry }).to_string();
+    // Every hook hears the end of the period the writes were in (or, had
+    // the machine stalled past the next one too, the latest).
+    let ids = json!({ "board": board, "tournament": tournament }).to_string();
     let start = std::time::Instant::now();
     let heard = loop {
         let heard = payload(&call(&http, "lua.hooks", None, &ids));
-        let has = |hook: &str| heard.get(hook).is_some();
+        let has = |hook: &str| heard[hook]["reset"].as_i64() >= Some(expiry);
         if has("leaderboard_reset") && has("tournament_end") && has("tournament_reset") {
             break heard;
         }
@@ -403,7 +404,8 @@ fn leaderboard_and_tournament_hooks_in_lua(backend: &Backend) {
     for hook in ["tournament_end", "tournament_reset"] {
         let c = &heard[hook];
         assert_eq!(c["mode"], hook, "{c}");
-        assert_eq!((&c["end"], &c["size"]), (&json!(expiry), &json!(1)), "{c}");
+        assert_eq!(c["end"], c["reset"], "{c}");
+        assert!(c["size"] == 1 || c["reset"] != expiry, "{c}");
         assert_eq!(c["title"], "Lua cup", "{c}");
     }
     let r = call(

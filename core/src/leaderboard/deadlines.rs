@@ -51,7 +51,8 @@ pub struct TournamentTimes {
 }
 
 impl TournamentTimes {
-    fn window(&self, at: i64) -> Window {
+    /// The active window at `at`.
+    pub fn window(&self, at: i64) -> Window {
         tournament::window(
             self.start_time,
             self.end_time,

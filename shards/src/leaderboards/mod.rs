@@ -91,9 +91,13 @@ impl Board {
         matches!(self.timing, Some(Timing::Tournament(_)))
     }
 
-    /// The expiry of the period current at `now` (0: never resets).
+    /// The expiry of the period current at `now` (0: never resets): the
+    /// next reset, or a tournament's active window's expiry.
     pub fn expiry(&self, now: i64) -> i64 {
-        schedule::expiry(self.schedule.as_ref(), now)
+        match &self.timing {
+            Some(Timing::Tournament(t)) => t.window(now).expiry,
+            _ => schedule::expiry(self.schedule.as_ref(), now),
+        }
     }
 }
 
@@ -128,6 +132,17 @@ pub(crate) enum Op {
         id: String,
         expiry: i64,
         owner: Uuid,
+    },
+    /// Ranks were turned off for good: forget the board's indexes.
+    RanksDisabled {
+        id: String,
+    },
+    /// The owner, score and subscore ranked `rank` (1-based) in a period.
+    AtRank {
+        id: String,
+        expiry: i64,
+        rank: u64,
+        reply: Reply<Option<(Uuid, i64, i64)>>,
     },
     /// An account was deleted with its records: unrank it everywhere.
     OwnerGone {
@@ -230,6 +245,24 @@ impl Leaderboards {
 
     pub fn removed(&self, id: String, expiry: i64, owner: Uuid) {
         self.send(Op::Removed { id, expiry, owner });
+    }
+
+    /// Ranks of board `id` were turned off in the store.
+    pub fn ranks_disabled(&self, id: String) {
+        self.send(Op::RanksDisabled { id });
+    }
+
+    /// The record ranked `rank` in period `expiry` of board `id`, if the
+    /// board keeps ranks and has one there.
+    pub async fn at_rank(&self, id: String, expiry: i64, rank: u64) -> Option<(Uuid, i64, i64)> {
+        let (reply, answer) = futures_channel::oneshot::channel();
+        self.send(Op::AtRank {
+            id,
+            expiry,
+            rank,
+            reply,
+        });
+        answer.await.ok().flatten()
     }
 
     /// `owner`'s account and records were deleted.

@@ -365,3 +365,80 @@ pub async fn around(
         rank_count,
     })
 }
+
+/// Turns board `id`'s ranks off for good (Nakama's
+/// `LeaderboardRanksDisable` and `TournamentRanksDisable`): `tournament`
+/// names the kind the caller asks for, and the other kind is not found,
+/// as in Nakama.
+pub async fn ranks_disable(shard: &Shard, id: &str, tournament: bool) -> Result<(), LbError> {
+    let b = board(shard, id).await?;
+    if b.is_tournament() != tournament {
+        return Err(LbError::NotFound);
+    }
+    let id2 = id.to_string();
+    let found = shard
+        .shared
+        .persist
+        .run(move |store| async move { store.leaderboard_ranks_disable(id2).await })
+        .await
+        .map_err(LbError::Store)?;
+    if !found {
+        return Err(LbError::NotFound);
+    }
+    shard.shared.leaderboards.ranks_disabled(id.to_string());
+    Ok(())
+}
+
+/// Why no cursor could be made from a rank.
+#[derive(Debug)]
+pub enum FromRank {
+    Board(LbError),
+    /// A tournament's period asked for without an expiry has ended.
+    Expired,
+    /// No record holds the rank before the one asked for (or the board
+    /// keeps no ranks); the period's expiry.
+    NoEntry(i64),
+}
+
+/// Nakama's `LeaderboardRecordsListCursorFromRank`: a cursor whose listing
+/// of period `expiry` (0: the current one) starts at `rank` (1-based;
+/// `""` for rank 1, the first page's cursor).
+pub async fn cursor_from_rank(
+    shard: &Shard,
+    id: &str,
+    rank: u64,
+    expiry: i64,
+) -> Result<String, FromRank> {
+    let b = board(shard, id).await.map_err(FromRank::Board)?;
+    let expiry = if expiry == 0 {
+        let now = now_secs();
+        let current = b.expiry(now);
+        if b.is_tournament() && current != 0 && current <= now {
+            return Err(FromRank::Expired);
+        }
+        current
+    } else {
+        expiry
+    };
+    // The cursor is the record just before the rank asked for.
+    let before = rank.saturating_sub(1);
+    if before == 0 {
+        return Ok(String::new());
+    }
+    let (owner, score, subscore) = shard
+        .shared
+        .leaderboards
+        .at_rank(id.to_string(), expiry, before)
+        .await
+        .ok_or(FromRank::NoEntry(expiry))?;
+    let cursor = ListCursor {
+        is_next: true,
+        leaderboard_id: id.to_string(),
+        expiry,
+        score,
+        subscore,
+        owner_id: owner,
+        rank: before as i64,
+    };
+    Ok(cursor.encode())
+}

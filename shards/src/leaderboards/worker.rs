@@ -61,9 +61,14 @@ impl Worker {
             self.fire_due();
             let op = match self.deadlines.next_wake() {
                 Some(at) => {
-                    let wait = (at - (self.clock)()).clamp(0, 3600) as u64;
-                    // Wake a little past the second the deadline is due at.
-                    match rx.recv_timeout(Duration::from_millis(wait * 1000 + 5)) {
+                    // The clock counts whole seconds: within the last one
+                    // before a deadline, look again every 50 ms, so it is
+                    // announced within about that much of its second.
+                    let wait = match at - (self.clock)() {
+                        ..=1 => Duration::from_millis(50),
+                        secs => Duration::from_secs((secs - 1).min(3600) as u64),
+                    };
+                    match rx.recv_timeout(wait) {
                         Ok(op) => op,
                         Err(RecvTimeoutError::Timeout) => continue,
                         Err(RecvTimeoutError::Disconnected) => return,
@@ -144,6 +149,26 @@ impl Worker {
                 if let Some(index) = self.indexes.get_mut(&(id, expiry)) {
                     index.remove(owner);
                 }
+            }
+            Op::RanksDisabled { id } => {
+                if let Some(board) = self.boards.get_mut(&id) {
+                    Arc::make_mut(board).def.enable_ranks = false;
+                }
+                self.indexes.retain(|(i, _), _| *i != id);
+            }
+            Op::AtRank {
+                id,
+                expiry,
+                rank,
+                reply,
+            } => {
+                let enabled = self.boards.get(&id).is_some_and(|b| b.def.enable_ranks);
+                let found = self
+                    .indexes
+                    .get(&(id, expiry))
+                    .filter(|_| enabled)
+                    .and_then(|index| index.at_rank(rank));
+                let _ = reply.send(found);
             }
             Op::OwnerGone { owner } => {
                 for index in self.indexes.values_mut() {

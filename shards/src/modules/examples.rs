@@ -40,6 +40,10 @@
 //!   tournaments too), answering the record.
 //! * `example.leaderboard_delete`: `{"id"}`, deletes a leaderboard or a
 //!   tournament and its records.
+//! * `example.leaderboard_cursor_from_rank`: `{"id", "rank", "expiry"}`,
+//!   answers `{"cursor"}` (`Nk::leaderboard_records_list_cursor_from_rank`).
+//! * `example.ranks_disable`: `{"id", "tournament"}`, turns a
+//!   leaderboard's (or tournament's) ranks off.
 //! * `example.leaderboard_write`: an authoritative write as game code
 //!   makes it (`{"id", "owner_id", "username", "score", "subscore",
 //!   "metadata", "operator"}`), answering the record.
@@ -80,6 +84,11 @@ pub fn register(modules: &mut Modules) {
         "example.leaderboard_delete",
         std::sync::Arc::new(leaderboard_delete),
     );
+    modules.register_rpc(
+        "example.leaderboard_cursor_from_rank",
+        std::sync::Arc::new(leaderboard_cursor_from_rank),
+    );
+    modules.register_rpc("example.ranks_disable", std::sync::Arc::new(ranks_disable));
     modules.register_rpc(
         "example.tournament_create",
         std::sync::Arc::new(tournament_create),
@@ -408,6 +417,32 @@ async fn leaderboard_delete(ctx: Context, payload: String) -> RpcResult {
         return Err(ApiError::invalid("expects a leaderboard ID string"));
     }
     ctx.nk.leaderboard_delete(id).await?;
+    Ok("{}".into())
+}
+
+/// `{"id", "rank", "expiry"}`: `{"cursor"}` for a listing from `rank`.
+async fn leaderboard_cursor_from_rank(ctx: Context, payload: String) -> RpcResult {
+    let p = parse_payload(&payload)?;
+    let cursor = ctx
+        .nk
+        .leaderboard_records_list_cursor_from_rank(
+            p["id"].as_str().unwrap_or_default(),
+            p["rank"].as_i64().unwrap_or(0),
+            p["expiry"].as_i64().unwrap_or(0),
+        )
+        .await?;
+    Ok(json!({ "cursor": cursor }).to_string())
+}
+
+/// `{"id", "tournament"}`: turns the board's ranks off.
+async fn ranks_disable(ctx: Context, payload: String) -> RpcResult {
+    let p = parse_payload(&payload)?;
+    let id = p["id"].as_str().unwrap_or_default();
+    if p["tournament"].as_bool().unwrap_or(false) {
+        ctx.nk.tournament_ranks_disable(id).await?;
+    } else {
+        ctx.nk.leaderboard_ranks_disable(id).await?;
+    }
     Ok("{}".into())
 }
 

@@ -227,6 +227,51 @@ impl Nk {
             .await
             .map_err(lb_error)
     }
+
+    /// Turns board `id`'s ranks off for good (Nakama's
+    /// `LeaderboardRanksDisable`): records keep being written and listed,
+    /// without ranks. A tournament's id is not found here.
+    pub async fn leaderboard_ranks_disable(&self, id: &str) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a leaderboard ID string"));
+        }
+        lb::ranks_disable(&self.shard, id, false)
+            .await
+            .map_err(lb_error)
+    }
+
+    /// A cursor whose listing (`leaderboard_records_list` or REST) starts
+    /// at `rank` (1-based) in the period ending at `expiry` (0: the
+    /// current one): Nakama's `LeaderboardRecordsListCursorFromRank`.
+    /// Rank 1 is the first page, `""`. Works on tournaments too.
+    pub async fn leaderboard_records_list_cursor_from_rank(
+        &self,
+        id: &str,
+        rank: i64,
+        expiry: i64,
+    ) -> ApiResult<String> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("invalid leaderboard id"));
+        }
+        if rank < 1 {
+            return Err(ApiError::invalid("invalid rank - must be > 1"));
+        }
+        if expiry < 0 {
+            return Err(ApiError::invalid(
+                "expects expiry to equal or greater than 0",
+            ));
+        }
+        lb::cursor_from_rank(&self.shard, id, rank as u64, expiry)
+            .await
+            .map_err(|e| match e {
+                lb::FromRank::Board(e) => lb_error(e),
+                lb::FromRank::Expired => ApiError::invalid("invalid expiry"),
+                lb::FromRank::NoEntry(expiry) => ApiError::invalid(format!(
+                    "failed to get cursor from rank: rank entry {} not found for leaderboard {id:?} with expiry {expiry}",
+                    rank - 1
+                )),
+            })
+    }
 }
 
 /// The checks a record listing's arguments get, with Nakama runtime's

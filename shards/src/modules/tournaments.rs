@@ -147,6 +147,20 @@ impl Nk {
             .map_err(tn_error)
     }
 
+    /// Turns tournament `id`'s ranks off for good (Nakama's
+    /// `TournamentRanksDisable`); a plain leaderboard's id is not found.
+    pub async fn tournament_ranks_disable(&self, id: &str) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        lb::ranks_disable(&self.shard, id, true)
+            .await
+            .map_err(|e| match e {
+                lb::LbError::NotFound => ApiError::not_found("tournament not found"),
+                e => tn_error(e.into()),
+            })
+    }
+
     /// Lists tournament `id`'s records: a page of `limit` (0: none, up
     /// to 10,000) from `cursor`, and the records of `owner_ids`, in the
     /// period ending at `expiry` (0: the active window's).

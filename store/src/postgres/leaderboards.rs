@@ -43,6 +43,7 @@ const LB_INSERT: &str = "INSERT INTO leaderboard (id, authoritative, sort_order,
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING";
 const LB_DELETE: &str = "DELETE FROM leaderboard WHERE id = $1";
 const LB_MARK: &str = "UPDATE leaderboard SET last_reset = $2 WHERE id = $1 AND last_reset < $2";
+const LB_RANKS_OFF: &str = "UPDATE leaderboard SET enable_ranks = FALSE WHERE id = $1";
 const REC_LOCK: &str = concat!(
     "SELECT ",
     record_columns!(),
@@ -182,6 +183,15 @@ impl LeaderboardStore for PgStore {
             let stmt = conn.prepare(LB_ALL).await?;
             let rows = conn.client.query(&stmt, &[]).await.map_err(db_err)?;
             rows.iter().map(lb_from_row).collect()
+        })
+    }
+
+    fn leaderboard_ranks_disable(&self, id: String) -> BoxFuture<'_, ApiResult<bool>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(LB_RANKS_OFF).await?;
+            let n = conn.client.execute(&stmt, &[&id]).await.map_err(db_err)?;
+            Ok(n > 0)
         })
     }
 

@@ -85,6 +85,20 @@ impl LeaderboardStore for SqliteStore {
         }))
     }
 
+    fn leaderboard_ranks_disable(&self, id: String) -> BoxFuture<'_, ApiResult<bool>> {
+        Box::pin(self.blocking(move |db| {
+            db.write(|c| {
+                exec(
+                    c,
+                    "UPDATE leaderboard SET enable_ranks = 0 WHERE id = ?1",
+                    params![id],
+                )
+                .map(|n| n > 0)
+                .map_err(db_err)
+            })
+        }))
+    }
+
     fn leaderboard_mark_reset(&self, id: String, at: i64) -> BoxFuture<'_, ApiResult<bool>> {
         Box::pin(self.blocking(move |db| {
             db.write(|c| {

@@ -32,6 +32,10 @@ pub trait LeaderboardStore: Send + Sync + 'static {
     /// fires once, across restarts too).
     fn leaderboard_mark_reset(&self, id: String, at: i64) -> BoxFuture<'_, ApiResult<bool>>;
 
+    /// Turns ranks off for good (Nakama's `LeaderboardRanksDisable`);
+    /// whether the leaderboard exists.
+    fn leaderboard_ranks_disable(&self, id: String) -> BoxFuture<'_, ApiResult<bool>>;
+
     /// Applies one write (`kairos_core::leaderboard::write::apply`) with
     /// the owner's record locked, so concurrent writes add up.
     fn leaderboard_record_write(&self, write: RecordWrite) -> BoxFuture<'_, ApiResult<Written>>;
