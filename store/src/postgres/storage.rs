@@ -183,38 +183,69 @@ impl StorageStore for PgStore {
     fn storage_delete(
         &self,
         caller: StorageCaller,
-        mut ids: Vec<StorageId>,
+        ids: Vec<StorageId>,
     ) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
-            ids.sort();
             let mut conn = self.pool.get().await?;
-            let (plain, versioned) = if caller.is_system() {
-                (DELETE_SYSTEM, DELETE_SYSTEM_VERSION)
-            } else {
-                (DELETE_USER, DELETE_USER_VERSION)
-            };
-            let plain = conn.prepare(plain).await?;
-            let versioned = conn.prepare(versioned).await?;
+            let stmts = DeleteStatements::prepare(&mut conn, caller).await?;
             let tx = conn.client.transaction().await.map_err(db_err)?;
-            for id in &ids {
-                let deleted = if id.version.is_empty() {
-                    tx.execute(&plain, &[&id.collection, &id.key, &id.user_id])
-                        .await
-                } else {
-                    tx.execute(
-                        &versioned,
-                        &[&id.collection, &id.key, &id.user_id, &id.version],
-                    )
-                    .await
-                }
-                .map_err(db_err)?;
-                if deleted == 0 && !(caller.is_system() && id.version.is_empty()) {
-                    return Err(storage::delete_rejected());
-                }
-            }
+            storage_delete_in(&tx, &stmts, caller, ids).await?;
             tx.commit().await.map_err(db_err)
         })
     }
+}
+
+/// The statements a delete batch of `caller` uses, prepared before its
+/// transaction: without and with a version to match.
+pub(super) struct DeleteStatements {
+    plain: Statement,
+    versioned: Statement,
+}
+
+impl DeleteStatements {
+    pub(super) async fn prepare(
+        conn: &mut PgConn,
+        caller: StorageCaller,
+    ) -> ApiResult<DeleteStatements> {
+        let (plain, versioned) = if caller.is_system() {
+            (DELETE_SYSTEM, DELETE_SYSTEM_VERSION)
+        } else {
+            (DELETE_USER, DELETE_USER_VERSION)
+        };
+        Ok(DeleteStatements {
+            plain: conn.prepare(plain).await?,
+            versioned: conn.prepare(versioned).await?,
+        })
+    }
+}
+
+/// Applies a delete batch inside `tx` (see `StorageStore::storage_delete`),
+/// in sorted order so concurrent batches lock rows alike; the caller
+/// commits. `stmts` must be prepared for the same `caller`.
+pub(super) async fn storage_delete_in(
+    tx: &Transaction<'_>,
+    stmts: &DeleteStatements,
+    caller: StorageCaller,
+    mut ids: Vec<StorageId>,
+) -> ApiResult<()> {
+    ids.sort();
+    for id in &ids {
+        let deleted = if id.version.is_empty() {
+            tx.execute(&stmts.plain, &[&id.collection, &id.key, &id.user_id])
+                .await
+        } else {
+            tx.execute(
+                &stmts.versioned,
+                &[&id.collection, &id.key, &id.user_id, &id.version],
+            )
+            .await
+        }
+        .map_err(db_err)?;
+        if deleted == 0 && !(caller.is_system() && id.version.is_empty()) {
+            return Err(storage::delete_rejected());
+        }
+    }
+    Ok(())
 }
 
 /// The statements a storage batch uses, prepared before its transaction.
