@@ -103,6 +103,51 @@ impl MultiUpdate {
     }
 }
 
+/// One storage step of a multi-update: its `i`th write or delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageStep {
+    Write(usize),
+    Delete(usize),
+}
+
+/// The writes and deletes of a multi-update as one sequence sorted by
+/// object (`(collection, key, owner)`, the order every storage batch
+/// locks rows in), a write before a delete of the same object and each
+/// kind in its given order among equals. Applying them so takes each row
+/// lock in one order, where writes first and deletes after would take
+/// them crosswise against a crossed update or a storage batch. The
+/// outcome is Nakama's (all writes, then all deletes): a write and a
+/// delete of different objects do not see each other, and of one object
+/// the write still goes first.
+pub fn storage_steps(writes: &[StorageWrite], deletes: &[StorageId]) -> Vec<StorageStep> {
+    let mut steps: Vec<(&str, &str, Uuid, StorageStep)> = writes
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            (
+                w.collection.as_str(),
+                w.key.as_str(),
+                w.user_id,
+                StorageStep::Write(i),
+            )
+        })
+        .chain(deletes.iter().enumerate().map(|(i, d)| {
+            (
+                d.collection.as_str(),
+                d.key.as_str(),
+                d.user_id,
+                StorageStep::Delete(i),
+            )
+        }))
+        .collect();
+    let rank = |s: &StorageStep| match *s {
+        StorageStep::Write(i) => (0, i),
+        StorageStep::Delete(i) => (1, i),
+    };
+    steps.sort_by(|a, b| (a.0, a.1, a.2, rank(&a.3)).cmp(&(b.0, b.1, b.2, rank(&b.3))));
+    steps.into_iter().map(|s| s.3).collect()
+}
+
 /// The checks Nakama makes on one account update inside the transaction,
 /// just before applying it: a username without control characters (and at
 /// most 128 bytes), the profile fields within their columns, and some
@@ -184,6 +229,32 @@ mod tests {
             m.check().unwrap_err().message,
             "Too many items in one multi update - at most 1000 may be given."
         );
+    }
+
+    #[test]
+    fn storage_steps_go_by_object_writes_first() {
+        let owner = Uuid::nil();
+        let write = |key: &str| StorageWrite {
+            collection: "c".into(),
+            key: key.into(),
+            user_id: owner,
+            value: "{}".into(),
+            version: String::new(),
+            permission_read: 1,
+            permission_write: 1,
+        };
+        let delete = |key: &str| StorageId {
+            collection: "c".into(),
+            key: key.into(),
+            user_id: owner,
+            version: String::new(),
+        };
+        let steps = storage_steps(
+            &[write("y"), write("x"), write("y")],
+            &[delete("x"), delete("a")],
+        );
+        use StorageStep::{Delete, Write};
+        assert_eq!(steps, [Delete(1), Write(1), Delete(0), Write(0), Write(2)]);
     }
 
     #[test]

@@ -22,6 +22,7 @@ conformance!(
     a_taken_username_rolls_back_the_rest,
     account_checks_run_in_the_transaction,
     concurrent_account_deletes_do_not_deadlock,
+    crossed_writes_and_deletes_do_not_deadlock,
 );
 
 fn user(b: &Backend) -> Uuid {
@@ -238,6 +239,19 @@ fn a_failing_delete_rolls_back_the_rest(b: Backend) {
         .call(move |s| Box::pin(async move { s.wallet_ledger_list(u, None, 10).await }))
         .unwrap();
     assert!(ledger.is_empty());
+    // A rejected write and a rejected delete: the write's error, as
+    // Nakama's writes-then-deletes reports it, even where the delete's
+    // object comes first.
+    let e = multi(
+        &b,
+        MultiUpdate {
+            writes: vec![save(u, "kept", "*")],
+            deletes: vec![id(u, "a-first", "some-version")],
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e, kairos_core::storage::version_rejected());
     // A versioned delete of a missing object is rejected too.
     let e = multi(
         &b,
@@ -387,6 +401,46 @@ fn concurrent_account_deletes_do_not_deadlock(b: Backend) {
                 .call(move |s| Box::pin(async move { s.get_account(gone).await }))
                 .unwrap_err();
             assert_eq!(e.code, Code::NotFound);
+        }
+    }
+}
+
+/// Multi-updates that write one object and delete another, crosswise,
+/// against each other and a storage batch of both, over and over: on
+/// PostgreSQL a multi-update that locked its writes' rows and then its
+/// deletes' would deadlock (`40P01`) with the crossed one. System-owned
+/// objects, so no user row orders them.
+fn crossed_writes_and_deletes_do_not_deadlock(b: Backend) {
+    let b = b.migrated();
+    const ROUNDS: usize = 40;
+    let system = Uuid::nil();
+    for round in 0..ROUNDS {
+        let (x, y) = (format!("x{round}"), format!("y{round}"));
+        for key in [&x, &y] {
+            write(&b, save(system, key, ""));
+        }
+        let crossed = |written: &str, deleted: &str| MultiUpdate {
+            writes: vec![save(system, written, "")],
+            deletes: vec![id(system, deleted, "")],
+            ..Default::default()
+        };
+        let (a, c) = (crossed(&x, &y), crossed(&y, &x));
+        let batch = vec![save(system, &x, ""), save(system, &y, "")];
+        let replies = vec![
+            b.persist
+                .run(move |s| async move { s.multi_update(a).await.map(drop) }),
+            b.persist
+                .run(move |s| async move { s.multi_update(c).await.map(drop) }),
+            b.persist.run(move |s| async move {
+                s.storage_write(StorageCaller::System, batch)
+                    .await
+                    .map(drop)
+            }),
+        ];
+        for (i, reply) in replies.into_iter().enumerate() {
+            if let Err(e) = b.persist.block_on(reply) {
+                panic!("round {round}, call {i} failed: {e:?} (SQLSTATE 40P01 is a deadlock)");
+            }
         }
     }
 }

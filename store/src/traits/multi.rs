@@ -24,12 +24,17 @@ pub trait MultiUpdateStore: Send + Sync + 'static {
     /// Lock order, on a backend with row locks (PostgreSQL): first every
     /// existing user row the update touches (`MultiUpdate::users`: account
     /// and wallet users, owners of written and deleted objects), in id
-    /// order, `FOR UPDATE`; then the storage rows as a storage batch locks
-    /// them. Account deletion, friend changes and wallet batches also lock
+    /// order, `FOR UPDATE`; then the storage rows of its writes and
+    /// deletes together, object by object in `(collection, key, owner)`
+    /// order (`kairos_core::multi::storage_steps`: a write before a delete
+    /// of the same object, so the outcome is Nakama's writes-then-deletes),
+    /// the order every storage batch locks rows in.
+    /// Account deletion, friend changes and wallet batches also lock
     /// their user rows first and in id order, so a multi-update never
     /// waits for a user row while holding a storage row that an account
-    /// deletion is waiting for: they cannot deadlock. SQLite runs it on
-    /// its single writer, whole.
+    /// deletion is waiting for, and never holds one storage row while
+    /// waiting for an earlier one: they cannot deadlock. SQLite runs it on
+    /// its single writer, whole, writes then deletes.
     fn multi_update(
         &self,
         update: MultiUpdate,
