@@ -53,6 +53,9 @@ pub struct AccountUpdate {
     pub lang_tag: Option<String>,
     pub location: Option<String>,
     pub timezone: Option<String>,
+    /// A JSON object replacing the account's metadata. Only game code sets
+    /// it (clients can't: Nakama's `UpdateAccountRequest` has no metadata).
+    pub metadata: Option<String>,
 }
 
 impl AccountUpdate {
@@ -63,6 +66,7 @@ impl AccountUpdate {
             && self.lang_tag.is_none()
             && self.location.is_none()
             && self.timezone.is_none()
+            && self.metadata.is_none()
     }
 }
 

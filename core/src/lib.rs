@@ -12,6 +12,7 @@ pub mod group;
 pub mod histogram;
 pub mod leaderboard;
 pub mod matchmaker;
+pub mod multi;
 pub mod notification;
 pub mod query;
 pub mod session;

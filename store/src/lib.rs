@@ -2,8 +2,8 @@
 //!
 //! * [`traits`]: the interface, one trait per capability ([`AccountStore`],
 //!   [`SessionStore`], [`FriendStore`], [`NotificationStore`],
-//!   [`MessageStore`], [`StorageStore`], [`WalletStore`], [`LeaderboardStore`],
-//!   [`TournamentStore`], [`MigrationStore`]) and [`Store`], all of them;
+//!   [`MessageStore`], [`StorageStore`], [`WalletStore`], [`MultiUpdateStore`],
+//!   [`LeaderboardStore`], [`TournamentStore`], [`MigrationStore`]) and [`Store`], all of them;
 //!   implemented by [`SqliteStore`] (embedded, the default) and [`PgStore`]
 //!   (PostgreSQL or CockroachDB), each trait in the backend's file for that
 //!   concern. [`prelude`] brings every trait into scope.
@@ -28,8 +28,8 @@ pub use sqlite::SqliteStore;
 pub use traits::TournamentStore;
 pub use traits::{
     AccountStore, BoxFuture, FriendStore, GroupStore, LeaderboardStore, MessageStore,
-    MigrationStatus, MigrationStore, NotificationStore, Revocations, SessionStore, StorageStore,
-    Store, WalletStore,
+    MigrationStatus, MigrationStore, MultiUpdateStore, NotificationStore, Revocations,
+    SessionStore, StorageStore, Store, WalletStore,
 };
 
 /// Every capability trait, for calling store methods on a concrete backend
@@ -39,6 +39,6 @@ pub mod prelude {
     pub use crate::traits::TournamentStore;
     pub use crate::traits::{
         AccountStore, FriendStore, GroupStore, LeaderboardStore, MessageStore, MigrationStore,
-        NotificationStore, SessionStore, StorageStore, Store, WalletStore,
+        MultiUpdateStore, NotificationStore, SessionStore, StorageStore, Store, WalletStore,
     };
 }

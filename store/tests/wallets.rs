@@ -6,7 +6,6 @@
 mod common;
 
 use kairos_core::error::ApiResult;
-use kairos_core::storage::{StorageAck, StorageCaller, StorageId, StorageWrite};
 use kairos_core::wallet::{Wallet, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 use uuid::Uuid;
 
@@ -17,7 +16,6 @@ conformance!(
     negative_rejects_the_batch,
     concurrent_updates_add_up,
     ledger_pages_newest_first,
-    multi_update_is_all_or_nothing,
     ledger_metadata_updates_merge,
 );
 
@@ -147,66 +145,6 @@ fn ledger_pages_newest_first(b: Backend) {
     let mut golds: Vec<i64> = seen.iter().map(|s| s.2).collect();
     golds.sort();
     assert_eq!(golds, [1, 2, 3, 4, 5]);
-}
-
-fn save(user_id: Uuid, version: &str) -> StorageWrite {
-    StorageWrite {
-        collection: "inventory".into(),
-        key: "sword".into(),
-        user_id,
-        value: r#"{"level":1}"#.into(),
-        version: version.into(),
-        permission_read: 1,
-        permission_write: 1,
-    }
-}
-
-fn multi(
-    b: &Backend,
-    writes: Vec<StorageWrite>,
-    updates: Vec<WalletUpdate>,
-) -> ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)> {
-    b.call(move |s| {
-        Box::pin(async move {
-            s.multi_update(StorageCaller::System, writes, updates, true)
-                .await
-        })
-    })
-}
-
-fn stored(b: &Backend, user_id: Uuid) -> usize {
-    let id = StorageId {
-        collection: "inventory".into(),
-        key: "sword".into(),
-        user_id,
-        version: String::new(),
-    };
-    b.call(move |s| Box::pin(async move { s.storage_read(StorageCaller::System, vec![id]).await }))
-        .unwrap()
-        .len()
-}
-
-fn multi_update_is_all_or_nothing(b: Backend) {
-    let b = b.migrated();
-    let u = user(&b);
-    update(&b, vec![change(u, &[("gold", 10)])]).unwrap();
-    // The wallet goes negative: the storage write is not kept either.
-    let e = multi(&b, vec![save(u, "*")], vec![change(u, &[("gold", -11)])]).unwrap_err();
-    assert_eq!(
-        e.message,
-        "wallet update rejected negative value at path 'gold'"
-    );
-    assert_eq!(stored(&b, u), 0);
-    // Both hold: both are applied.
-    let (acks, results) = multi(&b, vec![save(u, "*")], vec![change(u, &[("gold", -10)])]).unwrap();
-    assert_eq!((acks.len(), results.len()), (1, 1));
-    assert_eq!(stored(&b, u), 1);
-    assert_eq!(wallet(&b, u), r#"{"gold":0}"#);
-    // The storage check fails: the wallet is not changed.
-    let e = multi(&b, vec![save(u, "*")], vec![change(u, &[("gold", 5)])]).unwrap_err();
-    assert_eq!(e, kairos_core::storage::version_rejected());
-    assert_eq!(wallet(&b, u), r#"{"gold":0}"#);
-    assert_eq!(ledger(&b, u, None, 10).len(), 2);
 }
 
 fn ledger_metadata_updates_merge(b: Backend) {

@@ -41,8 +41,12 @@
 //! `{"updated", "previous"}`), `updates` and `"updates": [{"user_id",
 //! "changeset", "metadata"}], "ledger"` (answers `{"results"}`), or
 //! `ledger` and `"user_id", "limit", "cursor"` (answers `{"items",
-//! "cursor"}`), or `multi` with `"updates"` and `test.storage`'s
-//! `"objects"` in one transaction (answers `{"acks", "results"}`), or
+//! "cursor"}`), or `multi`, `Nk::multi_update`, with `"accounts":
+//! [{"user_id", "username", "display_name", "timezone", "location",
+//! "lang_tag", "avatar_url", "metadata"}]`, `test.storage`'s `"objects"`,
+//! `"deletes"` shaped as its `"ids"`, `"updates"` and `"ledger"` (answers
+//! `{"acks": [{"key", "user_id", "version"}], "results": [{"user_id",
+//! "updated", "previous"}]}`), or
 //! `ledger_update` and `"id", "metadata"` (answers `{"metadata"}`)),
 //! `test.groups`, the group calls of `Nk` (payload `{"op"}` with `op`
 //! `create` (`"owner", "name", "open", "max_count", "metadata"`; answers
@@ -69,9 +73,9 @@ use kairos_shards::ServerBuilder;
 use kairos_shards::modules::examples::stream_from_json;
 use kairos_shards::modules::rtapi::Incoming;
 use kairos_shards::modules::{
-    ApiRequest, Before, Code, Context, Dispatcher, Error, Group, GroupFilter, GroupUpdate,
-    MatchContext, MatchHandler, MatchInit, MatchMessage, NewGroup, RpcResult, StorageId,
-    StorageObject, StorageWrite, StreamPresence, Wallet, WalletUpdate,
+    AccountChange, AccountUpdate, ApiRequest, Before, Code, Context, Dispatcher, Error, Group,
+    GroupFilter, GroupUpdate, MatchContext, MatchHandler, MatchInit, MatchMessage, NewGroup,
+    RpcResult, StorageId, StorageObject, StorageWrite, StreamPresence, Wallet, WalletUpdate,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -385,6 +389,53 @@ fn storage_writes(v: &Value) -> Result<Vec<StorageWrite>, Error> {
         .collect()
 }
 
+/// The payload's `"accounts"` as account changes: `{"user_id",
+/// "username", "display_name", "timezone", "location", "lang_tag",
+/// "avatar_url", "metadata"}`, each field absent to leave it as it is and
+/// `metadata` a JSON object. A `user_id` that is no id is refused with
+/// Nakama's Go runtime message.
+fn account_changes(v: &Value) -> Result<Vec<AccountChange>, Error> {
+    let list = v["accounts"].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|a| {
+            let user_id = a["user_id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| Error::invalid("expects user ID to be a valid identifier"))?;
+            let field = |k: &str| a[k].as_str().map(str::to_string);
+            Ok(AccountChange {
+                user_id,
+                update: AccountUpdate {
+                    username: field("username"),
+                    display_name: field("display_name"),
+                    avatar_url: field("avatar_url"),
+                    lang_tag: field("lang_tag"),
+                    location: field("location"),
+                    timezone: field("timezone"),
+                    metadata: a.get("metadata").map(Value::to_string),
+                },
+            })
+        })
+        .collect()
+}
+
+/// The payload's list `name` as storage ids (`{"collection", "key",
+/// "user_id", "version"}`).
+fn storage_ids(v: &Value, name: &str) -> Result<Vec<StorageId>, Error> {
+    let text = |o: &Value, k: &str| o[k].as_str().unwrap_or_default().to_string();
+    let list = v[name].as_array().cloned().unwrap_or_default();
+    list.iter()
+        .map(|i| {
+            Ok(StorageId {
+                collection: text(i, "collection"),
+                key: text(i, "key"),
+                user_id: opt_id(&i["user_id"])?.unwrap_or_default(),
+                version: text(i, "version"),
+            })
+        })
+        .collect()
+}
+
 /// The payload's `"updates"` as wallet updates.
 fn wallet_updates(v: &Value) -> Result<Vec<WalletUpdate>, Error> {
     let list = v["updates"].as_array().cloned().unwrap_or_default();
@@ -402,20 +453,7 @@ fn wallet_updates(v: &Value) -> Result<Vec<WalletUpdate>, Error> {
 
 async fn storage_op(ctx: Context, payload: String) -> RpcResult {
     let v: Value = serde_json::from_str(&payload).map_err(|_| Error::invalid("not JSON"))?;
-    let text = |o: &Value, k: &str| o[k].as_str().unwrap_or_default().to_string();
-    let ids = || -> Result<Vec<StorageId>, Error> {
-        let list = v["ids"].as_array().cloned().unwrap_or_default();
-        list.iter()
-            .map(|i| {
-                Ok(StorageId {
-                    collection: text(i, "collection"),
-                    key: text(i, "key"),
-                    user_id: opt_id(&i["user_id"])?.unwrap_or_default(),
-                    version: text(i, "version"),
-                })
-            })
-            .collect()
-    };
+    let ids = || storage_ids(&v, "ids");
     let answer = match v["op"].as_str().unwrap_or_default() {
         "write" => {
             let acks = ctx.nk.storage_write(storage_writes(&v)?).await?;
@@ -588,12 +626,25 @@ async fn wallet_op(ctx: Context, payload: String) -> RpcResult {
             json!({ "metadata": item.metadata })
         }
         "multi" => {
-            let writes = storage_writes(&v)?;
             let (acks, results) = ctx
                 .nk
-                .multi_update(writes, wallet_updates(&v)?, ledger)
+                .multi_update(
+                    account_changes(&v)?,
+                    storage_writes(&v)?,
+                    storage_ids(&v, "deletes")?,
+                    wallet_updates(&v)?,
+                    ledger,
+                )
                 .await?;
-            json!({ "acks": acks.len(), "results": results.len() })
+            let acks: Vec<Value> = acks
+                .iter()
+                .map(|a| json!({"key": a.key, "user_id": a.user_id.to_string(), "version": a.version}))
+                .collect();
+            let results: Vec<Value> = results
+                .iter()
+                .map(|r| json!({"user_id": r.user_id.to_string(), "updated": r.updated, "previous": r.previous}))
+                .collect();
+            json!({ "acks": acks, "results": results })
         }
         "ledger" => {
             let (items, cursor) = ctx

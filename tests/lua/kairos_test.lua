@@ -122,6 +122,44 @@ nk.register_rpc(function(context, payload)
   return nk.json_encode({ coins = updated.coins })
 end, "lua.notify_and_pay")
 
+-- nk.multi_update: an account update, a storage write and delete and a
+-- wallet change in one call; then a call whose delete version does not
+-- match (refused whole), one with a bad user id, and an empty one.
+nk.register_rpc(function(context, payload)
+  local uid = context.user_id
+  local function count(key)
+    return #nk.storage_read({ { collection = "lua_multi", key = key, user_id = uid } })
+  end
+  nk.storage_write({ { collection = "lua_multi", key = "old", user_id = uid, value = { a = 1 } } })
+  local acks, results = nk.multi_update(
+    { { user_id = uid, display_name = "Lua Multi", metadata = { from = "lua" } } },
+    { { collection = "lua_multi", key = "new", user_id = uid, value = { b = 2 } } },
+    { { collection = "lua_multi", key = "old", user_id = uid } },
+    { { user_id = uid, changeset = { gems = 3 }, metadata = { why = "multi" } } },
+    true)
+  local refused_ok, refused = pcall(nk.multi_update,
+    { { user_id = uid, display_name = "Never" } },
+    nil,
+    { { collection = "lua_multi", key = "new", user_id = uid, version = "not-the-version" } },
+    { { user_id = uid, changeset = { gems = 100 } } })
+  local bad_ok, bad = pcall(nk.multi_update, { { user_id = "not-an-id" } })
+  local none_acks, none_results = nk.multi_update()
+  local account = nk.account_get_id(uid)
+  return nk.json_encode({
+    ack_key = acks[1].key,
+    ack_user = acks[1].user_id,
+    gems = results[1].updated.gems,
+    refused = (not refused_ok) and refused or "",
+    bad_id = (not bad_ok) and bad or "",
+    empty = none_acks == nil and none_results == nil,
+    display_name = account.user.display_name,
+    metadata = account.user.metadata,
+    wallet_gems = account.wallet.gems,
+    new = count("new"),
+    old = count("old"),
+  })
+end, "lua.multi")
+
 -- A leaderboard made by Lua, written twice (incr), the caller's record
 -- read back over REST by the test; then an unknown operator refused.
 nk.register_rpc(function(context, payload)

@@ -228,6 +228,32 @@ fn storage_and_accounts_from_lua(backend: &Backend) {
     let r = http.get("/v2/account", &me.token);
     assert_eq!(r.body["wallet"], r#"{"coins":10}"#, "{}", r.text);
 
+    // nk.multi_update: every part in one call; a failing part keeps the
+    // others out; Nakama's argument error for a bad user id.
+    let v = payload(&call(&http, "lua.multi", Some(&auth), ""));
+    assert_eq!(
+        (&v["ack_key"], &v["ack_user"], &v["gems"]),
+        (&json!("new"), &json!(me.user_id()), &json!(3)),
+        "{v}"
+    );
+    assert_eq!(
+        (&v["display_name"], &v["wallet_gems"], &v["new"], &v["old"]),
+        (&json!("Lua Multi"), &json!(3), &json!(1), &json!(0)),
+        "{v}"
+    );
+    assert_eq!(v["metadata"], json!({ "from": "lua" }), "{v}");
+    assert!(
+        v["refused"].as_str().unwrap().ends_with(
+            "error running multi update: Storage delete rejected - not found, version check failed, or permission denied."
+        ),
+        "{v}"
+    );
+    assert_eq!(
+        v["bad_id"],
+        "bad argument #1 to multi_update (expects user_id to be a valid ID)"
+    );
+    assert_eq!(v["empty"], true);
+
     // A leaderboard created and written by Lua, listed over REST.
     let board = unique("lua-board");
     let v = payload(&call(

@@ -35,10 +35,12 @@ use std::sync::Arc;
 pub use builder::ServerBuilder;
 pub use context::{CallMode, Context};
 pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
+pub use kairos_core::account::AccountUpdate;
 pub use kairos_core::error::{ApiError as Error, Code};
 pub use kairos_core::group::{
     Group, GroupFilter, GroupMember, GroupUpdate, NewGroup, UserGroup, state as group_state,
 };
+pub use kairos_core::multi::{AccountChange, MAX_ITEMS as MULTI_UPDATE_MAX_ITEMS};
 pub use kairos_core::storage::{StorageAck, StorageId, StorageObject, StorageWrite};
 pub use kairos_core::wallet::{Wallet, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 /// The realtime messages hooks see ([`rtapi::Incoming`]).

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use kairos_core::account::{Account, User};
 use kairos_core::error::{ApiError, ApiResult};
+use kairos_core::multi::{AccountChange, MultiUpdate};
 use kairos_core::notification::Notification;
 use kairos_core::storage::{
     self, StorageAck, StorageCaller, StorageCursor, StorageId, StorageObject, StorageWrite,
@@ -447,25 +448,53 @@ impl Nk {
             .await
     }
 
-    /// Nakama's `MultiUpdate` for storage and wallets: the storage batch
-    /// (checked as [`Nk::storage_write`]) and the wallet updates (as
-    /// [`Nk::wallets_update`]) in one transaction, all or none.
+    /// Nakama's `MultiUpdate`: account updates, storage writes, storage
+    /// deletes and wallet updates (recorded in the ledger with
+    /// `update_ledger`) in one transaction and in that order, all or
+    /// nothing. Returns the writes' acks (in the order of `writes`) and the
+    /// wallet results (in the order applied; unknown users are skipped, as
+    /// in [`Nk::wallets_update`]).
+    ///
+    /// Checked first, in Nakama's order: at most
+    /// [`kairos_core::multi::MAX_ITEMS`] items in all; each account's
+    /// metadata a JSON object; each write as [`Nk::storage_write`]; each
+    /// delete's collection and key as [`Nk::storage_delete`]; each wallet
+    /// update's metadata a JSON object or empty (all InvalidArgument).
+    /// Then, in the transaction, each account update as Nakama checks it
+    /// (`kairos_core::multi::check_account`: "Username invalid, no spaces
+    /// or control characters allowed.", the profile fields' lengths, "No
+    /// fields to update."), a taken username (AlreadyExists "Username is
+    /// already in use."), the writes' version checks, a delete whose
+    /// version does not match or whose object is gone when a version was
+    /// given ("Storage delete rejected - not found, version check failed,
+    /// or permission denied."), and a wallet going negative: any of them
+    /// rejects everything.
+    ///
+    /// In an account update `None` leaves a field as it is and `""` clears
+    /// it, except `username` (`""` leaves it) and `lang_tag` (which can't
+    /// be cleared; trying is an error, as in Nakama); an account update of
+    /// an unknown user changes nothing.
     pub async fn multi_update(
         &self,
+        accounts: Vec<AccountChange>,
         writes: Vec<StorageWrite>,
-        updates: Vec<WalletUpdate>,
-        ledger: bool,
+        deletes: Vec<StorageId>,
+        wallets: Vec<WalletUpdate>,
+        update_ledger: bool,
     ) -> ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)> {
-        for w in &writes {
-            storage::check_write(w)?;
+        let update = MultiUpdate {
+            accounts,
+            writes,
+            deletes,
+            wallets,
+            ledger: update_ledger,
+        };
+        update.check()?;
+        if update.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
         }
-        check_wallet_metadata(&updates)?;
-        self.store(move |store| async move {
-            store
-                .multi_update(StorageCaller::System, writes, updates, ledger)
-                .await
-        })
-        .await
+        self.store(move |store| async move { store.multi_update(update).await })
+            .await
     }
 
     /// Sets `metadata`'s fields (a JSON object) over a ledger entry's

@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use kairos_core::account::{Account, AccountUpdate, Authenticated, Identity, User, UserStatus};
 use kairos_core::error::ApiResult;
 use kairos_core::time::now_secs;
+use tokio_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -224,45 +225,8 @@ impl AccountStore for PgStore {
     /// bumps `update_time`) only when some value actually differs.
     fn update_account(&self, user: Uuid, update: AccountUpdate) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
-            let fields = [
-                ("username", update.username),
-                ("display_name", update.display_name),
-                ("avatar_url", update.avatar_url),
-                ("lang_tag", update.lang_tag),
-                ("location", update.location),
-                ("timezone", update.timezone),
-            ];
-            let mut sets = Vec::new();
-            let mut differs = Vec::new();
-            let mut values: Vec<Option<String>> = Vec::new();
-            for (column, value) in fields {
-                if let Some(v) = value {
-                    values.push(if v.is_empty() { None } else { Some(v) });
-                    sets.push(format!("{column} = ${}", values.len()));
-                    differs.push(format!("{column} IS DISTINCT FROM ${}", values.len()));
-                }
-            }
-            if sets.is_empty() {
-                return Ok(());
-            }
-            let now = now_secs();
-            let mut params: Vec<&(dyn ToSql + Sync)> =
-                values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-            params.push(&now);
-            sets.push(format!("update_time = ${}", params.len()));
-            params.push(&user);
-            let sql = format!(
-                "UPDATE users SET {} WHERE id = ${} AND ({})",
-                sets.join(", "),
-                params.len(),
-                differs.join(" OR ")
-            );
             let conn = self.pool.get().await?;
-            match conn.client.execute(&sql, &params).await {
-                Ok(_) => Ok(()),
-                Err(e) if violation(&e) == Some(Unique::Username) => Err(common::username_taken()),
-                Err(e) => Err(db_err(e)),
-            }
+            account_update_in(&conn.client, user, &update).await
         })
     }
 
@@ -489,6 +453,57 @@ fn settle(changed: Result<u64, tokio_postgres::Error>, kind: Unique) -> ApiResul
         Ok(0) => Err(common::link_conflict(kind)),
         Ok(_) => Ok(()),
         Err(e) if violation(&e).is_some() => Err(common::link_conflict(kind)),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+/// Applies one account update on `c` (a connection, or a transaction; see
+/// `AccountStore::update_account`): sets the given fields, `""` clearing
+/// one, and bumps `update_time`, only when some value differs. A missing
+/// user changes nothing. AlreadyExists "Username is already in use." on a
+/// taken username.
+pub(super) async fn account_update_in(
+    c: &(impl GenericClient + Sync),
+    user: Uuid,
+    update: &AccountUpdate,
+) -> ApiResult<()> {
+    let fields = [
+        ("username", &update.username),
+        ("display_name", &update.display_name),
+        ("avatar_url", &update.avatar_url),
+        ("lang_tag", &update.lang_tag),
+        ("location", &update.location),
+        ("timezone", &update.timezone),
+        ("metadata", &update.metadata),
+    ];
+    let mut sets = Vec::new();
+    let mut differs = Vec::new();
+    let mut values: Vec<Option<&str>> = Vec::new();
+    for (column, value) in fields {
+        if let Some(v) = value {
+            values.push(if v.is_empty() { None } else { Some(v) });
+            sets.push(format!("{column} = ${}", values.len()));
+            differs.push(format!("{column} IS DISTINCT FROM ${}", values.len()));
+        }
+    }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let now = now_secs();
+    let mut params: Vec<&(dyn ToSql + Sync)> =
+        values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+    params.push(&now);
+    sets.push(format!("update_time = ${}", params.len()));
+    params.push(&user);
+    let sql = format!(
+        "UPDATE users SET {} WHERE id = ${} AND ({})",
+        sets.join(", "),
+        params.len(),
+        differs.join(" OR ")
+    );
+    match c.execute(sql.as_str(), &params).await {
+        Ok(_) => Ok(()),
+        Err(e) if violation(&e) == Some(Unique::Username) => Err(common::username_taken()),
         Err(e) => Err(db_err(e)),
     }
 }

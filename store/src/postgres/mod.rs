@@ -7,7 +7,8 @@
 //!
 //! Each capability trait is implemented in the file for its concern, next
 //! to its SQL: `accounts.rs`, `sessions.rs`, `friends.rs`,
-//! `notifications.rs`, `messages.rs`, `groups.rs`, and `migration_runner.rs` (applying
+//! `notifications.rs`, `messages.rs`, `groups.rs`, `multi.rs` (Nakama's
+//! multi-update), and `migration_runner.rs` (applying
 //! the versioned migrations). This file holds the store type, its
 //! connection and the error mapping the queries share.
 
@@ -17,6 +18,7 @@ mod groups;
 mod leaderboards;
 mod messages;
 mod migration_runner;
+mod multi;
 mod notifications;
 mod pool;
 mod rows;
@@ -40,8 +42,14 @@ pub struct PgStore {
     hash_cost: u32,
 }
 
+/// An unexpected database error: Internal, its message naming the
+/// SQLSTATE when the server sent one (a deadlock is `40P01`), for the log
+/// and for tests; callers never show it to clients.
 fn db_err(e: tokio_postgres::Error) -> ApiError {
-    internal("postgres query", e)
+    match e.code() {
+        Some(state) => internal(&format!("postgres query (SQLSTATE {})", state.code()), e),
+        None => internal("postgres query", e),
+    }
 }
 
 /// The unique column a failed statement violated, if that is why it failed.

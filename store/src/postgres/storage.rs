@@ -183,38 +183,82 @@ impl StorageStore for PgStore {
     fn storage_delete(
         &self,
         caller: StorageCaller,
-        mut ids: Vec<StorageId>,
+        ids: Vec<StorageId>,
     ) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
-            ids.sort();
             let mut conn = self.pool.get().await?;
-            let (plain, versioned) = if caller.is_system() {
-                (DELETE_SYSTEM, DELETE_SYSTEM_VERSION)
-            } else {
-                (DELETE_USER, DELETE_USER_VERSION)
-            };
-            let plain = conn.prepare(plain).await?;
-            let versioned = conn.prepare(versioned).await?;
+            let stmts = DeleteStatements::prepare(&mut conn, caller).await?;
             let tx = conn.client.transaction().await.map_err(db_err)?;
-            for id in &ids {
-                let deleted = if id.version.is_empty() {
-                    tx.execute(&plain, &[&id.collection, &id.key, &id.user_id])
-                        .await
-                } else {
-                    tx.execute(
-                        &versioned,
-                        &[&id.collection, &id.key, &id.user_id, &id.version],
-                    )
-                    .await
-                }
-                .map_err(db_err)?;
-                if deleted == 0 && !(caller.is_system() && id.version.is_empty()) {
-                    return Err(storage::delete_rejected());
-                }
-            }
+            storage_delete_in(&tx, &stmts, caller, ids).await?;
             tx.commit().await.map_err(db_err)
         })
     }
+}
+
+/// The statements a delete batch of `caller` uses, prepared before its
+/// transaction: without and with a version to match.
+pub(super) struct DeleteStatements {
+    plain: Statement,
+    versioned: Statement,
+}
+
+impl DeleteStatements {
+    pub(super) async fn prepare(
+        conn: &mut PgConn,
+        caller: StorageCaller,
+    ) -> ApiResult<DeleteStatements> {
+        let (plain, versioned) = if caller.is_system() {
+            (DELETE_SYSTEM, DELETE_SYSTEM_VERSION)
+        } else {
+            (DELETE_USER, DELETE_USER_VERSION)
+        };
+        Ok(DeleteStatements {
+            plain: conn.prepare(plain).await?,
+            versioned: conn.prepare(versioned).await?,
+        })
+    }
+}
+
+/// Applies a delete batch inside `tx` (see `StorageStore::storage_delete`),
+/// in sorted order so concurrent batches lock rows alike; the caller
+/// commits. `stmts` must be prepared for the same `caller`.
+async fn storage_delete_in(
+    tx: &Transaction<'_>,
+    stmts: &DeleteStatements,
+    caller: StorageCaller,
+    mut ids: Vec<StorageId>,
+) -> ApiResult<()> {
+    ids.sort();
+    for id in &ids {
+        delete_one(tx, stmts, caller, id).await?;
+    }
+    Ok(())
+}
+
+/// Deletes one object inside `tx`: `delete_rejected` when it deletes
+/// nothing, unless game code deletes without a version. Batches call it
+/// in sorted order.
+pub(super) async fn delete_one(
+    tx: &Transaction<'_>,
+    stmts: &DeleteStatements,
+    caller: StorageCaller,
+    id: &StorageId,
+) -> ApiResult<()> {
+    let deleted = if id.version.is_empty() {
+        tx.execute(&stmts.plain, &[&id.collection, &id.key, &id.user_id])
+            .await
+    } else {
+        tx.execute(
+            &stmts.versioned,
+            &[&id.collection, &id.key, &id.user_id, &id.version],
+        )
+        .await
+    }
+    .map_err(db_err)?;
+    if deleted == 0 && !(caller.is_system() && id.version.is_empty()) {
+        return Err(storage::delete_rejected());
+    }
+    Ok(())
 }
 
 /// The statements a storage batch uses, prepared before its transaction.
@@ -243,62 +287,74 @@ pub(super) async fn storage_write_in(
     writes: &[StorageWrite],
 ) -> ApiResult<Vec<StorageAck>> {
     let now = now_secs();
-    let (lock, insert, update) = (&stmts.lock, &stmts.insert, &stmts.update);
     let mut acks = vec![None; writes.len()];
     for i in storage::write_order(writes) {
-        let w = &writes[i];
-        let version = storage::version_of(&w.value);
-        let args: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
-            &w.collection,
-            &w.key,
-            &w.user_id,
-            &w.value,
-            &version,
-            &w.permission_read,
-            &w.permission_write,
-            &now,
-        ];
-        // Twice at most: an insert that loses to a concurrent one
-        // checks again against the row that writer committed.
-        let mut create_time = None;
-        for _ in 0..2 {
-            let stored = tx
-                .query_opt(lock, &[&w.collection, &w.key, &w.user_id])
-                .await
-                .map_err(db_err)?;
-            let stored: Option<(String, i32, i64)> = match stored {
-                Some(r) => Some((get(&r, 0)?, get(&r, 1)?, get(&r, 2)?)),
-                None => None,
-            };
-            match storage::plan_write(
-                w,
-                stored.as_ref().map(|(v, wr, _)| (v.as_str(), *wr)),
-                caller,
-            )? {
-                WritePlan::Insert => {
-                    if tx.execute(insert, &args).await.map_err(db_err)? == 1 {
-                        create_time = Some(now);
-                        break;
-                    }
-                }
-                WritePlan::Update => {
-                    tx.execute(update, &args).await.map_err(db_err)?;
-                    create_time = stored.map(|(_, _, t)| t);
+        acks[i] = Some(write_one(tx, stmts, caller, &writes[i], now).await?);
+    }
+    Ok(acks.into_iter().flatten().collect())
+}
+
+/// Applies one write inside `tx` at time `now` (unix seconds): locks the
+/// stored row, decides with `storage::plan_write`, inserts or updates.
+/// Batches call it in `storage::write_order`.
+pub(super) async fn write_one(
+    tx: &Transaction<'_>,
+    stmts: &WriteStatements,
+    caller: StorageCaller,
+    w: &StorageWrite,
+    now: i64,
+) -> ApiResult<StorageAck> {
+    let (lock, insert, update) = (&stmts.lock, &stmts.insert, &stmts.update);
+    let version = storage::version_of(&w.value);
+    let args: [&(dyn tokio_postgres::types::ToSql + Sync); 8] = [
+        &w.collection,
+        &w.key,
+        &w.user_id,
+        &w.value,
+        &version,
+        &w.permission_read,
+        &w.permission_write,
+        &now,
+    ];
+    // Twice at most: an insert that loses to a concurrent one
+    // checks again against the row that writer committed.
+    let mut create_time = None;
+    for _ in 0..2 {
+        let stored = tx
+            .query_opt(lock, &[&w.collection, &w.key, &w.user_id])
+            .await
+            .map_err(db_err)?;
+        let stored: Option<(String, i32, i64)> = match stored {
+            Some(r) => Some((get(&r, 0)?, get(&r, 1)?, get(&r, 2)?)),
+            None => None,
+        };
+        match storage::plan_write(
+            w,
+            stored.as_ref().map(|(v, wr, _)| (v.as_str(), *wr)),
+            caller,
+        )? {
+            WritePlan::Insert => {
+                if tx.execute(insert, &args).await.map_err(db_err)? == 1 {
+                    create_time = Some(now);
                     break;
                 }
             }
+            WritePlan::Update => {
+                tx.execute(update, &args).await.map_err(db_err)?;
+                create_time = stored.map(|(_, _, t)| t);
+                break;
+            }
         }
-        // Lost two inserts in a row: only `*` or an object deleted
-        // and recreated meanwhile gets here; report a version clash.
-        let create_time = create_time.ok_or_else(storage::version_rejected)?;
-        acks[i] = Some(StorageAck {
-            collection: w.collection.clone(),
-            key: w.key.clone(),
-            user_id: w.user_id,
-            version,
-            create_time,
-            update_time: now,
-        });
     }
-    Ok(acks.into_iter().flatten().collect())
+    // Lost two inserts in a row: only `*` or an object deleted
+    // and recreated meanwhile gets here; report a version clash.
+    let create_time = create_time.ok_or_else(storage::version_rejected)?;
+    Ok(StorageAck {
+        collection: w.collection.clone(),
+        key: w.key.clone(),
+        user_id: w.user_id,
+        version,
+        create_time,
+        update_time: now,
+    })
 }

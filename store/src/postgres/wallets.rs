@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use kairos_core::error::ApiResult;
-use kairos_core::storage::{StorageAck, StorageCaller, StorageWrite};
 use kairos_core::time::now_micros;
 use kairos_core::wallet::{self, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 use tokio_postgres::{Statement, Transaction};
@@ -12,7 +11,6 @@ use uuid::Uuid;
 
 use super::pool::PgConn;
 use super::rows::get;
-use super::storage::{WriteStatements, storage_write_in};
 use super::{PgStore, db_err};
 use crate::{BoxFuture, WalletStore};
 use crate::{common, wallet_plan};
@@ -46,25 +44,6 @@ impl WalletStore for PgStore {
             let results = wallets_update_in(&tx, &stmts, &updates, ledger).await?;
             tx.commit().await.map_err(db_err)?;
             Ok(results)
-        })
-    }
-
-    fn multi_update(
-        &self,
-        caller: StorageCaller,
-        writes: Vec<StorageWrite>,
-        updates: Vec<WalletUpdate>,
-        ledger: bool,
-    ) -> BoxFuture<'_, ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)>> {
-        Box::pin(async move {
-            let mut conn = self.pool.get().await?;
-            let storage_stmts = WriteStatements::prepare(&mut conn).await?;
-            let wallet_stmts = WalletStatements::prepare(&mut conn).await?;
-            let tx = conn.client.transaction().await.map_err(db_err)?;
-            let acks = storage_write_in(&tx, &storage_stmts, caller, &writes).await?;
-            let results = wallets_update_in(&tx, &wallet_stmts, &updates, ledger).await?;
-            tx.commit().await.map_err(db_err)?;
-            Ok((acks, results))
         })
     }
 
@@ -131,14 +110,14 @@ impl WalletStore for PgStore {
 }
 
 /// The statements a wallet batch uses, prepared before its transaction.
-struct WalletStatements {
+pub(super) struct WalletStatements {
     lock: Statement,
     set: Statement,
     insert: Statement,
 }
 
 impl WalletStatements {
-    async fn prepare(conn: &mut PgConn) -> ApiResult<WalletStatements> {
+    pub(super) async fn prepare(conn: &mut PgConn) -> ApiResult<WalletStatements> {
         Ok(WalletStatements {
             lock: conn.prepare(LOCK).await?,
             set: conn.prepare(SET).await?,
@@ -148,7 +127,7 @@ impl WalletStatements {
 }
 
 /// Applies wallet updates inside `tx`; the caller commits.
-async fn wallets_update_in(
+pub(super) async fn wallets_update_in(
     tx: &Transaction<'_>,
     stmts: &WalletStatements,
     updates: &[WalletUpdate],

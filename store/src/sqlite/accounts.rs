@@ -321,41 +321,7 @@ impl Db {
     /// Sets the given fields ("" clears one). Like Nakama, it writes (and
     /// bumps `update_time`) only when some value actually differs.
     pub fn update_account(&self, user: Uuid, update: AccountUpdate) -> ApiResult<()> {
-        let fields = [
-            ("username", update.username),
-            ("display_name", update.display_name),
-            ("avatar_url", update.avatar_url),
-            ("lang_tag", update.lang_tag),
-            ("location", update.location),
-            ("timezone", update.timezone),
-        ];
-        let mut sets = Vec::new();
-        let mut differs = Vec::new();
-        let mut values: Vec<Option<String>> = Vec::new();
-        for (column, value) in fields {
-            if let Some(v) = value {
-                values.push(if v.is_empty() { None } else { Some(v) });
-                sets.push(format!("{column} = ?{}", values.len()));
-                differs.push(format!("{column} IS NOT ?{}", values.len()));
-            }
-        }
-        if sets.is_empty() {
-            return Ok(());
-        }
-        values.push(Some(now_secs().to_string()));
-        sets.push(format!("update_time = CAST(?{} AS INTEGER)", values.len()));
-        values.push(Some(user.to_string()));
-        let sql = format!(
-            "UPDATE users SET {} WHERE id = ?{} AND ({})",
-            sets.join(", "),
-            values.len(),
-            differs.join(" OR ")
-        );
-        self.write(|c| match exec(c, &sql, params_from_iter(values.iter())) {
-            Ok(_) => Ok(()),
-            Err(e) if violation(&e) == Some(Unique::Username) => Err(common::username_taken()),
-            Err(e) => Err(db_err(e)),
-        })
+        self.write(|c| account_update_in(c, user, &update))
     }
 
     /// Deletes the user, devices, friend edges (both ways, recounting the
@@ -499,4 +465,52 @@ pub(super) fn insert_account(c: &Connection, a: &NewAccount) -> rusqlite::Result
         }
     }
     Ok(())
+}
+
+/// Applies one account update on `c` (the writer, or a transaction on it;
+/// see `AccountStore::update_account`): sets the given fields, `""`
+/// clearing one, and bumps `update_time`, only when some value differs.
+/// A missing user changes nothing. AlreadyExists "Username is already in
+/// use." on a taken username.
+pub(super) fn account_update_in(
+    c: &Connection,
+    user: Uuid,
+    update: &AccountUpdate,
+) -> ApiResult<()> {
+    let fields = [
+        ("username", &update.username),
+        ("display_name", &update.display_name),
+        ("avatar_url", &update.avatar_url),
+        ("lang_tag", &update.lang_tag),
+        ("location", &update.location),
+        ("timezone", &update.timezone),
+        ("metadata", &update.metadata),
+    ];
+    let mut sets = Vec::new();
+    let mut differs = Vec::new();
+    let mut values: Vec<Option<String>> = Vec::new();
+    for (column, value) in fields {
+        if let Some(v) = value {
+            values.push(if v.is_empty() { None } else { Some(v.clone()) });
+            sets.push(format!("{column} = ?{}", values.len()));
+            differs.push(format!("{column} IS NOT ?{}", values.len()));
+        }
+    }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    values.push(Some(now_secs().to_string()));
+    sets.push(format!("update_time = CAST(?{} AS INTEGER)", values.len()));
+    values.push(Some(user.to_string()));
+    let sql = format!(
+        "UPDATE users SET {} WHERE id = ?{} AND ({})",
+        sets.join(", "),
+        values.len(),
+        differs.join(" OR ")
+    );
+    match exec(c, &sql, params_from_iter(values.iter())) {
+        Ok(_) => Ok(()),
+        Err(e) if violation(&e) == Some(Unique::Username) => Err(common::username_taken()),
+        Err(e) => Err(db_err(e)),
+    }
 }

@@ -10,7 +10,8 @@
 //!
 //! Each capability trait is implemented in the file for its concern, next
 //! to its SQL: `accounts.rs`, `sessions.rs`, `friends.rs`,
-//! `notifications.rs`, `messages.rs`, `groups.rs`, and `migration_runner.rs` (applying
+//! `notifications.rs`, `messages.rs`, `groups.rs`, `multi.rs` (Nakama's
+//! multi-update), and `migration_runner.rs` (applying
 //! the versioned migrations). This file holds the store type, its opening
 //! and the hop to a blocking thread.
 
@@ -22,6 +23,7 @@ mod groups;
 mod leaderboards;
 mod messages;
 mod migration_runner;
+mod multi;
 mod notifications;
 mod rows;
 mod sessions;

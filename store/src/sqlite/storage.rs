@@ -241,34 +241,44 @@ impl Db {
         })
     }
 
-    pub fn storage_delete(&self, caller: StorageCaller, mut ids: Vec<StorageId>) -> ApiResult<()> {
-        ids.sort();
+    pub fn storage_delete(&self, caller: StorageCaller, ids: Vec<StorageId>) -> ApiResult<()> {
         self.write(|c| {
             let tx = c
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db_err)?;
-            for id in &ids {
-                let mut sql = String::from(
-                    "DELETE FROM storage WHERE collection = ?1 AND key = ?2 AND user_id = ?3",
-                );
-                let mut args: Vec<Value> = vec![
-                    Value::Text(id.collection.clone()),
-                    Value::Text(id.key.clone()),
-                    Value::Text(id.user_id.to_string()),
-                ];
-                if !caller.is_system() {
-                    sql.push_str(" AND write > 0");
-                }
-                if !id.version.is_empty() {
-                    args.push(Value::Text(id.version.clone()));
-                    sql.push_str(" AND version = ?4");
-                }
-                let deleted = exec(&tx, &sql, params_from_iter(args.iter())).map_err(db_err)?;
-                if deleted == 0 && !(caller.is_system() && id.version.is_empty()) {
-                    return Err(storage::delete_rejected());
-                }
-            }
+            storage_delete_in(&tx, caller, ids)?;
             tx.commit().map_err(db_err)
         })
     }
+}
+
+/// Applies a delete batch inside `tx` (see [`StorageStore::storage_delete`]),
+/// in sorted order; the caller commits.
+pub(super) fn storage_delete_in(
+    tx: &rusqlite::Transaction<'_>,
+    caller: StorageCaller,
+    mut ids: Vec<StorageId>,
+) -> ApiResult<()> {
+    ids.sort();
+    for id in &ids {
+        let mut sql =
+            String::from("DELETE FROM storage WHERE collection = ?1 AND key = ?2 AND user_id = ?3");
+        let mut args: Vec<Value> = vec![
+            Value::Text(id.collection.clone()),
+            Value::Text(id.key.clone()),
+            Value::Text(id.user_id.to_string()),
+        ];
+        if !caller.is_system() {
+            sql.push_str(" AND write > 0");
+        }
+        if !id.version.is_empty() {
+            args.push(Value::Text(id.version.clone()));
+            sql.push_str(" AND version = ?4");
+        }
+        let deleted = exec(tx, &sql, params_from_iter(args.iter())).map_err(db_err)?;
+        if deleted == 0 && !(caller.is_system() && id.version.is_empty()) {
+            return Err(storage::delete_rejected());
+        }
+    }
+    Ok(())
 }

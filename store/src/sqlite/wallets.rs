@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use kairos_core::error::ApiResult;
-use kairos_core::storage::{StorageAck, StorageCaller, StorageWrite};
 use kairos_core::time::now_micros;
 use kairos_core::wallet::{self, WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
@@ -13,7 +12,6 @@ use uuid::Uuid;
 use super::SqliteStore;
 use super::db::{Db, db_err, exec};
 use super::rows::uuid_at;
-use super::storage::storage_write_in;
 use crate::{BoxFuture, WalletStore};
 use crate::{common, wallet_plan};
 
@@ -24,16 +22,6 @@ impl WalletStore for SqliteStore {
         ledger: bool,
     ) -> BoxFuture<'_, ApiResult<Vec<WalletUpdateResult>>> {
         Box::pin(self.blocking(move |db| db.wallets_update(&updates, ledger)))
-    }
-
-    fn multi_update(
-        &self,
-        caller: StorageCaller,
-        writes: Vec<StorageWrite>,
-        updates: Vec<WalletUpdate>,
-        ledger: bool,
-    ) -> BoxFuture<'_, ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)>> {
-        Box::pin(self.blocking(move |db| db.multi_update(caller, &writes, &updates, ledger)))
     }
 
     fn wallet_ledger_update(
@@ -70,25 +58,6 @@ impl Db {
             let results = wallets_update_in(&tx, updates, ledger)?;
             tx.commit().map_err(db_err)?;
             Ok(results)
-        })
-    }
-
-    /// A storage batch and wallet updates in one transaction: all or none.
-    pub fn multi_update(
-        &self,
-        caller: StorageCaller,
-        writes: &[StorageWrite],
-        updates: &[WalletUpdate],
-        ledger: bool,
-    ) -> ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)> {
-        self.write(|c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(db_err)?;
-            let acks = storage_write_in(&tx, caller, writes)?;
-            let results = wallets_update_in(&tx, updates, ledger)?;
-            tx.commit().map_err(db_err)?;
-            Ok((acks, results))
         })
     }
 }

@@ -17,6 +17,7 @@ mod groups;
 mod leaderboards;
 mod messages;
 mod migrations;
+mod multi;
 mod notifications;
 mod sessions;
 mod storage;
@@ -32,6 +33,7 @@ pub use groups::GroupStore;
 pub use leaderboards::LeaderboardStore;
 pub use messages::MessageStore;
 pub use migrations::{MigrationStatus, MigrationStore};
+pub use multi::MultiUpdateStore;
 pub use notifications::NotificationStore;
 pub use sessions::{Revocations, SessionStore};
 pub use storage::StorageStore;
@@ -53,6 +55,7 @@ pub trait Store:
     + MessageStore
     + StorageStore
     + WalletStore
+    + MultiUpdateStore
     + GroupStore
     + LeaderboardStore
     + TournamentStore
@@ -68,6 +71,7 @@ impl<T> Store for T where
         + MessageStore
         + StorageStore
         + WalletStore
+        + MultiUpdateStore
         + GroupStore
         + LeaderboardStore
         + TournamentStore

@@ -1,7 +1,6 @@
 //! Wallets and their ledger (see `kairos_core::wallet`).
 
 use kairos_core::error::ApiResult;
-use kairos_core::storage::{StorageAck, StorageCaller, StorageWrite};
 use kairos_core::wallet::{WalletLedgerItem, WalletUpdate, WalletUpdateResult};
 use uuid::Uuid;
 
@@ -19,18 +18,6 @@ pub trait WalletStore: Send + Sync + 'static {
         updates: Vec<WalletUpdate>,
         ledger: bool,
     ) -> BoxFuture<'_, ApiResult<Vec<WalletUpdateResult>>>;
-
-    /// Nakama's multi-update: a storage batch (as
-    /// [`crate::StorageStore::storage_write`]) and wallet updates (as
-    /// [`WalletStore::wallets_update`]) in one transaction; any rejection
-    /// of either rejects both.
-    fn multi_update(
-        &self,
-        caller: StorageCaller,
-        writes: Vec<StorageWrite>,
-        updates: Vec<WalletUpdate>,
-        ledger: bool,
-    ) -> BoxFuture<'_, ApiResult<(Vec<StorageAck>, Vec<WalletUpdateResult>)>>;
 
     /// Sets `metadata`'s fields over a ledger entry's metadata
     /// (`kairos_core::wallet::merge_metadata`); `None` if no entry has `id`.

@@ -260,6 +260,7 @@ pub(super) async fn update_account(
             .map(|t| if t.is_empty() { "en".to_string() } else { t }),
         location: body.location,
         timezone: body.timezone,
+        metadata: None,
     };
     if update.is_empty() {
         return Err(ApiError::invalid("No fields to update."));

@@ -8,6 +8,7 @@ mod hooks;
 mod leaderboards;
 mod logger;
 mod matches;
+mod multi;
 mod notifications;
 mod storage;
 mod streams;
@@ -38,6 +39,7 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     notifications::add(&m)?;
     storage::add(&m)?;
     wallet::add(&m)?;
+    multi::add(&m)?;
     streams::add(&m)?;
     matches::add(&m)?;
     leaderboards::add(&m)?;

@@ -26,7 +26,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             let LuaValue::Table(t) = v? else {
                 return Err(a.error(1, "expects a valid set of data"));
             };
-            writes.push(write(&a, &t)?);
+            writes.push(write_of(&a, 1, &t)?);
         }
         let nk = current.nk("storage_write")?;
         let acks = nk
@@ -105,73 +105,82 @@ fn ids(a: &Args, with_version: bool) -> mlua::Result<Vec<StorageId>> {
         let LuaValue::Table(t) = v? else {
             return Err(a.error(1, "expects a valid set of keys"));
         };
-        let text = |key: &str| {
-            field_string(&t, key).map_err(|_| a.error(1, &format!("expects {key} to be string")))
-        };
-        let collection =
-            text("collection")?.ok_or_else(|| a.error(1, "expects collection to be supplied"))?;
-        if collection.is_empty() {
-            return Err(a.error(1, "expects collection to be a non-empty string"));
-        }
-        let key = text("key")?.ok_or_else(|| a.error(1, "expects key to be supplied"))?;
-        if key.is_empty() {
-            return Err(a.error(1, "expects key to be a non-empty string"));
-        }
-        let user_id = match text("user_id")?.as_deref() {
-            None | Some("") => Uuid::nil(),
-            Some(s) => {
-                Uuid::parse_str(s).map_err(|_| a.error(1, "expects user_id to be a valid ID"))?
-            }
-        };
-        let version = if with_version {
-            text("version")?.unwrap_or_default()
-        } else {
-            String::new()
-        };
-        out.push(StorageId {
-            collection,
-            key,
-            user_id,
-            version,
-        });
+        out.push(id_of(a, 1, &t, with_version)?);
     }
     Ok(out)
 }
 
-fn write(a: &Args, t: &Table) -> mlua::Result<StorageWrite> {
+/// One object id (`{collection, key, user_id[, version]}`) of argument
+/// `n`; an absent `user_id` is the system owner.
+pub(super) fn id_of(a: &Args, n: usize, t: &Table, with_version: bool) -> mlua::Result<StorageId> {
     let text = |key: &str| {
-        field_string(t, key).map_err(|_| a.error(1, &format!("expects {key} to be string")))
+        field_string(t, key).map_err(|_| a.error(n, &format!("expects {key} to be string")))
     };
     let collection =
-        text("collection")?.ok_or_else(|| a.error(1, "expects collection to be supplied"))?;
+        text("collection")?.ok_or_else(|| a.error(n, "expects collection to be supplied"))?;
     if collection.is_empty() {
-        return Err(a.error(1, "expects collection to be a non-empty string"));
+        return Err(a.error(n, "expects collection to be a non-empty string"));
     }
-    let key = text("key")?.ok_or_else(|| a.error(1, "expects key to be supplied"))?;
+    let key = text("key")?.ok_or_else(|| a.error(n, "expects key to be supplied"))?;
     if key.is_empty() {
-        return Err(a.error(1, "expects key to be a non-empty string"));
+        return Err(a.error(n, "expects key to be a non-empty string"));
     }
     let user_id = match text("user_id")?.as_deref() {
         None | Some("") => Uuid::nil(),
         Some(s) => {
-            Uuid::parse_str(s).map_err(|_| a.error(1, "expects user_id to be a valid ID"))?
+            Uuid::parse_str(s).map_err(|_| a.error(n, "expects user_id to be a valid ID"))?
+        }
+    };
+    let version = if with_version {
+        text("version")?.unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Ok(StorageId {
+        collection,
+        key,
+        user_id,
+        version,
+    })
+}
+
+/// One object to write (`{collection, key, user_id, value, version,
+/// permission_read, permission_write}`) of argument `n`; permissions
+/// default to 1 (owner) and an absent `user_id` is the system owner.
+pub(super) fn write_of(a: &Args, n: usize, t: &Table) -> mlua::Result<StorageWrite> {
+    let text = |key: &str| {
+        field_string(t, key).map_err(|_| a.error(n, &format!("expects {key} to be string")))
+    };
+    let collection =
+        text("collection")?.ok_or_else(|| a.error(n, "expects collection to be supplied"))?;
+    if collection.is_empty() {
+        return Err(a.error(n, "expects collection to be a non-empty string"));
+    }
+    let key = text("key")?.ok_or_else(|| a.error(n, "expects key to be supplied"))?;
+    if key.is_empty() {
+        return Err(a.error(n, "expects key to be a non-empty string"));
+    }
+    let user_id = match text("user_id")?.as_deref() {
+        None | Some("") => Uuid::nil(),
+        Some(s) => {
+            Uuid::parse_str(s).map_err(|_| a.error(n, "expects user_id to be a valid ID"))?
         }
     };
     let value = match t.raw_get::<LuaValue>("value")? {
         LuaValue::Table(v) => match convert::to_json(&LuaValue::Table(v))? {
             serde_json::Value::Array(x) if x.is_empty() => "{}".to_string(),
             j @ serde_json::Value::Object(_) => j.to_string(),
-            _ => return Err(a.error(1, "expects value to be a table of key-value pairs")),
+            _ => return Err(a.error(n, "expects value to be a table of key-value pairs")),
         },
-        LuaValue::Nil => return Err(a.error(1, "expects value to be supplied")),
-        _ => return Err(a.error(1, "expects value to be table")),
+        LuaValue::Nil => return Err(a.error(n, "expects value to be supplied")),
+        _ => return Err(a.error(n, "expects value to be table")),
     };
     let perm = |key: &str, default: i32| -> mlua::Result<i32> {
         match t.raw_get::<LuaValue>(key)? {
             LuaValue::Nil => Ok(default),
             LuaValue::Integer(i) => Ok(i as i32),
             LuaValue::Number(f) => Ok(f as i32),
-            _ => Err(a.error(1, &format!("expects {key} to be number"))),
+            _ => Err(a.error(n, &format!("expects {key} to be number"))),
         }
     };
     Ok(StorageWrite {
