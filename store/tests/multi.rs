@@ -23,6 +23,7 @@ conformance!(
     account_checks_run_in_the_transaction,
     concurrent_account_deletes_do_not_deadlock,
     crossed_writes_and_deletes_do_not_deadlock,
+    storage_batches_and_account_deletes_do_not_deadlock,
 );
 
 fn user(b: &Backend) -> Uuid {
@@ -433,6 +434,53 @@ fn crossed_writes_and_deletes_do_not_deadlock(b: Backend) {
                 .run(move |s| async move { s.multi_update(c).await.map(drop) }),
             b.persist.run(move |s| async move {
                 s.storage_write(StorageCaller::System, batch)
+                    .await
+                    .map(drop)
+            }),
+        ];
+        for (i, reply) in replies.into_iter().enumerate() {
+            if let Err(e) = b.persist.block_on(reply) {
+                panic!("round {round}, call {i} failed: {e:?} (SQLSTATE 40P01 is a deadlock)");
+            }
+        }
+    }
+}
+
+/// A plain storage batch over a user's objects (locked in key order)
+/// against that user's account deletion, over and over. The objects'
+/// read permissions alternate, so the owner index (user, collection,
+/// read, key) scans them in another order than the batch's: on
+/// PostgreSQL a deletion that locked them as it scanned would deadlock
+/// (`40P01`) with the batch.
+fn storage_batches_and_account_deletes_do_not_deadlock(b: Backend) {
+    let b = b.migrated();
+    const ROUNDS: usize = 40;
+    const OBJECTS: usize = 12;
+    for round in 0..ROUNDS {
+        let u = user(&b);
+        let objects = move || -> Vec<StorageWrite> {
+            (0..OBJECTS)
+                .map(|i| StorageWrite {
+                    permission_read: if i % 2 == 0 { 2 } else { 1 },
+                    ..save(u, &format!("k{i:02}"), "")
+                })
+                .collect()
+        };
+        let first = objects();
+        b.call(move |s| {
+            Box::pin(async move { s.storage_write(StorageCaller::System, first).await })
+        })
+        .unwrap();
+        let replies = vec![
+            b.persist.run(move |s| async move {
+                s.storage_write(StorageCaller::System, objects())
+                    .await
+                    .map(drop)
+            }),
+            b.persist
+                .run(move |s| async move { s.delete_account(u).await }),
+            b.persist.run(move |s| async move {
+                s.storage_write(StorageCaller::System, objects())
                     .await
                     .map(drop)
             }),

@@ -270,6 +270,16 @@ impl AccountStore for PgStore {
             tx.execute("DELETE FROM notification WHERE user_id = $1", &[&user])
                 .await
                 .map_err(db_err)?;
+            // Lock the user's objects in the order storage batches lock
+            // them (collection, key, as bytes): the delete alone would lock
+            // them in the owner index's order, and deadlock with a batch.
+            tx.execute(
+                "SELECT 1 FROM storage WHERE user_id = $1
+                 ORDER BY collection COLLATE \"C\", key COLLATE \"C\" FOR UPDATE",
+                &[&user],
+            )
+            .await
+            .map_err(db_err)?;
             tx.execute("DELETE FROM storage WHERE user_id = $1", &[&user])
                 .await
                 .map_err(db_err)?;
