@@ -397,6 +397,62 @@ fn an_authoritative_match_written_in_lua() {
     assert!(r.text.contains(r#"joined\":1"#), "{}", r.text);
 }
 
+/// The Lua arena of the match bench (`benches/lua/`) plays the Rust
+/// `example.arena`'s game: an input moves its sender, every tick
+/// broadcasts `{"tick", "players": {"<id>": [x, y]}}` with op code 2, and
+/// a full match refuses a join.
+#[test]
+fn the_bench_arena_in_lua_plays_as_the_rust_one() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/lua");
+    let s = TestServer::start_with(
+        &Backend::Sqlite,
+        &["--runtime.path", &dir.to_string_lossy()],
+    );
+    let http = s.http();
+    let v = payload(&call(
+        &http,
+        "bench.create_arena",
+        None,
+        r#"{"tick_rate":30,"max_players":2}"#,
+    ));
+    let id = v["match_id"].as_str().expect("match_id").to_string();
+    let players: Vec<_> = (0..3).map(|_| http.device(&unique("lua-"))).collect();
+    let mut sockets: Vec<Ws> = players
+        .iter()
+        .map(|p| Ws::open(&s.addr, &p.token, ""))
+        .collect();
+    for (i, ws) in sockets.iter_mut().enumerate().take(2) {
+        let r = ws.request(&format!("j{i}"), "match_join", json!({ "match_id": id }));
+        assert_eq!(r["match"]["match_id"], json!(id), "{r}");
+    }
+    let r = sockets[2].request("j2", "match_join", json!({ "match_id": id }));
+    assert_eq!(r["error"]["message"], "match full", "{r}");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let input = b64.encode(r#"{"dx":1,"dy":0}"#);
+    sockets[0].send_json(
+        &json!({ "match_data_send": { "match_id": id, "op_code": "1", "data": input } }),
+    );
+    let me = players[0].user_id();
+    let mut last_tick = -1;
+    for _ in 0..300 {
+        let d = sockets[0].next_with("match_data");
+        assert_eq!(d["match_data"]["op_code"], "2", "{d}");
+        let data = b64
+            .decode(d["match_data"]["data"].as_str().unwrap())
+            .unwrap();
+        let state: Value = serde_json::from_slice(&data).unwrap();
+        let tick = state["tick"].as_i64().expect("a tick");
+        assert!(tick > last_tick, "{state}");
+        last_tick = tick;
+        assert_eq!(state["players"].as_object().unwrap().len(), 2, "{state}");
+        if state["players"][&me] == json!([1, 0]) {
+            return;
+        }
+    }
+    panic!("the input never moved its sender");
+}
+
 fn leaderboard_and_tournament_hooks_in_lua(backend: &Backend) {
     let s = start(backend);
     let http = s.http();
