@@ -1,6 +1,7 @@
 //! Lua modules (`--runtime.path`): Kairos's own test modules in
 //! `tests/lua/`, written in Nakama's style, called over HTTP and the
 //! socket; errors, limits, read-only globals, `require`, a before hook,
+//! realtime before and after hooks (`tests/lua/rt_hooks.lua`),
 //! the server API (storage, accounts, notifications, wallet, leaderboards,
 //! tournaments) from Lua, and the leaderboard-reset, tournament-end and
 //! tournament-reset hooks registered by a Lua module.
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 backend_tests!(
     storage_and_accounts_from_lua,
     before_hook_rewrites_and_refuses,
+    realtime_hooks_in_lua,
     leaderboard_and_tournament_hooks_in_lua
 );
 
@@ -309,6 +311,181 @@ fn before_hook_rewrites_and_refuses(backend: &Backend) {
     assert_eq!(http.get("/v2/account", &token).body["custom_id"], json!(id));
 }
 
+/// Sends a chat message whose content carries `rt_hooks.lua`'s marker.
+fn marked_chat(ws: &mut Ws, cid: &str, channel: &str, content: Value) -> Value {
+    ws.request(
+        cid,
+        "channel_message_send",
+        json!({ "channel_id": channel, "content": content.to_string() }),
+    )
+}
+
+fn realtime_hooks_in_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let (a, b) = (http.device(&unique("lua-")), http.device(&unique("lua-")));
+    let mut wa = Ws::open(&s.addr, &a.token, "");
+    let mut wb = Ws::open(&s.addr, &b.token, "");
+
+    // Before ChannelJoin (registered by Nakama's CamelCase name): the
+    // hook's table rewrites the target.
+    let x = unique("x");
+    let r = wa.request(
+        "j1",
+        "channel_join",
+        json!({ "target": format!("lua-rt-alias-{x}"), "type": 1 }),
+    );
+    assert_eq!(
+        r["channel"]["room_name"],
+        json!(format!("lua-rt-room-{x}")),
+        "{r}"
+    );
+    let channel = r["channel"]["id"].as_str().unwrap().to_string();
+    let a_session = r["channel"]["self"]["session_id"].clone();
+    assert!(a_session.is_string(), "{r}");
+    let r = wb.request(
+        "j2",
+        "channel_join",
+        json!({ "target": format!("lua-rt-room-{x}"), "type": 1 }),
+    );
+    assert_eq!(r["channel"]["id"], json!(channel), "{r}");
+
+    // Rewritten by the hook (registered in lower case): the other member
+    // gets what the hook made of it.
+    let r = marked_chat(
+        &mut wa,
+        "1",
+        &channel,
+        json!({ "lua_rt_hook": "rewrite", "text": "hi" }),
+    );
+    assert!(r.get("channel_message_ack").is_some(), "{r}");
+    let got = wb.next_with("channel_message");
+    let content: Value =
+        serde_json::from_str(got["channel_message"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        content,
+        json!({ "rewritten_by": "before", "text": "HI", "user_id": a.user_id() })
+    );
+
+    // Refused by error(): RUNTIME_FUNCTION_EXCEPTION with its message,
+    // whatever code the error carries; a table naming another message is
+    // refused with Nakama's text. Nothing is relayed; the session goes on.
+    let r = marked_chat(&mut wa, "2", &channel, json!({ "lua_rt_hook": "reject" }));
+    assert_eq!(
+        r["error"],
+        json!({ "code": 7, "message": "refused by the Lua realtime hook" }),
+        "{r}"
+    );
+    let r = marked_chat(
+        &mut wa,
+        "3",
+        &channel,
+        json!({ "lua_rt_hook": "reject_code" }),
+    );
+    assert_eq!(
+        r["error"],
+        json!({ "code": 7, "message": "refused with a code" }),
+        "{r}"
+    );
+    let r = marked_chat(&mut wa, "4", &channel, json!({ "lua_rt_hook": "retype" }));
+    assert_eq!(
+        r["error"],
+        json!({ "code": 7, "message": "Could not complete runtime Before function." }),
+        "{r}"
+    );
+    // An unmarked message passes as sent, and is the next one relayed.
+    let plain = json!({ "text": "plain" });
+    let r = marked_chat(&mut wa, "5", &channel, plain.clone());
+    assert!(r.get("channel_message_ack").is_some(), "{r}");
+    let got = wb.next_with("channel_message");
+    assert_eq!(got["channel_message"]["content"], json!(plain.to_string()));
+
+    // After: the hook gets (ctx, nil, the envelope served) and writes an
+    // object. Messages of a session are served in order, hook included,
+    // so the ping's answer comes after the hook ran.
+    let key = unique("k");
+    let sent = json!({ "lua_rt_hook": "after", "key": key }).to_string();
+    let r = wa.request(
+        "6",
+        "channel_message_send",
+        json!({ "channel_id": channel, "content": sent }),
+    );
+    assert!(r.get("channel_message_ack").is_some(), "{r}");
+    assert!(wa.request("7", "ping", json!({})).get("pong").is_some());
+    let r = http.send(
+        "POST",
+        "/v2/storage",
+        &a.token,
+        &json!({ "object_ids": [
+            { "collection": "lua_rt_hooks", "key": key, "user_id": a.user_id() }
+        ] }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let value: Value =
+        serde_json::from_str(r.body["objects"][0]["value"].as_str().expect("object")).unwrap();
+    assert_eq!(
+        value,
+        json!({
+            "mode": "after",
+            "channel_id": channel,
+            "content": sent,
+            "out_is_nil": true,
+            "session_id": a_session,
+        })
+    );
+    // ... and the message itself went out as usual.
+    let got = wb.next_with("channel_message");
+    assert_eq!(got["channel_message"]["content"], json!(sent));
+    // A refused message runs no after hook.
+    let key = unique("k");
+    marked_chat(
+        &mut wa,
+        "8",
+        "no-such-channel",
+        json!({ "lua_rt_hook": "after", "key": key }),
+    );
+    assert!(wa.request("9", "ping", json!({})).get("pong").is_some());
+    let r = http.send(
+        "POST",
+        "/v2/storage",
+        &a.token,
+        &json!({ "object_ids": [
+            { "collection": "lua_rt_hooks", "key": key, "user_id": a.user_id() }
+        ] }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, json!({}), "{}", r.text);
+
+    // Disabled (the hook returns nil): Nakama's error, then the session
+    // ends; the message is not relayed (the other member's next message
+    // is its own).
+    let r = marked_chat(&mut wa, "10", &channel, json!({ "lua_rt_hook": "disable" }));
+    assert_eq!(
+        r["error"],
+        json!({ "code": 1, "message": "Requested resource was not found." }),
+        "{r}"
+    );
+    // The server closes the session (by a close frame or a reset); the
+    // message was not relayed, to its sender either.
+    let (close, seen) = wa.until_close();
+    assert!(
+        seen.iter()
+            .filter_map(|v| v["channel_message"]["content"].as_str())
+            .all(|c| !c.contains("disable")),
+        "{seen:?} {close:?}"
+    );
+    let r = marked_chat(&mut wb, "11", &channel, json!({ "text": "still here" }));
+    assert!(r.get("channel_message_ack").is_some(), "{r}");
+    let got = wb.next_with("channel_message");
+    assert!(
+        got["channel_message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("still here"),
+        "{got}"
+    );
+}
+
 #[test]
 fn a_failing_module_stops_the_start_naming_its_file_and_line() {
     kairos_tests::build_server_binary();
@@ -340,6 +517,25 @@ fn a_failing_module_stops_the_start_naming_its_file_and_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("broken.lua:1:"), "{stderr}");
+    // A realtime hook on a name Nakama would never match (the envelope
+    // field rather than the message type).
+    std::fs::write(
+        dir.join("broken.lua"),
+        "local nk = require(\"nakama\")\nnk.register_rt_before(function(c, e) return e end, \"channel_join\")\n",
+    )
+    .unwrap();
+    let out = Command::new(kairos_tests::server::binary())
+        .args(["--data_dir", &dir.to_string_lossy(), "--runtime.path"])
+        .arg(&dir)
+        .args(["--socket.port", "0", "--shards", "1"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("realtime message \"channel_join\", which is not one a client sends"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
