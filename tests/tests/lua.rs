@@ -641,7 +641,10 @@ fn the_bench_arena_in_lua_plays_as_the_rust_one() {
         let tick = state["tick"].as_i64().expect("a tick");
         assert!(tick > last_tick, "{state}");
         last_tick = tick;
-        assert_eq!(state["players"].as_object().unwrap().len(), 2, "{state}");
+        // Both players, or only the first in states from before the second
+        // joined.
+        let n = state["players"].as_object().unwrap().len();
+        assert!(n == 1 || n == 2, "{state}");
         if state["players"][&me] == json!([1, 0]) {
             return;
         }
