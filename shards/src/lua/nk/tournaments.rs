@@ -1,11 +1,64 @@
-//! `tournament_create`, `tournament_delete`, `tournament_join` and
-//! `tournament_record_write`, with the arguments, defaults and words of
-//! Nakama's Lua module.
+//! `tournament_create`, `tournament_delete`, `tournament_join`,
+//! `tournaments_get_id`, `tournament_list`, `tournament_record_write`,
+//! `tournament_record_delete`, `tournament_records_list` and
+//! `tournament_records_haystack`, with the arguments, defaults, words and
+//! tables of Nakama's Lua module.
 
-use mlua::Value as LuaValue;
+use kairos_core::tournament::Tournament;
+use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
-use super::leaderboards::{metadata, operator, override_number, record_table, sort_order};
+use super::groups::cursor_value;
+use super::leaderboards::{
+    haystack_args, id_list, list_args, metadata, metadata_value, operator, override_number,
+    owner_list, record_table, records_result, sort_order,
+};
 use super::{Args, Module, server_error};
+
+/// A tournament as Nakama's Lua returns it, seen now: `sort_order` as a
+/// string, the window and `can_enter` of the current period, the resets
+/// and end time `nil` when unset.
+fn tournament_table(lua: &Lua, tn: &Tournament) -> mlua::Result<Table> {
+    let now = kairos_core::time::now_secs();
+    let w = tn.window(now);
+    let lb = &tn.leaderboard;
+    let t = lua.create_table()?;
+    t.raw_set("id", lb.id.as_str())?;
+    t.raw_set("title", tn.title.as_str())?;
+    t.raw_set("description", tn.description.as_str())?;
+    t.raw_set("category", tn.category)?;
+    t.raw_set("sort_order", lb.sort_order.as_i32().to_string())?;
+    t.raw_set("size", tn.size_at(now))?;
+    t.raw_set("max_size", tn.max_size)?;
+    t.raw_set("max_num_score", tn.max_num_score)?;
+    t.raw_set("duration", tn.duration as f64)?;
+    t.raw_set("start_active", w.start_active as f64)?;
+    t.raw_set("end_active", w.end_active as f64)?;
+    t.raw_set("can_enter", tn.can_enter(now))?;
+    if w.expiry != 0 {
+        t.raw_set("next_reset", w.expiry as f64)?;
+    }
+    let prev = tn.prev_reset(now);
+    if prev != 0 {
+        t.raw_set("prev_reset", prev as f64)?;
+    }
+    t.raw_set("metadata", metadata_value(lua, &lb.metadata)?)?;
+    t.raw_set("create_time", lb.create_time as f64)?;
+    t.raw_set("start_time", tn.start_time as f64)?;
+    if tn.end_time != 0 {
+        t.raw_set("end_time", tn.end_time as f64)?;
+    }
+    t.raw_set("operator", lb.operator.as_api_name())?;
+    t.raw_set("join_required", tn.join_required)?;
+    Ok(t)
+}
+
+fn tournaments_table(lua: &Lua, list: &[Tournament]) -> mlua::Result<Table> {
+    let t = lua.create_table_with_capacity(list.len(), 0)?;
+    for (i, tn) in list.iter().enumerate() {
+        t.raw_set(i + 1, tournament_table(lua, tn)?)?;
+    }
+    Ok(t)
+}
 
 /// An optional integer argument.
 fn opt_int(a: &Args, n: usize, default: i64) -> mlua::Result<i64> {
@@ -115,6 +168,107 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         nk.tournament_join(&id, owner, &username)
             .await
             .map_err(|e| server_error("error joining tournament", e))
+    })?;
+    m.async_fn("tournaments_get_id", |lua, current, a| async move {
+        let ids = id_list(&a)?;
+        if ids.is_empty() {
+            return lua.create_table();
+        }
+        let nk = current.nk("tournaments_get_id")?;
+        let list = nk
+            .tournaments_get_id(&ids)
+            .await
+            .map_err(|e| server_error("failed to get tournaments", e))?;
+        tournaments_table(&lua, &list)
+    })?;
+    m.async_fn("tournament_list", |lua, current, a| async move {
+        let category_start = opt_int(&a, 1, 0)?;
+        if !(0..128).contains(&category_start) {
+            return Err(a.error(1, "categoryStart must be 0-127"));
+        }
+        let category_end = opt_int(&a, 2, 0)?;
+        if !(0..128).contains(&category_end) {
+            return Err(a.error(2, "categoryEnd must be 0-127"));
+        }
+        if category_start > category_end {
+            return Err(a.error(2, "categoryEnd must be >= categoryStart"));
+        }
+        // Nakama's defaults of -1 fail its own checks: both times are
+        // needed.
+        let start_time = opt_int(&a, 3, -1)?;
+        if start_time < 0 {
+            return Err(a.error(3, "startTime must be >= -1"));
+        }
+        let end_time = opt_int(&a, 4, -1)?;
+        if end_time < 0 {
+            return Err(a.error(4, "endTime must be >= -1"));
+        }
+        if start_time > end_time {
+            return Err(a.error(4, "endTime must be >= startTime"));
+        }
+        let limit = opt_int(&a, 5, 10)?;
+        if !(1..=100).contains(&limit) {
+            return Err(a.error(5, "limit must be 1-100"));
+        }
+        let cursor = a.opt_string(6, "")?;
+        let nk = current.nk("tournament_list")?;
+        let (list, next) = nk
+            .tournament_list(
+                (category_start, category_end),
+                (start_time, end_time),
+                limit as usize,
+                &cursor,
+            )
+            .await
+            .map_err(|e| {
+                if e.message == "expects cursor to be valid when provided" {
+                    a.error(6, &e.message)
+                } else {
+                    server_error("error listing tournaments", e)
+                }
+            })?;
+        Ok((tournaments_table(&lua, &list)?, cursor_value(&lua, &next)?))
+    })?;
+    m.async_fn("tournament_records_list", |lua, current, a| async move {
+        let id = tournament_id(&a)?;
+        let owners = owner_list(&a)?;
+        if owners.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(MultiValue::from_vec(vec![LuaValue::Table(
+                lua.create_table()?,
+            )]));
+        }
+        let (limit, cursor, expiry) = list_args(&a)?;
+        let nk = current.nk("tournament_records_list")?;
+        let list = nk
+            .tournament_records_list(&id, owners.unwrap_or_default(), limit, &cursor, expiry)
+            .await
+            .map_err(|e| server_error("error listing tournament records", e))?;
+        records_result(&lua, &list, false)
+    })?;
+    m.async_fn(
+        "tournament_records_haystack",
+        |lua, current, a| async move {
+            let id = tournament_id(&a)?;
+            let (owner, limit, cursor, expiry) = haystack_args(&a)?;
+            let nk = current.nk("tournament_records_haystack")?;
+            let list = nk
+                .tournament_records_haystack(&id, owner, limit, &cursor, expiry)
+                .await
+                .map_err(|e| server_error("error listing tournament records haystack", e))?;
+            records_result(&lua, &list, true)
+        },
+    )?;
+    m.async_fn("tournament_record_delete", |_lua, current, a| async move {
+        let id = tournament_id(&a)?;
+        let owner = a.uuid(
+            2,
+            "expects owner ID to be a valid identifier",
+            "expects owner ID to be a valid identifier",
+        )?;
+        let nk = current.nk("tournament_record_delete")?;
+        nk.tournament_record_delete(&id, owner)
+            .await
+            .map_err(|e| server_error("error deleting tournament record", e))
     })?;
     m.async_fn("tournament_record_write", |lua, current, a| async move {
         let id = tournament_id(&a)?;
