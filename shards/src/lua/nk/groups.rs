@@ -312,7 +312,8 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         let cursor = a.opt_string(4, "")?;
         let nk = current.nk("group_users_list")?;
         let (members, next) = nk
-            .group_users_list(group, limit as usize, state, &cursor)
+            // Kairos's pages hold at most 100 members; the cursor goes on.
+            .group_users_list(group, limit.min(100) as usize, state, &cursor)
             .await
             .map_err(|e| server_error("error while trying to list users in a group", e))?;
         let list = sequence(&lua, &members, |m| {

@@ -60,14 +60,6 @@ fn tournaments_table(lua: &Lua, list: &[Tournament]) -> mlua::Result<Table> {
     Ok(t)
 }
 
-/// An optional integer argument.
-fn opt_int(a: &Args, n: usize, default: i64) -> mlua::Result<i64> {
-    match a.get(n) {
-        LuaValue::Nil => Ok(default),
-        _ => a.int(n),
-    }
-}
-
 fn tournament_id(a: &Args) -> mlua::Result<String> {
     let id = a.string(1)?;
     if id.is_empty() {
@@ -85,7 +77,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .ok_or_else(|| a.error(3, "expects sort order to be 'asc' or 'desc'"))?;
         let op = operator(&a.opt_string(4, "best")?)
             .ok_or_else(|| a.error(4, "expects operator to be 'best', 'set', 'decr' or 'incr'"))?;
-        let duration = opt_int(&a, 5, 0)?;
+        let duration = a.opt_int(5, 0)?;
         if duration <= 0 {
             return Err(a.error(5, "duration must be > 0"));
         }
@@ -99,26 +91,26 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         };
         let title = a.opt_string(8, "")?;
         let description = a.opt_string(9, "")?;
-        let category = opt_int(&a, 10, 0)?;
+        let category = a.opt_int(10, 0)?;
         if !(0..128).contains(&category) {
             return Err(a.error(10, "category must be 0-127"));
         }
-        let start_time = opt_int(&a, 11, 0)?;
+        let start_time = a.opt_int(11, 0)?;
         if start_time < 0 {
             return Err(a.error(11, "startTime must be >= 0."));
         }
-        let end_time = opt_int(&a, 12, 0)?;
+        let end_time = a.opt_int(12, 0)?;
         if end_time != 0 && end_time <= start_time {
             return Err(a.error(
                 12,
                 "endTime must be > startTime. Use 0 to indicate a tournament that never ends.",
             ));
         }
-        let max_size = opt_int(&a, 13, 0)?;
+        let max_size = a.opt_int(13, 0)?;
         if max_size < 0 {
             return Err(a.error(13, "maxSize must be >= 0"));
         }
-        let max_num_score = opt_int(&a, 14, 0)?;
+        let max_num_score = a.opt_int(14, 0)?;
         if max_num_score < 0 {
             return Err(a.error(14, "maxNumScore must be >= 0"));
         }
@@ -182,11 +174,11 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         tournaments_table(&lua, &list)
     })?;
     m.async_fn("tournament_list", |lua, current, a| async move {
-        let category_start = opt_int(&a, 1, 0)?;
+        let category_start = a.opt_int(1, 0)?;
         if !(0..128).contains(&category_start) {
             return Err(a.error(1, "categoryStart must be 0-127"));
         }
-        let category_end = opt_int(&a, 2, 0)?;
+        let category_end = a.opt_int(2, 0)?;
         if !(0..128).contains(&category_end) {
             return Err(a.error(2, "categoryEnd must be 0-127"));
         }
@@ -195,18 +187,18 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         }
         // Nakama's defaults of -1 fail its own checks: both times are
         // needed.
-        let start_time = opt_int(&a, 3, -1)?;
+        let start_time = a.opt_int(3, -1)?;
         if start_time < 0 {
             return Err(a.error(3, "startTime must be >= -1"));
         }
-        let end_time = opt_int(&a, 4, -1)?;
+        let end_time = a.opt_int(4, -1)?;
         if end_time < 0 {
             return Err(a.error(4, "endTime must be >= -1"));
         }
         if start_time > end_time {
             return Err(a.error(4, "endTime must be >= startTime"));
         }
-        let limit = opt_int(&a, 5, 10)?;
+        let limit = a.opt_int(5, 10)?;
         if !(1..=100).contains(&limit) {
             return Err(a.error(5, "limit must be 1-100"));
         }
@@ -278,8 +270,8 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             "expects owner ID to be a valid identifier",
         )?;
         let username = a.opt_string(3, "")?;
-        let score = opt_int(&a, 4, 0)?;
-        let subscore = opt_int(&a, 5, 0)?;
+        let score = a.opt_int(4, 0)?;
+        let subscore = a.opt_int(5, 0)?;
         let meta = metadata(&a, 6, a.opt_table(6)?)?;
         let over = a.opt_string(7, "")?;
         let override_operator = if over.is_empty() {
