@@ -3,8 +3,10 @@
 //! socket; errors, limits, read-only globals, `require`, a before hook,
 //! realtime before and after hooks (`tests/lua/rt_hooks.lua`),
 //! the server API (storage, accounts, notifications, wallet, leaderboards,
-//! tournaments) from Lua, and the leaderboard-reset, tournament-end and
-//! tournament-reset hooks registered by a Lua module.
+//! tournaments) from Lua, the leaderboard-reset, tournament-end and
+//! tournament-reset hooks registered by a Lua module, and the social and
+//! listing calls (`tests/lua/social.lua`: groups, friends, leaderboard and
+//! tournament listings, wallets) checked over REST.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,7 +18,9 @@ backend_tests!(
     storage_and_accounts_from_lua,
     before_hook_rewrites_and_refuses,
     realtime_hooks_in_lua,
-    leaderboard_and_tournament_hooks_in_lua
+    leaderboard_and_tournament_hooks_in_lua,
+    groups_and_friends_from_lua,
+    listings_and_wallets_from_lua
 );
 
 /// This package's test modules.
@@ -696,4 +700,288 @@ fn leaderboard_and_tournament_hooks_in_lua(backend: &Backend) {
         &json!({ "board": board, "tournament": tournament }).to_string(),
     );
     assert_eq!(r.status, 200, "{}", r.text);
+}
+
+fn groups_and_friends_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let other = http.device(&unique("lua-"));
+    let third = http.device(&unique("lua-"));
+    let auth = bearer(&me.token);
+    let name = unique("lua-group-");
+    let v = payload(&call(
+        &http,
+        "social.groups",
+        Some(&auth),
+        &json!({ "name": name, "other_id": other.user_id(), "other_username": other.username() })
+            .to_string(),
+    ));
+    let id = v["id"].as_str().expect("the group's id").to_string();
+    // Game code that names no creator: the owner (see docs/lua.md).
+    assert_eq!(v["creator_id"], json!(me.user_id()), "{v}");
+    assert_eq!(
+        (&v["open"], &v["max_count"], &v["tier"]),
+        (&json!(true), &json!(10), &json!(1)),
+        "{v}"
+    );
+    assert_eq!(v["description"], "updated in lua", "{v}");
+    // Joined an open group; promoted to admin, demoted to member; kicked.
+    assert_eq!(
+        (&v["members"], &v["promoted_state"], &v["demoted_state"]),
+        (&json!(2), &json!(1), &json!(2)),
+        "{v}"
+    );
+    assert_eq!(v["after_kick"], 1, "{v}");
+    // Joined again and left.
+    assert_eq!((&v["rejoined"], &v["after_leave"]), (&json!(2), &json!(1)));
+    assert_eq!(v["banned"], json!(other.user_id()), "{v}");
+    assert_eq!((&v["my_state"], &v["my_group"]), (&json!(0), &json!(name)));
+    assert_eq!(
+        (&v["listed"], &v["cursor_is_nil"]),
+        (&json!(1), &json!(true))
+    );
+    assert_eq!(
+        v["bad_owner"],
+        "bad argument #1 to group_create (expects user ID to be a valid identifier)"
+    );
+    assert_eq!(
+        v["root_user"],
+        "bad argument #2 to group_users_add (cannot add the root user)"
+    );
+    assert_eq!(
+        v["open_missing"],
+        "bad argument #3 to groups_list (value expected)"
+    );
+    assert_eq!(
+        v["bad_limit"],
+        "bad argument #2 to user_groups_list (expects limit to be 1-100)"
+    );
+    assert_eq!(
+        v["not_admin"],
+        "error while trying to update group: Group not found or permission denied."
+    );
+    // The group made in Lua is listed over REST, with its members.
+    let r = http.get(&format!("/v2/group?name={name}&limit=10"), &other.token);
+    assert_eq!(r.body["groups"][0]["id"], json!(id), "{}", r.text);
+    assert_eq!(r.body["groups"][0]["description"], "updated in lua");
+    // Its one member left (a ban is listed only when asked for).
+    let r = http.get(&format!("/v2/group/{id}/user?limit=10"), &me.token);
+    let users = r.body["group_users"].as_array().expect("members");
+    assert_eq!(users.len(), 1, "{}", r.text);
+    assert_eq!(users[0]["user"]["id"], json!(me.user_id()), "{}", r.text);
+    let r = http.get(&format!("/v2/group/{id}/user?limit=10&state=4"), &me.token);
+    assert_eq!(
+        r.body["group_users"][0]["user"]["id"],
+        json!(other.user_id()),
+        "{}",
+        r.text
+    );
+    let v = payload(&call(
+        &http,
+        "social.group_delete",
+        None,
+        &json!({ "id": id }).to_string(),
+    ));
+    assert_eq!(v["found"], 0);
+    let r = http.get(&format!("/v2/group?name={name}&limit=10"), &me.token);
+    assert!(
+        r.body["groups"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        r.text
+    );
+
+    // Friends: an invite, accepted; a block by username.
+    let v = payload(&call(
+        &http,
+        "social.friends",
+        Some(&auth),
+        &json!({
+            "other_id": other.user_id(),
+            "other_username": other.username(),
+            "third_username": third.username(),
+        })
+        .to_string(),
+    ));
+    assert_eq!(
+        (&v["invited_state"], &v["invited_note"]),
+        (&json!(1), &json!("lua"))
+    );
+    assert_eq!(v["friend"], json!(other.user_id()), "{v}");
+    assert_eq!(v["friend_online"], false, "{v}");
+    assert_eq!(v["blocked"], json!(third.username()), "{v}");
+    assert_eq!(
+        v["self_add"],
+        "bad argument #3 to friends_add (cannot add self as friend)"
+    );
+    assert_eq!(
+        v["bad_limit"],
+        "bad argument #2 to friends_list (expects limit to be 1-1000)"
+    );
+    assert_eq!(
+        v["bad_state"],
+        "bad argument #3 to friends_list (expects state to be 0-3)"
+    );
+    assert_eq!(v["nobody"], "no valid ID or username was provided");
+    // Seen over REST by both sides.
+    let r = http.get("/v2/friend?limit=10", &me.token);
+    let states: Vec<(Value, Value)> = r.body["friends"]
+        .as_array()
+        .expect("friends")
+        .iter()
+        .map(|f| (f["user"]["id"].clone(), f["state"].clone()))
+        .collect();
+    assert!(
+        states.contains(&(json!(other.user_id()), json!(0))),
+        "{}",
+        r.text
+    );
+    assert!(
+        states.contains(&(json!(third.user_id()), json!(3))),
+        "{}",
+        r.text
+    );
+    let r = http.get("/v2/friend?limit=10", &other.token);
+    assert_eq!(r.body["friends"][0]["user"]["id"], json!(me.user_id()));
+    assert_eq!(r.body["friends"][0]["state"], 0, "{}", r.text);
+    // The invite and its acceptance were notified, as REST's are.
+    let r = http.get("/v2/notification?limit=10", &other.token);
+    assert!(r.text.contains(r#""code":-2"#), "{}", r.text);
+    let r = http.get("/v2/notification?limit=10", &me.token);
+    assert!(r.text.contains(r#""code":-3"#), "{}", r.text);
+    let v = payload(&call(
+        &http,
+        "social.unfriend",
+        Some(&auth),
+        &json!({ "other_id": other.user_id() }).to_string(),
+    ));
+    assert_eq!(v["left"], 1, "{v}");
+    let r = http.get("/v2/friend?limit=10", &other.token);
+    assert!(
+        r.body["friends"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        r.text
+    );
+}
+
+fn listings_and_wallets_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let other = http.device(&unique("lua-"));
+    let auth = bearer(&me.token);
+    let (board, tournament) = (unique("lua-slb-"), unique("lua-stn-"));
+    let ids = json!({ "board": board, "tournament": tournament, "other_id": other.user_id() })
+        .to_string();
+    let v = payload(&call(&http, "social.boards", Some(&auth), &ids));
+    assert_eq!(v["board_listed"], true, "{v}");
+    assert_eq!(
+        (&v["board_sort"], &v["board_operator"]),
+        (&json!("1"), &json!("best"))
+    );
+    assert_eq!(v["by_id"], 1, "{v}");
+    // A page of one, best first, the caller's own record beside it.
+    assert_eq!(v["first"], json!(other.user_id()), "{v}");
+    assert_eq!(
+        (&v["first_score"], &v["owner_score"]),
+        (&json!(70), &json!(50))
+    );
+    assert_eq!(
+        (&v["has_next"], &v["prev_is_nil"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(v["hay"], 2, "{v}");
+    // An empty owner list: one empty table back, as Nakama returns.
+    assert_eq!(v["empty_count"], 1, "{v}");
+    assert_eq!(
+        (
+            &v["tn_title"],
+            &v["tn_category"],
+            &v["tn_can_enter"],
+            &v["tn_cup"]
+        ),
+        (&json!("Social cup"), &json!(3), &json!(true), &json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["tn_join_required"], false, "{v}");
+    assert_eq!(
+        (&v["tn_listed"], &v["tn_cursor_is_nil"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(
+        (&v["tn_records"], &v["tn_top"]),
+        (&json!(2), &json!(9)),
+        "{v}"
+    );
+    assert_eq!(v["tn_hay"], 2, "{v}");
+    assert_eq!(v["tn_after_delete"], 1, "{v}");
+    assert_eq!(
+        v["no_times"],
+        "bad argument #3 to tournament_list (startTime must be >= -1)"
+    );
+    assert_eq!(
+        v["bad_categories"],
+        "bad argument #2 to tournament_list (categoryEnd must be >= categoryStart)"
+    );
+    assert_eq!(
+        v["bad_hay_limit"],
+        "bad argument #3 to leaderboard_records_haystack (limit must be 1-100)"
+    );
+    assert_eq!(
+        v["bad_list_limit"],
+        "bad argument #1 to leaderboard_list (limit must be 1-100)"
+    );
+    assert_eq!(
+        v["bad_owner"],
+        "bad argument #2 to tournament_records_list (expects each owner ID to be a valid identifier)"
+    );
+    // What Lua wrote and deleted, seen over REST.
+    let r = http.get(&format!("/v2/leaderboard/{board}?limit=10"), &me.token);
+    assert_eq!(
+        r.body["records"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.text
+    );
+    let r = http.get(&format!("/v2/tournament/{tournament}?limit=10"), &me.token);
+    let records = r.body["records"].as_array().expect("records");
+    assert_eq!(records.len(), 1, "{}", r.text);
+    assert_eq!(records[0]["owner_id"], json!(me.user_id()), "{}", r.text);
+    let v = payload(&call(&http, "social.boards_teardown", None, &ids));
+    assert_eq!(v, json!({ "boards": 0, "tournaments": 0 }));
+
+    // Wallets: two users at once, with a ledger entry edited from Lua.
+    let v = payload(&call(&http, "social.wallets", Some(&auth), &ids));
+    assert_eq!(v["results"], 2, "{v}");
+    assert_eq!((&v["updated"], &v["previous"]), (&json!(5), &json!(0)));
+    assert_eq!(
+        (&v["items"], &v["change"], &v["cursor"]),
+        (&json!(1), &json!(5), &json!(""))
+    );
+    assert_eq!(v["edited_note"], "edited", "{v}");
+    assert_eq!(
+        (&v["merged_why"], &v["merged_note"]),
+        (&json!("lua"), &json!("edited")),
+        "{v}"
+    );
+    assert_eq!(
+        v["no_changeset"],
+        "bad argument #1 to wallets_update (expects changeset to be supplied)"
+    );
+    assert_eq!(
+        v["bad_user"],
+        "bad argument #1 to wallets_update (expects user_id to be a valid ID)"
+    );
+    assert_eq!(
+        v["bad_ledger_id"],
+        "bad argument #1 to wallet_ledger_update (expects a valid id)"
+    );
+    assert_eq!(
+        v["bad_ledger_limit"],
+        "bad argument #1 to wallet_ledger_list (expects limit to be 0-100)"
+    );
+    let r = http.get("/v2/account", &me.token);
+    assert_eq!(r.body["wallet"], r#"{"gems":5}"#, "{}", r.text);
+    let r = http.get("/v2/account", &other.token);
+    assert_eq!(r.body["wallet"], r#"{"gems":2}"#, "{}", r.text);
 }
