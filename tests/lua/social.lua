@@ -142,7 +142,28 @@ nk.register_rpc(function(context, payload)
   local thay = nk.tournament_records_haystack(p.tournament, p.other_id, 10)
   nk.tournament_record_delete(p.tournament, p.other_id)
   local after_delete = nk.tournament_records_list(p.tournament, nil, 10)
+
+  -- A ranked board: a listing from rank 2's cursor, then ranks turned off.
+  local ranked = p.board .. "-ranked"
+  nk.leaderboard_create(ranked, true, "desc", "best", "", nil, true)
+  nk.leaderboard_record_write(ranked, me, "", 50)
+  nk.leaderboard_record_write(ranked, p.other_id, "", 70)
+  local from_two = nk.leaderboard_records_list(ranked, nil, 1,
+    nk.leaderboard_records_list_cursor_from_rank(ranked, 2))
+  local rank_one = nk.leaderboard_records_list_cursor_from_rank(ranked, 1)
+  local bad_rank = refusal(nk.leaderboard_records_list_cursor_from_rank, ranked, 0)
+  nk.leaderboard_ranks_disable(ranked)
+  local unranked = refusal(nk.leaderboard_records_list_cursor_from_rank, ranked, 2)
+  nk.tournament_ranks_disable(p.tournament)
+  local not_a_tournament = refusal(nk.tournament_ranks_disable, ranked)
+  nk.leaderboard_delete(ranked)
   return nk.json_encode({
+    from_two = from_two[1].owner_id,
+    from_two_rank = from_two[1].rank,
+    rank_one = rank_one,
+    bad_rank = bad_rank,
+    unranked = unranked,
+    not_a_tournament = not_a_tournament,
     board_listed = board ~= nil,
     board_sort = board.sort_order,
     board_operator = board.operator,

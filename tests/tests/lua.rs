@@ -927,6 +927,26 @@ fn listings_and_wallets_from_lua(backend: &Backend) {
         v["bad_hay_limit"],
         "bad argument #3 to leaderboard_records_haystack (limit must be 1-100)"
     );
+    // A listing from rank 2's cursor starts at rank 2; rank 1 is the
+    // first page; with ranks off there is no rank to start from.
+    assert_eq!(v["from_two"], json!(me.user_id()), "{v}");
+    assert_eq!(v["from_two_rank"], 2, "{v}");
+    assert_eq!(v["rank_one"], "", "{v}");
+    assert_eq!(
+        v["bad_rank"],
+        "bad argument #2 to leaderboard_records_list_cursor_from_rank (invalid rank - must be > 1)"
+    );
+    assert!(
+        v["unranked"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed to get cursor from rank: rank entry 1 not found"),
+        "{v}"
+    );
+    assert_eq!(
+        v["not_a_tournament"],
+        "error disabling tournament ranks: tournament not found"
+    );
     assert_eq!(
         v["bad_list_limit"],
         "bad argument #1 to leaderboard_list (limit must be 1-100)"

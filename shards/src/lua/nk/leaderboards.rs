@@ -378,5 +378,33 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .map_err(|e| server_error("error deleting leaderboard record", e))?;
         Ok(())
     })?;
+    m.async_fn(
+        "leaderboard_records_list_cursor_from_rank",
+        |_lua, current, a| async move {
+            let id = a.string(1)?;
+            if id.is_empty() {
+                return Err(a.error(1, "expects a leaderboard ID string"));
+            }
+            let rank = a.int(2)?;
+            if rank < 1 {
+                return Err(a.error(2, "invalid rank - must be > 1"));
+            }
+            let expiry = a.opt_int(3, 0)?;
+            let nk = current.nk("leaderboard_records_list_cursor_from_rank")?;
+            nk.leaderboard_records_list_cursor_from_rank(&id, rank, expiry)
+                .await
+                .map_err(|e| mlua::Error::RuntimeError(e.message.to_string()))
+        },
+    )?;
+    m.async_fn("leaderboard_ranks_disable", |_lua, current, a| async move {
+        let id = a.string(1)?;
+        if id.is_empty() {
+            return Err(a.error(1, "expects a leaderboard ID string"));
+        }
+        let nk = current.nk("leaderboard_ranks_disable")?;
+        nk.leaderboard_ranks_disable(&id)
+            .await
+            .map_err(|e| server_error("error disabling leaderboard ranks", e))
+    })?;
     Ok(())
 }

@@ -294,5 +294,15 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .map_err(|e| server_error("error writing tournament record", e))?;
         record_table(&lua, &record)
     })?;
+    m.async_fn("tournament_ranks_disable", |_lua, current, a| async move {
+        let id = a.string(1)?;
+        if id.is_empty() {
+            return Err(a.error(1, "expects a tournament ID string"));
+        }
+        let nk = current.nk("tournament_ranks_disable")?;
+        nk.tournament_ranks_disable(&id)
+            .await
+            .map_err(|e| server_error("error disabling tournament ranks", e))
+    })?;
     Ok(())
 }
