@@ -11,7 +11,9 @@
 //! internal ranges of [`is_internal`], and the client connects only to the
 //! checked addresses (so a name that resolves differently the second time
 //! cannot reach an internal address). Redirects, as Go's client follows
-//! them (up to 10), go through the same check.
+//! them (up to 10), go through the same check. The name lookup itself is
+//! the system's and is not bounded by the timeout; it holds only the
+//! request's own thread.
 
 use std::fmt;
 use std::io::{self, Read};
