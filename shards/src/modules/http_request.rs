@@ -407,6 +407,81 @@ mod tests {
         assert_eq!(allowed, vec!["127.0.0.1:80".parse().unwrap()]);
     }
 
+    /// A one-thread HTTPS server on loopback with a self-signed
+    /// certificate, answering each of its first `n` connections with 200
+    /// and `secure`.
+    fn tls_server(n: usize) -> SocketAddr {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::io::Write;
+        let (cert, key) = kairos_net::quic::tls::self_signed(&["localhost".into()]).unwrap();
+        let certs = CertificateDer::pem_slice_iter(cert.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+        let config = Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for tcp in listener.incoming().take(n) {
+                let Ok(tcp) = tcp else { continue };
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+                let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match tls.read(&mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                if head.ends_with(b"\r\n\r\n") {
+                    let _ = tls.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecure",
+                    );
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                }
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn an_unknown_certificate_is_refused_unless_insecure() {
+        let addr = tls_server(2);
+        let policy = HttpPolicy {
+            allow_private: true,
+            max_timeout: Duration::from_secs(10),
+            max_response_bytes: 1 << 20,
+        };
+        let mut req = HttpRequest {
+            url: format!("https://localhost:{}/", addr.port()),
+            method: "GET".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout: Duration::from_secs(10),
+            insecure: false,
+        };
+        let Err(HttpError::Request(e)) = send(&req, policy) else {
+            panic!("a self-signed certificate was accepted");
+        };
+        assert!(e.to_lowercase().contains("certificate"), "{e}");
+        req.insecure = true;
+        let r = send(&req, policy).unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"secure"[..]));
+    }
+
     #[test]
     fn header_names_are_written_as_go_writes_them() {
         assert_eq!(canonical_header("content-type"), "Content-Type");
