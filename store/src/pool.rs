@@ -185,6 +185,22 @@ impl Persist {
         Reply { rx }
     }
 
+    /// Runs a blocking closure (a slow hash, a blocking client library)
+    /// on the pool runtime's blocking threads, so that neither a shard nor
+    /// a pool worker that drives queries waits on it. Same reply as
+    /// [`Persist::run`].
+    pub fn blocking<T, F>(&self, f: F) -> Reply<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |_store| async move {
+            tokio::task::spawn_blocking(f)
+                .await
+                .map_err(|e| common::internal("blocking task", e))
+        })
+    }
+
     /// Waits for a future on the calling thread, parking it: for start-up,
     /// the CLI and tests. Never call it on a shard thread.
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {

@@ -4,9 +4,11 @@
 //! realtime before and after hooks (`tests/lua/rt_hooks.lua`),
 //! the server API (storage, accounts, notifications, wallet, leaderboards,
 //! tournaments) from Lua, the leaderboard-reset, tournament-end and
-//! tournament-reset hooks registered by a Lua module, and the social and
+//! tournament-reset hooks registered by a Lua module, the social and
 //! listing calls (`tests/lua/social.lua`: groups, friends, leaderboard and
-//! tournament listings, wallets) checked over REST.
+//! tournament listings, wallets) checked over REST, and (tests/lua/
+//! http.lua) `nk.http_request` against local servers the tests start, its
+//! refusal of internal addresses, AES, bcrypt and `cron_prev`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -1004,4 +1006,231 @@ fn listings_and_wallets_from_lua(backend: &Backend) {
     assert_eq!(r.body["wallet"], r#"{"gems":5}"#, "{}", r.text);
     let r = http.get("/v2/account", &other.token);
     assert_eq!(r.body["wallet"], r#"{"gems":2}"#, "{}", r.text);
+}
+
+/// A local HTTP server for `nk.http_request`: answers `/big` with 2,000
+/// bytes, `/missing` with 404, and anything else with 201 and the request
+/// it read (head and body); counts the connections it accepted.
+struct EchoServer {
+    addr: std::net::SocketAddr,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl EchoServer {
+    fn start() -> EchoServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(32) {
+                let Ok(mut stream) = stream else { continue };
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Self::answer(&mut stream);
+            }
+        });
+        EchoServer { addr, accepted }
+    }
+
+    fn answer(stream: &mut std::net::TcpStream) {
+        use std::io::{Read, Write};
+        let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            let n = stream.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap_or(0))
+            })
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            let n = stream.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                return;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let request_line = head.lines().next().unwrap_or_default();
+        let (status, body) = if request_line.contains(" /big ") {
+            ("200 OK", "x".repeat(2000))
+        } else if request_line.contains(" /missing ") {
+            ("404 Not Found", "nothing here".to_string())
+        } else {
+            let body = String::from_utf8_lossy(&buf[head_end..head_end + length]);
+            ("201 Created", format!("{head}{body}"))
+        };
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\nx-reply: pong\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+
+    fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A local server that accepts connections and never answers.
+fn silent_server() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(8) {
+            held.push(stream);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(120));
+    });
+    addr
+}
+
+/// What `http.request` (tests/lua/http.lua) returned for `request`.
+fn http_request(http: &Http, request: Value) -> Value {
+    payload(&call(http, "http.request", None, &request.to_string()))
+}
+
+#[test]
+fn http_request_reaches_an_allowed_local_server() {
+    let dir = modules_dir();
+    let s = TestServer::start_with(
+        &Backend::Sqlite,
+        &[
+            "--runtime.path",
+            &dir,
+            "--kairos.runtime.http_request_allow_private",
+            "true",
+            "--kairos.runtime.http_request_max_response_bytes",
+            "1000",
+        ],
+    );
+    let http = s.http();
+    let echo = EchoServer::start();
+    let base = format!("http://{}", echo.addr);
+    let v = http_request(
+        &http,
+        json!({
+            "url": format!("{base}/echo?q=1"),
+            "method": "post",
+            "headers": { "X-Kairos": "yes", "Content-Type": "text/plain" },
+            "body": "ping",
+        }),
+    );
+    assert_eq!(v["code"], 201, "{v}");
+    // Header names as Go's client gives them to Nakama's Lua.
+    assert_eq!(v["headers"]["X-Reply"], "pong", "{v}");
+    let body = v["body"].as_str().unwrap();
+    assert!(body.starts_with("POST /echo?q=1 HTTP/1.1\r\n"), "{body}");
+    assert!(
+        body.to_ascii_lowercase().contains("x-kairos: yes"),
+        "{body}"
+    );
+    assert!(body.ends_with("\r\n\r\nping"), "{body}");
+    // A status of error is a response, not a Lua error.
+    let v = http_request(&http, json!({ "url": format!("{base}/missing") }));
+    assert_eq!(v["code"], 404, "{v}");
+    assert_eq!(v["body"], "nothing here", "{v}");
+    // Past kairos.runtime.http_request_max_response_bytes.
+    let v = http_request(&http, json!({ "url": format!("{base}/big") }));
+    let e = v["error"].as_str().unwrap_or_default();
+    assert!(e.starts_with("HTTP response body error: "), "{v}");
+    // A server that never answers: the request's timeout ends the call
+    // with Nakama's error, and the shard goes on serving.
+    let silent = silent_server();
+    let v = http_request(
+        &http,
+        json!({ "url": format!("http://{silent}/"), "timeout": 300 }),
+    );
+    let e = v["error"].as_str().unwrap_or_default();
+    assert!(e.starts_with("HTTP request error: "), "{v}");
+    assert!(e.contains("timed out"), "{v}");
+    let r = call(&http, "lua.echo", None, "after");
+    assert_eq!(r.body["payload"], "after", "{}", r.text);
+}
+
+#[test]
+fn http_request_refuses_internal_addresses_by_default() {
+    let s = start(&Backend::Sqlite);
+    let http = s.http();
+    let echo = EchoServer::start();
+    let port = echo.addr.port();
+    // Loopback first: the private ranges below are only asked for once
+    // it is known that the check runs before any connection.
+    let refused = |url: String| {
+        let v = http_request(&http, json!({ "url": url }));
+        let e = v["error"].as_str().unwrap_or_default().to_string();
+        assert!(e.starts_with("HTTP request error: "), "{url}: {v}");
+        assert!(e.contains("is not allowed"), "{url}: {v}");
+    };
+    refused(format!("http://127.0.0.1:{port}/"));
+    refused(format!("http://localhost:{port}/"));
+    refused(format!("http://[::1]:{port}/"));
+    refused(format!("http://0.0.0.0:{port}/"));
+    assert_eq!(echo.accepted(), 0, "a refused request reached the server");
+    refused("http://10.0.0.1/".into());
+    refused("http://192.168.1.1/".into());
+    refused("http://169.254.169.254/latest/meta-data/".into());
+    refused("http://[::ffff:10.0.0.1]/".into());
+    // The arguments, checked as Nakama checks them.
+    let v = payload(&call(&http, "http.arguments", None, ""));
+    assert_eq!(
+        v["no_url"],
+        "bad argument #1 to http_request (expects URL string)"
+    );
+    assert_eq!(
+        v["bad_method"],
+        "bad argument #2 to http_request (expects method to be one of: 'get', 'post', 'put', 'patch', 'delete', 'head')"
+    );
+    assert_eq!(
+        v["no_headers"],
+        "bad argument #3 to http_request (table expected, got nil)"
+    );
+    assert_eq!(v["header_value"], "HTTP header values must be strings");
+}
+
+#[test]
+fn aes_bcrypt_and_cron_prev_from_lua() {
+    let s = start(&Backend::Sqlite);
+    let v = payload(&call(&s.http(), "http.codecs", None, ""));
+    // An IV of 16 bytes, then the input padded to a multiple of 4.
+    assert_eq!(v["aes128_len"], 16 + 8, "{v}");
+    assert_eq!(v["aes128_back"], "hello   ", "{v}");
+    assert_eq!(v["aes128_fresh_iv"], true, "{v}");
+    assert_eq!(v["aes256_len"], 16 + 12, "{v}");
+    assert_eq!(v["aes256_back"], "hello world!", "{v}");
+    assert_eq!(
+        v["aes_bad_key"],
+        "bad argument #2 to aes128_encrypt (expects key 16 bytes long)"
+    );
+    assert_eq!(
+        v["aes_empty"],
+        "bad argument #1 to aes256_decrypt (expects string)"
+    );
+    assert_eq!(v["aes_short"], "input too short");
+    assert_eq!(v["bcrypt_prefix"], "$2b$", "{v}");
+    assert_eq!(v["bcrypt_same"], true);
+    assert_eq!(v["bcrypt_other"], false);
+    assert_eq!(v["bcrypt_short"], false);
+    assert_eq!(
+        v["bcrypt_empty"],
+        "bad argument #2 to bcrypt_compare (expects string)"
+    );
+    assert_eq!(v["cron_prev"], 1_704_067_200);
+    assert_eq!(
+        v["cron_prev_zero"],
+        "bad argument #1 to cron_prev (expects timestamp in seconds)"
+    );
 }

@@ -34,6 +34,18 @@ pub struct RuntimeOptions {
     /// Most memory one Lua state may hold, in bytes; an allocation past
     /// it fails with a Lua error ("not enough memory"). 0 turns it off.
     pub lua_memory_limit_bytes: usize,
+    /// Whether `nk.http_request` may reach loopback, private (RFC 1918,
+    /// unique-local), link-local, shared (100.64/10) and unspecified
+    /// addresses. Off, game code cannot be turned into a probe of the
+    /// server's own network; every address a host resolves to is checked.
+    pub http_request_allow_private: bool,
+    /// Longest timeout `nk.http_request` may use, in milliseconds: a
+    /// larger one asked by game code is cut to it (Nakama's default of
+    /// 5,000 applies when none is given).
+    pub http_request_timeout_max_ms: u64,
+    /// Largest response body `nk.http_request` reads, in bytes; a longer
+    /// one fails the call with `HTTP response body error`.
+    pub http_request_max_response_bytes: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -45,6 +57,9 @@ impl Default for RuntimeOptions {
             match_input_queue: 128,
             lua_instruction_limit: 100_000_000,
             lua_memory_limit_bytes: 64 << 20,
+            http_request_allow_private: false,
+            http_request_timeout_max_ms: 30_000,
+            http_request_max_response_bytes: 4 << 20,
         }
     }
 }
@@ -59,6 +74,15 @@ impl RuntimeOptions {
         }
         if self.match_input_queue == 0 {
             return invalid("runtime.match_input_queue", "must be at least 1");
+        }
+        if self.http_request_timeout_max_ms == 0 {
+            return invalid("runtime.http_request_timeout_max_ms", "must be at least 1");
+        }
+        if self.http_request_max_response_bytes == 0 {
+            return invalid(
+                "runtime.http_request_max_response_bytes",
+                "must be at least 1",
+            );
         }
         Ok(())
     }
@@ -88,12 +112,22 @@ mod tests {
                 match_input_queue: 0,
                 ..Default::default()
             },
+            RuntimeOptions {
+                http_request_timeout_max_ms: 0,
+                ..Default::default()
+            },
+            RuntimeOptions {
+                http_request_max_response_bytes: 0,
+                ..Default::default()
+            },
         ];
         for (c, key) in cases.iter().zip([
             "rpc_timeout_ms",
             "max_tick_rate",
             "max_tick_rate",
             "match_input_queue",
+            "http_request_timeout_max_ms",
+            "http_request_max_response_bytes",
         ]) {
             let e = c.validate().unwrap_err().0;
             assert!(e.contains(&format!("kairos.runtime.{key}")), "{e}");

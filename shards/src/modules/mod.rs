@@ -22,6 +22,7 @@ mod friends;
 mod groups;
 pub(crate) mod guard;
 pub mod hooks;
+pub mod http_request;
 pub mod leaderboards;
 pub mod matches;
 pub mod matchmaker;
@@ -36,6 +37,7 @@ use std::sync::Arc;
 pub use builder::ServerBuilder;
 pub use context::{CallMode, Context};
 pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
+pub use http_request::{HttpError, HttpRequest, HttpResponse};
 pub use kairos_core::account::AccountUpdate;
 pub use kairos_core::error::{ApiError as Error, Code};
 pub use kairos_core::group::{

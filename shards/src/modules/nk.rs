@@ -568,9 +568,10 @@ impl Nk {
         crate::rt::sleep(d).await;
     }
 
-    /// Runs `f` on the persistence pool's threads and awaits its result:
-    /// the way to do CPU-heavy or blocking work (a slow hash, a blocking
-    /// client library) without stalling the shard.
+    /// Runs `f` on the persistence pool's blocking threads and awaits its
+    /// result: the way to do CPU-heavy or blocking work (a slow hash, a
+    /// blocking client library) without stalling the shard or the pool's
+    /// query workers.
     pub async fn blocking<T, F>(&self, f: F) -> ApiResult<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -579,9 +580,14 @@ impl Nk {
         self.shard
             .shared
             .persist
-            .run(move |_store| async move { Ok(f()) })
+            .blocking(f)
             .await
             .map_err(hide_internal)
+    }
+
+    /// The bcrypt cost of new hashes (`database.password_hash_cost`).
+    pub fn password_hash_cost(&self) -> u32 {
+        self.shard.shared.config.database.password_hash_cost
     }
 }
 

@@ -1,6 +1,7 @@
 //! Pure functions: `json_encode/decode`, `base64_*`, `base64url_*`,
 //! `base16_*`, `md5_hash`, `sha256_hash`, `hmac_sha256_hash`, `uuid_v4`,
-//! `uuid_bytes_to_string`, `uuid_string_to_bytes`, `time` and `cron_next`.
+//! `uuid_bytes_to_string`, `uuid_string_to_bytes`, `time`, `cron_next`
+//! and `cron_prev`.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
@@ -142,16 +143,25 @@ pub fn add(m: &Module) -> mlua::Result<()> {
     m.sync("time", |_, _, _| {
         Ok((kairos_core::time::now_micros() / 1000) as f64)
     })?;
-    m.sync("cron_next", |_, _, a| {
-        let expr = a.string(1)?;
-        if expr.is_empty() {
-            return Err(a.error(1, "expects cron string"));
-        }
-        let ts = a.int(2)?;
-        cron_next(&expr, ts)
-            .map(|t| t as f64)
-            .ok_or_else(|| a.error(1, "expects a valid cron string"))
-    })?;
+    for (name, find) in [
+        ("cron_next", cron_next as fn(&str, i64) -> Option<i64>),
+        ("cron_prev", cron_prev),
+    ] {
+        m.sync(name, move |_, _, a| {
+            let expr = a.string(1)?;
+            if expr.is_empty() {
+                return Err(a.error(1, "expects cron string"));
+            }
+            let ts = a.int(2)?;
+            if ts == 0 {
+                // Nakama names the first argument here too.
+                return Err(a.error(1, "expects timestamp in seconds"));
+            }
+            find(&expr, ts)
+                .map(|t| t as f64)
+                .ok_or_else(|| a.error(1, "expects a valid cron string"))
+        })?;
+    }
     Ok(())
 }
 
@@ -192,6 +202,17 @@ pub fn cron_next(expr: &str, ts: i64) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
+/// The last time strictly before `ts` (Unix seconds, UTC) that the
+/// 5-field cron `expr` matches, as Nakama's `cronexpr` `Last`.
+pub fn cron_prev(expr: &str, ts: i64) -> Option<i64> {
+    use chrono::TimeZone;
+    let cron: croner::Cron = expr.parse().ok()?;
+    let from = chrono::Utc.timestamp_opt(ts, 0).single()?;
+    cron.find_previous_occurrence(&from, false)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +228,12 @@ mod tests {
         // Every Monday at 00:00 (2024-01-01 is a Monday).
         assert_eq!(cron_next("0 0 * * 1", 1_704_067_200), Some(1_704_672_000));
         assert_eq!(cron_next("not a cron", 0), None);
+        // The midnight before 2024-01-01T10:00:00Z, and strictly before
+        // a matching instant (Nakama's test: the last day of the month).
+        assert_eq!(cron_prev("0 0 * * *", 1_704_103_200), Some(1_704_067_200));
+        assert_eq!(cron_prev("0 0 * * *", 1_704_067_200), Some(1_703_980_800));
+        // 2017-02-01T00:00:00Z → 2017-01-31T00:00:00Z.
+        assert_eq!(cron_prev("0 0 L * *", 1_485_907_200), Some(1_485_820_800));
+        assert_eq!(cron_prev("not a cron", 1), None);
     }
 }

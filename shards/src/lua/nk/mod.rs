@@ -4,9 +4,11 @@
 //! the server is awaited on the call's [`Nk`](crate::modules::Nk).
 
 mod codec;
+mod crypto;
 mod friends;
 mod groups;
 mod hooks;
+mod http;
 mod leaderboards;
 mod logger;
 mod matches;
@@ -37,6 +39,8 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     hooks::add(&m)?;
     logger::add(&m)?;
     codec::add(&m)?;
+    crypto::add(&m)?;
+    http::add(&m)?;
     users::add(&m)?;
     notifications::add(&m)?;
     storage::add(&m)?;
