@@ -34,6 +34,14 @@ pub struct RuntimeOptions {
     /// Most memory one Lua state may hold, in bytes; an allocation past
     /// it fails with a Lua error ("not enough memory"). 0 turns it off.
     pub lua_memory_limit_bytes: usize,
+    /// Whether the Lua modules of `runtime.path` reload when their files
+    /// change, without a restart: a background thread looks at the
+    /// directory every `lua_reload_interval_ms`. Off by default, as a
+    /// production node runs the code it started with; on for development.
+    pub lua_reload: bool,
+    /// How often the reload watcher looks at the modules directory, in
+    /// milliseconds (10 to 3,600,000).
+    pub lua_reload_interval_ms: u64,
 }
 
 impl Default for RuntimeOptions {
@@ -45,6 +53,8 @@ impl Default for RuntimeOptions {
             match_input_queue: 128,
             lua_instruction_limit: 100_000_000,
             lua_memory_limit_bytes: 64 << 20,
+            lua_reload: false,
+            lua_reload_interval_ms: 1000,
         }
     }
 }
@@ -59,6 +69,12 @@ impl RuntimeOptions {
         }
         if self.match_input_queue == 0 {
             return invalid("runtime.match_input_queue", "must be at least 1");
+        }
+        if !(10..=3_600_000).contains(&self.lua_reload_interval_ms) {
+            return invalid(
+                "runtime.lua_reload_interval_ms",
+                "must be between 10 and 3600000",
+            );
         }
         Ok(())
     }
@@ -88,12 +104,17 @@ mod tests {
                 match_input_queue: 0,
                 ..Default::default()
             },
+            RuntimeOptions {
+                lua_reload_interval_ms: 0,
+                ..Default::default()
+            },
         ];
         for (c, key) in cases.iter().zip([
             "rpc_timeout_ms",
             "max_tick_rate",
             "max_tick_rate",
             "match_input_queue",
+            "lua_reload_interval_ms",
         ]) {
             let e = c.validate().unwrap_err().0;
             assert!(e.contains(&format!("kairos.runtime.{key}")), "{e}");

@@ -81,6 +81,9 @@ pub struct Modules {
     /// The tournament end and reset hooks, if any.
     tournament_end: Option<Arc<dyn TournamentHookFn>>,
     tournament_reset: Option<Arc<dyn TournamentHookFn>>,
+    /// The Lua program cell when Lua modules reload
+    /// (`kairos.runtime.lua_reload`), for the metrics of its reloads.
+    lua_program: Option<Arc<crate::lua::ProgramCell>>,
 }
 
 /// The client message named `name`, as the realtime table spells it.
@@ -224,6 +227,16 @@ impl Modules {
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    /// Keeps the Lua program cell, whose reloads the metrics count.
+    pub(crate) fn set_lua_program(&mut self, cell: Arc<crate::lua::ProgramCell>) {
+        self.lua_program = Some(cell);
+    }
+
+    /// The Lua program cell, when Lua modules reload.
+    pub(crate) fn lua_program(&self) -> Option<&Arc<crate::lua::ProgramCell>> {
+        self.lua_program.as_ref()
     }
 
     /// The ids of every registered RPC, sorted.
