@@ -5,9 +5,10 @@
 //! `nk.match_create("match", params)` (from Lua or Rust) creates one.
 //!
 //! Each match gets a Lua state of its own, as in Nakama, made on the
-//! match's owner shard when the match is created and dropped when it
-//! ends; its callbacks run on that shard's tick clock through the
-//! existing [`MatchHandler`]. Callbacks are plain calls between ticks:
+//! match's owner shard when the match is created, from the program
+//! current then, and dropped when it ends (a reload does not change a
+//! running match's code); its callbacks run on that shard's tick clock
+//! through the existing [`MatchHandler`]. Callbacks are plain calls between ticks:
 //! the `nk` functions that wait on the server are not available in them
 //! (the pure ones are). The dispatcher's `broadcast_message`,
 //! `broadcast_message_deferred`, `match_kick` and `match_label_update`

@@ -18,7 +18,15 @@
 //! `runtime.lua_read_only_globals` makes them. Each call is held to an
 //! instruction budget and each state to a memory cap ([`limits`]).
 //!
-//! Files, one concept each: [`loader`] reads the modules, [`state`] makes
+//! The registry's Lua functions hold the node's [`ProgramCell`], not a
+//! program: with `kairos.runtime.lua_reload` on, [`reload`] swaps in a
+//! new [`Program`] when the files change and the new modules load. A
+//! call runs on the program current when it starts, to its end; a match
+//! keeps the program it was created with until it ends; a reload that
+//! fails changes nothing.
+//!
+//! Files, one concept each: [`loader`] reads the modules, [`cell`] holds
+//! the current program and [`reload`] replaces it, [`state`] makes
 //! and runs a state (libraries, `require`, frozen globals, calls),
 //! [`pool`] holds a shard's states, [`context`] builds the `ctx` table a
 //! function gets, [`convert`] maps Lua values to JSON and back,
