@@ -196,9 +196,9 @@ fn modules_reload_and_running_matches_keep_their_code() {
 
     // A reload that drops an RPC and a hook and adds an RPC: the dropped
     // RPC answers NOT_FOUND, the dropped hook lets requests through, the
-    // new RPC waits for a restart; all are logged.
+    // new RPC is served; all are logged.
     let without_create = rpc_module("three-three-three", "")
-        .replace("\"reload.create\"", "\"reload.created_later\"");
+        .replace("\"reload.create\"", "\"Reload.Created_Later\"");
     write(&dir.0, "reload_rpcs.lua", &without_create);
     wait_until("the third version serves", || {
         answer(&http, "reload.version", "") == "three-three-three"
@@ -206,7 +206,11 @@ fn modules_reload_and_running_matches_keep_their_code() {
     let r = call(&http, "reload.create", "");
     assert_eq!(r.status, 404, "{}", r.text);
     assert_eq!(r.body["message"], "RPC function not found", "{}", r.text);
-    assert_eq!(call(&http, "reload.created_later", "").status, 404);
+    // The new RPC, case-insensitively as any: it creates a match of the
+    // room module, whose code is still the second version.
+    let later = answer(&http, "RELOAD.created_later", "");
+    assert_eq!(answer(&http, "reload.signal", &later), "room-two-two");
+    assert_eq!(call(&http, "reload.never_registered", "").status, 404);
     http.device(&unique("reload-"));
     // (A slow writer may have had its two files loaded by two reloads.)
     let reloads = sample(&metrics, "kairos_lua_reloads_total").expect("reloads");
@@ -218,7 +222,10 @@ fn modules_reload_and_running_matches_keep_their_code() {
     let log = s.log();
     // (Quotes are escaped when the log is JSON.)
     let logged = |line: &str| log.contains(line) || log.contains(&line.replace('"', "\\\""));
-    assert!(logged(r#"RPC "reload.created_later" is new"#), "{log}");
+    assert!(
+        logged(r#"RPC "reload.created_later" is new: served from now on"#),
+        "{log}"
+    );
     assert!(logged(r#"RPC "reload.create" was removed"#), "{log}");
     assert!(
         logged(r#"before hook "authenticatedevice" was removed"#),

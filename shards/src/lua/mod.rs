@@ -77,12 +77,21 @@ pub(crate) struct Program {
     /// registrations). A reloaded program that no longer registers one of
     /// them answers it with a stand-in ([`state`]); empty at startup.
     pub routed: Arc<state::Registrations>,
+    /// The RPC ids (lower-cased, sorted) this program registers that the
+    /// registry does not have: a reload's new RPCs, which the registry's
+    /// fallback serves.
+    pub added_rpcs: Vec<String>,
 }
 
 impl Program {
     /// The next program of a node: `sources` run with this one's limits,
-    /// answering for `routed`.
-    fn next(&self, sources: Vec<Source>, routed: Arc<state::Registrations>) -> Program {
+    /// answering for `routed` and serving `added_rpcs`.
+    fn next(
+        &self,
+        sources: Vec<Source>,
+        routed: Arc<state::Registrations>,
+        added_rpcs: Vec<String>,
+    ) -> Program {
         Program {
             generation: self.generation + 1,
             modules: sources,
@@ -91,6 +100,7 @@ impl Program {
             max_states: self.max_states,
             once: self.once.clone(),
             routed,
+            added_rpcs,
         }
     }
 }
@@ -121,6 +131,7 @@ pub(crate) fn install(config: &Config, modules: &mut Modules) -> Result<usize, S
         max_states: config.runtime.lua_max_count.max(1),
         once: Arc::new(AtomicBool::new(false)),
         routed: Arc::new(state::Registrations::default()),
+        added_rpcs: Vec::new(),
     });
     let count = program.modules.len();
     // The startup state: no shard runs yet, so calls into the server fail
@@ -137,6 +148,14 @@ pub(crate) fn install(config: &Config, modules: &mut Modules) -> Result<usize, S
     drop(vm);
     if reloading {
         modules.set_lua_program(cell.clone());
+        // RPC ids a reload adds are served through the registry's
+        // fallback; the rest of what it adds waits for a restart.
+        let find = cell.clone();
+        modules.set_rpc_fallback(Arc::new(move |id: &str| {
+            let id = id.to_lowercase();
+            find.current().added_rpcs.binary_search(&id).ok()?;
+            Some(register::rpc(&find, id))
+        }));
         reload::watch(reload::Watch {
             cell,
             dir,

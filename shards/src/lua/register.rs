@@ -89,6 +89,14 @@ struct LuaFn {
     key: String,
 }
 
+/// The Lua RPC `id` (lower-cased): how an RPC a reload added is called.
+pub fn rpc(program: &Arc<ProgramCell>, id: String) -> Arc<dyn crate::modules::RpcFn> {
+    Arc::new(LuaFn {
+        program: program.clone(),
+        key: id,
+    })
+}
+
 /// Runs `call` in a leased state of the program current now (the call
 /// keeps it to its end, whatever reloads meanwhile) and gives the state
 /// back unless the call hit a limit.

@@ -15,10 +15,12 @@
 //!
 //! The registry is immutable, so what a reload registers is held to what
 //! the startup modules registered. The code of every RPC, hook and match
-//! module the registry knows changes freely. An RPC id, hook or match
-//! module that is new in the reload is logged as a warning naming it: it
-//! is served after a restart. One the reload dropped answers as if it
-//! were not there (an RPC with NOT_FOUND, a before hook passing its input
+//! module the registry knows changes freely. An RPC id that is new in
+//! the reload is served through the registry's fallback lookup (asked
+//! only for ids the registry lacks, so Rust RPCs keep theirs); a hook or
+//! match module that is new is logged as a warning naming it: it is
+//! served after a restart. One the reload dropped answers as if it were
+//! not there (an RPC with NOT_FOUND, a before hook passing its input
 //! through, other hooks doing nothing, a match module with "Match handler
 //! not found"), also with a warning, until a restart removes it.
 
@@ -111,7 +113,7 @@ fn reload(cell: &ProgramCell, dir: &Path, routed: &Arc<Registrations>, handlers:
     let loaded = loader::read_dir(dir).and_then(|sources| {
         // The check state answers for nothing but what the modules
         // register, so that its registrations are the modules' own.
-        let check = Arc::new(old.next(sources.clone(), Arc::default()));
+        let check = Arc::new(old.next(sources.clone(), Arc::default(), Vec::new()));
         let vm = futures_lite::future::block_on(Vm::new(check.clone(), None))?;
         let found = vm
             .registrations()
@@ -130,14 +132,22 @@ fn reload(cell: &ProgramCell, dir: &Path, routed: &Arc<Registrations>, handlers:
     for line in differences(routed, &found, handlers, &names) {
         tracing::warn!("Lua reload: {line}");
     }
-    let program: Arc<Program> = Arc::new(old.next(sources, routed.clone()));
+    let mut added: Vec<String> = found
+        .rpcs
+        .iter()
+        .filter(|id| !routed.rpcs.contains(id))
+        .cloned()
+        .collect();
+    added.sort();
+    let program: Arc<Program> = Arc::new(old.next(sources, routed.clone(), added));
     let count = program.modules.len();
     cell.replace(program);
     tracing::info!(generation, modules = count, "Lua modules reloaded");
 }
 
-/// What a reload registers that the registry does not route to Lua, and
-/// what it dropped, one line each.
+/// What a reload registers that the registry does not route to Lua (new
+/// RPCs are served; the rest waits for a restart), and what it dropped,
+/// one line each.
 fn differences(
     routed: &Registrations,
     found: &Registrations,
@@ -147,7 +157,11 @@ fn differences(
     let mut out = Vec::new();
     let mut compare = |what: &str, was: &[String], now: &[String]| {
         for n in now.iter().filter(|n| !was.contains(n)) {
-            out.push(format!("{what} {n:?} is new: it is served after a restart"));
+            out.push(if what == "RPC" {
+                format!("{what} {n:?} is new: served from now on")
+            } else {
+                format!("{what} {n:?} is new: it is served after a restart")
+            });
         }
         for n in was.iter().filter(|n| !now.contains(n)) {
             out.push(format!(
