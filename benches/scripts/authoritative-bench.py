@@ -33,7 +33,10 @@ competes with the server.
 
 Environment: PLAYERS, TICK_RATE, INPUT_RATE, SECONDS (default 10), REPS
 (default 1), RELAY (default 1), RELAY_PAYLOAD, PORT (default 17790; the
-metrics listen on PORT + 5). Every result goes to OUT_DIR as the
+metrics listen on PORT + 5). LUA=1 also runs, after each Rust arena run,
+the same game written in Lua (benches/lua/arena.lua, created by the RPC
+`bench.create_arena` of benches/lua/bench.lua) on a server started with
+`--runtime.path benches/lua`: its runs are named `lua-authoritative`. Every result goes to OUT_DIR as the
 loadtest's table, JSON and stderr, and one summary line per run is printed and
 appended to OUT_DIR/summary.jsonl. The open-file limit is raised to the
 hard limit for both processes (10,000 sockets need about 10,100).
@@ -65,6 +68,8 @@ REPS = int(os.environ.get("REPS", "1"))
 RELAY = os.environ.get("RELAY", "1") != "0"
 RELAY_PAYLOAD = int(os.environ.get("RELAY_PAYLOAD", "480"))
 PORT = int(os.environ.get("PORT", "17790"))
+LUA = os.environ.get("LUA", "0") != "0"
+LUA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lua")
 METRICS = PORT + 5
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -80,7 +85,7 @@ def port_in_use():
         return s.connect_ex(("127.0.0.1", PORT)) == 0
 
 
-def start_server():
+def start_server(lua=False):
     if port_in_use():
         raise SystemExit(f"port {PORT} is in use: is another bench running? set PORT")
     data_dir = tempfile.mkdtemp(prefix="kairos-abench-")
@@ -93,7 +98,8 @@ def start_server():
          "--kairos.session.message_burst", "10000000",
          # 10,000 sockets from one address: past the default cap of 4,096
          # per shard.
-         "--kairos.net.max_connections_per_ip", "0"],
+         "--kairos.net.max_connections_per_ip", "0"]
+        + (["--runtime.path", LUA_DIR] if lua else []),
         stdout=log, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -187,7 +193,7 @@ def summary(kind, matches, rep, report, extra, load):
         "sockets_lost": c.get("sockets_lost", 0),
         "sockets_lost_by": e.get("sockets_lost_by", {}),
     }
-    if kind == "authoritative":
+    if kind.endswith("authoritative"):
         lat = ops["input_to_state"]["latency_us"]
         row.update({
             "jitter_p50_us": e.get("jitter_p50_us"), "jitter_p99_us": e.get("jitter_p99_us"),
@@ -209,18 +215,20 @@ def summary(kind, matches, rep, report, extra, load):
 for rep in range(1, REPS + 1):
     for matches in MATCHES:
         players = matches * PLAYERS
-        runs = [("authoritative", ["authoritative", "-c", str(players), "--players-per-match", str(PLAYERS),
-                                   "--tick-rate", str(TICK_RATE), "--rate", str(INPUT_RATE),
-                                   "-d", str(SECONDS)])]
+        authoritative = ["authoritative", "-c", str(players), "--players-per-match", str(PLAYERS),
+                         "--tick-rate", str(TICK_RATE), "--rate", str(INPUT_RATE), "-d", str(SECONDS)]
+        runs = [("authoritative", authoritative)]
+        if LUA:
+            runs.append(("lua-authoritative", authoritative + ["--rpc", "bench.create_arena"]))
         if RELAY:
             runs.append(("match-relay", ["match-relay", "-c", str(players), "--players-per-match", str(PLAYERS),
                                          "--rate", str(round(TICK_RATE / (PLAYERS - 1), 4)),
                                          "--payload", str(RELAY_PAYLOAD), "-d", str(SECONDS)]))
         for kind, args in runs:
             load = load_average()
-            server, data_dir = start_server()
+            server, data_dir = start_server(lua=kind.startswith("lua"))
             try:
-                watched = matches if kind == "authoritative" else None
+                watched = matches if kind.endswith("authoritative") else None
                 report, extra = loadtest(args, f"{kind}-{matches}-rep{rep}", server, watched)
             finally:
                 stop_server(server, data_dir)

@@ -14,6 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::json::nullable;
 
+mod incoming_json;
 mod names;
 
 /// Realtime error codes (`rtapi.Error.Code`).

@@ -1,6 +1,6 @@
 //! Before and after hooks of game code (`tests/harness/bin.rs` registers
 //! them; they act only on marked input): a realtime before hook rewrites,
-//! drops, rejects or panics; a realtime after hook sees what was served; a
+//! disables, rejects or panics; a realtime after hook sees what was served; a
 //! REST before hook rewrites a request, disables a call or refuses it; a
 //! REST after hook sees the response.
 
@@ -53,26 +53,6 @@ fn realtime_hooks_rewrite_drop_reject_and_observe() {
     let r = chat(&mut wa, "3", &channel, "panic");
     assert_eq!(r["error"]["code"], 7, "{r}");
 
-    // Dropped: no reply at all. The next message's ack comes first, and
-    // the other member sees only that one.
-    wa.send_json(&json!({
-        "cid": "4",
-        "channel_message_send": {
-            "channel_id": channel,
-            "content": json!({ "kairos_test_hook": "drop" }).to_string(),
-        },
-    }));
-    let r = chat(&mut wa, "5", &channel, "none");
-    assert!(r.get("channel_message_ack").is_some(), "{r}");
-    let got = wb.next_with("channel_message");
-    assert!(
-        got["channel_message"]["content"]
-            .as_str()
-            .unwrap()
-            .contains("\"none\""),
-        "{got}"
-    );
-
     // After: the hook runs once the message was served.
     let r = chat(&mut wa, "6", &channel, "after");
     assert!(r.get("channel_message_ack").is_some(), "{r}");
@@ -85,6 +65,34 @@ fn realtime_hooks_rewrite_drop_reject_and_observe() {
             .as_str()
             .unwrap()
             .contains("after")
+    );
+
+    // Disabled (the hook returns `None`): Nakama's error, then the
+    // session ends; nothing is relayed, the other member goes on.
+    let r = chat(&mut wa, "4", &channel, "drop");
+    assert_eq!(
+        r["error"],
+        json!({ "code": 1, "message": "Requested resource was not found." }),
+        "{r}"
+    );
+    // The server closes the session (by a close frame or a reset); the
+    // message was not relayed, to its sender either.
+    let (close, seen) = wa.until_close();
+    assert!(
+        seen.iter()
+            .filter_map(|v| v["channel_message"]["content"].as_str())
+            .all(|c| !c.contains("drop")),
+        "{seen:?} {close:?}"
+    );
+    let r = chat(&mut wb, "5", &channel, "none");
+    assert!(r.get("channel_message_ack").is_some(), "{r}");
+    let got = wb.next_with("channel_message");
+    assert!(
+        got["channel_message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("\"none\""),
+        "{got}"
     );
 }
 

@@ -1,9 +1,12 @@
 //! Lua modules (`--runtime.path`): Kairos's own test modules in
 //! `tests/lua/`, written in Nakama's style, called over HTTP and the
 //! socket; errors, limits, read-only globals, `require`, a before hook,
+//! realtime before and after hooks (`tests/lua/rt_hooks.lua`),
 //! the server API (storage, accounts, notifications, wallet, leaderboards,
-//! tournaments) from Lua, and the leaderboard-reset, tournament-end and
-//! tournament-reset hooks registered by a Lua module.
+//! tournaments) from Lua, the leaderboard-reset, tournament-end and
+//! tournament-reset hooks registered by a Lua module, and the social and
+//! listing calls (`tests/lua/social.lua`: groups, friends, leaderboard and
+//! tournament listings, wallets) checked over REST.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,7 +17,10 @@ use serde_json::{Value, json};
 backend_tests!(
     storage_and_accounts_from_lua,
     before_hook_rewrites_and_refuses,
-    leaderboard_and_tournament_hooks_in_lua
+    realtime_hooks_in_lua,
+    leaderboard_and_tournament_hooks_in_lua,
+    groups_and_friends_from_lua,
+    listings_and_wallets_from_lua
 );
 
 /// This package's test modules.
@@ -309,6 +315,181 @@ fn before_hook_rewrites_and_refuses(backend: &Backend) {
     assert_eq!(http.get("/v2/account", &token).body["custom_id"], json!(id));
 }
 
+/// Sends a chat message whose content carries `rt_hooks.lua`'s marker.
+fn marked_chat(ws: &mut Ws, cid: &str, channel: &str, content: Value) -> Value {
+    ws.request(
+        cid,
+        "channel_message_send",
+        json!({ "channel_id": channel, "content": content.to_string() }),
+    )
+}
+
+fn realtime_hooks_in_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let (a, b) = (http.device(&unique("lua-")), http.device(&unique("lua-")));
+    let mut wa = Ws::open(&s.addr, &a.token, "");
+    let mut wb = Ws::open(&s.addr, &b.token, "");
+
+    // Before ChannelJoin (registered by Nakama's CamelCase name): the
+    // hook's table rewrites the target.
+    let x = unique("x");
+    let r = wa.request(
+        "j1",
+        "channel_join",
+        json!({ "target": format!("lua-rt-alias-{x}"), "type": 1 }),
+    );
+    assert_eq!(
+        r["channel"]["room_name"],
+        json!(format!("lua-rt-room-{x}")),
+        "{r}"
+    );
+    let channel = r["channel"]["id"].as_str().unwrap().to_string();
+    let a_session = r["channel"]["self"]["session_id"].clone();
+    assert!(a_session.is_string(), "{r}");
+    let r = wb.request(
+        "j2",
+        "channel_join",
+        json!({ "target": format!("lua-rt-room-{x}"), "type": 1 }),
+    );
+    assert_eq!(r["channel"]["id"], json!(channel), "{r}");
+
+    // Rewritten by the hook (registered in lower case): the other member
+    // gets what the hook made of it.
+    let r = marked_chat(
+        &mut wa,
+        "1",
+        &channel,
+        json!({ "lua_rt_hook": "rewrite", "text": "hi" }),
+    );
+    assert!(r.get("channel_message_ack").is_some(), "{r}");
+    let got = wb.next_with("channel_message");
+    let content: Value =
+        serde_json::from_str(got["channel_message"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        content,
+        json!({ "rewritten_by": "before", "text": "HI", "user_id": a.user_id() })
+    );
+
+    // Refused by error(): RUNTIME_FUNCTION_EXCEPTION with its message,
+    // whatever code the error carries; a table naming another message is
+    // refused with Nakama's text. Nothing is relayed; the session goes on.
+    let r = marked_chat(&mut wa, "2", &channel, json!({ "lua_rt_hook": "reject" }));
+    assert_eq!(
+        r["error"],
+        json!({ "code": 7, "message": "refused by the Lua realtime hook" }),
+        "{r}"
+    );
+    let r = marked_chat(
+        &mut wa,
+        "3",
+        &channel,
+        json!({ "lua_rt_hook": "reject_code" }),
+    );
+    assert_eq!(
+        r["error"],
+        json!({ "code": 7, "message": "refused with a code" }),
+        "{r}"
+    );
+    let r = marked_chat(&mut wa, "4", &channel, json!({ "lua_rt_hook": "retype" }));
+    assert_eq!(
+        r["error"],
+        json!({ "code": 7, "message": "Could not complete runtime Before function." }),
+        "{r}"
+    );
+    // An unmarked message passes as sent, and is the next one relayed.
+    let plain = json!({ "text": "plain" });
+    let r = marked_chat(&mut wa, "5", &channel, plain.clone());
+    assert!(r.get("channel_message_ack").is_some(), "{r}");
+    let got = wb.next_with("channel_message");
+    assert_eq!(got["channel_message"]["content"], json!(plain.to_string()));
+
+    // After: the hook gets (ctx, nil, the envelope served) and writes an
+    // object. Messages of a session are served in order, hook included,
+    // so the ping's answer comes after the hook ran.
+    let key = unique("k");
+    let sent = json!({ "lua_rt_hook": "after", "key": key }).to_string();
+    let r = wa.request(
+        "6",
+        "channel_message_send",
+        json!({ "channel_id": channel, "content": sent }),
+    );
+    assert!(r.get("channel_message_ack").is_some(), "{r}");
+    assert!(wa.request("7", "ping", json!({})).get("pong").is_some());
+    let r = http.send(
+        "POST",
+        "/v2/storage",
+        &a.token,
+        &json!({ "object_ids": [
+            { "collection": "lua_rt_hooks", "key": key, "user_id": a.user_id() }
+        ] }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let value: Value =
+        serde_json::from_str(r.body["objects"][0]["value"].as_str().expect("object")).unwrap();
+    assert_eq!(
+        value,
+        json!({
+            "mode": "after",
+            "channel_id": channel,
+            "content": sent,
+            "out_is_nil": true,
+            "session_id": a_session,
+        })
+    );
+    // ... and the message itself went out as usual.
+    let got = wb.next_with("channel_message");
+    assert_eq!(got["channel_message"]["content"], json!(sent));
+    // A refused message runs no after hook.
+    let key = unique("k");
+    marked_chat(
+        &mut wa,
+        "8",
+        "no-such-channel",
+        json!({ "lua_rt_hook": "after", "key": key }),
+    );
+    assert!(wa.request("9", "ping", json!({})).get("pong").is_some());
+    let r = http.send(
+        "POST",
+        "/v2/storage",
+        &a.token,
+        &json!({ "object_ids": [
+            { "collection": "lua_rt_hooks", "key": key, "user_id": a.user_id() }
+        ] }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, json!({}), "{}", r.text);
+
+    // Disabled (the hook returns nil): Nakama's error, then the session
+    // ends; the message is not relayed (the other member's next message
+    // is its own).
+    let r = marked_chat(&mut wa, "10", &channel, json!({ "lua_rt_hook": "disable" }));
+    assert_eq!(
+        r["error"],
+        json!({ "code": 1, "message": "Requested resource was not found." }),
+        "{r}"
+    );
+    // The server closes the session (by a close frame or a reset); the
+    // message was not relayed, to its sender either.
+    let (close, seen) = wa.until_close();
+    assert!(
+        seen.iter()
+            .filter_map(|v| v["channel_message"]["content"].as_str())
+            .all(|c| !c.contains("disable")),
+        "{seen:?} {close:?}"
+    );
+    let r = marked_chat(&mut wb, "11", &channel, json!({ "text": "still here" }));
+    assert!(r.get("channel_message_ack").is_some(), "{r}");
+    let got = wb.next_with("channel_message");
+    assert!(
+        got["channel_message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("still here"),
+        "{got}"
+    );
+}
+
 #[test]
 fn a_failing_module_stops_the_start_naming_its_file_and_line() {
     kairos_tests::build_server_binary();
@@ -340,6 +521,25 @@ fn a_failing_module_stops_the_start_naming_its_file_and_line() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("broken.lua:1:"), "{stderr}");
+    // A realtime hook on a name Nakama would never match (the envelope
+    // field rather than the message type).
+    std::fs::write(
+        dir.join("broken.lua"),
+        "local nk = require(\"nakama\")\nnk.register_rt_before(function(c, e) return e end, \"channel_join\")\n",
+    )
+    .unwrap();
+    let out = Command::new(kairos_tests::server::binary())
+        .args(["--data_dir", &dir.to_string_lossy(), "--runtime.path"])
+        .arg(&dir)
+        .args(["--socket.port", "0", "--shards", "1"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("realtime message \"channel_join\", which is not one a client sends"),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -397,6 +597,65 @@ fn an_authoritative_match_written_in_lua() {
     assert!(r.text.contains(r#"joined\":1"#), "{}", r.text);
 }
 
+/// The Lua arena of the match bench (`benches/lua/`) plays the Rust
+/// `example.arena`'s game: an input moves its sender, every tick
+/// broadcasts `{"tick", "players": {"<id>": [x, y]}}` with op code 2, and
+/// a full match refuses a join.
+#[test]
+fn the_bench_arena_in_lua_plays_as_the_rust_one() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../benches/lua");
+    let s = TestServer::start_with(
+        &Backend::Sqlite,
+        &["--runtime.path", &dir.to_string_lossy()],
+    );
+    let http = s.http();
+    let v = payload(&call(
+        &http,
+        "bench.create_arena",
+        None,
+        r#"{"tick_rate":30,"max_players":2}"#,
+    ));
+    let id = v["match_id"].as_str().expect("match_id").to_string();
+    let players: Vec<_> = (0..3).map(|_| http.device(&unique("lua-"))).collect();
+    let mut sockets: Vec<Ws> = players
+        .iter()
+        .map(|p| Ws::open(&s.addr, &p.token, ""))
+        .collect();
+    for (i, ws) in sockets.iter_mut().enumerate().take(2) {
+        let r = ws.request(&format!("j{i}"), "match_join", json!({ "match_id": id }));
+        assert_eq!(r["match"]["match_id"], json!(id), "{r}");
+    }
+    let r = sockets[2].request("j2", "match_join", json!({ "match_id": id }));
+    assert_eq!(r["error"]["message"], "match full", "{r}");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let input = b64.encode(r#"{"dx":1,"dy":0}"#);
+    sockets[0].send_json(
+        &json!({ "match_data_send": { "match_id": id, "op_code": "1", "data": input } }),
+    );
+    let me = players[0].user_id();
+    let mut last_tick = -1;
+    for _ in 0..300 {
+        let d = sockets[0].next_with("match_data");
+        assert_eq!(d["match_data"]["op_code"], "2", "{d}");
+        let data = b64
+            .decode(d["match_data"]["data"].as_str().unwrap())
+            .unwrap();
+        let state: Value = serde_json::from_slice(&data).unwrap();
+        let tick = state["tick"].as_i64().expect("a tick");
+        assert!(tick > last_tick, "{state}");
+        last_tick = tick;
+        // Both players, or only the first in states from before the second
+        // joined.
+        let n = state["players"].as_object().unwrap().len();
+        assert!(n == 1 || n == 2, "{state}");
+        if state["players"][&me] == json!([1, 0]) {
+            return;
+        }
+    }
+    panic!("the input never moved its sender");
+}
+
 fn leaderboard_and_tournament_hooks_in_lua(backend: &Backend) {
     let s = start(backend);
     let http = s.http();
@@ -441,4 +700,308 @@ fn leaderboard_and_tournament_hooks_in_lua(backend: &Backend) {
         &json!({ "board": board, "tournament": tournament }).to_string(),
     );
     assert_eq!(r.status, 200, "{}", r.text);
+}
+
+fn groups_and_friends_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let other = http.device(&unique("lua-"));
+    let third = http.device(&unique("lua-"));
+    let auth = bearer(&me.token);
+    let name = unique("lua-group-");
+    let v = payload(&call(
+        &http,
+        "social.groups",
+        Some(&auth),
+        &json!({ "name": name, "other_id": other.user_id(), "other_username": other.username() })
+            .to_string(),
+    ));
+    let id = v["id"].as_str().expect("the group's id").to_string();
+    // Game code that names no creator: the owner (see docs/lua.md).
+    assert_eq!(v["creator_id"], json!(me.user_id()), "{v}");
+    assert_eq!(
+        (&v["open"], &v["max_count"], &v["tier"]),
+        (&json!(true), &json!(10), &json!(1)),
+        "{v}"
+    );
+    assert_eq!(v["description"], "updated in lua", "{v}");
+    // Joined an open group; promoted to admin, demoted to member; kicked.
+    assert_eq!(
+        (&v["members"], &v["promoted_state"], &v["demoted_state"]),
+        (&json!(2), &json!(1), &json!(2)),
+        "{v}"
+    );
+    assert_eq!(v["after_kick"], 1, "{v}");
+    // Joined again and left.
+    assert_eq!((&v["rejoined"], &v["after_leave"]), (&json!(2), &json!(1)));
+    assert_eq!(v["banned"], json!(other.user_id()), "{v}");
+    assert_eq!((&v["my_state"], &v["my_group"]), (&json!(0), &json!(name)));
+    assert_eq!(
+        (&v["listed"], &v["cursor_is_nil"]),
+        (&json!(1), &json!(true))
+    );
+    assert_eq!(
+        v["bad_owner"],
+        "bad argument #1 to group_create (expects user ID to be a valid identifier)"
+    );
+    assert_eq!(
+        v["root_user"],
+        "bad argument #2 to group_users_add (cannot add the root user)"
+    );
+    assert_eq!(
+        v["open_missing"],
+        "bad argument #3 to groups_list (value expected)"
+    );
+    assert_eq!(
+        v["bad_limit"],
+        "bad argument #2 to user_groups_list (expects limit to be 1-100)"
+    );
+    assert_eq!(
+        v["not_admin"],
+        "error while trying to update group: Group not found or permission denied."
+    );
+    // The group made in Lua is listed over REST, with its members.
+    let r = http.get(&format!("/v2/group?name={name}&limit=10"), &other.token);
+    assert_eq!(r.body["groups"][0]["id"], json!(id), "{}", r.text);
+    assert_eq!(r.body["groups"][0]["description"], "updated in lua");
+    // Its one member left (a ban is listed only when asked for).
+    let r = http.get(&format!("/v2/group/{id}/user?limit=10"), &me.token);
+    let users = r.body["group_users"].as_array().expect("members");
+    assert_eq!(users.len(), 1, "{}", r.text);
+    assert_eq!(users[0]["user"]["id"], json!(me.user_id()), "{}", r.text);
+    let r = http.get(&format!("/v2/group/{id}/user?limit=10&state=4"), &me.token);
+    assert_eq!(
+        r.body["group_users"][0]["user"]["id"],
+        json!(other.user_id()),
+        "{}",
+        r.text
+    );
+    let v = payload(&call(
+        &http,
+        "social.group_delete",
+        None,
+        &json!({ "id": id }).to_string(),
+    ));
+    assert_eq!(v["found"], 0);
+    let r = http.get(&format!("/v2/group?name={name}&limit=10"), &me.token);
+    assert!(
+        r.body["groups"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        r.text
+    );
+
+    // Friends: an invite, accepted; a block by username.
+    let v = payload(&call(
+        &http,
+        "social.friends",
+        Some(&auth),
+        &json!({
+            "other_id": other.user_id(),
+            "other_username": other.username(),
+            "third_username": third.username(),
+        })
+        .to_string(),
+    ));
+    assert_eq!(
+        (&v["invited_state"], &v["invited_note"]),
+        (&json!(1), &json!("lua"))
+    );
+    assert_eq!(v["friend"], json!(other.user_id()), "{v}");
+    assert_eq!(v["friend_online"], false, "{v}");
+    assert_eq!(v["blocked"], json!(third.username()), "{v}");
+    assert_eq!(
+        v["self_add"],
+        "bad argument #3 to friends_add (cannot add self as friend)"
+    );
+    assert_eq!(
+        v["bad_limit"],
+        "bad argument #2 to friends_list (expects limit to be 1-1000)"
+    );
+    assert_eq!(
+        v["bad_state"],
+        "bad argument #3 to friends_list (expects state to be 0-3)"
+    );
+    assert_eq!(v["nobody"], "no valid ID or username was provided");
+    // Seen over REST by both sides.
+    let r = http.get("/v2/friend?limit=10", &me.token);
+    let states: Vec<(Value, Value)> = r.body["friends"]
+        .as_array()
+        .expect("friends")
+        .iter()
+        .map(|f| (f["user"]["id"].clone(), f["state"].clone()))
+        .collect();
+    assert!(
+        states.contains(&(json!(other.user_id()), json!(0))),
+        "{}",
+        r.text
+    );
+    assert!(
+        states.contains(&(json!(third.user_id()), json!(3))),
+        "{}",
+        r.text
+    );
+    let r = http.get("/v2/friend?limit=10", &other.token);
+    assert_eq!(r.body["friends"][0]["user"]["id"], json!(me.user_id()));
+    assert_eq!(r.body["friends"][0]["state"], 0, "{}", r.text);
+    // The invite and its acceptance were notified, as REST's are.
+    let r = http.get("/v2/notification?limit=10", &other.token);
+    assert!(r.text.contains(r#""code":-2"#), "{}", r.text);
+    let r = http.get("/v2/notification?limit=10", &me.token);
+    assert!(r.text.contains(r#""code":-3"#), "{}", r.text);
+    let v = payload(&call(
+        &http,
+        "social.unfriend",
+        Some(&auth),
+        &json!({ "other_id": other.user_id() }).to_string(),
+    ));
+    assert_eq!(v["left"], 1, "{v}");
+    let r = http.get("/v2/friend?limit=10", &other.token);
+    assert!(
+        r.body["friends"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        r.text
+    );
+}
+
+fn listings_and_wallets_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let other = http.device(&unique("lua-"));
+    let auth = bearer(&me.token);
+    let (board, tournament) = (unique("lua-slb-"), unique("lua-stn-"));
+    let ids = json!({ "board": board, "tournament": tournament, "other_id": other.user_id() })
+        .to_string();
+    let v = payload(&call(&http, "social.boards", Some(&auth), &ids));
+    assert_eq!(v["board_listed"], true, "{v}");
+    assert_eq!(
+        (&v["board_sort"], &v["board_operator"]),
+        (&json!("1"), &json!("best"))
+    );
+    assert_eq!(v["by_id"], 1, "{v}");
+    // A page of one, best first, the caller's own record beside it.
+    assert_eq!(v["first"], json!(other.user_id()), "{v}");
+    assert_eq!(
+        (&v["first_score"], &v["owner_score"]),
+        (&json!(70), &json!(50))
+    );
+    assert_eq!(
+        (&v["has_next"], &v["prev_is_nil"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(v["hay"], 2, "{v}");
+    // An empty owner list: one empty table back, as Nakama returns.
+    assert_eq!(v["empty_count"], 1, "{v}");
+    assert_eq!(
+        (
+            &v["tn_title"],
+            &v["tn_category"],
+            &v["tn_can_enter"],
+            &v["tn_cup"]
+        ),
+        (&json!("Social cup"), &json!(3), &json!(true), &json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["tn_join_required"], false, "{v}");
+    assert_eq!(
+        (&v["tn_listed"], &v["tn_cursor_is_nil"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(
+        (&v["tn_records"], &v["tn_top"]),
+        (&json!(2), &json!(9)),
+        "{v}"
+    );
+    assert_eq!(v["tn_hay"], 2, "{v}");
+    assert_eq!(v["tn_after_delete"], 1, "{v}");
+    assert_eq!(
+        v["no_times"],
+        "bad argument #3 to tournament_list (startTime must be >= -1)"
+    );
+    assert_eq!(
+        v["bad_categories"],
+        "bad argument #2 to tournament_list (categoryEnd must be >= categoryStart)"
+    );
+    assert_eq!(
+        v["bad_hay_limit"],
+        "bad argument #3 to leaderboard_records_haystack (limit must be 1-100)"
+    );
+    // A listing from rank 2's cursor starts at rank 2; rank 1 is the
+    // first page; with ranks off there is no rank to start from.
+    assert_eq!(v["from_two"], json!(me.user_id()), "{v}");
+    assert_eq!(v["from_two_rank"], 2, "{v}");
+    assert_eq!(v["rank_one"], "", "{v}");
+    assert_eq!(
+        v["bad_rank"],
+        "bad argument #2 to leaderboard_records_list_cursor_from_rank (invalid rank - must be > 1)"
+    );
+    assert!(
+        v["unranked"]
+            .as_str()
+            .unwrap()
+            .starts_with("failed to get cursor from rank: rank entry 1 not found"),
+        "{v}"
+    );
+    assert_eq!(
+        v["not_a_tournament"],
+        "error disabling tournament ranks: tournament not found"
+    );
+    assert_eq!(
+        v["bad_list_limit"],
+        "bad argument #1 to leaderboard_list (limit must be 1-100)"
+    );
+    assert_eq!(
+        v["bad_owner"],
+        "bad argument #2 to tournament_records_list (expects each owner ID to be a valid identifier)"
+    );
+    // What Lua wrote and deleted, seen over REST.
+    let r = http.get(&format!("/v2/leaderboard/{board}?limit=10"), &me.token);
+    assert_eq!(
+        r.body["records"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.text
+    );
+    let r = http.get(&format!("/v2/tournament/{tournament}?limit=10"), &me.token);
+    let records = r.body["records"].as_array().expect("records");
+    assert_eq!(records.len(), 1, "{}", r.text);
+    assert_eq!(records[0]["owner_id"], json!(me.user_id()), "{}", r.text);
+    let v = payload(&call(&http, "social.boards_teardown", None, &ids));
+    assert_eq!(v, json!({ "boards": 0, "tournaments": 0 }));
+
+    // Wallets: two users at once, with a ledger entry edited from Lua.
+    let v = payload(&call(&http, "social.wallets", Some(&auth), &ids));
+    assert_eq!(v["results"], 2, "{v}");
+    assert_eq!((&v["updated"], &v["previous"]), (&json!(5), &json!(0)));
+    assert_eq!(
+        (&v["items"], &v["change"], &v["cursor"]),
+        (&json!(1), &json!(5), &json!(""))
+    );
+    assert_eq!(v["edited_note"], "edited", "{v}");
+    assert_eq!(
+        (&v["merged_why"], &v["merged_note"]),
+        (&json!("lua"), &json!("edited")),
+        "{v}"
+    );
+    assert_eq!(
+        v["no_changeset"],
+        "bad argument #1 to wallets_update (expects changeset to be supplied)"
+    );
+    assert_eq!(
+        v["bad_user"],
+        "bad argument #1 to wallets_update (expects user_id to be a valid ID)"
+    );
+    assert_eq!(
+        v["bad_ledger_id"],
+        "bad argument #1 to wallet_ledger_update (expects a valid id)"
+    );
+    assert_eq!(
+        v["bad_ledger_limit"],
+        "bad argument #1 to wallet_ledger_list (expects limit to be 0-100)"
+    );
+    let r = http.get("/v2/account", &me.token);
+    assert_eq!(r.body["wallet"], r#"{"gems":5}"#, "{}", r.text);
+    let r = http.get("/v2/account", &other.token);
+    assert_eq!(r.body["wallet"], r#"{"gems":2}"#, "{}", r.text);
 }

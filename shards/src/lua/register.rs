@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use kairos_core::error::{ApiError, Code};
+use kairos_schema::rtapi::{Envelope, Incoming};
 use mlua::{Function, Value as LuaValue};
 use serde_json::Value;
 
@@ -55,10 +56,23 @@ pub fn install(
         };
         modules.register_after_api(route(&name)?, Arc::new(f));
     }
-    if let Some(name) = found.before_rt.first().or(found.after_rt.first()) {
-        return Err(format!(
-            "Lua modules hook the realtime message {name:?}: realtime hooks in Lua are not supported yet"
-        ));
+    for name in found.before_rt {
+        if let Some(message) = rt_message(&name)? {
+            let f = LuaFn {
+                program: program.clone(),
+                key: format!("rt:{name}"),
+            };
+            modules.register_before_rt(message, Arc::new(f))?;
+        }
+    }
+    for name in found.after_rt {
+        if let Some(message) = rt_message(&name)? {
+            let f = LuaFn {
+                program: program.clone(),
+                key: format!("rt:{name}"),
+            };
+            modules.register_after_rt(message, Arc::new(f))?;
+        }
     }
     if found.matchmaker_matched {
         modules.register_matchmaker_matched(Arc::new(LuaFn {
@@ -80,6 +94,29 @@ pub fn install(
         modules.register_tournament_reset(Arc::new(top("tournament_reset")));
     }
     Ok(())
+}
+
+/// The client message a realtime hook names, as Nakama matches it: the
+/// envelope's message type in any case (`ChannelJoin`, `matchdatasend`),
+/// here already lower-cased, is the envelope field without its
+/// underscores (`channel_join`). `rpc` is a client message Nakama never
+/// runs realtime hooks on, so such a hook is kept but never called
+/// (`None`); a name that is no client message stops the start.
+fn rt_message(name: &str) -> Result<Option<&'static str>, String> {
+    let found = kairos_schema::rtapi::CLIENT_MESSAGES
+        .iter()
+        .find(|m| m.len() - m.matches('_').count() == name.len() && m.replace('_', "") == name)
+        .copied();
+    match found {
+        Some("rpc") => {
+            tracing::warn!("Lua realtime hook on Rpc ignored: Nakama runs none on RPCs");
+            Ok(None)
+        }
+        Some(message) => Ok(Some(message)),
+        None => Err(format!(
+            "Lua modules hook the realtime message {name:?}, which is not one a client sends (Nakama's names: ChannelJoin, MatchDataSend, ...)"
+        )),
+    }
 }
 
 /// A registered Lua function: which state table holds it and under what
@@ -204,6 +241,73 @@ impl crate::modules::AfterApi for LuaFn {
                 let out = convert::to_lua(&vm.lua, &response)?;
                 let input = convert::to_lua(&vm.lua, &req.body)?;
                 f.call_async::<()>((c, out, input)).await
+            })
+            .await
+        })
+    }
+}
+
+/// A realtime hook's before function sees the envelope as Nakama's Lua
+/// does (`{channel_message_send = {channel_id = ..., content = ...}}`, the
+/// protojson form) and returns it, possibly changed, or `nil`.
+impl crate::modules::BeforeRt for LuaFn {
+    fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Before<Incoming>> {
+        let program = self.program.clone();
+        let key = self.key.clone();
+        Box::pin(async move {
+            let name = msg.name();
+            let envelope = msg.to_json_envelope("");
+            let out = run(&program, &ctx, async |vm: &Vm| {
+                let f = lookup(vm, "before", &key)?;
+                let c = context::table(&vm.lua, &ctx, "before")?;
+                let input = convert::to_lua(&vm.lua, &envelope)?;
+                match f.call_async::<LuaValue>((c, input)).await? {
+                    LuaValue::Nil => Ok(None),
+                    v => convert::to_json(&v).map(Some),
+                }
+            })
+            .await?;
+            out.map(|v| envelope_message(name, &v)).transpose()
+        })
+    }
+}
+
+/// The message a before hook returned, which must be the one it got
+/// (possibly changed) and decode as a client's would. Otherwise the
+/// message is refused with Nakama's text for a result it cannot read.
+fn envelope_message(name: &str, v: &Value) -> Result<Incoming, ApiError> {
+    let refused = |why: String| {
+        tracing::error!(message = name, error = %why, "Lua before hook returned an invalid envelope");
+        ApiError::new(
+            Code::Internal,
+            "Could not complete runtime Before function.",
+        )
+    };
+    let bytes = serde_json::to_vec(v).map_err(|e| refused(e.to_string()))?;
+    let envelope = Envelope::from_json(&bytes).map_err(|e| refused(e.message))?;
+    if envelope.message.name() != name {
+        return Err(refused(format!(
+            "the hook returned {} instead",
+            envelope.message.name()
+        )));
+    }
+    Ok(envelope.message)
+}
+
+/// A realtime hook's after function gets `(context, out, in)` as in
+/// Nakama; `out` (the reply) is `nil` here: Kairos's handlers answer the
+/// client directly and do not keep the reply for the hook.
+impl crate::modules::AfterRt for LuaFn {
+    fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Result<(), ApiError>> {
+        let program = self.program.clone();
+        let key = self.key.clone();
+        Box::pin(async move {
+            let envelope = msg.to_json_envelope("");
+            run(&program, &ctx, async |vm: &Vm| {
+                let f = lookup(vm, "after", &key)?;
+                let c = context::table(&vm.lua, &ctx, "after")?;
+                let input = convert::to_lua(&vm.lua, &envelope)?;
+                f.call_async::<()>((c, LuaValue::Nil, input)).await
             })
             .await
         })

@@ -30,6 +30,10 @@ fn refusal(e: GroupError) -> ApiError {
     }
 }
 
+/// Most groups one `groups_get_id` names (Kairos's bound; Nakama has
+/// none).
+pub const MAX_GET_IDS: usize = 1000;
+
 fn check_limit(limit: usize) -> ApiResult<()> {
     if (1..=MAX_LIST).contains(&limit) {
         Ok(())
@@ -62,8 +66,20 @@ impl Nk {
     /// Changes a group's fields (game code may also change `metadata`,
     /// `max_count` and `creator_id`).
     pub async fn group_update(&self, id: Uuid, update: GroupUpdate) -> ApiResult<()> {
+        self.group_update_as(None, id, update).await
+    }
+
+    /// [`Nk::group_update`] as `caller` (Nakama's `userID`): refused
+    /// unless the caller is an admin or superadmin of the group; `None`
+    /// acts as game code.
+    pub async fn group_update_as(
+        &self,
+        caller: Option<Uuid>,
+        id: Uuid,
+        update: GroupUpdate,
+    ) -> ApiResult<()> {
         update.check()?;
-        self.store(move |store| async move { store.update_group(id, None, update).await })
+        self.store(move |store| async move { store.update_group(id, caller, update).await })
             .await?
             .map_err(refusal)
     }
@@ -78,10 +94,15 @@ impl Nk {
         Ok(())
     }
 
-    /// The groups among `ids` that exist.
+    /// The groups among `ids` (at most [`MAX_GET_IDS`]) that exist.
     pub async fn groups_get_id(&self, ids: Vec<Uuid>) -> ApiResult<Vec<Group>> {
         if ids.is_empty() {
             return Ok(Vec::new());
+        }
+        if ids.len() > MAX_GET_IDS {
+            return Err(ApiError::invalid(format!(
+                "expects at most {MAX_GET_IDS} group IDs"
+            )));
         }
         self.store(move |store| async move { store.get_groups(ids).await })
             .await

@@ -3,15 +3,15 @@
 //! `register_rt_before` / `_after` do.
 //!
 //! * A **before** hook gets the request and returns it, possibly
-//!   rewritten (`Ok(Some(..))`), drops it (`Ok(None)`: a realtime message
-//!   is then not served and gets no reply; a REST call gets NOT_FOUND,
-//!   "Requested resource was not found.", which is how Nakama's users
-//!   disable an API), or rejects it with an error the client sees (REST:
-//!   its code and message; realtime: RUNTIME_FUNCTION_EXCEPTION with its
-//!   message).
+//!   rewritten (`Ok(Some(..))`), disables it (`Ok(None)`, which is how
+//!   Nakama's users disable an API: "Requested resource was not found.",
+//!   on REST as NOT_FOUND; on a socket as UNRECOGNIZED_PAYLOAD, after
+//!   which the session ends, as Nakama ends it), or rejects it with an
+//!   error the client sees (REST: its code and message; realtime:
+//!   RUNTIME_FUNCTION_EXCEPTION with its message; the session goes on).
 //! * An **after** hook gets the request (and for REST the JSON response)
-//!   once it has been served; it cannot change what the client got, and
-//!   its error is only logged.
+//!   once it has been served without an error; it cannot change what the
+//!   client got, and its error is only logged.
 //!
 //! Realtime hooks get the typed message ([`Incoming`]). REST hooks get
 //! [`ApiRequest`]: the route's Nakama method name, its query and its JSON

@@ -18,6 +18,7 @@
 mod builder;
 mod context;
 pub mod examples;
+mod friends;
 mod groups;
 pub(crate) mod guard;
 pub mod hooks;

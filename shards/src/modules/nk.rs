@@ -4,7 +4,7 @@
 //! Every call that touches the store goes through the persistence pool and
 //! is awaited, so the shard keeps serving while it waits. Further areas
 //! (leaderboards) are added here as their features land; groups' calls
-//! are in `groups.rs`.
+//! are in `groups.rs`, friends' in `friends.rs`.
 
 use std::rc::Rc;
 

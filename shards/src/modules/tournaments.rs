@@ -103,6 +103,54 @@ impl Nk {
             .map_err(hide_internal)
     }
 
+    /// A page of tournaments (Nakama's `TournamentList`), in listing
+    /// order, each as it is now: categories `category_start` to
+    /// `category_end` (0 to 127), starting at or after `start_time` (-1:
+    /// any), and by `end_time`: -1 those not yet ended, 0 those without
+    /// an end, else those ending by it; at most `limit` (1 to 100) after
+    /// `cursor` (`""`: from the start). Returns them and the next page's
+    /// cursor (`""` at the end). Checked with the runtime's messages.
+    pub async fn tournament_list(
+        &self,
+        (category_start, category_end): (i64, i64),
+        (start_time, end_time): (i64, i64),
+        limit: usize,
+        cursor: &str,
+    ) -> ApiResult<(Vec<Tournament>, String)> {
+        if !(0..128).contains(&category_start) {
+            return Err(ApiError::invalid("categoryStart must be 0-127"));
+        }
+        if !(0..128).contains(&category_end) {
+            return Err(ApiError::invalid("categoryEnd must be 0-127"));
+        }
+        if start_time < -1 {
+            return Err(ApiError::invalid("startTime must be >= -1"));
+        }
+        if end_time < -1 {
+            return Err(ApiError::invalid("endTime must be >= -1"));
+        }
+        if end_time < start_time {
+            return Err(ApiError::invalid("endTime must be >= startTime"));
+        }
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::invalid("limit must be 1-100"));
+        }
+        let filter = kairos_core::tournament::ListFilter {
+            category_start: category_start as i32,
+            category_end: category_end as i32,
+            start_time: (start_time >= 0).then_some(start_time),
+            end_time: (end_time >= 0).then_some(end_time),
+            limit,
+        };
+        match tn::list_tournaments(&self.shard, filter, cursor.to_string()).await {
+            Ok((page, next)) => Ok((page.into_iter().map(|(t, _)| t).collect(), next)),
+            Err(tn::TnError::InvalidCursor) => Err(ApiError::invalid(
+                "expects cursor to be valid when provided",
+            )),
+            Err(e) => Err(tn_error(e)),
+        }
+    }
+
     /// Writes `owner`'s record of tournament `id` (Nakama's
     /// `TournamentRecordWrite`): refused outside the active window,
     /// without a join when one is required, past `max_num_score` or

@@ -12,6 +12,8 @@
 //! * [`matchmaker`]: tickets in, matched groups delivered.
 //! * [`chat`]: rooms, direct conversations and group channels.
 //! * [`status`]: online status and follows.
+//! * [`friends`]: what a friend change leaves to do (notifications, ended
+//!   direct chats), for REST and game code.
 //! * [`notifications`]: the server-side notification API and live delivery.
 //! * [`streams`]: game code's own streams (`Nk::stream_*`).
 //!
@@ -20,6 +22,7 @@
 //! in [`Features`] if it keeps state on the shard.
 
 pub mod chat;
+pub mod friends;
 pub mod matches;
 pub mod matchmaker;
 pub mod notifications;

@@ -5,6 +5,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use kairos_net::ws::close::NORMAL;
 use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
 
 use super::Session;
@@ -12,8 +13,9 @@ use super::dispatch::serve;
 use crate::modules::{Context, guard};
 use crate::shard::Shard;
 
-/// Runs the before hook (which may rewrite, drop or reject the message),
-/// serves what it let through, then runs the after hook with it.
+/// Runs the before hook (which may rewrite, disable or reject the
+/// message), serves what it let through, then, if that succeeded, runs the
+/// after hook with it.
 pub async fn serve_hooked(
     shard: &Rc<Shard>,
     session: &Rc<Session>,
@@ -29,8 +31,20 @@ pub async fn serve_hooked(
             let ctx = Context::for_session(shard.clone(), session);
             let why = match guard::run(hook.call(ctx, message), deadline).await {
                 Ok(Ok(Some(rewritten))) => Ok(rewritten),
-                // Dropped: not served, no reply, as in Nakama.
-                Ok(Ok(None)) => return (true, true),
+                // Disabled, as Nakama answers a before hook's nil: an
+                // error, and the session ends.
+                Ok(Ok(None)) => {
+                    tracing::warn!(message = name, "before hook disabled the message");
+                    session.send_envelope(
+                        cid,
+                        &Outgoing::error(
+                            ErrorCode::UnrecognizedPayload,
+                            "Requested resource was not found.",
+                        ),
+                    );
+                    session.close(NORMAL, "error processing message");
+                    return (false, false);
+                }
                 Ok(Err(e)) => Err(e.message.into_owned()),
                 Err(failure) => {
                     tracing::error!(message = name, ?failure, "before hook failed");
@@ -54,6 +68,10 @@ pub async fn serve_hooked(
     };
     let served = message.clone();
     let result = serve(shard, session, cid, message).await;
+    // As in Nakama, a message that failed runs no after hook.
+    if !result.1 {
+        return result;
+    }
     let ctx = Context::for_session(shard.clone(), session);
     match guard::run(hook.call(ctx, served), deadline).await {
         Ok(Ok(())) => {}

@@ -7,7 +7,6 @@
 use kairos_core::channel::is_json_object;
 use kairos_core::error::{ApiError, ApiResult};
 use kairos_core::friend::{self, FofCursor, FriendCursor, FriendState};
-use kairos_core::notification::{Notification, code};
 use kairos_core::time::rfc3339;
 use kairos_schema::api;
 
@@ -16,19 +15,8 @@ use super::users::{online, user_json};
 use crate::http::auth::Caller;
 use crate::http::response::{self, HttpResponse};
 use crate::http::router::Call;
-use crate::realtime::{chat, notifications};
+use crate::realtime::friends;
 use crate::shard::Shard;
-
-/// Sends social notifications; a failure is logged, not reported, since the
-/// friend change itself is done (Nakama does the same).
-async fn notify(shard: &Shard, notes: Vec<Notification>) {
-    if notes.is_empty() {
-        return;
-    }
-    if let Err(e) = notifications::send(shard, notes).await {
-        tracing::warn!(error = %e, "friend notifications failed");
-    }
-}
 
 /// `GET /v2/friend?limit=&state=&cursor=`.
 pub(super) async fn list(shard: &Shard, caller: Caller, call: Call) -> ApiResult<HttpResponse> {
@@ -93,25 +81,7 @@ pub(super) async fn add(shard: &Shard, caller: Caller, call: Call) -> ApiResult<
         .persist
         .run(move |store| async move { store.add_friends(user, ids, metadata).await })
         .await?;
-    let name = &caller.username;
-    let notes = added
-        .into_iter()
-        .map(|a| {
-            let (code, subject) = if a.accepted {
-                (
-                    code::FRIEND_ACCEPT,
-                    format!("{name} accepted your friend request"),
-                )
-            } else {
-                (
-                    code::FRIEND_REQUEST,
-                    format!("{name} wants to add you as a friend"),
-                )
-            };
-            Notification::social(a.user_id, code, subject, user, name)
-        })
-        .collect();
-    notify(shard, notes).await;
+    friends::after_add(shard, user, &caller.username, added).await;
     Ok(response::empty())
 }
 
@@ -130,20 +100,7 @@ pub(super) async fn delete(shard: &Shard, caller: Caller, call: Call) -> ApiResu
         .persist
         .run(move |store| async move { store.delete_friends(user, ids).await })
         .await?;
-    let name = &caller.username;
-    let notes = removed
-        .into_iter()
-        .map(|other| {
-            Notification::social(
-                other,
-                code::FRIEND_REMOVE,
-                format!("{name} removed you as a friend"),
-                user,
-                name,
-            )
-        })
-        .collect();
-    notify(shard, notes).await;
+    friends::after_delete(shard, user, &caller.username, removed).await;
     Ok(response::empty())
 }
 
@@ -161,9 +118,7 @@ pub(super) async fn block(shard: &Shard, caller: Caller, call: Call) -> ApiResul
         .persist
         .run(move |store| async move { store.block_friends(user, ids).await })
         .await?;
-    for other in blocked {
-        chat::close_direct(shard, user, other);
-    }
+    friends::after_block(shard, user, blocked);
     Ok(response::empty())
 }
 

@@ -4,6 +4,8 @@
 //! the server is awaited on the call's [`Nk`](crate::modules::Nk).
 
 mod codec;
+mod friends;
+mod groups;
 mod hooks;
 mod leaderboards;
 mod logger;
@@ -40,6 +42,8 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     storage::add(&m)?;
     wallet::add(&m)?;
     multi::add(&m)?;
+    friends::add(&m)?;
+    groups::add(&m)?;
     streams::add(&m)?;
     matches::add(&m)?;
     leaderboards::add(&m)?;
@@ -150,6 +154,37 @@ impl Args {
 
     pub fn int(&self, n: usize) -> mlua::Result<i64> {
         Ok(self.number(n)? as i64)
+    }
+
+    /// An integer, `default` when absent, as `OptInt`.
+    pub fn opt_int(&self, n: usize, default: i64) -> mlua::Result<i64> {
+        match self.get(n) {
+            LuaValue::Nil => Ok(default),
+            _ => self.int(n),
+        }
+    }
+
+    /// The values of an array table argument, in order; `not_array` when
+    /// it has other keys (Nakama's conversion then yields a map, not a
+    /// list).
+    pub fn array(&self, n: usize, t: &Table, not_array: &str) -> mlua::Result<Vec<LuaValue>> {
+        let values: Vec<LuaValue> = t
+            .sequence_values::<LuaValue>()
+            .collect::<mlua::Result<_>>()?;
+        let mut count = 0usize;
+        for pair in t.pairs::<LuaValue, LuaValue>() {
+            pair?;
+            count += 1;
+            if count > values.len() {
+                return Err(self.error(n, not_array));
+            }
+        }
+        Ok(values)
+    }
+
+    /// The number of arguments given (trailing nils included).
+    pub fn count(&self) -> usize {
+        self.args.len()
     }
 
     pub fn opt_bool(&self, n: usize, default: bool) -> mlua::Result<bool> {

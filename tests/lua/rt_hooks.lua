@@ -1,0 +1,70 @@
+-- Kairos's own test module for Lua realtime hooks, in Nakama's style: the
+-- hooks get the envelope as a table (the protojson form, snake_case
+-- fields) and act only on messages marked for them, so the other tests
+-- sharing this server are not disturbed.
+local nk = require("nakama")
+
+-- The test marker of a chat message's content, if any.
+local function marker(content)
+  if type(content) ~= "string" or not string.find(content, "lua_rt_hook", 1, true) then
+    return nil
+  end
+  local ok, decoded = pcall(nk.json_decode, content)
+  if not ok or type(decoded) ~= "table" then
+    return nil
+  end
+  return decoded.lua_rt_hook, decoded
+end
+
+-- Registered by Nakama's message name in lower case: matched in any case.
+nk.register_rt_before(function(context, envelope)
+  local msg = envelope.channel_message_send
+  local mark, content = marker(msg.content)
+  if mark == "rewrite" then
+    msg.content = nk.json_encode({
+      rewritten_by = context.execution_mode,
+      text = string.upper(content.text),
+      user_id = context.user_id,
+    })
+  elseif mark == "reject" then
+    error("refused by the Lua realtime hook")
+  elseif mark == "reject_code" then
+    error({ "refused with a code", 3 })
+  elseif mark == "disable" then
+    return nil
+  elseif mark == "retype" then
+    -- Another message than the one received: refused.
+    return { channel_leave = { channel_id = msg.channel_id } }
+  end
+  return envelope
+end, "channelmessagesend")
+
+nk.register_rt_after(function(context, out, input)
+  local msg = input.channel_message_send
+  local mark, content = marker(msg.content)
+  if mark ~= "after" then
+    return
+  end
+  nk.storage_write({
+    { collection = "lua_rt_hooks", key = content.key, user_id = context.user_id,
+      value = {
+        mode = context.execution_mode,
+        channel_id = msg.channel_id,
+        content = msg.content,
+        out_is_nil = out == nil,
+        session_id = context.session_id,
+      },
+      permission_read = 1, permission_write = 0 },
+  })
+end, "ChannelMessageSend")
+
+-- Nakama's CamelCase name: joins to rooms named "lua-rt-alias-<x>" go to
+-- "lua-rt-room-<x>" instead.
+nk.register_rt_before(function(context, envelope)
+  local join = envelope.channel_join
+  local rest = string.match(join.target or "", "^lua%-rt%-alias%-(.*)$")
+  if rest then
+    join.target = "lua-rt-room-" .. rest
+  end
+  return envelope
+end, "ChannelJoin")
