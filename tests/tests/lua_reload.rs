@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kairos_tests::{Backend, Http, TestServer, unique};
+use kairos_tests::{Backend, Http, TestServer, Ws, unique};
 
 /// The RPC module, answering `version` with `tag`, and anything `extra`
 /// registers.
@@ -87,8 +87,26 @@ impl Drop for TempDir {
     }
 }
 
-/// A before hook on AuthenticateDevice that lets the request through.
-const HOOK: &str = r#"nk.register_req_before(function(context, payload) return payload end, "AuthenticateDevice")"#;
+/// A before hook on AuthenticateDevice and one on ChannelJoin that let
+/// the request through.
+const HOOK: &str = r#"
+nk.register_req_before(function(context, payload) return payload end, "AuthenticateDevice")
+nk.register_rt_before(function(context, envelope) return envelope end, "ChannelJoin")
+"#;
+
+/// Joins a chat room over a socket: the channel's id.
+fn join(s: &TestServer, token: &str) -> String {
+    let mut ws = Ws::open(&s.addr, token, "");
+    let r = ws.request(
+        "j",
+        "channel_join",
+        serde_json::json!({ "target": unique("room-"), "type": 1 }),
+    );
+    r["channel"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string()
+}
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -135,6 +153,7 @@ fn modules_reload_and_running_matches_keep_their_code() {
     assert!(s.log().contains("reload when they change"), "{}", s.log());
     let http = s.http();
     let me = http.device(&unique("reload-"));
+    join(&s, &me.token);
     assert_eq!(sample(&metrics, "kairos_lua_program_generation"), Some(1.0));
     assert_eq!(answer(&http, "reload.version", ""), "one");
     let old_match = answer(&http, "reload.create", "");
@@ -212,6 +231,7 @@ fn modules_reload_and_running_matches_keep_their_code() {
     assert_eq!(answer(&http, "reload.signal", &later), "room-two-two");
     assert_eq!(call(&http, "reload.never_registered", "").status, 404);
     http.device(&unique("reload-"));
+    join(&s, &me.token);
     // (A slow writer may have had its two files loaded by two reloads.)
     let reloads = sample(&metrics, "kairos_lua_reloads_total").expect("reloads");
     assert!(reloads >= 2.0, "{reloads}");
@@ -229,6 +249,10 @@ fn modules_reload_and_running_matches_keep_their_code() {
     assert!(logged(r#"RPC "reload.create" was removed"#), "{log}");
     assert!(
         logged(r#"before hook "authenticatedevice" was removed"#),
+        "{log}"
+    );
+    assert!(
+        logged(r#"realtime before hook "channeljoin" was removed"#),
         "{log}"
     );
     // Matches of every generation still answer with their own code.
