@@ -46,6 +46,14 @@ pub struct RuntimeOptions {
     /// Largest response body `nk.http_request` reads, in bytes; a longer
     /// one fails the call with `HTTP response body error`.
     pub http_request_max_response_bytes: usize,
+    /// Whether the Lua modules of `runtime.path` reload when their files
+    /// change, without a restart: a background thread looks at the
+    /// directory every `lua_reload_interval_ms`. Off by default, as a
+    /// production node runs the code it started with; on for development.
+    pub lua_reload: bool,
+    /// How often the reload watcher looks at the modules directory, in
+    /// milliseconds (10 to 3,600,000).
+    pub lua_reload_interval_ms: u64,
 }
 
 impl Default for RuntimeOptions {
@@ -60,6 +68,8 @@ impl Default for RuntimeOptions {
             http_request_allow_private: false,
             http_request_timeout_max_ms: 30_000,
             http_request_max_response_bytes: 4 << 20,
+            lua_reload: false,
+            lua_reload_interval_ms: 1000,
         }
     }
 }
@@ -82,6 +92,12 @@ impl RuntimeOptions {
             return invalid(
                 "runtime.http_request_max_response_bytes",
                 "must be at least 1",
+            );
+        }
+        if !(10..=3_600_000).contains(&self.lua_reload_interval_ms) {
+            return invalid(
+                "runtime.lua_reload_interval_ms",
+                "must be between 10 and 3600000",
             );
         }
         Ok(())
@@ -120,6 +136,10 @@ mod tests {
                 http_request_max_response_bytes: 0,
                 ..Default::default()
             },
+            RuntimeOptions {
+                lua_reload_interval_ms: 0,
+                ..Default::default()
+            },
         ];
         for (c, key) in cases.iter().zip([
             "rpc_timeout_ms",
@@ -128,6 +148,7 @@ mod tests {
             "match_input_queue",
             "http_request_timeout_max_ms",
             "http_request_max_response_bytes",
+            "lua_reload_interval_ms",
         ]) {
             let e = c.validate().unwrap_err().0;
             assert!(e.contains(&format!("kairos.runtime.{key}")), "{e}");

@@ -5,9 +5,10 @@
 //! `nk.match_create("match", params)` (from Lua or Rust) creates one.
 //!
 //! Each match gets a Lua state of its own, as in Nakama, made on the
-//! match's owner shard when the match is created and dropped when it
-//! ends; its callbacks run on that shard's tick clock through the
-//! existing [`MatchHandler`]. Callbacks are plain calls between ticks:
+//! match's owner shard when the match is created, from the program
+//! current then, and dropped when it ends (a reload does not change a
+//! running match's code); its callbacks run on that shard's tick clock
+//! through the existing [`MatchHandler`]. Callbacks are plain calls between ticks:
 //! the `nk` functions that wait on the server are not available in them
 //! (the pure ones are). The dispatcher's `broadcast_message`,
 //! `broadcast_message_deferred`, `match_kick` and `match_label_update`
@@ -25,8 +26,8 @@ use kairos_core::error::ApiError;
 use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue};
 use uuid::Uuid;
 
-use super::Program;
 use super::state::{Vm, message};
+use super::{Program, ProgramCell};
 use crate::modules::{
     Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInit, MatchMessage, MatchPresence,
     Modules,
@@ -43,30 +44,50 @@ const CALLBACKS: [&str; 7] = [
     "match_signal",
 ];
 
-/// Registers every loaded module that is a match module (and is not
-/// already a Rust handler's name).
-pub fn install(program: &Arc<Program>, vm: &Vm, modules: &mut Modules) -> mlua::Result<()> {
+/// The modules of `vm` (a state of `program`) that are match modules.
+pub fn names(program: &Program, vm: &Vm) -> mlua::Result<Vec<String>> {
     let package: Table = vm.lua.globals().get("package")?;
     let loaded: Table = package.get("loaded")?;
+    let mut out = Vec::new();
     for m in &program.modules {
-        let LuaValue::Table(t) = loaded.get::<LuaValue>(m.name.as_str())? else {
-            continue;
-        };
-        let is_match = CALLBACKS
-            .iter()
-            .all(|c| matches!(t.get::<LuaValue>(*c), Ok(LuaValue::Function(_))));
-        if !is_match || modules.match_handler(&m.name).is_some() {
+        if let LuaValue::Table(t) = loaded.get::<LuaValue>(m.name.as_str())?
+            && is_match(&t)
+        {
+            out.push(m.name.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn is_match(t: &Table) -> bool {
+    CALLBACKS
+        .iter()
+        .all(|c| matches!(t.get::<LuaValue>(*c), Ok(LuaValue::Function(_))))
+}
+
+/// Registers every loaded module that is a match module (and is not
+/// already a Rust handler's name); returns the match modules' names,
+/// registered or not. A match is made
+/// of the program current when it is created, and keeps it to its end.
+pub fn install(
+    cell: &Arc<ProgramCell>,
+    vm: &Vm,
+    modules: &mut Modules,
+) -> mlua::Result<Vec<String>> {
+    let all = names(&cell.current(), vm)?;
+    for name in &all {
+        if modules.match_handler(name).is_some() {
             continue;
         }
-        let program = program.clone();
-        let name = m.name.clone();
+        let cell = cell.clone();
+        let module = name.clone();
         let factory: MatchFactory = Arc::new(move |ctx, params| {
-            let (handler, init) = LuaMatch::create(&program, &name, ctx, params)?;
+            let (handler, init) = LuaMatch::create(&cell.current(), &module, ctx, params)?;
             Ok((Box::new(handler) as Box<dyn MatchHandler>, init))
         });
-        modules.register_match_handler(&m.name, factory);
+        modules.register_match_handler(name, factory);
     }
-    Ok(())
+    Ok(all)
 }
 
 /// One running Lua match: its own state, its module table and its
@@ -97,10 +118,16 @@ impl LuaMatch {
         let vm = block(Vm::new(program.clone(), None)).map_err(ApiError::internal)?;
         let err = |e: mlua::Error| ApiError::internal(format!("match_init: {}", message(&e)));
         let package: Table = vm.lua.globals().get("package").map_err(err)?;
-        let module: Table = package
-            .get::<Table>("loaded")
-            .and_then(|l| l.get(name))
-            .map_err(err)?;
+        let module = match package.get::<Table>("loaded").map_err(err)?.get(name) {
+            Ok(LuaValue::Table(t)) if is_match(&t) => t,
+            // A reload took the match module away: as if it had never
+            // been registered.
+            _ => {
+                return Err(ApiError::not_found(format!(
+                    "Match handler {name:?} not found"
+                )));
+            }
+        };
         let ctx = vm.lua.create_table().map_err(err)?;
         ctx.raw_set("env", vm.lua.create_table().map_err(err)?)
             .map_err(err)?;

@@ -4,6 +4,13 @@
 //! for a state to come back. A state leaves the pool only for one call on
 //! its own shard, and one that hit a limit or was dropped mid-call (a
 //! deadline) is thrown away rather than reused.
+//!
+//! A pool holds the states of one program. When a reload replaces the
+//! program, the first call on the new one drops the shard's pools of
+//! older programs: their idle states go at once, and a state still leased
+//! by a call that started on the old program goes when that call ends.
+//! (A shard thread serves one node, so the generations it sees are one
+//! node's.)
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -19,6 +26,8 @@ use crate::modules::Nk;
 
 /// One shard's states of one program.
 struct Pool {
+    /// Held so that the program outlives its states' pool.
+    program: Arc<Program>,
     idle: RefCell<Vec<Vm>>,
     /// States alive: idle or leased.
     made: Cell<usize>,
@@ -28,23 +37,33 @@ struct Pool {
 }
 
 thread_local! {
-    static POOLS: RefCell<Vec<(usize, Rc<Pool>)>> = const { RefCell::new(Vec::new()) };
+    static POOLS: RefCell<Vec<Rc<Pool>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// This shard's pool of `program`. Pools of older programs are dropped;
+/// a call still on an older program than the shard has seen (it started
+/// before a reload) gets a pool of its own, dropped when it ends.
 fn pool_of(program: &Arc<Program>) -> Rc<Pool> {
-    let key = Arc::as_ptr(program) as usize;
     POOLS.with(|p| {
         let mut pools = p.borrow_mut();
-        if let Some((_, pool)) = pools.iter().find(|(k, _)| *k == key) {
+        if let Some(pool) = pools.iter().find(|p| Arc::ptr_eq(&p.program, program)) {
             return pool.clone();
         }
+        let newest = pools.iter().map(|p| p.program.generation).max();
+        let stale = newest.is_some_and(|g| g > program.generation);
         let pool = Rc::new(Pool {
+            program: program.clone(),
             idle: RefCell::new(Vec::new()),
             made: Cell::new(0),
             waiters: RefCell::new(VecDeque::new()),
-            warmed: Cell::new(false),
+            // A stale call's pool makes just the state it needs.
+            warmed: Cell::new(stale),
         });
-        pools.push((key, pool.clone()));
+        if stale {
+            return pool;
+        }
+        pools.retain(|p| p.program.generation >= program.generation);
+        pools.push(pool.clone());
         pool
     })
 }

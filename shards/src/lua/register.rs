@@ -10,7 +10,7 @@ use mlua::{Function, Value as LuaValue};
 use serde_json::Value;
 
 use super::state::{Registrations, Vm};
-use super::{Program, context, convert, pool};
+use super::{ProgramCell, context, convert, pool};
 use crate::modules::hooks::{ApiRequest, Before};
 use crate::modules::{
     Context, LeaderboardInfo, MatchedResult, MatchmakerEntry, Modules, RpcFuture,
@@ -19,7 +19,7 @@ use kairos_core::tournament::Tournament;
 
 /// Registers what the startup state found into `modules`.
 pub fn install(
-    program: &Arc<Program>,
+    program: &Arc<ProgramCell>,
     found: Registrations,
     modules: &mut Modules,
 ) -> Result<(), String> {
@@ -120,20 +120,30 @@ fn rt_message(name: &str) -> Result<Option<&'static str>, String> {
 }
 
 /// A registered Lua function: which state table holds it and under what
-/// key.
+/// key, in whichever program the node runs when it is called.
 struct LuaFn {
-    program: Arc<Program>,
+    program: Arc<ProgramCell>,
     key: String,
 }
 
-/// Runs `call` in a leased state and gives the state back unless the
-/// call hit a limit.
+/// The Lua RPC `id` (lower-cased): how an RPC a reload added is called.
+pub fn rpc(program: &Arc<ProgramCell>, id: String) -> Arc<dyn crate::modules::RpcFn> {
+    Arc::new(LuaFn {
+        program: program.clone(),
+        key: id,
+    })
+}
+
+/// Runs `call` in a leased state of the program current now (the call
+/// keeps it to its end, whatever reloads meanwhile) and gives the state
+/// back unless the call hit a limit.
 async fn run<T>(
-    program: &Arc<Program>,
+    program: &Arc<ProgramCell>,
     ctx: &Context,
     call: impl AsyncFnOnce(&Vm) -> Result<T, mlua::Error>,
 ) -> Result<T, ApiError> {
-    let mut lease = pool::lease(program, &ctx.nk).await?;
+    let program = program.current();
+    let mut lease = pool::lease(&program, &ctx.nk).await?;
     let vm = lease.vm();
     vm.begin(Some(ctx.nk.clone()));
     let result = call(vm).await;

@@ -59,7 +59,7 @@ impl Current {
 }
 
 /// What the modules of a state registered, by kind.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Registrations {
     pub rpcs: Vec<String>,
     pub before_api: Vec<String>,
@@ -87,6 +87,8 @@ impl Vm {
         let result = vm.load_modules().await;
         vm.end();
         result?;
+        vm.stand_in()
+            .map_err(|e| format!("Lua runtime: stand-ins: {e}"))?;
         vm.freeze().map_err(|e| format!("Lua runtime: {e}"))?;
         Ok(vm)
     }
@@ -247,6 +249,71 @@ impl Vm {
                     m.path,
                     message(&e)
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers a stand-in for each function the registry sends to Lua
+    /// ([`Program::routed`]) that this program's modules no longer
+    /// register (a reload dropped it): an RPC answers NOT_FOUND "RPC
+    /// function not found", a before hook passes its input through, an
+    /// after hook and the other hooks do nothing — as if it had never
+    /// been registered, until a restart removes it from the registry.
+    fn stand_in(&self) -> mlua::Result<()> {
+        let routed = self.current.program.routed.clone();
+        let cb = self.callbacks()?;
+        let chunk = |code: &str| -> mlua::Result<Function> {
+            self.lua
+                .load(code)
+                .set_name("=kairos")
+                .set_mode(ChunkMode::Text)
+                .eval()
+        };
+        let missing = |t: &Table, key: &str| -> mlua::Result<bool> {
+            Ok(t.raw_get::<Option<Function>>(key)?.is_none())
+        };
+        let rpcs: Table = cb.raw_get("rpc")?;
+        for id in &routed.rpcs {
+            if missing(&rpcs, id)? {
+                let f = chunk(r#"return function() error({"RPC function not found", 5}) end"#)?;
+                rpcs.raw_set(id.as_str(), f)?;
+            }
+        }
+        let before: Table = cb.raw_get("before")?;
+        let after: Table = cb.raw_get("after")?;
+        let keyed = |prefix: &str, names: &[String]| -> Vec<String> {
+            names.iter().map(|n| format!("{prefix}{n}")).collect()
+        };
+        let befores = keyed("api:", &routed.before_api)
+            .into_iter()
+            .chain(keyed("rt:", &routed.before_rt));
+        for key in befores {
+            if missing(&before, &key)? {
+                // A call without a body (nil) goes on with an empty one:
+                // nil would drop it.
+                let f = chunk(
+                    "return function(_, input) if input == nil then return {} end return input end",
+                )?;
+                before.raw_set(key, f)?;
+            }
+        }
+        let afters = keyed("api:", &routed.after_api)
+            .into_iter()
+            .chain(keyed("rt:", &routed.after_rt));
+        for key in afters {
+            if missing(&after, &key)? {
+                after.raw_set(key, chunk("return function() end")?)?;
+            }
+        }
+        for (key, had) in [
+            ("matchmaker", routed.matchmaker_matched),
+            ("leaderboard_reset", routed.leaderboard_reset),
+            ("tournament_end", routed.tournament_end),
+            ("tournament_reset", routed.tournament_reset),
+        ] {
+            if had && missing(&cb, key)? {
+                cb.raw_set(key, chunk("return function() end")?)?;
             }
         }
         Ok(())

@@ -508,6 +508,26 @@ pub fn render(shared: &Shared) -> String {
         SECONDS,
     );
 
+    // Lua module reloads, when they are on.
+    if let Some(cell) = shared.modules.lua_program() {
+        let (reloads, failures) = cell.counts();
+        e.gauge(
+            "kairos_lua_program_generation",
+            "The Lua program new calls run: 1 at startup, one more per reload.",
+            cell.current().generation,
+        );
+        e.counter(
+            "kairos_lua_reloads_total",
+            "Lua module reloads that replaced the running code.",
+            reloads,
+        );
+        e.counter(
+            "kairos_lua_reload_failures_total",
+            "Lua module changes not reloaded because a module failed to load.",
+            failures,
+        );
+    }
+
     // The persistence pool.
     let stats = shared.persist.stats();
     let submitted = stats.submitted.load(Ordering::Relaxed);

@@ -84,6 +84,12 @@ pub struct Modules {
     /// The tournament end and reset hooks, if any.
     tournament_end: Option<Arc<dyn TournamentHookFn>>,
     tournament_reset: Option<Arc<dyn TournamentHookFn>>,
+    /// The Lua program cell when Lua modules reload
+    /// (`kairos.runtime.lua_reload`), for the metrics of its reloads.
+    lua_program: Option<Arc<crate::lua::ProgramCell>>,
+    /// Where RPC ids the registry lacks are looked up: the ids reloaded
+    /// Lua modules added.
+    rpc_fallback: Option<rpc::RpcFallback>,
 }
 
 /// The client message named `name`, as the realtime table spells it.
@@ -227,6 +233,30 @@ impl Modules {
         names.sort_unstable();
         names.dedup();
         names
+    }
+
+    /// The RPC registered under `id`, or else the one `id` names among
+    /// those registered since the start (reloaded Lua modules'), if any.
+    pub(crate) fn rpc_or_fallback(&self, id: &str) -> Option<Arc<dyn RpcFn>> {
+        if let Some(f) = self.rpc(id) {
+            return Some(f.clone());
+        }
+        self.rpc_fallback.as_ref().and_then(|find| find(id))
+    }
+
+    /// Sets where RPC ids the registry lacks are looked up.
+    pub(crate) fn set_rpc_fallback(&mut self, find: rpc::RpcFallback) {
+        self.rpc_fallback = Some(find);
+    }
+
+    /// Keeps the Lua program cell, whose reloads the metrics count.
+    pub(crate) fn set_lua_program(&mut self, cell: Arc<crate::lua::ProgramCell>) {
+        self.lua_program = Some(cell);
+    }
+
+    /// The Lua program cell, when Lua modules reload.
+    pub(crate) fn lua_program(&self) -> Option<&Arc<crate::lua::ProgramCell>> {
+        self.lua_program.as_ref()
     }
 
     /// The ids of every registered RPC, sorted.

@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kairos_core::error::{ApiError, Code};
@@ -39,6 +40,11 @@ where
         Box::pin(self(ctx, payload))
     }
 }
+
+/// Finds RPCs the registry did not have when the server started: the Lua
+/// runtime's, whose reloaded modules may register new ids. Asked only
+/// for ids the registry has no function for.
+pub(crate) type RpcFallback = Arc<dyn Fn(&str) -> Option<Arc<dyn RpcFn>> + Send + Sync>;
 
 /// Why a call did not produce a payload.
 #[derive(Debug)]
@@ -74,7 +80,7 @@ pub async fn invoke(
     if id.is_empty() {
         return Err(Refused::NoId);
     }
-    let Some(f) = shard.shared.modules.rpc(id).cloned() else {
+    let Some(f) = shard.shared.modules.rpc_or_fallback(id) else {
         return Err(Refused::NotFound);
     };
     let deadline = Duration::from_millis(shard.config().kairos.runtime.rpc_timeout_ms);
