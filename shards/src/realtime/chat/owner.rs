@@ -123,10 +123,9 @@ pub(super) fn on_remove_users(shard: &Shard, stream: StreamId, users: &[Uuid]) {
             .collect(),
         None => return,
     };
-    for (_, session) in &gone {
-        membership::on_leave(shard, stream.clone(), *session);
-    }
-    for (dest, sessions) in group::by_shard(gone) {
+    // Their shards first: by the time the others hear them leave, the
+    // removed sessions' shards have been told to stop taking their sends.
+    for (dest, sessions) in group::by_shard(gone.clone()) {
         shard.send_to(
             dest,
             membership::Msg::Dropped {
@@ -134,5 +133,8 @@ pub(super) fn on_remove_users(shard: &Shard, stream: StreamId, users: &[Uuid]) {
                 sessions,
             },
         );
+    }
+    for (_, session) in &gone {
+        membership::on_leave(shard, stream.clone(), *session);
     }
 }
