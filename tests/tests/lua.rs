@@ -8,7 +8,10 @@
 //! listing calls (`tests/lua/social.lua`: groups, friends, leaderboard and
 //! tournament listings, wallets) checked over REST, and (tests/lua/
 //! http.lua) `nk.http_request` against local servers the tests start, its
-//! refusal of internal addresses, AES, bcrypt and `cron_prev`.
+//! refusal of internal addresses, AES, bcrypt and `cron_prev`; and
+//! (tests/lua/accounts.lua) account updates, notification listing and
+//! deletion, and stream presences updated, read and kicked, checked over
+//! REST and the socket.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -22,7 +25,10 @@ backend_tests!(
     realtime_hooks_in_lua,
     leaderboard_and_tournament_hooks_in_lua,
     groups_and_friends_from_lua,
-    listings_and_wallets_from_lua
+    listings_and_wallets_from_lua,
+    account_updates_from_lua,
+    notification_lists_from_lua,
+    stream_presences_from_lua
 );
 
 /// This package's test modules.
@@ -1232,5 +1238,190 @@ fn aes_bcrypt_and_cron_prev_from_lua() {
     assert_eq!(
         v["cron_prev_zero"],
         "bad argument #1 to cron_prev (expects timestamp in seconds)"
+    );
+}
+
+fn account_updates_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let v = payload(&call(
+        &http,
+        "accounts.update",
+        Some(&bearer(&me.token)),
+        &json!({ "display_name": "Set In Lua", "unknown_id": unknown }).to_string(),
+    ));
+    // The unknown id is left out; the account reads back what Lua set.
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(
+        (&v["user_id"], &v["nested_user_id"]),
+        (&json!(me.user_id()), &json!(me.user_id())),
+        "{v}"
+    );
+    assert_eq!(
+        (&v["display_name"], &v["level"], &v["has_devices"]),
+        (&json!("Set In Lua"), &json!(7), &json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["online"], false, "{v}");
+    assert_eq!(
+        v["bad_id"],
+        "bad argument #1 to account_update_id (expects user ID to be a valid identifier)"
+    );
+    assert_eq!(
+        v["no_fields"],
+        "error while trying to update user: No fields to update."
+    );
+    assert_eq!(
+        v["bad_username"],
+        "error while trying to update user: Username invalid, no spaces or control characters allowed."
+    );
+    assert_eq!(
+        v["bad_ids"],
+        "bad argument #1 to accounts_get_id (user id must be a valid identifier string)"
+    );
+    assert_eq!(
+        v["not_string"],
+        "bad argument #1 to accounts_get_id (user id must be a string)"
+    );
+    // Over REST: the fields Lua set, the username kept.
+    let r = http.get("/v2/account", &me.token);
+    let user = &r.body["user"];
+    assert_eq!(user["display_name"], "Set In Lua", "{}", r.text);
+    assert_eq!(user["username"], json!(me.username()), "{}", r.text);
+    assert_eq!(
+        (&user["timezone"], &user["location"], &user["lang_tag"]),
+        (&json!("Europe/Paris"), &json!("Lyon"), &json!("fr")),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        user["avatar_url"], "https://example.com/a.png",
+        "{}",
+        r.text
+    );
+    let meta: Value = serde_json::from_str(user["metadata"].as_str().expect("metadata")).unwrap();
+    assert_eq!(meta, json!({ "level": 7 }));
+}
+
+fn notification_lists_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let v = payload(&call(
+        &http,
+        "accounts.notifications",
+        Some(&bearer(&me.token)),
+        "",
+    ));
+    // Three stored, listed two at a time, oldest first; an empty page
+    // has no cursor.
+    assert_eq!(
+        (&v["first"], &v["second"], &v["third"]),
+        (&json!(2), &json!(1), &json!(0)),
+        "{v}"
+    );
+    assert_eq!(v["second_subject"], "lua note 3", "{v}");
+    assert_eq!(v["end_cursor_nil"], true, "{v}");
+    assert_eq!(
+        (&v["content_n"], &v["code"], &v["sender"], &v["persistent"]),
+        (&json!(1), &json!(101), &json!(""), &json!(true)),
+        "{v}"
+    );
+    assert_eq!(
+        v["bad_limit"],
+        "bad argument #2 to notifications_list (expects limit to be value between 1 and 1000)"
+    );
+    assert_eq!(
+        v["bad_user"],
+        "bad argument #1 to notifications_list (expects user_id to be a valid uuid)"
+    );
+    assert_eq!(
+        v["bad_delete"],
+        "bad argument #1 to notifications_delete (expects notification_id to be a valid UUID)"
+    );
+    // Over REST: only the third is left.
+    let r = http.get("/v2/notification?limit=10", &me.token);
+    let list = r.body["notifications"].as_array().expect("notifications");
+    assert_eq!(list.len(), 1, "{}", r.text);
+    assert_eq!(list[0]["subject"], "lua note 3", "{}", r.text);
+    for id in v["deleted"].as_array().unwrap() {
+        assert_ne!(&list[0]["id"], id);
+    }
+}
+
+fn stream_presences_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let watcher = http.device(&unique("lua-"));
+    let label = json!({ "label": unique("lua-stream-") }).to_string();
+    let mut watching = Ws::open(&s.addr, &watcher.token, "");
+    let r = watching.request(
+        "1",
+        "rpc",
+        json!({ "id": "accounts.stream_watch", "payload": label }),
+    );
+    assert!(r.get("rpc").is_some(), "{r}");
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let r = ws.request(
+        "1",
+        "rpc",
+        json!({ "id": "accounts.stream", "payload": label }),
+    );
+    let body = r["rpc"]["payload"]
+        .as_str()
+        .unwrap_or_else(|| panic!("rpc failed: {r}"));
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        (
+            &v["status"],
+            &v["username"],
+            &v["hidden"],
+            &v["persistence"]
+        ),
+        (
+            &json!("busy"),
+            &json!(me.username()),
+            &json!(false),
+            &json!(true)
+        ),
+        "{v}"
+    );
+    // Kicked: no longer in the stream, where the watcher stays.
+    assert_eq!(
+        (&v["after_nil"], &v["count"]),
+        (&json!(true), &json!(1)),
+        "{v}"
+    );
+    assert_eq!(
+        v["no_session"],
+        "bad argument #2 to stream_user_update (session id does not exist)"
+    );
+    assert_eq!(
+        v["bad_kick"],
+        "bad argument #1 to stream_user_kick (expects each presence to have a valid user_id, session_id, and node)"
+    );
+    // The watcher heard the caller join, update its presence, and be kicked
+    // (its own join came first).
+    let mut events = Vec::new();
+    while events.len() < 4 {
+        let m = watching.recv_json();
+        if let Some(e) = m.get("stream_presence_event") {
+            events.push(e.clone());
+        }
+    }
+    let joined = |e: &Value, key: &str| e[key][0]["user_id"] == json!(me.user_id());
+    assert!(joined(&events[1], "joins"), "{events:?}");
+    // The update: the old presence leaves and the new one joins at once.
+    assert!(
+        joined(&events[2], "joins") && joined(&events[2], "leaves"),
+        "{events:?}"
+    );
+    assert!(joined(&events[3], "leaves"), "{events:?}");
+    assert!(
+        events[3]["joins"].as_array().is_none_or(Vec::is_empty),
+        "{events:?}"
     );
 }

@@ -1,4 +1,5 @@
-//! `notification_send` and `notifications_send`.
+//! `notification_send`, `notifications_send`, `notifications_list` and
+//! `notifications_delete`.
 
 use mlua::{Table, Value as LuaValue};
 
@@ -75,6 +76,76 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             nk.notification_send_from(user, &subject, content, code, sender, persistent)
                 .await
                 .map_err(|e| server_error("failed to send notifications", e))?;
+        }
+        Ok(())
+    })?;
+    m.async_fn("notifications_list", |lua, current, a| async move {
+        let user = a.uuid(
+            1,
+            "expects user_id to be a valid uuid",
+            "expects user_id to be a valid uuid",
+        )?;
+        let limit = a.opt_int(2, 100)?;
+        if !(1..=1000).contains(&limit) {
+            return Err(a.error(2, "expects limit to be value between 1 and 1000"));
+        }
+        let cursor = a.opt_string(3, "")?;
+        let nk = current.nk("notifications_list")?;
+        let (list, next) = nk
+            .notifications_list(user, limit as usize, &cursor)
+            .await
+            .map_err(|e| server_error("failed to list notifications", e))?;
+        // Nakama's Lua names these fields in camel case (`senderId`,
+        // `createTime`) and gives `content` as JSON text.
+        let out = lua.create_table()?;
+        for (i, n) in list.iter().enumerate() {
+            let t = lua.create_table()?;
+            t.raw_set("id", n.id.to_string())?;
+            t.raw_set("subject", n.subject.as_str())?;
+            t.raw_set("content", n.content.as_str())?;
+            t.raw_set("code", n.code)?;
+            t.raw_set(
+                "senderId",
+                n.sender_id.map(|s| s.to_string()).unwrap_or_default(),
+            )?;
+            t.raw_set("persistent", n.persistent)?;
+            t.raw_set("createTime", (n.create_time / 1_000_000) as f64)?;
+            out.raw_set(i + 1, t)?;
+        }
+        Ok((out, next))
+    })?;
+    m.async_fn("notifications_delete", |_, current, a| async move {
+        let list = a
+            .table(1)
+            .map_err(|_| a.error(1, "expects a valid set of notifications"))?;
+        // Notification ids by user, each user's deleted in one call.
+        let mut by_user: Vec<(uuid::Uuid, Vec<uuid::Uuid>)> = Vec::new();
+        for pair in list.pairs::<LuaValue, LuaValue>() {
+            let LuaValue::Table(t) = pair?.1 else {
+                return Err(a.error(1, "expects a valid set of notifications"));
+            };
+            let user = match t.raw_get::<LuaValue>("user_id")? {
+                LuaValue::String(s) => uuid::Uuid::parse_str(&s.to_string_lossy())
+                    .map_err(|_| a.error(1, "expects user_id to be a valid UUID"))?,
+                LuaValue::Nil => uuid::Uuid::nil(),
+                _ => return Err(a.error(1, "expects user_id to be string")),
+            };
+            let id = match t.raw_get::<LuaValue>("notification_id")? {
+                LuaValue::String(s) => uuid::Uuid::parse_str(&s.to_string_lossy())
+                    .map_err(|_| a.error(1, "expects notification_id to be a valid UUID"))?,
+                LuaValue::Nil => continue,
+                _ => return Err(a.error(1, "expects notification_id to be string")),
+            };
+            match by_user.iter_mut().find(|(u, _)| *u == user) {
+                Some((_, ids)) => ids.push(id),
+                None => by_user.push((user, vec![id])),
+            }
+        }
+        let nk = current.nk("notifications_delete")?;
+        for (user, ids) in by_user {
+            nk.notifications_delete(user, ids)
+                .await
+                .map_err(|e| server_error("failed to delete notifications", e))?;
         }
         Ok(())
     })?;

@@ -1,0 +1,104 @@
+-- Kairos's Lua test RPCs for accounts, notifications and stream
+-- presences from the nk module: each acts for its caller, returns what it
+-- saw as JSON, and the refusals of bad arguments (Nakama's words) caught
+-- with pcall.
+local nk = require("nakama")
+
+-- The error text of a call expected to fail ("no error" if it did not).
+local function refusal(f, ...)
+  local ok, err = pcall(f, ...)
+  if ok then
+    return "no error"
+  end
+  return err
+end
+
+-- Updates the caller's profile, then reads it back with accounts_get_id
+-- (an unknown id beside it is left out).
+nk.register_rpc(function(context, payload)
+  local p = nk.json_decode(payload)
+  local me = context.user_id
+  nk.account_update_id(me, { level = 7 }, nil, p.display_name, "Europe/Paris", "Lyon", "fr",
+    "https://example.com/a.png")
+  local accounts = nk.accounts_get_id({ me, p.unknown_id })
+  local a = accounts[1]
+  return nk.json_encode({
+    count = #accounts,
+    user_id = a.user_id,
+    nested_user_id = a.user.user_id,
+    display_name = a.display_name,
+    level = a.metadata.level,
+    has_devices = a.devices ~= nil,
+    online = a.online,
+    bad_id = refusal(nk.account_update_id, "nope", nil, nil, "x"),
+    no_fields = refusal(nk.account_update_id, me),
+    bad_username = refusal(nk.account_update_id, me, nil, "has\ttab"),
+    bad_ids = refusal(nk.accounts_get_id, { "nope" }),
+    not_string = refusal(nk.accounts_get_id, { 5 }),
+  })
+end, "accounts.update")
+
+-- Sends the caller three stored notifications, lists them two at a
+-- time, and deletes the first two.
+nk.register_rpc(function(context, payload)
+  local me = context.user_id
+  for i = 1, 3 do
+    nk.notification_send(me, "lua note " .. i, { n = i }, 101, nil, true)
+  end
+  local first, cursor = nk.notifications_list(me, 2)
+  local second, cursor2 = nk.notifications_list(me, 2, cursor)
+  local third, cursor3 = nk.notifications_list(me, 2, cursor2)
+  nk.notifications_delete({
+    { user_id = me, notification_id = first[1].id },
+    { user_id = me, notification_id = first[2].id },
+  })
+  local content = nk.json_decode(first[1].content)
+  return nk.json_encode({
+    first = #first,
+    second = #second,
+    second_subject = second[1].subject,
+    third = #third,
+    end_cursor_nil = cursor3 == nil,
+    deleted = { first[1].id, first[2].id },
+    content_n = content.n,
+    code = first[1].code,
+    sender = first[1].senderId,
+    persistent = first[1].persistent,
+    bad_limit = refusal(nk.notifications_list, me, 0),
+    bad_user = refusal(nk.notifications_list, "nope"),
+    bad_delete = refusal(nk.notifications_delete, { { user_id = me, notification_id = "x" } }),
+  })
+end, "accounts.notifications")
+
+-- The stream of the next RPCs, each test's own label.
+local function lua_stream(payload)
+  return { mode = 120, label = nk.json_decode(payload).label }
+end
+
+-- Over the socket: joins the caller's session to the stream, to watch.
+nk.register_rpc(function(context, payload)
+  nk.stream_user_join(context.user_id, context.session_id, lua_stream(payload))
+  return "{}"
+end, "accounts.stream_watch")
+
+-- Over the socket: joins the caller's session to the stream, updates its
+-- status, reads it back, kicks it, and reads it again.
+nk.register_rpc(function(context, payload)
+  local stream = lua_stream(payload)
+  local me, session = context.user_id, context.session_id
+  nk.stream_user_join(me, session, stream)
+  nk.stream_user_update(me, session, stream, false, true, "busy")
+  local got = nk.stream_user_get(me, session, stream)
+  nk.stream_user_kick({ user_id = me, session_id = session }, stream)
+  local after = nk.stream_user_get(me, session, stream)
+  return nk.json_encode({
+    status = got.status,
+    username = got.username,
+    hidden = got.hidden,
+    persistence = got.persistence,
+    after_nil = after == nil,
+    count = nk.stream_count(stream),
+    no_session = refusal(nk.stream_user_update, me, "00000000-0000-0000-0000-0000000000aa", stream),
+    bad_kick = refusal(nk.stream_user_kick, { user_id = me }, stream),
+  })
+end, "accounts.stream")
