@@ -70,6 +70,40 @@ nk.register_rpc(function(context, payload)
   })
 end, "accounts.notifications")
 
+-- Sends the caller and another user one stored notification each, reads
+-- them back by id (all, then only the caller's), and deletes the other
+-- user's by id alone and the caller's by id and user.
+nk.register_rpc(function(context, payload)
+  local p = nk.json_decode(payload)
+  local me = context.user_id
+  nk.notification_send(me, "mine", { who = "me" }, 102, nil, true)
+  nk.notification_send(p.other_id, "theirs", { who = "other" }, 103, me, true)
+  local mine = nk.notifications_list(me, 10)[1].id
+  local theirs = nk.notifications_list(p.other_id, 10)[1].id
+  local both = nk.notifications_get_id({ mine, theirs })
+  local only_mine = nk.notifications_get_id({ mine, theirs }, me)
+  local got_theirs
+  for _, n in ipairs(both) do
+    if n.subject == "theirs" then
+      got_theirs = n
+    end
+  end
+  -- Another user's id named: nothing of the caller's is deleted.
+  nk.notifications_delete_id({ mine }, p.other_id)
+  nk.notifications_delete_id({ theirs })
+  return nk.json_encode({
+    both = #both,
+    only_mine = #only_mine,
+    only_mine_subject = only_mine[1].subject,
+    theirs_user = got_theirs.user_id,
+    theirs_sender = got_theirs.sender_id,
+    theirs_who = got_theirs.content.who,
+    theirs_code = got_theirs.code,
+    bad_id = refusal(nk.notifications_get_id, { "nope" }),
+    not_list = refusal(nk.notifications_delete_id, { a = 1 }),
+  })
+end, "accounts.notifications_by_id")
+
 -- The stream of the next RPCs, each test's own label.
 local function lua_stream(payload)
   return { mode = 120, label = nk.json_decode(payload).label }

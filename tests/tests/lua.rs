@@ -28,6 +28,7 @@ backend_tests!(
     listings_and_wallets_from_lua,
     account_updates_from_lua,
     notification_lists_from_lua,
+    notifications_by_id_from_lua,
     stream_presences_from_lua
 );
 
@@ -1349,6 +1350,54 @@ fn notification_lists_from_lua(backend: &Backend) {
     for id in v["deleted"].as_array().unwrap() {
         assert_ne!(&list[0]["id"], id);
     }
+}
+
+fn notifications_by_id_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let other = http.device(&unique("lua-"));
+    let v = payload(&call(
+        &http,
+        "accounts.notifications_by_id",
+        Some(&bearer(&me.token)),
+        &json!({ "other_id": other.user_id() }).to_string(),
+    ));
+    assert_eq!(
+        (&v["both"], &v["only_mine"], &v["only_mine_subject"]),
+        (&json!(2), &json!(1), &json!("mine")),
+        "{v}"
+    );
+    assert_eq!(
+        (&v["theirs_user"], &v["theirs_sender"]),
+        (&json!(other.user_id()), &json!(me.user_id())),
+        "{v}"
+    );
+    assert_eq!(
+        (&v["theirs_who"], &v["theirs_code"]),
+        (&json!("other"), &json!(103)),
+        "{v}"
+    );
+    assert_eq!(
+        v["bad_id"],
+        "bad argument #1 to notifications_get_id (each notification id must be a valid id)"
+    );
+    assert_eq!(
+        v["not_list"],
+        "bad argument #1 to notifications_delete_id (invalid user ids list)"
+    );
+    // Over REST: the caller's is kept (deleted only as another user's),
+    // the other user's is gone.
+    let r = http.get("/v2/notification?limit=10", &me.token);
+    let mine = r.body["notifications"].as_array().expect("notifications");
+    assert_eq!(mine.len(), 1, "{}", r.text);
+    assert_eq!(mine[0]["subject"], "mine", "{}", r.text);
+    let r = http.get("/v2/notification?limit=10", &other.token);
+    assert!(
+        r.body["notifications"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        r.text
+    );
 }
 
 fn stream_presences_from_lua(backend: &Backend) {

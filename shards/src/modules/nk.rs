@@ -138,6 +138,34 @@ impl Nk {
             .await
     }
 
+    /// The stored notifications among `ids`, of any user or only of
+    /// `user_id`, as Nakama's `NotificationsGetId`.
+    pub async fn notifications_get_id(
+        &self,
+        ids: Vec<Uuid>,
+        user_id: Option<Uuid>,
+    ) -> ApiResult<Vec<Notification>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store(move |store| async move { store.get_notifications_by_id(ids, user_id).await })
+            .await
+    }
+
+    /// Deletes the stored notifications among `ids`, of any user or only
+    /// of `user_id`, as Nakama's `NotificationsDeleteId`.
+    pub async fn notifications_delete_id(
+        &self,
+        ids: Vec<Uuid>,
+        user_id: Option<Uuid>,
+    ) -> ApiResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.store(move |store| async move { store.delete_notifications_by_id(ids, user_id).await })
+            .await
+    }
+
     /// Whether a user has a realtime session open on any shard.
     pub fn user_online(&self, user_id: Uuid) -> bool {
         self.shard.shared.registry.is_online(user_id)

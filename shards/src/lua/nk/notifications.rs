@@ -1,5 +1,6 @@
-//! `notification_send`, `notifications_send`, `notifications_list` and
-//! `notifications_delete`.
+//! `notification_send`, `notifications_send`, `notifications_list`,
+//! `notifications_delete`, `notifications_get_id` and
+//! `notifications_delete_id`.
 
 use mlua::{Table, Value as LuaValue};
 
@@ -149,7 +150,81 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         }
         Ok(())
     })?;
+    m.async_fn("notifications_get_id", |lua, current, a| async move {
+        let list = a.table(1)?;
+        let ids = notification_ids(&a, &list)?;
+        let user = opt_user(&a)?;
+        let nk = current.nk("notifications_get_id")?;
+        let found = nk
+            .notifications_get_id(ids, user)
+            .await
+            .map_err(|e| server_error("failed to get notifications", e))?;
+        let out = lua.create_table()?;
+        for (i, n) in found.iter().enumerate() {
+            let t = lua.create_table()?;
+            t.raw_set("code", n.code)?;
+            let content: serde_json::Value =
+                serde_json::from_str(&n.content).unwrap_or(serde_json::json!({}));
+            t.raw_set("content", convert::to_lua(&lua, &content)?)?;
+            if let Some(s) = n.sender_id {
+                t.raw_set("sender_id", s.to_string())?;
+            }
+            t.raw_set("subject", n.subject.as_str())?;
+            t.raw_set("user_id", n.user_id.to_string())?;
+            t.raw_set("create_time", (n.create_time / 1_000_000) as f64)?;
+            t.raw_set("persistent", n.persistent)?;
+            out.raw_set(i + 1, t)?;
+        }
+        Ok(out)
+    })?;
+    m.async_fn("notifications_delete_id", |_, current, a| async move {
+        let list = a
+            .opt_table(1)?
+            .ok_or_else(|| a.error(1, "invalid user ids list"))?;
+        let ids = notification_ids(&a, &list)?;
+        let user = opt_user(&a)?;
+        let nk = current.nk("notifications_delete_id")?;
+        nk.notifications_delete_id(ids, user)
+            .await
+            .map_err(|e| server_error("failed to delete notifications", e))
+    })?;
     Ok(())
+}
+
+/// Most notification ids one `notifications_get_id` or
+/// `notifications_delete_id` takes.
+const MAX_IDS: usize = 1000;
+
+/// Argument 1 of `notifications_get_id` and `notifications_delete_id`: a
+/// list of notification ids.
+fn notification_ids(a: &Args, list: &Table) -> mlua::Result<Vec<uuid::Uuid>> {
+    let values = a.array(1, list, "invalid user ids list")?;
+    if values.len() > MAX_IDS {
+        return Err(a.error(1, &format!("at most {MAX_IDS} notification ids")));
+    }
+    let mut ids = Vec::with_capacity(values.len());
+    for v in values {
+        let s = match v {
+            LuaValue::String(s) if !s.as_bytes().is_empty() => s.to_string_lossy(),
+            _ => return Err(a.error(1, "each notification id must be a string")),
+        };
+        ids.push(
+            uuid::Uuid::parse_str(&s)
+                .map_err(|_| a.error(1, "each notification id must be a valid id"))?,
+        );
+    }
+    Ok(ids)
+}
+
+/// Argument 2: the user whose notifications only are meant (`nil` or
+/// `""`: any user's).
+fn opt_user(a: &Args) -> mlua::Result<Option<uuid::Uuid>> {
+    match a.opt_string(2, "")?.as_str() {
+        "" => Ok(None),
+        s => uuid::Uuid::parse_str(s)
+            .map(Some)
+            .map_err(|_| a.error(2, "expects user_id to be a valid uuid")),
+    }
 }
 
 fn content(a: &Args, t: Table) -> mlua::Result<serde_json::Value> {
