@@ -38,6 +38,27 @@ nk.register_rpc(function(context, payload)
   })
 end, "accounts.update")
 
+-- Three random users: distinct, none the system user.
+nk.register_rpc(function(context, payload)
+  local users = nk.users_get_random(3)
+  local ids, distinct, system = {}, 0, false
+  for _, u in ipairs(users) do
+    if not ids[u.user_id] then
+      distinct = distinct + 1
+    end
+    ids[u.user_id] = true
+    system = system or u.user_id == "00000000-0000-0000-0000-000000000000"
+  end
+  return nk.json_encode({
+    count = #users,
+    distinct = distinct,
+    system = system,
+    named = users[1].username ~= "",
+    none = #nk.users_get_random(),
+    too_many = refusal(nk.users_get_random, 1001),
+  })
+end, "accounts.random")
+
 -- Sends the caller three stored notifications, lists them two at a
 -- time, and deletes the first two.
 nk.register_rpc(function(context, payload)

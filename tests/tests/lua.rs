@@ -1304,6 +1304,26 @@ fn account_updates_from_lua(backend: &Backend) {
     );
     let meta: Value = serde_json::from_str(user["metadata"].as_str().expect("metadata")).unwrap();
     assert_eq!(meta, json!({ "level": 7 }));
+
+    // users_get_random: with at least three users, three distinct ones.
+    http.device(&unique("lua-"));
+    http.device(&unique("lua-"));
+    let v = payload(&call(
+        &http,
+        "accounts.random",
+        Some(&bearer(&me.token)),
+        "",
+    ));
+    assert_eq!(
+        (&v["count"], &v["distinct"], &v["system"], &v["named"]),
+        (&json!(3), &json!(3), &json!(false), &json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["none"], 0, "{v}");
+    assert_eq!(
+        v["too_many"],
+        "bad argument #1 to users_get_random (count must be 0-1000)"
+    );
 }
 
 fn notification_lists_from_lua(backend: &Backend) {

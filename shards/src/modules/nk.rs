@@ -166,6 +166,31 @@ impl Nk {
             .await
     }
 
+    /// Up to `count` users picked at random, as Nakama's `UsersGetRandom`
+    /// picks them: the users after a random id, then, when too few, the
+    /// first ones.
+    pub async fn users_get_random(&self, count: usize) -> ApiResult<Vec<User>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let start = Uuid::new_v4();
+        let mut ids = self
+            .store(move |store| async move { store.user_ids_after(start, count).await })
+            .await?;
+        if ids.len() < count {
+            let more = count - ids.len();
+            let first = self
+                .store(move |store| async move { store.user_ids_after(Uuid::nil(), more).await })
+                .await?;
+            for id in first {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        self.users_get(ids, Vec::new()).await
+    }
+
     /// Whether a user has a realtime session open on any shard.
     pub fn user_online(&self, user_id: Uuid) -> bool {
         self.shard.shared.registry.is_online(user_id)

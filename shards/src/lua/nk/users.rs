@@ -1,5 +1,6 @@
 //! `account_get_id`, `accounts_get_id`, `account_update_id`,
-//! `users_get_id` and `users_get_username`, with Nakama's Lua field names.
+//! `users_get_id`, `users_get_username` and `users_get_random`, with
+//! Nakama's Lua field names.
 
 use mlua::{Lua, Table};
 
@@ -154,6 +155,22 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             out.raw_set(i + 1, account_entry(&lua, account, online)?)?;
         }
         Ok(out)
+    })?;
+    m.async_fn("users_get_random", |lua, current, a| async move {
+        let count = a.opt_int(1, 0)?;
+        if !(0..=1000).contains(&count) {
+            return Err(a.error(1, "count must be 0-1000"));
+        }
+        let nk = current.nk("users_get_random")?;
+        let users = nk
+            .users_get_random(count as usize)
+            .await
+            .map_err(|e| server_error("failed to get users", e))?;
+        let t = lua.create_table()?;
+        for (i, u) in users.iter().enumerate() {
+            t.raw_set(i + 1, user(&lua, u)?)?;
+        }
+        Ok(t)
     })?;
     Ok(())
 }
