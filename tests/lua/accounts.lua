@@ -125,6 +125,17 @@ nk.register_rpc(function(context, payload)
   })
 end, "accounts.notifications_by_id")
 
+-- notification_send_all(subject, content, code, persistent) from the
+-- payload, and its refusals.
+nk.register_rpc(function(context, payload)
+  local p = nk.json_decode(payload)
+  nk.notification_send_all(p.subject, { to = "all" }, 104, p.persistent)
+  return nk.json_encode({
+    no_subject = refusal(nk.notification_send_all, "", {}, 1),
+    bad_code = refusal(nk.notification_send_all, "s", {}, 0),
+  })
+end, "accounts.send_all")
+
 -- The stream of the next RPCs, each test's own label.
 local function lua_stream(payload)
   return { mode = 120, label = nk.json_decode(payload).label }

@@ -29,6 +29,7 @@ backend_tests!(
     account_updates_from_lua,
     notification_lists_from_lua,
     notifications_by_id_from_lua,
+    notifications_to_all_from_lua,
     stream_presences_from_lua
 );
 
@@ -1418,6 +1419,74 @@ fn notifications_by_id_from_lua(backend: &Backend) {
         "{}",
         r.text
     );
+}
+
+/// The stored notifications of `token`'s user with `subject`.
+fn with_subject(http: &Http, token: &str, subject: &str) -> Vec<Value> {
+    let r = http.get("/v2/notification?limit=100", token);
+    r.body["notifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n["subject"] == subject)
+        .collect()
+}
+
+fn notifications_to_all_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let online = http.device(&unique("lua-"));
+    let offline = http.device(&unique("lua-"));
+    let mut ws = Ws::open(&s.addr, &online.token, "");
+    // Not persistent: only the connected user hears it; nothing stored.
+    let live = unique("lua-all-live-");
+    let v = payload(&call(
+        &http,
+        "accounts.send_all",
+        Some(&bearer(&offline.token)),
+        &json!({ "subject": live, "persistent": false }).to_string(),
+    ));
+    assert_eq!(
+        v["no_subject"],
+        "bad argument #1 to notification_send_all (expects subject to be a non-empty string)"
+    );
+    assert_eq!(
+        v["bad_code"],
+        "bad argument #3 to notification_send_all (expects code number to be a positive integer)"
+    );
+    let heard = ws.next_with("notifications");
+    let note = &heard["notifications"]["notifications"][0];
+    assert_eq!(note["subject"], json!(live), "{heard}");
+    assert_eq!(note["code"], 104, "{heard}");
+    assert!(with_subject(&http, &online.token, &live).is_empty());
+    assert!(with_subject(&http, &offline.token, &live).is_empty());
+    // Persistent: stored for every user, in the background. Only on
+    // SQLite, a database of this server's own: on the shared PostgreSQL
+    // database it would reach the users of tests running beside it (the
+    // store's paging over users is tested on both in kairos-store).
+    if !matches!(backend, Backend::Sqlite) {
+        return;
+    }
+    let kept = unique("lua-all-kept-");
+    payload(&call(
+        &http,
+        "accounts.send_all",
+        Some(&bearer(&offline.token)),
+        &json!({ "subject": kept, "persistent": true }).to_string(),
+    ));
+    for token in [&offline.token, &online.token] {
+        let mut found = Vec::new();
+        for _ in 0..200 {
+            found = with_subject(&http, token, &kept);
+            if !found.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0]["content"], r#"{"to":"all"}"#, "{found:?}");
+    }
 }
 
 fn stream_presences_from_lua(backend: &Backend) {

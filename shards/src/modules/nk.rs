@@ -191,6 +191,37 @@ impl Nk {
         self.users_get(ids, Vec::new()).await
     }
 
+    /// Sends one notification from the server to every user, as Nakama's
+    /// `NotificationSendAll`: persistent, it is stored for each user (in
+    /// the background: this returns before every user has it) and
+    /// delivered live; otherwise it only reaches the users connected now.
+    pub fn notification_send_all(
+        &self,
+        subject: &str,
+        content: serde_json::Value,
+        code: i32,
+        persistent: bool,
+    ) -> ApiResult<()> {
+        if !content.is_object() {
+            return Err(ApiError::invalid(
+                "expects content to be a JSON object".to_string(),
+            ));
+        }
+        let template = Notification {
+            id: Uuid::new_v4(),
+            user_id: Uuid::nil(),
+            subject: subject.to_string(),
+            content: content.to_string(),
+            code,
+            sender_id: None,
+            create_time: kairos_core::time::now_micros(),
+            persistent,
+        };
+        template.validate()?;
+        crate::realtime::notifications::send_all_later(&self.shard, template);
+        Ok(())
+    }
+
     /// Whether a user has a realtime session open on any shard.
     pub fn user_online(&self, user_id: Uuid) -> bool {
         self.shard.shared.registry.is_online(user_id)

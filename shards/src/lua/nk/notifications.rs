@@ -1,4 +1,5 @@
-//! `notification_send`, `notifications_send`, `notifications_list`,
+//! `notification_send`, `notifications_send`, `notification_send_all`,
+//! `notifications_list`,
 //! `notifications_delete`, `notifications_get_id` and
 //! `notifications_delete_id`.
 
@@ -79,6 +80,39 @@ pub fn add(m: &Module) -> mlua::Result<()> {
                 .map_err(|e| server_error("failed to send notifications", e))?;
         }
         Ok(())
+    })?;
+    m.sync("notification_send_all", |_, current, a| {
+        let subject = a.string(1)?;
+        if subject.is_empty() {
+            return Err(a.error(1, "expects subject to be a non-empty string"));
+        }
+        let content = match convert::to_json(&LuaValue::Table(a.table(2)?)) {
+            Ok(serde_json::Value::Array(v)) if v.is_empty() => serde_json::json!({}),
+            Ok(v @ serde_json::Value::Object(_)) => v,
+            Ok(_) => {
+                return Err(a.error(
+                    2,
+                    "failed to convert content: expects a table of key-value pairs",
+                ));
+            }
+            Err(e) => {
+                return Err(a.error(
+                    2,
+                    &format!(
+                        "failed to convert content: {}",
+                        crate::lua::state::message(&e)
+                    ),
+                ));
+            }
+        };
+        let code = a.int(3)?;
+        if code <= 0 {
+            return Err(a.error(3, "expects code number to be a positive integer"));
+        }
+        let persistent = a.opt_bool(4, false)?;
+        let nk = current.nk("notification_send_all")?;
+        nk.notification_send_all(&subject, content, code as i32, persistent)
+            .map_err(|e| server_error("failed to send notification", e))
     })?;
     m.async_fn("notifications_list", |lua, current, a| async move {
         let user = a.uuid(
