@@ -53,6 +53,11 @@ impl SessionRegistry {
             .is_some_and(|v| v.iter().any(|s| s.status))
     }
 
+    /// The users with at least one session, as of now.
+    pub fn connected_users(&self) -> Vec<Uuid> {
+        self.by_user.iter().map(|e| *e.key()).collect()
+    }
+
     /// Number of users with at least one session.
     #[cfg(test)]
     pub fn users(&self) -> usize {

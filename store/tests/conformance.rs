@@ -32,6 +32,7 @@ conformance!(
     updates_only_write_changes,
     delete_account,
     get_users,
+    user_ids_after,
     revocations,
     data_survives_reopening,
     pool_runs_jobs,
@@ -333,6 +334,28 @@ fn delete_account(b: Backend) {
     let again = auth(&b, device(&d), "", true).unwrap();
     assert!(again.created);
     assert_ne!(again.user_id, user);
+}
+
+/// Ids after a given one, in order, at most the limit asked.
+fn user_ids_after(b: Backend) {
+    let b = b.migrated();
+    let mut made: Vec<Uuid> = (0..3)
+        .map(|_| auth(&b, device(&unique("dev-")), "", true).unwrap().user_id)
+        .collect();
+    made.sort();
+    let after = |start: Uuid, limit: usize| {
+        b.call(move |s| Box::pin(async move { s.user_ids_after(start, limit).await }))
+            .unwrap()
+    };
+    let all = after(Uuid::nil(), 100_000);
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "in id order");
+    assert!(!all.contains(&Uuid::nil()));
+    assert!(made.iter().all(|id| all.contains(id)));
+    let from = after(made[0], 100_000);
+    assert!(from.iter().all(|id| *id > made[0]));
+    assert!(from.contains(&made[1]) && from.contains(&made[2]));
+    assert_eq!(after(Uuid::nil(), 2).len(), 2);
+    assert!(after(Uuid::max(), 10).is_empty());
 }
 
 fn get_users(b: Backend) {

@@ -31,6 +31,7 @@ conformance!(
     concurrent_adds_keep_counts_exact,
     delete_account_cleans_up_social,
     notifications_save_list_delete,
+    notifications_by_id,
     notification_batches_are_atomic,
     messages_update_and_remove,
     messages_list_both_ways,
@@ -721,6 +722,37 @@ fn notifications_save_list_delete(b: Backend) {
     del(a, vec![]);
     let rest: Vec<Notification> = [1, 2, 4, 5].iter().map(|&i| mine[i].clone()).collect();
     assert_eq!(notes(&b, a, None, 100), rest);
+}
+
+/// Reading and deleting by id, of any user or of one user only.
+fn notifications_by_id(b: Backend) {
+    let b = b.migrated();
+    let (a, c) = (user(&b), user(&b));
+    let mine = note(a, Some(c), 100);
+    let theirs = note(c, None, 200);
+    save(&b, vec![mine.clone(), theirs.clone()]);
+    let get = |ids: Vec<Uuid>, only: Option<Uuid>| {
+        let mut found = b
+            .call(move |s| Box::pin(async move { s.get_notifications_by_id(ids, only).await }))
+            .unwrap();
+        found.sort_by_key(|n| n.create_time);
+        found
+    };
+    let del = |ids: Vec<Uuid>, only: Option<Uuid>| {
+        b.call(move |s| Box::pin(async move { s.delete_notifications_by_id(ids, only).await }))
+            .unwrap()
+    };
+    let both = vec![mine.id, theirs.id, Uuid::new_v4()];
+    assert_eq!(get(both.clone(), None), vec![mine.clone(), theirs.clone()]);
+    assert_eq!(get(both.clone(), Some(a)), vec![mine.clone()]);
+    assert!(get(vec![], None).is_empty());
+    // Another user named: nothing of a's goes.
+    del(vec![mine.id], Some(c));
+    assert_eq!(notes(&b, a, None, 100), vec![mine.clone()]);
+    del(vec![theirs.id], None);
+    assert!(notes(&b, c, None, 100).is_empty());
+    del(vec![mine.id], Some(a));
+    assert!(get(both, None).is_empty());
 }
 
 /// A batch that fails partway stores nothing.

@@ -8,7 +8,10 @@
 //! listing calls (`tests/lua/social.lua`: groups, friends, leaderboard and
 //! tournament listings, wallets) checked over REST, and (tests/lua/
 //! http.lua) `nk.http_request` against local servers the tests start, its
-//! refusal of internal addresses, AES, bcrypt and `cron_prev`.
+//! refusal of internal addresses, AES, bcrypt and `cron_prev`; and
+//! (tests/lua/accounts.lua) account updates, notification listing and
+//! deletion, and stream presences updated, read and kicked, checked over
+//! REST and the socket.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -22,7 +25,12 @@ backend_tests!(
     realtime_hooks_in_lua,
     leaderboard_and_tournament_hooks_in_lua,
     groups_and_friends_from_lua,
-    listings_and_wallets_from_lua
+    listings_and_wallets_from_lua,
+    account_updates_from_lua,
+    notification_lists_from_lua,
+    notifications_by_id_from_lua,
+    notifications_to_all_from_lua,
+    stream_presences_from_lua
 );
 
 /// This package's test modules.
@@ -1232,5 +1240,326 @@ fn aes_bcrypt_and_cron_prev_from_lua() {
     assert_eq!(
         v["cron_prev_zero"],
         "bad argument #1 to cron_prev (expects timestamp in seconds)"
+    );
+}
+
+fn account_updates_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let v = payload(&call(
+        &http,
+        "accounts.update",
+        Some(&bearer(&me.token)),
+        &json!({ "display_name": "Set In Lua", "unknown_id": unknown }).to_string(),
+    ));
+    // The unknown id is left out; the account reads back what Lua set.
+    assert_eq!(v["count"], 1, "{v}");
+    assert_eq!(
+        (&v["user_id"], &v["nested_user_id"]),
+        (&json!(me.user_id()), &json!(me.user_id())),
+        "{v}"
+    );
+    assert_eq!(
+        (&v["display_name"], &v["level"], &v["has_devices"]),
+        (&json!("Set In Lua"), &json!(7), &json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["online"], false, "{v}");
+    assert_eq!(
+        v["bad_id"],
+        "bad argument #1 to account_update_id (expects user ID to be a valid identifier)"
+    );
+    assert_eq!(
+        v["no_fields"],
+        "error while trying to update user: No fields to update."
+    );
+    assert_eq!(
+        v["bad_username"],
+        "error while trying to update user: Username invalid, no spaces or control characters allowed."
+    );
+    assert_eq!(
+        v["bad_ids"],
+        "bad argument #1 to accounts_get_id (user id must be a valid identifier string)"
+    );
+    assert_eq!(
+        v["not_string"],
+        "bad argument #1 to accounts_get_id (user id must be a string)"
+    );
+    // Over REST: the fields Lua set, the username kept.
+    let r = http.get("/v2/account", &me.token);
+    let user = &r.body["user"];
+    assert_eq!(user["display_name"], "Set In Lua", "{}", r.text);
+    assert_eq!(user["username"], json!(me.username()), "{}", r.text);
+    assert_eq!(
+        (&user["timezone"], &user["location"], &user["lang_tag"]),
+        (&json!("Europe/Paris"), &json!("Lyon"), &json!("fr")),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        user["avatar_url"], "https://example.com/a.png",
+        "{}",
+        r.text
+    );
+    let meta: Value = serde_json::from_str(user["metadata"].as_str().expect("metadata")).unwrap();
+    assert_eq!(meta, json!({ "level": 7 }));
+
+    // users_get_random: with at least three users, three distinct ones.
+    http.device(&unique("lua-"));
+    http.device(&unique("lua-"));
+    let v = payload(&call(
+        &http,
+        "accounts.random",
+        Some(&bearer(&me.token)),
+        "",
+    ));
+    assert_eq!(
+        (&v["count"], &v["distinct"], &v["system"], &v["named"]),
+        (&json!(3), &json!(3), &json!(false), &json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["none"], 0, "{v}");
+    assert_eq!(
+        v["too_many"],
+        "bad argument #1 to users_get_random (count must be 0-1000)"
+    );
+}
+
+fn notification_lists_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let v = payload(&call(
+        &http,
+        "accounts.notifications",
+        Some(&bearer(&me.token)),
+        "",
+    ));
+    // Three stored, listed two at a time, oldest first; an empty page
+    // has no cursor.
+    assert_eq!(
+        (&v["first"], &v["second"], &v["third"]),
+        (&json!(2), &json!(1), &json!(0)),
+        "{v}"
+    );
+    assert_eq!(v["second_subject"], "lua note 3", "{v}");
+    assert_eq!(v["end_cursor_nil"], true, "{v}");
+    assert_eq!(
+        (&v["content_n"], &v["code"], &v["sender"], &v["persistent"]),
+        (&json!(1), &json!(101), &json!(""), &json!(true)),
+        "{v}"
+    );
+    assert_eq!(
+        v["bad_limit"],
+        "bad argument #2 to notifications_list (expects limit to be value between 1 and 1000)"
+    );
+    assert_eq!(
+        v["bad_user"],
+        "bad argument #1 to notifications_list (expects user_id to be a valid uuid)"
+    );
+    assert_eq!(
+        v["bad_delete"],
+        "bad argument #1 to notifications_delete (expects notification_id to be a valid UUID)"
+    );
+    // Over REST: only the third is left.
+    let r = http.get("/v2/notification?limit=10", &me.token);
+    let list = r.body["notifications"].as_array().expect("notifications");
+    assert_eq!(list.len(), 1, "{}", r.text);
+    assert_eq!(list[0]["subject"], "lua note 3", "{}", r.text);
+    for id in v["deleted"].as_array().unwrap() {
+        assert_ne!(&list[0]["id"], id);
+    }
+}
+
+fn notifications_by_id_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let other = http.device(&unique("lua-"));
+    let v = payload(&call(
+        &http,
+        "accounts.notifications_by_id",
+        Some(&bearer(&me.token)),
+        &json!({ "other_id": other.user_id() }).to_string(),
+    ));
+    assert_eq!(
+        (&v["both"], &v["only_mine"], &v["only_mine_subject"]),
+        (&json!(2), &json!(1), &json!("mine")),
+        "{v}"
+    );
+    assert_eq!(
+        (&v["theirs_user"], &v["theirs_sender"]),
+        (&json!(other.user_id()), &json!(me.user_id())),
+        "{v}"
+    );
+    assert_eq!(
+        (&v["theirs_who"], &v["theirs_code"]),
+        (&json!("other"), &json!(103)),
+        "{v}"
+    );
+    assert_eq!(
+        v["bad_id"],
+        "bad argument #1 to notifications_get_id (each notification id must be a valid id)"
+    );
+    assert_eq!(
+        v["not_list"],
+        "bad argument #1 to notifications_delete_id (invalid user ids list)"
+    );
+    // Over REST: the caller's is kept (deleted only as another user's),
+    // the other user's is gone.
+    let r = http.get("/v2/notification?limit=10", &me.token);
+    let mine = r.body["notifications"].as_array().expect("notifications");
+    assert_eq!(mine.len(), 1, "{}", r.text);
+    assert_eq!(mine[0]["subject"], "mine", "{}", r.text);
+    let r = http.get("/v2/notification?limit=10", &other.token);
+    assert!(
+        r.body["notifications"].as_array().is_none_or(Vec::is_empty),
+        "{}",
+        r.text
+    );
+}
+
+/// The stored notifications of `token`'s user with `subject`.
+fn with_subject(http: &Http, token: &str, subject: &str) -> Vec<Value> {
+    let r = http.get("/v2/notification?limit=100", token);
+    r.body["notifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|n| n["subject"] == subject)
+        .collect()
+}
+
+fn notifications_to_all_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let online = http.device(&unique("lua-"));
+    let offline = http.device(&unique("lua-"));
+    let mut ws = Ws::open(&s.addr, &online.token, "");
+    // Not persistent: only the connected user hears it; nothing stored.
+    let live = unique("lua-all-live-");
+    let v = payload(&call(
+        &http,
+        "accounts.send_all",
+        Some(&bearer(&offline.token)),
+        &json!({ "subject": live, "persistent": false }).to_string(),
+    ));
+    assert_eq!(
+        v["no_subject"],
+        "bad argument #1 to notification_send_all (expects subject to be a non-empty string)"
+    );
+    assert_eq!(
+        v["bad_code"],
+        "bad argument #3 to notification_send_all (expects code number to be a positive integer)"
+    );
+    let heard = ws.next_with("notifications");
+    let note = &heard["notifications"]["notifications"][0];
+    assert_eq!(note["subject"], json!(live), "{heard}");
+    assert_eq!(note["code"], 104, "{heard}");
+    assert!(with_subject(&http, &online.token, &live).is_empty());
+    assert!(with_subject(&http, &offline.token, &live).is_empty());
+    // Persistent: stored for every user, in the background. Only on
+    // SQLite, a database of this server's own: on the shared PostgreSQL
+    // database it would reach the users of tests running beside it (the
+    // store's paging over users is tested on both in kairos-store).
+    if !matches!(backend, Backend::Sqlite) {
+        return;
+    }
+    let kept = unique("lua-all-kept-");
+    payload(&call(
+        &http,
+        "accounts.send_all",
+        Some(&bearer(&offline.token)),
+        &json!({ "subject": kept, "persistent": true }).to_string(),
+    ));
+    for token in [&offline.token, &online.token] {
+        let mut found = Vec::new();
+        for _ in 0..200 {
+            found = with_subject(&http, token, &kept);
+            if !found.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0]["content"], r#"{"to":"all"}"#, "{found:?}");
+    }
+}
+
+fn stream_presences_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let watcher = http.device(&unique("lua-"));
+    let label = json!({ "label": unique("lua-stream-") }).to_string();
+    let mut watching = Ws::open(&s.addr, &watcher.token, "");
+    let r = watching.request(
+        "1",
+        "rpc",
+        json!({ "id": "accounts.stream_watch", "payload": label }),
+    );
+    assert!(r.get("rpc").is_some(), "{r}");
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let r = ws.request(
+        "1",
+        "rpc",
+        json!({ "id": "accounts.stream", "payload": label }),
+    );
+    let body = r["rpc"]["payload"]
+        .as_str()
+        .unwrap_or_else(|| panic!("rpc failed: {r}"));
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        (
+            &v["status"],
+            &v["username"],
+            &v["hidden"],
+            &v["persistence"]
+        ),
+        (
+            &json!("busy"),
+            &json!(me.username()),
+            &json!(false),
+            &json!(true)
+        ),
+        "{v}"
+    );
+    // Kicked: no longer in the stream, where the watcher stays.
+    assert_eq!(
+        (&v["after_nil"], &v["count"]),
+        (&json!(true), &json!(1)),
+        "{v}"
+    );
+    assert_eq!(
+        v["no_session"],
+        "bad argument #2 to stream_user_update (session id does not exist)"
+    );
+    assert_eq!(
+        v["bad_kick"],
+        "bad argument #1 to stream_user_kick (expects each presence to have a valid user_id, session_id, and node)"
+    );
+    // The watcher heard the caller join, update its presence, and be kicked
+    // (its own join came first).
+    let mut events = Vec::new();
+    while events.len() < 4 {
+        let m = watching.recv_json();
+        if let Some(e) = m.get("stream_presence_event") {
+            events.push(e.clone());
+        }
+    }
+    let joined = |e: &Value, key: &str| e[key][0]["user_id"] == json!(me.user_id());
+    assert!(joined(&events[1], "joins"), "{events:?}");
+    // The update: the old presence leaves and the new one joins at once.
+    assert!(
+        joined(&events[2], "joins") && joined(&events[2], "leaves"),
+        "{events:?}"
+    );
+    assert!(joined(&events[3], "leaves"), "{events:?}");
+    assert!(
+        events[3]["joins"].as_array().is_none_or(Vec::is_empty),
+        "{events:?}"
     );
 }

@@ -67,6 +67,161 @@ impl Nk {
             .map_err(hide_internal)
     }
 
+    /// Updates one user's profile as Nakama's `AccountUpdateId` does (the
+    /// account update of [`Nk::multi_update`], alone): `None` leaves a
+    /// field, `""` clears it (a username stays); the metadata must be a
+    /// JSON object, a username valid, and some field set ("No fields to
+    /// update.").
+    pub async fn account_update_id(
+        &self,
+        user_id: Uuid,
+        update: kairos_core::account::AccountUpdate,
+    ) -> ApiResult<()> {
+        if let Some(m) = &update.metadata
+            && !kairos_core::channel::is_json_object(m)
+        {
+            return Err(ApiError::invalid("Metadata must be a JSON object."));
+        }
+        kairos_core::multi::check_account(&update)?;
+        let update = kairos_core::multi::applied(&update);
+        self.store(move |store| async move { store.update_account(user_id, update).await })
+            .await
+    }
+
+    /// Accounts by user id, in the order asked; unknown users are left
+    /// out, as Nakama's `AccountsGetId` leaves them.
+    pub async fn accounts_get_id(&self, ids: Vec<Uuid>) -> ApiResult<Vec<Account>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            match self.account_get_id(id).await {
+                Ok(a) => out.push(a),
+                Err(e) if e.code == kairos_core::error::Code::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// One page of a user's stored notifications, oldest first: at most
+    /// `limit`, after `cursor` (`""`: from the start), as
+    /// `GET /v2/notification` lists them; returns them and the cursor
+    /// that resumes after the last (`None` when the page is empty).
+    pub async fn notifications_list(
+        &self,
+        user_id: Uuid,
+        limit: usize,
+        cursor: &str,
+    ) -> ApiResult<(Vec<Notification>, Option<String>)> {
+        use kairos_core::notification::NotificationCursor;
+        let after = match cursor {
+            "" => None,
+            c => NotificationCursor::parse(c)?.after(),
+        };
+        let rows = self
+            .store(
+                move |store| async move { store.list_notifications(user_id, after, limit).await },
+            )
+            .await?;
+        let next = rows
+            .last()
+            .map(|n| NotificationCursor::after_notification(n).encode());
+        Ok((rows, next))
+    }
+
+    /// Deletes those of `ids` that are `user_id`'s stored notifications,
+    /// as `DELETE /v2/notification` does for its caller.
+    pub async fn notifications_delete(&self, user_id: Uuid, ids: Vec<Uuid>) -> ApiResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.store(move |store| async move { store.delete_notifications(user_id, ids).await })
+            .await
+    }
+
+    /// The stored notifications among `ids`, of any user or only of
+    /// `user_id`, as Nakama's `NotificationsGetId`.
+    pub async fn notifications_get_id(
+        &self,
+        ids: Vec<Uuid>,
+        user_id: Option<Uuid>,
+    ) -> ApiResult<Vec<Notification>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.store(move |store| async move { store.get_notifications_by_id(ids, user_id).await })
+            .await
+    }
+
+    /// Deletes the stored notifications among `ids`, of any user or only
+    /// of `user_id`, as Nakama's `NotificationsDeleteId`.
+    pub async fn notifications_delete_id(
+        &self,
+        ids: Vec<Uuid>,
+        user_id: Option<Uuid>,
+    ) -> ApiResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.store(move |store| async move { store.delete_notifications_by_id(ids, user_id).await })
+            .await
+    }
+
+    /// Up to `count` users picked at random, as Nakama's `UsersGetRandom`
+    /// picks them: the users after a random id, then, when too few, the
+    /// first ones.
+    pub async fn users_get_random(&self, count: usize) -> ApiResult<Vec<User>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let start = Uuid::new_v4();
+        let mut ids = self
+            .store(move |store| async move { store.user_ids_after(start, count).await })
+            .await?;
+        if ids.len() < count {
+            let more = count - ids.len();
+            let first = self
+                .store(move |store| async move { store.user_ids_after(Uuid::nil(), more).await })
+                .await?;
+            for id in first {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        self.users_get(ids, Vec::new()).await
+    }
+
+    /// Sends one notification from the server to every user, as Nakama's
+    /// `NotificationSendAll`: persistent, it is stored for each user (in
+    /// the background: this returns before every user has it) and
+    /// delivered live; otherwise it only reaches the users connected now.
+    pub fn notification_send_all(
+        &self,
+        subject: &str,
+        content: serde_json::Value,
+        code: i32,
+        persistent: bool,
+    ) -> ApiResult<()> {
+        if !content.is_object() {
+            return Err(ApiError::invalid(
+                "expects content to be a JSON object".to_string(),
+            ));
+        }
+        let template = Notification {
+            id: Uuid::new_v4(),
+            user_id: Uuid::nil(),
+            subject: subject.to_string(),
+            content: content.to_string(),
+            code,
+            sender_id: None,
+            create_time: kairos_core::time::now_micros(),
+            persistent,
+        };
+        template.validate()?;
+        crate::realtime::notifications::send_all_later(&self.shard, template);
+        Ok(())
+    }
+
     /// Whether a user has a realtime session open on any shard.
     pub fn user_online(&self, user_id: Uuid) -> bool {
         self.shard.shared.registry.is_online(user_id)

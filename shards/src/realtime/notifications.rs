@@ -88,6 +88,71 @@ pub fn send_later(shard: &Shard, notes: Vec<Notification>) {
     });
 }
 
+/// Users whose notifications one batch of [`send_all_later`] stores.
+const SEND_ALL_BATCH: usize = 10_000;
+
+/// Sends `template` to every user, as Nakama's `NotificationSendAll`: a
+/// persistent one is stored for each user (with its own id), in batches
+/// of users in id order, and delivered to those online; the batches run
+/// in the background (failures are logged). One that is not persistent
+/// goes only to the users connected now, at once.
+pub fn send_all_later(shard: &Shard, template: Notification) {
+    let copy_for = |user_id: Uuid| Notification {
+        id: Uuid::new_v4(),
+        user_id,
+        ..template.clone()
+    };
+    if !template.persistent {
+        let notes: Vec<Notification> = shard
+            .shared
+            .registry
+            .connected_users()
+            .into_iter()
+            .map(copy_for)
+            .collect();
+        deliver_live(shard, &notes);
+        return;
+    }
+    let shard = shard.rc();
+    rt::spawn(async move {
+        let mut after = Uuid::nil();
+        loop {
+            let page = shard
+                .shared
+                .persist
+                .run(move |store| async move { store.user_ids_after(after, SEND_ALL_BATCH).await })
+                .await;
+            let ids = match page {
+                Ok(ids) => ids,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing users to notify failed");
+                    return;
+                }
+            };
+            let Some(last) = ids.last().copied() else {
+                return;
+            };
+            let full = ids.len() == SEND_ALL_BATCH;
+            let notes: Vec<Notification> = ids
+                .into_iter()
+                .map(|user_id| Notification {
+                    id: Uuid::new_v4(),
+                    user_id,
+                    ..template.clone()
+                })
+                .collect();
+            if let Err(e) = send(&shard, notes).await {
+                tracing::warn!(error = %e, "sending notifications to all failed");
+                return;
+            }
+            if !full {
+                return;
+            }
+            after = last;
+        }
+    });
+}
+
 /// Pushes notifications to their users' live sockets.
 pub fn deliver_live(shard: &Shard, notes: &[Notification]) {
     // Per user, in the order given.

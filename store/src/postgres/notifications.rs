@@ -26,6 +26,14 @@ const LIST_AFTER: &str = "SELECT id, user_id, subject, content, code, sender_id,
 
 const DELETE: &str = "DELETE FROM notification WHERE user_id = $1 AND id = ANY($2)";
 
+/// By id, of any user when `$2` is null.
+const GET_BY_ID: &str =
+    "SELECT id, user_id, subject, content, code, sender_id, create_time FROM notification
+     WHERE id = ANY($1) AND ($2::UUID IS NULL OR user_id = $2::UUID)";
+
+const DELETE_BY_ID: &str =
+    "DELETE FROM notification WHERE id = ANY($1) AND ($2::UUID IS NULL OR user_id = $2::UUID)";
+
 fn notification_from_row(r: &Row) -> ApiResult<Notification> {
     Ok(Notification {
         id: get(r, 0)?,
@@ -106,6 +114,47 @@ impl NotificationStore for PgStore {
             let stmt = conn.prepare(DELETE).await?;
             conn.client
                 .execute(&stmt, &[&user, &ids])
+                .await
+                .map(|_| ())
+                .map_err(db_err)
+        })
+    }
+
+    fn get_notifications_by_id(
+        &self,
+        ids: Vec<Uuid>,
+        user: Option<Uuid>,
+    ) -> BoxFuture<'_, ApiResult<Vec<Notification>>> {
+        Box::pin(async move {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids = &ids[..];
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(GET_BY_ID).await?;
+            let rows = conn
+                .client
+                .query(&stmt, &[&ids, &user])
+                .await
+                .map_err(db_err)?;
+            rows.iter().map(notification_from_row).collect()
+        })
+    }
+
+    fn delete_notifications_by_id(
+        &self,
+        ids: Vec<Uuid>,
+        user: Option<Uuid>,
+    ) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let ids = &ids[..];
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(DELETE_BY_ID).await?;
+            conn.client
+                .execute(&stmt, &[&ids, &user])
                 .await
                 .map(|_| ())
                 .map_err(db_err)

@@ -71,6 +71,10 @@ impl AccountStore for SqliteStore {
         Box::pin(self.blocking(move |db| db.delete_account(user_id)))
     }
 
+    fn user_ids_after(&self, after: Uuid, limit: usize) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        Box::pin(self.blocking(move |db| db.user_ids_after(after, limit)))
+    }
+
     fn get_users(
         &self,
         ids: Vec<Uuid>,
@@ -374,6 +378,23 @@ impl Db {
     }
 
     /// Users by ids or usernames; unknown ones are left out, each user once.
+    /// At most `limit` user ids greater than `after`, in id order (ids are
+    /// stored as lower-case hyphenated text, which sorts as the ids do).
+    pub fn user_ids_after(&self, after: Uuid, limit: usize) -> ApiResult<Vec<Uuid>> {
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached("SELECT id FROM users WHERE id > ?1 ORDER BY id LIMIT ?2")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(
+                    params![after.to_string(), crate::common::sql_limit(limit)],
+                    |r| super::rows::uuid_at(r, 0),
+                )
+                .map_err(db_err)?;
+            rows.collect::<Result<_, _>>().map_err(db_err)
+        })
+    }
+
     pub fn get_users(&self, ids: &[Uuid], usernames: &[String]) -> ApiResult<Vec<User>> {
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
         let mut seen = HashSet::new();

@@ -35,6 +35,28 @@ impl NotificationStore for SqliteStore {
         }
         Box::pin(self.blocking(move |db| db.delete_notifications(user, &ids)))
     }
+
+    fn get_notifications_by_id(
+        &self,
+        ids: Vec<Uuid>,
+        user: Option<Uuid>,
+    ) -> BoxFuture<'_, ApiResult<Vec<Notification>>> {
+        if ids.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        Box::pin(self.blocking(move |db| db.get_notifications_by_id(&ids, user)))
+    }
+
+    fn delete_notifications_by_id(
+        &self,
+        ids: Vec<Uuid>,
+        user: Option<Uuid>,
+    ) -> BoxFuture<'_, ApiResult<()>> {
+        if ids.is_empty() {
+            return Box::pin(async { Ok(()) });
+        }
+        Box::pin(self.blocking(move |db| db.delete_notifications_by_id(&ids, user)))
+    }
 }
 
 impl Db {
@@ -116,6 +138,65 @@ impl Db {
                     &tx,
                     "DELETE FROM notification WHERE id = ?1 AND user_id = ?2",
                     [&id.to_string(), &me],
+                )
+                .map_err(db_err)?;
+            }
+            tx.commit().map_err(db_err)
+        })
+    }
+
+    /// The stored notifications among `ids`, of any user when `user` is
+    /// `None`.
+    pub fn get_notifications_by_id(
+        &self,
+        ids: &[Uuid],
+        user: Option<Uuid>,
+    ) -> ApiResult<Vec<Notification>> {
+        let user = user.map(|u| u.to_string());
+        self.read(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT id, user_id, subject, content, code, sender_id, create_time FROM notification
+                     WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2)",
+                )
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for id in ids {
+                let rows = stmt
+                    .query_map(params![id.to_string(), user], |r| {
+                        Ok(Notification {
+                            id: uuid_at(r, 0)?,
+                            user_id: uuid_at(r, 1)?,
+                            subject: r.get(2)?,
+                            content: r.get(3)?,
+                            code: r.get(4)?,
+                            sender_id: opt_uuid_at(r, 5)?,
+                            create_time: r.get(6)?,
+                            persistent: true,
+                        })
+                    })
+                    .map_err(db_err)?;
+                for row in rows {
+                    out.push(row.map_err(db_err)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Deletes the stored notifications among `ids`, of any user when
+    /// `user` is `None`, in one transaction.
+    pub fn delete_notifications_by_id(&self, ids: &[Uuid], user: Option<Uuid>) -> ApiResult<()> {
+        let user = user.map(|u| u.to_string());
+        self.write(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            for id in ids {
+                exec(
+                    &tx,
+                    "DELETE FROM notification WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2)",
+                    params![id.to_string(), user],
                 )
                 .map_err(db_err)?;
             }

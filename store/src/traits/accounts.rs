@@ -45,6 +45,10 @@ pub trait AccountStore: Send + Sync + 'static {
         ids: Vec<Uuid>,
         usernames: Vec<String>,
     ) -> BoxFuture<'_, ApiResult<Vec<User>>>;
+    /// At most `limit` user ids greater than `after`, in id order (the
+    /// nil system user never among them): random users are read from a
+    /// random id onward, as Nakama reads them, without a full scan.
+    fn user_ids_after(&self, after: Uuid, limit: usize) -> BoxFuture<'_, ApiResult<Vec<Uuid>>>;
     /// Username and ban state, for session refresh. NotFound when the account is gone.
     fn user_status(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<UserStatus>>;
 }

@@ -23,4 +23,20 @@ pub trait NotificationStore: Send + Sync + 'static {
 
     /// Deletes those of `ids` that belong to `user`.
     fn delete_notifications(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<()>>;
+
+    /// The stored notifications among `ids`, of any user or only of
+    /// `user`, in no particular order (game code's `notifications_get_id`).
+    fn get_notifications_by_id(
+        &self,
+        ids: Vec<Uuid>,
+        user: Option<Uuid>,
+    ) -> BoxFuture<'_, ApiResult<Vec<Notification>>>;
+
+    /// Deletes the stored notifications among `ids`, of any user or only
+    /// of `user` (game code's `notifications_delete_id`).
+    fn delete_notifications_by_id(
+        &self,
+        ids: Vec<Uuid>,
+        user: Option<Uuid>,
+    ) -> BoxFuture<'_, ApiResult<()>>;
 }

@@ -1,4 +1,7 @@
-//! `notification_send` and `notifications_send`.
+//! `notification_send`, `notifications_send`, `notification_send_all`,
+//! `notifications_list`,
+//! `notifications_delete`, `notifications_get_id` and
+//! `notifications_delete_id`.
 
 use mlua::{Table, Value as LuaValue};
 
@@ -78,7 +81,184 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         }
         Ok(())
     })?;
+    m.sync("notification_send_all", |_, current, a| {
+        let subject = a.string(1)?;
+        if subject.is_empty() {
+            return Err(a.error(1, "expects subject to be a non-empty string"));
+        }
+        let content = match convert::to_json(&LuaValue::Table(a.table(2)?)) {
+            Ok(serde_json::Value::Array(v)) if v.is_empty() => serde_json::json!({}),
+            Ok(v @ serde_json::Value::Object(_)) => v,
+            Ok(_) => {
+                return Err(a.error(
+                    2,
+                    "failed to convert content: expects a table of key-value pairs",
+                ));
+            }
+            Err(e) => {
+                return Err(a.error(
+                    2,
+                    &format!(
+                        "failed to convert content: {}",
+                        crate::lua::state::message(&e)
+                    ),
+                ));
+            }
+        };
+        let code = a.int(3)?;
+        if code <= 0 {
+            return Err(a.error(3, "expects code number to be a positive integer"));
+        }
+        let persistent = a.opt_bool(4, false)?;
+        let nk = current.nk("notification_send_all")?;
+        nk.notification_send_all(&subject, content, code as i32, persistent)
+            .map_err(|e| server_error("failed to send notification", e))
+    })?;
+    m.async_fn("notifications_list", |lua, current, a| async move {
+        let user = a.uuid(
+            1,
+            "expects user_id to be a valid uuid",
+            "expects user_id to be a valid uuid",
+        )?;
+        let limit = a.opt_int(2, 100)?;
+        if !(1..=1000).contains(&limit) {
+            return Err(a.error(2, "expects limit to be value between 1 and 1000"));
+        }
+        let cursor = a.opt_string(3, "")?;
+        let nk = current.nk("notifications_list")?;
+        let (list, next) = nk
+            .notifications_list(user, limit as usize, &cursor)
+            .await
+            .map_err(|e| server_error("failed to list notifications", e))?;
+        // Nakama's Lua names these fields in camel case (`senderId`,
+        // `createTime`) and gives `content` as JSON text.
+        let out = lua.create_table()?;
+        for (i, n) in list.iter().enumerate() {
+            let t = lua.create_table()?;
+            t.raw_set("id", n.id.to_string())?;
+            t.raw_set("subject", n.subject.as_str())?;
+            t.raw_set("content", n.content.as_str())?;
+            t.raw_set("code", n.code)?;
+            t.raw_set(
+                "senderId",
+                n.sender_id.map(|s| s.to_string()).unwrap_or_default(),
+            )?;
+            t.raw_set("persistent", n.persistent)?;
+            t.raw_set("createTime", (n.create_time / 1_000_000) as f64)?;
+            out.raw_set(i + 1, t)?;
+        }
+        Ok((out, next))
+    })?;
+    m.async_fn("notifications_delete", |_, current, a| async move {
+        let list = a
+            .table(1)
+            .map_err(|_| a.error(1, "expects a valid set of notifications"))?;
+        // Notification ids by user, each user's deleted in one call.
+        let mut by_user: Vec<(uuid::Uuid, Vec<uuid::Uuid>)> = Vec::new();
+        for pair in list.pairs::<LuaValue, LuaValue>() {
+            let LuaValue::Table(t) = pair?.1 else {
+                return Err(a.error(1, "expects a valid set of notifications"));
+            };
+            let user = match t.raw_get::<LuaValue>("user_id")? {
+                LuaValue::String(s) => uuid::Uuid::parse_str(&s.to_string_lossy())
+                    .map_err(|_| a.error(1, "expects user_id to be a valid UUID"))?,
+                LuaValue::Nil => uuid::Uuid::nil(),
+                _ => return Err(a.error(1, "expects user_id to be string")),
+            };
+            let id = match t.raw_get::<LuaValue>("notification_id")? {
+                LuaValue::String(s) => uuid::Uuid::parse_str(&s.to_string_lossy())
+                    .map_err(|_| a.error(1, "expects notification_id to be a valid UUID"))?,
+                LuaValue::Nil => continue,
+                _ => return Err(a.error(1, "expects notification_id to be string")),
+            };
+            match by_user.iter_mut().find(|(u, _)| *u == user) {
+                Some((_, ids)) => ids.push(id),
+                None => by_user.push((user, vec![id])),
+            }
+        }
+        let nk = current.nk("notifications_delete")?;
+        for (user, ids) in by_user {
+            nk.notifications_delete(user, ids)
+                .await
+                .map_err(|e| server_error("failed to delete notifications", e))?;
+        }
+        Ok(())
+    })?;
+    m.async_fn("notifications_get_id", |lua, current, a| async move {
+        let list = a.table(1)?;
+        let ids = notification_ids(&a, &list)?;
+        let user = opt_user(&a)?;
+        let nk = current.nk("notifications_get_id")?;
+        let found = nk
+            .notifications_get_id(ids, user)
+            .await
+            .map_err(|e| server_error("failed to get notifications", e))?;
+        let out = lua.create_table()?;
+        for (i, n) in found.iter().enumerate() {
+            let t = lua.create_table()?;
+            t.raw_set("code", n.code)?;
+            let content: serde_json::Value =
+                serde_json::from_str(&n.content).unwrap_or(serde_json::json!({}));
+            t.raw_set("content", convert::to_lua(&lua, &content)?)?;
+            if let Some(s) = n.sender_id {
+                t.raw_set("sender_id", s.to_string())?;
+            }
+            t.raw_set("subject", n.subject.as_str())?;
+            t.raw_set("user_id", n.user_id.to_string())?;
+            t.raw_set("create_time", (n.create_time / 1_000_000) as f64)?;
+            t.raw_set("persistent", n.persistent)?;
+            out.raw_set(i + 1, t)?;
+        }
+        Ok(out)
+    })?;
+    m.async_fn("notifications_delete_id", |_, current, a| async move {
+        let list = a
+            .opt_table(1)?
+            .ok_or_else(|| a.error(1, "invalid user ids list"))?;
+        let ids = notification_ids(&a, &list)?;
+        let user = opt_user(&a)?;
+        let nk = current.nk("notifications_delete_id")?;
+        nk.notifications_delete_id(ids, user)
+            .await
+            .map_err(|e| server_error("failed to delete notifications", e))
+    })?;
     Ok(())
+}
+
+/// Most notification ids one `notifications_get_id` or
+/// `notifications_delete_id` takes.
+const MAX_IDS: usize = 1000;
+
+/// Argument 1 of `notifications_get_id` and `notifications_delete_id`: a
+/// list of notification ids.
+fn notification_ids(a: &Args, list: &Table) -> mlua::Result<Vec<uuid::Uuid>> {
+    let values = a.array(1, list, "invalid user ids list")?;
+    if values.len() > MAX_IDS {
+        return Err(a.error(1, &format!("at most {MAX_IDS} notification ids")));
+    }
+    let mut ids = Vec::with_capacity(values.len());
+    for v in values {
+        let s = match v {
+            LuaValue::String(s) if !s.as_bytes().is_empty() => s.to_string_lossy(),
+            _ => return Err(a.error(1, "each notification id must be a string")),
+        };
+        ids.push(
+            uuid::Uuid::parse_str(&s)
+                .map_err(|_| a.error(1, "each notification id must be a valid id"))?,
+        );
+    }
+    Ok(ids)
+}
+
+/// Argument 2: the user whose notifications only are meant (`nil` or
+/// `""`: any user's).
+fn opt_user(a: &Args) -> mlua::Result<Option<uuid::Uuid>> {
+    match a.opt_string(2, "")?.as_str() {
+        "" => Ok(None),
+        s => uuid::Uuid::parse_str(s)
+            .map(Some)
+            .map_err(|_| a.error(2, "expects user_id to be a valid uuid")),
+    }
 }
 
 fn content(a: &Args, t: Table) -> mlua::Result<serde_json::Value> {

@@ -1,5 +1,6 @@
-//! `stream_user_join`, `stream_user_leave`, `stream_user_get`,
-//! `stream_user_list`, `stream_count`, `stream_close` and `stream_send`.
+//! `stream_user_join`, `stream_user_update`, `stream_user_leave`,
+//! `stream_user_kick`, `stream_user_get`, `stream_user_list`,
+//! `stream_count`, `stream_close` and `stream_send`.
 
 use mlua::{Table, Value as LuaValue};
 use uuid::Uuid;
@@ -84,6 +85,83 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         let nk = current.nk("stream_send")?;
         nk.stream_send(&stream, &data, presences.as_deref(), reliable)
             .map_err(|e| mlua::Error::RuntimeError(format!("stream send failed: {}", e.message)))
+    })?;
+    m.async_fn("stream_user_get", |lua, current, a| async move {
+        let user = a.uuid(1, "expects user id", "expects valid user id")?;
+        let session = a.uuid(2, "expects session id", "expects valid session id")?;
+        let stream = stream(&a, 3)?;
+        let nk = current.nk("stream_user_get")?;
+        let presence = nk
+            .stream_user_get(&stream, user, session)
+            .await
+            .map_err(|e| {
+                mlua::Error::RuntimeError(format!("stream user get failed: {}", e.message))
+            })?;
+        let Some(p) = presence else {
+            return Ok(LuaValue::Nil);
+        };
+        let t = lua.create_table()?;
+        t.raw_set("hidden", p.hidden)?;
+        t.raw_set("persistence", p.persistence)?;
+        t.raw_set("username", p.username.as_str())?;
+        t.raw_set("status", p.status.as_str())?;
+        Ok(LuaValue::Table(t))
+    })?;
+    m.async_fn("stream_user_update", |_, current, a| async move {
+        let user = a.uuid(1, "expects user id", "expects valid user id")?;
+        let session = a.uuid(2, "expects session id", "expects valid session id")?;
+        let stream = stream(&a, 3)?;
+        let hidden = a.opt_bool(4, false)?;
+        let persistence = a.opt_bool(5, true)?;
+        let status = a.opt_string(6, "")?;
+        let nk = current.nk("stream_user_update")?;
+        nk.stream_user_update(&stream, user, session, hidden, persistence, &status)
+            .await
+            .map_err(|e| match e.code {
+                kairos_core::error::Code::NotFound => a.error(2, "session id does not exist"),
+                _ => mlua::Error::RuntimeError(format!("stream user update failed: {}", e.message)),
+            })
+    })?;
+    m.async_fn("stream_user_kick", |_, current, a| async move {
+        let p = a
+            .opt_table(1)?
+            .ok_or_else(|| a.error(1, "expects a valid presence"))?;
+        let id = |key: &str| -> mlua::Result<Uuid> {
+            let text = field_string(&p, key).ok().flatten().unwrap_or_default();
+            match text.as_str() {
+                "" => Ok(Uuid::nil()),
+                s => Uuid::parse_str(s).map_err(|_| {
+                    a.error(1, &format!("expects each presence to have a valid {key}"))
+                }),
+            }
+        };
+        let user_id = id("user_id")?;
+        let session_id = id("session_id")?;
+        let node = match p.raw_get::<LuaValue>("node")? {
+            LuaValue::Nil => current.nk("stream_user_kick")?.node().to_string(),
+            LuaValue::String(s) => s.to_string_lossy(),
+            _ => return Err(a.error(1, "expects node to be string")),
+        };
+        if user_id.is_nil() || session_id.is_nil() || node.is_empty() {
+            return Err(a.error(
+                1,
+                "expects each presence to have a valid user_id, session_id, and node",
+            ));
+        }
+        let stream = stream(&a, 2)?;
+        let nk = current.nk("stream_user_kick")?;
+        let presence = crate::modules::StreamPresence {
+            user_id,
+            session_id,
+            username: String::new(),
+            node,
+            hidden: false,
+            persistence: false,
+            status: String::new(),
+        };
+        nk.stream_user_kick(&stream, &presence).await.map_err(|e| {
+            mlua::Error::RuntimeError(format!("stream user kick failed: {}", e.message))
+        })
     })?;
     Ok(())
 }
