@@ -383,7 +383,7 @@ impl crate::modules::TournamentHookFn for LuaFn {
                 let f = top_level(vm, &key)?;
                 let c = context::table(&vm.lua, &ctx, &key)?;
                 // The tournament as it was the second before the deadline.
-                let t = tournament_table(&vm.lua, &tournament, end.max(1) - 1)?;
+                let t = super::nk::tournament_table_at(&vm.lua, &tournament, end.max(1) - 1)?;
                 f.call_async::<()>((c, t, end, reset)).await
             })
             .await
@@ -405,49 +405,9 @@ fn leaderboard_table(lua: &mlua::Lua, b: &LeaderboardInfo) -> mlua::Result<mlua:
     if b.next_reset != 0 {
         t.raw_set("next_reset", b.next_reset.to_string())?;
     }
-    t.raw_set("metadata", metadata_table(lua, &b.metadata)?)?;
+    t.raw_set("metadata", super::nk::metadata_value(lua, &b.metadata)?)?;
     t.raw_set("create_time", b.create_time as f64)?;
     Ok(t)
-}
-
-/// A tournament as Nakama's Lua hooks get it, seen at `now`.
-fn tournament_table(lua: &mlua::Lua, tn: &Tournament, now: i64) -> mlua::Result<mlua::Table> {
-    let w = tn.window(now);
-    let lb = &tn.leaderboard;
-    let t = lua.create_table()?;
-    t.raw_set("id", lb.id.as_str())?;
-    t.raw_set("title", tn.title.as_str())?;
-    t.raw_set("description", tn.description.as_str())?;
-    t.raw_set("category", tn.category)?;
-    t.raw_set("sort_order", lb.sort_order.as_i32().to_string())?;
-    t.raw_set("size", tn.size_at(now))?;
-    t.raw_set("max_size", tn.max_size)?;
-    t.raw_set("max_num_score", tn.max_num_score)?;
-    t.raw_set("duration", tn.duration as f64)?;
-    t.raw_set("start_active", w.start_active as f64)?;
-    t.raw_set("end_active", w.end_active as f64)?;
-    t.raw_set("can_enter", tn.can_enter(now))?;
-    if w.expiry != 0 {
-        t.raw_set("next_reset", w.expiry as f64)?;
-    }
-    let prev = tn.prev_reset(now);
-    if prev != 0 {
-        t.raw_set("prev_reset", prev as f64)?;
-    }
-    t.raw_set("metadata", metadata_table(lua, &lb.metadata)?)?;
-    t.raw_set("create_time", lb.create_time as f64)?;
-    t.raw_set("start_time", tn.start_time as f64)?;
-    if tn.end_time != 0 {
-        t.raw_set("end_time", tn.end_time as f64)?;
-    }
-    t.raw_set("operator", lb.operator.as_api_name())?;
-    Ok(t)
-}
-
-/// A stored JSON object's metadata as a Lua table (empty when blank).
-fn metadata_table(lua: &mlua::Lua, metadata: &str) -> mlua::Result<mlua::Value> {
-    let v: Value = serde_json::from_str(metadata).unwrap_or(Value::Object(Default::default()));
-    convert::to_lua(lua, &v)
 }
 
 /// A matched player as Nakama's Lua sees it: `{presence = {...},

@@ -37,7 +37,7 @@ fn leaderboard_table(lua: &Lua, b: &LeaderboardInfo) -> mlua::Result<Table> {
 }
 
 /// Stored JSON-object metadata as a Lua table (`{}` when blank).
-pub(super) fn metadata_value(lua: &Lua, metadata: &str) -> mlua::Result<LuaValue> {
+pub(crate) fn metadata_value(lua: &Lua, metadata: &str) -> mlua::Result<LuaValue> {
     let v: serde_json::Value = serde_json::from_str(metadata).unwrap_or(serde_json::json!({}));
     convert::to_lua(lua, &v)
 }

@@ -20,6 +20,9 @@ mod tournaments;
 mod users;
 mod wallet;
 
+pub(super) use leaderboards::metadata_value;
+pub(super) use tournaments::tournament_table_at;
+
 use std::future::Future;
 use std::rc::Rc;
 

@@ -14,11 +14,16 @@ use super::leaderboards::{
 };
 use super::{Args, Module, server_error};
 
-/// A tournament as Nakama's Lua returns it, seen now: `sort_order` as a
-/// string, the window and `can_enter` of the current period, the resets
-/// and end time `nil` when unset.
+/// A tournament as Nakama's Lua returns it, seen now.
 fn tournament_table(lua: &Lua, tn: &Tournament) -> mlua::Result<Table> {
-    let now = kairos_core::time::now_secs();
+    tournament_table_at(lua, tn, kairos_core::time::now_secs())
+}
+
+/// A tournament as Nakama's Lua gives it (calls and the end and reset
+/// hooks), seen at `now`: `sort_order` as a string, the window and
+/// `can_enter` of the period current then, the resets and end time `nil`
+/// when unset.
+pub(crate) fn tournament_table_at(lua: &Lua, tn: &Tournament, now: i64) -> mlua::Result<Table> {
     let w = tn.window(now);
     let lb = &tn.leaderboard;
     let t = lua.create_table()?;
