@@ -5,8 +5,8 @@
 //! One thread, `kairos-leaderboards` (`worker.rs`), owns what lives in
 //! memory: every leaderboard's definition, the rank index of each board's
 //! current period (`kairos_core::leaderboard::rank::RankIndex`, rebuilt
-//! from the store at start) and the reset schedule
-//! (`kairos_core::leaderboard::schedule::Resets`). Shards never block on
+//! from the store at start) and the deadlines
+//! (`kairos_core::leaderboard::deadlines::Deadlines`). Shards never block on
 //! it: a question is a message on one FIFO channel, answered through a
 //! oneshot, as with the matchmaker. Records themselves live in the store
 //! (`LeaderboardStore`): a write goes to the persistence pool, and its
