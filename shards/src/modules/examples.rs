@@ -59,6 +59,8 @@
 //!
 //! Each remembers at most [`HEARD`] calls, the latest.
 
+use std::collections::VecDeque;
+
 use kairos_core::error::{ApiError, Code};
 use serde_json::{Value, json};
 
@@ -594,7 +596,7 @@ async fn leaderboards(ctx: Context, _payload: String) -> RpcResult {
 }
 
 /// Resets heard by [`leaderboard_reset`], by board.
-static RESETS: std::sync::Mutex<Vec<(String, i64)>> = std::sync::Mutex::new(Vec::new());
+static RESETS: std::sync::Mutex<VecDeque<(String, i64)>> = std::sync::Mutex::new(VecDeque::new());
 
 /// The leaderboard-reset hook: remembers the reset.
 pub async fn leaderboard_reset(
@@ -611,15 +613,16 @@ pub async fn leaderboard_reset(
 /// Most calls each example hook remembers.
 pub const HEARD: usize = 10_000;
 
-fn remember<T>(heard: &mut Vec<T>, item: T) {
+fn remember<T>(heard: &mut VecDeque<T>, item: T) {
     if heard.len() >= HEARD {
-        heard.remove(0);
+        heard.pop_front();
     }
-    heard.push(item);
+    heard.push_back(item);
 }
 
 /// Calls heard by the tournament hooks: the tournament's id and the call.
-static TOURNAMENT_HOOKS: std::sync::Mutex<Vec<(String, Value)>> = std::sync::Mutex::new(Vec::new());
+static TOURNAMENT_HOOKS: std::sync::Mutex<VecDeque<(String, Value)>> =
+    std::sync::Mutex::new(VecDeque::new());
 
 fn heard_tournament(
     ctx: &Context,

@@ -251,57 +251,51 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             }
         })?;
     }
-    m.async_fn("group_users_add", |_lua, current, a| async move {
-        let (group, users, caller) = member_change(&a, "add")?;
-        if users.is_empty() {
-            return Ok(());
-        }
-        let nk = current.nk("group_users_add")?;
-        nk.group_users_add(caller, group, users)
-            .await
-            .map_err(|e| server_error("error while trying to add users into a group", e))
-    })?;
-    m.async_fn("group_users_kick", |_lua, current, a| async move {
-        let (group, users, caller) = member_change(&a, "kick")?;
-        if users.is_empty() {
-            return Ok(());
-        }
-        let nk = current.nk("group_users_kick")?;
-        nk.group_users_kick(caller, group, users)
-            .await
-            .map_err(|e| server_error("error while trying to kick users from a group", e))
-    })?;
-    m.async_fn("group_users_ban", |_lua, current, a| async move {
-        let (group, users, caller) = member_change(&a, "ban")?;
-        if users.is_empty() {
-            return Ok(());
-        }
-        let nk = current.nk("group_users_ban")?;
-        // Nakama's words for a ban's failure are an add's.
-        nk.group_users_ban(caller, group, users)
-            .await
-            .map_err(|e| server_error("error while trying to add users into a group", e))
-    })?;
-    m.async_fn("group_users_promote", |_lua, current, a| async move {
-        let (group, users, caller) = member_change(&a, "promote")?;
-        if users.is_empty() {
-            return Ok(());
-        }
-        let nk = current.nk("group_users_promote")?;
-        nk.group_users_promote(caller, group, users)
-            .await
-            .map_err(|e| server_error("error while trying to promote users in a group", e))
-    })?;
-    m.async_fn("group_users_demote", |_lua, current, a| async move {
-        let (group, users, caller) = member_change(&a, "demote")?;
-        if users.is_empty() {
-            return Ok(());
-        }
-        let nk = current.nk("group_users_demote")?;
-        nk.group_users_demote(caller, group, users)
-            .await
-            .map_err(|e| server_error("error while trying to demote users in a group", e))
-    })?;
+    // The membership changes: the same arguments, each its own call and
+    // failure message (Nakama words a ban's failure as an add's).
+    for (name, verb, failure) in [
+        (
+            "group_users_add",
+            "add",
+            "error while trying to add users into a group",
+        ),
+        (
+            "group_users_kick",
+            "kick",
+            "error while trying to kick users from a group",
+        ),
+        (
+            "group_users_ban",
+            "ban",
+            "error while trying to add users into a group",
+        ),
+        (
+            "group_users_promote",
+            "promote",
+            "error while trying to promote users in a group",
+        ),
+        (
+            "group_users_demote",
+            "demote",
+            "error while trying to demote users in a group",
+        ),
+    ] {
+        m.async_fn(name, move |_lua, current, a| async move {
+            let (group, users, caller) = member_change(&a, verb)?;
+            if users.is_empty() {
+                return Ok(());
+            }
+            let nk = current.nk(name)?;
+            let done = match verb {
+                "add" => nk.group_users_add(caller, group, users).await,
+                "kick" => nk.group_users_kick(caller, group, users).await,
+                "ban" => nk.group_users_ban(caller, group, users).await,
+                "promote" => nk.group_users_promote(caller, group, users).await,
+                _ => nk.group_users_demote(caller, group, users).await,
+            };
+            done.map_err(|e| server_error(failure, e))
+        })?;
+    }
     m.async_fn("group_users_list", |lua, current, a| async move {
         let group = group_id(&a, 1)?;
         let limit = a.opt_int(2, 100)?;

@@ -158,8 +158,20 @@ pub(super) fn operator(s: &str) -> Option<&'static str> {
     }
 }
 
+/// An optional operator override argument (`best`, `set`, `incr`, ...)
+/// as `api.Operator`'s number; `None` when absent or empty.
+pub(super) fn override_arg(a: &Args, n: usize) -> mlua::Result<Option<i32>> {
+    let over = a.opt_string(n, "")?;
+    if over.is_empty() {
+        return Ok(None);
+    }
+    override_number(&over)
+        .map(Some)
+        .ok_or_else(|| a.error(n, "invalid operator"))
+}
+
 /// `api.Operator`'s number of an override.
-pub(super) fn override_number(s: &str) -> Option<i32> {
+fn override_number(s: &str) -> Option<i32> {
     Some(match operator(s)? {
         "best" => 1,
         "set" => 2,
@@ -325,28 +337,17 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             "expects owner ID to be a valid identifier",
         )?;
         let username = a.opt_string(3, "")?;
-        let score = match a.get(4) {
-            LuaValue::Nil => 0,
-            _ => a.int(4)?,
-        };
+        let score = a.opt_int(4, 0)?;
         if score < 0 {
             return Err(a.error(4, "expects score to be >= 0"));
         }
-        let subscore = match a.get(5) {
-            LuaValue::Nil => 0,
-            _ => a.int(5)?,
-        };
+        let subscore = a.opt_int(5, 0)?;
         if subscore < 0 {
             // Nakama names the fourth argument here too.
             return Err(a.error(4, "expects subscore to be >= 0"));
         }
         let meta = metadata(&a, 6, a.opt_table(6)?)?;
-        let over = a.opt_string(7, "")?;
-        let override_operator = if over.is_empty() {
-            None
-        } else {
-            Some(override_number(&over).ok_or_else(|| a.error(7, "invalid operator"))?)
-        };
+        let override_operator = override_arg(&a, 7)?;
         let nk = current.nk("leaderboard_record_write")?;
         let record = nk
             .leaderboard_record_write(

@@ -9,7 +9,7 @@ use mlua::{Lua, MultiValue, Table, Value as LuaValue};
 
 use super::groups::cursor_value;
 use super::leaderboards::{
-    haystack_args, id_list, list_args, metadata, metadata_value, operator, override_number,
+    haystack_args, id_list, list_args, metadata, metadata_value, operator, override_arg,
     owner_list, record_table, records_result, sort_order,
 };
 use super::{Args, Module, server_error};
@@ -278,12 +278,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         let score = a.opt_int(4, 0)?;
         let subscore = a.opt_int(5, 0)?;
         let meta = metadata(&a, 6, a.opt_table(6)?)?;
-        let over = a.opt_string(7, "")?;
-        let override_operator = if over.is_empty() {
-            None
-        } else {
-            Some(override_number(&over).ok_or_else(|| a.error(7, "invalid operator"))?)
-        };
+        let override_operator = override_arg(&a, 7)?;
         let nk = current.nk("tournament_record_write")?;
         let record = nk
             .tournament_record_write(
