@@ -8,16 +8,20 @@
 //! match's owner shard when the match is created, from the program
 //! current then, and dropped when it ends (a reload does not change a
 //! running match's code); its callbacks run on that shard's tick clock
-//! through the existing [`MatchHandler`]. Callbacks are plain calls between ticks:
-//! the `nk` functions that wait on the server are not available in them
-//! (the pure ones are). The dispatcher's `broadcast_message`,
+//! through [`MatchHandler::step`], with the server as `nk`: a callback
+//! that calls an `nk` function which waits on the server (storage,
+//! wallets, leaderboards...) is a coroutine the match resumes when the
+//! answer comes, and the match runs no other callback meanwhile (later
+//! ones, a tick included, wait their turn; further ticks are skipped).
+//! One that does not wait finishes within the call, as a plain function.
+//! `match_init` runs inside `match_create`, which does not wait: the `nk`
+//! functions that wait fail there (the pure ones work). The dispatcher's `broadcast_message`,
 //! `broadcast_message_deferred`, `match_kick` and `match_label_update`
 //! become the [`Dispatcher`]'s actions. An error in a callback is logged;
 //! in `match_loop` it ends the match, in `match_join_attempt` it refuses
 //! the join.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -29,8 +33,8 @@ use uuid::Uuid;
 use super::state::{Vm, message};
 use super::{Program, ProgramCell};
 use crate::modules::{
-    Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInit, MatchMessage, MatchPresence,
-    Modules,
+    Answer, Call, Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInit, MatchMessage,
+    MatchPresence, Modules, Nk, Step,
 };
 
 /// The callbacks a match module must have.
@@ -91,11 +95,16 @@ pub fn install(
 }
 
 /// One running Lua match: its own state, its module table and its
-/// game state.
+/// game state. The parts a waiting callback's future needs are shared
+/// with it.
 struct LuaMatch {
+    shared: Rc<Shared>,
+}
+
+struct Shared {
     vm: Vm,
     module: Table,
-    state: LuaValue,
+    state: RefCell<LuaValue>,
     ctx: Table,
     dispatcher: Table,
     actions: Rc<RefCell<Dispatcher>>,
@@ -103,9 +112,54 @@ struct LuaMatch {
 }
 
 fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    // Nothing a match callback calls waits: the server's waiting calls
-    // are refused in match callbacks, so the future is ready at once.
+    // Only `match_init` runs this way, without the server: every `nk`
+    // call that would wait fails at once, so the future is ready at once.
     futures_lite::future::block_on(f)
+}
+
+/// Which callback a call is, for reading its results.
+#[derive(Clone, Copy)]
+enum Kind {
+    JoinAttempt,
+    Join,
+    Leave,
+    Tick,
+    Terminate,
+    Signal,
+}
+
+impl Kind {
+    fn of(call: &Call<'_>) -> Kind {
+        match call {
+            Call::JoinAttempt { .. } => Kind::JoinAttempt,
+            Call::Join(_) => Kind::Join,
+            Call::Leave(_) => Kind::Leave,
+            Call::Tick(_) => Kind::Tick,
+            Call::Terminate(_) => Kind::Terminate,
+            Call::Signal(_) => Kind::Signal,
+        }
+    }
+
+    fn callback(self) -> &'static str {
+        match self {
+            Kind::JoinAttempt => "match_join_attempt",
+            Kind::Join => "match_join",
+            Kind::Leave => "match_leave",
+            Kind::Tick => "match_loop",
+            Kind::Terminate => "match_terminate",
+            Kind::Signal => "match_signal",
+        }
+    }
+
+    /// The answer of a callback that failed before it could run.
+    fn failed(self, why: String) -> Answer {
+        match self {
+            Kind::JoinAttempt => Answer::JoinAttempt(Err(why)),
+            Kind::Tick => Answer::Tick(false),
+            Kind::Signal => Answer::Signal(Err(why)),
+            Kind::Join | Kind::Leave | Kind::Terminate => Answer::Done,
+        }
+    }
 }
 
 impl LuaMatch {
@@ -167,13 +221,15 @@ impl LuaMatch {
         ctx.raw_set("match_label", label.as_str()).map_err(err)?;
         ctx.raw_set("match_tick_rate", tick_rate).map_err(err)?;
         let m = LuaMatch {
-            vm,
-            module,
-            state,
-            ctx,
-            dispatcher,
-            actions,
-            match_id: mctx.match_id.clone(),
+            shared: Rc::new(Shared {
+                vm,
+                module,
+                state: RefCell::new(state),
+                ctx,
+                dispatcher,
+                actions,
+                match_id: mctx.match_id.clone(),
+            }),
         };
         Ok((
             m,
@@ -184,132 +240,151 @@ impl LuaMatch {
         ))
     }
 
-    /// Calls callback `name` with (ctx, dispatcher, tick, state, rest...)
-    /// and hands what it dispatched to `d`.
-    fn call(
-        &mut self,
-        name: &str,
-        d: &mut Dispatcher,
-        tick: u64,
-        rest: Vec<LuaValue>,
-    ) -> Result<MultiValue, String> {
-        let f: Function = self.module.get(name).map_err(|e| message(&e))?;
-        let mut args = vec![
-            LuaValue::Table(self.ctx.clone()),
-            LuaValue::Table(self.dispatcher.clone()),
-            LuaValue::Number(tick as f64),
-            self.state.clone(),
-        ];
-        args.extend(rest);
-        self.vm.begin(None);
-        let out = block(f.call_async::<MultiValue>(MultiValue::from_iter(args)));
-        self.vm.end();
-        d.actions
-            .append(&mut std::mem::take(&mut self.actions.borrow_mut().actions));
-        out.map_err(|e| {
-            let msg = message(&e);
-            tracing::warn!(match_id = %self.match_id, callback = name, error = %msg, "Lua match callback failed");
-            msg
+    /// The arguments after (ctx, dispatcher, tick, state) for `call`.
+    fn arguments(&self, call: Call<'_>) -> mlua::Result<Vec<LuaValue>> {
+        let lua = &self.shared.vm.lua;
+        Ok(match call {
+            Call::JoinAttempt { presence, metadata } => {
+                let meta = super::convert::string_map(
+                    lua,
+                    metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                )?;
+                vec![
+                    LuaValue::Table(presence_table(lua, presence)?),
+                    LuaValue::Table(meta),
+                ]
+            }
+            Call::Join(list) | Call::Leave(list) => {
+                vec![LuaValue::Table(presences_table(lua, list)?)]
+            }
+            Call::Tick(messages) => vec![LuaValue::Table(messages_table(lua, &messages)?)],
+            Call::Terminate(grace) => vec![LuaValue::Number(f64::from(grace))],
+            Call::Signal(data) => vec![LuaValue::String(lua.create_string(data)?)],
         })
     }
+}
 
-    fn presences(&self, list: &[MatchPresence]) -> LuaValue {
-        match presences_table(&self.vm.lua, list) {
-            Ok(t) => LuaValue::Table(t),
-            Err(_) => LuaValue::Nil,
+impl Shared {
+    /// Reads a callback's results: the new state (nil keeps the old one,
+    /// except that `match_loop` returning nil ends the match, as in
+    /// Nakama) and the callback's answer.
+    fn conclude(&self, kind: Kind, out: mlua::Result<MultiValue>) -> Answer {
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let msg = message(&e);
+                tracing::warn!(match_id = %self.match_id, callback = kind.callback(), error = %msg, "Lua match callback failed");
+                return kind.failed(msg);
+            }
+        };
+        let mut out = out.into_iter();
+        let state = out.next().filter(|s| !s.is_nil());
+        let went_on = state.is_some();
+        if let Some(state) = state {
+            *self.state.borrow_mut() = state;
         }
+        match kind {
+            Kind::Tick => Answer::Tick(went_on),
+            Kind::JoinAttempt => Answer::JoinAttempt(match out.next() {
+                Some(LuaValue::Boolean(true)) => Ok(()),
+                _ => Err(match out.next() {
+                    Some(LuaValue::String(s)) => s.to_string_lossy(),
+                    _ => String::new(),
+                }),
+            }),
+            Kind::Signal => Answer::Signal(Ok(match out.next() {
+                Some(LuaValue::String(s)) => s.to_string_lossy(),
+                _ => String::new(),
+            })),
+            Kind::Join | Kind::Leave | Kind::Terminate => Answer::Done,
+        }
+    }
+
+    /// What the callback dispatched, taken.
+    fn dispatched(&self) -> Vec<crate::modules::matches::Action> {
+        std::mem::take(&mut self.actions.borrow_mut().actions)
     }
 }
 
 impl MatchHandler for LuaMatch {
-    fn join_attempt(
+    // The plain callbacks are never called: the match runs every callback
+    // through `step`. They are here for the trait, and run without the
+    // server.
+    fn tick(&mut self, d: &mut Dispatcher, tick: u64, messages: Vec<MatchMessage>) -> bool {
+        matches!(
+            self.plain(d, tick, Call::Tick(messages)),
+            Answer::Tick(true)
+        )
+    }
+
+    /// Calls the callback with (ctx, dispatcher, tick, state, ...) and
+    /// `nk` as the server. It runs until it finishes or first waits on
+    /// the server; in the second case the rest is a [`Step::Wait`] that
+    /// the match drives.
+    fn step(&mut self, nk: &Nk, d: &mut Dispatcher, tick: u64, call: Call<'_>) -> Step<Answer> {
+        self.start(Some(nk), d, tick, call)
+    }
+}
+
+impl LuaMatch {
+    fn plain(&mut self, d: &mut Dispatcher, tick: u64, call: Call<'_>) -> Answer {
+        match self.start(None, d, tick, call) {
+            Step::Ready(answer) => answer,
+            Step::Wait(f) => {
+                let (answer, mut later) = block(f);
+                d.actions.append(&mut later.actions);
+                answer
+            }
+        }
+    }
+
+    fn start(
         &mut self,
+        nk: Option<&Nk>,
         d: &mut Dispatcher,
         tick: u64,
-        presence: &MatchPresence,
-        metadata: &BTreeMap<String, String>,
-    ) -> Result<(), String> {
-        let p = presence_table(&self.vm.lua, presence).map_err(|e| message(&e))?;
-        let meta = super::convert::string_map(
-            &self.vm.lua,
-            metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        )
-        .map_err(|e| message(&e))?;
-        let out = self.call(
-            "match_join_attempt",
-            d,
-            tick,
-            vec![LuaValue::Table(p), LuaValue::Table(meta)],
-        )?;
-        let mut out = out.into_iter();
-        if let Some(state) = out.next().filter(|s| !s.is_nil()) {
-            self.state = state;
-        }
-        match out.next() {
-            Some(LuaValue::Boolean(true)) => Ok(()),
-            _ => Err(match out.next() {
-                Some(LuaValue::String(s)) => s.to_string_lossy(),
-                _ => String::new(),
-            }),
-        }
-    }
-
-    fn join(&mut self, d: &mut Dispatcher, tick: u64, presences: &[MatchPresence]) {
-        let p = self.presences(presences);
-        if let Ok(out) = self.call("match_join", d, tick, vec![p])
-            && let Some(state) = out.into_iter().next().filter(|s| !s.is_nil())
-        {
-            self.state = state;
-        }
-    }
-
-    fn leave(&mut self, d: &mut Dispatcher, tick: u64, presences: &[MatchPresence]) {
-        let p = self.presences(presences);
-        if let Ok(out) = self.call("match_leave", d, tick, vec![p])
-            && let Some(state) = out.into_iter().next().filter(|s| !s.is_nil())
-        {
-            self.state = state;
-        }
-    }
-
-    fn tick(&mut self, d: &mut Dispatcher, tick: u64, messages: Vec<MatchMessage>) -> bool {
-        let list = match messages_table(&self.vm.lua, &messages) {
-            Ok(t) => LuaValue::Table(t),
-            Err(_) => return false,
+        call: Call<'_>,
+    ) -> Step<Answer> {
+        let shared = &self.shared;
+        let kind = Kind::of(&call);
+        let rest = match self.arguments(call) {
+            Ok(rest) => rest,
+            Err(e) => return Step::Ready(kind.failed(message(&e))),
         };
-        match self.call("match_loop", d, tick, vec![list]) {
-            Ok(out) => match out.into_iter().next() {
-                Some(state) if !state.is_nil() => {
-                    self.state = state;
-                    true
-                }
-                // nil ends the match, as in Nakama.
-                _ => false,
-            },
-            Err(_) => false,
+        let f: Function = match shared.module.get(kind.callback()) {
+            Ok(f) => f,
+            Err(e) => return Step::Ready(kind.failed(message(&e))),
+        };
+        let mut args = vec![
+            LuaValue::Table(shared.ctx.clone()),
+            LuaValue::Table(shared.dispatcher.clone()),
+            LuaValue::Number(tick as f64),
+            shared.state.borrow().clone(),
+        ];
+        args.extend(rest);
+        shared.vm.begin(nk.cloned());
+        let mut call = Box::pin(f.call_async::<MultiValue>(MultiValue::from_iter(args)));
+        // One poll: a callback that does not wait on the server finishes
+        // here, with no task and no allocation beyond the call's.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match call.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(out) => {
+                shared.vm.end();
+                d.actions.append(&mut shared.dispatched());
+                Step::Ready(shared.conclude(kind, out))
+            }
+            std::task::Poll::Pending => {
+                let shared = shared.clone();
+                Step::Wait(Box::pin(async move {
+                    let out = call.await;
+                    shared.vm.end();
+                    let d = Dispatcher {
+                        actions: shared.dispatched(),
+                    };
+                    (shared.conclude(kind, out), d)
+                }))
+            }
         }
-    }
-
-    fn terminate(&mut self, d: &mut Dispatcher, tick: u64, grace_seconds: u32) {
-        let _ = self.call(
-            "match_terminate",
-            d,
-            tick,
-            vec![LuaValue::Number(f64::from(grace_seconds))],
-        );
-    }
-
-    fn signal(&mut self, d: &mut Dispatcher, tick: u64, data: &str) -> Result<String, String> {
-        let data = self.vm.lua.create_string(data).map_err(|e| message(&e))?;
-        let out = self.call("match_signal", d, tick, vec![LuaValue::String(data)])?;
-        let mut out = out.into_iter();
-        if let Some(state) = out.next().filter(|s| !s.is_nil()) {
-            self.state = state;
-        }
-        Ok(match out.next() {
-            Some(LuaValue::String(s)) => s.to_string_lossy(),
-            _ => String::new(),
-        })
     }
 }
 

@@ -9,14 +9,25 @@
 //! they run on the owner's executor between ticks and must not block.
 //! What they want sent is put in the [`Dispatcher`] and sent as the
 //! callback returns.
+//!
+//! A handler whose callbacks wait on the server (on [`Nk`]: storage,
+//! wallets, leaderboards...) implements [`MatchHandler::step`] instead and
+//! answers [`Step::Wait`] with a future; the match then runs no other
+//! callback until that future is done (later calls wait their turn, in
+//! order), and the shard goes on serving everything else meanwhile.
+//! Kairos's Lua matches work this way.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use kairos_core::error::ApiError;
 use serde_json::Value;
 use uuid::Uuid;
+
+use super::Nk;
 
 /// A member of a match, as its handler sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,6 +197,67 @@ pub trait MatchHandler: 'static {
     fn signal(&mut self, _d: &mut Dispatcher, _tick: u64, _data: &str) -> Result<String, String> {
         Ok(String::new())
     }
+
+    /// Every callback goes through here. The default calls the plain
+    /// callbacks above and is always [`Step::Ready`]. A handler whose
+    /// callbacks wait on the server overrides it, calling `nk` in the
+    /// future it returns as [`Step::Wait`].
+    fn step(&mut self, _nk: &Nk, d: &mut Dispatcher, tick: u64, call: Call<'_>) -> Step<Answer> {
+        Step::Ready(match call {
+            Call::JoinAttempt { presence, metadata } => {
+                Answer::JoinAttempt(self.join_attempt(d, tick, presence, metadata))
+            }
+            Call::Join(presences) => {
+                self.join(d, tick, presences);
+                Answer::Done
+            }
+            Call::Leave(presences) => {
+                self.leave(d, tick, presences);
+                Answer::Done
+            }
+            Call::Tick(messages) => Answer::Tick(self.tick(d, tick, messages)),
+            Call::Terminate(grace_seconds) => {
+                self.terminate(d, tick, grace_seconds);
+                Answer::Done
+            }
+            Call::Signal(data) => Answer::Signal(self.signal(d, tick, data)),
+        })
+    }
+}
+
+/// One callback, as [`MatchHandler::step`] is asked it.
+pub enum Call<'a> {
+    JoinAttempt {
+        presence: &'a MatchPresence,
+        metadata: &'a BTreeMap<String, String>,
+    },
+    Join(&'a [MatchPresence]),
+    Leave(&'a [MatchPresence]),
+    Tick(Vec<MatchMessage>),
+    Terminate(u32),
+    Signal(&'a str),
+}
+
+/// A callback's answer, of the kind its [`Call`] asks: `JoinAttempt` for
+/// a join attempt, `Tick` for a tick, `Signal` for a signal, `Done` for
+/// the rest. An answer of another kind counts as the callback failing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Answer {
+    JoinAttempt(Result<(), String>),
+    Tick(bool),
+    Signal(Result<String, String>),
+    Done,
+}
+
+/// A callback's outcome: done now, or a future that waits on the server.
+pub enum Step<T> {
+    /// Done during the call; what it dispatched is in the dispatcher it
+    /// was given.
+    Ready(T),
+    /// Still waiting: the future gives the answer and what it dispatched.
+    /// It runs on the match's shard, within `kairos.runtime.rpc_timeout_ms`
+    /// (past it, or on a panic, the match ends).
+    Wait(Pin<Box<dyn Future<Output = (T, Dispatcher)>>>),
 }
 
 /// Creates a match's handler from the parameters given to

@@ -53,8 +53,8 @@ pub use leaderboards::{
     SortOrder,
 };
 pub use matches::{
-    Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInfo, MatchInit, MatchMessage,
-    MatchPresence,
+    Answer, Call, Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInfo, MatchInit,
+    MatchMessage, MatchPresence, Step,
 };
 pub use matchmaker::{MatchedResult, MatchmakerEntry, MatchmakerMatchedFn};
 pub use nk::Nk;

@@ -18,8 +18,7 @@ use crate::shard::Shard;
 /// ([`admit`]).
 pub(super) fn on_join(shard: &Shard, msg: Join) {
     if msg.stream.mode == crate::fanout::mode::MATCH_AUTHORITATIVE {
-        let metadata = msg.metadata.clone();
-        return super::authoritative::on_join(shard, msg, &metadata);
+        return super::authoritative::on_join(shard, msg);
     }
     let exists = shard.streams.borrow().get(&msg.stream).is_some();
     if !exists && msg.kind == JoinKind::Join {

@@ -13,7 +13,7 @@
 mod running;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use kairos_core::error::{ApiError, Code};
@@ -130,8 +130,8 @@ pub fn create(shard: &Rc<Shard>, module: &str, params: &Value) -> Result<String,
 
 /// On the owner: a session asks to join. The handler decides; an accepted
 /// presence joins the stream, gets the match, everyone hears of the join,
-/// then the handler's `join` runs.
-pub(super) fn on_join(shard: &Shard, msg: Join, metadata: &BTreeMap<String, String>) {
+/// then the handler's `join` runs ([`Running::join`]).
+pub(super) fn on_join(shard: &Shard, msg: Join) {
     let Some(m) = shard.features.matches.of(&msg.stream) else {
         owner::refuse_join(
             shard,
@@ -142,30 +142,7 @@ pub(super) fn on_join(shard: &Shard, msg: Join, metadata: &BTreeMap<String, Stri
         return;
     };
     let who = presence_of(&msg.presence, &m.ctx.node);
-    let already = shard
-        .streams
-        .borrow()
-        .get(&msg.stream)
-        .is_some_and(|s| s.get(msg.presence.session_id).is_some());
-    if !already {
-        let refused = match m.join_attempt(shard, &who, metadata) {
-            Some(Ok(())) => None,
-            // Nakama's words when the handler gives no reason.
-            Some(Err(reason)) if reason.is_empty() => {
-                Some((ErrorCode::MatchJoinRejected, "Match join rejected".into()))
-            }
-            Some(Err(reason)) => Some((ErrorCode::MatchJoinRejected, reason)),
-            // The handler panicked: the match has ended.
-            None => Some((ErrorCode::MatchNotFound, "Match not found".into())),
-        };
-        if let Some((code, why)) = refused {
-            owner::refuse_join(shard, &msg, code, why);
-            return;
-        }
-    }
-    if owner::admit(shard, &msg, m.ctx.match_id.clone(), Some(m.label())) {
-        m.joined(shard, &[who]);
-    }
+    m.join(shard, msg, who);
 }
 
 /// On the owner: data from a member, queued for the next tick (dropped,
@@ -217,7 +194,7 @@ pub fn on_left(shard: &Shard, stream: &StreamId, gone: &Presence) {
     let Some(m) = shard.features.matches.of(stream) else {
         return;
     };
-    m.left(shard, &[presence_of(gone, &m.ctx.node)]);
+    m.left(shard, vec![presence_of(gone, &m.ctx.node)]);
 }
 
 /// A signal for an authoritative match, to its owner, with where to
@@ -225,7 +202,7 @@ pub fn on_left(shard: &Shard, stream: &StreamId, gone: &Presence) {
 pub struct Signal {
     pub id: Uuid,
     pub data: String,
-    pub reply: futures_channel::oneshot::Sender<Result<String, ApiError>>,
+    pub reply: running::Reply,
 }
 
 impl std::fmt::Debug for Signal {
@@ -317,22 +294,13 @@ pub(super) fn on_get(shard: &Shard, msg: Get) {
     let _ = msg.reply.send(info);
 }
 
-/// On the owner: a signal for match `id`.
+/// On the owner: a signal for match `id`; the handler's answer goes to
+/// its sender.
 pub(super) fn on_signal(shard: &Shard, msg: Signal) {
-    let _ = msg.reply.send(signal(shard, msg.id, &msg.data));
-}
-
-/// Sends a signal to match `id` on this shard; its handler's answer.
-fn signal(shard: &Shard, id: Uuid, data: &str) -> Result<String, ApiError> {
-    let m = shard
-        .features
-        .matches
-        .get(&id)
-        .filter(|m| !m.ended())
-        .ok_or_else(|| ApiError::not_found("Match not found"))?;
-    match m.signal(shard, data) {
-        Some(Ok(answer)) => Ok(answer),
-        Some(Err(reason)) => Err(ApiError::new(Code::FailedPrecondition, reason)),
-        None => Err(ApiError::not_found("Match not found")),
+    match shard.features.matches.get(&msg.id).filter(|m| !m.ended()) {
+        Some(m) => m.signal(shard, msg.data, msg.reply),
+        None => {
+            let _ = msg.reply.send(Err(ApiError::not_found("Match not found")));
+        }
     }
 }

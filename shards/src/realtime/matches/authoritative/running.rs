@@ -8,22 +8,57 @@
 //! overruns). A panic in any callback, or a `tick` that returns false,
 //! ends the match: its members are removed (their shards told), and its
 //! loop stops at its next wake.
+//!
+//! Callbacks run one at a time. One that waits on the server
+//! ([`Step::Wait`]) makes the match busy: the jobs that come meanwhile
+//! (join attempts, joins, leaves, signals, a tick) wait in order in its
+//! backlog and run when it is done, so a handler never sees two callbacks
+//! at once. Ticks do not stack behind it: one waits, the next are skipped
+//! and counted as overruns. A handler that never waits (every Rust
+//! handler with the default [`MatchHandler::step`]) never makes the match
+//! busy, and runs each callback at once, as the job arrives.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use kairos_schema::rtapi::{MatchData, Outgoing, UserPresence};
+use kairos_core::error::{ApiError, Code};
+use kairos_schema::rtapi::{ErrorCode, MatchData, Outgoing, UserPresence};
 use uuid::Uuid;
 
+use super::super::{Join, owner};
 use crate::fanout::{StreamId, membership};
-use crate::modules::guard;
 use crate::modules::matches::{
-    Action, Dispatcher, MatchContext, MatchHandler, MatchInit, MatchMessage, MatchPresence,
+    Action, Answer, Call, Dispatcher, MatchContext, MatchHandler, MatchInit, MatchMessage,
+    MatchPresence, Step,
 };
+use crate::modules::{Nk, guard};
 use crate::rt;
 use crate::shard::Shard;
+
+/// Where a signal's answer goes.
+pub type Reply = futures_channel::oneshot::Sender<Result<String, ApiError>>;
+
+/// A callback the match is to run, with what it needs to carry out what
+/// follows.
+enum Job {
+    JoinAttempt { join: Box<Join>, who: MatchPresence },
+    Join(Vec<MatchPresence>),
+    Leave(Vec<MatchPresence>),
+    Tick,
+    Terminate(u32),
+    Signal { data: String, reply: Reply },
+}
+
+/// Why a job was not run.
+#[derive(Clone, Copy)]
+enum Gone {
+    /// The match has ended.
+    Ended,
+    /// Too many jobs wait behind a callback that waits on the server.
+    Busy,
+}
 
 pub struct Running {
     pub id: Uuid,
@@ -38,6 +73,11 @@ pub struct Running {
     /// Broadcasts deferred to the end of the current tick.
     deferred: RefCell<Vec<Action>>,
     tick: Cell<u64>,
+    /// A callback is waiting on the server: later jobs wait in `backlog`.
+    busy: Cell<bool>,
+    backlog: RefCell<VecDeque<Job>>,
+    /// A tick waits in `backlog`.
+    tick_queued: Cell<bool>,
     /// Ticks skipped because the match fell behind.
     pub overruns: Cell<u64>,
     /// Messages dropped because the input queue was full.
@@ -63,6 +103,9 @@ impl Running {
             inbox: RefCell::new(VecDeque::new()),
             deferred: RefCell::new(Vec::new()),
             tick: Cell::new(0),
+            busy: Cell::new(false),
+            backlog: RefCell::new(VecDeque::new()),
+            tick_queued: Cell::new(false),
             overruns: Cell::new(0),
             dropped: Cell::new(0),
         }
@@ -110,91 +153,221 @@ impl Running {
         inbox.push_back(message);
     }
 
-    /// Runs a callback with a fresh dispatcher, then carries out what it
-    /// asked. `None` when the match has ended (before, or by this
-    /// callback's panic).
-    fn call<R>(
-        &self,
-        shard: &Shard,
-        f: impl FnOnce(&mut dyn MatchHandler, &mut Dispatcher) -> R,
-    ) -> Option<R> {
+    /// Asks the handler whether `join` may join; an accepted session joins
+    /// the stream, gets the match, everyone hears of the join, then the
+    /// handler's `join` runs. A session already a member is not asked
+    /// again.
+    pub fn join(self: &Rc<Self>, shard: &Shard, join: Join, who: MatchPresence) {
+        self.run(
+            shard,
+            Job::JoinAttempt {
+                join: Box::new(join),
+                who,
+            },
+        );
+    }
+
+    pub fn left(self: &Rc<Self>, shard: &Shard, who: Vec<MatchPresence>) {
+        self.run(shard, Job::Leave(who));
+    }
+
+    pub fn terminate(self: &Rc<Self>, shard: &Shard, grace_seconds: u32) {
+        self.run(shard, Job::Terminate(grace_seconds));
+    }
+
+    /// Signals the handler; its answer goes to `reply`.
+    pub fn signal(self: &Rc<Self>, shard: &Shard, data: String, reply: Reply) {
+        self.run(shard, Job::Signal { data, reply });
+    }
+
+    /// Runs `job` now, or, while a callback waits on the server, after
+    /// the jobs before it. At most one tick waits its turn; join attempts
+    /// and signals past `kairos.runtime.match_input_queue` waiting are
+    /// refused.
+    fn run(self: &Rc<Self>, shard: &Shard, job: Job) {
+        if self.ended() {
+            self.abandon(shard, job, Gone::Ended);
+            return;
+        }
+        if !self.busy.get() {
+            self.execute(shard, job);
+            return;
+        }
+        match job {
+            Job::Tick => self.tick_queued.set(true),
+            Job::JoinAttempt { .. } | Job::Signal { .. }
+                if self.backlog.borrow().len()
+                    >= shard.config().kairos.runtime.match_input_queue =>
+            {
+                self.abandon(shard, job, Gone::Busy);
+                return;
+            }
+            _ => {}
+        }
+        self.backlog.borrow_mut().push_back(job);
+    }
+
+    /// Runs the jobs that waited, in order, until one waits on the server
+    /// (its end drains the rest).
+    fn drain(self: &Rc<Self>, shard: &Shard) {
+        while !self.busy.get() {
+            let Some(job) = self.backlog.borrow_mut().pop_front() else {
+                return;
+            };
+            self.run(shard, job);
+        }
+    }
+
+    /// Calls the handler for `job` with a fresh dispatcher; what it asked
+    /// is carried out when it is done, now or once its future is.
+    fn execute(self: &Rc<Self>, shard: &Shard, job: Job) {
+        if let Job::JoinAttempt { join, .. } = &job
+            && self.is_member(shard, join)
+        {
+            self.finish(shard, job, Answer::JoinAttempt(Ok(())), Instant::now());
+            return;
+        }
+        let started = Instant::now();
+        let nk = Nk::new(shard.rc());
         let mut d = Dispatcher::default();
-        let result = {
+        let step = {
             let mut slot = self.handler.borrow_mut();
-            let handler = slot.as_mut()?;
-            guard::catch(|| f(handler.as_mut(), &mut d))
+            let Some(handler) = slot.as_mut() else {
+                drop(slot);
+                self.abandon(shard, job, Gone::Ended);
+                return;
+            };
+            let tick = match job {
+                Job::Tick => {
+                    self.tick_queued.set(false);
+                    self.tick.get() + 1
+                }
+                _ => self.tick.get(),
+            };
+            self.tick.set(tick);
+            let call = match &job {
+                Job::JoinAttempt { who, join } => Call::JoinAttempt {
+                    presence: who,
+                    metadata: &join.metadata,
+                },
+                Job::Join(who) => Call::Join(who),
+                Job::Leave(who) => Call::Leave(who),
+                Job::Tick => Call::Tick(self.inbox.borrow_mut().drain(..).collect()),
+                Job::Terminate(grace) => Call::Terminate(*grace),
+                Job::Signal { data, .. } => Call::Signal(data),
+            };
+            guard::catch(|| handler.step(&nk, &mut d, tick, call))
         };
-        match result {
-            Ok(r) => {
+        match step {
+            Ok(Step::Ready(answer)) => {
                 self.apply(shard, d.actions);
-                Some(r)
+                self.finish(shard, job, answer, started);
+            }
+            Ok(Step::Wait(future)) => {
+                self.busy.set(true);
+                let m = self.clone();
+                let shard = shard.rc();
+                let deadline = Duration::from_millis(shard.config().kairos.runtime.rpc_timeout_ms);
+                rt::spawn(async move {
+                    let out = guard::run(future, deadline).await;
+                    m.busy.set(false);
+                    match out {
+                        Ok((answer, d)) => {
+                            m.apply(&shard, d.actions);
+                            m.finish(&shard, job, answer, started);
+                        }
+                        Err(failure) => {
+                            tracing::error!(match_id = %m.ctx.match_id, ?failure, "match callback failed while waiting; ending the match");
+                            m.end(&shard);
+                            m.abandon(&shard, job, Gone::Ended);
+                        }
+                    }
+                    m.drain(&shard);
+                });
             }
             Err(panic) => {
                 tracing::error!(match_id = %self.ctx.match_id, panic = %panic, "match handler panicked; ending the match");
                 self.end(shard);
-                None
+                self.abandon(shard, job, Gone::Ended);
             }
         }
     }
 
-    pub fn join_attempt(
-        &self,
-        shard: &Shard,
-        who: &MatchPresence,
-        metadata: &BTreeMap<String, String>,
-    ) -> Option<Result<(), String>> {
-        let tick = self.tick.get();
-        self.call(shard, |h, d| h.join_attempt(d, tick, who, metadata))
-    }
-
-    pub fn joined(&self, shard: &Shard, who: &[MatchPresence]) {
-        let tick = self.tick.get();
-        self.call(shard, |h, d| h.join(d, tick, who));
-        self.flush_deferred(shard);
-    }
-
-    pub fn left(&self, shard: &Shard, who: &[MatchPresence]) {
-        let tick = self.tick.get();
-        self.call(shard, |h, d| h.leave(d, tick, who));
-        self.flush_deferred(shard);
-    }
-
-    pub fn terminate(&self, shard: &Shard, grace_seconds: u32) {
-        let tick = self.tick.get();
-        self.call(shard, |h, d| h.terminate(d, tick, grace_seconds));
-        self.flush_deferred(shard);
-    }
-
-    pub fn signal(&self, shard: &Shard, data: &str) -> Option<Result<String, String>> {
-        let tick = self.tick.get();
-        let answer = self.call(shard, |h, d| h.signal(d, tick, data));
-        self.flush_deferred(shard);
-        answer
-    }
-
-    /// One tick: the queued messages go to the handler. False when the
-    /// match is over.
-    fn run_tick(&self, shard: &Shard) -> bool {
-        let tick = self.tick.get() + 1;
-        self.tick.set(tick);
-        let messages: Vec<MatchMessage> = self.inbox.borrow_mut().drain(..).collect();
-        let started = Instant::now();
-        let go_on = self.call(shard, |h, d| h.tick(d, tick, messages));
-        let took = started.elapsed();
-        shard.metrics.match_ticks.inc();
-        shard.metrics.match_tick_time.record(took);
-        if took > self.period {
-            tracing::warn!(match_id = %self.ctx.match_id, tick, ?took, "match tick overran its period");
-        }
-        self.flush_deferred(shard);
-        match go_on {
-            Some(true) => true,
-            Some(false) => {
+    /// What follows a callback's answer.
+    fn finish(self: &Rc<Self>, shard: &Shard, job: Job, answer: Answer, started: Instant) {
+        match (job, answer) {
+            (Job::Tick, Answer::Tick(go_on)) => {
+                let took = started.elapsed();
+                shard.metrics.match_ticks.inc();
+                shard.metrics.match_tick_time.record(took);
+                if took > self.period {
+                    tracing::warn!(match_id = %self.ctx.match_id, tick = self.tick.get(), ?took, "match tick overran its period");
+                }
+                self.flush_deferred(shard);
+                if !go_on {
+                    self.end(shard);
+                }
+            }
+            (Job::JoinAttempt { join, who }, Answer::JoinAttempt(verdict)) => match verdict {
+                Ok(()) => {
+                    if owner::admit(shard, &join, self.ctx.match_id.clone(), Some(self.label())) {
+                        self.run(shard, Job::Join(vec![who]));
+                    }
+                }
+                // Nakama's words when the handler gives no reason.
+                Err(reason) if reason.is_empty() => owner::refuse_join(
+                    shard,
+                    &join,
+                    ErrorCode::MatchJoinRejected,
+                    "Match join rejected".into(),
+                ),
+                Err(reason) => {
+                    owner::refuse_join(shard, &join, ErrorCode::MatchJoinRejected, reason)
+                }
+            },
+            (Job::Signal { reply, .. }, Answer::Signal(answer)) => {
+                self.flush_deferred(shard);
+                let _ = reply
+                    .send(answer.map_err(|reason| ApiError::new(Code::FailedPrecondition, reason)));
+            }
+            (Job::Join(_) | Job::Leave(_) | Job::Terminate(_), Answer::Done) => {
+                self.flush_deferred(shard);
+            }
+            (job, answer) => {
+                tracing::error!(match_id = %self.ctx.match_id, ?answer, "match handler answered a callback with another's answer; ending the match");
                 self.end(shard);
-                false
+                self.abandon(shard, job, Gone::Ended);
             }
-            None => false,
         }
+    }
+
+    /// A job the handler will not run: whoever waits on it hears why.
+    fn abandon(&self, shard: &Shard, job: Job, why: Gone) {
+        match job {
+            Job::Tick => self.tick_queued.set(false),
+            Job::JoinAttempt { join, .. } => {
+                let (code, text) = match why {
+                    Gone::Ended => (ErrorCode::MatchNotFound, "Match not found"),
+                    Gone::Busy => (ErrorCode::MatchJoinRejected, "Match is busy"),
+                };
+                owner::refuse_join(shard, &join, code, text.into());
+            }
+            Job::Signal { reply, .. } => {
+                let _ = reply.send(Err(match why {
+                    Gone::Ended => ApiError::not_found("Match not found"),
+                    Gone::Busy => ApiError::new(Code::ResourceExhausted, "Match is busy"),
+                }));
+            }
+            Job::Join(_) | Job::Leave(_) | Job::Terminate(_) => {}
+        }
+    }
+
+    fn is_member(&self, shard: &Shard, join: &Join) -> bool {
+        shard
+            .streams
+            .borrow()
+            .get(&join.stream)
+            .is_some_and(|s| s.get(join.presence.session_id).is_some())
     }
 
     fn flush_deferred(&self, shard: &Shard) {
@@ -299,6 +472,10 @@ impl Running {
             return;
         }
         self.inbox.borrow_mut().clear();
+        let waiting = std::mem::take(&mut *self.backlog.borrow_mut());
+        for job in waiting {
+            self.abandon(shard, job, Gone::Ended);
+        }
         shard.shared.listing.remove(self.id);
         let mut running = shard.features.matches.running.borrow_mut();
         running.remove(&self.id);
@@ -330,13 +507,18 @@ pub fn start(shard: Rc<Shard>, m: Rc<Running>) {
             if m.ended() {
                 return;
             }
+            if m.tick_queued.get() {
+                // The last tick still waits behind a callback that waits
+                // on the server: this one is skipped, not stacked.
+                m.overruns.set(m.overruns.get() + 1);
+                shard.metrics.match_ticks_skipped.add(1);
+                continue;
+            }
             shard
                 .metrics
                 .match_tick_lateness
                 .record(Instant::now().saturating_duration_since(start + m.period * n));
-            if !m.run_tick(&shard) {
-                return;
-            }
+            m.run(&shard, Job::Tick);
         }
     });
 }

@@ -1,0 +1,152 @@
+//! Lua match callbacks that wait on the server (`tests/lua/bank.lua`): a
+//! join attempt decided by a storage read, ticks that update wallets and
+//! write storage between their broadcasts, a leave that writes storage
+//! and a signal answered from storage, on both backends. Messages sent
+//! back to back are credited one after another, in order, and players
+//! joining and leaving meanwhile wait their turn: the match runs one
+//! callback at a time even while one waits on the store.
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use kairos_tests::{Backend, Http, TestServer, Ws, backend_tests, unique};
+use serde_json::{Value, json};
+
+backend_tests!(match_callbacks_wait_on_the_server);
+
+fn start(backend: &Backend) -> TestServer {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lua");
+    TestServer::start_with(backend, &["--runtime.path", &dir.to_string_lossy()])
+}
+
+fn rpc(http: &Http, id: &str, payload: &str) -> String {
+    let body = Value::String(payload.to_string()).to_string();
+    let r = http.request(
+        "POST",
+        &format!("/v2/rpc/{id}?http_key=defaulthttpkey"),
+        None,
+        Some(&body),
+    );
+    assert_eq!(r.status, 200, "{id}: {}", r.text);
+    r.body["payload"].as_str().expect("payload").to_string()
+}
+
+fn user_id(http: &Http, token: &str) -> String {
+    let r = http.get("/v2/account", token);
+    r.body["user"]["id"].as_str().expect("user id").to_string()
+}
+
+fn decoded(d: &Value) -> Value {
+    let data = d["match_data"]["data"].as_str().expect("data");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .expect("base64");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+fn match_callbacks_wait_on_the_server(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let id = rpc(&http, "lua.bank_create", "");
+
+    // A join attempt that reads storage: the denied user is refused with
+    // the callback's reason, after its read.
+    let denied = http.device(&unique("bank-denied-"));
+    rpc(&http, "lua.bank_deny", &user_id(&http, &denied.token));
+    let mut ws = Ws::open(&s.addr, &denied.token, "");
+    let r = ws.request("1", "match_join", json!({ "match_id": id }));
+    assert_eq!(r["error"]["message"], "denied by storage", "{r}");
+
+    // An allowed user joins; each message credits its wallet (a wallet
+    // update and a storage write in one tick), and the broadcast carries
+    // the wallet after the update. Twenty messages sent back to back are
+    // credited in order, each once.
+    let player = http.device(&unique("bank-player-"));
+    let mut ws = Ws::open(&s.addr, &player.token, "");
+    let r = ws.request("2", "match_join", json!({ "match_id": id }));
+    assert_eq!(r["match"]["match_id"], json!(id), "{r}");
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    for _ in 0..20 {
+        ws.send_json(&json!({ "match_data_send": {
+            "match_id": id, "op_code": "1", "data": b64("bank:3") } }));
+    }
+    // Others join and leave while those ticks wait on the store: their
+    // callbacks wait their turn (the module counts any overlap).
+    let mut others: Vec<Ws> = (0..3)
+        .map(|i| {
+            let who = http.device(&unique(&format!("bank-other{i}-")));
+            Ws::open(&s.addr, &who.token, "")
+        })
+        .collect();
+    for round in 0..2 {
+        for (i, o) in others.iter_mut().enumerate() {
+            let r = o.request(
+                &format!("j{round}{i}"),
+                "match_join",
+                json!({ "match_id": id }),
+            );
+            assert_eq!(r["match"]["match_id"], json!(id), "{r}");
+        }
+        for (i, o) in others.iter_mut().enumerate() {
+            let r = o.request(
+                &format!("l{round}{i}"),
+                "match_leave",
+                json!({ "match_id": id }),
+            );
+            assert!(r.get("error").is_none(), "{r}");
+        }
+    }
+    for n in 1..=20 {
+        let d = ws.next_with("match_data");
+        assert_eq!(d["match_data"]["op_code"], "200", "{d}");
+        assert_eq!(
+            decoded(&d),
+            json!({ "coins": 3 * n, "credited": 3 * n }),
+            "{d}"
+        );
+    }
+    let account = http.get("/v2/account", &player.token);
+    let wallet: Value = serde_json::from_str(account.body["wallet"].as_str().unwrap()).unwrap();
+    assert_eq!(wallet, json!({ "coins": 60 }), "{}", account.text);
+
+    // A signal answered from storage the loop wrote.
+    let answer = rpc(
+        &http,
+        "lua.bank_signal",
+        &json!({ "match_id": id, "data": "total" }).to_string(),
+    );
+    assert_eq!(answer, "total:60");
+    // One callback at a time; every join and leave reached the handler
+    // (the player's own join, and the others' six of each; a leave may
+    // still be on its way, so ask until all six are in).
+    let mut counts = String::new();
+    for _ in 0..200 {
+        counts = rpc(
+            &http,
+            "lua.bank_signal",
+            &json!({ "match_id": id, "data": "overlaps" }).to_string(),
+        );
+        if counts.ends_with("leaves:6") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(counts, "overlaps:0 joins:7 leaves:6");
+
+    // A leave writes an object the player can read.
+    let r = ws.request("3", "match_leave", json!({ "match_id": id }));
+    assert!(r.get("error").is_none(), "{r}");
+    let me = user_id(&http, &player.token);
+    let path = format!("/v2/storage/lua_bank_left?user_id={me}&limit=10");
+    let mut listed = Value::Null;
+    for _ in 0..200 {
+        listed = http.get(&path, &player.token).body;
+        if listed["objects"].as_array().is_some_and(|o| !o.is_empty()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let value: Value =
+        serde_json::from_str(listed["objects"][0]["value"].as_str().expect("left object")).unwrap();
+    assert_eq!(value, json!({ "credited": 60 }), "{listed}");
+}
