@@ -27,6 +27,7 @@ pub mod leaderboards;
 pub mod matches;
 pub mod matchmaker;
 mod nk;
+mod parties;
 pub(crate) mod rpc;
 pub mod streams;
 mod tournaments;

@@ -18,7 +18,7 @@ pub(super) async fn list(shard: &Shard, _caller: Caller, call: Call) -> ApiResul
     let open = params::boolean(&call, "open")?;
     let query = call.param("query").unwrap_or_default().to_string();
     let cursor = call.param("cursor").unwrap_or_default().to_string();
-    match parties::list(shard, limit, open, &query, &cursor).await {
+    match parties::list(shard, limit, open, false, &query, &cursor).await {
         Ok(list) => Ok(response::json(&list)),
         Err(e) if e.code == Code::Internal => Ok(response::error(&e)),
         Err(e) => Err(e),

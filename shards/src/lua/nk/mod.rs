@@ -14,6 +14,7 @@ mod logger;
 mod matches;
 mod multi;
 mod notifications;
+mod parties;
 mod storage;
 mod streams;
 mod tournaments;
@@ -53,6 +54,7 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     groups::add(&m)?;
     streams::add(&m)?;
     matches::add(&m)?;
+    parties::add(&m)?;
     leaderboards::add(&m)?;
     tournaments::add(&m)?;
     Ok(nk)
@@ -192,6 +194,14 @@ impl Args {
     /// The number of arguments given (trailing nils included).
     pub fn count(&self) -> usize {
         self.args.len()
+    }
+
+    /// A boolean, as `CheckBool`.
+    pub fn bool(&self, n: usize) -> mlua::Result<bool> {
+        match self.get(n) {
+            LuaValue::Boolean(b) => Ok(b),
+            _ => Err(self.expected(n, "boolean")),
+        }
     }
 
     pub fn opt_bool(&self, n: usize, default: bool) -> mlua::Result<bool> {

@@ -45,6 +45,8 @@ pub struct ListPart {
 struct Ask {
     query: Compiled,
     open: Option<bool>,
+    /// Hidden parties too (game code may list them; clients may not).
+    hidden: bool,
     after: Option<Uuid>,
     take: usize,
 }
@@ -62,16 +64,19 @@ struct Cursor {
     q: String,
     o: Option<bool>,
     l: usize,
+    #[serde(default)]
+    h: bool,
     a: Uuid,
 }
 
-/// Lists visible parties of every shard: at most `limit`, `open` ones
-/// only if asked, those `query` matches (all for an empty one), after
-/// `cursor`.
+/// Lists visible parties of every shard (hidden ones too if `hidden`):
+/// at most `limit`, `open` ones only if asked, those `query` matches (all
+/// for an empty one), after `cursor`.
 pub async fn list(
     shard: &Shard,
     limit: usize,
     open: Option<bool>,
+    hidden: bool,
     query: &str,
     cursor: &str,
 ) -> Result<api::PartyList, ApiError> {
@@ -80,7 +85,7 @@ pub async fn list(
         None
     } else {
         let c: Cursor = kairos_core::cursor::decode(cursor).ok_or_else(internal)?;
-        if c.q != query || c.o != open || c.l != limit {
+        if c.q != query || c.o != open || c.l != limit || c.h != hidden {
             return Err(internal());
         }
         Some(c.a)
@@ -92,6 +97,7 @@ pub async fn list(
     let ask = Arc::new(Ask {
         query: compiled,
         open,
+        hidden,
         after,
         take: limit + 1,
     });
@@ -122,6 +128,7 @@ pub async fn list(
             q: query.to_string(),
             o: open,
             l: limit,
+            h: hidden,
             a: last.id,
         }),
         _ => String::new(),
@@ -142,7 +149,7 @@ pub(super) fn on_list(shard: &Shard, part: ListPart) {
     };
     let node = &shard.shared.config.name;
     let found = range
-        .filter(|(_, p)| !p.hidden && ask.open.is_none_or(|o| o == p.open))
+        .filter(|(_, p)| (ask.hidden || !p.hidden) && ask.open.is_none_or(|o| o == p.open))
         .filter(|(_, p)| ask.query.score(&p.doc).is_some())
         .take(ask.take)
         .map(|(id, p)| Listed {
