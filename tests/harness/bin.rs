@@ -239,7 +239,7 @@ async fn match_list(ctx: Context, payload: String) -> RpcResult {
 async fn create_fragile(ctx: Context, payload: String) -> RpcResult {
     let params: Value = serde_json::from_str(&payload).unwrap_or(json!({}));
     let module = params["module"].as_str().unwrap_or("test.fragile");
-    let id = ctx.nk.match_create(module, &params)?;
+    let id = ctx.nk.match_create(module, &params).await?;
     Ok(json!({ "match_id": id }).to_string())
 }
 

@@ -1,5 +1,6 @@
 -- An authoritative match whose callbacks wait on the server, as Nakama's
--- match modules do: a join attempt reads storage to decide, each message
+-- match modules do: match_init reads its opening balance from storage
+-- (written by the creating RPC), a join attempt reads storage to decide, each message
 -- "bank:N" credits its sender's wallet and broadcasts the wallet after
 -- the update, a leave writes a storage object, and a signal reads one.
 -- Every callback waits on the server at least once, and counts the times
@@ -29,7 +30,12 @@ local function pause(context)
 end
 
 function M.match_init(context, params)
-  return { credited = 0 }, 20, "bank"
+  local found = nk.storage_read({ { collection = "lua_bank_open", key = params.key } })
+  local opening = 0
+  if #found > 0 then
+    opening = found[1].value.credited
+  end
+  return { credited = opening }, 20, "bank:" .. tostring(opening)
 end
 
 function M.match_join_attempt(context, dispatcher, tick, state, presence, metadata)
@@ -101,9 +107,14 @@ function M.match_signal(context, dispatcher, tick, state, data)
   return state, data .. ":" .. tostring(found[1].value.credited)
 end
 
--- Creates a bank match.
+-- Creates a bank match whose books open at the payload's amount.
 nk.register_rpc(function(context, payload)
-  return nk.match_create("bank", {})
+  local key = nk.uuid_v4()
+  nk.storage_write({
+    { collection = "lua_bank_open", key = key, value = { credited = tonumber(payload) },
+      permission_read = 0, permission_write = 0 },
+  })
+  return nk.match_create("bank", { key = key })
 end, "lua.bank_create")
 
 -- Marks a user as denied entry to bank matches.

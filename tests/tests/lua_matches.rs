@@ -1,5 +1,5 @@
 //! Lua match callbacks that wait on the server (`tests/lua/bank.lua`): a
-//! join attempt decided by a storage read, ticks that update wallets and
+//! `match_init` reading storage, a join attempt decided by a storage read, ticks that update wallets and
 //! write storage between their broadcasts, a leave that writes storage
 //! and a signal answered from storage, on both backends. Messages sent
 //! back to back are credited one after another, in order, and players
@@ -47,7 +47,19 @@ fn decoded(d: &Value) -> Value {
 fn match_callbacks_wait_on_the_server(backend: &Backend) {
     let s = start(backend);
     let http = s.http();
-    let id = rpc(&http, "lua.bank_create", "");
+    // match_init reads the opening balance the creating RPC stored.
+    let id = rpc(&http, "lua.bank_create", "100");
+    let me = http.device(&unique("bank-lister-"));
+    let listed = http.get("/v2/match?authoritative=true&limit=100", &me.token);
+    assert!(
+        listed.body["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["match_id"] == json!(id) && m["label"] == "bank:100"),
+        "{}",
+        listed.text
+    );
 
     // A join attempt that reads storage: the denied user is refused with
     // the callback's reason, after its read.
@@ -101,7 +113,7 @@ fn match_callbacks_wait_on_the_server(backend: &Backend) {
         assert_eq!(d["match_data"]["op_code"], "200", "{d}");
         assert_eq!(
             decoded(&d),
-            json!({ "coins": 3 * n, "credited": 3 * n }),
+            json!({ "coins": 3 * n, "credited": 100 + 3 * n }),
             "{d}"
         );
     }
@@ -115,7 +127,7 @@ fn match_callbacks_wait_on_the_server(backend: &Backend) {
         "lua.bank_signal",
         &json!({ "match_id": id, "data": "total" }).to_string(),
     );
-    assert_eq!(answer, "total:60");
+    assert_eq!(answer, "total:160");
     // One callback at a time; every join and leave reached the handler
     // (the player's own join, and the others' six of each; a leave may
     // still be on its way, so ask until all six are in).
@@ -148,5 +160,5 @@ fn match_callbacks_wait_on_the_server(backend: &Backend) {
     }
     let value: Value =
         serde_json::from_str(listed["objects"][0]["value"].as_str().expect("left object")).unwrap();
-    assert_eq!(value, json!({ "credited": 60 }), "{listed}");
+    assert_eq!(value, json!({ "credited": 160 }), "{listed}");
 }

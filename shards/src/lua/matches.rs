@@ -14,8 +14,8 @@
 //! answer comes, and the match runs no other callback meanwhile (later
 //! ones, a tick included, wait their turn; further ticks are skipped).
 //! One that does not wait finishes within the call, as a plain function.
-//! `match_init` runs inside `match_create`, which does not wait: the `nk`
-//! functions that wait fail there (the pure ones work). The dispatcher's `broadcast_message`,
+//! `match_init` runs inside `match_create`, which answers once it has run,
+//! so it has the whole `nk` too. The dispatcher's `broadcast_message`,
 //! `broadcast_message_deferred`, `match_kick` and `match_label_update`
 //! become the [`Dispatcher`]'s actions. An error in a callback is logged;
 //! in `match_loop` it ends the match, in `match_join_attempt` it refuses
@@ -32,9 +32,10 @@ use uuid::Uuid;
 
 use super::state::{Vm, message};
 use super::{Program, ProgramCell};
+use crate::modules::matches::WaitingFactory;
 use crate::modules::{
-    Answer, Call, Dispatcher, MatchContext, MatchFactory, MatchHandler, MatchInit, MatchMessage,
-    MatchPresence, Modules, Nk, Step,
+    Answer, Call, Dispatcher, MatchContext, MatchHandler, MatchInit, MatchMessage, MatchPresence,
+    Modules, Nk, Step,
 };
 
 /// The callbacks a match module must have.
@@ -85,11 +86,16 @@ pub fn install(
         }
         let cell = cell.clone();
         let module = name.clone();
-        let factory: MatchFactory = Arc::new(move |ctx, params| {
-            let (handler, init) = LuaMatch::create(&cell.current(), &module, ctx, params)?;
-            Ok((Box::new(handler) as Box<dyn MatchHandler>, init))
+        let factory: WaitingFactory = Arc::new(move |nk, ctx, params| {
+            let program = cell.current();
+            let module = module.clone();
+            Box::pin(async move {
+                let (handler, init) =
+                    LuaMatch::create(&program, &module, &ctx, &params, nk).await?;
+                Ok((Box::new(handler) as Box<dyn MatchHandler>, init))
+            })
         });
-        modules.register_match_handler(name, factory);
+        modules.register_waiting_match_handler(name, factory);
     }
     Ok(all)
 }
@@ -112,8 +118,9 @@ struct Shared {
 }
 
 fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    // Only `match_init` runs this way, without the server: every `nk`
-    // call that would wait fails at once, so the future is ready at once.
+    // Only the plain callbacks (which the match never calls) run this
+    // way, without the server: every `nk` call that would wait fails at
+    // once, so the future is ready at once.
     futures_lite::future::block_on(f)
 }
 
@@ -163,13 +170,18 @@ impl Kind {
 }
 
 impl LuaMatch {
-    fn create(
+    async fn create(
         program: &Arc<Program>,
         name: &str,
         mctx: &MatchContext,
         params: &serde_json::Value,
+        nk: Nk,
     ) -> Result<(LuaMatch, MatchInit), ApiError> {
-        let vm = block(Vm::new(program.clone(), None)).map_err(ApiError::internal)?;
+        // The modules' top-level code runs as at startup, without the
+        // server; `match_init` runs with it.
+        let vm = Vm::new(program.clone(), None)
+            .await
+            .map_err(ApiError::internal)?;
         let err = |e: mlua::Error| ApiError::internal(format!("match_init: {}", message(&e)));
         let package: Table = vm.lua.globals().get("package").map_err(err)?;
         let module = match package.get::<Table>("loaded").map_err(err)?.get(name) {
@@ -194,8 +206,10 @@ impl LuaMatch {
         let dispatcher = dispatcher_table(&vm.lua, &actions).map_err(err)?;
         let lua_params = super::convert::to_lua(&vm.lua, params).map_err(err)?;
         let init: Function = module.get("match_init").map_err(err)?;
-        vm.begin(None);
-        let out = block(init.call_async::<MultiValue>((ctx.clone(), lua_params)));
+        vm.begin(Some(nk));
+        let out = init
+            .call_async::<MultiValue>((ctx.clone(), lua_params))
+            .await;
         vm.end();
         let out = out.map_err(|e| vm.to_api_error(&e))?;
         let mut out = out.into_iter();

@@ -299,7 +299,8 @@ async fn matchmaker_matched(ctx: Context, entries: Vec<MatchmakerEntry>) -> Matc
     let players: Vec<&str> = entries.iter().map(|e| e.user_id.as_str()).collect();
     let id = ctx
         .nk
-        .match_create("example.arena", &json!({ "matched": players }))?;
+        .match_create("example.arena", &json!({ "matched": players }))
+        .await?;
     Ok(Some(id))
 }
 
@@ -311,7 +312,7 @@ async fn create_arena(ctx: Context, payload: String) -> RpcResult {
     } else {
         serde_json::from_str(&payload).map_err(|_| ApiError::invalid("parameters must be JSON"))?
     };
-    let id = ctx.nk.match_create("example.arena", &params)?;
+    let id = ctx.nk.match_create("example.arena", &params).await?;
     Ok(json!({ "match_id": id }).to_string())
 }
 

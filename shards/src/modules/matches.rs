@@ -267,3 +267,18 @@ pub type MatchFactory = Arc<
         + Send
         + Sync,
 >;
+
+/// A handler and what its `match_init` decided.
+pub type Made = Result<(Box<dyn MatchHandler>, MatchInit), ApiError>;
+
+/// A factory whose `match_init` may wait on the server (`nk`): Kairos's
+/// Lua match modules.
+pub type WaitingFactory =
+    Arc<dyn Fn(Nk, MatchContext, Value) -> Pin<Box<dyn Future<Output = Made>>> + Send + Sync>;
+
+/// A registered match handler's factory, of either kind.
+#[derive(Clone)]
+pub enum Factory {
+    Plain(MatchFactory),
+    Waiting(WaitingFactory),
+}

@@ -77,7 +77,7 @@ pub struct Modules {
     before_api: HashMap<String, Arc<dyn BeforeApi>>,
     after_api: HashMap<String, Arc<dyn AfterApi>>,
     /// Authoritative match handlers by name.
-    match_handlers: HashMap<String, MatchFactory>,
+    match_handlers: HashMap<String, matches::Factory>,
     /// The matchmaker-matched hook, if any.
     matchmaker_matched: Option<Arc<dyn MatchmakerMatchedFn>>,
     /// The leaderboard-reset hook, if any.
@@ -160,11 +160,19 @@ impl Modules {
 
     /// Registers an authoritative match handler under `name`.
     pub fn register_match_handler(&mut self, name: &str, f: MatchFactory) {
-        self.match_handlers.insert(name.to_string(), f);
+        self.match_handlers
+            .insert(name.to_string(), matches::Factory::Plain(f));
+    }
+
+    /// Registers an authoritative match handler whose `match_init` may
+    /// wait on the server.
+    pub fn register_waiting_match_handler(&mut self, name: &str, f: matches::WaitingFactory) {
+        self.match_handlers
+            .insert(name.to_string(), matches::Factory::Waiting(f));
     }
 
     /// The match handler registered as `name`.
-    pub fn match_handler(&self, name: &str) -> Option<&MatchFactory> {
+    pub fn match_handler(&self, name: &str) -> Option<&matches::Factory> {
         self.match_handlers.get(name)
     }
 

@@ -277,8 +277,15 @@ impl Nk {
     /// Creates an authoritative match of the handler registered as
     /// `module`, with `params` for its `match_init`, on this shard; returns
     /// its id, `"<uuid>.<node>"`, which clients `match_join`.
-    pub fn match_create(&self, module: &str, params: &serde_json::Value) -> ApiResult<String> {
-        crate::realtime::matches::authoritative::create(&self.shard, module, params)
+    ///
+    /// It answers once the match's `match_init` has run: at once for a
+    /// Rust handler, after what it waits on for a Lua one.
+    pub async fn match_create(
+        &self,
+        module: &str,
+        params: &serde_json::Value,
+    ) -> ApiResult<String> {
+        crate::realtime::matches::authoritative::create(&self.shard, module, params).await
     }
 
     /// Sends `data` to the handler of authoritative match `match_id`, on

@@ -7,7 +7,7 @@ use crate::lua::convert;
 use crate::modules::MatchInfo;
 
 pub fn add(m: &Module) -> mlua::Result<()> {
-    m.sync("match_create", |_, current, a| {
+    m.async_fn("match_create", |_, current, a| async move {
         let module = a.string(1)?;
         if module.is_empty() {
             return Err(a.error(1, "expects module name"));
@@ -23,6 +23,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         };
         let nk = current.nk("match_create")?;
         nk.match_create(&module, &params)
+            .await
             .map_err(|e| server_error("error creating match", e))
     })?;
     m.async_fn("match_get", |lua, current, a| async move {

@@ -25,7 +25,8 @@ pub use running::Running;
 
 use super::{Data, Join, owner};
 use crate::fanout::{Presence, StreamId, mode};
-use crate::modules::matches::{MatchContext, MatchInfo, MatchMessage, MatchPresence};
+use crate::modules::matches::{Factory, MatchContext, MatchInfo, MatchMessage, MatchPresence};
+use crate::modules::{Nk, guard};
 use crate::shard::Shard;
 
 /// Longest label a match may carry, in bytes (Nakama: 2048).
@@ -74,8 +75,9 @@ fn presence_of(p: &Presence, node: &str) -> MatchPresence {
 }
 
 /// Creates a match of the handler registered as `module`, on this shard,
-/// and starts its loop. Returns its id.
-pub fn create(shard: &Rc<Shard>, module: &str, params: &Value) -> Result<String, ApiError> {
+/// and starts its loop once its `match_init` has run (a waiting one
+/// within `kairos.runtime.rpc_timeout_ms`). Returns its id.
+pub async fn create(shard: &Rc<Shard>, module: &str, params: &Value) -> Result<String, ApiError> {
     let factory = shard
         .shared
         .modules
@@ -97,12 +99,23 @@ pub fn create(shard: &Rc<Shard>, module: &str, params: &Value) -> Result<String,
         node,
         module: module.to_string(),
     };
-    let made = crate::modules::guard::catch(|| factory(&ctx, params));
+    let made = match factory {
+        Factory::Plain(factory) => guard::catch(|| factory(&ctx, params)),
+        Factory::Waiting(factory) => {
+            let deadline =
+                std::time::Duration::from_millis(shard.config().kairos.runtime.rpc_timeout_ms);
+            let init = factory(Nk::new(shard.clone()), ctx.clone(), params.clone());
+            guard::run(init, deadline).await.map_err(|f| match f {
+                guard::Failure::Panicked(panic) => panic,
+                guard::Failure::TimedOut => "match_init timed out".into(),
+            })
+        }
+    };
     let (handler, init) = match made {
         Ok(Ok(made)) => made,
         Ok(Err(e)) => return Err(e),
         Err(panic) => {
-            tracing::error!(module, panic = %panic, "match_init panicked");
+            tracing::error!(module, panic = %panic, "match_init failed");
             return Err(ApiError::new(Code::Internal, "Internal Server Error"));
         }
     };
