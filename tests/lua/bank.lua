@@ -70,6 +70,9 @@ function M.match_leave(context, dispatcher, tick, state, presences)
 end
 
 function M.match_loop(context, dispatcher, tick, state, messages)
+  if state.first_tick == nil then
+    state.first_tick = tick
+  end
   enter()
   pause(context)
   for _, m in ipairs(messages) do
@@ -98,7 +101,7 @@ function M.match_signal(context, dispatcher, tick, state, data)
     enter()
     pause(context)
     leave()
-    return state, string.format("overlaps:%d joins:%d leaves:%d", overlaps, joins, leaves)
+    return state, string.format("first:%d overlaps:%d joins:%d leaves:%d", state.first_tick, overlaps, joins, leaves)
   end
   local found = nk.storage_read({ { collection = "lua_bank_total", key = context.match_id } })
   if #found == 0 then

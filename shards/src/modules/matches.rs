@@ -187,6 +187,10 @@ pub trait MatchHandler: 'static {
 
     /// One tick with the messages received since the last, in arrival
     /// order. Returning false ends the match.
+    ///
+    /// Every callback's `tick` is, as in Nakama, how many ticks ran before
+    /// it: the first `tick` gets 0, and a callback between the first and
+    /// the second gets 1.
     fn tick(&mut self, d: &mut Dispatcher, tick: u64, messages: Vec<MatchMessage>) -> bool;
 
     /// The server is stopping: the match has `grace_seconds` left.

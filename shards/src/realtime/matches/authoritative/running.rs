@@ -237,14 +237,13 @@ impl Running {
                 self.abandon(shard, job, Gone::Ended);
                 return;
             };
-            let tick = match job {
-                Job::Tick => {
-                    self.tick_queued.set(false);
-                    self.tick.get() + 1
-                }
-                _ => self.tick.get(),
-            };
-            self.tick.set(tick);
+            // Nakama's numbering: `tick` calls before this one; a tick
+            // is numbered by the ticks before it (the first is 0).
+            let tick = self.tick.get();
+            if let Job::Tick = job {
+                self.tick_queued.set(false);
+                self.tick.set(tick + 1);
+            }
             let call = match &job {
                 Job::JoinAttempt { who, join } => Call::JoinAttempt {
                     presence: who,
