@@ -35,6 +35,7 @@ function M.match_init(context, params)
   if #found > 0 then
     opening = found[1].value.credited
   end
+  print("bank", context.match_id, "opens at", opening)
   return { credited = opening }, 20, "bank:" .. tostring(opening)
 end
 

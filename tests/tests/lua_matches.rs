@@ -60,6 +60,12 @@ fn match_callbacks_wait_on_the_server(backend: &Backend) {
         "{}",
         listed.text
     );
+    // Its `print` went to the server's log, tab-separated.
+    assert!(
+        s.log().contains(&format!("bank\t{id}\topens at\t100")),
+        "{}",
+        s.log()
+    );
 
     // A join attempt that reads storage: the denied user is refused with
     // the callback's reason, after its read.

@@ -130,6 +130,22 @@ impl Vm {
             keep.raw_set(name, os.get::<LuaValue>(name)?)?;
         }
         g.raw_set("os", keep)?;
+        // `print` logs its line (the arguments' `tostring`, tab-separated)
+        // at info: the C library's would write to a buffered stdout,
+        // apart from the server's log.
+        let tostring: Function = g.get("tostring")?;
+        let print = self.lua.create_function(move |_, args: MultiValue| {
+            let mut line = String::new();
+            for (i, v) in args.into_iter().enumerate() {
+                if i > 0 {
+                    line.push('\t');
+                }
+                line.push_str(&tostring.call::<mlua::String>(v)?.to_string_lossy());
+            }
+            tracing::info!(target: "kairos::lua", "{line}");
+            Ok(())
+        })?;
+        g.raw_set("print", print)?;
         let package: Table = g.get("package")?;
         // Modules come from package.preload only: no file is read by
         // `require` after startup, and no C module is loaded.
