@@ -271,6 +271,10 @@ impl Running {
                     let out = guard::run(future, deadline).await;
                     m.busy.set(false);
                     match out {
+                        // Only jobs end a match, so it cannot end while
+                        // a callback waits; were that to change, what the
+                        // callback asked would be moot (no relisting).
+                        Ok(_) if m.ended() => m.abandon(&shard, job, Gone::Ended),
                         Ok((answer, d)) => {
                             m.apply(&shard, d.actions);
                             m.finish(&shard, job, answer, started);
