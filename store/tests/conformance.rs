@@ -315,9 +315,9 @@ fn delete_account(b: Backend) {
     let b = b.migrated();
     let d = unique("dev-");
     let user = auth(&b, device(&d), "", true).unwrap().user_id;
-    b.call(move |s| Box::pin(async move { s.delete_account(user).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(user, true).await }))
         .unwrap();
-    b.call(move |s| Box::pin(async move { s.delete_account(user).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(user, true).await }))
         .unwrap();
     assert_eq!(
         b.call(move |s| Box::pin(async move { s.get_account(user).await }))

@@ -597,7 +597,7 @@ fn delete_account_cleans_up_social(b: Backend) {
         ],
     );
 
-    b.call(move |s| Box::pin(async move { s.delete_account(a).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(a, true).await }))
         .unwrap();
 
     for &x in &[friend, inviter, invitee, blocker, blocked] {
@@ -969,7 +969,7 @@ fn messages_need_a_living_sender(b: Backend) {
     let a = user(&b);
     let kept = message(&room, a, 2);
     try_insert(kept.clone()).unwrap();
-    b.call(move |s| Box::pin(async move { s.delete_account(a).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(a, true).await }))
         .unwrap();
     let e = try_insert(message(&room, a, 3)).unwrap_err();
     assert_eq!(e.code, kairos_core::error::Code::NotFound, "deleted sender");
