@@ -11,7 +11,9 @@
 //! refusal of internal addresses, AES, bcrypt and `cron_prev`; and
 //! (tests/lua/accounts.lua) account updates, notification listing and
 //! deletion, and stream presences updated, read and kicked, checked over
-//! REST and the socket.
+//! REST and the socket; and (tests/lua/sessions.lua) authentication,
+//! links, generated tokens, logout, disconnects, bans, the account export
+//! and deletion, checked over REST and the socket.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -2183,7 +2185,7 @@ fn account_export_and_delete_from_lua(backend: &Backend) {
     assert!(
         list("messages")
             .iter()
-            .any(|m| m["content"] == json!({ "said": "exported" }).to_string()),
+            .any(|m| m["content"].as_str() == Some(r#"{"said":"exported"}"#)),
         "{export}"
     );
     assert!(
