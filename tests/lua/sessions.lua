@@ -59,6 +59,10 @@ end, "sessions.device")
 nk.register_rpc(function(context, payload)
   local p = nk.json_decode(payload)
   local token, exp = nk.authenticate_token_generate(p.user_id, p.username, p.exp, p.vars)
+  local many = {}
+  for i = 1, 1001 do
+    many["k" .. i] = "v"
+  end
   return nk.json_encode({
     token = token,
     exp = exp,
@@ -67,6 +71,7 @@ nk.register_rpc(function(context, payload)
     no_username = refusal(nk.authenticate_token_generate, p.user_id),
     bad_vars = refusal(nk.authenticate_token_generate, p.user_id, "name", 0, { a = 1 }),
     bad_var_key = refusal(nk.authenticate_token_generate, p.user_id, "name", 0, { "x" }),
+    too_many_vars = refusal(nk.authenticate_token_generate, p.user_id, "name", 0, many),
   })
 end, "sessions.token")
 

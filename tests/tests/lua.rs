@@ -1874,6 +1874,10 @@ fn tokens_and_logout_from_lua(backend: &Backend) {
             "bad_var_key",
             "bad argument #4 to authenticate_token_generate (vars keys must be strings)",
         ),
+        (
+            "too_many_vars",
+            "bad argument #4 to authenticate_token_generate (at most 1000 vars)",
+        ),
     ] {
         assert_eq!(text(&v, key), want, "{key}: {v}");
     }

@@ -12,6 +12,9 @@ use super::{Args, Module, server_error};
 use crate::modules::LogoutError;
 use kairos_core::validate::{has_control, has_control_or_space, looks_like_email};
 
+/// Most session variables `authenticate_token_generate` puts in a token.
+const MAX_VARS: usize = 1000;
+
 pub fn add(m: &Module) -> mlua::Result<()> {
     for (name, min) in [("authenticate_device", 10), ("authenticate_custom", 6)] {
         m.async_fn(name, move |_, current, a| async move {
@@ -94,6 +97,9 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         if let Some(t) = a.opt_table(4)? {
             for pair in t.pairs::<LuaValue, LuaValue>() {
                 let (k, v) = pair?;
+                if vars.len() == MAX_VARS {
+                    return Err(a.error(4, &format!("at most {MAX_VARS} vars")));
+                }
                 let LuaValue::String(k) = k else {
                     return Err(a.error(4, "vars keys must be strings"));
                 };
