@@ -6,14 +6,14 @@ use crate::error::{ApiError, ApiResult};
 
 /// ASCII control characters or ASCII whitespace, spaces included
 /// (Nakama's `invalidCharsRegex`, used for identifiers and emails).
-fn has_control(s: &str) -> bool {
+pub fn has_control(s: &str) -> bool {
     s.bytes().any(|b| b.is_ascii_control() || b == b' ')
 }
 
 /// What Nakama's `invalidUsernameRegex` actually refuses: ASCII control
 /// characters and the substring `[]`. Spaces are allowed (despite the
 /// message's wording, which clients may match on and is kept).
-fn has_control_or_space(s: &str) -> bool {
+pub fn has_control_or_space(s: &str) -> bool {
     s.bytes().any(|b| b.is_ascii_control()) || s.contains("[]")
 }
 
@@ -69,8 +69,9 @@ pub fn email(email: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// `^.+@.+\..+$`: something, an `@`, something, a dot, something.
-fn looks_like_email(s: &str) -> bool {
+/// `^.+@.+\..+$` (Nakama's `emailRegex`): something, an `@`, something,
+/// a dot, something.
+pub fn looks_like_email(s: &str) -> bool {
     // The greedy regex lets the `@` be any `@` that has a dot somewhere after
     // it with at least one character on each side of that dot.
     s.char_indices().filter(|&(_, c)| c == '@').any(|(at, _)| {

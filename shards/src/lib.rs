@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md at the repository root for the map and invariants.
 
+pub(crate) mod accounts;
 pub mod cli;
 pub(crate) mod datagram;
 pub mod fanout;

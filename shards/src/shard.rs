@@ -91,13 +91,21 @@ pub enum KickReason {
     SingleSocket,
     /// The account was deleted.
     AccountDeleted,
+    /// The user was banned.
+    Banned,
+    /// Game code disconnected the session.
+    Disconnect,
 }
 
 /// Closes a session on the server's initiative. A single-socket kick
-/// first tells the client why (notification -7).
+/// first tells the client why (notification -7), and so does a ban
+/// (notification -8, `banned`), as Nakama does.
 fn kick_session(session: &Session, reason: KickReason) {
-    let notice =
-        (reason == KickReason::SingleSocket).then(|| notifications::single_socket(session.user_id));
+    let notice = match reason {
+        KickReason::SingleSocket => Some(notifications::single_socket(session.user_id)),
+        KickReason::Banned => Some(notifications::banned(session.user_id)),
+        KickReason::AccountDeleted | KickReason::Disconnect => None,
+    };
     session.kick(notice.as_ref());
 }
 
@@ -203,6 +211,14 @@ impl Shard {
             self.kick_local(session_id, reason);
         } else {
             self.port.send(shard, ShardMsg::Kick { session_id, reason });
+        }
+    }
+
+    /// Closes a session on whichever shard holds it (an unknown one is
+    /// no error): the kick goes to every shard.
+    pub fn kick_anywhere(&self, session_id: Uuid, reason: KickReason) {
+        for to in 0..self.port.shards() {
+            self.kick(to, session_id, reason);
         }
     }
 

@@ -22,12 +22,13 @@ pub mod sqlite;
 pub mod traits;
 mod wallet_plan;
 
+pub use common::generate_username;
 pub use pool::{Persist, PoolStats, Reply, StoreConfig};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use traits::TournamentStore;
 pub use traits::{
-    AccountStore, BoxFuture, FriendStore, GroupStore, LeaderboardStore, MessageStore,
+    AccountStore, BoxFuture, ExportRows, FriendStore, GroupStore, LeaderboardStore, MessageStore,
     MigrationStatus, MigrationStore, MultiUpdateStore, NotificationStore, Revocations,
     SessionStore, StorageStore, Store, WalletStore,
 };

@@ -26,6 +26,8 @@ conformance!(
     long_passwords,
     custom_accounts,
     banned_accounts,
+    bans_set_and_clear,
+    tombstones_only_when_recorded,
     link_and_unlink,
     link_edge_cases,
     account_updates,
@@ -315,9 +317,9 @@ fn delete_account(b: Backend) {
     let b = b.migrated();
     let d = unique("dev-");
     let user = auth(&b, device(&d), "", true).unwrap().user_id;
-    b.call(move |s| Box::pin(async move { s.delete_account(user).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(user, true).await }))
         .unwrap();
-    b.call(move |s| Box::pin(async move { s.delete_account(user).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(user, true).await }))
         .unwrap();
     assert_eq!(
         b.call(move |s| Box::pin(async move { s.get_account(user).await }))
@@ -809,4 +811,53 @@ fn pool_runs_jobs(b: Backend) {
         .block_on(clone.run(|s| async move { s.get_account(Uuid::new_v4()).await }))
         .unwrap_err();
     assert_eq!(e.code, Code::Unavailable);
+}
+
+/// `set_disabled` bans and unbans the users named, skipping unknown ones.
+fn bans_set_and_clear(b: Backend) {
+    let b = b.migrated();
+    let (d1, d2) = (unique("dev-"), unique("dev-"));
+    let one = auth(&b, device(&d1), "", true).unwrap().user_id;
+    let two = auth(&b, device(&d2), "", true).unwrap().user_id;
+    let set = |ids: Vec<Uuid>, disabled: bool| {
+        b.call(move |s| Box::pin(async move { s.set_disabled(ids, disabled).await }))
+            .unwrap()
+    };
+    let disabled = |user: Uuid| {
+        b.call(move |s| Box::pin(async move { s.user_status(user).await }))
+            .unwrap()
+            .disabled
+    };
+    set(vec![one, two, Uuid::new_v4()], true);
+    assert!(disabled(one) && disabled(two));
+    assert!(get_account(&b, one).unwrap().disable_time.is_some());
+    assert_eq!(
+        auth(&b, device(&d1), "", true).unwrap_err().message,
+        "User account banned."
+    );
+    set(vec![one], false);
+    assert!(!disabled(one) && disabled(two));
+    assert_eq!(get_account(&b, one).unwrap().disable_time, None);
+    assert_eq!(auth(&b, device(&d1), "", true).unwrap().user_id, one);
+    set(Vec::new(), true);
+    assert!(!disabled(one));
+}
+
+/// A deletion leaves a tombstone only when recorded.
+fn tombstones_only_when_recorded(b: Backend) {
+    let b = b.migrated();
+    let kept = auth(&b, device(&unique("dev-")), "", true).unwrap().user_id;
+    let quiet = auth(&b, device(&unique("dev-")), "", true).unwrap().user_id;
+    b.call(move |s| Box::pin(async move { s.delete_account(kept, true).await }))
+        .unwrap();
+    b.call(move |s| Box::pin(async move { s.delete_account(quiet, false).await }))
+        .unwrap();
+    let count = |user: Uuid| {
+        common::query_int(
+            &b.config,
+            &format!("SELECT COUNT(*) FROM user_tombstone WHERE user_id = '{user}'"),
+        )
+    };
+    let (rows, none) = (count(kept), count(quiet));
+    assert_eq!((rows, none), (1, 0));
 }

@@ -478,7 +478,7 @@ fn account_deletion_leaves_groups(b: Backend) {
     join(&b, g2.id, member.clone()).unwrap();
     assert_eq!(get(&b, g2.id).unwrap().edge_count, 3);
     let id = solo.0;
-    b.call(move |s| Box::pin(async move { s.delete_account(id).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(id, true).await }))
         .unwrap();
     assert!(get(&b, g1.id).is_none());
     assert_eq!(state_of(&b, g1.id, member.0), None);

@@ -386,11 +386,11 @@ fn concurrent_account_deletes_do_not_deadlock(b: Backend) {
             b.persist
                 .run(move |s| async move { s.multi_update(batch(u, v)).await.map(drop) }),
             b.persist
-                .run(move |s| async move { s.delete_account(v).await }),
+                .run(move |s| async move { s.delete_account(v, true).await }),
             b.persist
                 .run(move |s| async move { s.multi_update(batch(v, u)).await.map(drop) }),
             b.persist
-                .run(move |s| async move { s.delete_account(u).await }),
+                .run(move |s| async move { s.delete_account(u, true).await }),
         ];
         for (i, reply) in replies.into_iter().enumerate() {
             if let Err(e) = b.persist.block_on(reply) {
@@ -478,7 +478,7 @@ fn storage_batches_and_account_deletes_do_not_deadlock(b: Backend) {
                     .map(drop)
             }),
             b.persist
-                .run(move |s| async move { s.delete_account(u).await }),
+                .run(move |s| async move { s.delete_account(u, true).await }),
             b.persist.run(move |s| async move {
                 s.storage_write(StorageCaller::System, objects())
                     .await

@@ -36,6 +36,7 @@ conformance!(
     messages_update_and_remove,
     messages_list_both_ways,
     messages_need_a_living_sender,
+    export_rows_hold_what_the_user_owns,
 );
 
 // ---- helpers -------------------------------------------------------------
@@ -597,7 +598,7 @@ fn delete_account_cleans_up_social(b: Backend) {
         ],
     );
 
-    b.call(move |s| Box::pin(async move { s.delete_account(a).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(a, true).await }))
         .unwrap();
 
     for &x in &[friend, inviter, invitee, blocker, blocked] {
@@ -969,10 +970,57 @@ fn messages_need_a_living_sender(b: Backend) {
     let a = user(&b);
     let kept = message(&room, a, 2);
     try_insert(kept.clone()).unwrap();
-    b.call(move |s| Box::pin(async move { s.delete_account(a).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(a, true).await }))
         .unwrap();
     let e = try_insert(message(&room, a, 3)).unwrap_err();
     assert_eq!(e.code, kairos_core::error::Code::NotFound, "deleted sender");
     // What a sent before stays; nothing after its deletion was stored.
     assert_eq!(history(&b, &room, true, None, 10), [kept]);
+}
+
+/// An export's rows: the user's objects by collection and key, the
+/// messages the user sent (in any channel) oldest first, and no one
+/// else's.
+fn export_rows_hold_what_the_user_owns(b: Backend) {
+    use kairos_core::storage::{StorageCaller, StorageWrite};
+    let b = b.migrated();
+    let (a, other) = (user(&b), user(&b));
+    let write = |owner: Uuid, collection: &str, key: &str| StorageWrite {
+        collection: collection.into(),
+        key: key.into(),
+        user_id: owner,
+        value: "{}".into(),
+        version: String::new(),
+        permission_read: 1,
+        permission_write: 1,
+    };
+    let writes = vec![
+        write(a, "b", "k"),
+        write(a, "a", "z"),
+        write(a, "a", "k"),
+        write(other, "a", "k"),
+    ];
+    b.call(move |s| Box::pin(async move { s.storage_write(StorageCaller::System, writes).await }))
+        .unwrap();
+    let room = channel::room(&unique("r"));
+    let late = message(&channel::direct(a, other), a, 20);
+    let early = message(&room, a, 10);
+    insert(&b, late.clone());
+    insert(&b, early.clone());
+    insert(&b, message(&room, other, 15));
+    let rows = b
+        .call(move |s| Box::pin(async move { s.export_rows(a).await }))
+        .unwrap();
+    let keys: Vec<(String, String)> = rows
+        .objects
+        .iter()
+        .map(|o| (o.collection.clone(), o.key.clone()))
+        .collect();
+    assert_eq!(
+        keys,
+        [("a", "k"), ("a", "z"), ("b", "k")].map(|(c, k)| (c.to_string(), k.to_string()))
+    );
+    assert!(rows.objects.iter().all(|o| o.user_id == a));
+    assert_eq!(rows.messages, [early, late]);
+    assert!(rows.records.is_empty());
 }

@@ -429,7 +429,7 @@ fn deleting_an_account_deletes_its_objects(b: Backend) {
         ],
     )
     .unwrap();
-    b.call(move |s| Box::pin(async move { s.delete_account(me).await }))
+    b.call(move |s| Box::pin(async move { s.delete_account(me, true).await }))
         .unwrap();
     assert!(read_one(&b, id(&c, "k", me)).is_none());
     assert!(read_one(&b, id(&c, "k", Uuid::nil())).is_some());

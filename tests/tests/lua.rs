@@ -11,7 +11,9 @@
 //! refusal of internal addresses, AES, bcrypt and `cron_prev`; and
 //! (tests/lua/accounts.lua) account updates, notification listing and
 //! deletion, and stream presences updated, read and kicked, checked over
-//! REST and the socket.
+//! REST and the socket; and (tests/lua/sessions.lua) authentication,
+//! links, generated tokens, logout, disconnects, bans, the account export
+//! and deletion, checked over REST and the socket.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -30,7 +32,11 @@ backend_tests!(
     notification_lists_from_lua,
     notifications_by_id_from_lua,
     notifications_to_all_from_lua,
-    stream_presences_from_lua
+    stream_presences_from_lua,
+    authentication_and_links_from_lua,
+    tokens_and_logout_from_lua,
+    bans_and_disconnects_from_lua,
+    account_export_and_delete_from_lua
 );
 
 /// This package's test modules.
@@ -1562,4 +1568,699 @@ fn stream_presences_from_lua(backend: &Backend) {
         events[3]["joins"].as_array().is_none_or(Vec::is_empty),
         "{events:?}"
     );
+}
+
+/// The error text of a Lua refusal, as `tests/lua/sessions.lua` returns it.
+fn text(v: &Value, key: &str) -> String {
+    v[key].as_str().unwrap_or_default().to_string()
+}
+
+fn authentication_and_links_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let device = unique("lua-device-");
+    let email = format!("{}@example.com", unique("lua-mail-"));
+    let v = payload(&call(
+        &http,
+        "sessions.authenticate",
+        None,
+        &json!({
+            "device": device,
+            "device_username": unique("luadev"),
+            "custom": unique("lua-custom-"),
+            "email": email,
+            "password": "password1",
+            "unknown_device": unique("lua-unknown-"),
+            "unknown_custom": unique("lua-unknown-"),
+        })
+        .to_string(),
+    ));
+    // Created, then found; the same account the REST call finds.
+    assert_eq!(v["device"]["created"], true, "{v}");
+    assert_eq!(
+        (&v["device_again"]["user_id"], &v["device_again"]["created"]),
+        (&v["device"]["user_id"], &json!(false)),
+        "{v}"
+    );
+    let r = http.post_basic("/v2/account/authenticate/device", &json!({ "id": device }));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let rest = kairos_tests::Session::from(&r);
+    assert!(!rest.created);
+    assert_eq!(json!(rest.user_id()), v["device"]["user_id"]);
+    assert_eq!(json!(rest.username()), v["device"]["username"]);
+    // A generated username for the custom id; the email account found
+    // again by username and password, never created by that login.
+    assert_eq!(v["custom"]["created"], true, "{v}");
+    assert_eq!(v["custom"]["username"].as_str().map(str::len), Some(10));
+    assert_eq!(v["email"]["created"], true, "{v}");
+    assert_eq!(
+        (&v["by_username"]["user_id"], &v["by_username"]["created"]),
+        (&v["email"]["user_id"], &json!(false)),
+        "{v}"
+    );
+    let r = http.post_basic(
+        "/v2/account/authenticate/email?create=false",
+        &json!({ "email": email.to_uppercase(), "password": "password1" }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        json!(kairos_tests::Session::from(&r).user_id()),
+        v["email"]["user_id"]
+    );
+    for (key, want) in [
+        (
+            "wrong_password",
+            "error authenticating: Invalid credentials.",
+        ),
+        ("not_found", "error authenticating: User account not found."),
+        (
+            "taken_username",
+            "error authenticating: Username is already in use.",
+        ),
+        (
+            "no_id",
+            "bad argument #1 to authenticate_device (expects id string)",
+        ),
+        (
+            "short_device",
+            "bad argument #1 to authenticate_device (expects id to be valid, must be 10-128 bytes)",
+        ),
+        (
+            "short_custom",
+            "bad argument #1 to authenticate_custom (expects id to be valid, must be 6-128 bytes)",
+        ),
+        (
+            "spaced_custom",
+            "bad argument #1 to authenticate_custom (expects id to be valid, no spaces or control characters allowed)",
+        ),
+        (
+            "bad_username",
+            "bad argument #2 to authenticate_device (expects username to be valid, no spaces or control characters allowed)",
+        ),
+        (
+            "bad_email",
+            "bad argument #1 to authenticate_email (expects email to be valid, invalid email address format)",
+        ),
+        (
+            "short_email",
+            "bad argument #1 to authenticate_email (expects email to be valid, must be 10-255 bytes)",
+        ),
+        (
+            "no_password",
+            "bad argument #2 to authenticate_email (expects password string)",
+        ),
+        (
+            "short_password",
+            "bad argument #2 to authenticate_email (expects password to be valid, must be longer than 8 characters)",
+        ),
+        (
+            "no_email_no_username",
+            "bad argument #1 to authenticate_email (expects username string when email is not supplied)",
+        ),
+    ] {
+        assert_eq!(text(&v, key), want, "{key}: {v}");
+    }
+
+    // Links: a device, a custom id and an email added to a REST user, each
+    // then authenticating to it over REST.
+    let first_device = unique("lua-first-");
+    let me = http.device(&first_device);
+    let other_device = unique("lua-other-");
+    http.device(&other_device);
+    let linked = (
+        unique("lua-linked-"),
+        unique("lua-custom-"),
+        format!("{}@example.com", unique("lua-link-")),
+    );
+    let ids = json!({
+        "user_id": me.user_id(),
+        "device": linked.0,
+        "custom": linked.1,
+        "email": linked.2,
+        "password": "password2",
+        "taken_device": other_device,
+        "last_device": first_device,
+    });
+    let v = payload(&call(&http, "sessions.link", None, &ids.to_string()));
+    for (key, want) in [
+        (
+            "bad_user",
+            "bad argument #1 to link_device (user ID must be a valid identifier)",
+        ),
+        (
+            "no_device",
+            "bad argument #2 to link_device (expects device ID string)",
+        ),
+        (
+            "short_device",
+            "error linking: Device ID invalid, must be 10-128 bytes.",
+        ),
+        (
+            "no_custom",
+            "bad argument #2 to link_custom (expects custom ID string)",
+        ),
+        (
+            "short_custom",
+            "error linking: Invalid custom ID, must be 6-128 bytes.",
+        ),
+        (
+            "no_email",
+            "bad argument #2 to link_email (expects email string)",
+        ),
+        (
+            "no_password",
+            "bad argument #3 to link_email (expects username string)",
+        ),
+        (
+            "short_password",
+            "error linking: Password must be at least 8 characters long.",
+        ),
+        ("taken_device", "error linking: Device ID already in use."),
+    ] {
+        assert_eq!(text(&v, key), want, "{key}: {v}");
+    }
+    let authenticates_to_me = |path: &str, body: Value| {
+        let r = http.post_basic(path, &body);
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        assert_eq!(kairos_tests::Session::from(&r).user_id(), me.user_id());
+    };
+    authenticates_to_me(
+        "/v2/account/authenticate/device?create=false",
+        json!({ "id": linked.0 }),
+    );
+    authenticates_to_me(
+        "/v2/account/authenticate/custom?create=false",
+        json!({ "id": linked.1 }),
+    );
+    authenticates_to_me(
+        "/v2/account/authenticate/email?create=false",
+        json!({ "email": linked.2, "password": "password2" }),
+    );
+    let account = http.get("/v2/account", &me.token);
+    assert_eq!(
+        account.body["custom_id"],
+        json!(linked.1),
+        "{}",
+        account.text
+    );
+    assert_eq!(account.body["email"], json!(linked.2), "{}", account.text);
+
+    // Unlinks: each is gone; the last identifier stays.
+    let v = payload(&call(&http, "sessions.unlink", None, &ids.to_string()));
+    assert_eq!(
+        text(&v, "bad_user"),
+        "bad argument #1 to unlink_device (user ID must be a valid identifier)"
+    );
+    assert_eq!(
+        text(&v, "no_device"),
+        "bad argument #2 to unlink_device (expects device ID string)"
+    );
+    let last = "error unlinking: Cannot unlink last account identifier. Check profile exists and is not last link.";
+    assert_eq!(text(&v, "last"), last, "{v}");
+    assert_eq!(text(&v, "not_held"), last, "{v}");
+    assert_eq!(text(&v, "any_custom"), "no error", "{v}");
+    for (path, body) in [
+        ("device", json!({ "id": linked.0 })),
+        ("custom", json!({ "id": linked.1 })),
+        (
+            "email",
+            json!({ "email": linked.2, "password": "password2" }),
+        ),
+    ] {
+        http.post_basic(
+            &format!("/v2/account/authenticate/{path}?create=false"),
+            &body,
+        )
+        .assert_error(404, 5);
+    }
+    authenticates_to_me(
+        "/v2/account/authenticate/device?create=false",
+        json!({ "id": first_device }),
+    );
+}
+
+fn tokens_and_logout_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let my_device = unique("lua-");
+    let me = http.device(&my_device);
+    // A token generated in Lua serves REST and the socket as the user.
+    let exp = kairos_tests::unix_secs("2100-01-01T00:00:00Z");
+    let v = payload(&call(
+        &http,
+        "sessions.token",
+        None,
+        &json!({
+            "user_id": me.user_id(),
+            "username": "lua-named",
+            "exp": exp,
+            "vars": { "tier": "gold" },
+        })
+        .to_string(),
+    ));
+    assert_eq!(v["exp"], json!(exp), "{v}");
+    let token = v["token"].as_str().expect("token").to_string();
+    let generated = kairos_tests::Session {
+        token: token.clone(),
+        refresh_token: String::new(),
+        created: false,
+    };
+    let claims = generated.claims();
+    assert_eq!(
+        (
+            &claims["uid"],
+            &claims["usn"],
+            &claims["vrs"],
+            &claims["exp"]
+        ),
+        (
+            &json!(me.user_id()),
+            &json!("lua-named"),
+            &json!({ "tier": "gold" }),
+            &json!(exp)
+        ),
+        "{claims}"
+    );
+    assert_ne!(claims["tid"], me.claims()["tid"]);
+    let r = http.get("/v2/account", &token);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["user"]["id"], json!(me.user_id()));
+    let mut ws = Ws::open(&s.addr, &token, "");
+    let r = ws.request("1", "rpc", json!({ "id": "lua.whoami" }));
+    let who: Value = serde_json::from_str(r["rpc"]["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (&who["user_id"], &who["username"]),
+        (&json!(me.user_id()), &json!("lua-named"))
+    );
+    ws.close();
+    for (key, want) in [
+        (
+            "no_id",
+            "bad argument #1 to authenticate_token_generate (expects user id)",
+        ),
+        (
+            "bad_id",
+            "bad argument #1 to authenticate_token_generate (expects valid user id)",
+        ),
+        (
+            "no_username",
+            "bad argument #2 to authenticate_token_generate (string expected, got nil)",
+        ),
+        (
+            "bad_vars",
+            "bad argument #4 to authenticate_token_generate (vars values must be strings)",
+        ),
+        (
+            "bad_var_key",
+            "bad argument #4 to authenticate_token_generate (vars keys must be strings)",
+        ),
+        (
+            "too_many_vars",
+            "bad argument #4 to authenticate_token_generate (at most 1000 vars)",
+        ),
+    ] {
+        assert_eq!(text(&v, key), want, "{key}: {v}");
+    }
+    // No expiry: the configured one (60 s) from now; an empty username:
+    // a generated one.
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let v = payload(&call(
+        &http,
+        "sessions.token",
+        None,
+        &json!({ "user_id": me.user_id(), "username": "" }).to_string(),
+    ));
+    let exp = v["exp"].as_i64().expect("exp");
+    assert!((before + 59..=before + 62).contains(&exp), "{exp} {before}");
+    let generated = kairos_tests::Session {
+        token: v["token"].as_str().unwrap().to_string(),
+        refresh_token: String::new(),
+        created: false,
+    };
+    assert_eq!(generated.username().len(), 10);
+    assert_eq!(http.get("/v2/account", &generated.token).status, 200);
+
+    // Logout of one session's tokens: that session ends, the other stays,
+    // then a logout without tokens ends them all.
+    let other = http.device(&unique("lua-"));
+    let second = http.device(&unique("lua-")); // someone else's
+    let again = http.device(&my_device);
+    let v = payload(&call(
+        &http,
+        "sessions.logout",
+        None,
+        &json!({
+            "user_id": me.user_id(),
+            "other_user_id": other.user_id(),
+            "token": me.token,
+            "refresh_token": me.refresh_token,
+        })
+        .to_string(),
+    ));
+    assert_eq!(
+        text(&v, "wrong_user"),
+        "failed to logout: session token invalid"
+    );
+    assert_eq!(
+        text(&v, "no_id"),
+        "bad argument #1 to session_logout (expects user id)"
+    );
+    assert_eq!(
+        text(&v, "bad_id"),
+        "bad argument #1 to session_logout (expects valid user id)"
+    );
+    assert_eq!(
+        text(&v, "bad_token"),
+        "failed to logout: session token invalid"
+    );
+    assert_eq!(
+        text(&v, "bad_refresh"),
+        "failed to logout: refresh token invalid"
+    );
+    http.get("/v2/account", &me.token).assert_error(401, 16);
+    http.post_basic(
+        "/v2/account/session/refresh",
+        &json!({ "token": me.refresh_token }),
+    )
+    .assert_error(401, 16);
+    assert_eq!(http.get("/v2/account", &again.token).status, 200);
+    assert_eq!(http.get("/v2/account", &token).status, 200);
+    assert_eq!(http.get("/v2/account", &second.token).status, 200);
+    payload(&call(
+        &http,
+        "sessions.logout",
+        None,
+        &json!({ "user_id": me.user_id(), "other_user_id": other.user_id() }).to_string(),
+    ));
+    http.get("/v2/account", &again.token).assert_error(401, 16);
+    http.get("/v2/account", &token).assert_error(401, 16);
+    assert_eq!(http.get("/v2/account", &second.token).status, 200);
+    assert_eq!(http.get("/v2/account", &other.token).status, 200);
+}
+
+/// Whether a socket's envelopes hold the `banned` notice (code -8).
+fn told_banned(seen: &[Value]) -> bool {
+    seen.iter().any(|v| {
+        v["notifications"]["notifications"]
+            .as_array()
+            .is_some_and(|n| {
+                n.iter()
+                    .any(|n| n["code"] == -8 && n["subject"] == "banned")
+            })
+    })
+}
+
+fn bans_and_disconnects_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let device = unique("lua-banned-");
+    let banned = http.device(&device);
+    let bystander = http.device(&unique("lua-"));
+    let mut ws = Ws::open(&s.addr, &banned.token, "");
+    let mut calm = Ws::open(&s.addr, &bystander.token, "");
+    let v = payload(&call(
+        &http,
+        "sessions.ban",
+        None,
+        &json!({ "ids": [banned.user_id()] }).to_string(),
+    ));
+    for (key, want) in [
+        (
+            "no_list",
+            "bad argument #1 to users_ban_id (invalid user id list)",
+        ),
+        (
+            "bad_id",
+            "bad argument #1 to users_ban_id (each user id must be a valid id string)",
+        ),
+        (
+            "not_string",
+            "bad argument #1 to users_unban_id (each user id must be a string)",
+        ),
+        (
+            "empty_id",
+            "bad argument #1 to users_ban_id (each user id must be a string)",
+        ),
+        (
+            "not_list",
+            "bad argument #1 to users_ban_id (invalid user id data)",
+        ),
+        (
+            "too_many",
+            "bad argument #1 to users_ban_id (at most 1000 user ids)",
+        ),
+        ("empty", "no error"),
+    ] {
+        assert_eq!(text(&v, key), want, "{key}: {v}");
+    }
+    // The banned user's socket is told, then closed; the bystander's
+    // stays.
+    let (close, seen) = ws.until_close();
+    assert!(
+        close.as_ref().is_none_or(|(code, _)| *code == 1000),
+        "{close:?}"
+    );
+    assert!(told_banned(&seen), "{seen:?}");
+    let r = calm.request("p", "ping", json!({}));
+    assert!(r.get("pong").is_some(), "{r}");
+    // Its tokens no longer work; authenticating is refused as banned, over
+    // REST and from Lua; a socket cannot open.
+    http.get("/v2/account", &banned.token).assert_error(401, 16);
+    http.post_basic(
+        "/v2/account/session/refresh",
+        &json!({ "token": banned.refresh_token }),
+    )
+    .assert_error(401, 16);
+    let r = http.post_basic("/v2/account/authenticate/device", &json!({ "id": device }));
+    r.assert_error(403, 7);
+    assert_eq!(r.message(), "User account banned.");
+    let v = payload(&call(
+        &http,
+        "sessions.device",
+        None,
+        &json!({ "device": device }).to_string(),
+    ));
+    assert_eq!(
+        v["error"], "error authenticating: User account banned.",
+        "{v}"
+    );
+    assert!(matches!(
+        Ws::connect(&s.addr, &format!("token={}&format=json", banned.token)),
+        kairos_tests::Connect::Refused(401, _)
+    ));
+    assert_eq!(
+        http.get("/v2/account", &bystander.token).status,
+        200,
+        "the bystander is untouched"
+    );
+
+    // Unbanned: authenticating works again (the old tokens stay revoked).
+    payload(&call(
+        &http,
+        "sessions.ban",
+        None,
+        &json!({ "ids": [banned.user_id()], "unban": true }).to_string(),
+    ));
+    let fresh = http.device(&device);
+    assert_eq!(fresh.user_id(), banned.user_id());
+    assert_eq!(http.get("/v2/account", &fresh.token).status, 200);
+    http.get("/v2/account", &banned.token).assert_error(401, 16);
+
+    // session_disconnect closes one socket, on whichever shard, and
+    // leaves the user's other socket open.
+    let mut first = Ws::open(&s.addr, &fresh.token, "");
+    let mut second = Ws::open(&s.addr, &fresh.token, "");
+    let r = first.request("w", "rpc", json!({ "id": "sessions.whoami" }));
+    let who: Value = serde_json::from_str(r["rpc"]["payload"].as_str().unwrap()).unwrap();
+    let session_id = who["session_id"].as_str().expect("session id").to_string();
+    assert!(!session_id.is_empty(), "{who}");
+    let v = payload(&call(
+        &http,
+        "sessions.disconnect",
+        None,
+        &json!({ "session_id": session_id, "reason": 2 }).to_string(),
+    ));
+    let (close, seen) = first.until_close();
+    assert!(
+        close.as_ref().is_none_or(|(code, _)| *code == 1000),
+        "{close:?}"
+    );
+    assert!(!told_banned(&seen), "{seen:?}");
+    let r = second.request("p", "ping", json!({}));
+    assert!(r.get("pong").is_some(), "{r}");
+    for (key, want) in [
+        (
+            "no_id",
+            "bad argument #1 to session_disconnect (expects session id)",
+        ),
+        (
+            "bad_id",
+            "bad argument #1 to session_disconnect (expects valid session id)",
+        ),
+        (
+            "bad_reason",
+            "bad argument #2 to session_disconnect (invalid disconnect reason, must be a value 0-4)",
+        ),
+        ("unknown", "no error"),
+    ] {
+        assert_eq!(text(&v, key), want, "{key}: {v}");
+    }
+    // A disconnect is not a logout: the token still works.
+    assert_eq!(http.get("/v2/account", &fresh.token).status, 200);
+}
+
+fn account_export_and_delete_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let device = unique("lua-export-");
+    let me = http.device(&device);
+    let friend = http.device(&unique("lua-"));
+    let board = unique("lua-export-board-");
+    let group = unique("lua-export-group-");
+    let room = unique("lua-export-room-");
+    payload(&call(
+        &http,
+        "sessions.seed",
+        None,
+        &json!({ "user_id": me.user_id(), "board": board }).to_string(),
+    ));
+    let r = http.send(
+        "POST",
+        &format!("/v2/friend?ids={}", friend.user_id()),
+        &me.token,
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = http.send("POST", "/v2/group", &me.token, &json!({ "name": group }));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let joined = ws.request(
+        "j",
+        "channel_join",
+        json!({ "target": room, "type": 1, "persistence": true }),
+    );
+    let channel = joined["channel"]["id"]
+        .as_str()
+        .expect("channel")
+        .to_string();
+    let sent = ws.request(
+        "m",
+        "channel_message_send",
+        json!({ "channel_id": channel, "content": json!({ "said": "exported" }).to_string() }),
+    );
+    assert!(sent.get("channel_message_ack").is_some(), "{sent}");
+
+    let export = payload(&call(
+        &http,
+        "sessions.export",
+        None,
+        &json!({ "user_id": me.user_id() }).to_string(),
+    ));
+    assert_eq!(
+        export["account"]["user"]["id"],
+        json!(me.user_id()),
+        "{export}"
+    );
+    assert_eq!(
+        export["account"]["devices"],
+        json!([{ "id": device }]),
+        "{export}"
+    );
+    let list = |key: &str| export[key].as_array().cloned().unwrap_or_default();
+    assert!(
+        list("objects")
+            .iter()
+            .any(|o| o["collection"] == "export" && o["key"] == "k1"),
+        "{export}"
+    );
+    assert!(
+        list("friends")
+            .iter()
+            .any(|f| f["user"]["id"] == json!(friend.user_id()) && f["state"] == 1),
+        "{export}"
+    );
+    assert!(
+        list("groups").iter().any(|g| g["name"] == json!(group)),
+        "{export}"
+    );
+    assert!(
+        list("messages")
+            .iter()
+            .any(|m| m["content"].as_str() == Some(r#"{"said":"exported"}"#)),
+        "{export}"
+    );
+    assert!(
+        list("leaderboard_records")
+            .iter()
+            .any(|r| r["leaderboard_id"] == json!(board) && r["score"] == "42"),
+        "{export}"
+    );
+    assert!(
+        list("notifications")
+            .iter()
+            .any(|n| n["subject"] == "export note"),
+        "{export}"
+    );
+    let ledger = list("wallet_ledgers");
+    assert_eq!(ledger.len(), 1, "{export}");
+    assert_eq!(ledger[0]["changeset"], r#"{"coins":5}"#, "{export}");
+    assert_eq!(ledger[0]["user_id"], json!(me.user_id()), "{export}");
+    // An unknown user.
+    let v = payload(&call(
+        &http,
+        "sessions.export",
+        None,
+        &json!({ "user_id": uuid::Uuid::new_v4().to_string() }).to_string(),
+    ));
+    assert_eq!(v["error"], "error exporting account: Account not found.");
+
+    // Deletion: the socket closes, the tokens stop working, the account
+    // is gone.
+    let v = payload(&call(
+        &http,
+        "sessions.delete",
+        None,
+        &json!({ "user_id": me.user_id(), "recorded": true }).to_string(),
+    ));
+    let (close, _) = ws.until_close();
+    assert!(
+        close.as_ref().is_none_or(|(code, _)| *code == 1000),
+        "{close:?}"
+    );
+    http.get("/v2/account", &me.token).assert_error(401, 16);
+    http.post_basic(
+        "/v2/account/authenticate/device?create=false",
+        &json!({ "id": device }),
+    )
+    .assert_error(404, 5);
+    let gone = payload(&call(
+        &http,
+        "sessions.export",
+        None,
+        &json!({ "user_id": me.user_id() }).to_string(),
+    ));
+    assert_eq!(gone["error"], "error exporting account: Account not found.");
+    for (key, want) in [
+        (
+            "bad_id",
+            "bad argument #1 to account_delete_id (expects user ID to be a valid identifier)",
+        ),
+        (
+            "bad_export_id",
+            "bad argument #1 to account_export_id (expects user ID to be a valid identifier)",
+        ),
+        (
+            "system",
+            "error while trying to delete account: cannot delete the system user",
+        ),
+        ("unknown", "no error"),
+    ] {
+        assert_eq!(text(&v, key), want, "{key}: {v}");
+    }
+    // The friend's side of the edge went with the account.
+    let r = http.get("/v2/friend", &friend.token);
+    assert_eq!(r.body["friends"], Value::Null, "{}", r.text);
 }

@@ -5,6 +5,7 @@ pub mod accept;
 pub mod auth;
 pub(crate) mod game;
 mod handlers;
+pub(crate) use handlers::json;
 pub mod io;
 pub mod limits;
 pub mod query;

@@ -15,6 +15,7 @@
 //! (`kairos.runtime.rpc_timeout_ms`) and a panic inside game code ends
 //! that call with an internal error, never the shard ([`guard`]).
 
+mod accounts;
 mod builder;
 mod context;
 pub mod examples;
@@ -35,6 +36,7 @@ mod tournaments;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use accounts::{LogoutError, MAX_BAN_IDS};
 pub use builder::ServerBuilder;
 pub use context::{CallMode, Context};
 pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};

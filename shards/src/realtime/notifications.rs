@@ -58,6 +58,21 @@ pub fn single_socket(user: Uuid) -> Outgoing {
     }])
 }
 
+/// The notice a session closed by a ban gets before it closes (code -8,
+/// subject `banned`, not stored), as Nakama sends it.
+pub fn banned(user: Uuid) -> Outgoing {
+    message(&[Notification {
+        id: Uuid::new_v4(),
+        user_id: user,
+        subject: "banned".into(),
+        content: "{}".into(),
+        code: notification::code::USER_BANNED,
+        sender_id: None,
+        create_time: kairos_core::time::now_micros(),
+        persistent: false,
+    }])
+}
+
 /// Stores the persistent notifications, then delivers all of them live.
 /// Nothing is delivered when storing fails, so a client never sees a
 /// notification it cannot list afterwards.

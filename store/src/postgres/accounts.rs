@@ -15,7 +15,7 @@ use super::rows::{USER_COLUMNS, get, text, user_from_row};
 use super::{PgStore, db_err, friends, violation};
 use crate::auth::{self, Accounts, Found, Inserted};
 use crate::common::{self, Unique, internal};
-use crate::{AccountStore, BoxFuture};
+use crate::{AccountStore, BoxFuture, ExportRows};
 
 /// Identifiers other than email, custom id and devices.
 const SOCIAL: &str = "facebook_id IS NOT NULL OR google_id IS NOT NULL OR gamecenter_id IS NOT NULL \
@@ -234,7 +234,7 @@ impl AccountStore for PgStore {
     /// `edge_count` of the users who had one to it) and notifications, and
     /// writes a tombstone; a missing user is not an error. Chat messages
     /// stay.
-    fn delete_account(&self, user: Uuid) -> BoxFuture<'_, ApiResult<()>> {
+    fn delete_account(&self, user: Uuid, recorded: bool) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(async move {
             let mut conn = self.pool.get().await?;
             let lock = conn.prepare(friends::LOCK_USERS).await?;
@@ -309,7 +309,7 @@ impl AccountStore for PgStore {
                 .execute("DELETE FROM users WHERE id = $1", &[&user])
                 .await
                 .map_err(db_err)?;
-            if deleted > 0 {
+            if deleted > 0 && recorded {
                 tx.execute(
                     "INSERT INTO user_tombstone (user_id, create_time) VALUES ($1, $2)
                      ON CONFLICT (user_id) DO UPDATE SET create_time = excluded.create_time",
@@ -357,6 +357,35 @@ impl AccountStore for PgStore {
                 .await
                 .map_err(db_err)?;
             rows.iter().map(|r| get(r, 0)).collect()
+        })
+    }
+
+    fn set_disabled(&self, ids: Vec<Uuid>, disabled: bool) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let at = disabled.then(now_secs);
+            let mut conn = self.pool.get().await?;
+            let stmt = conn
+                .prepare("UPDATE users SET disable_time = $1 WHERE id = ANY($2)")
+                .await?;
+            conn.client
+                .execute(&stmt, &[&at, &ids])
+                .await
+                .map_err(db_err)?;
+            Ok(())
+        })
+    }
+
+    fn export_rows(&self, user: Uuid) -> BoxFuture<'_, ApiResult<ExportRows>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            Ok(ExportRows {
+                objects: super::storage::objects_of(&mut conn, user).await?,
+                messages: super::messages::sent_by(&mut conn, user).await?,
+                records: super::leaderboards::records_of_owner(&mut conn, user).await?,
+            })
         })
     }
 

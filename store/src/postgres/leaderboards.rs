@@ -98,6 +98,29 @@ const RANGE_DOWN_BEFORE: &str = concat!(
      ORDER BY score DESC, subscore DESC, owner_id DESC LIMIT $3"
 );
 
+const OF_OWNER: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    ", leaderboard_id FROM leaderboard_record WHERE owner_id = $1
+     ORDER BY leaderboard_id, expiry_time"
+);
+
+/// Every record `owner` holds, of every board and period, by board and
+/// period (an account export).
+pub(super) async fn records_of_owner(
+    conn: &mut super::pool::PgConn,
+    owner: Uuid,
+) -> ApiResult<Vec<Record>> {
+    let stmt = conn.prepare(OF_OWNER).await?;
+    let rows = conn.client.query(&stmt, &[&owner]).await.map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let id: String = get(r, 10)?;
+            record_from_row(&id, r)
+        })
+        .collect()
+}
+
 pub(super) fn lb_from_row(r: &Row) -> ApiResult<Leaderboard> {
     Ok(Leaderboard {
         id: get(r, 0)?,

@@ -55,6 +55,20 @@ static LIST: LazyLock<[[String; 2]; 2]> = LazyLock::new(|| {
     ]
 });
 
+const SENT_BY: &str = "SELECT id, code, sender_id, username, stream_mode, stream_subject,
+       stream_subcontext, stream_label, content, create_time, update_time
+     FROM message WHERE sender_id = $1 ORDER BY create_time, id";
+
+/// Every message `sender` sent, oldest first (an account export).
+pub(super) async fn sent_by(
+    conn: &mut super::pool::PgConn,
+    sender: Uuid,
+) -> ApiResult<Vec<ChannelMessage>> {
+    let stmt = conn.prepare(SENT_BY).await?;
+    let rows = conn.client.query(&stmt, &[&sender]).await.map_err(db_err)?;
+    rows.iter().map(message_from_row).collect()
+}
+
 fn message_from_row(r: &Row) -> ApiResult<ChannelMessage> {
     let mode: i16 = get(r, 4)?;
     Ok(ChannelMessage {

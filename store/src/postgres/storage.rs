@@ -62,6 +62,16 @@ const DELETE_USER: &str =
     "DELETE FROM storage WHERE collection = $1 AND key = $2 AND user_id = $3 AND write > 0";
 const DELETE_USER_VERSION: &str = "DELETE FROM storage WHERE collection = $1 AND key = $2 AND user_id = $3 AND write > 0 AND version = $4";
 
+const OF_OWNER: &str = "SELECT collection, key, user_id, value, version, read::INTEGER, write::INTEGER, create_time, update_time
+     FROM storage WHERE user_id = $1 ORDER BY collection, key";
+
+/// Every object `user` owns, by collection and key (an account export).
+pub(super) async fn objects_of(conn: &mut PgConn, user: Uuid) -> ApiResult<Vec<StorageObject>> {
+    let stmt = conn.prepare(OF_OWNER).await?;
+    let rows = conn.client.query(&stmt, &[&user]).await.map_err(db_err)?;
+    rows.iter().map(object_from_row).collect()
+}
+
 fn object_from_row(r: &Row) -> ApiResult<StorageObject> {
     Ok(StorageObject {
         collection: get(r, 0)?,

@@ -19,7 +19,7 @@ use super::group::{self, NewAccount};
 use super::rows::{USER_COLUMNS, user_from_row};
 use crate::auth::{self, Accounts, Found, Inserted};
 use crate::common::{self, Unique};
-use crate::{AccountStore, BoxFuture};
+use crate::{AccountStore, BoxFuture, ExportRows};
 
 /// Identifiers other than email, custom id and devices: an account keeps
 /// one of these, or it cannot lose its last other identifier.
@@ -67,8 +67,19 @@ impl AccountStore for SqliteStore {
         Box::pin(self.blocking(move |db| db.update_account(user_id, update)))
     }
 
-    fn delete_account(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<()>> {
-        Box::pin(self.blocking(move |db| db.delete_account(user_id)))
+    fn delete_account(&self, user_id: Uuid, recorded: bool) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.blocking(move |db| db.delete_account(user_id, recorded)))
+    }
+
+    fn set_disabled(&self, ids: Vec<Uuid>, disabled: bool) -> BoxFuture<'_, ApiResult<()>> {
+        if ids.is_empty() {
+            return Box::pin(async { Ok(()) });
+        }
+        Box::pin(self.blocking(move |db| db.set_disabled(&ids, disabled)))
+    }
+
+    fn export_rows(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<ExportRows>> {
+        Box::pin(self.blocking(move |db| db.export_rows(user_id)))
     }
 
     fn user_ids_after(&self, after: Uuid, limit: usize) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
@@ -332,7 +343,7 @@ impl Db {
     /// `edge_count` of the users who had one to it), notifications and
     /// group memberships (`groups::remove_user`), and writes a tombstone; a
     /// missing user is not an error. Chat messages stay.
-    pub fn delete_account(&self, user: Uuid) -> ApiResult<()> {
+    pub fn delete_account(&self, user: Uuid, recorded: bool) -> ApiResult<()> {
         let uid = user.to_string();
         self.write(|c| {
             let tx = c
@@ -364,7 +375,7 @@ impl Db {
             super::groups::remove_user(&tx, &uid)?;
             exec(&tx, "DELETE FROM user_device WHERE user_id = ?1", [&uid]).map_err(db_err)?;
             let deleted = exec(&tx, "DELETE FROM users WHERE id = ?1", [&uid]).map_err(db_err)?;
-            if deleted > 0 {
+            if deleted > 0 && recorded {
                 exec(
                     &tx,
                     "INSERT INTO user_tombstone (user_id, create_time) VALUES (?1, ?2)
@@ -374,6 +385,39 @@ impl Db {
                 .map_err(db_err)?;
             }
             tx.commit().map_err(db_err)
+        })
+    }
+
+    /// Sets (`disabled`) or clears each of `ids`' `disable_time`.
+    pub fn set_disabled(&self, ids: &[Uuid], disabled: bool) -> ApiResult<()> {
+        let at = disabled.then(now_secs);
+        self.write(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            for chunk in ids.chunks(CHUNK) {
+                let marks = (2..chunk.len() + 2)
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let sql = format!("UPDATE users SET disable_time = ?1 WHERE id IN ({marks})");
+                let mut args: Vec<rusqlite::types::Value> = vec![at.into()];
+                args.extend(chunk.iter().map(|id| id.to_string().into()));
+                exec(&tx, &sql, params_from_iter(args.iter())).map_err(db_err)?;
+            }
+            tx.commit().map_err(db_err)
+        })
+    }
+
+    /// The user's storage objects, sent messages and records, in one read.
+    pub fn export_rows(&self, user: Uuid) -> ApiResult<ExportRows> {
+        let uid = user.to_string();
+        self.read(|c| {
+            Ok(ExportRows {
+                objects: super::storage::objects_of(c, &uid)?,
+                messages: super::messages::sent_by(c, &uid)?,
+                records: super::leaderboards::records_of_owner(c, &uid)?,
+            })
         })
     }
 

@@ -59,6 +59,23 @@ fn record_from_row(id: &str, r: &rusqlite::Row<'_>) -> rusqlite::Result<Record> 
     })
 }
 
+/// Every record `owner` holds, of every board and period, by board and
+/// period (an account export).
+pub(super) fn records_of_owner(c: &Connection, owner: &str) -> ApiResult<Vec<Record>> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS}, leaderboard_id FROM leaderboard_record
+         WHERE owner_id = ?1 ORDER BY leaderboard_id, expiry_time"
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+    let rows = stmt
+        .query_map([owner], |r| {
+            let id: String = r.get(10)?;
+            record_from_row(&id, r)
+        })
+        .map_err(db_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db_err)
+}
+
 impl LeaderboardStore for SqliteStore {
     fn leaderboard_create(&self, lb: Leaderboard) -> BoxFuture<'_, ApiResult<(Leaderboard, bool)>> {
         Box::pin(self.blocking(move |db| db.leaderboard_create(lb)))

@@ -5,7 +5,7 @@ use kairos_core::channel::{ChannelMessage, MessageKey};
 use kairos_core::error::ApiResult;
 use kairos_core::stream::StreamId;
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use uuid::Uuid;
 
 use super::SqliteStore;
@@ -193,25 +193,40 @@ impl Db {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
             let rows = stmt
-                .query_map(params_from_iter(args.iter()), |r| {
-                    Ok(ChannelMessage {
-                        id: uuid_at(r, 0)?,
-                        code: r.get(1)?,
-                        sender_id: uuid_at(r, 2)?,
-                        username: r.get(3)?,
-                        stream: StreamId {
-                            mode: r.get(4)?,
-                            subject: r.get(5)?,
-                            subcontext: r.get(6)?,
-                            label: r.get(7)?,
-                        },
-                        content: r.get(8)?,
-                        create_time: r.get(9)?,
-                        update_time: r.get(10)?,
-                    })
-                })
+                .query_map(params_from_iter(args.iter()), message_from_row)
                 .map_err(db_err)?;
             rows.collect::<Result<_, _>>().map_err(db_err)
         })
     }
+}
+
+const MESSAGE_COLUMNS: &str = "id, code, sender_id, username, stream_mode, stream_subject, \
+    stream_subcontext, stream_label, content, create_time, update_time";
+
+fn message_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelMessage> {
+    Ok(ChannelMessage {
+        id: uuid_at(r, 0)?,
+        code: r.get(1)?,
+        sender_id: uuid_at(r, 2)?,
+        username: r.get(3)?,
+        stream: StreamId {
+            mode: r.get(4)?,
+            subject: r.get(5)?,
+            subcontext: r.get(6)?,
+            label: r.get(7)?,
+        },
+        content: r.get(8)?,
+        create_time: r.get(9)?,
+        update_time: r.get(10)?,
+    })
+}
+
+/// Every message `sender` sent, oldest first (an account export).
+pub(super) fn sent_by(c: &Connection, sender: &str) -> ApiResult<Vec<ChannelMessage>> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM message WHERE sender_id = ?1 ORDER BY create_time, id"
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+    let rows = stmt.query_map([sender], message_from_row).map_err(db_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db_err)
 }

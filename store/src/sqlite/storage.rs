@@ -8,7 +8,7 @@ use kairos_core::storage::{
 };
 use kairos_core::time::now_secs;
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, TransactionBehavior, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, params_from_iter};
 use uuid::Uuid;
 
 use super::SqliteStore;
@@ -32,6 +32,14 @@ fn object_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StorageObject> {
         create_time: r.get(7)?,
         update_time: r.get(8)?,
     })
+}
+
+/// Every object `user_id` owns, by collection and key (an account export).
+pub(super) fn objects_of(c: &Connection, user_id: &str) -> ApiResult<Vec<StorageObject>> {
+    let sql = format!("SELECT {COLUMNS} FROM storage WHERE user_id = ?1 ORDER BY collection, key");
+    let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+    let rows = stmt.query_map([user_id], object_from_row).map_err(db_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db_err)
 }
 
 impl StorageStore for SqliteStore {

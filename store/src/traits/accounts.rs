@@ -3,10 +3,26 @@
 //! in authenticate, link and unlink.
 
 use kairos_core::account::{Account, AccountUpdate, Authenticated, Identity, User, UserStatus};
+use kairos_core::channel::ChannelMessage;
 use kairos_core::error::ApiResult;
+use kairos_core::leaderboard::Record;
+use kairos_core::storage::StorageObject;
 use uuid::Uuid;
 
 use super::BoxFuture;
+
+/// What an account export reads that no listing reads: every storage
+/// object the user owns, every chat message the user sent, and every
+/// leaderboard or tournament record the user holds (of every period).
+#[derive(Clone, Debug, Default)]
+pub struct ExportRows {
+    /// By collection, then key.
+    pub objects: Vec<StorageObject>,
+    /// Oldest first.
+    pub messages: Vec<ChannelMessage>,
+    /// By board, then period.
+    pub records: Vec<Record>,
+}
 
 /// Accounts and their identifiers.
 pub trait AccountStore: Send + Sync + 'static {
@@ -37,8 +53,17 @@ pub trait AccountStore: Send + Sync + 'static {
     fn update_account(&self, user_id: Uuid, update: AccountUpdate) -> BoxFuture<'_, ApiResult<()>>;
     /// Deletes the account and its identifiers, friend edges (both ways,
     /// fixing the other users' `edge_count`) and notifications, leaving a
-    /// tombstone. Chat messages it sent stay in their channels' history.
-    fn delete_account(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<()>>;
+    /// tombstone (`user_tombstone`) when `recorded`, as Nakama's
+    /// `DeleteAccount`. Chat messages it sent stay in their channels'
+    /// history. A missing user is not an error.
+    fn delete_account(&self, user_id: Uuid, recorded: bool) -> BoxFuture<'_, ApiResult<()>>;
+    /// Bans (`disabled`: sets `disable_time` to now) or unbans (clears
+    /// it) each of `ids` that exists, as Nakama's `BanUsers` and
+    /// `UnbanUsers`; unknown ids are skipped.
+    fn set_disabled(&self, ids: Vec<Uuid>, disabled: bool) -> BoxFuture<'_, ApiResult<()>>;
+    /// The rows of an account export besides the account, friends, groups,
+    /// notifications and wallet ledger (which their listings read).
+    fn export_rows(&self, user_id: Uuid) -> BoxFuture<'_, ApiResult<ExportRows>>;
     /// Users by ids or usernames; unknown ones are left out.
     fn get_users(
         &self,

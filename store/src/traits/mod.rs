@@ -27,7 +27,7 @@ mod wallets;
 use std::future::Future;
 use std::pin::Pin;
 
-pub use accounts::AccountStore;
+pub use accounts::{AccountStore, ExportRows};
 pub use friends::FriendStore;
 pub use groups::GroupStore;
 pub use leaderboards::LeaderboardStore;

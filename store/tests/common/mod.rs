@@ -48,6 +48,35 @@ pub fn raw_sql(config: &StoreConfig, sql: &str) {
     }
 }
 
+/// The single integer a query behind the store's back returns (a count).
+pub fn query_int(config: &StoreConfig, sql: &str) -> i64 {
+    match (&config.address, &config.pg_schema) {
+        (None, _) => {
+            let c = rusqlite::Connection::open(config.data_dir.join("kairos.db")).expect("open");
+            c.query_row(sql, [], |r| r.get(0)).expect("query")
+        }
+        (Some(url), schema) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect");
+                tokio::spawn(conn);
+                if let Some(schema) = schema {
+                    client
+                        .batch_execute(&format!("SET search_path TO {schema}"))
+                        .await
+                        .expect("search_path");
+                }
+                client.query_one(sql, &[]).await.expect("query").get(0)
+            })
+        }
+    }
+}
+
 impl Drop for Backend {
     fn drop(&mut self) {
         self.persist.shutdown();

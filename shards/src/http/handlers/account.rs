@@ -5,16 +5,17 @@ use std::collections::BTreeMap;
 
 use kairos_core::account::{Account, AccountUpdate, Identity};
 use kairos_core::error::{ApiError, ApiResult};
-use kairos_core::time::{now_millis, now_secs, rfc3339};
+use kairos_core::time::{now_secs, rfc3339};
 use kairos_core::validate;
 use kairos_schema::api;
 
 use super::users::{online, user_json};
+use crate::accounts::{self, LogoutError};
 use crate::http::auth::Caller;
 use crate::http::query::parse_bool;
 use crate::http::response::{self, HttpResponse};
 use crate::http::router::Call;
-use crate::shard::{KickReason, Shard};
+use crate::shard::Shard;
 
 fn create_and_username(call: &Call) -> ApiResult<(bool, String)> {
     let create = match call.param("create") {
@@ -36,11 +37,7 @@ async fn authenticate(
     create: bool,
     vars: BTreeMap<String, String>,
 ) -> ApiResult<HttpResponse> {
-    let who = shard
-        .shared
-        .persist
-        .run(move |store| async move { store.authenticate(identity, username, create).await })
-        .await?;
+    let who = accounts::authenticate(shard, identity, username, create).await?;
     let issued = shard
         .shared
         .issuer
@@ -145,48 +142,13 @@ pub(super) async fn session_logout(
     call: Call,
 ) -> ApiResult<HttpResponse> {
     let body: api::SessionLogoutRequest = call.json()?;
-    let shared = &shard.shared;
-    let now = now_secs();
-    let user = caller.user_id;
-    let mut tids = Vec::new();
-    if !body.token.is_empty() {
-        let c = shared
-            .issuer
-            .verify_session(&body.token, now)
-            .map_err(|_| ApiError::invalid("Session token invalid."))?;
-        if c.user_id() != Some(user) {
-            return Err(ApiError::invalid("Session token invalid."));
-        }
-        tids.extend(c.token_id());
-    }
-    if !body.refresh_token.is_empty() {
-        let c = shared
-            .issuer
-            .verify_refresh(&body.refresh_token, now)
-            .map_err(|_| ApiError::invalid("Refresh token invalid."))?;
-        if c.user_id() != Some(user) {
-            return Err(ApiError::invalid("Refresh token invalid."));
-        }
-        tids.extend(c.token_id());
-    }
-    tids.dedup();
-    if body.token.is_empty() && body.refresh_token.is_empty() {
-        let cutoff = now_millis();
-        shared
-            .persist
-            .run(move |store| async move { store.revoke_all(user, cutoff).await })
-            .await?;
-        shared.revocations.revoke_all(user, cutoff);
-    } else {
-        let until = shared.issuer.revocation_horizon(now);
-        for tid in tids {
-            shared
-                .persist
-                .run(move |store| async move { store.revoke_token(user, tid, until).await })
-                .await?;
-            shared.revocations.revoke_token(tid, until);
-        }
-    }
+    accounts::logout(shard, caller.user_id, &body.token, &body.refresh_token)
+        .await
+        .map_err(|e| match e {
+            LogoutError::SessionToken => ApiError::invalid("Session token invalid."),
+            LogoutError::RefreshToken => ApiError::invalid("Refresh token invalid."),
+            LogoutError::Store(e) => e,
+        })?;
     Ok(response::empty())
 }
 
@@ -208,7 +170,14 @@ pub(super) async fn get_account(
                 e
             }
         })?;
-    let out = api::Account {
+    Ok(response::json(&account_json(shard, account)))
+}
+
+/// An account as its owner sees it (`GET /v2/account`, the account of an
+/// export), with whether the user is online now.
+pub fn account_json(shard: &Shard, account: Account) -> api::Account {
+    let user = account.user.id;
+    api::Account {
         user: online(shard, user_json(account.user), user),
         wallet: account.wallet,
         email: account.email,
@@ -222,9 +191,8 @@ pub(super) async fn get_account(
             .collect(),
         custom_id: account.custom_id,
         verify_time: account.verify_time.map(rfc3339).unwrap_or_default(),
-        disable_time: String::new(),
-    };
-    Ok(response::json(&out))
+        disable_time: account.disable_time.map(rfc3339).unwrap_or_default(),
+    }
 }
 
 pub(super) async fn update_account(
@@ -281,46 +249,8 @@ pub(super) async fn delete_account(
     caller: Caller,
     _call: Call,
 ) -> ApiResult<HttpResponse> {
-    let user = caller.user_id;
-    let shared = &shard.shared;
-    shared
-        .persist
-        .run(move |store| async move { store.delete_account(user).await })
-        .await?;
-    let cutoff = now_millis();
-    shared
-        .persist
-        .run(move |store| async move { store.revoke_all(user, cutoff).await })
-        .await?;
-    shared.revocations.revoke_all(user, cutoff);
-    // Its leaderboard records went with it: unrank them.
-    shared.leaderboards.owner_gone(user);
-    // Acknowledged only once every shard has closed the user's sessions:
-    // none serves another message after this reply (and a chat message
-    // already on its way to the store is refused there, its sender gone).
-    shard
-        .kick_user_everywhere(user, KickReason::AccountDeleted)
-        .await;
-    Ok(response::empty())
-}
-
-async fn link(shard: &Shard, caller: Caller, identity: Identity) -> ApiResult<HttpResponse> {
-    let user = caller.user_id;
-    shard
-        .shared
-        .persist
-        .run(move |store| async move { store.link(user, identity).await })
-        .await?;
-    Ok(response::empty())
-}
-
-async fn unlink(shard: &Shard, caller: Caller, identity: Identity) -> ApiResult<HttpResponse> {
-    let user = caller.user_id;
-    shard
-        .shared
-        .persist
-        .run(move |store| async move { store.unlink(user, identity).await })
-        .await?;
+    // Nakama's REST deletion records no tombstone.
+    accounts::delete(shard, caller.user_id, false).await?;
     Ok(response::empty())
 }
 
@@ -330,8 +260,9 @@ pub(super) async fn link_device(
     call: Call,
 ) -> ApiResult<HttpResponse> {
     let body: api::AccountDevice = call.json()?;
-    validate::device_id(&body.id)?;
-    link(shard, caller, Identity::Device { id: body.id }).await
+    let identity = accounts::device_to_link(body.id)?;
+    accounts::link(shard, caller.user_id, identity).await?;
+    Ok(response::empty())
 }
 
 pub(super) async fn link_custom(
@@ -340,8 +271,9 @@ pub(super) async fn link_custom(
     call: Call,
 ) -> ApiResult<HttpResponse> {
     let body: api::AccountCustom = call.json()?;
-    validate::custom_id_for_link(&body.id)?;
-    link(shard, caller, Identity::Custom { id: body.id }).await
+    let identity = accounts::custom_to_link(body.id)?;
+    accounts::link(shard, caller.user_id, identity).await?;
+    Ok(response::empty())
 }
 
 pub(super) async fn link_email(
@@ -350,17 +282,9 @@ pub(super) async fn link_email(
     call: Call,
 ) -> ApiResult<HttpResponse> {
     let body: api::AccountEmail = call.json()?;
-    if body.email.is_empty() || body.password.is_empty() {
-        return Err(ApiError::invalid("Email address and password is required."));
-    }
-    validate::email(&body.email)?;
-    validate::password(&body.password)?;
-    let identity = Identity::Email {
-        email: body.email.to_lowercase(),
-        username: String::new(),
-        password: body.password,
-    };
-    link(shard, caller, identity).await
+    let identity = accounts::email_to_link(body.email, body.password)?;
+    accounts::link(shard, caller.user_id, identity).await?;
+    Ok(response::empty())
 }
 
 pub(super) async fn unlink_device(
@@ -369,10 +293,9 @@ pub(super) async fn unlink_device(
     call: Call,
 ) -> ApiResult<HttpResponse> {
     let body: api::AccountDevice = call.json()?;
-    if body.id.is_empty() {
-        return Err(ApiError::invalid("A device ID must be supplied."));
-    }
-    unlink(shard, caller, Identity::Device { id: body.id }).await
+    let identity = accounts::device_to_unlink(body.id)?;
+    accounts::unlink(shard, caller.user_id, identity).await?;
+    Ok(response::empty())
 }
 
 pub(super) async fn unlink_custom(
@@ -381,7 +304,9 @@ pub(super) async fn unlink_custom(
     call: Call,
 ) -> ApiResult<HttpResponse> {
     let body: api::AccountCustom = call.json()?;
-    unlink(shard, caller, Identity::Custom { id: body.id }).await
+    let identity = accounts::custom_to_unlink(body.id);
+    accounts::unlink(shard, caller.user_id, identity).await?;
+    Ok(response::empty())
 }
 
 pub(super) async fn unlink_email(
@@ -390,10 +315,7 @@ pub(super) async fn unlink_email(
     call: Call,
 ) -> ApiResult<HttpResponse> {
     let body: api::AccountEmail = call.json()?;
-    let identity = Identity::Email {
-        email: body.email.to_lowercase(),
-        username: String::new(),
-        password: String::new(),
-    };
-    unlink(shard, caller, identity).await
+    let identity = accounts::email_to_unlink(body.email);
+    accounts::unlink(shard, caller.user_id, identity).await?;
+    Ok(response::empty())
 }

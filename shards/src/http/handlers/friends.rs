@@ -6,7 +6,7 @@
 
 use kairos_core::channel::is_json_object;
 use kairos_core::error::{ApiError, ApiResult};
-use kairos_core::friend::{self, FofCursor, FriendCursor, FriendState};
+use kairos_core::friend::{self, FofCursor, Friend, FriendCursor, FriendState};
 use kairos_core::time::rfc3339;
 use kairos_schema::api;
 
@@ -45,19 +45,20 @@ pub(super) async fn list(shard: &Shard, caller: Caller, call: Call) -> ApiResult
             cursor = FriendCursor::after(last).encode();
         }
     }
-    let friends = rows
-        .into_iter()
-        .map(|f| {
-            let id = f.user.id;
-            api::Friend {
-                user: online(shard, user_json(f.user), id),
-                state: f.state.as_i32(),
-                update_time: rfc3339(f.update_time),
-                metadata: f.metadata,
-            }
-        })
-        .collect();
+    let friends = rows.into_iter().map(|f| friend_json(shard, f)).collect();
     Ok(response::json(&api::FriendList { friends, cursor }))
+}
+
+/// A friend edge as its listing user sees it, with whether the other user
+/// is online now.
+pub fn friend_json(shard: &Shard, f: Friend) -> api::Friend {
+    let id = f.user.id;
+    api::Friend {
+        user: online(shard, user_json(f.user), id),
+        state: f.state.as_i32(),
+        update_time: rfc3339(f.update_time),
+        metadata: f.metadata,
+    }
 }
 
 /// `POST /v2/friend?ids=&usernames=&metadata=`: invites, or accepts the

@@ -20,6 +20,15 @@ mod tournaments;
 mod transports;
 mod users;
 
+/// The REST encodings other parts of the crate reuse (the account export).
+pub(crate) mod json {
+    pub(crate) use super::account::account_json as account;
+    pub(crate) use super::friends::friend_json as friend;
+    pub(crate) use super::groups::group_json;
+    pub(crate) use super::leaderboards::record_json;
+    pub(crate) use super::storage::object_json;
+}
+
 use hyper::Method;
 use kairos_core::error::{ApiError, ApiResult};
 

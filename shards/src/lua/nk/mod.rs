@@ -3,6 +3,7 @@
 //! (`bad argument #1 to json_decode (expects JSON string)`); what reaches
 //! the server is awaited on the call's [`Nk`](crate::modules::Nk).
 
+mod auth;
 mod codec;
 mod crypto;
 mod friends;
@@ -46,6 +47,7 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     crypto::add(&m)?;
     http::add(&m)?;
     users::add(&m)?;
+    auth::add(&m)?;
     notifications::add(&m)?;
     storage::add(&m)?;
     wallet::add(&m)?;

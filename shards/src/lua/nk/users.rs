@@ -1,11 +1,13 @@
 //! `account_get_id`, `accounts_get_id`, `account_update_id`,
-//! `users_get_id`, `users_get_username` and `users_get_random`, with
-//! Nakama's Lua field names.
+//! `account_delete_id`, `account_export_id`, `users_get_id`,
+//! `users_get_username`, `users_get_random`, `users_ban_id` and
+//! `users_unban_id`, with Nakama's Lua field names and checks.
 
 use mlua::{Lua, Table};
 
-use super::{Module, server_error};
+use super::{Args, Module, server_error};
 use crate::lua::convert;
+use crate::modules::MAX_BAN_IDS;
 use kairos_core::account::{Account, AccountUpdate, User};
 
 pub fn add(m: &Module) -> mlua::Result<()> {
@@ -156,6 +158,38 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         }
         Ok(out)
     })?;
+    m.async_fn("account_delete_id", |_, current, a| async move {
+        let id = account_id(&a)?;
+        let recorded = a.opt_bool(2, false)?;
+        let nk = current.nk("account_delete_id")?;
+        nk.account_delete_id(id, recorded)
+            .await
+            .map_err(|e| server_error("error while trying to delete account", e))
+    })?;
+    m.async_fn("account_export_id", |_, current, a| async move {
+        let id = account_id(&a)?;
+        let nk = current.nk("account_export_id")?;
+        nk.account_export_id(id)
+            .await
+            .map_err(|e| server_error("error exporting account", e))
+    })?;
+    for (name, ban) in [("users_ban_id", true), ("users_unban_id", false)] {
+        m.async_fn(name, move |_, current, a| async move {
+            let Some(ids) = ban_ids(&a)? else {
+                return Ok(());
+            };
+            let nk = current.nk(a.name)?;
+            if ban {
+                nk.users_ban_id(ids)
+                    .await
+                    .map_err(|e| server_error("failed to ban users", e))
+            } else {
+                nk.users_unban_id(ids)
+                    .await
+                    .map_err(|e| server_error("failed to unban users", e))
+            }
+        })?;
+    }
     m.async_fn("users_get_random", |lua, current, a| async move {
         let count = a.opt_int(1, 0)?;
         if !(0..=1000).contains(&count) {
@@ -177,6 +211,38 @@ pub fn add(m: &Module) -> mlua::Result<()> {
 
 /// Most user ids one `accounts_get_id` looks up (each is one store read).
 const MAX_ACCOUNTS: usize = 1000;
+
+/// The user id of `account_delete_id` and `account_export_id`.
+fn account_id(a: &Args) -> mlua::Result<uuid::Uuid> {
+    let raw = a.string(1)?;
+    uuid::Uuid::parse_str(&raw).map_err(|_| a.error(1, "expects user ID to be a valid identifier"))
+}
+
+/// The user ids of a ban or unban, checked as Nakama's: `None` when the
+/// list is empty (nothing to do), at most [`MAX_BAN_IDS`].
+fn ban_ids(a: &Args) -> mlua::Result<Option<Vec<uuid::Uuid>>> {
+    let Some(list) = a.opt_table(1)? else {
+        return Err(a.error(1, "invalid user id list"));
+    };
+    if list.raw_len() == 0 {
+        return Ok(None);
+    }
+    let values = a.array(1, &list, "invalid user id data")?;
+    if values.len() > MAX_BAN_IDS {
+        return Err(a.error(1, &format!("at most {MAX_BAN_IDS} user ids")));
+    }
+    let mut ids = Vec::with_capacity(values.len());
+    for v in values {
+        let s = match v {
+            mlua::Value::String(s) if !s.as_bytes().is_empty() => s.to_string_lossy(),
+            _ => return Err(a.error(1, "each user id must be a string")),
+        };
+        let id = uuid::Uuid::parse_str(&s)
+            .map_err(|_| a.error(1, "each user id must be a valid id string"))?;
+        ids.push(id);
+    }
+    Ok(Some(ids))
+}
 
 /// One entry of `accounts_get_id`: the user's profile fields at the top
 /// (the social ids only when set), `online`, `user`, `wallet`, and `email`,
