@@ -25,6 +25,7 @@ nk.register_rt_before(function(context, envelope)
       rewritten_by = context.execution_mode,
       text = string.upper(content.text),
       user_id = context.user_id,
+      cid = envelope.cid,
     })
   elseif mark == "reject" then
     error("refused by the Lua realtime hook")
@@ -51,7 +52,10 @@ nk.register_rt_after(function(context, out, input)
         mode = context.execution_mode,
         channel_id = msg.channel_id,
         content = msg.content,
-        out_is_nil = out == nil,
+        -- The reply the client got, and the request's cid, as Nakama
+        -- gives them.
+        out = out,
+        cid = input.cid,
         session_id = context.session_id,
       },
       permission_read = 1, permission_write = 0 },
@@ -68,3 +72,31 @@ nk.register_rt_before(function(context, envelope)
   end
   return envelope
 end, "ChannelJoin")
+
+-- After ChannelLeave of a test room: its reply is the empty envelope
+-- ({cid = ...}); the hook keeps what it got under the caller's user.
+nk.register_rt_after(function(context, out, input)
+  local leave = input.channel_leave
+  if not string.find(leave.channel_id or "", "lua-rt-room-", 1, true) then
+    return
+  end
+  nk.storage_write({
+    { collection = "lua_rt_hooks", key = "leave", user_id = context.user_id,
+      value = { out = out or "nil", input = input },
+      permission_read = 1, permission_write = 0 },
+  })
+end, "ChannelLeave")
+
+-- After MatchDataSend: Nakama's reply is nil (match data is not
+-- answered); the hook records that for match ids it is told about.
+nk.register_rt_after(function(context, out, input)
+  local send = input.match_data_send
+  if send.op_code ~= "4242" then
+    return
+  end
+  nk.storage_write({
+    { collection = "lua_rt_hooks", key = "match_data", user_id = context.user_id,
+      value = { out_is_nil = out == nil, input = input },
+      permission_read = 1, permission_write = 0 },
+  })
+end, "MatchDataSend")

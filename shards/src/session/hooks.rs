@@ -15,7 +15,9 @@ use crate::shard::Shard;
 
 /// Runs the before hook (which may rewrite, disable or reject the
 /// message), serves what it let through, then, if that succeeded, runs the
-/// after hook with it.
+/// after hook with it and the reply the client got (kept only when an
+/// after hook is registered for the message; a reply that comes later,
+/// from a match's or a party's owner, is not seen).
 pub async fn serve_hooked(
     shard: &Rc<Shard>,
     session: &Rc<Session>,
@@ -29,7 +31,7 @@ pub async fn serve_hooked(
         None => message,
         Some(hook) => {
             let ctx = Context::for_session(shard.clone(), session);
-            let why = match guard::run(hook.call(ctx, message), deadline).await {
+            let why = match guard::run(hook.call_envelope(ctx, cid, message), deadline).await {
                 Ok(Ok(Some(rewritten))) => Ok(rewritten),
                 // Disabled, as Nakama answers a before hook's nil: an
                 // error, and the session ends.
@@ -67,13 +69,17 @@ pub async fn serve_hooked(
         return serve(shard, session, cid, message).await;
     };
     let served = message.clone();
+    // The hook gets the reply the client got, as Nakama's: kept as it is
+    // sent, only here.
+    session.capture_reply(cid);
     let result = serve(shard, session, cid, message).await;
+    let reply = session.take_reply();
     // As in Nakama, a message that failed runs no after hook.
     if !result.1 {
         return result;
     }
     let ctx = Context::for_session(shard.clone(), session);
-    match guard::run(hook.call(ctx, served), deadline).await {
+    match guard::run(hook.call_envelope(ctx, cid, served, reply), deadline).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(message = name, error = %e.message, "after hook failed"),
         Err(failure) => tracing::error!(message = name, ?failure, "after hook failed"),

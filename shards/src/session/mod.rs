@@ -110,6 +110,19 @@ pub(crate) struct Session {
     pub metrics: ShardCells,
     /// Its message rate (`kairos.session.max_messages_per_sec`).
     pub rate: rate::RateLimit,
+    /// Set only while a message with a realtime after hook is served:
+    /// the first envelope then sent with its `cid` is kept for the hook
+    /// (`reply`). Without after hooks this stays false and sending costs
+    /// one flag test.
+    capturing: Cell<bool>,
+    reply: RefCell<Option<Box<ReplyCapture>>>,
+}
+
+/// The reply an after hook waits for: the request's `cid`, and the
+/// envelope sent with it, in Nakama's JSON, once sent.
+struct ReplyCapture {
+    cid: String,
+    reply: Option<serde_json::Value>,
 }
 
 impl Session {
@@ -136,6 +149,37 @@ impl Session {
             finished: LocalEvent::default(),
             metrics,
             rate: rate::RateLimit::default(),
+            capturing: Cell::new(false),
+            reply: RefCell::new(None),
+        }
+    }
+
+    /// Starts keeping the reply to request `cid` for an after hook.
+    pub(crate) fn capture_reply(&self, cid: &str) {
+        *self.reply.borrow_mut() = Some(Box::new(ReplyCapture {
+            cid: cid.to_owned(),
+            reply: None,
+        }));
+        self.capturing.set(true);
+    }
+
+    /// Stops keeping replies; the envelope that answered the request, if
+    /// one did (an error is no reply: Nakama's after hooks never see one).
+    pub(crate) fn take_reply(&self) -> Option<serde_json::Value> {
+        self.capturing.set(false);
+        self.reply.borrow_mut().take().and_then(|c| c.reply)
+    }
+
+    /// Keeps `envelope` (made only now) if it is the first sent with the
+    /// captured request's `cid`.
+    #[cold]
+    fn keep_reply(&self, cid: &str, envelope: impl FnOnce() -> Option<serde_json::Value>) {
+        let mut slot = self.reply.borrow_mut();
+        if let Some(c) = slot.as_mut()
+            && c.cid == cid
+        {
+            c.reply = envelope();
+            self.capturing.set(false);
         }
     }
 
@@ -172,11 +216,26 @@ impl Session {
 
     /// Encodes and queues an envelope.
     pub fn send_envelope(&self, cid: &str, msg: &Outgoing) -> bool {
+        if self.capturing.get() {
+            self.keep_reply(cid, || match msg {
+                Outgoing::Error(_) => None,
+                m => serde_json::from_slice(&m.to_json(cid)).ok(),
+            });
+        }
         self.send(Frame::reliable(self.wire.encode(cid, msg)))
     }
 
     /// Queues the empty reply to request `cid`.
     pub fn send_empty_reply(&self, cid: &str) -> bool {
+        if self.capturing.get() {
+            self.keep_reply(cid, || {
+                let mut envelope = serde_json::Map::new();
+                if !cid.is_empty() {
+                    envelope.insert("cid".into(), cid.into());
+                }
+                Some(serde_json::Value::Object(envelope))
+            });
+        }
         self.send(Frame::reliable(self.wire.empty_reply(cid)))
     }
 
