@@ -100,3 +100,30 @@ nk.register_rt_after(function(context, out, input)
       permission_read = 1, permission_write = 0 },
   })
 end, "MatchDataSend")
+
+-- After MatchCreate and MatchJoin: the reply comes from the match's
+-- owner, maybe on another shard; the hook gets it as the client did.
+-- Only test matches (named "lua-rt-...", or joined with the metadata
+-- lua_rt = <key>) are recorded.
+nk.register_rt_after(function(context, out, input)
+  if not string.find(input.match_create.name or "", "lua-rt-", 1, true) then
+    return
+  end
+  nk.storage_write({
+    { collection = "lua_rt_hooks", key = "match_create", user_id = context.user_id,
+      value = { out = out or "nil", input = input },
+      permission_read = 1, permission_write = 0 },
+  })
+end, "MatchCreate")
+
+nk.register_rt_after(function(context, out, input)
+  local key = (input.match_join.metadata or {}).lua_rt
+  if key == nil then
+    return
+  end
+  nk.storage_write({
+    { collection = "lua_rt_hooks", key = key, user_id = context.user_id,
+      value = { out = out or "nil" },
+      permission_read = 1, permission_write = 0 },
+  })
+end, "MatchJoin")

@@ -511,12 +511,53 @@ fn realtime_hooks_in_lua(backend: &Backend) {
     );
     assert_eq!(r["channel"]["id"], json!(channel), "{r}");
 
-    // After MatchDataSend: no reply, so `out` is nil, as in Nakama.
-    let r = wa.request("m1", "match_create", json!({}));
+    // After MatchCreate and MatchJoin: the reply comes from the match's
+    // owner; the hook gets it as the client did. A join that fails (a bad
+    // id answered at once, an unknown match answered by its owner) runs
+    // no after hook.
+    let name = unique("lua-rt-");
+    let r = wa.request("m1", "match_create", json!({ "name": name }));
     let match_id = r["match"]["match_id"]
         .as_str()
         .expect("match id")
         .to_string();
+    assert!(wa.request("m1p", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "match_create"),
+        json!({ "out": r, "input": { "cid": "m1", "match_create": { "name": name } } })
+    );
+    let r = wb.request(
+        "mj",
+        "match_join",
+        json!({ "match_id": match_id, "metadata": { "lua_rt": "join_ok" } }),
+    );
+    assert_eq!(r["match"]["match_id"], json!(match_id), "{r}");
+    assert!(wb.request("mjp", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &b.token, &b.user_id(), "join_ok"),
+        json!({ "out": r })
+    );
+    let unknown = format!("{}.", uuid::Uuid::new_v4());
+    for (cid, id) in [("mb1", "nope"), ("mb2", unknown.as_str())] {
+        let r = wb.request(
+            cid,
+            "match_join",
+            json!({ "match_id": id, "metadata": { "lua_rt": "join_bad" } }),
+        );
+        assert!(r.get("error").is_some(), "{r}");
+    }
+    assert!(wb.request("mbp", "ping", json!({})).get("pong").is_some());
+    let r = http.send(
+        "POST",
+        "/v2/storage",
+        &b.token,
+        &json!({ "object_ids": [
+            { "collection": "lua_rt_hooks", "key": "join_bad", "user_id": b.user_id() }
+        ] }),
+    );
+    assert_eq!(r.body, json!({}), "{}", r.text);
+
+    // After MatchDataSend: no reply, so `out` is nil, as in Nakama.
     wa.send_json(&json!({ "cid": "m2", "match_data_send": {
         "match_id": match_id, "op_code": "4242", "data": "aGk=" } }));
     assert!(wa.request("m3", "ping", json!({})).get("pong").is_some());

@@ -8,16 +8,20 @@ use std::time::Duration;
 use kairos_net::ws::close::NORMAL;
 use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
 
-use super::Session;
 use super::dispatch::serve;
+use super::{Reply, Session};
 use crate::modules::{Context, guard};
+use crate::rt;
 use crate::shard::Shard;
+
+/// How often a wait for a reply looks whether the session closed.
+const CLOSING_POLL: Duration = Duration::from_millis(100);
 
 /// Runs the before hook (which may rewrite, disable or reject the
 /// message), serves what it let through, then, if that succeeded, runs the
 /// after hook with it and the reply the client got (kept only when an
-/// after hook is registered for the message; a reply that comes later,
-/// from a match's or a party's owner, is not seen).
+/// after hook is registered for the message; a match create's or join's
+/// reply from the match's owner is waited for, a party owner's is not).
 pub async fn serve_hooked(
     shard: &Rc<Shard>,
     session: &Rc<Session>,
@@ -73,7 +77,32 @@ pub async fn serve_hooked(
     // sent, only here.
     session.capture_reply(cid);
     let result = serve(shard, session, cid, message).await;
-    let reply = session.take_reply();
+    // A match's owner, maybe on another shard, answers a create or a join
+    // once served: as Nakama's pipeline does, wait for its answer (the
+    // session's next messages wait too), no longer than a hook may run.
+    if result.1
+        && !cid.is_empty()
+        && matches!(served, Incoming::MatchCreate(_) | Incoming::MatchJoin(_))
+        && let Some(sent) = session.reply_pending()
+    {
+        let waited = rt::timeout(deadline, async {
+            while session.reply_pending().is_some() && !session.is_closing() {
+                // Woken by the reply; looked at again now and then in case
+                // the session closes first.
+                rt::timeout(CLOSING_POLL, sent.wait()).await;
+            }
+        })
+        .await;
+        if waited.is_none() {
+            tracing::warn!(message = name, "no reply in time for the after hook");
+        }
+    }
+    let reply = match session.take_reply() {
+        Reply::Sent(v) => Some(v),
+        Reply::Pending => None,
+        // As in Nakama, a message that failed runs no after hook.
+        Reply::Failed => return result,
+    };
     // As in Nakama, a message that failed runs no after hook.
     if !result.1 {
         return result;
