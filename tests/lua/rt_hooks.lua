@@ -127,3 +127,39 @@ nk.register_rt_after(function(context, out, input)
       permission_read = 1, permission_write = 0 },
   })
 end, "MatchJoin")
+
+-- After StatusFollow (no other test of this server follows): Nakama's
+-- hook gets no reply for a follow naming no one, the status otherwise.
+nk.register_rt_after(function(context, out, input)
+  local follow = input.status_follow or {}
+  local key = "status_follow_" .. #(follow.user_ids or {})
+  nk.storage_write({
+    { collection = "lua_rt_hooks", key = key, user_id = context.user_id,
+      value = { out = out or "nil" },
+      permission_read = 1, permission_write = 0 },
+  })
+end, "StatusFollow")
+
+-- After ChannelJoin of a test room and PartyCreate of a test party
+-- (its label naming lua_rt): replies from the channel's and the party's owner.
+nk.register_rt_after(function(context, out, input)
+  if not string.find(input.channel_join.target or "", "lua-rt-room-", 1, true) then
+    return
+  end
+  nk.storage_write({
+    { collection = "lua_rt_hooks", key = "channel_join", user_id = context.user_id,
+      value = { out = out or "nil" },
+      permission_read = 1, permission_write = 0 },
+  })
+end, "ChannelJoin")
+
+nk.register_rt_after(function(context, out, input)
+  if not string.find(input.party_create.label or "", "lua_rt", 1, true) then
+    return
+  end
+  nk.storage_write({
+    { collection = "lua_rt_hooks", key = "party_create", user_id = context.user_id,
+      value = { out = out or "nil" },
+      permission_read = 1, permission_write = 0 },
+  })
+end, "PartyCreate")

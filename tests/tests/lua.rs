@@ -376,12 +376,21 @@ fn realtime_hooks_in_lua(backend: &Backend) {
     let channel = r["channel"]["id"].as_str().unwrap().to_string();
     let a_session = r["channel"]["self"]["session_id"].clone();
     assert!(a_session.is_string(), "{r}");
+    let j1 = r.clone();
     let r = wb.request(
         "j2",
         "channel_join",
         json!({ "target": format!("lua-rt-room-{x}"), "type": 1 }),
     );
     assert_eq!(r["channel"]["id"], json!(channel), "{r}");
+    // The after hook got the reply from the channel's owner, as the
+    // client did (the join the before hook rewrote). The session's next
+    // message is served once the hook ran.
+    assert!(wa.request("j1p", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "channel_join"),
+        json!({ "out": j1 })
+    );
 
     // Rewritten by the hook (registered in lower case): the other member
     // gets what the hook made of it.
@@ -556,6 +565,35 @@ fn realtime_hooks_in_lua(backend: &Backend) {
         ] }),
     );
     assert_eq!(r.body, json!({}), "{}", r.text);
+
+    // After StatusFollow: naming no one, Nakama's hook gets no reply
+    // (though the client gets one); naming a user, the status.
+    let r = wa.request("s1", "status_follow", json!({}));
+    assert!(r.get("status").is_some(), "{r}");
+    let r2 = wa.request("s2", "status_follow", json!({ "user_ids": [b.user_id()] }));
+    assert!(r2.get("status").is_some(), "{r2}");
+    assert!(wa.request("s3", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "status_follow_0"),
+        json!({ "out": "nil" })
+    );
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "status_follow_1"),
+        json!({ "out": r2 })
+    );
+
+    // After PartyCreate: the party's owner answers.
+    let r = wa.request(
+        "p1",
+        "party_create",
+        json!({ "open": true, "max_size": 2, "label": r#"{"lua_rt":true}"# }),
+    );
+    assert!(r["party"]["party_id"].is_string(), "{r}");
+    assert!(wa.request("p2", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "party_create"),
+        json!({ "out": r })
+    );
 
     // After MatchDataSend: no reply, so `out` is nil, as in Nakama.
     wa.send_json(&json!({ "cid": "m2", "match_data_send": {

@@ -20,8 +20,8 @@ const CLOSING_POLL: Duration = Duration::from_millis(100);
 /// Runs the before hook (which may rewrite, disable or reject the
 /// message), serves what it let through, then, if that succeeded, runs the
 /// after hook with it and the reply the client got (kept only when an
-/// after hook is registered for the message; a match create's or join's
-/// reply from the match's owner is waited for, a party owner's is not).
+/// after hook is registered for the message; a reply from a match's,
+/// channel's, party's or status's owner is waited for).
 pub async fn serve_hooked(
     shard: &Rc<Shard>,
     session: &Rc<Session>,
@@ -77,12 +77,13 @@ pub async fn serve_hooked(
     // sent, only here.
     session.capture_reply(cid);
     let result = serve(shard, session, cid, message).await;
-    // A match's owner, maybe on another shard, answers a create or a join
-    // once served: as Nakama's pipeline does, wait for its answer (the
-    // session's next messages wait too), no longer than a hook may run.
+    // The owner of a match, channel, party or followed user's status,
+    // maybe on another shard, answers these once served: as Nakama's
+    // pipeline does, wait for its answer (the session's next messages
+    // wait too), no longer than a hook may run.
     if result.1
         && !cid.is_empty()
-        && matches!(served, Incoming::MatchCreate(_) | Incoming::MatchJoin(_))
+        && answered_by_owner(&served)
         && let Some(sent) = session.reply_pending()
     {
         let waited = rt::timeout(deadline, async {
@@ -98,6 +99,7 @@ pub async fn serve_hooked(
         }
     }
     let reply = match session.take_reply() {
+        Reply::Sent(_) if answers_nil(&served) => None,
         Reply::Sent(v) => Some(v),
         Reply::Pending => None,
         // As in Nakama, a message that failed runs no after hook.
@@ -114,4 +116,38 @@ pub async fn serve_hooked(
         Err(failure) => tracing::error!(message = name, ?failure, "after hook failed"),
     }
     result
+}
+
+/// Messages Nakama answers but whose pipeline gives its after hooks no
+/// reply (`out` is nil): `party_leave`, and `status_follow` naming no one.
+fn answers_nil(message: &Incoming) -> bool {
+    match message {
+        Incoming::PartyLeave(_) => true,
+        Incoming::StatusFollow(m) => m.user_ids.is_empty() && m.usernames.is_empty(),
+        _ => false,
+    }
+}
+
+/// Messages a stream's owner answers after they are served (the session
+/// side only forwards them): each gets exactly one reply with its `cid`,
+/// the answer or an error.
+fn answered_by_owner(message: &Incoming) -> bool {
+    matches!(
+        message,
+        Incoming::MatchCreate(_)
+            | Incoming::MatchJoin(_)
+            | Incoming::ChannelJoin(_)
+            | Incoming::StatusFollow(_)
+            | Incoming::PartyCreate(_)
+            | Incoming::PartyJoin(_)
+            | Incoming::PartyPromote(_)
+            | Incoming::PartyAccept(_)
+            | Incoming::PartyRemove(_)
+            | Incoming::PartyClose(_)
+            | Incoming::PartyJoinRequestList(_)
+            | Incoming::PartyDataSend(_)
+            | Incoming::PartyUpdate(_)
+            | Incoming::PartyMatchmakerAdd(_)
+            | Incoming::PartyMatchmakerRemove(_)
+    )
 }
