@@ -6,8 +6,8 @@
 //! converted form ([`Cached`]), never as Lua values.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kairos_core::config::Config;
@@ -56,7 +56,8 @@ impl Cached {
 }
 
 struct Entry {
-    value: Cached,
+    /// Shared, so a read copies no value under the lock.
+    value: Arc<Cached>,
     expires: Option<Instant>,
     /// Insertion order, for eviction.
     seq: u64,
@@ -119,7 +120,7 @@ impl LocalCache {
     }
 
     /// The value under `key`, if present and not expired.
-    pub fn get(&self, key: &str) -> Option<Cached> {
+    pub fn get(&self, key: &str) -> Option<Arc<Cached>> {
         let mut s = self.lock();
         let now = Instant::now();
         let expired = match s.entries.get(key) {
@@ -160,7 +161,7 @@ impl LocalCache {
         s.entries.insert(
             key.to_owned(),
             Entry {
-                value,
+                value: Arc::new(value),
                 expires: ttl.map(|d| now + d),
                 seq,
                 bytes,
@@ -324,16 +325,16 @@ mod tests {
         c.put("a", Cached::Int(1), None).unwrap();
         c.put("b", Cached::String(b"xy".to_vec()), Some(Duration::ZERO))
             .unwrap();
-        assert_eq!(c.get("a"), Some(Cached::Int(1)));
+        assert_eq!(c.get("a").as_deref(), Some(&Cached::Int(1)));
         assert_eq!(c.get("b"), None, "expired");
         c.put("b", Cached::Bool(true), None).unwrap();
         c.put("c", Cached::Nil, None).unwrap();
         assert_eq!(c.get("a"), None, "the oldest went");
-        assert_eq!(c.get("b"), Some(Cached::Bool(true)));
+        assert_eq!(c.get("b").as_deref(), Some(&Cached::Bool(true)));
         assert_eq!(c.usage(), (2, 2 + 32));
         // Replacing a key does not evict another.
         c.put("c", Cached::Int(3), None).unwrap();
-        assert_eq!(c.get("b"), Some(Cached::Bool(true)));
+        assert_eq!(c.get("b").as_deref(), Some(&Cached::Bool(true)));
         c.delete("b");
         assert_eq!(c.usage(), (1, 17));
         c.clear();

@@ -309,6 +309,10 @@ impl crate::modules::AfterRt for LuaFn {
         self.call_envelope(ctx, "", msg, None)
     }
 
+    fn wants_reply(&self) -> bool {
+        true
+    }
+
     fn call_envelope(
         &self,
         ctx: Context,

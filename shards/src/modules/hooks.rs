@@ -69,6 +69,14 @@ where
 pub trait AfterRt: Send + Sync + 'static {
     fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Result<(), ApiError>>;
 
+    /// Whether this hook is given the reply ([`AfterRt::call_envelope`]):
+    /// the server then keeps it, waits for one an owner sends later, and
+    /// runs no hook for a message answered with an error, as Nakama does.
+    /// Off by default: nothing is kept for a hook that does not use it.
+    fn wants_reply(&self) -> bool {
+        false
+    }
+
     /// The same, told the envelope's `cid` and the reply the client got
     /// (`None` when the message has none), in Nakama's JSON form:
     /// `{"cid": "1", "channel": {...}}`. Lua's hooks get both, as

@@ -3,6 +3,7 @@
 //! registered; otherwise [`super::dispatch`] serves the message directly.
 
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kairos_net::ws::close::NORMAL;
@@ -10,7 +11,7 @@ use kairos_schema::rtapi::{ErrorCode, Incoming, Outgoing};
 
 use super::dispatch::serve;
 use super::{Reply, Session};
-use crate::modules::{Context, guard};
+use crate::modules::{AfterRt, Context, guard};
 use crate::rt;
 use crate::shard::Shard;
 
@@ -73,6 +74,16 @@ pub async fn serve_hooked(
         return serve(shard, session, cid, message).await;
     };
     let served = message.clone();
+    if !hook.wants_reply() {
+        let result = serve(shard, session, cid, message).await;
+        // As in Nakama, a message that failed runs no after hook.
+        if !result.1 {
+            return result;
+        }
+        let ctx = Context::for_session(shard.clone(), session);
+        run_after(&hook, ctx, cid, served, None, deadline, name).await;
+        return result;
+    }
     // The hook gets the reply the client got, as Nakama's: kept as it is
     // sent, only here.
     session.capture_reply(cid);
@@ -110,12 +121,25 @@ pub async fn serve_hooked(
         return result;
     }
     let ctx = Context::for_session(shard.clone(), session);
+    run_after(&hook, ctx, cid, served, reply, deadline, name).await;
+    result
+}
+
+/// Runs an after hook, guarded; its failure is only logged.
+async fn run_after(
+    hook: &Arc<dyn AfterRt>,
+    ctx: Context,
+    cid: &str,
+    served: Incoming,
+    reply: Option<serde_json::Value>,
+    deadline: Duration,
+    name: &str,
+) {
     match guard::run(hook.call_envelope(ctx, cid, served, reply), deadline).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(message = name, error = %e.message, "after hook failed"),
         Err(failure) => tracing::error!(message = name, ?failure, "after hook failed"),
     }
-    result
 }
 
 /// Messages Nakama answers but whose pipeline gives its after hooks no

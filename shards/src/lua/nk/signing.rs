@@ -12,12 +12,13 @@ use sha2::Sha256;
 
 use super::Module;
 use crate::lua::convert;
+use crate::lua::state::Current;
 
 /// Most bytes `secure_random_bytes` gives, as Nakama's.
 const MAX_RANDOM: i64 = 1000;
 
 pub fn add(m: &Module) -> mlua::Result<()> {
-    m.sync("rsa_sha256_hash", |lua, _, a| {
+    m.async_fn("rsa_sha256_hash", |lua, current, a| async move {
         let input = a.bytes(1)?;
         if input.is_empty() {
             return Err(a.error(1, "expects input string"));
@@ -26,10 +27,13 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         if key.is_empty() {
             return Err(a.error(2, "expects key string"));
         }
-        let signature = rsa_sha256_sign(&key, &input).map_err(mlua::Error::RuntimeError)?;
+        let signature = off_shard(&current, "rsa_sha256_hash", move || {
+            rsa_sha256_sign(&key, &input)
+        })
+        .await?;
         lua.create_string(signature)
     })?;
-    m.sync("jwt_generate", |_, _, a| {
+    m.async_fn("jwt_generate", |_, current, a| async move {
         let algo = a.string(1)?;
         if algo.is_empty() {
             return Err(a.error(1, "expects string"));
@@ -52,7 +56,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             Value::Array(l) if l.is_empty() => Default::default(),
             _ => return Err(a.error(3, "expects claims table to be a map")),
         };
-        jwt(algo, &key, &claims).map_err(mlua::Error::RuntimeError)
+        off_shard(&current, "jwt_generate", move || jwt(algo, &key, &claims)).await
     })?;
     m.sync("secure_random_bytes", |lua, _, a| {
         let count = a.int(1)?;
@@ -64,6 +68,24 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         lua.create_string(bytes)
     })?;
     Ok(())
+}
+
+/// Runs `f` (a signature: RSA costs milliseconds) on the persistence
+/// pool when on a shard, in place while modules load at startup; its
+/// error is the Lua error's text.
+async fn off_shard<T: Send + 'static>(
+    current: &Current,
+    function: &str,
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> mlua::Result<T> {
+    let done = match current.nk(function) {
+        Ok(nk) => nk
+            .blocking(f)
+            .await
+            .map_err(|e| mlua::Error::RuntimeError(e.message.into_owned()))?,
+        Err(_) => f(),
+    };
+    done.map_err(mlua::Error::RuntimeError)
 }
 
 /// The body of the first PEM block of `text`, as Go's `pem.Decode`
