@@ -113,7 +113,7 @@ pub async fn serve_hooked(
         Reply::Sent(_) if answers_nil(&served) => None,
         Reply::Sent(v) => Some(v),
         Reply::Pending => None,
-        // As in Nakama, a message that failed runs no after hook.
+        // Answered with an error: the message failed.
         Reply::Failed => return result,
     };
     // As in Nakama, a message that failed runs no after hook.
