@@ -450,6 +450,21 @@ async fn drain(shard: &Rc<Shard>) {
         shard,
         u32::try_from(grace.as_secs()).unwrap_or(u32::MAX),
     );
+    // The shutdown hook, as Nakama's: once per node (on the first shard),
+    // only with a grace period, and waited for at most that long while
+    // this shard's sessions are still open.
+    if shard.id == 0
+        && !grace.is_zero()
+        && let Some(hook) = shard.shared.modules.shutdown().cloned()
+    {
+        let ctx =
+            crate::modules::Context::for_server(shard.clone(), crate::modules::CallMode::Shutdown);
+        let grace_seconds = grace.as_secs();
+        match crate::modules::guard::run(hook.call(ctx, grace_seconds), grace).await {
+            Ok(()) => tracing::info!("shutdown hook finished"),
+            Err(failure) => tracing::warn!(?failure, "shutdown hook did not finish"),
+        }
+    }
     let sessions: Vec<_> = shard.sessions.borrow().values().cloned().collect();
     for s in sessions {
         s.close(kairos_net::ws::close::GOING_AWAY, "server shutting down");

@@ -13,7 +13,10 @@
 //! deletion, and stream presences updated, read and kicked, checked over
 //! REST and the socket; and (tests/lua/sessions.lua) authentication,
 //! links, generated tokens, logout, disconnects, bans, the account export
-//! and deletion, checked over REST and the socket.
+//! and deletion, checked over REST and the socket; and (tests/lua/utils.lua) the local
+//! cache, RSA signatures and JWTs checked with their keys, random bytes,
+//! the configuration and context, `file_read`, custom metrics on the
+//! Prometheus endpoint, and the shutdown hook across a graceful restart.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -36,7 +39,9 @@ backend_tests!(
     authentication_and_links_from_lua,
     tokens_and_logout_from_lua,
     bans_and_disconnects_from_lua,
-    account_export_and_delete_from_lua
+    account_export_and_delete_from_lua,
+    utility_functions_from_lua,
+    shutdown_hook_in_lua
 );
 
 /// This package's test modules.
@@ -332,6 +337,20 @@ fn before_hook_rewrites_and_refuses(backend: &Backend) {
 }
 
 /// Sends a chat message whose content carries `rt_hooks.lua`'s marker.
+/// The value of a user's object `key` in `lua_rt_hooks`, as JSON.
+fn stored(http: &Http, token: &str, user_id: &str, key: &str) -> Value {
+    let r = http.send(
+        "POST",
+        "/v2/storage",
+        token,
+        &json!({ "object_ids": [
+            { "collection": "lua_rt_hooks", "key": key, "user_id": user_id }
+        ] }),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    serde_json::from_str(r.body["objects"][0]["value"].as_str().expect("object")).unwrap()
+}
+
 fn marked_chat(ws: &mut Ws, cid: &str, channel: &str, content: Value) -> Value {
     ws.request(
         cid,
@@ -363,12 +382,21 @@ fn realtime_hooks_in_lua(backend: &Backend) {
     let channel = r["channel"]["id"].as_str().unwrap().to_string();
     let a_session = r["channel"]["self"]["session_id"].clone();
     assert!(a_session.is_string(), "{r}");
+    let j1 = r.clone();
     let r = wb.request(
         "j2",
         "channel_join",
         json!({ "target": format!("lua-rt-room-{x}"), "type": 1 }),
     );
     assert_eq!(r["channel"]["id"], json!(channel), "{r}");
+    // The after hook got the reply from the channel's owner, as the
+    // client did (the join the before hook rewrote). The session's next
+    // message is served once the hook ran.
+    assert!(wa.request("j1p", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "channel_join"),
+        json!({ "out": j1 })
+    );
 
     // Rewritten by the hook (registered in lower case): the other member
     // gets what the hook made of it.
@@ -382,9 +410,10 @@ fn realtime_hooks_in_lua(backend: &Backend) {
     let got = wb.next_with("channel_message");
     let content: Value =
         serde_json::from_str(got["channel_message"]["content"].as_str().unwrap()).unwrap();
+    // The before hook's envelope carries the request's cid, as Nakama's.
     assert_eq!(
         content,
-        json!({ "rewritten_by": "before", "text": "HI", "user_id": a.user_id() })
+        json!({ "rewritten_by": "before", "text": "HI", "user_id": a.user_id(), "cid": "1" })
     );
 
     // Refused by error(): RUNTIME_FUNCTION_EXCEPTION with its message,
@@ -420,8 +449,8 @@ fn realtime_hooks_in_lua(backend: &Backend) {
     let got = wb.next_with("channel_message");
     assert_eq!(got["channel_message"]["content"], json!(plain.to_string()));
 
-    // After: the hook gets (ctx, nil, the envelope served) and writes an
-    // object. Messages of a session are served in order, hook included,
+    // After: the hook gets (ctx, the reply the client got, the envelope
+    // served, both with the request's cid) and writes an object. Messages of a session are served in order, hook included,
     // so the ping's answer comes after the hook ran.
     let key = unique("k");
     let sent = json!({ "lua_rt_hook": "after", "key": key }).to_string();
@@ -431,6 +460,7 @@ fn realtime_hooks_in_lua(backend: &Backend) {
         json!({ "channel_id": channel, "content": sent }),
     );
     assert!(r.get("channel_message_ack").is_some(), "{r}");
+    let ack = r;
     assert!(wa.request("7", "ping", json!({})).get("pong").is_some());
     let r = http.send(
         "POST",
@@ -449,10 +479,12 @@ fn realtime_hooks_in_lua(backend: &Backend) {
             "mode": "after",
             "channel_id": channel,
             "content": sent,
-            "out_is_nil": true,
+            "out": ack,
+            "cid": "6",
             "session_id": a_session,
         })
     );
+    assert_eq!(ack["cid"], json!("6"), "{ack}");
     // ... and the message itself went out as usual.
     let got = wb.next_with("channel_message");
     assert_eq!(got["channel_message"]["content"], json!(sent));
@@ -475,6 +507,112 @@ fn realtime_hooks_in_lua(backend: &Backend) {
     );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!({}), "{}", r.text);
+
+    // After ChannelLeave: the reply is the empty envelope, with its cid.
+    let r = wb.request("l1", "channel_leave", json!({ "channel_id": channel }));
+    assert_eq!(r, json!({ "cid": "l1" }));
+    assert!(wb.request("l2", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &b.token, &b.user_id(), "leave"),
+        json!({
+            "out": { "cid": "l1" },
+            "input": { "cid": "l1", "channel_leave": { "channel_id": channel } },
+        })
+    );
+    let r = wb.request(
+        "l3",
+        "channel_join",
+        json!({ "target": format!("lua-rt-room-{x}"), "type": 1 }),
+    );
+    assert_eq!(r["channel"]["id"], json!(channel), "{r}");
+
+    // After MatchCreate and MatchJoin: the reply comes from the match's
+    // owner; the hook gets it as the client did. A join that fails (a bad
+    // id answered at once, an unknown match answered by its owner) runs
+    // no after hook.
+    let name = unique("lua-rt-");
+    let r = wa.request("m1", "match_create", json!({ "name": name }));
+    let match_id = r["match"]["match_id"]
+        .as_str()
+        .expect("match id")
+        .to_string();
+    assert!(wa.request("m1p", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "match_create"),
+        json!({ "out": r, "input": { "cid": "m1", "match_create": { "name": name } } })
+    );
+    let r = wb.request(
+        "mj",
+        "match_join",
+        json!({ "match_id": match_id, "metadata": { "lua_rt": "join_ok" } }),
+    );
+    assert_eq!(r["match"]["match_id"], json!(match_id), "{r}");
+    assert!(wb.request("mjp", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &b.token, &b.user_id(), "join_ok"),
+        json!({ "out": r })
+    );
+    let unknown = format!("{}.", uuid::Uuid::new_v4());
+    for (cid, id) in [("mb1", "nope"), ("mb2", unknown.as_str())] {
+        let r = wb.request(
+            cid,
+            "match_join",
+            json!({ "match_id": id, "metadata": { "lua_rt": "join_bad" } }),
+        );
+        assert!(r.get("error").is_some(), "{r}");
+    }
+    assert!(wb.request("mbp", "ping", json!({})).get("pong").is_some());
+    let r = http.send(
+        "POST",
+        "/v2/storage",
+        &b.token,
+        &json!({ "object_ids": [
+            { "collection": "lua_rt_hooks", "key": "join_bad", "user_id": b.user_id() }
+        ] }),
+    );
+    assert_eq!(r.body, json!({}), "{}", r.text);
+
+    // After StatusFollow: naming no one, Nakama's hook gets no reply
+    // (though the client gets one); naming a user, the status.
+    let r = wa.request("s1", "status_follow", json!({}));
+    assert!(r.get("status").is_some(), "{r}");
+    let r2 = wa.request("s2", "status_follow", json!({ "user_ids": [b.user_id()] }));
+    assert!(r2.get("status").is_some(), "{r2}");
+    assert!(wa.request("s3", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "status_follow_0"),
+        json!({ "out": "nil" })
+    );
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "status_follow_1"),
+        json!({ "out": r2 })
+    );
+
+    // After PartyCreate: the party's owner answers.
+    let r = wa.request(
+        "p1",
+        "party_create",
+        json!({ "open": true, "max_size": 2, "label": r#"{"lua_rt":true}"# }),
+    );
+    assert!(r["party"]["party_id"].is_string(), "{r}");
+    assert!(wa.request("p2", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "party_create"),
+        json!({ "out": r })
+    );
+
+    // After MatchDataSend: no reply, so `out` is nil, as in Nakama.
+    wa.send_json(&json!({ "cid": "m2", "match_data_send": {
+        "match_id": match_id, "op_code": "4242", "data": "aGk=" } }));
+    assert!(wa.request("m3", "ping", json!({})).get("pong").is_some());
+    assert_eq!(
+        stored(&http, &a.token, &a.user_id(), "match_data"),
+        json!({
+            "out_is_nil": true,
+            "input": { "cid": "m2", "match_data_send": {
+                "match_id": match_id, "op_code": "4242", "data": "aGk=" } },
+        })
+    );
 
     // Disabled (the hook returns nil): Nakama's error, then the session
     // ends; the message is not relayed (the other member's next message
@@ -2263,4 +2401,291 @@ fn account_export_and_delete_from_lua(backend: &Backend) {
     // The friend's side of the edge went with the account.
     let r = http.get("/v2/friend", &friend.token);
     assert_eq!(r.body["friends"], Value::Null, "{}", r.text);
+}
+
+/// A server of the test modules with small local cache and metric
+/// bounds, a grace period (so the shutdown hook runs) and its metrics'
+/// address.
+fn start_utils(backend: &Backend) -> (TestServer, Http) {
+    let dir = modules_dir();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port().to_string()
+    };
+    let s = TestServer::start_with(
+        backend,
+        &[
+            "--runtime.path",
+            &dir,
+            "--runtime.lua_min_count",
+            "2",
+            "--kairos.runtime.lua_localcache_max_entries",
+            "100",
+            "--kairos.runtime.lua_localcache_max_bytes",
+            "65536",
+            "--kairos.runtime.lua_metrics_max_series",
+            "20",
+            "--shutdown_grace_sec",
+            "3",
+            "--metrics.prometheus_port",
+            &port,
+        ],
+    );
+    (s, Http::new(&format!("127.0.0.1:{port}")))
+}
+
+/// The JSON a server-to-server call of `id` returned.
+fn util(http: &Http, id: &str, body: &str) -> Value {
+    payload(&call(http, id, None, body))
+}
+
+/// The body of the PEM file `name` of the test modules' `data/`.
+fn pem_der(name: &str) -> Vec<u8> {
+    use base64::Engine;
+    let text = std::fs::read_to_string(PathBuf::from(modules_dir()).join("data").join(name))
+        .expect("test key");
+    let b64: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("PEM body")
+}
+
+/// A JWT's header and claims, and whether `check` accepts its signature
+/// over `header.claims`.
+fn jwt_parts(token: &str, check: impl Fn(&[u8], &[u8]) -> bool) -> (Value, Value) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3, "{token}");
+    let signed = format!("{}.{}", parts[0], parts[1]);
+    let sig = b64.decode(parts[2]).expect("signature");
+    assert!(check(signed.as_bytes(), &sig), "signature of {token}");
+    let json = |s: &str| -> Value { serde_json::from_slice(&b64.decode(s).unwrap()).unwrap() };
+    (json(parts[0]), json(parts[1]))
+}
+
+fn utility_functions_from_lua(backend: &Backend) {
+    use base64::Engine;
+    use hmac::Mac;
+    let (s, metrics) = start_utils(backend);
+    let http = s.http();
+    let cache = |v: Value| util(&http, "util.cache", &v.to_string());
+
+    // The local cache: shared by every state of the node (calls land on
+    // any shard and state), primitives and tables kept as they were put.
+    let table = json!({ "name": "x", "n": 3, "list": [1, 2], "nested": { "ok": true } });
+    cache(json!({ "op": "put", "key": "t", "value": table }));
+    cache(json!({ "op": "put", "key": "s", "value": "text" }));
+    cache(json!({ "op": "put", "key": "f", "value": 1.5 }));
+    for _ in 0..6 {
+        assert_eq!(
+            cache(json!({ "op": "get", "key": "t" })),
+            json!({ "value": table, "type": "table" })
+        );
+        assert_eq!(
+            cache(json!({ "op": "get", "key": "s" })),
+            json!({ "value": "text", "type": "string" })
+        );
+        assert_eq!(
+            cache(json!({ "op": "get", "key": "f" })),
+            json!({ "value": 1.5, "type": "number" })
+        );
+    }
+    assert_eq!(
+        cache(json!({ "op": "get_table", "key": "t" })),
+        json!({ "value": table, "changed_is_nil": true })
+    );
+    // Missing: the default.
+    assert_eq!(
+        cache(json!({ "op": "get", "key": "nope", "default": "dflt" })),
+        json!({ "value": "dflt", "type": "string" })
+    );
+    // Deleted, expired, cleared.
+    cache(json!({ "op": "delete", "key": "s" }));
+    assert_eq!(
+        cache(json!({ "op": "get", "key": "s" })),
+        json!({ "type": "nil" })
+    );
+    cache(json!({ "op": "put", "key": "ttl", "value": 7, "ttl": 1 }));
+    assert_eq!(
+        cache(json!({ "op": "get", "key": "ttl" })),
+        json!({ "value": 7, "type": "number" })
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(
+        cache(json!({ "op": "get", "key": "ttl" })),
+        json!({ "type": "nil" })
+    );
+    cache(json!({ "op": "clear" }));
+    assert_eq!(
+        cache(json!({ "op": "get", "key": "t" })),
+        json!({ "type": "nil" })
+    );
+    // Bounded at 100 entries: the oldest go.
+    cache(json!({ "op": "fill", "prefix": "e", "n": 150 }));
+    assert_eq!(
+        cache(json!({ "op": "get", "key": "e1" })),
+        json!({ "type": "nil" })
+    );
+    assert_eq!(
+        cache(json!({ "op": "get", "key": "e50" })),
+        json!({ "type": "nil" })
+    );
+    assert_eq!(
+        cache(json!({ "op": "get", "key": "e51" })),
+        json!({ "value": 51, "type": "number" })
+    );
+
+    // Bad arguments: Nakama's texts (ours where Nakama has no check).
+    let errors = util(&http, "util.errors", "");
+    let expect = json!({
+        "cache_get_empty": "bad argument #1 to localcache_get (expects key string)",
+        "cache_put_ttl": "bad argument #3 to localcache_put (ttl must be 0 or more)",
+        "cache_put_function": "bad argument #2 to localcache_put (expects a nil, boolean, number, string or table value)",
+        "cache_put_large": "bad argument #2 to localcache_put (value too large for the local cache)",
+        "cache_delete_empty": "bad argument #1 to localcache_delete (expects key string)",
+        "random_zero": "bad argument #1 to secure_random_bytes (count must be 1-1000)",
+        "random_many": "bad argument #1 to secure_random_bytes (count must be 1-1000)",
+        "jwt_algo": "bad argument #1 to jwt_generate (unsupported algo type - only allowed 'HS256', 'RS256'.)",
+        "jwt_algo_empty": "bad argument #1 to jwt_generate (expects string)",
+        "jwt_key": "bad argument #2 to jwt_generate (expects string)",
+        "jwt_claims": "bad argument #3 to jwt_generate (table expected, got string)",
+        "jwt_rs_key": "could not parse private key: no valid blocks found",
+        "rsa_input": "bad argument #1 to rsa_sha256_hash (expects input string)",
+        "rsa_key": "bad argument #2 to rsa_sha256_hash (expects key string)",
+        "rsa_pem": "could not parse private key: no valid blocks found",
+        "file_escape": "failed to open file: path is outside the runtime path",
+        "file_empty": "bad argument #1 to file_read (expects relative path string)",
+        "file_missing": "failed to open file: No such file or directory (os error 2)",
+        "metric_tag": "bad argument #2 to metrics_counter_add (table values must be strings)",
+        "metric_tag_key": "bad argument #2 to metrics_gauge_set (table keys must be strings)",
+        "metric_delta": "bad argument #3 to metrics_counter_add (delta must be 0 or more)",
+        "metric_name": "bad argument #1 to metrics_timer_record (expects name string)",
+        "shutdown_fn": "bad argument #1 to register_shutdown (function expected, got string)",
+    });
+    for (name, want) in expect.as_object().unwrap() {
+        let got = errors[name].as_str().unwrap_or_default();
+        assert!(
+            got.ends_with(want.as_str().unwrap()),
+            "{name}: {got:?}, want {want}"
+        );
+    }
+
+    // Signatures: RSA PKCS#1 v1.5 over SHA-256, checked with the public
+    // key; JWTs decoded and their signatures checked.
+    let out = util(&http, "util.crypto", "lua-user");
+    let pair = ring::signature::RsaKeyPair::from_der(&pem_der("rsa_pkcs1.pem")).unwrap();
+    let public = ring::signature::UnparsedPublicKey::new(
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        ring::signature::KeyPair::public_key(&pair)
+            .as_ref()
+            .to_vec(),
+    );
+    let rsa = base64::engine::general_purpose::STANDARD
+        .decode(out["rsa"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(rsa.len(), 256);
+    public
+        .verify(b"lua-user", &rsa)
+        .expect("RSA signature verifies");
+    assert!(public.verify(b"lua-usr", &rsa).is_err());
+    let claims = json!({ "sub": "lua-user", "exp": 1700000000, "roles": ["a", "b"] });
+    let (header, body) = jwt_parts(out["hs256"].as_str().unwrap(), |msg, sig| {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"lua-secret").unwrap();
+        mac.update(msg);
+        mac.verify_slice(sig).is_ok()
+    });
+    assert_eq!(header, json!({ "alg": "HS256", "typ": "JWT" }));
+    assert_eq!(body, claims);
+    let (header, body) = jwt_parts(out["rs256"].as_str().unwrap(), |msg, sig| {
+        public.verify(msg, sig).is_ok()
+    });
+    assert_eq!(header, json!({ "alg": "RS256", "typ": "JWT" }));
+    assert_eq!(body, claims);
+    assert_eq!(out["random_len"], json!(32));
+    assert_eq!(out["random_differs"], json!(true));
+
+    // The configuration (no secrets) and the context.
+    let out = util(&http, "util.config", "");
+    let config = &out["config"];
+    assert_eq!(config["name"], json!("kairos"), "{out}");
+    assert_eq!(config["shutdown_grace_sec"], json!(3), "{out}");
+    assert_eq!(config["logger"], json!({ "level": "info" }), "{out}");
+    assert_eq!(config["socket"]["address"], json!("127.0.0.1"), "{out}");
+    assert_eq!(config["session"]["token_expiry_sec"], json!(60), "{out}");
+    let text = out.to_string();
+    for secret in ["encryption_key", "server_key", "http_key", "defaultkey"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert_eq!(out["context"]["execution_mode"], json!("run_once"), "{out}");
+    assert_eq!(out["context"]["node"], json!("kairos"), "{out}");
+
+    // A file under the runtime path.
+    let r = call(&http, "util.file", None, "data/hello.txt");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["payload"], json!("hello from a file\n"));
+
+    // Custom metrics on the Prometheus endpoint: tags as labels (a
+    // reserved one renamed), one series per name and tags, and no more
+    // series than the bound (20).
+    util(&http, "util.metrics", r#"{"extra": 40}"#);
+    let text = metrics.request("GET", "/metrics", None, None).text;
+    let line = |prefix: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+            .to_string()
+    };
+    assert!(
+        text.contains("# TYPE kairos_custom_util_hits counter"),
+        "{text}"
+    );
+    assert_eq!(
+        line("kairos_custom_util_hits{"),
+        "kairos_custom_util_hits{node_name=\"kairos\",kind=\"a\",tag_le=\"x\"} 3"
+    );
+    assert_eq!(
+        line("kairos_custom_util_level{"),
+        "kairos_custom_util_level{node_name=\"kairos\"} 2.5"
+    );
+    assert_eq!(
+        line("kairos_custom_util_wait_count{"),
+        "kairos_custom_util_wait_count{node_name=\"kairos\",op=\"w\"} 1"
+    );
+    assert_eq!(
+        line("kairos_custom_util_wait_sum{"),
+        "kairos_custom_util_wait_sum{node_name=\"kairos\",op=\"w\"} 1.5"
+    );
+    let many = text
+        .lines()
+        .filter(|l| l.starts_with("kairos_custom_util_many{"))
+        .count();
+    assert_eq!(many, 20 - 3, "{text}");
+    let dropped = line("kairos_lua_custom_metrics_dropped_total{");
+    assert!(dropped.ends_with(" 23"), "{dropped}");
+}
+
+fn shutdown_hook_in_lua(backend: &Backend) {
+    let (mut s, _) = start_utils(backend);
+    let http = s.http();
+    let key = unique("shutdown-");
+    util(
+        &http,
+        "util.cache",
+        &json!({ "op": "put", "key": "shutdown_key", "value": key }).to_string(),
+    );
+    // A graceful stop runs the hook (with the grace period) once, and
+    // waits for it; the object it wrote is there after a restart.
+    s.restart();
+    assert_eq!(
+        s.log().matches("shutdown hook finished").count(),
+        1,
+        "{}",
+        s.log()
+    );
+    let http = s.http();
+    assert_eq!(
+        util(&http, "util.shutdown_read", &key),
+        json!({ "mode": "shutdown", "grace": 3, "node": "kairos" })
+    );
 }

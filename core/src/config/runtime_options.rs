@@ -54,6 +54,16 @@ pub struct RuntimeOptions {
     /// How often the reload watcher looks at the modules directory, in
     /// milliseconds (10 to 3,600,000).
     pub lua_reload_interval_ms: u64,
+    /// Most entries `nk.localcache_put` keeps on a node (Nakama's local
+    /// cache is unbounded); past it the oldest entry goes.
+    pub lua_localcache_max_entries: usize,
+    /// Most bytes the node's local cache holds, counted as the values'
+    /// strings and keys plus 16 bytes per value; past it the oldest
+    /// entries go, and one value larger than this is refused.
+    pub lua_localcache_max_bytes: usize,
+    /// Most series (a name with one set of tags) the `nk.metrics_*`
+    /// functions may create on a node; further ones are not recorded.
+    pub lua_metrics_max_series: usize,
 }
 
 impl Default for RuntimeOptions {
@@ -70,6 +80,9 @@ impl Default for RuntimeOptions {
             http_request_max_response_bytes: 4 << 20,
             lua_reload: false,
             lua_reload_interval_ms: 1000,
+            lua_localcache_max_entries: 100_000,
+            lua_localcache_max_bytes: 64 << 20,
+            lua_metrics_max_series: 1000,
         }
     }
 }

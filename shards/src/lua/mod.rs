@@ -31,8 +31,9 @@
 //! [`pool`] holds a shard's states, [`context`] builds the `ctx` table a
 //! function gets, [`convert`] maps Lua values to JSON and back,
 //! [`register`] is what a Lua function looks like to the registry,
-//! [`matches`] runs authoritative matches written in Lua, and [`nk`] is
-//! the `nk` module by area.
+//! [`matches`] runs authoritative matches written in Lua, [`node`] holds
+//! what every state of the node shares (the local cache, custom metrics),
+//! and [`nk`] is the `nk` module by area.
 
 mod cell;
 mod context;
@@ -41,6 +42,7 @@ pub(crate) mod limits;
 mod loader;
 mod matches;
 mod nk;
+pub(crate) mod node;
 mod pool;
 mod register;
 mod reload;
@@ -81,6 +83,9 @@ pub(crate) struct Program {
     /// registry does not have: a reload's new RPCs, which the registry's
     /// fallback serves.
     pub added_rpcs: Vec<String>,
+    /// What every state of the node shares (the local cache, custom
+    /// metrics, the configuration), kept across reloads.
+    pub node: Arc<node::Node>,
 }
 
 impl Program {
@@ -101,6 +106,7 @@ impl Program {
             once: self.once.clone(),
             routed,
             added_rpcs,
+            node: self.node.clone(),
         }
     }
 }
@@ -132,7 +138,9 @@ pub(crate) fn install(config: &Config, modules: &mut Modules) -> Result<usize, S
         once: Arc::new(AtomicBool::new(false)),
         routed: Arc::new(state::Registrations::default()),
         added_rpcs: Vec::new(),
+        node: Arc::new(node::Node::new(config)),
     });
+    modules.set_lua_node(program.node.clone());
     let count = program.modules.len();
     // The startup state: no shard runs yet, so calls into the server fail
     // while it loads (as `nk.run_once` is the place for them).

@@ -93,6 +93,9 @@ pub fn install(
     if found.tournament_reset {
         modules.register_tournament_reset(Arc::new(top("tournament_reset")));
     }
+    if found.shutdown {
+        modules.register_shutdown(Arc::new(top("shutdown")));
+    }
     Ok(())
 }
 
@@ -252,11 +255,15 @@ impl crate::modules::AfterApi for LuaFn {
 /// protojson form) and returns it, possibly changed, or `nil`.
 impl crate::modules::BeforeRt for LuaFn {
     fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Before<Incoming>> {
+        self.call_envelope(ctx, "", msg)
+    }
+
+    fn call_envelope(&self, ctx: Context, cid: &str, msg: Incoming) -> Boxed<Before<Incoming>> {
         let program = self.program.clone();
         let key = self.key.clone();
+        let envelope = msg.to_json_envelope(cid);
         Box::pin(async move {
             let name = msg.name();
-            let envelope = msg.to_json_envelope("");
             let out = run(&program, &ctx, async |vm: &Vm| {
                 let f = lookup(vm, "before", &key)?;
                 let c = context::table(&vm.lua, &ctx, "before")?;
@@ -295,21 +302,59 @@ fn envelope_message(name: &str, v: &Value) -> Result<Incoming, ApiError> {
 }
 
 /// A realtime hook's after function gets `(context, out, in)` as in
-/// Nakama; `out` (the reply) is `nil` here: Kairos's handlers answer the
-/// client directly and do not keep the reply for the hook.
+/// Nakama: `out` is the reply the client got (`nil` when the message has
+/// none), `in` the envelope served, both with the request's `cid`.
 impl crate::modules::AfterRt for LuaFn {
     fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Result<(), ApiError>> {
+        self.call_envelope(ctx, "", msg, None)
+    }
+
+    fn wants_reply(&self) -> bool {
+        true
+    }
+
+    fn call_envelope(
+        &self,
+        ctx: Context,
+        cid: &str,
+        msg: Incoming,
+        reply: Option<Value>,
+    ) -> Boxed<Result<(), ApiError>> {
         let program = self.program.clone();
         let key = self.key.clone();
+        let envelope = msg.to_json_envelope(cid);
         Box::pin(async move {
-            let envelope = msg.to_json_envelope("");
             run(&program, &ctx, async |vm: &Vm| {
                 let f = lookup(vm, "after", &key)?;
                 let c = context::table(&vm.lua, &ctx, "after")?;
+                let out = match &reply {
+                    Some(r) => convert::to_lua(&vm.lua, r)?,
+                    None => LuaValue::Nil,
+                };
                 let input = convert::to_lua(&vm.lua, &envelope)?;
-                f.call_async::<()>((c, LuaValue::Nil, input)).await
+                f.call_async::<()>((c, out, input)).await
             })
             .await
+        })
+    }
+}
+
+/// The shutdown hook gets its context (mode `shutdown`) as Nakama's Lua
+/// does, and the grace period in seconds after it. Its error is logged.
+impl crate::modules::ShutdownFn for LuaFn {
+    fn call(&self, ctx: Context, grace_seconds: u64) -> Boxed<()> {
+        let program = self.program.clone();
+        let key = self.key.clone();
+        Box::pin(async move {
+            let done = run(&program, &ctx, async |vm: &Vm| {
+                let f = top_level(vm, &key)?;
+                let c = context::table(&vm.lua, &ctx, "shutdown")?;
+                f.call_async::<()>((c, grace_seconds as f64)).await
+            })
+            .await;
+            if let Err(e) = done {
+                tracing::error!(error = %e.message, "Error running runtime Shutdown hook");
+            }
         })
     }
 }

@@ -196,6 +196,7 @@ fn differences(
             routed.tournament_reset,
             found.tournament_reset,
         ),
+        ("shutdown", routed.shutdown, found.shutdown),
     ] {
         compare("hook", &flag(was, name), &flag(now, name));
     }

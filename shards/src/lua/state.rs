@@ -70,6 +70,7 @@ pub struct Registrations {
     pub leaderboard_reset: bool,
     pub tournament_end: bool,
     pub tournament_reset: bool,
+    pub shutdown: bool,
 }
 
 /// A Lua state with every module loaded.
@@ -327,6 +328,7 @@ impl Vm {
             ("leaderboard_reset", routed.leaderboard_reset),
             ("tournament_end", routed.tournament_end),
             ("tournament_reset", routed.tournament_reset),
+            ("shutdown", routed.shutdown),
         ] {
             if had && missing(&cb, key)? {
                 cb.raw_set(key, chunk("return function() end")?)?;
@@ -440,6 +442,7 @@ impl Vm {
             tournament_reset: cb
                 .raw_get::<Option<Function>>("tournament_reset")?
                 .is_some(),
+            shutdown: cb.raw_get::<Option<Function>>("shutdown")?.is_some(),
         })
     }
 

@@ -528,6 +528,35 @@ pub fn render(shared: &Shared) -> String {
         );
     }
 
+    // Custom metrics recorded by Lua modules (`nk.metrics_*`).
+    if let Some(node) = shared.modules.lua_node() {
+        use crate::lua::node::{MetricKind, SeriesValue};
+        node.metrics.with_families(|families| {
+            for (name, family) in families {
+                let kind = match family.kind {
+                    MetricKind::Counter => Kind::Counter,
+                    MetricKind::Gauge => Kind::Gauge,
+                    MetricKind::Timer => Kind::Histogram,
+                };
+                e.family(name, "Recorded by Lua code (nk.metrics_*).", kind);
+                for (tags, value) in &family.series {
+                    let labels: Vec<(&str, &str)> =
+                        tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                    match value {
+                        SeriesValue::Counter(n) => e.sample(name, &labels, *n),
+                        SeriesValue::Gauge(g) => e.sample(name, &labels, *g),
+                        SeriesValue::Timer(h) => e.histogram(name, &labels, &h.snapshot(), SECONDS),
+                    }
+                }
+            }
+        });
+        e.counter(
+            "kairos_lua_custom_metrics_dropped_total",
+            "Lua custom metric records dropped: past kairos.runtime.lua_metrics_max_series, or a name recorded as another kind.",
+            node.metrics.dropped.load(Ordering::Relaxed),
+        );
+    }
+
     // The persistence pool.
     let stats = shared.persist.stats();
     let submitted = stats.submitted.load(Ordering::Relaxed);

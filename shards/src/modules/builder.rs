@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::{
     AfterApi, AfterRt, BeforeApi, BeforeRt, Error, LeaderboardResetFn, MatchContext, MatchFactory,
-    MatchHandler, MatchInit, MatchmakerMatchedFn, Modules, RpcFn, TournamentHookFn,
+    MatchHandler, MatchInit, MatchmakerMatchedFn, Modules, RpcFn, ShutdownFn, TournamentHookFn,
 };
 
 /// Collects a game's code, then runs the server with it.
@@ -127,6 +127,15 @@ impl ServerBuilder {
     /// with the tournament, the period's close and its expiry.
     pub fn tournament_reset(mut self, f: impl TournamentHookFn) -> ServerBuilder {
         self.modules.register_tournament_reset(Arc::new(f));
+        self
+    }
+
+    /// Registers the shutdown hook (Nakama's `RegisterShutdown`): called
+    /// once when the server stops gracefully with `shutdown_grace_sec`
+    /// above 0, with the grace period; the stop waits for it at most that
+    /// long.
+    pub fn shutdown(mut self, f: impl ShutdownFn) -> ServerBuilder {
+        self.modules.register_shutdown(Arc::new(f));
         self
     }
 

@@ -23,6 +23,8 @@ pub enum CallMode {
     TournamentEnd,
     /// The tournament-reset hook: no caller.
     TournamentReset,
+    /// The shutdown hook: no caller.
+    Shutdown,
 }
 
 /// The context of one call of game code, as Nakama's runtime context

@@ -47,6 +47,12 @@ type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
 /// A before hook on a realtime message.
 pub trait BeforeRt: Send + Sync + 'static {
     fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Before<Incoming>>;
+
+    /// The same, told the envelope's `cid` (Lua's hooks show it in the
+    /// envelope table); by default the `cid` is not used.
+    fn call_envelope(&self, ctx: Context, _cid: &str, msg: Incoming) -> Boxed<Before<Incoming>> {
+        self.call(ctx, msg)
+    }
 }
 
 impl<F, Fut> BeforeRt for F
@@ -62,6 +68,28 @@ where
 /// An after hook on a realtime message.
 pub trait AfterRt: Send + Sync + 'static {
     fn call(&self, ctx: Context, msg: Incoming) -> Boxed<Result<(), ApiError>>;
+
+    /// Whether this hook is given the reply ([`AfterRt::call_envelope`]):
+    /// the server then keeps it, waits for one an owner sends later, and
+    /// runs no hook for a message answered with an error, as Nakama does.
+    /// Off by default: nothing is kept for a hook that does not use it.
+    fn wants_reply(&self) -> bool {
+        false
+    }
+
+    /// The same, told the envelope's `cid` and the reply the client got
+    /// (`None` when the message has none), in Nakama's JSON form:
+    /// `{"cid": "1", "channel": {...}}`. Lua's hooks get both, as
+    /// Nakama's do; by default they are not used.
+    fn call_envelope(
+        &self,
+        ctx: Context,
+        _cid: &str,
+        msg: Incoming,
+        _reply: Option<Value>,
+    ) -> Boxed<Result<(), ApiError>> {
+        self.call(ctx, msg)
+    }
 }
 
 impl<F, Fut> AfterRt for F
@@ -102,5 +130,22 @@ where
 {
     fn call(&self, ctx: Context, req: ApiRequest, response: Value) -> Boxed<Result<(), ApiError>> {
         Box::pin(self(ctx, req, response))
+    }
+}
+
+/// The shutdown hook: run once on a graceful stop with a grace period
+/// (`shutdown_grace_sec` above 0), given the grace period in seconds, as
+/// Nakama's `register_shutdown`. The stop waits for it at most that long.
+pub trait ShutdownFn: Send + Sync + 'static {
+    fn call(&self, ctx: Context, grace_seconds: u64) -> Boxed<()>;
+}
+
+impl<F, Fut> ShutdownFn for F
+where
+    F: Fn(Context, u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    fn call(&self, ctx: Context, grace_seconds: u64) -> Boxed<()> {
+        Box::pin(self(ctx, grace_seconds))
     }
 }

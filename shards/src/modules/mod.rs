@@ -39,7 +39,7 @@ use std::sync::Arc;
 pub use accounts::{LogoutError, MAX_BAN_IDS};
 pub use builder::ServerBuilder;
 pub use context::{CallMode, Context};
-pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
+pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt, ShutdownFn};
 pub use http_request::{HttpError, HttpRequest, HttpResponse};
 pub use kairos_core::account::AccountUpdate;
 pub use kairos_core::error::{ApiError as Error, Code};
@@ -90,6 +90,11 @@ pub struct Modules {
     /// The Lua program cell when Lua modules reload
     /// (`kairos.runtime.lua_reload`), for the metrics of its reloads.
     lua_program: Option<Arc<crate::lua::ProgramCell>>,
+    /// What the Lua states of the node share, for the custom metrics'
+    /// exposition.
+    lua_node: Option<Arc<crate::lua::node::Node>>,
+    /// The shutdown hook, if any.
+    shutdown: Option<Arc<dyn ShutdownFn>>,
     /// Where RPC ids the registry lacks are looked up: the ids reloaded
     /// Lua modules added.
     rpc_fallback: Option<rpc::RpcFallback>,
@@ -261,6 +266,24 @@ impl Modules {
     }
 
     /// Keeps the Lua program cell, whose reloads the metrics count.
+    pub(crate) fn set_lua_node(&mut self, node: Arc<crate::lua::node::Node>) {
+        self.lua_node = Some(node);
+    }
+
+    pub(crate) fn lua_node(&self) -> Option<&Arc<crate::lua::node::Node>> {
+        self.lua_node.as_ref()
+    }
+
+    /// Registers the shutdown hook; a second replaces the first.
+    pub fn register_shutdown(&mut self, f: Arc<dyn ShutdownFn>) {
+        self.shutdown = Some(f);
+    }
+
+    /// The shutdown hook, if any.
+    pub fn shutdown(&self) -> Option<&Arc<dyn ShutdownFn>> {
+        self.shutdown.as_ref()
+    }
+
     pub(crate) fn set_lua_program(&mut self, cell: Arc<crate::lua::ProgramCell>) {
         self.lua_program = Some(cell);
     }

@@ -26,6 +26,7 @@ pub(crate) use inbox::Inbox;
 pub use wire::{Frame, Frames, Wire, WireSet};
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use kairos_core::token::Claims;
 use kairos_schema::rtapi::Outgoing;
@@ -110,6 +111,31 @@ pub(crate) struct Session {
     pub metrics: ShardCells,
     /// Its message rate (`kairos.session.max_messages_per_sec`).
     pub rate: rate::RateLimit,
+    /// Set only while a message with a realtime after hook is served:
+    /// the first envelope then sent with its `cid` is kept for the hook
+    /// (`reply`). Without after hooks this stays false and sending costs
+    /// one flag test.
+    capturing: Cell<bool>,
+    reply: RefCell<Option<Box<ReplyCapture>>>,
+}
+
+/// The reply an after hook waits for: the request's `cid`, what answered
+/// it, and the wake-up of a wait for a reply from another shard.
+struct ReplyCapture {
+    cid: String,
+    reply: Reply,
+    sent: Rc<LocalNotify>,
+}
+
+/// What answered a request, as an after hook sees it.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Reply {
+    /// Nothing yet (or nothing at all: the message has no reply).
+    Pending,
+    /// The envelope, as Nakama's JSON.
+    Sent(serde_json::Value),
+    /// An error: the message failed, and runs no after hook.
+    Failed,
 }
 
 impl Session {
@@ -136,6 +162,71 @@ impl Session {
             finished: LocalEvent::default(),
             metrics,
             rate: rate::RateLimit::default(),
+            capturing: Cell::new(false),
+            reply: RefCell::new(None),
+        }
+    }
+
+    /// Starts keeping the reply to request `cid` for an after hook.
+    pub(crate) fn capture_reply(&self, cid: &str) {
+        *self.reply.borrow_mut() = Some(Box::new(ReplyCapture {
+            cid: cid.to_owned(),
+            reply: Reply::Pending,
+            sent: Rc::default(),
+        }));
+        self.capturing.set(true);
+    }
+
+    /// While the captured request has no reply yet: what is notified
+    /// when one comes.
+    pub(crate) fn reply_pending(&self) -> Option<Rc<LocalNotify>> {
+        let slot = self.reply.borrow();
+        let c = slot.as_ref()?;
+        (c.reply == Reply::Pending).then(|| c.sent.clone())
+    }
+
+    /// Stops keeping replies; what answered the request.
+    pub(crate) fn take_reply(&self) -> Reply {
+        self.capturing.set(false);
+        self.reply
+            .borrow_mut()
+            .take()
+            .map_or(Reply::Pending, |c| c.reply)
+    }
+
+    /// Keeps `reply` (made only now) if it is the first sent with the
+    /// captured request's `cid`.
+    #[cold]
+    fn keep_reply(&self, cid: &str, reply: impl FnOnce() -> Reply) {
+        let mut slot = self.reply.borrow_mut();
+        if let Some(c) = slot.as_mut()
+            && c.cid == cid
+        {
+            c.reply = reply();
+            self.capturing.set(false);
+            c.sent.notify();
+        }
+    }
+
+    /// Keeps a reply that came encoded (from another shard) for a request
+    /// with a `cid` (without one, a reply is not told from a push).
+    #[cold]
+    fn keep_frame(&self, bytes: &[u8]) {
+        let cid = match self.reply.borrow().as_ref() {
+            Some(c) if !c.cid.is_empty() => c.cid.clone(),
+            _ => return,
+        };
+        let Some(v) = self.wire.reply_json(bytes) else {
+            return;
+        };
+        if v.get("cid").and_then(|c| c.as_str()) == Some(cid.as_str()) {
+            self.keep_reply(&cid, || {
+                if v.get("error").is_some() {
+                    Reply::Failed
+                } else {
+                    Reply::Sent(v)
+                }
+            });
         }
     }
 
@@ -160,7 +251,12 @@ impl Session {
     /// Queues this session's encoding of a shared message.
     pub fn send_frames(&self, frames: &Frames) -> bool {
         match frames.frame(self.wire) {
-            Some(f) => self.send(f),
+            Some(f) => {
+                if self.capturing.get() {
+                    self.keep_frame(&f.bytes);
+                }
+                self.send(f)
+            }
             None => {
                 // Owners encode for every wire their members use, so this
                 // would be a bug; dropping one message beats a panic.
@@ -172,11 +268,26 @@ impl Session {
 
     /// Encodes and queues an envelope.
     pub fn send_envelope(&self, cid: &str, msg: &Outgoing) -> bool {
+        if self.capturing.get() {
+            self.keep_reply(cid, || match msg {
+                Outgoing::Error(_) => Reply::Failed,
+                m => serde_json::from_slice(&m.to_json(cid)).map_or(Reply::Pending, Reply::Sent),
+            });
+        }
         self.send(Frame::reliable(self.wire.encode(cid, msg)))
     }
 
     /// Queues the empty reply to request `cid`.
     pub fn send_empty_reply(&self, cid: &str) -> bool {
+        if self.capturing.get() {
+            self.keep_reply(cid, || {
+                let mut envelope = serde_json::Map::new();
+                if !cid.is_empty() {
+                    envelope.insert("cid".into(), cid.into());
+                }
+                Reply::Sent(serde_json::Value::Object(envelope))
+            });
+        }
         self.send(Frame::reliable(self.wire.empty_reply(cid)))
     }
 

@@ -45,6 +45,44 @@ impl Wire {
         }
     }
 
+    /// A server envelope this wire encoded (a WebSocket frame for the
+    /// JSON and protobuf wires), as Nakama's JSON: `{"cid": ..., "<name>":
+    /// {...}}`, `cid` left out when empty. `None` if it does not decode.
+    /// Only realtime after hooks use it, for a reply that reaches the
+    /// session from another shard.
+    pub fn reply_json(self, bytes: &[u8]) -> Option<serde_json::Value> {
+        let payload = |b: &'_ [u8]| -> Option<Vec<u8>> {
+            let (header, at) = kairos_net::ws::frame::FrameHeader::parse(b).ok()??;
+            let end = at.checked_add(usize::try_from(header.payload_len).ok()?)?;
+            b.get(at..end).map(<[u8]>::to_vec)
+        };
+        let json = |cid: &str, message: Option<Outgoing>| match message {
+            Some(m) => serde_json::from_slice(&m.to_json(cid)).ok(),
+            None => {
+                let mut envelope = serde_json::Map::new();
+                if !cid.is_empty() {
+                    envelope.insert("cid".into(), cid.into());
+                }
+                Some(serde_json::Value::Object(envelope))
+            }
+        };
+        match self {
+            Wire::Json => serde_json::from_slice(&payload(bytes)?).ok(),
+            Wire::Protobuf => {
+                let e = kairos_schema::proto::decode_server(&payload(bytes)?).ok()?;
+                let message = match &e.message {
+                    Some(m) => Some(kairos_schema::proto::to_outgoing(m)?),
+                    None => None,
+                };
+                json(&e.cid, message)
+            }
+            Wire::Flat => {
+                let e = kairos_schema::flat::decode_outgoing(bytes).ok()?;
+                json(&e.cid, e.message)
+            }
+        }
+    }
+
     /// The empty reply: an envelope carrying only `cid`.
     pub fn empty_reply(self, cid: &str) -> Bytes {
         match self {
@@ -182,5 +220,42 @@ mod tests {
         assert!(f.frame(Wire::Protobuf).is_none());
         assert!(both.contains(Wire::Flat) && !both.contains(Wire::Protobuf));
         assert!(WireSet::default().is_empty());
+    }
+
+    #[test]
+    fn replies_decode_back_to_nakamas_json_on_every_wire() {
+        use kairos_schema::rtapi::{ErrorCode, MatchOut, UserPresence};
+        let reply = Outgoing::Match(MatchOut {
+            match_id: "m.".into(),
+            size: 2,
+            self_: UserPresence {
+                user_id: "u".into(),
+                session_id: "s".into(),
+                username: "n".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        let json = |cid: &str, m: &Outgoing| -> serde_json::Value {
+            serde_json::from_slice(&m.to_json(cid)).unwrap()
+        };
+        let error = Outgoing::error(ErrorCode::BadInput, "no");
+        for wire in WIRES {
+            for msg in [&reply, &error, &Outgoing::Pong {}] {
+                for cid in ["7", ""] {
+                    assert_eq!(
+                        wire.reply_json(&wire.encode(cid, msg)),
+                        Some(json(cid, msg)),
+                        "{wire:?} {cid:?} {msg:?}"
+                    );
+                }
+            }
+            assert_eq!(
+                wire.reply_json(&wire.empty_reply("7")),
+                Some(serde_json::json!({ "cid": "7" })),
+                "{wire:?}"
+            );
+            assert_eq!(wire.reply_json(b"\x81"), None, "{wire:?}");
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `register_rpc`, `register_req_before/after`, `register_rt_before/after`,
 //! `register_matchmaker_matched`, `register_leaderboard_reset`,
-//! `register_tournament_end`, `register_tournament_reset` and `run_once`. A registration stores the
+//! `register_tournament_end`, `register_tournament_reset`, `register_shutdown`
+//! and `run_once`. A registration stores the
 //! function in its state's callbacks table; the startup state's table is
 //! what the registry learns, and each pool state finds its own copy there
 //! at call time.
@@ -52,6 +53,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         ("register_leaderboard_reset", "leaderboard_reset"),
         ("register_tournament_end", "tournament_end"),
         ("register_tournament_reset", "tournament_reset"),
+        ("register_shutdown", "shutdown"),
     ] {
         m.sync(name, move |lua, _, a| {
             let f = a.function(1)?;

@@ -11,11 +11,15 @@ mod groups;
 mod hooks;
 mod http;
 mod leaderboards;
+mod localcache;
 mod logger;
 mod matches;
+mod metrics;
 mod multi;
 mod notifications;
 mod parties;
+mod runtime;
+mod signing;
 mod storage;
 mod streams;
 mod tournaments;
@@ -59,6 +63,10 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     parties::add(&m)?;
     leaderboards::add(&m)?;
     tournaments::add(&m)?;
+    localcache::add(&m)?;
+    metrics::add(&m)?;
+    runtime::add(&m)?;
+    signing::add(&m)?;
     Ok(nk)
 }
 
