@@ -98,6 +98,9 @@ function M.match_terminate(context, dispatcher, tick, state, grace_seconds)
 end
 
 function M.match_signal(context, dispatcher, tick, state, data)
+  if data == "env" then
+    return state, nk.json_encode({ ctx = context.env, config = nk.get_config().runtime.env })
+  end
   if data == "overlaps" then
     enter()
     pause(context)
@@ -128,6 +131,11 @@ nk.register_rpc(function(context, payload)
   })
   return "ok"
 end, "lua.bank_deny")
+
+-- An RPC's context env.
+nk.register_rpc(function(context, payload)
+  return nk.json_encode(context.env)
+end, "lua.bank_env")
 
 -- Signals a bank match: its answer.
 nk.register_rpc(function(context, payload)

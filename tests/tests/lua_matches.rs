@@ -16,7 +16,17 @@ backend_tests!(match_callbacks_wait_on_the_server);
 
 fn start(backend: &Backend) -> TestServer {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lua");
-    TestServer::start_with(backend, &["--runtime.path", &dir.to_string_lossy()])
+    TestServer::start_with(
+        backend,
+        &[
+            "--runtime.path",
+            &dir.to_string_lossy(),
+            "--runtime.env",
+            "region=eu",
+            "--runtime.env",
+            "motto=a=b",
+        ],
+    )
 }
 
 fn rpc(http: &Http, id: &str, payload: &str) -> String {
@@ -149,6 +159,21 @@ fn match_callbacks_wait_on_the_server(backend: &Backend) {
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
+    // A match's context carries runtime.env, and get_config lists it.
+    let env = rpc(
+        &http,
+        "lua.bank_signal",
+        &json!({ "match_id": id, "data": "env" }).to_string(),
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&env).unwrap(),
+        json!({ "ctx": { "region": "eu", "motto": "a=b" }, "config": ["motto=a=b", "region=eu"] })
+    );
+    let env = rpc(&http, "lua.bank_env", "");
+    assert_eq!(
+        serde_json::from_str::<Value>(&env).unwrap(),
+        json!({ "region": "eu", "motto": "a=b" })
+    );
     // The first match_loop got tick 0, as in Nakama.
     assert_eq!(counts, "first:0 overlaps:0 joins:7 leaves:6");
 

@@ -214,6 +214,12 @@ pub struct RuntimeConfig {
     /// Most Lua states a shard holds at once: Lua calls in flight on one
     /// shard beyond it wait for a state (Nakama: for the whole node).
     pub lua_max_count: usize,
+    /// Nakama's `runtime.env`: `key=value` entries game code reads as its
+    /// context's `env` (the value may hold `=`; a key given twice keeps
+    /// its last value). A flag may be given once per entry; an empty one
+    /// clears the entries before it.
+    #[serde(deserialize_with = "string_list")]
+    pub env: Vec<String>,
 }
 
 impl Default for RuntimeConfig {
@@ -223,11 +229,26 @@ impl Default for RuntimeConfig {
             path: String::new(),
             lua_min_count: 16,
             lua_max_count: 48,
+            env: Vec::new(),
         }
     }
 }
 
 impl RuntimeConfig {
+    /// `runtime.env` as a map, as game code sees it.
+    pub fn environment(&self) -> std::collections::BTreeMap<&str, &str> {
+        self.env.iter().filter_map(|e| e.split_once('=')).collect()
+    }
+
+    /// `runtime.env` as Nakama's `get_config` lists it: `key=value`, one
+    /// per key, sorted.
+    pub fn env_entries(&self) -> Vec<String> {
+        self.environment()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+
     /// `runtime.path`, or `<data_dir>/modules` when it is empty.
     pub fn modules_dir(&self, data_dir: &str) -> String {
         if self.path.is_empty() {
@@ -414,7 +435,22 @@ impl ConfigBuilder {
         if parts.iter().any(|p| p.is_empty()) {
             return Err(ConfigError(format!("--{key}: not a configuration key")));
         }
-        let value = scalar(raw);
+        let mut value = scalar(raw);
+        if key == "runtime.env" {
+            // Repeatable: each flag adds an entry (a value may hold commas).
+            let mut list = match self.tree.get("runtime").and_then(|r| r.get("env")) {
+                Some(Value::Array(items)) => items.clone(),
+                Some(Value::String(s)) if !s.is_empty() => vec![Value::String(s.clone())],
+                _ => Vec::new(),
+            };
+            // An empty value (the flag form of no entries) clears them.
+            if raw.is_empty() {
+                list.clear();
+            } else {
+                list.push(Value::String(raw.to_string()));
+            }
+            value = Value::Array(list);
+        }
         let mut node = &mut self.tree;
         for part in &parts[..parts.len() - 1] {
             let entry = node
@@ -593,6 +629,15 @@ impl Config {
                 "runtime.lua_max_count",
                 "must be at least 1 and at least runtime.lua_min_count",
             );
+        }
+        // Nakama refuses to start on an entry without `=`.
+        if let Some(bad) = self.runtime.env.iter().find(|e| !e.contains('=')) {
+            return Err(ConfigError(format!(
+                "configuration key `runtime.env`: {bad:?} is not a key=value entry"
+            )));
+        }
+        if self.runtime.env.len() > 1000 {
+            return err("runtime.env", "at most 1000 entries");
         }
         let name_ok = |s: &str| {
             s.chars()
@@ -923,6 +968,36 @@ leaderboard:
         b.set("socket.prot", "1").unwrap();
         let e = b.build().unwrap_err().to_string();
         assert!(e.contains("prot"), "{e}");
+    }
+
+    #[test]
+    fn runtime_env_from_a_file_and_repeated_flags() {
+        let mut b = ConfigBuilder::new();
+        b.yaml(
+            "runtime:\n  env:\n    - \"a=1\"\n    - \"url=http://x/?q=1,2\"\n",
+            "file",
+        )
+        .unwrap();
+        let c = b.build().unwrap();
+        assert_eq!(c.runtime.environment().get("url"), Some(&"http://x/?q=1,2"));
+        // Each flag adds an entry; a key given again keeps its last value.
+        b.set("runtime.env", "b=two=2").unwrap();
+        b.set("runtime.env", "a=3").unwrap();
+        let c = b.build().unwrap();
+        let env = c.runtime.environment();
+        assert_eq!(
+            (env["a"], env["b"], env.len()),
+            ("3", "two=2", 3),
+            "{env:?}"
+        );
+        assert_eq!(
+            c.runtime.env_entries(),
+            vec!["a=3", "b=two=2", "url=http://x/?q=1,2"]
+        );
+        // An entry without `=` stops the start, as in Nakama.
+        b.set("runtime.env", "oops").unwrap();
+        let e = b.build().unwrap_err().to_string();
+        assert!(e.contains("runtime.env") && e.contains("oops"), "{e}");
     }
 
     #[test]

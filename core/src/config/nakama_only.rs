@@ -65,7 +65,6 @@ const KEYS: &[(&str, &str, Policy)] = &[
     ("database.conn_max_lifetime_ms", "3600000", Inert),
     ("database.max_idle_conns", "100", Inert),
     ("database.dns_scan_interval_sec", "60", Inert),
-    ("runtime.env", "", Inert),
     ("runtime.min_count", "0", Inert),
     ("runtime.max_count", "0", Inert),
     ("runtime.call_stack_size", "0", Inert),

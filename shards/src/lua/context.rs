@@ -10,7 +10,7 @@ use crate::modules::Context;
 /// `"matchmaker"`, `"run_once"`).
 pub fn table(lua: &Lua, ctx: &Context, mode: &str) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    t.raw_set("env", lua.create_table()?)?;
+    t.raw_set("env", super::nk::env_table(lua, ctx.nk.config())?)?;
     t.raw_set("execution_mode", mode)?;
     t.raw_set("node", ctx.nk.node())?;
     t.raw_set("version", env!("CARGO_PKG_VERSION"))?;

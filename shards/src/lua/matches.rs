@@ -195,8 +195,11 @@ impl LuaMatch {
             }
         };
         let ctx = vm.lua.create_table().map_err(err)?;
-        ctx.raw_set("env", vm.lua.create_table().map_err(err)?)
-            .map_err(err)?;
+        ctx.raw_set(
+            "env",
+            super::nk::env_table(&vm.lua, &program.node.config).map_err(err)?,
+        )
+        .map_err(err)?;
         ctx.raw_set("execution_mode", "match").map_err(err)?;
         ctx.raw_set("node", mctx.node.as_str()).map_err(err)?;
         ctx.raw_set("match_id", mctx.match_id.as_str())

@@ -43,6 +43,17 @@ impl Nk {
         self.shard.id
     }
 
+    /// The node's configuration.
+    pub fn config(&self) -> &kairos_core::config::Config {
+        self.shard.config()
+    }
+
+    /// Nakama's `runtime.env`, by key: what game code's context carries
+    /// as its `env`.
+    pub fn env(&self) -> std::collections::BTreeMap<&str, &str> {
+        self.shard.config().runtime.environment()
+    }
+
     /// A user's account, with its devices and email.
     pub async fn account_get_id(&self, user_id: Uuid) -> ApiResult<Account> {
         self.shard

@@ -19,6 +19,7 @@ mod multi;
 mod notifications;
 mod parties;
 mod runtime;
+pub use runtime::env_table;
 mod signing;
 mod storage;
 mod streams;

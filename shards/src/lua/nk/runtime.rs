@@ -17,7 +17,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         // Nakama's: the context of a `run_once` call, whatever the caller.
         let config = &current.program.node.config;
         let t = lua.create_table()?;
-        t.raw_set("env", lua.create_table()?)?;
+        t.raw_set("env", env_table(lua, config)?)?;
         t.raw_set("execution_mode", "run_once")?;
         t.raw_set("node", config.name.as_str())?;
         t.raw_set("version", env!("CARGO_PKG_VERSION"))?;
@@ -110,8 +110,21 @@ fn config_table(lua: &Lua, c: &Config) -> mlua::Result<Table> {
     socket.raw_set("protocol", "tcp")?;
     t.raw_set("socket", socket)?;
     let runtime = lua.create_table()?;
-    runtime.raw_set("env", lua.create_table()?)?;
+    let env = lua.create_table()?;
+    for (i, e) in c.runtime.env_entries().into_iter().enumerate() {
+        env.raw_set(i + 1, e)?;
+    }
+    runtime.raw_set("env", env)?;
     t.raw_set("runtime", runtime)?;
+    Ok(t)
+}
+
+/// A context's `env`: `runtime.env` as a table of strings by key.
+pub fn env_table(lua: &Lua, config: &Config) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for (k, v) in config.runtime.environment() {
+        t.raw_set(k, v)?;
+    }
     Ok(t)
 }
 
