@@ -4,7 +4,9 @@
 //! and a signal answered from storage, on both backends. Messages sent
 //! back to back are credited one after another, in order, and players
 //! joining and leaving meanwhile wait their turn: the match runs one
-//! callback at a time even while one waits on the store.
+//! callback at a time even while one waits on the store. Also
+//! `nk.storage_write_retry` (`tests/lua/storage_retry.lua`) retrying a
+//! write another overtook.
 
 use std::path::PathBuf;
 
@@ -12,7 +14,10 @@ use base64::Engine;
 use kairos_tests::{Backend, Http, TestServer, Ws, backend_tests, unique};
 use serde_json::{Value, json};
 
-backend_tests!(match_callbacks_wait_on_the_server);
+backend_tests!(
+    match_callbacks_wait_on_the_server,
+    storage_write_retry_rereads_after_a_conflict
+);
 
 fn start(backend: &Backend) -> TestServer {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lua");
@@ -193,4 +198,40 @@ fn match_callbacks_wait_on_the_server(backend: &Backend) {
     let value: Value =
         serde_json::from_str(listed["objects"][0]["value"].as_str().expect("left object")).unwrap();
     assert_eq!(value, json!({ "credited": 160 }), "{listed}");
+}
+
+/// `nk.storage_write_retry` (`tests/lua/storage_retry.lua`): a write
+/// whose version another write overtook is read and computed again.
+fn storage_write_retry_rereads_after_a_conflict(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let call = |body: Value| -> Value {
+        serde_json::from_str(&rpc(&http, "lua.retry_add", &body.to_string())).unwrap()
+    };
+    let key = unique("retry-");
+    // No conflict: one call of the function, the object created.
+    let v = call(json!({ "key": key, "retries": 3 }));
+    assert_eq!(v, json!({ "calls": 1, "acks": 1, "n": 1 }));
+    // The function's first call is overtaken by a write of its own: the
+    // second call sees it (1 + 100) and adds 1.
+    let v = call(json!({ "key": key, "retries": 3, "meddle": true }));
+    assert_eq!(v, json!({ "calls": 2, "acks": 1, "n": 102 }));
+    // With no retries left, the conflict is the error.
+    let v = call(json!({ "key": key, "retries": 0, "meddle": true }));
+    assert_eq!(v["calls"], 1, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains(
+            "failed to write storage objects with retry: Storage write rejected - version check failed."
+        ),
+        "{v}"
+    );
+    // Nakama's argument checks.
+    let v = call(json!({ "key": key, "retries": 11 }));
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("max retries must be a value between 0 and 10"),
+        "{v}"
+    );
 }

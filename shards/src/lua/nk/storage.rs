@@ -1,13 +1,15 @@
-//! `storage_read`, `storage_write`, `storage_list` and `storage_delete`:
-//! game code reads and writes every object (Nakama's Lua has no caller
-//! checks but `storage_list`'s optional caller).
+//! `storage_read`, `storage_write`, `storage_list`, `storage_delete` and
+//! `storage_write_retry`: game code reads and writes every object
+//! (Nakama's Lua has no caller checks but `storage_list`'s optional
+//! caller).
 
-use kairos_core::storage::{StorageId, StorageObject, StorageWrite};
+use kairos_core::storage::{StorageAck, StorageId, StorageObject, StorageWrite, version_rejected};
 use mlua::{Lua, Table, Value as LuaValue};
 use uuid::Uuid;
 
 use super::{Args, Module, field_string, server_error};
 use crate::lua::convert;
+use crate::lua::state::message;
 
 pub fn add(m: &Module) -> mlua::Result<()> {
     m.async_fn("storage_read", |lua, current, a| async move {
@@ -33,16 +35,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .storage_write(writes)
             .await
             .map_err(|e| server_error("failed to write storage objects", e))?;
-        let out = lua.create_table()?;
-        for (i, ack) in acks.iter().enumerate() {
-            let t = lua.create_table()?;
-            t.raw_set("collection", ack.collection.as_str())?;
-            t.raw_set("key", ack.key.as_str())?;
-            t.raw_set("user_id", owner_text(ack.user_id))?;
-            t.raw_set("version", ack.version.as_str())?;
-            out.raw_set(i + 1, t)?;
-        }
-        Ok(out)
+        acks_table(&lua, &acks)
     })?;
     m.async_fn("storage_list", |lua, current, a| async move {
         let user = a.opt_string(1, "")?;
@@ -79,6 +72,67 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         };
         Ok((t, next))
     })?;
+    m.async_fn("storage_write_retry", |lua, current, a| async move {
+        let keys = a.table(1)?;
+        let update = a.function(2)?;
+        let max_retries = a.int(3)?;
+        if !(0..=MAX_RETRIES).contains(&max_retries) {
+            return Err(a.error(3, "max retries must be a value between 0 and 10"));
+        }
+        let mut ids = Vec::new();
+        for v in keys.sequence_values::<LuaValue>() {
+            let LuaValue::Table(t) = v? else {
+                return Err(a.error(1, "expects a valid set of keys"));
+            };
+            ids.push(id_of(&a, 1, &t, false)?);
+        }
+        if ids.is_empty() {
+            return lua.create_table();
+        }
+        let nk = current.nk("storage_write_retry")?;
+        let failed = |why: String| {
+            mlua::Error::RuntimeError(format!("failed to write storage objects with retry: {why}"))
+        };
+        let mut attempt = 0;
+        loop {
+            let objects = nk
+                .storage_read(ids.clone())
+                .await
+                .map_err(|e| failed(e.message.into_owned()))?;
+            let table = objects_table(&lua, &objects)?;
+            let out = update
+                .call_async::<LuaValue>(table)
+                .await
+                .map_err(|e| failed(format!("update function error: {}", message(&e))))?;
+            let LuaValue::Table(out) = out else {
+                return Err(failed(
+                    "update function error: expects to return a valid table".into(),
+                ));
+            };
+            let mut writes = Vec::new();
+            for v in out.sequence_values::<LuaValue>() {
+                let LuaValue::Table(t) = v? else {
+                    return Err(a.error(1, "expects a valid set of data"));
+                };
+                writes.push(write_of(&a, 1, &t)?);
+            }
+            if writes.is_empty() {
+                return lua.create_table();
+            }
+            match nk.storage_write(writes).await {
+                Ok(acks) => return acks_table(&lua, &acks),
+                // Another writer changed an object read: read again and
+                // ask the function again, after Nakama's backoff (2, 4,
+                // 8... ms, at most 20, plus up to 10 ms at random).
+                Err(e) if e == version_rejected() && attempt < max_retries => {
+                    let backoff = (2u64 << attempt).min(20) + rand::random_range(0..10);
+                    nk.sleep(std::time::Duration::from_millis(backoff)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(failed(e.message.into_owned())),
+            }
+        }
+    })?;
     m.async_fn("storage_delete", |_, current, a| async move {
         let ids = ids(&a, true)?;
         let nk = current.nk("storage_delete")?;
@@ -87,6 +141,22 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .map_err(|e| server_error("failed to remove storage", e))
     })?;
     Ok(())
+}
+
+/// Most retries `storage_write_retry` takes (Nakama's bound).
+const MAX_RETRIES: i64 = 10;
+
+fn acks_table(lua: &Lua, acks: &[StorageAck]) -> mlua::Result<Table> {
+    let out = lua.create_table()?;
+    for (i, ack) in acks.iter().enumerate() {
+        let t = lua.create_table()?;
+        t.raw_set("collection", ack.collection.as_str())?;
+        t.raw_set("key", ack.key.as_str())?;
+        t.raw_set("user_id", owner_text(ack.user_id))?;
+        t.raw_set("version", ack.version.as_str())?;
+        out.raw_set(i + 1, t)?;
+    }
+    Ok(out)
 }
 
 fn owner_text(u: Uuid) -> String {
