@@ -16,6 +16,7 @@
 //! that call with an internal error, never the shard ([`guard`]).
 
 mod builder;
+mod channels;
 mod context;
 pub mod examples;
 mod friends;
@@ -35,10 +36,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use builder::ServerBuilder;
+pub use channels::{ChannelMessageAck, MAX_CHANNEL_LIST};
 pub use context::{CallMode, Context};
 pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt};
 pub use http_request::{HttpError, HttpRequest, HttpResponse};
 pub use kairos_core::account::AccountUpdate;
+pub use kairos_core::channel::{ChannelMessage, HistoryPage};
 pub use kairos_core::error::{ApiError as Error, Code};
 pub use kairos_core::group::{
     Group, GroupFilter, GroupMember, GroupUpdate, NewGroup, UserGroup, state as group_state,
@@ -57,7 +60,7 @@ pub use matches::{
     MatchPresence,
 };
 pub use matchmaker::{MatchedResult, MatchmakerEntry, MatchmakerMatchedFn};
-pub use nk::Nk;
+pub use nk::{MAX_NOTIFICATION_UPDATES, Nk};
 pub use rpc::{RpcFn, RpcFuture, RpcResult};
 pub use streams::{Stream, StreamPresence};
 pub use tournaments::TournamentHookFn;

@@ -3,6 +3,7 @@
 //! (`bad argument #1 to json_decode (expects JSON string)`); what reaches
 //! the server is awaited on the call's [`Nk`](crate::modules::Nk).
 
+mod channels;
 mod codec;
 mod crypto;
 mod friends;
@@ -55,6 +56,7 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     matches::add(&m)?;
     leaderboards::add(&m)?;
     tournaments::add(&m)?;
+    channels::add(&m)?;
     Ok(nk)
 }
 

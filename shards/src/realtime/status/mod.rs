@@ -18,6 +18,8 @@ pub use session::{follow, on_close, track, unfollow, update};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use futures_channel::oneshot;
+use kairos_core::error::{ApiError, ApiResult};
 use kairos_schema::rtapi::UserPresence;
 use uuid::Uuid;
 
@@ -45,15 +47,30 @@ pub enum Msg {
     },
     /// To the status owner of `users`: stop sending `follower` their events.
     Unfollow { users: Vec<Uuid>, follower: Uuid },
+    /// To every shard, from game code: the shard holding session
+    /// `session_id` makes it follow (or unfollow) `users`, and answers
+    /// `Some` with the outcome; the others answer `None`.
+    ForSession(ForSession),
+}
+
+/// Game code's `status_follow` or `status_unfollow` of a session on any
+/// shard.
+#[derive(Debug)]
+pub struct ForSession {
+    pub session_id: Uuid,
+    pub users: Vec<Uuid>,
+    pub follow: bool,
+    pub reply: oneshot::Sender<Option<ApiResult<()>>>,
 }
 
 /// To the status owner of `users`: add `follower` to each, and send back
-/// their presences as part `request` of the answer.
+/// their presences as part `request` of the answer (none for game code's
+/// follow, which the session is not answered for).
 #[derive(Debug)]
 pub struct Follow {
     pub users: Vec<Uuid>,
     pub follower: Follower,
-    pub request: u64,
+    pub request: Option<u64>,
 }
 
 /// A session following users' status: where its events go.
@@ -99,7 +116,58 @@ pub fn on_msg(shard: &Shard, msg: Msg) {
         Msg::Follow(follow) => owner::on_follow(shard, follow),
         Msg::Part { request, presences } => session::on_part(shard, request, presences),
         Msg::Unfollow { users, follower } => owner::on_unfollow(shard, users, follower),
+        Msg::ForSession(m) => {
+            let _ = m
+                .reply
+                .send(session::for_session(shard, m.session_id, m.users, m.follow));
+        }
     }
+}
+
+/// Most users one game code follow or unfollow names.
+pub const MAX_SERVER_FOLLOW: usize = 1000;
+
+/// Game code's `status_follow` (`follow`) or `status_unfollow` of session
+/// `session_id`, open on any shard: the session follows (or stops
+/// following) `users` as if it had asked, with the same bound
+/// (`kairos.session.max_streams`), but is sent no `status` answer, as in
+/// Nakama; from then on it receives the followed users'
+/// `status_presence_event`s. A session that is not open is no error, as
+/// in Nakama.
+pub async fn for_session(
+    shard: &Shard,
+    session_id: Uuid,
+    users: Vec<Uuid>,
+    follow: bool,
+) -> ApiResult<()> {
+    if users.len() > MAX_SERVER_FOLLOW {
+        return Err(ApiError::invalid(format!(
+            "expects at most {MAX_SERVER_FOLLOW} user IDs"
+        )));
+    }
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut answers = Vec::new();
+    for dest in 0..shard.port.shards() {
+        let (reply, answer) = oneshot::channel();
+        shard.send_to(
+            dest,
+            Msg::ForSession(ForSession {
+                session_id,
+                users: users.clone(),
+                follow,
+                reply,
+            }),
+        );
+        answers.push(answer);
+    }
+    for answer in answers {
+        if let Ok(Some(outcome)) = answer.await {
+            return outcome;
+        }
+    }
+    Ok(())
 }
 
 /// The shard that keeps `user`'s status.

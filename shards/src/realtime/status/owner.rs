@@ -95,7 +95,9 @@ pub(super) fn on_follow(shard: &Shard, msg: Follow) {
             presences.extend(entry.presences.iter().map(Presence::to_wire));
         }
     }
-    shard.send_to(follower.shard, Msg::Part { request, presences });
+    if let Some(request) = request {
+        shard.send_to(follower.shard, Msg::Part { request, presences });
+    }
 }
 
 pub(super) fn on_unfollow(shard: &Shard, users: Vec<Uuid>, follower: Uuid) {

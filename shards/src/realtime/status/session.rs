@@ -1,6 +1,7 @@
 //! Status's session side: runs on the shard of the session that asked,
 //! forwards to each user's status owner, and gathers follow answers.
 
+use kairos_core::error::{ApiError, ApiResult};
 use kairos_schema::rtapi::{
     ErrorCode, Outgoing, StatusFollow, StatusOut, StatusUnfollow, UserPresence,
 };
@@ -91,8 +92,14 @@ pub async fn follow(shard: &Shard, session: &Session, cid: &str, m: StatusFollow
     true
 }
 
-/// Follows users by id, once usernames are resolved.
-fn follow_ids(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>) {
+/// Adds `users` to the session's follows, each user once, and groups
+/// them by status owner; refused, following nobody, when they would take
+/// the session past `kairos.session.max_streams`.
+fn add_follows(
+    shard: &Shard,
+    session: &Session,
+    mut users: Vec<Uuid>,
+) -> Result<Vec<(usize, Vec<Uuid>)>, String> {
     users.sort_unstable();
     users.dedup();
     let max = shard.config().kairos.session.max_streams;
@@ -102,16 +109,9 @@ fn follow_ids(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>)
     };
     if session.stream_count() + new > max {
         // Each followed user is a status stream: nothing is followed.
-        session.send_envelope(
-            cid,
-            &Outgoing::error(
-                ErrorCode::BadInput,
-                format!(
-                    "Following {new} more users would take this session past {max} streams, the most it may join (kairos.session.max_streams)."
-                ),
-            ),
-        );
-        return;
+        return Err(format!(
+            "Following {new} more users would take this session past {max} streams, the most it may join (kairos.session.max_streams)."
+        ));
     }
     {
         let mut follows = session.follows.borrow_mut();
@@ -121,7 +121,60 @@ fn follow_ids(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>)
             }
         }
     }
-    let by_owner = group::by_shard(users.into_iter().map(|u| (owner_of(shard, u), u)));
+    Ok(group::by_shard(
+        users.into_iter().map(|u| (owner_of(shard, u), u)),
+    ))
+}
+
+/// Game code's follow or unfollow, on the shard of session `session_id`
+/// if it is open here (`None` otherwise): as the session's own request,
+/// without an answer to it.
+pub(super) fn for_session(
+    shard: &Shard,
+    session_id: Uuid,
+    users: Vec<Uuid>,
+    follow: bool,
+) -> Option<ApiResult<()>> {
+    let session = shard.sessions.borrow().get(&session_id).cloned()?;
+    if session.is_closing() {
+        return Some(Ok(()));
+    }
+    if !follow {
+        session.follows.borrow_mut().retain(|u| !users.contains(u));
+        unfollow_users(shard, session.id, users);
+        return Some(Ok(()));
+    }
+    let by_owner = match add_follows(shard, &session, users) {
+        Ok(by_owner) => by_owner,
+        Err(message) => return Some(Err(ApiError::invalid(message))),
+    };
+    let follower = Follower {
+        session: session.id,
+        shard: shard.id,
+        wire: session.wire,
+    };
+    for (owner, users) in by_owner {
+        shard.send_to(
+            owner,
+            Msg::Follow(Follow {
+                users,
+                follower,
+                request: None,
+            }),
+        );
+    }
+    Some(Ok(()))
+}
+
+/// Follows users by id, once usernames are resolved.
+fn follow_ids(shard: &Shard, session: &Session, cid: &str, users: Vec<Uuid>) {
+    let by_owner = match add_follows(shard, session, users) {
+        Ok(by_owner) => by_owner,
+        Err(message) => {
+            session.send_envelope(cid, &Outgoing::error(ErrorCode::BadInput, message));
+            return;
+        }
+    };
     if by_owner.is_empty() {
         session.send_envelope(cid, &Outgoing::Status(StatusOut::default()));
         return;
@@ -148,7 +201,7 @@ fn follow_ids(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>)
             Msg::Follow(Follow {
                 users,
                 follower,
-                request,
+                request: Some(request),
             }),
         );
     }
