@@ -45,11 +45,17 @@ pub enum Msg {
         request: u64,
         presences: Vec<UserPresence>,
     },
-    /// To the status owner of `users`: stop sending `follower` their events.
-    Unfollow { users: Vec<Uuid>, follower: Uuid },
+    /// To the status owner of `users`: stop sending `follower` their
+    /// events (then answer `done`, for game code's unfollow).
+    Unfollow {
+        users: Vec<Uuid>,
+        follower: Uuid,
+        done: Option<oneshot::Sender<()>>,
+    },
     /// To every shard, from game code: the shard holding session
     /// `session_id` makes it follow (or unfollow) `users`, and answers
-    /// `Some` with the outcome; the others answer `None`.
+    /// `Some` with the outcome (the owners' answers to wait for); the
+    /// others answer `None`.
     ForSession(ForSession),
 }
 
@@ -60,17 +66,26 @@ pub struct ForSession {
     pub session_id: Uuid,
     pub users: Vec<Uuid>,
     pub follow: bool,
-    pub reply: oneshot::Sender<Option<ApiResult<()>>>,
+    pub reply: oneshot::Sender<Option<ApiResult<Vec<oneshot::Receiver<()>>>>>,
 }
 
-/// To the status owner of `users`: add `follower` to each, and send back
-/// their presences as part `request` of the answer (none for game code's
-/// follow, which the session is not answered for).
+/// To the status owner of `users`: add `follower` to each, and answer.
 #[derive(Debug)]
 pub struct Follow {
     pub users: Vec<Uuid>,
     pub follower: Follower,
-    pub request: Option<u64>,
+    pub answer: Answer,
+}
+
+/// Who a follow's owner answers.
+#[derive(Debug)]
+pub enum Answer {
+    /// The session's own `status_follow`: the followed users' presences,
+    /// as part `request` of its `status` answer.
+    Session(u64),
+    /// Game code's follow: that the owner has the follower; the session
+    /// is sent nothing.
+    Server(oneshot::Sender<()>),
 }
 
 /// A session following users' status: where its events go.
@@ -115,7 +130,16 @@ pub fn on_msg(shard: &Shard, msg: Msg) {
         Msg::Untrack { user, session_id } => owner::on_untrack(shard, user, session_id),
         Msg::Follow(follow) => owner::on_follow(shard, follow),
         Msg::Part { request, presences } => session::on_part(shard, request, presences),
-        Msg::Unfollow { users, follower } => owner::on_unfollow(shard, users, follower),
+        Msg::Unfollow {
+            users,
+            follower,
+            done,
+        } => {
+            owner::on_unfollow(shard, users, follower);
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
+        }
         Msg::ForSession(m) => {
             let _ = m
                 .reply
@@ -131,9 +155,9 @@ pub const MAX_SERVER_FOLLOW: usize = 1000;
 /// `session_id`, open on any shard: the session follows (or stops
 /// following) `users` as if it had asked, with the same bound
 /// (`kairos.session.max_streams`), but is sent no `status` answer, as in
-/// Nakama; from then on it receives the followed users'
-/// `status_presence_event`s. A session that is not open is no error, as
-/// in Nakama.
+/// Nakama. Returns once every owner of those users' status has the
+/// change, so the session hears of every status change made after.
+/// A session that is not open is no error, as in Nakama.
 pub async fn for_session(
     shard: &Shard,
     session_id: Uuid,
@@ -164,7 +188,11 @@ pub async fn for_session(
     }
     for answer in answers {
         if let Ok(Some(outcome)) = answer.await {
-            return outcome;
+            for owner in outcome? {
+                // An owner that is stopping drops it: nothing to wait for.
+                let _ = owner.await;
+            }
+            return Ok(());
         }
     }
     Ok(())
