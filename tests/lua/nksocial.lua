@@ -197,3 +197,41 @@ nk.register_rpc(function(context, payload)
     no_id = refusal(nk.tournament_add_attempt, "", me, 1),
   })
 end, "nksocial.tournament_attempts")
+
+-- The calling socket joins a game stream; envelopes given as tables
+-- reach it.
+nk.register_rpc(function(context, payload)
+  local p = nk.json_decode(payload)
+  local stream = { mode = 121, label = p.label }
+  nk.stream_user_join(context.user_id, context.session_id, stream)
+  nk.stream_send_raw(stream, {
+    channel_message = {
+      channel_id = "2...raw",
+      message_id = p.message_id,
+      code = 0,
+      sender_id = context.user_id,
+      content = "{\"raw\":true}",
+      persistent = false,
+      room_name = "raw",
+    },
+  })
+  nk.stream_send_raw(stream, {
+    notifications = { notifications = { { id = p.message_id, subject = "raw", content = "{}", code = 101 } } },
+  }, { { session_id = context.session_id } }, false)
+  -- To other sessions only: nothing reaches the caller.
+  nk.stream_send_raw(stream, { stream_data = { data = "not for me" } }, { { session_id = nk.uuid_v4() } })
+  nk.stream_send_raw(stream, { stream_data = { stream = { mode = 121, label = p.label }, data = "last" } })
+  local many = {}
+  for i = 1, 1001 do
+    many[i] = { session_id = nk.uuid_v4() }
+  end
+  return nk.json_encode({
+    unknown = refusal(nk.stream_send_raw, stream, { nope = {} }),
+    client_message = refusal(nk.stream_send_raw, stream, { channel_join = { target = "x" } }),
+    empty = refusal(nk.stream_send_raw, stream, {}),
+    bad_field = refusal(nk.stream_send_raw, stream, { stream_data = { data = { 1 } } }),
+    reserved = refusal(nk.stream_send_raw, { mode = 2, label = "x" }, { stream_data = {} }),
+    too_many = refusal(nk.stream_send_raw, stream, { stream_data = {} }, many),
+    no_table = refusal(nk.stream_send_raw, stream, "x"),
+  })
+end, "nksocial.stream_raw")

@@ -14,8 +14,8 @@
 //! REST and the socket; and (tests/lua/nksocial.lua) chat messages sent,
 //! updated and removed by game code, reaching a socket in the room and
 //! the REST history, a socket made to follow status, friends of friends,
-//! friend metadata and status, random groups, notification updates and
-//! tournament attempts.
+//! friend metadata and status, random groups, notification updates,
+//! tournament attempts, and envelopes sent raw to a stream.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -37,7 +37,8 @@ backend_tests!(
     stream_presences_from_lua,
     chat_from_lua,
     status_follow_from_lua,
-    friends_groups_notifications_and_attempts_from_lua
+    friends_groups_notifications_and_attempts_from_lua,
+    stream_send_raw_from_lua
 );
 
 /// This package's test modules.
@@ -1573,11 +1574,7 @@ fn stream_presences_from_lua(backend: &Backend) {
 
 /// An RPC over a socket; the JSON it returned.
 fn ws_rpc(ws: &mut Ws, cid: &str, id: &str, body: Value) -> Value {
-    let r = ws.request(
-        cid,
-        "rpc",
-        json!({ "id": id, "payload": body.to_string() }),
-    );
+    let r = ws.request(cid, "rpc", json!({ "id": id, "payload": body.to_string() }));
     let text = r["rpc"]["payload"]
         .as_str()
         .unwrap_or_else(|| panic!("rpc failed: {r}"));
@@ -1619,7 +1616,11 @@ fn chat_from_lua(backend: &Backend) {
     let sys_id = v["sys"]["messageId"].as_str().unwrap().to_string();
     let mine_id = v["mine"]["messageId"].as_str().unwrap().to_string();
     assert_eq!(
-        (&v["sys"]["channelId"], &v["sys"]["code"], &v["sys"]["persistent"]),
+        (
+            &v["sys"]["channelId"],
+            &v["sys"]["code"],
+            &v["sys"]["persistent"]
+        ),
         (&json!(channel), &json!(0), &json!(true)),
         "{v}"
     );
@@ -1629,7 +1630,11 @@ fn chat_from_lua(backend: &Backend) {
         (&v["upd"]["code"], &v["upd"]["messageId"]),
         (&json!(1), &json!(mine_id))
     );
-    assert_eq!(v["eph"]["persistent"], json!(false), "persist defaults to false");
+    assert_eq!(
+        v["eph"]["persistent"],
+        json!(false),
+        "persist defaults to false"
+    );
     assert_eq!(v["rem"]["code"], json!(2));
     // History paged forward one at a time, then backward.
     assert_eq!(v["page1"][0]["messageId"], json!(sys_id), "{v}");
@@ -1721,7 +1726,14 @@ fn chat_from_lua(backend: &Backend) {
     let codes: Vec<&Value> = got.iter().map(|m| &m["code"]).collect();
     assert_eq!(
         codes,
-        [&json!(0), &json!(0), &json!(1), &json!(0), &json!(0), &json!(2)],
+        [
+            &json!(0),
+            &json!(0),
+            &json!(1),
+            &json!(0),
+            &json!(0),
+            &json!(2)
+        ],
         "{got:?}"
     );
     assert_eq!(got[0]["message_id"], json!(sys_id));
@@ -1926,7 +1938,12 @@ fn friends_groups_notifications_and_attempts_from_lua(backend: &Backend) {
         json!("bad argument #1 to groups_get_random (count must be 0-1000)")
     );
 
-    let v = payload(&call(&http, "nksocial.notifications_update", Some(&auth), ""));
+    let v = payload(&call(
+        &http,
+        "nksocial.notifications_update",
+        Some(&auth),
+        "",
+    ));
     assert_eq!(
         (&v["subject"], &v["content"], &v["sender"], &v["still"]),
         (
@@ -1988,7 +2005,12 @@ fn friends_groups_notifications_and_attempts_from_lua(backend: &Backend) {
         "{v}"
     );
     assert_eq!(
-        (&v["score"], &v["num_score"], &v["max_num_score"], &v["lowered"]),
+        (
+            &v["score"],
+            &v["num_score"],
+            &v["max_num_score"],
+            &v["lowered"]
+        ),
         (&json!(2), &json!(2), &json!(3), &json!(0)),
         "{v}"
     );
@@ -2012,4 +2034,89 @@ fn friends_groups_notifications_and_attempts_from_lua(backend: &Backend) {
     ] {
         assert_eq!(v[key], json!(text), "{key}");
     }
+}
+
+fn stream_send_raw_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let label = unique("lua-raw-");
+    let message_id = "3f1c9a52-9d3e-4c55-8f1e-2b7d6f0a1c11";
+    let v = ws_rpc(
+        &mut ws,
+        "1",
+        "nksocial.stream_raw",
+        json!({ "label": label, "message_id": message_id }),
+    );
+    for (key, text) in [
+        (
+            "unknown",
+            "bad argument #2 to stream_send_raw (not a valid envelope: `nope` is not a message the server sends)",
+        ),
+        (
+            "client_message",
+            "bad argument #2 to stream_send_raw (not a valid envelope: `channel_join` is not a message the server sends)",
+        ),
+        (
+            "empty",
+            "bad argument #2 to stream_send_raw (not a valid envelope: no message)",
+        ),
+        (
+            "bad_field",
+            "bad argument #2 to stream_send_raw (not a valid envelope: field `data` is not a string)",
+        ),
+        (
+            "too_many",
+            "bad argument #3 to stream_send_raw (expects at most 1000 presences)",
+        ),
+        (
+            "no_table",
+            "bad argument #2 to stream_send_raw (table expected, got string)",
+        ),
+    ] {
+        assert_eq!(v[key], json!(text), "{key}: {v}");
+    }
+    assert!(
+        v["reserved"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("stream send failed: ")),
+        "{v}"
+    );
+    // What the socket received, in order, after its own join: the chat
+    // message, the notification sent to it alone, and the last data (not
+    // the data sent to another session).
+    let chat = ws.next_with("channel_message");
+    let m = &chat["channel_message"];
+    assert_eq!(
+        (
+            &m["channel_id"],
+            &m["room_name"],
+            &m["sender_id"],
+            &m["code"]
+        ),
+        (
+            &json!("2...raw"),
+            &json!("raw"),
+            &json!(me.user_id()),
+            &json!(0)
+        ),
+        "{chat}"
+    );
+    assert_eq!(m["persistent"], json!(false), "{chat}");
+    assert_eq!(chat["channel_message"]["message_id"], json!(message_id));
+    assert_eq!(chat["channel_message"]["content"], json!(r#"{"raw":true}"#));
+    let note = ws.next_with("notifications");
+    assert_eq!(
+        note["notifications"]["notifications"][0]["subject"],
+        json!("raw"),
+        "{note}"
+    );
+    assert_eq!(
+        note["notifications"]["notifications"][0]["code"],
+        json!(101)
+    );
+    let data = ws.next_with("stream_data");
+    assert_eq!(data["stream_data"]["data"], json!("last"), "{data}");
+    assert_eq!(data["stream_data"]["stream"]["label"], json!(label));
 }

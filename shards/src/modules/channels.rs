@@ -255,15 +255,15 @@ impl Nk {
         };
         if persist {
             let stream = message.stream.clone();
-            let removed = self
-                .shard
-                .shared
-                .persist
-                .run(move |store| async move {
-                    store.remove_message(stream, message_id, sender).await
-                })
-                .await
-                .map_err(persist_error)?;
+            let removed =
+                self.shard
+                    .shared
+                    .persist
+                    .run(move |store| async move {
+                        store.remove_message(stream, message_id, sender).await
+                    })
+                    .await
+                    .map_err(persist_error)?;
             match removed {
                 Some((created, updated)) => {
                     message.create_time = created;

@@ -174,13 +174,13 @@ impl Nk {
         }
         let after = match cursor {
             "" => None,
-            c => Some(
-                FofCursor::parse(c).map_err(|_| ApiError::invalid("friend cursor invalid"))?,
-            ),
+            c => Some(FofCursor::parse(c).map_err(|_| ApiError::invalid("friend cursor invalid"))?),
         };
         let mut rows = self
             .store(move |store| async move {
-                store.list_friends_of_friends(user_id, after, limit + 1).await
+                store
+                    .list_friends_of_friends(user_id, after, limit + 1)
+                    .await
             })
             .await?;
         let mut next = String::new();

@@ -493,6 +493,50 @@ impl Nk {
         streams::send(&self.shard, stream.id()?, data, sessions, reliable)
     }
 
+    /// Sends an envelope given as Nakama's JSON (`{"<message>": {...}}`,
+    /// an optional `cid` beside it) to every member of `stream`, or only
+    /// to the members among the sessions `presences` lists, in each
+    /// member's encoding, as Nakama's `StreamSendRaw`. The message must be
+    /// one the server sends (`channel_message`, `notifications`,
+    /// `stream_data`, ...), read as leniently as protojson reads it;
+    /// otherwise, or past 64 KiB of JSON, INVALID_ARGUMENT "not a valid
+    /// envelope: ...". Not awaited, as [`Nk::stream_send`].
+    pub fn stream_send_raw(
+        &self,
+        stream: &super::Stream,
+        envelope: &serde_json::Value,
+        presences: Option<&[Uuid]>,
+        reliable: bool,
+    ) -> ApiResult<()> {
+        use kairos_schema::rtapi::{ServerJson, decode_server_json};
+        let id = stream.id()?;
+        let size = envelope.to_string().len();
+        if size > super::streams::MAX_DATA_LEN {
+            return Err(ApiError::invalid(format!(
+                "not a valid envelope: it must be at most {} bytes of JSON",
+                super::streams::MAX_DATA_LEN
+            )));
+        }
+        let (cid, message) = match decode_server_json(envelope) {
+            Ok(ServerJson::Message {
+                cid,
+                message: Some(m),
+            }) => (cid, m),
+            Ok(ServerJson::Message { message: None, .. }) => {
+                return Err(ApiError::invalid("not a valid envelope: no message"));
+            }
+            Ok(ServerJson::Unknown { name, .. }) => {
+                return Err(ApiError::invalid(format!(
+                    "not a valid envelope: `{name}` is not a message the server sends"
+                )));
+            }
+            Err(e) => return Err(ApiError::invalid(format!("not a valid envelope: {e}"))),
+        };
+        let sessions = presences.map(<[Uuid]>::to_vec);
+        streams::send_raw(&self.shard, id, cid, message, sessions, reliable);
+        Ok(())
+    }
+
     fn stream_presence(&self, p: crate::fanout::Presence) -> super::StreamPresence {
         super::StreamPresence {
             user_id: p.user_id,

@@ -212,9 +212,9 @@ impl Nk {
         let count = count.clamp(-i64::from(i32::MAX), i64::from(i32::MAX));
         let id = id.to_string();
         let now = kairos_core::time::now_secs();
-        self.store(move |store| async move {
-            store.tournament_add_attempt(id, owner, count, now).await
-        })
+        self.store(
+            move |store| async move { store.tournament_add_attempt(id, owner, count, now).await },
+        )
         .await?
         .map_err(|r| tn_error(tn::TnError::Refused(r)))
     }

@@ -247,10 +247,9 @@ impl GroupStore for SqliteStore {
                     .prepare_cached("SELECT id FROM groups WHERE id > ?1 ORDER BY id LIMIT ?2")
                     .map_err(db_err)?;
                 let rows = stmt
-                    .query_map(
-                        params![after.to_string(), common::sql_limit(limit)],
-                        |r| uuid_at(r, 0),
-                    )
+                    .query_map(params![after.to_string(), common::sql_limit(limit)], |r| {
+                        uuid_at(r, 0)
+                    })
                     .map_err(db_err)?;
                 rows.collect::<rusqlite::Result<_>>().map_err(db_err)
             })

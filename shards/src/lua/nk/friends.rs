@@ -166,8 +166,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .map_err(|_| a.error(1, "expects user ID to be a valid identifier"))?;
         let friend = Uuid::parse_str(&a.string(2)?)
             .map_err(|_| a.error(2, "expects user ID to be a valid identifier"))?;
-        let meta = metadata(&a, 3, Some(a.table(3)?))?
-            .unwrap_or_else(|| serde_json::json!({}));
+        let meta = metadata(&a, 3, Some(a.table(3)?))?.unwrap_or_else(|| serde_json::json!({}));
         if !meta.is_object() {
             return Err(a.error(
                 3,
