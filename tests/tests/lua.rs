@@ -2011,7 +2011,7 @@ fn friends_groups_notifications_and_attempts_from_lua(backend: &Backend) {
             &v["max_num_score"],
             &v["lowered"]
         ),
-        (&json!(2), &json!(2), &json!(3), &json!(0)),
+        (&json!(2), &json!(2), &json!(3), &json!(1)),
         "{v}"
     );
     for (key, text) in [

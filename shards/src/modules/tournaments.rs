@@ -198,7 +198,8 @@ impl Nk {
     /// Gives `owner` `count` more attempts (fewer when negative) in
     /// tournament `id`'s current period, as Nakama's
     /// `TournamentAddAttempt`: the `max_num_score` of the owner's record
-    /// of the period moves by `count`, kept within 0 and `i32::MAX`; an
+    /// of the period moves by `count`, kept within 1 and `i32::MAX` (so
+    /// removing attempts never lifts the cap, which 0 would); an
     /// owner without a record there is left as is. `count` 0 does nothing;
     /// a tournament that does not exist, or whose window has closed, is
     /// refused.

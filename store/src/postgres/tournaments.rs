@@ -37,9 +37,10 @@ macro_rules! record_columns {
     };
 }
 
-/// Adds attempts to the owner's record of a period, kept in 0 to i32::MAX.
+/// Adds attempts to the owner's record of a period, kept in 1 to
+/// i32::MAX (0 would be no cap).
 const ADD_ATTEMPT: &str = "UPDATE leaderboard_record
-     SET max_num_score = LEAST(GREATEST(max_num_score::BIGINT + $4::BIGINT, 0), 2147483647)::INTEGER
+     SET max_num_score = LEAST(GREATEST(max_num_score::BIGINT + $4::BIGINT, 1), 2147483647)::INTEGER
      WHERE leaderboard_id = $1 AND expiry_time = $2 AND owner_id = $3";
 
 const GET: &str = concat!(select!(), " WHERE t.id = $1");

@@ -230,7 +230,7 @@ impl TournamentStore for SqliteStore {
                 exec(
                     &tx,
                     "UPDATE leaderboard_record
-                     SET max_num_score = max(0, min(2147483647, max_num_score + ?4))
+                     SET max_num_score = max(1, min(2147483647, max_num_score + ?4))
                      WHERE leaderboard_id = ?1 AND expiry_time = ?2 AND owner_id = ?3",
                     params![id, expiry, owner.to_string(), count],
                 )

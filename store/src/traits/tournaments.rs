@@ -43,8 +43,9 @@ pub trait TournamentStore: Send + Sync + 'static {
     ) -> BoxFuture<'_, ApiResult<Result<bool, Refusal>>>;
 
     /// Adds `count` (negative: removes) to the `max_num_score` of the
-    /// owner's record of the period current at `now`, kept within 0 and
-    /// `i32::MAX` (Nakama's `TournamentAddAttempt`); an owner without a
+    /// owner's record of the period current at `now`, kept within 1 and
+    /// `i32::MAX` (a cap of 0 or less is no cap; Nakama's
+    /// `TournamentAddAttempt`); an owner without a
     /// record there is no error. Refused when the tournament does not
     /// exist or its active window has closed.
     fn tournament_add_attempt(
