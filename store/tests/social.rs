@@ -987,7 +987,10 @@ fn server_messages_need_no_account(b: Backend) {
     let m = sent.clone();
     b.call(move |s| Box::pin(async move { s.insert_message(m).await }))
         .unwrap();
-    assert_eq!(history(&b, &room, true, None, 10), [sent.clone()]);
+    assert_eq!(
+        history(&b, &room, true, None, 10),
+        std::slice::from_ref(&sent)
+    );
     // Updated and removed as the server's, by the nil sender.
     let (stream, id) = (room.clone(), sent.id);
     let created = b
