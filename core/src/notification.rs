@@ -80,6 +80,38 @@ impl Notification {
     }
 }
 
+/// A change to a stored notification (Nakama's `NotificationsUpdate`):
+/// each field that is `Some` replaces the stored one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NotificationUpdate {
+    pub id: Uuid,
+    /// A JSON object, as text.
+    pub content: Option<String>,
+    pub subject: Option<String>,
+    pub sender_id: Option<Uuid>,
+}
+
+impl NotificationUpdate {
+    /// The checks [`Notification::validate`] makes, on the fields set.
+    pub fn validate(&self) -> ApiResult<()> {
+        if let Some(s) = &self.subject
+            && (s.is_empty() || s.len() > MAX_SUBJECT)
+        {
+            return Err(ApiError::invalid(
+                "Notification subject must be 1-255 bytes.",
+            ));
+        }
+        if let Some(c) = &self.content
+            && !crate::channel::is_json_object(c)
+        {
+            return Err(ApiError::invalid(
+                "Notification content must be a JSON object.",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Where a notification listing resumes: after `(create_time, id)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationCursor {

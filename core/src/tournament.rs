@@ -449,6 +449,17 @@ pub fn join_expiry(t: &Tournament, now: i64) -> Result<Option<i64>, Refusal> {
     Ok(Some(w.expiry))
 }
 
+/// The period whose record an added attempt changes (its expiry), after
+/// Nakama's check in `TournamentAddAttempt`: refused once the active
+/// window has closed.
+pub fn attempt_expiry(t: &Tournament, now: i64) -> Result<i64, Refusal> {
+    let w = t.window(now);
+    if w.closed_for_writes(now) {
+        return Err(Refusal::OutsideDuration);
+    }
+    Ok(w.expiry)
+}
+
 /// The period a write lands in (its expiry), after Nakama's checks:
 /// authoritative tournaments take only game code's writes, and only
 /// inside the active window.

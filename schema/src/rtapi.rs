@@ -16,6 +16,9 @@ use crate::json::nullable;
 
 mod incoming_json;
 mod names;
+mod outgoing_json;
+
+pub use outgoing_json::{ServerJson, decode_server_json};
 
 /// Realtime error codes (`rtapi.Error.Code`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -21,6 +21,7 @@ conformance!(
     concurrent_joins_respect_max_count,
     names_are_unique,
     account_deletion_leaves_groups,
+    group_ids_after_page_in_id_order,
 );
 
 fn user(b: &Backend) -> (Uuid, String) {
@@ -484,4 +485,31 @@ fn account_deletion_leaves_groups(b: Backend) {
     assert_eq!(state_of(&b, g1.id, member.0), None);
     assert_eq!(get(&b, g2.id).unwrap().edge_count, 2);
     assert_eq!(state_of(&b, g2.id, solo.0), None);
+}
+
+fn ids_after(b: &Backend, after: Uuid, limit: usize) -> Vec<Uuid> {
+    b.call(move |s| Box::pin(async move { s.group_ids_after(after, limit).await }))
+        .unwrap()
+}
+
+fn group_ids_after_page_in_id_order(b: Backend) {
+    let b = b.migrated();
+    let owner = user(&b);
+    let mut made = [
+        create(&b, owner.0, &unique("ids-"), true, 10).id,
+        create(&b, owner.0, &unique("ids-"), true, 10).id,
+    ];
+    made.sort();
+    // The database may hold other tests' groups: every page is in id
+    // order, after its start, and holds ours where they fall.
+    let all = ids_after(&b, Uuid::nil(), 1_000_000);
+    assert!(all.windows(2).all(|w| w[0] < w[1]));
+    assert!(made.iter().all(|g| all.contains(g)));
+    let page = ids_after(&b, made[0], 2);
+    assert!(!page.is_empty() && page.len() <= 2, "{page:?}");
+    assert!(page.windows(2).all(|w| w[0] < w[1]));
+    assert!(page.iter().all(|g| *g > made[0]));
+    assert!(page.contains(&made[1]) || page.iter().all(|g| *g < made[1]));
+    assert!(ids_after(&b, Uuid::max(), 10).is_empty());
+    assert_eq!(ids_after(&b, Uuid::nil(), 1).len(), 1);
 }

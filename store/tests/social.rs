@@ -11,7 +11,7 @@ use kairos_core::error::ApiResult;
 use kairos_core::friend::{
     FofCursor, Friend, FriendAdded, FriendCursor, FriendOfFriend, FriendState,
 };
-use kairos_core::notification::Notification;
+use kairos_core::notification::{Notification, NotificationUpdate};
 use kairos_core::stream::StreamId;
 use uuid::Uuid;
 
@@ -37,6 +37,9 @@ conformance!(
     messages_list_both_ways,
     messages_need_a_living_sender,
     export_rows_hold_what_the_user_owns,
+    server_messages_need_no_account,
+    friend_edges_by_id_and_their_metadata,
+    notification_updates,
 );
 
 // ---- helpers -------------------------------------------------------------
@@ -1023,4 +1026,111 @@ fn export_rows_hold_what_the_user_owns(b: Backend) {
     assert!(rows.objects.iter().all(|o| o.user_id == a));
     assert_eq!(rows.messages, [early, late]);
     assert!(rows.records.is_empty());
+}
+
+fn server_messages_need_no_account(b: Backend) {
+    let b = b.migrated();
+    let room = channel::room(&unique("r"));
+    let sent = message(&room, Uuid::nil(), 1);
+    let m = sent.clone();
+    b.call(move |s| Box::pin(async move { s.insert_message(m).await }))
+        .unwrap();
+    assert_eq!(
+        history(&b, &room, true, None, 10),
+        std::slice::from_ref(&sent)
+    );
+    // Updated and removed as the server's, by the nil sender.
+    let (stream, id) = (room.clone(), sent.id);
+    let created = b
+        .call(move |s| {
+            Box::pin(async move {
+                s.update_message(stream, id, Uuid::nil(), "srv".into(), "{}".into(), 5)
+                    .await
+            })
+        })
+        .unwrap();
+    assert_eq!(created, Some(1));
+    let stream = room.clone();
+    let removed = b
+        .call(move |s| Box::pin(async move { s.remove_message(stream, id, Uuid::nil()).await }))
+        .unwrap();
+    assert_eq!(removed, Some((1, 5)));
+    assert!(history(&b, &room, true, None, 10).is_empty());
+}
+
+fn friend_edges_by_id_and_their_metadata(b: Backend) {
+    let b = b.migrated();
+    let [a, c, d, stranger] = users(&b, 4)[..] else {
+        unreachable!()
+    };
+    befriend(&b, a, c);
+    assert_eq!(add(&b, a, &[d]), [invited(d)]);
+    let get = |ids: Vec<Uuid>| {
+        let mut found: Vec<(Uuid, FriendState, String)> = b
+            .call(move |s| Box::pin(async move { s.get_friends(a, ids).await }))
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.user.id, f.state, f.metadata))
+            .collect();
+        found.sort();
+        found
+    };
+    let mut want = vec![(c, FRIEND, "{}".to_string()), (d, SENT, "{}".to_string())];
+    want.sort();
+    assert_eq!(get(vec![c, d, stranger, Uuid::new_v4()]), want);
+    assert!(get(vec![]).is_empty());
+    // Metadata replaced on a's edge only, whatever its state; no edge is
+    // no error.
+    for (to, meta) in [
+        (c, r#"{"n":1}"#),
+        (d, r#"{"n":2}"#),
+        (stranger, r#"{"n":3}"#),
+    ] {
+        let meta = meta.to_string();
+        b.call(move |s| Box::pin(async move { s.update_friend_metadata(a, to, meta).await }))
+            .unwrap();
+    }
+    assert_eq!(edge(&b, a, c).unwrap().metadata, r#"{"n":1}"#);
+    assert_eq!(edge(&b, a, d).unwrap().metadata, r#"{"n":2}"#);
+    assert_eq!(edge(&b, c, a).unwrap().metadata, "{}");
+    assert!(edge(&b, a, stranger).is_none());
+    assert_eq!(state(&b, a, d), Some(SENT));
+}
+
+fn notification_updates(b: Backend) {
+    let b = b.migrated();
+    let (a, c) = (user(&b), user(&b));
+    let first = note(a, None, 100);
+    let second = note(c, Some(a), 200);
+    save(&b, vec![first.clone(), second.clone()]);
+    let updates = vec![
+        NotificationUpdate {
+            id: first.id,
+            content: Some(r#"{"new":true}"#.into()),
+            subject: Some("changed".into()),
+            sender_id: Some(c),
+        },
+        NotificationUpdate {
+            id: second.id,
+            subject: Some("only the subject".into()),
+            ..Default::default()
+        },
+        NotificationUpdate {
+            id: Uuid::new_v4(),
+            subject: Some("nobody".into()),
+            ..Default::default()
+        },
+    ];
+    b.call(move |s| Box::pin(async move { s.update_notifications(updates).await }))
+        .unwrap();
+    b.call(move |s| Box::pin(async move { s.update_notifications(vec![]).await }))
+        .unwrap();
+    let mut want_first = first.clone();
+    want_first.content = r#"{"new":true}"#.into();
+    want_first.subject = "changed".into();
+    want_first.sender_id = Some(c);
+    assert_eq!(notes(&b, a, None, 10), [want_first]);
+    let mut want_second = second.clone();
+    want_second.subject = "only the subject".into();
+    assert_eq!(notes(&b, c, None, 10), [want_second]);
 }

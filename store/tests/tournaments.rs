@@ -26,6 +26,7 @@ conformance!(
     deletes_uncount_the_player,
     each_period_counts_its_own_players,
     an_end_is_marked_once,
+    attempts_move_the_owners_cap_in_the_window,
 );
 
 /// 2026-01-01T00:00:00Z.
@@ -385,4 +386,47 @@ fn an_end_is_marked_once(b: Backend) {
         b.call(move |s| Box::pin(async move { s.tournament_mark_end(unknown, T).await }))
             .unwrap()
     });
+}
+
+fn add_attempt(b: &Backend, id: &str, owner: Uuid, count: i64, now: i64) -> Result<(), Refusal> {
+    let id = id.to_string();
+    b.call(move |s| Box::pin(async move { s.tournament_add_attempt(id, owner, count, now).await }))
+        .unwrap()
+}
+
+fn attempts_move_the_owners_cap_in_the_window(b: Backend) {
+    let b = b.migrated();
+    let id = unique("t-");
+    create(&b, new(&id, false, 0, 1), T).unwrap();
+    let (me, other) = (Uuid::new_v4(), Uuid::new_v4());
+    write(&b, tw(&id, me, 5, T + 1)).unwrap();
+    assert_eq!(
+        write(&b, tw(&id, me, 1, T + 2)),
+        Err(Refusal::MaxNumScoreReached)
+    );
+    assert_eq!(add_attempt(&b, &id, me, 2, T + 3), Ok(()));
+    let r = write(&b, tw(&id, me, 1, T + 4)).unwrap();
+    assert_eq!((r.score, r.num_score, r.max_num_score), (6, 2, 3));
+    // An owner without a record: nothing to change, no error.
+    assert_eq!(add_attempt(&b, &id, other, 5, T + 4), Ok(()));
+    assert_eq!(
+        write(&b, tw(&id, other, 1, T + 5)).unwrap().max_num_score,
+        1
+    );
+    // Kept within 1 (0 would be no cap) and i32::MAX.
+    assert_eq!(add_attempt(&b, &id, me, -100, T + 5), Ok(()));
+    assert_eq!(
+        write(&b, tw(&id, me, 1, T + 6)),
+        Err(Refusal::MaxNumScoreReached)
+    );
+    assert_eq!(add_attempt(&b, &id, me, i64::from(i32::MAX), T + 6), Ok(()));
+    assert_eq!(add_attempt(&b, &id, me, i64::from(i32::MAX), T + 6), Ok(()));
+    let r = write(&b, tw(&id, me, 1, T + 7)).unwrap();
+    assert_eq!(r.max_num_score, i32::MAX);
+    // Refused once the window has closed, and for an unknown tournament.
+    assert_eq!(
+        add_attempt(&b, &id, me, 1, T + H),
+        Err(Refusal::OutsideDuration)
+    );
+    assert_eq!(add_attempt(&b, "nope", me, 1, T), Err(Refusal::NotFound));
 }

@@ -16,7 +16,12 @@
 //! and deletion, checked over REST and the socket; and (tests/lua/utils.lua) the local
 //! cache, RSA signatures and JWTs checked with their keys, random bytes,
 //! the configuration and context, `file_read`, custom metrics on the
-//! Prometheus endpoint, and the shutdown hook across a graceful restart.
+//! Prometheus endpoint, and the shutdown hook across a graceful restart;
+//! and (tests/lua/nksocial.lua) chat messages sent,
+//! updated and removed by game code, reaching a socket in the room and
+//! the REST history, a socket made to follow status, friends of friends,
+//! friend metadata and status, random groups, notification updates,
+//! tournament attempts, and envelopes sent raw to a stream.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -41,7 +46,11 @@ backend_tests!(
     bans_and_disconnects_from_lua,
     account_export_and_delete_from_lua,
     utility_functions_from_lua,
-    shutdown_hook_in_lua
+    shutdown_hook_in_lua,
+    chat_from_lua,
+    status_follow_from_lua,
+    friends_groups_notifications_and_attempts_from_lua,
+    stream_send_raw_from_lua
 );
 
 /// This package's test modules.
@@ -2688,4 +2697,553 @@ fn shutdown_hook_in_lua(backend: &Backend) {
         util(&http, "util.shutdown_read", &key),
         json!({ "mode": "shutdown", "grace": 3, "node": "kairos" })
     );
+}
+
+/// An RPC over a socket; the JSON it returned.
+fn ws_rpc(ws: &mut Ws, cid: &str, id: &str, body: Value) -> Value {
+    let r = ws.request(cid, "rpc", json!({ "id": id, "payload": body.to_string() }));
+    let text = r["rpc"]["payload"]
+        .as_str()
+        .unwrap_or_else(|| panic!("rpc failed: {r}"));
+    serde_json::from_str(text).unwrap()
+}
+
+const NIL: &str = "00000000-0000-0000-0000-000000000000";
+
+fn chat_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let other = http.device(&unique("lua-"));
+    let room = unique("lua-room-");
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let r = ws.request("1", "channel_join", json!({ "target": room, "type": 1 }));
+    let channel = r["channel"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string();
+    let v = payload(&call(
+        &http,
+        "nksocial.chat",
+        Some(&bearer(&me.token)),
+        &json!({ "room": room, "other_id": other.user_id() }).to_string(),
+    ));
+    assert_eq!(v["room"], json!(channel), "{v}");
+    let (one, two) = if me.user_id() < other.user_id() {
+        (me.user_id(), other.user_id())
+    } else {
+        (other.user_id(), me.user_id())
+    };
+    assert_eq!(v["dm"], json!(format!("4.{one}.{two}.")));
+    assert_eq!(
+        v["group_as_server"],
+        json!(format!("3.{}..", v["gid"].as_str().unwrap()))
+    );
+    // The acks, with Nakama's Lua field names.
+    let sys_id = v["sys"]["messageId"].as_str().unwrap().to_string();
+    let mine_id = v["mine"]["messageId"].as_str().unwrap().to_string();
+    assert_eq!(
+        (
+            &v["sys"]["channelId"],
+            &v["sys"]["code"],
+            &v["sys"]["persistent"]
+        ),
+        (&json!(channel), &json!(0), &json!(true)),
+        "{v}"
+    );
+    assert!(v["sys"]["createTime"].as_f64().unwrap() > 1.6e9, "{v}");
+    assert_eq!(v["mine"]["username"], json!(me.username()));
+    assert_eq!(
+        (&v["upd"]["code"], &v["upd"]["messageId"]),
+        (&json!(1), &json!(mine_id))
+    );
+    assert_eq!(
+        v["eph"]["persistent"],
+        json!(false),
+        "persist defaults to false"
+    );
+    assert_eq!(v["rem"]["code"], json!(2));
+    // History paged forward one at a time, then backward.
+    assert_eq!(v["page1"][0]["messageId"], json!(sys_id), "{v}");
+    assert_eq!(v["page1"][0]["senderId"], json!(NIL));
+    assert_eq!(v["page1"][0]["roomName"], json!(room));
+    assert_eq!(v["page2"][0]["messageId"], json!(mine_id));
+    assert_eq!(v["page2"][0]["content"], json!(r#"{"text":"edited"}"#));
+    assert_eq!(
+        (
+            &v["next1_is_string"],
+            &v["prev1_is_nil"],
+            &v["next2_is_nil"],
+            &v["prev2_is_string"]
+        ),
+        (&json!(true), &json!(true), &json!(true), &json!(true)),
+        "{v}"
+    );
+    assert_eq!(v["back"], json!([mine_id, sys_id]));
+    // Nakama's refusals.
+    for (key, text) in [
+        (
+            "bad_channel",
+            "error converting channel identifier to stream: invalid channel id",
+        ),
+        (
+            "bad_list_channel",
+            "error converting leaderboard records: invalid channel id",
+        ),
+        (
+            "bad_content",
+            "bad argument #2 to channel_message_send (expects message content to be a valid JSON object)",
+        ),
+        (
+            "bad_sender",
+            "bad argument #3 to channel_message_send (expects sender id to either be not set, empty string or a valid UUID)",
+        ),
+        (
+            "bad_type",
+            "bad argument #3 to channel_id_build (invalid channel type: expects value 1-3)",
+        ),
+        (
+            "long_room",
+            "bad argument #1 to channel_id_build (Channel name is required and must be 1-64 chars: Invalid channel target)",
+        ),
+        (
+            "dm_nobody",
+            "bad argument #1 to channel_id_build (User ID not found: Invalid channel target)",
+        ),
+        (
+            "dm_no_sender",
+            "bad argument #1 to channel_id_build (A direct channel needs a sender: Invalid channel target)",
+        ),
+        (
+            "group_not_member",
+            "bad argument #1 to channel_id_build (Group not found: Invalid channel target)",
+        ),
+        (
+            "update_missing",
+            "failed to send channel message: channel message not found",
+        ),
+        (
+            "remove_not_mine",
+            "failed to send channel message: channel message not found",
+        ),
+        (
+            "bad_message_id",
+            "bad argument #2 to channel_message_remove (Invalid message identifier)",
+        ),
+        (
+            "bad_limit",
+            "bad argument #2 to channel_messages_list (limit must be 1-100)",
+        ),
+        (
+            "bad_cursor",
+            "failed to list channel messages: invalid channel cursor",
+        ),
+    ] {
+        assert_eq!(v[key], json!(text), "{key}");
+    }
+
+    // The socket in the room received each message as a client's, in order.
+    let mut got = Vec::new();
+    while got.len() < 6 {
+        got.push(ws.next_with("channel_message")["channel_message"].clone());
+    }
+    let content = |m: &Value| -> Value {
+        serde_json::from_str(m["content"].as_str().unwrap_or("null")).unwrap()
+    };
+    let codes: Vec<&Value> = got.iter().map(|m| &m["code"]).collect();
+    assert_eq!(
+        codes,
+        [
+            &json!(0),
+            &json!(0),
+            &json!(1),
+            &json!(0),
+            &json!(0),
+            &json!(2)
+        ],
+        "{got:?}"
+    );
+    assert_eq!(got[0]["message_id"], json!(sys_id));
+    assert_eq!(got[0]["sender_id"], json!(NIL));
+    assert_eq!(content(&got[0]), json!({ "text": "from the server" }));
+    assert_eq!(got[0]["channel_id"], json!(channel));
+    assert_eq!(got[0]["room_name"], json!(room));
+    assert_eq!(got[1]["sender_id"], json!(me.user_id()));
+    assert_eq!(got[1]["username"], json!(me.username()));
+    assert_eq!(content(&got[2]), json!({ "text": "edited" }));
+    assert_eq!(got[2]["message_id"], json!(mine_id));
+    assert_eq!(got[3]["persistent"], json!(false));
+    assert_eq!(got[5]["message_id"], got[4]["message_id"]);
+
+    // The REST history holds what was kept: the server's message and the
+    // edited one, not the unkept one nor the removed one.
+    let r = http.get(&format!("/v2/channel/{channel}?limit=10"), &me.token);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let listed = r.body["messages"].as_array().unwrap();
+    let listed_ids: Vec<&Value> = listed.iter().map(|m| &m["message_id"]).collect();
+    assert_eq!(listed_ids, [&json!(sys_id), &json!(mine_id)], "{}", r.text);
+    assert_eq!(listed[0]["sender_id"], json!(NIL));
+    assert_eq!(content(&listed[1]), json!({ "text": "edited" }));
+}
+
+fn status_follow_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let friend = http.device(&unique("lua-"));
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let v = ws_rpc(
+        &mut ws,
+        "1",
+        "nksocial.status",
+        json!({ "users": [friend.user_id()] }),
+    );
+    for (key, text) in [
+        (
+            "bad_session",
+            "bad argument #1 to status_follow (expects a valid session id)",
+        ),
+        (
+            "bad_user",
+            "bad argument #2 to status_follow (each user id must be a valid id)",
+        ),
+        (
+            "not_list",
+            "bad argument #2 to status_unfollow (invalid user ids list)",
+        ),
+        (
+            "not_string",
+            "bad argument #2 to status_follow (each user id must be a string)",
+        ),
+        (
+            "too_many",
+            "Following 200 more users would take this session past 128 streams, the most it may join (kairos.session.max_streams).",
+        ),
+        ("unknown_session", "no error"),
+    ] {
+        assert_eq!(v[key], json!(text), "{key}: {v}");
+    }
+    // No `status` answer reaches the socket: only what follows.
+    // The followed user comes online, on whichever shard: the follower
+    // hears it; then a status change.
+    let mut wf = Ws::open(&s.addr, &friend.token, "&status=true");
+    let ev = ws.next_with("status_presence_event");
+    assert_eq!(
+        ev["status_presence_event"]["joins"][0]["user_id"],
+        json!(friend.user_id()),
+        "{ev}"
+    );
+    wf.send_json(&json!({"cid": "2", "status_update": {"status": "busy"}}));
+    assert_eq!(wf.next_with("cid"), json!({"cid": "2"}));
+    let ev = ws.next_with("status_presence_event");
+    assert_eq!(ev["status_presence_event"]["joins"][0]["status"], "busy");
+
+    // Unfollowed: the next change does not reach the socket.
+    ws_rpc(
+        &mut ws,
+        "3",
+        "nksocial.status",
+        json!({ "users": [friend.user_id()], "unfollow": true }),
+    );
+    wf.send_json(&json!({"cid": "4", "status_update": {"status": "away"}}));
+    wf.next_with("cid");
+    ws.send_json(&json!({"cid": "5", "ping": {}}));
+    let mut rest = Vec::new();
+    loop {
+        let m = ws.recv_json();
+        if m["cid"] == "5" {
+            break;
+        }
+        rest.push(m);
+    }
+    assert!(
+        rest.iter().all(|m| m.get("status").is_none()
+            && m["status_presence_event"]["joins"][0]["status"] != "away"),
+        "{rest:?}"
+    );
+}
+
+fn friends_groups_notifications_and_attempts_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let other = http.device(&unique("lua-"));
+    let third = http.device(&unique("lua-"));
+    let auth = bearer(&me.token);
+
+    let v = payload(&call(
+        &http,
+        "nksocial.friends",
+        Some(&auth),
+        &json!({
+            "other_id": other.user_id(),
+            "other_username": other.username(),
+            "third_id": third.user_id(),
+            "third_username": third.username(),
+        })
+        .to_string(),
+    ));
+    assert_eq!(v["fof"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["fof"][0]["referrer"], json!(other.user_id()));
+    assert_eq!(v["fof"][0]["user"]["user_id"], json!(third.user_id()));
+    assert_eq!(v["cursor_is_nil"], json!(true));
+    // The other user's friends (me and the third) know nobody else.
+    assert_eq!(v["page_len"], json!(0), "{v}");
+    // Only the edge to the other user exists; the note replaced.
+    assert_eq!(v["status"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v["status"][0]["user"]["user_id"], json!(other.user_id()));
+    assert_eq!(v["status"][0]["state"], json!(0));
+    assert_eq!(v["status"][0]["metadata"], json!({ "note": "updated" }));
+    for (key, text) in [
+        (
+            "bad_limit",
+            "bad argument #2 to friends_of_friends_list (expects limit to be 1-1000)",
+        ),
+        (
+            "bad_cursor",
+            "error while trying to list friends of friends for a user: friend cursor invalid",
+        ),
+        (
+            "bad_user",
+            "bad argument #1 to friends_of_friends_list (expects user ID to be a valid identifier)",
+        ),
+        (
+            "bad_status_ids",
+            "bad argument #2 to users_get_friend_status (invalid user id)",
+        ),
+        (
+            "bad_status_user",
+            "bad argument #1 to users_get_friend_status (invalid user id)",
+        ),
+        (
+            "status_not_list",
+            "bad argument #2 to users_get_friend_status (invalid user ids list)",
+        ),
+        (
+            "no_metadata",
+            "bad argument #3 to friend_metadata_update (table expected, got nil)",
+        ),
+        (
+            "bad_friend",
+            "bad argument #2 to friend_metadata_update (expects user ID to be a valid identifier)",
+        ),
+    ] {
+        assert_eq!(v[key], json!(text), "{key}");
+    }
+    // Over REST: the note on the edge, and the friend of a friend.
+    let r = http.get("/v2/friend", &me.token);
+    let friend = r.body["friends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["user"]["id"] == json!(other.user_id()))
+        .unwrap_or_else(|| panic!("{}", r.text))
+        .clone();
+    assert_eq!(friend["metadata"], json!(r#"{"note":"updated"}"#));
+    let r = http.get("/v2/friend/friends", &me.token);
+    assert_eq!(
+        r.body["friends_of_friends"][0]["user"]["id"],
+        json!(third.user_id()),
+        "{}",
+        r.text
+    );
+
+    let names = [unique("lua-random-"), unique("lua-random-")];
+    let v = payload(&call(
+        &http,
+        "nksocial.groups_random",
+        Some(&auth),
+        &json!({ "names": names }).to_string(),
+    ));
+    let two = v["two"].as_array().unwrap();
+    assert_eq!(two.len(), 2, "{v}");
+    assert_ne!(two[0], two[1]);
+    assert!(v["names"][0].is_string() && v["names"][1].is_string());
+    assert_eq!(v["none"], json!(0));
+    assert_eq!(
+        v["bad_count"],
+        json!("bad argument #1 to groups_get_random (count must be 0-1000)")
+    );
+
+    let v = payload(&call(
+        &http,
+        "nksocial.notifications_update",
+        Some(&auth),
+        "",
+    ));
+    assert_eq!(
+        (&v["subject"], &v["content"], &v["sender"], &v["still"]),
+        (
+            &json!("after"),
+            &json!({ "b": 2 }),
+            &json!(me.user_id()),
+            &json!("after")
+        ),
+        "{v}"
+    );
+    for (key, text) in [
+        (
+            "bad_id",
+            "bad argument #1 to notifications_update (expects user_id to be a valid ID)",
+        ),
+        (
+            "bad_entry",
+            "bad argument #1 to notifications_update (expects a valid set of data)",
+        ),
+        (
+            "empty_subject",
+            "bad argument #1 to notifications_update (expects subject to be a non-empty string)",
+        ),
+        (
+            "bad_content",
+            "bad argument #1 to notifications_update (expects content to be table)",
+        ),
+        (
+            "bad_sender",
+            "bad argument #1 to notifications_update (expects sender to be a valid ID)",
+        ),
+    ] {
+        assert_eq!(v[key], json!(text), "{key}");
+    }
+    let r = http.get("/v2/notification?limit=100", &me.token);
+    let n = r.body["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == v["id"])
+        .unwrap_or_else(|| panic!("{}", r.text))
+        .clone();
+    assert_eq!(
+        (&n["subject"], &n["content"], &n["sender_id"]),
+        (&json!("after"), &json!(r#"{"b":2}"#), &json!(me.user_id())),
+        "{n}"
+    );
+
+    let tournament = unique("lua-attempts-");
+    let v = payload(&call(
+        &http,
+        "nksocial.tournament_attempts",
+        Some(&auth),
+        &json!({ "tournament": tournament }).to_string(),
+    ));
+    assert_eq!(
+        v["second"],
+        json!("error writing tournament record: max number score count reached"),
+        "{v}"
+    );
+    assert_eq!(
+        (
+            &v["score"],
+            &v["num_score"],
+            &v["max_num_score"],
+            &v["lowered"]
+        ),
+        (&json!(2), &json!(2), &json!(3), &json!(1)),
+        "{v}"
+    );
+    for (key, text) in [
+        (
+            "zero",
+            "bad argument #3 to tournament_add_attempt (expects an attempt count number != 0)",
+        ),
+        (
+            "unknown",
+            "error adding tournament attempts: tournament not found",
+        ),
+        (
+            "bad_owner",
+            "bad argument #2 to tournament_add_attempt (expects owner ID to be a valid identifier)",
+        ),
+        (
+            "no_id",
+            "bad argument #1 to tournament_add_attempt (expects a tournament ID string)",
+        ),
+    ] {
+        assert_eq!(v[key], json!(text), "{key}");
+    }
+}
+
+fn stream_send_raw_from_lua(backend: &Backend) {
+    let s = start(backend);
+    let http = s.http();
+    let me = http.device(&unique("lua-"));
+    let mut ws = Ws::open(&s.addr, &me.token, "");
+    let label = unique("lua-raw-");
+    let message_id = "3f1c9a52-9d3e-4c55-8f1e-2b7d6f0a1c11";
+    let v = ws_rpc(
+        &mut ws,
+        "1",
+        "nksocial.stream_raw",
+        json!({ "label": label, "message_id": message_id }),
+    );
+    for (key, text) in [
+        (
+            "unknown",
+            "bad argument #2 to stream_send_raw (not a valid envelope: `nope` is not a message the server sends)",
+        ),
+        (
+            "client_message",
+            "bad argument #2 to stream_send_raw (not a valid envelope: `channel_join` is not a message the server sends)",
+        ),
+        (
+            "empty",
+            "bad argument #2 to stream_send_raw (not a valid envelope: no message)",
+        ),
+        (
+            "bad_field",
+            "bad argument #2 to stream_send_raw (not a valid envelope: field `data` is not a string)",
+        ),
+        (
+            "too_many",
+            "bad argument #3 to stream_send_raw (expects at most 1000 presences)",
+        ),
+        (
+            "no_table",
+            "bad argument #2 to stream_send_raw (table expected, got string)",
+        ),
+    ] {
+        assert_eq!(v[key], json!(text), "{key}: {v}");
+    }
+    assert!(
+        v["reserved"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("stream send failed: ")),
+        "{v}"
+    );
+    // What the socket received, in order, after its own join: the chat
+    // message, the notification sent to it alone, and the last data (not
+    // the data sent to another session).
+    let chat = ws.next_with("channel_message");
+    let m = &chat["channel_message"];
+    assert_eq!(
+        (
+            &m["channel_id"],
+            &m["room_name"],
+            &m["sender_id"],
+            &m["code"]
+        ),
+        (
+            &json!("2...raw"),
+            &json!("raw"),
+            &json!(me.user_id()),
+            &json!(0)
+        ),
+        "{chat}"
+    );
+    assert_eq!(m["persistent"], json!(false), "{chat}");
+    assert_eq!(chat["channel_message"]["message_id"], json!(message_id));
+    assert_eq!(chat["channel_message"]["content"], json!(r#"{"raw":true}"#));
+    let note = ws.next_with("notifications");
+    assert_eq!(
+        note["notifications"]["notifications"][0]["subject"],
+        json!("raw"),
+        "{note}"
+    );
+    assert_eq!(
+        note["notifications"]["notifications"][0]["code"],
+        json!(101)
+    );
+    let data = ws.next_with("stream_data");
+    assert_eq!(data["stream_data"]["data"], json!("last"), "{data}");
+    assert_eq!(data["stream_data"]["stream"]["label"], json!(label));
 }

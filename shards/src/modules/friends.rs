@@ -6,7 +6,7 @@
 //! messages.
 
 use kairos_core::error::{ApiError, ApiResult};
-use kairos_core::friend::{self, Friend, FriendCursor, FriendState};
+use kairos_core::friend::{self, FofCursor, Friend, FriendCursor, FriendOfFriend, FriendState};
 use uuid::Uuid;
 
 use super::Nk;
@@ -155,6 +155,87 @@ impl Nk {
             .await?;
         follow::after_block(&self.shard, user_id, blocked);
         Ok(())
+    }
+
+    /// One page (at most `limit`, 1 to 1,000) of the friends of
+    /// `user_id`'s friends who are neither `user_id` nor already its
+    /// friends, by referrer and user, after `cursor` (`""`: from the
+    /// start), as `GET /v2/friend/friends` lists them. Returns them and the
+    /// next page's cursor (`""` at the end). A cursor that does not parse
+    /// is "friend cursor invalid", Nakama's runtime error.
+    pub async fn friends_of_friends_list(
+        &self,
+        user_id: Uuid,
+        limit: usize,
+        cursor: &str,
+    ) -> ApiResult<(Vec<FriendOfFriend>, String)> {
+        if !(1..=friend::MAX_LIST).contains(&limit) {
+            return Err(ApiError::invalid("expects limit to be 1-1000"));
+        }
+        let after = match cursor {
+            "" => None,
+            c => Some(FofCursor::parse(c).map_err(|_| ApiError::invalid("friend cursor invalid"))?),
+        };
+        let mut rows = self
+            .store(move |store| async move {
+                store
+                    .list_friends_of_friends(user_id, after, limit + 1)
+                    .await
+            })
+            .await?;
+        let mut next = String::new();
+        if rows.len() > limit {
+            rows.truncate(limit);
+            if let Some(last) = rows.last() {
+                next = FofCursor {
+                    referrer: last.referrer,
+                    user: last.user.id,
+                }
+                .encode();
+            }
+        }
+        Ok((rows, next))
+    }
+
+    /// Replaces the metadata (a JSON object) `user_id` keeps on its edge to
+    /// `friend_id`, whatever the edge's state, as Nakama's
+    /// `FriendMetadataUpdate`; no edge is no error.
+    pub async fn friend_metadata_update(
+        &self,
+        user_id: Uuid,
+        friend_id: Uuid,
+        metadata: &str,
+    ) -> ApiResult<()> {
+        if !kairos_core::channel::is_json_object(metadata) {
+            return Err(ApiError::invalid("Metadata must be a valid JSON object."));
+        }
+        let metadata = metadata.to_string();
+        self.store(move |store| async move {
+            store
+                .update_friend_metadata(user_id, friend_id, metadata)
+                .await
+        })
+        .await
+    }
+
+    /// `user_id`'s edges to the users among `ids` (at most [`MAX_NAMED`])
+    /// that have one, with their state, as Nakama's `GetFriends`
+    /// (`users_get_friend_status`); in no particular order.
+    pub async fn users_get_friend_status(
+        &self,
+        user_id: Uuid,
+        ids: Vec<Uuid>,
+    ) -> ApiResult<Vec<Friend>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ids.len() > MAX_NAMED {
+            return Err(ApiError::invalid(format!(
+                "expects at most {MAX_NAMED} user IDs"
+            )));
+        }
+        self.store(move |store| async move { store.get_friends(user_id, ids).await })
+            .await
     }
 
     /// The users a friend change names, resolved to ids, with Nakama

@@ -108,6 +108,38 @@ impl Nk {
             .await
     }
 
+    /// Up to `count` groups picked at random, as Nakama's
+    /// `GetRandomGroups` picks them: the groups after a random id, then,
+    /// when too few, the first ones.
+    pub async fn groups_get_random(&self, count: usize) -> ApiResult<Vec<Group>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        if count > MAX_GET_IDS {
+            return Err(ApiError::invalid(format!(
+                "expects at most {MAX_GET_IDS} groups"
+            )));
+        }
+        let start = Uuid::new_v4();
+        let mut ids = self
+            .store(move |store| async move { store.group_ids_after(start, count).await })
+            .await?;
+        if ids.len() < count {
+            let first = self
+                .store(move |store| async move { store.group_ids_after(Uuid::nil(), count).await })
+                .await?;
+            for id in first {
+                if ids.len() == count {
+                    break;
+                }
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        self.groups_get_id(ids).await
+    }
+
     /// `user_id` (named `username` in the join message) joins as the
     /// client call does: a member of an open group, a join request to a
     /// closed one.

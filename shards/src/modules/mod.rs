@@ -17,6 +17,7 @@
 
 mod accounts;
 mod builder;
+mod channels;
 mod context;
 pub mod examples;
 mod friends;
@@ -38,10 +39,12 @@ use std::sync::Arc;
 
 pub use accounts::{LogoutError, MAX_BAN_IDS};
 pub use builder::ServerBuilder;
+pub use channels::{ChannelMessageAck, MAX_CHANNEL_LIST};
 pub use context::{CallMode, Context};
 pub use hooks::{AfterApi, AfterRt, ApiRequest, Before, BeforeApi, BeforeRt, ShutdownFn};
 pub use http_request::{HttpError, HttpRequest, HttpResponse};
 pub use kairos_core::account::AccountUpdate;
+pub use kairos_core::channel::{ChannelMessage, HistoryPage};
 pub use kairos_core::error::{ApiError as Error, Code};
 pub use kairos_core::group::{
     Group, GroupFilter, GroupMember, GroupUpdate, NewGroup, UserGroup, state as group_state,
@@ -60,7 +63,7 @@ pub use matches::{
     MatchMessage, MatchPresence, Step,
 };
 pub use matchmaker::{MatchedResult, MatchmakerEntry, MatchmakerMatchedFn};
-pub use nk::Nk;
+pub use nk::{MAX_NOTIFICATION_UPDATES, Nk};
 pub use rpc::{RpcFn, RpcFuture, RpcResult};
 pub use streams::{Stream, StreamPresence};
 pub use tournaments::TournamentHookFn;

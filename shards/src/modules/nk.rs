@@ -21,6 +21,9 @@ use uuid::Uuid;
 use crate::realtime::streams;
 use crate::shard::Shard;
 
+/// Most updates one [`Nk::notifications_update`] applies.
+pub const MAX_NOTIFICATION_UPDATES: usize = 1000;
+
 /// The server API for one call of game code. Cheap to clone; it lives on
 /// the shard that runs the call and is not `Send`.
 #[derive(Clone)]
@@ -174,6 +177,30 @@ impl Nk {
             return Ok(());
         }
         self.store(move |store| async move { store.delete_notifications_by_id(ids, user_id).await })
+            .await
+    }
+
+    /// Changes stored notifications, as Nakama's `NotificationsUpdate`:
+    /// each update sets the fields it has (content, a JSON object;
+    /// subject, 1 to 255 bytes; sender) on the notification of its id, of
+    /// any user, all in one transaction; an id that is not stored changes
+    /// nothing. At most [`MAX_NOTIFICATION_UPDATES`] updates.
+    pub async fn notifications_update(
+        &self,
+        updates: Vec<kairos_core::notification::NotificationUpdate>,
+    ) -> ApiResult<()> {
+        if updates.len() > MAX_NOTIFICATION_UPDATES {
+            return Err(ApiError::invalid(format!(
+                "expects at most {MAX_NOTIFICATION_UPDATES} updates"
+            )));
+        }
+        for u in &updates {
+            u.validate()?;
+        }
+        if updates.is_empty() {
+            return Ok(());
+        }
+        self.store(move |store| async move { store.update_notifications(updates).await })
             .await
     }
 
@@ -484,6 +511,50 @@ impl Nk {
         streams::send(&self.shard, stream.id()?, data, sessions, reliable)
     }
 
+    /// Sends an envelope given as Nakama's JSON (`{"<message>": {...}}`,
+    /// an optional `cid` beside it) to every member of `stream`, or only
+    /// to the members among the sessions `presences` lists, in each
+    /// member's encoding, as Nakama's `StreamSendRaw`. The message must be
+    /// one the server sends (`channel_message`, `notifications`,
+    /// `stream_data`, ...), read as leniently as protojson reads it;
+    /// otherwise, or past 64 KiB of JSON, INVALID_ARGUMENT "not a valid
+    /// envelope: ...". Not awaited, as [`Nk::stream_send`].
+    pub fn stream_send_raw(
+        &self,
+        stream: &super::Stream,
+        envelope: &serde_json::Value,
+        presences: Option<&[Uuid]>,
+        reliable: bool,
+    ) -> ApiResult<()> {
+        use kairos_schema::rtapi::{ServerJson, decode_server_json};
+        let id = stream.id()?;
+        let size = envelope.to_string().len();
+        if size > super::streams::MAX_DATA_LEN {
+            return Err(ApiError::invalid(format!(
+                "not a valid envelope: it must be at most {} bytes of JSON",
+                super::streams::MAX_DATA_LEN
+            )));
+        }
+        let (cid, message) = match decode_server_json(envelope) {
+            Ok(ServerJson::Message {
+                cid,
+                message: Some(m),
+            }) => (cid, m),
+            Ok(ServerJson::Message { message: None, .. }) => {
+                return Err(ApiError::invalid("not a valid envelope: no message"));
+            }
+            Ok(ServerJson::Unknown { name, .. }) => {
+                return Err(ApiError::invalid(format!(
+                    "not a valid envelope: `{name}` is not a message the server sends"
+                )));
+            }
+            Err(e) => return Err(ApiError::invalid(format!("not a valid envelope: {e}"))),
+        };
+        let sessions = presences.map(<[Uuid]>::to_vec);
+        streams::send_raw(&self.shard, id, cid, message, sessions, reliable);
+        Ok(())
+    }
+
     fn stream_presence(&self, p: crate::fanout::Presence) -> super::StreamPresence {
         super::StreamPresence {
             user_id: p.user_id,
@@ -497,6 +568,23 @@ impl Nk {
     }
 
     // ---- end of streams
+
+    /// Makes session `session_id` (open on any shard) follow the status
+    /// of `users` (at most 1,000), as Nakama's `StatusFollow`: it receives
+    /// their `status_presence_event`s from then on, as after its own
+    /// `status_follow`, but is sent no `status` answer. Each followed user
+    /// counts against the session's `kairos.session.max_streams`: past it
+    /// nobody is followed (INVALID_ARGUMENT). A session that is not open
+    /// is no error.
+    pub async fn status_follow(&self, session_id: Uuid, users: Vec<Uuid>) -> ApiResult<()> {
+        crate::realtime::status::for_session(&self.shard, session_id, users, true).await
+    }
+
+    /// Makes session `session_id` stop following the status of `users`
+    /// (at most 1,000), as Nakama's `StatusUnfollow`.
+    pub async fn status_unfollow(&self, session_id: Uuid, users: Vec<Uuid>) -> ApiResult<()> {
+        crate::realtime::status::for_session(&self.shard, session_id, users, false).await
+    }
 
     // ---- storage: game code reads and writes every object, whatever its
     // permissions; system-owned objects have the nil user id.

@@ -195,6 +195,31 @@ impl Nk {
             .map_err(tn_error)
     }
 
+    /// Gives `owner` `count` more attempts (fewer when negative) in
+    /// tournament `id`'s current period, as Nakama's
+    /// `TournamentAddAttempt`: the `max_num_score` of the owner's record
+    /// of the period moves by `count`, kept within 1 and `i32::MAX` (so
+    /// removing attempts never lifts the cap, which 0 would); an
+    /// owner without a record there is left as is. `count` 0 does nothing;
+    /// a tournament that does not exist, or whose window has closed, is
+    /// refused.
+    pub async fn tournament_add_attempt(&self, id: &str, owner: Uuid, count: i64) -> ApiResult<()> {
+        if id.is_empty() {
+            return Err(ApiError::invalid("expects a tournament ID string"));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        let count = count.clamp(-i64::from(i32::MAX), i64::from(i32::MAX));
+        let id = id.to_string();
+        let now = kairos_core::time::now_secs();
+        self.store(
+            move |store| async move { store.tournament_add_attempt(id, owner, count, now).await },
+        )
+        .await?
+        .map_err(|r| tn_error(tn::TnError::Refused(r)))
+    }
+
     /// Turns tournament `id`'s ranks off for good (Nakama's
     /// `TournamentRanksDisable`); a plain leaderboard's id is not found.
     pub async fn tournament_ranks_disable(&self, id: &str) -> ApiResult<()> {

@@ -77,6 +77,19 @@ static LIST: LazyLock<[String; 4]> = LazyLock::new(|| {
     ]
 });
 
+/// The edges from `$1` to the users among `$2`.
+static GET_FRIENDS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, e.state, e.position, e.update_time, e.metadata
+         FROM user_edge e JOIN users u ON u.id = e.destination_id
+         WHERE e.source_id = $1 AND e.destination_id = ANY($2)",
+        qualified(USER_COLUMNS, "u")
+    )
+});
+
+const UPDATE_METADATA: &str =
+    "UPDATE user_edge SET metadata = $3 WHERE source_id = $1 AND destination_id = $2";
+
 /// Friends-of-friends listings: `[from the start, after a cursor]`.
 static FOF: LazyLock<[String; 2]> = LazyLock::new(|| {
     let select = format!(
@@ -365,6 +378,40 @@ impl FriendStore for PgStore {
     }
 
     /// `to` exists and neither user blocked the other.
+    fn get_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Friend>>> {
+        Box::pin(async move {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(GET_FRIENDS.as_str()).await?;
+            conn.client
+                .query(&stmt, &[&user, &ids])
+                .await
+                .map_err(db_err)?
+                .iter()
+                .map(friend_from_row)
+                .collect()
+        })
+    }
+
+    fn update_friend_metadata(
+        &self,
+        user: Uuid,
+        friend: Uuid,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(UPDATE_METADATA).await?;
+            conn.client
+                .execute(&stmt, &[&user, &friend, &metadata])
+                .await
+                .map(drop)
+                .map_err(db_err)
+        })
+    }
+
     fn can_message(&self, from: Uuid, to: Uuid) -> BoxFuture<'_, ApiResult<bool>> {
         Box::pin(async move {
             let mut conn = self.pool.get().await?;

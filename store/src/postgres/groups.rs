@@ -526,6 +526,22 @@ impl GroupStore for PgStore {
         })
     }
 
+    fn group_ids_after(&self, after: Uuid, limit: usize) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        Box::pin(async move {
+            let limit = common::sql_limit(limit);
+            let mut conn = self.pool.get().await?;
+            let stmt = conn
+                .prepare("SELECT id FROM groups WHERE id > $1 ORDER BY id LIMIT $2")
+                .await?;
+            let rows = conn
+                .client
+                .query(&stmt, &[&after, &limit])
+                .await
+                .map_err(db_err)?;
+            rows.iter().map(|r| get(r, 0)).collect()
+        })
+    }
+
     fn list_groups(
         &self,
         filter: GroupFilter,

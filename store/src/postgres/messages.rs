@@ -17,13 +17,21 @@ use crate::{BoxFuture, MessageStore};
 
 /// Inserts only if the sender exists, in one statement: the sender's row
 /// is share-locked, so an account deletion either waits for this insert
-/// or, once committed, leaves it nothing to insert.
+/// or, once committed, leaves it nothing to insert. The server's messages
+/// (nil sender) go through [`INSERT_SERVER`].
 const INSERT: &str =
     "INSERT INTO message (id, code, sender_id, username, stream_mode, stream_subject,
        stream_subcontext, stream_label, content, create_time, update_time)
      SELECT $1::UUID, $2::INTEGER, $3::UUID, $4::TEXT, $5::SMALLINT, $6::TEXT, $7::TEXT,
        $8::TEXT, $9::TEXT, $10::BIGINT, $11::BIGINT
      FROM users WHERE id = $3 FOR SHARE";
+
+/// A message from the server (nil sender), which has no account.
+const INSERT_SERVER: &str =
+    "INSERT INTO message (id, code, sender_id, username, stream_mode, stream_subject,
+       stream_subcontext, stream_label, content, create_time, update_time)
+     VALUES ($1::UUID, $2::INTEGER, $3::UUID, $4::TEXT, $5::SMALLINT, $6::TEXT, $7::TEXT,
+       $8::TEXT, $9::TEXT, $10::BIGINT, $11::BIGINT)";
 
 const UPDATE: &str = "UPDATE message SET username = $1, content = $2, update_time = $3
      WHERE id = $4 AND sender_id = $5 AND stream_mode = $6 AND stream_subject = $7
@@ -94,7 +102,12 @@ impl MessageStore for PgStore {
             let m = &m;
             let mode = i16::from(m.stream.mode);
             let mut conn = self.pool.get().await?;
-            let stmt = conn.prepare(INSERT).await?;
+            let sql = if m.sender_id.is_nil() {
+                INSERT_SERVER
+            } else {
+                INSERT
+            };
+            let stmt = conn.prepare(sql).await?;
             conn.client
                 .execute(
                     &stmt,

@@ -1,7 +1,7 @@
 //! Persistent notifications on PostgreSQL / CockroachDB.
 
 use kairos_core::error::ApiResult;
-use kairos_core::notification::Notification;
+use kairos_core::notification::{Notification, NotificationUpdate};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -33,6 +33,10 @@ const GET_BY_ID: &str =
 
 const DELETE_BY_ID: &str =
     "DELETE FROM notification WHERE id = ANY($1) AND ($2::UUID IS NULL OR user_id = $2::UUID)";
+
+const UPDATE: &str = "UPDATE notification SET content = coalesce($1::TEXT, content),
+       subject = coalesce($2::TEXT, subject), sender_id = coalesce($3::UUID, sender_id)
+     WHERE id = $4::UUID";
 
 fn notification_from_row(r: &Row) -> ApiResult<Notification> {
     Ok(Notification {
@@ -158,6 +162,26 @@ impl NotificationStore for PgStore {
                 .await
                 .map(|_| ())
                 .map_err(db_err)
+        })
+    }
+
+    fn update_notifications(
+        &self,
+        updates: Vec<NotificationUpdate>,
+    ) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            if updates.is_empty() {
+                return Ok(());
+            }
+            let mut conn = self.pool.get().await?;
+            let update = conn.prepare(UPDATE).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            for u in &updates {
+                tx.execute(&update, &[&u.content, &u.subject, &u.sender_id, &u.id])
+                    .await
+                    .map_err(db_err)?;
+            }
+            tx.commit().await.map_err(db_err)
         })
     }
 }

@@ -37,6 +37,12 @@ macro_rules! record_columns {
     };
 }
 
+/// Adds attempts to the owner's record of a period, kept in 1 to
+/// i32::MAX (0 would be no cap).
+const ADD_ATTEMPT: &str = "UPDATE leaderboard_record
+     SET max_num_score = LEAST(GREATEST(max_num_score::BIGINT + $4::BIGINT, 1), 2147483647)::INTEGER
+     WHERE leaderboard_id = $1 AND expiry_time = $2 AND owner_id = $3";
+
 const GET: &str = concat!(select!(), " WHERE t.id = $1");
 const GET_MANY: &str = concat!(select!(), " WHERE t.id = ANY($1)");
 const ALL: &str = concat!(select!(), " ORDER BY t.category, t.start_time, t.id");
@@ -231,6 +237,34 @@ impl TournamentStore for PgStore {
             }
             tx.commit().await.map_err(db_err)?;
             Ok(Ok(true))
+        })
+    }
+
+    fn tournament_add_attempt(
+        &self,
+        id: String,
+        owner: Uuid,
+        count: i64,
+        now: i64,
+    ) -> BoxFuture<'_, ApiResult<Result<(), Refusal>>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get().await?;
+            let read = conn.prepare(GET).await?;
+            let add = conn.prepare(ADD_ATTEMPT).await?;
+            let tx = conn.client.transaction().await.map_err(db_err)?;
+            let Some(row) = tx.query_opt(&read, &[&id]).await.map_err(db_err)? else {
+                return Ok(Err(Refusal::NotFound));
+            };
+            let t = from_row(&row)?;
+            let expiry = match tournament::attempt_expiry(&t, now) {
+                Ok(expiry) => expiry,
+                Err(refusal) => return Ok(Err(refusal)),
+            };
+            tx.execute(&add, &[&id, &expiry, &owner, &count])
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
+            Ok(Ok(()))
         })
     }
 

@@ -87,6 +87,17 @@ fn state_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<FriendState> {
     })
 }
 
+/// A row of [`LIST_SELECT`].
+fn friend_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Friend> {
+    Ok(Friend {
+        user: user_from_row(r)?,
+        state: state_at(r, 17)?,
+        position: r.get(18)?,
+        update_time: r.get(19)?,
+        metadata: r.get(20)?,
+    })
+}
+
 impl FriendStore for SqliteStore {
     fn add_friends(
         &self,
@@ -134,6 +145,32 @@ impl FriendStore for SqliteStore {
         limit: usize,
     ) -> BoxFuture<'_, ApiResult<Vec<FriendOfFriend>>> {
         Box::pin(self.blocking(move |db| db.list_friends_of_friends(user, after, limit)))
+    }
+
+    fn get_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Friend>>> {
+        if ids.is_empty() {
+            return Box::pin(async { Ok(Vec::new()) });
+        }
+        Box::pin(self.blocking(move |db| db.get_friends(user, &ids)))
+    }
+
+    fn update_friend_metadata(
+        &self,
+        user: Uuid,
+        friend: Uuid,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(self.blocking(move |db| {
+            db.write(|c| {
+                exec(
+                    c,
+                    "UPDATE user_edge SET metadata = ?3 WHERE source_id = ?1 AND destination_id = ?2",
+                    params![user.to_string(), friend.to_string(), metadata],
+                )
+                .map(drop)
+                .map_err(db_err)
+            })
+        }))
     }
 
     fn can_message(&self, from: Uuid, to: Uuid) -> BoxFuture<'_, ApiResult<bool>> {
@@ -330,17 +367,26 @@ impl Db {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
             let rows = stmt
-                .query_map(params_from_iter(args.iter()), |r| {
-                    Ok(Friend {
-                        user: user_from_row(r)?,
-                        state: state_at(r, 17)?,
-                        position: r.get(18)?,
-                        update_time: r.get(19)?,
-                        metadata: r.get(20)?,
-                    })
-                })
+                .query_map(params_from_iter(args.iter()), friend_from_row)
                 .map_err(db_err)?;
             rows.collect::<Result<_, _>>().map_err(db_err)
+        })
+    }
+
+    /// The edges from `user` to each of `ids` that has one.
+    pub fn get_friends(&self, user: Uuid, ids: &[Uuid]) -> ApiResult<Vec<Friend>> {
+        let sql = format!("{} AND e.destination_id = ?2", *LIST_SELECT);
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let mut out = Vec::new();
+            for id in ids {
+                let found = stmt
+                    .query_row(params![user.to_string(), id.to_string()], friend_from_row)
+                    .optional()
+                    .map_err(db_err)?;
+                out.extend(found);
+            }
+            Ok(out)
         })
     }
 

@@ -239,6 +239,23 @@ impl GroupStore for SqliteStore {
         }))
     }
 
+    fn group_ids_after(&self, after: Uuid, limit: usize) -> BoxFuture<'_, ApiResult<Vec<Uuid>>> {
+        Box::pin(self.blocking(move |db| {
+            db.read(|c| {
+                // Ids are lower-case hyphenated text, which sorts as the ids do.
+                let mut stmt = c
+                    .prepare_cached("SELECT id FROM groups WHERE id > ?1 ORDER BY id LIMIT ?2")
+                    .map_err(db_err)?;
+                let rows = stmt
+                    .query_map(params![after.to_string(), common::sql_limit(limit)], |r| {
+                        uuid_at(r, 0)
+                    })
+                    .map_err(db_err)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db_err)
+            })
+        }))
+    }
+
     fn list_groups(
         &self,
         filter: GroupFilter,

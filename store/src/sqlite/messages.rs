@@ -54,7 +54,8 @@ impl MessageStore for SqliteStore {
 }
 
 impl Db {
-    /// Stores a message if its sender exists, in one statement: SQLite
+    /// Stores a message if its sender exists (or is the server's nil
+    /// id), in one statement: SQLite
     /// runs one writer at a time, so an account deletion is wholly before
     /// or after it, and no row is left under a deleted sender.
     pub fn insert_message(&self, m: ChannelMessage) -> ApiResult<()> {
@@ -64,7 +65,7 @@ impl Db {
                 "INSERT INTO message (id, code, sender_id, username, stream_mode, stream_subject, stream_subcontext,
                    stream_label, content, create_time, update_time)
                  SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
-                 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?3)",
+                 WHERE ?12 OR EXISTS (SELECT 1 FROM users WHERE id = ?3)",
                 params![
                     m.id.to_string(),
                     m.code,
@@ -76,7 +77,8 @@ impl Db {
                     m.stream.label,
                     m.content,
                     m.create_time,
-                    m.update_time
+                    m.update_time,
+                    m.sender_id.is_nil()
                 ],
             )
             .map_err(db_err)

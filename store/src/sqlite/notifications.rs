@@ -1,7 +1,7 @@
 //! Persistent notifications on SQLite.
 
 use kairos_core::error::ApiResult;
-use kairos_core::notification::Notification;
+use kairos_core::notification::{Notification, NotificationUpdate};
 use rusqlite::types::Value;
 use rusqlite::{TransactionBehavior, params, params_from_iter};
 use uuid::Uuid;
@@ -56,6 +56,16 @@ impl NotificationStore for SqliteStore {
             return Box::pin(async { Ok(()) });
         }
         Box::pin(self.blocking(move |db| db.delete_notifications_by_id(&ids, user)))
+    }
+
+    fn update_notifications(
+        &self,
+        updates: Vec<NotificationUpdate>,
+    ) -> BoxFuture<'_, ApiResult<()>> {
+        if updates.is_empty() {
+            return Box::pin(async { Ok(()) });
+        }
+        Box::pin(self.blocking(move |db| db.update_notifications(updates)))
     }
 }
 
@@ -197,6 +207,31 @@ impl Db {
                     &tx,
                     "DELETE FROM notification WHERE id = ?1 AND (?2 IS NULL OR user_id = ?2)",
                     params![id.to_string(), user],
+                )
+                .map_err(db_err)?;
+            }
+            tx.commit().map_err(db_err)
+        })
+    }
+
+    /// Sets each update's fields on its notification, in one transaction.
+    pub fn update_notifications(&self, updates: Vec<NotificationUpdate>) -> ApiResult<()> {
+        self.write(|c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db_err)?;
+            for u in &updates {
+                exec(
+                    &tx,
+                    "UPDATE notification SET content = coalesce(?1, content),
+                       subject = coalesce(?2, subject), sender_id = coalesce(?3, sender_id)
+                     WHERE id = ?4",
+                    params![
+                        u.content,
+                        u.subject,
+                        u.sender_id.map(|s| s.to_string()),
+                        u.id.to_string()
+                    ],
                 )
                 .map_err(db_err)?;
             }

@@ -208,6 +208,39 @@ impl TournamentStore for SqliteStore {
         }))
     }
 
+    fn tournament_add_attempt(
+        &self,
+        id: String,
+        owner: Uuid,
+        count: i64,
+        now: i64,
+    ) -> BoxFuture<'_, ApiResult<Result<(), Refusal>>> {
+        Box::pin(self.blocking(move |db| {
+            db.write(|c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(db_err)?;
+                let Some(t) = get(&tx, &id)? else {
+                    return Ok(Err(Refusal::NotFound));
+                };
+                let expiry = match tournament::attempt_expiry(&t, now) {
+                    Ok(expiry) => expiry,
+                    Err(refusal) => return Ok(Err(refusal)),
+                };
+                exec(
+                    &tx,
+                    "UPDATE leaderboard_record
+                     SET max_num_score = max(1, min(2147483647, max_num_score + ?4))
+                     WHERE leaderboard_id = ?1 AND expiry_time = ?2 AND owner_id = ?3",
+                    params![id, expiry, owner.to_string(), count],
+                )
+                .map_err(db_err)?;
+                tx.commit().map_err(db_err)?;
+                Ok(Ok(()))
+            })
+        }))
+    }
+
     fn tournament_record_write(
         &self,
         w: TournamentWrite,

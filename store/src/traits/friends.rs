@@ -53,6 +53,21 @@ pub trait FriendStore: Send + Sync + 'static {
         limit: usize,
     ) -> BoxFuture<'_, ApiResult<Vec<FriendOfFriend>>>;
 
+    /// The edges leaving `user` towards the users among `ids` (Nakama's
+    /// `GetFriends`), in no particular order; users without one are left
+    /// out.
+    fn get_friends(&self, user: Uuid, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Friend>>>;
+
+    /// Replaces the metadata (a JSON object, as text) of the edge `user`
+    /// → `friend`, whatever its state; no edge is no error (Nakama's
+    /// `UpdateFriendMetadata`).
+    fn update_friend_metadata(
+        &self,
+        user: Uuid,
+        friend: Uuid,
+        metadata: String,
+    ) -> BoxFuture<'_, ApiResult<()>>;
+
     /// Whether `from` may open a direct conversation with `to`: `to`
     /// exists and neither has blocked the other.
     fn can_message(&self, from: Uuid, to: Uuid) -> BoxFuture<'_, ApiResult<bool>>;

@@ -76,6 +76,10 @@ pub trait GroupStore: Send + Sync + 'static {
     /// The groups among `ids` that exist.
     fn get_groups(&self, ids: Vec<Uuid>) -> BoxFuture<'_, ApiResult<Vec<Group>>>;
 
+    /// At most `limit` group ids greater than `after`, in id order: random
+    /// groups are read from a random id onward, as Nakama reads them.
+    fn group_ids_after(&self, after: Uuid, limit: usize) -> BoxFuture<'_, ApiResult<Vec<Uuid>>>;
+
     /// Groups matching `filter`, in its order ([`GroupFilter::order`]),
     /// strictly after `after`; at most `limit`.
     fn list_groups(

@@ -11,7 +11,8 @@ use super::BoxFuture;
 pub trait MessageStore: Send + Sync + 'static {
     /// Stores a chat message. Refused with NotFound when its sender has
     /// no account (deleted, even concurrently): checked in the same
-    /// statement, so no message is ever stored under a deleted id.
+    /// statement, so no message is ever stored under a deleted id. The
+    /// nil sender is the server (game code's messages) and needs none.
     fn insert_message(&self, message: ChannelMessage) -> BoxFuture<'_, ApiResult<()>>;
 
     /// Replaces the content and username of `sender`'s message `id` in

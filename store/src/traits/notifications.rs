@@ -1,7 +1,7 @@
 //! Stored (persistent) notifications.
 
 use kairos_core::error::ApiResult;
-use kairos_core::notification::Notification;
+use kairos_core::notification::{Notification, NotificationUpdate};
 use uuid::Uuid;
 
 use super::BoxFuture;
@@ -38,5 +38,13 @@ pub trait NotificationStore: Send + Sync + 'static {
         &self,
         ids: Vec<Uuid>,
         user: Option<Uuid>,
+    ) -> BoxFuture<'_, ApiResult<()>>;
+
+    /// Applies the updates in one transaction: each sets the fields it
+    /// has on the stored notification of its id (of any user); an id
+    /// that is not stored changes nothing.
+    fn update_notifications(
+        &self,
+        updates: Vec<NotificationUpdate>,
     ) -> BoxFuture<'_, ApiResult<()>>;
 }

@@ -42,6 +42,20 @@ pub trait TournamentStore: Send + Sync + 'static {
         now: i64,
     ) -> BoxFuture<'_, ApiResult<Result<bool, Refusal>>>;
 
+    /// Adds `count` (negative: removes) to the `max_num_score` of the
+    /// owner's record of the period current at `now`, kept within 1 and
+    /// `i32::MAX` (a cap of 0 or less is no cap; Nakama's
+    /// `TournamentAddAttempt`); an owner without a
+    /// record there is no error. Refused when the tournament does not
+    /// exist or its active window has closed.
+    fn tournament_add_attempt(
+        &self,
+        id: String,
+        owner: Uuid,
+        count: i64,
+        now: i64,
+    ) -> BoxFuture<'_, ApiResult<Result<(), Refusal>>>;
+
     /// Writes a record (Nakama's tournament write): refused outside the
     /// active window, without a join when one is required, past
     /// `max_num_score`, or when a new player would pass `max_size`.

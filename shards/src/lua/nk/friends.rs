@@ -1,5 +1,6 @@
-//! Friends: `friends_list`, `friends_add`, `friends_delete` and
-//! `friends_block`, with the arguments, words and tables of Nakama's Lua
+//! Friends: `friends_list`, `friends_add`, `friends_delete`,
+//! `friends_block`, `friends_of_friends_list`, `friend_metadata_update`
+//! and `users_get_friend_status`, with the arguments, words and tables of Nakama's Lua
 //! module, over [`Nk`](crate::modules::Nk)'s friend calls.
 
 use mlua::Value as LuaValue;
@@ -130,6 +131,83 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         nk.friends_block(me, &username, ids, names)
             .await
             .map_err(|e| change_error("error blocking friends", e))
+    })?;
+    m.async_fn("friends_of_friends_list", |lua, current, a| async move {
+        let me = Uuid::parse_str(&a.string(1)?)
+            .map_err(|_| a.error(1, "expects user ID to be a valid identifier"))?;
+        let limit = a.opt_int(2, 100)?;
+        if !(1..=1000).contains(&limit) {
+            return Err(a.error(2, "expects limit to be 1-1000"));
+        }
+        let cursor = a.opt_string(3, "")?;
+        let nk = current.nk("friends_of_friends_list")?;
+        let (found, next) = nk
+            .friends_of_friends_list(me, limit as usize, &cursor)
+            .await
+            .map_err(|e| {
+                server_error(
+                    "error while trying to list friends of friends for a user",
+                    e,
+                )
+            })?;
+        let list = lua.create_table_with_capacity(found.len(), 0)?;
+        for (i, f) in found.iter().enumerate() {
+            let u = user(&lua, &f.user)?;
+            u.raw_set("online", nk.user_online(f.user.id))?;
+            let t = lua.create_table()?;
+            t.raw_set("referrer", f.referrer.to_string())?;
+            t.raw_set("user", u)?;
+            list.raw_set(i + 1, t)?;
+        }
+        Ok((list, cursor_value(&lua, &next)?))
+    })?;
+    m.async_fn("friend_metadata_update", |_lua, current, a| async move {
+        let me = Uuid::parse_str(&a.string(1)?)
+            .map_err(|_| a.error(1, "expects user ID to be a valid identifier"))?;
+        let friend = Uuid::parse_str(&a.string(2)?)
+            .map_err(|_| a.error(2, "expects user ID to be a valid identifier"))?;
+        let meta = metadata(&a, 3, Some(a.table(3)?))?.unwrap_or_else(|| serde_json::json!({}));
+        if !meta.is_object() {
+            return Err(a.error(
+                3,
+                "failed to convert metadata: expects a table of key-value pairs",
+            ));
+        }
+        let nk = current.nk("friend_metadata_update")?;
+        nk.friend_metadata_update(me, friend, &meta.to_string())
+            .await
+            .map_err(|e| server_error("error updating friends metadata", e))
+    })?;
+    m.async_fn("users_get_friend_status", |lua, current, a| async move {
+        let me = Uuid::parse_str(&a.string(1)?).map_err(|_| a.error(1, "invalid user id"))?;
+        let list = a.table(2)?;
+        let mut ids = Vec::new();
+        for v in a.array(2, &list, "invalid user ids list")? {
+            let s = match v {
+                LuaValue::String(s) if !s.as_bytes().is_empty() => s.to_string_lossy(),
+                _ => return Err(a.error(2, "each user id must be a string")),
+            };
+            ids.push(Uuid::parse_str(&s).map_err(|_| a.error(2, "invalid user id"))?);
+        }
+        let nk = current.nk("users_get_friend_status")?;
+        let friends = nk
+            .users_get_friend_status(me, ids)
+            .await
+            .map_err(|e| server_error("failed to get users friend status", e))?;
+        let out = lua.create_table_with_capacity(friends.len(), 0)?;
+        for (i, f) in friends.iter().enumerate() {
+            let u = user(&lua, &f.user)?;
+            u.raw_set("online", nk.user_online(f.user.id))?;
+            let t = lua.create_table()?;
+            t.raw_set("state", f.state.as_i32())?;
+            t.raw_set("update_time", f.update_time as f64)?;
+            t.raw_set("user", u)?;
+            let meta: serde_json::Value =
+                serde_json::from_str(&f.metadata).unwrap_or(serde_json::json!({}));
+            t.raw_set("metadata", convert::to_lua(&lua, &meta)?)?;
+            out.raw_set(i + 1, t)?;
+        }
+        Ok(out)
     })?;
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Groups: `group_create`, `group_update`, `group_delete`,
 //! `groups_get_id`, `group_user_join`, `group_user_leave`,
 //! `group_users_add`, `_kick`, `_ban`, `_promote`, `_demote`,
-//! `group_users_list`, `user_groups_list` and `groups_list`, with the
+//! `group_users_list`, `user_groups_list`, `groups_list` and
+//! `groups_get_random`, with the
 //! arguments, defaults, words and tables of Nakama's Lua module, over
 //! [`Nk`](crate::modules::Nk)'s group calls.
 
@@ -370,6 +371,18 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .map_err(|e| server_error("error listing groups", e))?;
         let list = sequence(&lua, &groups, |g| group_table(&lua, g))?;
         Ok((list, cursor_value(&lua, &next)?))
+    })?;
+    m.async_fn("groups_get_random", |lua, current, a| async move {
+        let count = a.opt_int(1, 0)?;
+        if !(0..=1000).contains(&count) {
+            return Err(a.error(1, "count must be 0-1000"));
+        }
+        let nk = current.nk("groups_get_random")?;
+        let groups = nk
+            .groups_get_random(count as usize)
+            .await
+            .map_err(|e| server_error("failed to get groups", e))?;
+        sequence(&lua, &groups, |g| group_table(&lua, g))
     })?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! the server is awaited on the call's [`Nk`](crate::modules::Nk).
 
 mod auth;
+mod channels;
 mod codec;
 mod crypto;
 mod friends;
@@ -68,6 +69,7 @@ pub fn module(lua: &Lua, current: &Rc<Current>) -> mlua::Result<Table> {
     metrics::add(&m)?;
     runtime::add(&m)?;
     signing::add(&m)?;
+    channels::add(&m)?;
     Ok(nk)
 }
 

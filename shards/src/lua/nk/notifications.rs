@@ -1,9 +1,11 @@
 //! `notification_send`, `notifications_send`, `notification_send_all`,
 //! `notifications_list`,
-//! `notifications_delete`, `notifications_get_id` and
-//! `notifications_delete_id`.
+//! `notifications_delete`, `notifications_get_id`,
+//! `notifications_delete_id` and `notifications_update`.
 
 use mlua::{Table, Value as LuaValue};
+
+use kairos_core::notification::NotificationUpdate;
 
 use super::{Args, Module, field_string, server_error};
 use crate::lua::convert;
@@ -222,6 +224,30 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .await
             .map_err(|e| server_error("failed to delete notifications", e))
     })?;
+    m.async_fn("notifications_update", |_, current, a| async move {
+        let list = a.table(1)?;
+        let mut updates = Vec::new();
+        for pair in list.pairs::<LuaValue, LuaValue>() {
+            let (_, v) = pair?;
+            let LuaValue::Table(t) = v else {
+                return Err(a.error(1, "expects a valid set of data"));
+            };
+            updates.push(update(&a, &t)?);
+            if updates.len() > crate::modules::MAX_NOTIFICATION_UPDATES {
+                return Err(a.error(
+                    1,
+                    &format!(
+                        "expects at most {} updates",
+                        crate::modules::MAX_NOTIFICATION_UPDATES
+                    ),
+                ));
+            }
+        }
+        let nk = current.nk("notifications_update")?;
+        nk.notifications_update(updates)
+            .await
+            .map_err(|e| server_error("failed to update notifications", e))
+    })?;
     Ok(())
 }
 
@@ -277,4 +303,60 @@ fn content(a: &Args, t: Table) -> mlua::Result<serde_json::Value> {
             ),
         )),
     }
+}
+
+/// One entry of `notifications_update`: `id`, and any of `content` (a
+/// table), `subject` and `sender`, checked as Nakama checks them (its
+/// words, the id's included); other keys are ignored.
+fn update(a: &Args, t: &Table) -> mlua::Result<NotificationUpdate> {
+    let mut u = NotificationUpdate::default();
+    for pair in t.pairs::<LuaValue, LuaValue>() {
+        let (k, v) = pair?;
+        let LuaValue::String(k) = k else { continue };
+        match k.to_string_lossy().as_str() {
+            "id" => {
+                let LuaValue::String(s) = v else {
+                    return Err(a.error(1, "expects id to be string"));
+                };
+                u.id = uuid::Uuid::parse_str(&s.to_string_lossy())
+                    .map_err(|_| a.error(1, "expects user_id to be a valid ID"))?;
+            }
+            "content" => {
+                let LuaValue::Table(c) = v else {
+                    return Err(a.error(1, "expects content to be table"));
+                };
+                let json = match convert::to_json(&LuaValue::Table(c)) {
+                    Ok(serde_json::Value::Array(x)) if x.is_empty() => serde_json::json!({}),
+                    Ok(v @ serde_json::Value::Object(_)) => v,
+                    _ => return Err(a.error(1, "expects content to be table")),
+                };
+                u.content = Some(json.to_string());
+            }
+            "subject" => {
+                let LuaValue::String(s) = v else {
+                    return Err(a.error(1, "expects subject to be string"));
+                };
+                let s = s.to_string_lossy();
+                if s.is_empty() {
+                    return Err(a.error(1, "expects subject to be a non-empty string"));
+                }
+                u.subject = Some(s);
+            }
+            "sender" => {
+                let LuaValue::String(s) = v else {
+                    return Err(a.error(1, "expects sender to be string"));
+                };
+                let s = s.to_string_lossy();
+                if s.is_empty() {
+                    return Err(a.error(1, "expects sender to be a non-empty string"));
+                }
+                u.sender_id = Some(
+                    uuid::Uuid::parse_str(&s)
+                        .map_err(|_| a.error(1, "expects sender to be a valid ID"))?,
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(u)
 }

@@ -1,11 +1,12 @@
 //! `stream_user_join`, `stream_user_update`, `stream_user_leave`,
 //! `stream_user_kick`, `stream_user_get`, `stream_user_list`,
-//! `stream_count`, `stream_close` and `stream_send`.
+//! `stream_count`, `stream_close`, `stream_send` and `stream_send_raw`.
 
 use mlua::{Table, Value as LuaValue};
 use uuid::Uuid;
 
 use super::{Args, Module, field_string};
+use crate::lua::convert;
 use crate::modules::Stream;
 
 pub fn add(m: &Module) -> mlua::Result<()> {
@@ -85,6 +86,32 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         let nk = current.nk("stream_send")?;
         nk.stream_send(&stream, &data, presences.as_deref(), reliable)
             .map_err(|e| mlua::Error::RuntimeError(format!("stream send failed: {}", e.message)))
+    })?;
+    m.async_fn("stream_send_raw", |_, current, a| async move {
+        let stream = stream(&a, 1)?;
+        let envelope = convert::to_json(&LuaValue::Table(a.table(2)?)).map_err(|e| {
+            a.error(
+                2,
+                &format!(
+                    "failed to convert envelope: {}",
+                    crate::lua::state::message(&e)
+                ),
+            )
+        })?;
+        let presences = match a.opt_table(3)? {
+            None => None,
+            Some(t) => Some(sessions(&a, &t)?),
+        };
+        let reliable = a.opt_bool(4, true)?;
+        let nk = current.nk("stream_send_raw")?;
+        nk.stream_send_raw(&stream, &envelope, presences.as_deref(), reliable)
+            .map_err(|e| {
+                if e.message.starts_with("not a valid envelope") {
+                    a.error(2, &e.message)
+                } else {
+                    mlua::Error::RuntimeError(format!("stream send failed: {}", e.message))
+                }
+            })
     })?;
     m.async_fn("stream_user_get", |lua, current, a| async move {
         let user = a.uuid(1, "expects user id", "expects valid user id")?;
@@ -200,9 +227,15 @@ fn stream(a: &Args, n: usize) -> mlua::Result<Stream> {
     })
 }
 
+/// Most presences a send names.
+const MAX_PRESENCES: usize = 1000;
+
 fn sessions(a: &Args, t: &Table) -> mlua::Result<Vec<Uuid>> {
     let mut out = Vec::new();
     for v in t.sequence_values::<LuaValue>() {
+        if out.len() == MAX_PRESENCES {
+            return Err(a.error(3, &format!("expects at most {MAX_PRESENCES} presences")));
+        }
         let LuaValue::Table(p) = v? else {
             return Err(a.error(3, "expects a valid set of presences"));
         };

@@ -1,7 +1,7 @@
 //! `tournament_create`, `tournament_delete`, `tournament_join`,
 //! `tournaments_get_id`, `tournament_list`, `tournament_record_write`,
-//! `tournament_record_delete`, `tournament_records_list` and
-//! `tournament_records_haystack`, with the arguments, defaults, words and
+//! `tournament_record_delete`, `tournament_records_list`,
+//! `tournament_records_haystack` and `tournament_add_attempt`, with the arguments, defaults, words and
 //! tables of Nakama's Lua module.
 
 use kairos_core::tournament::Tournament;
@@ -303,6 +303,22 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         nk.tournament_ranks_disable(&id)
             .await
             .map_err(|e| server_error("error disabling tournament ranks", e))
+    })?;
+    m.async_fn("tournament_add_attempt", |_lua, current, a| async move {
+        let id = tournament_id(&a)?;
+        let owner = a.uuid(
+            2,
+            "expects an owner ID string",
+            "expects owner ID to be a valid identifier",
+        )?;
+        let count = a.int(3)?;
+        if count == 0 {
+            return Err(a.error(3, "expects an attempt count number != 0"));
+        }
+        let nk = current.nk("tournament_add_attempt")?;
+        nk.tournament_add_attempt(&id, owner, count)
+            .await
+            .map_err(|e| server_error("error adding tournament attempts", e))
     })?;
     Ok(())
 }

@@ -140,6 +140,18 @@ pub fn relay_group(shard: &Shard, group: Uuid, messages: &[ChannelMessage], remo
     membership::to_owner(shard, &stream, msg);
 }
 
+/// Relays a message game code sent, updated or removed (stored first
+/// when kept) to every member of its channel, as the owner relays the
+/// server's messages: no membership is asked of its sender.
+pub fn relay(shard: &Shard, message: &ChannelMessage, persistent: bool) {
+    let msg = Msg::Relay {
+        stream: message.stream.clone(),
+        messages: vec![to_wire(message, persistent)],
+        remove: Vec::new(),
+    };
+    membership::to_owner(shard, &message.stream, msg);
+}
+
 /// Ends a deleted group's channel: every session in it is removed.
 pub fn close_group(shard: &Shard, group: Uuid) {
     membership::close(shard, channel::group(group));

@@ -18,6 +18,8 @@ pub use session::{follow, on_close, track, unfollow, update};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use futures_channel::oneshot;
+use kairos_core::error::{ApiError, ApiResult};
 use kairos_schema::rtapi::UserPresence;
 use uuid::Uuid;
 
@@ -43,17 +45,47 @@ pub enum Msg {
         request: u64,
         presences: Vec<UserPresence>,
     },
-    /// To the status owner of `users`: stop sending `follower` their events.
-    Unfollow { users: Vec<Uuid>, follower: Uuid },
+    /// To the status owner of `users`: stop sending `follower` their
+    /// events (then answer `done`, for game code's unfollow).
+    Unfollow {
+        users: Vec<Uuid>,
+        follower: Uuid,
+        done: Option<oneshot::Sender<()>>,
+    },
+    /// To every shard, from game code: the shard holding session
+    /// `session_id` makes it follow (or unfollow) `users`, and answers
+    /// `Some` with the outcome (the owners' answers to wait for); the
+    /// others answer `None`.
+    ForSession(ForSession),
 }
 
-/// To the status owner of `users`: add `follower` to each, and send back
-/// their presences as part `request` of the answer.
+/// Game code's `status_follow` or `status_unfollow` of a session on any
+/// shard.
+#[derive(Debug)]
+pub struct ForSession {
+    pub session_id: Uuid,
+    pub users: Vec<Uuid>,
+    pub follow: bool,
+    pub reply: oneshot::Sender<Option<ApiResult<Vec<oneshot::Receiver<()>>>>>,
+}
+
+/// To the status owner of `users`: add `follower` to each, and answer.
 #[derive(Debug)]
 pub struct Follow {
     pub users: Vec<Uuid>,
     pub follower: Follower,
-    pub request: u64,
+    pub answer: Answer,
+}
+
+/// Who a follow's owner answers.
+#[derive(Debug)]
+pub enum Answer {
+    /// The session's own `status_follow`: the followed users' presences,
+    /// as part `request` of its `status` answer.
+    Session(u64),
+    /// Game code's follow: that the owner has the follower; the session
+    /// is sent nothing.
+    Server(oneshot::Sender<()>),
 }
 
 /// A session following users' status: where its events go.
@@ -98,8 +130,72 @@ pub fn on_msg(shard: &Shard, msg: Msg) {
         Msg::Untrack { user, session_id } => owner::on_untrack(shard, user, session_id),
         Msg::Follow(follow) => owner::on_follow(shard, follow),
         Msg::Part { request, presences } => session::on_part(shard, request, presences),
-        Msg::Unfollow { users, follower } => owner::on_unfollow(shard, users, follower),
+        Msg::Unfollow {
+            users,
+            follower,
+            done,
+        } => {
+            owner::on_unfollow(shard, users, follower);
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
+        }
+        Msg::ForSession(m) => {
+            let _ = m
+                .reply
+                .send(session::for_session(shard, m.session_id, m.users, m.follow));
+        }
     }
+}
+
+/// Most users one game code follow or unfollow names.
+pub const MAX_SERVER_FOLLOW: usize = 1000;
+
+/// Game code's `status_follow` (`follow`) or `status_unfollow` of session
+/// `session_id`, open on any shard: the session follows (or stops
+/// following) `users` as if it had asked, with the same bound
+/// (`kairos.session.max_streams`), but is sent no `status` answer, as in
+/// Nakama. Returns once every owner of those users' status has the
+/// change, so the session hears of every status change made after.
+/// A session that is not open is no error, as in Nakama.
+pub async fn for_session(
+    shard: &Shard,
+    session_id: Uuid,
+    users: Vec<Uuid>,
+    follow: bool,
+) -> ApiResult<()> {
+    if users.len() > MAX_SERVER_FOLLOW {
+        return Err(ApiError::invalid(format!(
+            "expects at most {MAX_SERVER_FOLLOW} user IDs"
+        )));
+    }
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut answers = Vec::new();
+    for dest in 0..shard.port.shards() {
+        let (reply, answer) = oneshot::channel();
+        shard.send_to(
+            dest,
+            Msg::ForSession(ForSession {
+                session_id,
+                users: users.clone(),
+                follow,
+                reply,
+            }),
+        );
+        answers.push(answer);
+    }
+    for answer in answers {
+        if let Ok(Some(outcome)) = answer.await {
+            for owner in outcome? {
+                // An owner that is stopping drops it: nothing to wait for.
+                let _ = owner.await;
+            }
+            return Ok(());
+        }
+    }
+    Ok(())
 }
 
 /// The shard that keeps `user`'s status.

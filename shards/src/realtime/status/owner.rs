@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use kairos_schema::rtapi::{Outgoing, StatusPresenceEvent, UserPresence};
 use uuid::Uuid;
 
-use super::{Follow, Follower, Msg};
+use super::{Answer, Follow, Follower, Msg};
 use crate::fanout::{Presence, deliver};
 use crate::session::{Frames, WireSet};
 use crate::shard::Shard;
@@ -78,7 +78,7 @@ pub(super) fn on_follow(shard: &Shard, msg: Follow) {
     let Follow {
         users,
         follower,
-        request,
+        answer,
     } = msg;
     let mut presences = Vec::new();
     {
@@ -95,7 +95,14 @@ pub(super) fn on_follow(shard: &Shard, msg: Follow) {
             presences.extend(entry.presences.iter().map(Presence::to_wire));
         }
     }
-    shard.send_to(follower.shard, Msg::Part { request, presences });
+    match answer {
+        Answer::Session(request) => {
+            shard.send_to(follower.shard, Msg::Part { request, presences });
+        }
+        Answer::Server(done) => {
+            let _ = done.send(());
+        }
+    }
 }
 
 pub(super) fn on_unfollow(shard: &Shard, users: Vec<Uuid>, follower: Uuid) {

@@ -1,12 +1,14 @@
 //! Status's session side: runs on the shard of the session that asked,
 //! forwards to each user's status owner, and gathers follow answers.
 
+use futures_channel::oneshot;
+use kairos_core::error::{ApiError, ApiResult};
 use kairos_schema::rtapi::{
     ErrorCode, Outgoing, StatusFollow, StatusOut, StatusUnfollow, UserPresence,
 };
 use uuid::Uuid;
 
-use super::{Follow, Follower, MAX_STATUS_LEN, Msg, owner_of};
+use super::{Answer, Follow, Follower, MAX_STATUS_LEN, Msg, owner_of};
 use crate::fanout::group;
 use crate::session::Session;
 use crate::shard::Shard;
@@ -91,8 +93,14 @@ pub async fn follow(shard: &Shard, session: &Session, cid: &str, m: StatusFollow
     true
 }
 
-/// Follows users by id, once usernames are resolved.
-fn follow_ids(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>) {
+/// Adds `users` to the session's follows, each user once, and groups
+/// them by status owner; refused, following nobody, when they would take
+/// the session past `kairos.session.max_streams`.
+fn add_follows(
+    shard: &Shard,
+    session: &Session,
+    mut users: Vec<Uuid>,
+) -> Result<Vec<(usize, Vec<Uuid>)>, String> {
     users.sort_unstable();
     users.dedup();
     let max = shard.config().kairos.session.max_streams;
@@ -102,16 +110,9 @@ fn follow_ids(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>)
     };
     if session.stream_count() + new > max {
         // Each followed user is a status stream: nothing is followed.
-        session.send_envelope(
-            cid,
-            &Outgoing::error(
-                ErrorCode::BadInput,
-                format!(
-                    "Following {new} more users would take this session past {max} streams, the most it may join (kairos.session.max_streams)."
-                ),
-            ),
-        );
-        return;
+        return Err(format!(
+            "Following {new} more users would take this session past {max} streams, the most it may join (kairos.session.max_streams)."
+        ));
     }
     {
         let mut follows = session.follows.borrow_mut();
@@ -121,7 +122,75 @@ fn follow_ids(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>)
             }
         }
     }
-    let by_owner = group::by_shard(users.into_iter().map(|u| (owner_of(shard, u), u)));
+    Ok(by_owner(shard, users))
+}
+
+/// Game code's follow or unfollow, on the shard of session `session_id`
+/// if it is open here (`None` otherwise): as the session's own request,
+/// without an answer to it. Returns the owners' answers to wait for.
+pub(super) fn for_session(
+    shard: &Shard,
+    session_id: Uuid,
+    users: Vec<Uuid>,
+    follow: bool,
+) -> Option<ApiResult<Vec<oneshot::Receiver<()>>>> {
+    let session = shard.sessions.borrow().get(&session_id).cloned()?;
+    if session.is_closing() {
+        return Some(Ok(Vec::new()));
+    }
+    let mut answers = Vec::new();
+    if !follow {
+        session.follows.borrow_mut().retain(|u| !users.contains(u));
+        for (owner, users) in by_owner(shard, users) {
+            let (done, answer) = oneshot::channel();
+            answers.push(answer);
+            let msg = Msg::Unfollow {
+                users,
+                follower: session.id,
+                done: Some(done),
+            };
+            shard.send_to(owner, msg);
+        }
+        return Some(Ok(answers));
+    }
+    let by_owner = match add_follows(shard, &session, users) {
+        Ok(by_owner) => by_owner,
+        Err(message) => return Some(Err(ApiError::invalid(message))),
+    };
+    let follower = Follower {
+        session: session.id,
+        shard: shard.id,
+        wire: session.wire,
+    };
+    for (owner, users) in by_owner {
+        let (done, answer) = oneshot::channel();
+        answers.push(answer);
+        shard.send_to(
+            owner,
+            Msg::Follow(Follow {
+                users,
+                follower,
+                answer: Answer::Server(done),
+            }),
+        );
+    }
+    Some(Ok(answers))
+}
+
+/// Users grouped by the shard that owns their status.
+fn by_owner(shard: &Shard, users: Vec<Uuid>) -> Vec<(usize, Vec<Uuid>)> {
+    group::by_shard(users.into_iter().map(|u| (owner_of(shard, u), u)))
+}
+
+/// Follows users by id, once usernames are resolved.
+fn follow_ids(shard: &Shard, session: &Session, cid: &str, users: Vec<Uuid>) {
+    let by_owner = match add_follows(shard, session, users) {
+        Ok(by_owner) => by_owner,
+        Err(message) => {
+            session.send_envelope(cid, &Outgoing::error(ErrorCode::BadInput, message));
+            return;
+        }
+    };
     if by_owner.is_empty() {
         session.send_envelope(cid, &Outgoing::Status(StatusOut::default()));
         return;
@@ -148,7 +217,7 @@ fn follow_ids(shard: &Shard, session: &Session, cid: &str, mut users: Vec<Uuid>)
             Msg::Follow(Follow {
                 users,
                 follower,
-                request,
+                answer: Answer::Session(request),
             }),
         );
     }
@@ -170,8 +239,13 @@ pub fn unfollow(shard: &Shard, session: &Session, cid: &str, m: StatusUnfollow) 
 }
 
 fn unfollow_users(shard: &Shard, follower: Uuid, users: Vec<Uuid>) {
-    for (owner, users) in group::by_shard(users.into_iter().map(|u| (owner_of(shard, u), u))) {
-        shard.send_to(owner, Msg::Unfollow { users, follower });
+    for (owner, users) in by_owner(shard, users) {
+        let msg = Msg::Unfollow {
+            users,
+            follower,
+            done: None,
+        };
+        shard.send_to(owner, msg);
     }
 }
 

@@ -6,7 +6,9 @@ use futures_channel::oneshot;
 use kairos_core::error::{ApiError, ApiResult, Code};
 use uuid::Uuid;
 
-use super::{Msg, SendData, Track};
+use kairos_schema::rtapi::Outgoing;
+
+use super::{Msg, Payload, SendData, Track};
 use crate::fanout::membership::to_owner;
 use crate::fanout::{Presence, StreamId};
 use crate::modules::streams::{MAX_DATA_LEN, MAX_STATUS_LEN};
@@ -159,10 +161,34 @@ pub fn send(
     let sessions = sessions.filter(|s| !s.is_empty());
     let msg = Msg::Send(SendData {
         stream: stream.clone(),
-        data: data.to_string(),
+        payload: Payload::Data(data.to_string()),
         sessions,
         reliable,
     });
     to_owner(shard, &stream, msg);
     Ok(())
+}
+
+/// Nakama's `StreamSendRaw`: `message` (with `cid`, as game code gave
+/// it) to every member, or to the listed sessions that are members; as
+/// [`send`] otherwise.
+pub fn send_raw(
+    shard: &Shard,
+    stream: StreamId,
+    cid: String,
+    message: Outgoing,
+    sessions: Option<Vec<Uuid>>,
+    reliable: bool,
+) {
+    let sessions = sessions.filter(|s| !s.is_empty());
+    let msg = Msg::Send(SendData {
+        stream: stream.clone(),
+        payload: Payload::Raw {
+            cid,
+            message: Box::new(message),
+        },
+        sessions,
+        reliable,
+    });
+    to_owner(shard, &stream, msg);
 }

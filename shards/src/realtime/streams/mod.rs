@@ -29,7 +29,7 @@ mod caller;
 mod owner;
 mod session;
 
-pub use caller::{Member, close, count, get, join, leave, list, send, update};
+pub use caller::{Member, close, count, get, join, leave, list, send, send_raw, update};
 
 use futures_channel::oneshot;
 use kairos_core::error::ApiResult;
@@ -79,8 +79,8 @@ pub enum Msg {
         stream: StreamId,
         reply: oneshot::Sender<()>,
     },
-    /// To the owner: send `stream_data` to every member, or to the members
-    /// among `sessions`.
+    /// To the owner: send `stream_data` (or game code's envelope) to every
+    /// member, or to the members among `sessions`.
     Send(SendData),
 }
 
@@ -98,11 +98,20 @@ pub struct Track {
     pub reply: oneshot::Sender<ApiResult<bool>>,
 }
 
-/// `stream_data` for a stream's members.
+/// What game code sends a stream's members.
+#[derive(Debug)]
+pub enum Payload {
+    /// `stream_data` with this data (`stream_send`).
+    Data(String),
+    /// This envelope, with its `cid` (`stream_send_raw`).
+    Raw { cid: String, message: Box<Outgoing> },
+}
+
+/// A send to a stream's members.
 #[derive(Debug)]
 pub struct SendData {
     pub stream: StreamId,
-    pub data: String,
+    pub payload: Payload,
     /// Only these sessions (those of them that are members); all members
     /// when `None`.
     pub sessions: Option<Vec<Uuid>>,

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use kairos_schema::rtapi::{Outgoing, StreamData};
 use uuid::Uuid;
 
-use super::{SendData, presence_event, wire_stream};
+use super::{Payload, SendData, presence_event, wire_stream};
 use crate::fanout::{Presence, StreamId, deliver};
 use crate::session::{Frames, WireSet};
 use crate::shard::Shard;
@@ -69,15 +69,21 @@ pub(super) fn on_send(shard: &Shard, s: SendData) {
     let Some(m) = table.get(&s.stream) else {
         return;
     };
-    let msg = Outgoing::StreamData(StreamData {
-        stream: wire_stream(&s.stream),
-        sender: None,
-        data: s.data,
-        reliable: s.reliable,
-    });
+    let (cid, msg) = match s.payload {
+        Payload::Data(data) => (
+            String::new(),
+            Outgoing::StreamData(StreamData {
+                stream: wire_stream(&s.stream),
+                sender: None,
+                data,
+                reliable: s.reliable,
+            }),
+        ),
+        Payload::Raw { cid, message } => (cid, *message),
+    };
     match s.sessions {
         None => {
-            let frames = Frames::encode_with("", &msg, m.wires(), s.reliable);
+            let frames = Frames::encode_with(&cid, &msg, m.wires(), s.reliable);
             deliver::broadcast_data(shard, m.targets(), None, &frames);
         }
         Some(sessions) => {
@@ -91,7 +97,7 @@ pub(super) fn on_send(shard: &Shard, s: SendData) {
                 return;
             }
             let wires: WireSet = chosen.iter().map(|p| p.wire).collect();
-            let frames = Frames::encode_with("", &msg, wires, s.reliable);
+            let frames = Frames::encode_with(&cid, &msg, wires, s.reliable);
             deliver::data_to_sessions(
                 shard,
                 chosen.iter().map(|p| (p.shard, p.session_id)),
