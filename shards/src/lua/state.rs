@@ -38,6 +38,8 @@ pub struct Current {
     custom: RefCell<Option<Custom>>,
     pub program: Arc<Program>,
     pub budget: Rc<Budget>,
+    /// The storage indexes this state's modules registered, in order.
+    pub storage_indexes: RefCell<Vec<crate::modules::StorageIndexDef>>,
 }
 
 impl Current {
@@ -70,6 +72,9 @@ pub struct Registrations {
     pub leaderboard_reset: bool,
     pub tournament_end: bool,
     pub tournament_reset: bool,
+    pub storage_indexes: Vec<crate::modules::StorageIndexDef>,
+    /// Names of the indexes given a filter.
+    pub storage_index_filters: Vec<String>,
 }
 
 /// A Lua state with every module loaded.
@@ -104,11 +109,12 @@ impl Vm {
             custom: RefCell::new(None),
             program,
             budget,
+            storage_indexes: RefCell::new(Vec::new()),
         });
         let vm = Vm { lua, current };
         vm.trim_libraries()?;
         let callbacks = vm.lua.create_table()?;
-        for kind in ["rpc", "before", "after"] {
+        for kind in ["rpc", "before", "after", "storage_index_filter"] {
             callbacks.raw_set(kind, vm.lua.create_table()?)?;
         }
         vm.lua.set_named_registry_value(CALLBACKS, callbacks)?;
@@ -440,6 +446,8 @@ impl Vm {
             tournament_reset: cb
                 .raw_get::<Option<Function>>("tournament_reset")?
                 .is_some(),
+            storage_indexes: self.current.storage_indexes.borrow().clone(),
+            storage_index_filters: keys("storage_index_filter")?,
         })
     }
 

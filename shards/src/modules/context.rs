@@ -23,6 +23,8 @@ pub enum CallMode {
     TournamentEnd,
     /// The tournament-reset hook: no caller.
     TournamentReset,
+    /// A storage index filter: no caller.
+    StorageIndexFilter,
 }
 
 /// The context of one call of game code, as Nakama's runtime context

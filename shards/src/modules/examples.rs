@@ -140,6 +140,7 @@ async fn whoami(ctx: Context, _payload: String) -> RpcResult {
             CallMode::LeaderboardReset => "leaderboard_reset",
             CallMode::TournamentEnd => "tournament_end",
             CallMode::TournamentReset => "tournament_reset",
+            CallMode::StorageIndexFilter => "storage_index_filter",
         },
         "node": ctx.nk.node(),
         "query": ctx.query.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),

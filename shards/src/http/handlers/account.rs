@@ -295,6 +295,8 @@ pub(super) async fn delete_account(
     shared.revocations.revoke_all(user, cutoff);
     // Its leaderboard records went with it: unrank them.
     shared.leaderboards.owner_gone(user);
+    // And its storage objects: out of the storage indexes.
+    shared.storage_index.user_gone(user);
     // Acknowledged only once every shard has closed the user's sessions:
     // none serves another message after this reply (and a chat message
     // already on its way to the store is refused there, its sender gone).
