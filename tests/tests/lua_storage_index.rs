@@ -202,17 +202,26 @@ fn listings_follow_writes_and_deletes(b: &Backend) {
         &http,
         json!({"index": "scores", "query": "*", "limit": 3, "order": ["-value.score"], "cursor": c1}),
     );
-    assert_eq!(e, "error in storage index list: invalid cursor: limit mismatch");
+    assert_eq!(
+        e,
+        "error in storage index list: invalid cursor: limit mismatch"
+    );
     let e = list_error(
         &http,
         json!({"index": "scores", "query": "+value.score:>1", "limit": 2, "order": ["-value.score"], "cursor": c1}),
     );
-    assert_eq!(e, "error in storage index list: invalid cursor: query mismatch");
+    assert_eq!(
+        e,
+        "error in storage index list: invalid cursor: query mismatch"
+    );
     let e = list_error(
         &http,
         json!({"index": "scores", "query": "*", "limit": 2, "order": ["value.score"], "cursor": c1}),
     );
-    assert_eq!(e, "error in storage index list: invalid cursor: order mismatch");
+    assert_eq!(
+        e,
+        "error in storage index list: invalid cursor: order mismatch"
+    );
     // A caller sees what it may read: public objects, and its own with
     // read 1.
     let as_user = |caller: &str| {
@@ -230,7 +239,10 @@ fn listings_follow_writes_and_deletes(b: &Backend) {
         &alice,
         json!([{"collection": col, "key": "k1", "value": r#"{"score":50,"name":"alice"}"#, "permission_read": 2}]),
     );
-    assert_eq!(keys(&all(&["-value.score"])), ["k1", "k4", "k2", "k3", "k5"]);
+    assert_eq!(
+        keys(&all(&["-value.score"])),
+        ["k1", "k4", "k2", "k3", "k5"]
+    );
     delete(&http, &alice, json!([{"collection": col, "key": "k1"}]));
     rpc(
         &http,
@@ -288,7 +300,11 @@ fn index_only_filter_eviction_and_restart(b: &Backend) {
     let v = only_list(None);
     // o3 holds none of the indexed fields: not indexed.
     assert_eq!(keys(&v), ["o1", "o2"], "{v}");
-    assert_eq!(v["objects"][0]["value"], json!({"score": 1, "run": "x"}), "{v}");
+    assert_eq!(
+        v["objects"][0]["value"],
+        json!({"score": 1, "run": "x"}),
+        "{v}"
+    );
     assert_eq!(v["objects"][0]["user_id"], alice_id.as_str(), "{v}");
     assert_eq!(keys(&only_list(Some(&alice_id))), ["o1", "o2"]);
     assert_eq!(keys(&only_list(Some(&bob_id))), Vec::<String>::new());
@@ -389,7 +405,11 @@ fn index_only_filter_eviction_and_restart(b: &Backend) {
         json!({"index": "only", "query": "+value.run:x", "limit": 10, "order": []}),
     );
     assert_eq!(keys(&v), ["o1"], "{v}");
-    assert_eq!(v["objects"][0]["value"], json!({"score": 1, "run": "x"}), "{v}");
+    assert_eq!(
+        v["objects"][0]["value"],
+        json!({"score": 1, "run": "x"}),
+        "{v}"
+    );
     let v = list(
         &http,
         json!({"index": "only", "query": "*", "limit": 10, "order": ["-value.score"], "caller": alice_id}),

@@ -504,9 +504,8 @@ fn storage_write_table(
     t.raw_set("version", o.version.as_str())?;
     t.raw_set("permission_read", o.permission_read)?;
     t.raw_set("permission_write", o.permission_write)?;
-    let value: Value = serde_json::from_str(&o.value).map_err(|e| {
-        mlua::Error::RuntimeError(format!("failed to convert value to json: {e}"))
-    })?;
+    let value: Value = serde_json::from_str(&o.value)
+        .map_err(|e| mlua::Error::RuntimeError(format!("failed to convert value to json: {e}")))?;
     t.raw_set("value", convert::to_lua(lua, &value)?)?;
     Ok(t)
 }

@@ -149,27 +149,22 @@ impl ServerBuilder {
     ) -> ServerBuilder {
         let fields: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
         let sortable_fields: Vec<String> = sortable_fields.iter().map(|s| s.to_string()).collect();
-        let checked = super::StorageIndexDef::check(
-            name,
-            collection,
-            max_entries,
-            &fields,
-            &sortable_fields,
-        )
-        .and_then(|max_entries| {
-            self.modules
-                .register_storage_index(super::StorageIndexDef {
-                    name: name.to_string(),
-                    collection: collection.to_string(),
-                    key: key.to_string(),
-                    fields,
-                    sortable_fields,
-                    max_entries,
-                    index_only,
-                })
-        });
+        let checked =
+            super::StorageIndexDef::check(name, collection, max_entries, &fields, &sortable_fields)
+                .and_then(|max_entries| {
+                    self.modules.register_storage_index(super::StorageIndexDef {
+                        name: name.to_string(),
+                        collection: collection.to_string(),
+                        key: key.to_string(),
+                        fields,
+                        sortable_fields,
+                        max_entries,
+                        index_only,
+                    })
+                });
         if let Err(e) = checked {
-            self.errors.push(format!("failed to create storage index: {e}"));
+            self.errors
+                .push(format!("failed to create storage index: {e}"));
         }
         self
     }
@@ -178,8 +173,13 @@ impl ServerBuilder {
     /// `RegisterStorageIndexFilter`): called on the writing shard with
     /// each object written that the index covers, it decides whether the
     /// index keeps it.
-    pub fn storage_index_filter(mut self, name: &str, f: impl super::StorageIndexFilterFn) -> ServerBuilder {
-        self.modules.register_storage_index_filter(name, Arc::new(f));
+    pub fn storage_index_filter(
+        mut self,
+        name: &str,
+        f: impl super::StorageIndexFilterFn,
+    ) -> ServerBuilder {
+        self.modules
+            .register_storage_index_filter(name, Arc::new(f));
         self
     }
 

@@ -372,6 +372,22 @@ mod tests {
     }
 
     #[test]
+    fn a_builder_with_a_bad_storage_index_does_not_start() {
+        let args = || vec!["--data_dir".into(), "/nonexistent/never-used".into()];
+        let bad = ServerBuilder::new().storage_index("i", "c", "", &[], &[], 10, false);
+        assert_eq!(bad.run_with_args(args()), 2);
+        let twice = ServerBuilder::new()
+            .storage_index("i", "c", "", &["a"], &[], 10, false)
+            .storage_index("i", "d", "", &["a"], &[], 10, false);
+        assert_eq!(twice.modules().storage_indexes().len(), 1);
+        assert_eq!(twice.run_with_args(args()), 2);
+        let good = ServerBuilder::new().storage_index("i", "c", "k", &["a"], &["a"], 100_000, true);
+        assert_eq!(good.modules().storage_indexes()[0].max_entries, 100_000);
+        let big = ServerBuilder::new().storage_index("i", "c", "", &["a"], &[], 100_001, false);
+        assert_eq!(big.run_with_args(args()), 2);
+    }
+
+    #[test]
     fn a_builder_with_a_bad_hook_does_not_start() {
         let code = ServerBuilder::new()
             .before_rt("not_a_message", pass)

@@ -513,10 +513,10 @@ impl Nk {
         }
         let indexes = &self.shard.shared.storage_index;
         let picked = indexes.pick(&writes);
-        let acks = self
-            .store(
-                move |store| async move { store.storage_write(StorageCaller::System, writes).await },
-            )
+        let acks =
+            self.store(move |store| async move {
+                store.storage_write(StorageCaller::System, writes).await
+            })
             .await?;
         indexes.written(&self.shard, picked, &acks).await;
         Ok(acks)

@@ -158,47 +158,87 @@ impl Index {
 
     /// The entries `query` matches, sorted by `order` (by score, highest
     /// first, without one), from `offset`, at most `count`.
-    pub fn list(&self, query: &Compiled, order: &[String], offset: usize, count: usize) -> Vec<Hit> {
-        let keys: Vec<(bool, &str)> = order
+    pub fn list(
+        &self,
+        query: &Compiled,
+        order: &[String],
+        offset: usize,
+        count: usize,
+    ) -> Vec<Hit> {
+        // Each order field: descending or not, and whether it is the
+        // score or a sortable path (an unsortable one sorts nothing).
+        enum Key<'p> {
+            Score,
+            Path(&'p str),
+            Nothing,
+        }
+        let keys: Vec<(bool, Key)> = order
             .iter()
-            .map(|o| match o.strip_prefix('-') {
-                Some(path) => (true, path),
-                None => (false, o.as_str()),
+            .map(|o| {
+                let (desc, path) = match o.strip_prefix('-') {
+                    Some(path) => (true, path),
+                    None => (false, o.as_str()),
+                };
+                let key = if path == "_score" {
+                    Key::Score
+                } else if self.sortable.contains(path) {
+                    Key::Path(path)
+                } else {
+                    Key::Nothing
+                };
+                (desc, key)
             })
             .collect();
-        let mut found: Vec<(f64, &Entry)> = self
+        struct Found<'e> {
+            score: f64,
+            /// The first value of each order field, read once.
+            sort: Vec<Option<&'e Value>>,
+            entry: &'e Entry,
+        }
+        let mut found: Vec<Found> = self
             .entries
             .values()
-            .filter_map(|e| query.score(&e.doc).map(|s| (s, e)))
+            .filter_map(|e| {
+                let score = query.score(&e.doc)?;
+                let sort = keys
+                    .iter()
+                    .map(|(_, k)| match k {
+                        Key::Path(p) => e.doc.values(p).next(),
+                        _ => None,
+                    })
+                    .collect();
+                Some(Found {
+                    score,
+                    sort,
+                    entry: e,
+                })
+            })
             .collect();
-        let cmp = |a: &(f64, &Entry), b: &(f64, &Entry)| -> Ordering {
+        let cmp = |a: &Found, b: &Found| -> Ordering {
             if keys.is_empty() {
-                return b.0.total_cmp(&a.0).then(a.1.seq.cmp(&b.1.seq));
+                return b
+                    .score
+                    .total_cmp(&a.score)
+                    .then(a.entry.seq.cmp(&b.entry.seq));
             }
-            for &(desc, path) in &keys {
-                let ord = if path == "_score" {
-                    a.0.total_cmp(&b.0)
-                } else {
-                    let va = self.sort_value(a.1, path);
-                    let vb = self.sort_value(b.1, path);
-                    match (va, vb) {
+            for (i, (desc, key)) in keys.iter().enumerate() {
+                let ord = match key {
+                    Key::Score => a.score.total_cmp(&b.score),
+                    Key::Nothing => Ordering::Equal,
+                    Key::Path(_) => match (a.sort[i], b.sort[i]) {
                         // Missing values sort last either way.
                         (None, None) => Ordering::Equal,
-                        (None, Some(_)) => {
-                            return Ordering::Greater;
-                        }
-                        (Some(_), None) => {
-                            return Ordering::Less;
-                        }
+                        (None, Some(_)) => return Ordering::Greater,
+                        (Some(_), None) => return Ordering::Less,
                         (Some(x), Some(y)) => compare(x, y),
-                    }
+                    },
                 };
-                let ord = if desc { ord.reverse() } else { ord };
+                let ord = if *desc { ord.reverse() } else { ord };
                 if ord != Ordering::Equal {
                     return ord;
                 }
             }
-            a.1.seq.cmp(&b.1.seq)
+            a.entry.seq.cmp(&b.entry.seq)
         };
         let end = offset.saturating_add(count).min(found.len());
         if offset >= end {
@@ -210,14 +250,10 @@ impl Index {
             found.truncate(end);
         }
         found.sort_unstable_by(cmp);
-        found[offset..end].iter().map(|(_, e)| e.hit.clone()).collect()
-    }
-
-    fn sort_value<'a>(&self, e: &'a Entry, path: &'a str) -> Option<&'a Value> {
-        if !self.sortable.contains(path) {
-            return None;
-        }
-        e.doc.values(path).next()
+        found[offset..end]
+            .iter()
+            .map(|f| f.entry.hit.clone())
+            .collect()
     }
 }
 

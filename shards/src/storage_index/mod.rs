@@ -90,7 +90,10 @@ impl StorageIndexes {
     ) -> std::io::Result<(StorageIndexes, std::thread::JoinHandle<()>)> {
         let mut by_collection: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, d) in defs.iter().enumerate() {
-            by_collection.entry(d.collection.clone()).or_default().push(i);
+            by_collection
+                .entry(d.collection.clone())
+                .or_default()
+                .push(i);
         }
         let indexes: Vec<Index> = defs.iter().cloned().map(Index::new).collect();
         let (tx, rx) = mpsc::channel();
@@ -146,7 +149,12 @@ impl StorageIndexes {
     /// A committed batch's covered writes (from [`StorageIndexes::pick`])
     /// and its acks: runs each index's filter on this shard, then sends
     /// the changes. Returns once they are sent.
-    pub async fn written(&self, shard: &Shard, picked: Vec<(usize, StorageWrite)>, acks: &[StorageAck]) {
+    pub async fn written(
+        &self,
+        shard: &Shard,
+        picked: Vec<(usize, StorageWrite)>,
+        acks: &[StorageAck],
+    ) {
         let objects = picked
             .into_iter()
             .filter_map(|(i, w)| {
@@ -389,9 +397,9 @@ pub async fn load(shard: std::rc::Rc<Shard>) {
         let found = shard
             .shared
             .persist
-            .run(move |store| async move {
-                store.storage_scan_newest(collection, key, limit).await
-            })
+            .run(
+                move |store| async move { store.storage_scan_newest(collection, key, limit).await },
+            )
             .await;
         let mut objects = match found {
             Ok(o) => o,

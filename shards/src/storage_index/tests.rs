@@ -47,12 +47,22 @@ fn query_order_and_paging() {
     let mut idx = Index::new(def(100, false));
     idx.load(Vec::new());
     for (k, s) in [("a", 5), ("b", 1), ("c", 9), ("d", 3)] {
-        idx.put(obj(k, &format!(r#"{{"score":{s},"name":"n{k}","other":1}}"#), 10));
+        idx.put(obj(
+            k,
+            &format!(r#"{{"score":{s},"name":"n{k}","other":1}}"#),
+            10,
+        ));
     }
-    assert_eq!(keys(&idx, "+value.score:>=3", &["value.score"], 0, 10), ["d", "a", "c"]);
+    assert_eq!(
+        keys(&idx, "+value.score:>=3", &["value.score"], 0, 10),
+        ["d", "a", "c"]
+    );
     assert_eq!(keys(&idx, "*", &["-value.score"], 0, 2), ["c", "a"]);
     assert_eq!(keys(&idx, "*", &["-value.score"], 2, 2), ["d", "b"]);
-    assert_eq!(keys(&idx, "*", &["-value.score"], 4, 2), Vec::<String>::new());
+    assert_eq!(
+        keys(&idx, "*", &["-value.score"], 4, 2),
+        Vec::<String>::new()
+    );
     // Only listed fields are indexed.
     assert!(keys(&idx, "+value.other:1", &[], 0, 10).is_empty());
     assert_eq!(keys(&idx, "+value.name:nb", &[], 0, 10), ["b"]);
@@ -98,4 +108,44 @@ fn load_never_overwrites_what_changed_meanwhile() {
             ("z".to_string(), r#"{"score":1}"#.to_string())
         ]
     );
+}
+
+/// The cost of a listing over a full index (`MAX_ENTRIES` objects): the
+/// query runs on every entry and the matches are sorted. Timed, not
+/// asserted; run by hand:
+/// `cargo test -p kairos-shards storage_index::tests::full_index_listing_time -- --ignored --nocapture`.
+#[test]
+#[ignore = "a timing, run by hand"]
+fn full_index_listing_time() {
+    use crate::modules::storage_index::MAX_ENTRIES;
+    let mut idx = Index::new(def(MAX_ENTRIES, false));
+    idx.load(Vec::new());
+    for i in 0..MAX_ENTRIES {
+        idx.put(obj(
+            &format!("k{i}"),
+            &format!(r#"{{"score":{},"name":"n{}"}}"#, i % 1000, i % 7),
+            i as i64,
+        ));
+    }
+    for (q, order) in [
+        ("*", vec![]),
+        ("*", vec!["-value.score".to_string()]),
+        (
+            "+value.score:>=500 +value.name:n3",
+            vec!["value.score".to_string()],
+        ),
+    ] {
+        let c = parse(q).unwrap().compile().unwrap();
+        let runs = 5;
+        let started = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..runs {
+            n += idx.list(&c, &order, 0, 101).len();
+        }
+        let each = started.elapsed() / runs;
+        println!(
+            "{MAX_ENTRIES} entries, query {q:?}, order {order:?}: {each:?} per listing ({} hits)",
+            n / runs as usize
+        );
+    }
 }

@@ -69,15 +69,11 @@ pub fn add(m: &Module) -> mlua::Result<()> {
         let sortable_fields = strings(&a, 5)?;
         let max_entries = a.int(6)?;
         let index_only = a.opt_bool(7, false)?;
-        let fail = |e: String| mlua::Error::RuntimeError(format!("failed to create storage index: {e}"));
-        let max_entries = StorageIndexDef::check(
-            &name,
-            &collection,
-            max_entries,
-            &fields,
-            &sortable_fields,
-        )
-        .map_err(fail)?;
+        let fail =
+            |e: String| mlua::Error::RuntimeError(format!("failed to create storage index: {e}"));
+        let max_entries =
+            StorageIndexDef::check(&name, &collection, max_entries, &fields, &sortable_fields)
+                .map_err(fail)?;
         let mut defs = current.storage_indexes.borrow_mut();
         if defs.iter().any(|d| d.name == name) {
             return Err(fail(format!(
