@@ -39,6 +39,15 @@ struct Entry {
     seq: u64,
 }
 
+/// The changes made while an index loads.
+#[derive(Default)]
+pub struct Touched {
+    /// Objects written or deleted.
+    objects: HashSet<DocId>,
+    /// Users whose accounts were deleted.
+    users: HashSet<Uuid>,
+}
+
 /// One index.
 pub struct Index {
     pub def: StorageIndexDef,
@@ -47,9 +56,9 @@ pub struct Index {
     sortable: HashSet<String>,
     entries: HashMap<DocId, Entry>,
     seq: u64,
-    /// While the startup load is on its way: the objects written or
-    /// deleted meanwhile, which the load must not overwrite.
-    pub loading: Option<HashSet<DocId>>,
+    /// While the startup load is on its way: what changed meanwhile,
+    /// which the load must not overwrite.
+    pub loading: Option<Touched>,
 }
 
 impl Index {
@@ -66,13 +75,13 @@ impl Index {
             sortable,
             entries: HashMap::new(),
             seq: 0,
-            loading: Some(HashSet::new()),
+            loading: Some(Touched::default()),
         }
     }
 
     fn touch(&mut self, id: &DocId) {
         if let Some(touched) = &mut self.loading {
-            touched.insert(id.clone());
+            touched.objects.insert(id.clone());
         }
     }
 
@@ -112,6 +121,9 @@ impl Index {
 
     /// Drops every object of `user`.
     pub fn remove_user(&mut self, user: Uuid) {
+        if let Some(touched) = &mut self.loading {
+            touched.users.insert(user);
+        }
         let gone: Vec<DocId> = self
             .entries
             .keys()
@@ -130,7 +142,10 @@ impl Index {
         // Oldest first, so the sequence numbers follow the update times.
         for o in objects.into_iter().rev() {
             let id = (o.collection.clone(), o.key.clone(), o.user_id);
-            if !touched.contains(&id) && !self.entries.contains_key(&id) {
+            if !touched.objects.contains(&id)
+                && !touched.users.contains(&o.user_id)
+                && !self.entries.contains_key(&id)
+            {
                 self.insert(id, o);
             }
         }

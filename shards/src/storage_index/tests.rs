@@ -93,9 +93,14 @@ fn load_never_overwrites_what_changed_meanwhile() {
     let mut idx = Index::new(def(100, true));
     idx.put(obj("a", r#"{"score":7}"#, 20));
     idx.remove(&("c".into(), "b".into(), Uuid::nil()));
+    let gone = Uuid::new_v4();
+    idx.remove_user(gone);
+    let mut theirs = obj("y", r#"{"score":1}"#, 5);
+    theirs.user_id = gone;
     idx.load(vec![
         obj("a", r#"{"score":1}"#, 5),
         obj("b", r#"{"score":1}"#, 5),
+        theirs,
         obj("z", r#"{"score":1}"#, 5),
     ]);
     let c = parse("*").unwrap().compile().unwrap();
