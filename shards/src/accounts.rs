@@ -139,6 +139,8 @@ pub async fn delete(shard: &Shard, user: Uuid, recorded: bool) -> ApiResult<()> 
     revoke_all(shard, user).await?;
     // Its leaderboard records went with it: unrank them.
     shard.shared.leaderboards.owner_gone(user);
+    // And its storage objects: out of the storage indexes.
+    shard.shared.storage_index.user_gone(user);
     // Acknowledged only once every shard has closed the user's sessions:
     // none serves another message after this (and a chat message already
     // on its way to the store is refused there, its sender gone).

@@ -25,6 +25,7 @@ pub mod session;
 pub(crate) mod shard;
 pub(crate) mod spin;
 pub(crate) mod stop;
+pub(crate) mod storage_index;
 pub(crate) mod tournaments;
 pub(crate) mod udp;
 pub(crate) mod ws;

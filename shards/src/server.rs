@@ -42,6 +42,7 @@ pub struct Server {
     pub quic_addr: Option<SocketAddr>,
     threads: Vec<ShardThread>,
     listing: std::thread::JoinHandle<()>,
+    storage_index: std::thread::JoinHandle<()>,
     matchmaker: std::thread::JoinHandle<()>,
     leaderboards: std::thread::JoinHandle<()>,
 }
@@ -119,6 +120,9 @@ impl Server {
         };
         let (listing, listing_thread) = crate::listing::Listing::start()
             .map_err(|e| format!("cannot start the match listing: {e}"))?;
+        let (storage_index, storage_index_thread) =
+            crate::storage_index::StorageIndexes::start(modules.storage_indexes().to_vec())
+                .map_err(|e| format!("cannot start the storage indexes: {e}"))?;
         let (matchmaker, inboxes, matchmaker_thread) =
             crate::matchmaker::Matchmaker::start(&config, shards)
                 .map_err(|e| format!("cannot start the matchmaker: {e}"))?;
@@ -131,6 +135,7 @@ impl Server {
             leaderboards,
             leaderboard_deadlines: std::sync::Mutex::new(Some(deadlines)),
             listing,
+            storage_index,
             matchmaker,
             matchmaker_inboxes: std::sync::Mutex::new(inboxes.into_iter().map(Some).collect()),
             issuer: SessionIssuer::new(&config.session),
@@ -212,6 +217,7 @@ impl Server {
             quic_addr: at.quic,
             threads,
             listing: listing_thread,
+            storage_index: storage_index_thread,
             matchmaker: matchmaker_thread,
             leaderboards: leaderboards_thread,
         })
@@ -227,6 +233,10 @@ impl Server {
         self.shared.listing.stop();
         if self.listing.join().is_err() {
             tracing::error!("the match listing thread panicked");
+        }
+        self.shared.storage_index.stop();
+        if self.storage_index.join().is_err() {
+            tracing::error!("the storage index thread panicked");
         }
         self.shared.leaderboards.stop();
         if self.leaderboards.join().is_err() {
@@ -279,6 +289,9 @@ async fn shard_main(
                 deadlines,
             ));
         }
+        // Storage indexes load once, from shard 0, whose Lua states can
+        // run their filters.
+        rt::spawn(crate::storage_index::load(shard.clone()));
     }
     let udp = match at.udp.map(|a| start_udp(&shard, a)).transpose() {
         Ok(udp) => udp,

@@ -128,6 +128,8 @@ pub struct Shared {
     pub modules: Arc<crate::modules::Modules>,
     /// Match listing: every live match, searchable by label.
     pub listing: crate::listing::Listing,
+    /// Storage indexes: every index of the node, on its own thread.
+    pub storage_index: crate::storage_index::StorageIndexes,
     /// The matchmaker: every shard's tickets.
     pub matchmaker: crate::matchmaker::Matchmaker,
     /// Each shard's inbox of matched groups, taken by the shard at start.

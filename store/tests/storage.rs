@@ -23,6 +23,7 @@ conformance!(
     concurrent_writers_lose_nothing,
     concurrent_creates_make_one,
     deleting_an_account_deletes_its_objects,
+    scans_take_the_newest,
 );
 
 // ---- helpers -------------------------------------------------------------
@@ -433,4 +434,51 @@ fn deleting_an_account_deletes_its_objects(b: Backend) {
         .unwrap();
     assert!(read_one(&b, id(&c, "k", me)).is_none());
     assert!(read_one(&b, id(&c, "k", Uuid::nil())).is_some());
+}
+
+fn scans_take_the_newest(b: Backend) {
+    let b = b.migrated();
+    let me = user(&b);
+    let c = unique("c");
+    write(
+        &b,
+        SYSTEM,
+        vec![obj(&c, "a", me, "{}", ""), obj(&c, "b", me, "{}", "")],
+    )
+    .unwrap();
+    // Update times are seconds: the next objects are a second newer.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write(
+        &b,
+        SYSTEM,
+        vec![
+            obj(&c, "d", me, "{}", ""),
+            obj(&c, "c", Uuid::nil(), "{}", ""),
+            obj(&c, "a", Uuid::nil(), "{}", ""),
+        ],
+    )
+    .unwrap();
+    let scan = |key: &str, limit: usize| -> Vec<(String, Uuid)> {
+        let (c, key) = (c.clone(), key.to_string());
+        b.call(move |s| Box::pin(async move { s.storage_scan_newest(c, key, limit).await }))
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.key, o.user_id))
+            .collect()
+    };
+    // Newest first, ties by key and owner.
+    assert_eq!(
+        scan("", 3),
+        [
+            ("a".to_string(), Uuid::nil()),
+            ("c".to_string(), Uuid::nil()),
+            ("d".to_string(), me)
+        ]
+    );
+    assert_eq!(scan("", 10).len(), 5);
+    assert_eq!(
+        scan("a", 10),
+        [("a".to_string(), Uuid::nil()), ("a".to_string(), me)]
+    );
+    assert!(scan("z", 10).is_empty());
 }

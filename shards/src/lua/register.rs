@@ -96,6 +96,18 @@ pub fn install(
     if found.shutdown {
         modules.register_shutdown(Arc::new(top("shutdown")));
     }
+    for def in found.storage_indexes {
+        modules
+            .register_storage_index(def)
+            .map_err(|e| format!("Lua modules: failed to create storage index: {e}"))?;
+    }
+    for name in found.storage_index_filters {
+        let f = LuaFn {
+            program: program.clone(),
+            key: name.clone(),
+        };
+        modules.register_storage_index_filter(&name, Arc::new(f));
+    }
     Ok(())
 }
 
@@ -476,5 +488,69 @@ fn entry(lua: &mlua::Lua, e: &MatchmakerEntry) -> mlua::Result<mlua::Table> {
     if !e.party_id.is_empty() {
         t.raw_set("party_id", e.party_id.as_str())?;
     }
+    Ok(t)
+}
+
+impl crate::modules::StorageIndexFilterFn for LuaFn {
+    fn call(
+        &self,
+        ctx: Context,
+        write: kairos_core::storage::StorageObject,
+    ) -> Boxed<Result<bool, ApiError>> {
+        let program = self.program.clone();
+        let name = self.key.clone();
+        Box::pin(async move {
+            let out = run(&program, &ctx, async |vm: &Vm| {
+                let f = lookup(vm, "storage_index_filter", &name)?;
+                let c = context::table(&vm.lua, &ctx, "storage_index_filter")?;
+                let t = storage_write_table(&vm.lua, &write)?;
+                f.call_async::<LuaValue>((c, t)).await
+            })
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    Code::Internal,
+                    format!(
+                        "Error running runtime Storage Index Filter hook for {name:?} index: {}",
+                        e.message
+                    ),
+                )
+            })?;
+            match out {
+                LuaValue::Boolean(keep) => Ok(keep),
+                LuaValue::Nil => Err(ApiError::new(
+                    Code::Internal,
+                    "Invalid return type for Storage Index Filter function: bool expected",
+                )),
+                _ => Err(ApiError::new(
+                    Code::Internal,
+                    format!(
+                        "Error running runtime Storage Index Filter hook for {name:?} index: failed to assert lua fn expected return type"
+                    ),
+                )),
+            }
+        })
+    }
+}
+
+/// A write as Nakama's Lua storage index filter gets it: `key`,
+/// `collection`, `user_id` (`nil` for the system owner), `version`,
+/// `permission_read`, `permission_write` and `value` as a table.
+fn storage_write_table(
+    lua: &mlua::Lua,
+    o: &kairos_core::storage::StorageObject,
+) -> mlua::Result<mlua::Table> {
+    let t = lua.create_table()?;
+    t.raw_set("key", o.key.as_str())?;
+    t.raw_set("collection", o.collection.as_str())?;
+    if !o.user_id.is_nil() {
+        t.raw_set("user_id", o.user_id.to_string())?;
+    }
+    t.raw_set("version", o.version.as_str())?;
+    t.raw_set("permission_read", o.permission_read)?;
+    t.raw_set("permission_write", o.permission_write)?;
+    let value: Value = serde_json::from_str(&o.value)
+        .map_err(|e| mlua::Error::RuntimeError(format!("failed to convert value to json: {e}")))?;
+    t.raw_set("value", convert::to_lua(lua, &value)?)?;
     Ok(t)
 }

@@ -38,6 +38,8 @@ pub struct Current {
     custom: RefCell<Option<Custom>>,
     pub program: Arc<Program>,
     pub budget: Rc<Budget>,
+    /// The storage indexes this state's modules registered, in order.
+    pub storage_indexes: RefCell<Vec<crate::modules::StorageIndexDef>>,
 }
 
 impl Current {
@@ -71,6 +73,9 @@ pub struct Registrations {
     pub tournament_end: bool,
     pub tournament_reset: bool,
     pub shutdown: bool,
+    pub storage_indexes: Vec<crate::modules::StorageIndexDef>,
+    /// Names of the indexes given a filter.
+    pub storage_index_filters: Vec<String>,
 }
 
 /// A Lua state with every module loaded.
@@ -105,11 +110,12 @@ impl Vm {
             custom: RefCell::new(None),
             program,
             budget,
+            storage_indexes: RefCell::new(Vec::new()),
         });
         let vm = Vm { lua, current };
         vm.trim_libraries()?;
         let callbacks = vm.lua.create_table()?;
-        for kind in ["rpc", "before", "after"] {
+        for kind in ["rpc", "before", "after", "storage_index_filter"] {
             callbacks.raw_set(kind, vm.lua.create_table()?)?;
         }
         vm.lua.set_named_registry_value(CALLBACKS, callbacks)?;
@@ -443,6 +449,8 @@ impl Vm {
                 .raw_get::<Option<Function>>("tournament_reset")?
                 .is_some(),
             shutdown: cb.raw_get::<Option<Function>>("shutdown")?.is_some(),
+            storage_indexes: self.current.storage_indexes.borrow().clone(),
+            storage_index_filters: keys("storage_index_filter")?,
         })
     }
 

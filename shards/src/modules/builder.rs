@@ -139,6 +139,59 @@ impl ServerBuilder {
         self
     }
 
+    /// Registers a storage index (Nakama's `RegisterStorageIndex`): the
+    /// objects of `collection` (of `key` only, unless empty), their
+    /// value's top-level `fields` indexed, `sortable_fields` usable to
+    /// order a listing, at most `max_entries` (1 to 100,000) kept, and with
+    /// `index_only` listings answered from the index alone. A bad one
+    /// stops the start with Nakama's message.
+    #[allow(clippy::too_many_arguments)]
+    pub fn storage_index(
+        mut self,
+        name: &str,
+        collection: &str,
+        key: &str,
+        fields: &[&str],
+        sortable_fields: &[&str],
+        max_entries: i64,
+        index_only: bool,
+    ) -> ServerBuilder {
+        let fields: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+        let sortable_fields: Vec<String> = sortable_fields.iter().map(|s| s.to_string()).collect();
+        let checked =
+            super::StorageIndexDef::check(name, collection, max_entries, &fields, &sortable_fields)
+                .and_then(|max_entries| {
+                    self.modules.register_storage_index(super::StorageIndexDef {
+                        name: name.to_string(),
+                        collection: collection.to_string(),
+                        key: key.to_string(),
+                        fields,
+                        sortable_fields,
+                        max_entries,
+                        index_only,
+                    })
+                });
+        if let Err(e) = checked {
+            self.errors
+                .push(format!("failed to create storage index: {e}"));
+        }
+        self
+    }
+
+    /// Registers the filter of storage index `name` (Nakama's
+    /// `RegisterStorageIndexFilter`): called on the writing shard with
+    /// each object written that the index covers, it decides whether the
+    /// index keeps it.
+    pub fn storage_index_filter(
+        mut self,
+        name: &str,
+        f: impl super::StorageIndexFilterFn,
+    ) -> ServerBuilder {
+        self.modules
+            .register_storage_index_filter(name, Arc::new(f));
+        self
+    }
+
     /// Adds the stock examples (`example.echo`, ...) to this server's
     /// code.
     pub fn with_examples(mut self) -> ServerBuilder {

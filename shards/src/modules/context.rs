@@ -25,6 +25,8 @@ pub enum CallMode {
     TournamentReset,
     /// The shutdown hook: no caller.
     Shutdown,
+    /// A storage index filter: no caller.
+    StorageIndexFilter,
 }
 
 /// The context of one call of game code, as Nakama's runtime context

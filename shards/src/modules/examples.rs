@@ -141,6 +141,7 @@ async fn whoami(ctx: Context, _payload: String) -> RpcResult {
             CallMode::TournamentEnd => "tournament_end",
             CallMode::TournamentReset => "tournament_reset",
             CallMode::Shutdown => "shutdown",
+            CallMode::StorageIndexFilter => "storage_index_filter",
         },
         "node": ctx.nk.node(),
         "query": ctx.query.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),

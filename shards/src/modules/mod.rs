@@ -31,6 +31,7 @@ pub mod matchmaker;
 mod nk;
 mod parties;
 pub(crate) mod rpc;
+pub mod storage_index;
 pub mod streams;
 mod tournaments;
 
@@ -65,6 +66,7 @@ pub use matches::{
 pub use matchmaker::{MatchedResult, MatchmakerEntry, MatchmakerMatchedFn};
 pub use nk::{MAX_NOTIFICATION_UPDATES, Nk};
 pub use rpc::{RpcFn, RpcFuture, RpcResult};
+pub use storage_index::{StorageIndexDef, StorageIndexFilterFn};
 pub use streams::{Stream, StreamPresence};
 pub use tournaments::TournamentHookFn;
 
@@ -101,6 +103,10 @@ pub struct Modules {
     /// Where RPC ids the registry lacks are looked up: the ids reloaded
     /// Lua modules added.
     rpc_fallback: Option<rpc::RpcFallback>,
+    /// Storage indexes, in the order registered.
+    storage_indexes: Vec<StorageIndexDef>,
+    /// Storage index filters by index name.
+    storage_index_filters: HashMap<String, Arc<dyn StorageIndexFilterFn>>,
 }
 
 /// The client message named `name`, as the realtime table spells it.
@@ -113,6 +119,38 @@ fn client_message(name: &str) -> Result<&'static str, String> {
 }
 
 impl Modules {
+    /// Registers a storage index; its name must be new (Nakama's
+    /// "cannot create index: index with name \"x\" already exists").
+    pub fn register_storage_index(&mut self, def: StorageIndexDef) -> Result<(), String> {
+        if self.storage_indexes.iter().any(|d| d.name == def.name) {
+            return Err(format!(
+                "cannot create index: index with name {:?} already exists",
+                def.name
+            ));
+        }
+        self.storage_indexes.push(def);
+        Ok(())
+    }
+
+    /// The storage indexes, in the order registered.
+    pub fn storage_indexes(&self) -> &[StorageIndexDef] {
+        &self.storage_indexes
+    }
+
+    /// Registers the filter of storage index `name`; a second replaces
+    /// the first. A filter of an index never registered is never called.
+    pub fn register_storage_index_filter(&mut self, name: &str, f: Arc<dyn StorageIndexFilterFn>) {
+        self.storage_index_filters.insert(name.to_string(), f);
+    }
+
+    /// The filter of storage index `name`, if any.
+    pub fn storage_index_filter(&self, name: &str) -> Option<&Arc<dyn StorageIndexFilterFn>> {
+        if self.storage_index_filters.is_empty() {
+            return None;
+        }
+        self.storage_index_filters.get(name)
+    }
+
     /// Registers the leaderboard-reset hook; a second replaces the first.
     pub fn register_leaderboard_reset(&mut self, f: Arc<dyn LeaderboardResetFn>) {
         self.leaderboard_reset = Some(f);
@@ -359,6 +397,22 @@ mod tests {
         assert!(m.register_before_rt("no_such", Arc::new(pass)).is_err());
         assert!(m.before_rt("match_data_send").is_some());
         assert!(m.after_rt("match_data_send").is_none());
+    }
+
+    #[test]
+    fn a_builder_with_a_bad_storage_index_does_not_start() {
+        let args = || vec!["--data_dir".into(), "/nonexistent/never-used".into()];
+        let bad = ServerBuilder::new().storage_index("i", "c", "", &[], &[], 10, false);
+        assert_eq!(bad.run_with_args(args()), 2);
+        let twice = ServerBuilder::new()
+            .storage_index("i", "c", "", &["a"], &[], 10, false)
+            .storage_index("i", "d", "", &["a"], &[], 10, false);
+        assert_eq!(twice.modules().storage_indexes().len(), 1);
+        assert_eq!(twice.run_with_args(args()), 2);
+        let good = ServerBuilder::new().storage_index("i", "c", "k", &["a"], &["a"], 100_000, true);
+        assert_eq!(good.modules().storage_indexes()[0].max_entries, 100_000);
+        let big = ServerBuilder::new().storage_index("i", "c", "", &["a"], &[], 100_001, false);
+        assert_eq!(big.run_with_args(args()), 2);
     }
 
     #[test]

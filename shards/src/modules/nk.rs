@@ -610,10 +610,15 @@ impl Nk {
         if writes.is_empty() {
             return Ok(Vec::new());
         }
-        self.store(
-            move |store| async move { store.storage_write(StorageCaller::System, writes).await },
-        )
-        .await
+        let indexes = &self.shard.shared.storage_index;
+        let picked = indexes.pick(&writes);
+        let acks =
+            self.store(move |store| async move {
+                store.storage_write(StorageCaller::System, writes).await
+            })
+            .await?;
+        indexes.written(&self.shard, picked, &acks).await;
+        Ok(acks)
     }
 
     /// One page (at most `limit`, 1 to 100) of `collection`'s objects owned
@@ -660,10 +665,13 @@ impl Nk {
         if ids.is_empty() {
             return Ok(());
         }
+        let gone = ids.clone();
         self.store(
             move |store| async move { store.storage_delete(StorageCaller::System, ids).await },
         )
-        .await
+        .await?;
+        self.shard.shared.storage_index.deleted(&gone);
+        Ok(())
     }
 
     // ---- end of storage
@@ -754,8 +762,15 @@ impl Nk {
         if update.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
-        self.store(move |store| async move { store.multi_update(update).await })
-            .await
+        let indexes = &self.shard.shared.storage_index;
+        let picked = indexes.pick(&update.writes);
+        let gone = update.deletes.clone();
+        let (acks, wallets) = self
+            .store(move |store| async move { store.multi_update(update).await })
+            .await?;
+        indexes.deleted(&gone);
+        indexes.written(&self.shard, picked, &acks).await;
+        Ok((acks, wallets))
     }
 
     /// Sets `metadata`'s fields (a JSON object) over a ledger entry's

@@ -54,6 +54,10 @@ const LIST_OWNER_AFTER: &str = "SELECT collection, key, user_id, value, version,
      AND (read, key, user_id) > ($5::INTEGER, $6::TEXT, $7::UUID)
      ORDER BY read, key, user_id LIMIT $3";
 
+const SCAN_NEWEST: &str = "SELECT collection, key, user_id, value, version, read::INTEGER, write::INTEGER, create_time, update_time
+     FROM storage WHERE collection = $1 AND ($2::TEXT = '' OR key = $2::TEXT)
+     ORDER BY update_time DESC, key, user_id LIMIT $3";
+
 const DELETE_SYSTEM: &str =
     "DELETE FROM storage WHERE collection = $1 AND key = $2 AND user_id = $3";
 const DELETE_SYSTEM_VERSION: &str =
@@ -186,6 +190,25 @@ impl StorageStore for PgStore {
                 }
             }
             .map_err(db_err)?;
+            rows.iter().map(object_from_row).collect()
+        })
+    }
+
+    fn storage_scan_newest(
+        &self,
+        collection: String,
+        key: String,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<StorageObject>>> {
+        Box::pin(async move {
+            let limit = common::sql_limit(limit);
+            let mut conn = self.pool.get().await?;
+            let stmt = conn.prepare(SCAN_NEWEST).await?;
+            let rows = conn
+                .client
+                .query(&stmt, &[&collection, &key, &limit])
+                .await
+                .map_err(db_err)?;
             rows.iter().map(object_from_row).collect()
         })
     }

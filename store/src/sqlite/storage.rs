@@ -79,6 +79,15 @@ impl StorageStore for SqliteStore {
     ) -> BoxFuture<'_, ApiResult<()>> {
         Box::pin(self.blocking(move |db| db.storage_delete(caller, ids)))
     }
+
+    fn storage_scan_newest(
+        &self,
+        collection: String,
+        key: String,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<StorageObject>>> {
+        Box::pin(self.blocking(move |db| db.storage_scan_newest(collection, key, limit)))
+    }
 }
 
 impl Db {
@@ -207,6 +216,28 @@ impl Db {
                 out.extend(found);
             }
             Ok(out)
+        })
+    }
+
+    pub fn storage_scan_newest(
+        &self,
+        collection: String,
+        key: String,
+        limit: usize,
+    ) -> ApiResult<Vec<StorageObject>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM storage WHERE collection = ?1 AND (?2 = '' OR key = ?2)
+             ORDER BY update_time DESC, key, user_id LIMIT ?3"
+        );
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+            let rows = stmt
+                .query_map(
+                    params![collection, key, common::sql_limit(limit)],
+                    object_from_row,
+                )
+                .map_err(db_err)?;
+            rows.collect::<Result<_, _>>().map_err(db_err)
         })
     }
 

@@ -42,6 +42,16 @@ pub trait StorageStore: Send + Sync + 'static {
         limit: usize,
     ) -> BoxFuture<'_, ApiResult<Vec<StorageObject>>>;
 
+    /// The newest `limit` objects of `collection` (of `key` only, when not
+    /// empty), by update time, newest first (ties by key and owner): what a
+    /// storage index loads at startup.
+    fn storage_scan_newest(
+        &self,
+        collection: String,
+        key: String,
+        limit: usize,
+    ) -> BoxFuture<'_, ApiResult<Vec<StorageObject>>>;
+
     /// Deletes `ids` (a non-empty version must match; a user needs write
     /// permission 1). Any id that deletes nothing rejects the batch with
     /// `delete_rejected`, except game code deleting without a version.

@@ -65,11 +65,17 @@ pub(super) async fn write(shard: &Shard, caller: Caller, call: Call) -> ApiResul
     if writes.is_empty() {
         return Ok(response::json(&api::StorageObjectAcks::default()));
     }
+    let picked = shard.shared.storage_index.pick(&writes);
     let acks = shard
         .shared
         .persist
         .run(move |store| async move { store.storage_write(StorageCaller::User(me), writes).await })
         .await?;
+    shard
+        .shared
+        .storage_index
+        .written(shard, picked, &acks)
+        .await;
     Ok(response::json(&api::StorageObjectAcks {
         acks: acks
             .into_iter()
@@ -139,11 +145,13 @@ pub(super) async fn delete(shard: &Shard, caller: Caller, call: Call) -> ApiResu
     if ids.is_empty() {
         return Ok(response::empty());
     }
+    let gone = ids.clone();
     shard
         .shared
         .persist
         .run(move |store| async move { store.storage_delete(StorageCaller::User(me), ids).await })
         .await?;
+    shard.shared.storage_index.deleted(&gone);
     Ok(response::empty())
 }
 

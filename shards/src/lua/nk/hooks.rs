@@ -11,6 +11,8 @@ use std::sync::atomic::Ordering;
 use mlua::{Function, Table};
 
 use super::Module;
+use crate::modules::StorageIndexDef;
+use crate::modules::storage_index::MAX_FIELDS;
 
 pub fn add(m: &Module) -> mlua::Result<()> {
     m.sync("register_rpc", |lua, _, a| {
@@ -61,6 +63,41 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             cb.raw_set(key, f)
         })?;
     }
+    m.sync("register_storage_index", |_, current, a| {
+        let name = a.string(1)?;
+        let collection = a.string(2)?;
+        let key = a.string(3)?;
+        let fields = strings(&a, 4)?;
+        let sortable_fields = strings(&a, 5)?;
+        let max_entries = a.int(6)?;
+        let index_only = a.opt_bool(7, false)?;
+        let fail =
+            |e: String| mlua::Error::RuntimeError(format!("failed to create storage index: {e}"));
+        let max_entries =
+            StorageIndexDef::check(&name, &collection, max_entries, &fields, &sortable_fields)
+                .map_err(fail)?;
+        let mut defs = current.storage_indexes.borrow_mut();
+        if defs.iter().any(|d| d.name == name) {
+            return Err(fail(format!(
+                "cannot create index: index with name {name:?} already exists"
+            )));
+        }
+        defs.push(StorageIndexDef {
+            name,
+            collection,
+            key,
+            fields,
+            sortable_fields,
+            max_entries,
+            index_only,
+        });
+        Ok(())
+    })?;
+    m.sync("register_storage_index_filter", |lua, _, a| {
+        let name = a.string(1)?;
+        let f = a.function(2)?;
+        store(lua, "storage_index_filter", &name, f)
+    })?;
     m.async_fn("run_once", |lua, current, a| async move {
         let f = a.function(1)?;
         // Runs in the first state a shard makes, once per node; the
@@ -87,4 +124,24 @@ fn store(lua: &mlua::Lua, kind: &str, key: &str, f: Function) -> mlua::Result<()
     let cb: Table = lua.named_registry_value("kairos.callbacks")?;
     let t: Table = cb.raw_get(kind)?;
     t.raw_set(key, f)
+}
+
+/// A table of strings (argument `n`), as Nakama's `ForEach` reads it:
+/// every value must be a string. At most [`MAX_FIELDS`] + 1 are kept, so
+/// the index's own bound reports a longer list.
+pub(super) fn strings(a: &super::Args, n: usize) -> mlua::Result<Vec<String>> {
+    let t = a.table(n)?;
+    let mut out = Vec::new();
+    for pair in t.pairs::<mlua::Value, mlua::Value>() {
+        let (_, v) = pair?;
+        match v {
+            mlua::Value::String(s) => {
+                if out.len() <= MAX_FIELDS {
+                    out.push(s.to_string_lossy());
+                }
+            }
+            _ => return Err(a.error(n, "expects each field to be string")),
+        }
+    }
+    Ok(out)
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::{Args, Module, field_string, server_error};
 use crate::lua::convert;
 use crate::lua::state::message;
+use crate::modules::storage_index::{MAX_LIMIT, MAX_ORDER};
 
 pub fn add(m: &Module) -> mlua::Result<()> {
     m.async_fn("storage_read", |lua, current, a| async move {
@@ -132,6 +133,56 @@ pub fn add(m: &Module) -> mlua::Result<()> {
                 Err(e) => return Err(failed(e.message.into_owned())),
             }
         }
+    })?;
+    m.async_fn("storage_index_list", |lua, current, a| async move {
+        let index = a.string(1)?;
+        let query = a.string(2)?;
+        let limit = a.opt_int(3, 100)?;
+        if !(1..=MAX_LIMIT as i64).contains(&limit) {
+            return Err(a.error(3, "invalid limit: expects value 1-10000"));
+        }
+        let order = super::hooks::strings(&a, 4)?;
+        if order.len() > MAX_ORDER {
+            return Err(a.error(4, &format!("expects at most {MAX_ORDER} order fields")));
+        }
+        let caller =
+            match a.opt_string(5, "")?.as_str() {
+                "" => None,
+                s => Some(Uuid::parse_str(s).map_err(|_| {
+                    a.error(5, "expects caller ID to be empty or a valid identifier")
+                })?),
+            };
+        let cursor = a.opt_string(6, "")?;
+        let nk = current.nk("storage_index_list")?;
+        let (objects, next) = nk
+            .storage_index_list(&index, &query, limit as usize, order, caller, &cursor)
+            .await
+            .map_err(|e| server_error("error in storage index list", e))?;
+        let out = lua.create_table()?;
+        for (i, o) in objects.iter().enumerate() {
+            let t = lua.create_table()?;
+            t.raw_set("key", o.key.as_str())?;
+            t.raw_set("collection", o.collection.as_str())?;
+            // Nakama's objects always carry their owner's id, the system
+            // owner's nil id included.
+            t.raw_set("user_id", o.user_id.to_string())?;
+            t.raw_set("version", o.version.as_str())?;
+            t.raw_set("permission_read", o.permission_read)?;
+            t.raw_set("permission_write", o.permission_write)?;
+            t.raw_set("create_time", o.create_time as f64)?;
+            t.raw_set("update_time", o.update_time as f64)?;
+            let value: serde_json::Value = serde_json::from_str(&o.value).map_err(|e| {
+                mlua::Error::RuntimeError(format!("failed to convert value to json: {e}"))
+            })?;
+            t.raw_set("value", convert::to_lua(&lua, &value)?)?;
+            out.raw_set(i + 1, t)?;
+        }
+        let next = if next.is_empty() {
+            LuaValue::Nil
+        } else {
+            LuaValue::String(lua.create_string(next)?)
+        };
+        Ok((out, next))
     })?;
     m.async_fn("storage_delete", |_, current, a| async move {
         let ids = ids(&a, true)?;
