@@ -120,23 +120,11 @@ impl Nk {
                 "expects at most {MAX_GET_IDS} groups"
             )));
         }
-        let start = Uuid::new_v4();
-        let mut ids = self
-            .store(move |store| async move { store.group_ids_after(start, count).await })
+        let ids = self
+            .random_ids(count, |after| {
+                self.store(move |store| async move { store.group_ids_after(after, count).await })
+            })
             .await?;
-        if ids.len() < count {
-            let first = self
-                .store(move |store| async move { store.group_ids_after(Uuid::nil(), count).await })
-                .await?;
-            for id in first {
-                if ids.len() == count {
-                    break;
-                }
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
         self.groups_get_id(ids).await
     }
 

@@ -211,21 +211,11 @@ impl Nk {
         if count == 0 {
             return Ok(Vec::new());
         }
-        let start = Uuid::new_v4();
-        let mut ids = self
-            .store(move |store| async move { store.user_ids_after(start, count).await })
+        let ids = self
+            .random_ids(count, |after| {
+                self.store(move |store| async move { store.user_ids_after(after, count).await })
+            })
             .await?;
-        if ids.len() < count {
-            let more = count - ids.len();
-            let first = self
-                .store(move |store| async move { store.user_ids_after(Uuid::nil(), more).await })
-                .await?;
-            for id in first {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
         self.users_get(ids, Vec::new()).await
     }
 
@@ -869,6 +859,30 @@ impl Nk {
 
 /// InvalidArgument "Metadata must be a JSON object." unless each update's
 /// metadata is empty or a JSON object.
+impl Nk {
+    /// `count` ids picked as Nakama picks random rows: those after a
+    /// random id, then, if too few, the first ones, each id once. `after`
+    /// reads at most `count` ids after the one it is given, in id order.
+    pub(super) async fn random_ids<F, Fut>(&self, count: usize, after: F) -> ApiResult<Vec<Uuid>>
+    where
+        F: Fn(Uuid) -> Fut,
+        Fut: std::future::Future<Output = ApiResult<Vec<Uuid>>>,
+    {
+        let mut ids = after(Uuid::new_v4()).await?;
+        if ids.len() < count {
+            for id in after(Uuid::nil()).await? {
+                if ids.len() == count {
+                    break;
+                }
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+}
+
 fn check_wallet_metadata(updates: &[WalletUpdate]) -> ApiResult<()> {
     for u in updates {
         if !u.metadata.is_empty() && !kairos_core::channel::is_json_object(&u.metadata) {

@@ -119,18 +119,7 @@ impl Db {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
             let rows = stmt
-                .query_map(params_from_iter(args.iter()), |r| {
-                    Ok(Notification {
-                        id: uuid_at(r, 0)?,
-                        user_id: uuid_at(r, 1)?,
-                        subject: r.get(2)?,
-                        content: r.get(3)?,
-                        code: r.get(4)?,
-                        sender_id: opt_uuid_at(r, 5)?,
-                        create_time: r.get(6)?,
-                        persistent: true,
-                    })
-                })
+                .query_map(params_from_iter(args.iter()), stored)
                 .map_err(db_err)?;
             rows.collect::<Result<_, _>>().map_err(db_err)
         })
@@ -173,18 +162,7 @@ impl Db {
             let mut out = Vec::new();
             for id in ids {
                 let rows = stmt
-                    .query_map(params![id.to_string(), user], |r| {
-                        Ok(Notification {
-                            id: uuid_at(r, 0)?,
-                            user_id: uuid_at(r, 1)?,
-                            subject: r.get(2)?,
-                            content: r.get(3)?,
-                            code: r.get(4)?,
-                            sender_id: opt_uuid_at(r, 5)?,
-                            create_time: r.get(6)?,
-                            persistent: true,
-                        })
-                    })
+                    .query_map(params![id.to_string(), user], stored)
                     .map_err(db_err)?;
                 for row in rows {
                     out.push(row.map_err(db_err)?);
@@ -238,4 +216,19 @@ impl Db {
             tx.commit().map_err(db_err)
         })
     }
+}
+
+/// A stored notification from a row of `id, user_id, subject, content,
+/// code, sender_id, create_time`.
+fn stored(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
+    Ok(Notification {
+        id: uuid_at(r, 0)?,
+        user_id: uuid_at(r, 1)?,
+        subject: r.get(2)?,
+        content: r.get(3)?,
+        code: r.get(4)?,
+        sender_id: opt_uuid_at(r, 5)?,
+        create_time: r.get(6)?,
+        persistent: true,
+    })
 }

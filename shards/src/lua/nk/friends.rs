@@ -3,7 +3,8 @@
 //! and `users_get_friend_status`, with the arguments, words and tables of Nakama's Lua
 //! module, over [`Nk`](crate::modules::Nk)'s friend calls.
 
-use mlua::Value as LuaValue;
+use kairos_core::friend::Friend;
+use mlua::{Lua, Table, Value as LuaValue};
 use uuid::Uuid;
 
 use super::groups::cursor_value;
@@ -11,6 +12,7 @@ use super::leaderboards::metadata;
 use super::users::user;
 use super::{Args, Module, server_error};
 use crate::lua::convert;
+use crate::modules::Nk;
 
 /// The acting user, its username, and the users named by id (argument 3)
 /// and by username (argument 4), checked as Nakama checks them;
@@ -65,6 +67,21 @@ fn change_error(prefix: &str, e: kairos_core::error::ApiError) -> mlua::Error {
     }
 }
 
+/// A friend as Nakama's Lua lists one: `{user (with online), state,
+/// update_time, metadata}`.
+fn friend_table(lua: &Lua, nk: &Nk, f: &Friend) -> mlua::Result<Table> {
+    let u = user(lua, &f.user)?;
+    u.raw_set("online", nk.user_online(f.user.id))?;
+    let t = lua.create_table()?;
+    t.raw_set("state", f.state.as_i32())?;
+    t.raw_set("update_time", f.update_time as f64)?;
+    t.raw_set("user", u)?;
+    let meta: serde_json::Value =
+        serde_json::from_str(&f.metadata).unwrap_or(serde_json::json!({}));
+    t.raw_set("metadata", convert::to_lua(lua, &meta)?)?;
+    Ok(t)
+}
+
 pub fn add(m: &Module) -> mlua::Result<()> {
     m.async_fn("friends_list", |lua, current, a| async move {
         let me = Uuid::parse_str(&a.string(1)?)
@@ -86,16 +103,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .map_err(|e| server_error("error while trying to list friends for a user", e))?;
         let list = lua.create_table_with_capacity(friends.len(), 0)?;
         for (i, f) in friends.iter().enumerate() {
-            let u = user(&lua, &f.user)?;
-            u.raw_set("online", nk.user_online(f.user.id))?;
-            let t = lua.create_table()?;
-            t.raw_set("state", f.state.as_i32())?;
-            t.raw_set("update_time", f.update_time as f64)?;
-            t.raw_set("user", u)?;
-            let meta: serde_json::Value =
-                serde_json::from_str(&f.metadata).unwrap_or(serde_json::json!({}));
-            t.raw_set("metadata", convert::to_lua(&lua, &meta)?)?;
-            list.raw_set(i + 1, t)?;
+            list.raw_set(i + 1, friend_table(&lua, &nk, f)?)?;
         }
         Ok((list, cursor_value(&lua, &next)?))
     })?;
@@ -196,16 +204,7 @@ pub fn add(m: &Module) -> mlua::Result<()> {
             .map_err(|e| server_error("failed to get users friend status", e))?;
         let out = lua.create_table_with_capacity(friends.len(), 0)?;
         for (i, f) in friends.iter().enumerate() {
-            let u = user(&lua, &f.user)?;
-            u.raw_set("online", nk.user_online(f.user.id))?;
-            let t = lua.create_table()?;
-            t.raw_set("state", f.state.as_i32())?;
-            t.raw_set("update_time", f.update_time as f64)?;
-            t.raw_set("user", u)?;
-            let meta: serde_json::Value =
-                serde_json::from_str(&f.metadata).unwrap_or(serde_json::json!({}));
-            t.raw_set("metadata", convert::to_lua(&lua, &meta)?)?;
-            out.raw_set(i + 1, t)?;
+            out.raw_set(i + 1, friend_table(&lua, &nk, f)?)?;
         }
         Ok(out)
     })?;
