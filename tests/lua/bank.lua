@@ -77,6 +77,12 @@ function M.match_loop(context, dispatcher, tick, state, messages)
   enter()
   pause(context)
   for _, m in ipairs(messages) do
+    -- "hold:<url>": the tick waits on an HTTP request (the test's server
+    -- answers when it wants the match to go on).
+    local url = string.match(m.data, "^hold:(.+)$")
+    if url then
+      nk.http_request(url, "get", {}, "", 10000)
+    end
     local amount = tonumber(string.match(m.data, "^bank:(%d+)$"))
     if amount then
       local updated = nk.wallet_update(m.sender.user_id, { coins = amount }, {}, true)

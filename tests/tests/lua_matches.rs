@@ -6,7 +6,8 @@
 //! joining and leaving meanwhile wait their turn: the match runs one
 //! callback at a time even while one waits on the store. Also
 //! `nk.storage_write_retry` (`tests/lua/storage_retry.lua`) retrying a
-//! write another overtook.
+//! write another overtook, and join attempts past
+//! `kairos.runtime.match_input_queue` refused while a tick waits.
 
 use std::path::PathBuf;
 
@@ -16,6 +17,7 @@ use serde_json::{Value, json};
 
 backend_tests!(
     match_callbacks_wait_on_the_server,
+    join_attempts_past_the_queue_are_refused_while_a_callback_waits,
     storage_write_retry_rereads_after_a_conflict
 );
 
@@ -233,5 +235,102 @@ fn storage_write_retry_rereads_after_a_conflict(backend: &Backend) {
             .unwrap()
             .contains("max retries must be a value between 0 and 10"),
         "{v}"
+    );
+}
+
+/// While a tick waits on the server, at most
+/// `kairos.runtime.match_input_queue` jobs wait behind it (here 3, a
+/// tick included); join attempts past that are refused at once with
+/// "Match is busy", and those that waited are answered once the tick is
+/// done. The tick waits on an HTTP request to a server of the test's,
+/// which answers only after the refusals came.
+fn join_attempts_past_the_queue_are_refused_while_a_callback_waits(backend: &Backend) {
+    use std::io::{Read, Write};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lua");
+    let s = TestServer::start_with(
+        backend,
+        &[
+            "--runtime.path",
+            &dir.to_string_lossy(),
+            "--kairos.runtime.match_input_queue",
+            "3",
+            "--kairos.runtime.http_request_allow_private",
+            "true",
+        ],
+    );
+    let http = s.http();
+    let id = rpc(&http, "lua.bank_create", "0");
+    let holder = http.device(&unique("bank-holder-"));
+    let mut ws = Ws::open(&s.addr, &holder.token, "");
+    let r = ws.request("1", "match_join", json!({ "match_id": id }));
+    assert_eq!(r["match"]["match_id"], json!(id), "{r}");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    ws.send_json(&json!({ "match_data_send": {
+        "match_id": id, "op_code": "1", "data": b64(&format!("hold:{url}")) } }));
+    // The tick is now waiting on this connection.
+    let (mut held, _) = listener.accept().unwrap();
+    let mut request = [0u8; 1024];
+    let _ = held.read(&mut request).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let joiners: Vec<_> = (0..6)
+        .map(|i| {
+            let who = http.device(&unique(&format!("bank-joiner{i}-")));
+            let mut ws = Ws::open(&s.addr, &who.token, "");
+            let (tx, id) = (tx.clone(), id.clone());
+            std::thread::spawn(move || {
+                ws.send_json(&json!({ "cid": "j", "match_join": { "match_id": id } }));
+                let reply = loop {
+                    let v = ws.recv_json();
+                    if v.get("cid").is_some() {
+                        break v;
+                    }
+                };
+                tx.send(reply).unwrap();
+            })
+        })
+        .collect();
+    // Only the joiners send: if the refusals never come, their reads time
+    // out and the receive below fails rather than waiting forever.
+    drop(tx);
+    // At most 3 wait (one of them may be the next tick): 3 or more are
+    // refused before the tick goes on.
+    let mut replies = Vec::new();
+    while replies
+        .iter()
+        .filter(|r: &&Value| r["error"]["message"] == "Match is busy")
+        .count()
+        < 3
+    {
+        replies.push(rx.recv().unwrap());
+    }
+    held.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    drop(held);
+    for j in joiners {
+        j.join().unwrap();
+    }
+    replies.extend(rx.try_iter());
+    assert_eq!(replies.len(), 6, "{replies:?}");
+    let busy = replies
+        .iter()
+        .filter(|r| r["error"]["message"] == "Match is busy")
+        .count();
+    let joined = replies
+        .iter()
+        .filter(|r| r["match"]["match_id"] == json!(id))
+        .count();
+    assert!(
+        busy >= 3 && joined >= 2 && busy + joined == 6,
+        "{replies:?}"
+    );
+    // The refusals carry Nakama's join-rejected code.
+    assert!(
+        replies
+            .iter()
+            .filter(|r| r["error"]["message"] == "Match is busy")
+            .all(|r| r["error"]["code"] == 5),
+        "{replies:?}"
     );
 }
