@@ -241,9 +241,12 @@ fn storage_write_retry_rereads_after_a_conflict(backend: &Backend) {
 /// While a tick waits on the server, at most
 /// `kairos.runtime.match_input_queue` jobs wait behind it (here 3, a
 /// tick included); join attempts past that are refused at once with
-/// "Match is busy", and those that waited are answered once the tick is
+/// Nakama's "Match is not currently accepting join requests", and those that waited are answered once the tick is
 /// done. The tick waits on an HTTP request to a server of the test's,
 /// which answers only after the refusals came.
+/// Nakama's refusal of a join attempt when its queue is full.
+const BUSY: &str = "Match is not currently accepting join requests";
+
 fn join_attempts_past_the_queue_are_refused_while_a_callback_waits(backend: &Backend) {
     use std::io::{Read, Write};
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lua");
@@ -299,7 +302,7 @@ fn join_attempts_past_the_queue_are_refused_while_a_callback_waits(backend: &Bac
     let mut replies = Vec::new();
     while replies
         .iter()
-        .filter(|r: &&Value| r["error"]["message"] == "Match is busy")
+        .filter(|r: &&Value| r["error"]["message"] == BUSY)
         .count()
         < 3
     {
@@ -315,7 +318,7 @@ fn join_attempts_past_the_queue_are_refused_while_a_callback_waits(backend: &Bac
     assert_eq!(replies.len(), 6, "{replies:?}");
     let busy = replies
         .iter()
-        .filter(|r| r["error"]["message"] == "Match is busy")
+        .filter(|r| r["error"]["message"] == BUSY)
         .count();
     let joined = replies
         .iter()
@@ -329,7 +332,7 @@ fn join_attempts_past_the_queue_are_refused_while_a_callback_waits(backend: &Bac
     assert!(
         replies
             .iter()
-            .filter(|r| r["error"]["message"] == "Match is busy")
+            .filter(|r| r["error"]["message"] == BUSY)
             .all(|r| r["error"]["code"] == 5),
         "{replies:?}"
     );

@@ -351,14 +351,19 @@ impl Running {
             Job::JoinAttempt { join, .. } => {
                 let (code, text) = match why {
                     Gone::Ended => (ErrorCode::MatchNotFound, "Match not found"),
-                    Gone::Busy => (ErrorCode::MatchJoinRejected, "Match is busy"),
+                    // Nakama's words when its join attempt queue is full.
+                    Gone::Busy => (
+                        ErrorCode::MatchJoinRejected,
+                        "Match is not currently accepting join requests",
+                    ),
                 };
                 owner::refuse_join(shard, &join, code, text.into());
             }
             Job::Signal { reply, .. } => {
                 let _ = reply.send(Err(match why {
                     Gone::Ended => ApiError::not_found("Match not found"),
-                    Gone::Busy => ApiError::new(Code::ResourceExhausted, "Match is busy"),
+                    // Nakama's `ErrMatchBusy`.
+                    Gone::Busy => ApiError::new(Code::ResourceExhausted, "match busy"),
                 }));
             }
             Job::Join(_) | Job::Leave(_) | Job::Terminate(_) => {}
