@@ -185,6 +185,7 @@ impl Shard {
                 realtime::leave_event,
                 realtime::on_left,
                 sizes,
+                realtime::matches::replica::hook(me.clone()),
             )),
             metrics,
             sessions: RefCell::new(HashMap::new()),

@@ -1,12 +1,16 @@
 //! Relayed matches across shards: create, join, data both ways, presence
-//! events, ordering, leaving and abrupt disconnects, bad input.
+//! events, ordering, leaving and abrupt disconnects, bad input, and the
+//! replicas that let data leave from the sender's shard.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use kairos_tests::{Backend, TestServer, Ws, backend_tests, unique};
+use kairos_tests::{Backend, Http, TestServer, Ws, backend_tests, unique};
 use serde_json::{Value, json};
 
-backend_tests!(four_players_share_a_relayed_match_across_shards);
+backend_tests!(
+    four_players_share_a_relayed_match_across_shards,
+    a_member_who_left_hears_no_more_and_replicas_go
+);
 
 fn player(s: &TestServer) -> (Ws, String) {
     let sess = s.http().device(&unique("device-"));
@@ -237,4 +241,121 @@ fn uuid_v4_like() -> String {
         &hex[17..20],
         &hex[20..32]
     )
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// `kairos_shard_relay_replicas`, summed over shards.
+fn replicas(metrics: &Http) -> u64 {
+    let r = metrics.request("GET", "/metrics", None, None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.text
+        .lines()
+        .filter(|l| l.starts_with("kairos_shard_relay_replicas{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+fn wait_for_replicas(metrics: &Http, want: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while replicas(metrics) != want {
+        assert!(Instant::now() < deadline, "replicas never reached {want}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Data leaves from the sender's shard, from a replica of the match's
+/// members; a member who has left must still hear nothing more, even
+/// while a burst from another shard is in flight, and every replica
+/// goes once its shard has no member left.
+fn a_member_who_left_hears_no_more_and_replicas_go(b: &Backend) {
+    let port = free_port();
+    let s = TestServer::start_with(b, &["--metrics.prometheus_port", &port.to_string()]);
+    let metrics = Http::new(&format!("127.0.0.1:{port}"));
+    // A sender on one shard, a leaver and a stayer on the other.
+    let (mut sender, _) = player(&s);
+    let mut others = Vec::new();
+    for _ in 0..60 {
+        let p = player(&s);
+        if p.0.shard != sender.shard {
+            others.push(p.0);
+            if others.len() == 2 {
+                break;
+            }
+        }
+    }
+    assert_eq!(others.len(), 2, "two sockets on the other shard");
+    let mut stayer = others.pop().unwrap();
+    let mut leaver = others.pop().unwrap();
+
+    sender.send_json(&json!({"cid": "1", "match_create": {}}));
+    let match_id = sender.next_with("match")["match"]["match_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for ws in [&mut leaver, &mut stayer] {
+        ws.send_json(&json!({"cid": "j", "match_join": {"match_id": match_id}}));
+        ws.next_with("match");
+    }
+    // One replica on each shard.
+    wait_for_replicas(&metrics, 2);
+
+    const BURST: usize = 1000;
+    // The stayer reads the whole burst as it comes.
+    let stayer = std::thread::spawn(move || {
+        for n in 0..BURST {
+            let d = stayer.next_with("match_data");
+            assert_eq!(d["match_data"]["op_code"], json!((n + 1).to_string()));
+        }
+        stayer
+    });
+    for n in 0..BURST {
+        sender.send_json(
+            &json!({"match_data_send": {"match_id": match_id, "op_code": n + 1, "data": ""}}),
+        );
+    }
+    // The leaver leaves in the middle of the burst.
+    loop {
+        let v = leaver.recv_json();
+        if v["match_data"]["op_code"] == json!("20") {
+            break;
+        }
+    }
+    leaver.send_json(&json!({"cid": "l", "match_leave": {"match_id": match_id}}));
+    loop {
+        let v = leaver.recv_json();
+        if v.get("cid") == Some(&json!("l")) {
+            break;
+        }
+    }
+    // Once the stayer has everything, every relay to that shard has been
+    // handled: nothing may reach the leaver between its leave's reply
+    // and the answer to a ping it sends now.
+    let stayer = stayer.join().expect("the stayer heard the whole burst");
+    leaver.send_json(&json!({"cid": "p", "ping": {}}));
+    loop {
+        let v = leaver.recv_json();
+        assert!(
+            v.get("match_data").is_none(),
+            "data after leaving the match: {v}"
+        );
+        if v.get("cid") == Some(&json!("p")) {
+            break;
+        }
+    }
+    // Its data is refused now.
+    leaver
+        .send_json(&json!({"match_data_send": {"match_id": match_id, "op_code": "9", "data": ""}}));
+    assert_eq!(leaver.next_with("error")["error"]["code"], 4);
+
+    // The stayer's shard keeps its replica; when the stayer goes too,
+    // only the sender's is left, and then none.
+    wait_for_replicas(&metrics, 2);
+    drop(stayer);
+    wait_for_replicas(&metrics, 1);
+    sender.send_json(&json!({"cid": "l", "match_leave": {"match_id": match_id}}));
+    wait_for_replicas(&metrics, 0);
 }

@@ -26,5 +26,5 @@ mod table;
 
 pub use kairos_core::stream::{StreamId, mode};
 pub use presence::Presence;
-pub(crate) use table::SizeHook;
 pub use table::{LeaveEvent, Membership, StreamTable};
+pub(crate) use table::{SizeHook, TargetsHook};

@@ -29,6 +29,13 @@ pub(crate) type LeftHook = fn(shard: &crate::shard::Shard, stream: &StreamId, go
 /// size (`realtime::matches::sizes`).
 pub(crate) type SizeHook = Box<dyn Fn(&StreamId, usize)>;
 
+/// What the owner does whenever a stream's targets change: the stream,
+/// its targets before the change, and its membership after it (`None`
+/// when the stream is gone). Relayed matches keep a replica of their
+/// targets on their members' shards (`realtime::matches::replica`).
+/// Called with the table borrowed: it must not touch the table.
+pub(crate) type TargetsHook = Box<dyn Fn(&StreamId, &[(usize, Arc<[Uuid]>)], Option<&Membership>)>;
+
 /// One stream's members.
 #[derive(Default)]
 pub struct Membership {
@@ -80,6 +87,8 @@ pub struct StreamTable {
     left: Option<LeftHook>,
     /// Who hears member counts, if anyone.
     sizes: Option<SizeHook>,
+    /// Who hears targets change, if anyone.
+    targets: Option<TargetsHook>,
 }
 
 impl StreamTable {
@@ -90,12 +99,14 @@ impl StreamTable {
         leave_event: LeaveEvent,
         left: LeftHook,
         sizes: SizeHook,
+        targets: TargetsHook,
     ) -> StreamTable {
         StreamTable {
             metrics: Some(metrics),
             leave_event: Some(leave_event),
             left: Some(left),
             sizes: Some(sizes),
+            targets: Some(targets),
             ..Default::default()
         }
     }
@@ -103,6 +114,17 @@ impl StreamTable {
     fn resized(&self, stream: &StreamId, size: usize) {
         if let Some(hook) = &self.sizes {
             hook(stream, size);
+        }
+    }
+
+    fn retargeted(
+        &self,
+        stream: &StreamId,
+        before: &[(usize, Arc<[Uuid]>)],
+        now: Option<&Membership>,
+    ) {
+        if let Some(hook) = &self.targets {
+            hook(stream, before, now);
         }
     }
 
@@ -135,8 +157,11 @@ impl StreamTable {
             return false;
         }
         m.members.push(presence);
+        let before = std::mem::take(&mut m.targets);
         m.rebuild();
         let size = m.members.len();
+        let m = &self.streams[stream];
+        self.retargeted(stream, &before, Some(m));
         self.presences += 1;
         self.publish();
         self.resized(stream, size);
@@ -159,7 +184,10 @@ impl StreamTable {
                 None
             }
         };
+        let before = std::mem::take(&mut m.targets);
         m.rebuild();
+        let m = &self.streams[stream];
+        self.retargeted(stream, &before, Some(m));
         self.publish();
         previous
     }
@@ -170,10 +198,14 @@ impl StreamTable {
         let i = m.members.iter().position(|p| p.session_id == session)?;
         let p = m.members.remove(i);
         let size = m.members.len();
+        let before = std::mem::take(&mut m.targets);
         if size == 0 {
             self.streams.remove(stream);
+            self.retargeted(stream, &before, None);
         } else {
             m.rebuild();
+            let m = &self.streams[stream];
+            self.retargeted(stream, &before, Some(m));
         }
         self.presences -= 1;
         self.publish();
@@ -183,7 +215,9 @@ impl StreamTable {
 
     /// Removes a stream and every member; returns them.
     pub fn close(&mut self, stream: &StreamId) -> Option<Vec<Presence>> {
-        let members = self.streams.remove(stream)?.members;
+        let gone = self.streams.remove(stream)?;
+        self.retargeted(stream, &gone.targets, None);
+        let members = gone.members;
         self.presences -= members.len();
         self.publish();
         self.resized(stream, 0);
@@ -219,6 +253,47 @@ mod tests {
             hidden: false,
             status: None,
         }
+    }
+
+    #[test]
+    fn every_change_of_targets_is_announced_with_the_targets_before() {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        // (shards before, shards after; None when the stream is gone)
+        type Seen = Rc<RefCell<Vec<(Vec<usize>, Option<Vec<usize>>)>>>;
+        let seen: Seen = Rc::default();
+        let log = seen.clone();
+        let mut t = StreamTable {
+            targets: Some(Box::new(move |_, before, now| {
+                let shards = |t: &[(usize, Arc<[Uuid]>)]| t.iter().map(|(s, _)| *s).collect();
+                log.borrow_mut()
+                    .push((shards(before), now.map(|m| shards(m.targets()))));
+            })),
+            ..Default::default()
+        };
+        let s = StreamId::relayed_match(Uuid::new_v4());
+        let (a, b) = (p(0), p(1));
+        t.join(&s, a.clone());
+        t.join(&s, a.clone());
+        t.join(&s, b.clone());
+        t.update(&s, b.clone());
+        t.leave(&s, a.session_id);
+        t.leave(&s, b.session_id);
+        t.join(&s, a.clone());
+        t.close(&s);
+        assert_eq!(
+            *seen.borrow(),
+            vec![
+                (vec![], Some(vec![0])),
+                // joining twice changes nothing and says nothing
+                (vec![0], Some(vec![0, 1])),
+                (vec![0, 1], Some(vec![0, 1])),
+                (vec![0, 1], Some(vec![1])),
+                (vec![1], None),
+                (vec![], Some(vec![0])),
+                (vec![0], None),
+            ]
+        );
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct ShardMetrics {
     pub streams: Gauge,
     /// Presences in the streams this shard owns, now.
     pub presences: Gauge,
+    /// Relayed matches with members on this shard, whose targets it holds
+    /// a replica of, now.
+    pub relay_replicas: Gauge,
     /// Messages that waited for their session's rate, and sessions that
     /// ever did.
     pub throttled_messages: Counter,
@@ -112,6 +115,7 @@ impl Default for ShardMetrics {
             mesh_hop: Histogram::default(),
             streams: Gauge::default(),
             presences: Gauge::default(),
+            relay_replicas: Gauge::default(),
             throttled_messages: Counter::default(),
             throttled_sessions: Counter::default(),
             mesh_paused: Counter::default(),

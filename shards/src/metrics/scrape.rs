@@ -214,6 +214,18 @@ pub fn render(shared: &Shared) -> String {
         e.sample("kairos_shard_streams", &[("shard", id)], s.streams.get());
     }
     e.family(
+        "kairos_shard_relay_replicas",
+        "Relayed matches with members on each shard, whose targets it holds a replica of.",
+        Kind::Gauge,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample(
+            "kairos_shard_relay_replicas",
+            &[("shard", id)],
+            s.relay_replicas.get(),
+        );
+    }
+    e.family(
         "kairos_shard_mesh_received_total",
         "Messages each shard has taken from its inbound mesh queues.",
         Kind::Counter,

@@ -49,6 +49,9 @@ pub struct Features {
     pub matches: matches::authoritative::State,
     /// The parties this shard owns, and its sessions' pending requests.
     pub parties: parties::State,
+    /// The relayed matches with members on this shard: their targets, as
+    /// their owners last sent them.
+    pub relay: matches::replica::Replicas,
 }
 
 /// What a stream's remaining members hear when `gone` leaves it, by the

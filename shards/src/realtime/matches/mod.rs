@@ -5,14 +5,17 @@
 //! is `"<uuid>."` (no node). The session side ([`session`]) validates and
 //! forwards a [`Msg`] to the owner shard; the owner side ([`owner`]) keeps
 //! the membership in the shard's stream table, answers joins, and encodes
-//! each presence event and each `match_data` once per wire its members
-//! speak, then hands the encodings to the members' shards
-//! ([`crate::fanout::deliver`]). Leaving is the stream's
+//! each presence event once per wire its members speak, then hands the
+//! encodings to the members' shards ([`crate::fanout::deliver`]). A
+//! member's `match_data` is encoded and delivered by the member's own
+//! shard, from the replica of the match's targets that the owner keeps
+//! there ([`replica`]). Leaving is the stream's
 //! ([`crate::fanout::membership`]); [`leave_event`] is what the others hear.
-//! A match keeps no state beyond its stream's membership.
+//! A match keeps no state beyond its stream's membership and its replicas.
 
 pub mod authoritative;
 mod owner;
+pub(crate) mod replica;
 mod session;
 
 pub use session::{create, join, leave, send_data};
@@ -37,6 +40,15 @@ pub enum Msg {
     Signal(authoritative::Signal),
     /// Say what a match is now (`match_get`).
     Get(authoritative::Get),
+    /// To a member's shard: relayed match `id`'s targets now, or `None`
+    /// when that shard has no member left ([`replica`]).
+    Replica {
+        id: Uuid,
+        replica: Option<replica::Replica>,
+    },
+    /// To a member's shard: data a member of a relayed match sent from
+    /// its own shard ([`replica::relay`]).
+    Relay(replica::Relay),
 }
 
 /// To a relayed match's owner: add `presence` and answer the joiner.
@@ -80,6 +92,8 @@ pub fn on_msg(shard: &Shard, msg: Msg) {
         Msg::Data(data) => owner::on_data(shard, data),
         Msg::Signal(signal) => authoritative::on_signal(shard, signal),
         Msg::Get(get) => authoritative::on_get(shard, get),
+        Msg::Replica { id, replica } => replica::on_replica(shard, id, replica),
+        Msg::Relay(relay) => replica::on_relay(shard, relay),
     }
 }
 

@@ -109,8 +109,10 @@ pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
     }
 }
 
-/// `match_data_send`: forwarded to the owner, which relays it. Failures are
-/// reported without a `cid`, as Nakama does.
+/// `match_data_send`: a relayed match's data to every other member is
+/// relayed from this shard ([`super::replica`]); data to chosen
+/// presences, and an authoritative match's, is forwarded to the owner.
+/// Failures are reported without a `cid`, as Nakama does.
 pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
     let stream = match parse_match_id(&msg.match_id, &shard.shared.config.name) {
         Ok(stream) => stream,
@@ -131,6 +133,13 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
                 return;
             }
         }
+    }
+    if stream.mode == crate::fanout::mode::MATCH_RELAYED
+        && only.is_empty()
+        && let Ok(id) = Uuid::parse_str(&stream.subject)
+    {
+        super::replica::relay(shard, session, id, &stream, msg);
+        return;
     }
     to_owner(
         shard,
