@@ -171,6 +171,7 @@ fn counters_and_histograms_move_and_the_exposition_parses() {
         "kairos_shard_mesh_overflow",
         "kairos_shard_mesh_parks_total",
         "kairos_shard_mesh_wakeups_total",
+        "kairos_shard_relay_replicas",
         "kairos_matches_authoritative",
         "kairos_match_ticks_total",
         "kairos_match_ticks_skipped_total",
