@@ -13,8 +13,8 @@ use std::sync::Arc;
 use kairos_schema::rtapi::Outgoing;
 use uuid::Uuid;
 
-use super::group;
-use crate::session::{Frames, Wire, WireSet};
+use super::{StreamId, group};
+use crate::session::{Frames, Session, Wire, WireSet};
 use crate::shard::{Shard, ShardMsg};
 
 /// Hands `frames` to every target shard (a stream's
@@ -132,12 +132,39 @@ pub fn to_session(
 
 /// Queues `frames` for each listed session of this shard that still exists.
 pub fn to_local(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frames: &Frames) {
+    queue(here, sessions, except, frames, |_| true);
+}
+
+/// As [`to_local`], only for the sessions that still count themselves in
+/// `stream`: for a sender whose list of the members may be older than the
+/// owner's, so that a session that has left hears nothing more.
+pub fn to_members(
+    here: &Shard,
+    stream: &StreamId,
+    sessions: &[Uuid],
+    except: Option<Uuid>,
+    frames: &Frames,
+) {
+    queue(here, sessions, except, frames, |s| {
+        s.joined(stream).is_some()
+    });
+}
+
+fn queue(
+    here: &Shard,
+    sessions: &[Uuid],
+    except: Option<Uuid>,
+    frames: &Frames,
+    keep: impl Fn(&Session) -> bool,
+) {
     let table = here.sessions.borrow();
     for id in sessions {
         if Some(*id) == except {
             continue;
         }
-        if let Some(s) = table.get(id) {
+        if let Some(s) = table.get(id)
+            && keep(s)
+        {
             s.send_frames(frames);
         }
     }

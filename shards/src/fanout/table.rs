@@ -74,6 +74,16 @@ impl Membership {
     }
 }
 
+/// Rebuilds `m`'s targets after a change of its members and tells `hook`,
+/// with the targets as they were.
+fn retarget(hook: &Option<TargetsHook>, stream: &StreamId, m: &mut Membership) {
+    let before = std::mem::take(&mut m.targets);
+    m.rebuild();
+    if let Some(hook) = hook {
+        hook(stream, &before, Some(m));
+    }
+}
+
 /// The streams one shard owns. Every change republishes the shard's
 /// `streams` and `presences` gauges, when it has them.
 #[derive(Default)]
@@ -117,17 +127,6 @@ impl StreamTable {
         }
     }
 
-    fn retargeted(
-        &self,
-        stream: &StreamId,
-        before: &[(usize, Arc<[Uuid]>)],
-        now: Option<&Membership>,
-    ) {
-        if let Some(hook) = &self.targets {
-            hook(stream, before, now);
-        }
-    }
-
     /// What follows a leave on this shard, if anything.
     pub(crate) fn left_hook(&self) -> Option<LeftHook> {
         self.left
@@ -157,11 +156,8 @@ impl StreamTable {
             return false;
         }
         m.members.push(presence);
-        let before = std::mem::take(&mut m.targets);
-        m.rebuild();
+        retarget(&self.targets, stream, m);
         let size = m.members.len();
-        let m = &self.streams[stream];
-        self.retargeted(stream, &before, Some(m));
         self.presences += 1;
         self.publish();
         self.resized(stream, size);
@@ -184,10 +180,7 @@ impl StreamTable {
                 None
             }
         };
-        let before = std::mem::take(&mut m.targets);
-        m.rebuild();
-        let m = &self.streams[stream];
-        self.retargeted(stream, &before, Some(m));
+        retarget(&self.targets, stream, m);
         self.publish();
         previous
     }
@@ -198,14 +191,13 @@ impl StreamTable {
         let i = m.members.iter().position(|p| p.session_id == session)?;
         let p = m.members.remove(i);
         let size = m.members.len();
-        let before = std::mem::take(&mut m.targets);
         if size == 0 {
-            self.streams.remove(stream);
-            self.retargeted(stream, &before, None);
+            let gone = self.streams.remove(stream)?;
+            if let Some(hook) = &self.targets {
+                hook(stream, &gone.targets, None);
+            }
         } else {
-            m.rebuild();
-            let m = &self.streams[stream];
-            self.retargeted(stream, &before, Some(m));
+            retarget(&self.targets, stream, m);
         }
         self.presences -= 1;
         self.publish();
@@ -216,7 +208,9 @@ impl StreamTable {
     /// Removes a stream and every member; returns them.
     pub fn close(&mut self, stream: &StreamId) -> Option<Vec<Presence>> {
         let gone = self.streams.remove(stream)?;
-        self.retargeted(stream, &gone.targets, None);
+        if let Some(hook) = &self.targets {
+            hook(stream, &gone.targets, None);
+        }
         let members = gone.members;
         self.presences -= members.len();
         self.publish();

@@ -857,8 +857,6 @@ impl Nk {
     }
 }
 
-/// InvalidArgument "Metadata must be a JSON object." unless each update's
-/// metadata is empty or a JSON object.
 impl Nk {
     /// `count` ids picked as Nakama picks random rows: those after a
     /// random id, then, if too few, the first ones, each id once. `after`
@@ -883,6 +881,8 @@ impl Nk {
     }
 }
 
+/// InvalidArgument "Metadata must be a JSON object." unless each update's
+/// metadata is empty or a JSON object.
 fn check_wallet_metadata(updates: &[WalletUpdate]) -> ApiResult<()> {
     for u in updates {
         if !u.metadata.is_empty() && !kairos_core::channel::is_json_object(&u.metadata) {

@@ -109,17 +109,22 @@ pub enum JoinKind {
 /// Parses a match id: `"<uuid>."` is a relayed match, `"<uuid>.<node>"`
 /// an authoritative one, which must run on this node (`node`).
 pub fn parse_match_id(id: &str, node: &str) -> Result<StreamId, (ErrorCode, &'static str)> {
+    parse_match(id, node).map(|(_, stream)| stream)
+}
+
+/// [`parse_match_id`], with the match's uuid.
+fn parse_match(id: &str, node: &str) -> Result<(Uuid, StreamId), (ErrorCode, &'static str)> {
     let Some((uuid, on)) = id.split_once('.') else {
         return Err((ErrorCode::BadInput, "Invalid match ID"));
     };
     let uuid = Uuid::parse_str(uuid).map_err(|_| (ErrorCode::BadInput, "Invalid match ID"))?;
     if on.is_empty() {
-        return Ok(StreamId::relayed_match(uuid));
+        return Ok((uuid, StreamId::relayed_match(uuid)));
     }
     if on != node {
         return Err((ErrorCode::MatchNotFound, "Match not found"));
     }
-    Ok(authoritative::stream(uuid, node))
+    Ok((uuid, authoritative::stream(uuid, node)))
 }
 
 /// A relayed match's id on the wire, from its stream's subject.

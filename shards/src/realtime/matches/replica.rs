@@ -35,11 +35,11 @@ use std::collections::HashMap;
 use std::rc::Weak;
 use std::sync::Arc;
 
-use kairos_schema::rtapi::{ErrorCode, MatchData, MatchDataSend, Outgoing};
+use kairos_schema::rtapi::{ErrorCode, MatchData, MatchDataSend, Outgoing, UserPresence};
 use uuid::Uuid;
 
 use super::Msg;
-use crate::fanout::{Membership, StreamId, TargetsHook, mode};
+use crate::fanout::{Membership, StreamId, TargetsHook, deliver, mode};
 use crate::session::{Frames, Session, WireSet};
 use crate::shard::Shard;
 
@@ -163,7 +163,13 @@ pub(super) fn relay(
     // The sender as Nakama's pipeline names it: from the session.
     let out = Outgoing::MatchData(MatchData {
         match_id: msg.match_id,
-        presence: session.presence(shard.id, None).to_wire(),
+        presence: UserPresence {
+            user_id: session.user_id.to_string(),
+            session_id: session.id.to_string(),
+            username: session.username.clone(),
+            persistence: false,
+            status: None,
+        },
         op_code: msg.op_code,
         data: msg.data,
         reliable: msg.reliable,
@@ -171,7 +177,7 @@ pub(super) fn relay(
     let frames = Frames::encode_with("", &out, replica.wires, msg.reliable);
     for (dest, sessions) in replica.targets.iter() {
         if *dest == shard.id {
-            to_members(shard, stream, sessions, session.id, &frames);
+            deliver::to_members(shard, stream, sessions, Some(session.id), &frames);
         } else {
             shard.port.send_sheddable(
                 *dest,
@@ -199,21 +205,11 @@ pub struct Relay {
 /// On a member's shard: hands relayed data to its members.
 pub(super) fn on_relay(shard: &Shard, relay: Relay) {
     let stream = StreamId::relayed_match(relay.id);
-    to_members(shard, &stream, &relay.sessions, relay.except, &relay.frames);
-}
-
-/// Queues `frames` for each listed session of this shard, but `except`,
-/// that still counts itself in `stream`.
-fn to_members(shard: &Shard, stream: &StreamId, sessions: &[Uuid], except: Uuid, frames: &Frames) {
-    let table = shard.sessions.borrow();
-    for id in sessions {
-        if *id == except {
-            continue;
-        }
-        if let Some(s) = table.get(id)
-            && s.joined(stream).is_some()
-        {
-            s.send_frames(frames);
-        }
-    }
+    deliver::to_members(
+        shard,
+        &stream,
+        &relay.sessions,
+        Some(relay.except),
+        &relay.frames,
+    );
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use kairos_schema::rtapi::{ErrorCode, MatchDataSend, Outgoing};
 use uuid::Uuid;
 
-use super::{Data, Join, JoinKind, Msg, parse_match_id};
+use super::{Data, Join, JoinKind, Msg, parse_match, parse_match_id};
 use crate::fanout::StreamId;
 use crate::fanout::membership::{self, to_owner};
 use crate::session::{JoinFlags, Session};
@@ -114,8 +114,8 @@ pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
 /// presences, and an authoritative match's, is forwarded to the owner.
 /// Failures are reported without a `cid`, as Nakama does.
 pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
-    let stream = match parse_match_id(&msg.match_id, &shard.shared.config.name) {
-        Ok(stream) => stream,
+    let (id, stream) = match parse_match(&msg.match_id, &shard.shared.config.name) {
+        Ok(parsed) => parsed,
         Err((code, text)) => {
             session.send_envelope("", &Outgoing::error(code, text));
             return;
@@ -134,10 +134,7 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
             }
         }
     }
-    if stream.mode == crate::fanout::mode::MATCH_RELAYED
-        && only.is_empty()
-        && let Ok(id) = Uuid::parse_str(&stream.subject)
-    {
+    if stream.mode == crate::fanout::mode::MATCH_RELAYED && only.is_empty() {
         super::replica::relay(shard, session, id, &stream, msg);
         return;
     }
