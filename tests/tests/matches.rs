@@ -12,6 +12,22 @@ backend_tests!(
     a_member_who_left_hears_no_more_and_replicas_go
 );
 
+/// Asserts that nothing reaches `ws` before the answer to a ping it sends
+/// now: no error, no match data (what Nakama sends for data it drops).
+fn hears_nothing(ws: &mut Ws, cid: &str) {
+    ws.send_json(&json!({"cid": cid, "ping": {}}));
+    loop {
+        let v = ws.recv_json();
+        assert!(
+            v.get("error").is_none() && v.get("match_data").is_none(),
+            "nothing before the pong: {v}"
+        );
+        if v.get("cid") == Some(&json!(cid)) {
+            return;
+        }
+    }
+}
+
 fn player(s: &TestServer) -> (Ws, String) {
     let sess = s.http().device(&unique("device-"));
     let ws = Ws::open(&s.addr, &sess.token, "");
@@ -137,12 +153,20 @@ fn four_players_share_a_relayed_match_across_shards(b: &Backend) {
         players[0].0.next_with("match_data")["match_data"]["op_code"],
         "5"
     );
-    // The leaver is no longer a member: its data is refused.
+    // The leaver is no longer a member: its data goes nowhere, and, as
+    // with Nakama, it hears no error either.
     players[2]
         .0
         .send_json(&json!({"match_data_send": {"match_id": match_id, "op_code": "9", "data": ""}}));
-    let err = players[2].0.next_with("error");
-    assert_eq!(err["error"]["code"], 4);
+    hears_nothing(&mut players[2].0, "after-leave");
+    players[1]
+        .0
+        .send_json(&json!({"match_data_send": {"match_id": match_id, "op_code": "6", "data": ""}}));
+    assert_eq!(
+        players[0].0.next_with("match_data")["match_data"]["op_code"],
+        "6",
+        "the leaver's data was not relayed"
+    );
 }
 
 fn players_id(_i: usize, joined: &Value) -> Value {
@@ -166,9 +190,25 @@ fn bad_match_requests() {
         &json!({"cid": "3", "match_join": {"match_id": format!("{}.node", uuid_v4_like())}}),
     );
     assert_eq!(ws.next_with("error")["error"]["code"], 4);
+    // Data for a match the sender is not in is dropped without a word, as
+    // Nakama's pipeline drops it: an unknown match, another node's, or
+    // presences that are not user and session ids. Only a malformed match
+    // id is answered, without a cid.
     ws.send_json(&json!({"match_data_send": {"match_id": unknown, "op_code": "1", "data": ""}}));
+    let other_node = format!("{}.node", uuid_v4_like());
+    ws.send_json(&json!({"match_data_send": {"match_id": other_node, "op_code": "1", "data": ""}}));
+    let bad_presence = json!([{"user_id": "nope", "session_id": uuid_v4_like()}]);
+    ws.send_json(&json!({"match_data_send": {
+        "match_id": unknown, "op_code": "1", "data": "", "presences": bad_presence}}));
+    hears_nothing(&mut ws, "silent");
+    ws.send_json(
+        &json!({"match_data_send": {"match_id": "not-a-match", "op_code": "1", "data": ""}}),
+    );
     let e = ws.next_with("error");
-    assert_eq!(e["error"]["code"], 4);
+    assert_eq!(
+        (e["error"]["code"].clone(), e["error"]["message"].clone()),
+        (json!(3), json!("Invalid match ID"))
+    );
     assert!(e.get("cid").is_none());
     // Joining twice answers the match again without a second presence:
     // every presence, the caller's own included (as Nakama does for a
@@ -346,10 +386,20 @@ fn a_member_who_left_hears_no_more_and_replicas_go(b: &Backend) {
             break;
         }
     }
-    // Its data is refused now.
+    // Its data goes nowhere now, without an error (as Nakama): the stayer,
+    // on the leaver's shard, hears the sender's next message first.
     leaver
         .send_json(&json!({"match_data_send": {"match_id": match_id, "op_code": "9", "data": ""}}));
-    assert_eq!(leaver.next_with("error")["error"]["code"], 4);
+    hears_nothing(&mut leaver, "after-leave");
+    let mut stayer = stayer;
+    sender.send_json(
+        &json!({"match_data_send": {"match_id": match_id, "op_code": "2000", "data": ""}}),
+    );
+    assert_eq!(
+        stayer.next_with("match_data")["match_data"]["op_code"],
+        "2000",
+        "the leaver's data was not relayed"
+    );
 
     // The stayer's shard keeps its replica; when the stayer goes too,
     // only the sender's is left, and then none.

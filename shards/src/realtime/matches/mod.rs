@@ -25,7 +25,6 @@ use kairos_schema::rtapi::{ErrorCode, MatchPresenceEvent, Outgoing};
 use uuid::Uuid;
 
 use crate::fanout::{Presence, StreamId};
-use crate::session::Wire;
 use crate::shard::{Shard, ShardMsg};
 
 /// What a match's session side asks its owner.
@@ -70,8 +69,6 @@ pub struct Join {
 pub struct Data {
     pub stream: StreamId,
     pub sender: Uuid,
-    pub sender_shard: usize,
-    pub sender_wire: Wire,
     pub op_code: i64,
     pub data: Bytes,
     pub reliable: bool,

@@ -118,8 +118,8 @@ pub(super) fn on_data(shard: &Shard, msg: Data) {
         .get(&msg.stream)
         .and_then(|m| Some((m, m.get(msg.sender)?.to_wire())))
     else {
-        drop(table);
-        refuse_data(shard, &msg);
+        // No such match, or the sender is not a member: dropped without a
+        // word, as Nakama does.
         return;
     };
     let out = Outgoing::MatchData(MatchData {
@@ -131,20 +131,6 @@ pub(super) fn on_data(shard: &Shard, msg: Data) {
     });
     let only = (!msg.only.is_empty()).then_some(&msg.only[..]);
     send_data(shard, m, &out, msg.reliable, Some(msg.sender), only);
-}
-
-/// Tells a sender its data went nowhere: no such match, or not a member.
-/// Without a `cid`, as Nakama does.
-pub(super) fn refuse_data(shard: &Shard, msg: &Data) {
-    let err = Outgoing::error(ErrorCode::MatchNotFound, "Match not found or not joined");
-    deliver::to_session(
-        shard,
-        msg.sender_shard,
-        msg.sender,
-        msg.sender_wire,
-        "",
-        &err,
-    );
 }
 
 /// Sends `match_data` `out` to every member but `except`, or only to the

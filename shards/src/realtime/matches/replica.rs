@@ -19,8 +19,8 @@
 //!   member before the member hears the join event.
 //! * A sender must be in its shard's replica (the owner admitted it and
 //!   has not removed it) and still count the match among its streams (it
-//!   has not asked to leave); else it gets Nakama's "Match not found or
-//!   not joined".
+//!   has not asked to leave); else its data is dropped without a word, as
+//!   Nakama's pipeline drops a non-member's.
 //! * A receiving shard hands the data only to sessions that still count the
 //!   match among their streams, so a session that has left hears nothing
 //!   more from it, whatever replica the sender's shard held.
@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use std::rc::Weak;
 use std::sync::Arc;
 
-use kairos_schema::rtapi::{ErrorCode, MatchData, MatchDataSend, Outgoing, UserPresence};
+use kairos_schema::rtapi::{MatchData, MatchDataSend, Outgoing, UserPresence};
 use uuid::Uuid;
 
 use super::Msg;
@@ -154,10 +154,7 @@ pub(super) fn relay(
             && session.joined(stream).is_some()
     });
     let Some(replica) = replica else {
-        session.send_envelope(
-            "",
-            &Outgoing::error(ErrorCode::MatchNotFound, "Match not found or not joined"),
-        );
+        // Not a member (any more): dropped without a word, as Nakama does.
         return;
     };
     // The sender as Nakama's pipeline names it: from the session.

@@ -113,25 +113,27 @@ pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
 /// relayed from this shard ([`super::replica`]); data to chosen
 /// presences, and an authoritative match's, is forwarded to the owner.
 /// Failures are reported without a `cid`, as Nakama does.
+///
+/// As Nakama's pipeline (`matchDataSend`), only a malformed match id is
+/// answered (BAD_INPUT "Invalid match ID", without a `cid`); data for a
+/// match the sender is not in, another node's match, or presences that are
+/// not a user and session id pair is dropped without a word, wherever the
+/// check is made.
 pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
     let (id, stream) = match parse_match(&msg.match_id, &shard.shared.config.name) {
         Ok(parsed) => parsed,
+        // Another node's authoritative match: the sender is not in it here.
+        Err((ErrorCode::MatchNotFound, _)) => return,
         Err((code, text)) => {
             session.send_envelope("", &Outgoing::error(code, text));
             return;
         }
     };
-    let mut only = Vec::new();
+    let mut only = Vec::with_capacity(msg.presences.len());
     for p in &msg.presences {
-        match Uuid::parse_str(&p.session_id) {
-            Ok(s) => only.push(s),
-            Err(_) => {
-                session.send_envelope(
-                    "",
-                    &Outgoing::error(ErrorCode::BadInput, "Invalid presence session ID"),
-                );
-                return;
-            }
+        match (Uuid::parse_str(&p.user_id), Uuid::parse_str(&p.session_id)) {
+            (Ok(_), Ok(s)) => only.push(s),
+            _ => return,
         }
     }
     if stream.mode == crate::fanout::mode::MATCH_RELAYED && only.is_empty() {
@@ -144,8 +146,6 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
         Msg::Data(Data {
             stream,
             sender: session.id,
-            sender_shard: shard.id,
-            sender_wire: session.wire,
             op_code: msg.op_code,
             data: msg.data,
             reliable: msg.reliable,

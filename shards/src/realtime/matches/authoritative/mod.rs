@@ -167,7 +167,7 @@ pub(super) fn on_data(shard: &Shard, msg: Data) {
         .get(&msg.stream)
         .and_then(|s| s.get(msg.sender).cloned());
     let (Some(m), Some(sender)) = (shard.features.matches.of(&msg.stream), member) else {
-        owner::refuse_data(shard, &msg);
+        // Not a member: dropped without a word, as Nakama does.
         return;
     };
     let message = MatchMessage {
