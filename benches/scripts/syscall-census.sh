@@ -11,7 +11,8 @@
 # the word `raw` counts the raw relay baseline (kairos-loadtest
 # baseline-relay's child process) instead. MATCHES (default 25), REPS
 # (default 2), WINDOW (seconds counted, default 5) and PORT (default 17690)
-# change the run. Needs perf with the syscalls tracepoints (root, or
+# change the run; LOAD_ARGS adds kairos-loadtest options to the Kairos runs
+# (e.g. LOAD_ARGS="--colocate-shards 2": each match's players on one shard). Needs perf with the syscalls tracepoints (root, or
 # kernel.perf_event_paranoid <= 1). Each line printed: repetition, label,
 # delivered/s, then per delivered message: task-clock µs, context switches,
 # all system calls, and sendto, recvfrom, write (eventfd wake-ups),
@@ -25,7 +26,7 @@ window=${WINDOW:-5}
 port=${PORT:-17690}
 c=$((matches * 8))
 dur=$((window + 5))
-[ $# -ge 1 ] || { sed -n '2,18p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,20p' "$0"; exit 2; }
 events=task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_write,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex
 load=(--players-per-match 8 --rate 20 --payload 32 -d "$dur" --no-progress)
 
@@ -82,7 +83,8 @@ for rep in $(seq 1 "$reps"); do
       grep -q "kairos listening" "$dir/server.log" && break
       sleep 0.1
     done
-    "$lt" match-relay --target 127.0.0.1:$port -c $c "${load[@]}" --server-pid $pid >"$out" 2>&1 &
+    read -r -a more <<<"${LOAD_ARGS:-}"
+    "$lt" match-relay --target 127.0.0.1:$port -c $c "${load[@]}" "${more[@]}" --server-pid $pid >"$out" 2>&1 &
     census "$rep" "$label" "$pid" "$out" $!
     kill -INT $pid 2>/dev/null || true
     wait $pid 2>/dev/null || true

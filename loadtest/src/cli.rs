@@ -90,6 +90,10 @@ pub struct Options {
     /// `chat-fanout`: the `persistence` flag of `channel_join` (history
     /// writes per message).
     pub persistence: bool,
+    /// `match-relay` over `ws-json`, against Kairos only: the server's
+    /// shard count, to place each match's players on one shard
+    /// (`crate::scenarios::colocate`). 0: wherever the kernel puts them.
+    pub colocate_shards: usize,
     /// Print the live progress line.
     pub progress: bool,
     /// The command line as given, program name first.
@@ -192,6 +196,11 @@ scenario options:
                            player
                            (default 20); chat-fanout: per sender (default 10);
                            open loop, on a fixed schedule
+  --colocate-shards N      match-relay over ws-json, Kairos only: the server
+                           has N shards; each match's players reconnect
+                           until the upgrade's kairos-shard header names
+                           one shard (match index mod N), to measure what
+                           co-locating a match saves (default 0: off)
   --reliable true|false    match-relay, match-rtt: match_data_send's reliable
                            flag (default true; false: unreliable channel on
                            udp and quic)
@@ -275,6 +284,7 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
         reliable: true,
         senders: 10,
         persistence: false,
+        colocate_shards: 0,
         progress: true,
         argv: argv.clone(),
     };
@@ -369,6 +379,13 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
             "--reliable" => o.reliable = parse_bool(&name, v)?,
             "--senders" => senders = Some(parse_num(&name, v)?),
             "--persistence" => o.persistence = parse_bool(&name, v)?,
+            "--colocate-shards" => {
+                let n: usize = parse_num(&name, v)?;
+                if n > 1024 {
+                    return Err("--colocate-shards must be at most 1024".into());
+                }
+                o.colocate_shards = n;
+            }
             _ => return Err(format!("unknown option {name}")),
         }
     }
@@ -381,6 +398,9 @@ pub fn parse(argv: Vec<String>) -> Result<Command, String> {
             _ => "example.echo",
         }
         .into();
+    }
+    if o.colocate_shards > 0 && (sc != Scenario::MatchRelay || o.transport != Transport::WsJson) {
+        return Err("--colocate-shards is for match-relay over ws-json".into());
     }
     if o.players_per_match < 2 || o.players_per_match > 1000 {
         return Err("--players-per-match must be between 2 and 1000".into());
@@ -551,6 +571,9 @@ impl Options {
                 ));
                 s.push(("rate_per_sec".to_string(), json!(self.rate_or_default())));
                 s.push(("reliable".to_string(), json!(self.reliable)));
+                if self.colocate_shards > 0 {
+                    s.push(("colocate_shards".to_string(), json!(self.colocate_shards)));
+                }
             }
             Scenario::ChatFanout => {
                 s.push(("senders".to_string(), json!(self.senders)));
@@ -631,6 +654,27 @@ mod tests {
         assert!(!o.progress);
         let settings = o.settings();
         assert!(settings.contains(&("mode".to_string(), json!("existing"))));
+    }
+
+    #[test]
+    fn colocation_is_for_relayed_matches_over_ws_json() {
+        assert_eq!(opts("match-relay -c 16").colocate_shards, 0);
+        assert_eq!(
+            opts("match-relay -c 16 --colocate-shards 2").colocate_shards,
+            2
+        );
+        for bad in [
+            "match-relay --colocate-shards 2 --transport udp",
+            "match-rtt --colocate-shards 2",
+            "match-relay --colocate-shards 5000",
+        ] {
+            assert!(parse(argv(bad)).is_err(), "{bad}");
+        }
+        // Each match on one shard, the matches spread evenly.
+        use crate::scenarios::colocate;
+        assert_eq!(colocate(7, 0), None);
+        let placed: Vec<_> = (0..4).map(|m| colocate(m, 2)).collect();
+        assert_eq!(placed, [Some(0), Some(1), Some(0), Some(1)]);
     }
 
     #[test]

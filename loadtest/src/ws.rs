@@ -85,6 +85,9 @@ pub struct WsClient {
     buf: BytesMut,
     /// Server pings answered so far.
     pub pings_answered: u64,
+    /// The shard that took the connection, when the server says (Kairos's
+    /// `kairos-shard` upgrade header).
+    pub shard: Option<usize>,
 }
 
 impl WsClient {
@@ -125,8 +128,12 @@ impl WsClient {
             Some(accept) if ws::handshake::verify_accept(&key, accept) => {}
             _ => return Err(WsError::BadAccept),
         }
+        let shard = resp
+            .header("kairos-shard")
+            .and_then(|s| s.trim().parse().ok());
         // Bytes after the 101 head (an early server frame) stay in `buf`.
         Ok(Self {
+            shard,
             stream,
             conn: Connection::client(MAX_MESSAGE, seed),
             buf,

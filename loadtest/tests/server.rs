@@ -126,24 +126,27 @@ fn all_delivered(report: &Value, fanout: u64, stdout: &str) {
 }
 
 fn match_relay(transport: &str, connect: &str) {
-    let (report, stdout) = run(
-        &format!("relay-{transport}"),
-        &[
-            "match-relay",
-            "--transport",
-            transport,
-            "--players-per-match",
-            "3",
-            "-c",
-            "6",
-            "--rate",
-            "20",
-            "--payload",
-            "100",
-            "-d",
-            "1",
-        ],
-    );
+    match_relay_with(transport, connect, &[]);
+}
+
+fn match_relay_with(transport: &str, connect: &str, more: &[&str]) -> Value {
+    let mut args = vec![
+        "match-relay",
+        "--transport",
+        transport,
+        "--players-per-match",
+        "3",
+        "-c",
+        "6",
+        "--rate",
+        "20",
+        "--payload",
+        "100",
+        "-d",
+        "1",
+    ];
+    args.extend_from_slice(more);
+    let (report, stdout) = run(&format!("relay-{transport}-{}", more.len()), &args);
     assert_eq!(report["scenario"], "match-relay");
     let settings = &report["settings"];
     assert_eq!(settings["transport"], transport);
@@ -162,11 +165,26 @@ fn match_relay(transport: &str, connect: &str) {
     // 6 players at 20/s for about a second: the schedule held.
     let sent = counter(&report, "sent");
     assert!((60..=150).contains(&sent), "{sent} sent\n{stdout}");
+    report
 }
 
 #[test]
 fn match_relay_ws_json() {
     match_relay("ws-json", "ws_connect");
+}
+
+/// `--colocate-shards`: every player reconnects until the server's
+/// `kairos-shard` header names its match's shard (match index mod 2 on
+/// this 2-shard server). A player that never got there would count a
+/// `colocate_misses` (a missing header would make all of them miss).
+#[test]
+fn match_relay_colocated_on_one_shard_per_match() {
+    let report = match_relay_with("ws-json", "ws_connect", &["--colocate-shards", "2"]);
+    assert_eq!(report["settings"]["colocate_shards"], 2);
+    assert!(
+        report["counters"].get("colocate_misses").is_none(),
+        "{report}"
+    );
 }
 
 #[test]

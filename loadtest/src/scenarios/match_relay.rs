@@ -21,7 +21,7 @@ use kairos_client::rtapi::Outgoing;
 use serde_json::{Value, json};
 
 use super::realtime::{self, MatchOps, MatchSlot};
-use super::{Outcome, SessionOps, open_session, resolve_target};
+use super::{Outcome, SessionOps, colocate, open_session_on, resolve_target};
 use crate::blocking;
 use crate::nakama::{Envelope, MatchDataEnvelope};
 use crate::report::Kind;
@@ -75,7 +75,8 @@ pub async fn run(run: &Arc<Run>) -> Result<Outcome, String> {
             async move {
                 let run = w.run.clone();
                 let (slot, creator) = (&slots[w.id / per_match], w.id % per_match == 0);
-                let mut ws = open_session(&run, addr, w.id, ops).await;
+                let shard = colocate(w.id / per_match, run.opts.colocate_shards);
+                let mut ws = open_session_on(&run, addr, w.id, ops, shard).await;
                 let match_id = match &mut ws {
                     Some(ws) => {
                         realtime::ws_match_setup(&run, ws, mops, slot, creator, per_match).await

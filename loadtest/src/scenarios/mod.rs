@@ -248,6 +248,33 @@ pub async fn open_session(
     id: usize,
     ops: SessionOps,
 ) -> Option<WsClient> {
+    open_session_on(run, addr, id, ops, None).await
+}
+
+/// Connections a player opens at most to land on its shard
+/// ([`open_session_on`]); past them it keeps the last one, and the run
+/// counts a `colocate_misses`.
+pub const MAX_PLACEMENT_TRIES: usize = 64;
+
+/// The shard a `match-relay` player is placed on with `--colocate-shards
+/// n`: its match's index mod `n`, so that every match lives on one shard
+/// and the matches are spread evenly. `None` when off.
+pub fn colocate(match_index: usize, shards: usize) -> Option<usize> {
+    (shards > 0).then(|| match_index % shards)
+}
+
+/// [`open_session`], reconnecting (same token) until the server says the
+/// connection landed on `shard` (Kairos's `kairos-shard` upgrade header;
+/// the kernel picks a shard per connection), at most
+/// [`MAX_PLACEMENT_TRIES`] times. The connect operation's time includes
+/// the retries.
+pub async fn open_session_on(
+    run: &Run,
+    addr: SocketAddr,
+    id: usize,
+    ops: SessionOps,
+    shard: Option<usize>,
+) -> Option<WsClient> {
     let _permit = run.until_stopped(run.setup_permits.acquire()).await?.ok()?;
     let mut rng = Rng::from_entropy(id as u64);
     let token = {
@@ -256,10 +283,23 @@ pub async fn open_session(
     };
     let start = Instant::now();
     let path = nakama::realtime_path(&token);
-    let connect = tokio::time::timeout(
-        run.opts.timeout,
-        WsClient::connect(addr, &run.opts.target, &path, rng.next_u64()),
-    );
+    let seed = rng.next_u64();
+    let connect = tokio::time::timeout(run.opts.timeout, async {
+        let mut tries = 1;
+        loop {
+            let ws = WsClient::connect(addr, &run.opts.target, &path, seed).await?;
+            match shard {
+                Some(want) if ws.shard != Some(want) => {
+                    if tries == MAX_PLACEMENT_TRIES {
+                        run.stats.count("colocate_misses", 1);
+                        return Ok(ws);
+                    }
+                    tries += 1;
+                }
+                _ => return Ok::<_, crate::ws::WsError>(ws),
+            }
+        }
+    });
     match run.until_stopped(connect).await? {
         Ok(Ok(ws)) => {
             run.record(ops.connect, start, Some(101), Sample::Ok);
