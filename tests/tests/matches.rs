@@ -210,6 +210,19 @@ fn bad_match_requests() {
         (json!(3), json!("Invalid match ID"))
     );
     assert!(e.get("cid").is_none());
+    // Leaving always succeeds once the id parses, as Nakama's matchLeave
+    // does: a match never joined, or another node's. A malformed id is
+    // refused.
+    for (cid, id) in [("l1", &unknown), ("l2", &other_node)] {
+        ws.send_json(&json!({"cid": cid, "match_leave": {"match_id": id}}));
+        assert_eq!(ws.recv_json(), json!({ "cid": cid }), "leave {id}");
+    }
+    ws.send_json(&json!({"cid": "l3", "match_leave": {"match_id": "not-a-match"}}));
+    let e = ws.recv_json();
+    assert_eq!(
+        (e["cid"].clone(), e["error"]["code"].clone()),
+        (json!("l3"), json!(3))
+    );
     // Joining twice answers the match again without a second presence:
     // every presence, the caller's own included (as Nakama does for a
     // session already in the match), and no second join event.

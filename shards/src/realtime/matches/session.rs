@@ -97,10 +97,18 @@ fn join_stream(
 }
 
 /// `match_leave {match_id}`: answered at once; the owner tells the others.
+///
+/// As Nakama's pipeline (`matchLeave`), leaving always succeeds once the
+/// id parses, whether or not the session was in the match: another node's
+/// match, which this node cannot hold the session in, included. Only a
+/// malformed id is refused (BAD_INPUT "Invalid match ID").
 pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
     match parse_match_id(match_id, &shard.shared.config.name) {
         Ok(stream) => {
             membership::leave(shard, session, stream);
+            session.send_empty_reply(cid);
+        }
+        Err((ErrorCode::MatchNotFound, _)) => {
             session.send_empty_reply(cid);
         }
         Err((code, msg)) => {
@@ -112,7 +120,6 @@ pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
 /// `match_data_send`: a relayed match's data to every other member is
 /// relayed from this shard ([`super::replica`]); data to chosen
 /// presences, and an authoritative match's, is forwarded to the owner.
-/// Failures are reported without a `cid`, as Nakama does.
 ///
 /// As Nakama's pipeline (`matchDataSend`), only a malformed match id is
 /// answered (BAD_INPUT "Invalid match ID", without a `cid`); data for a
