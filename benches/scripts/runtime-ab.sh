@@ -26,6 +26,7 @@
 # the floor WORKLOADS="relaybase25 relay25 relaybase50 relay50".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source benches/scripts/kairos-server.sh
 lt=target/release/kairos-loadtest
 workloads=${WORKLOADS:-relay25 relay50 relay100 wsping auth udpcap rtt}
 reps=${REPS:-2}
@@ -47,22 +48,9 @@ for rep in $(seq 1 "$reps"); do
       continue
     fi
     for spec in "$@"; do
-      label=${spec%%=*}
-      rest=${spec#*=}
-      bin=${rest%%:*}
-      extra=()
-      [[ $rest == *:* ]] && read -r -a extra <<<"${rest#*:}"
-      [ "$w" = udpcap ] && extra+=(--socket.outgoing_queue_size 4096)
-      dir=$(mktemp -d)
-      "$bin" --data_dir "$dir" --shards 2 --logger.level warn --socket.port $port \
-        --udp.port $((port + 2)) --quic.port 0 \
-        --kairos.session.max_messages_per_sec 10000000 --kairos.session.message_burst 10000000 \
-        "${extra[@]}" >"$dir/server.log" 2>&1 &
-      pid=$!
-      for _ in $(seq 1 50); do
-        grep -q "kairos listening" "$dir/server.log" && break
-        sleep 0.1
-      done
+      more=()
+      [ "$w" = udpcap ] && more+=(--socket.outgoing_queue_size 4096)
+      start_kairos "$spec" "$port" "${more[@]}"
       t=127.0.0.1:$port
       common=(--target $t -d "$dur" --server-pid $pid --no-progress)
       case $w in
@@ -77,9 +65,7 @@ for rep in $(seq 1 "$reps"); do
       esac
       out=$("$lt" "${args[@]}" "${common[@]}" 2>&1 || true)
       echo "$rep $w $label $(grep -E "^$op " <<<"$out" | awk '{print "ok/s="$4" p50="$7" p99="$9}') $(grep -E 'server_cpu_per|server_cpu_cores|delivery_ratio' <<<"$out" | tr '\n' ' ')"
-      kill -INT $pid 2>/dev/null || true
-      wait $pid 2>/dev/null || true
-      rm -rf "$dir"
+      stop_kairos
     done
   done
 done

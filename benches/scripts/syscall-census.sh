@@ -19,6 +19,7 @@
 # epoll_wait, futex.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source benches/scripts/kairos-server.sh
 lt=target/release/kairos-loadtest
 matches=${MATCHES:-25}
 reps=${REPS:-2}
@@ -68,26 +69,11 @@ for rep in $(seq 1 "$reps"); do
       rm -f "$out"
       continue
     fi
-    label=${spec%%=*}
-    rest=${spec#*=}
-    bin=${rest%%:*}
-    extra=()
-    [[ $rest == *:* ]] && read -r -a extra <<<"${rest#*:}"
-    dir=$(mktemp -d)
-    "$bin" --data_dir "$dir" --shards 2 --logger.level warn --socket.port $port \
-      --udp.port $((port + 2)) --quic.port 0 \
-      --kairos.session.max_messages_per_sec 10000000 --kairos.session.message_burst 10000000 \
-      "${extra[@]}" >"$dir/server.log" 2>&1 &
-    pid=$!
-    for _ in $(seq 1 50); do
-      grep -q "kairos listening" "$dir/server.log" && break
-      sleep 0.1
-    done
+    start_kairos "$spec" "$port"
     read -r -a more <<<"${LOAD_ARGS:-}"
     "$lt" match-relay --target 127.0.0.1:$port -c $c "${load[@]}" "${more[@]}" --server-pid $pid >"$out" 2>&1 &
     census "$rep" "$label" "$pid" "$out" $!
-    kill -INT $pid 2>/dev/null || true
-    wait $pid 2>/dev/null || true
-    rm -rf "$dir" "$out"
+    stop_kairos
+    rm -f "$out"
   done
 done

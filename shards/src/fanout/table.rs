@@ -79,8 +79,19 @@ impl Membership {
 fn retarget(hook: &Option<TargetsHook>, stream: &StreamId, m: &mut Membership) {
     let before = std::mem::take(&mut m.targets);
     m.rebuild();
+    announce(hook, stream, &before, Some(m));
+}
+
+/// Tells `hook`, if any, that `stream`'s targets were `before` and are now
+/// those of `now` (`None`: the stream is gone).
+fn announce(
+    hook: &Option<TargetsHook>,
+    stream: &StreamId,
+    before: &[(usize, Arc<[Uuid]>)],
+    now: Option<&Membership>,
+) {
     if let Some(hook) = hook {
-        hook(stream, &before, Some(m));
+        hook(stream, before, now);
     }
 }
 
@@ -193,9 +204,7 @@ impl StreamTable {
         let size = m.members.len();
         if size == 0 {
             let gone = self.streams.remove(stream)?;
-            if let Some(hook) = &self.targets {
-                hook(stream, &gone.targets, None);
-            }
+            announce(&self.targets, stream, &gone.targets, None);
         } else {
             retarget(&self.targets, stream, m);
         }
@@ -208,9 +217,7 @@ impl StreamTable {
     /// Removes a stream and every member; returns them.
     pub fn close(&mut self, stream: &StreamId) -> Option<Vec<Presence>> {
         let gone = self.streams.remove(stream)?;
-        if let Some(hook) = &self.targets {
-            hook(stream, &gone.targets, None);
-        }
+        announce(&self.targets, stream, &gone.targets, None);
         let members = gone.members;
         self.presences -= members.len();
         self.publish();

@@ -103,23 +103,43 @@ pub enum JoinKind {
     Join,
 }
 
+/// Why a match id names no match on this node. Each request decides what
+/// that means, as Nakama's pipeline does: a join is refused, a leave
+/// succeeds, data is dropped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BadMatchId {
+    /// Not `"<uuid>.[node]"`.
+    Invalid,
+    /// Another node's authoritative match.
+    Elsewhere,
+}
+
+impl BadMatchId {
+    /// What a request that needs the match answers: BAD_INPUT "Invalid
+    /// match ID", or MATCH_NOT_FOUND "Match not found".
+    pub fn refusal(&self) -> (ErrorCode, &'static str) {
+        match self {
+            BadMatchId::Invalid => (ErrorCode::BadInput, "Invalid match ID"),
+            BadMatchId::Elsewhere => (ErrorCode::MatchNotFound, "Match not found"),
+        }
+    }
+}
+
 /// Parses a match id: `"<uuid>."` is a relayed match, `"<uuid>.<node>"`
 /// an authoritative one, which must run on this node (`node`).
-pub fn parse_match_id(id: &str, node: &str) -> Result<StreamId, (ErrorCode, &'static str)> {
+pub fn parse_match_id(id: &str, node: &str) -> Result<StreamId, BadMatchId> {
     parse_match(id, node).map(|(_, stream)| stream)
 }
 
 /// [`parse_match_id`], with the match's uuid.
-fn parse_match(id: &str, node: &str) -> Result<(Uuid, StreamId), (ErrorCode, &'static str)> {
-    let Some((uuid, on)) = id.split_once('.') else {
-        return Err((ErrorCode::BadInput, "Invalid match ID"));
-    };
-    let uuid = Uuid::parse_str(uuid).map_err(|_| (ErrorCode::BadInput, "Invalid match ID"))?;
+fn parse_match(id: &str, node: &str) -> Result<(Uuid, StreamId), BadMatchId> {
+    let (uuid, on) = id.split_once('.').ok_or(BadMatchId::Invalid)?;
+    let uuid = Uuid::parse_str(uuid).map_err(|_| BadMatchId::Invalid)?;
     if on.is_empty() {
         return Ok((uuid, StreamId::relayed_match(uuid)));
     }
     if on != node {
-        return Err((ErrorCode::MatchNotFound, "Match not found"));
+        return Err(BadMatchId::Elsewhere);
     }
     Ok((uuid, authoritative::stream(uuid, node)))
 }
@@ -182,17 +202,21 @@ mod tests {
             format!("{u}.kairos")
         );
         assert_eq!(
-            parse_match_id(&format!("{u}"), "kairos").unwrap_err().0,
+            parse_match_id(&format!("{u}"), "kairos")
+                .unwrap_err()
+                .refusal()
+                .0,
             ErrorCode::BadInput
         );
         assert_eq!(
-            parse_match_id("nope.", "kairos").unwrap_err().0,
+            parse_match_id("nope.", "kairos").unwrap_err().refusal().0,
             ErrorCode::BadInput
         );
         // Another node's match is not here.
         assert_eq!(
             parse_match_id(&format!("{u}.node1"), "kairos")
                 .unwrap_err()
+                .refusal()
                 .0,
             ErrorCode::MatchNotFound
         );

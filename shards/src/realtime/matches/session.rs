@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use kairos_schema::rtapi::{ErrorCode, MatchDataSend, Outgoing};
 use uuid::Uuid;
 
-use super::{Data, Join, JoinKind, Msg, parse_match, parse_match_id};
+use super::{BadMatchId, Data, Join, JoinKind, Msg, parse_match, parse_match_id};
 use crate::fanout::StreamId;
 use crate::fanout::membership::{self, to_owner};
 use crate::session::{JoinFlags, Session};
@@ -63,7 +63,8 @@ pub fn join(
     }
     match parse_match_id(match_id, &shard.shared.config.name) {
         Ok(stream) => join_stream(shard, session, cid, stream, JoinKind::Join, metadata),
-        Err((code, msg)) => {
+        Err(bad) => {
+            let (code, msg) = bad.refusal();
             session.send_envelope(cid, &Outgoing::error(code, msg));
         }
     }
@@ -108,10 +109,11 @@ pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
             membership::leave(shard, session, stream);
             session.send_empty_reply(cid);
         }
-        Err((ErrorCode::MatchNotFound, _)) => {
+        Err(BadMatchId::Elsewhere) => {
             session.send_empty_reply(cid);
         }
-        Err((code, msg)) => {
+        Err(bad @ BadMatchId::Invalid) => {
+            let (code, msg) = bad.refusal();
             session.send_envelope(cid, &Outgoing::error(code, msg));
         }
     }
@@ -130,8 +132,9 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
     let (id, stream) = match parse_match(&msg.match_id, &shard.shared.config.name) {
         Ok(parsed) => parsed,
         // Another node's authoritative match: the sender is not in it here.
-        Err((ErrorCode::MatchNotFound, _)) => return,
-        Err((code, text)) => {
+        Err(BadMatchId::Elsewhere) => return,
+        Err(bad @ BadMatchId::Invalid) => {
+            let (code, text) = bad.refusal();
             session.send_envelope("", &Outgoing::error(code, text));
             return;
         }

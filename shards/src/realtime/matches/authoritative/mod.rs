@@ -266,8 +266,8 @@ impl std::fmt::Debug for Get {
 pub async fn get(shard: &Shard, match_id: &str) -> Result<Option<MatchInfo>, ApiError> {
     let stream = match super::parse_match_id(match_id, &shard.shared.config.name) {
         Ok(s) => s,
-        Err((ErrorCode::MatchNotFound, _)) => return Ok(None),
-        Err((_, why)) => return Err(ApiError::invalid(why)),
+        Err(super::BadMatchId::Elsewhere) => return Ok(None),
+        Err(bad @ super::BadMatchId::Invalid) => return Err(ApiError::invalid(bad.refusal().1)),
     };
     let (tx, rx) = futures_channel::oneshot::channel();
     crate::fanout::membership::to_owner(
