@@ -38,6 +38,16 @@ impl SessionRegistry {
         }
     }
 
+    /// Session `session_id` of `user` now lives on shard `shard` (it
+    /// moved there).
+    pub fn relocate(&self, user: Uuid, session_id: Uuid, shard: usize) {
+        if let Some(mut v) = self.by_user.get_mut(&user)
+            && let Some(r) = v.iter_mut().find(|s| s.session_id == session_id)
+        {
+            r.shard = shard;
+        }
+    }
+
     /// The user's sessions, as of now.
     pub fn sessions_of(&self, user: Uuid) -> Vec<SessionRef> {
         self.by_user
@@ -88,6 +98,9 @@ mod tests {
         r.add(u, a);
         r.add(u, b);
         assert_eq!(r.sessions_of(u), vec![a, b]);
+        r.relocate(u, a.session_id, 1);
+        assert_eq!(r.sessions_of(u)[0].shard, 1);
+        r.relocate(u, a.session_id, 0);
         assert!(r.is_online(u));
         r.remove(u, a.session_id);
         assert_eq!(r.sessions_of(u), vec![b]);

@@ -13,7 +13,7 @@ use kairos_core::time::now_secs;
 use kairos_store::{Persist, StoreConfig};
 
 use crate::http::accept;
-use crate::http::limits::{ConnLimits, auto_max_per_shard};
+use crate::http::limits::auto_max_per_shard;
 use crate::mesh::Mesh;
 use crate::metrics::Registry;
 use crate::registry::SessionRegistry;
@@ -379,8 +379,7 @@ async fn shard_main(
     tracing::info!(shard = id, tcp = %bound.tcp, udp = ?bound.udp, quic = ?bound.quic, "shard accepting");
 
     // Accept until the stop signal, under this shard's connection caps.
-    let net = &shared.config.kairos.net;
-    let limits = ConnLimits::new(net.max_connections_per_shard, net.max_connections_per_ip);
+    let limits = shard.conn_limits.clone();
     let accepting = accept::run(shard.clone(), listener, limits, |shard, stream, slot| {
         rt::spawn(crate::http::serve_connection(shard, stream, slot))
     });

@@ -16,8 +16,10 @@ use kairos_store::Persist;
 use uuid::Uuid;
 
 use bytes::Bytes;
+use futures_channel::oneshot;
 
 use crate::fanout::{StreamTable, deliver, membership};
+use crate::http::limits::ConnLimits;
 use crate::mesh::{Mesh, MeshPort};
 use crate::metrics::{Registry, ShardCells};
 use crate::realtime::{
@@ -28,6 +30,7 @@ use crate::revocation::RevocationCache;
 use crate::rt::LocalEvent;
 use crate::session::Frames;
 use crate::session::Session;
+use crate::session::forward::Forwards;
 use crate::stop::StopSignal;
 
 /// How long account deletion waits for a shard to confirm it closed the
@@ -72,7 +75,7 @@ pub enum ShardMsg {
     KickUser {
         user: Uuid,
         reason: KickReason,
-        done: futures_channel::oneshot::Sender<()>,
+        done: oneshot::Sender<()>,
     },
     /// A latency probe: the receiver records how long it travelled.
     Probe { sent: std::time::Instant },
@@ -82,6 +85,12 @@ pub enum ShardMsg {
         from: std::net::SocketAddr,
         data: Bytes,
     },
+    /// To the shard that owns a match: a WebSocket session, with its
+    /// socket, moving here to join it (`crate::ws::handoff`).
+    Adopt(Box<crate::ws::handoff::Arrival>),
+    /// To a shard a session moved away from: it ended, so stop
+    /// forwarding to it ([`crate::session::forward`]).
+    ForwardEnd { session_id: Uuid },
 }
 
 /// Why a session is closed from the server side.
@@ -151,6 +160,11 @@ pub struct Shard {
     /// This shard's metric cells; only this shard writes them.
     pub metrics: ShardCells,
     pub sessions: RefCell<HashMap<Uuid, Rc<Session>>>,
+    /// The sessions that moved away to another shard, whose messages this
+    /// shard forwards there.
+    pub forwards: Forwards,
+    /// This shard's connection caps.
+    pub conn_limits: Rc<ConnLimits>,
     /// The streams this shard owns (the fan-out's membership table).
     pub streams: RefCell<StreamTable>,
     /// Each realtime feature's state on this shard.
@@ -175,6 +189,9 @@ impl Shard {
             .with_overflow_max(shared.config.kairos.session.mesh_overflow_max);
         let metrics = shared.metrics.handle(id);
         let sizes = realtime::matches::sizes(shared.listing.clone());
+        let net = &shared.config.kairos.net;
+        let conn_limits =
+            ConnLimits::new(net.max_connections_per_shard, net.max_connections_per_ip);
         Rc::new_cyclic(|me| Shard {
             id,
             me: me.clone(),
@@ -187,6 +204,8 @@ impl Shard {
                 sizes,
                 realtime::matches::replica::hook(me.clone()),
             )),
+            forwards: Forwards::new(metrics.clone()),
+            conn_limits,
             metrics,
             sessions: RefCell::new(HashMap::new()),
             features: Features::default(),
@@ -225,12 +244,34 @@ impl Shard {
         }
     }
 
-    /// Closes a session on this shard.
+    /// Closes a session on this shard (or on the one it moved to).
     pub fn kick_local(&self, session_id: Uuid, reason: KickReason) {
         let session = self.sessions.borrow().get(&session_id).cloned();
-        if let Some(s) = session {
-            kick_session(&s, reason);
+        match session {
+            Some(s) => kick_session(&s, reason),
+            None => {
+                if let Some(to) = self.forwards.target(&session_id) {
+                    self.port.send(to, ShardMsg::Kick { session_id, reason });
+                }
+            }
         }
+    }
+
+    /// Whether WebSocket sessions move to their match's shard here: the
+    /// configuration asks it, the runtime can move a socket, and there is
+    /// another shard.
+    pub fn moves_sessions(&self) -> bool {
+        crate::rt::STREAMS_MOVE
+            && self.shared.config.kairos.session.move_to_match
+            && self.port.shards() > 1
+    }
+
+    /// The shard a session moved to from here, when it is not here (a
+    /// message for it goes there).
+    #[inline]
+    pub fn moved_to(&self, session_id: &Uuid) -> Option<usize> {
+        let to = self.forwards.target(session_id)?;
+        (!self.sessions.borrow().contains_key(session_id)).then_some(to)
     }
 
     /// Closes every session of `user` on every shard, and returns once
@@ -240,17 +281,45 @@ impl Shard {
     pub async fn kick_user_everywhere(&self, user: Uuid, reason: KickReason) {
         let mut replies = Vec::new();
         for to in (0..self.port.shards()).filter(|&to| to != self.id) {
-            let (done, reply) = futures_channel::oneshot::channel();
+            let (done, reply) = oneshot::channel();
             self.port
                 .send(to, ShardMsg::KickUser { user, reason, done });
             replies.push(reply);
         }
-        self.kick_user_local(user, reason);
+        let (done, reply) = oneshot::channel();
+        self.kick_user_here(user, reason, done);
+        replies.push(reply);
         for reply in replies {
             // A shard that stops first may never answer: its sessions stop
             // with it, so waiting is bounded.
             let _ = crate::rt::timeout(KICK_CONFIRM_WAIT, reply).await;
         }
+    }
+
+    /// Closes every session of `user` on this shard and on the shards
+    /// they moved to from here, then says so through `done`.
+    fn kick_user_here(&self, user: Uuid, reason: KickReason, done: oneshot::Sender<()>) {
+        self.kick_user_local(user, reason);
+        let targets = self.forwards.targets_of(user);
+        if targets.is_empty() {
+            let _ = done.send(());
+            return;
+        }
+        let replies: Vec<_> = targets
+            .into_iter()
+            .map(|to| {
+                let (done, reply) = oneshot::channel();
+                self.port
+                    .send(to, ShardMsg::KickUser { user, reason, done });
+                reply
+            })
+            .collect();
+        crate::rt::spawn(async move {
+            for reply in replies {
+                let _ = reply.await;
+            }
+            let _ = done.send(());
+        });
     }
 
     /// Closes every session of `user` on this shard.
@@ -292,9 +361,15 @@ impl Shard {
             ShardMsg::Matches(m) => matches::on_msg(self, m),
             ShardMsg::Chat(m) => chat::on_msg(self, m),
             ShardMsg::Parties(m) => parties::on_msg(self, m),
-            ShardMsg::Status(m) => status::on_msg(self, m),
+            ShardMsg::Status(m) => match m.session().and_then(|s| self.moved_to(&s)) {
+                Some(to) => self.port.send(to, ShardMsg::Status(m)),
+                None => status::on_msg(self, m),
+            },
             ShardMsg::Streams(m) => membership::on_msg(self, m),
-            ShardMsg::GameStreams(m) => streams::on_msg(self, m),
+            ShardMsg::GameStreams(m) => match m.session().and_then(|s| self.moved_to(&s)) {
+                Some(to) => self.port.send(to, ShardMsg::GameStreams(m)),
+                None => streams::on_msg(self, m),
+            },
             ShardMsg::Matchmaker(m) => matchmaker::on_msg(self, m),
             ShardMsg::Deliver {
                 sessions,
@@ -302,10 +377,7 @@ impl Shard {
                 frames,
             } => deliver::to_local(self, &sessions, except, &frames),
             ShardMsg::Kick { session_id, reason } => self.kick_local(session_id, reason),
-            ShardMsg::KickUser { user, reason, done } => {
-                self.kick_user_local(user, reason);
-                let _ = done.send(());
-            }
+            ShardMsg::KickUser { user, reason, done } => self.kick_user_here(user, reason, done),
             ShardMsg::Probe { sent } => self.metrics.mesh_hop.record(sent.elapsed()),
             ShardMsg::QuicDatagram { from, data } => {
                 let driver = self.quic.borrow().clone();
@@ -313,6 +385,8 @@ impl Shard {
                     d.feed(from, bytes::BytesMut::from(&data[..]));
                 }
             }
+            ShardMsg::Adopt(arrival) => crate::ws::handoff::arrive(self, *arrival),
+            ShardMsg::ForwardEnd { session_id } => self.forwards.remove(session_id),
         }
     }
 }

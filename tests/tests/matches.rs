@@ -28,6 +28,11 @@ fn hears_nothing(ws: &mut Ws, cid: &str) {
     }
 }
 
+/// Keeps sessions on the shard that accepted them, so that a match's
+/// members stay spread over both shards (sessions that may move go to
+/// their match's shard otherwise: `tests/session_moves.rs`).
+const STAY: [&str; 2] = ["--kairos.session.move_to_match", "false"];
+
 fn player(s: &TestServer) -> (Ws, String) {
     let sess = s.http().device(&unique("device-"));
     let ws = Ws::open(&s.addr, &sess.token, "");
@@ -35,7 +40,7 @@ fn player(s: &TestServer) -> (Ws, String) {
 }
 
 fn four_players_share_a_relayed_match_across_shards(b: &Backend) {
-    let s = TestServer::start(b);
+    let s = TestServer::start_with(b, &STAY);
     let mut players: Vec<(Ws, String)> = (0..4).map(|_| player(&s)).collect();
     // Make sure both shards host players (open more sockets if needed).
     let mut tries = 0;
@@ -326,7 +331,8 @@ fn wait_for_replicas(metrics: &Http, want: u64) {
 /// goes once its shard has no member left.
 fn a_member_who_left_hears_no_more_and_replicas_go(b: &Backend) {
     let port = free_port();
-    let s = TestServer::start_with(b, &["--metrics.prometheus_port", &port.to_string()]);
+    let port = port.to_string();
+    let s = TestServer::start_with(b, &["--metrics.prometheus_port", &port, STAY[0], STAY[1]]);
     let metrics = Http::new(&format!("127.0.0.1:{port}"));
     // A sender on one shard, a leaver and a stayer on the other.
     let (mut sender, _) = player(&s);

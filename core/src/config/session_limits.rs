@@ -37,6 +37,14 @@ pub struct SessionLimits {
     /// kairos_shard_mesh_shed_total); joins, leaves and other control
     /// messages are always kept.
     pub mesh_overflow_max: usize,
+    /// A WebSocket session that joins a match owned by another shard moves
+    /// there first, socket and all, so that a match's members share one
+    /// shard and its data never crosses shards. Only a session that nothing
+    /// else records on its shard moves (no stream, status, follow,
+    /// matchmaker ticket or party); an unnamed match_create then picks an
+    /// id its own shard owns. Needs a runtime that can move a socket
+    /// (tokio, the default); ignored elsewhere.
+    pub move_to_match: bool,
 }
 
 impl Default for SessionLimits {
@@ -49,6 +57,7 @@ impl Default for SessionLimits {
             message_burst: 1000,
             mesh_overflow_pause: 8192,
             mesh_overflow_max: 262_144,
+            move_to_match: true,
         }
     }
 }

@@ -130,9 +130,42 @@ pub fn to_session(
     to_shard(here, shard, Arc::from([session]), None, frames);
 }
 
-/// Queues `frames` for each listed session of this shard that still exists.
+/// Queues `frames` for each listed session of this shard that still
+/// exists, and forwards them to the shard a listed session moved to
+/// ([`crate::session::forward`]).
 pub fn to_local(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frames: &Frames) {
-    queue(here, sessions, except, frames, |_| true);
+    let mut moved: Vec<(usize, Uuid)> = Vec::new();
+    {
+        let table = here.sessions.borrow();
+        for id in sessions {
+            if Some(*id) == except {
+                continue;
+            }
+            match table.get(id) {
+                Some(s) => {
+                    s.send_frames(frames);
+                }
+                None => {
+                    if let Some(to) = here.forwards.target(id) {
+                        moved.push((to, *id));
+                    }
+                }
+            }
+        }
+    }
+    if moved.is_empty() {
+        return;
+    }
+    for (dest, ids) in group::by_shard(moved) {
+        here.port.send(
+            dest,
+            ShardMsg::Deliver {
+                sessions: Arc::from(ids),
+                except: None,
+                frames: frames.clone(),
+            },
+        );
+    }
 }
 
 /// As [`to_local`], only for the sessions that still count themselves in

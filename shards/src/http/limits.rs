@@ -63,6 +63,22 @@ impl ConnLimits {
         })
     }
 
+    /// Takes a place for a connection another shard admitted, which moves
+    /// here with its session: always granted, since the node holds no
+    /// more connections than before (it may take this shard past its
+    /// share for a while).
+    pub fn admit_moved(self: &Rc<Self>, ip: Option<IpAddr>) -> ConnSlot {
+        let ip = ip.filter(|_| self.max_per_ip > 0);
+        if let Some(ip) = ip {
+            *self.per_ip.borrow_mut().entry(ip).or_insert(0) += 1;
+        }
+        self.open.set(self.open.get() + 1);
+        ConnSlot {
+            limits: self.clone(),
+            ip,
+        }
+    }
+
     /// Connections open now.
     #[cfg(test)]
     pub fn open(&self) -> usize {
@@ -131,6 +147,17 @@ mod tests {
         assert_eq!(l.open(), 0);
         // Only addresses with a connection are remembered.
         assert_eq!(l.addresses(), 0);
+    }
+
+    #[test]
+    fn a_moved_connection_is_always_admitted_and_counted() {
+        let l = ConnLimits::new(1, 1);
+        let here = l.admit(ip(1)).unwrap();
+        let moved = l.admit_moved(ip(1));
+        assert_eq!(l.open(), 2, "past the cap: it was admitted elsewhere");
+        assert_eq!(l.admit(ip(2)).err(), Some(Refusal::ShardFull));
+        drop((here, moved));
+        assert_eq!((l.open(), l.addresses()), (0, 0));
     }
 
     #[test]

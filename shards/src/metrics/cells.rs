@@ -28,6 +28,12 @@ pub struct ApiCells {
 pub struct ShardMetrics {
     pub ws_opened: Counter,
     pub ws_closed: Counter,
+    /// WebSocket sessions that moved to this shard from another, and away
+    /// from it to another (to their match's shard).
+    pub sessions_moved_in: Counter,
+    pub sessions_moved_out: Counter,
+    /// Sessions that moved away whose messages this shard forwards, now.
+    pub session_forwards: Gauge,
     /// Connections accepted and closed at once, past the shard's caps.
     pub conns_refused: Counter,
     /// REST requests (matched routes).
@@ -92,6 +98,9 @@ impl Default for ShardMetrics {
         ShardMetrics {
             ws_opened: Counter::default(),
             ws_closed: Counter::default(),
+            sessions_moved_in: Counter::default(),
+            sessions_moved_out: Counter::default(),
+            session_forwards: Gauge::default(),
             conns_refused: Counter::default(),
             requests: Counter::default(),
             request_errors: Counter::default(),
@@ -173,10 +182,10 @@ impl ShardMetrics {
 
     /// WebSocket sessions open on this shard now.
     pub fn sessions(&self) -> u64 {
-        // Read `closed` first: a session closing between the two loads then
-        // errs towards one more, never towards an underflow.
-        let closed = self.ws_closed.get();
-        self.ws_opened.get().saturating_sub(closed)
+        // Read what ends first: a session closing (or moving away) between
+        // the loads then errs towards one more, never towards an underflow.
+        let gone = self.ws_closed.get() + self.sessions_moved_out.get();
+        (self.ws_opened.get() + self.sessions_moved_in.get()).saturating_sub(gone)
     }
 }
 
@@ -266,6 +275,12 @@ mod tests {
         assert_eq!(s[0].message_latency.snapshot().count(), 1);
         assert_eq!(s[0].sessions(), 1);
         assert_eq!(s[1].sessions(), 0);
+        // A session moving from shard 0 to shard 1, then closing there.
+        a.sessions_moved_out.inc();
+        b.sessions_moved_in.inc();
+        assert_eq!((s[0].sessions(), s[1].sessions()), (0, 1));
+        b.ws_closed.inc();
+        assert_eq!((s[0].sessions(), s[1].sessions()), (0, 0));
         assert_eq!(std::mem::align_of::<ShardMetrics>(), 128);
     }
 }

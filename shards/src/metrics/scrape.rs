@@ -214,6 +214,30 @@ pub fn render(shared: &Shared) -> String {
         e.sample("kairos_shard_streams", &[("shard", id)], s.streams.get());
     }
     e.family(
+        "kairos_shard_sessions_moved_total",
+        "WebSocket sessions that moved away from each shard to their match's shard (kairos.session.move_to_match).",
+        Kind::Counter,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample(
+            "kairos_shard_sessions_moved_total",
+            &[("shard", id)],
+            s.sessions_moved_out.get(),
+        );
+    }
+    e.family(
+        "kairos_shard_session_forwards",
+        "Sessions that moved away from each shard, whose messages it forwards to their new shard until they end.",
+        Kind::Gauge,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample(
+            "kairos_shard_session_forwards",
+            &[("shard", id)],
+            s.session_forwards.get(),
+        );
+    }
+    e.family(
         "kairos_shard_relay_replicas",
         "Relayed matches with members on each shard, whose targets it holds a replica of.",
         Kind::Gauge,

@@ -56,7 +56,8 @@ mod tuning;
 
 pub use batch::{DatagramBatch, MAX_BATCH};
 pub use imp::{
-    ShardThread, Task, TcpListener, TcpStream, UdpSocket, sleep, spawn, spawn_task, start_pinned,
+    STREAMS_MOVE, ShardThread, Task, TcpListener, TcpStream, UdpSocket, sleep, spawn, spawn_task,
+    start_pinned,
 };
 pub use notify::{LocalEvent, LocalNotify, LocalQueue};
 pub use shutdown::ShutdownHandle;
@@ -90,6 +91,23 @@ pub async fn timeout<F: Future>(d: Duration, fut: F) -> Option<F::Output> {
         None
     })
     .await
+}
+
+/// A TCP connection detached from one shard's reactor, on its way to
+/// another shard, which attaches it to its own ([`TcpStream::detach`],
+/// [`TcpStream::attach`]). It can cross threads; nothing can read or
+/// write it until it is attached. Only runtimes whose [`STREAMS_MOVE`] is
+/// true make them.
+pub struct DetachedStream(
+    // Only the runtimes that move streams make one and read it.
+    #[cfg_attr(any(feature = "rt-glommio", feature = "rt-monoio"), allow(dead_code))]
+    std::net::TcpStream,
+);
+
+impl std::fmt::Debug for DetachedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DetachedStream").finish()
+    }
 }
 
 /// Binds a listener with SO_REUSEPORT so every shard can accept on the same

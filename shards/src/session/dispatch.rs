@@ -103,6 +103,9 @@ pub(super) async fn serve(
     cid: &str,
     message: Incoming,
 ) -> (bool, bool) {
+    if pins(&message) {
+        session.pin();
+    }
     match message {
         Incoming::Ping => {
             session.send_envelope(cid, &Outgoing::Pong {});
@@ -177,4 +180,26 @@ pub(super) async fn serve(
         }
     }
     (true, true)
+}
+
+/// Whether a message may record its session on its shard other than
+/// through its streams, which keeps the session there for good
+/// ([`super::moving`]): a party's owner keeps its join requests by
+/// shard.
+fn pins(message: &Incoming) -> bool {
+    matches!(
+        message,
+        Incoming::PartyCreate(_)
+            | Incoming::PartyJoin(_)
+            | Incoming::PartyLeave(_)
+            | Incoming::PartyPromote(_)
+            | Incoming::PartyAccept(_)
+            | Incoming::PartyRemove(_)
+            | Incoming::PartyClose(_)
+            | Incoming::PartyJoinRequestList(_)
+            | Incoming::PartyDataSend(_)
+            | Incoming::PartyUpdate(_)
+            | Incoming::PartyMatchmakerAdd(_)
+            | Incoming::PartyMatchmakerRemove(_)
+    )
 }

@@ -41,16 +41,26 @@ pub fn open(shard: &Shard, session: &Rc<Session>) {
     // A logout or account deletion between the token check and this
     // registration found no session to close: look again now that the
     // session is registered (deletion revokes before it kicks).
-    if shared.revocations.is_revoked_token(
-        session.token_id,
-        Some(session.user_id),
-        session.issued_ms,
-    ) {
-        session.close(SERVER_CLOSE.0, SERVER_CLOSE.1);
+    if check_revoked(shard, session) {
         return;
     }
     realtime::session_opened(shard, session);
     tracing::debug!(shard = shard.id, session = %session.id, user = %session.user_id, transport = ?session.transport, "session opened");
+}
+
+/// Closes a session whose token was revoked (a logout, an account
+/// deletion, a ban) while nothing could find it: before it was
+/// registered, or while it moved between shards. Returns whether it did.
+pub fn check_revoked(shard: &Shard, session: &Session) -> bool {
+    let revoked = shard.shared.revocations.is_revoked_token(
+        session.token_id,
+        Some(session.user_id),
+        session.issued_ms,
+    );
+    if revoked {
+        session.close(SERVER_CLOSE.0, SERVER_CLOSE.1);
+    }
+    revoked
 }
 
 /// The client will send nothing more: leave every stream now, so the
@@ -65,6 +75,15 @@ pub fn finish(shard: &Shard, session: &Session) {
     session.finished.set();
     shard.sessions.borrow_mut().remove(&session.id);
     shard.shared.registry.remove(session.user_id, session.id);
+    // The shards it moved away from forward to it no more.
+    for origin in session.origins() {
+        shard.send_to(
+            origin,
+            crate::shard::ShardMsg::ForwardEnd {
+                session_id: session.id,
+            },
+        );
+    }
     shard.metrics.ws_closed.inc();
     tracing::debug!(shard = shard.id, session = %session.id, "session closed");
 }

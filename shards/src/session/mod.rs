@@ -16,9 +16,11 @@
 
 pub(crate) mod dispatch;
 pub(crate) mod driven;
+pub(crate) mod forward;
 mod hooks;
 mod inbox;
 pub(crate) mod lifecycle;
+pub(crate) mod moving;
 pub(crate) mod rate;
 pub mod wire;
 
@@ -105,6 +107,16 @@ pub(crate) struct Session {
     /// own ticket, or its party's): its end then tells the matchmaker,
     /// which other sessions' ends need not.
     pub matchmaking: Cell<bool>,
+    /// Set once the session asked for something that records it on its
+    /// shard other than through its streams (a party): it never moves to
+    /// another shard ([`moving`]).
+    pinned: Cell<bool>,
+    /// The shards it moved away from, which forward what is still sent
+    /// to it there until it ends ([`moving`]).
+    origins: RefCell<Vec<usize>>,
+    /// When it last moved, if it did: it moves again no sooner than
+    /// [`moving::MOVE_INTERVAL`] after.
+    moved_at: Cell<Option<std::time::Instant>>,
     /// Set when the session is over and cleaned up.
     pub finished: LocalEvent,
     /// The owning shard's metric cells.
@@ -159,6 +171,9 @@ impl Session {
             status_tracked: Cell::new(false),
             follows: RefCell::new(Vec::new()),
             matchmaking: Cell::new(false),
+            pinned: Cell::new(false),
+            origins: RefCell::new(Vec::new()),
+            moved_at: Cell::new(None),
             finished: LocalEvent::default(),
             metrics,
             rate: rate::RateLimit::default(),

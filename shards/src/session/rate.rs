@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 /// One session's token bucket. Starts full on its first message.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct RateLimit {
     /// Tokens left; negative while a message waits for its token.
     tokens: Cell<f64>,
@@ -53,6 +53,15 @@ impl RateLimit {
             wait: Duration::from_secs_f64(-left / rate),
             first: !self.throttled.replace(true),
         })
+    }
+
+    /// The same bucket, for a session moving to another shard.
+    pub fn copy(&self) -> RateLimit {
+        RateLimit {
+            tokens: Cell::new(self.tokens.get()),
+            last: Cell::new(self.last.get()),
+            throttled: Cell::new(self.throttled.get()),
+        }
     }
 }
 

@@ -13,6 +13,12 @@
 //! sends what is queued and the close frame, waits briefly for the peer's
 //! close (or EOF), then shuts the socket down, which also ends a reader
 //! blocked on a read. Cleanup then removes every trace of the session.
+//!
+//! Moving: a session that asks to join a match another shard owns may
+//! move there before the join is served ([`super::handoff`]). The reader
+//! stops short of the join, the writer stops between two writes, and the
+//! socket, the connection's state and what is still queued go to the
+//! match's shard, which goes on from the join.
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
@@ -22,8 +28,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use kairos_net::ws::{self, Event};
 
+use super::handoff::{self, Departure};
 use crate::http::limits::ConnSlot;
-use crate::rt::{self, LocalEvent, ShutdownHandle, TcpStream};
+use crate::rt::{self, LocalEvent, ShutdownHandle, Task, TcpStream};
 use crate::session::{Frame, Session, SessionParams, Wire, dispatch, lifecycle};
 use crate::shard::Shard;
 
@@ -38,10 +45,13 @@ const WRITE_BATCH: usize = 64;
 /// shard's keepalive sweep touch.
 pub(super) struct Conn {
     pub(super) session: Rc<Session>,
-    stream: RefCell<TcpStream>,
+    pub(super) stream: RefCell<TcpStream>,
     shutdown: ShutdownHandle,
     /// Set when the reader is done (peer closed, error, or our close).
     read_done: LocalEvent,
+    /// Set while the session is moving to another shard: the writer stops
+    /// between two writes.
+    handoff: Cell<bool>,
     /// When bytes last arrived from the client.
     pub(super) last_read: Cell<Instant>,
     /// When the write in progress started, if one is.
@@ -52,12 +62,35 @@ pub(super) struct Conn {
     /// reader feeds it bytes, the writer takes its outbound frames. It
     /// answers pings itself, keeping only the pong for the latest one, so a
     /// ping flood costs one frame; it owns the close handshake.
-    ws: RefCell<ws::Connection>,
+    pub(super) ws: RefCell<ws::Connection>,
     /// This connection's place under the shard's connection caps.
-    _slot: ConnSlot,
+    pub(super) slot: ConnSlot,
 }
 
 impl Conn {
+    /// A session's socket, its WebSocket state and keepalive clocks.
+    pub(super) fn new(
+        session: Rc<Session>,
+        stream: TcpStream,
+        ws: ws::Connection,
+        last_read: Instant,
+        next_ping: Instant,
+        slot: ConnSlot,
+    ) -> Rc<Conn> {
+        Rc::new(Conn {
+            session,
+            shutdown: stream.shutdown_handle(),
+            stream: RefCell::new(stream),
+            read_done: LocalEvent::default(),
+            handoff: Cell::new(false),
+            last_read: Cell::new(last_read),
+            writing_since: Cell::new(None),
+            next_ping: Cell::new(next_ping),
+            ws: RefCell::new(ws),
+            slot,
+        })
+    }
+
     /// Queues a keepalive ping and wakes the writer. (One per ping period
     /// at most; a writer stuck that long is closed by the keepalive sweep's
     /// write deadline.)
@@ -73,7 +106,8 @@ impl Conn {
     }
 }
 
-/// Runs a WebSocket session to its end and cleans up after it.
+/// Runs a WebSocket session to its end (or until it moves to another
+/// shard) and cleans up after it.
 pub async fn run(
     shard: Rc<Shard>,
     stream: TcpStream,
@@ -88,27 +122,94 @@ pub async fn run(
         shard.metrics.clone(),
     ));
     lifecycle::open(&shard, &session);
-    let conn = Rc::new(Conn {
-        session: session.clone(),
-        shutdown: stream.shutdown_handle(),
-        stream: RefCell::new(stream),
-        read_done: LocalEvent::default(),
-        last_read: Cell::new(Instant::now()),
-        writing_since: Cell::new(None),
-        next_ping: Cell::new(Instant::now() + Duration::from_millis(cfg.ping_period_ms)),
-        ws: RefCell::new(ws::Connection::server(cfg.max_message_size_bytes)),
-        _slot: slot,
-    });
-    shard.ws_keepalive.watch(&conn);
+    let conn = Conn::new(
+        session,
+        stream,
+        ws::Connection::server(cfg.max_message_size_bytes),
+        Instant::now(),
+        Instant::now() + Duration::from_millis(cfg.ping_period_ms),
+        slot,
+    );
+    drive(shard, conn, pre_read, None).await;
+}
 
-    let writer = rt::spawn_task(write_loop(conn.clone()));
-    read_loop(&shard, &conn, pre_read).await;
+/// How a reader stopped.
+enum ReadEnd {
+    /// The session is over.
+    Closed,
+    /// The session asks to join a match shard `to` owns with `payload`,
+    /// which is not served yet: it moves there first.
+    Move { to: usize, payload: Bytes },
+}
+
+/// How a writer stopped.
+#[derive(PartialEq)]
+enum WriteEnd {
+    /// The socket is closed (or failed).
+    Closed,
+    /// Between two writes, for the session to move.
+    HandedOff,
+}
+
+/// Serves a session's socket: reads and writes until the session ends,
+/// then cleans up; or hands it to another shard. `first`, when given, is
+/// an envelope to serve before anything in `buf` (the one a session moved
+/// with).
+pub(super) async fn drive(
+    shard: Rc<Shard>,
+    mut conn: Rc<Conn>,
+    mut buf: BytesMut,
+    mut first: Option<Bytes>,
+) {
+    shard.ws_keepalive.watch(&conn);
+    loop {
+        let writer = rt::spawn_task(write_loop(conn.clone()));
+        let ReadEnd::Move { to, payload } = read_loop(&shard, &conn, &mut buf, first.take()).await
+        else {
+            end(&shard, &conn, writer).await;
+            return;
+        };
+        conn.handoff.set(true);
+        conn.session.outgoing_notify().notify();
+        let stopped = writer.await;
+        if stopped == WriteEnd::Closed || conn.session.is_closing() {
+            // Closed while stopping: end as any session does (a new writer
+            // sends the close frame, if the old one had not).
+            conn.handoff.set(false);
+            let writer = rt::spawn_task(write_loop(conn.clone()));
+            end(&shard, &conn, writer).await;
+            return;
+        }
+        match handoff::depart(&shard, conn, buf, payload, to) {
+            Departure::Moved => return,
+            Departure::Lost(session) => {
+                lifecycle::reading_ended(&shard, &session);
+                lifecycle::finish(&shard, &session);
+                return;
+            }
+            Departure::Stayed {
+                conn: c,
+                buf: b,
+                payload,
+            } => {
+                // Served here after all.
+                c.handoff.set(false);
+                (conn, buf, first) = (c, b, Some(payload));
+            }
+        }
+    }
+}
+
+/// The end of a session whose reader is done: it leaves everything, its
+/// writer sends what is queued and closes, then it is forgotten.
+async fn end(shard: &Shard, conn: &Conn, writer: Task<WriteEnd>) {
+    let session = &conn.session;
     conn.read_done.set();
-    lifecycle::reading_ended(&shard, &session);
+    lifecycle::reading_ended(shard, session);
     // A reader that ends on EOF or error still sends a close if it can.
     session.close(ws::close::NORMAL, "");
     writer.await;
-    lifecycle::finish(&shard, &session);
+    lifecycle::finish(shard, session);
 }
 
 /// Smallest and largest read sizes. An idle session waits with a small
@@ -146,13 +247,23 @@ fn expected(wire: Wire, event: &Event) -> Option<Bytes> {
     }
 }
 
-async fn read_loop(shard: &Rc<Shard>, conn: &Conn, mut buf: BytesMut) {
+async fn read_loop(
+    shard: &Rc<Shard>,
+    conn: &Conn,
+    buf: &mut BytesMut,
+    first: Option<Bytes>,
+) -> ReadEnd {
     let session = &conn.session;
     let mut read_size = MIN_READ;
     let mut handled: u64 = 0;
+    if let Some(payload) = first
+        && !dispatch::handle(shard, session, &payload).await
+    {
+        return ReadEnd::Closed;
+    }
     loop {
         loop {
-            let event = conn.ws.borrow_mut().recv(&mut buf);
+            let event = conn.ws.borrow_mut().recv(buf);
             match event {
                 Ok(Some(event @ (Event::Text(_) | Event::Binary(_)))) => {
                     let Some(payload) = expected(session.wire, &event) else {
@@ -160,10 +271,13 @@ async fn read_loop(shard: &Rc<Shard>, conn: &Conn, mut buf: BytesMut) {
                             ws::close::UNSUPPORTED_DATA,
                             "received unexpected WebSocket message type",
                         );
-                        return;
+                        return ReadEnd::Closed;
                     };
+                    if let Some(to) = handoff::target(shard, session, &payload) {
+                        return ReadEnd::Move { to, payload };
+                    }
                     if !dispatch::handle(shard, session, &payload).await {
-                        return;
+                        return ReadEnd::Closed;
                     }
                     handled += 1;
                     if handled.is_multiple_of(READ_BURST) {
@@ -185,30 +299,30 @@ async fn read_loop(shard: &Rc<Shard>, conn: &Conn, mut buf: BytesMut) {
                     // The connection queued its reply, echoing the peer's
                     // code as Nakama does; the session closes with it.
                     session.close(frame.map(|f| f.code).unwrap_or(ws::close::NORMAL), "");
-                    return;
+                    return ReadEnd::Closed;
                 }
                 Ok(None) => break,
                 Err(e) => {
                     // The connection queued a close frame with the error's code.
                     tracing::debug!(session = %session.id, error = %e, "websocket protocol error");
                     session.close(e.code, e.reason);
-                    return;
+                    return ReadEnd::Closed;
                 }
             }
         }
         if session.is_closing() {
             // Kicked or too slow; keep reading only to see the peer's close.
-            match read_some(conn, &mut buf, &mut read_size).await {
-                Ok(0) | Err(_) => return,
+            match read_some(conn, buf, &mut read_size).await {
+                Ok(0) | Err(_) => return ReadEnd::Closed,
                 Ok(_) => continue,
             }
         }
-        match read_some(conn, &mut buf, &mut read_size).await {
-            Ok(0) => return,
+        match read_some(conn, buf, &mut read_size).await {
+            Ok(0) => return ReadEnd::Closed,
             Ok(_) => conn.last_read.set(Instant::now()),
             Err(e) => {
                 tracing::debug!(session = %session.id, error = %e, "websocket read ended");
-                return;
+                return ReadEnd::Closed;
             }
         }
     }
@@ -298,11 +412,15 @@ async fn flush(conn: &Conn, scratch: &mut BytesMut) -> bool {
     }
 }
 
-async fn write_loop(conn: Rc<Conn>) {
+async fn write_loop(conn: Rc<Conn>) -> WriteEnd {
     let session = &conn.session;
     let mut batch: Vec<Frame> = Vec::new();
     let mut scratch = BytesMut::new();
     loop {
+        if conn.handoff.get() && !session.is_closing() {
+            // The session moves: what is queued goes with it.
+            return WriteEnd::HandedOff;
+        }
         session.drain_outgoing(&mut batch, WRITE_BATCH);
         {
             let mut ws = conn.ws.borrow_mut();
@@ -334,4 +452,5 @@ async fn write_loop(conn: Rc<Conn>) {
         rt::timeout(CLOSE_ACK_WAIT, conn.read_done.wait()).await;
     }
     conn.shutdown_socket();
+    WriteEnd::Closed
 }

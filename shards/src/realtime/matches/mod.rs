@@ -18,7 +18,7 @@ mod owner;
 pub(crate) mod replica;
 mod session;
 
-pub use session::{create, join, leave, send_data};
+pub use session::{create, join, leave, send_data, stream_to_join};
 
 use bytes::Bytes;
 use kairos_schema::rtapi::{ErrorCode, MatchPresenceEvent, Outgoing};

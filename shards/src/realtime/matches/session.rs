@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use kairos_schema::rtapi::{ErrorCode, MatchDataSend, Outgoing};
+use kairos_schema::rtapi::{ErrorCode, Incoming, MatchDataSend, Outgoing};
 use uuid::Uuid;
 
 use super::{BadMatchId, Data, Join, JoinKind, Msg, parse_match, parse_match_id};
@@ -17,9 +17,9 @@ use crate::shard::Shard;
 /// match meets in it.
 pub fn create(shard: &Shard, session: &Session, cid: &str, name: &str) {
     let id = if name.is_empty() {
-        Uuid::new_v4()
+        new_id(shard)
     } else {
-        Uuid::new_v5(&Uuid::NAMESPACE_DNS, name.as_bytes())
+        named_id(name)
     };
     join_stream(
         shard,
@@ -29,6 +29,46 @@ pub fn create(shard: &Shard, session: &Session, cid: &str, name: &str) {
         JoinKind::Create,
         BTreeMap::new(),
     );
+}
+
+/// A named match's id.
+fn named_id(name: &str) -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_DNS, name.as_bytes())
+}
+
+/// Draws before an unnamed match's id is taken whatever shard owns it.
+const LOCAL_ID_DRAWS: usize = 64;
+
+/// A new unnamed match's id: random, and owned by this shard when
+/// sessions move to their match's shard, so that its creator stays where
+/// it is and its joiners come to it.
+fn new_id(shard: &Shard) -> Uuid {
+    let mut id = Uuid::new_v4();
+    if shard.moves_sessions() {
+        let shards = shard.port.shards();
+        for _ in 1..LOCAL_ID_DRAWS {
+            if StreamId::relayed_match(id).owner(shards) == shard.id {
+                break;
+            }
+            id = Uuid::new_v4();
+        }
+    }
+    id
+}
+
+/// The match stream a message asks to join by its id or name
+/// (`match_join` with a match id, a named `match_create`), if it does:
+/// the stream whose owner a session may move to before the join.
+pub fn stream_to_join(shard: &Shard, message: &Incoming) -> Option<StreamId> {
+    match message {
+        Incoming::MatchJoin(m) if m.token.is_empty() => {
+            parse_match_id(&m.match_id, &shard.shared.config.name).ok()
+        }
+        Incoming::MatchCreate(m) if !m.name.is_empty() => {
+            Some(StreamId::relayed_match(named_id(&m.name)))
+        }
+        _ => None,
+    }
 }
 
 /// `match_join {match_id | token, metadata}`: a relayed or an

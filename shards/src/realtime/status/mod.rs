@@ -102,6 +102,17 @@ impl From<Msg> for ShardMsg {
     }
 }
 
+impl Msg {
+    /// The session this message is for, when it goes to a session's
+    /// shard (which forwards it if the session moved away).
+    pub fn session(&self) -> Option<Uuid> {
+        match self {
+            Msg::ForSession(m) => Some(m.session_id),
+            _ => None,
+        }
+    }
+}
+
 /// One shard's status state: the users whose status it owns, and the
 /// follow answers it gathers for its own sessions.
 #[derive(Default)]

@@ -124,6 +124,18 @@ impl From<Msg> for ShardMsg {
     }
 }
 
+impl Msg {
+    /// The session this message is for, when it goes to a session's
+    /// shard (which forwards it if the session moved away).
+    pub fn session(&self) -> Option<Uuid> {
+        match self {
+            Msg::Track(t) => Some(t.session_id),
+            Msg::Untrack { session_id, .. } => Some(*session_id),
+            _ => None,
+        }
+    }
+}
+
 /// Handles a message on the shard it was sent to.
 pub fn on_msg(shard: &Shard, msg: Msg) {
     match msg {

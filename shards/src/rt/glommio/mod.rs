@@ -14,6 +14,9 @@ use std::time::Duration;
 
 pub const NAME: &str = "glommio";
 
+/// Whether a connection can move from one shard to another: not on glommio.
+pub const STREAMS_MOVE: bool = false;
+
 /// Runs a future on the current shard in the background.
 pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
     glommio::spawn_local(fut).detach();

@@ -69,6 +69,17 @@ impl TcpStream {
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle::new(self.0.as_raw_fd())
     }
+
+    /// glommio cannot move a connection to another shard's reactor
+    /// (`STREAMS_MOVE` is false): callers never detach.
+    pub fn detach(self) -> io::Result<crate::rt::DetachedStream> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// As [`TcpStream::detach`]: never called on glommio.
+    pub fn attach(_stream: crate::rt::DetachedStream) -> io::Result<TcpStream> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
 
 /// A UDP socket owned by one shard (bound with SO_REUSEPORT).

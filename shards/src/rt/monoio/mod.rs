@@ -25,6 +25,9 @@ use std::time::Duration;
 
 pub const NAME: &str = "monoio";
 
+/// Whether a connection can move from one shard to another: not on monoio.
+pub const STREAMS_MOVE: bool = false;
+
 /// Runs a future on the current shard in the background.
 pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
     drop(monoio::spawn(fut));

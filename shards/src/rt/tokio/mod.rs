@@ -15,6 +15,10 @@ use std::time::Duration;
 
 pub const NAME: &str = "tokio";
 
+/// Whether a connection can move from one shard to another: yes, by
+/// deregistering it from one reactor and registering it with another.
+pub const STREAMS_MOVE: bool = true;
+
 /// Runs a future on the current shard in the background.
 pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
     drop(tokio::task::spawn_local(fut));

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 
+use crate::rt::DetachedStream;
 use crate::rt::batch::{self, DatagramBatch};
 use crate::rt::shutdown::ShutdownHandle;
 
@@ -81,6 +82,19 @@ impl TcpStream {
     /// read blocked on it.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         ShutdownHandle::new(self.0.as_raw_fd())
+    }
+
+    /// Takes the connection off this shard's reactor, for another shard
+    /// to [`TcpStream::attach`]. (An error, which deregistering almost
+    /// never gives, loses the connection.)
+    pub fn detach(self) -> io::Result<DetachedStream> {
+        self.0.into_std().map(DetachedStream)
+    }
+
+    /// Registers a connection another shard detached with this shard's
+    /// reactor. Call it on the shard that takes the connection.
+    pub fn attach(stream: DetachedStream) -> io::Result<TcpStream> {
+        tokio::net::TcpStream::from_std(stream.0).map(TcpStream)
     }
 }
 

@@ -1,0 +1,362 @@
+//! WebSocket sessions move to the shard that owns the match they join
+//! (`kairos.session.move_to_match`, on by default): the client sees
+//! nothing of it. Replies, match data and the envelopes it pipelined
+//! behind its join keep their order; notifications, kicks and bans sent
+//! while it moves, or after, reach it; sessions that something records
+//! on their shard (status, parties) stay where they are.
+//!
+//! Only the tokio runtime can move a socket between shards
+//! (`rt::STREAMS_MOVE`); on glommio and monoio the same tests check that
+//! nobody moves and that all of it works across shards.
+
+use std::time::{Duration, Instant};
+
+use kairos_tests::{Backend, Http, TestServer, Ws, backend_tests, unique};
+use serde_json::{Value, json};
+use tungstenite::Message;
+
+backend_tests!(
+    a_joiner_moves_to_its_match_with_everything_in_order,
+    what_is_sent_to_a_moving_session_reaches_it,
+    sessions_recorded_on_their_shard_stay,
+    a_session_moves_from_match_to_match
+);
+
+/// Whether this build moves sessions: moves counted are 1 per move here,
+/// 0 where the runtime cannot move a socket.
+fn moves() -> u64 {
+    u64::from(kairos_shards::rt::STREAMS_MOVE)
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn modules_dir() -> String {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("lua")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A two-shard server with its metrics endpoint and the test modules.
+fn start(b: &Backend, extra: &[&str]) -> (TestServer, Http) {
+    let port = free_port().to_string();
+    let dir = modules_dir();
+    let mut args = vec!["--metrics.prometheus_port", &port, "--runtime.path", &dir];
+    args.extend_from_slice(extra);
+    let s = TestServer::start_with(b, &args);
+    let metrics = Http::new(&format!("127.0.0.1:{port}"));
+    (s, metrics)
+}
+
+/// A metric's value on one shard.
+fn metric(metrics: &Http, name: &str, shard: u32) -> u64 {
+    let r = metrics.request("GET", "/metrics", None, None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let label = format!("shard=\"{shard}\"}} ");
+    r.text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find_map(|l| l.split_once(&label).map(|(_, v)| v))
+        .unwrap_or_else(|| panic!("no {name} on shard {shard}"))
+        .parse()
+        .expect("a number")
+}
+
+/// Waits until a metric reaches `want` on one shard.
+fn wait_for(metrics: &Http, name: &str, shard: u32, want: u64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = metric(metrics, name, shard);
+        if got == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} on shard {shard}: {got}, never {want}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A new user's socket, and its user id.
+fn player(s: &TestServer, extra: &str) -> (Ws, String) {
+    let sess = s.http().device(&unique("device-"));
+    (Ws::open(&s.addr, &sess.token, extra), sess.user_id())
+}
+
+/// A new user's socket on another shard than `shard`.
+fn player_off(s: &TestServer, shard: Option<u32>, extra: &str) -> (Ws, String) {
+    for _ in 0..64 {
+        let p = player(s, extra);
+        if p.0.shard != shard {
+            return p;
+        }
+    }
+    panic!("no socket landed off shard {shard:?}");
+}
+
+/// Creates an unnamed match; returns its id.
+fn create(ws: &mut Ws) -> String {
+    let m = ws.request("create", "match_create", json!({}));
+    m["match"]["match_id"]
+        .as_str()
+        .expect("match id")
+        .to_string()
+}
+
+/// Writes several envelopes in one go, so that the server reads them
+/// together.
+fn pipeline(ws: &mut Ws, envelopes: &[Value]) {
+    for e in envelopes {
+        ws.socket
+            .write(Message::Text(e.to_string().into()))
+            .expect("write");
+    }
+    ws.socket.flush().expect("flush");
+}
+
+fn data(match_id: &str, op: usize) -> Value {
+    json!({"match_data_send": {"match_id": match_id, "op_code": op.to_string(), "data": ""}})
+}
+
+fn a_joiner_moves_to_its_match_with_everything_in_order(b: &Backend) {
+    let (s, metrics) = start(b, &[]);
+    let (mut creator, _) = player(&s, "");
+    let home = creator.shard.expect("shard header");
+    let match_id = create(&mut creator);
+    creator.next_with("match_presence_event");
+    let (mut joiner, joiner_id) = player_off(&s, creator.shard, "");
+    let away = joiner.shard.expect("shard header");
+
+    // The join, data behind it and a ping, read by the server together:
+    // the join moves the socket, the rest must follow it there in order.
+    const SENT: usize = 50;
+    let mut burst = vec![json!({"cid": "j", "match_join": {"match_id": match_id}})];
+    burst.extend((1..=SENT).map(|op| data(&match_id, op)));
+    burst.push(json!({"cid": "p", "ping": {}}));
+    pipeline(&mut joiner, &burst);
+
+    let joined = joiner.recv_json();
+    assert_eq!(joined["cid"], "j", "the join is answered first: {joined}");
+    assert_eq!(joined["match"]["size"], 2, "{joined}");
+    let own = joiner.recv_json();
+    assert!(own.get("match_presence_event").is_some(), "{own}");
+    let pong = joiner.recv_json();
+    assert_eq!(pong, json!({"cid": "p", "pong": {}}), "then the ping");
+
+    let ev = creator.next_with("match_presence_event");
+    assert_eq!(
+        ev["match_presence_event"]["joins"][0]["user_id"],
+        json!(joiner_id)
+    );
+    for op in 1..=SENT {
+        let d = creator.recv_json();
+        assert_eq!(
+            d["match_data"]["op_code"],
+            json!(op.to_string()),
+            "data in order: {d}"
+        );
+        assert_eq!(d["match_data"]["presence"]["user_id"], json!(joiner_id));
+    }
+    creator.send_json(&data(&match_id, 99));
+    assert_eq!(
+        joiner.next_with("match_data")["match_data"]["op_code"],
+        "99"
+    );
+
+    // It moved: one session left the joiner's shard for the match's.
+    assert_eq!(
+        metric(&metrics, "kairos_shard_sessions_moved_total", away),
+        1
+    );
+    assert_eq!(
+        metric(&metrics, "kairos_shard_sessions_moved_total", home),
+        0
+    );
+    assert_eq!(metric(&metrics, "kairos_shard_sessions", home), 2);
+    assert_eq!(metric(&metrics, "kairos_shard_sessions", away), 0);
+    assert_eq!(metric(&metrics, "kairos_shard_session_forwards", away), 1);
+
+    // Its end is announced to the match, and its old shard forgets it.
+    joiner.close();
+    let ev = creator.next_with("match_presence_event");
+    assert_eq!(
+        ev["match_presence_event"]["leaves"][0]["user_id"],
+        json!(joiner_id)
+    );
+    wait_for(&metrics, "kairos_shard_session_forwards", away, 0);
+    wait_for(&metrics, "kairos_shard_sessions", home, 1);
+    wait_for(&metrics, "kairos_shard_sessions", away, 0);
+}
+
+/// The numbers of the storm notifications in `envelopes`.
+fn storm_numbers(envelopes: &[Value]) -> Vec<u64> {
+    envelopes
+        .iter()
+        .filter_map(|v| v["notifications"]["notifications"].as_array())
+        .flatten()
+        .filter(|n| n["subject"] == "storm")
+        .map(|n| {
+            let content: Value =
+                serde_json::from_str(n["content"].as_str().expect("content")).expect("json");
+            content["n"].as_u64().expect("n")
+        })
+        .collect()
+}
+
+fn what_is_sent_to_a_moving_session_reaches_it(b: &Backend) {
+    // A queue long enough for the whole storm, read slower than it comes.
+    let (s, metrics) = start(b, &["--socket.outgoing_queue_size", "4096"]);
+    let http = s.http();
+    let (mut creator, _) = player(&s, "");
+    let match_id = create(&mut creator);
+    let (mut joiner, joiner_id) = player_off(&s, creator.shard, "");
+    let away = joiner.shard.expect("shard header");
+
+    // A storm of notifications from game code on the match's shard, which
+    // the joiner's join interrupts: while that shard runs the storm, it
+    // cannot take the joiner in, so it keeps sending the notifications to
+    // the joiner's old shard, which forwards them behind the joiner. None
+    // is lost, repeated or reordered.
+    const STORM: u64 = 3000;
+    let payload = json!({"user_id": joiner_id, "count": STORM}).to_string();
+    creator.send_json(&json!({"cid": "storm", "rpc": {"id": "moves.notify", "payload": payload}}));
+    let mut seen = vec![joiner.next_with("notifications")];
+    joiner.send_json(&json!({"cid": "j", "match_join": {"match_id": match_id}}));
+    let mut numbers = storm_numbers(&seen);
+    let mut joined = false;
+    while numbers.len() < STORM as usize || !joined {
+        let v = joiner.recv_json();
+        joined |= v["cid"] == "j" && v.get("match").is_some();
+        seen = vec![v];
+        numbers.extend(storm_numbers(&seen));
+    }
+    assert_eq!(
+        numbers,
+        (1..=STORM).collect::<Vec<_>>(),
+        "every notification, once, in order"
+    );
+    assert!(creator.next_with("rpc")["cid"] == "storm");
+    assert_eq!(
+        metric(&metrics, "kairos_shard_sessions_moved_total", away),
+        moves(),
+        "the joiner moved"
+    );
+
+    // Game code's disconnect finds it on its new shard.
+    let who = joiner.request("w", "rpc", json!({"id": "sessions.whoami"}));
+    let session: Value = serde_json::from_str(who["rpc"]["payload"].as_str().unwrap()).unwrap();
+    let r = http.request(
+        "POST",
+        "/v2/rpc/sessions.disconnect?http_key=defaulthttpkey",
+        None,
+        Some(
+            &Value::String(json!({"session_id": session["session_id"], "reason": 0}).to_string())
+                .to_string(),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (close, _) = joiner.until_close();
+    assert!(
+        close.as_ref().is_none_or(|(code, _)| *code == 1000),
+        "{close:?}"
+    );
+
+    // A ban closes a moved socket too, with its notice.
+    let (mut banned, banned_id) = player_off(&s, creator.shard, "");
+    banned.request("j", "match_join", json!({"match_id": match_id}));
+    let r = http.request(
+        "POST",
+        "/v2/rpc/sessions.ban?http_key=defaulthttpkey",
+        None,
+        Some(&Value::String(json!({"ids": [banned_id]}).to_string()).to_string()),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (_, seen) = banned.until_close();
+    assert!(
+        seen.iter()
+            .any(|v| v["notifications"]["notifications"][0]["code"] == -8),
+        "told it is banned: {seen:?}"
+    );
+}
+
+fn sessions_recorded_on_their_shard_stay(b: &Backend) {
+    let (s, metrics) = start(b, &[]);
+    let (mut creator, _) = player(&s, "");
+    let match_id = create(&mut creator);
+    let away = |ws: &Ws| ws.shard.expect("shard header");
+
+    // Shown online: its status presence lives with its shard.
+    let (mut online, _) = player_off(&s, creator.shard, "&status=true");
+    online.request("j", "match_join", json!({"match_id": match_id}));
+    // In a party: the party keeps its shard.
+    let (mut partier, _) = player_off(&s, creator.shard, "");
+    partier.request("p", "party_create", json!({"open": true, "max_size": 2}));
+    partier.request("j", "match_join", json!({"match_id": match_id}));
+    for ws in [&online, &partier] {
+        assert_eq!(
+            metric(&metrics, "kairos_shard_sessions_moved_total", away(ws)),
+            0
+        );
+    }
+    // They are served where they are: data reaches them from the creator.
+    creator.send_json(&data(&match_id, 7));
+    for ws in [&mut online, &mut partier] {
+        assert_eq!(ws.next_with("match_data")["match_data"]["op_code"], "7");
+    }
+
+    // And with moves turned off, nobody moves.
+    let (s, metrics) = start(b, &["--kairos.session.move_to_match", "false"]);
+    let (mut creator, _) = player(&s, "");
+    let match_id = create(&mut creator);
+    let (mut joiner, _) = player_off(&s, creator.shard, "");
+    joiner.request("j", "match_join", json!({"match_id": match_id}));
+    creator.send_json(&data(&match_id, 8));
+    assert_eq!(joiner.next_with("match_data")["match_data"]["op_code"], "8");
+    assert_eq!(
+        metric(&metrics, "kairos_shard_sessions_moved_total", away(&joiner)),
+        0
+    );
+}
+
+fn a_session_moves_from_match_to_match(b: &Backend) {
+    let (s, metrics) = start(b, &[]);
+    // Two matches, one created on each shard.
+    let (mut first_host, _) = player(&s, "");
+    let (mut second_host, _) = player_off(&s, first_host.shard, "");
+    let hosts = [first_host.shard, second_host.shard];
+    let ids = [create(&mut first_host), create(&mut second_host)];
+    let (mut roamer, roamer_id) = player(&s, "");
+
+    // Match after match, alternating shards: every join is answered and
+    // every match hears the roamer, whichever shard serves it by then.
+    for round in 0..4 {
+        let (id, host) = if round % 2 == 0 {
+            (&ids[0], &mut first_host)
+        } else {
+            (&ids[1], &mut second_host)
+        };
+        let joined = roamer.request("j", "match_join", json!({"match_id": id}));
+        assert_eq!(joined["match"]["size"], 2, "round {round}: {joined}");
+        roamer.send_json(&data(id, round + 1));
+        let d = host.next_with("match_data");
+        assert_eq!(d["match_data"]["presence"]["user_id"], json!(roamer_id));
+        assert_eq!(d["match_data"]["op_code"], json!((round + 1).to_string()));
+        let left = roamer.request("l", "match_leave", json!({"match_id": id}));
+        assert_eq!(left, json!({"cid": "l"}));
+        host.next_with("match_presence_event");
+    }
+    // Each move went from one shard to the other; at most one per join.
+    let moved: u64 = hosts
+        .iter()
+        .map(|h| metric(&metrics, "kairos_shard_sessions_moved_total", h.unwrap()))
+        .sum();
+    assert!(
+        (moves()..=4 * moves()).contains(&moved),
+        "moved {moved} times"
+    );
+    roamer.request("p", "ping", json!({}));
+}
