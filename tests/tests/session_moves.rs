@@ -19,7 +19,8 @@ backend_tests!(
     a_joiner_moves_to_its_match_with_everything_in_order,
     what_is_sent_to_a_moving_session_reaches_it,
     sessions_recorded_on_their_shard_stay,
-    a_session_moves_from_match_to_match
+    a_session_moves_from_match_to_match,
+    a_member_who_left_hears_no_more_on_the_matchs_shard
 );
 
 /// Whether this build moves sessions: moves counted are 1 per move here,
@@ -359,4 +360,64 @@ fn a_session_moves_from_match_to_match(b: &Backend) {
         "moved {moved} times"
     );
     roamer.request("p", "ping", json!({}));
+}
+
+/// With every member on the match's shard, that shard's replica alone
+/// says who is a member (the members' own stream lists are not asked):
+/// a member who leaves in the middle of a burst hears nothing after its
+/// leave's reply, and its own data goes nowhere.
+fn a_member_who_left_hears_no_more_on_the_matchs_shard(b: &Backend) {
+    let (s, metrics) = start(b, &[]);
+    let (mut sender, _) = player(&s, "");
+    let home = sender.shard.expect("shard header");
+    let match_id = create(&mut sender);
+    let (mut leaver, _) = player_off(&s, sender.shard, "");
+    let (mut stayer, _) = player_off(&s, sender.shard, "");
+    for ws in [&mut leaver, &mut stayer] {
+        ws.request("j", "match_join", json!({"match_id": match_id}));
+    }
+    assert_eq!(
+        metric(&metrics, "kairos_shard_sessions", home),
+        1 + 2 * moves()
+    );
+
+    const BURST: usize = 1000;
+    let stayer = std::thread::spawn(move || {
+        for n in 1..=BURST {
+            let d = stayer.next_with("match_data");
+            assert_eq!(d["match_data"]["op_code"], json!(n.to_string()));
+        }
+        stayer
+    });
+    for n in 1..=BURST {
+        sender.send_json(&data(&match_id, n));
+    }
+    loop {
+        let v = leaver.recv_json();
+        if v["match_data"]["op_code"] == json!("20") {
+            break;
+        }
+    }
+    leaver.send_json(&json!({"cid": "l", "match_leave": {"match_id": match_id}}));
+    loop {
+        let v = leaver.recv_json();
+        if v.get("cid") == Some(&json!("l")) {
+            break;
+        }
+    }
+    let mut stayer = stayer.join().expect("the stayer heard the whole burst");
+    leaver.send_json(&json!({"cid": "p", "ping": {}}));
+    loop {
+        let v = leaver.recv_json();
+        assert!(v.get("match_data").is_none(), "data after leaving: {v}");
+        if v.get("cid") == Some(&json!("p")) {
+            break;
+        }
+    }
+    leaver.send_json(&data(&match_id, 9));
+    // Served before this ping's answer, and relayed (it would be) at once.
+    leaver.request("p2", "ping", json!({}));
+    sender.send_json(&data(&match_id, 2000));
+    let d = stayer.next_with("match_data");
+    assert_eq!(d["match_data"]["op_code"], "2000", "not the leaver's: {d}");
 }

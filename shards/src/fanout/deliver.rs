@@ -168,6 +168,13 @@ pub fn to_local(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frames: &
     }
 }
 
+/// Queues `frames` for each listed session of this shard that still
+/// exists, and for nobody elsewhere: for a list that is exact for this
+/// shard (a stream's owner's own members).
+pub fn to_listed(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frames: &Frames) {
+    queue(here, sessions, except, frames, |_| true);
+}
+
 /// As [`to_local`], only for the sessions that still count themselves in
 /// `stream`: for a sender whose list of the members may be older than the
 /// owner's, so that a session that has left hears nothing more.
