@@ -20,7 +20,8 @@ backend_tests!(
     what_is_sent_to_a_moving_session_reaches_it,
     sessions_recorded_on_their_shard_stay,
     a_session_moves_from_match_to_match,
-    a_member_who_left_hears_no_more_on_the_matchs_shard
+    a_member_who_left_hears_no_more_on_the_matchs_shard,
+    matched_players_meet_on_their_matchs_shard
 );
 
 /// Whether this build moves sessions: moves counted are 1 per move here,
@@ -420,4 +421,51 @@ fn a_member_who_left_hears_no_more_on_the_matchs_shard(b: &Backend) {
     sender.send_json(&data(&match_id, 2000));
     let d = stayer.next_with("match_data");
     assert_eq!(d["match_data"]["op_code"], "2000", "not the leaver's: {d}");
+}
+
+/// The matchmaker's way: two players on different shards are matched,
+/// and join the match their token names; the one not on its shard moves
+/// there (a ticket matched is no ticket queued), and they play.
+fn matched_players_meet_on_their_matchs_shard(b: &Backend) {
+    let (s, metrics) = start(b, &["--kairos.matchmaker.interval_ms", "50"]);
+    let (mut a, _) = player(&s, "");
+    let (mut b2, b_id) = player_off(&s, a.shard, "");
+    let run = unique("run");
+    for ws in [&mut a, &mut b2] {
+        let t = ws.request(
+            "add",
+            "matchmaker_add",
+            json!({
+                "min_count": 2,
+                "max_count": 2,
+                "query": format!("+properties.run:{run}"),
+                "string_properties": {"run": run},
+            }),
+        );
+        assert!(t.get("matchmaker_ticket").is_some(), "{t}");
+    }
+    let mut match_id = String::new();
+    for ws in [&mut a, &mut b2] {
+        let matched = ws.next_with("matchmaker_matched");
+        let token = matched["matchmaker_matched"]["token"]
+            .as_str()
+            .expect("a token")
+            .to_string();
+        let joined = ws.request("j", "match_join", json!({"token": token}));
+        match_id = joined["match"]["match_id"]
+            .as_str()
+            .expect("joined")
+            .to_string();
+    }
+    a.send_json(&data(&match_id, 5));
+    let d = b2.next_with("match_data");
+    assert_eq!(d["match_data"]["op_code"], "5");
+    b2.send_json(&data(&match_id, 6));
+    let d = a.next_with("match_data");
+    assert_eq!(d["match_data"]["presence"]["user_id"], json!(b_id));
+    let moved: u64 = [a.shard, b2.shard]
+        .iter()
+        .map(|s| metric(&metrics, "kairos_shard_sessions_moved_total", s.unwrap()))
+        .sum();
+    assert_eq!(moved, moves(), "the one off the match's shard moved");
 }

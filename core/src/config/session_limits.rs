@@ -40,10 +40,11 @@ pub struct SessionLimits {
     /// A WebSocket session that joins a match owned by another shard moves
     /// there first, socket and all, so that a match's members share one
     /// shard and its data never crosses shards. Only a session that nothing
-    /// else records on its shard moves (no stream, status, follow,
-    /// matchmaker ticket or party); an unnamed match_create then picks an
-    /// id its own shard owns. Needs a runtime that can move a socket
-    /// (tokio, the default); ignored elsewhere.
+    /// else records on its shard moves (no stream, status or follow, no
+    /// matchmaker ticket queued, never a party), matchmaker token joins
+    /// included; an unnamed match_create picks an id its own shard owns.
+    /// Needs a runtime that can move a socket (tokio, the default);
+    /// ignored elsewhere.
     pub move_to_match: bool,
 }
 

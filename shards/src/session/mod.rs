@@ -107,6 +107,9 @@ pub(crate) struct Session {
     /// own ticket, or its party's): its end then tells the matchmaker,
     /// which other sessions' ends need not.
     pub matchmaking: Cell<bool>,
+    /// Its own matchmaker tickets still queued or being matched: added,
+    /// and neither removed nor told of their match yet.
+    pub tickets: RefCell<Vec<String>>,
     /// Set once the session asked for something that records it on its
     /// shard other than through its streams (a party): it never moves to
     /// another shard ([`moving`]).
@@ -171,6 +174,7 @@ impl Session {
             status_tracked: Cell::new(false),
             follows: RefCell::new(Vec::new()),
             matchmaking: Cell::new(false),
+            tickets: RefCell::new(Vec::new()),
             pinned: Cell::new(false),
             origins: RefCell::new(Vec::new()),
             moved_at: Cell::new(None),

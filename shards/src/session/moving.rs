@@ -45,6 +45,8 @@ pub(crate) struct Packed {
     vars: BTreeMap<String, String>,
     wire: Wire,
     joins: u64,
+    /// It queued matchmaker tickets once: its end tells the matchmaker.
+    matchmaking: bool,
     rate: RateLimit,
     /// The shards that forward to it, the one it leaves included.
     pub origins: Vec<usize>,
@@ -61,7 +63,7 @@ impl Session {
         self.transport == Transport::WebSocket
             && !self.status
             && !self.status_tracked.get()
-            && !self.matchmaking.get()
+            && self.tickets.borrow().is_empty()
             && !self.pinned.get()
             && !self.capturing.get()
             && self.streams.borrow().is_empty()
@@ -103,6 +105,7 @@ impl Session {
             vars: self.vars.clone(),
             wire: self.wire,
             joins: self.joins.get(),
+            matchmaking: self.matchmaking.get(),
             rate: self.rate.copy(),
             origins,
             moved_at: Instant::now(),
@@ -135,7 +138,8 @@ impl Session {
             joins: Cell::new(p.joins),
             status_tracked: Cell::new(false),
             follows: RefCell::new(Vec::new()),
-            matchmaking: Cell::new(false),
+            matchmaking: Cell::new(p.matchmaking),
+            tickets: RefCell::new(Vec::new()),
             pinned: Cell::new(false),
             origins: RefCell::new(p.origins.into_iter().filter(|&o| o != here).collect()),
             moved_at: Cell::new(Some(p.moved_at)),
@@ -200,8 +204,10 @@ mod tests {
         assert!(!s.may_move(), "follows someone");
         s.follows.borrow_mut().clear();
         s.matchmaking.set(true);
-        assert!(!s.may_move(), "queued a ticket once");
-        s.matchmaking.set(false);
+        s.tickets.borrow_mut().push("t".into());
+        assert!(!s.may_move(), "a ticket queued");
+        s.tickets.borrow_mut().clear();
+        assert!(s.may_move(), "its tickets matched or removed");
         s.pin();
         assert!(!s.may_move(), "asked a party");
     }

@@ -56,14 +56,24 @@ fn new_id(shard: &Shard) -> Uuid {
     id
 }
 
-/// The match stream a message asks to join by its id or name
-/// (`match_join` with a match id, a named `match_create`), if it does:
-/// the stream whose owner a session may move to before the join.
+/// The relayed match a matchmaker token names, if the token is valid.
+fn token_stream(shard: &Shard, token: &str) -> Option<StreamId> {
+    let key = shard.shared.issuer.session_key();
+    kairos_core::matchmaker::verify_token(key, token, kairos_core::time::now_secs())
+        .ok()
+        .and_then(|mid| parse_match_id(&mid, &shard.shared.config.name).ok())
+        .filter(|stream| stream.mode == crate::fanout::mode::MATCH_RELAYED)
+}
+
+/// The match stream a message asks to join (`match_join` with a match id
+/// or a matchmaker token, a named `match_create`), if it does: the stream
+/// whose owner a session may move to before the join.
 pub fn stream_to_join(shard: &Shard, message: &Incoming) -> Option<StreamId> {
     match message {
         Incoming::MatchJoin(m) if m.token.is_empty() => {
             parse_match_id(&m.match_id, &shard.shared.config.name).ok()
         }
+        Incoming::MatchJoin(m) => token_stream(shard, &m.token),
         Incoming::MatchCreate(m) if !m.name.is_empty() => {
             Some(StreamId::relayed_match(named_id(&m.name)))
         }
@@ -84,13 +94,7 @@ pub fn join(
     if !token.is_empty() {
         // A matchmaker token: the relayed match it names is formed by the
         // first of its players to join (Nakama's allowEmpty).
-        let key = shard.shared.issuer.session_key();
-        let stream =
-            kairos_core::matchmaker::verify_token(key, token, kairos_core::time::now_secs())
-                .ok()
-                .and_then(|mid| parse_match_id(&mid, &shard.shared.config.name).ok())
-                .filter(|stream| stream.mode == crate::fanout::mode::MATCH_RELAYED);
-        match stream {
+        match token_stream(shard, token) {
             Some(stream) => join_stream(shard, session, cid, stream, JoinKind::Create, metadata),
             None => {
                 session.send_envelope(

@@ -93,6 +93,7 @@ pub fn tell_local(shard: &Shard, group: &Group, outcome: &Outcome) {
         let Some(session) = shard.sessions.borrow().get(&id).cloned() else {
             continue; // closed since the pass
         };
+        session.tickets.borrow_mut().retain(|t| *t != e.ticket);
         session.send_envelope(
             "",
             &Outgoing::MatchmakerMatched(MatchmakerMatched {

@@ -50,12 +50,16 @@ pub async fn add(shard: &Shard, session: &Session, cid: &str, m: MatchmakerAdd) 
     let shards = HashMap::from([(session_id, shard.id)]);
     // Before the add: a close racing it still reaches the thread after it.
     session.matchmaking.set(true);
-    match shard
+    session.tickets.borrow_mut().push(ticket.clone());
+    let added = shard
         .shared
         .matchmaker
         .add(ticket.clone(), spec, shards)
-        .await
-    {
+        .await;
+    if added.is_err() {
+        session.tickets.borrow_mut().retain(|t| *t != ticket);
+    }
+    match added {
         Ok(()) => {
             session.send_envelope(
                 cid,
@@ -82,12 +86,14 @@ pub async fn remove(shard: &Shard, session: &Session, cid: &str, ticket: String)
             "Invalid matchmaker ticket",
         );
     }
-    match shard
+    let removed = shard
         .shared
         .matchmaker
-        .remove_session(session.id.to_string(), ticket)
-        .await
-    {
+        .remove_session(session.id.to_string(), ticket.clone())
+        .await;
+    // Removed now, or gone already (matched, or never its own).
+    session.tickets.borrow_mut().retain(|t| *t != ticket);
+    match removed {
         Ok(()) => {
             session.send_empty_reply(cid);
             true
