@@ -172,15 +172,18 @@ fn a_joiner_moves_to_its_match_with_everything_in_order(b: &Backend) {
     // It moved: one session left the joiner's shard for the match's.
     assert_eq!(
         metric(&metrics, "kairos_shard_sessions_moved_total", away),
-        1
+        moves()
     );
     assert_eq!(
         metric(&metrics, "kairos_shard_sessions_moved_total", home),
         0
     );
-    assert_eq!(metric(&metrics, "kairos_shard_sessions", home), 2);
-    assert_eq!(metric(&metrics, "kairos_shard_sessions", away), 0);
-    assert_eq!(metric(&metrics, "kairos_shard_session_forwards", away), 1);
+    assert_eq!(metric(&metrics, "kairos_shard_sessions", home), 1 + moves());
+    assert_eq!(metric(&metrics, "kairos_shard_sessions", away), 1 - moves());
+    assert_eq!(
+        metric(&metrics, "kairos_shard_session_forwards", away),
+        moves()
+    );
 
     // Its end is announced to the match, and its old shard forgets it.
     joiner.close();
@@ -468,4 +471,33 @@ fn matched_players_meet_on_their_matchs_shard(b: &Backend) {
         .map(|s| metric(&metrics, "kairos_shard_sessions_moved_total", s.unwrap()))
         .sum();
     assert_eq!(moved, moves(), "the one off the match's shard moved");
+}
+
+/// A hostile client joining match after match (here, matches that do not
+/// exist, on whichever shard owns each id) cannot make the server move its
+/// socket more than once a second: it is answered every time, served
+/// where it is in between, and its moves stay within the time it took.
+#[test]
+fn a_client_cannot_make_its_socket_hop() {
+    let (s, metrics) = start(&Backend::Sqlite, &[]);
+    let (mut ws, _) = player(&s, "");
+    const JOINS: usize = 300;
+    let started = Instant::now();
+    for n in 0..JOINS {
+        let id = format!("{}.", uuid::Uuid::new_v4());
+        let cid = n.to_string();
+        let r = ws.request(&cid, "match_join", json!({"match_id": id}));
+        assert_eq!(r["error"]["code"], 4, "no such match: {r}");
+    }
+    let seconds = started.elapsed().as_secs();
+    let moved: u64 = (0..2)
+        .map(|shard| metric(&metrics, "kairos_shard_sessions_moved_total", shard))
+        .sum();
+    assert!(
+        moved <= moves() * (seconds + 1),
+        "{moved} moves in {seconds} s of {JOINS} joins"
+    );
+    assert!(moves() == 0 || moved >= 1, "it moved at least once");
+    let pong = ws.request("p", "ping", json!({}));
+    assert!(pong.get("pong").is_some(), "{pong}");
 }
