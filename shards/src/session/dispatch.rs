@@ -185,21 +185,7 @@ pub(super) async fn serve(
 /// Whether a message may record its session on its shard other than
 /// through its streams, which keeps the session there for good
 /// ([`super::moving`]): a party's owner keeps its join requests by
-/// shard.
+/// shard. Every party message does.
 fn pins(message: &Incoming) -> bool {
-    matches!(
-        message,
-        Incoming::PartyCreate(_)
-            | Incoming::PartyJoin(_)
-            | Incoming::PartyLeave(_)
-            | Incoming::PartyPromote(_)
-            | Incoming::PartyAccept(_)
-            | Incoming::PartyRemove(_)
-            | Incoming::PartyClose(_)
-            | Incoming::PartyJoinRequestList(_)
-            | Incoming::PartyDataSend(_)
-            | Incoming::PartyUpdate(_)
-            | Incoming::PartyMatchmakerAdd(_)
-            | Incoming::PartyMatchmakerRemove(_)
-    )
+    message.name().starts_with("party_")
 }
