@@ -69,6 +69,8 @@ pub enum ShardMsg {
     Kick {
         session_id: Uuid,
         reason: KickReason,
+        /// Told once the session is closing (or gone), if anyone waits.
+        done: Option<oneshot::Sender<()>>,
     },
     /// Close every session of `user` on the receiving shard, then say so
     /// through `done`.
@@ -232,7 +234,14 @@ impl Shard {
         if shard == self.id {
             self.kick_local(session_id, reason);
         } else {
-            self.port.send(shard, ShardMsg::Kick { session_id, reason });
+            self.port.send(
+                shard,
+                ShardMsg::Kick {
+                    session_id,
+                    reason,
+                    done: None,
+                },
+            );
         }
     }
 
@@ -246,14 +255,30 @@ impl Shard {
 
     /// Closes a session on this shard (or on the one it moved to).
     pub fn kick_local(&self, session_id: Uuid, reason: KickReason) {
+        self.kick_here(session_id, reason, None);
+    }
+
+    /// Closes a session on this shard, or forwards the kick to the shard
+    /// it moved to; says so through `done` once it is closing (or gone).
+    fn kick_here(&self, session_id: Uuid, reason: KickReason, done: Option<oneshot::Sender<()>>) {
         let session = self.sessions.borrow().get(&session_id).cloned();
-        match session {
-            Some(s) => kick_session(&s, reason),
-            None => {
-                if let Some(to) = self.forwards.target(&session_id) {
-                    self.port.send(to, ShardMsg::Kick { session_id, reason });
-                }
+        match (session, self.forwards.target(&session_id)) {
+            (Some(s), _) => kick_session(&s, reason),
+            (None, Some(to)) => {
+                // Along the session's own moves, which never lead back to
+                // a shard that still forwards it: no circles.
+                let msg = ShardMsg::Kick {
+                    session_id,
+                    reason,
+                    done,
+                };
+                self.port.send(to, msg);
+                return;
             }
+            (None, None) => {}
+        }
+        if let Some(done) = done {
+            let _ = done.send(());
         }
     }
 
@@ -296,21 +321,21 @@ impl Shard {
         }
     }
 
-    /// Closes every session of `user` on this shard and on the shards
-    /// they moved to from here, then says so through `done`.
+    /// Closes every session of `user` on this shard and those that moved
+    /// away from it (a kick follows each along its moves), then says so
+    /// through `done`.
     fn kick_user_here(&self, user: Uuid, reason: KickReason, done: oneshot::Sender<()>) {
         self.kick_user_local(user, reason);
-        let targets = self.forwards.targets_of(user);
-        if targets.is_empty() {
+        let moved = self.forwards.sessions_of(user);
+        if moved.is_empty() {
             let _ = done.send(());
             return;
         }
-        let replies: Vec<_> = targets
+        let replies: Vec<_> = moved
             .into_iter()
-            .map(|to| {
+            .map(|session_id| {
                 let (done, reply) = oneshot::channel();
-                self.port
-                    .send(to, ShardMsg::KickUser { user, reason, done });
+                self.kick_here(session_id, reason, Some(done));
                 reply
             })
             .collect();
@@ -376,7 +401,11 @@ impl Shard {
                 except,
                 frames,
             } => deliver::to_local(self, &sessions, except, &frames),
-            ShardMsg::Kick { session_id, reason } => self.kick_local(session_id, reason),
+            ShardMsg::Kick {
+                session_id,
+                reason,
+                done,
+            } => self.kick_here(session_id, reason, done),
             ShardMsg::KickUser { user, reason, done } => self.kick_user_here(user, reason, done),
             ShardMsg::Probe { sent } => self.metrics.mesh_hop.record(sent.elapsed()),
             ShardMsg::QuicDatagram { from, data } => {

@@ -100,6 +100,17 @@ fn player_off(s: &TestServer, shard: Option<u32>, extra: &str) -> (Ws, String) {
     panic!("no socket landed off shard {shard:?}");
 }
 
+/// A socket of the user with `token` on another shard than `shard`.
+fn socket_off(s: &TestServer, token: &str, shard: Option<u32>) -> Ws {
+    for _ in 0..64 {
+        let ws = Ws::open(&s.addr, token, "");
+        if ws.shard != shard {
+            return ws;
+        }
+    }
+    panic!("no socket landed off shard {shard:?}");
+}
+
 /// Creates an unnamed match; returns its id.
 fn create(ws: &mut Ws) -> String {
     let m = ws.request("create", "match_create", json!({}));
@@ -270,9 +281,19 @@ fn what_is_sent_to_a_moving_session_reaches_it(b: &Backend) {
         "{close:?}"
     );
 
-    // A ban closes a moved socket too, with its notice.
-    let (mut banned, banned_id) = player_off(&s, creator.shard, "");
-    banned.request("j", "match_join", json!({"match_id": match_id}));
+    // A ban closes moved sockets too, with its notice, even two of one
+    // user that moved in opposite directions (each shard forwards to the
+    // other): the kicks follow each session, and nothing goes round.
+    let (mut other_host, _) = player_off(&s, creator.shard, "");
+    let other_match = create(&mut other_host);
+    let banned = s.http().device(&unique("banned-"));
+    let banned_id = banned.user_id();
+    let mut sockets = Vec::new();
+    for (shard_of_match, id) in [(creator.shard, &match_id), (other_host.shard, &other_match)] {
+        let mut ws = socket_off(&s, &banned.token, shard_of_match);
+        ws.request("j", "match_join", json!({"match_id": id}));
+        sockets.push(ws);
+    }
     let r = http.request(
         "POST",
         "/v2/rpc/sessions.ban?http_key=defaulthttpkey",
@@ -280,11 +301,25 @@ fn what_is_sent_to_a_moving_session_reaches_it(b: &Backend) {
         Some(&Value::String(json!({"ids": [banned_id]}).to_string()).to_string()),
     );
     assert_eq!(r.status, 200, "{}", r.text);
-    let (_, seen) = banned.until_close();
+    for ws in &mut sockets {
+        let (_, seen) = ws.until_close();
+        assert!(
+            seen.iter()
+                .any(|v| v["notifications"]["notifications"][0]["code"] == -8),
+            "told it is banned: {seen:?}"
+        );
+    }
+    let mesh = || -> u64 {
+        (0..2)
+            .map(|shard| metric(&metrics, "kairos_shard_mesh_received_total", shard))
+            .sum()
+    };
+    let before = mesh();
+    std::thread::sleep(Duration::from_millis(300));
+    let after = mesh();
     assert!(
-        seen.iter()
-            .any(|v| v["notifications"]["notifications"][0]["code"] == -8),
-        "told it is banned: {seen:?}"
+        after - before < 100,
+        "the mesh is quiet: {before} then {after}"
     );
 }
 

@@ -60,18 +60,14 @@ impl Forwards {
         map.get(session).map(|&(to, _)| to)
     }
 
-    /// The shards `user`'s sessions moved to from here, each once.
-    pub fn targets_of(&self, user: Uuid) -> Vec<usize> {
-        let mut targets: Vec<usize> = self
-            .to
+    /// The sessions of `user` that moved away from here.
+    pub fn sessions_of(&self, user: Uuid) -> Vec<Uuid> {
+        self.to
             .borrow()
-            .values()
-            .filter(|(_, u)| *u == user)
-            .map(|&(to, _)| to)
-            .collect();
-        targets.sort_unstable();
-        targets.dedup();
-        targets
+            .iter()
+            .filter(|(_, (_, u))| *u == user)
+            .map(|(session, _)| *session)
+            .collect()
     }
 }
 
@@ -91,12 +87,16 @@ mod tests {
         f.add(c, other, 1);
         assert_eq!(cells.session_forwards.get(), 3);
         assert_eq!((f.target(&a), f.target(&b)), (Some(1), Some(2)));
-        assert_eq!(f.targets_of(user), vec![1, 2]);
-        assert_eq!(f.targets_of(other), vec![1]);
+        let mut of_user = f.sessions_of(user);
+        of_user.sort();
+        let mut want = vec![a, b];
+        want.sort();
+        assert_eq!(of_user, want);
+        assert_eq!(f.sessions_of(other), vec![c]);
         f.remove(a);
         f.remove(a);
         assert_eq!(f.target(&a), None);
-        assert_eq!(f.targets_of(user), vec![2]);
+        assert_eq!(f.sessions_of(user), vec![b]);
         assert_eq!(cells.session_forwards.get(), 2);
     }
 }
