@@ -135,24 +135,18 @@ pub fn to_session(
 /// ([`crate::session::forward`]).
 pub fn to_local(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frames: &Frames) {
     let mut moved: Vec<(usize, Uuid)> = Vec::new();
-    {
-        let table = here.sessions.borrow();
-        for id in sessions {
-            if Some(*id) == except {
-                continue;
+    queue(
+        here,
+        sessions,
+        except,
+        frames,
+        |_| true,
+        |id| {
+            if let Some(to) = here.forwards.target(&id) {
+                moved.push((to, id));
             }
-            match table.get(id) {
-                Some(s) => {
-                    s.send_frames(frames);
-                }
-                None => {
-                    if let Some(to) = here.forwards.target(id) {
-                        moved.push((to, *id));
-                    }
-                }
-            }
-        }
-    }
+        },
+    );
     if moved.is_empty() {
         return;
     }
@@ -172,7 +166,7 @@ pub fn to_local(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frames: &
 /// exists, and for nobody elsewhere: for a list that is exact for this
 /// shard (a stream's owner's own members).
 pub fn to_listed(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frames: &Frames) {
-    queue(here, sessions, except, frames, |_| true);
+    queue(here, sessions, except, frames, |_| true, |_| {});
 }
 
 /// As [`to_local`], only for the sessions that still count themselves in
@@ -185,9 +179,14 @@ pub fn to_members(
     except: Option<Uuid>,
     frames: &Frames,
 ) {
-    queue(here, sessions, except, frames, |s| {
-        s.joined(stream).is_some()
-    });
+    queue(
+        here,
+        sessions,
+        except,
+        frames,
+        |s| s.joined(stream).is_some(),
+        |_| {},
+    );
 }
 
 fn queue(
@@ -196,16 +195,19 @@ fn queue(
     except: Option<Uuid>,
     frames: &Frames,
     keep: impl Fn(&Session) -> bool,
+    mut missing: impl FnMut(Uuid),
 ) {
     let table = here.sessions.borrow();
     for id in sessions {
         if Some(*id) == except {
             continue;
         }
-        if let Some(s) = table.get(id)
-            && keep(s)
-        {
-            s.send_frames(frames);
+        match table.get(id) {
+            Some(s) if keep(s) => {
+                s.send_frames(frames);
+            }
+            Some(_) => {}
+            None => missing(*id),
         }
     }
 }

@@ -20,6 +20,15 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::metrics::ShardCells;
+use crate::shard::{Shard, ShardMsg};
+
+/// Tells each shard session `session_id` moved away from (`origins`) that
+/// it ended, so that they forward to it no more.
+pub fn end(shard: &Shard, session_id: Uuid, origins: &[usize]) {
+    for &origin in origins.iter().filter(|&&o| o != shard.id) {
+        shard.send_to(origin, ShardMsg::ForwardEnd { session_id });
+    }
+}
 
 /// One shard's sessions that moved away: where each went, and whose it is.
 pub struct Forwards {

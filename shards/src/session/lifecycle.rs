@@ -76,14 +76,7 @@ pub fn finish(shard: &Shard, session: &Session) {
     shard.sessions.borrow_mut().remove(&session.id);
     shard.shared.registry.remove(session.user_id, session.id);
     // The shards it moved away from forward to it no more.
-    for origin in session.origins() {
-        shard.send_to(
-            origin,
-            crate::shard::ShardMsg::ForwardEnd {
-                session_id: session.id,
-            },
-        );
-    }
+    super::forward::end(shard, session.id, &session.origins());
     shard.metrics.ws_closed.inc();
     tracing::debug!(shard = shard.id, session = %session.id, "session closed");
 }

@@ -60,13 +60,15 @@ impl Session {
     /// Whether nothing records this session on its shard but the shard's
     /// own table and the registry, so that it may move to another.
     pub fn may_move(&self) -> bool {
-        self.transport == Transport::WebSocket
+        // Asked of every envelope a session reads: the test that fails
+        // for a session in a match comes first.
+        self.streams.borrow().is_empty()
+            && self.transport == Transport::WebSocket
             && !self.status
             && !self.status_tracked.get()
             && self.tickets.borrow().is_empty()
             && !self.pinned.get()
             && !self.capturing.get()
-            && self.streams.borrow().is_empty()
             && self.follows.borrow().is_empty()
             && self
                 .moved_at

@@ -42,7 +42,7 @@ use super::session::{Conn, drive};
 use crate::realtime::matches;
 use crate::rt::{self, DetachedStream, TcpStream};
 use crate::session::moving::Packed;
-use crate::session::{Session, lifecycle};
+use crate::session::{Session, forward, lifecycle};
 use crate::shard::{Shard, ShardMsg};
 
 /// A session on its way to another shard: all it takes along.
@@ -150,14 +150,7 @@ pub fn arrive(shard: &Shard, a: Arrival) {
         Err(e) => {
             tracing::warn!(session = %packed.id, error = %e, "cannot attach a moved session's socket; it ends");
             shard.shared.registry.remove(packed.user_id, packed.id);
-            for origin in packed.origins.iter().copied().filter(|&o| o != shard.id) {
-                shard.send_to(
-                    origin,
-                    ShardMsg::ForwardEnd {
-                        session_id: packed.id,
-                    },
-                );
-            }
+            forward::end(shard, packed.id, &packed.origins);
             shard.forwards.remove(packed.id);
             shard.metrics.sessions_moved_in.inc();
             shard.metrics.ws_closed.inc();
