@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod build;
 mod channels;
 mod coalescing;
 mod graceful;
