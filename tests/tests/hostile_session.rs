@@ -720,3 +720,75 @@ fn datagram_sessions_are_throttled_too() {
         rt.close();
     }
 }
+
+/// A client that stops reading while the server still has frames for it is
+/// closed by the write watchdog (`socket.write_timeout_ms`), though its
+/// outgoing queue has room: the watchdog is armed only while a write waits
+/// for a full socket, and then it fires. The other member is still served.
+#[test]
+fn a_client_that_stops_reading_is_closed_by_the_write_watchdog() {
+    let (s, metrics, _) = server_with_metrics(&[
+        "--socket.outgoing_queue_size",
+        "100000",
+        "--socket.write_timeout_ms",
+        "400",
+        "--kairos.session.max_messages_per_sec",
+        "1000000",
+        "--kairos.session.message_burst",
+        "1000000",
+    ]);
+    let mut users = users_on_both_shards(&s, 2, "");
+    let (mut sender, _) = users.pop().unwrap();
+    let (mut victim, victim_sess) = users.pop().unwrap();
+    let room = unique("room-");
+    let join = json!({"target": room, "type": 1, "persistence": false});
+    let r = victim.request("j", "channel_join", join.clone());
+    let channel = r["channel"]["id"].as_str().expect("joined").to_string();
+    assert!(
+        sender
+            .request("j", "channel_join", join)
+            .get("channel")
+            .is_some()
+    );
+    // From here on the victim reads nothing, and takes little.
+    shrink_receive_buffer(victim.socket.get_ref());
+    let (mut writer, reader) = split(sender);
+    let victim_id = victim_sess.user_id();
+    let closed_as = |what: &str| {
+        s.log()
+            .lines()
+            .any(|l| l.contains(what) && l.contains(&victim_id))
+    };
+    let content = json!({"pad": "x".repeat(3000)}).to_string();
+    let mut sent = 0;
+    while !closed_as("write stalled past write_timeout") {
+        assert!(
+            sent < 20_000,
+            "the victim was not closed after {sent} messages"
+        );
+        for _ in 0..50 {
+            let msg = json!({"channel_message_send": {"channel_id": channel, "content": content}});
+            assert!(send_text(&mut writer, &msg), "the sender was cut off");
+            sent += 1;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !closed_as("outgoing queue full"),
+        "closed for its queue, not by the watchdog"
+    );
+    // Its session ends; the sender's stays, and is still answered.
+    let mut sessions = metric(&metrics, "kairos_shard_sessions");
+    for _ in 0..200 {
+        if sessions == 1.0 {
+            break;
+        }
+        thread::sleep(Duration::from_millis(50));
+        sessions = metric(&metrics, "kairos_shard_sessions");
+    }
+    assert_eq!(sessions, 1.0, "the victim's session is still counted");
+    assert!(send_text(&mut writer, &json!({"cid": "last", "ping": {}})));
+    writer.close(None).ok();
+    assert!(reader.join().unwrap() > 0, "the sender heard nothing");
+    drop(victim);
+}

@@ -108,7 +108,7 @@ pub(super) fn depart(
         Err(conn) => return Departure::Stayed { conn, buf, payload },
     };
     let session = conn.session.clone();
-    let last_read = conn.last_read.get();
+    let last_read = conn.heard_at(std::time::Instant::now());
     let next_ping = conn.next_ping.get();
     let ws = conn.ws.into_inner();
     let stream = conn.stream.into_inner();

@@ -47,7 +47,7 @@ impl Keepalive {
             if session.finished.is_set() {
                 return false;
             }
-            if now.duration_since(conn.last_read.get()) >= pong_wait {
+            if now.saturating_duration_since(conn.heard_at(now)) >= pong_wait {
                 tracing::debug!(session = %session.id, "client silent past pong_wait; closing");
                 session.close(ws::close::NORMAL, "ping timeout");
                 conn.shutdown_socket();
@@ -58,7 +58,7 @@ impl Keepalive {
                 .get()
                 .is_some_and(|t| now.duration_since(t) >= write_wait)
             {
-                tracing::debug!(session = %session.id, "write stalled past write_timeout; closing");
+                tracing::info!(session = %session.id, user = %session.user_id, "write stalled past write_timeout; closing session");
                 session.close(ws::close::NORMAL, "");
                 conn.shutdown_socket();
                 return false;

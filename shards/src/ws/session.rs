@@ -23,6 +23,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::rc::Rc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -52,9 +53,17 @@ pub(super) struct Conn {
     /// Set while the session is moving to another shard: the writer stops
     /// between two writes.
     handoff: Cell<bool>,
-    /// When bytes last arrived from the client.
-    pub(super) last_read: Cell<Instant>,
-    /// When the write in progress started, if one is.
+    /// When bytes last arrived from the client, as of the keepalive
+    /// sweep's last look ([`Conn::heard_at`] is exact).
+    last_read: Cell<Instant>,
+    /// Bytes arrived since the sweep last looked. The reader sets a flag
+    /// rather than read the clock on every read; the sweep turns it into
+    /// `last_read` at its own tick, within which it enforces deadlines
+    /// anyway.
+    heard: Cell<bool>,
+    /// Since when a write has been waiting for the socket, if one is. Set
+    /// only once a write finds the socket full: a write the kernel takes
+    /// at once never needs the watchdog, nor a clock read.
     pub(super) writing_since: Cell<Option<Instant>>,
     /// When the next keepalive ping is due.
     pub(super) next_ping: Cell<Instant>,
@@ -84,6 +93,7 @@ impl Conn {
             read_done: LocalEvent::default(),
             handoff: Cell::new(false),
             last_read: Cell::new(last_read),
+            heard: Cell::new(false),
             writing_since: Cell::new(None),
             next_ping: Cell::new(next_ping),
             ws: RefCell::new(ws),
@@ -98,6 +108,15 @@ impl Conn {
         // Not open: the close handshake has begun, and a ping is moot.
         let _ = self.ws.borrow_mut().send_ping(b"");
         self.session.outgoing_notify().notify();
+    }
+
+    /// When bytes last arrived from the client, as of `now` (the sweep's
+    /// time): notes what arrived since the sweep last looked.
+    pub(super) fn heard_at(&self, now: Instant) -> Instant {
+        if self.heard.replace(false) {
+            self.last_read.set(now);
+        }
+        self.last_read.get()
     }
 
     pub(super) fn shutdown_socket(&self) {
@@ -319,7 +338,7 @@ async fn read_loop(
         }
         match read_some(conn, buf, &mut read_size).await {
             Ok(0) => return ReadEnd::Closed,
-            Ok(_) => conn.last_read.set(Instant::now()),
+            Ok(_) => conn.heard.set(true),
             Err(e) => {
                 tracing::debug!(session = %session.id, error = %e, "websocket read ended");
                 return ReadEnd::Closed;
@@ -328,15 +347,41 @@ async fn read_loop(
     }
 }
 
+/// Writes all of `data`. The write watchdog (`writing_since`, which the
+/// keepalive sweep enforces) is armed only while the socket is full.
 async fn write_all(conn: &Conn, mut data: &[u8]) -> std::io::Result<()> {
-    while !data.is_empty() {
-        let n = poll_fn(|cx| conn.stream.borrow_mut().poll_write(cx, data)).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        data = &data[n..];
+    if data.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let mut armed = false;
+    let result = poll_fn(|cx| {
+        loop {
+            match conn.stream.borrow_mut().poll_write(cx, data) {
+                Poll::Ready(Ok(0)) => {
+                    return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => {
+                    data = &data[n..];
+                    if data.is_empty() {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    if !armed {
+                        armed = true;
+                        conn.writing_since.set(Some(Instant::now()));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    })
+    .await;
+    if armed {
+        conn.writing_since.set(None);
+    }
+    result
 }
 
 /// Hands a queued frame to the connection. The WebSocket wires are queued
@@ -381,14 +426,6 @@ fn outbound(ws: &mut ws::Connection, scratch: &mut BytesMut) -> Outbound {
     Outbound::Gathered
 }
 
-/// Writes `data` with the write watchdog armed.
-async fn timed_write(conn: &Conn, data: &[u8]) -> std::io::Result<()> {
-    conn.writing_since.set(Some(Instant::now()));
-    let result = write_all(conn, data).await;
-    conn.writing_since.set(None);
-    result
-}
-
 /// Writes everything the connection has to send; false when the socket
 /// failed.
 async fn flush(conn: &Conn, scratch: &mut BytesMut) -> bool {
@@ -399,7 +436,7 @@ async fn flush(conn: &Conn, scratch: &mut BytesMut) -> bool {
             Outbound::Lone(chunk) => chunk,
             Outbound::Gathered => scratch,
         };
-        match timed_write(conn, data).await {
+        match write_all(conn, data).await {
             Ok(()) => {
                 let session = &conn.session;
                 session.metrics.message_sent_bytes.add(data.len() as u64);
