@@ -91,19 +91,14 @@ fn player(s: &TestServer, extra: &str) -> (Ws, String) {
 
 /// A new user's socket on another shard than `shard`.
 fn player_off(s: &TestServer, shard: Option<u32>, extra: &str) -> (Ws, String) {
-    for _ in 0..64 {
-        let p = player(s, extra);
-        if p.0.shard != shard {
-            return p;
-        }
-    }
-    panic!("no socket landed off shard {shard:?}");
+    let sess = s.http().device(&unique("device-"));
+    (socket_off(s, &sess.token, shard, extra), sess.user_id())
 }
 
 /// A socket of the user with `token` on another shard than `shard`.
-fn socket_off(s: &TestServer, token: &str, shard: Option<u32>) -> Ws {
+fn socket_off(s: &TestServer, token: &str, shard: Option<u32>, extra: &str) -> Ws {
     for _ in 0..64 {
-        let ws = Ws::open(&s.addr, token, "");
+        let ws = Ws::open(&s.addr, token, extra);
         if ws.shard != shard {
             return ws;
         }
@@ -290,7 +285,7 @@ fn what_is_sent_to_a_moving_session_reaches_it(b: &Backend) {
     let banned_id = banned.user_id();
     let mut sockets = Vec::new();
     for (shard_of_match, id) in [(creator.shard, &match_id), (other_host.shard, &other_match)] {
-        let mut ws = socket_off(&s, &banned.token, shard_of_match);
+        let mut ws = socket_off(&s, &banned.token, shard_of_match, "");
         ws.request("j", "match_join", json!({"match_id": id}));
         sockets.push(ws);
     }
