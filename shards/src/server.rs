@@ -338,6 +338,9 @@ async fn shard_main(
     });
     // WebSocket pings and deadlines, for every session of this shard.
     rt::spawn(crate::ws::keepalive::run(shard.clone()));
+    if crate::ws::flush::FlushList::ACTIVE {
+        rt::spawn(crate::ws::flush::run(shard.ws_flush.clone()));
+    }
     // Latency probes to every other shard.
     let probe_shard = shard.clone();
     rt::spawn(async move {

@@ -179,6 +179,8 @@ pub struct Shard {
     pub quic: RefCell<Option<Rc<crate::quic::adapter::QuicDriver>>>,
     /// The WebSocket sessions the keepalive sweep watches.
     pub ws_keepalive: crate::ws::keepalive::Keepalive,
+    /// Writes idle WebSocket sessions' sockets once per turn.
+    pub ws_flush: Rc<crate::ws::flush::FlushList>,
 }
 
 impl Shard {
@@ -215,6 +217,7 @@ impl Shard {
             stopping: LocalEvent::default(),
             quic: RefCell::new(None),
             ws_keepalive: Default::default(),
+            ws_flush: Default::default(),
         })
     }
 

@@ -84,8 +84,12 @@ fn split(ws: Ws) -> (WebSocket<TcpStream>, thread::JoinHandle<u64>) {
 
 /// Caps a socket's receive buffer (and so the window it advertises).
 fn shrink_receive_buffer(stream: &TcpStream) {
+    set_receive_buffer(stream, 4096);
+}
+
+/// Sets a socket's receive buffer.
+fn set_receive_buffer(stream: &TcpStream, size: libc::c_int) {
     use std::os::fd::AsRawFd;
-    let size: libc::c_int = 4096;
     // SAFETY: a valid socket descriptor and a c_int option value.
     let rc = unsafe {
         libc::setsockopt(
@@ -800,4 +804,86 @@ fn a_client_that_stops_reading_is_closed_by_the_write_watchdog() {
     writer.close(None).ok();
     assert!(reader.join().unwrap() > 0, "the sender heard nothing");
     drop(victim);
+}
+
+/// A client that pauses reading, until the server's socket to it is full,
+/// gets every message whole and in order once it reads again. While its
+/// writer is idle the shard's flush list writes its socket without
+/// waiting; once the socket takes only part of a write, the unwritten tail
+/// goes back to the connection, first out, and the session's writer takes
+/// over (`kairos_shard_ws_flush_handbacks_total`). A tail lost or sent out
+/// of turn would cut a frame, and the client would fail to parse.
+#[test]
+fn a_client_that_pauses_reading_gets_every_message_whole_and_in_order() {
+    let (s, metrics, _) = server_with_metrics(&[
+        "--socket.outgoing_queue_size",
+        "100000",
+        "--socket.write_timeout_ms",
+        "120000",
+        "--kairos.session.max_messages_per_sec",
+        "1000000",
+        "--kairos.session.message_burst",
+        "1000000",
+    ]);
+    let mut users = users_on_both_shards(&s, 2, "");
+    let (mut sender, _) = users.pop().unwrap();
+    let (mut paused, _) = users.pop().unwrap();
+    let room = unique("room-");
+    let join = json!({"target": room, "type": 1, "persistence": false});
+    let r = paused.request("j", "channel_join", join.clone());
+    let channel = r["channel"]["id"].as_str().expect("joined").to_string();
+    assert!(
+        sender
+            .request("j", "channel_join", join)
+            .get("channel")
+            .is_some()
+    );
+    let handbacks = metric(&metrics, "kairos_shard_ws_flush_handbacks_total");
+    // From here on the paused client reads nothing, and takes little.
+    shrink_receive_buffer(paused.socket.get_ref());
+    let (mut writer, reader) = split(sender);
+    let pad = "x".repeat(3000);
+    let mut sent: u64 = 0;
+    // Until the server has had to hand a full socket back to a writer
+    // (the sender's own socket, which its reader drains, never fills).
+    while metric(&metrics, "kairos_shard_ws_flush_handbacks_total") == handbacks {
+        assert!(sent < 20_000, "no socket filled after {sent} messages");
+        for _ in 0..25 {
+            let content = json!({"n": sent, "pad": pad}).to_string();
+            let msg = json!({"channel_message_send": {"channel_id": channel, "content": content}});
+            assert!(send_text(&mut writer, &msg), "the sender was cut off");
+            sent += 1;
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+    // A few more, queued behind the full socket.
+    for _ in 0..50 {
+        let content = json!({"n": sent, "pad": pad}).to_string();
+        let msg = json!({"channel_message_send": {"channel_id": channel, "content": content}});
+        assert!(send_text(&mut writer, &msg), "the sender was cut off");
+        sent += 1;
+    }
+    eprintln!("the paused client's socket filled; {sent} messages sent");
+    // It reads again, with a window wide enough to read briskly (a 4 KiB
+    // window and delayed acks would take 40 ms a message).
+    set_receive_buffer(paused.socket.get_ref(), 1 << 20);
+    let mut next = 0;
+    while next < sent {
+        let v = match paused.socket.read() {
+            Ok(Message::Text(t)) => serde_json::from_str::<Value>(&t).expect("json"),
+            Ok(_) => continue,
+            Err(e) => panic!("read failed after {next} messages: {e}\nlog:\n{}", s.log()),
+        };
+        let Some(m) = v.get("channel_message") else {
+            continue;
+        };
+        let content: Value =
+            serde_json::from_str(m["content"].as_str().expect("content")).expect("content json");
+        assert_eq!(content["n"], json!(next), "out of order or lost");
+        assert_eq!(content["pad"].as_str().map(str::len), Some(3000));
+        next += 1;
+    }
+    writer.close(None).ok();
+    assert!(reader.join().unwrap() > 0, "the sender heard nothing");
+    drop(paused);
 }

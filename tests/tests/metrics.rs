@@ -172,6 +172,8 @@ fn counters_and_histograms_move_and_the_exposition_parses() {
         "kairos_shard_mesh_parks_total",
         "kairos_shard_mesh_wakeups_total",
         "kairos_shard_relay_replicas",
+        "kairos_shard_ws_flush_writes_total",
+        "kairos_shard_ws_flush_handbacks_total",
         "kairos_matches_authoritative",
         "kairos_match_ticks_total",
         "kairos_match_ticks_skipped_total",
@@ -244,6 +246,8 @@ fn counters_and_histograms_move_and_the_exposition_parses() {
         ping.to_string().len() as f64
     );
     assert!(delta("nakama_overall_message_sent_bytes") > 0.0);
+    // The pong left through the shard's flush list, not a woken writer.
+    assert!(delta("kairos_shard_ws_flush_writes_total") >= 1.0);
     assert_eq!(delta("nakama_overall_count"), 5.0);
     assert_eq!(
         delta("kairos_realtime_message_latency_seconds_count"),

@@ -88,6 +88,10 @@ pub struct Connection {
     /// 5.5.3 allows answering only the latest), so a ping flood costs one
     /// frame however fast it comes.
     pong: Option<Bytes>,
+    /// The unwritten tail of a chunk taken but only partly written
+    /// ([`Connection::unsend`]): it goes out before anything else, the
+    /// pong included, which may not cut a frame in two.
+    partial: Option<Bytes>,
     /// Finished outbound chunks, oldest first; all older than `scratch`.
     queue: VecDeque<Bytes>,
     /// Frames being appended.
@@ -116,6 +120,7 @@ impl Connection {
             state: State::Open,
             masks,
             pong: None,
+            partial: None,
             queue: VecDeque::new(),
             scratch: BytesMut::new(),
         }
@@ -262,14 +267,20 @@ impl Connection {
 
     /// Whether bytes are waiting to be sent.
     pub fn has_outbound(&self) -> bool {
-        self.pong.is_some() || !self.queue.is_empty() || !self.scratch.is_empty()
+        self.partial.is_some()
+            || self.pong.is_some()
+            || !self.queue.is_empty()
+            || !self.scratch.is_empty()
     }
 
-    /// Takes the next chunk of bytes to write: the pong answering the
-    /// latest ping first, then the rest oldest first; `None` when nothing is
-    /// pending. Call until `None`: shared pre-encoded frames come out as
-    /// their own chunks.
+    /// Takes the next chunk of bytes to write: what [`unsend`](Self::unsend)
+    /// gave back, then the pong answering the latest ping, then the rest
+    /// oldest first; `None` when nothing is pending. Call until `None`:
+    /// shared pre-encoded frames come out as their own chunks.
     pub fn take_outbound(&mut self) -> Option<Bytes> {
+        if let Some(rest) = self.partial.take() {
+            return Some(rest);
+        }
         if let Some(pong) = self.pong.take() {
             return Some(pong);
         }
@@ -282,6 +293,17 @@ impl Connection {
             self.state = State::Closed;
         }
         chunk
+    }
+
+    /// Gives back the unwritten tail of what was taken (a write the
+    /// transport took only in part): the next [`take_outbound`](Self::take_outbound)
+    /// returns it first, so the bytes on the wire stay in order. At most
+    /// one tail is held: give back only after a take, before the next.
+    pub fn unsend(&mut self, rest: Bytes) {
+        debug_assert!(self.partial.is_none(), "one tail at a time");
+        if !rest.is_empty() {
+            self.partial = Some(rest);
+        }
     }
 
     fn flush_scratch(&mut self) {
@@ -507,6 +529,39 @@ mod tests {
         assert_eq!(c.send_ping(&[0; 126]), Err(SendError::ControlTooLong));
         assert_eq!(c.send_pong(&[0; 126]), Err(SendError::ControlTooLong));
         assert!(c.send_ping(&[0; 125]).is_ok());
+    }
+
+    #[test]
+    fn a_tail_given_back_goes_out_before_a_later_pong() {
+        let mut s = Connection::server(MAX);
+        s.send_text("first").unwrap();
+        s.send_text("second").unwrap();
+        let chunk = s.take_outbound().unwrap();
+        // The transport took three bytes; a ping arrives meanwhile.
+        s.unsend(chunk.slice(3..));
+        let mut rx = masked(OpCode::Ping, b"p");
+        assert!(matches!(s.recv(&mut rx), Ok(Some(Event::Ping(_)))));
+        assert!(s.has_outbound());
+        let mut wire = BytesMut::from(&chunk[..3]);
+        while let Some(more) = s.take_outbound() {
+            wire.extend_from_slice(&more);
+        }
+        let mut c = Connection::client(MAX, 5);
+        let mut got = Vec::new();
+        while let Some(e) = c.recv(&mut wire).unwrap() {
+            got.push(e);
+        }
+        assert_eq!(
+            got,
+            vec![
+                Event::Text(Bytes::from_static(b"first")),
+                Event::Text(Bytes::from_static(b"second")),
+                Event::Pong(Bytes::from_static(b"p")),
+            ]
+        );
+        // An empty tail is nothing to send.
+        s.unsend(Bytes::new());
+        assert!(!s.has_outbound());
     }
 
     #[test]

@@ -49,6 +49,11 @@ pub struct ShardMetrics {
     pub message_recv_bytes: Counter,
     /// Bytes written to WebSockets (all frames).
     pub message_sent_bytes: Counter,
+    /// WebSocket writes the shard's flush list made for parked writers,
+    /// and sockets it handed back to their writers (full, closing,
+    /// moving): see `crate::ws::flush`.
+    pub ws_flush_writes: Counter,
+    pub ws_flush_handbacks: Counter,
     /// From a message decoded to its reply queued.
     pub message_latency: Histogram,
     /// Reliable-UDP datagrams and bytes, in and out.
@@ -112,6 +117,8 @@ impl Default for ShardMetrics {
             message_errors: Counter::default(),
             message_recv_bytes: Counter::default(),
             message_sent_bytes: Counter::default(),
+            ws_flush_writes: Counter::default(),
+            ws_flush_handbacks: Counter::default(),
             message_latency: Histogram::default(),
             udp_rx_packets: Counter::default(),
             udp_rx_bytes: Counter::default(),

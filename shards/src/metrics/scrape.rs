@@ -226,6 +226,30 @@ pub fn render(shared: &Shared) -> String {
         );
     }
     e.family(
+        "kairos_shard_ws_flush_writes_total",
+        "WebSocket writes each shard's flush list made for idle sessions, once per socket per turn (no task woken per message).",
+        Kind::Counter,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample(
+            "kairos_shard_ws_flush_writes_total",
+            &[("shard", id)],
+            s.ws_flush_writes.get(),
+        );
+    }
+    e.family(
+        "kairos_shard_ws_flush_handbacks_total",
+        "Sockets each shard's flush list handed back to their session's writer: full (the write must wait), closing or moving.",
+        Kind::Counter,
+    );
+    for (s, id) in shards.iter().zip(&ids) {
+        e.sample(
+            "kairos_shard_ws_flush_handbacks_total",
+            &[("shard", id)],
+            s.ws_flush_handbacks.get(),
+        );
+    }
+    e.family(
         "kairos_shard_session_forwards",
         "Sessions that moved away from each shard, whose messages it forwards to their new shard until they end.",
         Kind::Gauge,

@@ -25,9 +25,10 @@
 //! type, error or I/O trait, and no raw file descriptor, escapes it: the
 //! sockets here speak `std::io::Error`, take owned buffers for datagrams
 //! (and a [`DatagramBatch`] for `sendmmsg`: `UdpSocket::send_batch`, see
-//! `batch.rs`) and poll-style reads and writes for streams (what hyper
-//! needs), and
-//! `tests/tests/tidy.rs` checks that no other module names glommio, tokio's
+//! `batch.rs`), poll-style reads and writes for streams (what hyper
+//! needs) and a non-blocking `TcpStream::try_write` where the runtime
+//! allows one ([`DIRECT_WRITES`]; the WebSocket flush list writes with
+//! it), and `tests/tests/tidy.rs` checks that no other module names glommio, tokio's
 //! runtime or futures-lite 1. Swapping the runtime is a change to this
 //! module alone.
 
@@ -56,8 +57,8 @@ mod tuning;
 
 pub use batch::{DatagramBatch, MAX_BATCH};
 pub use imp::{
-    STREAMS_MOVE, ShardThread, Task, TcpListener, TcpStream, UdpSocket, sleep, spawn, spawn_task,
-    start_pinned,
+    DIRECT_WRITES, STREAMS_MOVE, ShardThread, Task, TcpListener, TcpStream, UdpSocket, sleep,
+    spawn, spawn_task, start_pinned,
 };
 pub use notify::{LocalEvent, LocalNotify, LocalQueue};
 pub use shutdown::ShutdownHandle;

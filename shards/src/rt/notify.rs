@@ -5,22 +5,45 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 /// Wakes one waiting task on this shard. A notification sent while nobody
 /// waits is remembered, so none is lost.
+///
+/// It can also be redirected: while a hook is set, every notification
+/// calls the hook instead of waking the task. That is how a shard serves
+/// many idle writers from one task (the WebSocket flush list) rather than
+/// waking each writer for each message.
 #[derive(Default)]
 pub struct LocalNotify {
     pending: Cell<bool>,
     waker: RefCell<Option<Waker>>,
+    redirect: RefCell<Option<Rc<dyn Fn()>>>,
 }
 
 impl LocalNotify {
     pub fn notify(&self) {
         self.pending.set(true);
-        if let Some(w) = self.waker.borrow_mut().take() {
+        // Cloned out, so that the hook may touch this notify again.
+        let hook = self.redirect.borrow().clone();
+        if let Some(hook) = hook {
+            hook();
+        } else if let Some(w) = self.waker.borrow_mut().take() {
             w.wake();
         }
+    }
+
+    /// Sends every notification to `hook` from now on (`None`: back to
+    /// waking the waiting task). The pending flag is kept either way.
+    pub fn redirect(&self, hook: Option<Rc<dyn Fn()>>) {
+        *self.redirect.borrow_mut() = hook;
+    }
+
+    /// Takes the pending notification, if any, without waiting: what a
+    /// hook's owner calls once it has served it.
+    pub fn take_pending(&self) -> bool {
+        self.pending.replace(false)
     }
 
     /// Waits for the next notification (or returns at once if one is pending).
@@ -234,6 +257,30 @@ mod tests {
                 .is_ready()
         );
         assert!(event.waiters.borrow().slots.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn a_redirected_notify_calls_its_hook_and_not_the_task() {
+        let n = Rc::new(LocalNotify::default());
+        let calls = Rc::new(Cell::new(0));
+        let mut wait = Box::pin(n.wait());
+        let waker = fresh_waker();
+        let mut cx = Context::from_waker(&waker);
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        let c = calls.clone();
+        n.redirect(Some(Rc::new(move || c.set(c.get() + 1))));
+        n.notify();
+        n.notify();
+        assert_eq!(calls.get(), 2);
+        // The waiting task was not woken: its waker is still held.
+        assert!(n.waker.borrow().is_some());
+        assert!(n.take_pending());
+        assert!(!n.take_pending());
+        n.redirect(None);
+        n.notify();
+        assert_eq!(calls.get(), 2);
+        assert!(n.waker.borrow().is_none(), "woken");
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
     }
 
     #[test]

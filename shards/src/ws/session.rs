@@ -29,9 +29,10 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use kairos_net::ws::{self, Event};
 
+use super::flush::FlushList;
 use super::handoff::{self, Departure};
 use crate::http::limits::ConnSlot;
-use crate::rt::{self, LocalEvent, ShutdownHandle, Task, TcpStream};
+use crate::rt::{self, LocalEvent, LocalNotify, ShutdownHandle, Task, TcpStream};
 use crate::session::{Frame, Session, SessionParams, Wire, dispatch, lifecycle};
 use crate::shard::Shard;
 
@@ -40,7 +41,7 @@ const CLOSE_ACK_WAIT: Duration = Duration::from_secs(2);
 /// Envelopes a reader handles before it yields to the shard's other tasks.
 const READ_BURST: u64 = 16;
 /// Frames written per batch at most.
-const WRITE_BATCH: usize = 64;
+pub(super) const WRITE_BATCH: usize = 64;
 
 /// The socket side of a session, which only this driver's tasks and the
 /// shard's keepalive sweep touch.
@@ -52,7 +53,15 @@ pub(super) struct Conn {
     read_done: LocalEvent,
     /// Set while the session is moving to another shard: the writer stops
     /// between two writes.
-    handoff: Cell<bool>,
+    pub(super) handoff: Cell<bool>,
+    /// Set while the writer is parked on the shard's flush list
+    /// ([`super::flush`]), which then writes this socket for it.
+    pub(super) parked: Cell<bool>,
+    /// Set while this connection is on the flush list, so that it is
+    /// listed once however much is queued.
+    pub(super) flush_listed: Cell<bool>,
+    /// Wakes the parked writer: the flush list hands the socket back.
+    pub(super) writer_wake: LocalNotify,
     /// When bytes last arrived from the client, as of the keepalive
     /// sweep's last look ([`Conn::heard_at`] is exact).
     last_read: Cell<Instant>,
@@ -92,6 +101,9 @@ impl Conn {
             stream: RefCell::new(stream),
             read_done: LocalEvent::default(),
             handoff: Cell::new(false),
+            parked: Cell::new(false),
+            flush_listed: Cell::new(false),
+            writer_wake: LocalNotify::default(),
             last_read: Cell::new(last_read),
             heard: Cell::new(false),
             writing_since: Cell::new(None),
@@ -182,7 +194,7 @@ pub(super) async fn drive(
 ) {
     shard.ws_keepalive.watch(&conn);
     loop {
-        let writer = rt::spawn_task(write_loop(conn.clone()));
+        let writer = rt::spawn_task(write_loop(shard.clone(), conn.clone()));
         let ReadEnd::Move { to, payload } = read_loop(&shard, &conn, &mut buf, first.take()).await
         else {
             end(&shard, &conn, writer).await;
@@ -195,7 +207,7 @@ pub(super) async fn drive(
             // Closed while stopping: end as any session does (a new writer
             // sends the close frame, if the old one had not).
             conn.handoff.set(false);
-            let writer = rt::spawn_task(write_loop(conn.clone()));
+            let writer = rt::spawn_task(write_loop(shard.clone(), conn.clone()));
             end(&shard, &conn, writer).await;
             return;
         }
@@ -385,19 +397,19 @@ async fn write_all(conn: &Conn, mut data: &[u8]) -> std::io::Result<()> {
 }
 
 /// Hands a queued frame to the connection. The WebSocket wires are queued
-/// framed and shared by reference; a FlatBuffers payload gets its binary
-/// frame header as it is copied in.
-fn send(ws: &mut ws::Connection, wire: Wire, frame: &Frame) {
+/// framed and shared by reference (the queue's reference moves in); a
+/// FlatBuffers payload gets its binary frame header as it is copied in.
+pub(super) fn send(ws: &mut ws::Connection, wire: Wire, frame: Frame) {
     // Not open: the close handshake has begun, and data may not follow.
     let _ = if wire == Wire::Flat {
         ws.send_binary(&frame.bytes)
     } else {
-        ws.send_prepared(frame.bytes.clone())
+        ws.send_prepared(frame.bytes)
     };
 }
 
 /// What the connection has to send, ready for one write.
-enum Outbound {
+pub(super) enum Outbound {
     /// Nothing.
     None,
     /// A lone chunk, written as it is (a shared broadcast frame goes out
@@ -410,7 +422,7 @@ enum Outbound {
 
 /// Takes what the connection has to send: a lone chunk as it is, several
 /// gathered into `scratch` so that they go out in one write.
-fn outbound(ws: &mut ws::Connection, scratch: &mut BytesMut) -> Outbound {
+pub(super) fn outbound(ws: &mut ws::Connection, scratch: &mut BytesMut) -> Outbound {
     let Some(first) = ws.take_outbound() else {
         return Outbound::None;
     };
@@ -449,24 +461,25 @@ async fn flush(conn: &Conn, scratch: &mut BytesMut) -> bool {
     }
 }
 
-async fn write_loop(conn: Rc<Conn>) -> WriteEnd {
+async fn write_loop(shard: Rc<Shard>, conn: Rc<Conn>) -> WriteEnd {
     let session = &conn.session;
     let mut batch: Vec<Frame> = Vec::new();
     let mut scratch = BytesMut::new();
+    let flush_list = &shard.ws_flush;
+    let hook = FlushList::ACTIVE.then(|| flush_list.hook(&conn));
     loop {
         if conn.handoff.get() && !session.is_closing() {
             // The session moves: what is queued goes with it.
             return WriteEnd::HandedOff;
         }
         session.drain_outgoing(&mut batch, WRITE_BATCH);
+        let drained = batch.is_empty();
         {
             let mut ws = conn.ws.borrow_mut();
-            for frame in &batch {
+            for frame in batch.drain(..) {
                 send(&mut ws, session.wire, frame);
             }
         }
-        let drained = batch.is_empty();
-        batch.clear();
         if drained && let Some((code, reason)) = session.close_reason() {
             // Everything queued is out: say goodbye (unless the
             // connection already answered the peer's close).
@@ -480,7 +493,12 @@ async fn write_loop(conn: Rc<Conn>) -> WriteEnd {
             break;
         }
         if drained {
-            session.outgoing_notify().wait().await;
+            match &hook {
+                // Idle: the shard's flush list writes for it until it
+                // needs this task again.
+                Some(hook) => flush_list.park(&conn, hook).await,
+                None => session.outgoing_notify().wait().await,
+            }
         }
     }
     // Give the peer a moment to answer our close, then end the socket; this

@@ -17,6 +17,10 @@ pub const NAME: &str = "glommio";
 /// Whether a connection can move from one shard to another: not on glommio.
 pub const STREAMS_MOVE: bool = false;
 
+/// Whether [`TcpStream::try_write`] writes without a task: not on glommio,
+/// whose writes are io_uring operations a task owns.
+pub const DIRECT_WRITES: bool = false;
+
 /// Runs a future on the current shard in the background.
 pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
     glommio::spawn_local(fut).detach();

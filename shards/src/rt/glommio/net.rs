@@ -51,6 +51,12 @@ impl TcpStream {
         Pin::new(&mut self.0).poll_flush(cx)
     }
 
+    /// Declines (`WouldBlock`): a write here is an io_uring operation that
+    /// a task polls to its end ([`super::DIRECT_WRITES`] is false).
+    pub fn try_write(&mut self, _buf: &[u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
     /// Flushes and closes the write side.
     pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_close(cx)

@@ -28,6 +28,10 @@ pub const NAME: &str = "monoio";
 /// Whether a connection can move from one shard to another: not on monoio.
 pub const STREAMS_MOVE: bool = false;
 
+/// Whether [`TcpStream::try_write`] writes without a task: not on monoio,
+/// whose writes are io_uring operations a task owns.
+pub const DIRECT_WRITES: bool = false;
+
 /// Runs a future on the current shard in the background.
 pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
     drop(monoio::spawn(fut));

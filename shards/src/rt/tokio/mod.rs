@@ -19,6 +19,10 @@ pub const NAME: &str = "tokio";
 /// deregistering it from one reactor and registering it with another.
 pub const STREAMS_MOVE: bool = true;
 
+/// Whether [`TcpStream::try_write`] writes without a task: yes, tokio's
+/// sockets are non-blocking and readiness-tracked.
+pub const DIRECT_WRITES: bool = true;
+
 /// Runs a future on the current shard in the background.
 pub fn spawn<F: Future<Output = ()> + 'static>(fut: F) {
     drop(tokio::task::spawn_local(fut));

@@ -65,6 +65,12 @@ impl TcpStream {
         Pin::new(&mut self.0).poll_flush(cx)
     }
 
+    /// Writes what the socket takes now, from any task or none;
+    /// `WouldBlock` when it takes nothing.
+    pub fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+
     /// Flushes and closes the write side.
     pub fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
