@@ -3,7 +3,10 @@
 //!
 //! Two tasks share the socket. The reader decodes frames and hands each
 //! envelope to [`dispatch::handle`] in order; the writer drains the
-//! session's bounded outgoing queue in batches. The shard's keepalive
+//! session's bounded outgoing queue in batches. An idle writer parks on
+//! the shard's flush list ([`super::flush`]), which writes the socket for
+//! it once per turn and hands it back whenever a write would wait, so a
+//! message costs no wake of this session's task. The shard's keepalive
 //! sweep ([`super::keepalive`]) pings every socket and watches two
 //! deadlines, so an idle session costs no task or timer of its own. A slow client can only fill its own queue:
 //! when it is full the session is closed ("session outgoing queue full")
