@@ -731,17 +731,24 @@ fn datagram_sessions_are_throttled_too() {
     }
 }
 
-/// A client that stops reading while the server still has frames for it is
-/// closed by the write watchdog (`socket.write_timeout_ms`), though its
-/// outgoing queue has room: the watchdog is armed only while a write waits
-/// for a full socket, and then it fires. The other member is still served.
-#[test]
-fn a_client_that_stops_reading_is_closed_by_the_write_watchdog() {
+/// Two members of one chat room, on different shards, of a server with a
+/// deep outgoing queue, the message rate lifted and the given
+/// `socket.write_timeout_ms`: one that keeps reading (`sender`) and one
+/// that will not (`slow`).
+struct SlowReaderRoom {
+    s: TestServer,
+    metrics: Http,
+    sender: Ws,
+    slow: (Ws, kairos_tests::Session),
+    channel: String,
+}
+
+fn slow_reader_room(write_timeout_ms: &str) -> SlowReaderRoom {
     let (s, metrics, _) = server_with_metrics(&[
         "--socket.outgoing_queue_size",
         "100000",
         "--socket.write_timeout_ms",
-        "400",
+        write_timeout_ms,
         "--kairos.session.max_messages_per_sec",
         "1000000",
         "--kairos.session.message_burst",
@@ -749,10 +756,10 @@ fn a_client_that_stops_reading_is_closed_by_the_write_watchdog() {
     ]);
     let mut users = users_on_both_shards(&s, 2, "");
     let (mut sender, _) = users.pop().unwrap();
-    let (mut victim, victim_sess) = users.pop().unwrap();
+    let (mut slow, slow_sess) = users.pop().unwrap();
     let room = unique("room-");
     let join = json!({"target": room, "type": 1, "persistence": false});
-    let r = victim.request("j", "channel_join", join.clone());
+    let r = slow.request("j", "channel_join", join.clone());
     let channel = r["channel"]["id"].as_str().expect("joined").to_string();
     assert!(
         sender
@@ -760,6 +767,28 @@ fn a_client_that_stops_reading_is_closed_by_the_write_watchdog() {
             .get("channel")
             .is_some()
     );
+    SlowReaderRoom {
+        s,
+        metrics,
+        sender,
+        slow: (slow, slow_sess),
+        channel,
+    }
+}
+
+/// A client that stops reading while the server still has frames for it is
+/// closed by the write watchdog (`socket.write_timeout_ms`), though its
+/// outgoing queue has room: the watchdog is armed only while a write waits
+/// for a full socket, and then it fires. The other member is still served.
+#[test]
+fn a_client_that_stops_reading_is_closed_by_the_write_watchdog() {
+    let SlowReaderRoom {
+        s,
+        metrics,
+        sender,
+        slow: (victim, victim_sess),
+        channel,
+    } = slow_reader_room("400");
     // From here on the victim reads nothing, and takes little.
     shrink_receive_buffer(victim.socket.get_ref());
     let (mut writer, reader) = split(sender);
@@ -815,29 +844,13 @@ fn a_client_that_stops_reading_is_closed_by_the_write_watchdog() {
 /// of turn would cut a frame, and the client would fail to parse.
 #[test]
 fn a_client_that_pauses_reading_gets_every_message_whole_and_in_order() {
-    let (s, metrics, _) = server_with_metrics(&[
-        "--socket.outgoing_queue_size",
-        "100000",
-        "--socket.write_timeout_ms",
-        "120000",
-        "--kairos.session.max_messages_per_sec",
-        "1000000",
-        "--kairos.session.message_burst",
-        "1000000",
-    ]);
-    let mut users = users_on_both_shards(&s, 2, "");
-    let (mut sender, _) = users.pop().unwrap();
-    let (mut paused, _) = users.pop().unwrap();
-    let room = unique("room-");
-    let join = json!({"target": room, "type": 1, "persistence": false});
-    let r = paused.request("j", "channel_join", join.clone());
-    let channel = r["channel"]["id"].as_str().expect("joined").to_string();
-    assert!(
-        sender
-            .request("j", "channel_join", join)
-            .get("channel")
-            .is_some()
-    );
+    let SlowReaderRoom {
+        s,
+        metrics,
+        sender,
+        slow: (mut paused, _),
+        channel,
+    } = slow_reader_room("120000");
     let handbacks = metric(&metrics, "kairos_shard_ws_flush_handbacks_total");
     // From here on the paused client reads nothing, and takes little.
     shrink_receive_buffer(paused.socket.get_ref());
