@@ -180,7 +180,7 @@ pub struct Shard {
     /// The WebSocket sessions the keepalive sweep watches.
     pub ws_keepalive: crate::ws::keepalive::Keepalive,
     /// Writes idle WebSocket sessions' sockets once per turn.
-    pub ws_flush: Rc<crate::ws::flush::FlushList>,
+    pub ws_flush: crate::ws::flush::FlushList,
 }
 
 impl Shard {

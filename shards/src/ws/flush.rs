@@ -31,12 +31,13 @@ use std::rc::{Rc, Weak};
 
 use bytes::BytesMut;
 
-use super::session::{Conn, Outbound, WRITE_BATCH, outbound, send};
+use super::session::{Conn, Outbound, WRITE_BATCH, outbound, take_queued};
 use crate::rt::{self, LocalNotify};
 use crate::session::Frame;
 
-/// The connections with something to write whose writers are parked.
-#[derive(Default)]
+/// The connections with something to write whose writers are parked; a
+/// handle, cloned for the flush task.
+#[derive(Clone, Default)]
 pub struct FlushList {
     inner: Rc<Inner>,
 }
@@ -92,7 +93,7 @@ fn hand_to_writer(conn: &Conn) {
 }
 
 /// Runs a shard's flush task until the shard ends.
-pub async fn run(list: Rc<FlushList>) {
+pub async fn run(list: FlushList) {
     let inner = &list.inner;
     let mut serving: Vec<Weak<Conn>> = Vec::new();
     let mut batch: Vec<Frame> = Vec::new();
@@ -125,12 +126,9 @@ fn serve(conn: &Conn, batch: &mut Vec<Frame>, scratch: &mut BytesMut) -> bool {
     if session.is_closing() || conn.handoff.get() {
         return false;
     }
-    session.drain_outgoing(batch, WRITE_BATCH);
-    let more = batch.len() == WRITE_BATCH;
     let mut ws = conn.ws.borrow_mut();
-    for frame in batch.drain(..) {
-        send(&mut ws, session.wire, frame);
-    }
+    // A full batch may leave more queued: the writer drains the rest.
+    let more = take_queued(conn, &mut ws, batch) == WRITE_BATCH;
     let mut stream = conn.stream.borrow_mut();
     loop {
         let out = outbound(&mut ws, scratch);

@@ -399,10 +399,23 @@ async fn write_all(conn: &Conn, mut data: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Moves up to one batch ([`WRITE_BATCH`]) of the session's queued frames
+/// into its connection `ws` (borrowed from `conn`), through `batch`, a
+/// buffer the caller keeps; returns how many.
+pub(super) fn take_queued(conn: &Conn, ws: &mut ws::Connection, batch: &mut Vec<Frame>) -> usize {
+    let session = &conn.session;
+    session.drain_outgoing(batch, WRITE_BATCH);
+    let n = batch.len();
+    for frame in batch.drain(..) {
+        send(ws, session.wire, frame);
+    }
+    n
+}
+
 /// Hands a queued frame to the connection. The WebSocket wires are queued
 /// framed and shared by reference (the queue's reference moves in); a
 /// FlatBuffers payload gets its binary frame header as it is copied in.
-pub(super) fn send(ws: &mut ws::Connection, wire: Wire, frame: Frame) {
+fn send(ws: &mut ws::Connection, wire: Wire, frame: Frame) {
     // Not open: the close handshake has begun, and data may not follow.
     let _ = if wire == Wire::Flat {
         ws.send_binary(&frame.bytes)
@@ -475,14 +488,7 @@ async fn write_loop(shard: Rc<Shard>, conn: Rc<Conn>) -> WriteEnd {
             // The session moves: what is queued goes with it.
             return WriteEnd::HandedOff;
         }
-        session.drain_outgoing(&mut batch, WRITE_BATCH);
-        let drained = batch.is_empty();
-        {
-            let mut ws = conn.ws.borrow_mut();
-            for frame in batch.drain(..) {
-                send(&mut ws, session.wire, frame);
-            }
-        }
+        let drained = take_queued(&conn, &mut conn.ws.borrow_mut(), &mut batch) == 0;
         if drained && let Some((code, reason)) = session.close_reason() {
             // Everything queued is out: say goodbye (unless the
             // connection already answered the peer's close).
