@@ -733,8 +733,8 @@ fn datagram_sessions_are_throttled_too() {
 
 /// Two members of one chat room, on different shards, of a server with a
 /// deep outgoing queue, the message rate lifted and the given
-/// `socket.write_timeout_ms`: one that keeps reading (`sender`) and one
-/// that will not (`slow`).
+/// `socket.write_timeout_ms` (and a pong wait longer than any test): one
+/// that keeps reading (`sender`) and one that will not (`slow`).
 struct SlowReaderRoom {
     s: TestServer,
     metrics: Http,
@@ -749,6 +749,10 @@ fn slow_reader_room(write_timeout_ms: &str) -> SlowReaderRoom {
         "100000",
         "--socket.write_timeout_ms",
         write_timeout_ms,
+        // A client that only reads sends no pong until it writes: under
+        // a loaded CI its catching up took past the default 25 s.
+        "--socket.pong_wait_ms",
+        "300000",
         "--kairos.session.max_messages_per_sec",
         "1000000",
         "--kairos.session.message_burst",
