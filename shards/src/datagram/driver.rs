@@ -4,11 +4,13 @@
 //!
 //! Tasks share the server (a `RefCell`, never borrowed across an await):
 //!
-//! * the **receiver** reads datagrams. One the protocol forwards (QUIC: a
-//!   migrated connection of another shard) goes there; the rest feed the
-//!   server (`handle_datagram`). It then serves the server's events and
-//!   sends what the server queued (`poll_transmit`), such as handshake
-//!   replies, and wakes the timer if the server's deadline came closer;
+//! * the **receiver** reads the datagrams waiting, up to
+//!   [`MAX_RECV_BATCH`] with one system call (`recvmmsg`). One the
+//!   protocol forwards (QUIC: a migrated connection of another shard) goes
+//!   there; the rest feed the server (`handle_datagram`), which serves its
+//!   events after each. Then it sends what the server queued
+//!   (`poll_transmit`), such as handshake replies, and wakes the timer if
+//!   the server's deadline came closer;
 //! * the **timer** sleeps until the server's deadline (`poll_timeout`) or
 //!   until woken, because a session queued output, a connection ended, or
 //!   the deadline came closer; woken, it first lets the rest of the
@@ -49,7 +51,9 @@ use kairos_net::datagram::DatagramServer;
 use kairos_net::ws::close;
 
 use super::protocol::{Happening, Protocol, Time};
-use crate::rt::{self, DatagramBatch, LocalNotify, MAX_BATCH, UdpSocket};
+use crate::rt::{
+    self, DatagramBatch, LocalNotify, MAX_BATCH, MAX_RECV_BATCH, ReceivedBatch, UdpSocket,
+};
 use crate::session::driven::{self, Link, deliver_inbound};
 use crate::session::{Frame, Inbox, Session};
 use crate::shard::Shard;
@@ -65,11 +69,12 @@ const NO_DEADLINE: Duration = Duration::from_secs(1);
 /// it serves the server after a wake (see [`Driver::settle`]).
 const SETTLE_ROUNDS: usize = 4;
 
-/// Receives one datagram from the socket into `buf`, which the socket owns
-/// meanwhile (as a completion-based reactor needs) and gives back, with
-/// the datagram's length and source.
-async fn recv(socket: &UdpSocket, buf: Vec<u8>) -> (std::io::Result<(usize, SocketAddr)>, Vec<u8>) {
-    socket.recv_from(buf).await
+/// Waits for datagrams and receives as many as wait, up to the batch's
+/// capacity, with one system call where the platform has one
+/// (`recvmmsg`). The socket owns the batch meanwhile (as a
+/// completion-based reactor needs) and gives it back.
+async fn recv(socket: &UdpSocket, batch: ReceivedBatch) -> (std::io::Result<usize>, ReceivedBatch) {
+    socket.recv_batch(batch).await
 }
 
 /// Sends datagrams `from..` of `batch`, as many per system call as the
@@ -160,24 +165,29 @@ impl<P: Protocol> Driver<P> {
         self.handle_events();
     }
 
+    /// Reads what waits on the socket, up to [`MAX_RECV_BATCH`] datagrams
+    /// a call, serves them all, and then sends what they produced: under
+    /// load one call and one flush of replies serve many datagrams.
     async fn receive_loop(self: Rc<Self>) {
-        let mut buf = vec![0u8; P::RECV_BUFFER];
+        let mut batch = ReceivedBatch::new(P::RECV_BUFFER, MAX_RECV_BATCH);
         loop {
-            let (result, back) = recv(&self.socket, buf).await;
-            buf = back;
-            let (n, from) = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::debug!(error = %e, "{} receive failed", P::NAME);
-                    rt::sleep(Duration::from_millis(1)).await;
-                    continue;
-                }
-            };
+            let (result, back) = recv(&self.socket, batch).await;
+            batch = back;
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "{} receive failed", P::NAME);
+                rt::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
             let counters = P::counters(&self.shard.metrics);
-            counters.rx_packets.inc();
-            counters.rx_bytes.add(n as u64);
-            if !P::forward(&self, from, &buf[..n]) {
-                self.handle(from, &mut buf[..n]);
+            counters.rx_packets.add(batch.len() as u64);
+            for i in 0..batch.len() {
+                let Some((from, datagram)) = batch.get_mut(i) else {
+                    break;
+                };
+                counters.rx_bytes.add(datagram.len() as u64);
+                if !P::forward(&self, from, datagram) {
+                    self.handle(from, datagram);
+                }
             }
             self.transmit().await;
             self.rearm();

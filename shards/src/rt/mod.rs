@@ -24,8 +24,9 @@
 //! Architecture invariant: only this module names the runtime. No runtime
 //! type, error or I/O trait, and no raw file descriptor, escapes it: the
 //! sockets here speak `std::io::Error`, take owned buffers for datagrams
-//! (and a [`DatagramBatch`] for `sendmmsg`: `UdpSocket::send_batch`, see
-//! `batch.rs`), poll-style reads and writes for streams (what hyper
+//! (a [`DatagramBatch`] for `sendmmsg`: `UdpSocket::send_batch`, see
+//! `batch.rs`; a [`ReceivedBatch`] for `recvmmsg`: `UdpSocket::recv_batch`,
+//! see `recv_batch.rs`), poll-style reads and writes for streams (what hyper
 //! needs) and a non-blocking `TcpStream::try_write` where the runtime
 //! allows one ([`DIRECT_WRITES`]; the WebSocket flush list writes with
 //! it), and `tests/tests/tidy.rs` checks that no other module names glommio, tokio's
@@ -52,6 +53,7 @@ compile_error!(
 mod affinity;
 mod batch;
 mod notify;
+mod recv_batch;
 mod shutdown;
 mod tuning;
 
@@ -61,6 +63,7 @@ pub use imp::{
     spawn, spawn_task, start_pinned,
 };
 pub use notify::{LocalEvent, LocalNotify, LocalQueue};
+pub use recv_batch::{MAX_RECV_BATCH, ReceivedBatch};
 pub use shutdown::ShutdownHandle;
 pub use tuning::Tuning;
 

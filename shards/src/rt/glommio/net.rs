@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use futures_lite1::{AsyncRead, AsyncWrite};
 
 use crate::rt::batch::{self, DatagramBatch};
+use crate::rt::recv_batch::{self, ReceivedBatch};
 use crate::rt::shutdown::ShutdownHandle;
 
 /// A TCP listener owned by one shard (bound with SO_REUSEPORT).
@@ -99,11 +100,22 @@ impl UdpSocket {
             .map_err(io::Error::from)
     }
 
-    /// Receives one datagram into `buf` (owned, so that a completion-based
-    /// reactor can fill it in the kernel's time) and gives the buffer back.
-    pub async fn recv_from(&self, mut buf: Vec<u8>) -> (io::Result<(usize, SocketAddr)>, Vec<u8>) {
-        let r = self.0.recv_from(&mut buf).await.map_err(io::Error::from);
-        (r, buf)
+    /// Takes the datagrams waiting with one non-blocking `recvmmsg` (see
+    /// `rt::recv_batch`); when none waits, receives one through the ring,
+    /// which waits. Returns how many it took and the batch.
+    pub async fn recv_batch(&self, mut batch: ReceivedBatch) -> (io::Result<usize>, ReceivedBatch) {
+        match recv_batch::recvmmsg(self.0.as_raw_fd(), &mut batch) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                match self.0.recv_from(batch.first_slot()).await {
+                    Ok((n, from)) => {
+                        batch.set_one(from, n);
+                        (Ok(1), batch)
+                    }
+                    Err(e) => (Err(io::Error::from(e)), batch),
+                }
+            }
+            result => (result, batch),
+        }
     }
 
     /// Sends `buf` as one datagram to `to` and gives the buffer back.

@@ -13,6 +13,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::rt::batch::{self, DatagramBatch};
+use crate::rt::recv_batch::{self, ReceivedBatch};
 use crate::rt::shutdown::ShutdownHandle;
 
 /// Pending connections the kernel keeps per listener.
@@ -138,20 +139,29 @@ impl UdpSocket {
         })
     }
 
-    /// Receives one datagram into `buf` (owned: the ring fills it in the
-    /// kernel's time) and gives the buffer back with its length unchanged.
-    pub async fn recv_from(&self, buf: Vec<u8>) -> (io::Result<(usize, SocketAddr)>, Vec<u8>) {
-        let len = buf.len();
-        // At most `len` bytes: the slice bounds the read, not the capacity.
-        let (r, slice) = self.socket.recv_from(buf.slice_mut(0..len)).await;
-        let mut buf = slice.into_inner();
-        if buf.len() < len {
-            // SAFETY: monoio shortens the vector to the datagram's length;
-            // the bytes past it up to `len` were initialised before the
-            // call and the kernel wrote none past `len`.
-            unsafe { buf.set_len(len) };
+    /// Takes the datagrams waiting with one non-blocking `recvmmsg` (see
+    /// `rt::recv_batch`); when none waits, receives one through the ring
+    /// into the batch's first slot (owned: the ring fills it in the
+    /// kernel's time). Returns how many it took and the batch.
+    pub async fn recv_batch(&self, mut batch: ReceivedBatch) -> (io::Result<usize>, ReceivedBatch) {
+        match recv_batch::recvmmsg(self.socket.as_raw_fd(), &mut batch) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let slot = batch.first_slot().len();
+                let bytes = batch.take_bytes();
+                let len = bytes.len();
+                // At most one slot: the slice bounds the read.
+                let (r, slice) = self.socket.recv_from(bytes.slice_mut(0..slot)).await;
+                batch.restore(slice.into_inner(), len);
+                match r {
+                    Ok((n, from)) => {
+                        batch.set_one(from, n);
+                        (Ok(1), batch)
+                    }
+                    Err(e) => (Err(e), batch),
+                }
+            }
+            result => (result, batch),
         }
-        (r, buf)
     }
 
     /// Sends `buf` as one datagram to `to` and gives the buffer back.

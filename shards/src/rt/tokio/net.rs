@@ -11,6 +11,7 @@ use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 
 use crate::rt::DetachedStream;
 use crate::rt::batch::{self, DatagramBatch};
+use crate::rt::recv_batch::{self, ReceivedBatch};
 use crate::rt::shutdown::ShutdownHandle;
 
 /// Pending connections the kernel keeps per listener.
@@ -113,10 +114,23 @@ impl UdpSocket {
         tokio::net::UdpSocket::from_std(socket.into()).map(UdpSocket)
     }
 
-    /// Receives one datagram into `buf` and gives the buffer back.
-    pub async fn recv_from(&self, mut buf: Vec<u8>) -> (io::Result<(usize, SocketAddr)>, Vec<u8>) {
-        let r = self.0.recv_from(&mut buf).await;
-        (r, buf)
+    /// Waits for datagrams and takes as many as wait with one `recvmmsg`
+    /// (see `rt::recv_batch`); returns how many it took and the batch.
+    pub async fn recv_batch(&self, mut batch: ReceivedBatch) -> (io::Result<usize>, ReceivedBatch) {
+        let fd = self.0.as_raw_fd();
+        loop {
+            match self
+                .0
+                .try_io(Interest::READABLE, || recv_batch::recvmmsg(fd, &mut batch))
+            {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(e) = self.0.readable().await {
+                        return (Err(e), batch);
+                    }
+                }
+                result => return (result, batch),
+            }
+        }
     }
 
     /// Sends `buf` as one datagram to `to` and gives the buffer back.
