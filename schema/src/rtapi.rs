@@ -3,6 +3,7 @@
 //! Every frame is one envelope: an optional `cid` and exactly one message
 //! field. Unlike REST, realtime JSON refuses unknown fields.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use std::collections::BTreeMap;
@@ -364,11 +365,34 @@ pub struct UserPresence {
 }
 
 fn base64_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-    let text: String = nullable(d)?;
-    BASE64
-        .decode(text.as_bytes())
-        .map(Bytes::from)
-        .map_err(|e| de::Error::custom(format!("data is not base64: {e}")))
+    // Read in place (no copy of the text) and decoded into a vector of
+    // exactly the decoded length, which `Bytes` takes without a header of
+    // its own: one allocation, the data's.
+    let text = Option::<Text<'de>>::deserialize(d)?.map(|t| t.0);
+    let text = text.as_deref().unwrap_or_default().as_bytes();
+    let mut data = vec![0u8; base64_decoded_len(text)];
+    let n = BASE64.decode_slice(text, &mut data).map_err(|e| match e {
+        base64::DecodeSliceError::DecodeError(e) => {
+            de::Error::custom(format!("data is not base64: {e}"))
+        }
+        // Only text that is not base64 decodes past its length.
+        base64::DecodeSliceError::OutputSliceTooSmall => de::Error::custom("data is not base64"),
+    })?;
+    data.truncate(n);
+    Ok(Bytes::from(data))
+}
+
+/// How many bytes valid base64 `text` decodes to, padded or not (for
+/// invalid text, a length the decoder then refuses the text within).
+fn base64_decoded_len(text: &[u8]) -> usize {
+    let padding = text
+        .iter()
+        .rev()
+        .take(2)
+        .take_while(|&&c| c == b'=')
+        .count();
+    let n = text.len() - padding;
+    n / 4 * 3 + [0, 0, 1, 2][n % 4]
 }
 
 /// Standard base64, padding optional on input (clients differ).
@@ -399,7 +423,7 @@ impl Envelope {
             code: ErrorCode::UnrecognizedPayload,
             message: format!("Unrecognized payload: {e}"),
         })?;
-        let message = raw.message.ok_or(DecodeError {
+        let message = raw.message.ok_or_else(|| DecodeError {
             code: ErrorCode::MissingPayload,
             message: "Missing message.".into(),
         })?;
@@ -438,7 +462,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEnvelope, A::Error> {
         let mut cid = String::new();
         let mut message = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             if key == "cid" {
                 cid = map.next_value::<Option<String>>()?.unwrap_or_default();
                 continue;
@@ -454,6 +478,34 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
             message = Some(names::json_message(name, &mut map)?);
         }
         Ok(RawEnvelope { cid, message })
+    }
+}
+
+/// A JSON string (an envelope's field name, `data`'s base64), borrowed
+/// from the input where it can be: serde's own `Cow<str>` always copies,
+/// which cost every envelope an allocation for its message's name.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+
+            /// A string with escapes, which the parser had to rewrite.
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(TextVisitor)
     }
 }
 
@@ -822,6 +874,57 @@ mod tests {
         );
         let e = Envelope::from_json(br#"{"pong":{}}"#).unwrap();
         assert_eq!(e.message, Incoming::Pong);
+    }
+
+    /// `data` decodes to exactly its bytes at every length, padded or not,
+    /// and with a `/` escaped as JSON allows; what is not base64 is refused.
+    #[test]
+    fn decodes_match_data_base64_of_every_length() {
+        let data_of = |text: &str| {
+            let json = format!(r#"{{"match_data_send":{{"match_id":"m.","data":"{text}"}}}}"#);
+            Envelope::from_json(json.as_bytes()).map(|e| match e.message {
+                Incoming::MatchDataSend(m) => m.data,
+                other => panic!("not match data: {other:?}"),
+            })
+        };
+        for len in 0..=20u8 {
+            let raw: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(37).wrapping_add(250))
+                .collect();
+            let padded = BASE64_PADDED.encode(&raw);
+            let data = data_of(&padded).unwrap();
+            assert_eq!(&data[..], &raw[..], "padded, {len} bytes");
+            assert_eq!(base64_decoded_len(padded.as_bytes()), raw.len());
+            let bare = padded.trim_end_matches('=');
+            assert_eq!(
+                &data_of(bare).unwrap()[..],
+                &raw[..],
+                "unpadded, {len} bytes"
+            );
+            let escaped = padded.replace('/', "\\/");
+            assert_eq!(
+                &data_of(&escaped).unwrap()[..],
+                &raw[..],
+                "escaped, {len} bytes"
+            );
+        }
+        for bad in ["A", "AAAAA", "A===", "!!!!", "AB=C"] {
+            assert_eq!(
+                data_of(bad).unwrap_err().code,
+                ErrorCode::UnrecognizedPayload,
+                "{bad}"
+            );
+        }
+    }
+
+    const BASE64_PADDED: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    /// Names are read in place, except one with escapes, which the parser
+    /// rewrites: the same message either way.
+    #[test]
+    fn decodes_a_field_name_written_with_escapes() {
+        let e = Envelope::from_json(br#"{"cid":"7","ping":{}}"#).unwrap();
+        assert_eq!((e.cid.as_str(), e.message), ("7", Incoming::Ping));
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub fn decode(buf: &Bytes) -> Result<rtapi::Envelope, DecodeError> {
         code: ErrorCode::UnrecognizedPayload,
         message: format!("Unrecognized payload: {e}"),
     })?;
-    let message = envelope.message.ok_or(DecodeError {
+    let message = envelope.message.ok_or_else(|| DecodeError {
         code: ErrorCode::MissingPayload,
         message: "Missing message.".into(),
     })?;

@@ -1,12 +1,13 @@
-//! Allocations of the FlatBuffers wire on its hot path, counted by a
-//! global allocator (its own test binary, so nothing else is counted).
+//! Allocations of the realtime wires on their hot path (FlatBuffers and
+//! JSON), counted by a global allocator (its own test binary, so nothing
+//! else is counted).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use bytes::Bytes;
 use kairos_schema::flat::{decode, encode, encode_empty_reply, encode_request};
-use kairos_schema::rtapi::{Incoming, MatchData, MatchDataSend, Outgoing, UserPresence};
+use kairos_schema::rtapi::{Envelope, Incoming, MatchData, MatchDataSend, Outgoing, UserPresence};
 
 struct Counting;
 
@@ -95,6 +96,44 @@ fn decoding_match_data_copies_only_the_strings() {
     // Then one allocation: the match id. The data is a slice of `buf`, and
     // an empty cid and empty presences allocate nothing.
     let (n, e) = allocations(|| decode(&buf).unwrap());
+    assert_eq!(n, 1);
+    let Incoming::MatchDataSend(m) = e.message else {
+        panic!("not match data")
+    };
+    assert_eq!(m.data.len(), 1000);
+}
+
+#[test]
+fn decoding_json_match_data_allocates_only_its_fields() {
+    let text = br#"{"match_data_send":{"match_id":"0b1c5d2e-6f7a-4b8c-9d0e-1f2a3b4c5d6e.","op_code":"1","data":"AQIDBAUGBwgJCgsMDQ4PEA=="}}"#;
+    // Two allocations: the match id and the decoded data. The message's
+    // name and the base64 are read in place, the data's vector is exactly
+    // its length (so `Bytes` adds no header), and no error is built.
+    let (n, e) = allocations(|| Envelope::from_json(text).unwrap());
+    assert_eq!(n, 2);
+    let Incoming::MatchDataSend(m) = e.message else {
+        panic!("not match data")
+    };
+    assert_eq!((m.op_code, m.data.len()), (1, 16));
+    let (n, _) = allocations(|| Envelope::from_json(br#"{"ping":{}}"#).unwrap());
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn decoding_protobuf_match_data_allocates_only_the_match_id() {
+    let buf = Bytes::from(kairos_schema::proto::encode_request(
+        "",
+        &Incoming::MatchDataSend(MatchDataSend {
+            match_id: "m.1".into(),
+            op_code: 1,
+            data: Bytes::from(vec![9u8; 1000]),
+            presences: Vec::new(),
+            reliable: false,
+        }),
+    ));
+    // As for FlatBuffers: the first clone of `buf` allocates its header.
+    let _shared = buf.clone();
+    let (n, e) = allocations(|| kairos_schema::proto::decode(&buf).unwrap());
     assert_eq!(n, 1);
     let Incoming::MatchDataSend(m) = e.message else {
         panic!("not match data")
