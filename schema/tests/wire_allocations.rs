@@ -79,28 +79,40 @@ fn encoding_match_data_allocates_only_the_output() {
 }
 
 #[test]
-fn decoding_match_data_copies_only_the_strings() {
-    let buf = Bytes::from(encode_request(
-        "",
-        &Incoming::MatchDataSend(MatchDataSend {
-            match_id: "m.1".into(),
-            op_code: 1,
-            data: Bytes::from(vec![9u8; 1000]),
-            presences: Vec::new(),
-            reliable: false,
+fn decoding_binary_match_data_copies_only_the_match_id() {
+    let message = Incoming::MatchDataSend(MatchDataSend {
+        match_id: "m.1".into(),
+        op_code: 1,
+        data: Bytes::from(vec![9u8; 1000]),
+        presences: Vec::new(),
+        reliable: false,
+    });
+    type Decode = fn(&Bytes) -> Envelope;
+    let wires: [(&str, Vec<u8>, Decode); 2] = [
+        ("flatbuffers", encode_request("", &message), |b| {
+            decode(b).unwrap()
         }),
-    ));
-    // A `Bytes` made from a `Vec` allocates its shared header on its first
-    // clone or slice, once per frame, whoever slices it: do that first.
-    let _shared = buf.clone();
-    // Then one allocation: the match id. The data is a slice of `buf`, and
-    // an empty cid and empty presences allocate nothing.
-    let (n, e) = allocations(|| decode(&buf).unwrap());
-    assert_eq!(n, 1);
-    let Incoming::MatchDataSend(m) = e.message else {
-        panic!("not match data")
-    };
-    assert_eq!(m.data.len(), 1000);
+        (
+            "protobuf",
+            kairos_schema::proto::encode_request("", &message),
+            |b| kairos_schema::proto::decode(b).unwrap(),
+        ),
+    ];
+    for (wire, bytes, decode) in wires {
+        let buf = Bytes::from(bytes);
+        // A `Bytes` made from a `Vec` allocates its shared header on its
+        // first clone or slice, once per frame, whoever slices it: do that
+        // first.
+        let _shared = buf.clone();
+        // Then one allocation: the match id. The data is a slice of `buf`,
+        // and an empty cid and empty presences allocate nothing.
+        let (n, e) = allocations(|| decode(&buf));
+        assert_eq!(n, 1, "{wire}");
+        let Incoming::MatchDataSend(m) = e.message else {
+            panic!("not match data")
+        };
+        assert_eq!(m.data.len(), 1000);
+    }
 }
 
 #[test]
@@ -117,26 +129,4 @@ fn decoding_json_match_data_allocates_only_its_fields() {
     assert_eq!((m.op_code, m.data.len()), (1, 16));
     let (n, _) = allocations(|| Envelope::from_json(br#"{"ping":{}}"#).unwrap());
     assert_eq!(n, 0);
-}
-
-#[test]
-fn decoding_protobuf_match_data_allocates_only_the_match_id() {
-    let buf = Bytes::from(kairos_schema::proto::encode_request(
-        "",
-        &Incoming::MatchDataSend(MatchDataSend {
-            match_id: "m.1".into(),
-            op_code: 1,
-            data: Bytes::from(vec![9u8; 1000]),
-            presences: Vec::new(),
-            reliable: false,
-        }),
-    ));
-    // As for FlatBuffers: the first clone of `buf` allocates its header.
-    let _shared = buf.clone();
-    let (n, e) = allocations(|| kairos_schema::proto::decode(&buf).unwrap());
-    assert_eq!(n, 1);
-    let Incoming::MatchDataSend(m) = e.message else {
-        panic!("not match data")
-    };
-    assert_eq!(m.data.len(), 1000);
 }
