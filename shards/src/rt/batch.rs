@@ -20,6 +20,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
 
+use super::sockaddr::write_addr;
+
 /// The most datagrams one `sendmmsg` takes (the kernel's own cap,
 /// `UIO_MAXIOV`, is 1024); a larger batch takes several calls.
 pub const MAX_BATCH: usize = 64;
@@ -104,40 +106,6 @@ pub(super) fn sendmmsg(fd: RawFd, batch: &DatagramBatch, from: usize) -> io::Res
         Err(io::Error::last_os_error())
     } else {
         Ok(sent as usize)
-    }
-}
-
-/// Writes `addr` as a C socket address into `storage`; returns its length.
-fn write_addr(addr: SocketAddr, storage: &mut libc::sockaddr_storage) -> libc::socklen_t {
-    match addr {
-        SocketAddr::V4(a) => {
-            let sin = libc::sockaddr_in {
-                sin_family: libc::AF_INET as libc::sa_family_t,
-                sin_port: a.port().to_be(),
-                sin_addr: libc::in_addr {
-                    s_addr: u32::from_ne_bytes(a.ip().octets()),
-                },
-                sin_zero: [0; 8],
-            };
-            // SAFETY: sockaddr_storage is larger than and aligned for
-            // every socket address type.
-            unsafe { std::ptr::write((&raw mut *storage).cast(), sin) };
-            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t
-        }
-        SocketAddr::V6(a) => {
-            let sin6 = libc::sockaddr_in6 {
-                sin6_family: libc::AF_INET6 as libc::sa_family_t,
-                sin6_port: a.port().to_be(),
-                sin6_flowinfo: a.flowinfo(),
-                sin6_addr: libc::in6_addr {
-                    s6_addr: a.ip().octets(),
-                },
-                sin6_scope_id: a.scope_id(),
-            };
-            // SAFETY: as above.
-            unsafe { std::ptr::write((&raw mut *storage).cast(), sin6) };
-            std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t
-        }
     }
 }
 

@@ -55,6 +55,7 @@ mod batch;
 mod notify;
 mod recv_batch;
 mod shutdown;
+mod sockaddr;
 mod tuning;
 
 pub use batch::{DatagramBatch, MAX_BATCH};

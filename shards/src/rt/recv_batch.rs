@@ -16,8 +16,10 @@
 //! [`UdpSocket::recv_batch`]: super::UdpSocket::recv_batch
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::SocketAddr;
 use std::os::fd::RawFd;
+
+use super::sockaddr::read_addr;
 
 /// The most datagrams one `recvmmsg` takes.
 pub const MAX_RECV_BATCH: usize = 32;
@@ -31,8 +33,8 @@ pub struct ReceivedBatch {
     slot: usize,
     /// `capacity × slot` bytes: datagram `i` starts at `i × slot`.
     bytes: Vec<u8>,
-    /// Source and length of each datagram of the last receive.
-    received: Vec<(SocketAddr, usize)>,
+    /// Source, slot and length of each datagram of the last receive.
+    received: Vec<(SocketAddr, usize, usize)>,
 }
 
 impl ReceivedBatch {
@@ -63,8 +65,8 @@ impl ReceivedBatch {
     /// Datagram `i` of the last receive: its source and its bytes, which the
     /// caller may change in place (to decrypt them).
     pub fn get_mut(&mut self, i: usize) -> Option<(SocketAddr, &mut [u8])> {
-        let &(from, len) = self.received.get(i)?;
-        let start = i * self.slot;
+        let &(from, slot, len) = self.received.get(i)?;
+        let start = slot * self.slot;
         Some((from, &mut self.bytes[start..start + len]))
     }
 
@@ -105,7 +107,7 @@ impl ReceivedBatch {
     #[allow(dead_code)] // glommio and monoio only
     pub(super) fn set_one(&mut self, from: SocketAddr, len: usize) {
         self.received.clear();
-        self.received.push((from, len.min(self.slot)));
+        self.received.push((from, 0, len.min(self.slot)));
     }
 }
 
@@ -152,44 +154,12 @@ pub(super) fn recvmmsg(fd: RawFd, batch: &mut ReceivedBatch) -> io::Result<usize
         return Err(io::Error::last_os_error());
     }
     for i in 0..got as usize {
-        let len = (headers[i].msg_len as usize).min(slot);
         if let Some(from) = read_addr(&addrs[i]) {
-            // A skipped source leaves a hole; move the datagram down.
-            let to = batch.received.len();
-            if to != i {
-                batch.bytes.copy_within(i * slot..i * slot + len, to * slot);
-            }
-            batch.received.push((from, len));
+            let len = (headers[i].msg_len as usize).min(slot);
+            batch.received.push((from, i, len));
         }
     }
     Ok(got as usize)
-}
-
-/// The socket address the kernel wrote into `storage`, if IPv4 or IPv6.
-fn read_addr(storage: &libc::sockaddr_storage) -> Option<SocketAddr> {
-    match storage.ss_family as libc::c_int {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in, and
-            // sockaddr_storage is larger than and aligned for it.
-            let sin: &libc::sockaddr_in = unsafe { &*(storage as *const _ as *const _) };
-            let ip = Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr));
-            Some(SocketAddr::V4(SocketAddrV4::new(
-                ip,
-                u16::from_be(sin.sin_port),
-            )))
-        }
-        libc::AF_INET6 => {
-            // SAFETY: as above, for sockaddr_in6.
-            let sin6: &libc::sockaddr_in6 = unsafe { &*(storage as *const _ as *const _) };
-            Some(SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(sin6.sin6_addr.s6_addr),
-                u16::from_be(sin6.sin6_port),
-                sin6.sin6_flowinfo,
-                sin6.sin6_scope_id,
-            )))
-        }
-        _ => None,
-    }
 }
 
 #[cfg(test)]
