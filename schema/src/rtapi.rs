@@ -16,6 +16,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::json::nullable;
 
 mod incoming_json;
+mod match_data_json;
 mod names;
 mod outgoing_json;
 
@@ -419,7 +420,14 @@ pub struct DecodeError {
 impl Envelope {
     /// Decodes one JSON envelope.
     pub fn from_json(text: &[u8]) -> Result<Envelope, DecodeError> {
-        let raw: RawEnvelope = serde_json::from_slice(text).map_err(|e| DecodeError {
+        // UTF-8 checked once for the whole envelope, so that serde_json
+        // need not check each string again (it does when reading bytes).
+        // Text that is not UTF-8 gets serde_json's own error.
+        let raw: Result<RawEnvelope, _> = match std::str::from_utf8(text) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(text),
+        };
+        let raw = raw.map_err(|e| DecodeError {
             code: ErrorCode::UnrecognizedPayload,
             message: format!("Unrecognized payload: {e}"),
         })?;
@@ -847,6 +855,36 @@ impl Outgoing {
 
     /// Encodes the envelope, with `cid` when it answers a request that had one.
     pub fn to_json(&self, cid: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.json_len_hint(cid));
+        self.write_json(&mut out, cid);
+        out
+    }
+
+    /// Bytes to reserve for [`write_json`](Self::write_json), so that it
+    /// need not grow the buffer: close for `match_data`, a guess for the
+    /// rest.
+    pub fn json_len_hint(&self, cid: &str) -> usize {
+        match self {
+            Outgoing::MatchData(m) => match_data_json::len_hint(cid, m),
+            _ => 256,
+        }
+    }
+
+    /// Appends [`to_json`](Self::to_json)'s bytes to `out`: for an encoder
+    /// that writes the envelope after room it keeps for a frame header.
+    /// `match_data`, the envelope every relayed message makes, is written
+    /// directly ([`match_data_json`]); the rest goes through serde.
+    pub fn write_json(&self, out: &mut Vec<u8>, cid: &str) {
+        match self {
+            Outgoing::MatchData(m) => match_data_json::write(out, cid, m),
+            _ => {
+                serde_json::to_writer(out, &self.serde_envelope(cid)).expect("envelope serializes")
+            }
+        }
+    }
+
+    /// The envelope as serde writes it: `{"cid": ..., "<name>": {...}}`.
+    fn serde_envelope<'a>(&'a self, cid: &'a str) -> impl Serialize + 'a {
         #[derive(Serialize)]
         struct Out<'a> {
             #[serde(skip_serializing_if = "str::is_empty")]
@@ -854,13 +892,28 @@ impl Outgoing {
             #[serde(flatten)]
             message: &'a Outgoing,
         }
-        serde_json::to_vec(&Out { cid, message: self }).expect("envelope serializes")
+        Out { cid, message: self }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bytes that are not UTF-8 are refused as serde_json refuses them,
+    /// with its position, whichever reader took them.
+    #[test]
+    fn refuses_text_that_is_not_utf8() {
+        let e = Envelope::from_json(b"{\"match_data_send\":{\"match_id\":\"\xff.\"}}").unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnrecognizedPayload);
+        assert_eq!(
+            e.message,
+            "Unrecognized payload: invalid unicode code point at line 1 column 33"
+        );
+        let e =
+            Envelope::from_json(b"{\"match_data_send\":{\"match_id\":\"\\ud800.\"}}").unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnrecognizedPayload);
+    }
 
     #[test]
     fn decodes_ping_with_cid() {

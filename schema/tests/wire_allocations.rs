@@ -1,5 +1,5 @@
-//! Allocations of the realtime wires on their hot path (FlatBuffers and
-//! JSON), counted by a global allocator (its own test binary, so nothing
+//! Allocations of the realtime wires on their hot path (FlatBuffers,
+//! protobuf and JSON), counted by a global allocator (its own test binary, so nothing
 //! else is counted).
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -58,7 +58,20 @@ fn encoding_match_data_allocates_only_the_output() {
         data: Bytes::from(vec![1u8; 200]),
         reliable: true,
     });
-    // The first call grows this thread's builder; later ones reuse it.
+    // JSON: the output alone, with the room a frame header needs before
+    // it, as the WebSocket encoder writes it.
+    let (n, _) = allocations(|| msg.to_json("12"));
+    assert_eq!(n, 1, "to_json");
+    let (n, out) = allocations(|| {
+        let mut out = Vec::with_capacity(10 + msg.json_len_hint("12"));
+        out.resize(10, 0);
+        msg.write_json(&mut out, "12");
+        out
+    });
+    assert_eq!(n, 1, "write_json after room for a header");
+    assert_eq!(&out[10..], &msg.to_json("12")[..]);
+    // FlatBuffers: the first call grows this thread's builder; later ones
+    // reuse it.
     encode("12", &msg);
     for _ in 0..3 {
         let (n, out) = allocations(|| encode("12", &msg));

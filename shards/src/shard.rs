@@ -6,7 +6,6 @@
 //! shard-local state; it is `!Send` and only its own executor touches it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
@@ -161,7 +160,12 @@ pub struct Shard {
     pub port: MeshPort<ShardMsg>,
     /// This shard's metric cells; only this shard writes them.
     pub metrics: ShardCells,
-    pub sessions: RefCell<HashMap<Uuid, Rc<Session>>>,
+    /// The sessions connected to this shard, by id. Looked up for every
+    /// recipient of every message, so hashed with foldhash rather than
+    /// std's SipHash: the keys are ids the server drew at random, which no
+    /// client chooses, and foldhash is seeded at random per map all the
+    /// same.
+    pub sessions: RefCell<foldhash::HashMap<Uuid, Rc<Session>>>,
     /// The sessions that moved away to another shard, whose messages this
     /// shard forwards there.
     pub forwards: Forwards,
@@ -211,7 +215,7 @@ impl Shard {
             forwards: Forwards::new(metrics.clone()),
             conn_limits,
             metrics,
-            sessions: RefCell::new(HashMap::new()),
+            sessions: RefCell::new(foldhash::HashMap::default()),
             features: Features::default(),
             http_conns: Cell::new(0),
             stopping: LocalEvent::default(),

@@ -151,6 +151,12 @@ impl FrameHeader {
     /// Appends the header to `out`, using the minimal length encoding.
     pub fn encode(&self, out: &mut BytesMut) {
         out.reserve(self.encoded_len());
+        self.put(out);
+    }
+
+    /// Writes the header into `out`, which has room for
+    /// [`encoded_len`](Self::encoded_len) bytes.
+    fn put(&self, mut out: impl BufMut) {
         let b0 = (u8::from(self.fin) << 7) | ((self.rsv & 0x7) << 4) | self.opcode.as_u8();
         let mbit = if self.mask.is_some() { 0x80 } else { 0 };
         out.put_u8(b0);
@@ -200,6 +206,32 @@ pub fn encode_frame(
     if let Some(m) = mask {
         apply_mask(&mut out[start..], m);
     }
+}
+
+/// Room [`frame_in_place`] needs before a payload: the longest unmasked
+/// header.
+pub const FRAME_HEADROOM: usize = 10;
+
+/// One complete, final, unmasked (server-to-client) frame around a payload
+/// already written in place: `buf` holds [`FRAME_HEADROOM`] bytes of room
+/// (their content does not matter), then the payload. The header is
+/// written into the end of that room and the frame starts where the header
+/// does, so the payload is neither copied nor allocated again: an encoder
+/// writes straight into the buffer the recipients will share.
+///
+/// # Panics
+/// If `buf` is shorter than [`FRAME_HEADROOM`].
+pub fn frame_in_place(opcode: OpCode, mut buf: Vec<u8>) -> Bytes {
+    let header = FrameHeader {
+        fin: true,
+        rsv: 0,
+        opcode,
+        mask: None,
+        payload_len: (buf.len() - FRAME_HEADROOM) as u64,
+    };
+    let start = FRAME_HEADROOM - header.encoded_len();
+    header.put(&mut buf[start..FRAME_HEADROOM]);
+    Bytes::from(buf).slice(start..)
 }
 
 /// One complete, final, unmasked (server-to-client) frame in a single
@@ -327,6 +359,26 @@ mod tests {
             assert_eq!(&f[hl..], &payload[..]);
             let clone = f.clone();
             assert_eq!(clone.as_ptr(), f.as_ptr(), "clones share one buffer");
+        }
+    }
+
+    /// A frame built around a payload written in place is the frame
+    /// `frame_bytes` builds from a copy, at every header length, and it
+    /// starts inside the buffer the payload was written to.
+    #[test]
+    fn frame_in_place_is_frame_bytes_without_the_copy() {
+        for len in [0usize, 1, 125, 126, 127, 65535, 65536, 70000] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut buf = vec![0xEE; FRAME_HEADROOM];
+            buf.extend_from_slice(&payload);
+            let payload_at = buf.as_ptr() as usize + FRAME_HEADROOM;
+            let f = frame_in_place(OpCode::Text, buf);
+            assert_eq!(f, frame_bytes(OpCode::Text, &payload), "payload of {len}");
+            assert_eq!(
+                f.as_ptr() as usize + f.len() - len,
+                payload_at,
+                "not copied"
+            );
         }
     }
 }

@@ -27,6 +27,6 @@ pub use close::{CloseFrame, close_frame};
 pub use connection::{Connection, Event, SendError, State};
 pub use decoder::{Decoder, Message, Role};
 pub use error::ProtocolError;
-pub use frame::{FrameHeader, OpCode, encode_frame, frame_bytes};
+pub use frame::{FRAME_HEADROOM, FrameHeader, OpCode, encode_frame, frame_bytes, frame_in_place};
 pub use handshake::{HandshakeError, UpgradeHeaders, accept_key, validate_upgrade, verify_accept};
 pub use mask::{MaskSource, apply_mask};

@@ -13,7 +13,7 @@
 //! once and every recipient's writer only copies bytes.
 
 use bytes::Bytes;
-use kairos_net::ws::{OpCode, frame_bytes};
+use kairos_net::ws::{FRAME_HEADROOM, OpCode, frame_bytes, frame_in_place};
 use kairos_schema::rtapi::{DecodeError, Envelope, Outgoing};
 
 /// How a session's messages are encoded.
@@ -30,7 +30,14 @@ impl Wire {
     /// Encodes one message (with `cid` when it answers a request).
     pub fn encode(self, cid: &str, msg: &Outgoing) -> Bytes {
         match self {
-            Wire::Json => frame_bytes(OpCode::Text, &msg.to_json(cid)),
+            Wire::Json => {
+                // The envelope is written after room for the frame header,
+                // which goes in front of it: one buffer, no copy.
+                let mut buf = Vec::with_capacity(FRAME_HEADROOM + msg.json_len_hint(cid));
+                buf.resize(FRAME_HEADROOM, 0);
+                msg.write_json(&mut buf, cid);
+                frame_in_place(OpCode::Text, buf)
+            }
             Wire::Protobuf => frame_bytes(OpCode::Binary, &codec::proto_encode(cid, msg)),
             Wire::Flat => Bytes::from(codec::flat_encode(cid, msg)),
         }

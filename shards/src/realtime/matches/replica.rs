@@ -38,7 +38,6 @@
 //! authoritative matches still goes through the owner ([`super::owner`]).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Weak;
 use std::sync::Arc;
 
@@ -80,9 +79,11 @@ impl Replica {
 }
 
 /// One shard's replicas: the relayed matches with members on it, by id.
+/// Looked up for every message relayed, so hashed with foldhash, as the
+/// shard's sessions are ([`Shard::sessions`]).
 #[derive(Default)]
 pub struct Replicas {
-    by_match: RefCell<HashMap<Uuid, Replica>>,
+    by_match: RefCell<foldhash::HashMap<Uuid, Replica>>,
 }
 
 impl Replicas {
