@@ -21,5 +21,6 @@ pub mod stream;
 pub mod time;
 pub mod token;
 pub mod tournament;
+pub mod uuid_text;
 pub mod validate;
 pub mod wallet;

@@ -30,7 +30,7 @@ impl StreamId {
     pub fn relayed_match(id: uuid::Uuid) -> StreamId {
         StreamId {
             mode: mode::MATCH_RELAYED,
-            subject: id.to_string(),
+            subject: crate::uuid_text::uuid_text(id),
             subcontext: String::new(),
             label: String::new(),
         }

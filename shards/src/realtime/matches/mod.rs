@@ -144,6 +144,12 @@ fn parse_match(id: &str, node: &str) -> Result<(Uuid, StreamId), BadMatchId> {
     Ok((uuid, authoritative::stream(uuid, node)))
 }
 
+/// The uuid of a relayed match's id (`"<uuid>."`), as [`parse_match`]
+/// reads it; `None` for anything else, which `parse_match` then judges.
+fn relayed_match_uuid(id: &str) -> Option<Uuid> {
+    Uuid::parse_str(id.strip_suffix('.')?).ok()
+}
+
 /// A relayed match's id on the wire, from its stream's subject.
 fn match_id(uuid: &str) -> String {
     format!("{uuid}.")

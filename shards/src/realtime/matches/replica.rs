@@ -41,6 +41,7 @@ use std::cell::RefCell;
 use std::rc::Weak;
 use std::sync::Arc;
 
+use kairos_core::uuid_text::uuid_text;
 use kairos_schema::rtapi::{MatchData, MatchDataSend, Outgoing, UserPresence};
 use uuid::Uuid;
 
@@ -154,27 +155,32 @@ pub(super) fn on_replica(shard: &Shard, id: Uuid, replica: Option<Replica>) {
 /// `match_data_send` to every other member of relayed match `id`, from the
 /// sender's shard: checked against its replica, encoded once per wire,
 /// delivered here and to each other shard with members in one message.
-pub(super) fn relay(
-    shard: &Shard,
-    session: &Session,
-    id: Uuid,
-    stream: &StreamId,
-    msg: MatchDataSend,
-) {
-    let replica = shard.features.relay.get(&id).filter(|r| {
-        r.on(shard.id).is_some_and(|ids| ids.contains(&session.id))
-            && (r.exact || session.joined(stream).is_some())
-    });
+pub(super) fn relay(shard: &Shard, session: &Session, id: Uuid, msg: MatchDataSend) {
+    let replica = shard
+        .features
+        .relay
+        .get(&id)
+        .filter(|r| r.on(shard.id).is_some_and(|ids| ids.contains(&session.id)));
     let Some(replica) = replica else {
         // Not a member (any more): dropped without a word, as Nakama does.
         return;
     };
+    // The owner's shard trusts its exact replica alone; another shard also
+    // asks its sessions whether they still count the match among their
+    // streams, and only for that needs the stream's id.
+    let stream = (!replica.exact).then(|| StreamId::relayed_match(id));
+    if stream
+        .as_ref()
+        .is_some_and(|stream| session.joined(stream).is_none())
+    {
+        return;
+    }
     // The sender as Nakama's pipeline names it: from the session.
     let out = Outgoing::MatchData(MatchData {
         match_id: msg.match_id,
         presence: UserPresence {
-            user_id: session.user_id.to_string(),
-            session_id: session.id.to_string(),
+            user_id: uuid_text(session.user_id),
+            session_id: uuid_text(session.id),
             username: session.username.clone(),
             persistence: false,
             status: None,
@@ -186,10 +192,11 @@ pub(super) fn relay(
     let frames = Frames::encode_with("", &out, replica.wires, msg.reliable);
     for (dest, sessions) in replica.targets.iter() {
         if *dest == shard.id {
-            if replica.exact {
-                deliver::to_listed(shard, sessions, Some(session.id), &frames);
-            } else {
-                deliver::to_members(shard, stream, sessions, Some(session.id), &frames);
+            match &stream {
+                None => deliver::to_listed(shard, sessions, Some(session.id), &frames),
+                Some(stream) => {
+                    deliver::to_members(shard, stream, sessions, Some(session.id), &frames)
+                }
             }
         } else {
             shard.port.send_sheddable(

@@ -173,7 +173,16 @@ pub fn leave(shard: &Shard, session: &Session, cid: &str, match_id: &str) {
 /// not a user and session id pair is dropped without a word, wherever the
 /// check is made.
 pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
-    let (id, stream) = match parse_match(&msg.match_id, &shard.shared.config.name) {
+    // Nearly every message: data for every other member of a relayed
+    // match, relayed from this shard. Anything else, a malformed id among
+    // them, takes the general road below.
+    if msg.presences.is_empty()
+        && let Some(id) = super::relayed_match_uuid(&msg.match_id)
+    {
+        super::replica::relay(shard, session, id, msg);
+        return;
+    }
+    let (_, stream) = match parse_match(&msg.match_id, &shard.shared.config.name) {
         Ok(parsed) => parsed,
         // Another node's authoritative match: the sender is not in it here.
         Err(BadMatchId::Elsewhere) => return,
@@ -189,10 +198,6 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
             (Ok(_), Ok(s)) => only.push(s),
             _ => return,
         }
-    }
-    if stream.mode == crate::fanout::mode::MATCH_RELAYED && only.is_empty() {
-        super::replica::relay(shard, session, id, &stream, msg);
-        return;
     }
     to_owner(
         shard,
