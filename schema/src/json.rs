@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Deserializer};
 
+mod plain_run;
+pub(crate) use plain_run::plain_run;
+
 /// Accepts `null` as the type's default, as protojson does.
 pub fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
 where

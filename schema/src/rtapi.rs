@@ -17,6 +17,7 @@ use crate::json::nullable;
 
 mod incoming_json;
 mod match_data_json;
+mod match_data_send_json;
 mod names;
 mod outgoing_json;
 
@@ -371,14 +372,20 @@ fn base64_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
     // its own: one allocation, the data's.
     let text = Option::<Text<'de>>::deserialize(d)?.map(|t| t.0);
     let text = text.as_deref().unwrap_or_default().as_bytes();
-    let mut data = vec![0u8; base64_decoded_len(text)];
-    let n = BASE64.decode_slice(text, &mut data).map_err(|e| match e {
+    decode_base64(text).map_err(|e| match e {
         base64::DecodeSliceError::DecodeError(e) => {
             de::Error::custom(format!("data is not base64: {e}"))
         }
         // Only text that is not base64 decodes past its length.
         base64::DecodeSliceError::OutputSliceTooSmall => de::Error::custom("data is not base64"),
-    })?;
+    })
+}
+
+/// `data`'s bytes, padded base64 or not, in a vector of exactly their
+/// length.
+fn decode_base64(text: &[u8]) -> Result<Bytes, base64::DecodeSliceError> {
+    let mut data = vec![0u8; base64_decoded_len(text)];
+    let n = BASE64.decode_slice(text, &mut data)?;
     data.truncate(n);
     Ok(Bytes::from(data))
 }
@@ -418,8 +425,21 @@ pub struct DecodeError {
 }
 
 impl Envelope {
-    /// Decodes one JSON envelope.
+    /// Decodes one JSON envelope. `match_data_send` in the form clients
+    /// send it is read by hand ([`match_data_send_json`]); everything else,
+    /// and every error, by serde.
     pub fn from_json(text: &[u8]) -> Result<Envelope, DecodeError> {
+        match std::str::from_utf8(text) {
+            Ok(text) => match match_data_send_json::read(text) {
+                Some(envelope) => Ok(envelope),
+                None => Self::from_json_serde(text.as_bytes()),
+            },
+            Err(_) => Self::from_json_serde(text),
+        }
+    }
+
+    /// [`from_json`](Self::from_json) through serde alone.
+    fn from_json_serde(text: &[u8]) -> Result<Envelope, DecodeError> {
         // UTF-8 checked once for the whole envelope, so that serde_json
         // need not check each string again (it does when reading bytes).
         // Text that is not UTF-8 gets serde_json's own error.

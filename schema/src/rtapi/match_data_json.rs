@@ -17,6 +17,7 @@
 use base64::Engine;
 
 use super::MatchData;
+use crate::json::plain_run;
 
 /// Room for [`write`]'s bytes: the names, quotes and punctuation of the
 /// longest form, the longest op code, and the strings as they are (a string
@@ -87,11 +88,7 @@ pub(super) fn write(out: &mut Vec<u8>, cid: &str, m: &MatchData) {
 /// control character, `"` or `\`, the only bytes serde_json escapes),
 /// else written by serde_json.
 fn string(out: &mut Vec<u8>, s: &str) {
-    // A fold over every byte rather than `any`, so that it vectorises.
-    let plain = s
-        .bytes()
-        .fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
-    if plain {
+    if plain_run(s.as_bytes()) == s.len() {
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');

@@ -1,0 +1,249 @@
+//! `match_data_send` read by hand, in the one form clients write it.
+//!
+//! A relayed match message is the envelope a server decodes most, and
+//! through serde it cost more than everything else the relay does with it
+//! on its shard: a visitor per field, a name looked up in a table, every
+//! string scanned for escapes. Here one pass reads the form nakama-js,
+//! Unity and Godot send:
+//!
+//! `{"cid":"…","match_data_send":{"match_id":"…","op_code":1,"data":"…","presences":[],"reliable":true}}`
+//!
+//! with `cid` absent or first, the fields in any order, each at most once
+//! and any of them absent, no whitespace, no escapes, the op code a string
+//! or a JSON integer, and `presences` empty (nakama-js sends `[]` when it
+//! names none). Anything else, every malformed envelope among it, is not read
+//! here ([`read`] returns `None`) and goes through serde, which gives the
+//! answer and the error; so what is read here is always what serde reads,
+//! which the tests check on each form and on near misses of each.
+
+use super::{Envelope, Incoming, MatchDataSend, decode_base64};
+use crate::json::plain_run;
+
+/// The envelope, if it is `match_data_send` in the form above.
+pub(super) fn read(text: &str) -> Option<Envelope> {
+    let mut c = Cursor { text, at: 0 };
+    c.eat("{")?;
+    let cid = if c.eat("\"cid\":").is_some() {
+        let cid = c.string()?;
+        c.eat(",")?;
+        cid
+    } else {
+        ""
+    };
+    c.eat("\"match_data_send\":{")?;
+    let mut m = MatchDataSend::default();
+    if c.eat("}").is_none() {
+        let mut seen = 0u8;
+        loop {
+            let key = c.string()?;
+            c.eat(":")?;
+            let field = match key {
+                "match_id" => 1,
+                "op_code" => 2,
+                "data" => 4,
+                "reliable" => 8,
+                "presences" => 16,
+                _ => return None,
+            };
+            if seen & field != 0 {
+                return None;
+            }
+            seen |= field;
+            match field {
+                1 => m.match_id = c.string()?.to_owned(),
+                2 => m.op_code = c.integer()?,
+                4 => m.data = decode_base64(c.string()?.as_bytes()).ok()?,
+                8 => m.reliable = c.boolean()?,
+                _ => c.eat("[]")?,
+            }
+            if c.eat(",").is_none() {
+                c.eat("}")?;
+                break;
+            }
+        }
+    }
+    c.eat("}")?;
+    (c.at == text.len()).then(|| Envelope {
+        cid: cid.to_owned(),
+        message: Incoming::MatchDataSend(m),
+    })
+}
+
+struct Cursor<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// Steps over `literal` if the text goes on with it.
+    fn eat(&mut self, literal: &str) -> Option<()> {
+        self.text[self.at..].starts_with(literal).then(|| {
+            self.at += literal.len();
+        })
+    }
+
+    /// A string with nothing escaped, and no control character (which
+    /// JSON refuses unescaped).
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat("\"")?;
+        let rest = &self.text.as_bytes()[self.at..];
+        let len = plain_run(rest);
+        if rest.get(len) != Some(&b'"') {
+            return None;
+        }
+        // Both ends are ASCII quotes, so the slice is whole characters.
+        let s = &self.text[self.at..self.at + len];
+        self.at += len + 1;
+        Some(s)
+    }
+
+    /// An int64 as a string (whatever Rust's parser takes, as serde's
+    /// reading of a string does) or as a JSON integer in its one canonical
+    /// form (no leading zero, no `-0`, no fraction or exponent, which the
+    /// caller's next step refuses).
+    fn integer(&mut self) -> Option<i64> {
+        if self.text[self.at..].starts_with('"') {
+            return self.string()?.parse().ok();
+        }
+        let rest = &self.text.as_bytes()[self.at..];
+        let sign = usize::from(rest.first() == Some(&b'-'));
+        let digits = rest[sign..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits == 0 || (rest[sign] == b'0' && (digits > 1 || sign == 1)) {
+            return None;
+        }
+        let n = self.text[self.at..self.at + sign + digits].parse().ok()?;
+        self.at += sign + digits;
+        Some(n)
+    }
+
+    fn boolean(&mut self) -> Option<bool> {
+        if self.eat("true").is_some() {
+            Some(true)
+        } else {
+            self.eat("false").map(|()| false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::DecodeError;
+    use super::*;
+
+    fn serde(text: &str) -> Result<Envelope, DecodeError> {
+        Envelope::from_json_serde(text.as_bytes())
+    }
+
+    /// Every form the fast reader takes, it reads as serde does.
+    #[test]
+    fn reads_what_serde_reads() {
+        let fields = [
+            r#""match_id":"8d7e9a0c-5a4f-4b8e-9d6a-0f1e2d3c4b5a.""#,
+            r#""match_id":"jöhn's 🎮 match.node""#,
+            r#""match_id":"""#,
+            r#""op_code":"1""#,
+            r#""op_code":"-9223372036854775808""#,
+            r#""op_code":"+007""#,
+            r#""op_code":1"#,
+            r#""op_code":0"#,
+            r#""op_code":-9223372036854775808"#,
+            r#""presences":[]"#,
+            r#""data":"aGk=""#,
+            r#""data":"aGk""#,
+            r#""data":"""#,
+            r#""data":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=""#,
+            r#""reliable":true"#,
+            r#""reliable":false"#,
+        ];
+        let mut read_here = 0;
+        for cid in ["", r#""cid":"7","#, r#""cid":"","#] {
+            for (i, a) in fields.iter().enumerate() {
+                for b in &fields[i..] {
+                    let pair = if a.split(':').next() == b.split(':').next() {
+                        a.to_string()
+                    } else {
+                        format!("{a},{b}")
+                    };
+                    for body in ["".to_string(), a.to_string(), pair] {
+                        let text = format!("{{{cid}\"match_data_send\":{{{body}}}}}");
+                        let fast = read(&text).unwrap_or_else(|| panic!("not read: {text}"));
+                        assert_eq!(Ok(fast), serde(&text), "{text}");
+                        read_here += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(read_here, 3 * 136 * 3);
+        let all = r#"{"cid":"12","match_data_send":{"reliable":true,"data":"aGk=","op_code":"5","match_id":"m."}}"#;
+        assert_eq!(read(all).map(Ok), Some(serde(all)));
+        // As nakama-js's sendMatchState writes it.
+        let js = r#"{"match_data_send":{"match_id":"8d7e9a0c-5a4f-4b8e-9d6a-0f1e2d3c4b5a.","op_code":3,"data":"eyJ4IjoxfQ==","presences":[]}}"#;
+        assert_eq!(read(js).map(Ok), Some(serde(js)));
+    }
+
+    /// Near misses of the form, malformed or not: the fast reader leaves
+    /// each to serde.
+    #[test]
+    fn leaves_the_rest_to_serde() {
+        let others = [
+            r#" {"match_data_send":{}}"#,
+            r#"{"match_data_send":{}} "#,
+            r#"{"match_data_send":{}}x"#,
+            r#"{"match_data_send":{} }"#,
+            r#"{"match_data_send": {}}"#,
+            r#"{"match_data_send":{"match_id" :"m."}}"#,
+            r#"{"match_data_send":{"match_id":"m.",}}"#,
+            r#"{"match_data_send":{"match_id":"m."}"#,
+            r#"{"match_data_send":{"match_id":"m.\u0041"}}"#,
+            r#"{"match_data_send":{"match_id":"a\"b"}}"#,
+            "{\"match_data_send\":{\"match_id\":\"a\tb\"}}",
+            r#"{"match_data_send":{"match_id":null}}"#,
+            r#"{"match_data_send":{"matchId":"m."}}"#,
+            r#"{"match_data_send":{"match_id":"m.","match_id":"n."}}"#,
+            r#"{"match_data_send":{"op_code":007}}"#,
+            r#"{"match_data_send":{"op_code":-0}}"#,
+            r#"{"match_data_send":{"op_code":-}}"#,
+            r#"{"match_data_send":{"op_code":1.5}}"#,
+            r#"{"match_data_send":{"op_code":1e3}}"#,
+            r#"{"match_data_send":{"op_code":9223372036854775808}}"#,
+            r#"{"match_data_send":{"op_code":-9223372036854775809}}"#,
+            r#"{"match_data_send":{"op_code":true}}"#,
+            r#"{"match_data_send":{"presences":[{}]}}"#,
+            r#"{"match_data_send":{"presences":[ ]}}"#,
+            r#"{"match_data_send":{"presences":null}}"#,
+            r#"{"match_data_send":{"presences":[],"presences":[]}}"#,
+            r#"{"match_data_send":{"op_code":"one"}}"#,
+            r#"{"match_data_send":{"op_code":"9223372036854775808"}}"#,
+            r#"{"match_data_send":{"opCode":"1"}}"#,
+            r#"{"match_data_send":{"data":"not base64!"}}"#,
+            r#"{"match_data_send":{"data":"aGk=="}}"#,
+            r#"{"match_data_send":{"data":null}}"#,
+            r#"{"match_data_send":{"reliable":1}}"#,
+            r#"{"match_data_send":{"reliable":truex}}"#,
+            r#"{"match_data_send":{"reliable":null}}"#,
+            r#"{"match_data_send":{"unknown":"x"}}"#,
+            r#"{"match_data_send":{},"cid":"7"}"#,
+            r#"{"cid":7,"match_data_send":{}}"#,
+            r#"{"cid":null,"match_data_send":{}}"#,
+            r#"{"cid":"7","cid":"8","match_data_send":{}}"#,
+            r#"{"match_data_send":{},"match_data_send":{}}"#,
+            r#"{"match_data_send":null}"#,
+            r#"{"match_data_send":[]}"#,
+            r#"{"ping":{}}"#,
+            r#"{}"#,
+            r#""#,
+            r#"{"#,
+            r#"{"match_data_send":{"#,
+            r#"{"match_data_send":{"match_id":"#,
+            r#"{"match_data_send":{"match_id":"m"#,
+        ];
+        for text in others {
+            assert_eq!(read(text), None, "{text}");
+            // serde takes some and refuses the rest, on its own.
+            let _ = serde(text);
+        }
+    }
+}
