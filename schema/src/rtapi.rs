@@ -438,8 +438,11 @@ impl Envelope {
         }
     }
 
-    /// [`from_json`](Self::from_json) through serde alone.
-    fn from_json_serde(text: &[u8]) -> Result<Envelope, DecodeError> {
+    /// [`from_json`](Self::from_json) through serde alone: the reference
+    /// its hand-written reader is checked against, by its tests and by the
+    /// `rt_json` fuzz target.
+    #[doc(hidden)]
+    pub fn from_json_serde(text: &[u8]) -> Result<Envelope, DecodeError> {
         // UTF-8 checked once for the whole envelope, so that serde_json
         // need not check each string again (it does when reading bytes).
         // Text that is not UTF-8 gets serde_json's own error.
