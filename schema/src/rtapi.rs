@@ -432,9 +432,10 @@ impl Envelope {
         match std::str::from_utf8(text) {
             Ok(text) => match match_data_send_json::read(text) {
                 Some(envelope) => Ok(envelope),
-                None => Self::from_json_serde(text.as_bytes()),
+                None => Self::from_str_serde(text),
             },
-            Err(_) => Self::from_json_serde(text),
+            // serde_json's own error, with its position.
+            Err(_) => Self::from_serde(serde_json::from_slice(text)),
         }
     }
 
@@ -443,13 +444,20 @@ impl Envelope {
     /// `rt_json` fuzz target.
     #[doc(hidden)]
     pub fn from_json_serde(text: &[u8]) -> Result<Envelope, DecodeError> {
-        // UTF-8 checked once for the whole envelope, so that serde_json
-        // need not check each string again (it does when reading bytes).
-        // Text that is not UTF-8 gets serde_json's own error.
-        let raw: Result<RawEnvelope, _> = match std::str::from_utf8(text) {
-            Ok(text) => serde_json::from_str(text),
-            Err(_) => serde_json::from_slice(text),
-        };
+        match std::str::from_utf8(text) {
+            Ok(text) => Self::from_str_serde(text),
+            Err(_) => Self::from_serde(serde_json::from_slice(text)),
+        }
+    }
+
+    /// Text already checked as UTF-8, through serde_json's str reader,
+    /// which does not check each string again (its byte reader does).
+    fn from_str_serde(text: &str) -> Result<Envelope, DecodeError> {
+        Self::from_serde(serde_json::from_str(text))
+    }
+
+    /// The envelope serde read, or the realtime error to answer.
+    fn from_serde(raw: Result<RawEnvelope, serde_json::Error>) -> Result<Envelope, DecodeError> {
         let raw = raw.map_err(|e| DecodeError {
             code: ErrorCode::UnrecognizedPayload,
             message: format!("Unrecognized payload: {e}"),

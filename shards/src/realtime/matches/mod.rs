@@ -128,24 +128,19 @@ impl BadMatchId {
 /// Parses a match id: `"<uuid>."` is a relayed match, `"<uuid>.<node>"`
 /// an authoritative one, which must run on this node (`node`).
 pub fn parse_match_id(id: &str, node: &str) -> Result<StreamId, BadMatchId> {
-    parse_match(id, node).map(|(_, stream)| stream)
-}
-
-/// [`parse_match_id`], with the match's uuid.
-fn parse_match(id: &str, node: &str) -> Result<(Uuid, StreamId), BadMatchId> {
     let (uuid, on) = id.split_once('.').ok_or(BadMatchId::Invalid)?;
     let uuid = Uuid::parse_str(uuid).map_err(|_| BadMatchId::Invalid)?;
     if on.is_empty() {
-        return Ok((uuid, StreamId::relayed_match(uuid)));
+        return Ok(StreamId::relayed_match(uuid));
     }
     if on != node {
         return Err(BadMatchId::Elsewhere);
     }
-    Ok((uuid, authoritative::stream(uuid, node)))
+    Ok(authoritative::stream(uuid, node))
 }
 
-/// The uuid of a relayed match's id (`"<uuid>."`), as [`parse_match`]
-/// reads it; `None` for anything else, which `parse_match` then judges.
+/// The uuid of a relayed match's id (`"<uuid>."`), as [`parse_match_id`]
+/// reads it; `None` for anything else, which `parse_match_id` then judges.
 fn relayed_match_uuid(id: &str) -> Option<Uuid> {
     Uuid::parse_str(id.strip_suffix('.')?).ok()
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use kairos_schema::rtapi::{ErrorCode, Incoming, MatchDataSend, Outgoing};
 use uuid::Uuid;
 
-use super::{BadMatchId, Data, Join, JoinKind, Msg, parse_match, parse_match_id};
+use super::{BadMatchId, Data, Join, JoinKind, Msg, parse_match_id};
 use crate::fanout::StreamId;
 use crate::fanout::membership::{self, to_owner};
 use crate::session::{JoinFlags, Session};
@@ -182,7 +182,7 @@ pub fn send_data(shard: &Shard, session: &Session, msg: MatchDataSend) {
         super::replica::relay(shard, session, id, msg);
         return;
     }
-    let (_, stream) = match parse_match(&msg.match_id, &shard.shared.config.name) {
+    let stream = match parse_match_id(&msg.match_id, &shard.shared.config.name) {
         Ok(parsed) => parsed,
         // Another node's authoritative match: the sender is not in it here.
         Err(BadMatchId::Elsewhere) => return,
