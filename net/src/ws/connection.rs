@@ -265,6 +265,16 @@ impl Connection {
         self.state = State::CloseSent;
     }
 
+    /// Whether a frame prepared for this endpoint ([`send_prepared`](Self::send_prepared))
+    /// may go straight to the transport, bypassing the queue: the
+    /// connection is open, needs no masks, and has nothing pending that
+    /// would have to go first. A driver that writes such frames itself
+    /// gives back any tail the transport did not take with
+    /// [`unsend`](Self::unsend), as for a chunk it took.
+    pub fn passes_prepared(&self) -> bool {
+        self.masks.is_none() && self.state == State::Open && !self.has_outbound()
+    }
+
     /// Whether bytes are waiting to be sent.
     pub fn has_outbound(&self) -> bool {
         self.partial.is_some()
@@ -562,6 +572,31 @@ mod tests {
         // An empty tail is nothing to send.
         s.unsend(Bytes::new());
         assert!(!s.has_outbound());
+    }
+
+    #[test]
+    fn prepared_frames_pass_the_queue_only_when_nothing_must_go_first() {
+        let mut s = Connection::server(MAX);
+        assert!(s.passes_prepared());
+        // Anything pending goes first: a frame, a tail given back, a pong.
+        s.send_text("queued").unwrap();
+        assert!(!s.passes_prepared());
+        let chunk = s.take_outbound().unwrap();
+        assert!(s.passes_prepared());
+        s.unsend(chunk.slice(2..));
+        assert!(!s.passes_prepared());
+        while s.take_outbound().is_some() {}
+        let mut rx = masked(OpCode::Ping, b"p");
+        assert!(matches!(s.recv(&mut rx), Ok(Some(Event::Ping(_)))));
+        assert!(!s.passes_prepared());
+        while s.take_outbound().is_some() {}
+        assert!(s.passes_prepared());
+        // Not once closing, when data may not follow.
+        s.close(close::NORMAL, "");
+        while s.take_outbound().is_some() {}
+        assert!(!s.passes_prepared());
+        // Never on a client, whose frames need masks.
+        assert!(!Connection::client(MAX, 1).passes_prepared());
     }
 
     #[test]

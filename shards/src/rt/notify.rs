@@ -192,6 +192,11 @@ impl<T> LocalQueue<T> {
         self.notify.notify();
     }
 
+    /// Takes the oldest queued item.
+    pub fn pop(&self) -> Option<T> {
+        self.items.borrow_mut().pop_front()
+    }
+
     /// Moves up to `max` queued items into `out`.
     pub fn drain_into(&self, out: &mut Vec<T>, max: usize) {
         let mut items = self.items.borrow_mut();

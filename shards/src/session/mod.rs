@@ -31,7 +31,8 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use kairos_core::token::Claims;
-use kairos_schema::rtapi::Outgoing;
+use kairos_core::uuid_text::uuid_text;
+use kairos_schema::rtapi::{Outgoing, UserPresence};
 use uuid::Uuid;
 
 use crate::fanout::{Presence, StreamId};
@@ -132,6 +133,9 @@ pub(crate) struct Session {
     /// one flag test.
     capturing: Cell<bool>,
     reply: RefCell<Option<Box<ReplyCapture>>>,
+    /// Its presence as relayed match data names the sender, built on its
+    /// first message and lent to each one after ([`Session::lend_sender`]).
+    pub(super) sender: Cell<Option<UserPresence>>,
 }
 
 /// The reply an after hook waits for: the request's `cid`, what answered
@@ -183,6 +187,7 @@ impl Session {
             rate: rate::RateLimit::default(),
             capturing: Cell::new(false),
             reply: RefCell::new(None),
+            sender: Cell::new(None),
         }
     }
 
@@ -348,6 +353,34 @@ impl Session {
         self.out.drain_into(out, max);
     }
 
+    /// This session as the sender of relayed match data, as Nakama's
+    /// pipeline names it (user id, session id and username; no status,
+    /// persistence false), lent to `f` to encode with and then kept: a
+    /// session relays many messages, and its ids need not be formatted,
+    /// nor its strings copied, for each.
+    pub fn lend_sender<R>(&self, f: impl FnOnce(UserPresence) -> (R, UserPresence)) -> R {
+        let presence = self.sender.take().unwrap_or_else(|| UserPresence {
+            user_id: uuid_text(self.user_id),
+            session_id: uuid_text(self.id),
+            username: self.username.clone(),
+            persistence: false,
+            status: None,
+        });
+        let (result, presence) = f(presence);
+        self.sender.set(Some(presence));
+        result
+    }
+
+    /// Takes the oldest queued frame, for the driver.
+    pub fn pop_outgoing(&self) -> Option<Frame> {
+        self.out.pop()
+    }
+
+    /// Whether no frame is queued.
+    pub fn outgoing_is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
     /// Signalled whenever a frame is queued or closing starts.
     pub fn outgoing_notify(&self) -> &LocalNotify {
         &self.out.notify
@@ -474,5 +507,32 @@ impl Session {
             .into_iter()
             .map(|(s, _, _)| s)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::moving::tests::session;
+    use super::*;
+
+    /// The sender's presence is Nakama's pipeline's (ids as text, the
+    /// username, no status, persistence false), built once: the next
+    /// message borrows the same strings.
+    #[test]
+    fn the_sender_is_named_once_and_lent_to_each_message() {
+        let s = session(Transport::WebSocket, false);
+        let (first, at) = s.lend_sender(|p| ((p.clone(), p.user_id.as_ptr()), p));
+        assert_eq!(
+            first,
+            UserPresence {
+                user_id: s.user_id.to_string(),
+                session_id: s.id.to_string(),
+                username: s.username.clone(),
+                persistence: false,
+                status: None,
+            }
+        );
+        let again = s.lend_sender(|p| (p.user_id.as_ptr(), p));
+        assert_eq!(again, at, "built again");
     }
 }

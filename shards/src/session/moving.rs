@@ -150,12 +150,13 @@ impl Session {
             rate: p.rate,
             capturing: Cell::new(false),
             reply: RefCell::new(None),
+            sender: Cell::new(None),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::session::SessionParams;
     use bytes::Bytes;
@@ -164,7 +165,7 @@ mod tests {
         crate::metrics::Registry::new(2).handle(0)
     }
 
-    fn session(transport: Transport, status: bool) -> Session {
+    pub(in crate::session) fn session(transport: Transport, status: bool) -> Session {
         let claims = kairos_core::token::Claims {
             tid: Uuid::new_v4().to_string(),
             uid: Uuid::new_v4().to_string(),

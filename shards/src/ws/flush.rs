@@ -10,7 +10,9 @@
 //! queued for the same socket leaves in one write, as the raw relay of
 //! `kairos-loadtest baseline-relay` does at the end of each round. It
 //! writes with [`TcpStream::try_write`](crate::rt::TcpStream::try_write),
-//! never waiting.
+//! never waiting: straight from the session's queue when the connection
+//! has nothing of its own to send first ([`serve_direct`]), through the
+//! connection otherwise.
 //!
 //! The parked writer gets its socket back ([`hand_to_writer`]) for
 //! whatever a write that cannot wait cannot do: a socket that takes only
@@ -31,7 +33,7 @@ use std::rc::{Rc, Weak};
 
 use bytes::BytesMut;
 
-use super::session::{Conn, Outbound, WRITE_BATCH, outbound, take_queued};
+use super::session::{Conn, Outbound, WRITE_BATCH, outbound, queued_framed, take_queued};
 use crate::rt::{self, LocalNotify};
 use crate::session::Frame;
 
@@ -127,6 +129,9 @@ fn serve(conn: &Conn, batch: &mut Vec<Frame>, scratch: &mut BytesMut) -> bool {
         return false;
     }
     let mut ws = conn.ws.borrow_mut();
+    if queued_framed(session.wire) && ws.passes_prepared() {
+        return serve_direct(conn, &mut ws, scratch);
+    }
     // A full batch may leave more queued: the writer drains the rest.
     let more = take_queued(conn, &mut ws, batch) == WRITE_BATCH;
     let mut stream = conn.stream.borrow_mut();
@@ -153,4 +158,51 @@ fn serve(conn: &Conn, batch: &mut Vec<Frame>, scratch: &mut BytesMut) -> bool {
             return false;
         }
     }
+}
+
+/// [`serve`] when nothing is pending in the connection `ws` and the
+/// session's frames are whole WebSocket frames: they go from the session's
+/// queue to the socket as they are, a lone frame without a copy, several
+/// gathered into `scratch` for one write, rather than passing through the
+/// connection's queue first. A tail the socket does not take goes back to
+/// the connection, first out, and the writer takes over.
+fn serve_direct(conn: &Conn, ws: &mut kairos_net::ws::Connection, scratch: &mut BytesMut) -> bool {
+    let session = &conn.session;
+    let Some(first) = session.pop_outgoing() else {
+        return true;
+    };
+    let out = match session.pop_outgoing() {
+        None => Outbound::Lone(first.bytes),
+        Some(second) => {
+            scratch.clear();
+            scratch.extend_from_slice(&first.bytes);
+            scratch.extend_from_slice(&second.bytes);
+            for _ in 2..WRITE_BATCH {
+                let Some(more) = session.pop_outgoing() else {
+                    break;
+                };
+                scratch.extend_from_slice(&more.bytes);
+            }
+            Outbound::Gathered
+        }
+    };
+    let data: &[u8] = match &out {
+        Outbound::Lone(chunk) => chunk,
+        _ => scratch,
+    };
+    let written = conn.stream.borrow_mut().try_write(data).unwrap_or_default();
+    if written > 0 {
+        session.metrics.ws_flush_writes.inc();
+        session.metrics.message_sent_bytes.add(written as u64);
+    }
+    if written < data.len() {
+        let rest = match out {
+            Outbound::Lone(chunk) => chunk.slice(written..),
+            _ => bytes::Bytes::copy_from_slice(&scratch[written..]),
+        };
+        ws.unsend(rest);
+        return false;
+    }
+    // A full batch may leave more queued: the writer drains the rest.
+    session.outgoing_is_empty()
 }

@@ -417,11 +417,18 @@ pub(super) fn take_queued(conn: &Conn, ws: &mut ws::Connection, batch: &mut Vec<
 /// FlatBuffers payload gets its binary frame header as it is copied in.
 fn send(ws: &mut ws::Connection, wire: Wire, frame: Frame) {
     // Not open: the close handshake has begun, and data may not follow.
-    let _ = if wire == Wire::Flat {
-        ws.send_binary(&frame.bytes)
-    } else {
+    let _ = if queued_framed(wire) {
         ws.send_prepared(frame.bytes)
+    } else {
+        ws.send_binary(&frame.bytes)
     };
+}
+
+/// Whether `wire`'s frames are queued as whole WebSocket frames (JSON and
+/// protobuf), which can be written as they are; FlatBuffers payloads get
+/// their frame header as they leave.
+pub(super) fn queued_framed(wire: Wire) -> bool {
+    wire != Wire::Flat
 }
 
 /// What the connection has to send, ready for one write.

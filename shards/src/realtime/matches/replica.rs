@@ -41,8 +41,7 @@ use std::cell::RefCell;
 use std::rc::Weak;
 use std::sync::Arc;
 
-use kairos_core::uuid_text::uuid_text;
-use kairos_schema::rtapi::{MatchData, MatchDataSend, Outgoing, UserPresence};
+use kairos_schema::rtapi::{MatchData, MatchDataSend, Outgoing};
 use uuid::Uuid;
 
 use super::Msg;
@@ -176,20 +175,20 @@ pub(super) fn relay(shard: &Shard, session: &Session, id: Uuid, msg: MatchDataSe
         return;
     }
     // The sender as Nakama's pipeline names it: from the session.
-    let out = Outgoing::MatchData(MatchData {
-        match_id: msg.match_id,
-        presence: UserPresence {
-            user_id: uuid_text(session.user_id),
-            session_id: uuid_text(session.id),
-            username: session.username.clone(),
-            persistence: false,
-            status: None,
-        },
-        op_code: msg.op_code,
-        data: msg.data,
-        reliable: msg.reliable,
+    let frames = session.lend_sender(|presence| {
+        let out = Outgoing::MatchData(MatchData {
+            match_id: msg.match_id,
+            presence,
+            op_code: msg.op_code,
+            data: msg.data,
+            reliable: msg.reliable,
+        });
+        let frames = Frames::encode_with("", &out, replica.wires, msg.reliable);
+        let Outgoing::MatchData(m) = out else {
+            unreachable!("built as match_data above")
+        };
+        (frames, m.presence)
     });
-    let frames = Frames::encode_with("", &out, replica.wires, msg.reliable);
     for (dest, sessions) in replica.targets.iter() {
         if *dest == shard.id {
             match &stream {
