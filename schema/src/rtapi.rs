@@ -15,6 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::json::nullable;
 
+mod base64_canonical;
 mod incoming_json;
 mod match_data_json;
 mod match_data_send_json;
@@ -384,6 +385,9 @@ fn base64_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
 /// `data`'s bytes, padded base64 or not, in a vector of exactly their
 /// length.
 fn decode_base64(text: &[u8]) -> Result<Bytes, base64::DecodeSliceError> {
+    if let Some(data) = base64_canonical::decode(text) {
+        return Ok(Bytes::from(data));
+    }
     let mut data = vec![0u8; base64_decoded_len(text)];
     let n = BASE64.decode_slice(text, &mut data)?;
     data.truncate(n);

@@ -36,16 +36,9 @@ pub(super) fn read(text: &str) -> Option<Envelope> {
     if c.eat("}").is_none() {
         let mut seen = 0u8;
         loop {
-            let key = c.string()?;
-            c.eat(":")?;
-            let field = match key {
-                "match_id" => 1,
-                "op_code" => 2,
-                "data" => 4,
-                "reliable" => 8,
-                "presences" => 16,
-                _ => return None,
-            };
+            let field = FIELDS
+                .iter()
+                .find_map(|&(name, bit)| c.eat(name).map(|()| bit))?;
             if seen & field != 0 {
                 return None;
             }
@@ -69,6 +62,16 @@ pub(super) fn read(text: &str) -> Option<Envelope> {
         message: Incoming::MatchDataSend(m),
     })
 }
+
+/// The fields read here, each with its name as the text spells it (no
+/// escape), and its bit in the set of those seen.
+const FIELDS: [(&str, u8); 5] = [
+    ("\"match_id\":", 1),
+    ("\"op_code\":", 2),
+    ("\"data\":", 4),
+    ("\"reliable\":", 8),
+    ("\"presences\":", 16),
+];
 
 struct Cursor<'a> {
     text: &'a str,
