@@ -134,30 +134,48 @@ fn serve(conn: &Conn, batch: &mut Vec<Frame>, scratch: &mut BytesMut) -> bool {
     }
     // A full batch may leave more queued: the writer drains the rest.
     let more = take_queued(conn, &mut ws, batch) == WRITE_BATCH;
-    let mut stream = conn.stream.borrow_mut();
     loop {
-        let out = outbound(&mut ws, scratch);
-        let data: &[u8] = match &out {
+        match outbound(&mut ws, scratch) {
             Outbound::None => return !more,
-            Outbound::Lone(chunk) => chunk,
-            Outbound::Gathered => scratch,
-        };
-        // Full, or failed: either way the writer takes over, and meets
-        // the error again if there was one.
-        let written = stream.try_write(data).unwrap_or_default();
-        if written > 0 {
-            session.metrics.ws_flush_writes.inc();
-            session.metrics.message_sent_bytes.add(written as u64);
-        }
-        if written < data.len() {
-            let rest = match out {
-                Outbound::Lone(chunk) => chunk.slice(written..),
-                _ => bytes::Bytes::copy_from_slice(&scratch[written..]),
-            };
-            ws.unsend(rest);
-            return false;
+            out => {
+                if !write_once(conn, &mut ws, out, scratch) {
+                    return false;
+                }
+            }
         }
     }
+}
+
+/// Writes `out` with one write that never waits; false when the socket
+/// took only part of it (the tail goes back to the connection `ws`, first
+/// out) or failed: either way the writer takes over, and meets the error
+/// again if there was one.
+fn write_once(
+    conn: &Conn,
+    ws: &mut kairos_net::ws::Connection,
+    out: Outbound,
+    scratch: &BytesMut,
+) -> bool {
+    let data: &[u8] = match &out {
+        Outbound::None => return true,
+        Outbound::Lone(chunk) => chunk,
+        Outbound::Gathered => scratch,
+    };
+    let written = conn.stream.borrow_mut().try_write(data).unwrap_or_default();
+    let session = &conn.session;
+    if written > 0 {
+        session.metrics.ws_flush_writes.inc();
+        session.metrics.message_sent_bytes.add(written as u64);
+    }
+    if written < data.len() {
+        let rest = match out {
+            Outbound::Lone(chunk) => chunk.slice(written..),
+            _ => bytes::Bytes::copy_from_slice(&scratch[written..]),
+        };
+        ws.unsend(rest);
+        return false;
+    }
+    true
 }
 
 /// [`serve`] when nothing is pending in the connection `ws` and the
@@ -165,7 +183,8 @@ fn serve(conn: &Conn, batch: &mut Vec<Frame>, scratch: &mut BytesMut) -> bool {
 /// queue to the socket as they are, a lone frame without a copy, several
 /// gathered into `scratch` for one write, rather than passing through the
 /// connection's queue first. A tail the socket does not take goes back to
-/// the connection, first out, and the writer takes over.
+/// the connection, first out, and the writer takes over; so does a full
+/// batch, which may leave more queued.
 fn serve_direct(conn: &Conn, ws: &mut kairos_net::ws::Connection, scratch: &mut BytesMut) -> bool {
     let session = &conn.session;
     let Some(first) = session.pop_outgoing() else {
@@ -186,23 +205,5 @@ fn serve_direct(conn: &Conn, ws: &mut kairos_net::ws::Connection, scratch: &mut 
             Outbound::Gathered
         }
     };
-    let data: &[u8] = match &out {
-        Outbound::Lone(chunk) => chunk,
-        _ => scratch,
-    };
-    let written = conn.stream.borrow_mut().try_write(data).unwrap_or_default();
-    if written > 0 {
-        session.metrics.ws_flush_writes.inc();
-        session.metrics.message_sent_bytes.add(written as u64);
-    }
-    if written < data.len() {
-        let rest = match out {
-            Outbound::Lone(chunk) => chunk.slice(written..),
-            _ => bytes::Bytes::copy_from_slice(&scratch[written..]),
-        };
-        ws.unsend(rest);
-        return false;
-    }
-    // A full batch may leave more queued: the writer drains the rest.
-    session.outgoing_is_empty()
+    write_once(conn, ws, out, scratch) && session.outgoing_is_empty()
 }
