@@ -135,7 +135,7 @@ pub(crate) struct Session {
     reply: RefCell<Option<Box<ReplyCapture>>>,
     /// Its presence as relayed match data names the sender, built on its
     /// first message and lent to each one after ([`Session::lend_sender`]).
-    pub(super) sender: Cell<Option<UserPresence>>,
+    sender: Cell<Option<UserPresence>>,
 }
 
 /// The reply an after hook waits for: the request's `cid`, what answered
