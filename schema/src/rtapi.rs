@@ -438,8 +438,7 @@ impl Envelope {
                 Some(envelope) => Ok(envelope),
                 None => Self::from_str_serde(text),
             },
-            // serde_json's own error, with its position.
-            Err(_) => Self::from_serde(serde_json::from_slice(text)),
+            Err(_) => Self::from_json_serde(text),
         }
     }
 
@@ -450,6 +449,7 @@ impl Envelope {
     pub fn from_json_serde(text: &[u8]) -> Result<Envelope, DecodeError> {
         match std::str::from_utf8(text) {
             Ok(text) => Self::from_str_serde(text),
+            // serde_json's own error, with its position.
             Err(_) => Self::from_serde(serde_json::from_slice(text)),
         }
     }

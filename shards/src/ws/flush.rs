@@ -33,7 +33,7 @@ use std::rc::{Rc, Weak};
 
 use bytes::BytesMut;
 
-use super::session::{Conn, Outbound, WRITE_BATCH, outbound, queued_framed, take_queued};
+use super::session::{Conn, Outbound, WRITE_BATCH, gather, outbound, queued_framed, take_queued};
 use crate::rt::{self, LocalNotify};
 use crate::session::Frame;
 
@@ -187,23 +187,13 @@ fn write_once(
 /// batch, which may leave more queued.
 fn serve_direct(conn: &Conn, ws: &mut kairos_net::ws::Connection, scratch: &mut BytesMut) -> bool {
     let session = &conn.session;
-    let Some(first) = session.pop_outgoing() else {
-        return true;
-    };
-    let out = match session.pop_outgoing() {
-        None => Outbound::Lone(first.bytes),
-        Some(second) => {
-            scratch.clear();
-            scratch.extend_from_slice(&first.bytes);
-            scratch.extend_from_slice(&second.bytes);
-            for _ in 2..WRITE_BATCH {
-                let Some(more) = session.pop_outgoing() else {
-                    break;
-                };
-                scratch.extend_from_slice(&more.bytes);
-            }
-            Outbound::Gathered
-        }
-    };
+    let mut room = WRITE_BATCH;
+    let out = gather(
+        || {
+            room = room.checked_sub(1)?;
+            session.pop_outgoing().map(|frame| frame.bytes)
+        },
+        scratch,
+    );
     write_once(conn, ws, out, scratch) && session.outgoing_is_empty()
 }

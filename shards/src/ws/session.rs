@@ -446,16 +446,22 @@ pub(super) enum Outbound {
 /// Takes what the connection has to send: a lone chunk as it is, several
 /// gathered into `scratch` so that they go out in one write.
 pub(super) fn outbound(ws: &mut ws::Connection, scratch: &mut BytesMut) -> Outbound {
-    let Some(first) = ws.take_outbound() else {
+    gather(|| ws.take_outbound(), scratch)
+}
+
+/// Takes the chunks `next` gives until it gives none: a lone chunk as it
+/// is, several gathered into `scratch`.
+pub(super) fn gather(mut next: impl FnMut() -> Option<Bytes>, scratch: &mut BytesMut) -> Outbound {
+    let Some(first) = next() else {
         return Outbound::None;
     };
-    let Some(second) = ws.take_outbound() else {
+    let Some(second) = next() else {
         return Outbound::Lone(first);
     };
     scratch.clear();
     scratch.extend_from_slice(&first);
     scratch.extend_from_slice(&second);
-    while let Some(more) = ws.take_outbound() {
+    while let Some(more) = next() {
         scratch.extend_from_slice(&more);
     }
     Outbound::Gathered
