@@ -15,6 +15,13 @@
 # delivered meanwhile (players × 20 × 7 per second; each run's delivery
 # ratio is printed to show that they all were). A clock tick is 10 ms, so
 # a 10 s window resolves about 0.07 µs per delivered message at 25 matches.
+#
+# NAKAMA=PATH adds a Nakama binary to each repetition, after the kairos
+# binaries, under the label "nakama": started on PostgreSQL (NAKAMA_DB,
+# default postgres@127.0.0.1:5432/nakama, migrated beforehand with `nakama
+# migrate up --database.address ...`) at PORT + 100, loaded by the same
+# match-relay and measured the same way. Nakama is built outside this
+# repository (BENCHMARKS.md, "The raw relay baseline").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source benches/scripts/kairos-server.sh
@@ -23,7 +30,9 @@ reps=${REPS:-2}
 matches=${MATCHES:-25}
 window=${WINDOW:-10}
 port=${PORT:-17690}
-[ $# -ge 1 ] || { sed -n '2,17p' "$0"; exit 2; }
+nakama=${NAKAMA:-}
+nakama_db=${NAKAMA_DB:-postgres@127.0.0.1:5432/nakama}
+[ $# -ge 1 ] || [ -n "$nakama" ] || { sed -n '2,24p' "$0"; exit 2; }
 players=$((matches * 8))
 delivered=$((players * 20 * 7 * window))
 hz=$(getconf CLK_TCK)
@@ -65,4 +74,23 @@ for rep in $(seq 1 "$reps"); do
     measure "$label" "$pid" "$load"
     stop_kairos
   done
+  if [ -n "$nakama" ]; then
+    out=$(mktemp -d)
+    np=$((port + 100))
+    "$nakama" --name "cpu-split-$rep" --data_dir "$out" --database.address "$nakama_db" \
+      --socket.port "$np" --console.port $((np + 1)) --logger.level warn >"$out/server.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 100); do
+      curl -sf "http://127.0.0.1:$np/healthcheck" >/dev/null && break
+      sleep 0.1
+    done
+    "$lt" match-relay --target "127.0.0.1:$np" -c "$players" --players-per-match 8 \
+      --rate 20 --payload 32 -d $((window + 7)) --no-progress >"$out/load.txt" 2>&1 &
+    load=$!
+    echo -n "$rep "
+    measure nakama "$pid" "$load"
+    kill -INT "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    rm -rf "$out"
+  fi
 done

@@ -15,6 +15,7 @@ pub(crate) mod matchmaker;
 pub mod mesh;
 pub(crate) mod metrics;
 pub mod modules;
+pub(crate) mod placement;
 pub(crate) mod quic;
 pub(crate) mod realtime;
 pub(crate) mod registry;

@@ -137,6 +137,11 @@ impl Server {
             listing,
             storage_index,
             matchmaker,
+            placement: crate::placement::Placement::new(
+                shards,
+                config.kairos.session.pack_matches_below,
+                config.kairos.session.pack_matches_per_sec,
+            ),
             matchmaker_inboxes: std::sync::Mutex::new(inboxes.into_iter().map(Some).collect()),
             issuer: SessionIssuer::new(&config.session),
             revocations: RevocationCache::from_stored(stored),
@@ -336,6 +341,10 @@ async fn shard_main(
             rt::yield_now().await;
         }
     });
+    // How busy this shard is, for packing new matches (`placement`).
+    if shard.moves_sessions() && shared.placement.packs() {
+        rt::spawn(crate::placement::meter(shard.clone()));
+    }
     // WebSocket pings and deadlines, for every session of this shard.
     rt::spawn(crate::ws::keepalive::run(shard.clone()));
     if crate::ws::flush::FlushList::ACTIVE {

@@ -142,6 +142,8 @@ pub struct Shared {
     pub storage_index: crate::storage_index::StorageIndexes,
     /// The matchmaker: every shard's tickets.
     pub matchmaker: crate::matchmaker::Matchmaker,
+    /// Each shard's busyness, and where new unnamed matches go.
+    pub placement: crate::placement::Placement,
     /// Each shard's inbox of matched groups, taken by the shard at start.
     pub matchmaker_inboxes: std::sync::Mutex<Vec<Option<crate::matchmaker::Inbox>>>,
     /// Leaderboards: definitions, rank indexes, the deadlines.

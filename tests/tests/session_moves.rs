@@ -21,7 +21,8 @@ backend_tests!(
     sessions_recorded_on_their_shard_stay,
     a_session_moves_from_match_to_match,
     a_member_who_left_hears_no_more_on_the_matchs_shard,
-    matched_players_meet_on_their_matchs_shard
+    matched_players_meet_on_their_matchs_shard,
+    new_matches_are_packed_onto_the_first_shard_with_room
 );
 
 /// Whether this build moves sessions: moves counted are 1 per move here,
@@ -42,8 +43,17 @@ fn modules_dir() -> String {
         .into_owned()
 }
 
-/// A two-shard server with its metrics endpoint and the test modules.
+/// A two-shard server with its metrics endpoint and the test modules,
+/// whose unnamed matches are made on their creators' shards (packing off):
+/// these tests place creators and joiners on chosen shards.
 fn start(b: &Backend, extra: &[&str]) -> (TestServer, Http) {
+    let mut args = vec!["--kairos.session.pack_matches_below", "0"];
+    args.extend_from_slice(extra);
+    start_packing(b, &args)
+}
+
+/// The same server, new matches packed as by default.
+fn start_packing(b: &Backend, extra: &[&str]) -> (TestServer, Http) {
     let port = free_port().to_string();
     let dir = modules_dir();
     let mut args = vec!["--metrics.prometheus_port", &port, "--runtime.path", &dir];
@@ -55,6 +65,20 @@ fn start(b: &Backend, extra: &[&str]) -> (TestServer, Http) {
 
 /// A metric's value on one shard.
 fn metric(metrics: &Http, name: &str, shard: u32) -> u64 {
+    let r = metrics.request("GET", "/metrics", None, None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let label = format!("shard=\"{shard}\"}} ");
+    r.text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find_map(|l| l.split_once(&label).map(|(_, v)| v))
+        .unwrap_or_else(|| panic!("no {name} on shard {shard}"))
+        .parse()
+        .expect("a number")
+}
+
+/// A metric's value on one shard, as a number with a fraction.
+fn metric_f64(metrics: &Http, name: &str, shard: u32) -> f64 {
     let r = metrics.request("GET", "/metrics", None, None);
     assert_eq!(r.status, 200, "{}", r.text);
     let label = format!("shard=\"{shard}\"}} ");
@@ -501,6 +525,78 @@ fn matched_players_meet_on_their_matchs_shard(b: &Backend) {
         .map(|s| metric(&metrics, "kairos_shard_sessions_moved_total", s.unwrap()))
         .sum();
     assert_eq!(moved, moves(), "the one off the match's shard moved");
+}
+
+/// The shard that owns a relayed match.
+fn owner(match_id: &str) -> usize {
+    let (id, _node) = match_id.split_once('.').expect("id.node");
+    let id = uuid::Uuid::parse_str(id).expect("a uuid");
+    kairos_shards::fanout::StreamId::relayed_match(id).owner(2)
+}
+
+/// Packing, on by default: an idle node makes each unnamed match on shard
+/// 0, its creator moving there from shard 1, until the shard has had
+/// `pack_matches_per_sec` new matches this second; the rest are made
+/// where their creators are. Where sessions cannot move, every match is
+/// made on its creator's shard.
+fn new_matches_are_packed_onto_the_first_shard_with_room(b: &Backend) {
+    let (s, metrics) = start_packing(b, &["--kairos.session.pack_matches_per_sec", "1"]);
+    let busy = metric_f64(&metrics, "kairos_shard_busy_ratio", 0);
+    assert!((0.0..=1.0).contains(&busy), "busy {busy}");
+
+    // Creators on shard 1, back to back: the first match goes to shard 0;
+    // the second, within shard 0's second, stays on shard 1 unless a new
+    // second began in between (at most one per second elapsed).
+    let started = Instant::now();
+    let mut creators = Vec::new();
+    let mut owners = Vec::new();
+    for _ in 0..4 {
+        let (mut ws, id) = player_off(&s, Some(0), "");
+        let match_id = create(&mut ws);
+        ws.next_with("match_presence_event");
+        owners.push(owner(&match_id));
+        creators.push((ws, id, match_id));
+    }
+    let seconds = started.elapsed().as_secs() as usize;
+    let packed = owners.iter().filter(|&&o| o == 0).count();
+    let moved = metric(&metrics, "kairos_shard_sessions_moved_total", 1);
+    if moves() == 0 {
+        // Nobody moves, so nothing is packed (ids are drawn at random).
+        assert_eq!(moved, 0);
+    } else {
+        assert_eq!(owners[0], 0, "the first packed onto shard 0: {owners:?}");
+        assert!(
+            packed <= 2 + seconds,
+            "one a second: {owners:?} in {seconds} s"
+        );
+        assert_eq!(moved as usize, packed, "each creator packed moved once");
+    }
+
+    // A packed match works as any other: a joiner from the other shard
+    // meets its creator, and their data flows both ways.
+    let (mut creator, creator_id, match_id) = creators.remove(0);
+    let (mut joiner, joiner_id) = player(&s, "");
+    let joined = joiner.request("j", "match_join", json!({"match_id": match_id}));
+    assert_eq!(joined["match"]["size"], 2, "{joined}");
+    assert_eq!(
+        joined["match"]["presences"][0]["user_id"],
+        json!(creator_id),
+        "{joined}"
+    );
+    joiner.send_json(&data(&match_id, 3));
+    let d = creator.next_with("match_data");
+    assert_eq!(d["match_data"]["presence"]["user_id"], json!(joiner_id));
+    creator.send_json(&data(&match_id, 4));
+    assert_eq!(joiner.next_with("match_data")["match_data"]["op_code"], "4");
+
+    // Packing off: each match is made where its creator is.
+    let (s, metrics) = start(b, &[]);
+    let (mut ws, _) = player_off(&s, Some(0), "");
+    let match_id = create(&mut ws);
+    if moves() == 1 {
+        assert_eq!(owner(&match_id), 1);
+    }
+    assert_eq!(metric(&metrics, "kairos_shard_sessions_moved_total", 1), 0);
 }
 
 /// A hostile client joining match after match (here, matches that do not

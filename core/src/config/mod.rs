@@ -807,6 +807,25 @@ fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Erro
     }
 }
 
+/// A number, or a flag's text that spells one (flags leave fractions as
+/// text, so that string fields keep them as written).
+fn number_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_f64()
+            .ok_or_else(|| serde::de::Error::custom(format!("expected a number, found {n}"))),
+        Value::String(s) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .ok_or_else(|| serde::de::Error::custom(format!("expected a number, found {s:?}"))),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a number, found {other}"
+        ))),
+    }
+}
+
 fn string_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     match Value::deserialize(d)? {
         Value::String(s) if s.is_empty() => Ok(Vec::new()),
@@ -874,6 +893,29 @@ mod tests {
                 .keys()
                 .contains(&("socket.port".into(), "7400".into()))
         );
+    }
+
+    #[test]
+    fn a_fraction_is_read_from_a_flag_and_checked() {
+        let set = |v: &str| {
+            ConfigBuilder::new()
+                .set("kairos.session.pack_matches_below", v)
+                .and_then(|b| b.build())
+        };
+        let c = set("0.25").unwrap();
+        assert_eq!(c.kairos.session.pack_matches_below, 0.25);
+        assert_eq!(set("0").unwrap().kairos.session.pack_matches_below, 0.0);
+        assert_eq!(set("1").unwrap().kairos.session.pack_matches_below, 1.0);
+        for bad in ["1.5", "-0.1", "NaN", "inf", "half", ""] {
+            assert!(set(bad).is_err(), "{bad:?} accepted");
+        }
+        // A string field keeps a fraction as written.
+        let named = ConfigBuilder::new()
+            .set("name", "1.10")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert_eq!(named.name, "1.10");
     }
 
     #[test]

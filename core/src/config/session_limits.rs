@@ -46,6 +46,17 @@ pub struct SessionLimits {
     /// Needs a runtime that can move a socket (tokio, the default);
     /// ignored elsewhere.
     pub move_to_match: bool,
+    /// Packing: an unnamed match_create goes to the lowest-numbered shard
+    /// busy less than this fraction of a core (and given fewer than
+    /// pack_matches_per_sec new matches this second), its creator moving
+    /// there as a joiner does; when no shard is, to the creator's own
+    /// shard. 0 turns packing off: every unnamed match is made on its
+    /// creator's shard. Needs move_to_match.
+    #[serde(deserialize_with = "super::number_like")]
+    pub pack_matches_below: f64,
+    /// New matches packing may send to one shard in a second, before the
+    /// shard's measured busyness has caught up with them.
+    pub pack_matches_per_sec: u32,
 }
 
 impl Default for SessionLimits {
@@ -59,6 +70,8 @@ impl Default for SessionLimits {
             mesh_overflow_pause: 8192,
             mesh_overflow_max: 262_144,
             move_to_match: true,
+            pack_matches_below: 0.5,
+            pack_matches_per_sec: 64,
         }
     }
 }
@@ -91,6 +104,15 @@ impl SessionLimits {
                 "session.mesh_overflow_max",
                 "must be at least twice session.mesh_overflow_pause",
             );
+        }
+        if !(0.0..=1.0).contains(&self.pack_matches_below) {
+            return invalid(
+                "session.pack_matches_below",
+                "must be a fraction of a core from 0 to 1",
+            );
+        }
+        if self.pack_matches_per_sec == 0 {
+            return invalid("session.pack_matches_per_sec", "must be at least 1");
         }
         Ok(())
     }

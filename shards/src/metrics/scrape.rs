@@ -274,6 +274,18 @@ pub fn render(shared: &Shared) -> String {
         );
     }
     e.family(
+        "kairos_shard_busy_ratio",
+        "How busy each shard's thread was, CPU time over wall time averaged over its last two 250 ms windows; measured while unnamed matches are packed (kairos.session.pack_matches_below).",
+        Kind::Gauge,
+    );
+    for (i, id) in ids.iter().enumerate() {
+        e.sample(
+            "kairos_shard_busy_ratio",
+            &[("shard", id)],
+            shared.placement.busy(i),
+        );
+    }
+    e.family(
         "kairos_shard_mesh_received_total",
         "Messages each shard has taken from its inbound mesh queues.",
         Kind::Counter,

@@ -9,7 +9,8 @@
 //! gives their socket, so the server moves them: a session that asks to
 //! join a match another shard owns (`match_join` with its id, a named
 //! `match_create`) moves to that shard before the join is served, if it
-//! may ([`Session::may_move`]).
+//! may ([`Session::may_move`]). So does one that makes an unnamed match
+//! that packing places on another shard (`crate::placement`).
 //!
 //! The move, from the old shard's side ([`depart`]):
 //! 1. the reader stops short of the join, and the writer stops between
@@ -64,8 +65,9 @@ pub struct Arrival {
 }
 
 /// Where a session that asks with `payload` should move before it is
-/// served: the shard that owns the match it asks to join, when that is
-/// another and the session may move.
+/// served: the shard that owns the match it asks to join, or where packing
+/// places the match it makes, when that is another and the session may
+/// move.
 #[inline]
 pub(super) fn target(shard: &Shard, session: &Session, payload: &Bytes) -> Option<usize> {
     if !session.may_move() || !shard.moves_sessions() {
@@ -74,9 +76,8 @@ pub(super) fn target(shard: &Shard, session: &Session, payload: &Bytes) -> Optio
     // Decoded again where it is served: only a session in no stream pays
     // this, once per message until it joins one.
     let envelope = session.wire.decode(payload).ok()?;
-    let stream = matches::stream_to_join(shard, &envelope.message)?;
-    let owner = stream.owner(shard.port.shards());
-    (owner != shard.id).then_some(owner)
+    let to = matches::shard_to_serve(shard, &envelope.message)?;
+    (to != shard.id).then_some(to)
 }
 
 /// What became of a session that set out to move.

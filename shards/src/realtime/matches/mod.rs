@@ -18,7 +18,7 @@ mod owner;
 pub(crate) mod replica;
 mod session;
 
-pub use session::{create, join, leave, send_data, stream_to_join};
+pub use session::{create, join, leave, send_data, shard_to_serve};
 
 use bytes::Bytes;
 use kairos_schema::rtapi::{ErrorCode, MatchPresenceEvent, Outgoing};

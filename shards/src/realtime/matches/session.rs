@@ -65,11 +65,13 @@ fn token_stream(shard: &Shard, token: &str) -> Option<StreamId> {
         .filter(|stream| stream.mode == crate::fanout::mode::MATCH_RELAYED)
 }
 
-/// The match stream a message asks to join (`match_join` with a match id
-/// or a matchmaker token, a named `match_create`), if it does: the stream
-/// whose owner a session may move to before the join.
-pub fn stream_to_join(shard: &Shard, message: &Incoming) -> Option<StreamId> {
-    match message {
+/// The shard a message should be served on, if it asks to join a match
+/// (`match_join` with a match id or a matchmaker token, a named
+/// `match_create`: the match's owner) or to make one (an unnamed
+/// `match_create`: where packing places it, `crate::placement`): where a
+/// session that may move goes before it is served.
+pub fn shard_to_serve(shard: &Shard, message: &Incoming) -> Option<usize> {
+    let stream = match message {
         Incoming::MatchJoin(m) if m.token.is_empty() => {
             parse_match_id(&m.match_id, &shard.shared.config.name).ok()
         }
@@ -77,8 +79,10 @@ pub fn stream_to_join(shard: &Shard, message: &Incoming) -> Option<StreamId> {
         Incoming::MatchCreate(m) if !m.name.is_empty() => {
             Some(StreamId::relayed_match(named_id(&m.name)))
         }
+        Incoming::MatchCreate(_) => return Some(shard.shared.placement.choose(shard.id)),
         _ => None,
-    }
+    };
+    stream.map(|s| s.owner(shard.port.shards()))
 }
 
 /// `match_join {match_id | token, metadata}`: a relayed or an
