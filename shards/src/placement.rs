@@ -25,7 +25,10 @@
 //!
 //! The creator then moves to the chosen shard as any joiner does (only a
 //! session that may move: `Session::may_move`); its match is made there
-//! with an id that shard owns. Placement is decided once: a match never
+//! with an id that shard owns. A matchmaker group without a matched hook
+//! is given a token for a relayed match whose id the chosen shard owns
+//! (`realtime/matchmaker/deliver.rs`), and its players move there as they
+//! join with it. Placement is decided once: a match never
 //! moves afterwards, so a node whose load grows within matches already made
 //! keeps them where they are.
 //!

@@ -22,7 +22,8 @@ backend_tests!(
     a_session_moves_from_match_to_match,
     a_member_who_left_hears_no_more_on_the_matchs_shard,
     matched_players_meet_on_their_matchs_shard,
-    new_matches_are_packed_onto_the_first_shard_with_room
+    new_matches_are_packed_onto_the_first_shard_with_room,
+    matchmaker_matches_are_packed_too
 );
 
 /// Whether this build moves sessions: moves counted are 1 per move here,
@@ -487,8 +488,25 @@ fn matched_players_meet_on_their_matchs_shard(b: &Backend) {
     let (s, metrics) = start(b, &["--kairos.matchmaker.interval_ms", "50"]);
     let (mut a, _) = player(&s, "");
     let (mut b2, b_id) = player_off(&s, a.shard, "");
+    let match_id = matchmake_pair(&mut a, &mut b2);
+    a.send_json(&data(&match_id, 5));
+    let d = b2.next_with("match_data");
+    assert_eq!(d["match_data"]["op_code"], "5");
+    b2.send_json(&data(&match_id, 6));
+    let d = a.next_with("match_data");
+    assert_eq!(d["match_data"]["presence"]["user_id"], json!(b_id));
+    let moved: u64 = [a.shard, b2.shard]
+        .iter()
+        .map(|s| metric(&metrics, "kairos_shard_sessions_moved_total", s.unwrap()))
+        .sum();
+    assert_eq!(moved, moves(), "the one off the match's shard moved");
+}
+
+/// Queues two sockets in the matchmaker for a match of their own; each
+/// joins with the token it is given. Returns the match's id.
+fn matchmake_pair(a: &mut Ws, b: &mut Ws) -> String {
     let run = unique("run");
-    for ws in [&mut a, &mut b2] {
+    for ws in [&mut *a, &mut *b] {
         let t = ws.request(
             "add",
             "matchmaker_add",
@@ -502,7 +520,7 @@ fn matched_players_meet_on_their_matchs_shard(b: &Backend) {
         assert!(t.get("matchmaker_ticket").is_some(), "{t}");
     }
     let mut match_id = String::new();
-    for ws in [&mut a, &mut b2] {
+    for ws in [a, b] {
         let matched = ws.next_with("matchmaker_matched");
         let token = matched["matchmaker_matched"]["token"]
             .as_str()
@@ -514,17 +532,7 @@ fn matched_players_meet_on_their_matchs_shard(b: &Backend) {
             .expect("joined")
             .to_string();
     }
-    a.send_json(&data(&match_id, 5));
-    let d = b2.next_with("match_data");
-    assert_eq!(d["match_data"]["op_code"], "5");
-    b2.send_json(&data(&match_id, 6));
-    let d = a.next_with("match_data");
-    assert_eq!(d["match_data"]["presence"]["user_id"], json!(b_id));
-    let moved: u64 = [a.shard, b2.shard]
-        .iter()
-        .map(|s| metric(&metrics, "kairos_shard_sessions_moved_total", s.unwrap()))
-        .sum();
-    assert_eq!(moved, moves(), "the one off the match's shard moved");
+    match_id
 }
 
 /// The shard that owns a relayed match.
@@ -597,6 +605,26 @@ fn new_matches_are_packed_onto_the_first_shard_with_room(b: &Backend) {
         assert_eq!(owner(&match_id), 1);
     }
     assert_eq!(metric(&metrics, "kairos_shard_sessions_moved_total", 1), 0);
+}
+
+/// A matchmaker match's id, minted by the shard of its first player,
+/// names the shard packing chooses: two players on shard 1 of an idle
+/// node meet on shard 0.
+fn matchmaker_matches_are_packed_too(b: &Backend) {
+    let (s, metrics) = start_packing(b, &["--kairos.matchmaker.interval_ms", "50"]);
+    let (mut a, _) = player_off(&s, Some(0), "");
+    let (mut b2, b_id) = player_off(&s, Some(0), "");
+    let match_id = matchmake_pair(&mut a, &mut b2);
+    b2.send_json(&data(&match_id, 6));
+    let d = a.next_with("match_data");
+    assert_eq!(d["match_data"]["presence"]["user_id"], json!(b_id));
+    let moved = metric(&metrics, "kairos_shard_sessions_moved_total", 1);
+    if moves() == 1 {
+        assert_eq!(owner(&match_id), 0, "{match_id}");
+        assert_eq!(moved, 2, "both players moved to shard 0");
+    } else {
+        assert_eq!(moved, 0);
+    }
 }
 
 /// A hostile client joining match after match (here, matches that do not

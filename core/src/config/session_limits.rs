@@ -46,12 +46,14 @@ pub struct SessionLimits {
     /// Needs a runtime that can move a socket (tokio, the default);
     /// ignored elsewhere.
     pub move_to_match: bool,
-    /// Packing: an unnamed match_create goes to the lowest-numbered shard
-    /// busy less than this fraction of a core (and given fewer than
-    /// pack_matches_per_sec new matches this second), its creator moving
-    /// there as a joiner does; when no shard is, to the creator's own
-    /// shard. 0 turns packing off: every unnamed match is made on its
-    /// creator's shard. Needs move_to_match.
+    /// Packing: an unnamed match_create, and the relayed match of a
+    /// matchmaker token, goes to the lowest-numbered shard busy less than
+    /// this fraction of a core (and given fewer than pack_matches_per_sec
+    /// new matches this second), its creator or matched players moving
+    /// there as joiners do; when no shard is, to the creator's own shard
+    /// (a token's, to its first player's). 0 turns packing off: every
+    /// unnamed match is made on its creator's shard, a token's on any.
+    /// Needs move_to_match.
     #[serde(deserialize_with = "super::number_like")]
     pub pack_matches_below: f64,
     /// New matches packing may send to one shard in a second, before the

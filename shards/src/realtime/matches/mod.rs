@@ -18,7 +18,7 @@ mod owner;
 pub(crate) mod replica;
 mod session;
 
-pub use session::{create, join, leave, send_data, shard_to_serve};
+pub use session::{create, id_owned_by, join, leave, send_data, shard_to_serve};
 
 use bytes::Bytes;
 use kairos_schema::rtapi::{ErrorCode, MatchPresenceEvent, Outgoing};

@@ -40,18 +40,26 @@ fn named_id(name: &str) -> Uuid {
 const LOCAL_ID_DRAWS: usize = 64;
 
 /// A new unnamed match's id: random, and owned by this shard when
-/// sessions move to their match's shard, so that its creator stays where
-/// it is and its joiners come to it.
+/// sessions move to their match's shard, so that its creator (whom
+/// packing has already brought here, `crate::placement`) stays where it is
+/// and its joiners come to it.
 fn new_id(shard: &Shard) -> Uuid {
-    let mut id = Uuid::new_v4();
     if shard.moves_sessions() {
-        let shards = shard.port.shards();
-        for _ in 1..LOCAL_ID_DRAWS {
-            if StreamId::relayed_match(id).owner(shards) == shard.id {
-                break;
-            }
-            id = Uuid::new_v4();
+        id_owned_by(shard.id, shard.port.shards())
+    } else {
+        Uuid::new_v4()
+    }
+}
+
+/// A random relayed match id that shard `owner` of `shards` owns (but
+/// for one chance in 2^64 on two shards).
+pub fn id_owned_by(owner: usize, shards: usize) -> Uuid {
+    let mut id = Uuid::new_v4();
+    for _ in 1..LOCAL_ID_DRAWS {
+        if StreamId::relayed_match(id).owner(shards) == owner {
+            break;
         }
+        id = Uuid::new_v4();
     }
     id
 }

@@ -53,7 +53,7 @@ async fn run_group(shard: Rc<Shard>, group: Group) {
         None => None,
     };
     let outcome = outcome.unwrap_or_else(|| {
-        let match_id = format!("{}.", Uuid::new_v4());
+        let match_id = format!("{}.", relayed_match_id(&shard));
         Outcome::Token(sign_token(
             shard.shared.issuer.session_key(),
             &match_id,
@@ -76,6 +76,19 @@ async fn run_group(shard: Rc<Shard>, group: Group) {
                 },
             );
         }
+    }
+}
+
+/// The id of the relayed match a token names: one the shard that packing
+/// chooses owns, so that the matched players, who move to their match's
+/// shard as they join, fill the first shard with room
+/// (`crate::placement`); random where sessions do not move.
+fn relayed_match_id(shard: &Shard) -> Uuid {
+    if shard.moves_sessions() && shard.shared.placement.packs() {
+        let to = shard.shared.placement.choose(shard.id);
+        crate::realtime::matches::id_owned_by(to, shard.port.shards())
+    } else {
+        Uuid::new_v4()
     }
 }
 
