@@ -1,11 +1,11 @@
-//! Where an unnamed relayed match is made: packed onto as few shards as
-//! its load needs (`kairos.session.pack_matches_below`).
+//! Where a new relayed match is made: packed onto as few shards as the
+//! node's load needs (`kairos.session.pack_matches_below`).
 //!
 //! A match whose members share one shard costs what one shard costs (see
 //! `ws/handoff.rs`). Two shards that each carry half of a light load cost
 //! more again: each parks and wakes for its half, each wake-up finds half
 //! the work, and the shards and the clients compete for the cores. On this
-//! VM one shard relays 25 or 50 matches for 15–25% less CPU per delivered
+//! VM one shard relays 25 or 50 matches for 13–18% less CPU per delivered
 //! message than two (BENCHMARKS.md, "Matches packed onto the first shard
 //! with room"). So while a shard has room, new matches go to it, and the
 //! next shard is taken only when it is busy.
@@ -28,8 +28,8 @@
 //! with an id that shard owns. A matchmaker group without a matched hook
 //! is given a token for a relayed match whose id the chosen shard owns
 //! (`realtime/matchmaker/deliver.rs`), and its players move there as they
-//! join with it. Placement is decided once: a match never
-//! moves afterwards, so a node whose load grows within matches already made
+//! join with it. Placement is decided once: a match never moves
+//! afterwards, so a node whose load grows within matches already made
 //! keeps them where they are.
 //!
 //! Shared by every shard through atomics that each is the only writer of

@@ -275,7 +275,7 @@ pub fn render(shared: &Shared) -> String {
     }
     e.family(
         "kairos_shard_busy_ratio",
-        "How busy each shard's thread was, CPU time over wall time averaged over its last two 250 ms windows; measured while unnamed matches are packed (kairos.session.pack_matches_below).",
+        "How busy each shard's thread was, CPU time over wall time averaged over its last two 250 ms windows; measured while new matches are packed (kairos.session.pack_matches_below); 0 otherwise.",
         Kind::Gauge,
     );
     for (i, id) in ids.iter().enumerate() {

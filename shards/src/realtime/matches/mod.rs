@@ -188,6 +188,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ids_are_drawn_for_the_shard_asked() {
+        for shards in [1, 2, 3, 8, 64] {
+            for owner in [0, shards / 2, shards - 1] {
+                for _ in 0..20 {
+                    let id = id_owned_by(owner, shards);
+                    assert_eq!(StreamId::relayed_match(id).owner(shards), owner);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn match_ids() {
         let u = Uuid::new_v4();
         assert_eq!(

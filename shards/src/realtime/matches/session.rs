@@ -36,7 +36,9 @@ fn named_id(name: &str) -> Uuid {
     Uuid::new_v5(&Uuid::NAMESPACE_DNS, name.as_bytes())
 }
 
-/// Draws before an unnamed match's id is taken whatever shard owns it.
+/// Draws per shard before an unnamed match's id is taken whatever shard
+/// owns it: a draw hits a given shard of n with chance 1/n, so all miss
+/// with chance (1 - 1/n)^(64n), under e^-64.
 const LOCAL_ID_DRAWS: usize = 64;
 
 /// A new unnamed match's id: random, and owned by this shard when
@@ -52,10 +54,10 @@ fn new_id(shard: &Shard) -> Uuid {
 }
 
 /// A random relayed match id that shard `owner` of `shards` owns (but
-/// for one chance in 2^64 on two shards).
+/// for a chance under e^-64). Takes `shards` draws on average.
 pub fn id_owned_by(owner: usize, shards: usize) -> Uuid {
     let mut id = Uuid::new_v4();
-    for _ in 1..LOCAL_ID_DRAWS {
+    for _ in 1..LOCAL_ID_DRAWS * shards.max(1) {
         if StreamId::relayed_match(id).owner(shards) == owner {
             break;
         }
