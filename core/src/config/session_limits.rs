@@ -42,7 +42,7 @@ pub struct SessionLimits {
     /// shard and its data never crosses shards. Only a session that nothing
     /// else records on its shard moves (no stream, status or follow, no
     /// matchmaker ticket queued, never a party), matchmaker token joins
-    /// included; an unnamed match_create picks an id its own shard owns.
+    /// included; an unnamed match_create goes where packing places it.
     /// Needs a runtime that can move a socket (tokio, the default);
     /// ignored elsewhere.
     pub move_to_match: bool,
