@@ -66,20 +66,12 @@ fn start_packing(b: &Backend, extra: &[&str]) -> (TestServer, Http) {
 
 /// A metric's value on one shard.
 fn metric(metrics: &Http, name: &str, shard: u32) -> u64 {
-    let r = metrics.request("GET", "/metrics", None, None);
-    assert_eq!(r.status, 200, "{}", r.text);
-    let label = format!("shard=\"{shard}\"}} ");
-    r.text
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .find_map(|l| l.split_once(&label).map(|(_, v)| v))
-        .unwrap_or_else(|| panic!("no {name} on shard {shard}"))
-        .parse()
-        .expect("a number")
+    metric_as(metrics, name, shard)
 }
 
-/// A metric's value on one shard, as a number with a fraction.
-fn metric_f64(metrics: &Http, name: &str, shard: u32) -> f64 {
+/// A metric's value on one shard, as `T` (a count, or a number with a
+/// fraction).
+fn metric_as<T: std::str::FromStr>(metrics: &Http, name: &str, shard: u32) -> T {
     let r = metrics.request("GET", "/metrics", None, None);
     assert_eq!(r.status, 200, "{}", r.text);
     let label = format!("shard=\"{shard}\"}} ");
@@ -89,7 +81,7 @@ fn metric_f64(metrics: &Http, name: &str, shard: u32) -> f64 {
         .find_map(|l| l.split_once(&label).map(|(_, v)| v))
         .unwrap_or_else(|| panic!("no {name} on shard {shard}"))
         .parse()
-        .expect("a number")
+        .unwrap_or_else(|_| panic!("{name} on shard {shard} is not a number"))
 }
 
 /// Waits until a metric reaches `want` on one shard.
@@ -549,7 +541,7 @@ fn owner(match_id: &str) -> usize {
 /// made on its creator's shard.
 fn new_matches_are_packed_onto_the_first_shard_with_room(b: &Backend) {
     let (s, metrics) = start_packing(b, &["--kairos.session.pack_matches_per_sec", "1"]);
-    let busy = metric_f64(&metrics, "kairos_shard_busy_ratio", 0);
+    let busy: f64 = metric_as(&metrics, "kairos_shard_busy_ratio", 0);
     assert!((0.0..=1.0).contains(&busy), "busy {busy}");
 
     // Creators on shard 1, back to back: the first match goes to shard 0;
