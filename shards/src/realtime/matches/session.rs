@@ -79,7 +79,9 @@ fn token_stream(shard: &Shard, token: &str) -> Option<StreamId> {
 /// (`match_join` with a match id or a matchmaker token, a named
 /// `match_create`: the match's owner) or to make one (an unnamed
 /// `match_create`: where packing places it, `crate::placement`): where a
-/// session that may move goes before it is served.
+/// session that may move goes before it is served. Asked once per message,
+/// before it is served: for an unnamed `match_create` the answer counts
+/// against the chosen shard's new matches this second.
 pub fn shard_to_serve(shard: &Shard, message: &Incoming) -> Option<usize> {
     let stream = match message {
         Incoming::MatchJoin(m) if m.token.is_empty() => {
