@@ -22,6 +22,7 @@ mod match_data_send_json;
 mod names;
 mod outgoing_json;
 
+pub use match_data_json::presence_json;
 pub use outgoing_json::{ServerJson, decode_server_json};
 
 /// Realtime error codes (`rtapi.Error.Code`).
@@ -915,6 +916,27 @@ impl Outgoing {
             _ => {
                 serde_json::to_writer(out, &self.serde_envelope(cid)).expect("envelope serializes")
             }
+        }
+    }
+
+    /// [`write_json`](Self::write_json) for a message a session sends on
+    /// behalf of itself: `sender` is [`presence_json`] of the presence
+    /// `match_data` names, written once per session and copied whole into
+    /// each message (any other envelope names no sender and is written as
+    /// `write_json` writes it).
+    pub fn write_json_from(&self, out: &mut Vec<u8>, cid: &str, sender: &[u8]) {
+        match self {
+            Outgoing::MatchData(m) => match_data_json::write_around(out, cid, m, sender),
+            _ => self.write_json(out, cid),
+        }
+    }
+
+    /// [`json_len_hint`](Self::json_len_hint) for
+    /// [`write_json_from`](Self::write_json_from).
+    pub fn json_len_hint_from(&self, cid: &str, sender: &[u8]) -> usize {
+        match self {
+            Outgoing::MatchData(m) => match_data_json::len_hint_around(cid, m, sender.len()),
+            _ => self.json_len_hint(cid),
         }
     }
 

@@ -43,31 +43,31 @@ pub(super) fn decode(text: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let groups = body.len() / 4;
-    let mut out = vec![0u8; groups * 3 + tail.saturating_sub(1)];
-    let (whole, rest) = out.split_at_mut(groups * 3);
+    // Sized once and filled by appending: nothing is zeroed first.
+    let mut out = Vec::with_capacity(groups * 3 + tail.saturating_sub(1));
     let mut bad = 0u8;
-    for (quad, bytes) in body.chunks_exact(4).zip(whole.chunks_exact_mut(3)) {
+    for quad in body.chunks_exact(4) {
         let [a, b, c, d] = [0, 1, 2, 3].map(|i| VALUES[quad[i] as usize]);
         bad |= a | b | c | d;
         let n = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
-        bytes.copy_from_slice(&n.to_be_bytes()[1..]);
+        out.extend_from_slice(&n.to_be_bytes()[1..]);
     }
-    match (&body[groups * 4..], rest) {
-        ([], []) => {}
-        (&[a, b], [byte]) => {
+    match body[groups * 4..] {
+        [] => {}
+        [a, b] => {
             let [a, b] = [a, b].map(|x| VALUES[x as usize]);
             // The four bits past the byte must be zero.
             bad |= a | b | u8::from(b & 0x0f != 0) << 6;
-            *byte = a << 2 | b >> 4;
+            out.push(a << 2 | b >> 4);
         }
-        (&[a, b, c], bytes @ [_, _]) => {
+        [a, b, c] => {
             let [a, b, c] = [a, b, c].map(|x| VALUES[x as usize]);
             // The two bits past the bytes must be zero.
             bad |= a | b | c | u8::from(c & 0x03 != 0) << 6;
             let n = u32::from(a) << 10 | u32::from(b) << 4 | u32::from(c) >> 2;
-            bytes.copy_from_slice(&n.to_be_bytes()[2..]);
+            out.extend_from_slice(&n.to_be_bytes()[2..]);
         }
-        // A tail of 1, refused above (the rest's length follows the tail's).
+        // A tail of 1, refused above.
         _ => return None,
     }
     // Any value of 64 or more (a byte outside the alphabet, or bits past

@@ -16,7 +16,7 @@
 
 use base64::Engine;
 
-use super::MatchData;
+use super::{MatchData, UserPresence};
 use crate::json::plain_run;
 
 /// Room for [`write`]'s bytes: the names, quotes and punctuation of the
@@ -24,32 +24,37 @@ use crate::json::plain_run;
 /// with escapes, rare, may grow the buffer once more).
 pub(super) fn len_hint(cid: &str, m: &MatchData) -> usize {
     let p = &m.presence;
-    160 + cid.len()
-        + m.match_id.len()
-        + p.user_id.len()
-        + p.session_id.len()
-        + p.username.len()
-        + p.status.as_ref().map_or(0, String::len)
-        + base64_len(&m.data)
+    len_hint_around(
+        cid,
+        m,
+        60 + p.user_id.len()
+            + p.session_id.len()
+            + p.username.len()
+            + p.status.as_ref().map_or(0, String::len),
+    )
 }
 
-fn base64_len(data: &[u8]) -> usize {
-    base64::encoded_len(data.len(), true).expect("data bounded by the frame limit")
+/// [`len_hint`] with the presence's own bytes counted as `presence`.
+pub(super) fn len_hint_around(cid: &str, m: &MatchData, presence: usize) -> usize {
+    100 + cid.len() + m.match_id.len() + presence + base64_len(&m.data)
 }
 
-/// Appends `{"cid":...,"match_data":{...}}` (`cid` left out when empty).
-pub(super) fn write(out: &mut Vec<u8>, cid: &str, m: &MatchData) {
-    let p = &m.presence;
-    out.reserve(len_hint(cid, m));
-    out.push(b'{');
-    if !cid.is_empty() {
-        out.extend_from_slice(b"\"cid\":");
-        string(out, cid);
-        out.push(b',');
-    }
-    out.extend_from_slice(b"\"match_data\":{\"match_id\":");
-    string(out, &m.match_id);
-    out.extend_from_slice(b",\"presence\":{\"user_id\":");
+/// The presence as `match_data` writes it, `{"user_id":...}`: what a
+/// sender's every message repeats, written once and then copied whole
+/// ([`write_around`]).
+pub fn presence_json(p: &UserPresence) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        60 + p.user_id.len()
+            + p.session_id.len()
+            + p.username.len()
+            + p.status.as_ref().map_or(0, String::len),
+    );
+    write_presence(&mut out, p);
+    out
+}
+
+fn write_presence(out: &mut Vec<u8>, p: &UserPresence) {
+    out.extend_from_slice(b"{\"user_id\":");
     string(out, &p.user_id);
     out.extend_from_slice(b",\"session_id\":");
     string(out, &p.session_id);
@@ -63,6 +68,41 @@ pub(super) fn write(out: &mut Vec<u8>, cid: &str, m: &MatchData) {
         string(out, status);
     }
     out.push(b'}');
+}
+
+fn base64_len(data: &[u8]) -> usize {
+    base64::encoded_len(data.len(), true).expect("data bounded by the frame limit")
+}
+
+/// Appends `{"cid":...,"match_data":{...}}` (`cid` left out when empty).
+pub(super) fn write(out: &mut Vec<u8>, cid: &str, m: &MatchData) {
+    out.reserve(len_hint(cid, m));
+    write_with(out, cid, m, |out| write_presence(out, &m.presence));
+}
+
+/// [`write`], with the presence copied from `presence`, its
+/// [`presence_json`].
+pub(super) fn write_around(out: &mut Vec<u8>, cid: &str, m: &MatchData, presence: &[u8]) {
+    debug_assert_eq!(
+        presence,
+        presence_json(&m.presence),
+        "not this presence's JSON"
+    );
+    out.reserve(len_hint_around(cid, m, presence.len()));
+    write_with(out, cid, m, |out| out.extend_from_slice(presence));
+}
+
+fn write_with(out: &mut Vec<u8>, cid: &str, m: &MatchData, presence: impl FnOnce(&mut Vec<u8>)) {
+    out.push(b'{');
+    if !cid.is_empty() {
+        out.extend_from_slice(b"\"cid\":");
+        string(out, cid);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"match_data\":{\"match_id\":");
+    string(out, &m.match_id);
+    out.extend_from_slice(b",\"presence\":");
+    presence(out);
     if m.op_code != 0 {
         out.extend_from_slice(b",\"op_code\":\"");
         out.extend_from_slice(itoa::Buffer::new().format(m.op_code).as_bytes());
@@ -101,7 +141,7 @@ fn string(out: &mut Vec<u8>, s: &str) {
 mod tests {
     use bytes::Bytes;
 
-    use super::super::{Outgoing, UserPresence};
+    use super::super::Outgoing;
     use super::*;
 
     fn serde_bytes(cid: &str, m: &MatchData) -> Vec<u8> {
@@ -150,6 +190,11 @@ mod tests {
                             String::from_utf8_lossy(&serde_bytes(cid, &m)),
                         );
                         assert_eq!(out, serde_bytes(cid, &m));
+                        // The same with the presence written once before.
+                        let mut around = b"kept".to_vec();
+                        write_around(&mut around, cid, &m, &presence_json(&m.presence));
+                        assert_eq!(&around[..4], b"kept");
+                        assert_eq!(around[4..], out);
                         cases += 1;
                     }
                 }

@@ -36,9 +36,7 @@ pub(super) fn read(text: &str) -> Option<Envelope> {
     if c.eat("}").is_none() {
         let mut seen = 0u8;
         loop {
-            let field = FIELDS
-                .iter()
-                .find_map(|&(name, bit)| c.eat(name).map(|()| bit))?;
+            let field = c.field()?;
             if seen & field != 0 {
                 return None;
             }
@@ -46,7 +44,7 @@ pub(super) fn read(text: &str) -> Option<Envelope> {
             match field {
                 1 => m.match_id = c.string()?.to_owned(),
                 2 => m.op_code = c.integer()?,
-                4 => m.data = decode_base64(c.string()?.as_bytes()).ok()?,
+                4 => m.data = decode_base64(c.base64()?).ok()?,
                 8 => m.reliable = c.boolean()?,
                 _ => c.eat("[]")?,
             }
@@ -64,7 +62,9 @@ pub(super) fn read(text: &str) -> Option<Envelope> {
 }
 
 /// The fields read here, each with its name as the text spells it (no
-/// escape), and its bit in the set of those seen.
+/// escape), and its bit in the set of those seen. No two names share the
+/// letter after the quote, by which [`Cursor::field`] picks the one to
+/// compare.
 const FIELDS: [(&str, u8); 5] = [
     ("\"match_id\":", 1),
     ("\"op_code\":", 2),
@@ -86,6 +86,20 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    /// Steps over the name of one of [`FIELDS`], and its colon; gives its
+    /// bit. One name is compared: the one whose letter follows the quote.
+    fn field(&mut self) -> Option<u8> {
+        let (name, bit) = match self.text.as_bytes().get(self.at + 1)? {
+            b'm' => FIELDS[0],
+            b'o' => FIELDS[1],
+            b'd' => FIELDS[2],
+            b'r' => FIELDS[3],
+            b'p' => FIELDS[4],
+            _ => return None,
+        };
+        self.eat(name).map(|()| bit)
+    }
+
     /// A string with nothing escaped, and no control character (which
     /// JSON refuses unescaped).
     fn string(&mut self) -> Option<&'a str> {
@@ -99,6 +113,19 @@ impl<'a> Cursor<'a> {
         let s = &self.text[self.at..self.at + len];
         self.at += len + 1;
         Some(s)
+    }
+
+    /// The text of a string that must be base64, up to the next quote:
+    /// scanned for that quote alone, not for escapes. A base64 decoder
+    /// refuses every byte that would have stopped [`string`](Self::string)
+    /// (a backslash, a control character; the quote ends the text), so a
+    /// string this takes whole but `string` would not is never read here.
+    fn base64(&mut self) -> Option<&'a [u8]> {
+        self.eat("\"")?;
+        let rest = &self.text.as_bytes()[self.at..];
+        let len = memchr::memchr(b'"', rest)?;
+        self.at += len + 1;
+        Some(&rest[..len])
     }
 
     /// An int64 as a string (whatever Rust's parser takes, as serde's
@@ -188,6 +215,36 @@ mod tests {
         assert_eq!(read(js).map(Ok), Some(serde(js)));
     }
 
+    /// Each field is found by the letter after its quote, and only the
+    /// names themselves are taken.
+    #[test]
+    fn fields_are_told_apart_by_their_first_letter() {
+        let mut letters: Vec<u8> = FIELDS.iter().map(|(name, _)| name.as_bytes()[1]).collect();
+        letters.sort_unstable();
+        letters.dedup();
+        assert_eq!(letters.len(), FIELDS.len());
+        for (name, bit) in FIELDS {
+            let mut c = Cursor { text: name, at: 0 };
+            assert_eq!(c.field(), Some(bit));
+            assert_eq!(c.at, name.len());
+            // Cut short, or another name with the same first letter.
+            let cut = &name[..name.len() - 1];
+            let mut c = Cursor { text: cut, at: 0 };
+            assert_eq!(c.field(), None, "{cut}");
+            let other = format!("\"{}x\":", &name[1..2]);
+            let mut c = Cursor {
+                text: &other,
+                at: 0,
+            };
+            assert_eq!(c.field(), None, "{other}");
+        }
+        for text in ["", "\"", "\"cid\":", "\"x\":", "\"Match_id\":"] {
+            let mut c = Cursor { text, at: 0 };
+            assert_eq!(c.field(), None, "{text}");
+            assert_eq!(c.at, 0);
+        }
+    }
+
     /// Near misses of the form, malformed or not: the fast reader leaves
     /// each to serde.
     #[test]
@@ -225,6 +282,16 @@ mod tests {
             r#"{"match_data_send":{"data":"not base64!"}}"#,
             r#"{"match_data_send":{"data":"aGk=="}}"#,
             r#"{"match_data_send":{"data":null}}"#,
+            // Escapes and control characters in base64: serde's to read
+            // (the first three are base64 once unescaped) or refuse.
+            r#"{"match_data_send":{"data":"aG\/k"}}"#,
+            r#"{"match_data_send":{"data":"aGk\u003d"}}"#,
+            r#"{"match_data_send":{"data":"\u0061Gk="}}"#,
+            r#"{"match_data_send":{"data":"aG\"k="}}"#,
+            "{\"match_data_send\":{\"data\":\"aGk=\t\"}}",
+            "{\"match_data_send\":{\"data\":\"aG\u{1}k\"}}",
+            r#"{"match_data_send":{"data":"aGk="#,
+            r#"{"match_data_send":{"data":"aGk"#,
             r#"{"match_data_send":{"reliable":1}}"#,
             r#"{"match_data_send":{"reliable":truex}}"#,
             r#"{"match_data_send":{"reliable":null}}"#,
@@ -248,6 +315,21 @@ mod tests {
             assert_eq!(read(text), None, "{text}");
             // serde takes some and refuses the rest, on its own.
             let _ = serde(text);
+        }
+        // The escaped base64 above is data all the same, once serde reads it.
+        for text in [
+            r#"{"match_data_send":{"data":"aG\/k"}}"#,
+            r#"{"match_data_send":{"data":"aGk\u003d"}}"#,
+            r#"{"match_data_send":{"data":"\u0061Gk="}}"#,
+        ] {
+            let Ok(Envelope {
+                message: Incoming::MatchDataSend(m),
+                ..
+            }) = serde(text)
+            else {
+                panic!("serde refused {text}");
+            };
+            assert!(!m.data.is_empty(), "{text}");
         }
     }
 }
