@@ -11,10 +11,16 @@ use std::task::{Context, Poll, Waker};
 /// Wakes one waiting task on this shard. A notification sent while nobody
 /// waits is remembered, so none is lost.
 ///
-/// It can also be redirected: while a hook is set, every notification
-/// calls the hook instead of waking the task. That is how a shard serves
-/// many idle writers from one task (the WebSocket flush list) rather than
+/// It can also be redirected: while a hook is set, a notification calls
+/// the hook instead of waking the task. That is how a shard serves many
+/// idle writers from one task (the WebSocket flush list) rather than
 /// waking each writer for each message.
+///
+/// Only the first notification since the pending one was last taken does
+/// anything: until it is taken, a task woken or a hook called has it in
+/// hand already, and one that waits later finds it pending. A relay puts
+/// one frame per message on each recipient's queue, and a recipient whose
+/// writer has not yet run since the last one costs one flag test.
 #[derive(Default)]
 pub struct LocalNotify {
     pending: Cell<bool>,
@@ -24,7 +30,9 @@ pub struct LocalNotify {
 
 impl LocalNotify {
     pub fn notify(&self) {
-        self.pending.set(true);
+        if self.pending.replace(true) {
+            return;
+        }
         // Cloned out, so that the hook may touch this notify again.
         let hook = self.redirect.borrow().clone();
         if let Some(hook) = hook {
@@ -34,9 +42,15 @@ impl LocalNotify {
         }
     }
 
-    /// Sends every notification to `hook` from now on (`None`: back to
-    /// waking the waiting task). The pending flag is kept either way.
+    /// Sends notifications to `hook` from now on (`None`: back to waking
+    /// the waiting task). The pending flag is kept either way. A hook is set
+    /// only while nothing is pending (its owner took the notification
+    /// first), so that the next notification, the first since, calls it.
     pub fn redirect(&self, hook: Option<Rc<dyn Fn()>>) {
+        debug_assert!(
+            hook.is_none() || !self.pending.get(),
+            "a hook set over a pending notification would never hear of it"
+        );
         *self.redirect.borrow_mut() = hook;
     }
 
@@ -276,16 +290,54 @@ mod tests {
         n.redirect(Some(Rc::new(move || c.set(c.get() + 1))));
         n.notify();
         n.notify();
-        assert_eq!(calls.get(), 2);
+        // The second found the first pending: the hook has it in hand.
+        assert_eq!(calls.get(), 1);
         // The waiting task was not woken: its waker is still held.
         assert!(n.waker.borrow().is_some());
         assert!(n.take_pending());
         assert!(!n.take_pending());
+        // Taken, so the next one calls the hook again.
+        n.notify();
+        assert_eq!(calls.get(), 2);
+        assert!(n.take_pending());
         n.redirect(None);
         n.notify();
         assert_eq!(calls.get(), 2);
         assert!(n.waker.borrow().is_none(), "woken");
         assert!(wait.as_mut().poll(&mut cx).is_ready());
+    }
+
+    /// A task woken by the first of several notifications, before it has
+    /// run, and a task that was not waiting yet, each find one pending
+    /// when they wait; a task that took it waits for the next.
+    #[test]
+    fn notifications_before_the_task_runs_fold_into_one() {
+        let n = LocalNotify::default();
+        let waker = fresh_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut wait = Box::pin(n.wait());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        n.notify();
+        assert!(n.waker.borrow().is_none(), "woken by the first");
+        n.notify();
+        n.notify();
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
+        let mut again = Box::pin(n.wait());
+        assert!(
+            again.as_mut().poll(&mut cx).is_pending(),
+            "all three were one"
+        );
+        n.notify();
+        assert!(again.as_mut().poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    #[should_panic(expected = "never hear of it")]
+    #[cfg(debug_assertions)]
+    fn a_hook_is_not_set_over_a_pending_notification() {
+        let n = LocalNotify::default();
+        n.notify();
+        n.redirect(Some(Rc::new(|| {})));
     }
 
     #[test]
