@@ -13,7 +13,7 @@ use std::sync::Arc;
 use kairos_schema::rtapi::Outgoing;
 use uuid::Uuid;
 
-use super::{StreamId, group};
+use super::group;
 use crate::session::{Frames, Session, Wire, WireSet};
 use crate::shard::{Shard, ShardMsg};
 
@@ -169,24 +169,19 @@ pub fn to_listed(here: &Shard, sessions: &[Uuid], except: Option<Uuid>, frames: 
     queue(here, sessions, except, frames, |_| true, |_| {});
 }
 
-/// As [`to_local`], only for the sessions that still count themselves in
-/// `stream`: for a sender whose list of the members may be older than the
-/// owner's, so that a session that has left hears nothing more.
+/// As [`to_local`], only for the sessions that `still_member` says still
+/// count themselves in the stream: for a sender whose list of the members
+/// may be older than the owner's, so that a session that has left hears
+/// nothing more. The feature says how to ask (a relayed match asks
+/// `Session::in_relayed_match`, which compares the match's id in place).
 pub fn to_members(
     here: &Shard,
-    stream: &StreamId,
     sessions: &[Uuid],
     except: Option<Uuid>,
     frames: &Frames,
+    still_member: impl Fn(&Session) -> bool,
 ) {
-    queue(
-        here,
-        sessions,
-        except,
-        frames,
-        |s| s.joined(stream).is_some(),
-        |_| {},
-    );
+    queue(here, sessions, except, frames, still_member, |_| {});
 }
 
 fn queue(

@@ -95,9 +95,8 @@ pub(crate) struct Session {
     /// ends the connection with this code and reason.
     close: RefCell<Option<(u16, String)>>,
     closing: Cell<bool>,
-    /// Streams this session joined, with how it joined them and the number
-    /// of its latest join request (their owners hold the membership).
-    streams: RefCell<Vec<(StreamId, JoinFlags, u64)>>,
+    /// Streams this session joined (their owners hold the membership).
+    streams: RefCell<Vec<Joined>>,
     /// Join requests made so far, to number them.
     joins: Cell<u64>,
     /// Whether this session shows its user online (status presence).
@@ -133,9 +132,10 @@ pub(crate) struct Session {
     /// one flag test.
     capturing: Cell<bool>,
     reply: RefCell<Option<Box<ReplyCapture>>>,
-    /// Its presence as relayed match data names the sender, built on its
-    /// first message and lent to each one after ([`Session::lend_sender`]).
-    sender: Cell<Option<UserPresence>>,
+    /// Its presence as relayed match data names the sender, and that
+    /// presence's JSON, built on its first message and lent to each one
+    /// after ([`Session::lend_sender`]).
+    sender: Cell<Option<(UserPresence, Vec<u8>)>>,
 }
 
 /// The reply an after hook waits for: the request's `cid`, what answered
@@ -355,19 +355,24 @@ impl Session {
 
     /// This session as the sender of relayed match data, as Nakama's
     /// pipeline names it (user id, session id and username; no status,
-    /// persistence false), lent to `f` to encode with and then kept: a
-    /// session relays many messages, and its ids need not be formatted,
-    /// nor its strings copied, for each.
-    pub fn lend_sender<R>(&self, f: impl FnOnce(UserPresence) -> (R, UserPresence)) -> R {
-        let presence = self.sender.take().unwrap_or_else(|| UserPresence {
-            user_id: uuid_text(self.user_id),
-            session_id: uuid_text(self.id),
-            username: self.username.clone(),
-            persistence: false,
-            status: None,
+    /// persistence false), lent to `f` to encode with, with its JSON
+    /// ([`kairos_schema::rtapi::presence_json`]), and then kept: a session
+    /// relays many messages, and its ids need not be formatted, nor its
+    /// strings copied or scanned for escapes, for each.
+    pub fn lend_sender<R>(&self, f: impl FnOnce(UserPresence, &[u8]) -> (R, UserPresence)) -> R {
+        let (presence, json) = self.sender.take().unwrap_or_else(|| {
+            let presence = UserPresence {
+                user_id: uuid_text(self.user_id),
+                session_id: uuid_text(self.id),
+                username: self.username.clone(),
+                persistence: false,
+                status: None,
+            };
+            let json = kairos_schema::rtapi::presence_json(&presence);
+            (presence, json)
         });
-        let (result, presence) = f(presence);
-        self.sender.set(Some(presence));
+        let (result, presence) = f(presence, &json);
+        self.sender.set(Some((presence, json)));
         result
     }
 
@@ -417,9 +422,9 @@ impl Session {
         let n = self.joins.get() + 1;
         self.joins.set(n);
         let mut streams = self.streams.borrow_mut();
-        match streams.iter_mut().find(|(s, _, _)| *s == stream) {
-            Some(entry) => entry.2 = n,
-            None => streams.push((stream, flags, n)),
+        match streams.iter_mut().find(|j| j.stream == stream) {
+            Some(entry) => entry.join = n,
+            None => streams.push(Joined::new(stream, flags, n)),
         }
         n
     }
@@ -430,14 +435,14 @@ impl Session {
         let n = self.joins.get() + 1;
         self.joins.set(n);
         let mut streams = self.streams.borrow_mut();
-        match streams.iter_mut().find(|(s, _, _)| *s == stream) {
-            Some(entry) => *entry = (stream, flags, n),
-            None => streams.push((stream, flags, n)),
+        match streams.iter_mut().find(|j| j.stream == stream) {
+            Some(entry) => *entry = Joined::new(stream, flags, n),
+            None => streams.push(Joined::new(stream, flags, n)),
         }
     }
 
     pub fn untrack_stream(&self, stream: &StreamId) {
-        self.streams.borrow_mut().retain(|(s, _, _)| s != stream);
+        self.streams.borrow_mut().retain(|j| j.stream != *stream);
     }
 
     /// The owner refused join request `join` (no such match): forget the
@@ -445,7 +450,7 @@ impl Session {
     pub fn join_refused(&self, stream: &StreamId, join: u64) {
         self.streams
             .borrow_mut()
-            .retain(|(s, _, n)| !(s == stream && *n == join));
+            .retain(|j| !(j.stream == *stream && j.join == join));
     }
 
     /// How this session joined `stream`, if it did.
@@ -453,8 +458,17 @@ impl Session {
         self.streams
             .borrow()
             .iter()
-            .find(|(s, _, _)| s == stream)
-            .map(|(_, f, _)| *f)
+            .find(|j| j.stream == *stream)
+            .map(|j| j.flags)
+    }
+
+    /// Whether this session counts the relayed match `id` among its
+    /// streams: `joined(&StreamId::relayed_match(id)).is_some()`, without
+    /// building the stream's id or following its strings. The relay asks
+    /// it of each recipient on a shard whose list of members may be older
+    /// than the owner's.
+    pub fn in_relayed_match(&self, id: Uuid) -> bool {
+        self.streams.borrow().iter().any(|j| j.relayed == Some(id))
     }
 
     /// Whether joining `stream` would take this session past its limits
@@ -468,7 +482,7 @@ impl Session {
         limits: &kairos_core::config::SessionLimits,
     ) -> Option<(&'static str, usize)> {
         let streams = self.streams.borrow();
-        if streams.iter().any(|(s, _, _)| s == stream) {
+        if streams.iter().any(|j| j.stream == *stream) {
             return None;
         }
         let is_match = |s: &StreamId| {
@@ -476,7 +490,7 @@ impl Session {
                 || s.mode == crate::fanout::mode::MATCH_AUTHORITATIVE
         };
         if is_match(stream) {
-            let matches = streams.iter().filter(|(s, _, _)| is_match(s)).count();
+            let matches = streams.iter().filter(|j| is_match(&j.stream)).count();
             if matches >= limits.max_matches {
                 return Some(("kairos.session.max_matches", limits.max_matches));
             }
@@ -492,7 +506,7 @@ impl Session {
         self.streams
             .borrow()
             .iter()
-            .filter(|(s, _, _)| s.mode == mode)
+            .filter(|j| j.stream.mode == mode)
             .count()
     }
 
@@ -505,9 +519,45 @@ impl Session {
     pub fn take_streams(&self) -> Vec<StreamId> {
         std::mem::take(&mut *self.streams.borrow_mut())
             .into_iter()
-            .map(|(s, _, _)| s)
+            .map(|j| j.stream)
             .collect()
     }
+}
+
+/// A stream a session joined: how, and the number of its latest join
+/// request; for a relayed match also the match's id, which
+/// [`Session::in_relayed_match`] compares in place.
+struct Joined {
+    stream: StreamId,
+    flags: JoinFlags,
+    join: u64,
+    /// `Some(id)` exactly when `stream` is `StreamId::relayed_match(id)`.
+    relayed: Option<Uuid>,
+}
+
+impl Joined {
+    fn new(stream: StreamId, flags: JoinFlags, join: u64) -> Joined {
+        Joined {
+            relayed: relayed_match_of(&stream),
+            stream,
+            flags,
+            join,
+        }
+    }
+}
+
+/// The `id` of which `stream` is `StreamId::relayed_match(id)`, if any:
+/// the relayed-match mode, nothing but the id's canonical text.
+fn relayed_match_of(stream: &StreamId) -> Option<Uuid> {
+    if stream.mode != crate::fanout::mode::MATCH_RELAYED
+        || !stream.subcontext.is_empty()
+        || !stream.label.is_empty()
+    {
+        return None;
+    }
+    let id = Uuid::try_parse(&stream.subject).ok()?;
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    (*id.hyphenated().encode_lower(&mut text) == *stream.subject).then_some(id)
 }
 
 #[cfg(test)]
@@ -515,13 +565,72 @@ mod tests {
     use super::moving::tests::session;
     use super::*;
 
+    /// A relayed match is found by its id exactly when `joined` finds its
+    /// stream: not after leaving it, not for another mode, another id or
+    /// the same id spelled otherwise.
+    #[test]
+    fn relayed_matches_are_found_by_id_as_joined_finds_them() {
+        let s = session(Transport::WebSocket, false);
+        let id = Uuid::new_v4();
+        let other = Uuid::new_v4();
+        assert!(!s.in_relayed_match(id));
+        let stream = StreamId::relayed_match(id);
+        s.track_stream(stream.clone(), JoinFlags::default());
+        assert!(s.in_relayed_match(id) && s.joined(&stream).is_some());
+        assert!(!s.in_relayed_match(other));
+        let near = [
+            StreamId {
+                mode: crate::fanout::mode::MATCH_AUTHORITATIVE,
+                ..StreamId::relayed_match(other)
+            },
+            StreamId {
+                subject: other.to_string().to_uppercase(),
+                ..StreamId::relayed_match(other)
+            },
+            StreamId {
+                subject: other.simple().to_string(),
+                ..StreamId::relayed_match(other)
+            },
+            StreamId {
+                label: "x".into(),
+                ..StreamId::relayed_match(other)
+            },
+            StreamId {
+                subcontext: "x".into(),
+                ..StreamId::relayed_match(other)
+            },
+        ];
+        for n in &near {
+            s.track_stream(n.clone(), JoinFlags::default());
+            assert!(s.joined(n).is_some());
+            assert!(!s.in_relayed_match(other), "{n:?}");
+        }
+        s.retrack_stream(stream.clone(), JoinFlags::default());
+        assert!(s.in_relayed_match(id));
+        s.untrack_stream(&stream);
+        assert!(!s.in_relayed_match(id) && s.joined(&stream).is_none());
+        let join = s.track_stream(stream.clone(), JoinFlags::default());
+        assert!(s.in_relayed_match(id));
+        s.join_refused(&stream, join);
+        assert!(!s.in_relayed_match(id));
+    }
+
     /// The sender's presence is Nakama's pipeline's (ids as text, the
-    /// username, no status, persistence false), built once: the next
-    /// message borrows the same strings.
+    /// username, no status, persistence false), built once with its JSON:
+    /// the next message borrows the same strings and bytes.
     #[test]
     fn the_sender_is_named_once_and_lent_to_each_message() {
         let s = session(Transport::WebSocket, false);
-        let (first, at) = s.lend_sender(|p| ((p.clone(), p.user_id.as_ptr()), p));
+        let (first, json, at) = s.lend_sender(|p, json| {
+            (
+                (
+                    p.clone(),
+                    json.to_vec(),
+                    (p.user_id.as_ptr(), json.as_ptr()),
+                ),
+                p,
+            )
+        });
         assert_eq!(
             first,
             UserPresence {
@@ -532,7 +641,12 @@ mod tests {
                 status: None,
             }
         );
-        let again = s.lend_sender(|p| (p.user_id.as_ptr(), p));
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&json).unwrap(),
+            serde_json::to_value(&first).unwrap(),
+            "the JSON is this presence's"
+        );
+        let again = s.lend_sender(|p, json| ((p.user_id.as_ptr(), json.as_ptr()), p));
         assert_eq!(again, at, "built again");
     }
 }

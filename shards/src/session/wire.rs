@@ -30,16 +30,22 @@ impl Wire {
     /// Encodes one message (with `cid` when it answers a request).
     pub fn encode(self, cid: &str, msg: &Outgoing) -> Bytes {
         match self {
-            Wire::Json => {
-                // The envelope is written after room for the frame header,
-                // which goes in front of it: one buffer, no copy.
-                let mut buf = Vec::with_capacity(FRAME_HEADROOM + msg.json_len_hint(cid));
-                buf.resize(FRAME_HEADROOM, 0);
-                msg.write_json(&mut buf, cid);
-                frame_in_place(OpCode::Text, buf)
-            }
+            Wire::Json => json_frame(msg.json_len_hint(cid), |buf| msg.write_json(buf, cid)),
             Wire::Protobuf => frame_bytes(OpCode::Binary, &codec::proto_encode(cid, msg)),
             Wire::Flat => Bytes::from(codec::flat_encode(cid, msg)),
+        }
+    }
+
+    /// [`encode`](Self::encode) for a message a session sends on behalf
+    /// of itself, whose presence's JSON is `sender`
+    /// ([`kairos_schema::rtapi::presence_json`]): the JSON wire copies it
+    /// rather than writing the presence's strings again.
+    pub fn encode_from(self, cid: &str, msg: &Outgoing, sender: &[u8]) -> Bytes {
+        match self {
+            Wire::Json => json_frame(msg.json_len_hint_from(cid, sender), |buf| {
+                msg.write_json_from(buf, cid, sender)
+            }),
+            _ => self.encode(cid, msg),
         }
     }
 
@@ -160,6 +166,16 @@ impl Frame {
     }
 }
 
+/// A JSON envelope in a WebSocket text frame, written by `write` after
+/// room for the frame header, which then goes in front of it: one buffer,
+/// sized once (`len_hint`), no copy.
+fn json_frame(len_hint: usize, write: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+    let mut buf = Vec::with_capacity(FRAME_HEADROOM + len_hint);
+    buf.resize(FRAME_HEADROOM, 0);
+    write(&mut buf);
+    frame_in_place(OpCode::Text, buf)
+}
+
 /// One message encoded once for each wire in a set. Cloning it clones
 /// reference counts, never bytes, so one `Frames` serves every recipient
 /// on every shard.
@@ -178,13 +194,24 @@ impl Frames {
     /// The same, for a message that need not arrive when `reliable` is
     /// false.
     pub fn encode_with(cid: &str, msg: &Outgoing, wires: WireSet, reliable: bool) -> Frames {
+        Self::encode_each(wires, reliable, |w| w.encode(cid, msg))
+    }
+
+    /// [`encode_with`](Self::encode_with) for a message a session sends
+    /// on behalf of itself, with its presence's JSON `sender`
+    /// ([`Wire::encode_from`]).
+    pub fn encode_from(msg: &Outgoing, sender: &[u8], wires: WireSet, reliable: bool) -> Frames {
+        Self::encode_each(wires, reliable, |w| w.encode_from("", msg, sender))
+    }
+
+    fn encode_each(wires: WireSet, reliable: bool, encode: impl Fn(Wire) -> Bytes) -> Frames {
         let mut f = Frames {
             by_wire: Default::default(),
             reliable,
         };
         for w in WIRES {
             if wires.contains(w) {
-                f.by_wire[w as usize] = Some(w.encode(cid, msg));
+                f.by_wire[w as usize] = Some(encode(w));
             }
         }
         f

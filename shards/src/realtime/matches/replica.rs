@@ -166,16 +166,13 @@ pub(super) fn relay(shard: &Shard, session: &Session, id: Uuid, msg: MatchDataSe
     };
     // The owner's shard trusts its exact replica alone; another shard also
     // asks its sessions whether they still count the match among their
-    // streams, and only for that needs the stream's id.
-    let stream = (!replica.exact).then(|| StreamId::relayed_match(id));
-    if stream
-        .as_ref()
-        .is_some_and(|stream| session.joined(stream).is_none())
-    {
+    // streams.
+    if !replica.exact && !session.in_relayed_match(id) {
         return;
     }
-    // The sender as Nakama's pipeline names it: from the session.
-    let frames = session.lend_sender(|presence| {
+    // The sender as Nakama's pipeline names it: from the session, its
+    // JSON written once.
+    let frames = session.lend_sender(|presence, json| {
         let out = Outgoing::MatchData(MatchData {
             match_id: msg.match_id,
             presence,
@@ -183,7 +180,7 @@ pub(super) fn relay(shard: &Shard, session: &Session, id: Uuid, msg: MatchDataSe
             data: msg.data,
             reliable: msg.reliable,
         });
-        let frames = Frames::encode_with("", &out, replica.wires, msg.reliable);
+        let frames = Frames::encode_from(&out, json, replica.wires, msg.reliable);
         let Outgoing::MatchData(m) = out else {
             unreachable!("built as match_data above")
         };
@@ -191,11 +188,12 @@ pub(super) fn relay(shard: &Shard, session: &Session, id: Uuid, msg: MatchDataSe
     });
     for (dest, sessions) in replica.targets.iter() {
         if *dest == shard.id {
-            match &stream {
-                None => deliver::to_listed(shard, sessions, Some(session.id), &frames),
-                Some(stream) => {
-                    deliver::to_members(shard, stream, sessions, Some(session.id), &frames)
-                }
+            if replica.exact {
+                deliver::to_listed(shard, sessions, Some(session.id), &frames);
+            } else {
+                deliver::to_members(shard, sessions, Some(session.id), &frames, |s| {
+                    s.in_relayed_match(id)
+                });
             }
         } else {
             shard.port.send_sheddable(
@@ -223,12 +221,11 @@ pub struct Relay {
 
 /// On a member's shard: hands relayed data to its members.
 pub(super) fn on_relay(shard: &Shard, relay: Relay) {
-    let stream = StreamId::relayed_match(relay.id);
     deliver::to_members(
         shard,
-        &stream,
         &relay.sessions,
         Some(relay.except),
         &relay.frames,
+        |s| s.in_relayed_match(relay.id),
     );
 }
