@@ -23,15 +23,15 @@ use crate::json::plain_run;
 /// longest form, the longest op code, and the strings as they are (a string
 /// with escapes, rare, may grow the buffer once more).
 pub(super) fn len_hint(cid: &str, m: &MatchData) -> usize {
-    let p = &m.presence;
-    len_hint_around(
-        cid,
-        m,
-        60 + p.user_id.len()
-            + p.session_id.len()
-            + p.username.len()
-            + p.status.as_ref().map_or(0, String::len),
-    )
+    len_hint_around(cid, m, presence_len_hint(&m.presence))
+}
+
+/// Room for [`write_presence`]'s bytes, as [`len_hint`] counts them.
+fn presence_len_hint(p: &UserPresence) -> usize {
+    60 + p.user_id.len()
+        + p.session_id.len()
+        + p.username.len()
+        + p.status.as_ref().map_or(0, String::len)
 }
 
 /// [`len_hint`] with the presence's own bytes counted as `presence`.
@@ -43,12 +43,7 @@ pub(super) fn len_hint_around(cid: &str, m: &MatchData, presence: usize) -> usiz
 /// sender's every message repeats, written once and then copied whole
 /// ([`write_around`]).
 pub fn presence_json(p: &UserPresence) -> Vec<u8> {
-    let mut out = Vec::with_capacity(
-        60 + p.user_id.len()
-            + p.session_id.len()
-            + p.username.len()
-            + p.status.as_ref().map_or(0, String::len),
-    );
+    let mut out = Vec::with_capacity(presence_len_hint(p));
     write_presence(&mut out, p);
     out
 }

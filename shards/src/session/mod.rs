@@ -546,18 +546,12 @@ impl Joined {
     }
 }
 
-/// The `id` of which `stream` is `StreamId::relayed_match(id)`, if any:
-/// the relayed-match mode, nothing but the id's canonical text.
+/// The `id` of which `stream` is `StreamId::relayed_match(id)`, if any
+/// (asked once per join, not per message).
 fn relayed_match_of(stream: &StreamId) -> Option<Uuid> {
-    if stream.mode != crate::fanout::mode::MATCH_RELAYED
-        || !stream.subcontext.is_empty()
-        || !stream.label.is_empty()
-    {
-        return None;
-    }
-    let id = Uuid::try_parse(&stream.subject).ok()?;
-    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    (*id.hyphenated().encode_lower(&mut text) == *stream.subject).then_some(id)
+    Uuid::try_parse(&stream.subject)
+        .ok()
+        .filter(|&id| StreamId::relayed_match(id) == *stream)
 }
 
 #[cfg(test)]
