@@ -2,12 +2,13 @@
 //! WebSocket with JSON, with protobuf and with FlatBuffers, reliable UDP
 //! and QUIC (the last four through the Rust client library). Every player
 //! receives every other's data, reliable and unreliable, with the right
-//! sender, and every join and leave.
+//! sender, and every join and leave. A batch of messages from the Rust
+//! client shares datagrams, and arrives whole and in order.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use kairos_client::rtapi::Outgoing;
+use kairos_client::rtapi::{Incoming, Outgoing};
 use kairos_client::{Client, ConnectOptions, Realtime, Session, Transport};
 use kairos_tests::{Http, TestServer, unique};
 
@@ -212,5 +213,110 @@ fn five_transports_share_a_match_across_shards() {
             }
             _ => None,
         });
+    }
+}
+
+/// Sends `n` reliable messages with op codes `base..base + n`, in a batch
+/// or one by one, and waits until `to` has them all, in order. Returns how
+/// many datagrams the server received meanwhile on `transport`'s port.
+fn send_and_count(
+    metrics: &Http,
+    label: &str,
+    from: &mut Player,
+    to: &mut Player,
+    match_id: &str,
+    (base, n): (i64, i64),
+    batch: bool,
+) -> f64 {
+    let before = total(metrics, "kairos_transport_rx_packets_total", label);
+    let send = |rt: &mut Realtime| {
+        for op in base..base + n {
+            rt.match_data_send(match_id, op, vec![op as u8; 64], true, &[])?;
+        }
+        Ok(())
+    };
+    if batch {
+        from.rt.batch(send).expect("batch sends");
+    } else {
+        send(&mut from.rt).expect("sends");
+    }
+    for op in base..base + n {
+        let got = wait_for(to, "batched data", |m| match m {
+            Outgoing::MatchData(d) => Some((d.op_code, d.data.clone())),
+            _ => None,
+        });
+        assert_eq!(got, (op, vec![op as u8; 64].into()), "{}", from.transport);
+    }
+    total(metrics, "kairos_transport_rx_packets_total", label) - before
+}
+
+#[test]
+fn a_batch_shares_datagrams_and_arrives_in_order() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let s = TestServer::start_with(
+        &kairos_tests::Backend::Sqlite,
+        &["--metrics.prometheus_port", &port.to_string()],
+    );
+    let metrics = Http::new(&format!("127.0.0.1:{port}"));
+    let http_port: u16 = s.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let client = Client::new("127.0.0.1", http_port, "defaultkey");
+    let mut listener = connect(&client, Transport::WsJson);
+    let match_id = listener.rt.match_create(None).expect("create").match_id;
+    const N: i64 = 20;
+    for (transport, label) in [
+        (Transport::ReliableUdp, Some("transport=\"udp\"")),
+        (Transport::Quic, Some("transport=\"quic\"")),
+        (Transport::WsFlatBuffers, None),
+    ] {
+        let mut sender = connect(&client, transport);
+        sender.rt.match_join(&match_id).expect("join");
+        let one_by_one = send_and_count(
+            &metrics,
+            label.unwrap_or("-"),
+            &mut sender,
+            &mut listener,
+            &match_id,
+            (100, N),
+            false,
+        );
+        let batched = send_and_count(
+            &metrics,
+            label.unwrap_or("-"),
+            &mut sender,
+            &mut listener,
+            &match_id,
+            (200, N),
+            true,
+        );
+        if label.is_some() {
+            // One datagram per message, against a few: 20 messages of
+            // about 180 bytes fill four 1,300-byte datagrams (plus a timer's
+            // acknowledgement or two).
+            assert!(
+                one_by_one >= N as f64,
+                "{transport}: {one_by_one} datagrams for {N} messages"
+            );
+            assert!(
+                batched <= (N / 2) as f64,
+                "{transport}: {batched} datagrams for a batch of {N}"
+            );
+        }
+        // A request inside a batch sends what was queued before waiting.
+        sender
+            .rt
+            .batch(|rt| {
+                rt.match_data_send(&match_id, 300, &b"before the ping"[..], true, &[])?;
+                rt.request(&Incoming::Ping, WAIT)
+            })
+            .unwrap_or_else(|e| panic!("{transport}: a ping inside a batch: {e}"));
+        let got = wait_for(&mut listener, "the data before the ping", |m| match m {
+            Outgoing::MatchData(d) => Some(d.op_code),
+            _ => None,
+        });
+        assert_eq!(got, 300, "{transport}");
+        sender.rt.close();
     }
 }

@@ -179,11 +179,22 @@ enum Link {
 }
 
 impl Link {
-    fn send(&mut self, payload: Vec<u8>, reliable: bool) -> Result<()> {
+    /// Queues a message; with `flush`, sends it (and whatever was queued
+    /// before) at once.
+    fn send(&mut self, payload: Vec<u8>, reliable: bool, flush: bool) -> Result<()> {
         match self {
-            Link::Ws(l) => l.send(payload),
-            Link::Rudp(l) => l.send(payload, reliable),
-            Link::Quic(l) => l.send(payload, reliable),
+            Link::Ws(l) => l.send(payload, flush),
+            Link::Rudp(l) => l.send(payload, reliable, flush),
+            Link::Quic(l) => l.send(payload, reliable, flush),
+        }
+    }
+
+    /// Sends what [`send`](Self::send) queued without flushing.
+    fn flush(&mut self) -> Result<()> {
+        match self {
+            Link::Ws(l) => l.flush(),
+            Link::Rudp(l) => l.flush(),
+            Link::Quic(l) => l.flush(),
         }
     }
 
@@ -241,6 +252,10 @@ pub struct Realtime {
     /// Whether something was sent since the last reply to a `request`
     /// (which, on an ordered channel, confirms everything before it).
     unconfirmed: bool,
+    /// Inside [`batch`](Realtime::batch): sends are queued, not flushed.
+    batching: bool,
+    /// Messages were queued and not flushed yet.
+    held: bool,
 }
 
 impl fmt::Debug for Realtime {
@@ -387,6 +402,8 @@ impl Realtime {
             user_id: String::new(),
             last_ping_rtt: None,
             unconfirmed: false,
+            batching: false,
+            held: false,
         }
     }
 
@@ -471,11 +488,33 @@ impl Realtime {
             _ => true,
         };
         let payload = self.wire.encode_request(cid, message);
-        let result = self.link.send(payload, reliable);
+        let result = self.link.send(payload, reliable, !self.batching);
+        self.held |= self.batching && result.is_ok();
         self.note(result)?;
         self.stats.sent += 1;
         self.unconfirmed = true;
         Ok(())
+    }
+
+    /// Runs `f`, sending every message it sends together when it returns:
+    /// on reliable UDP and QUIC as few datagrams as they fit in (several
+    /// small messages share one, as a game loop sending once per tick
+    /// wants), on a WebSocket with one write. Without a batch each message
+    /// leaves at once, in a datagram of its own.
+    ///
+    /// A call inside `f` that waits for the server (a `request`, `poll`,
+    /// `pump`) sends what is queued first. The queued messages are sent
+    /// even when `f` fails; `f`'s error comes first, then the flush's.
+    pub fn batch<R>(&mut self, f: impl FnOnce(&mut Realtime) -> Result<R>) -> Result<R> {
+        let outer = std::mem::replace(&mut self.batching, true);
+        let result = f(self);
+        self.batching = outer;
+        if outer {
+            return result;
+        }
+        let flushed = self.flush_held();
+        let value = result?;
+        flushed.map(|()| value)
     }
 
     /// Sends a request and waits up to `timeout` for its reply, buffering
@@ -557,6 +596,9 @@ impl Realtime {
     /// seconds) for the answer to a `ping`: on the ordered channel, that
     /// means the server has every reliable message sent before.
     pub fn close(&mut self) {
+        if self.state == ConnectionState::Connected {
+            let _ = self.flush_held();
+        }
         if self.state == ConnectionState::Connected {
             if self.transport.is_datagram() && self.unconfirmed {
                 let linger = self.timeout.min(Duration::from_secs(2));
@@ -824,10 +866,21 @@ impl Realtime {
         result
     }
 
+    /// Sends what a [`batch`](Self::batch) queued, if anything.
+    fn flush_held(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.held) || self.state != ConnectionState::Connected {
+            return Ok(());
+        }
+        let result = self.link.flush();
+        self.note(result)
+    }
+
     /// Drives the link until a message arrived or `deadline` (`None`: only
-    /// what is ready now), decoding into the inbox.
+    /// what is ready now), decoding into the inbox. What a batch queued
+    /// leaves first.
     fn receive(&mut self, deadline: Option<Instant>) -> Result<()> {
         self.check_open()?;
+        self.flush_held()?;
         let mut frames = std::mem::take(&mut self.frames);
         frames.clear();
         let result = self.link.drive(deadline, &mut frames);

@@ -74,8 +74,8 @@ impl QuicLink {
 
     /// Queues a message: on the stream when `reliable`, else as a QUIC
     /// datagram, or on the stream after all when it is too large for one
-    /// (or the server takes none).
-    pub(crate) fn send(&mut self, payload: Vec<u8>, reliable: bool) -> Result<()> {
+    /// (or the server takes none). With `flush`, sends what is queued.
+    pub(crate) fn send(&mut self, payload: Vec<u8>, reliable: bool, flush: bool) -> Result<()> {
         if let Some(e) = &self.closed {
             return Err(closed_again(e));
         }
@@ -97,6 +97,14 @@ impl QuicLink {
             }
             Err(e @ SendError::TooLarge { .. }) => return Err(Error::InvalidInput(e.to_string())),
             Err(e) => return Err(Error::Transport(format!("QUIC: {e}"))),
+        }
+        if flush { self.transmit() } else { Ok(()) }
+    }
+
+    /// Sends what is queued, in as few packets as it fits in.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if let Some(e) = &self.closed {
+            return Err(closed_again(e));
         }
         self.transmit()
     }

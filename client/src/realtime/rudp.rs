@@ -95,10 +95,10 @@ impl RudpLink {
         self.client.rtt()
     }
 
-    /// Queues a message and flushes it. Unreliable ones go sequenced
-    /// (never an older update after a newer one), unless too large for one
-    /// datagram: then reliably.
-    pub(crate) fn send(&mut self, payload: Vec<u8>, reliable: bool) -> Result<()> {
+    /// Queues a message, and with `flush` sends it with whatever else is
+    /// queued. Unreliable ones go sequenced (never an older update after a
+    /// newer one), unless too large for one datagram: then reliably.
+    pub(crate) fn send(&mut self, payload: Vec<u8>, reliable: bool, flush: bool) -> Result<()> {
         if let Some(e) = &self.closed {
             return Err(closed_again(e));
         }
@@ -121,6 +121,15 @@ impl RudpLink {
                     "reliable UDP: {e} (the server does not acknowledge fast enough)"
                 )));
             }
+        }
+        if flush { self.flush() } else { Ok(()) }
+    }
+
+    /// Sends what is queued: renet packs the messages of each channel into
+    /// packets, and those share datagrams as far as they fit.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if let Some(e) = &self.closed {
+            return Err(closed_again(e));
         }
         self.client.flush(self.clock.at(Instant::now()));
         self.transmit()

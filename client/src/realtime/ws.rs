@@ -111,7 +111,9 @@ pub(crate) fn connect(
 }
 
 impl WsLink {
-    pub(crate) fn send(&mut self, payload: Vec<u8>) -> Result<()> {
+    /// Writes a frame; with `flush`, sends it and whatever was written
+    /// before, else leaves it in the write buffer for [`flush`](Self::flush).
+    pub(crate) fn send(&mut self, payload: Vec<u8>, flush: bool) -> Result<()> {
         if let Some(e) = &self.closed {
             return Err(closed_again(e));
         }
@@ -123,7 +125,21 @@ impl WsLink {
         } else {
             Message::binary(payload)
         };
-        self.ws.send(message).map_err(|e| self.failed(e))
+        let result = if flush {
+            self.ws.send(message)
+        } else {
+            self.ws.write(message)
+        };
+        result.map_err(|e| self.failed(e))
+    }
+
+    /// Sends what [`send`](Self::send) left in the write buffer.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if let Some(e) = &self.closed {
+            return Err(closed_again(e));
+        }
+        self.blocking(None)?;
+        self.ws.flush().map_err(|e| self.failed(e))
     }
 
     /// Reads what arrives until `deadline` (`None`: only what is ready),

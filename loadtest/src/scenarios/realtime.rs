@@ -125,18 +125,23 @@ pub fn client_loop(
         if let Some((schedule, _)) = &mut sending {
             // Two grains: the wait below (until one grain before the next
             // send) is then never shorter than a grain, which the socket
-            // could not wait for without spinning.
-            while let Some(at) = schedule.take_due(Instant::now(), 2 * SEND_GRAIN) {
-                let (stamp, sent_at) = Traffic::stamp(run, sender, schedule.taken());
-                let r = send(rt, &stamp);
-                traffic.sent(
-                    run,
-                    at,
-                    sent_at,
-                    r.as_ref().map(drop).map_err(blocking::label),
-                );
-                r?;
-            }
+            // could not wait for without spinning. What is due leaves
+            // together, as a game loop sends once per tick: on the
+            // datagram transports several messages share a datagram.
+            rt.batch(|rt| {
+                while let Some(at) = schedule.take_due(Instant::now(), 2 * SEND_GRAIN) {
+                    let (stamp, sent_at) = Traffic::stamp(run, sender, schedule.taken());
+                    let r = send(rt, &stamp);
+                    traffic.sent(
+                        run,
+                        at,
+                        sent_at,
+                        r.as_ref().map(drop).map_err(blocking::label),
+                    );
+                    r?;
+                }
+                Ok(())
+            })?;
             // Wake up one grain early: socket timeouts round up to whole
             // milliseconds (and more, see the README).
             let wake = schedule.next_at().checked_sub(SEND_GRAIN);
