@@ -427,8 +427,9 @@ impl Realtime {
         self.stats
     }
 
-    /// The round-trip time: measured by renet or QUIC on the datagram
-    /// transports, by the last [`ping`](Self::ping) on the WebSocket.
+    /// The round-trip time: measured by renet (on reliable messages) or
+    /// QUIC on the datagram transports, else by the last
+    /// [`ping`](Self::ping).
     pub fn rtt(&self) -> Option<Duration> {
         match &self.link {
             Link::Rudp(l) => l.rtt().or(self.last_ping_rtt),

@@ -12,14 +12,15 @@
 //! [`MAX_BUNDLE_BYTES`]:
 //!
 //! ```text
-//! payload = packet                            one renet packet, as renet wrote it
+//! payload = packet                            one renet packet, as renet wrote it,
+//!                                             or one lane packet (`lane.rs`)
 //!         | BUNDLE (len:u16be packet){1,}     several, in order
 //! ```
 //!
 //! A lone packet travels bare, so a flush with one packet is byte for byte
 //! what it was before bundles. [`BUNDLE`] is a first byte renet never
-//! writes (its packet types are 0 to 4), so the receiver tells the two
-//! forms apart. A bundle never nests, and none of its packets is empty: a
+//! writes (its packet types are 0 to 4), nor the lane (`LANE`), so the
+//! receiver tells the forms apart. A bundle never nests, and none of its packets is empty: a
 //! payload that breaks these rules, or whose lengths do not add up exactly,
 //! is a protocol violation ([`Violation::Malformed`]).
 
@@ -35,7 +36,7 @@ pub(crate) const BUNDLE: u8 = 0xB7;
 pub const MAX_BUNDLE_BYTES: usize = renetcode::NETCODE_MAX_PAYLOAD_BYTES;
 
 /// Bytes each packet adds to a bundle in front of itself: its length.
-const LEN_BYTES: usize = 2;
+pub(crate) const LEN_BYTES: usize = 2;
 
 /// Packs renet packets into payloads; keeps its buffer between flushes.
 #[derive(Debug, Default, Clone)]
@@ -82,6 +83,25 @@ impl Bundler {
         }
         emitted
     }
+}
+
+/// The largest packet that would still join the last payload
+/// [`Bundler::pack`] makes of `packets` ([`MAX_BUNDLE_BYTES`] when there are
+/// none: it would travel bare).
+pub(crate) fn room_after(packets: &[Vec<u8>]) -> usize {
+    let mut size = 0;
+    for packet in packets {
+        let grown = size + LEN_BYTES + packet.len();
+        size = if size == 0 || grown > MAX_BUNDLE_BYTES {
+            1 + LEN_BYTES + packet.len()
+        } else {
+            grown
+        };
+    }
+    if size == 0 {
+        return MAX_BUNDLE_BYTES;
+    }
+    MAX_BUNDLE_BYTES.saturating_sub(size + LEN_BYTES)
 }
 
 /// The renet packets of one received payload, checked in full before the
@@ -201,6 +221,39 @@ mod tests {
             packed(&[vec![0; both / 2], vec![0; both - both / 2 + 1]]).len(),
             2
         );
+    }
+
+    #[test]
+    fn room_after_is_what_still_joins_the_last_payload() {
+        for sizes in [
+            &[][..],
+            &[10],
+            &[10, 20],
+            &[1200],
+            &[1200, 1200, 30],
+            &[640, 650],
+        ] {
+            let packets: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![1; n]).collect();
+            let room = room_after(&packets);
+            let alone = packed(&packets).len();
+            if room > 0 {
+                let mut joined = packets.clone();
+                joined.push(vec![2; room]);
+                assert_eq!(
+                    packed(&joined).len(),
+                    alone.max(1),
+                    "{sizes:?}: {room} joins"
+                );
+            }
+            let mut over = packets.clone();
+            over.push(vec![2; room + 1]);
+            assert_eq!(
+                packed(&over).len(),
+                alone + 1,
+                "{sizes:?}: {} does not",
+                room + 1
+            );
+        }
     }
 
     #[test]

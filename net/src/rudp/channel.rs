@@ -1,5 +1,7 @@
 //! The three delivery guarantees of Kairos over UDP, and their renet
-//! channels.
+//! channels. Kairos sends unreliable messages on its lane (`lane.rs`),
+//! not on renet's unreliable channels; those stay configured (with the
+//! same memory bounds) so that what a peer sends on them is still read.
 
 use renet::{ChannelConfig, ConnectionConfig, SendType};
 

@@ -16,6 +16,7 @@ use super::config::{ConfigError, RudpConfig};
 use super::event::{ClientEvent, DisconnectReason, SendError};
 use super::filter::{Direction, check_datagram};
 use super::guard::Violation;
+use super::lane::is_lane;
 use super::peer::Peer;
 use super::token::{TokenError, decode_connect_token};
 use super::transmit::{DISCONNECT_COPIES, MAX_DATAGRAM_BYTES, Outbox, Transmits};
@@ -109,7 +110,11 @@ impl RudpClient {
         let connect_token = decode_connect_token(token).map_err(ClientError::Token)?;
         let netcode = NetcodeClient::new(now, ClientAuthentication::Secure { connect_token })
             .map_err(|_| ClientError::Token(TokenError::Malformed))?;
-        let peer = Peer::new(&transport, transport.server_to_client.reliable_bytes);
+        let peer = Peer::new(
+            &transport,
+            transport.server_to_client.reliable_bytes,
+            transport.client_to_server.unreliable_bytes,
+        );
         Ok(Self {
             netcode,
             renet: RenetClient::new(connection_config(&transport)),
@@ -181,12 +186,14 @@ impl RudpClient {
             return Err(SendError::NotConnected);
         }
         let renet = &self.renet;
-        let wire = self
+        let reliable = self
             .peer
             .prepare_send(&self.transport, channel, message, |len| {
                 renet.can_send_message(channel.renet_id(), len)
             })?;
-        self.renet.send_message(channel.renet_id(), wire);
+        if let Some(wire) = reliable {
+            self.renet.send_message(channel.renet_id(), wire);
+        }
         Ok(())
     }
 
@@ -238,7 +245,8 @@ impl RudpClient {
         self.netcode.server_addr()
     }
 
-    /// renet's smoothed round-trip time, once measured.
+    /// renet's smoothed round-trip time, once measured (on reliable
+    /// traffic: see [`RudpServer::rtt`](super::RudpServer::rtt)).
     pub fn rtt(&self) -> Option<Duration> {
         Duration::try_from_secs_f64(self.renet.rtt())
             .ok()
@@ -286,14 +294,24 @@ impl RudpClient {
         }
     }
 
-    /// A decrypted payload from the server: one renet packet or a bundle
-    /// of them ([`super::bundle`]).
+    /// A decrypted payload from the server: one renet or lane packet, or a
+    /// bundle of them ([`super::bundle`], [`super::lane`]).
     fn on_payload(&mut self, payload: &[u8]) {
         let packets = match unbundle(payload) {
             Ok(packets) => packets,
             Err(violation) => return self.close(DisconnectReason::Protocol(violation)),
         };
         for packet in packets {
+            if is_lane(packet) {
+                let events = &mut self.events;
+                match self.peer.receive_lane(packet, |channel, payload| {
+                    events.push_back(ClientEvent::Message { channel, payload });
+                }) {
+                    Ok(stale) => self.stats.stale_sequenced += stale,
+                    Err(violation) => return self.close(DisconnectReason::Protocol(violation)),
+                }
+                continue;
+            }
             if let Err(violation) = self.peer.guard.check(packet) {
                 return self.close(DisconnectReason::Protocol(violation));
             }
@@ -313,10 +331,11 @@ impl RudpClient {
         self.sync_state();
     }
 
-    /// Emits renet's packets as netcode payload packets.
+    /// Emits renet's packets and the lane's as netcode payload packets.
     fn flush_renet(&mut self) {
         self.peer.flushed();
-        let packets = self.renet.get_packets_to_send();
+        let mut packets = self.renet.get_packets_to_send();
+        self.peer.lane.pack_into(&mut packets);
         let netcode = &mut self.netcode;
         let outbox = &mut self.outbox;
         self.bundler.pack(&packets, |payload| {

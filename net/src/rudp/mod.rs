@@ -15,12 +15,17 @@
 //!    ChaCha20-Poly1305 on every packet after it, replay protection,
 //!    keepalives (every 250 ms of silence) and timeouts.
 //! 3. [`guard`]: checks on each decrypted renet packet from the peer.
-//! 4. renet: acknowledgements, resends and fragmentation, on the three
-//!    [`Channel`]s. The sequenced channel is Kairos' own ([`sequence`]), on
-//!    an unreliable renet channel.
+//! 4. renet: acknowledgements, resends and fragmentation, for
+//!    [`Channel::ReliableOrdered`].
+//!
+//! Beside 3 and 4, the lane (`lane.rs`): the two unreliable [`Channel`]s'
+//! messages, packed by Kairos into lane packets that fill the datagram
+//! (renet would stop each packet at 1,200 bytes, and need neither its
+//! acknowledgements nor its resends). The sequenced channel is Kairos'
+//! own ([`sequence`]): a sequence number in front of each message.
 //!
 //! Between 2 and 3, [`bundle`]: one netcode payload carries several renet
-//! packets, so a flush (every channel's messages and the
+//! and lane packets, so a flush (every channel's messages and the
 //! acknowledgements) costs one datagram where it fits 1,300 bytes, not one
 //! per packet.
 //!
@@ -54,6 +59,7 @@ pub mod token;
 pub mod transmit;
 
 mod clock;
+mod lane;
 mod peer;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! What Kairos keeps per connection on top of renet: the payload guard, the
-//! sequenced channel's two halves, and whether there is something to flush.
+//! sequenced channel's two halves, the lane of unreliable messages
+//! ([`super::lane`]), and whether there is something to flush.
 //!
 //! # When a connection needs a flush on the tick
 //!
@@ -21,6 +22,7 @@ use super::channel::Channel;
 use super::config::RudpConfig;
 use super::event::SendError;
 use super::guard::{PayloadGuard, Violation, carries_messages};
+use super::lane::Lane;
 use super::sequence::{SequencedReceiver, SequencedSender};
 
 /// One end of one connection.
@@ -30,6 +32,8 @@ pub(crate) struct Peer {
     pub(crate) guard: PayloadGuard,
     sequenced_out: SequencedSender,
     sequenced_in: SequencedReceiver,
+    /// Unreliable messages queued for the next flush.
+    pub(crate) lane: Lane,
     /// The application queued messages since the last flush.
     pub(crate) dirty: bool,
     /// Messages arrived since the last flush: acknowledge them on the tick.
@@ -37,12 +41,19 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    /// State for an end whose inbound reliable buffer is `inbound_reliable_bytes`.
-    pub(crate) fn new(config: &RudpConfig, inbound_reliable_bytes: usize) -> Self {
+    /// State for an end whose inbound reliable buffer is
+    /// `inbound_reliable_bytes` and that may queue `outbound_unreliable_bytes`
+    /// per unreliable channel between flushes.
+    pub(crate) fn new(
+        config: &RudpConfig,
+        inbound_reliable_bytes: usize,
+        outbound_unreliable_bytes: usize,
+    ) -> Self {
         Self {
             guard: PayloadGuard::new(config, inbound_reliable_bytes),
             sequenced_out: SequencedSender::default(),
             sequenced_in: SequencedReceiver::default(),
+            lane: Lane::new(outbound_unreliable_bytes),
             dirty: false,
             needs_ack: false,
         }
@@ -66,17 +77,17 @@ impl Peer {
         self.needs_ack = false;
     }
 
-    /// Checks `message` against `channel`'s size limit and, with
-    /// `can_send(wire_len)`, against renet's buffer; then returns the bytes to
-    /// hand renet. Only a message that will be queued consumes a sequence
-    /// number.
+    /// Checks `message` against `channel`'s size limit and buffer, then
+    /// queues it: an unreliable one on the lane (`None`), a reliable one
+    /// returned for renet, whose buffer `renet_can_send(len)` checked. Only
+    /// a message that is queued consumes a sequence number.
     pub(crate) fn prepare_send(
         &mut self,
         config: &RudpConfig,
         channel: Channel,
         message: Bytes,
-        can_send: impl FnOnce(usize) -> bool,
-    ) -> Result<Bytes, SendError> {
+        renet_can_send: impl FnOnce(usize) -> bool,
+    ) -> Result<Option<Bytes>, SendError> {
         let max = channel.max_message_bytes(config);
         if message.len() > max {
             return Err(SendError::MessageTooLarge {
@@ -84,14 +95,46 @@ impl Peer {
                 max,
             });
         }
-        if !can_send(message.len() + channel.prefix_bytes()) {
+        let wire_len = message.len() + channel.prefix_bytes();
+        let room = match channel {
+            Channel::ReliableOrdered => renet_can_send(wire_len),
+            Channel::Unreliable | Channel::UnreliableSequenced => {
+                self.lane.has_room(channel, wire_len)
+            }
+        };
+        if !room {
             return Err(SendError::ChannelFull);
         }
         self.dirty = true;
-        Ok(match channel {
-            Channel::UnreliableSequenced => self.sequenced_out.stamp(&message),
-            Channel::ReliableOrdered | Channel::Unreliable => message,
-        })
+        match channel {
+            Channel::ReliableOrdered => return Ok(Some(message)),
+            Channel::Unreliable => self.lane.push(channel, message),
+            Channel::UnreliableSequenced => {
+                let wire = self.sequenced_out.stamp(&message);
+                self.lane.push(channel, wire);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Delivers the messages of a lane packet (checked whole first);
+    /// returns how many stale sequenced ones were dropped.
+    pub(crate) fn receive_lane(
+        &mut self,
+        packet: &[u8],
+        mut deliver: impl FnMut(Channel, Bytes),
+    ) -> Result<u64, Violation> {
+        let mut stale = 0;
+        let sequenced_in = &mut self.sequenced_in;
+        super::lane::read(packet, |channel, message| match channel {
+            // `read` checked that each carries its prefix.
+            Channel::UnreliableSequenced => match sequenced_in.open_slice(message) {
+                Ok(Some(payload)) => deliver(channel, Bytes::copy_from_slice(payload)),
+                Ok(None) | Err(_) => stale += 1,
+            },
+            _ => deliver(channel, Bytes::copy_from_slice(message)),
+        })?;
+        Ok(stale)
     }
 
     /// Moves every message renet has ready into `deliver`, channel by

@@ -67,7 +67,17 @@ impl SequencedReceiver {
     /// newer than everything delivered so far (it becomes the newest),
     /// `Ok(None)` if it is stale or a repeat, `Err` if it has no prefix.
     pub(crate) fn open(&mut self, message: Bytes) -> Result<Option<Bytes>, Violation> {
-        let Some(prefix) = message.first_chunk::<SEQUENCE_PREFIX_BYTES>() else {
+        Ok(self
+            .open_slice(&message)?
+            .map(|_| message.slice(SEQUENCE_PREFIX_BYTES..)))
+    }
+
+    /// [`open`](Self::open) on borrowed bytes: the payload, if newer.
+    pub(crate) fn open_slice<'a>(
+        &mut self,
+        message: &'a [u8],
+    ) -> Result<Option<&'a [u8]>, Violation> {
+        let Some((prefix, payload)) = message.split_first_chunk::<SEQUENCE_PREFIX_BYTES>() else {
             return Err(Violation::MissingSequence);
         };
         let sequence = u32::from_be_bytes(*prefix);
@@ -75,7 +85,7 @@ impl SequencedReceiver {
             Some(newest) if !is_newer(sequence, newest) => Ok(None),
             _ => {
                 self.newest = Some(sequence);
-                Ok(Some(message.slice(SEQUENCE_PREFIX_BYTES..)))
+                Ok(Some(payload))
             }
         }
     }

@@ -15,6 +15,7 @@ use super::config::{ConfigError, RudpConfig, ServerConfig};
 use super::event::{DisconnectReason, SendError, ServerEvent};
 use super::filter::{Direction, check_datagram, is_connection_request};
 use super::guard::Violation;
+use super::lane::is_lane;
 use super::peer::Peer;
 use super::token::USER_DATA_BYTES;
 use super::transmit::{DISCONNECT_COPIES, Outbox};
@@ -97,9 +98,11 @@ pub struct ServerStats {
 /// last one.
 ///
 /// A flush costs each connection as few datagrams as its bytes allow:
-/// renet packs small messages into one packet per channel, and the server
-/// packs those packets and the acknowledgement packet into netcode payloads
-/// of at most [`MAX_BUNDLE_BYTES`](super::MAX_BUNDLE_BYTES) ([`super::bundle`]).
+/// renet packs the reliable messages into packets, the lane packs the
+/// unreliable ones after them so as to fill what room is left, and the
+/// server packs those packets and the acknowledgement packet into netcode
+/// payloads of at most [`MAX_BUNDLE_BYTES`](super::MAX_BUNDLE_BYTES)
+/// ([`super::bundle`]). Unreliable messages need no acknowledgement.
 /// So the more the application queued before `handle_timeout`, the more
 /// messages share each datagram: a driver that calls it at the end of its
 /// batch of work, rather than after each `send`, coalesces under load
@@ -277,10 +280,12 @@ impl RudpServer {
         };
         let was_dirty = peer.dirty;
         let renet = &self.renet;
-        let wire = peer.prepare_send(&self.transport, channel, message, |len| {
+        let reliable = peer.prepare_send(&self.transport, channel, message, |len| {
             renet.can_send_message(client_id, channel.renet_id(), len)
         })?;
-        self.renet.send_message(client_id, channel.renet_id(), wire);
+        if let Some(wire) = reliable {
+            self.renet.send_message(client_id, channel.renet_id(), wire);
+        }
         if !was_dirty {
             self.dirty.push(client_id);
         }
@@ -362,7 +367,9 @@ impl RudpServer {
     }
 
     /// renet's smoothed round-trip time to `client_id`, if connected and
-    /// measured.
+    /// measured: renet measures it on the packets it gets acknowledged,
+    /// which carry reliable messages (unreliable ones travel on the lane,
+    /// unacknowledged).
     pub fn rtt(&self, client_id: u64) -> Option<Duration> {
         if !self.peers.contains_key(&client_id) {
             return None;
@@ -385,10 +392,11 @@ impl RudpServer {
         self.netcode.update(delta);
     }
 
-    /// A decrypted payload from a connected client: one renet packet, or a
-    /// bundle of them ([`super::bundle`]), each checked by the guard before
-    /// renet sees it; the messages they complete are delivered once, after
-    /// the last.
+    /// A decrypted payload from a connected client: one renet or lane
+    /// packet, or a bundle of them ([`super::bundle`]). A lane packet's
+    /// messages are delivered as it is read ([`super::lane`]); each renet
+    /// packet is checked by the guard before renet sees it, and the
+    /// messages they complete are delivered once, after the last.
     fn on_payload(&mut self, client_id: u64, payload: &[u8]) {
         let Some(peer) = self.peers.get_mut(&client_id) else {
             return;
@@ -398,6 +406,22 @@ impl RudpServer {
             Err(violation) => return self.kick(client_id, DisconnectReason::Protocol(violation)),
         };
         for packet in packets {
+            if is_lane(packet) {
+                let events = &mut self.events;
+                match peer.receive_lane(packet, |channel, payload| {
+                    events.push_back(ServerEvent::Message {
+                        client_id,
+                        channel,
+                        payload,
+                    });
+                }) {
+                    Ok(stale) => self.stats.stale_sequenced += stale,
+                    Err(violation) => {
+                        return self.kick(client_id, DisconnectReason::Protocol(violation));
+                    }
+                }
+                continue;
+            }
             if let Err(violation) = peer.guard.check(packet) {
                 return self.kick(client_id, DisconnectReason::Protocol(violation));
             }
@@ -442,6 +466,7 @@ impl RudpServer {
         let peer = Peer::new(
             &self.transport,
             self.transport.client_to_server.reliable_bytes,
+            self.transport.server_to_client.unreliable_bytes,
         );
         self.peers.insert(client_id, peer);
         self.addrs.insert(addr, client_id);
@@ -452,20 +477,23 @@ impl RudpServer {
         });
     }
 
-    /// Emits renet's packets for `client_id` as netcode payload packets.
+    /// Emits renet's packets and the lane's for `client_id` as netcode
+    /// payload packets.
     fn flush_client(&mut self, client_id: u64) {
         let Some(peer) = self.peers.get_mut(&client_id) else {
             return;
         };
         peer.flushed();
-        let Ok(packets) = self.renet.get_packets_to_send(client_id) else {
+        let Ok(mut packets) = self.renet.get_packets_to_send(client_id) else {
             return;
         };
+        peer.lane.pack_into(&mut packets);
         let netcode = &mut self.netcode;
         let outbox = &mut self.outbox;
         self.bundler.pack(&packets, |payload| {
             // Fails only for a payload above 1300 bytes, which the bundler
-            // never builds (renet's packets stop at 1200 payload bytes).
+            // never builds (renet's packets stop at 1200 payload bytes, the
+            // lane's at 1300).
             if let Ok((addr, datagram)) = netcode.generate_payload_packet(client_id, payload) {
                 outbox.push(addr, datagram, 1);
             }

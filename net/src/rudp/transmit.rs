@@ -9,7 +9,7 @@ use crate::datagram::Transmit;
 /// refuses renet packets above 1,300 bytes, so with its 9-byte header and
 /// 16-byte tag a datagram is at most 1,325 bytes (1,373 on the wire over
 /// IPv6), inside a 1,500-byte Ethernet MTU. renet's packets stay well below
-/// that limit; the largest datagram in the tests is 1,229 bytes.
+/// that limit, and lane packets reach it: a datagram of 1,325 bytes.
 pub const MAX_DATAGRAM_BYTES: usize = renetcode::NETCODE_MAX_PACKET_BYTES;
 
 /// Outgoing datagrams, oldest first, stored back to back in one buffer.

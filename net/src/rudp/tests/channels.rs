@@ -158,7 +158,7 @@ fn flush_only_sends_for_connections_with_new_messages() {
     let now = world.now;
     let client = &mut world.nodes[0].client;
     client
-        .send(Channel::Unreliable, Bytes::from_static(b"hello"))
+        .send(Channel::ReliableOrdered, Bytes::from_static(b"hello"))
         .unwrap();
     client.flush(now);
     client.take_transmits(&mut batch);
@@ -188,7 +188,7 @@ fn flush_only_sends_for_connections_with_new_messages() {
     // ...unless a queued message goes out first and takes it along.
     let client = &mut world.nodes[0].client;
     client
-        .send(Channel::Unreliable, Bytes::from_static(b"again"))
+        .send(Channel::ReliableOrdered, Bytes::from_static(b"again"))
         .unwrap();
     client.flush(now);
     client.take_transmits(&mut batch);
@@ -210,6 +210,35 @@ fn flush_only_sends_for_connections_with_new_messages() {
         world.take_server_datagrams().is_empty(),
         "nothing left for the tick"
     );
+}
+
+#[test]
+fn unreliable_messages_need_no_acknowledgement() {
+    let mut world = connected_pair(16);
+    world.run_for(Duration::from_millis(100));
+    let mut batch = Transmits::new();
+    let now = world.now;
+    let client = &mut world.nodes[0].client;
+    for channel in [Channel::Unreliable, Channel::UnreliableSequenced] {
+        client.send(channel, Bytes::from_static(b"hello")).unwrap();
+    }
+    client.flush(now);
+    client.take_transmits(&mut batch);
+    assert_eq!(batch.len(), 1, "both in one datagram");
+    let from = world.nodes[0].addr;
+    for (_, bytes) in batch.iter() {
+        world.server.handle_datagram(now, from, &mut bytes.to_vec());
+    }
+    for _ in 0..2 {
+        assert!(matches!(
+            world.server.poll_event(),
+            Some(ServerEvent::Message { .. })
+        ));
+    }
+    // They travel on the lane, outside renet: nothing to acknowledge.
+    world.server.handle_timeout(now);
+    let _ = world.tick_server();
+    assert!(world.take_server_datagrams().is_empty());
 }
 
 #[test]

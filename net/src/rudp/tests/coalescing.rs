@@ -1,6 +1,7 @@
 //! Several messages, channels and acknowledgements in one datagram
-//! (`rudp::bundle`), in both directions, within the datagram budget, and
-//! still reliable and ordered under loss.
+//! (`rudp::bundle`), unreliable ones packed to fill it (`rudp::lane`), in
+//! both directions, within the datagram budget, and still reliable and
+//! ordered under loss.
 
 use std::time::Duration;
 
@@ -99,6 +100,37 @@ fn one_flush_is_one_datagram_in_both_directions() {
         world.server_disconnects().is_empty() && world.nodes[0].client.is_connected(),
         "bundles are not violations"
     );
+}
+
+#[test]
+fn unreliable_messages_fill_the_datagram_past_renets_packet() {
+    // A relayed match_data of a typical match is 305 bytes: renet's
+    // 1,200-byte packets held three, the lane holds four a datagram.
+    let mut world = connected(LinkConfig::with_delay(Duration::from_millis(5)), 1, 51);
+    let now = world.now;
+    let sent: Vec<Bytes> = (0..12u8).map(|i| Bytes::from(vec![i; 305])).collect();
+    for message in &sent {
+        world
+            .server
+            .send(0, Channel::UnreliableSequenced, message.clone())
+            .unwrap();
+    }
+    world.server.handle_timeout(now);
+    let datagrams = world.take_server_datagrams();
+    assert_eq!(datagrams.len(), 3, "12 messages of 305 bytes, 4 a datagram");
+    assert!(
+        datagrams
+            .iter()
+            .all(|(_, d)| d.len() <= MAX_BUNDLE_BYTES + NETCODE_OVERHEAD)
+    );
+    let node = &mut world.nodes[0];
+    for (_, mut bytes) in datagrams {
+        node.client.handle_datagram(now, server_addr(), &mut bytes);
+    }
+    while let Some(event) = node.client.poll_event() {
+        node.events.push(event);
+    }
+    assert_eq!(node.messages(Channel::UnreliableSequenced), sent);
 }
 
 #[test]

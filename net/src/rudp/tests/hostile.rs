@@ -391,7 +391,37 @@ fn a_modified_client_that_breaks_renet_rules_is_disconnected() {
     };
     let truncated_bundle = vec![crate::rudp::bundle::BUNDLE, 0, 9, 1];
     let hidden_slice = bundled(&[vec![4, 0, 0, 0], reliable_slice(0, 5, 2)]);
-    let cheats: [(&[Vec<u8>], Violation); 8] = [
+    // Lane packets (`rudp::lane`) are checked whole: a good message before
+    // a bad one is not delivered either.
+    let lane = crate::rudp::lane::LANE;
+    let lane_reliable = vec![lane, Channel::ReliableOrdered.renet_id(), 0, 1, 9];
+    let lane_truncated = vec![lane, Channel::Unreliable.renet_id(), 0, 9, 1];
+    let lane_unprefixed = vec![
+        lane,
+        Channel::UnreliableSequenced.renet_id(),
+        0,
+        4,
+        0,
+        0,
+        0,
+        1,
+        0,
+        2,
+        0xAA,
+        0xBB,
+    ];
+    let lane_in_bundle = bundled(&[vec![4, 0, 0, 0], lane_truncated.clone()]);
+    let cheats: [(&[Vec<u8>], Violation); 12] = [
+        (
+            std::slice::from_ref(&lane_reliable),
+            Violation::UnknownChannel,
+        ),
+        (std::slice::from_ref(&lane_truncated), Violation::Malformed),
+        (
+            std::slice::from_ref(&lane_unprefixed),
+            Violation::MissingSequence,
+        ),
+        (std::slice::from_ref(&lane_in_bundle), Violation::Malformed),
         (
             std::slice::from_ref(&truncated_bundle),
             Violation::Malformed,
