@@ -54,8 +54,9 @@ const _: () = assert!(MAX_WIRE_BYTES == RENET_SLICE_BYTES);
 /// One direction's queue of unreliable messages, packed at each flush.
 #[derive(Debug, Clone)]
 pub(crate) struct Lane {
-    /// Messages in send order, with their channel.
-    queued: Vec<(Channel, Bytes)>,
+    /// Messages in send order: their channel, their sequence number (the
+    /// sequenced channel's, written in front at packing), the message.
+    queued: Vec<(Channel, Option<u32>, Bytes)>,
     /// Bytes queued per unreliable channel: `[Unreliable, UnreliableSequenced]`.
     bytes: [usize; 2],
     /// The most bytes each channel may have queued.
@@ -77,14 +78,24 @@ impl Lane {
         self.bytes[slot(channel)] + wire_len <= self.budget
     }
 
-    /// Queues `wire` (a message as it goes on the wire: a sequenced one
-    /// with its prefix) on an unreliable `channel`. The caller checked
+    /// Queues `message` on [`Channel::Unreliable`]. The caller checked
     /// [`has_room`](Self::has_room) and the message's limit.
-    pub(crate) fn push(&mut self, channel: Channel, wire: Bytes) {
-        debug_assert!(channel != Channel::ReliableOrdered);
-        debug_assert!(wire.len() <= MAX_WIRE_BYTES);
-        self.bytes[slot(channel)] += wire.len();
-        self.queued.push((channel, wire));
+    pub(crate) fn push(&mut self, message: Bytes) {
+        debug_assert!(message.len() <= MAX_WIRE_BYTES);
+        self.bytes[slot(Channel::Unreliable)] += message.len();
+        self.queued.push((Channel::Unreliable, None, message));
+    }
+
+    /// Queues `message` on [`Channel::UnreliableSequenced`] with its
+    /// sequence number, which is written in front of it when it is packed
+    /// (no copy before). The caller checked [`has_room`](Self::has_room)
+    /// and the message's limit.
+    pub(crate) fn push_sequenced(&mut self, sequence: u32, message: Bytes) {
+        let wire_len = SEQUENCE_PREFIX_BYTES + message.len();
+        debug_assert!(wire_len <= MAX_WIRE_BYTES);
+        self.bytes[slot(Channel::UnreliableSequenced)] += wire_len;
+        self.queued
+            .push((Channel::UnreliableSequenced, Some(sequence), message));
     }
 
     /// Whether messages are queued.
@@ -104,8 +115,14 @@ impl Lane {
         let mut cap = room_after(packets);
         let mut packet: Vec<u8> = Vec::new();
         let mut open: Option<Channel> = None;
-        for (channel, wire) in self.queued.drain(..) {
-            let need = LEN_BYTES + wire.len();
+        for (channel, sequence, message) in self.queued.drain(..) {
+            let prefix = if sequence.is_some() {
+                SEQUENCE_PREFIX_BYTES
+            } else {
+                0
+            };
+            let wire_len = prefix + message.len();
+            let need = LEN_BYTES + wire_len;
             let fits = open == Some(channel) && packet.len() + need <= cap;
             if !fits {
                 if open.is_some() {
@@ -120,8 +137,11 @@ impl Lane {
                 open = Some(channel);
             }
             // At most MAX_WIRE_BYTES: the length fits 16 bits.
-            packet.extend_from_slice(&(wire.len() as u16).to_be_bytes());
-            packet.extend_from_slice(&wire);
+            packet.extend_from_slice(&(wire_len as u16).to_be_bytes());
+            if let Some(sequence) = sequence {
+                packet.extend_from_slice(&sequence.to_be_bytes());
+            }
+            packet.extend_from_slice(&message);
         }
         packets.push(packet);
         self.bytes = [0; 2];
@@ -216,11 +236,16 @@ mod tests {
     #[test]
     fn four_relayed_messages_share_a_datagram_where_renet_fits_three() {
         let mut lane = Lane::new(64 * 1024);
+        // 305 bytes and the 4-byte sequence number.
         let sent: Vec<(Channel, Vec<u8>)> = (0..12u8)
-            .map(|i| (Channel::UnreliableSequenced, vec![i; 309]))
+            .map(|i| {
+                let mut wire = u32::from(i).to_be_bytes().to_vec();
+                wire.extend(vec![i; 305]);
+                (Channel::UnreliableSequenced, wire)
+            })
             .collect();
-        for (c, m) in &sent {
-            lane.push(*c, Bytes::from(m.clone()));
+        for (i, (_, m)) in sent.iter().enumerate() {
+            lane.push_sequenced(i as u32, Bytes::from(m[4..].to_vec()));
         }
         // renet's acknowledgement packet shares the first datagram.
         let ack = vec![4u8; 12];
@@ -249,15 +274,23 @@ mod tests {
                 Channel::UnreliableSequenced
             };
             let m = vec![i as u8; len];
-            lane.push(c, Bytes::from(m.clone()));
-            sent.push((c, m));
+            if c == Channel::Unreliable {
+                lane.push(Bytes::from(m.clone()));
+                sent.push((c, m));
+            } else {
+                // The prefix is written at packing: the message is 4 bytes
+                // shorter than its wire form.
+                let sequence = u32::from_be_bytes(m[..4].try_into().unwrap());
+                lane.push_sequenced(sequence, Bytes::from(m[4..].to_vec()));
+                sent.push((c, m));
+            }
         }
         let payloads = flush(&mut lane, Vec::new());
         assert!(payloads.iter().all(|p| p.len() <= MAX_BUNDLE_BYTES));
         assert_eq!(read_all(&payloads), sent);
         // renet's packets first, big ones that leave no room: the lane
         // starts a payload of its own.
-        lane.push(Channel::Unreliable, Bytes::from(vec![9; 1200]));
+        lane.push(Bytes::from(vec![9; 1200]));
         let big = vec![3u8; 1200];
         let payloads = flush(&mut lane, vec![big.clone()]);
         assert_eq!(payloads.len(), 2);
@@ -274,11 +307,14 @@ mod tests {
     fn the_budget_is_per_channel_and_resets_at_each_flush() {
         let mut lane = Lane::new(1000);
         assert!(lane.has_room(Channel::Unreliable, 1000));
-        lane.push(Channel::Unreliable, Bytes::from(vec![0; 600]));
+        lane.push(Bytes::from(vec![0; 600]));
         assert!(!lane.has_room(Channel::Unreliable, 401));
         assert!(lane.has_room(Channel::Unreliable, 400));
         assert!(lane.has_room(Channel::UnreliableSequenced, 1000));
+        lane.push_sequenced(7, Bytes::from(vec![0; 996]));
+        assert!(!lane.has_room(Channel::UnreliableSequenced, 1));
         let _ = flush(&mut lane, Vec::new());
+        assert!(lane.has_room(Channel::UnreliableSequenced, 1000));
         assert!(lane.has_room(Channel::Unreliable, 1000));
     }
 

@@ -108,10 +108,10 @@ impl Peer {
         self.dirty = true;
         match channel {
             Channel::ReliableOrdered => return Ok(Some(message)),
-            Channel::Unreliable => self.lane.push(channel, message),
+            Channel::Unreliable => self.lane.push(message),
             Channel::UnreliableSequenced => {
-                let wire = self.sequenced_out.stamp(&message);
-                self.lane.push(channel, wire);
+                let sequence = self.sequenced_out.take();
+                self.lane.push_sequenced(sequence, message);
             }
         }
         Ok(None)

@@ -16,7 +16,9 @@
 //! 10^5 messages may overtake one another. That would fool a 16-bit
 //! comparison (half range 32,768), but is far from 2^31.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
+#[cfg(test)]
+use bytes::{BufMut, BytesMut};
 
 use super::guard::Violation;
 
@@ -46,12 +48,19 @@ impl SequencedSender {
         Self { next: first }
     }
 
+    /// The next sequence number, taken.
+    pub(crate) fn take(&mut self) -> u32 {
+        let next = self.next;
+        self.next = self.next.wrapping_add(1);
+        next
+    }
+
     /// `message` with the next sequence number in front.
+    #[cfg(test)]
     pub(crate) fn stamp(&mut self, message: &[u8]) -> Bytes {
         let mut out = BytesMut::with_capacity(SEQUENCE_PREFIX_BYTES + message.len());
-        out.put_u32(self.next);
+        out.put_u32(self.take());
         out.put_slice(message);
-        self.next = self.next.wrapping_add(1);
         out.freeze()
     }
 }
