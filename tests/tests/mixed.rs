@@ -74,8 +74,8 @@ fn wait_for<T>(p: &mut Player, what: &str, mut pick: impl FnMut(&Outgoing) -> Op
     panic!("{} saw no {what}", p.transport);
 }
 
-#[test]
-fn five_transports_share_a_match_across_shards() {
+/// A server with its metrics endpoint, the endpoint, and a client of it.
+fn server_with_metrics() -> (TestServer, Http, Client) {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -87,6 +87,12 @@ fn five_transports_share_a_match_across_shards() {
     let metrics = Http::new(&format!("127.0.0.1:{port}"));
     let http_port: u16 = s.addr.rsplit(':').next().unwrap().parse().unwrap();
     let client = Client::new("127.0.0.1", http_port, "defaultkey");
+    (s, metrics, client)
+}
+
+#[test]
+fn five_transports_share_a_match_across_shards() {
+    let (_server, metrics, client) = server_with_metrics();
     let kinds = [
         Transport::WsJson,
         Transport::WsProtobuf,
@@ -252,17 +258,7 @@ fn send_and_count(
 
 #[test]
 fn a_batch_shares_datagrams_and_arrives_in_order() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let s = TestServer::start_with(
-        &kairos_tests::Backend::Sqlite,
-        &["--metrics.prometheus_port", &port.to_string()],
-    );
-    let metrics = Http::new(&format!("127.0.0.1:{port}"));
-    let http_port: u16 = s.addr.rsplit(':').next().unwrap().parse().unwrap();
-    let client = Client::new("127.0.0.1", http_port, "defaultkey");
+    let (_server, metrics, client) = server_with_metrics();
     let mut listener = connect(&client, Transport::WsJson);
     let match_id = listener.rt.match_create(None).expect("create").match_id;
     const N: i64 = 20;
