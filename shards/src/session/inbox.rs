@@ -4,7 +4,9 @@
 //!
 //! It is bounded in bytes, not messages: a client may send a burst of
 //! many small requests (it is served in order, as a WebSocket's would be),
-//! but what it can make the server hold is capped.
+//! but what it can make the server hold is capped. Each message weighs its
+//! length and the room its entry takes ([`ENTRY_BYTES`]), so even empty
+//! messages (a datagram may carry hundreds) fill it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -12,6 +14,9 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use crate::rt::LocalNotify;
+
+/// What each message weighs beyond its length: its entry in the queue.
+pub const ENTRY_BYTES: usize = std::mem::size_of::<Bytes>();
 
 /// A byte-bounded FIFO of inbound messages that can be closed.
 pub struct Inbox {
@@ -36,7 +41,7 @@ impl Inbox {
     /// Queues a message; false when it would take the inbox past its
     /// bound (the caller decides: drop it, or close the session).
     pub fn push(&self, msg: Bytes) -> bool {
-        let held = self.bytes.get() + msg.len();
+        let held = self.bytes.get() + msg.len() + ENTRY_BYTES;
         if held > self.max_bytes {
             return false;
         }
@@ -46,7 +51,7 @@ impl Inbox {
         true
     }
 
-    /// Bytes waiting.
+    /// Bytes waiting, entries included.
     pub fn bytes(&self) -> usize {
         self.bytes.get()
     }
@@ -63,7 +68,7 @@ impl Inbox {
 
     pub fn pop(&self) -> Option<Bytes> {
         let msg = self.items.borrow_mut().pop_front()?;
-        self.bytes.set(self.bytes.get() - msg.len());
+        self.bytes.set(self.bytes.get() - msg.len() - ENTRY_BYTES);
         Some(msg)
     }
 
@@ -84,14 +89,20 @@ mod tests {
 
     #[test]
     fn bounded_in_bytes_and_closable() {
-        let i = Inbox::new(3);
+        const E: usize = ENTRY_BYTES;
+        let i = Inbox::new(2 * E + 3);
         assert!(i.push(Bytes::from_static(b"ab")));
         assert!(!i.push(Bytes::from_static(b"cd")), "past the bound");
         assert!(i.push(Bytes::from_static(b"c")));
-        assert_eq!(i.bytes(), 3);
+        assert_eq!(i.bytes(), 2 * E + 3);
         assert_eq!(i.pop().as_deref(), Some(&b"ab"[..]));
-        assert_eq!(i.bytes(), 1);
+        assert_eq!(i.bytes(), E + 1);
         assert_eq!(i.pop().as_deref(), Some(&b"c"[..]));
+        assert_eq!(i.bytes(), 0);
+        // Empty messages weigh their entries: the bound holds them too.
+        let empty = Inbox::new(2 * E);
+        assert!(empty.push(Bytes::new()) && empty.push(Bytes::new()));
+        assert!(!empty.push(Bytes::new()), "past the bound");
         assert!(i.pop().is_none() && i.is_empty());
         i.close();
         assert!(i.is_closed());
