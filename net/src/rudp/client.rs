@@ -49,6 +49,9 @@ pub struct ClientStats {
     pub datagrams_queued: u64,
     /// Sequenced messages dropped because a newer one was already delivered.
     pub stale_sequenced: u64,
+    /// Unreliable messages dropped at a flush, past its byte budget
+    /// ([`RudpConfig::bytes_per_flush`]).
+    pub unreliable_over_budget: u64,
 }
 
 /// Why a client could not be created.
@@ -335,7 +338,10 @@ impl RudpClient {
     fn flush_renet(&mut self) {
         self.peer.flushed();
         let mut packets = self.renet.get_packets_to_send();
-        self.peer.lane.pack_into(&mut packets);
+        self.stats.unreliable_over_budget += self
+            .peer
+            .lane
+            .pack_into(&mut packets, self.transport.bytes_per_flush);
         let netcode = &mut self.netcode;
         let outbox = &mut self.outbox;
         self.bundler.pack(&packets, |payload| {

@@ -107,11 +107,19 @@ impl Lane {
     /// Appends the queued messages to `packets` (renet's packets of the same
     /// flush) as lane packets, in send order, and empties the queue. The
     /// first lane packet is cut to fill the room the bundle leaves after
-    /// `packets`; the others to a whole payload each.
-    pub(crate) fn pack_into(&mut self, packets: &mut Vec<Vec<u8>>) {
+    /// `packets`; the others to a whole payload each. The flush's byte
+    /// budget (`bytes_per_flush`) is shared with renet, as renet's own
+    /// channels shared it: messages past what renet's packets left of it are
+    /// dropped, as renet dropped unreliable messages. Returns how many.
+    pub(crate) fn pack_into(&mut self, packets: &mut Vec<Vec<u8>>, bytes_per_flush: u64) -> u64 {
         if self.queued.is_empty() {
-            return;
+            return 0;
         }
+        let used: usize = packets.iter().map(Vec::len).sum();
+        let mut budget = usize::try_from(bytes_per_flush)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(used);
+        let mut dropped = 0;
         let mut cap = room_after(packets);
         let mut packet: Vec<u8> = Vec::new();
         let mut open: Option<Channel> = None;
@@ -122,6 +130,11 @@ impl Lane {
                 0
             };
             let wire_len = prefix + message.len();
+            if wire_len > budget {
+                dropped += 1;
+                continue;
+            }
+            budget -= wire_len;
             let need = LEN_BYTES + wire_len;
             let fits = open == Some(channel) && packet.len() + need <= cap;
             if !fits {
@@ -143,8 +156,11 @@ impl Lane {
             }
             packet.extend_from_slice(&message);
         }
-        packets.push(packet);
+        if open.is_some() {
+            packets.push(packet);
+        }
         self.bytes = [0; 2];
+        dropped
     }
 }
 
@@ -227,7 +243,7 @@ mod tests {
     }
 
     fn flush(lane: &mut Lane, mut packets: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-        lane.pack_into(&mut packets);
+        assert_eq!(lane.pack_into(&mut packets, 60_000), 0);
         let mut payloads = Vec::new();
         Bundler::default().pack(&packets, |p| payloads.push(p.to_vec()));
         payloads
@@ -316,6 +332,28 @@ mod tests {
         let _ = flush(&mut lane, Vec::new());
         assert!(lane.has_room(Channel::UnreliableSequenced, 1000));
         assert!(lane.has_room(Channel::Unreliable, 1000));
+    }
+
+    #[test]
+    fn the_flush_budget_left_by_renet_drops_the_rest() {
+        let mut lane = Lane::new(1 << 20);
+        for i in 0..10u8 {
+            lane.push(Bytes::from(vec![i; 100]));
+        }
+        // renet used 1,000 of a 1,450-byte budget: four messages fit.
+        let mut packets = vec![vec![0u8; 1000]];
+        assert_eq!(lane.pack_into(&mut packets, 1450), 6);
+        let mut payloads = Vec::new();
+        Bundler::default().pack(&packets, |p| payloads.push(p.to_vec()));
+        let got = read_all(&payloads);
+        assert_eq!(got.len(), 5, "renet's packet and four messages");
+        assert_eq!(got[4], (Channel::Unreliable, vec![3; 100]));
+        // Nothing fits: no lane packet at all.
+        lane.push(Bytes::from(vec![1; 100]));
+        let mut packets = vec![vec![0u8; 1000]];
+        assert_eq!(lane.pack_into(&mut packets, 1000), 1);
+        assert_eq!(packets.len(), 1);
+        assert!(lane.is_empty() && lane.has_room(Channel::Unreliable, 1 << 20));
     }
 
     #[test]

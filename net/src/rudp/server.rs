@@ -32,6 +32,9 @@ pub struct ServerStats {
     pub datagrams_queued: u64,
     /// Sequenced messages dropped because a newer one was already delivered.
     pub stale_sequenced: u64,
+    /// Unreliable messages dropped at a flush, past its byte budget
+    /// ([`RudpConfig::bytes_per_flush`]).
+    pub unreliable_over_budget: u64,
 }
 
 /// The server end of Kairos' reliable UDP: renetcode (netcode.io: connect
@@ -487,7 +490,9 @@ impl RudpServer {
         let Ok(mut packets) = self.renet.get_packets_to_send(client_id) else {
             return;
         };
-        peer.lane.pack_into(&mut packets);
+        self.stats.unreliable_over_budget += peer
+            .lane
+            .pack_into(&mut packets, self.transport.bytes_per_flush);
         let netcode = &mut self.netcode;
         let outbox = &mut self.outbox;
         self.bundler.pack(&packets, |payload| {
