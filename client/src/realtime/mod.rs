@@ -597,9 +597,8 @@ impl Realtime {
     /// seconds) for the answer to a `ping`: on the ordered channel, that
     /// means the server has every reliable message sent before.
     pub fn close(&mut self) {
-        if self.state == ConnectionState::Connected {
-            let _ = self.flush_held();
-        }
+        // Does nothing unless connected; may find the connection closed.
+        let _ = self.flush_held();
         if self.state == ConnectionState::Connected {
             if self.transport.is_datagram() && self.unconfirmed {
                 let linger = self.timeout.min(Duration::from_secs(2));

@@ -125,8 +125,8 @@ impl RudpLink {
         if flush { self.flush() } else { Ok(()) }
     }
 
-    /// Sends what is queued: renet packs the messages of each channel into
-    /// packets, and those share datagrams as far as they fit.
+    /// Sends what is queued, in as few datagrams as it fits (renet's
+    /// packets and the unreliable lane's share them).
     pub(crate) fn flush(&mut self) -> Result<()> {
         if let Some(e) = &self.closed {
             return Err(closed_again(e));

@@ -1,7 +1,7 @@
 //! Unreliable messages packed by Kairos, outside renet: the lane.
 //!
 //! renet packs one channel's small messages into packets of at most 1,200
-//! bytes ([`RENET_SLICE_BYTES`]), and a second such packet cannot share a
+//! bytes ([`RENET_SLICE_BYTES`](super::channel::RENET_SLICE_BYTES)), and a second such packet cannot share a
 //! 1,300-byte datagram with the first ([`super::bundle`]). Messages of
 //! 300 to 400 bytes, a relayed `match_data` with its sender's presence for
 //! one, then travel three to a datagram, the last fifth of it empty.
@@ -32,7 +32,7 @@
 use bytes::Bytes;
 
 use super::bundle::{LEN_BYTES, MAX_BUNDLE_BYTES, room_after};
-use super::channel::{Channel, MAX_UNRELIABLE_MESSAGE_BYTES, RENET_SLICE_BYTES};
+use super::channel::{Channel, MAX_UNRELIABLE_MESSAGE_BYTES};
 use super::guard::Violation;
 use super::sequence::SEQUENCE_PREFIX_BYTES;
 
@@ -49,7 +49,6 @@ const MAX_WIRE_BYTES: usize = MAX_UNRELIABLE_MESSAGE_BYTES;
 
 // Any message fits a lane packet of its own.
 const _: () = assert!(HEADER_BYTES + LEN_BYTES + MAX_WIRE_BYTES <= MAX_BUNDLE_BYTES);
-const _: () = assert!(MAX_WIRE_BYTES == RENET_SLICE_BYTES);
 
 /// One direction's queue of unreliable messages, packed at each flush.
 #[derive(Debug, Clone)]
@@ -145,7 +144,7 @@ impl Lane {
                 if HEADER_BYTES + need > cap {
                     cap = MAX_BUNDLE_BYTES;
                 }
-                packet.reserve(cap.min(HEADER_BYTES + 8 * need));
+                packet.reserve(cap);
                 packet.extend_from_slice(&[LANE, channel.renet_id()]);
                 open = Some(channel);
             }

@@ -22,6 +22,24 @@ fn connected_pair(seed: u64) -> World {
     world
 }
 
+/// The client sends `messages` and flushes at `world.now`; its datagrams
+/// go straight to the server. Returns how many there were.
+fn client_flush_to_server(world: &mut World, messages: &[(Channel, &'static [u8])]) -> usize {
+    let now = world.now;
+    let client = &mut world.nodes[0].client;
+    for &(channel, message) in messages {
+        client.send(channel, Bytes::from_static(message)).unwrap();
+    }
+    client.flush(now);
+    let mut batch = Transmits::new();
+    client.take_transmits(&mut batch);
+    let from = world.nodes[0].addr;
+    for (_, bytes) in batch.iter() {
+        world.server.handle_datagram(now, from, &mut bytes.to_vec());
+    }
+    batch.len()
+}
+
 #[test]
 fn messages_flow_both_ways_on_every_channel() {
     let mut world = connected_pair(10);
@@ -154,19 +172,9 @@ fn flush_only_sends_for_connections_with_new_messages() {
     world.run_for(Duration::from_millis(100));
 
     // The client sends a message; hand its datagram to the server directly.
-    let mut batch = Transmits::new();
     let now = world.now;
-    let client = &mut world.nodes[0].client;
-    client
-        .send(Channel::ReliableOrdered, Bytes::from_static(b"hello"))
-        .unwrap();
-    client.flush(now);
-    client.take_transmits(&mut batch);
-    assert_eq!(batch.len(), 1);
-    let from = world.nodes[0].addr;
-    for (_, bytes) in batch.iter() {
-        world.server.handle_datagram(now, from, &mut bytes.to_vec());
-    }
+    let sent = client_flush_to_server(&mut world, &[(Channel::ReliableOrdered, b"hello")]);
+    assert_eq!(sent, 1);
     assert!(matches!(
         world.server.poll_event(),
         Some(ServerEvent::Message { .. })
@@ -186,15 +194,7 @@ fn flush_only_sends_for_connections_with_new_messages() {
     );
 
     // ...unless a queued message goes out first and takes it along.
-    let client = &mut world.nodes[0].client;
-    client
-        .send(Channel::ReliableOrdered, Bytes::from_static(b"again"))
-        .unwrap();
-    client.flush(now);
-    client.take_transmits(&mut batch);
-    for (_, bytes) in batch.iter() {
-        world.server.handle_datagram(now, from, &mut bytes.to_vec());
-    }
+    client_flush_to_server(&mut world, &[(Channel::ReliableOrdered, b"again")]);
     world
         .server
         .send(1, Channel::Unreliable, Bytes::from_static(b"hi"))
@@ -216,19 +216,15 @@ fn flush_only_sends_for_connections_with_new_messages() {
 fn unreliable_messages_need_no_acknowledgement() {
     let mut world = connected_pair(16);
     world.run_for(Duration::from_millis(100));
-    let mut batch = Transmits::new();
     let now = world.now;
-    let client = &mut world.nodes[0].client;
-    for channel in [Channel::Unreliable, Channel::UnreliableSequenced] {
-        client.send(channel, Bytes::from_static(b"hello")).unwrap();
-    }
-    client.flush(now);
-    client.take_transmits(&mut batch);
-    assert_eq!(batch.len(), 1, "both in one datagram");
-    let from = world.nodes[0].addr;
-    for (_, bytes) in batch.iter() {
-        world.server.handle_datagram(now, from, &mut bytes.to_vec());
-    }
+    let sent = client_flush_to_server(
+        &mut world,
+        &[
+            (Channel::Unreliable, b"hello"),
+            (Channel::UnreliableSequenced, b"hello"),
+        ],
+    );
+    assert_eq!(sent, 1, "both in one datagram");
     for _ in 0..2 {
         assert!(matches!(
             world.server.poll_event(),
