@@ -316,3 +316,34 @@ fn a_batch_shares_datagrams_and_arrives_in_order() {
         sender.rt.close();
     }
 }
+
+#[test]
+fn a_batch_larger_than_one_flush_arrives_whole() {
+    let (_server, _metrics, client) = server_with_metrics();
+    let mut listener = connect(&client, Transport::WsJson);
+    let match_id = listener.rt.match_create(None).expect("create").match_id;
+    let mut sender = connect(&client, Transport::ReliableUdp);
+    sender.rt.match_join(&match_id).expect("join");
+    // 600 unreliable messages of about 125 bytes on the wire: more than a
+    // flush carries (60,000 bytes) and than the client's unreliable buffer
+    // (64 KiB). The batch leaves in several flushes, none dropped: about
+    // 60 datagrams, which the server's receive buffer holds even unread.
+    const N: i64 = 600;
+    sender
+        .rt
+        .batch(|rt| {
+            for op in 0..N {
+                rt.match_data_send(&match_id, op, vec![op as u8; 64], false, &[])?;
+            }
+            Ok(())
+        })
+        .expect("a large batch sends");
+    for op in 0..N {
+        let got = wait_for(&mut listener, "a large batch", |m| match m {
+            Outgoing::MatchData(d) => Some(d.op_code),
+            _ => None,
+        });
+        assert_eq!(got, op);
+    }
+    sender.rt.close();
+}

@@ -107,7 +107,15 @@ impl RudpLink {
         } else {
             Channel::UnreliableSequenced
         };
-        match self.client.send(channel, Bytes::from(payload)) {
+        let payload = Bytes::from(payload);
+        let mut result = self.client.send(channel, payload.clone());
+        if channel == Channel::UnreliableSequenced && result == Err(SendError::ChannelFull) {
+            // The unreliable lane's budget is per flush: a batch larger
+            // than it leaves in several flushes instead of failing.
+            self.flush()?;
+            result = self.client.send(channel, payload);
+        }
+        match result {
             Ok(()) => {}
             Err(SendError::NotConnected) => {
                 self.collect(&mut Vec::new());

@@ -113,10 +113,14 @@ impl RudpClient {
         let connect_token = decode_connect_token(token).map_err(ClientError::Token)?;
         let netcode = NetcodeClient::new(now, ClientAuthentication::Secure { connect_token })
             .map_err(|_| ClientError::Token(TokenError::Malformed))?;
+        // The client holds no more unreliable bytes than one flush carries,
+        // so a flush drops none of them unless reliable messages share it;
+        // past that, `send` refuses and the application flushes first.
+        let flush_bytes = usize::try_from(transport.bytes_per_flush).unwrap_or(usize::MAX);
         let peer = Peer::new(
             &transport,
             transport.server_to_client.reliable_bytes,
-            transport.client_to_server.unreliable_bytes,
+            transport.client_to_server.unreliable_bytes.min(flush_bytes),
         );
         Ok(Self {
             netcode,
@@ -184,6 +188,12 @@ impl RudpClient {
     /// Queues `message` on `channel`. It leaves with the next
     /// [`flush`](Self::flush) or [`update`](Self::update). Only possible
     /// once [`ClientEvent::Connected`] has been reported.
+    ///
+    /// An unreliable channel holds at most what one flush carries (its
+    /// [`ChannelMemory::unreliable_bytes`](super::ChannelMemory), capped
+    /// by [`RudpConfig::bytes_per_flush`]); past it, `send` refuses with
+    /// [`SendError::ChannelFull`] until the next flush, so a burst larger
+    /// than one flush is sent in several instead of dropped.
     pub fn send(&mut self, channel: Channel, message: Bytes) -> Result<(), SendError> {
         if self.state != ClientState::Connected {
             return Err(SendError::NotConnected);

@@ -293,3 +293,34 @@ fn a_full_reliable_channel_refuses_instead_of_disconnecting() {
     assert_eq!(refused, Some((17, SendError::ChannelFull)));
     assert!(world.server.is_connected(1));
 }
+
+#[test]
+fn a_client_burst_past_one_flush_is_refused_then_sent_whole() {
+    let mut world = connected_pair(17);
+    let message = Bytes::from(vec![5u8; 500]);
+    let wire_len = 500 + 4; // With the sequence prefix.
+    let budget = RudpConfig::default().bytes_per_flush as usize;
+    let (mut sent, mut since_flush, mut flushes) = (0, 0, 0);
+    // 300 messages: more than one flush carries.
+    while sent < 300 {
+        match world.nodes[0]
+            .client
+            .send(Channel::UnreliableSequenced, message.clone())
+        {
+            Ok(()) => (sent, since_flush) = (sent + 1, since_flush + 1),
+            Err(SendError::ChannelFull) => {
+                // Refused once the flush is full, not before.
+                assert_eq!(since_flush, budget / wire_len);
+                client_flush_to_server(&mut world, &[]);
+                (since_flush, flushes) = (0, flushes + 1);
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    client_flush_to_server(&mut world, &[]);
+    world.collect();
+    assert_eq!(flushes, 300 / (budget / wire_len));
+    let delivered = world.server_messages(1, Channel::UnreliableSequenced);
+    assert_eq!(delivered.len(), 300, "nothing dropped at a flush");
+    assert_eq!(world.nodes[0].client.stats().unreliable_over_budget, 0);
+}
