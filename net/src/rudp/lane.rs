@@ -23,8 +23,11 @@
 //! Bounds: the sender queues at most the configured unreliable bytes per
 //! channel ([`ChannelMemory::unreliable_bytes`](super::ChannelMemory)), as
 //! renet's channel did, and refuses more with
-//! [`SendError::ChannelFull`](super::SendError::ChannelFull). The receiver
-//! buffers nothing: a lane packet is checked whole (channel, every length,
+//! [`SendError::ChannelFull`](super::SendError::ChannelFull). The client's
+//! budget is also capped at what one flush carries
+//! ([`RudpConfig::bytes_per_flush`](super::RudpConfig)), so that a flush
+//! drops none of what it accepted unless reliable messages share it. The
+//! receiver buffers nothing: a lane packet is checked whole (channel, every length,
 //! each message at most its channel's limit) before its first message is
 //! delivered (a sequenced one must hold its prefix), and a packet that
 //! breaks a rule is a protocol violation.
