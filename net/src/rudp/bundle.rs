@@ -20,9 +20,10 @@
 //! A lone packet travels bare, so a flush with one packet is byte for byte
 //! what it was before bundles. [`BUNDLE`] is a first byte renet never
 //! writes (its packet types are 0 to 4), nor the lane (`LANE`), so the
-//! receiver tells the forms apart. A bundle never nests, and none of its packets is empty: a
-//! payload that breaks these rules, or whose lengths do not add up exactly,
-//! is a protocol violation ([`Violation::Malformed`]).
+//! receiver tells the forms apart. A bundle never nests, and none of its
+//! packets is empty: a payload that breaks these rules, or whose lengths
+//! do not add up exactly, is a protocol violation
+//! ([`Violation::Malformed`]).
 
 use super::guard::Violation;
 

@@ -113,8 +113,8 @@ impl RudpClient {
         let connect_token = decode_connect_token(token).map_err(ClientError::Token)?;
         let netcode = NetcodeClient::new(now, ClientAuthentication::Secure { connect_token })
             .map_err(|_| ClientError::Token(TokenError::Malformed))?;
-        // The client holds no more unreliable bytes than one flush carries,
-        // so a flush drops none of them unless reliable messages share it;
+        // Each unreliable channel holds no more than one flush carries, so a
+        // flush drops none of it unless other traffic shares the flush;
         // past that, `send` refuses and the application flushes first.
         let flush_bytes = usize::try_from(transport.bytes_per_flush).unwrap_or(usize::MAX);
         let peer = Peer::new(

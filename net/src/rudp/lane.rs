@@ -26,11 +26,12 @@
 //! [`SendError::ChannelFull`](super::SendError::ChannelFull). The client's
 //! budget is also capped at what one flush carries
 //! ([`RudpConfig::bytes_per_flush`](super::RudpConfig)), so that a flush
-//! drops none of what it accepted unless reliable messages share it. The
-//! receiver buffers nothing: a lane packet is checked whole (channel, every length,
-//! each message at most its channel's limit) before its first message is
-//! delivered (a sequenced one must hold its prefix), and a packet that
-//! breaks a rule is a protocol violation.
+//! drops none of what a channel accepted unless other traffic (reliable
+//! messages, the other unreliable channel) shares it. The receiver
+//! buffers nothing: a lane packet is checked whole (channel, every
+//! length, each message at most its channel's limit) before its first
+//! message is delivered (a sequenced one must hold its prefix), and a
+//! packet that breaks a rule is a protocol violation.
 
 use bytes::Bytes;
 
