@@ -226,6 +226,9 @@ fn run(config: kairos_core::config::Config, modules: crate::modules::Modules) ->
     if let Some(quic) = server.quic_addr {
         println!("kairos quic listening on {quic}");
     }
+    if let Some(metrics) = server.metrics_addr {
+        println!("kairos metrics listening on {metrics}");
+    }
     println!("kairos listening on {}", server.addr);
     let shared = server.shared.clone();
     std::thread::Builder::new()

@@ -40,6 +40,8 @@ pub struct Server {
     pub udp_addr: Option<SocketAddr>,
     /// QUIC, when enabled.
     pub quic_addr: Option<SocketAddr>,
+    /// The Prometheus scrape endpoint, when `metrics.prometheus_port` is set.
+    pub metrics_addr: Option<SocketAddr>,
     threads: Vec<ShardThread>,
     listing: std::thread::JoinHandle<()>,
     storage_index: std::thread::JoinHandle<()>,
@@ -54,6 +56,8 @@ struct Bound {
     tcp: SocketAddr,
     udp: Option<SocketAddr>,
     quic: Option<SocketAddr>,
+    /// The Prometheus endpoint, served by shard 0 alone.
+    metrics: Option<SocketAddr>,
 }
 
 /// Opens the store the configuration names (without migrating).
@@ -181,6 +185,8 @@ impl Server {
                 .quic
                 .enabled
                 .then(|| SocketAddr::new(ip, shared.config.quic.port)),
+            metrics: (shared.config.metrics.prometheus_port > 0)
+                .then(|| SocketAddr::new(ip, shared.config.metrics.prometheus_port)),
         };
         let cpus = rt::available_cores();
         let knobs = &shared.config.kairos.reactor;
@@ -220,6 +226,7 @@ impl Server {
             addr: at.tcp,
             udp_addr: at.udp,
             quic_addr: at.quic,
+            metrics_addr: at.metrics,
             threads,
             listing: listing_thread,
             storage_index: storage_index_thread,
@@ -261,6 +268,23 @@ async fn shard_main(
     at: Bound,
     ready: mpsc::Sender<Result<Bound, String>>,
 ) {
+    // Shard 0 serves the Prometheus scrape endpoint when it is configured.
+    // It binds before the API so that the API's port 0 cannot resolve to
+    // the metrics port, and without SO_REUSEPORT so that a port another
+    // listener holds is an error rather than a share.
+    let metrics = match at.metrics.filter(|_| id == 0).map(rt::bind_exclusive) {
+        None => None,
+        Some(Ok(l)) => Some(l),
+        Some(Err(e)) => {
+            let at = at.metrics.unwrap_or(at.tcp);
+            let _ = ready.send(Err(format!("cannot listen for metrics on {at}: {e}")));
+            return;
+        }
+    };
+    let bound_metrics = match &metrics {
+        Some(l) => l.local_addr().ok(),
+        None => at.metrics,
+    };
     let addr = at.tcp;
     let listener = match rt::bind_reuseport(addr) {
         Ok(l) => l,
@@ -316,18 +340,10 @@ async fn shard_main(
         tcp: bound_tcp,
         udp,
         quic,
+        metrics: bound_metrics,
     };
-    // Shard 0 serves the Prometheus scrape endpoint when it is configured.
-    let metrics_port = shared.config.metrics.prometheus_port;
-    if id == 0 && metrics_port > 0 {
-        let at = SocketAddr::new(addr.ip(), metrics_port);
-        match rt::bind_reuseport(at) {
-            Ok(l) => rt::spawn(crate::metrics::endpoint::serve(shard.clone(), l)),
-            Err(e) => {
-                let _ = ready.send(Err(format!("cannot listen for metrics on {at}: {e}")));
-                return;
-            }
-        }
+    if let Some(l) = metrics {
+        rt::spawn(crate::metrics::endpoint::serve(shard.clone(), l));
     }
 
     // Mesh: drain inbound queues in batches; park when idle.

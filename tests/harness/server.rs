@@ -15,6 +15,13 @@ pub struct TestServer {
     pub udp_addr: Option<String>,
     /// QUIC (`host:port`), when enabled.
     pub quic_addr: Option<String>,
+    /// The Prometheus endpoint (`host:port`), when started with
+    /// [`TestServer::start_with_metrics`].
+    pub metrics_addr: Option<String>,
+    /// The port asked for the metrics endpoint. The server cannot take port
+    /// 0 for it (0 turns metrics off), so the harness picks a free one and
+    /// picks again if another listener took it before the server bound it.
+    metrics_port: Option<u16>,
     pub backend: Backend,
     pub data_dir: PathBuf,
     extra: Vec<String>,
@@ -88,20 +95,51 @@ impl TestServer {
 
     /// Starts a server with extra `--key value` arguments.
     pub fn start_with(backend: &Backend, extra: &[&str]) -> TestServer {
+        Self::start_inner(backend, extra, None)
+    }
+
+    /// Starts a server with extra arguments and its Prometheus endpoint on a
+    /// free port, which [`TestServer::metrics_addr`] names.
+    pub fn start_with_metrics(backend: &Backend, extra: &[&str]) -> TestServer {
+        Self::start_inner(backend, extra, Some(free_port()))
+    }
+
+    /// A metrics client for a server started with
+    /// [`TestServer::start_with_metrics`].
+    pub fn metrics(&self) -> crate::Http {
+        crate::Http::new(self.metrics_addr.as_deref().expect("started with metrics"))
+    }
+
+    /// Starts a server that must refuse to start; returns its log.
+    pub fn start_refused(backend: &Backend, extra: &[&str]) -> String {
+        let mut s = Self::unstarted(backend, extra, None);
+        match s.try_spawn() {
+            Ok(()) => panic!("kairos started; log:\n{}", s.log()),
+            Err(_) => s.log(),
+        }
+    }
+
+    fn start_inner(backend: &Backend, extra: &[&str], metrics_port: Option<u16>) -> TestServer {
+        let mut s = Self::unstarted(backend, extra, metrics_port);
+        s.spawn();
+        s
+    }
+
+    fn unstarted(backend: &Backend, extra: &[&str], metrics_port: Option<u16>) -> TestServer {
         let data_dir = std::env::temp_dir().join(crate::unique("kairos-test-"));
         std::fs::create_dir_all(&data_dir).expect("temp dir");
-        let mut s = TestServer {
+        TestServer {
             addr: String::new(),
             udp_addr: None,
             quic_addr: None,
+            metrics_addr: None,
+            metrics_port,
             backend: backend.clone(),
             stderr_path: data_dir.join("server.log"),
             data_dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
-        };
-        s.spawn();
-        s
+        }
     }
 
     /// The arguments this server runs with.
@@ -133,11 +171,38 @@ impl TestServer {
             args.push("--database.address".into());
             args.push(url.clone());
         }
+        if let Some(port) = self.metrics_port {
+            args.push("--metrics.prometheus_port".into());
+            args.push(port.to_string());
+        }
         args.extend(self.extra.iter().cloned());
         args
     }
 
+    /// Starts the process and waits for its listening lines. When the
+    /// metrics port it was given was taken in the meantime, starts it again
+    /// on another.
     fn spawn(&mut self) {
+        const ATTEMPTS: usize = 10;
+        for attempt in 1.. {
+            let log_before = self.log().len();
+            let Err(status) = self.try_spawn() else {
+                return;
+            };
+            let log = self.log();
+            let taken = log
+                .get(log_before..)
+                .is_some_and(|new| new.contains("cannot listen for metrics"));
+            if !(taken && self.metrics_port.is_some() && attempt < ATTEMPTS) {
+                panic!("kairos exited early with {status}; log:\n{log}");
+            }
+            self.metrics_port = Some(free_port());
+        }
+    }
+
+    /// Starts the process; `Err` carries its exit status if it exits before
+    /// it listens.
+    fn try_spawn(&mut self) -> Result<(), std::process::ExitStatus> {
         let args = self.args();
         let stderr = std::fs::OpenOptions::new()
             .create(true)
@@ -160,7 +225,7 @@ impl TestServer {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("kairos exited early with {status}; log:\n{}", self.log());
+                return Err(status);
             }
             match line_rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => {
@@ -171,16 +236,24 @@ impl TestServer {
                     if let Some(addr) = line.strip_prefix("kairos quic listening on ") {
                         self.quic_addr = Some(local(addr));
                     }
+                    if let Some(addr) = line.strip_prefix("kairos metrics listening on ") {
+                        self.metrics_addr = Some(local(addr));
+                    }
                     if let Some(addr) = line.strip_prefix("kairos listening on ") {
                         self.addr = addr.trim().to_string();
                         break;
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {}
+                // Its stdout closed before it listened: it is exiting.
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(child.wait().expect("kairos exit status"));
+                }
                 Err(_) => panic!("kairos did not start in time; log:\n{}", self.log()),
             }
         }
         self.child = Some(child);
+        Ok(())
     }
 
     /// The server's log so far.
@@ -268,6 +341,12 @@ impl Drop for TestServer {
             let _ = std::fs::remove_dir_all(&self.data_dir);
         }
     }
+}
+
+/// A port that was free a moment ago (bound to 0, then closed).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
 }
 
 type SpawnRequest = (

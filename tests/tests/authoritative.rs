@@ -508,19 +508,9 @@ fn refused_joins_carry_the_handlers_reason() {
 /// session go on.
 #[test]
 fn match_input_past_the_queue_bound_is_dropped_and_counted() {
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let s = TestServer::start_with(
+    let s = TestServer::start_with_metrics(
         &kairos_tests::Backend::Sqlite,
-        &[
-            "--kairos.runtime.match_input_queue",
-            "4",
-            "--metrics.prometheus_port",
-            &metrics_port.to_string(),
-        ],
+        &["--kairos.runtime.match_input_queue", "4"],
     );
     let http = s.http();
     let me = http.device(&unique("device-"));
@@ -540,7 +530,7 @@ fn match_input_past_the_queue_bound_is_dropped_and_counted() {
     }
     let r = ws.request("p", "ping", json!({}));
     assert!(r.get("pong").is_some(), "{r}");
-    let metrics = kairos_tests::Http::new(&format!("127.0.0.1:{metrics_port}"));
+    let metrics = s.metrics();
     let mut dropped = 0.0;
     for _ in 0..100 {
         let text = metrics.request("GET", "/metrics", None, None).text;

@@ -17,12 +17,6 @@ use tungstenite::{Message, Utf8Bytes};
 
 // ---- helpers ---------------------------------------------------------------
 
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 /// The sum over all series (shards) of a metric, from one scrape.
 fn metric(metrics: &Http, name: &str) -> f64 {
     let r = metrics.request("GET", "/metrics", None, None);
@@ -45,11 +39,8 @@ fn metric(metrics: &Http, name: &str) -> f64 {
 /// A server with a Prometheus endpoint; returns it, the endpoint and its
 /// address.
 fn server_with_metrics(extra: &[&str]) -> (TestServer, Http, String) {
-    let port = free_port().to_string();
-    let mut args = vec!["--metrics.prometheus_port", port.as_str()];
-    args.extend_from_slice(extra);
-    let s = TestServer::start_with(&Backend::Sqlite, &args);
-    let addr = format!("127.0.0.1:{port}");
+    let s = TestServer::start_with_metrics(&Backend::Sqlite, extra);
+    let addr = s.metrics_addr.clone().expect("metrics address");
     (s, Http::new(&addr), addr)
 }
 

@@ -2417,11 +2417,7 @@ fn account_export_and_delete_from_lua(backend: &Backend) {
 /// address.
 fn start_utils(backend: &Backend) -> (TestServer, Http) {
     let dir = modules_dir();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port().to_string()
-    };
-    let s = TestServer::start_with(
+    let s = TestServer::start_with_metrics(
         backend,
         &[
             "--runtime.path",
@@ -2436,11 +2432,10 @@ fn start_utils(backend: &Backend) -> (TestServer, Http) {
             "20",
             "--shutdown_grace_sec",
             "3",
-            "--metrics.prometheus_port",
-            &port,
         ],
     );
-    (s, Http::new(&format!("127.0.0.1:{port}")))
+    let metrics = s.metrics();
+    (s, metrics)
 }
 
 /// The JSON a server-to-server call of `id` returned.

@@ -108,11 +108,6 @@ fn join(s: &TestServer, token: &str) -> String {
         .to_string()
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 /// The value of the sample `name` (one without labels but the node's).
 fn sample(metrics: &Http, name: &str) -> Option<f64> {
     let r = metrics.request("GET", "/metrics", None, None);
@@ -126,8 +121,7 @@ fn sample(metrics: &Http, name: &str) -> Option<f64> {
 /// A server reloading the modules of `dir`, and its metrics' address.
 fn start(dir: &Path) -> (TestServer, Http) {
     let path = dir.to_string_lossy().into_owned();
-    let port = free_port().to_string();
-    let s = TestServer::start_with(
+    let s = TestServer::start_with_metrics(
         &Backend::Sqlite,
         &[
             "--runtime.path",
@@ -136,11 +130,10 @@ fn start(dir: &Path) -> (TestServer, Http) {
             "true",
             "--kairos.runtime.lua_reload_interval_ms",
             "50",
-            "--metrics.prometheus_port",
-            &port,
         ],
     );
-    (s, Http::new(&format!("127.0.0.1:{port}")))
+    let metrics = s.metrics();
+    (s, metrics)
 }
 
 #[test]

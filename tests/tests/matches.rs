@@ -301,11 +301,6 @@ fn uuid_v4_like() -> String {
     )
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 /// `kairos_shard_relay_replicas`, summed over shards.
 fn replicas(metrics: &Http) -> u64 {
     let r = metrics.request("GET", "/metrics", None, None);
@@ -330,10 +325,8 @@ fn wait_for_replicas(metrics: &Http, want: u64) {
 /// while a burst from another shard is in flight, and every replica
 /// goes once its shard has no member left.
 fn a_member_who_left_hears_no_more_and_replicas_go(b: &Backend) {
-    let port = free_port();
-    let port = port.to_string();
-    let s = TestServer::start_with(b, &["--metrics.prometheus_port", &port, STAY[0], STAY[1]]);
-    let metrics = Http::new(&format!("127.0.0.1:{port}"));
+    let s = TestServer::start_with_metrics(b, &[STAY[0], STAY[1]]);
+    let metrics = s.metrics();
     // A sender on one shard, a leaver and a stayer on the other.
     let (mut sender, _) = player(&s);
     let mut others = Vec::new();

@@ -407,19 +407,9 @@ fn bad_adds_and_removes_get_nakamas_errors() {
 /// A match moves the matchmaker's metrics.
 #[test]
 fn a_match_is_counted_in_the_metrics() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let s = TestServer::start_with(
+    let s = TestServer::start_with_metrics(
         &kairos_tests::Backend::Sqlite,
-        &[
-            "--kairos.matchmaker.interval_ms",
-            "50",
-            "--metrics.prometheus_port",
-            &port.to_string(),
-        ],
+        &["--kairos.matchmaker.interval_ms", "50"],
     );
     let http = s.http();
     let run = unique("metrics");
@@ -432,7 +422,7 @@ fn a_match_is_counted_in_the_metrics() {
     for ws in &mut socks {
         ws.next_with("matchmaker_matched");
     }
-    let scrape = kairos_tests::Http::new(&format!("127.0.0.1:{port}")).get("/metrics", "");
+    let scrape = s.metrics().get("/metrics", "");
     let value = |name: &str| -> f64 {
         scrape
             .text

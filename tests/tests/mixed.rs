@@ -76,15 +76,8 @@ fn wait_for<T>(p: &mut Player, what: &str, mut pick: impl FnMut(&Outgoing) -> Op
 
 /// A server with its metrics endpoint, the endpoint, and a client of it.
 fn server_with_metrics() -> (TestServer, Http, Client) {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let s = TestServer::start_with(
-        &kairos_tests::Backend::Sqlite,
-        &["--metrics.prometheus_port", &port.to_string()],
-    );
-    let metrics = Http::new(&format!("127.0.0.1:{port}"));
+    let s = TestServer::start_with_metrics(&kairos_tests::Backend::Sqlite, &[]);
+    let metrics = s.metrics();
     let http_port: u16 = s.addr.rsplit(':').next().unwrap().parse().unwrap();
     let client = Client::new("127.0.0.1", http_port, "defaultkey");
     (s, metrics, client)

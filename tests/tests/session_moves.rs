@@ -32,11 +32,6 @@ fn moves() -> u64 {
     u64::from(kairos_shards::rt::STREAMS_MOVE)
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 fn modules_dir() -> String {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("lua")
@@ -55,12 +50,11 @@ fn start(b: &Backend, extra: &[&str]) -> (TestServer, Http) {
 
 /// The same server, new matches packed as by default.
 fn start_packing(b: &Backend, extra: &[&str]) -> (TestServer, Http) {
-    let port = free_port().to_string();
     let dir = modules_dir();
-    let mut args = vec!["--metrics.prometheus_port", &port, "--runtime.path", &dir];
+    let mut args = vec!["--runtime.path", &dir];
     args.extend_from_slice(extra);
-    let s = TestServer::start_with(b, &args);
-    let metrics = Http::new(&format!("127.0.0.1:{port}"));
+    let s = TestServer::start_with_metrics(b, &args);
+    let metrics = s.metrics();
     (s, metrics)
 }
 

@@ -121,6 +121,16 @@ pub fn bind_reuseport(addr: std::net::SocketAddr) -> std::io::Result<TcpListener
     TcpListener::bind_reuseport(addr)
 }
 
+/// Binds a listener without SO_REUSEPORT, for a port one listener owns
+/// alone (the metrics endpoint): a port already taken, by this process or
+/// another, is an error instead of a silent share in which the kernel
+/// spreads connections between two servers.
+pub fn bind_exclusive(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    // std sets SO_REUSEADDR (a restart can rebind through TIME_WAIT) and
+    // never SO_REUSEPORT.
+    TcpListener::from_exclusive(std::net::TcpListener::bind(addr)?)
+}
+
 /// Binds a UDP socket with SO_REUSEPORT, so every shard can receive on the
 /// same port; the kernel keeps each client's 4-tuple on one shard.
 pub fn bind_udp(addr: std::net::SocketAddr) -> std::io::Result<UdpSocket> {

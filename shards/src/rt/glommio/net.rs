@@ -23,6 +23,17 @@ impl TcpListener {
             .map_err(io::Error::from)
     }
 
+    /// Takes a bound, listening std listener (see [`crate::rt::bind_exclusive`]).
+    /// It stays blocking, as glommio's own listeners are: io_uring accepts.
+    pub fn from_exclusive(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        use std::os::fd::{FromRawFd, IntoRawFd};
+        // SAFETY: the descriptor is a bound, listening TCP socket, and
+        // `into_raw_fd` hands its only owner over to glommio's listener.
+        Ok(TcpListener(unsafe {
+            glommio::net::TcpListener::from_raw_fd(listener.into_raw_fd())
+        }))
+    }
+
     pub async fn accept(&self) -> io::Result<TcpStream> {
         self.0
             .accept()

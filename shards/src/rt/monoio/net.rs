@@ -51,6 +51,14 @@ impl TcpListener {
         monoio::net::TcpListener::from_std(socket.into()).map(TcpListener)
     }
 
+    /// Takes a bound, listening std listener (see [`crate::rt::bind_exclusive`]).
+    pub fn from_exclusive(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        if monoio::utils::is_legacy() {
+            listener.set_nonblocking(true)?;
+        }
+        monoio::net::TcpListener::from_std(listener).map(TcpListener)
+    }
+
     pub async fn accept(&self) -> io::Result<TcpStream> {
         let (stream, _) = self.0.accept().await?;
         stream.try_into_poll_io().map(TcpStream).map_err(|(e, _)| e)

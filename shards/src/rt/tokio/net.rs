@@ -36,6 +36,12 @@ impl TcpListener {
         tokio::net::TcpListener::from_std(socket.into()).map(TcpListener)
     }
 
+    /// Takes a bound, listening std listener (see [`crate::rt::bind_exclusive`]).
+    pub fn from_exclusive(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        tokio::net::TcpListener::from_std(listener).map(TcpListener)
+    }
+
     pub async fn accept(&self) -> io::Result<TcpStream> {
         self.0.accept().await.map(|(s, _)| TcpStream(s))
     }
