@@ -60,6 +60,31 @@ struct Bound {
     metrics: Option<SocketAddr>,
 }
 
+impl Bound {
+    /// Refuses a fixed port that something already listens on. The shards
+    /// bind theirs with SO_REUSEPORT, which would silently join another
+    /// process's listeners of the same user (a second Kairos started by
+    /// mistake, say) and split connections and datagrams between the two.
+    /// So each fixed port is first bound without it, and let go: that bind
+    /// fails while anything holds the port. (Port 0 needs no check: the
+    /// kernel never resolves it to a port in use.)
+    fn refuse_taken(&self) -> Result<(), String> {
+        let fixed = |a: Option<SocketAddr>| a.filter(|a| a.port() != 0);
+        if let Some(at) = fixed(Some(self.tcp)) {
+            std::net::TcpListener::bind(at).map_err(|e| format!("cannot listen on {at}: {e}"))?;
+        }
+        if let Some(at) = fixed(self.udp) {
+            std::net::UdpSocket::bind(at)
+                .map_err(|e| format!("cannot listen for udp on {at}: {e}"))?;
+        }
+        if let Some(at) = fixed(self.quic) {
+            std::net::UdpSocket::bind(at)
+                .map_err(|e| format!("cannot listen for quic on {at}: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 /// Opens the store the configuration names (without migrating).
 pub fn open_store(config: &Config) -> Result<Persist, String> {
     let cfg = StoreConfig {
@@ -188,6 +213,7 @@ impl Server {
             metrics: (shared.config.metrics.prometheus_port > 0)
                 .then(|| SocketAddr::new(ip, shared.config.metrics.prometheus_port)),
         };
+        at.refuse_taken()?;
         let cpus = rt::available_cores();
         let knobs = &shared.config.kairos.reactor;
         let tuning = rt::Tuning {

@@ -146,3 +146,26 @@ fn insecure_default_keys_are_named_at_start() {
     );
     assert!(!s.log().contains(WARNING), "{}", s.log());
 }
+
+/// A port another server listens on refuses the start, as Nakama's does
+/// ("address already in use"), for the API, reliable UDP and QUIC alike:
+/// the shards' SO_REUSEPORT must not let a second server started by
+/// mistake join the first one's sockets and take half its players.
+#[test]
+fn a_port_another_server_holds_refuses_the_start() {
+    let first = TestServer::start(&Backend::Sqlite);
+    let port = |addr: &str| addr.rsplit_once(':').unwrap().1.to_owned();
+    let udp = first.udp_addr.as_deref().expect("udp enabled");
+    let quic = first.quic_addr.as_deref().expect("quic enabled");
+    for (key, taken, says) in [
+        ("--socket.port", port(&first.addr), "cannot listen on"),
+        ("--udp.port", port(udp), "cannot listen for udp on"),
+        ("--quic.port", port(quic), "cannot listen for quic on"),
+    ] {
+        let log = TestServer::start_refused(&Backend::Sqlite, &[key, &taken]);
+        assert!(
+            log.contains(&format!("{says} 127.0.0.1:{taken}: Address already in use")),
+            "{key} {taken}:\n{log}"
+        );
+    }
+}
