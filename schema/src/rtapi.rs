@@ -434,12 +434,9 @@ impl Envelope {
     /// send it is read by hand ([`match_data_send_json`]); everything else,
     /// and every error, by serde.
     pub fn from_json(text: &[u8]) -> Result<Envelope, DecodeError> {
-        match std::str::from_utf8(text) {
-            Ok(text) => match match_data_send_json::read(text) {
-                Some(envelope) => Ok(envelope),
-                None => Self::from_str_serde(text),
-            },
-            Err(_) => Self::from_json_serde(text),
+        match match_data_send_json::read(text) {
+            Some(envelope) => Ok(envelope),
+            None => Self::from_json_serde(text),
         }
     }
 

@@ -21,7 +21,13 @@ use super::{Envelope, Incoming, MatchDataSend, decode_base64};
 use crate::json::plain_run;
 
 /// The envelope, if it is `match_data_send` in the form above.
-pub(super) fn read(text: &str) -> Option<Envelope> {
+///
+/// Read from bytes that need not be UTF-8: every byte outside a string is
+/// one of the form's ASCII literals, each string kept is checked as
+/// UTF-8 on its own ([`Cursor::string`]), and `data` is base64, which
+/// refuses any byte outside ASCII. So the whole envelope is not checked
+/// first, and the one the relay decodes most is scanned once.
+pub(super) fn read(text: &[u8]) -> Option<Envelope> {
     let mut c = Cursor { text, at: 0 };
     c.eat("{")?;
     let cid = if c.eat("\"cid\":").is_some() {
@@ -74,22 +80,24 @@ const FIELDS: [(&str, u8); 5] = [
 ];
 
 struct Cursor<'a> {
-    text: &'a str,
+    text: &'a [u8],
     at: usize,
 }
 
 impl<'a> Cursor<'a> {
     /// Steps over `literal` if the text goes on with it.
     fn eat(&mut self, literal: &str) -> Option<()> {
-        self.text[self.at..].starts_with(literal).then(|| {
-            self.at += literal.len();
-        })
+        self.text[self.at..]
+            .starts_with(literal.as_bytes())
+            .then(|| {
+                self.at += literal.len();
+            })
     }
 
     /// Steps over the name of one of [`FIELDS`], and its colon; gives its
     /// bit. One name is compared: the one whose letter follows the quote.
     fn field(&mut self) -> Option<u8> {
-        let (name, bit) = match self.text.as_bytes().get(self.at + 1)? {
+        let (name, bit) = match self.text.get(self.at + 1)? {
             b'm' => FIELDS[0],
             b'o' => FIELDS[1],
             b'd' => FIELDS[2],
@@ -100,17 +108,16 @@ impl<'a> Cursor<'a> {
         self.eat(name).map(|()| bit)
     }
 
-    /// A string with nothing escaped, and no control character (which
-    /// JSON refuses unescaped).
+    /// A string with nothing escaped, no control character (which JSON
+    /// refuses unescaped), and UTF-8.
     fn string(&mut self) -> Option<&'a str> {
         self.eat("\"")?;
-        let rest = &self.text.as_bytes()[self.at..];
+        let rest = &self.text[self.at..];
         let len = plain_run(rest);
         if rest.get(len) != Some(&b'"') {
             return None;
         }
-        // Both ends are ASCII quotes, so the slice is whole characters.
-        let s = &self.text[self.at..self.at + len];
+        let s = std::str::from_utf8(&rest[..len]).ok()?;
         self.at += len + 1;
         Some(s)
     }
@@ -122,7 +129,7 @@ impl<'a> Cursor<'a> {
     /// string this takes whole but `string` would not is never read here.
     fn base64(&mut self) -> Option<&'a [u8]> {
         self.eat("\"")?;
-        let rest = &self.text.as_bytes()[self.at..];
+        let rest = &self.text[self.at..];
         let len = memchr::memchr(b'"', rest)?;
         self.at += len + 1;
         Some(&rest[..len])
@@ -133,10 +140,10 @@ impl<'a> Cursor<'a> {
     /// form (no leading zero, no `-0`, no fraction or exponent, which the
     /// caller's next step refuses).
     fn integer(&mut self) -> Option<i64> {
-        if self.text[self.at..].starts_with('"') {
+        if self.text[self.at..].starts_with(b"\"") {
             return self.string()?.parse().ok();
         }
-        let rest = &self.text.as_bytes()[self.at..];
+        let rest = &self.text[self.at..];
         let sign = usize::from(rest.first() == Some(&b'-'));
         let digits = rest[sign..]
             .iter()
@@ -145,7 +152,11 @@ impl<'a> Cursor<'a> {
         if digits == 0 || (rest[sign] == b'0' && (digits > 1 || sign == 1)) {
             return None;
         }
-        let n = self.text[self.at..self.at + sign + digits].parse().ok()?;
+        // ASCII digits and a sign: whole characters.
+        let n = std::str::from_utf8(&rest[..sign + digits])
+            .ok()?
+            .parse()
+            .ok()?;
         self.at += sign + digits;
         Some(n)
     }
@@ -200,7 +211,8 @@ mod tests {
                     };
                     for body in ["".to_string(), a.to_string(), pair] {
                         let text = format!("{{{cid}\"match_data_send\":{{{body}}}}}");
-                        let fast = read(&text).unwrap_or_else(|| panic!("not read: {text}"));
+                        let fast =
+                            read(text.as_bytes()).unwrap_or_else(|| panic!("not read: {text}"));
                         assert_eq!(Ok(fast), serde(&text), "{text}");
                         read_here += 1;
                     }
@@ -209,10 +221,10 @@ mod tests {
         }
         assert_eq!(read_here, 3 * 136 * 3);
         let all = r#"{"cid":"12","match_data_send":{"reliable":true,"data":"aGk=","op_code":"5","match_id":"m."}}"#;
-        assert_eq!(read(all).map(Ok), Some(serde(all)));
+        assert_eq!(read(all.as_bytes()).map(Ok), Some(serde(all)));
         // As nakama-js's sendMatchState writes it.
         let js = r#"{"match_data_send":{"match_id":"8d7e9a0c-5a4f-4b8e-9d6a-0f1e2d3c4b5a.","op_code":3,"data":"eyJ4IjoxfQ==","presences":[]}}"#;
-        assert_eq!(read(js).map(Ok), Some(serde(js)));
+        assert_eq!(read(js.as_bytes()).map(Ok), Some(serde(js)));
     }
 
     /// Each field is found by the letter after its quote, and only the
@@ -224,22 +236,31 @@ mod tests {
         letters.dedup();
         assert_eq!(letters.len(), FIELDS.len());
         for (name, bit) in FIELDS {
-            let mut c = Cursor { text: name, at: 0 };
+            let mut c = Cursor {
+                text: name.as_bytes(),
+                at: 0,
+            };
             assert_eq!(c.field(), Some(bit));
             assert_eq!(c.at, name.len());
             // Cut short, or another name with the same first letter.
             let cut = &name[..name.len() - 1];
-            let mut c = Cursor { text: cut, at: 0 };
+            let mut c = Cursor {
+                text: cut.as_bytes(),
+                at: 0,
+            };
             assert_eq!(c.field(), None, "{cut}");
             let other = format!("\"{}x\":", &name[1..2]);
             let mut c = Cursor {
-                text: &other,
+                text: other.as_bytes(),
                 at: 0,
             };
             assert_eq!(c.field(), None, "{other}");
         }
         for text in ["", "\"", "\"cid\":", "\"x\":", "\"Match_id\":"] {
-            let mut c = Cursor { text, at: 0 };
+            let mut c = Cursor {
+                text: text.as_bytes(),
+                at: 0,
+            };
             assert_eq!(c.field(), None, "{text}");
             assert_eq!(c.at, 0);
         }
@@ -312,7 +333,7 @@ mod tests {
             r#"{"match_data_send":{"match_id":"m"#,
         ];
         for text in others {
-            assert_eq!(read(text), None, "{text}");
+            assert_eq!(read(text.as_bytes()), None, "{text}");
             // serde takes some and refuses the rest, on its own.
             let _ = serde(text);
         }
@@ -331,5 +352,26 @@ mod tests {
             };
             assert!(!m.data.is_empty(), "{text}");
         }
+    }
+
+    /// Bytes that are not UTF-8 are never read here, wherever they stand:
+    /// in a string kept (`cid`, `match_id`), in `data`, or between the
+    /// form's literals. serde refuses each.
+    #[test]
+    fn bytes_that_are_not_utf8_are_left_to_serde() {
+        for text in [
+            &b"{\"cid\":\"\xff\",\"match_data_send\":{}}"[..],
+            b"{\"match_data_send\":{\"match_id\":\"m\xc3.\"}}",
+            b"{\"match_data_send\":{\"match_id\":\"\xed\xa0\x80.\"}}",
+            b"{\"match_data_send\":{\"op_code\":\"1\xff\"}}",
+            b"{\"match_data_send\":{\"data\":\"aG\xffk\"}}",
+            b"{\"match_data_send\":{\"reliable\":true}\xff}",
+        ] {
+            assert_eq!(read(text), None, "{}", String::from_utf8_lossy(text));
+            assert!(Envelope::from_json(text).is_err());
+        }
+        // The same strings in UTF-8 are read.
+        let text = "{\"cid\":\"é\",\"match_data_send\":{\"match_id\":\"mé.\"}}";
+        assert_eq!(read(text.as_bytes()).map(Ok), Some(serde(text)));
     }
 }
