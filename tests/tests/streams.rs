@@ -325,7 +325,20 @@ fn streams_across_two_shards() {
     // Closing removes everyone, silently; the sessions forget it too.
     answer(&op(&http, with(&stream, json!({ "op": "close" }))));
     assert_eq!(count(&http, &stream), 0);
-    send_all(&http, &stream, "to nobody");
+    // Sent from A's own socket, so that it reaches the stream before A's
+    // rejoin does: a send is not awaited, and only calls from one shard
+    // reach the stream's owner in the order they were made (the mesh keeps
+    // each pair of shards in order). Sent over HTTP, from whichever shard
+    // took the request, it could arrive after the rejoin.
+    let sent = wa.request(
+        "nobody",
+        "rpc",
+        json!({
+            "id": "test.stream",
+            "payload": with(&stream, json!({ "op": "send", "data": "to nobody" })).to_string(),
+        }),
+    );
+    assert!(sent["rpc"]["payload"].is_string(), "{sent}");
     let rejoined = socket_join(&mut wa, &stream, json!({}));
     assert_eq!(
         (&rejoined["joined"], &rejoined["count"]),
