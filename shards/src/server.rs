@@ -298,19 +298,21 @@ async fn shard_main(
     // It binds before the API so that the API's port 0 cannot resolve to
     // the metrics port, and without SO_REUSEPORT so that a port another
     // listener holds is an error rather than a share.
-    let metrics = match at.metrics.filter(|_| id == 0).map(rt::bind_exclusive) {
+    let metrics = match at.metrics.filter(|_| id == 0) {
         None => None,
-        Some(Ok(l)) => Some(l),
-        Some(Err(e)) => {
-            let at = at.metrics.unwrap_or(at.tcp);
-            let _ = ready.send(Err(format!("cannot listen for metrics on {at}: {e}")));
-            return;
-        }
+        Some(at) => match rt::bind_exclusive(at) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                let _ = ready.send(Err(format!("cannot listen for metrics on {at}: {e}")));
+                return;
+            }
+        },
     };
-    let bound_metrics = match &metrics {
-        Some(l) => l.local_addr().ok(),
-        None => at.metrics,
-    };
+    // What shard 0 bound, passed on to the others as the rest of `Bound` is.
+    let bound_metrics = metrics
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .or(at.metrics);
     let addr = at.tcp;
     let listener = match rt::bind_reuseport(addr) {
         Ok(l) => l,
