@@ -435,12 +435,20 @@ async fn shard_main(
     tracing::info!(shard = id, tcp = %bound.tcp, udp = ?bound.udp, quic = ?bound.quic, "shard accepting");
 
     // Accept until the stop signal, under this shard's connection caps.
+    // The accept loop is a task of its own: this future, the shard's main
+    // one, is polled on every turn of tokio's `LocalSet`, so it waits on
+    // the stop signal alone rather than polling the listener each turn.
     let limits = shard.conn_limits.clone();
-    let accepting = accept::run(shard.clone(), listener, limits, |shard, stream, slot| {
-        rt::spawn(crate::http::serve_connection(shard, stream, slot))
-    });
-    futures_lite::future::or(accepting, shared.stop.wait(id)).await;
-    // The listener is dropped with `accepting`: no new connections.
+    let accepting = rt::spawn_task(accept::run(
+        shard.clone(),
+        listener,
+        limits,
+        |shard, stream, slot| rt::spawn(crate::http::serve_connection(shard, stream, slot)),
+    ));
+    shared.stop.wait(id).await;
+    // Dropping the task cancels it, and the listener goes with it: no new
+    // connections.
+    drop(accepting);
     drain(&shard).await;
 }
 
