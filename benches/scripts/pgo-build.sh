@@ -43,21 +43,13 @@ cp "$work/build/$host/production/kairos" "$work/kairos-instrumented"
 cargo build --release -p kairos-loadtest
 lt=target/release/kairos-loadtest
 
+source benches/scripts/kairos-server.sh
 port=${PORT:-17890}
-data=$(mktemp -d)
-"$work/kairos-instrumented" --data_dir "$data" --shards 2 --logger.level warn \
-  --socket.port "$port" --udp.port $((port + 2)) --quic.port 0 \
-  --kairos.runtime.examples true \
-  --kairos.session.max_messages_per_sec 10000000 --kairos.session.message_burst 10000000 \
-  >"$data/server.log" 2>&1 &
-pid=$!
+# kairos-server.sh's start: 2 shards, embedded store, rate limits lifted.
+start_kairos "train=$work/kairos-instrumented" "$port" --kairos.runtime.examples true
 # A training load that fails stops the script: take the server down too.
 trap 'kill "$pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  grep -q "kairos listening" "$data/server.log" && break
-  sleep 0.1
-done
-grep -q "kairos listening" "$data/server.log" || { cat "$data/server.log" >&2; exit 1; }
+grep -q "kairos listening" "$dir/server.log" || { cat "$dir/server.log" >&2; exit 1; }
 
 load() {
   echo "pgo: training: $*" >&2
@@ -71,10 +63,8 @@ load rpc-echo -c 10
 load auth-device -c 10
 
 # SIGINT: the server stops gracefully and exits, writing its profile.
-kill -INT "$pid"
-wait "$pid" || true
+stop_kairos
 trap - EXIT
-rm -rf "$data"
 ls "$raw"/*.profraw >/dev/null || { echo "pgo: no profile written" >&2; exit 1; }
 "$profdata" merge -o "$work/kairos.profdata" "$raw"
 
