@@ -1,13 +1,15 @@
 //! What a reliable-UDP connect token says about the session that bought
-//! it: the token's 256 bytes of user data, sealed by netcode so only the
-//! server reads them. A client with a valid session JWT asks for a connect
+//! it: the token's 192 bytes of application data (netcode's 256 bytes of
+//! user data, less the payload keys that share them), sealed by netcode so
+//! only the server reads them. A client with a valid session JWT asks for a connect
 //! token over HTTP; the UDP session it opens is then as authenticated as a
 //! WebSocket with that JWT (and is refused if the JWT is revoked by then).
 
 use uuid::Uuid;
 
-/// Size of a connect token's user data.
-pub const GRANT_BYTES: usize = 256;
+/// Size of a connect token's application data (`kairos_net::rudp::USER_DATA_BYTES`;
+/// the longest grant, with a 128-byte username, takes 171).
+pub const GRANT_BYTES: usize = 192;
 /// Layout version, the first byte.
 const VERSION: u8 = 1;
 /// Longest username that fits (Nakama allows 128 bytes).

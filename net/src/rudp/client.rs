@@ -18,6 +18,7 @@ use super::filter::{Direction, check_datagram};
 use super::guard::Violation;
 use super::lane::is_lane;
 use super::peer::Peer;
+use super::seal::{End, PayloadSeal, is_payload_packet};
 use super::token::{TokenError, decode_connect_token};
 use super::transmit::{DISCONNECT_COPIES, MAX_DATAGRAM_BYTES, Outbox, Transmits};
 
@@ -110,7 +111,9 @@ impl RudpClient {
     /// first [`flush`](Self::flush) or [`update`](Self::update).
     pub fn new(now: Duration, token: &[u8], transport: RudpConfig) -> Result<Self, ClientError> {
         transport.validate().map_err(ClientError::Config)?;
-        let connect_token = decode_connect_token(token).map_err(ClientError::Token)?;
+        let (connect_token, payload_keys) =
+            decode_connect_token(token).map_err(ClientError::Token)?;
+        let seal = PayloadSeal::new(&payload_keys, End::Client, connect_token.protocol_id);
         let netcode = NetcodeClient::new(now, ClientAuthentication::Secure { connect_token })
             .map_err(|_| ClientError::Token(TokenError::Malformed))?;
         // Each unreliable channel holds no more than one flush carries, so a
@@ -119,6 +122,7 @@ impl RudpClient {
         let flush_bytes = usize::try_from(transport.bytes_per_flush).unwrap_or(usize::MAX);
         let peer = Peer::new(
             &transport,
+            seal,
             transport.server_to_client.reliable_bytes,
             transport.client_to_server.unreliable_bytes.min(flush_bytes),
         );
@@ -150,6 +154,17 @@ impl RudpClient {
             return;
         }
         self.advance(now);
+        if is_payload_packet(datagram) {
+            // Payload packets are Kairos's to open (`super::seal`), and
+            // only count once renetcode has seen the server's keepalive.
+            self.sync_state();
+            if self.state == ClientState::Connected
+                && let Some(payload) = self.peer.seal.open(datagram)
+            {
+                self.on_payload(payload);
+            }
+            return;
+        }
         let payload = self.netcode.process_packet(datagram);
         self.sync_state();
         if let Some(payload) = payload
@@ -344,7 +359,8 @@ impl RudpClient {
         self.sync_state();
     }
 
-    /// Emits renet's packets and the lane's as netcode payload packets.
+    /// Emits renet's packets and the lane's as netcode payload packets,
+    /// sealed in place in the outbox.
     fn flush_renet(&mut self) {
         self.peer.flushed();
         let mut packets = self.renet.get_packets_to_send();
@@ -352,14 +368,13 @@ impl RudpClient {
             .peer
             .lane
             .pack_into(&mut packets, self.transport.bytes_per_flush);
-        let netcode = &mut self.netcode;
+        let addr = self.netcode.server_addr();
+        let seal = &mut self.peer.seal;
         let outbox = &mut self.outbox;
+        // The bundler's payloads are at most 1,300 bytes: sealed, they stay
+        // within `MAX_DATAGRAM_BYTES`.
         self.bundler.pack(&packets, |payload| {
-            // Fails only for a payload above 1300 bytes, which the bundler
-            // never builds.
-            if let Ok((addr, datagram)) = netcode.generate_payload_packet(payload) {
-                outbox.push(addr, datagram, 1);
-            }
+            outbox.push_with(addr, |out| seal.seal(payload, out));
         });
         self.sync_state();
     }
@@ -391,7 +406,11 @@ impl RudpClient {
     /// Seals `packet` as a netcode payload packet, bypassing renet: lets
     /// tests play a modified client that sends renet whatever it likes.
     pub(crate) fn seal_raw_payload(&mut self, packet: &[u8]) -> Option<Vec<u8>> {
-        let (_, datagram) = self.netcode.generate_payload_packet(packet).ok()?;
-        Some(datagram.to_vec())
+        if !self.netcode.is_connected() {
+            return None;
+        }
+        let mut datagram = Vec::new();
+        self.peer.seal.seal(packet, &mut datagram);
+        Some(datagram)
     }
 }

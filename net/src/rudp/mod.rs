@@ -13,7 +13,10 @@
 //!    renetcode sees it.
 //! 2. renetcode: the netcode.io handshake with [connect tokens](token),
 //!    ChaCha20-Poly1305 on every packet after it, replay protection,
-//!    keepalives (every 250 ms of silence) and timeouts.
+//!    keepalives (every 250 ms) and timeouts. Payload packets, which carry
+//!    all the data, are sealed and opened by Kairos instead ([`seal`]): in
+//!    netcode's layout, with keys of their own and ring's faster
+//!    ChaCha20-Poly1305.
 //! 3. [`guard`]: checks on each decrypted renet packet from the peer.
 //! 4. renet: acknowledgements, resends and fragmentation, for
 //!    [`Channel::ReliableOrdered`].
@@ -61,6 +64,7 @@ pub mod transmit;
 mod clock;
 mod lane;
 mod peer;
+mod seal;
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! What Kairos keeps per connection on top of renet: the payload guard, the
 //! sequenced channel's two halves, the lane of unreliable messages
-//! ([`super::lane`]), and whether there is something to flush.
+//! ([`super::lane`]), the payload packets' crypto ([`super::seal`]), and
+//! whether there is something to flush.
 //!
 //! # When a connection needs a flush on the tick
 //!
@@ -23,11 +24,14 @@ use super::config::RudpConfig;
 use super::event::SendError;
 use super::guard::{PayloadGuard, Violation, carries_messages};
 use super::lane::Lane;
+use super::seal::PayloadSeal;
 use super::sequence::{SequencedReceiver, SequencedSender};
 
 /// One end of one connection.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Peer {
+    /// Seals the payload packets this end sends and opens those it receives.
+    pub(crate) seal: PayloadSeal,
     /// Checks the renet packets this end receives.
     pub(crate) guard: PayloadGuard,
     sequenced_out: SequencedSender,
@@ -46,10 +50,12 @@ impl Peer {
     /// per unreliable channel between flushes.
     pub(crate) fn new(
         config: &RudpConfig,
+        seal: PayloadSeal,
         inbound_reliable_bytes: usize,
         outbound_unreliable_bytes: usize,
     ) -> Self {
         Self {
+            seal,
             guard: PayloadGuard::new(config, inbound_reliable_bytes),
             sequenced_out: SequencedSender::default(),
             sequenced_in: SequencedReceiver::default(),

@@ -17,7 +17,8 @@ use super::filter::{Direction, check_datagram, is_connection_request};
 use super::guard::Violation;
 use super::lane::is_lane;
 use super::peer::Peer;
-use super::token::USER_DATA_BYTES;
+use super::seal::{End, PayloadKeys, PayloadSeal, is_payload_packet};
+use super::token::{USER_DATA_BYTES, split_sealed_user_data};
 use super::transmit::{DISCONNECT_COPIES, Outbox};
 use crate::datagram::{DatagramServer, Transmit};
 
@@ -26,7 +27,8 @@ use crate::datagram::{DatagramServer, Transmit};
 pub struct ServerStats {
     /// Datagrams passed to `handle_datagram`.
     pub datagrams_received: u64,
-    /// Of those, dropped by the header filter before any decryption.
+    /// Of those, dropped before any decryption: by the header filter, or
+    /// payload packets from an address with no connection.
     pub datagrams_filtered: u64,
     /// Datagrams queued for sending.
     pub datagrams_queued: u64,
@@ -38,7 +40,8 @@ pub struct ServerStats {
 }
 
 /// The server end of Kairos' reliable UDP: renetcode (netcode.io: connect
-/// tokens, encryption, handshake, keepalives, timeouts) under renet
+/// tokens, handshake, keepalives, timeouts; payload packets are sealed by
+/// Kairos, [`super::seal`]) under renet
 /// (channels, acks, resends, fragmentation), plus the sequenced channel and
 /// the input checks Kairos adds. Sans-IO: it never touches a socket or reads
 /// a clock.
@@ -129,6 +132,8 @@ pub struct ServerStats {
 #[derive(Debug)]
 pub struct RudpServer {
     netcode: NetcodeServer,
+    /// The tokens' protocol id, which payload packets authenticate too.
+    protocol_id: u64,
     renet: RenetServer,
     transport: RudpConfig,
     /// renetcode's time, advanced by every call.
@@ -175,6 +180,7 @@ impl RudpServer {
         });
         Ok(Self {
             netcode,
+            protocol_id: config.protocol_id,
             renet: RenetServer::new(connection_config(&config.transport)),
             transport: config.transport,
             netcode_clock: Clock::new(now),
@@ -395,6 +401,22 @@ impl RudpServer {
         self.netcode.update(delta);
     }
 
+    /// A payload packet: opened with the connection's payload key if its
+    /// address has one, dropped otherwise (as renetcode would), and
+    /// dropped as well if it fails authentication or replays.
+    fn on_payload_packet(&mut self, from: SocketAddr, datagram: &mut [u8]) {
+        let Some(&client_id) = self.addrs.get(&from) else {
+            self.stats.datagrams_filtered += 1;
+            return;
+        };
+        let Some(peer) = self.peers.get_mut(&client_id) else {
+            return;
+        };
+        if let Some(payload) = peer.seal.open(datagram) {
+            self.on_payload(client_id, payload);
+        }
+    }
+
     /// A decrypted payload from a connected client: one renet or lane
     /// packet, or a bundle of them ([`super::bundle`]). A lane packet's
     /// messages are delivered as it is read ([`super::lane`]); each renet
@@ -460,6 +482,7 @@ impl RudpServer {
         client_id: u64,
         addr: SocketAddr,
         user_data: Box<[u8; USER_DATA_BYTES]>,
+        keys: &PayloadKeys,
     ) {
         if self.peers.is_empty() {
             self.next_tick = self.next_tick.min(now);
@@ -468,6 +491,7 @@ impl RudpServer {
         while self.renet.get_event().is_some() {}
         let peer = Peer::new(
             &self.transport,
+            PayloadSeal::new(keys, End::Server, self.protocol_id),
             self.transport.client_to_server.reliable_bytes,
             self.transport.server_to_client.unreliable_bytes,
         );
@@ -481,9 +505,12 @@ impl RudpServer {
     }
 
     /// Emits renet's packets and the lane's for `client_id` as netcode
-    /// payload packets.
+    /// payload packets, sealed in place in the outbox.
     fn flush_client(&mut self, client_id: u64) {
         let Some(peer) = self.peers.get_mut(&client_id) else {
+            return;
+        };
+        let Some(addr) = self.netcode.client_addr(client_id) else {
             return;
         };
         peer.flushed();
@@ -493,15 +520,13 @@ impl RudpServer {
         self.stats.unreliable_over_budget += peer
             .lane
             .pack_into(&mut packets, self.transport.bytes_per_flush);
-        let netcode = &mut self.netcode;
+        let seal = &mut peer.seal;
         let outbox = &mut self.outbox;
+        // The bundler's payloads are at most 1,300 bytes (renet's packets
+        // stop at 1,200 payload bytes, the lane's at 1,300), so a sealed
+        // one stays within `MAX_DATAGRAM_BYTES`.
         self.bundler.pack(&packets, |payload| {
-            // Fails only for a payload above 1300 bytes, which the bundler
-            // never builds (renet's packets stop at 1200 payload bytes, the
-            // lane's at 1300).
-            if let Ok((addr, datagram)) = netcode.generate_payload_packet(client_id, payload) {
-                outbox.push(addr, datagram, 1);
-            }
+            outbox.push_with(addr, |out| seal.seal(payload, out));
         });
         self.kick_if_renet_failed(client_id);
     }
@@ -559,6 +584,9 @@ impl DatagramServer for RudpServer {
             self.stats.datagrams_filtered += 1;
             return;
         }
+        if is_payload_packet(datagram) {
+            return self.on_payload_packet(from, datagram);
+        }
         self.advance_netcode(now);
         match self.netcode.process_packet(from, datagram) {
             ServerResult::None => {}
@@ -573,7 +601,8 @@ impl DatagramServer for RudpServer {
                 payload,
             } => {
                 self.outbox.push(addr, payload, 1);
-                self.on_connected(now, client_id, addr, user_data);
+                let (user_data, keys) = split_sealed_user_data(&user_data);
+                self.on_connected(now, client_id, addr, user_data, &keys);
             }
             ServerResult::ClientDisconnected { client_id, .. } => {
                 self.forget(client_id, DisconnectReason::Peer);

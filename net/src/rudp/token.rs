@@ -5,14 +5,17 @@
 //! the bytes to the client over HTTPS. The token has a private part, sealed
 //! with XChaCha20-Poly1305 under the server's [`PrivateKey`]; the client cannot
 //! read or alter it. It carries the client id, the timeout, the server
-//! addresses, the two per-connection traffic keys and 256 bytes of opaque
-//! user data (Kairos puts the user id and session there). The public part
-//! repeats the addresses and the keys for the client, so that every packet
-//! after the connection request is encrypted and authenticated both ways.
+//! addresses, the two per-connection traffic keys and 256 bytes of user
+//! data: the application's [`USER_DATA_BYTES`] (Kairos puts the user id and
+//! session there), then the two keys that seal payload packets
+//! ([`super::seal`]). The public part repeats the addresses and netcode's
+//! keys for the client, so that every packet after the connection request
+//! is encrypted and authenticated both ways.
 //!
-//! The byte layout is renetcode's (`ConnectToken::write`), which is not the
-//! 2048-byte public token of the netcode.io standard: clients must use
-//! renetcode or reimplement its layout.
+//! The bytes are renetcode's layout (`ConnectToken::write`), which is not
+//! the 2048-byte public token of the netcode.io standard, followed by the
+//! two payload keys (64 bytes) for the client: clients must use
+//! [`RudpClient`](super::RudpClient) or reimplement both.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -20,11 +23,14 @@ use std::time::Duration;
 
 use renetcode::ConnectToken;
 
+use super::seal::{PAYLOAD_KEYS_BYTES, PayloadKeys};
+
 /// Bytes in a [`PrivateKey`].
 pub const PRIVATE_KEY_BYTES: usize = renetcode::NETCODE_KEY_BYTES;
 
-/// Bytes of opaque user data in a token, delivered to the server on connect.
-pub const USER_DATA_BYTES: usize = renetcode::NETCODE_USER_DATA_BYTES;
+/// Bytes of opaque user data in a token, delivered to the server on connect:
+/// netcode's 256, less the payload keys that share its sealed room.
+pub const USER_DATA_BYTES: usize = renetcode::NETCODE_USER_DATA_BYTES - PAYLOAD_KEYS_BYTES;
 
 /// The most server addresses a token lists.
 pub const MAX_SERVER_ADDRESSES: usize = 32;
@@ -85,8 +91,9 @@ pub struct ConnectTokenParams<'a> {
 /// Mints a connect token and returns its bytes, ready for the client's
 /// [`RudpClient::new`](super::RudpClient::new).
 ///
-/// Draws the traffic keys and the nonce from the operating system's random
-/// generator; that is the only outside input.
+/// Draws the traffic keys (netcode's and the payload keys) and the nonce
+/// from the operating system's random generator; that is the only outside
+/// input.
 pub fn mint_connect_token(
     key: &PrivateKey,
     params: &ConnectTokenParams<'_>,
@@ -109,6 +116,10 @@ pub fn mint_connect_token(
     {
         return Err(TokenError::InvalidExpiry);
     }
+    let payload_keys = PayloadKeys::generate().to_bytes();
+    let mut sealed_data = [0u8; renetcode::NETCODE_USER_DATA_BYTES];
+    sealed_data[..USER_DATA_BYTES].copy_from_slice(params.user_data);
+    sealed_data[USER_DATA_BYTES..].copy_from_slice(&payload_keys);
     let token = ConnectToken::generate(
         params.now,
         params.protocol_id,
@@ -116,29 +127,44 @@ pub fn mint_connect_token(
         params.client_id,
         params.timeout_seconds,
         params.server_addresses.to_vec(),
-        Some(params.user_data),
+        Some(&sealed_data),
         key.as_bytes(),
     )
     .map_err(|_| TokenError::Sealing)?;
-    let mut bytes = Vec::with_capacity(1250);
+    let mut bytes = Vec::with_capacity(1250 + PAYLOAD_KEYS_BYTES);
     token.write(&mut bytes).map_err(|_| TokenError::Sealing)?;
+    bytes.extend_from_slice(&payload_keys);
     Ok(bytes)
+}
+
+/// Splits the user data sealed in a token, as the server receives it on
+/// connect, into the application's part and the payload keys.
+pub(crate) fn split_sealed_user_data(
+    sealed: &[u8; renetcode::NETCODE_USER_DATA_BYTES],
+) -> (Box<[u8; USER_DATA_BYTES]>, PayloadKeys) {
+    let mut user_data = Box::new([0u8; USER_DATA_BYTES]);
+    user_data.copy_from_slice(&sealed[..USER_DATA_BYTES]);
+    let mut keys = [0u8; PAYLOAD_KEYS_BYTES];
+    keys.copy_from_slice(&sealed[USER_DATA_BYTES..]);
+    (user_data, PayloadKeys::from_bytes(&keys))
 }
 
 /// Reads the token bytes a client was given, and checks what renetcode's
 /// client would otherwise trip over: at least one server address, an expiry
-/// not before creation, a positive timeout, and no trailing bytes.
-pub(crate) fn decode_connect_token(bytes: &[u8]) -> Result<ConnectToken, TokenError> {
+/// not before creation, a positive timeout, and exactly the payload keys
+/// after renetcode's part.
+pub(crate) fn decode_connect_token(
+    bytes: &[u8],
+) -> Result<(ConnectToken, PayloadKeys), TokenError> {
     let mut reader = bytes;
     let token = ConnectToken::read(&mut reader).map_err(|_| TokenError::Malformed)?;
-    let well_formed = reader.is_empty()
-        && token.server_addresses[0].is_some()
+    let keys = <&[u8; PAYLOAD_KEYS_BYTES]>::try_from(reader).ok();
+    let well_formed = token.server_addresses[0].is_some()
         && token.expire_timestamp >= token.create_timestamp
         && token.timeout_seconds > 0;
-    if well_formed {
-        Ok(token)
-    } else {
-        Err(TokenError::Malformed)
+    match keys {
+        Some(keys) if well_formed => Ok((token, PayloadKeys::from_bytes(keys))),
+        _ => Err(TokenError::Malformed),
     }
 }
 
@@ -199,7 +225,8 @@ mod tests {
         let user_data = [9u8; USER_DATA_BYTES];
         let bytes =
             mint_connect_token(&PrivateKey::generate(), &params(&addrs, &user_data)).unwrap();
-        let token = decode_connect_token(&bytes).unwrap();
+        let (token, keys) = decode_connect_token(&bytes).unwrap();
+        assert_eq!(keys.to_bytes(), bytes[bytes.len() - PAYLOAD_KEYS_BYTES..]);
         assert_eq!(token.client_id, 42);
         assert_eq!(token.protocol_id, 7);
         assert_eq!(token.expire_timestamp, 1_700_000_030);
@@ -254,6 +281,10 @@ mod tests {
         let bytes = mint_connect_token(&key, &p).unwrap();
         assert_eq!(
             decode_connect_token(&bytes[..100]).unwrap_err(),
+            TokenError::Malformed
+        );
+        assert_eq!(
+            decode_connect_token(&bytes[..bytes.len() - 1]).unwrap_err(),
             TokenError::Malformed
         );
         let mut longer = bytes.clone();

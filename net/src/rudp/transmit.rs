@@ -130,6 +130,18 @@ impl Outbox {
         self.transmits.push(addr, datagram, copies);
         self.queued += copies as u64;
     }
+
+    /// Queues the datagram `write` appends to the buffer it is given, for
+    /// `addr`: built in place, with no copy. `write` must append at most
+    /// [`MAX_DATAGRAM_BYTES`].
+    pub(crate) fn push_with(&mut self, addr: SocketAddr, write: impl FnOnce(&mut Vec<u8>)) {
+        let t = &mut self.transmits;
+        let start = t.bytes.len();
+        write(&mut t.bytes);
+        debug_assert!(t.bytes.len() - start <= MAX_DATAGRAM_BYTES);
+        t.datagrams.push((addr, t.bytes.len()));
+        self.queued += 1;
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ use kairos_net::rudp::{ConnectTokenParams, PrivateKey, mint_connect_token};
 /// protocol id are refused. Version 2: payloads may bundle several renet
 /// packets (`kairos_net::rudp::bundle`). Version 3: unreliable messages
 /// travel in lane packets, outside renet (`kairos_net::rudp`, "Layers").
-pub const PROTOCOL_ID: u64 = 0x4B41_4952_4F53_0003;
+/// Version 4: payload packets are sealed with keys of their own, which the
+/// token carries (`kairos_net::rudp::seal`).
+pub const PROTOCOL_ID: u64 = 0x4B41_4952_4F53_0004;
 
 /// The node's connect-token settings, shared by every shard.
 pub struct UdpGrants {

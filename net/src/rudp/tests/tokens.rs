@@ -94,12 +94,15 @@ fn token_for_another_server_is_refused() {
     );
 }
 
-/// Rewrites the public (unsealed) first server address of a token.
+/// Rewrites the public (unsealed) first server address of a token, and
+/// keeps the payload keys that follow renetcode's part.
 fn retarget_public_addresses(token: &[u8], to: SocketAddr) -> Vec<u8> {
-    let mut token = renetcode::ConnectToken::read(&mut &token[..]).unwrap();
-    token.server_addresses[0] = Some(to);
+    let mut reader = token;
+    let mut parsed = renetcode::ConnectToken::read(&mut reader).unwrap();
+    parsed.server_addresses[0] = Some(to);
     let mut bytes = Vec::new();
-    token.write(&mut bytes).unwrap();
+    parsed.write(&mut bytes).unwrap();
+    bytes.extend_from_slice(reader);
     bytes
 }
 
