@@ -32,6 +32,11 @@
 # WORKLOADS="udpblast udpsat". udpmax offers 8 players × 15,000 messages/s:
 # past what a 2-vCPU machine whose blast reaches 750,000 datagrams/s or
 # more takes (udpsat's 336,000 a second are all delivered there).
+# A spec may end in @LOADTEST, a kairos-loadtest binary to drive that
+# server with instead of target/release/kairos-loadtest: a server from
+# before a wire change needs the generator of its own commit, e.g.
+# "base=/tmp/kairos-base@/tmp/kairos-loadtest-base" (reliable UDP's
+# protocol 4 changed the connect token).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source benches/scripts/kairos-server.sh
@@ -61,6 +66,11 @@ for rep in $(seq 1 "$reps"); do
       continue
     fi
     for spec in "$@"; do
+      gen=$lt
+      if [[ $spec == *@* ]]; then
+        gen=${spec##*@}
+        spec=${spec%@*}
+      fi
       more=()
       [[ $w == udp* ]] && more+=(--socket.outgoing_queue_size 4096)
       start_kairos "$spec" "$port" "${more[@]}"
@@ -78,7 +88,7 @@ for rep in $(seq 1 "$reps"); do
         rtt) args=(match-rtt -c 1); op=rtt ;;
         *) echo "unknown workload $w" >&2; exit 2 ;;
       esac
-      out=$("$lt" "${args[@]}" "${common[@]}" 2>&1 || true)
+      out=$("$gen" "${args[@]}" "${common[@]}" 2>&1 || true)
       echo "$rep $w $label $(grep -E "^$op " <<<"$out" | awk '{print "ok/s="$4" p50="$7" p99="$9}') $(grep -E 'server_cpu_per|server_cpu_cores|delivery_ratio' <<<"$out" | tr '\n' ' ')"
       stop_kairos
     done

@@ -6,8 +6,8 @@
 //! Payload packets carry all of a connection's data, so that AEAD was a
 //! third of the server's CPU at UDP saturation, and a quarter of the load
 //! generator's. ring's assembly implementation seals and opens a
-//! 1,200-byte datagram 2.6 times faster (BENCHMARKS.md, "Payload packets
-//! sealed with ring").
+//! datagram 2.1 to 2.9 times faster, 2.7 times at 1,200 bytes
+//! (BENCHMARKS.md, "Payload packets sealed with ring").
 //!
 //! So payload packets (netcode type 5) never pass through renetcode:
 //!
