@@ -14,11 +14,11 @@ use super::channel::{Channel, connection_config};
 use super::clock::Clock;
 use super::config::{ConfigError, RudpConfig};
 use super::event::{ClientEvent, DisconnectReason, SendError};
-use super::filter::{Direction, check_datagram};
+use super::filter::{Direction, check_datagram, is_payload_packet};
 use super::guard::Violation;
 use super::lane::is_lane;
 use super::peer::Peer;
-use super::seal::{End, PayloadSeal, is_payload_packet};
+use super::seal::{End, PayloadSeal};
 use super::token::{TokenError, decode_connect_token};
 use super::transmit::{DISCONNECT_COPIES, MAX_DATAGRAM_BYTES, Outbox, Transmits};
 

@@ -79,7 +79,7 @@ impl fmt::Display for Rejection {
 }
 
 /// netcode's authentication tag.
-const MAC_BYTES: usize = 16;
+pub(crate) const MAC_BYTES: usize = 16;
 
 /// renetcode's own minimum for any packet.
 const MIN_PACKET_BYTES: usize = 2 + MAC_BYTES;
@@ -89,13 +89,13 @@ const MIN_PACKET_BYTES: usize = 2 + MAC_BYTES;
 pub(crate) const CONNECTION_REQUEST_BYTES: usize = 1 + 13 + 8 + 8 + 24 + 1024;
 
 /// netcode packet types (low four bits of the first byte).
-mod kind {
+pub(crate) mod kind {
     pub(super) const CONNECTION_REQUEST: u8 = 0;
     pub(super) const CONNECTION_DENIED: u8 = 1;
     pub(super) const CHALLENGE: u8 = 2;
     pub(super) const RESPONSE: u8 = 3;
     pub(super) const KEEP_ALIVE: u8 = 4;
-    pub(super) const PAYLOAD: u8 = 5;
+    pub(crate) const PAYLOAD: u8 = 5;
     pub(super) const DISCONNECT: u8 = 6;
 }
 
@@ -106,6 +106,14 @@ mod kind {
 /// forever. The server drops these for connected addresses.
 pub(crate) fn is_connection_request(datagram: &[u8]) -> bool {
     datagram.first() == Some(&kind::CONNECTION_REQUEST)
+}
+
+/// Whether `datagram` is a payload packet, by its type alone: Kairos opens
+/// those itself ([`super::seal`]), renetcode the rest.
+pub(crate) fn is_payload_packet(datagram: &[u8]) -> bool {
+    datagram
+        .first()
+        .is_some_and(|prefix| prefix & 0x0F == kind::PAYLOAD)
 }
 
 /// Checks `datagram`, travelling `direction`, against the rules above.

@@ -37,30 +37,20 @@ use std::fmt;
 
 use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 
+use super::filter::MAC_BYTES as TAG_BYTES;
+use super::filter::kind::PAYLOAD;
+
 /// Bytes of one ChaCha20-Poly1305 key.
 const KEY_BYTES: usize = 32;
 
 /// Bytes of a [`PayloadKeys`] pair on the wire.
 pub(crate) const PAYLOAD_KEYS_BYTES: usize = 2 * KEY_BYTES;
 
-/// The authentication tag.
-const TAG_BYTES: usize = 16;
-
-/// netcode's payload packet type (the low four bits of the prefix).
-const PAYLOAD: u8 = 5;
-
 /// netcode's version string, the start of every packet's additional data.
 const VERSION_INFO: &[u8; 13] = b"NETCODE 1.02\0";
 
 /// How many recent sequence numbers the replay window remembers (netcode's).
 const REPLAY_WINDOW: usize = 256;
-
-/// Whether `datagram` is a payload packet (by its type alone).
-pub(crate) fn is_payload_packet(datagram: &[u8]) -> bool {
-    datagram
-        .first()
-        .is_some_and(|prefix| prefix & 0x0F == PAYLOAD)
-}
 
 /// A connection's two payload keys, one per direction. `Debug` hides them.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -13,11 +13,11 @@ use super::channel::{Channel, connection_config};
 use super::clock::Clock;
 use super::config::{ConfigError, RudpConfig, ServerConfig};
 use super::event::{DisconnectReason, SendError, ServerEvent};
-use super::filter::{Direction, check_datagram, is_connection_request};
+use super::filter::{Direction, check_datagram, is_connection_request, is_payload_packet};
 use super::guard::Violation;
 use super::lane::is_lane;
 use super::peer::Peer;
-use super::seal::{End, PayloadKeys, PayloadSeal, is_payload_packet};
+use super::seal::{End, PayloadKeys, PayloadSeal};
 use super::token::{USER_DATA_BYTES, split_sealed_user_data};
 use super::transmit::{DISCONNECT_COPIES, Outbox};
 use crate::datagram::{DatagramServer, Transmit};
@@ -141,8 +141,9 @@ pub struct RudpServer {
     /// renet's time, advanced only by `tick`: advancing it walks every
     /// connection.
     renet_clock: Clock,
-    peers: HashMap<u64, Peer>,
-    /// The addresses of the connected clients.
+    /// The connected clients, by id.
+    peers: HashMap<u64, Connected>,
+    /// Their ids, by address.
     addrs: HashMap<SocketAddr, u64>,
     /// Connected clients with `Peer::dirty` set, each once.
     dirty: Vec<u64>,
@@ -249,7 +250,7 @@ impl RudpServer {
             if self
                 .peers
                 .get(&client_id)
-                .is_some_and(|p| p.wants_tick_flush(in_flight))
+                .is_some_and(|c| c.peer.wants_tick_flush(in_flight))
             {
                 self.flush_client(client_id);
             }
@@ -284,7 +285,7 @@ impl RudpServer {
         channel: Channel,
         message: Bytes,
     ) -> Result<(), SendError> {
-        let Some(peer) = self.peers.get_mut(&client_id) else {
+        let Some(peer) = self.peers.get_mut(&client_id).map(|c| &mut c.peer) else {
             return Err(SendError::NotConnected);
         };
         let was_dirty = peer.dirty;
@@ -372,7 +373,7 @@ impl RudpServer {
 
     /// The address `client_id` sends from, if connected.
     pub fn client_addr(&self, client_id: u64) -> Option<SocketAddr> {
-        self.netcode.client_addr(client_id)
+        self.peers.get(&client_id).map(|c| c.addr)
     }
 
     /// renet's smoothed round-trip time to `client_id`, if connected and
@@ -409,7 +410,7 @@ impl RudpServer {
             self.stats.datagrams_filtered += 1;
             return;
         };
-        let Some(peer) = self.peers.get_mut(&client_id) else {
+        let Some(peer) = self.peers.get_mut(&client_id).map(|c| &mut c.peer) else {
             return;
         };
         if let Some(payload) = peer.seal.open(datagram) {
@@ -423,7 +424,7 @@ impl RudpServer {
     /// packet is checked by the guard before renet sees it, and the
     /// messages they complete are delivered once, after the last.
     fn on_payload(&mut self, client_id: u64, payload: &[u8]) {
-        let Some(peer) = self.peers.get_mut(&client_id) else {
+        let Some(peer) = self.peers.get_mut(&client_id).map(|c| &mut c.peer) else {
             return;
         };
         let packets = match unbundle(payload) {
@@ -495,7 +496,7 @@ impl RudpServer {
             self.transport.client_to_server.reliable_bytes,
             self.transport.server_to_client.unreliable_bytes,
         );
-        self.peers.insert(client_id, peer);
+        self.peers.insert(client_id, Connected { addr, peer });
         self.addrs.insert(addr, client_id);
         self.events.push_back(ServerEvent::Connected {
             client_id,
@@ -507,12 +508,10 @@ impl RudpServer {
     /// Emits renet's packets and the lane's for `client_id` as netcode
     /// payload packets, sealed in place in the outbox.
     fn flush_client(&mut self, client_id: u64) {
-        let Some(peer) = self.peers.get_mut(&client_id) else {
+        let Some(Connected { addr, peer }) = self.peers.get_mut(&client_id) else {
             return;
         };
-        let Some(addr) = self.netcode.client_addr(client_id) else {
-            return;
-        };
+        let addr = *addr;
         peer.flushed();
         let Ok(mut packets) = self.renet.get_packets_to_send(client_id) else {
             return;
@@ -558,13 +557,21 @@ impl RudpServer {
     fn forget(&mut self, client_id: u64, reason: DisconnectReason) {
         self.renet.remove_connection(client_id);
         while self.renet.get_event().is_some() {}
-        if self.peers.remove(&client_id).is_some() {
-            self.addrs.retain(|_, &mut id| id != client_id);
+        if let Some(gone) = self.peers.remove(&client_id) {
+            self.addrs.remove(&gone.addr);
             self.dirty.retain(|&id| id != client_id);
             self.events
                 .push_back(ServerEvent::Disconnected { client_id, reason });
         }
     }
+}
+
+/// A connected client: the address netcode bound it to, and what Kairos
+/// keeps for its connection.
+#[derive(Debug)]
+struct Connected {
+    addr: SocketAddr,
+    peer: Peer,
 }
 
 /// The datagram-server vocabulary ([`crate::datagram`]); see "Driving it"

@@ -105,6 +105,16 @@ impl Transmits {
         }
     }
 
+    /// Queues the datagram `write` appends to the buffer it is given, for
+    /// `addr`: built in place, with no copy. `write` must append at most
+    /// [`MAX_DATAGRAM_BYTES`].
+    pub(crate) fn push_with(&mut self, addr: SocketAddr, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.bytes.len();
+        write(&mut self.bytes);
+        debug_assert!(self.bytes.len() - start <= MAX_DATAGRAM_BYTES);
+        self.datagrams.push((addr, self.bytes.len()));
+    }
+
     /// Clears `out`, then swaps the queue into it.
     pub(crate) fn take_into(&mut self, out: &mut Self) {
         out.clear();
@@ -131,15 +141,10 @@ impl Outbox {
         self.queued += copies as u64;
     }
 
-    /// Queues the datagram `write` appends to the buffer it is given, for
-    /// `addr`: built in place, with no copy. `write` must append at most
-    /// [`MAX_DATAGRAM_BYTES`].
+    /// Queues the datagram `write` appends, for `addr`
+    /// ([`Transmits::push_with`]).
     pub(crate) fn push_with(&mut self, addr: SocketAddr, write: impl FnOnce(&mut Vec<u8>)) {
-        let t = &mut self.transmits;
-        let start = t.bytes.len();
-        write(&mut t.bytes);
-        debug_assert!(t.bytes.len() - start <= MAX_DATAGRAM_BYTES);
-        t.datagrams.push((addr, t.bytes.len()));
+        self.transmits.push_with(addr, write);
         self.queued += 1;
     }
 }
