@@ -89,7 +89,7 @@ for rep in $(seq 1 "$reps"); do
         *) echo "unknown workload $w" >&2; exit 2 ;;
       esac
       out=$("$gen" "${args[@]}" "${common[@]}" 2>&1 || true)
-      echo "$rep $w $label $(grep -E "^$op " <<<"$out" | awk '{print "ok/s="$4" p50="$7" p99="$9}') $(grep -E 'server_cpu_per|server_cpu_cores|delivery_ratio' <<<"$out" | tr '\n' ' ')"
+      echo "$rep $w $label $(grep -E "^$op " <<<"$out" | awk '{print "ok/s="$4" p50="$7" p99="$9}') $(grep -E 'server_cpu_per|server_cpu_cores|generator_cpu_cores|generator_cpu_per|delivery_ratio' <<<"$out" | tr '\n' ' ')"
       stop_kairos
     done
   done

@@ -145,7 +145,7 @@ pub async fn execute(opts: Options) -> Result<Report, String> {
 
     let stats = &run.stats;
     let mut extra = outcome.extra;
-    extra.extend(server_cpu_extras(&run));
+    extra.extend(cpu_extras(&run));
     Ok(Report {
         argv: run.opts.argv.clone(),
         scenario: scenario.name().to_string(),
@@ -163,31 +163,16 @@ pub async fn execute(opts: Options) -> Result<Report, String> {
 /// With `--server-pid`: the server's CPU time in the window, as a share of
 /// one core, and per delivered message (scenarios that count deliveries)
 /// or per measured operation. utime + stime of every server thread, from
-/// `/proc`, so a run against Nakama reads the same way.
-fn server_cpu_extras(run: &Run) -> Vec<(String, serde_json::Value)> {
-    let Some(cpu) = run.server_cpu() else {
-        return Vec::new();
-    };
-    let window = run.measured().as_secs_f64();
-    let mut out = vec![
-        (
-            "server_cpu_s".to_string(),
-            serde_json::json!(round3(cpu.as_secs_f64())),
-        ),
-        (
-            "server_cpu_cores".to_string(),
-            serde_json::json!(round3(if window > 0.0 {
-                cpu.as_secs_f64() / window
-            } else {
-                0.0
-            })),
-        ),
-    ];
+/// `/proc`, so a run against Nakama reads the same way. The generator's
+/// own CPU time in the window follows, read and divided the same way
+/// (`generator_cpu_*`): when the two share a machine, it tells whether the
+/// load or the server ran out of CPU first.
+fn cpu_extras(run: &Run) -> Vec<(String, serde_json::Value)> {
     let counters = run.stats.counters();
-    let (unit, n) = match counters.get("delivered") {
-        Some(&d) => ("server_cpu_per_delivered_us", d),
+    let (per, n) = match counters.get("delivered") {
+        Some(&d) => ("cpu_per_delivered_us", d),
         None => (
-            "server_cpu_per_op_us",
+            "cpu_per_op_us",
             run.stats
                 .snapshot()
                 .iter()
@@ -196,9 +181,21 @@ fn server_cpu_extras(run: &Run) -> Vec<(String, serde_json::Value)> {
                 .sum(),
         ),
     };
-    if n > 0 {
-        let per = cpu.as_secs_f64() * 1e6 / n as f64;
-        out.push((unit.to_string(), serde_json::json!(round3(per))));
+    let window = run.measured().as_secs_f64();
+    let mut out = Vec::new();
+    for (who, cpu) in [
+        ("server", run.server_cpu()),
+        ("generator", run.generator_cpu()),
+    ] {
+        let Some(cpu) = cpu else { continue };
+        let secs = cpu.as_secs_f64();
+        out.push((format!("{who}_cpu_s"), serde_json::json!(round3(secs))));
+        let cores = if window > 0.0 { secs / window } else { 0.0 };
+        out.push((format!("{who}_cpu_cores"), serde_json::json!(round3(cores))));
+        if n > 0 {
+            let us = secs * 1e6 / n as f64;
+            out.push((format!("{who}_{per}"), serde_json::json!(round3(us))));
+        }
     }
     out
 }

@@ -101,6 +101,8 @@ pub struct Run {
     server_pid: std::sync::OnceLock<u32>,
     /// The server's CPU time when the window opened and when it closed.
     server_cpu: std::sync::Mutex<[Option<Duration>; 2]>,
+    /// This process's own CPU time at the same two instants.
+    generator_cpu: std::sync::Mutex<[Option<Duration>; 2]>,
 }
 
 impl Run {
@@ -124,6 +126,7 @@ impl Run {
             interrupted: AtomicBool::new(false),
             server_pid,
             server_cpu: std::sync::Mutex::new([None, None]),
+            generator_cpu: std::sync::Mutex::new([None, None]),
         })
     }
 
@@ -139,23 +142,30 @@ impl Run {
         self.server_pid.get().copied()
     }
 
-    /// Samples the server's CPU time (`--server-pid`) as bound `i` of the
-    /// window (0: open, 1: close); a failed read leaves it unknown.
-    fn sample_server_cpu(&self, i: usize) {
+    /// Samples the server's CPU time (`--server-pid`) and this process's
+    /// own as bound `i` of the window (0: open, 1: close); a failed read
+    /// leaves it unknown.
+    fn sample_cpu(&self, i: usize) {
         if let Some(pid) = self.server_pid() {
             let t = crate::proc::cpu_time(pid).ok();
             self.server_cpu.lock().expect("server cpu lock")[i] = t;
         }
+        let own = crate::proc::cpu_time(std::process::id()).ok();
+        self.generator_cpu.lock().expect("generator cpu lock")[i] = own;
     }
 
     /// The server CPU time spent inside the measurement window, when a
     /// server is watched (`--server-pid`, [`watch_server`](Self::watch_server))
     /// and both ends were sampled.
     pub fn server_cpu(&self) -> Option<Duration> {
-        match *self.server_cpu.lock().expect("server cpu lock") {
-            [Some(a), Some(b)] => Some(b.saturating_sub(a)),
-            _ => None,
-        }
+        window_span(*self.server_cpu.lock().expect("server cpu lock"))
+    }
+
+    /// The CPU time this process, the load generator, spent inside the
+    /// measurement window, all its threads included: on a machine shared
+    /// with the server, what the load took from it.
+    pub fn generator_cpu(&self) -> Option<Duration> {
+        window_span(*self.generator_cpu.lock().expect("generator cpu lock"))
     }
 
     /// The current phase.
@@ -574,10 +584,10 @@ impl Fleet {
         if !self.run.is_stopped() {
             let start = self.run.open_window();
             if self.run.sleep_until(start).await {
-                self.run.sample_server_cpu(0);
+                self.run.sample_cpu(0);
             }
             if self.run.sleep_until(start + self.run.opts.duration).await {
-                self.run.sample_server_cpu(1);
+                self.run.sample_cpu(1);
             }
             self.run.stop(false);
         }
@@ -593,10 +603,10 @@ impl Fleet {
         if !self.run.is_stopped() {
             let start = self.run.open_window();
             if self.run.sleep_until(start).await {
-                self.run.sample_server_cpu(0);
+                self.run.sample_cpu(0);
             }
             if self.run.sleep_until(start + self.run.opts.duration).await {
-                self.run.sample_server_cpu(1);
+                self.run.sample_cpu(1);
                 self.run.close_window().await;
                 let deadline = Instant::now() + limit;
                 while !done() && Instant::now() < deadline {
@@ -714,6 +724,14 @@ pub async fn progress(run: Arc<Run>) {
     }
 }
 
+/// The time between a window's two samples, when both were read.
+fn window_span(ends: [Option<Duration>; 2]) -> Option<Duration> {
+    match ends {
+        [Some(a), Some(b)] => Some(b.saturating_sub(a)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -760,9 +778,15 @@ mod tests {
             burner.join().unwrap();
             let cpu = run.server_cpu().expect("both ends sampled");
             assert!(cpu > Duration::ZERO, "a busy thread in the window shows");
+            let own = run.generator_cpu().expect("the generator samples itself");
+            assert!(
+                own > Duration::ZERO,
+                "the same busy thread is the generator's"
+            );
         });
         let run = run_with("baseline-udp-echo -c 1");
         assert_eq!(run.server_cpu(), None, "no --server-pid, no figure");
+        assert_eq!(run.generator_cpu(), None, "no window, no figure");
     }
 
     #[test]

@@ -235,6 +235,15 @@ fn baseline_relay_delivers_and_reports_the_relay_cpu() {
         "{extra:#}"
     );
     assert!(stdout.contains("server_cpu_per_delivered_us"), "{stdout}");
+    // The generator's own CPU in the same window, read the same way.
+    assert!(
+        extra["generator_cpu_s"].as_f64().unwrap() >= 0.0,
+        "{extra:#}"
+    );
+    assert!(
+        extra["generator_cpu_per_delivered_us"].is_number(),
+        "{extra:#}"
+    );
     // The relay process is gone with the run.
     let pid = extra["relay_pid"].as_u64().unwrap();
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
